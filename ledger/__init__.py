@@ -1,0 +1,1 @@
+"""claims-ledger: a provenance-verified claims ledger."""

@@ -1,0 +1,100 @@
+"""Canonical JSON bytes (RFC 8785) for every body the ledger produces, and hashing helpers.
+
+The ledger's bodies hold only objects with ASCII keys, arrays, strings, booleans,
+null and integers within ±(2**53 - 1); floats are refused. For that domain the
+sorted-keys C serializer of the standard library emits exactly the RFC 8785 bytes
+(tests/property/test_canonical.py proves it against an independent RFC 8785
+implementation), at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NewType
+
+from ledger.errors import FormatError
+
+Sha256 = NewType("Sha256", bytes)
+"""A raw 32-byte SHA-256 digest."""
+
+MAX_SAFE_INTEGER = 2**53 - 1
+_MAX_DEPTH = 32
+
+JsonValue = None | bool | int | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
+
+_encoder = json.JSONEncoder(
+    ensure_ascii=False,
+    allow_nan=False,
+    sort_keys=True,
+    separators=(",", ":"),
+    check_circular=False,
+)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
+
+    Raises ``FormatError`` naming the path of anything outside the ledger's JSON
+    domain: floats, integers beyond ±(2**53-1), non-ASCII or non-string keys,
+    lone surrogates, or nesting deeper than 32.
+    """
+    _check(value, "$", 0)
+    return _encoder.encode(value).encode("utf-8")
+
+
+def _check(value: Any, path: str, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise FormatError(f"canonical JSON: nesting deeper than {_MAX_DEPTH} at {path}")
+    # bool before int: bool is a subclass of int.
+    if value is None or value is True or value is False:
+        return
+    kind = type(value)
+    if kind is str:
+        _check_str(value, path)
+    elif kind is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise FormatError(f"canonical JSON: integer out of the safe range at {path}")
+    elif kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                raise FormatError(f"canonical JSON: key {key!r} at {path} is not an ASCII string")
+            _check(item, f"{path}.{key}", depth + 1)
+    elif kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]", depth + 1)
+    elif kind is float:
+        raise FormatError(f"canonical JSON: floats are not allowed (at {path})")
+    else:
+        raise FormatError(f"canonical JSON: {kind.__name__} is not a JSON value (at {path})")
+
+
+def _check_str(value: str, path: str) -> None:
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise FormatError(f"canonical JSON: lone surrogate in string at {path}") from exc
+
+
+def parse_canonical(data: bytes, what: str) -> Any:
+    """Parse ``data`` as JSON and require it to be canonical; ``what`` names it in errors."""
+    try:
+        value = json.loads(
+            data.decode("utf-8"), parse_float=_refuse_float, parse_constant=_refuse_float
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormatError(f"{what}: not valid UTF-8 JSON: {exc}") from exc
+    if canonical_json(value) != data:
+        raise FormatError(f"{what}: JSON is not in canonical form (RFC 8785)")
+    return value
+
+
+def _refuse_float(text: str) -> Any:
+    raise ValueError(f"floats are not allowed ({text})")
+
+
+def sha256(data: bytes) -> Sha256:
+    """SHA-256 of ``data``."""
+    return Sha256(hashlib.sha256(data).digest())

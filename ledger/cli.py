@@ -1,0 +1,328 @@
+"""The ``claims-ledger`` command: a thin layer that parses arguments and calls the service."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ledger.config import Settings
+from ledger.entries import ClaimChanges, Rating, Role
+from ledger.errors import LedgerError, VerificationError
+from ledger.ingest import IngestResult, ingest_paths
+from ledger.instance import Instance, open_instance
+from ledger.verify import rebuild_projections, verify_store
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
+)
+keys_app = typer.Typer(no_args_is_help=True, help="Signer keys: create, register, list, revoke.")
+claim_app = typer.Typer(
+    no_args_is_help=True, help="One claim: show, history, revise, retract, review."
+)
+app.add_typer(keys_app, name="keys")
+app.add_typer(claim_app, name="claim")
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _instance() -> Iterator[Instance]:
+    instance = open_instance(Settings.from_env())
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+def _seeds_dir() -> Path:
+    return Path(os.environ.get("LEDGER_SEEDS", "seeds"))
+
+
+@app.command()
+def run(
+    seeds: Annotated[Path | None, typer.Option(help="Folder of seed documents to ingest.")] = None,
+) -> None:
+    """Create the ledger on first use, ingest the seeds, and print a summary."""
+    with _instance() as instance:
+        folder = seeds or _seeds_dir()
+        if folder.is_dir():
+            results = ingest_paths(instance.ledger, instance.writer_key(), [folder])
+            _print_ingest(results)
+        else:
+            err.print(f"[yellow]no seeds folder at {folder}; nothing ingested[/]")
+        _print_summary(instance)
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, database, keys and genesis entry if they do not exist."""
+    with _instance() as instance:
+        _print_summary(instance)
+
+
+@app.command()
+def status() -> None:
+    """Print where the ledger lives and what it holds."""
+    with _instance() as instance:
+        _print_summary(instance)
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+    """Register source documents (folders recursively); the same bytes twice add nothing."""
+    with _instance() as instance:
+        _print_ingest(ingest_paths(instance.ledger, instance.writer_key(), paths))
+
+
+@app.command("log")
+def log_(
+    start: Annotated[int, typer.Option("--from", help="First sequence number.")] = 0,
+    limit: Annotated[int, typer.Option(help="How many entries.")] = 20,
+    raw: Annotated[bool, typer.Option("--raw", help="Print each entry's exact bytes.")] = False,
+) -> None:
+    """List entries of the log."""
+    with _instance() as instance:
+        rows = list(instance.ledger.entries(start, start + limit))
+    if raw:
+        for row in rows:
+            sys.stdout.buffer.write(row.data + b"\n")
+        return
+    table = Table("seq", "kind", "ts", "signer", "hash")
+    for row in rows:
+        table.add_row(str(row.seq), row.kind, row.ts, row.signer[:12], row.hash[:16])
+    out.print(table)
+
+
+@app.command()
+def rebuild(
+    check: Annotated[bool, typer.Option("--check", help="Report differences only.")] = False,
+) -> None:
+    """Re-derive the projections from the log alone and report any difference."""
+    with _instance() as instance:
+        report = rebuild_projections(instance.ledger.store, apply=not check)
+    for line in report.differences:
+        out.print(f"[red]difference[/] {line}")
+    verb = "found" if check else "repaired"
+    out.print(f"replayed {report.entries} entries; {verb} {len(report.differences)} differences")
+    if check and report.differences:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify() -> None:
+    """Recompute every entry hash, link, signature and rule from the log's bytes."""
+    with _instance() as instance:
+        report = verify_store(instance.ledger.store)
+    head = report.head.hex() if report.head else "-"
+    out.print(f"[green]ok[/] {report.entries} entries verified; head {head}")
+
+
+# keys ---------------------------------------------------------------------------------
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Keys registered in the ledger, and local key files."""
+    with _instance() as instance:
+        local = set(instance.keyring.names())
+        table = Table("name", "key id", "roles", "registered", "revoked", "local file")
+        for key in instance.ledger.list_keys():
+            revoked = "-" if key.revoked_seq is None else f"at {key.revoked_seq}"
+            table.add_row(
+                key.name,
+                key.key_id,
+                ",".join(key.roles),
+                f"at {key.registered_seq}",
+                revoked,
+                "yes" if key.name in local else "no",
+            )
+    out.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    role: Annotated[list[str], typer.Option(help="admin, writer or reviewer; repeatable.")],
+    unencrypted: Annotated[
+        bool, typer.Option(help="Store the private key without a passphrase.")
+    ] = False,
+) -> None:
+    """Generate a key file and register the key in the ledger (signed by the log key)."""
+    roles = _roles(role)
+    with _instance() as instance:
+        key = instance.keyring.create(name, unencrypted=unencrypted)
+        entry = instance.ledger.register_key(instance.log_key(), key, roles)
+    out.print(f"key {name} {key.key_id} registered at entry {entry.seq}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: str, reason: Annotated[str, typer.Option(help="Why the key is revoked.")]
+) -> None:
+    """Revoke a key from the next entry on (signed by the log key)."""
+    with _instance() as instance:
+        entry = instance.ledger.revoke_key(instance.log_key(), key_id, reason)
+    out.print(f"key {key_id} revoked at entry {entry.seq}")
+
+
+def _roles(values: list[str]) -> list[Role]:
+    allowed: dict[str, Role] = {"admin": "admin", "writer": "writer", "reviewer": "reviewer"}
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise typer.BadParameter(f"unknown role(s) {unknown}; use admin, writer or reviewer")
+    return [allowed[v] for v in values]
+
+
+# claims -------------------------------------------------------------------------------
+
+
+@claim_app.command("show")
+def claim_show(claim_id: str) -> None:
+    """The current state of a claim, as JSON."""
+    with _instance() as instance:
+        claim = instance.ledger.claim(claim_id)
+    out.print_json(json.dumps(claim.to_json()))
+
+
+@claim_app.command("history")
+def claim_history(claim_id: str) -> None:
+    """Every entry about a claim, in order, with who signed it and when."""
+    with _instance() as instance:
+        items = instance.ledger.history(claim_id)
+        names = {k.key_id: k.name for k in instance.ledger.list_keys()}
+    table = Table("seq", "kind", "ts", "signer", "status", "revision", "statement")
+    for item in items:
+        entry, state = item.entry, item.state
+        table.add_row(
+            str(entry.seq),
+            entry.kind,
+            entry.body.ts,
+            names.get(entry.body.signer, entry.body.signer[:12]),
+            state.status,
+            str(state.revision),
+            state.statement,
+        )
+    out.print(table)
+
+
+@claim_app.command("revise")
+def claim_revise(
+    claim_id: str,
+    reason: Annotated[str, typer.Option(help="Why the claim is revised.")],
+    statement: Annotated[str | None, typer.Option(help="The corrected statement.")] = None,
+    made_on: Annotated[str | None, typer.Option(help="The corrected date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Revise a claim (signed by the writer key); follows the claim's latest entry."""
+    changes = ClaimChanges(statement=statement, made_on=made_on)
+    with _instance() as instance:
+        claim = instance.ledger.claim(claim_id)
+        entry = instance.ledger.revise_claim(
+            instance.writer_key(), claim_id, follows=claim.head, changes=changes, reason=reason
+        )
+    out.print(f"claim {claim_id} revised at entry {entry.seq}")
+
+
+@claim_app.command("retract")
+def claim_retract(
+    claim_id: str, reason: Annotated[str, typer.Option(help="Why the claim is retracted.")]
+) -> None:
+    """Retract a claim (signed by the writer key)."""
+    with _instance() as instance:
+        claim = instance.ledger.claim(claim_id)
+        entry = instance.ledger.retract_claim(
+            instance.writer_key(), claim_id, follows=claim.head, reason=reason
+        )
+    out.print(f"claim {claim_id} retracted at entry {entry.seq}")
+
+
+@claim_app.command("review")
+def claim_review(
+    claim_id: str,
+    rating: Annotated[str, typer.Option(help="Textual rating, e.g. 'Mostly true'.")],
+    value: Annotated[int | None, typer.Option(help="Numeric rating.")] = None,
+    best: Annotated[int | None, typer.Option(help="Best possible rating.")] = None,
+    worst: Annotated[int | None, typer.Option(help="Worst possible rating.")] = None,
+    note: Annotated[str | None, typer.Option(help="Reviewer's note.")] = None,
+    url: Annotated[str | None, typer.Option(help="URL of the published review.")] = None,
+    key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
+) -> None:
+    """Review a claim with a verdict in ClaimReview terms."""
+    verdict = Rating(textual=rating, value=value, best=best, worst=worst)
+    with _instance() as instance:
+        claim = instance.ledger.claim(claim_id)
+        entry = instance.ledger.review_claim(
+            instance.keyring.load(key),
+            claim_id,
+            follows=claim.head,
+            rating=verdict,
+            note=note,
+            url=url,
+        )
+    out.print(f"claim {claim_id} reviewed at entry {entry.seq}")
+
+
+@app.command()
+def submit(
+    path: Annotated[Path, typer.Argument(help="File holding one signed entry's bytes.")],
+) -> None:
+    """Append an entry signed elsewhere, after checking its signature and position."""
+    data = path.read_bytes().rstrip(b"\n")
+    with _instance() as instance:
+        entry = instance.ledger.submit(data)
+    out.print(f"entry {entry.seq} appended ({entry.kind})")
+
+
+def _print_ingest(results: list[IngestResult]) -> None:
+    table = Table("source", "sha256", "added", "claims")
+    for result in results:
+        verdict = "[green]yes[/]" if result.added else "already in the ledger"
+        table.add_row(result.where, result.source.sha256[:16], verdict, str(result.claims))
+    out.print(table)
+    added = sum(r.added for r in results)
+    out.print(f"{added} sources added, {len(results) - added} already present")
+
+
+def _print_summary(instance: Instance) -> None:
+    settings = instance.settings
+    ledger = instance.ledger
+    head = ledger.head()
+    counts = ledger.store.kind_counts()
+    out.print(f"ledger  [bold]{settings.origin}[/]")
+    out.print(f"home    {settings.home}")
+    out.print(f"db      {_redact(settings.database_url)}")
+    out.print(f"keys    {settings.keys_dir}")
+    last = head.last_hash.hex() if head.last_hash else "-"
+    out.print(f"entries {head.size} (head {last})")
+    for kind, count in sorted(counts.items()):
+        out.print(f"  {kind:<18} {count}")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main() -> None:
+    try:
+        app()
+    except VerificationError as exc:
+        err.print(f"[red]verification failed:[/] {exc}")
+        sys.exit(2)
+    except LedgerError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Settings, read from ``LEDGER_*`` environment variables when asked for (never at import)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.errors import ConfigError
+from ledger.signing import write_private_file
+
+DEFAULT_ORIGIN = "claims-ledger/local"
+_ORIGIN_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+PASSPHRASE_FILE_NAME = "passphrase"
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/claims-ledger``, or ``~/.local/share/claims-ledger``."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "claims-ledger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Where the ledger lives and how it signs.
+
+    ``passphrase_file`` is consulted only when ``passphrase`` is unset; the default
+    one inside ``home/keys`` is created on first use so a fresh machine needs no set-up.
+    """
+
+    home: Path
+    database_url: str
+    origin: str = DEFAULT_ORIGIN
+    passphrase: bytes | None = field(default=None, repr=False)
+    passphrase_file: Path | None = None
+    unencrypted_keys: bool = False
+    log_key_name: str = "log"
+    writer_key_name: str = "ingest"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = (
+            Path(env["LEDGER_HOME"]).expanduser() if env.get("LEDGER_HOME") else default_home(env)
+        )
+        url = env.get("LEDGER_DATABASE_URL") or f"sqlite:///{home / 'ledger.sqlite3'}"
+        origin = env.get("LEDGER_ORIGIN", DEFAULT_ORIGIN)
+        if not _ORIGIN_PATTERN.match(origin):
+            raise ConfigError(f"LEDGER_ORIGIN {origin!r} must be 1-255 printable ASCII, no spaces")
+        passphrase = env.get("LEDGER_KEY_PASSPHRASE")
+        file = env.get("LEDGER_KEY_PASSPHRASE_FILE")
+        return cls(
+            home=home,
+            database_url=normalize_database_url(url),
+            origin=origin,
+            passphrase=passphrase.encode("utf-8") if passphrase else None,
+            passphrase_file=Path(file).expanduser() if file else None,
+            unencrypted_keys=_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
+        )
+
+    def key_passphrase(self) -> bytes | None:
+        """The passphrase for key files; creates the default passphrase file on first use."""
+        if self.unencrypted_keys:
+            return None
+        if self.passphrase is not None:
+            return self.passphrase
+        path = self.passphrase_file or self.keys_dir / PASSPHRASE_FILE_NAME
+        if self.passphrase_file is None and not path.exists():
+            write_private_file(path, secrets.token_urlsafe(32).encode("ascii") + b"\n")
+        try:
+            value = path.read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(f"LEDGER_KEY_PASSPHRASE_FILE {path} cannot be read: {exc}") from exc
+        if not value:
+            raise ConfigError(f"passphrase file {path} is empty")
+        return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    if url.startswith(("sqlite:", "postgresql+psycopg:")):
+        return url
+    raise ConfigError(
+        f"LEDGER_DATABASE_URL {url!r}: only sqlite:/// and postgresql:// are supported"
+    )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {value!r}")

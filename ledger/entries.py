@@ -1,0 +1,364 @@
+"""Entry kinds, their payloads, and the exact bytes of a signed entry (build and parse).
+
+An entry's bytes are ``{"body":<canonical body>,"sig":"<base64 Ed25519 signature>"}``,
+itself canonical JSON; docs/formats/entries.md specifies every byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, NewType
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ledger.canonical import canonical_json, parse_canonical
+from ledger.errors import FormatError
+from ledger.signing import KeyId, SigningKey, verify_entry_signature
+
+EntryHash = NewType("EntryHash", bytes)
+"""RFC 9162 leaf hash of an entry's bytes: SHA-256(0x00 ‖ bytes); also its Merkle leaf."""
+
+FORMAT_VERSION = 1
+MAX_ENTRY_BYTES = 1 << 20
+
+HexHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Timestamp = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")]
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\d$")]
+Text = Annotated[str, Field(min_length=1, max_length=100_000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=2_000)]
+SafeInt = Annotated[int, Field(ge=-(2**53 - 1), le=2**53 - 1)]
+
+EntryKind = Literal[
+    "key.registered",
+    "key.revoked",
+    "source.registered",
+    "claim.extracted",
+    "claim.revised",
+    "claim.retracted",
+    "claim.reviewed",
+]
+ENTRY_KINDS: tuple[EntryKind, ...] = (
+    "key.registered",
+    "key.revoked",
+    "source.registered",
+    "claim.extracted",
+    "claim.revised",
+    "claim.retracted",
+    "claim.reviewed",
+)
+Role = Literal["admin", "writer", "reviewer"]
+Reporting = Literal["direct_quote", "reported_speech", "assertion"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KeyRegistered(_Model):
+    key_id: HexHash
+    name: ShortText
+    algorithm: Literal["ed25519"] = "ed25519"
+    public_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+    roles: tuple[Role, ...]
+
+
+class KeyRevoked(_Model):
+    key_id: HexHash
+    reason: ShortText
+
+
+class SourceRegistered(_Model):
+    sha256: HexHash
+    text_sha256: HexHash
+    size: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    media_type: ShortText
+    uri: ShortText | None
+    title: ShortText | None
+    publisher: ShortText | None
+    published: Day | None
+    retrieved_at: Timestamp | None
+
+
+class Selector(_Model):
+    exact: Text
+    prefix: Annotated[str, Field(max_length=32)]
+    suffix: Annotated[str, Field(max_length=32)]
+    start: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    end: Annotated[int, Field(ge=1, le=2**53 - 1)]
+
+
+class Claimant(_Model):
+    name: ShortText | None
+    role: ShortText | None
+    affiliation: ShortText | None
+
+
+class Quantity(_Model):
+    value: Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")]
+    unit: ShortText | None
+    approximate: bool
+    text: ShortText
+
+
+class ExtractorInfo(_Model):
+    name: ShortText
+    version: ShortText
+    rules_sha256: HexHash
+
+
+class ClaimExtracted(_Model):
+    source: HexHash  # entry hash of the source.registered entry
+    source_sha256: HexHash
+    statement: Text
+    selector: Selector
+    claimant: Claimant
+    reporting: Reporting
+    made_on: Day | None
+    quantities: tuple[Quantity, ...]
+    score: Annotated[int, Field(ge=0, le=1000)]
+    extractor: ExtractorInfo
+
+
+class ClaimChanges(_Model):
+    """The fields a revision may set; ``None`` means unchanged."""
+
+    statement: Text | None = None
+    claimant: Claimant | None = None
+    reporting: Reporting | None = None
+    made_on: Day | None = None
+    quantities: tuple[Quantity, ...] | None = None
+
+
+class ClaimRevised(_Model):
+    claim: HexHash
+    follows: HexHash
+    changes: ClaimChanges
+    reason: ShortText
+
+
+class ClaimRetracted(_Model):
+    claim: HexHash
+    follows: HexHash
+    reason: ShortText
+
+
+class Rating(_Model):
+    """A verdict in schema.org ClaimReview terms (``alternateName`` and ``reviewRating``)."""
+
+    textual: ShortText
+    value: SafeInt | None = None
+    best: SafeInt | None = None
+    worst: SafeInt | None = None
+
+
+class ClaimReviewed(_Model):
+    claim: HexHash
+    follows: HexHash
+    rating: Rating
+    note: Text | None = None
+    url: ShortText | None = None
+
+
+Payload = (
+    KeyRegistered
+    | KeyRevoked
+    | SourceRegistered
+    | ClaimExtracted
+    | ClaimRevised
+    | ClaimRetracted
+    | ClaimReviewed
+)
+PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
+    "key.registered": KeyRegistered,
+    "key.revoked": KeyRevoked,
+    "source.registered": SourceRegistered,
+    "claim.extracted": ClaimExtracted,
+    "claim.revised": ClaimRevised,
+    "claim.retracted": ClaimRetracted,
+    "claim.reviewed": ClaimReviewed,
+}
+KIND_OF: dict[type[Payload], EntryKind] = {t: k for k, t in PAYLOAD_TYPES.items()}
+
+
+def payload_json(payload: Payload) -> dict[str, Any]:
+    """The JSON object of a payload, every field present (absent optionals are null)."""
+    return payload.model_dump(mode="json")
+
+
+def parse_payload(kind: EntryKind, value: Any, *, where: str) -> Payload:
+    try:
+        return PAYLOAD_TYPES[kind].model_validate(value)
+    except ValidationError as exc:
+        raise FormatError(f"{where}: {kind} payload is invalid: {_first_error(exc)}") from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err["loc"]) or "(payload)"
+    return f"{loc}: {err['msg']}"
+
+
+def format_timestamp(moment: dt.datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, the only timestamp form entries use."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What the signer signs: position in the log, time, kind, signer and payload."""
+
+    log: str
+    seq: int
+    prev: EntryHash | None
+    ts: str
+    kind: EntryKind
+    signer: KeyId
+    payload: Payload
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": FORMAT_VERSION,
+            "log": self.log,
+            "seq": self.seq,
+            "prev": self.prev.hex() if self.prev is not None else None,
+            "ts": self.ts,
+            "kind": self.kind,
+            "signer": self.signer,
+            "payload": payload_json(self.payload),
+        }
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.to_json())
+
+
+@dataclass(frozen=True, slots=True)
+class SignedEntry:
+    """An entry as stored and logged: its body, signature, exact bytes and hash."""
+
+    body: Body
+    body_bytes: bytes
+    signature: bytes
+    data: bytes
+    hash: EntryHash
+
+    @property
+    def seq(self) -> int:
+        return self.body.seq
+
+    @property
+    def kind(self) -> EntryKind:
+        return self.body.kind
+
+
+_PREFIX = b'{"body":'
+_SIG_SEP = b',"sig":"'
+_SUFFIX = b'"}'
+_SIG_B64_LEN = 88  # 64 bytes of Ed25519 signature in padded standard base64
+
+
+def entry_hash(data: bytes) -> EntryHash:
+    """RFC 9162 leaf hash of entry bytes."""
+    return EntryHash(hashlib.sha256(b"\x00" + data).digest())
+
+
+def frame(body_bytes: bytes, signature: bytes) -> bytes:
+    """The entry bytes for a canonical body and its signature."""
+    if len(signature) != 64:
+        raise FormatError(f"Ed25519 signature must be 64 bytes, got {len(signature)}")
+    return _PREFIX + body_bytes + _SIG_SEP + base64.b64encode(signature) + _SUFFIX
+
+
+def sign_body(body: Body, key: SigningKey) -> SignedEntry:
+    """Sign ``body`` with ``key`` (which must be the body's signer)."""
+    if body.signer != key.key_id:
+        raise FormatError(f"body names signer {body.signer}, but key {key.name} is {key.key_id}")
+    body_bytes = body.to_bytes()
+    signature = key.sign_entry(body_bytes)
+    data = frame(body_bytes, signature)
+    return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
+
+
+def split_entry(data: bytes, *, where: str) -> tuple[bytes, bytes]:
+    """Split entry bytes into (body bytes, signature), checking the exact framing."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise FormatError(f"{where}: entry is {len(data)} bytes, over {MAX_ENTRY_BYTES}")
+    tail = len(_SIG_SEP) + _SIG_B64_LEN + len(_SUFFIX)
+    if not (
+        data.startswith(_PREFIX) and data.endswith(_SUFFIX) and len(data) > len(_PREFIX) + tail
+    ):
+        raise FormatError(f'{where}: entry bytes are not framed as {{"body":…,"sig":"…"}}')
+    body_bytes = data[len(_PREFIX) : len(data) - tail]
+    if data[len(data) - tail : len(data) - tail + len(_SIG_SEP)] != _SIG_SEP:
+        raise FormatError(f"{where}: entry signature field is malformed")
+    sig_text = data[len(data) - len(_SUFFIX) - _SIG_B64_LEN : len(data) - len(_SUFFIX)]
+    try:
+        signature = base64.b64decode(sig_text, validate=True)
+    except binascii.Error as exc:
+        raise FormatError(f"{where}: entry signature is not standard base64") from exc
+    if base64.b64encode(signature) != sig_text or len(signature) != 64:
+        raise FormatError(f"{where}: entry signature is not 64 bytes in canonical base64")
+    return body_bytes, signature
+
+
+def parse_entry(data: bytes, *, where: str = "entry") -> SignedEntry:
+    """Parse and fully validate entry bytes (framing, canonical JSON, fields); no signature check."""
+    body_bytes, signature = split_entry(data, where=where)
+    raw = parse_canonical(body_bytes, f"{where} body")
+    body = _parse_body(raw, where=where)
+    if body.to_bytes() != body_bytes:
+        raise FormatError(f"{where}: body does not re-encode to the same bytes")
+    return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
+
+
+_BODY_KEYS = {"v", "log", "seq", "prev", "ts", "kind", "signer", "payload"}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def _parse_body(raw: Any, *, where: str) -> Body:
+    if not isinstance(raw, dict) or set(raw) != _BODY_KEYS:
+        raise FormatError(f"{where}: body must have exactly the fields {sorted(_BODY_KEYS)}")
+    if raw["v"] != FORMAT_VERSION:
+        raise FormatError(f"{where}: unsupported entry format version {raw['v']!r}")
+    seq, prev, ts, kind, signer = raw["seq"], raw["prev"], raw["ts"], raw["kind"], raw["signer"]
+    if type(seq) is not int or seq < 0:
+        raise FormatError(f"{where}: seq must be a non-negative integer")
+    if not (prev is None or (isinstance(prev, str) and _HEX64.match(prev))):
+        raise FormatError(f"{where}: prev must be null or 64 lowercase hex digits")
+    if not isinstance(ts, str) or not _TS.match(ts):
+        raise FormatError(f"{where}: ts must look like 2024-03-20T12:00:00.000000Z")
+    try:
+        parse_timestamp(ts)
+    except ValueError as exc:
+        raise FormatError(f"{where}: ts {ts!r} is not a real time") from exc
+    if kind not in PAYLOAD_TYPES:
+        raise FormatError(f"{where}: unknown entry kind {kind!r}")
+    if not isinstance(signer, str) or not _HEX64.match(signer):
+        raise FormatError(f"{where}: signer must be a key id (64 lowercase hex digits)")
+    if not isinstance(raw["log"], str) or not raw["log"]:
+        raise FormatError(f"{where}: log must be a non-empty string")
+    return Body(
+        log=raw["log"],
+        seq=seq,
+        prev=EntryHash(bytes.fromhex(prev)) if prev is not None else None,
+        ts=ts,
+        kind=kind,
+        signer=KeyId(signer),
+        payload=parse_payload(kind, raw["payload"], where=where),
+    )
+
+
+def verify_signature(entry: SignedEntry, public_key: bytes) -> None:
+    """Raise ``SignatureError`` naming the entry unless its signature verifies under the key."""
+    verify_entry_signature(
+        public_key, entry.body_bytes, entry.signature, where=f"entry {entry.seq}"
+    )

@@ -1,0 +1,67 @@
+"""The one root error of claims-ledger and its meaningful subclasses.
+
+Every failure the ledger raises on purpose is a ``LedgerError``; callers that
+want to catch "anything the ledger refused" catch that one type.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Root of every error the ledger raises on purpose."""
+
+
+class ConfigError(LedgerError):
+    """A setting is missing or malformed (names the setting)."""
+
+
+class InvalidInput(LedgerError):
+    """Input was refused before anything was written (names the field or file)."""
+
+
+class FormatError(InvalidInput):
+    """Bytes that should follow a documented format do not (names the format and where)."""
+
+
+class SigningKeyError(LedgerError):
+    """A key could not be created, loaded, found or used."""
+
+
+class NotFound(LedgerError):
+    """The thing asked for is not in the ledger."""
+
+
+class Conflict(LedgerError):
+    """The write raced another one or names a state that is no longer current."""
+
+
+class Duplicate(Conflict):
+    """The same thing is already in the ledger; nothing was added."""
+
+
+class Unauthorized(LedgerError):
+    """The signer is not allowed to write this entry at this point in the log."""
+
+
+class VerificationError(LedgerError):
+    """A check failed. The message names what failed and where (sequence number, index)."""
+
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class SignatureError(VerificationError):
+    """A signature does not verify under the key that was valid at that point."""
+
+
+class ProofError(VerificationError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+
+class IntegrityError(VerificationError):
+    """Stored data disagrees with what the log implies (hashes, links, projections)."""
+
+
+class StorageError(LedgerError):
+    """The database refused or failed an operation."""

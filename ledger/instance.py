@@ -1,0 +1,64 @@
+"""Opening the ledger a set of settings names: database, schema, keys and genesis, on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.config import Settings
+from ledger.errors import SigningKeyError
+from ledger.service import Ledger
+from ledger.signing import KeyRing, SigningKey
+from ledger.store import Store
+
+
+@dataclass
+class Instance:
+    """An open ledger with the settings and local keys that opened it."""
+
+    settings: Settings
+    ledger: Ledger
+    keyring: KeyRing
+
+    def log_key(self) -> SigningKey:
+        return self.keyring.load(self.settings.log_key_name)
+
+    def writer_key(self) -> SigningKey:
+        return self.keyring.load(self.settings.writer_key_name)
+
+    def close(self) -> None:
+        self.ledger.store.close()
+
+
+def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
+    """Open (creating on first use) the ledger: migrate, create keys, write genesis.
+
+    Non-interactive and safe to run from several processes at once: key files are
+    created exclusively and genesis is written under the append lock.
+    """
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.database_url)
+    keyring = KeyRing(settings.keys_dir, settings.key_passphrase())
+    ledger = Ledger(store, settings.origin)
+    instance = Instance(settings, ledger, keyring)
+    try:
+        ledger.check_origin()
+        if bootstrap:
+            log_key = _load_or_create(keyring, settings.log_key_name)
+            writer = _load_or_create(keyring, settings.writer_key_name)
+            ledger.ensure_genesis(log_key)
+            ledger.ensure_key(log_key, writer, ("writer",))
+    except BaseException:
+        instance.close()
+        raise
+    return instance
+
+
+def _load_or_create(keyring: KeyRing, name: str) -> SigningKey:
+    if keyring.exists(name):
+        return keyring.load(name)
+    try:
+        return keyring.create(name)
+    except SigningKeyError:
+        if keyring.exists(name):  # another process created it first
+            return keyring.load(name)
+        raise

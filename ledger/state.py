@@ -1,0 +1,422 @@
+"""What the log implies now: key lifetimes, sources and claims, and the pure rules that fold
+one entry into that state.
+
+The same ``apply`` runs when an entry is appended (refusing what the rules forbid, so
+nothing is written), when projections are rebuilt, and when a verifier replays the log.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from ledger.entries import (
+    Claimant,
+    ClaimExtracted,
+    ClaimRetracted,
+    ClaimReviewed,
+    ClaimRevised,
+    KeyRegistered,
+    KeyRevoked,
+    Quantity,
+    Selector,
+    SignedEntry,
+    SourceRegistered,
+)
+from ledger.errors import Conflict, Duplicate, NotFound, Unauthorized
+from ledger.signing import KeyId, key_id
+
+ClaimStatus = Literal["active", "revised", "retracted"]
+
+_ROLE_FOR_KIND = {
+    "key.registered": "admin",
+    "key.revoked": "admin",
+    "source.registered": "writer",
+    "claim.extracted": "writer",
+    "claim.revised": "writer",
+    "claim.retracted": "writer",
+    "claim.reviewed": "reviewer",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyState:
+    key_id: KeyId
+    name: str
+    public_key: bytes
+    roles: tuple[str, ...]
+    registered_seq: int
+    revoked_seq: int | None = None
+    revoked_reason: str | None = None
+
+    def valid_at(self, seq: int) -> bool:
+        """True if an entry at ``seq`` may be signed with this key.
+
+        A key signs from the entry after its registration (its own self-signed genesis
+        registration excepted) up to and including the entry that revokes it.
+        """
+        after_registration = self.registered_seq < seq or self.registered_seq == seq == 0
+        return after_registration and (self.revoked_seq is None or seq <= self.revoked_seq)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceState:
+    sha256: str
+    entry_hash: str
+    seq: int
+    text_sha256: str
+    size: int
+    media_type: str
+    uri: str | None
+    title: str | None
+    publisher: str | None
+    published: str | None
+    retrieved_at: str | None
+    signer: KeyId
+    recorded_at: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimState:
+    claim_id: str
+    seq: int
+    source_entry: str
+    source_sha256: str
+    statement: str
+    selector: Selector
+    claimant: Claimant
+    reporting: str
+    made_on: str | None
+    quantities: tuple[Quantity, ...]
+    score: int
+    extractor_name: str
+    extractor_version: str
+    extractor_rules_sha256: str
+    signer: KeyId
+    recorded_at: str
+    status: ClaimStatus = "active"
+    revision: int = 0
+    head: str = ""
+    head_seq: int = 0
+    updated_at: str = ""
+    review_count: int = 0
+    last_rating: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values for printing and export."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                value = value.model_dump(mode="json")
+            elif isinstance(value, tuple):
+                value = [q.model_dump(mode="json") for q in value]
+            out[name] = value
+        return out
+
+
+class StateView(Protocol):
+    """Read access to the current state (a database transaction, or memory)."""
+
+    def get_key(self, key_id: str) -> KeyState | None: ...
+    def get_source(self, sha256: str) -> SourceState | None: ...
+    def get_source_by_entry(self, entry_hash: str) -> SourceState | None: ...
+    def get_claim(self, claim_id: str) -> ClaimState | None: ...
+
+
+@dataclass
+class Changes:
+    """Projection rows an append or replay produced, keyed by their primary key."""
+
+    keys: dict[str, KeyState] = field(default_factory=dict)
+    sources: dict[str, SourceState] = field(default_factory=dict)
+    claims: dict[str, ClaimState] = field(default_factory=dict)
+
+
+class Overlay:
+    """A ``StateView`` that sees pending changes first, then the underlying view."""
+
+    def __init__(self, base: StateView) -> None:
+        self.base = base
+        self.changes = Changes()
+        self._source_by_entry: dict[str, SourceState] = {}
+
+    def get_key(self, key_id: str) -> KeyState | None:
+        return self.changes.keys.get(key_id) or self.base.get_key(key_id)
+
+    def get_source(self, sha256: str) -> SourceState | None:
+        return self.changes.sources.get(sha256) or self.base.get_source(sha256)
+
+    def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
+        return self._source_by_entry.get(entry_hash) or self.base.get_source_by_entry(entry_hash)
+
+    def get_claim(self, claim_id: str) -> ClaimState | None:
+        return self.changes.claims.get(claim_id) or self.base.get_claim(claim_id)
+
+    def apply(self, entry: SignedEntry) -> None:
+        """Check ``entry`` against the rules and fold it in; raises and changes nothing if refused."""
+        check_signer(entry, self)
+        fold(entry, self)
+
+    def put_source(self, state: SourceState) -> None:
+        self.changes.sources[state.sha256] = state
+        self._source_by_entry[state.entry_hash] = state
+
+
+class MemoryState:
+    """A ``StateView`` over plain dicts: used to replay a whole log (rebuild, verify)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, KeyState] = {}
+        self.sources: dict[str, SourceState] = {}
+        self.claims: dict[str, ClaimState] = {}
+        self._source_by_entry: dict[str, SourceState] = {}
+
+    def get_key(self, key_id: str) -> KeyState | None:
+        return self.keys.get(key_id)
+
+    def get_source(self, sha256: str) -> SourceState | None:
+        return self.sources.get(sha256)
+
+    def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
+        return self._source_by_entry.get(entry_hash)
+
+    def get_claim(self, claim_id: str) -> ClaimState | None:
+        return self.claims.get(claim_id)
+
+    def apply(self, entry: SignedEntry) -> None:
+        overlay = Overlay(self)
+        overlay.apply(entry)
+        self.absorb(overlay.changes)
+
+    def as_changes(self) -> Changes:
+        return Changes(keys=dict(self.keys), sources=dict(self.sources), claims=dict(self.claims))
+
+    def absorb(self, changes: Changes) -> None:
+        self.keys.update(changes.keys)
+        self.claims.update(changes.claims)
+        for source in changes.sources.values():
+            self.sources[source.sha256] = source
+            self._source_by_entry[source.entry_hash] = source
+
+
+def signer_state(entry: SignedEntry, view: StateView) -> KeyState:
+    """The key that signed ``entry``, as it stood at that point (genesis: the key it registers)."""
+    body = entry.body
+    if entry.seq == 0:
+        payload = body.payload
+        if not isinstance(payload, KeyRegistered) or payload.key_id != body.signer:
+            raise Unauthorized(
+                "entry 0 must be a key.registered entry signed by the key it registers"
+            )
+        if "admin" not in payload.roles:
+            raise Unauthorized("entry 0 must register a key with the admin role")
+        return _key_from_payload(payload, 0)
+    key = view.get_key(body.signer)
+    if key is None:
+        raise Unauthorized(f"entry {entry.seq}: signer {body.signer} is not a registered key")
+    if not key.valid_at(entry.seq):
+        raise Unauthorized(
+            f"entry {entry.seq}: key {key.name} ({body.signer}) was revoked at entry {key.revoked_seq}"
+        )
+    return key
+
+
+def check_signer(entry: SignedEntry, view: StateView) -> KeyState:
+    """The signer's key, after checking it may write this kind of entry here."""
+    key = signer_state(entry, view)
+    needed = _ROLE_FOR_KIND[entry.kind]
+    self_revocation = isinstance(entry.body.payload, KeyRevoked) and (
+        entry.body.payload.key_id == key.key_id
+    )
+    if needed not in key.roles and not self_revocation:
+        raise Unauthorized(
+            f"entry {entry.seq}: key {key.name} lacks the {needed!r} role needed for {entry.kind}"
+        )
+    return key
+
+
+def _key_from_payload(payload: KeyRegistered, seq: int) -> KeyState:
+    public_key = base64.b64decode(payload.public_key)
+    return KeyState(
+        key_id=KeyId(payload.key_id),
+        name=payload.name,
+        public_key=public_key,
+        roles=tuple(payload.roles),
+        registered_seq=seq,
+    )
+
+
+def _on_key_registered(entry: SignedEntry, state: Overlay) -> None:
+    payload = entry.body.payload
+    assert isinstance(payload, KeyRegistered)
+    public_key = base64.b64decode(payload.public_key)
+    if len(public_key) != 32 or key_id(public_key) != payload.key_id:
+        raise Conflict(f"entry {entry.seq}: key_id is not the SHA-256 of the public key")
+    if state.get_key(payload.key_id) is not None:
+        raise Duplicate(f"key {payload.key_id} is already registered")
+    state.changes.keys[payload.key_id] = _key_from_payload(payload, entry.seq)
+
+
+def _on_key_revoked(entry: SignedEntry, state: Overlay) -> None:
+    payload = entry.body.payload
+    assert isinstance(payload, KeyRevoked)
+    key = state.get_key(payload.key_id)
+    if key is None:
+        raise NotFound(f"key {payload.key_id} is not registered")
+    if key.revoked_seq is not None:
+        raise Conflict(f"key {key.name} was already revoked at entry {key.revoked_seq}")
+    state.changes.keys[key.key_id] = replace(
+        key, revoked_seq=entry.seq, revoked_reason=payload.reason
+    )
+
+
+def _on_source_registered(entry: SignedEntry, state: Overlay) -> None:
+    p = entry.body.payload
+    assert isinstance(p, SourceRegistered)
+    if state.get_source(p.sha256) is not None:
+        raise Duplicate(f"source {p.sha256} is already registered")
+    state.put_source(
+        SourceState(
+            sha256=p.sha256,
+            entry_hash=entry.hash.hex(),
+            seq=entry.seq,
+            text_sha256=p.text_sha256,
+            size=p.size,
+            media_type=p.media_type,
+            uri=p.uri,
+            title=p.title,
+            publisher=p.publisher,
+            published=p.published,
+            retrieved_at=p.retrieved_at,
+            signer=entry.body.signer,
+            recorded_at=entry.body.ts,
+        )
+    )
+
+
+def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
+    p = entry.body.payload
+    assert isinstance(p, ClaimExtracted)
+    source = state.get_source_by_entry(p.source)
+    if source is None:
+        raise NotFound(f"entry {entry.seq}: source entry {p.source} is not a registered source")
+    if source.sha256 != p.source_sha256:
+        raise Conflict(f"entry {entry.seq}: source_sha256 does not match source entry {p.source}")
+    if p.selector.end - p.selector.start != len(p.selector.exact):
+        raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
+    claim_id = entry.hash.hex()
+    state.changes.claims[claim_id] = ClaimState(
+        claim_id=claim_id,
+        seq=entry.seq,
+        source_entry=p.source,
+        source_sha256=p.source_sha256,
+        statement=p.statement,
+        selector=p.selector,
+        claimant=p.claimant,
+        reporting=p.reporting,
+        made_on=p.made_on,
+        quantities=p.quantities,
+        score=p.score,
+        extractor_name=p.extractor.name,
+        extractor_version=p.extractor.version,
+        extractor_rules_sha256=p.extractor.rules_sha256,
+        signer=entry.body.signer,
+        recorded_at=entry.body.ts,
+        head=claim_id,
+        head_seq=entry.seq,
+        updated_at=entry.body.ts,
+    )
+
+
+def _current_claim(
+    entry: SignedEntry, state: Overlay, claim_id: str, follows: str, *, allow_retracted: bool
+) -> ClaimState:
+    claim = state.get_claim(claim_id)
+    if claim is None:
+        raise NotFound(f"claim {claim_id} is not in the ledger")
+    if claim.head != follows:
+        raise Conflict(
+            f"claim {claim_id}: entry follows {follows}, but the claim's latest entry is "
+            f"{claim.head} (seq {claim.head_seq}); re-read the claim and try again"
+        )
+    if claim.status == "retracted" and not allow_retracted:
+        raise Conflict(f"claim {claim_id} was retracted at entry {claim.head_seq}")
+    return claim
+
+
+def _moved(claim: ClaimState, entry: SignedEntry) -> ClaimState:
+    return replace(claim, head=entry.hash.hex(), head_seq=entry.seq, updated_at=entry.body.ts)
+
+
+def _on_claim_revised(entry: SignedEntry, state: Overlay) -> None:
+    p = entry.body.payload
+    assert isinstance(p, ClaimRevised)
+    claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=False)
+    changes = p.changes.model_dump(exclude_none=True)
+    if not changes:
+        raise Conflict(f"entry {entry.seq}: a revision must change at least one field")
+    revised = replace(
+        claim,
+        statement=p.changes.statement or claim.statement,
+        claimant=p.changes.claimant or claim.claimant,
+        reporting=p.changes.reporting or claim.reporting,
+        made_on=p.changes.made_on or claim.made_on,
+        quantities=claim.quantities if p.changes.quantities is None else p.changes.quantities,
+        status="revised",
+        revision=claim.revision + 1,
+    )
+    state.changes.claims[claim.claim_id] = _moved(revised, entry)
+
+
+def _on_claim_retracted(entry: SignedEntry, state: Overlay) -> None:
+    p = entry.body.payload
+    assert isinstance(p, ClaimRetracted)
+    claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=False)
+    state.changes.claims[claim.claim_id] = _moved(replace(claim, status="retracted"), entry)
+
+
+def _on_claim_reviewed(entry: SignedEntry, state: Overlay) -> None:
+    p = entry.body.payload
+    assert isinstance(p, ClaimReviewed)
+    claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=True)
+    reviewed = replace(claim, review_count=claim.review_count + 1, last_rating=p.rating.textual)
+    state.changes.claims[claim.claim_id] = _moved(reviewed, entry)
+
+
+_HANDLERS: dict[str, Callable[[SignedEntry, Overlay], None]] = {
+    "key.registered": _on_key_registered,
+    "key.revoked": _on_key_revoked,
+    "source.registered": _on_source_registered,
+    "claim.extracted": _on_claim_extracted,
+    "claim.revised": _on_claim_revised,
+    "claim.retracted": _on_claim_retracted,
+    "claim.reviewed": _on_claim_reviewed,
+}
+
+
+def fold(entry: SignedEntry, state: Overlay) -> None:
+    """Fold ``entry`` into ``state`` by its kind's rules, without checking who signed it."""
+    _HANDLERS[entry.kind](entry, state)
+
+
+def subject_of(entry: SignedEntry) -> str | None:
+    """The claim an entry is about (its own hash for claim.extracted), else None."""
+    payload = entry.body.payload
+    if isinstance(payload, ClaimExtracted):
+        return entry.hash.hex()
+    if isinstance(payload, ClaimRevised | ClaimRetracted | ClaimReviewed):
+        return payload.claim
+    return None
+
+
+def replay(entries: Iterable[SignedEntry]) -> MemoryState:
+    """Fold a whole log into memory, applying every rule."""
+    state = MemoryState()
+    for entry in entries:
+        state.apply(entry)
+    return state

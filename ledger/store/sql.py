@@ -1,0 +1,400 @@
+"""The SQL store: the one place that reads and writes the database.
+
+Appends run inside ``Store.writer()``: one transaction that holds the append lock
+(SQLite ``BEGIN IMMEDIATE``, PostgreSQL advisory lock), so sequence numbers stay dense
+and previous-hash links never fork, and that commits entries and projections together
+or not at all. Bulk writes go through SQLAlchemy Core ``executemany``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.exc import OperationalError
+
+from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
+from ledger.errors import Conflict, StorageError
+from ledger.signing import KeyId
+from ledger.state import Changes, ClaimState, KeyState, SourceState, subject_of
+from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
+from ledger.store.tables import ClaimRow, EntryRow, KeyRow, SourceBlobRow, SourceRow
+
+entries_t = EntryRow.__table__  # type: ignore[attr-defined]
+blobs_t = SourceBlobRow.__table__  # type: ignore[attr-defined]
+keys_t = KeyRow.__table__  # type: ignore[attr-defined]
+sources_t = SourceRow.__table__  # type: ignore[attr-defined]
+claims_t = ClaimRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The end of the log: how many entries, and the last one's hash and timestamp."""
+
+    size: int
+    last_hash: EntryHash | None
+    last_ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    seq: int
+    hash: str
+    kind: str
+    signer: str
+    ts: str
+    subject: str | None
+    data: bytes
+
+
+class Txn:
+    """One transaction: a ``StateView`` of the projections, log reads, and (in a writer) writes."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def head(self) -> Head:
+        row = self.conn.execute(
+            select(entries_t.c.seq, entries_t.c.hash, entries_t.c.ts)
+            .order_by(entries_t.c.seq.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return Head(0, None, None)
+        return Head(row.seq + 1, EntryHash(bytes.fromhex(row.hash)), row.ts)
+
+    def get_key(self, key_id: str) -> KeyState | None:
+        row = self.conn.execute(select(keys_t).where(keys_t.c.key_id == key_id)).first()
+        return _key_state(row) if row is not None else None
+
+    def get_source(self, sha256: str) -> SourceState | None:
+        row = self.conn.execute(select(sources_t).where(sources_t.c.sha256 == sha256)).first()
+        return _source_state(row) if row is not None else None
+
+    def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
+        query = select(sources_t).where(sources_t.c.entry_hash == entry_hash)
+        row = self.conn.execute(query).first()
+        return _source_state(row) if row is not None else None
+
+    def get_claim(self, claim_id: str) -> ClaimState | None:
+        row = self.conn.execute(select(claims_t).where(claims_t.c.claim_id == claim_id)).first()
+        return _claim_state(row) if row is not None else None
+
+    def has_blob(self, sha256: str) -> bool:
+        query = select(blobs_t.c.sha256).where(blobs_t.c.sha256 == sha256)
+        return self.conn.execute(query).first() is not None
+
+    def write(
+        self,
+        entries: Sequence[SignedEntry],
+        changes: Changes,
+        blobs: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Insert entries, blobs and projection rows (inserting new rows, updating known ones)."""
+        if entries:
+            self.conn.execute(insert(entries_t), [_entry_row(e) for e in entries])
+        if blobs:
+            self.conn.execute(insert(blobs_t), [{"sha256": s, "data": d} for s, d in blobs])
+        self._upsert(keys_t, "key_id", [_key_row(k) for k in changes.keys.values()])
+        self._upsert(sources_t, "sha256", [_source_row(s) for s in changes.sources.values()])
+        self._upsert(claims_t, "claim_id", [_claim_row(c) for c in changes.claims.values()])
+
+    def replace_projections(self, changes: Changes) -> None:
+        """Swap every projection table's rows for ``changes``."""
+        for table in (claims_t, sources_t, keys_t):
+            self.conn.execute(delete(table))
+        self.write((), changes)
+
+    def entry_page(self, start: int, stop: int | None, limit: int) -> list[StoredEntry]:
+        query = select(entries_t).where(entries_t.c.seq >= start)
+        if stop is not None:
+            query = query.where(entries_t.c.seq < stop)
+        rows = self.conn.execute(query.order_by(entries_t.c.seq).limit(limit))
+        return [_stored_entry(row) for row in rows]
+
+    def iter_entries(self) -> Iterator[StoredEntry]:
+        """Every entry in order, in pages, inside this transaction's snapshot."""
+        position = 0
+        while rows := self.entry_page(position, None, 2000):
+            yield from rows
+            position = rows[-1].seq + 1
+
+    def entry_where(self, condition: Any) -> StoredEntry | None:
+        row = self.conn.execute(select(entries_t).where(condition)).first()
+        return _stored_entry(row) if row is not None else None
+
+    def subject_entries(self, subject: str) -> list[StoredEntry]:
+        query = select(entries_t).where(entries_t.c.subject == subject).order_by(entries_t.c.seq)
+        return [_stored_entry(row) for row in self.conn.execute(query)]
+
+    def blob(self, sha256: str) -> bytes | None:
+        query = select(blobs_t.c.data).where(blobs_t.c.sha256 == sha256)
+        value = self.conn.execute(query).scalar()
+        return bytes(value) if value is not None else None
+
+    def kind_counts(self) -> dict[str, int]:
+        query = select(entries_t.c.kind, func.count()).group_by(entries_t.c.kind)
+        return {kind: count for kind, count in self.conn.execute(query).tuples()}
+
+    def all_keys(self) -> list[KeyState]:
+        rows = self.conn.execute(select(keys_t).order_by(keys_t.c.registered_seq))
+        return [_key_state(row) for row in rows]
+
+    def all_sources(self) -> list[SourceState]:
+        rows = self.conn.execute(select(sources_t).order_by(sources_t.c.seq))
+        return [_source_state(row) for row in rows]
+
+    def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
+        query = select(claims_t).order_by(claims_t.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_claim_state(row) for row in self.conn.execute(query)]
+
+    def _upsert(self, table: Any, pk: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        ids = [row[pk] for row in rows]
+        existing: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            query = select(table.c[pk]).where(table.c[pk].in_(chunk))
+            existing.update(self.conn.execute(query).scalars())
+        new = [row for row in rows if row[pk] not in existing]
+        old = [{**row, "_pk": row[pk]} for row in rows if row[pk] in existing]
+        if new:
+            self.conn.execute(insert(table), new)
+        if old:
+            stmt = update(table).where(table.c[pk] == bindparam("_pk"))
+            self.conn.execute(stmt, old)
+
+
+class Store:
+    """Entries, blobs and projections in one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        store = cls(make_engine(url))
+        migrate(store.engine)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def writer(self) -> Iterator[Txn]:
+        """One append transaction holding the append lock; commits on success, else rolls back."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    lock_for_append(conn)
+                    yield Txn(conn)
+        except SAIntegrityError as exc:
+            raise Conflict(f"the database refused the write: {exc.orig}") from exc
+        except OperationalError as exc:
+            raise StorageError(f"the database failed the write: {exc.orig}") from exc
+
+    @contextmanager
+    def reader(self) -> Iterator[Txn]:
+        """A read transaction (one consistent snapshot) with the same lookups as a writer."""
+        with self.engine.connect() as conn, conn.begin():
+            yield Txn(conn)
+
+    def head(self) -> Head:
+        with self.reader() as txn:
+            return txn.head()
+
+    def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
+        """Entries with start <= seq < stop in order, fetched in pages (bounded memory)."""
+        position = start
+        while stop is None or position < stop:
+            with self.reader() as txn:
+                rows = txn.entry_page(position, stop, 2000)
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1].seq + 1
+
+    def entry_by_hash(self, entry_hash: str) -> StoredEntry | None:
+        with self.reader() as txn:
+            return txn.entry_where(entries_t.c.hash == entry_hash)
+
+    def entry_by_seq(self, seq: int) -> StoredEntry | None:
+        with self.reader() as txn:
+            return txn.entry_where(entries_t.c.seq == seq)
+
+    def subject_entries(self, subject: str) -> list[StoredEntry]:
+        """Every entry about one claim, in log order."""
+        with self.reader() as txn:
+            return txn.subject_entries(subject)
+
+    def blob(self, sha256: str) -> bytes | None:
+        with self.reader() as txn:
+            return txn.blob(sha256)
+
+    def kind_counts(self) -> dict[str, int]:
+        with self.reader() as txn:
+            return txn.kind_counts()
+
+    def keys(self) -> list[KeyState]:
+        with self.reader() as txn:
+            return txn.all_keys()
+
+    def sources(self) -> list[SourceState]:
+        with self.reader() as txn:
+            return txn.all_sources()
+
+    def claims(self, *, limit: int | None = None) -> list[ClaimState]:
+        with self.reader() as txn:
+            return txn.all_claims(limit=limit)
+
+    def get_claim(self, claim_id: str) -> ClaimState | None:
+        with self.reader() as txn:
+            return txn.get_claim(claim_id)
+
+    def get_source(self, sha256: str) -> SourceState | None:
+        with self.reader() as txn:
+            return txn.get_source(sha256)
+
+
+def _entry_row(entry: SignedEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "hash": entry.hash.hex(),
+        "kind": entry.kind,
+        "signer": entry.body.signer,
+        "ts": entry.body.ts,
+        "subject": subject_of(entry),
+        "data": entry.data,
+    }
+
+
+def _stored_entry(row: Row[Any]) -> StoredEntry:
+    return StoredEntry(
+        seq=row.seq,
+        hash=row.hash,
+        kind=row.kind,
+        signer=row.signer,
+        ts=row.ts,
+        subject=row.subject,
+        data=bytes(row.data),
+    )
+
+
+def _key_row(key: KeyState) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "public_key": key.public_key,
+        "roles": ",".join(key.roles),
+        "registered_seq": key.registered_seq,
+        "revoked_seq": key.revoked_seq,
+        "revoked_reason": key.revoked_reason,
+    }
+
+
+def _key_state(row: Row[Any]) -> KeyState:
+    return KeyState(
+        key_id=KeyId(row.key_id),
+        name=row.name,
+        public_key=bytes(row.public_key),
+        roles=tuple(row.roles.split(",")) if row.roles else (),
+        registered_seq=row.registered_seq,
+        revoked_seq=row.revoked_seq,
+        revoked_reason=row.revoked_reason,
+    )
+
+
+_SOURCE_FIELDS = [
+    "sha256",
+    "entry_hash",
+    "seq",
+    "text_sha256",
+    "size",
+    "media_type",
+    "uri",
+    "title",
+    "publisher",
+    "published",
+    "retrieved_at",
+    "signer",
+    "recorded_at",
+]
+
+
+def _source_row(source: SourceState) -> dict[str, Any]:
+    return {name: getattr(source, name) for name in _SOURCE_FIELDS}
+
+
+def _source_state(row: Row[Any]) -> SourceState:
+    values = row._mapping
+    return SourceState(**{name: values[name] for name in _SOURCE_FIELDS})
+
+
+_CLAIM_SCALARS = [
+    "claim_id",
+    "seq",
+    "source_entry",
+    "source_sha256",
+    "statement",
+    "reporting",
+    "made_on",
+    "score",
+    "extractor_name",
+    "extractor_version",
+    "extractor_rules_sha256",
+    "signer",
+    "recorded_at",
+    "status",
+    "revision",
+    "head",
+    "head_seq",
+    "updated_at",
+    "review_count",
+    "last_rating",
+]
+
+
+def _claim_row(claim: ClaimState) -> dict[str, Any]:
+    row = {name: getattr(claim, name) for name in _CLAIM_SCALARS}
+    row.update(claim.selector.model_dump())
+    row["claimant_name"] = claim.claimant.name
+    row["claimant_role"] = claim.claimant.role
+    row["claimant_affiliation"] = claim.claimant.affiliation
+    row["quantities"] = json.dumps(
+        [q.model_dump() for q in claim.quantities], sort_keys=True, separators=(",", ":")
+    )
+    return row
+
+
+def _claim_state(row: Row[Any]) -> ClaimState:
+    values = row._mapping
+    return ClaimState(
+        **{name: values[name] for name in _CLAIM_SCALARS},
+        selector=Selector(
+            exact=values["exact"],
+            prefix=values["prefix"],
+            suffix=values["suffix"],
+            start=values["start"],
+            end=values["end"],
+        ),
+        claimant=Claimant(
+            name=values["claimant_name"],
+            role=values["claimant_role"],
+            affiliation=values["claimant_affiliation"],
+        ),
+        quantities=tuple(Quantity.model_validate(q) for q in json.loads(values["quantities"])),
+    )

@@ -1,0 +1,113 @@
+"""SQLModel tables. Log tables (append-only, guarded by triggers) and projection tables.
+
+``LOG_TABLES`` are refused UPDATE and DELETE by the database itself (see the migration
+that installs the triggers); projections are derived from the log and rebuildable.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+# 64-bit positions; on SQLite plain INTEGER so ``entries.seq`` is the rowid (clustered).
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class EntryRow(SQLModel, table=True):
+    """One signed entry: its exact bytes plus columns derived from them for lookups."""
+
+    __tablename__ = "entries"
+
+    seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    signer: str = Field(max_length=64, index=True)
+    ts: str = Field(max_length=27)
+    subject: str | None = Field(default=None, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+    __table_args__ = (Index("ix_entries_subject_seq", "subject", "seq"),)
+
+
+class SourceBlobRow(SQLModel, table=True):
+    """The exact bytes of each registered source, by SHA-256 (append-only)."""
+
+    __tablename__ = "source_blobs"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class KeyRow(SQLModel, table=True):
+    """Projection: every registered key and its lifetime."""
+
+    __tablename__ = "keys"
+
+    key_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(index=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    roles: str
+    registered_seq: int = Field(sa_type=SEQ)
+    revoked_seq: int | None = Field(default=None, sa_type=SEQ)
+    revoked_reason: str | None = None
+
+
+class SourceRow(SQLModel, table=True):
+    """Projection: every registered source."""
+
+    __tablename__ = "sources"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    entry_hash: str = Field(max_length=64, unique=True)
+    seq: int = Field(index=True, sa_type=SEQ)
+    text_sha256: str = Field(max_length=64)
+    size: int = Field(sa_type=SEQ)
+    media_type: str
+    uri: str | None = Field(default=None, index=True)
+    title: str | None = None
+    publisher: str | None = Field(default=None, index=True)
+    published: str | None = Field(default=None, max_length=10, index=True)
+    retrieved_at: str | None = None
+    signer: str = Field(max_length=64)
+    recorded_at: str = Field(max_length=27)
+
+
+class ClaimRow(SQLModel, table=True):
+    """Projection: the current state of every claim."""
+
+    __tablename__ = "claims"
+
+    claim_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(unique=True, sa_type=SEQ)
+    source_entry: str = Field(max_length=64, index=True)
+    source_sha256: str = Field(max_length=64, index=True)
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    exact: str = Field(sa_column=Column(Text, nullable=False))
+    prefix: str
+    suffix: str
+    start: int
+    end: int
+    claimant_name: str | None = Field(default=None, index=True)
+    claimant_role: str | None = None
+    claimant_affiliation: str | None = None
+    reporting: str = Field(max_length=32)
+    made_on: str | None = Field(default=None, max_length=10, index=True)
+    quantities: str = Field(sa_column=Column(Text, nullable=False))
+    score: int
+    extractor_name: str = Field(index=True)
+    extractor_version: str
+    extractor_rules_sha256: str = Field(max_length=64)
+    signer: str = Field(max_length=64, index=True)
+    recorded_at: str = Field(max_length=27)
+    status: str = Field(max_length=16, index=True)
+    revision: int
+    head: str = Field(max_length=64)
+    head_seq: int = Field(sa_type=SEQ)
+    updated_at: str = Field(max_length=27)
+    review_count: int
+    last_rating: str | None = None
+
+
+LOG_TABLES = ("entries", "source_blobs")
+PROJECTION_TABLES = ("keys", "sources", "claims")
+metadata = SQLModel.metadata
