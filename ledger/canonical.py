@@ -44,6 +44,21 @@ def canonical_json(value: Any) -> bytes:
     return _encoder.encode(value).encode("utf-8")
 
 
+def canonical_json_typed(value: Any) -> bytes:
+    """Canonical bytes of a value built from the ledger's typed payload models.
+
+    The models already confine every value to the canonical domain (ASCII field names,
+    bounded integers, no floats), so the per-value walk of ``canonical_json`` is skipped;
+    tests/property/test_canonical.py checks typed bodies against RFC 8785 too.
+    """
+    try:
+        return _encoder.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FormatError("canonical JSON: lone surrogate in a string") from exc
+    except ValueError as exc:
+        raise FormatError(f"canonical JSON: {exc}") from exc
+
+
 def _check(value: Any, path: str, depth: int) -> None:
     if depth > _MAX_DEPTH:
         raise FormatError(f"canonical JSON: nesting deeper than {_MAX_DEPTH} at {path}")

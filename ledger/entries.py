@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ledger.canonical import canonical_json, parse_canonical
+from ledger.canonical import canonical_json_typed, parse_canonical
 from ledger.errors import FormatError
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
 
@@ -205,7 +205,14 @@ def _first_error(exc: ValidationError) -> str:
 
 def format_timestamp(moment: dt.datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, the only timestamp form entries use."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is None:
+        raise FormatError("timestamps must be timezone-aware")
+    m = moment.astimezone(dt.UTC)
+    # Spelled out: strftime's %Y does not zero-pad years before 1000 on every platform.
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
+    )
 
 
 def parse_timestamp(text: str) -> dt.datetime:
@@ -237,7 +244,7 @@ class Body:
         }
 
     def to_bytes(self) -> bytes:
-        return canonical_json(self.to_json())
+        return canonical_json_typed(self.to_json())
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,24 +135,41 @@ class Changes:
     keys: dict[str, KeyState] = field(default_factory=dict)
     sources: dict[str, SourceState] = field(default_factory=dict)
     claims: dict[str, ClaimState] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    """Primary keys of rows these changes create (the rest update existing rows)."""
 
 
 class Overlay:
-    """A ``StateView`` that sees pending changes first, then the underlying view."""
+    """A ``StateView`` that sees pending changes first, then the underlying view.
+
+    Reads that miss are cached: within one append transaction the underlying state
+    cannot change, and a bulk append asks for the same signer key thousands of times.
+    """
 
     def __init__(self, base: StateView) -> None:
         self.base = base
         self.changes = Changes()
         self._source_by_entry: dict[str, SourceState] = {}
+        self._keys: dict[str, KeyState | None] = {}
 
     def get_key(self, key_id: str) -> KeyState | None:
-        return self.changes.keys.get(key_id) or self.base.get_key(key_id)
+        changed = self.changes.keys.get(key_id)
+        if changed is not None:
+            return changed
+        if key_id not in self._keys:
+            self._keys[key_id] = self.base.get_key(key_id)
+        return self._keys[key_id]
 
     def get_source(self, sha256: str) -> SourceState | None:
         return self.changes.sources.get(sha256) or self.base.get_source(sha256)
 
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
-        return self._source_by_entry.get(entry_hash) or self.base.get_source_by_entry(entry_hash)
+        found = self._source_by_entry.get(entry_hash)
+        if found is None:
+            found = self.base.get_source_by_entry(entry_hash)
+            if found is not None:
+                self._source_by_entry[entry_hash] = found
+        return found
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
         return self.changes.claims.get(claim_id) or self.base.get_claim(claim_id)
@@ -164,6 +181,7 @@ class Overlay:
 
     def put_source(self, state: SourceState) -> None:
         self.changes.sources[state.sha256] = state
+        self.changes.created.add(state.sha256)
         self._source_by_entry[state.entry_hash] = state
 
 
@@ -194,7 +212,13 @@ class MemoryState:
         self.absorb(overlay.changes)
 
     def as_changes(self) -> Changes:
-        return Changes(keys=dict(self.keys), sources=dict(self.sources), claims=dict(self.claims))
+        """Everything, as rows to create (used to refill emptied projection tables)."""
+        return Changes(
+            keys=dict(self.keys),
+            sources=dict(self.sources),
+            claims=dict(self.claims),
+            created={*self.keys, *self.sources, *self.claims},
+        )
 
     def absorb(self, changes: Changes) -> None:
         self.keys.update(changes.keys)
@@ -260,6 +284,7 @@ def _on_key_registered(entry: SignedEntry, state: Overlay) -> None:
     if state.get_key(payload.key_id) is not None:
         raise Duplicate(f"key {payload.key_id} is already registered")
     state.changes.keys[payload.key_id] = _key_from_payload(payload, entry.seq)
+    state.changes.created.add(payload.key_id)
 
 
 def _on_key_revoked(entry: SignedEntry, state: Overlay) -> None:
@@ -310,6 +335,7 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
     if p.selector.end - p.selector.start != len(p.selector.exact):
         raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
     claim_id = entry.hash.hex()
+    state.changes.created.add(claim_id)
     state.changes.claims[claim_id] = ClaimState(
         claim_id=claim_id,
         seq=entry.seq,

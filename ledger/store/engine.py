@@ -16,8 +16,6 @@ import migrations
 WRITE_OPTION = "ledger_write"
 """Execution option marking a connection whose transaction will append (SQLite: BEGIN IMMEDIATE)."""
 
-APPEND_LOCK_ID = 0x636C_6169_6D73  # "claims": the PostgreSQL advisory lock held while appending
-
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings the ledger relies on."""
@@ -54,7 +52,10 @@ def _sqlite_engine(url: str) -> Engine:
 def lock_for_append(conn: Connection) -> None:
     """Serialize appenders across processes (SQLite already holds its write lock)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": APPEND_LOCK_ID})
+        # One lock per schema, so separate ledgers in one database do not wait on each other.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('claims-ledger:' || current_schema()))")
+        )
 
 
 def alembic_config(url: str | None = None) -> Config:

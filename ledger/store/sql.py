@@ -101,9 +101,14 @@ class Txn:
             self.conn.execute(insert(entries_t), [_entry_row(e) for e in entries])
         if blobs:
             self.conn.execute(insert(blobs_t), [{"sha256": s, "data": d} for s, d in blobs])
-        self._upsert(keys_t, "key_id", [_key_row(k) for k in changes.keys.values()])
-        self._upsert(sources_t, "sha256", [_source_row(s) for s in changes.sources.values()])
-        self._upsert(claims_t, "claim_id", [_claim_row(c) for c in changes.claims.values()])
+        created = changes.created
+        self._upsert(keys_t, "key_id", [_key_row(k) for k in changes.keys.values()], created)
+        self._upsert(
+            sources_t, "sha256", [_source_row(s) for s in changes.sources.values()], created
+        )
+        self._upsert(
+            claims_t, "claim_id", [_claim_row(c) for c in changes.claims.values()], created
+        )
 
     def replace_projections(self, changes: Changes) -> None:
         """Swap every projection table's rows for ``changes``."""
@@ -140,7 +145,7 @@ class Txn:
 
     def kind_counts(self) -> dict[str, int]:
         query = select(entries_t.c.kind, func.count()).group_by(entries_t.c.kind)
-        return {kind: count for kind, count in self.conn.execute(query).tuples()}
+        return {row[0]: row[1] for row in self.conn.execute(query)}
 
     def all_keys(self) -> list[KeyState]:
         rows = self.conn.execute(select(keys_t).order_by(keys_t.c.registered_seq))
@@ -156,22 +161,19 @@ class Txn:
             query = query.limit(limit)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
-    def _upsert(self, table: Any, pk: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        ids = [row[pk] for row in rows]
-        existing: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            query = select(table.c[pk]).where(table.c[pk].in_(chunk))
-            existing.update(self.conn.execute(query).scalars())
-        new = [row for row in rows if row[pk] not in existing]
-        old = [{**row, "_pk": row[pk]} for row in rows if row[pk] in existing]
+    def _upsert(self, table: Any, pk: str, rows: list[dict[str, Any]], created: set[str]) -> None:
+        """Insert the rows ``created`` names, update the others (which must exist)."""
+        new = [row for row in rows if row[pk] in created]
+        old = [{**row, "_pk": row[pk]} for row in rows if row[pk] not in created]
         if new:
             self.conn.execute(insert(table), new)
         if old:
             stmt = update(table).where(table.c[pk] == bindparam("_pk"))
-            self.conn.execute(stmt, old)
+            result = self.conn.execute(stmt, old)
+            if result.rowcount != len(old):
+                raise StorageError(
+                    f"{table.name}: {len(old)} rows to update, {result.rowcount} found"
+                )
 
 
 class Store:

@@ -1,0 +1,40 @@
+"""Settings come from LEDGER_* variables, read when asked for, with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.config import Settings, normalize_database_url
+from ledger.errors import ConfigError
+
+
+def test_defaults_put_everything_under_the_data_directory(tmp_path: Path) -> None:
+    settings = Settings.from_env({"XDG_DATA_HOME": str(tmp_path)})
+    assert settings.home == tmp_path / "claims-ledger"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'claims-ledger' / 'ledger.sqlite3'}"
+    assert settings.keys_dir == tmp_path / "claims-ledger" / "keys"
+
+
+def test_ledger_home_and_database_url(tmp_path: Path) -> None:
+    env = {"LEDGER_HOME": str(tmp_path), "LEDGER_DATABASE_URL": "postgresql://u@h/db"}
+    settings = Settings.from_env(env)
+    assert settings.home == tmp_path
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("url", ["mysql://x", "nonsense"])
+def test_unsupported_database_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="LEDGER_DATABASE_URL"):
+        normalize_database_url(url)
+
+
+def test_bad_origin_is_refused() -> None:
+    with pytest.raises(ConfigError, match="LEDGER_ORIGIN"):
+        Settings.from_env({"LEDGER_HOME": "/tmp/x", "LEDGER_ORIGIN": "has space"})
+
+
+def test_bad_flag_is_refused() -> None:
+    with pytest.raises(ConfigError, match="LEDGER_UNENCRYPTED_KEYS"):
+        Settings.from_env({"LEDGER_HOME": "/tmp/x", "LEDGER_UNENCRYPTED_KEYS": "maybe"})
