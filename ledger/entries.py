@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NewType
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledger.canonical import canonical_json_typed, parse_canonical
 from ledger.errors import FormatError
+from ledger.merkle import leaf_hash
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
 
 EntryHash = NewType("EntryHash", bytes)
@@ -274,7 +274,7 @@ _SIG_B64_LEN = 88  # 64 bytes of Ed25519 signature in padded standard base64
 
 def entry_hash(data: bytes) -> EntryHash:
     """RFC 9162 leaf hash of entry bytes."""
-    return EntryHash(hashlib.sha256(b"\x00" + data).digest())
+    return EntryHash(leaf_hash(data))
 
 
 def frame(body_bytes: bytes, signature: bytes) -> bytes:
