@@ -33,8 +33,16 @@ def ensure_env() -> None:
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     print("installing claims-ledger and its dependencies into .venv ...", flush=True)
     subprocess.run(
-        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-e", f"{ROOT}[test]"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            f"{ROOT}[test]",
+        ],
         check=True,
     )
     STAMP.write_text(wanted)

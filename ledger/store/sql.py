@@ -292,8 +292,13 @@ def _stored_entry(row: Row[Any]) -> StoredEntry:
         signer=row.signer,
         ts=row.ts,
         subject=row.subject,
-        data=bytes(row.data),
+        data=_as_bytes(row.data),
     )
+
+
+def _as_bytes(value: bytes | memoryview | str) -> bytes:
+    # SQLite lets a tampered row hold TEXT in a BLOB column; hand verification the bytes.
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
 def _key_row(key: KeyState) -> dict[str, Any]:

@@ -295,3 +295,30 @@ def test_a_self_registered_genesis_must_have_admin(db_url: str) -> None:
         assert store.head().size == 0
     finally:
         store.close()
+
+
+def test_ingesting_the_same_bytes_twice_adds_nothing(instance: Instance) -> None:
+    from ledger.ingest import ingest_paths
+    from tests.conftest import SEED
+
+    [first] = ingest_paths(instance.ledger, instance.writer_key(), [SEED])
+    before = _snapshot(instance.ledger)
+    [second] = ingest_paths(instance.ledger, instance.writer_key(), [SEED.parent])
+    assert (first.added, second.added) == (True, False)
+    assert second.source == first.source
+    assert _snapshot(instance.ledger) == before
+    assert instance.ledger.store.blob(first.source.sha256) == SEED.read_bytes()
+
+
+def test_a_folder_with_one_bad_file_ingests_nothing(instance: Instance, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.errors import InvalidInput
+    from ledger.ingest import ingest_paths
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("North Korea sent 7,000 containers.")
+    (folder / "b.txt").write_bytes(b"\xff\xfe broken")
+    before = _snapshot(instance.ledger)
+    with pytest.raises(InvalidInput, match=r"b\.txt"):
+        ingest_paths(instance.ledger, instance.writer_key(), [folder])
+    assert _snapshot(instance.ledger) == before

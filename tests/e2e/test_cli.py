@@ -1,0 +1,168 @@
+"""The claims-ledger command, run as a separate process the way a user runs it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.config import Settings
+from ledger.instance import open_instance
+from tests.helpers import add_source_with_claims
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update({"LEDGER_HOME": str(home), "COLUMNS": "200"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc
+
+
+def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = cli(home, "run")
+    assert "1 sources added" in first.stdout
+    assert (home / "ledger.sqlite3").exists()
+    assert sorted(p.name for p in (home / "keys").iterdir()) == [
+        "ingest.key.pem",
+        "log.key.pem",
+        "passphrase",
+    ]
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    kinds = [row[0] for row in db.execute("SELECT kind FROM entries ORDER BY seq")]
+    assert kinds == ["key.registered", "key.registered", "source.registered"]
+    seed_sha = db.execute("SELECT sha256 FROM sources").fetchone()[0]
+    db.close()
+    import hashlib
+
+    assert (
+        seed_sha
+        == hashlib.sha256((ROOT / "seeds" / "000_9738ca0b5516d57a.txt").read_bytes()).hexdigest()
+    )
+    second = cli(home, "run")
+    assert "0 sources added, 1 already present" in second.stdout
+    assert "entries 3" in second.stdout
+    assert "ok 3 entries verified" in cli(home, "verify").stdout
+
+
+def test_keys_create_list_and_revoke(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    created = cli(home, "keys", "create", "alice", "--role", "reviewer").stdout
+    assert "registered at entry 2" in created
+    listing = cli(home, "keys", "list").stdout
+    assert "alice" in listing and "reviewer" in listing
+    key_id = created.split()[2]
+    assert (
+        "revoked at entry 3"
+        in cli(home, "keys", "revoke", key_id, "--reason", "left the desk").stdout
+    )
+    bad = cli(home, "keys", "create", "bob", "--role", "owner", ok=False)
+    assert bad.returncode != 0 and "unknown role" in bad.stderr + bad.stdout
+
+
+def test_claim_revision_history_through_the_cli(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'ledger.sqlite3'}")
+    instance = open_instance(settings)
+    [claim_id] = add_source_with_claims(instance.ledger, instance.writer_key(), 1, claims=1)
+    instance.close()
+    cli(
+        home,
+        "claim",
+        "revise",
+        claim_id,
+        "--statement",
+        "About 6,700 containers.",
+        "--reason",
+        "ministry correction",
+    )
+    cli(
+        home,
+        "claim",
+        "review",
+        claim_id,
+        "--rating",
+        "Mostly true",
+        "--value",
+        "4",
+        "--best",
+        "5",
+        "--worst",
+        "1",
+    )
+    cli(home, "claim", "retract", claim_id, "--reason", "withdrawn")
+    history = cli(home, "claim", "history", claim_id).stdout
+    for kind in ("claim.extracted", "claim.revised", "claim.reviewed", "claim.retracted"):
+        assert kind in history
+    shown = cli(home, "claim", "show", claim_id).stdout
+    assert '"status": "retracted"' in shown and "About 6,700 containers." in shown
+    again = cli(home, "claim", "retract", claim_id, "--reason", "twice", ok=False)
+    assert again.returncode == 1 and "retracted" in again.stderr
+
+
+def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cli(home, "init")
+    good = tmp_path / "good.txt"
+    good.write_text("A perfectly fine article about 7,000 containers.")
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    failed = cli(home, "ingest", str(good), str(binary), ok=False)
+    assert failed.returncode == 1
+    assert "binary" in failed.stderr
+    assert "entries 2" in cli(home, "status").stdout  # the good file was not ingested either
+
+
+def test_verify_and_rebuild_find_a_tampered_projection(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cli(home, "run")
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("UPDATE sources SET publisher = 'Forged Times'")
+    db.commit()
+    db.close()
+    failed = cli(home, "verify", ok=False)
+    assert failed.returncode == 2 and "projections differ" in failed.stderr
+    check = cli(home, "rebuild", "--check", ok=False)
+    assert check.returncode == 1 and "publisher is 'Forged Times'" in check.stdout
+    assert "repaired 1 differences" in cli(home, "rebuild").stdout
+    assert "ok 3 entries verified" in cli(home, "verify").stdout
+
+
+@pytest.mark.parametrize("edit", ["payload", "payload-as-text", "delete"])
+def test_verify_names_the_first_bad_entry_after_tampering_with_the_log(
+    tmp_path: Path, edit: str
+) -> None:
+    home = tmp_path / "home"
+    cli(home, "run")
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER entries_no_update")
+    db.execute("DROP TRIGGER entries_no_delete")
+    if edit.startswith("payload"):  # published 2024-03-20 -> 2024-03-21
+        new = "replace(data, X'323032342d30332d3230', X'323032342d30332d3231')"
+        if edit == "payload":
+            new = f"CAST({new} AS BLOB)"
+        db.execute(f"UPDATE entries SET data = {new} WHERE seq = 2")
+        expected = "entry 2: signature"
+    else:
+        db.execute("DELETE FROM entries WHERE seq = 1")
+        expected = "entry 1 is missing"
+    db.commit()
+    db.close()
+    failed = cli(home, "verify", ok=False)
+    assert failed.returncode == 2
+    assert expected in failed.stderr
