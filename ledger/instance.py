@@ -43,10 +43,12 @@ def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
     try:
         ledger.check_origin()
         if bootstrap:
-            log_key = _load_or_create(keyring, settings.log_key_name)
+            ledger.log_key = _load_or_create(keyring, settings.log_key_name)
             writer = _load_or_create(keyring, settings.writer_key_name)
-            ledger.ensure_genesis(log_key)
-            ledger.ensure_key(log_key, writer, ("writer",))
+            ledger.ensure_genesis(ledger.log_key)
+            ledger.ensure_key(ledger.log_key, writer, ("writer",))
+        elif keyring.exists(settings.log_key_name):
+            ledger.log_key = keyring.load(settings.log_key_name)
     except BaseException:
         instance.close()
         raise

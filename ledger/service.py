@@ -8,6 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.entries import (
     KIND_OF,
     Body,
@@ -27,10 +31,10 @@ from ledger.entries import (
     sign_body,
     verify_signature,
 )
-from ledger.errors import ConfigError, Conflict, InvalidInput, NotFound
+from ledger.errors import ConfigError, Conflict, IntegrityError, InvalidInput, NotFound
 from ledger.signing import SigningKey
 from ledger.state import ClaimState, KeyState, Overlay, SourceState, fold, signer_state
-from ledger.store import Head, Store, StoredEntry, Txn
+from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 
 Clock = Callable[[], dt.datetime]
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -109,11 +113,23 @@ class HistoryItem:
 
 
 class Ledger:
-    """Appends, revisions, reviews and reads over one store."""
+    """Appends, revisions, reviews, proofs and reads over one store.
 
-    def __init__(self, store: Store, origin: str, *, clock: Clock = utc_now) -> None:
+    ``log_key`` signs a checkpoint after every append batch; a ledger opened without it
+    can read and prove but not append.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        origin: str,
+        *,
+        log_key: SigningKey | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self.store = store
         self.origin = origin
+        self.log_key = log_key
         self.clock = clock
 
     def check_origin(self) -> None:
@@ -138,6 +154,18 @@ class Ledger:
             yield batch
             if batch.entries:
                 txn.write(batch.entries, batch.overlay.changes, batch.blobs)
+                self._integrate(txn, head.size, batch.entries, ts)
+
+    def _integrate(self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str) -> None:
+        """Add the batch's leaves to the Merkle tree and sign a checkpoint over the new root."""
+        if self.log_key is None:
+            raise ConfigError("appending needs the log key, to sign the new checkpoint")
+        frontier_nodes = txn.read_nodes(merkle.frontier_ids(old_size))
+        frontier = [frontier_nodes[i] for i in merkle.frontier_ids(old_size)]
+        result = merkle.integrate(old_size, frontier, [merkle.Hash(e.hash) for e in entries])
+        checkpoint = Checkpoint(self.origin, result.size, result.root)
+        note = sign_checkpoint(checkpoint, self.origin, self.log_key.private)
+        txn.write_tree(result.nodes, StoredCheckpoint(result.size, result.root, note, ts))
 
     def append(self, signer: SigningKey, payloads: Sequence[Payload]) -> list[SignedEntry]:
         if not payloads:
@@ -234,11 +262,112 @@ class Ledger:
             items.append(HistoryItem(entry, replay.changes.claims[claim_id]))
         return items
 
+    # Proofs --------------------------------------------------------------------------
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint:
+        """The signed checkpoint at ``size`` (one is stored after every batch), or the latest."""
+        found = self.store.checkpoint(size)
+        if found is None:
+            what = "no checkpoint yet" if size is None else f"no checkpoint at tree size {size}"
+            raise NotFound(what)
+        return found
+
+    def log_verifier(self) -> Verifier:
+        """The checkpoint verifier: the key entry 0 registered, named by the log's origin."""
+        genesis = self.store.entry_by_seq(0)
+        if genesis is None:
+            raise NotFound("the log is empty")
+        payload = parse_entry(genesis.data, where="entry 0").body.payload
+        assert isinstance(payload, KeyRegistered)
+        public_key = base64.b64decode(payload.public_key)
+        return Verifier.from_public_key(self.origin, Ed25519PublicKey.from_public_bytes(public_key))
+
+    def entry(self, *, seq: int | None = None, hash: str | None = None) -> StoredEntry:
+        """One entry by sequence number or by entry hash (hex)."""
+        if (seq is None) == (hash is None):
+            raise InvalidInput("name an entry by exactly one of seq or hash")
+        found = (
+            self.store.entry_by_seq(seq)
+            if seq is not None
+            else self.store.entry_by_hash(hash or "")
+        )
+        if found is None:
+            raise NotFound(
+                f"no entry with {'seq ' + str(seq) if seq is not None else 'hash ' + str(hash)}"
+            )
+        return found
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
+        """Proof that entry ``seq`` is leaf ``seq`` of the tree of ``size`` (default: latest)."""
+        with self.store.reader() as txn:
+            head = txn.head().size
+            size = head if size is None else size
+            _check_tree_size(size, head)
+            if not 0 <= seq < size:
+                raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
+            hashes = merkle.inclusion_proof(seq, size, txn)
+            leaf = txn.read_nodes([(0, seq)])[(0, seq)]
+            root = merkle.root_at(size, txn)
+        return InclusionProof(seq=seq, size=size, leaf=leaf, hashes=tuple(hashes), root=root)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """Proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``."""
+        with self.store.reader() as txn:
+            head = txn.head().size
+            new_size = head if new_size is None else new_size
+            _check_tree_size(new_size, head)
+            if not 0 <= old_size <= new_size:
+                raise InvalidInput(f"old size {old_size} must be between 0 and {new_size}")
+            hashes = merkle.consistency_proof(old_size, new_size, txn)
+            old_root, new_root = merkle.root_at(old_size, txn), merkle.root_at(new_size, txn)
+        return ConsistencyProof(old_size, new_size, tuple(hashes), old_root, new_root)
+
+    def proof_file(self, seq: int) -> str:
+        """A c2sp.org/tlog-proof@v1 file for entry ``seq`` against the latest checkpoint."""
+        checkpoint = self.checkpoint()
+        proof = self.inclusion_proof(seq, checkpoint.size)
+        if proof.root != checkpoint.root:
+            raise IntegrityError(
+                f"stored tree root at size {checkpoint.size} differs from the checkpoint"
+            )
+        return ProofFile(seq, proof.hashes, checkpoint.note).to_text()
+
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
         return self.store.iter_entries(start, stop)
 
     def head(self) -> Head:
         return self.store.head()
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    seq: int
+    size: int
+    leaf: merkle.Hash
+    hashes: tuple[merkle.Hash, ...]
+    root: merkle.Hash
+
+    def verify(self) -> None:
+        merkle.verify_inclusion(self.leaf, self.seq, self.size, self.hashes, self.root)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    hashes: tuple[merkle.Hash, ...]
+    old_root: merkle.Hash
+    new_root: merkle.Hash
+
+    def verify(self) -> None:
+        merkle.verify_consistency(
+            self.old_size, self.new_size, self.hashes, self.old_root, self.new_root
+        )
+
+
+def _check_tree_size(size: int, head: int) -> None:
+    if not 0 <= size <= head:
+        raise InvalidInput(f"tree size {size} is out of range: the log has {head} entries")
 
 
 def _registration(key: SigningKey, roles: tuple[Role, ...]) -> KeyRegistered:

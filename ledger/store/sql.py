@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
@@ -24,13 +24,32 @@ from ledger.errors import Conflict, StorageError
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, KeyState, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
-from ledger.store.tables import ClaimRow, EntryRow, KeyRow, SourceBlobRow, SourceRow
+from ledger.merkle import Hash, Node, NodeId
+from ledger.store.tables import (
+    CheckpointRow,
+    ClaimRow,
+    EntryRow,
+    KeyRow,
+    SourceBlobRow,
+    SourceRow,
+    TreeNodeRow,
+)
 
 entries_t = EntryRow.__table__  # type: ignore[attr-defined]
 blobs_t = SourceBlobRow.__table__  # type: ignore[attr-defined]
 keys_t = KeyRow.__table__  # type: ignore[attr-defined]
 sources_t = SourceRow.__table__  # type: ignore[attr-defined]
 claims_t = ClaimRow.__table__  # type: ignore[attr-defined]
+nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
+checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    signed_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +128,53 @@ class Txn:
         self._upsert(
             claims_t, "claim_id", [_claim_row(c) for c in changes.claims.values()], created
         )
+
+    def read_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, Hash]:
+        """Stored tree nodes by (level, index), in one query per 500 ids (a merkle.NodeReader)."""
+        found: dict[NodeId, Hash] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            query = select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash).where(
+                tuple_(nodes_t.c.level, nodes_t.c.idx).in_(chunk)
+            )
+            for level, idx, value in self.conn.execute(query):
+                found[(level, idx)] = Hash(bytes(value))
+        return found
+
+    def write_tree(self, nodes: Sequence[Node], checkpoint: StoredCheckpoint) -> None:
+        """Insert newly completed tree nodes and the checkpoint signed over them."""
+        rows = [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
+        if rows:
+            self.conn.execute(insert(nodes_t), rows)
+        self.conn.execute(
+            insert(checkpoints_t),
+            {
+                "size": checkpoint.size,
+                "root": checkpoint.root,
+                "note": checkpoint.note,
+                "signed_at": checkpoint.signed_at,
+            },
+        )
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """The checkpoint at ``size``, or the latest one."""
+        query = select(checkpoints_t)
+        if size is None:
+            query = query.order_by(checkpoints_t.c.size.desc()).limit(1)
+        else:
+            query = query.where(checkpoints_t.c.size == size)
+        row = self.conn.execute(query).first()
+        return _stored_checkpoint(row) if row is not None else None
+
+    def checkpoint_page(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        query = (
+            select(checkpoints_t)
+            .where(checkpoints_t.c.size > after)
+            .order_by(checkpoints_t.c.size)
+            .limit(limit)
+        )
+        return [_stored_checkpoint(row) for row in self.conn.execute(query)]
 
     def replace_projections(self, changes: Changes) -> None:
         """Swap every projection table's rows for ``changes``."""
@@ -267,6 +333,20 @@ class Store:
         with self.reader() as txn:
             return txn.get_claim(claim_id)
 
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        with self.reader() as txn:
+            return txn.checkpoint(size)
+
+    def iter_checkpoints(self) -> Iterator[StoredCheckpoint]:
+        after = -1
+        while True:
+            with self.reader() as txn:
+                page = txn.checkpoint_page(after, 1000)
+            if not page:
+                return
+            yield from page
+            after = page[-1].size
+
     def get_source(self, sha256: str) -> SourceState | None:
         with self.reader() as txn:
             return txn.get_source(sha256)
@@ -299,6 +379,12 @@ def _stored_entry(row: Row[Any]) -> StoredEntry:
 def _as_bytes(value: bytes | memoryview | str) -> bytes:
     # SQLite lets a tampered row hold TEXT in a BLOB column; hand verification the bytes.
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _stored_checkpoint(row: Row[Any]) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        size=row.size, root=bytes(row.root), note=row.note, signed_at=row.signed_at
+    )
 
 
 def _key_row(key: KeyState) -> dict[str, Any]:

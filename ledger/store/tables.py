@@ -108,6 +108,32 @@ class ClaimRow(SQLModel, table=True):
     last_rating: str | None = None
 
 
-LOG_TABLES = ("entries", "source_blobs")
+LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints")
 PROJECTION_TABLES = ("keys", "sources", "claims")
 metadata = SQLModel.metadata
+
+
+class TreeNodeRow(SQLModel, table=True):
+    """Hash of every perfect subtree of the log's Merkle tree (append-only).
+
+    Node (level, idx) covers leaves [idx * 2**level, (idx + 1) * 2**level); level 0 holds
+    the leaf hashes. Roots and proofs at any tree size read O(log n) of these.
+    """
+
+    __tablename__ = "tree_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """Every signed checkpoint, as the exact note text served (append-only)."""
+
+    __tablename__ = "checkpoints"
+
+    size: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    signed_at: str = Field(max_length=27)
