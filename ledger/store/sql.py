@@ -21,10 +21,10 @@ from sqlalchemy.exc import OperationalError
 
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
+from ledger.merkle import Hash, Node, NodeId
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, KeyState, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
-from ledger.merkle import Hash, Node, NodeId
 from ledger.store.tables import (
     CheckpointRow,
     ClaimRow,
