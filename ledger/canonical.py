@@ -1,16 +1,17 @@
 """Canonical JSON bytes (RFC 8785) for every body the ledger produces, and hashing helpers.
 
 The ledger's bodies hold only objects with ASCII keys, arrays, strings, booleans,
-null and integers within ±(2**53 - 1); floats are refused. For that domain the
-sorted-keys C serializer of the standard library emits exactly the RFC 8785 bytes
-(tests/property/test_canonical.py proves it against an independent RFC 8785
-implementation), at a fraction of the cost.
+null and integers within ±(2**53 - 1); floats are refused. For that domain orjson's
+sorted-keys serializer emits exactly the RFC 8785 bytes (tests/property/test_canonical.py
+proves it against an independent RFC 8785 implementation), at a fraction of the cost.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+
+import orjson
 from collections.abc import Mapping, Sequence
 from typing import Any, NewType
 
@@ -24,13 +25,7 @@ _MAX_DEPTH = 32
 
 JsonValue = None | bool | int | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
 
-_encoder = json.JSONEncoder(
-    ensure_ascii=False,
-    allow_nan=False,
-    sort_keys=True,
-    separators=(",", ":"),
-    check_circular=False,
-)
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
 def canonical_json(value: Any) -> bytes:
@@ -41,7 +36,7 @@ def canonical_json(value: Any) -> bytes:
     lone surrogates, or nesting deeper than 32.
     """
     _check(value, "$", 0)
-    return _encoder.encode(value).encode("utf-8")
+    return orjson.dumps(value, option=_OPTIONS)
 
 
 def canonical_json_typed(value: Any) -> bytes:
@@ -52,10 +47,8 @@ def canonical_json_typed(value: Any) -> bytes:
     tests/property/test_canonical.py checks typed bodies against RFC 8785 too.
     """
     try:
-        return _encoder.encode(value).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise FormatError("canonical JSON: lone surrogate in a string") from exc
-    except ValueError as exc:
+        return orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:
         raise FormatError(f"canonical JSON: {exc}") from exc
 
 
@@ -104,6 +97,14 @@ def parse_canonical(data: bytes, what: str) -> Any:
     if canonical_json(value) != data:
         raise FormatError(f"{what}: JSON is not in canonical form (RFC 8785)")
     return value
+
+
+def load_json(data: bytes, what: str) -> Any:
+    """Parse JSON bytes (no canonical-form check; the caller re-encodes and compares)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(f"{what}: not valid UTF-8 JSON: {exc}") from exc
 
 
 def _refuse_float(text: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, NewType
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ledger.canonical import canonical_json_typed, parse_canonical
+from ledger.canonical import canonical_json_typed, load_json
 from ledger.errors import FormatError
 from ledger.merkle import leaf_hash
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
@@ -319,10 +319,14 @@ def split_entry(data: bytes, *, where: str) -> tuple[bytes, bytes]:
 def parse_entry(data: bytes, *, where: str = "entry") -> SignedEntry:
     """Parse and fully validate entry bytes (framing, canonical JSON, fields); no signature check."""
     body_bytes, signature = split_entry(data, where=where)
-    raw = parse_canonical(body_bytes, f"{where} body")
-    body = _parse_body(raw, where=where)
+    body = _parse_body(load_json(body_bytes, f"{where} body"), where=where)
+    # One comparison proves the bytes are canonical RFC 8785 *and* that validation
+    # coerced nothing: the typed body re-encodes to exactly the bytes received.
     if body.to_bytes() != body_bytes:
-        raise FormatError(f"{where}: body does not re-encode to the same bytes")
+        raise FormatError(
+            f"{where}: body is not in canonical form (RFC 8785) or holds values outside "
+            "the entry format (floats, wrong types, duplicate keys)"
+        )
     return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
 
 

@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, tuple_, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import Engine, delete, func, select, tuple_
+from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
 
+from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
@@ -72,37 +73,99 @@ class StoredEntry:
     data: bytes
 
 
+class _Statements:
+    """Driver-level SQL for the append hot path, built once per dialect from the tables.
+
+    SQLAlchemy Core costs ~50 µs a statement in Python; a bulk append issues thousands,
+    so point lookups and inserts run as prepared driver SQL instead. Only identifiers
+    from the table metadata (quoted by the dialect) are formatted into the text; every
+    value is a bound parameter.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._quote = dialect.identifier_preparer.quote
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._cache: dict[tuple[str, str, str], str] = {}
+
+    def _columns(self, table: Any) -> str:
+        return ", ".join(self._quote(c.name) for c in table.columns)
+
+    def insert(self, table: Any) -> str:
+        key = ("insert", table.name, "")
+        if key not in self._cache:
+            marks = ", ".join(self._mark for _ in table.columns)
+            columns = self._columns(table)
+            self._cache[key] = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # noqa: S608
+        return self._cache[key]
+
+    def select_by(self, table: Any, column: str) -> str:
+        key = ("select", table.name, column)
+        if key not in self._cache:
+            self._cache[key] = (
+                f"SELECT {self._columns(table)} FROM {table.name} "  # noqa: S608
+                f"WHERE {self._quote(column)} = {self._mark}"
+            )
+        return self._cache[key]
+
+    def update_by(self, table: Any, pk: str) -> str:
+        key = ("update", table.name, pk)
+        if key not in self._cache:
+            sets = ", ".join(
+                f"{self._quote(c.name)} = {self._mark}" for c in table.columns if c.name != pk
+            )
+            self._cache[key] = (
+                f"UPDATE {table.name} SET {sets} WHERE {self._quote(pk)} = {self._mark}"  # noqa: S608
+            )
+        return self._cache[key]
+
+
+_statements: dict[str, _Statements] = {}
+
+
+def _statements_for(dialect: Dialect) -> _Statements:
+    if dialect.name not in _statements:
+        _statements[dialect.name] = _Statements(dialect)
+    return _statements[dialect.name]
+
+
 class Txn:
     """One transaction: a ``StateView`` of the projections, log reads, and (in a writer) writes."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.sql = _statements_for(conn.dialect)
+
+    def _one(self, table: Any, column: str, value: str) -> Row[Any] | None:
+        return self.conn.exec_driver_sql(self.sql.select_by(table, column), (value,)).first()
+
+    def _insert_many(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            names = [c.name for c in table.columns]
+            values = [tuple(row[name] for name in names) for row in rows]
+            self.conn.exec_driver_sql(self.sql.insert(table), values)
 
     def head(self) -> Head:
-        row = self.conn.execute(
-            select(entries_t.c.seq, entries_t.c.hash, entries_t.c.ts)
-            .order_by(entries_t.c.seq.desc())
-            .limit(1)
+        row = self.conn.exec_driver_sql(
+            "SELECT seq, hash, ts FROM entries ORDER BY seq DESC LIMIT 1"
         ).first()
         if row is None:
             return Head(0, None, None)
         return Head(row.seq + 1, EntryHash(bytes.fromhex(row.hash)), row.ts)
 
     def get_key(self, key_id: str) -> KeyState | None:
-        row = self.conn.execute(select(keys_t).where(keys_t.c.key_id == key_id)).first()
+        row = self._one(keys_t, "key_id", key_id)
         return _key_state(row) if row is not None else None
 
     def get_source(self, sha256: str) -> SourceState | None:
-        row = self.conn.execute(select(sources_t).where(sources_t.c.sha256 == sha256)).first()
+        row = self._one(sources_t, "sha256", sha256)
         return _source_state(row) if row is not None else None
 
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
-        query = select(sources_t).where(sources_t.c.entry_hash == entry_hash)
-        row = self.conn.execute(query).first()
+        row = self._one(sources_t, "entry_hash", entry_hash)
         return _source_state(row) if row is not None else None
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
-        row = self.conn.execute(select(claims_t).where(claims_t.c.claim_id == claim_id)).first()
+        row = self._one(claims_t, "claim_id", claim_id)
         return _claim_state(row) if row is not None else None
 
     def has_blob(self, sha256: str) -> bool:
@@ -116,27 +179,49 @@ class Txn:
         blobs: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """Insert entries, blobs and projection rows (inserting new rows, updating known ones)."""
-        if entries:
-            self.conn.execute(insert(entries_t), [_entry_row(e) for e in entries])
-        if blobs:
-            self.conn.execute(insert(blobs_t), [{"sha256": s, "data": d} for s, d in blobs])
+        self._insert_many(entries_t, [_entry_row(e) for e in entries])
+        self._insert_many(blobs_t, [{"sha256": sha, "data": data} for sha, data in blobs])
         created = changes.created
-        self._upsert(keys_t, "key_id", [_key_row(k) for k in changes.keys.values()], created)
-        self._upsert(
-            sources_t, "sha256", [_source_row(s) for s in changes.sources.values()], created
-        )
-        self._upsert(
-            claims_t, "claim_id", [_claim_row(c) for c in changes.claims.values()], created
-        )
+        self._upsert(keys_t, [_key_row(k) for k in changes.keys.values()], created)
+        self._upsert(sources_t, [_source_row(s) for s in changes.sources.values()], created)
+        self._upsert(claims_t, [_claim_row(c) for c in changes.claims.values()], created)
+
+    def _upsert(self, table: Any, rows: list[dict[str, Any]], created: set[str]) -> None:
+        """Insert the rows ``created`` names, update the others (which must exist).
+
+        Every projection table's primary key is its first column.
+        """
+        names = [c.name for c in table.columns]
+        pk = names[0]
+        self._insert_many(table, [row for row in rows if row[pk] in created])
+        old = [
+            (*(row[name] for name in names[1:]), row[pk]) for row in rows if row[pk] not in created
+        ]
+        if old:
+            result = self.conn.exec_driver_sql(self.sql.update_by(table, pk), old)
+            if result.rowcount != len(old):
+                raise StorageError(
+                    f"{table.name}: {len(old)} rows to update, {result.rowcount} found"
+                )
 
     def read_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, Hash]:
-        """Stored tree nodes by (level, index), in one query per 500 ids (a merkle.NodeReader)."""
+        """Tree nodes by (level, index) (a merkle.NodeReader), one query per 500 ids.
+
+        Leaves (level 0) are the entries' own hashes; higher levels are in tree_nodes.
+        """
         found: dict[NodeId, Hash] = {}
         unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
+        leaves = [idx for level, idx in unique if level == 0]
+        inner = [node for node in unique if node[0] > 0]
+        for start in range(0, len(leaves), 500):
+            query = select(entries_t.c.seq, entries_t.c.hash).where(
+                entries_t.c.seq.in_(leaves[start : start + 500])
+            )
+            for seq, value in self.conn.execute(query):
+                found[(0, seq)] = Hash(bytes.fromhex(value))
+        for start in range(0, len(inner), 500):
             query = select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash).where(
-                tuple_(nodes_t.c.level, nodes_t.c.idx).in_(chunk)
+                tuple_(nodes_t.c.level, nodes_t.c.idx).in_(inner[start : start + 500])
             )
             for level, idx, value in self.conn.execute(query):
                 found[(level, idx)] = Hash(bytes(value))
@@ -144,17 +229,19 @@ class Txn:
 
     def write_tree(self, nodes: Sequence[Node], checkpoint: StoredCheckpoint) -> None:
         """Insert newly completed tree nodes and the checkpoint signed over them."""
-        rows = [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
-        if rows:
-            self.conn.execute(insert(nodes_t), rows)
-        self.conn.execute(
-            insert(checkpoints_t),
-            {
-                "size": checkpoint.size,
-                "root": checkpoint.root,
-                "note": checkpoint.note,
-                "signed_at": checkpoint.signed_at,
-            },
+        self._insert_many(
+            nodes_t, [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
+        )
+        self._insert_many(
+            checkpoints_t,
+            [
+                {
+                    "size": checkpoint.size,
+                    "root": checkpoint.root,
+                    "note": checkpoint.note,
+                    "signed_at": checkpoint.signed_at,
+                }
+            ],
         )
 
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
@@ -226,20 +313,6 @@ class Txn:
         if limit is not None:
             query = query.limit(limit)
         return [_claim_state(row) for row in self.conn.execute(query)]
-
-    def _upsert(self, table: Any, pk: str, rows: list[dict[str, Any]], created: set[str]) -> None:
-        """Insert the rows ``created`` names, update the others (which must exist)."""
-        new = [row for row in rows if row[pk] in created]
-        old = [{**row, "_pk": row[pk]} for row in rows if row[pk] not in created]
-        if new:
-            self.conn.execute(insert(table), new)
-        if old:
-            stmt = update(table).where(table.c[pk] == bindparam("_pk"))
-            result = self.conn.execute(stmt, old)
-            if result.rowcount != len(old):
-                raise StorageError(
-                    f"{table.name}: {len(old)} rows to update, {result.rowcount} found"
-                )
 
 
 class Store:
@@ -463,13 +536,13 @@ _CLAIM_SCALARS = [
 
 def _claim_row(claim: ClaimState) -> dict[str, Any]:
     row = {name: getattr(claim, name) for name in _CLAIM_SCALARS}
-    row.update(claim.selector.model_dump())
-    row["claimant_name"] = claim.claimant.name
-    row["claimant_role"] = claim.claimant.role
-    row["claimant_affiliation"] = claim.claimant.affiliation
-    row["quantities"] = json.dumps(
-        [q.model_dump() for q in claim.quantities], sort_keys=True, separators=(",", ":")
-    )
+    selector, claimant = claim.selector, claim.claimant
+    row["exact"], row["prefix"], row["suffix"] = selector.exact, selector.prefix, selector.suffix
+    row["start"], row["end"] = selector.start, selector.end
+    row["claimant_name"] = claimant.name
+    row["claimant_role"] = claimant.role
+    row["claimant_affiliation"] = claimant.affiliation
+    row["quantities"] = canonical_json_typed([q.model_dump() for q in claim.quantities]).decode()
     return row
 
 

@@ -114,10 +114,11 @@ metadata = SQLModel.metadata
 
 
 class TreeNodeRow(SQLModel, table=True):
-    """Hash of every perfect subtree of the log's Merkle tree (append-only).
+    """Hash of every perfect subtree of the log's Merkle tree above the leaves (append-only).
 
-    Node (level, idx) covers leaves [idx * 2**level, (idx + 1) * 2**level); level 0 holds
-    the leaf hashes. Roots and proofs at any tree size read O(log n) of these.
+    Node (level, idx) covers leaves [idx * 2**level, (idx + 1) * 2**level). Leaves (level 0)
+    are not stored here: they are ``entries.hash``. Roots and proofs at any tree size read
+    O(log n) nodes.
     """
 
     __tablename__ = "tree_nodes"

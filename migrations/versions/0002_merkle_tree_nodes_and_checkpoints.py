@@ -57,7 +57,10 @@ def upgrade() -> None:
 
 
 def _backfill_tree_nodes() -> None:
-    """Ledgers written before this revision get their tree from the entries already there."""
+    """Ledgers written before this revision get their tree from the entries already there.
+
+    Only inner nodes are stored; leaves are the entries' own hashes.
+    """
     conn = op.get_bind()
     nodes = sa.table("tree_nodes", sa.column("level"), sa.column("idx"), sa.column("hash"))
     frontier = Frontier()
@@ -66,6 +69,7 @@ def _backfill_tree_nodes() -> None:
         pending.extend(
             {"level": n.level, "idx": n.index, "hash": n.hash}
             for n in frontier.append(Hash(bytes.fromhex(leaf)))
+            if n.level > 0
         )
         if len(pending) >= 10_000:
             conn.execute(sa.insert(nodes), pending)
