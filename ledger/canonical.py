@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-
-import orjson
 from collections.abc import Mapping, Sequence
 from typing import Any, NewType
+
+import orjson
 
 from ledger.errors import FormatError
 
