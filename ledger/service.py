@@ -32,8 +32,9 @@ from ledger.entries import (
     verify_signature,
 )
 from ledger.errors import ConfigError, Conflict, IntegrityError, InvalidInput, NotFound
+from ledger.rules import KeyState
 from ledger.signing import SigningKey
-from ledger.state import ClaimState, KeyState, Overlay, SourceState, fold, signer_state
+from ledger.state import ClaimState, Overlay, SourceState, fold, signer_state
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 
 Clock = Callable[[], dt.datetime]

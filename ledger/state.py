@@ -7,13 +7,13 @@ nothing is written), when projections are rebuilt, and when a verifier replays t
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from ledger import rules
 from ledger.entries import (
     Claimant,
     ClaimExtracted,
@@ -27,40 +27,8 @@ from ledger.entries import (
     SignedEntry,
     SourceRegistered,
 )
-from ledger.errors import Conflict, Duplicate, NotFound, Unauthorized
-from ledger.signing import KeyId, key_id
-
-ClaimStatus = Literal["active", "revised", "retracted"]
-
-_ROLE_FOR_KIND = {
-    "key.registered": "admin",
-    "key.revoked": "admin",
-    "source.registered": "writer",
-    "claim.extracted": "writer",
-    "claim.revised": "writer",
-    "claim.retracted": "writer",
-    "claim.reviewed": "reviewer",
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyState:
-    key_id: KeyId
-    name: str
-    public_key: bytes
-    roles: tuple[str, ...]
-    registered_seq: int
-    revoked_seq: int | None = None
-    revoked_reason: str | None = None
-
-    def valid_at(self, seq: int) -> bool:
-        """True if an entry at ``seq`` may be signed with this key.
-
-        A key signs from the entry after its registration (its own self-signed genesis
-        registration excepted) up to and including the entry that revokes it.
-        """
-        after_registration = self.registered_seq < seq or self.registered_seq == seq == 0
-        return after_registration and (self.revoked_seq is None or seq <= self.revoked_seq)
+from ledger.rules import ClaimStatus, KeyState
+from ledger.signing import KeyId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -228,62 +196,21 @@ class MemoryState:
             self._source_by_entry[source.entry_hash] = source
 
 
-def signer_state(entry: SignedEntry, view: StateView) -> KeyState:
-    """The key that signed ``entry``, as it stood at that point (genesis: the key it registers)."""
-    body = entry.body
-    if entry.seq == 0:
-        payload = body.payload
-        if not isinstance(payload, KeyRegistered) or payload.key_id != body.signer:
-            raise Unauthorized(
-                "entry 0 must be a key.registered entry signed by the key it registers"
-            )
-        if "admin" not in payload.roles:
-            raise Unauthorized("entry 0 must register a key with the admin role")
-        return _key_from_payload(payload, 0)
-    key = view.get_key(body.signer)
-    if key is None:
-        raise Unauthorized(f"entry {entry.seq}: signer {body.signer} is not a registered key")
-    if not key.valid_at(entry.seq):
-        raise Unauthorized(
-            f"entry {entry.seq}: key {key.name} ({body.signer}) was revoked at entry {key.revoked_seq}"
-        )
-    return key
-
-
 def check_signer(entry: SignedEntry, view: StateView) -> KeyState:
-    """The signer's key, after checking it may write this kind of entry here."""
-    key = signer_state(entry, view)
-    needed = _ROLE_FOR_KIND[entry.kind]
-    self_revocation = isinstance(entry.body.payload, KeyRevoked) and (
-        entry.body.payload.key_id == key.key_id
-    )
-    if needed not in key.roles and not self_revocation:
-        raise Unauthorized(
-            f"entry {entry.seq}: key {key.name} lacks the {needed!r} role needed for {entry.kind}"
-        )
-    return key
+    """The signer's key, after checking it may write this kind of entry at this point."""
+    return rules.check_signer(entry, view.get_key)
 
 
-def _key_from_payload(payload: KeyRegistered, seq: int) -> KeyState:
-    public_key = base64.b64decode(payload.public_key)
-    return KeyState(
-        key_id=KeyId(payload.key_id),
-        name=payload.name,
-        public_key=public_key,
-        roles=tuple(payload.roles),
-        registered_seq=seq,
-    )
+def signer_state(entry: SignedEntry, view: StateView) -> KeyState:
+    """The key that signed ``entry`` as it stood at that point (no role check)."""
+    return rules.signer_key(entry, view.get_key)
 
 
 def _on_key_registered(entry: SignedEntry, state: Overlay) -> None:
     payload = entry.body.payload
     assert isinstance(payload, KeyRegistered)
-    public_key = base64.b64decode(payload.public_key)
-    if len(public_key) != 32 or key_id(public_key) != payload.key_id:
-        raise Conflict(f"entry {entry.seq}: key_id is not the SHA-256 of the public key")
-    if state.get_key(payload.key_id) is not None:
-        raise Duplicate(f"key {payload.key_id} is already registered")
-    state.changes.keys[payload.key_id] = _key_from_payload(payload, entry.seq)
+    rules.check_key_registration(entry, payload, state.get_key(payload.key_id))
+    state.changes.keys[payload.key_id] = rules.key_from_registration(payload, entry.seq)
     state.changes.created.add(payload.key_id)
 
 
@@ -291,10 +218,8 @@ def _on_key_revoked(entry: SignedEntry, state: Overlay) -> None:
     payload = entry.body.payload
     assert isinstance(payload, KeyRevoked)
     key = state.get_key(payload.key_id)
-    if key is None:
-        raise NotFound(f"key {payload.key_id} is not registered")
-    if key.revoked_seq is not None:
-        raise Conflict(f"key {key.name} was already revoked at entry {key.revoked_seq}")
+    rules.check_key_revocation(entry, payload, key)
+    assert key is not None
     state.changes.keys[key.key_id] = replace(
         key, revoked_seq=entry.seq, revoked_reason=payload.reason
     )
@@ -303,24 +228,26 @@ def _on_key_revoked(entry: SignedEntry, state: Overlay) -> None:
 def _on_source_registered(entry: SignedEntry, state: Overlay) -> None:
     p = entry.body.payload
     assert isinstance(p, SourceRegistered)
-    if state.get_source(p.sha256) is not None:
-        raise Duplicate(f"source {p.sha256} is already registered")
-    state.put_source(
-        SourceState(
-            sha256=p.sha256,
-            entry_hash=entry.hash.hex(),
-            seq=entry.seq,
-            text_sha256=p.text_sha256,
-            size=p.size,
-            media_type=p.media_type,
-            uri=p.uri,
-            title=p.title,
-            publisher=p.publisher,
-            published=p.published,
-            retrieved_at=p.retrieved_at,
-            signer=entry.body.signer,
-            recorded_at=entry.body.ts,
-        )
+    rules.check_source_registration(p.sha256, state.get_source(p.sha256) is not None)
+    state.put_source(source_state(entry, p))
+
+
+def source_state(entry: SignedEntry, p: SourceRegistered) -> SourceState:
+    """The projection row a source.registered entry creates."""
+    return SourceState(
+        sha256=p.sha256,
+        entry_hash=entry.hash.hex(),
+        seq=entry.seq,
+        text_sha256=p.text_sha256,
+        size=p.size,
+        media_type=p.media_type,
+        uri=p.uri,
+        title=p.title,
+        publisher=p.publisher,
+        published=p.published,
+        retrieved_at=p.retrieved_at,
+        signer=entry.body.signer,
+        recorded_at=entry.body.ts,
     )
 
 
@@ -328,12 +255,7 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
     p = entry.body.payload
     assert isinstance(p, ClaimExtracted)
     source = state.get_source_by_entry(p.source)
-    if source is None:
-        raise NotFound(f"entry {entry.seq}: source entry {p.source} is not a registered source")
-    if source.sha256 != p.source_sha256:
-        raise Conflict(f"entry {entry.seq}: source_sha256 does not match source entry {p.source}")
-    if p.selector.end - p.selector.start != len(p.selector.exact):
-        raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
+    rules.check_claim_extraction(entry, p, source.sha256 if source else None)
     claim_id = entry.hash.hex()
     state.changes.created.add(claim_id)
     state.changes.claims[claim_id] = ClaimState(
@@ -363,15 +285,9 @@ def _current_claim(
     entry: SignedEntry, state: Overlay, claim_id: str, follows: str, *, allow_retracted: bool
 ) -> ClaimState:
     claim = state.get_claim(claim_id)
-    if claim is None:
-        raise NotFound(f"claim {claim_id} is not in the ledger")
-    if claim.head != follows:
-        raise Conflict(
-            f"claim {claim_id}: entry follows {follows}, but the claim's latest entry is "
-            f"{claim.head} (seq {claim.head_seq}); re-read the claim and try again"
-        )
-    if claim.status == "retracted" and not allow_retracted:
-        raise Conflict(f"claim {claim_id} was retracted at entry {claim.head_seq}")
+    head = rules.ClaimHead(claim.head, claim.head_seq, claim.status) if claim else None
+    rules.check_claim_change(entry, claim_id, follows, head, allow_retracted=allow_retracted)
+    assert claim is not None
     return claim
 
 
@@ -383,9 +299,7 @@ def _on_claim_revised(entry: SignedEntry, state: Overlay) -> None:
     p = entry.body.payload
     assert isinstance(p, ClaimRevised)
     claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=False)
-    changes = p.changes.model_dump(exclude_none=True)
-    if not changes:
-        raise Conflict(f"entry {entry.seq}: a revision must change at least one field")
+    rules.check_revision(entry, p)
     revised = replace(
         claim,
         statement=p.changes.statement or claim.statement,

@@ -23,8 +23,9 @@ from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
+from ledger.rules import KeyState
 from ledger.signing import KeyId
-from ledger.state import Changes, ClaimState, KeyState, SourceState, subject_of
+from ledger.state import Changes, ClaimState, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
     CheckpointRow,

@@ -1,0 +1,175 @@
+"""The rules every entry must satisfy, as pure checks over the few facts each one needs.
+
+The append path and projection replays (``ledger.state``) and the streaming verifier
+(``ledger.verify``) call these same functions; they differ only in how they keep the
+facts. Each check raises a ``LedgerError`` naming the entry and what is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from ledger.entries import (
+    ClaimExtracted,
+    ClaimRevised,
+    KeyRegistered,
+    KeyRevoked,
+    SignedEntry,
+)
+from ledger.errors import Conflict, Duplicate, NotFound, Unauthorized
+from ledger.signing import KeyId, key_id
+
+ClaimStatus = Literal["active", "revised", "retracted"]
+
+ROLE_FOR_KIND = {
+    "key.registered": "admin",
+    "key.revoked": "admin",
+    "source.registered": "writer",
+    "claim.extracted": "writer",
+    "claim.revised": "writer",
+    "claim.retracted": "writer",
+    "claim.reviewed": "reviewer",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyState:
+    key_id: KeyId
+    name: str
+    public_key: bytes
+    roles: tuple[str, ...]
+    registered_seq: int
+    revoked_seq: int | None = None
+    revoked_reason: str | None = None
+
+    def valid_at(self, seq: int) -> bool:
+        """True if an entry at ``seq`` may be signed with this key.
+
+        A key signs from the entry after its registration (its own self-signed genesis
+        registration excepted) up to and including the entry that revokes it.
+        """
+        after_registration = self.registered_seq < seq or self.registered_seq == seq == 0
+        return after_registration and (self.revoked_seq is None or seq <= self.revoked_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimHead:
+    """What the rules need to know of a claim: its latest entry and status."""
+
+    head: str
+    head_seq: int
+    status: ClaimStatus
+
+
+def key_from_registration(payload: KeyRegistered, seq: int) -> KeyState:
+    return KeyState(
+        key_id=KeyId(payload.key_id),
+        name=payload.name,
+        public_key=base64.b64decode(payload.public_key),
+        roles=tuple(payload.roles),
+        registered_seq=seq,
+    )
+
+
+def signer_key(entry: SignedEntry, lookup: Callable[[str], KeyState | None]) -> KeyState:
+    """The key that signed ``entry`` as it stood at that point (genesis: the key it registers)."""
+    body = entry.body
+    if entry.seq == 0:
+        payload = body.payload
+        if not isinstance(payload, KeyRegistered) or payload.key_id != body.signer:
+            raise Unauthorized(
+                "entry 0 must be a key.registered entry signed by the key it registers"
+            )
+        if "admin" not in payload.roles:
+            raise Unauthorized("entry 0 must register a key with the admin role")
+        return key_from_registration(payload, 0)
+    key = lookup(body.signer)
+    if key is None:
+        raise Unauthorized(f"entry {entry.seq}: signer {body.signer} is not a registered key")
+    if not key.valid_at(entry.seq):
+        raise Unauthorized(
+            f"entry {entry.seq}: key {key.name} ({body.signer}) was revoked at entry {key.revoked_seq}"
+        )
+    return key
+
+
+def check_signer(entry: SignedEntry, lookup: Callable[[str], KeyState | None]) -> KeyState:
+    """The signer's key, after checking it holds the role this kind of entry needs."""
+    key = signer_key(entry, lookup)
+    needed = ROLE_FOR_KIND[entry.kind]
+    payload = entry.body.payload
+    self_revocation = isinstance(payload, KeyRevoked) and payload.key_id == key.key_id
+    if needed not in key.roles and not self_revocation:
+        raise Unauthorized(
+            f"entry {entry.seq}: key {key.name} lacks the {needed!r} role needed for {entry.kind}"
+        )
+    return key
+
+
+def check_key_registration(
+    entry: SignedEntry, payload: KeyRegistered, existing: KeyState | None
+) -> None:
+    public_key = base64.b64decode(payload.public_key)
+    if len(public_key) != 32 or key_id(public_key) != payload.key_id:
+        raise Conflict(f"entry {entry.seq}: key_id is not the SHA-256 of the public key")
+    if existing is not None:
+        raise Duplicate(f"key {payload.key_id} is already registered")
+
+
+def check_key_revocation(
+    entry: SignedEntry, payload: KeyRevoked, existing: KeyState | None
+) -> None:
+    if existing is None:
+        raise NotFound(f"key {payload.key_id} is not registered")
+    if existing.revoked_seq is not None:
+        raise Conflict(f"key {existing.name} was already revoked at entry {existing.revoked_seq}")
+
+
+def check_source_registration(sha256: str, already_registered: bool) -> None:
+    if already_registered:
+        raise Duplicate(f"source {sha256} is already registered")
+
+
+def check_claim_extraction(
+    entry: SignedEntry, payload: ClaimExtracted, source_sha256: str | None
+) -> None:
+    """``source_sha256`` is the sha256 of the source entry the claim names, if it is one."""
+    if source_sha256 is None:
+        raise NotFound(
+            f"entry {entry.seq}: source entry {payload.source} is not a registered source"
+        )
+    if source_sha256 != payload.source_sha256:
+        raise Conflict(
+            f"entry {entry.seq}: source_sha256 does not match source entry {payload.source}"
+        )
+    if payload.selector.end - payload.selector.start != len(payload.selector.exact):
+        raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
+
+
+def check_claim_change(
+    entry: SignedEntry,
+    claim_id: str,
+    follows: str,
+    current: ClaimHead | None,
+    *,
+    allow_retracted: bool,
+) -> ClaimHead:
+    """A revision, retraction or review must follow the claim's latest entry."""
+    if current is None:
+        raise NotFound(f"claim {claim_id} is not in the ledger")
+    if current.head != follows:
+        raise Conflict(
+            f"claim {claim_id}: entry follows {follows}, but the claim's latest entry is "
+            f"{current.head} (seq {current.head_seq}); re-read the claim and try again"
+        )
+    if current.status == "retracted" and not allow_retracted:
+        raise Conflict(f"claim {claim_id} was retracted at entry {current.head_seq}")
+    return current
+
+
+def check_revision(entry: SignedEntry, payload: ClaimRevised) -> None:
+    if not payload.changes.model_dump(exclude_none=True):
+        raise Conflict(f"entry {entry.seq}: a revision must change at least one field")
