@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ledger.bundle import export_bundle, verify_bundle
+from ledger.checkpoint import parse_verifier_key
 from ledger.config import Settings
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import LedgerError, VerificationError
@@ -30,8 +33,8 @@ claim_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 app.add_typer(claim_app, name="claim")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
@@ -118,12 +121,97 @@ def rebuild(
 
 
 @app.command()
-def verify() -> None:
-    """Recompute every entry hash, link, signature and rule from the log's bytes."""
-    with _instance() as instance:
-        report = verify_store(instance.ledger.store)
+def verify(
+    size: Annotated[int | None, typer.Option(help="Verify the first SIZE entries only.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Signature-checking processes (default: all cores).")
+    ] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="Verify an export bundle instead, with no database.")
+    ] = None,
+    log_key: Annotated[
+        str | None, typer.Option(help="With --bundle: the log's verifier key (name+hex+base64).")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="An older signed checkpoint the log must extend.")
+    ] = None,
+) -> None:
+    """Recompute every hash, link, signature, rule, tree node, checkpoint and projection."""
+    older = checkpoint.read_text(encoding="utf-8") if checkpoint else None
+    if bundle is not None:
+        if log_key is None:
+            raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
+        entries = _count_lines(bundle / "entries.jsonl")
+        with _progress(entries) as advance:
+            report = verify_bundle(
+                bundle,
+                parse_verifier_key(log_key),
+                older_checkpoint=older,
+                workers=workers,
+                progress=advance,
+            )
+    else:
+        with _instance() as instance:
+            store = instance.ledger.store
+            with _progress(store.head().size if size is None else size) as advance:
+                report = verify_store(
+                    store, size=size, workers=workers, progress=advance, older_checkpoint=older
+                )
     head = report.head.hex() if report.head else "-"
-    out.print(f"[green]ok[/] {report.entries} entries verified; head {head}")
+    out.print(
+        f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
+        f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
+    )
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for long runs; a no-op below 20,000 entries."""
+    columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=total < 20_000) as bar:
+        task = bar.add_task("entries", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError as exc:
+        raise typer.BadParameter(f"{path}: {exc.strerror}") from exc
+
+
+@app.command()
+def export(path: Annotated[Path, typer.Argument(help="New folder for the bundle.")]) -> None:
+    """Write a self-contained bundle: entries' exact bytes, keys, sources, latest checkpoint."""
+    with _instance() as instance:
+        report = export_bundle(instance.ledger, path)
+        key = instance.ledger.log_verifier().key_text()
+    out.print(
+        f"exported {report.entries} entries and {report.sources} sources to {report.path} "
+        f"(checkpoint at size {report.checkpoint_size})"
+    )
+    out.print(f"verify with: claims-ledger verify --bundle {path} --log-key {key}")
+
+
+@app.command("checkpoint")
+def checkpoint_(
+    size: Annotated[int | None, typer.Option(help="A past tree size (default: latest).")] = None,
+) -> None:
+    """Print the signed checkpoint note exactly as served."""
+    with _instance() as instance:
+        note = instance.ledger.checkpoint(size).note
+    sys.stdout.write(note)
+
+
+@app.command()
+def prove(
+    seq: Annotated[int, typer.Argument(help="Sequence number of the entry.")],
+) -> None:
+    """Print a c2sp.org/tlog-proof@v1 file proving the entry is in the latest checkpoint."""
+    with _instance() as instance:
+        text = instance.ledger.proof_file(seq)
+    sys.stdout.write(text)
 
 
 # keys ---------------------------------------------------------------------------------
@@ -134,18 +222,13 @@ def keys_list() -> None:
     """Keys registered in the ledger, and local key files."""
     with _instance() as instance:
         local = set(instance.keyring.names())
-        table = Table("name", "key id", "roles", "registered", "revoked", "local file")
         for key in instance.ledger.list_keys():
-            revoked = "-" if key.revoked_seq is None else f"at {key.revoked_seq}"
-            table.add_row(
-                key.name,
-                key.key_id,
-                ",".join(key.roles),
-                f"at {key.registered_seq}",
-                revoked,
-                "yes" if key.name in local else "no",
-            )
-    out.print(table)
+            revoked = "" if key.revoked_seq is None else f", revoked at entry {key.revoked_seq}"
+            local_file = "local key file" if key.name in local else "no local key file"
+            out.print(f"[bold]{key.name}[/]  roles {','.join(key.roles)}")
+            out.print(f"  key id    {key.key_id}")
+            out.print(f"  verifier  {instance.ledger.verifier_key(key)}")
+            out.print(f"  registered at entry {key.registered_seq}{revoked}; {local_file}")
 
 
 @keys_app.command("create")

@@ -209,7 +209,7 @@ class Ledger:
         return self.append(signer, [KeyRevoked(key_id=key_id, reason=reason)])[0]
 
     def list_keys(self) -> list[KeyState]:
-        return self.store.keys()
+        return self.store.all_keys()
 
     # Claims --------------------------------------------------------------------------
 
@@ -282,6 +282,16 @@ class Ledger:
         assert isinstance(payload, KeyRegistered)
         public_key = base64.b64decode(payload.public_key)
         return Verifier.from_public_key(self.origin, Ed25519PublicKey.from_public_bytes(public_key))
+
+    def verifier_key(self, key: KeyState) -> str:
+        """A key's note verifier key, ``name+hex+base64``.
+
+        The log key (entry 0's) signs checkpoints under the log's origin, so its name is
+        the origin; every other key is named by its own name.
+        """
+        name = self.origin if key.registered_seq == 0 else key.name
+        public_key = Ed25519PublicKey.from_public_bytes(key.public_key)
+        return Verifier.from_public_key(name, public_key).key_text()
 
     def entry(self, *, seq: int | None = None, hash: str | None = None) -> StoredEntry:
         """One entry by sequence number or by entry hash (hex)."""

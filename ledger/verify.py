@@ -1,96 +1,299 @@
-"""Recomputing the log from its bytes: chain checks, signatures, rules, and projection rebuilds.
+"""Verification that trusts nothing but the entries' bytes, the keys in them, and the log key.
 
-Every check raises a ``VerificationError`` subclass whose message names the sequence
-number and what is wrong; nothing here trusts a derived column.
+``LogChecker`` walks the log once, in order: framing and canonical form, dense sequence
+numbers, previous-hash links, timestamps, every rule (``ledger.rules``), every signature
+against the key valid at that point (checked on all cores by ``SignatureChecker``), the
+Merkle tree (stored nodes and every signed checkpoint). Memory stays bounded: claims are
+tracked as one array slot per entry, and earlier entries are found through an index
+(the database's, whose rows the walk has already checked). ``verify_store`` then checks
+that every projection row equals what the log implies. The first problem raises a
+``VerificationError`` naming the sequence number, row or node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+import multiprocessing
+import os
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
 
-from ledger.entries import EntryHash, SignedEntry, parse_entry, verify_signature
-from ledger.errors import FormatError, IntegrityError, LedgerError, SignatureError
-from ledger.state import MemoryState, check_signer, subject_of
-from ledger.store import Store, StoredEntry, Txn
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import merkle, rules
+from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
+from ledger.entries import (
+    ENTRY_KINDS,
+    ClaimExtracted,
+    ClaimRetracted,
+    ClaimReviewed,
+    ClaimRevised,
+    EntryHash,
+    KeyRegistered,
+    KeyRevoked,
+    SignedEntry,
+    SourceRegistered,
+    parse_entry,
+)
+from ledger.errors import (
+    FormatError,
+    IntegrityError,
+    LedgerError,
+    SignatureError,
+    VerificationError,
+)
+from ledger.rules import ClaimHead, KeyState
+from ledger.signing import ENTRY_DOMAIN
+from ledger.state import MemoryState, Overlay, fold, source_state, subject_of
+from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
+
+Progress = Callable[[int], None]
+_KIND_CODE = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
+_STATUS_CODE = {"active": 1, "revised": 2, "retracted": 3}
+_STATUS_NAME = {code: name for name, code in _STATUS_CODE.items()}
+
+
+# -- signatures on all cores ---------------------------------------------------------------
+
+SignatureJob = tuple[int, bytes, bytes, bytes]  # seq, public key, body bytes, signature
+
+
+def _first_bad_signature(jobs: Sequence[SignatureJob]) -> int | None:
+    """The sequence number of the first job whose signature fails, or None."""
+    keys: dict[bytes, Ed25519PublicKey] = {}
+    for seq, public_key, body, signature in jobs:
+        key = keys.get(public_key)
+        if key is None:
+            key = keys[public_key] = Ed25519PublicKey.from_public_bytes(public_key)
+        try:
+            key.verify(signature, ENTRY_DOMAIN + body)
+        except InvalidSignature:
+            return seq
+    return None
+
+
+class SignatureChecker:
+    """Checks entry signatures in chunks on worker processes, reporting failures in log order.
+
+    With ``workers`` of 0 every chunk is checked in this process (small logs, tests).
+    """
+
+    def __init__(self, workers: int | None = None, chunk: int = 1000) -> None:
+        self.workers = os.cpu_count() or 1 if workers is None else workers
+        self.chunk = chunk
+        self._jobs: list[SignatureJob] = []
+        self._pending: deque[Future[int | None]] = deque()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> SignatureChecker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, seq: int, public_key: bytes, body: bytes, signature: bytes) -> None:
+        self._jobs.append((seq, public_key, body, signature))
+        if len(self._jobs) >= self.chunk:
+            self._dispatch()
+
+    def drain(self) -> None:
+        """Wait for every signature submitted so far; raise for the first that fails."""
+        self._dispatch()
+        while self._pending:
+            self._collect(self._pending.popleft())
+
+    def _dispatch(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        if not jobs:
+            return
+        if self.workers <= 1:
+            self._raise_if_bad(_first_bad_signature(jobs))
+            return
+        if self._pool is None:
+            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        self._pending.append(self._pool.submit(_first_bad_signature, jobs))
+        while len(self._pending) > 2 * self.workers:  # bound memory held in flight
+            self._collect(self._pending.popleft())
+
+    def _collect(self, future: Future[int | None]) -> None:
+        self._raise_if_bad(future.result())
+
+    @staticmethod
+    def _raise_if_bad(seq: int | None) -> None:
+        if seq is not None:
+            raise SignatureError(
+                f"entry {seq}: signature does not verify under the signer's key", seq=seq
+            )
+
+
+# -- the walk -------------------------------------------------------------------------------
+
+
+class EntryIndex(Protocol):
+    """Finds earlier entries by hash (the walk only trusts answers below its position)."""
+
+    def seq_of(self, entry_hash: str) -> int | None: ...
+
+
+class MemoryIndex:
+    """An ``EntryIndex`` for logs read from files: remembers every hash it is told."""
+
+    def __init__(self) -> None:
+        self._seqs: dict[str, int] = {}
+
+    def seq_of(self, entry_hash: str) -> int | None:
+        return self._seqs.get(entry_hash)
+
+    def add(self, entry_hash: str, seq: int) -> None:
+        self._seqs[entry_hash] = seq
+
+
+class StoreIndex:
+    """An ``EntryIndex`` over the database's unique index on ``entries.hash``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def seq_of(self, entry_hash: str) -> int | None:
+        found = self.store.entry_by_hash(entry_hash)
+        return found.seq if found is not None else None
 
 
 @dataclass
-class ChainReport:
-    """What a full walk of the log found (when it found nothing wrong)."""
+class VerifyReport:
+    """What a verification covered (returned only when nothing was wrong)."""
 
     entries: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
     head: EntryHash | None = None
+    root: merkle.Hash = merkle.EMPTY_ROOT
+    checkpoints: int = 0
+    nodes: int = 0
+    projection_rows: int = 0
 
 
-class ChainVerifier:
-    """Walks entries in order, checking each against everything before it, in O(state) memory."""
+class LogChecker:
+    """Checks a log entry by entry, in order, holding O(keys + sources + entries/8) memory."""
 
-    def __init__(self, *, check_signatures: bool = True) -> None:
-        self.state = MemoryState()
-        self.report = ChainReport()
-        self.check_signatures = check_signatures
-        self._origin: str | None = None
+    def __init__(
+        self,
+        signatures: SignatureChecker,
+        index: EntryIndex,
+        *,
+        log_verifier: Verifier | None = None,
+    ) -> None:
+        self.signatures = signatures
+        self.index = index
+        self.log_verifier = log_verifier
+        self.report = VerifyReport()
+        self.keys: dict[str, KeyState] = {}
+        self.source_by_entry: dict[str, str] = {}  # source entry hash -> source sha256
+        self.source_shas: set[str] = set()
+        self.kinds = bytearray()  # kind code by seq
+        self.claim_head = array("q")  # by extraction seq: seq of the claim's latest entry
+        self.claim_status = bytearray()  # by extraction seq: status code
+        self.frontier = merkle.Frontier()
+        self.origin: str | None = None
         self._last_ts = ""
+        self._expected: Checkpoint | None = None
 
-    def feed(self, row: StoredEntry) -> SignedEntry:
+    # The walk ------------------------------------------------------------------------
+
+    def feed(self, data: bytes, seq: int) -> SignedEntry:
+        """Check the entry at position ``seq`` (its bytes ``data``); returns it parsed."""
         expected = self.report.entries
-        if row.seq != expected:
+        if seq != expected:
             raise IntegrityError(
-                f"entry {expected} is missing: the log goes from {expected - 1} to {row.seq}",
+                f"entry {expected} is missing: the log goes from {expected - 1} to {seq}",
                 seq=expected,
             )
-        entry = self._parse(row)
+        try:
+            entry = parse_entry(data, where=f"entry {seq}")
+        except FormatError as exc:
+            raise IntegrityError(f"entry {seq} bytes are malformed: {exc}", seq=seq) from exc
+        if entry.seq != seq:
+            raise IntegrityError(
+                f"entry {seq}: stored at seq {seq} but its body says seq {entry.seq}", seq=seq
+            )
         self._check_link(entry)
         try:
-            key = check_signer(entry, self.state)
-            if self.check_signatures:
-                verify_signature(entry, key.public_key)
-            self.state.apply(entry)
-        except SignatureError as exc:
-            raise SignatureError(
-                f"entry {row.seq}: signature by {entry.body.signer} does not verify", seq=row.seq
-            ) from exc
+            key = rules.check_signer(entry, self.keys.get)
+            self._apply(entry)
         except LedgerError as exc:
-            raise IntegrityError(
-                f"entry {row.seq} breaks the log's rules: {exc}", seq=row.seq
-            ) from exc
+            raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
+        self.signatures.submit(seq, key.public_key, entry.body_bytes, entry.signature)
+        if seq == 0 and self.log_verifier is None:
+            self.log_verifier = Verifier.from_public_key(
+                entry.body.log, Ed25519PublicKey.from_public_bytes(key.public_key)
+            )
         self.report.entries += 1
         self.report.kinds[entry.kind] = self.report.kinds.get(entry.kind, 0) + 1
         self.report.head = entry.hash
         return entry
 
-    def _parse(self, row: StoredEntry) -> SignedEntry:
-        try:
-            entry = parse_entry(row.data, where=f"entry {row.seq}")
-        except FormatError as exc:
-            raise IntegrityError(
-                f"entry {row.seq} bytes are malformed: {exc}", seq=row.seq
-            ) from exc
-        if entry.seq != row.seq:
-            raise IntegrityError(
-                f"entry {row.seq}: stored at seq {row.seq} but its body says seq {entry.seq}",
-                seq=row.seq,
-            )
-        return entry
+    def expect(self, note: str) -> None:
+        """Require the log to extend this signed checkpoint (checked when the walk gets there)."""
+        if self.log_verifier is None:
+            raise VerificationError("an older checkpoint needs the log key to check it with")
+        self._expected = verify_checkpoint(note, self.log_verifier)
 
-    def _check_columns(self, row: StoredEntry, entry: SignedEntry) -> None:
-        derived = {
-            "hash": entry.hash.hex(),
-            "kind": entry.kind,
-            "signer": entry.body.signer,
-            "ts": entry.body.ts,
-            "subject": subject_of(entry),
-        }
-        for name, value in derived.items():
-            if getattr(row, name) != value:
-                raise IntegrityError(
-                    f"entry {row.seq}: stored {name} column {getattr(row, name)!r} does not match "
-                    f"the entry bytes ({value!r})",
-                    seq=row.seq,
+    def grow_tree(self, entry: SignedEntry) -> list[merkle.Node]:
+        """Add the entry's leaf; returns the inner nodes it completed."""
+        nodes = [n for n in self.frontier.append(merkle.Hash(entry.hash)) if n.level]
+        expected = self._expected
+        if expected is not None and self.frontier.size == expected.size:
+            root = self.frontier.root()
+            if root != expected.root_hash:
+                raise VerificationError(
+                    f"the log does not extend the older checkpoint: at tree size "
+                    f"{expected.size} its root is {root.hex()}, the checkpoint signed "
+                    f"{expected.root_hash.hex()} (history was rewritten or forked)",
+                    seq=expected.size - 1,
                 )
+        return nodes
+
+    def check_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """A stored checkpoint at the current size: its root and its signature by the log key."""
+        size = self.frontier.size
+        root = self.frontier.root()
+        if checkpoint.root != root:
+            raise IntegrityError(
+                f"checkpoint at tree size {size}: its root {checkpoint.root.hex()} is not the "
+                f"root of the log's first {size} entries ({root.hex()}): the log was rewritten "
+                "or forked after it was signed",
+                seq=size - 1,
+            )
+        if self.log_verifier is None:
+            raise VerificationError("no log key to check checkpoints with")
+        try:
+            note = verify_checkpoint(checkpoint.note, self.log_verifier, self.origin)
+        except VerificationError as exc:
+            raise SignatureError(f"checkpoint at tree size {size}: {exc}", seq=size - 1) from exc
+        if note.size != size or note.root_hash != root:
+            raise IntegrityError(
+                f"checkpoint at tree size {size}: the signed note says size {note.size} "
+                f"and root {note.root_hash.hex()}",
+                seq=size - 1,
+            )
+        self.report.checkpoints += 1
+
+    def finish(self) -> VerifyReport:
+        self.signatures.drain()
+        self.report.root = self.frontier.root()
+        if self._expected is not None and self._expected.size > self.frontier.size:
+            raise VerificationError(
+                f"the older checkpoint has tree size {self._expected.size}, but the log holds "
+                f"only {self.frontier.size} entries: it was truncated"
+            )
+        return self.report
+
+    # Checks ------------------------------------------------------------------------------
 
     def _check_link(self, entry: SignedEntry) -> None:
         body = entry.body
@@ -101,11 +304,11 @@ class ChainVerifier:
                 f"entry {body.seq}: prev is {found} but entry {body.seq - 1} hashes to {expected}",
                 seq=body.seq,
             )
-        if self._origin is None:
-            self._origin = body.log
-        elif body.log != self._origin:
+        if self.origin is None:
+            self.origin = body.log
+        elif body.log != self.origin:
             raise IntegrityError(
-                f"entry {body.seq}: names log {body.log!r}, entry 0 began {self._origin!r}",
+                f"entry {body.seq}: names log {body.log!r}, entry 0 began {self.origin!r}",
                 seq=body.seq,
             )
         if body.ts < self._last_ts:
@@ -115,32 +318,279 @@ class ChainVerifier:
             )
         self._last_ts = body.ts
 
+    def _apply(self, entry: SignedEntry) -> None:
+        """The kind's rule over the facts kept, then the facts updated."""
+        seq, payload = entry.seq, entry.body.payload
+        self.kinds.append(_KIND_CODE[entry.kind])
+        self.claim_head.append(-1)
+        self.claim_status.append(0)
+        if isinstance(payload, KeyRegistered):
+            rules.check_key_registration(entry, payload, self.keys.get(payload.key_id))
+            self.keys[payload.key_id] = rules.key_from_registration(payload, seq)
+        elif isinstance(payload, KeyRevoked):
+            key = self.keys.get(payload.key_id)
+            rules.check_key_revocation(entry, payload, key)
+            assert key is not None
+            self.keys[key.key_id] = _revoked(key, seq, payload.reason)
+        elif isinstance(payload, SourceRegistered):
+            rules.check_source_registration(payload.sha256, payload.sha256 in self.source_shas)
+            self.source_shas.add(payload.sha256)
+            self.source_by_entry[entry.hash.hex()] = payload.sha256
+        elif isinstance(payload, ClaimExtracted):
+            rules.check_claim_extraction(entry, payload, self.source_by_entry.get(payload.source))
+            self.claim_head[seq] = seq
+            self.claim_status[seq] = _STATUS_CODE["active"]
+        else:
+            self._apply_claim_change(entry)
+        if isinstance(self.index, MemoryIndex) and subject_of(entry) is not None:
+            self.index.add(entry.hash.hex(), seq)
 
-def verify_chain(rows: Iterable[StoredEntry], *, check_signatures: bool = True) -> ChainVerifier:
-    """Check every entry in order; returns the verifier holding the replayed state."""
-    verifier = ChainVerifier(check_signatures=check_signatures)
+    def _apply_claim_change(self, entry: SignedEntry) -> None:
+        payload = entry.body.payload
+        assert isinstance(payload, ClaimRevised | ClaimRetracted | ClaimReviewed)
+        claim_seq = self._earlier(payload.claim, entry.seq)
+        current = None
+        if claim_seq is not None and self.kinds[claim_seq] == _KIND_CODE["claim.extracted"]:
+            head_seq = self.claim_head[claim_seq]
+            follows_seq = self._earlier(payload.follows, entry.seq)
+            head = payload.follows if follows_seq == head_seq else f"the entry at seq {head_seq}"
+            status = _STATUS_NAME[self.claim_status[claim_seq]]
+            current = ClaimHead(head, head_seq, status)  # type: ignore[arg-type]
+        rules.check_claim_change(
+            entry,
+            payload.claim,
+            payload.follows,
+            current,
+            allow_retracted=isinstance(payload, ClaimReviewed),
+        )
+        assert claim_seq is not None
+        if isinstance(payload, ClaimRevised):
+            rules.check_revision(entry, payload)
+            self.claim_status[claim_seq] = _STATUS_CODE["revised"]
+        elif isinstance(payload, ClaimRetracted):
+            self.claim_status[claim_seq] = _STATUS_CODE["retracted"]
+        self.claim_head[claim_seq] = entry.seq
+
+    def _earlier(self, entry_hash: str, seq: int) -> int | None:
+        """The seq of an already checked entry with this hash (later or unknown: None)."""
+        found = self.index.seq_of(entry_hash)
+        return found if found is not None and found < seq else None
+
+
+def _revoked(key: KeyState, seq: int, reason: str) -> KeyState:
+    return replace(key, revoked_seq=seq, revoked_reason=reason)
+
+
+# -- a whole store -------------------------------------------------------------------------
+
+
+def verify_store(
+    store: Store,
+    *,
+    size: int | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    older_checkpoint: str | None = None,
+) -> VerifyReport:
+    """Verify the log in ``store`` (up to ``size`` entries), its tree, checkpoints and projections.
+
+    ``older_checkpoint`` is a signed note kept from earlier (by a client, a witness): the
+    log must extend it, whatever the database now holds.
+    """
+    head = store.head().size
+    size = head if size is None else size
+    if not 0 <= size <= head:
+        raise VerificationError(f"tree size {size} is out of range: the log has {head} entries")
+    with SignatureChecker(workers=workers if size > 2000 else 0) as signatures:
+        checker = LogChecker(signatures, StoreIndex(store))
+        if older_checkpoint is not None:
+            checker.expect(older_checkpoint)
+        try:
+            _walk_store(store, checker, size, progress)
+        except VerificationError:
+            # Signatures still in flight are all of earlier entries: the first problem in
+            # log order is a bad one among them, if any.
+            signatures.drain()
+            raise
+        report = checker.finish()
+    if size == head:
+        report.projection_rows = check_projections(store, checker)
+    return report
+
+
+def _walk_store(store: Store, checker: LogChecker, size: int, progress: Progress | None) -> None:
+    checkpoints = _Lookahead(store.iter_checkpoints())
+    for page in _pages(store, size):
+        pending_nodes: list[merkle.Node] = []
+        for row in page:
+            entry = checker.feed(row.data, row.seq)
+            _check_columns(row, entry)
+            pending_nodes.extend(checker.grow_tree(entry))
+            while checkpoints.peek() is not None and checkpoints.peek().size == row.seq + 1:  # type: ignore[union-attr]
+                _check_nodes(store, pending_nodes)
+                pending_nodes = []
+                checker.check_checkpoint(checkpoints.pop())
+        _check_nodes(store, pending_nodes)
+        checker.report.nodes += len(pending_nodes)
+        if progress is not None:
+            progress(len(page))
+    upcoming = checkpoints.peek()
+    if upcoming is not None and upcoming.size <= size:
+        raise IntegrityError(f"checkpoint at tree size {upcoming.size} does not match any entry")
+    if size == store.head().size and upcoming is not None:
+        raise IntegrityError(
+            f"a checkpoint was signed at tree size {upcoming.size}, but the log has only "
+            f"{size} entries: entries were removed after it was signed",
+            seq=size,
+        )
+
+
+def _pages(store: Store, size: int, page: int = 2000) -> Iterator[list[StoredEntry]]:
+    position = 0
+    while position < size:
+        with store.reader() as txn:
+            rows = txn.entry_page(position, size, page)
+        if not rows:
+            return
+        yield rows
+        position = rows[-1].seq + 1
+
+
+class _Lookahead:
+    def __init__(self, items: Iterator[StoredCheckpoint]) -> None:
+        self._items = items
+        self._next = next(items, None)
+
+    def peek(self) -> StoredCheckpoint | None:
+        return self._next
+
+    def pop(self) -> StoredCheckpoint:
+        item = self._next
+        assert item is not None
+        self._next = next(self._items, None)
+        return item
+
+
+def _check_columns(row: StoredEntry, entry: SignedEntry) -> None:
+    """The lookup columns stored beside the bytes must say what the bytes say."""
+    derived = {
+        "hash": entry.hash.hex(),
+        "kind": entry.kind,
+        "signer": entry.body.signer,
+        "ts": entry.body.ts,
+        "subject": subject_of(entry),
+    }
+    for name, value in derived.items():
+        if getattr(row, name) != value:
+            raise IntegrityError(
+                f"entry {row.seq}: stored {name} column {getattr(row, name)!r} does not match "
+                f"the entry bytes ({value!r})",
+                seq=row.seq,
+            )
+
+
+def _check_nodes(store: Store, nodes: Sequence[merkle.Node]) -> None:
+    """Stored inner tree nodes must equal the ones recomputed from the entries."""
+    if not nodes:
+        return
+    with store.reader() as txn:
+        stored = txn.read_nodes([n.id for n in nodes])
+    for node in nodes:
+        found = stored.get(node.id)
+        if found != node.hash:
+            what = (
+                "is missing" if found is None else f"is {found.hex()}, expected {node.hash.hex()}"
+            )
+            raise IntegrityError(
+                f"tree node (level {node.level}, index {node.index}) {what}: proofs served "
+                "from it would be wrong",
+                seq=(node.index + 1) * (1 << node.level) - 1,
+            )
+
+
+# -- projections ---------------------------------------------------------------------------
+
+
+def check_projections(store: Store, checker: LogChecker) -> int:
+    """Every projection row equals what the log implies, and no row is missing or extra."""
+    rows = _check_keys(store, checker.keys)
+    rows += _check_sources(store, checker.report.kinds.get("source.registered", 0))
+    rows += _check_claims(store, checker.report.kinds.get("claim.extracted", 0))
+    return rows
+
+
+def _check_keys(store: Store, keys: Mapping[str, KeyState]) -> int:
+    stored: dict[str, KeyState] = {k.key_id: k for k in store.all_keys()}
+    _raise_differences("keys", _diff_rows("keys", stored, keys))
+    return len(stored)
+
+
+def _check_sources(store: Store, expected: int) -> int:
+    count = 0
+    with store.reader() as txn:
+        for source in txn.all_sources():
+            entry = _entry_at(txn, source.seq, "sources", source.sha256)
+            payload = entry.body.payload
+            if not isinstance(payload, SourceRegistered):
+                raise IntegrityError(
+                    f"sources {source.sha256}: entry {source.seq} is not a source.registered entry"
+                )
+            _raise_differences(
+                "sources",
+                _diff_rows(
+                    "sources",
+                    {source.sha256: source},
+                    {payload.sha256: source_state(entry, payload)},
+                ),
+            )
+            count += 1
+    if count != expected:
+        raise IntegrityError(f"sources: {count} rows, but the log registers {expected} sources")
+    return count
+
+
+def _check_claims(store: Store, expected: int, page: int = 500) -> int:
+    count = 0
+    after = -1
+    while True:
+        with store.reader() as txn:
+            claims = txn.claim_page(after, page)
+            if not claims:
+                break
+            history = txn.subject_entries_many([c.claim_id for c in claims])
+            for claim in claims:
+                replayed = _replay_claim(txn, claim.claim_id, history.get(claim.claim_id, []))
+                _raise_differences(
+                    "claims", _diff_rows("claims", {claim.claim_id: claim}, replayed)
+                )
+            count += len(claims)
+            after = claims[-1].seq
+    if count != expected:
+        raise IntegrityError(f"claims: {count} rows, but the log extracts {expected} claims")
+    return count
+
+
+def _replay_claim(txn: Txn, claim_id: str, rows: list[StoredEntry]) -> dict[str, Any]:
+    """The claim's state replayed from its own entries (already checked by the walk)."""
+    state = Overlay(txn)
     for row in rows:
-        verifier.feed(row)
-    return verifier
+        try:
+            fold(parse_entry(row.data, where=f"entry {row.seq}"), state)
+        except LedgerError as exc:
+            raise IntegrityError(f"claims {claim_id}: replaying entry {row.seq}: {exc}") from exc
+    return dict(state.changes.claims)
 
 
-@dataclass
-class RebuildReport:
-    entries: int
-    differences: list[str] = field(default_factory=list)
+def _entry_at(txn: Txn, seq: int, table: str, key: str) -> SignedEntry:
+    row = txn.entry_where_seq(seq)
+    if row is None:
+        raise IntegrityError(f"{table} {key}: names entry {seq}, which is not in the log")
+    return parse_entry(row.data, where=f"entry {seq}")
 
 
-def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
-    """Every row where the stored projections differ from the state replayed from the log."""
-    differences: list[str] = []
-    tables: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
-        ("keys", {k.key_id: k for k in txn.all_keys()}, state.keys),
-        ("sources", {s.sha256: s for s in txn.all_sources()}, state.sources),
-        ("claims", {c.claim_id: c for c in txn.all_claims()}, state.claims),
-    ]
-    for table, stored, derived in tables:
-        differences.extend(_diff_rows(table, stored, derived))
-    return differences
+def _raise_differences(table: str, differences: list[str]) -> None:
+    if differences:
+        raise IntegrityError(f"projections differ from the log: {differences[0]}")
 
 
 def _diff_rows(table: str, stored: Mapping[str, Any], derived: Mapping[str, Any]) -> list[str]:
@@ -159,24 +609,46 @@ def _diff_rows(table: str, stored: Mapping[str, Any], derived: Mapping[str, Any]
     return out
 
 
+# -- rebuilding projections ------------------------------------------------------------------
+
+
+@dataclass
+class RebuildReport:
+    entries: int
+    differences: list[str] = field(default_factory=list)
+
+
+def replay_log(rows: Iterable[StoredEntry]) -> MemoryState:
+    """Fold a whole log into memory with every rule (no signatures: ``verify`` does those)."""
+    state = MemoryState()
+    for row in rows:
+        state.apply(parse_entry(row.data, where=f"entry {row.seq}"))
+    return state
+
+
+def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
+    """Every row where the stored projections differ from the state replayed from the log."""
+    tables: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = [
+        ("keys", {k.key_id: k for k in txn.all_keys()}, state.keys),
+        ("sources", {s.sha256: s for s in txn.all_sources()}, state.sources),
+        ("claims", {c.claim_id: c for c in txn.all_claims()}, state.claims),
+    ]
+    differences: list[str] = []
+    for table, stored, derived in tables:
+        differences.extend(_diff_rows(table, stored, derived))
+    return differences
+
+
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
     """Re-derive every projection from the log alone; report differences, then replace them.
 
     Runs under the append lock, so no append can slip in between the replay and the swap.
+    Holds the replayed state in memory (use ``verify`` for a bounded-memory check).
     """
     with store.writer() as txn:
-        verifier = verify_chain(txn.iter_entries(), check_signatures=False)
-        differences = projection_differences(txn, verifier.state)
+        state = replay_log(txn.iter_entries())
+        differences = projection_differences(txn, state)
         if apply and differences:
-            txn.replace_projections(verifier.state.as_changes())
-    return RebuildReport(verifier.report.entries, differences)
-
-
-def verify_store(store: Store) -> ChainReport:
-    """Verify the whole log in a store, then that its projections equal a replay of it."""
-    with store.reader() as txn:
-        verifier = verify_chain(txn.iter_entries())
-        differences = projection_differences(txn, verifier.state)
-    if differences:
-        raise IntegrityError(f"projections differ from the log: {differences[0]}")
-    return verifier.report
+            txn.replace_projections(state.as_changes())
+        entries = txn.head().size
+    return RebuildReport(entries, differences)

@@ -136,7 +136,7 @@ class Txn:
         self.conn = conn
         self.sql = _statements_for(conn.dialect)
 
-    def _one(self, table: Any, column: str, value: str) -> Row[Any] | None:
+    def _one(self, table: Any, column: str, value: str | int) -> Row[Any] | None:
         return self.conn.exec_driver_sql(self.sql.select_by(table, column), (value,)).first()
 
     def _insert_many(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -284,6 +284,30 @@ class Txn:
             yield from rows
             position = rows[-1].seq + 1
 
+    def entry_where_seq(self, seq: int) -> StoredEntry | None:
+        row = self._one(entries_t, "seq", seq)
+        return _stored_entry(row) if row is not None else None
+
+    def claim_page(self, after_seq: int, limit: int) -> list[ClaimState]:
+        """Claims in extraction order, after ``after_seq``."""
+        query = (
+            select(claims_t).where(claims_t.c.seq > after_seq).order_by(claims_t.c.seq).limit(limit)
+        )
+        return [_claim_state(row) for row in self.conn.execute(query)]
+
+    def subject_entries_many(self, subjects: Sequence[str]) -> dict[str, list[StoredEntry]]:
+        """Every entry about each of ``subjects``, each list in log order."""
+        out: dict[str, list[StoredEntry]] = {}
+        for start in range(0, len(subjects), 500):
+            query = (
+                select(entries_t)
+                .where(entries_t.c.subject.in_(subjects[start : start + 500]))
+                .order_by(entries_t.c.subject, entries_t.c.seq)
+            )
+            for row in self.conn.execute(query):
+                out.setdefault(row.subject, []).append(_stored_entry(row))
+        return out
+
     def entry_where(self, condition: Any) -> StoredEntry | None:
         row = self.conn.execute(select(entries_t).where(condition)).first()
         return _stored_entry(row) if row is not None else None
@@ -391,15 +415,15 @@ class Store:
         with self.reader() as txn:
             return txn.kind_counts()
 
-    def keys(self) -> list[KeyState]:
+    def all_keys(self) -> list[KeyState]:
         with self.reader() as txn:
             return txn.all_keys()
 
-    def sources(self) -> list[SourceState]:
+    def all_sources(self) -> list[SourceState]:
         with self.reader() as txn:
             return txn.all_sources()
 
-    def claims(self, *, limit: int | None = None) -> list[ClaimState]:
+    def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
         with self.reader() as txn:
             return txn.all_claims(limit=limit)
 

@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 from ledger.entries import KIND_OF, Body, KeyRegistered, KeyRevoked, Payload, sign_body
 from ledger.errors import LedgerError
 from ledger.signing import SigningKey
-from ledger.state import MemoryState, subject_of
-from ledger.store import StoredEntry
-from ledger.verify import ChainVerifier
+from ledger.state import MemoryState
+from ledger.verify import LogChecker, MemoryIndex, SignatureChecker
 from tests.helpers import source_payload
 
 KEYS = [SigningKey.generate(f"k{i}") for i in range(4)]
@@ -123,11 +122,8 @@ def test_ledger_rules_match_the_reference_model(
             elif op == "revoke":
                 ref.revoked[target] = seq
     # What was accepted also verifies end to end, signatures included.
-    verifier = ChainVerifier()
-    for e in accepted:
-        verifier.feed(
-            StoredEntry(
-                e.seq, e.hash.hex(), e.kind, e.body.signer, e.body.ts, subject_of(e), e.data
-            )
-        )
-    assert verifier.report.entries == len(accepted)
+    with SignatureChecker(workers=0) as signatures:
+        checker = LogChecker(signatures, MemoryIndex())
+        for e in accepted:
+            checker.feed(e.data, e.seq)
+        assert checker.finish().entries == len(accepted)

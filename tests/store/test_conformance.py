@@ -30,7 +30,13 @@ from tests.helpers import add_source_with_claims, claim_payload, source_payload
 
 def _snapshot(ledger: Ledger) -> tuple[object, ...]:
     store = ledger.store
-    return (store.head(), store.keys(), store.sources(), store.claims(), store.kind_counts())
+    return (
+        store.head(),
+        store.all_keys(),
+        store.all_sources(),
+        store.all_claims(),
+        store.kind_counts(),
+    )
 
 
 def test_migrations_upgrade_an_empty_database_to_head_and_match_the_models(db_url: str) -> None:

@@ -1,0 +1,163 @@
+"""Export bundles: everything needed to verify a ledger offline, in a documented folder.
+
+Layout (docs/formats/bundle.md)::
+
+    manifest.json      format, origin, entry count, tree root, SHA-256 of entries.jsonl
+    entries.jsonl      every entry's exact bytes, one per line, in log order
+    checkpoint.txt     the latest signed checkpoint note, as served
+    keys.json          the public keys registered in the log (for reading; the log is the truth)
+    sources/<sha256>   the exact bytes of every registered source
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.checkpoint import Checkpoint, SignedNote, Verifier, verify_checkpoint
+from ledger.entries import KeyRegistered
+from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
+from ledger.service import Ledger
+from ledger.verify import LogChecker, MemoryIndex, Progress, SignatureChecker, VerifyReport
+
+BUNDLE_FORMAT = "claims-ledger-bundle/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    path: Path
+    entries: int
+    sources: int
+    checkpoint_size: int
+
+
+def export_bundle(ledger: Ledger, path: Path) -> ExportReport:
+    """Write the bundle for the latest checkpoint into the new folder ``path``."""
+    if path.exists() and any(path.iterdir()):
+        raise InvalidInput(f"{path} exists and is not empty; refusing to overwrite")
+    checkpoint = ledger.checkpoint()
+    (path / "sources").mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    count = 0
+    with (path / "entries.jsonl").open("wb") as out:
+        for row in ledger.entries(0, checkpoint.size):
+            line = row.data + b"\n"
+            out.write(line)
+            digest.update(line)
+            count += 1
+    sources = 0
+    for source in ledger.store.all_sources():
+        if source.seq < checkpoint.size:
+            data = ledger.store.blob(source.sha256)
+            if data is not None:
+                (path / "sources" / source.sha256).write_bytes(data)
+                sources += 1
+    (path / "checkpoint.txt").write_text(checkpoint.note, encoding="utf-8")
+    keys = [
+        {
+            "key_id": key.key_id,
+            "name": key.name,
+            "public_key": key.public_key.hex(),
+            "roles": list(key.roles),
+            "registered_seq": key.registered_seq,
+            "revoked_seq": key.revoked_seq,
+        }
+        for key in ledger.list_keys()
+        if key.registered_seq < checkpoint.size
+    ]
+    (path / "keys.json").write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "origin": ledger.origin,
+        "entries": count,
+        "root": checkpoint.root.hex(),
+        "entries_sha256": digest.hexdigest(),
+        "log_key": ledger.log_verifier().key_text(),
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return ExportReport(path, count, sources, checkpoint.size)
+
+
+def read_entries(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(seq, entry bytes) for each line of ``entries.jsonl``."""
+    try:
+        handle = (path / "entries.jsonl").open("rb")
+    except OSError as exc:
+        raise FormatError(f"{path}: no readable entries.jsonl ({exc.strerror})") from exc
+    with handle:
+        for seq, line in enumerate(handle):
+            if not line.endswith(b"\n"):
+                raise FormatError(f"{path}/entries.jsonl: line {seq + 1} has no final newline")
+            yield seq, line[:-1]
+
+
+def verify_bundle(
+    path: Path,
+    log_key: Verifier,
+    *,
+    older_checkpoint: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify a bundle with no database, trusting only ``log_key``.
+
+    Checks every entry as ``claims-ledger verify`` does, that entry 0 registers the
+    given log key, that the bundle's checkpoint is signed by it and covers exactly the
+    bundle's entries, that every source file hashes to its name, and — given an older
+    signed checkpoint — that the bundle's log extends it.
+    """
+    checkpoint = _read_checkpoint(path, log_key)
+    with SignatureChecker(workers=workers if checkpoint.size > 2000 else 0) as signatures:
+        checker = LogChecker(signatures, MemoryIndex(), log_verifier=log_key)
+        if older_checkpoint is not None:
+            checker.expect(older_checkpoint)
+        for seq, data in read_entries(path):
+            entry = checker.feed(data, seq)
+            if seq == 0:
+                _check_genesis_key(entry.body.payload, log_key)
+            checker.grow_tree(entry)
+            if progress is not None:
+                progress(1)
+        report = checker.finish()
+    if (checkpoint.size, checkpoint.root_hash) != (report.entries, report.root):
+        raise IntegrityError(
+            f"bundle checkpoint says size {checkpoint.size} root {checkpoint.root_hash.hex()}, "
+            f"the entries give size {report.entries} root {report.root.hex()}"
+        )
+    report.checkpoints = 1 + (older_checkpoint is not None)
+    _check_sources(path, checker.source_shas)
+    return report
+
+
+def _read_checkpoint(path: Path, log_key: Verifier) -> Checkpoint:
+    try:
+        note = (path / "checkpoint.txt").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: no readable checkpoint.txt") from exc
+    SignedNote.from_text(note)
+    return verify_checkpoint(note, log_key)
+
+
+def _check_genesis_key(payload: object, log_key: Verifier) -> None:
+    if not isinstance(payload, KeyRegistered) or (
+        base64.b64decode(payload.public_key) != log_key.public_key
+    ):
+        raise VerificationError(
+            "entry 0 does not register the log key you gave: this is another log", seq=0
+        )
+
+
+def _check_sources(path: Path, registered: set[str]) -> None:
+    folder = path / "sources"
+    if not folder.is_dir():
+        return
+    for file in sorted(folder.iterdir()):
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        if digest != file.name:
+            raise IntegrityError(f"sources/{file.name}: its bytes hash to {digest}")
+        if file.name not in registered:
+            raise IntegrityError(f"sources/{file.name}: not registered in the bundle's log")
