@@ -115,13 +115,14 @@ def verify_bundle(
         checker = LogChecker(signatures, MemoryIndex(), log_verifier=log_key)
         if older_checkpoint is not None:
             checker.expect(older_checkpoint)
-        for seq, data in read_entries(path):
-            entry = checker.feed(data, seq)
-            if seq == 0:
-                _check_genesis_key(entry.body.payload, log_key)
-            checker.grow_tree(entry)
-            if progress is not None:
-                progress(1)
+        with signatures.first_in_log_order():
+            for seq, data in read_entries(path):
+                entry = checker.feed(data, seq)
+                if seq == 0:
+                    _check_genesis_key(entry.body.payload, log_key)
+                checker.grow_tree(entry)
+                if progress is not None:
+                    progress(1)
         report = checker.finish()
     if (checkpoint.size, checkpoint.root_hash) != (report.entries, report.root):
         raise IntegrityError(

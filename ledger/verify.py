@@ -18,6 +18,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 
@@ -100,6 +101,18 @@ class SignatureChecker:
         self._jobs.append((seq, public_key, body, signature))
         if len(self._jobs) >= self.chunk:
             self._dispatch()
+
+    @contextmanager
+    def first_in_log_order(self) -> Iterator[None]:
+        """On a failure, report a bad signature of an earlier entry first, if there is one.
+
+        Signatures still in flight are all of entries before the one that failed.
+        """
+        try:
+            yield
+        except VerificationError:
+            self.drain()
+            raise
 
     def drain(self) -> None:
         """Wait for every signature submitted so far; raise for the first that fails."""
@@ -202,6 +215,7 @@ class LogChecker:
         self.origin: str | None = None
         self._last_ts = ""
         self._expected: Checkpoint | None = None
+        self._expected_note: str | None = None
 
     # The walk ------------------------------------------------------------------------
 
@@ -232,16 +246,22 @@ class LogChecker:
             self.log_verifier = Verifier.from_public_key(
                 entry.body.log, Ed25519PublicKey.from_public_bytes(key.public_key)
             )
+            if self._expected_note is not None:
+                self._expected = verify_checkpoint(self._expected_note, self.log_verifier)
         self.report.entries += 1
         self.report.kinds[entry.kind] = self.report.kinds.get(entry.kind, 0) + 1
         self.report.head = entry.hash
         return entry
 
     def expect(self, note: str) -> None:
-        """Require the log to extend this signed checkpoint (checked when the walk gets there)."""
-        if self.log_verifier is None:
-            raise VerificationError("an older checkpoint needs the log key to check it with")
-        self._expected = verify_checkpoint(note, self.log_verifier)
+        """Require the log to extend this signed checkpoint (checked when the walk gets there).
+
+        Its signature is checked against the log key as soon as that is known: the one
+        given, or the one entry 0 registers.
+        """
+        self._expected_note = note
+        if self.log_verifier is not None:
+            self._expected = verify_checkpoint(note, self.log_verifier)
 
     def grow_tree(self, entry: SignedEntry) -> list[merkle.Node]:
         """Add the entry's leaf; returns the inner nodes it completed."""
@@ -286,6 +306,8 @@ class LogChecker:
     def finish(self) -> VerifyReport:
         self.signatures.drain()
         self.report.root = self.frontier.root()
+        if self._expected_note is not None and self._expected is None:
+            raise VerificationError("the log is empty: it cannot extend the older checkpoint")
         if self._expected is not None and self._expected.size > self.frontier.size:
             raise VerificationError(
                 f"the older checkpoint has tree size {self._expected.size}, but the log holds "
@@ -405,13 +427,8 @@ def verify_store(
         checker = LogChecker(signatures, StoreIndex(store))
         if older_checkpoint is not None:
             checker.expect(older_checkpoint)
-        try:
+        with signatures.first_in_log_order():
             _walk_store(store, checker, size, progress)
-        except VerificationError:
-            # Signatures still in flight are all of earlier entries: the first problem in
-            # log order is a bad one among them, if any.
-            signatures.drain()
-            raise
         report = checker.finish()
     if size == head:
         report.projection_rows = check_projections(store, checker)

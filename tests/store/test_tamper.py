@@ -1,0 +1,211 @@
+"""Tampering behind the ledger's back (triggers dropped, raw SQL, or file bytes edited)
+is caught by verification, which names where — on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.bundle import export_bundle, verify_bundle
+from ledger.entries import ClaimChanges, Rating
+from ledger.errors import IntegrityError, SignatureError, VerificationError
+from ledger.instance import Instance
+from ledger.service import Ledger
+from ledger.signing import SigningKey
+from ledger.store.tables import LOG_TABLES
+from ledger.verify import rebuild_projections, verify_store
+from tests.helpers import add_source_with_claims, source_payload
+
+
+def unguard(engine: sa.Engine) -> None:
+    """Drop the append-only triggers, as an attacker with database access would."""
+    with engine.begin() as conn:
+        for table in LOG_TABLES:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+            else:
+                for action in ("update", "delete"):
+                    conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_no_{action}"))
+
+
+def edit(engine: sa.Engine, sql: str, **params: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(sql), params)
+
+
+def data_of(engine: sa.Engine, seq: int) -> bytes:
+    with engine.connect() as conn:
+        return bytes(
+            conn.execute(
+                sa.text("SELECT data FROM entries WHERE seq = :s"), {"s": seq}
+            ).scalar_one()
+        )
+
+
+@pytest.fixture
+def busy(instance: Instance) -> Instance:
+    """16 entries in 7 batches (checkpoints at 1, 2, 6, 10, 14, 15, 16): sources, claims,
+    a revision and a review."""
+    ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
+    ids = []
+    for n in range(3):
+        ids += add_source_with_claims(ledger, writer, n, claims=3)
+    revised = ledger.revise_claim(
+        writer, ids[0], follows=ids[0], changes=ClaimChanges(statement="Revised."), reason="fix"
+    )
+    ledger.review_claim(log, ids[0], follows=revised.hash.hex(), rating=Rating(textual="True"))
+    verify_store(ledger.store)
+    unguard(ledger.store.engine)
+    return instance
+
+
+def _fails(ledger: Ledger, error: type[Exception], message: str) -> VerificationError:
+    with pytest.raises(error, match=message) as info:
+        verify_store(ledger.store, workers=0)
+    return info.value  # type: ignore[return-value]
+
+
+def test_one_payload_byte_changed(busy: Instance) -> None:
+    engine = busy.ledger.store.engine
+    data = data_of(engine, 4)
+    assert b"7001" in data
+    edit(engine, "UPDATE entries SET data = :d WHERE seq = 4", d=data.replace(b"7001", b"7009", 1))
+    assert _fails(busy.ledger, SignatureError, "entry 4: signature").seq == 4
+
+
+def test_a_signature_changed(busy: Instance) -> None:
+    engine = busy.ledger.store.engine
+    data = data_of(engine, 9)
+    forged = data[:-10] + (b"A" if data[-10:-9] != b"A" else b"B") + data[-9:]
+    edit(engine, "UPDATE entries SET data = :d WHERE seq = 9", d=forged)
+    assert _fails(busy.ledger, SignatureError, "entry 9").seq == 9
+
+
+def test_an_entry_deleted(busy: Instance) -> None:
+    edit(busy.ledger.store.engine, "DELETE FROM entries WHERE seq = 4")
+    assert _fails(busy.ledger, IntegrityError, "entry 4 is missing").seq == 4
+
+
+def test_two_entries_swapped(busy: Instance) -> None:
+    engine = busy.ledger.store.engine
+    with engine.begin() as conn:
+        rows = {
+            r.seq: r._mapping
+            for r in conn.execute(sa.text("SELECT * FROM entries WHERE seq IN (5, 7)"))
+        }
+        conn.execute(sa.text("DELETE FROM entries WHERE seq IN (5, 7)"))
+        for seq, other in ((5, 7), (7, 5)):
+            row = dict(rows[other])
+            row["seq"] = seq
+            conn.execute(
+                sa.text(
+                    "INSERT INTO entries (seq, hash, kind, signer, ts, subject, data) VALUES (:seq, :hash, :kind, :signer, :ts, :subject, :data)"
+                ),
+                row,
+            )
+    assert _fails(busy.ledger, IntegrityError, "stored at seq 5 but its body says seq 7").seq == 5
+
+
+def test_log_truncated_after_checkpoints_were_signed(busy: Instance) -> None:
+    edit(busy.ledger.store.engine, "DELETE FROM entries WHERE seq >= 10")
+    _fails(
+        busy.ledger,
+        IntegrityError,
+        "checkpoint was signed at tree size 14, but the log has only 10 entries",
+    )
+
+
+def test_log_truncated_and_re_extended_differently_is_a_fork_against_an_older_checkpoint(
+    busy: Instance, tmp_path: Path
+) -> None:
+    ledger = busy.ledger
+    old_note = ledger.checkpoint().note  # what a client or witness kept
+    old_size = ledger.checkpoint().size
+    engine = ledger.store.engine
+    edit(engine, "DELETE FROM entries WHERE seq >= 10")
+    edit(engine, "DELETE FROM checkpoints WHERE size > 10")
+    edit(engine, "DELETE FROM tree_nodes WHERE (idx + 1) * (1 << level) > 10")
+    rebuild_projections(ledger.store)
+    # The operator, holding the keys, writes a different history of the same length.
+    writer = busy.writer_key()
+    ledger.append(writer, [source_payload(500 + i) for i in range(old_size - 10)])
+    assert ledger.head().size == old_size
+    report = verify_store(
+        ledger.store, workers=0
+    )  # self-consistent: the database alone cannot tell
+    assert report.entries == old_size
+    with pytest.raises(
+        VerificationError, match=f"does not extend the older checkpoint: at tree size {old_size}"
+    ):
+        verify_store(ledger.store, workers=0, older_checkpoint=old_note)
+    export_bundle(ledger, tmp_path / "bundle")
+    with pytest.raises(VerificationError, match="does not extend the older checkpoint"):
+        verify_bundle(
+            tmp_path / "bundle", ledger.log_verifier(), older_checkpoint=old_note, workers=0
+        )
+
+
+def test_key_entry_altered_so_a_forged_signature_would_pass(busy: Instance) -> None:
+    engine = busy.ledger.store.engine
+    writer, mallory = busy.writer_key(), SigningKey.generate("ingest")
+    data = data_of(engine, 1)
+    forged = data.replace(writer.public_key_b64.encode(), mallory.public_key_b64.encode())
+    forged = forged.replace(writer.key_id.encode(), mallory.key_id.encode())
+    edit(engine, "UPDATE entries SET data = :d WHERE seq = 1", d=forged)
+    assert _fails(busy.ledger, SignatureError, "entry 1").seq == 1
+
+
+def test_key_projection_altered(busy: Instance) -> None:
+    mallory = SigningKey.generate("ingest")
+    edit(
+        busy.ledger.store.engine,
+        "UPDATE keys SET public_key = :k WHERE name = 'ingest'",
+        k=mallory.public_key,
+    )
+    _fails(busy.ledger, IntegrityError, "projections differ from the log: keys .*: public_key")
+
+
+def test_a_projection_row_edited(busy: Instance) -> None:
+    edit(busy.ledger.store.engine, "UPDATE claims SET claimant_name = 'Someone Else' WHERE seq = 4")
+    _fails(busy.ledger, IntegrityError, "claims .*: claimant")
+
+
+def test_a_tree_node_edited(busy: Instance) -> None:
+    edit(
+        busy.ledger.store.engine,
+        "UPDATE tree_nodes SET hash = :h WHERE level = 2 AND idx = 1",
+        h=b"\x00" * 32,
+    )
+    err = _fails(busy.ledger, IntegrityError, r"tree node \(level 2, index 1\) is 0000")
+    assert err.seq == 7
+
+
+def test_a_checkpoint_signature_edited(busy: Instance) -> None:
+    engine = busy.ledger.store.engine
+    note = busy.ledger.checkpoint(6).note
+    forged = note.replace(note.splitlines()[2], "A" * 43 + "=")
+    edit(engine, "UPDATE checkpoints SET note = :n WHERE size = 6", n=forged)
+    _fails(busy.ledger, SignatureError, "checkpoint at tree size 6")
+
+
+def test_bytes_edited_in_the_sqlite_file(sqlite_url: str, tmp_path: Path) -> None:
+    from ledger.config import Settings
+    from ledger.instance import open_instance
+
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    settings = Settings(home=tmp_path / "h", database_url=sqlite_url, passphrase=b"p")
+    instance = open_instance(settings)
+    add_source_with_claims(instance.ledger, instance.writer_key(), 1, claims=2)
+    instance.close()
+    raw = path.read_bytes()
+    marker = b"minister said that "
+    at = raw.index(marker)
+    path.write_bytes(raw[:at] + b"M" + raw[at + 1 :])
+    instance = open_instance(settings)
+    try:
+        with pytest.raises(VerificationError):
+            verify_store(instance.ledger.store, workers=0)
+    finally:
+        instance.close()
