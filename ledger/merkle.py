@@ -332,6 +332,20 @@ def _read_plan(plan: Sequence[Sequence[NodeId]], reader: NodeReader, what: str) 
     return [_fold([found[node] for node in part]) for part in plan]
 
 
+def inclusion_proof_ids(index: int, size: int) -> list[NodeId]:
+    """Every stored node ``inclusion_proof(index, size, ...)`` reads (to fetch them ahead)."""
+    _check_index(index, size)
+    return sorted({node for part in _inclusion_plan(index, size) for node in part})
+
+
+def consistency_proof_ids(old_size: int, new_size: int) -> list[NodeId]:
+    """Every stored node ``consistency_proof(old_size, new_size, ...)`` reads."""
+    _check_sizes(old_size, new_size)
+    if old_size in (0, new_size):
+        return []
+    return sorted({node for part in _consistency_plan(old_size, new_size) for node in part})
+
+
 def root_at(size: int, reader: NodeReader) -> Hash:
     """The root of the tree's first `size` leaves, from at most popcount(size) stored nodes."""
     ids = frontier_ids(size)
@@ -435,6 +449,11 @@ class DictNodeReader:
     def __init__(self, nodes: Iterable[Node] = ()) -> None:
         self._nodes: dict[NodeId, Hash] = {}
         self.add(nodes)
+
+    @classmethod
+    def from_mapping(cls, nodes: Mapping[NodeId, Hash]) -> DictNodeReader:
+        """A reader over nodes already fetched (e.g. by one database query)."""
+        return cls(Node(level, index, value) for (level, index), value in nodes.items())
 
     @classmethod
     def from_leaves(cls, leaf_hashes: Sequence[Hash]) -> DictNodeReader:

@@ -309,16 +309,21 @@ class Ledger:
         return found
 
     def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
-        """Proof that entry ``seq`` is leaf ``seq`` of the tree of ``size`` (default: latest)."""
+        """Proof that entry ``seq`` is leaf ``seq`` of the tree of ``size`` (default: latest).
+
+        One read: every node the proof, the root and the leaf need is fetched at once.
+        """
         with self.store.reader() as txn:
             head = txn.head().size
             size = head if size is None else size
             _check_tree_size(size, head)
             if not 0 <= seq < size:
                 raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
-            hashes = merkle.inclusion_proof(seq, size, txn)
-            leaf = txn.read_nodes([(0, seq)])[(0, seq)]
-            root = merkle.root_at(size, txn)
+            ids = [*merkle.inclusion_proof_ids(seq, size), *merkle.frontier_ids(size), (0, seq)]
+            nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
+        hashes = merkle.inclusion_proof(seq, size, nodes)
+        leaf = nodes.read_nodes([(0, seq)])[(0, seq)]
+        root = merkle.root_at(size, nodes)
         return InclusionProof(seq=seq, size=size, leaf=leaf, hashes=tuple(hashes), root=root)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
@@ -329,8 +334,14 @@ class Ledger:
             _check_tree_size(new_size, head)
             if not 0 <= old_size <= new_size:
                 raise InvalidInput(f"old size {old_size} must be between 0 and {new_size}")
-            hashes = merkle.consistency_proof(old_size, new_size, txn)
-            old_root, new_root = merkle.root_at(old_size, txn), merkle.root_at(new_size, txn)
+            ids = [
+                *merkle.consistency_proof_ids(old_size, new_size),
+                *merkle.frontier_ids(old_size),
+                *merkle.frontier_ids(new_size),
+            ]
+            nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
+        hashes = merkle.consistency_proof(old_size, new_size, nodes)
+        old_root, new_root = merkle.root_at(old_size, nodes), merkle.root_at(new_size, nodes)
         return ConsistencyProof(old_size, new_size, tuple(hashes), old_root, new_root)
 
     def proof_file(self, seq: int) -> str:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, tuple_
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
@@ -85,7 +85,7 @@ class _Statements:
 
     def __init__(self, dialect: Dialect) -> None:
         self._quote = dialect.identifier_preparer.quote
-        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._cache: dict[tuple[str, str, str], str] = {}
 
     def _columns(self, table: Any) -> str:
@@ -94,7 +94,7 @@ class _Statements:
     def insert(self, table: Any) -> str:
         key = ("insert", table.name, "")
         if key not in self._cache:
-            marks = ", ".join(self._mark for _ in table.columns)
+            marks = ", ".join(self.mark for _ in table.columns)
             columns = self._columns(table)
             self._cache[key] = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # noqa: S608
         return self._cache[key]
@@ -104,7 +104,7 @@ class _Statements:
         if key not in self._cache:
             self._cache[key] = (
                 f"SELECT {self._columns(table)} FROM {table.name} "  # noqa: S608
-                f"WHERE {self._quote(column)} = {self._mark}"
+                f"WHERE {self._quote(column)} = {self.mark}"
             )
         return self._cache[key]
 
@@ -112,10 +112,10 @@ class _Statements:
         key = ("update", table.name, pk)
         if key not in self._cache:
             sets = ", ".join(
-                f"{self._quote(c.name)} = {self._mark}" for c in table.columns if c.name != pk
+                f"{self._quote(c.name)} = {self.mark}" for c in table.columns if c.name != pk
             )
             self._cache[key] = (
-                f"UPDATE {table.name} SET {sets} WHERE {self._quote(pk)} = {self._mark}"  # noqa: S608
+                f"UPDATE {table.name} SET {sets} WHERE {self._quote(pk)} = {self.mark}"  # noqa: S608
             )
         return self._cache[key]
 
@@ -214,17 +214,25 @@ class Txn:
         unique = list(dict.fromkeys(ids))
         leaves = [idx for level, idx in unique if level == 0]
         inner = [node for node in unique if node[0] > 0]
+        mark = self.sql.mark
         for start in range(0, len(leaves), 500):
-            query = select(entries_t.c.seq, entries_t.c.hash).where(
-                entries_t.c.seq.in_(leaves[start : start + 500])
-            )
-            for seq, value in self.conn.execute(query):
+            chunk = leaves[start : start + 500]
+            sql = f"SELECT seq, hash FROM entries WHERE seq IN ({', '.join(mark for _ in chunk)})"  # noqa: S608
+            for seq, value in self.conn.exec_driver_sql(sql, tuple(chunk)):
                 found[(0, seq)] = Hash(bytes.fromhex(value))
         for start in range(0, len(inner), 500):
-            query = select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash).where(
-                tuple_(nodes_t.c.level, nodes_t.c.idx).in_(inner[start : start + 500])
+            by_level: dict[int, list[int]] = {}
+            for level, idx in inner[start : start + 500]:
+                by_level.setdefault(level, []).append(idx)
+            # One (level = ? AND idx IN (...)) term per level: both databases answer it from
+            # the primary key (SQLite scans the whole table for a row-value IN).
+            terms = " OR ".join(
+                f"(level = {mark} AND idx IN ({', '.join(mark for _ in idxs)}))"
+                for idxs in by_level.values()
             )
-            for level, idx, value in self.conn.execute(query):
+            params = [value for level, idxs in by_level.items() for value in (level, *idxs)]
+            sql = f"SELECT level, idx, hash FROM tree_nodes WHERE {terms}"  # noqa: S608
+            for level, idx, value in self.conn.exec_driver_sql(sql, tuple(params)):
                 found[(level, idx)] = Hash(bytes(value))
         return found
 
