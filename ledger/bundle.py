@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ledger.checkpoint import Checkpoint, SignedNote, Verifier, verify_checkpoin
 from ledger.entries import KeyRegistered
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
 from ledger.service import Ledger
-from ledger.verify import LogChecker, MemoryIndex, Progress, SignatureChecker, VerifyReport
+from ledger.verify import FileIndex, LogChecker, Progress, SignatureChecker, VerifyReport
 
 BUNDLE_FORMAT = "claims-ledger-bundle/v1"
 
@@ -82,17 +83,19 @@ def export_bundle(ledger: Ledger, path: Path) -> ExportReport:
     return ExportReport(path, count, sources, checkpoint.size)
 
 
-def read_entries(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(seq, entry bytes) for each line of ``entries.jsonl``."""
+def read_entries(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(seq, byte offset, entry bytes) for each line of ``entries.jsonl``."""
     try:
         handle = (path / "entries.jsonl").open("rb")
     except OSError as exc:
         raise FormatError(f"{path}: no readable entries.jsonl ({exc.strerror})") from exc
+    offset = 0
     with handle:
         for seq, line in enumerate(handle):
             if not line.endswith(b"\n"):
                 raise FormatError(f"{path}/entries.jsonl: line {seq + 1} has no final newline")
-            yield seq, line[:-1]
+            yield seq, offset, line[:-1]
+            offset += len(line)
 
 
 def verify_bundle(
@@ -111,13 +114,18 @@ def verify_bundle(
     signed checkpoint — that the bundle's log extends it.
     """
     checkpoint = _read_checkpoint(path, log_key)
-    with SignatureChecker(workers=workers if checkpoint.size > 2000 else 0) as signatures:
-        checker = LogChecker(signatures, MemoryIndex(), log_verifier=log_key)
+    index = FileIndex(path / "entries.jsonl")
+    with (
+        SignatureChecker(workers=workers if checkpoint.size > 2000 else 0) as signatures,
+        closing(index),
+    ):
+        checker = LogChecker(signatures, index, log_verifier=log_key)
         if older_checkpoint is not None:
             checker.expect(older_checkpoint)
         with signatures.first_in_log_order():
-            for seq, data in read_entries(path):
+            for seq, offset, data in read_entries(path):
                 entry = checker.feed(data, seq)
+                index.add(seq, offset, entry)
                 if seq == 0:
                     _check_genesis_key(entry.body.payload, log_key)
                 checker.grow_tree(entry)

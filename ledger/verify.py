@@ -15,11 +15,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -29,10 +30,6 @@ from ledger import merkle, rules
 from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
 from ledger.entries import (
     ENTRY_KINDS,
-    ClaimExtracted,
-    ClaimRetracted,
-    ClaimReviewed,
-    ClaimRevised,
     EntryHash,
     KeyRegistered,
     KeyRevoked,
@@ -47,15 +44,22 @@ from ledger.errors import (
     SignatureError,
     VerificationError,
 )
-from ledger.rules import ClaimHead, KeyState
+from ledger.rules import KeyState
 from ledger.signing import ENTRY_DOMAIN
-from ledger.state import MemoryState, Overlay, fold, source_state, subject_of
+from ledger.state import (
+    ClaimState,
+    MemoryState,
+    Overlay,
+    SourceState,
+    fold,
+    source_state,
+    subject_of,
+)
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store.sql import claim_digest, source_digest
 
 Progress = Callable[[int], None]
-_KIND_CODE = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
-_STATUS_CODE = {"active": 1, "revised": 2, "retracted": 3}
-_STATUS_NAME = {code: name for name, code in _STATUS_CODE.items()}
+_KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
 
 
 # -- signatures on all cores ---------------------------------------------------------------
@@ -149,26 +153,19 @@ class SignatureChecker:
 
 
 class EntryIndex(Protocol):
-    """Finds earlier entries by hash (the walk only trusts answers below its position)."""
+    """Finds earlier entries (the walk only trusts answers below its own position)."""
 
     def seq_of(self, entry_hash: str) -> int | None: ...
 
+    def entry_at(self, seq: int) -> bytes | None: ...
 
-class MemoryIndex:
-    """An ``EntryIndex`` for logs read from files: remembers every hash it is told."""
-
-    def __init__(self) -> None:
-        self._seqs: dict[str, int] = {}
-
-    def seq_of(self, entry_hash: str) -> int | None:
-        return self._seqs.get(entry_hash)
-
-    def add(self, entry_hash: str, seq: int) -> None:
-        self._seqs[entry_hash] = seq
+    def history(self, subject: str, before: int) -> list[bytes]:
+        """Every entry about claim ``subject`` with seq below ``before``, in order."""
+        ...
 
 
 class StoreIndex:
-    """An ``EntryIndex`` over the database's unique index on ``entries.hash``."""
+    """An ``EntryIndex`` over the database's indexes on ``entries`` (hash, subject)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -176,6 +173,72 @@ class StoreIndex:
     def seq_of(self, entry_hash: str) -> int | None:
         found = self.store.entry_by_hash(entry_hash)
         return found.seq if found is not None else None
+
+    def entry_at(self, seq: int) -> bytes | None:
+        found = self.store.entry_by_seq(seq)
+        return found.data if found is not None else None
+
+    def history(self, subject: str, before: int) -> list[bytes]:
+        return [row.data for row in self.store.subject_entries(subject) if row.seq < before]
+
+
+class MemoryIndex:
+    """An ``EntryIndex`` holding entries in memory (tests, small logs)."""
+
+    def __init__(self) -> None:
+        self._data: list[bytes] = []
+        self._seqs: dict[str, int] = {}
+        self._subjects: dict[str, list[int]] = {}
+
+    def add(self, entry: SignedEntry) -> None:
+        self._data.append(entry.data)
+        self._seqs[entry.hash.hex()] = entry.seq
+        subject = subject_of(entry)
+        if subject is not None:
+            self._subjects.setdefault(subject, []).append(entry.seq)
+
+    def seq_of(self, entry_hash: str) -> int | None:
+        return self._seqs.get(entry_hash)
+
+    def entry_at(self, seq: int) -> bytes | None:
+        return self._data[seq] if seq < len(self._data) else None
+
+    def history(self, subject: str, before: int) -> list[bytes]:
+        return [self._data[seq] for seq in self._subjects.get(subject, []) if seq < before]
+
+
+class FileIndex:
+    """An ``EntryIndex`` over a file of entries, one per line: offsets kept, bytes re-read."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("rb")
+        self._offsets = array("q")
+        self._seqs: dict[str, int] = {}
+        self._subjects: dict[str, list[int]] = {}
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def add(self, seq: int, offset: int, entry: SignedEntry) -> None:
+        self._offsets.append(offset)
+        subject = subject_of(entry)
+        if subject is not None or entry.kind == "source.registered":
+            self._seqs[entry.hash.hex()] = seq
+        if subject is not None:
+            self._subjects.setdefault(subject, []).append(seq)
+
+    def seq_of(self, entry_hash: str) -> int | None:
+        return self._seqs.get(entry_hash)
+
+    def entry_at(self, seq: int) -> bytes | None:
+        if seq >= len(self._offsets):
+            return None
+        self._handle.seek(self._offsets[seq])
+        return self._handle.readline().rstrip(b"\n")
+
+    def history(self, subject: str, before: int) -> list[bytes]:
+        seqs = [seq for seq in self._subjects.get(subject, []) if seq < before]
+        return [data for seq in seqs if (data := self.entry_at(seq)) is not None]
 
 
 @dataclass
@@ -191,8 +254,28 @@ class VerifyReport:
     projection_rows: int = 0
 
 
+class _Recent(OrderedDict[str, SourceState]):
+    """The most recently used sources (claims mostly cite a source registered just before)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: str, value: SourceState) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
 class LogChecker:
-    """Checks a log entry by entry, in order, holding O(keys + sources + entries/8) memory."""
+    """Checks a log entry by entry, in order, in bounded memory.
+
+    Kept per entry: its kind (1 byte) and, for sources and claims, a 16-byte digest of
+    the projection row it implies. Kept per source: its hash. Keys: all. A claim's state
+    is replayed from its own earlier entries (through the index) when a later entry
+    changes it, so every rule runs through the same ``ledger.state`` code as appends.
+    """
 
     def __init__(
         self,
@@ -209,10 +292,10 @@ class LogChecker:
         self.source_by_entry: dict[str, str] = {}  # source entry hash -> source sha256
         self.source_shas: set[str] = set()
         self.kinds = bytearray()  # kind code by seq
-        self.claim_head = array("q")  # by extraction seq: seq of the claim's latest entry
-        self.claim_status = bytearray()  # by extraction seq: status code
+        self.digests = bytearray()  # 16 bytes by seq: digest of the row the entry creates
         self.frontier = merkle.Frontier()
         self.origin: str | None = None
+        self._recent = _Recent(4096)
         self._last_ts = ""
         self._expected: Checkpoint | None = None
         self._expected_note: str | None = None
@@ -341,11 +424,10 @@ class LogChecker:
         self._last_ts = body.ts
 
     def _apply(self, entry: SignedEntry) -> None:
-        """The kind's rule over the facts kept, then the facts updated."""
+        """The kind's rules over the facts kept, then the facts updated."""
         seq, payload = entry.seq, entry.body.payload
         self.kinds.append(_KIND_CODE[entry.kind])
-        self.claim_head.append(-1)
-        self.claim_status.append(0)
+        self.digests.extend(bytes(16))
         if isinstance(payload, KeyRegistered):
             rules.check_key_registration(entry, payload, self.keys.get(payload.key_id))
             self.keys[payload.key_id] = rules.key_from_registration(payload, seq)
@@ -353,57 +435,74 @@ class LogChecker:
             key = self.keys.get(payload.key_id)
             rules.check_key_revocation(entry, payload, key)
             assert key is not None
-            self.keys[key.key_id] = _revoked(key, seq, payload.reason)
+            self.keys[key.key_id] = replace(key, revoked_seq=seq, revoked_reason=payload.reason)
         elif isinstance(payload, SourceRegistered):
             rules.check_source_registration(payload.sha256, payload.sha256 in self.source_shas)
+            source = source_state(entry, payload)
             self.source_shas.add(payload.sha256)
-            self.source_by_entry[entry.hash.hex()] = payload.sha256
-        elif isinstance(payload, ClaimExtracted):
-            rules.check_claim_extraction(entry, payload, self.source_by_entry.get(payload.source))
-            self.claim_head[seq] = seq
-            self.claim_status[seq] = _STATUS_CODE["active"]
+            self.source_by_entry[source.entry_hash] = payload.sha256
+            self._recent.put(source.entry_hash, source)
+            self._set_digest(seq, source_digest(source))
         else:
-            self._apply_claim_change(entry)
-        if isinstance(self.index, MemoryIndex) and subject_of(entry) is not None:
-            self.index.add(entry.hash.hex(), seq)
+            claim = self._fold_claim(entry)
+            self._set_digest(claim.seq, claim_digest(claim))
 
-    def _apply_claim_change(self, entry: SignedEntry) -> None:
-        payload = entry.body.payload
-        assert isinstance(payload, ClaimRevised | ClaimRetracted | ClaimReviewed)
-        claim_seq = self._earlier(payload.claim, entry.seq)
-        current = None
-        if claim_seq is not None and self.kinds[claim_seq] == _KIND_CODE["claim.extracted"]:
-            head_seq = self.claim_head[claim_seq]
-            follows_seq = self._earlier(payload.follows, entry.seq)
-            head = payload.follows if follows_seq == head_seq else f"the entry at seq {head_seq}"
-            status = _STATUS_NAME[self.claim_status[claim_seq]]
-            current = ClaimHead(head, head_seq, status)  # type: ignore[arg-type]
-        rules.check_claim_change(
-            entry,
-            payload.claim,
-            payload.follows,
-            current,
-            allow_retracted=isinstance(payload, ClaimReviewed),
-        )
-        assert claim_seq is not None
-        if isinstance(payload, ClaimRevised):
-            rules.check_revision(entry, payload)
-            self.claim_status[claim_seq] = _STATUS_CODE["revised"]
-        elif isinstance(payload, ClaimRetracted):
-            self.claim_status[claim_seq] = _STATUS_CODE["retracted"]
-        self.claim_head[claim_seq] = entry.seq
+    def _fold_claim(self, entry: SignedEntry) -> ClaimState:
+        """The claim's state after ``entry``, by the same rules appends use."""
+        state = Overlay(_ClaimView(self, entry.seq))
+        fold(entry, state)
+        [claim] = state.changes.claims.values()
+        return claim
 
-    def _earlier(self, entry_hash: str, seq: int) -> int | None:
-        """The seq of an already checked entry with this hash (later or unknown: None)."""
-        found = self.index.seq_of(entry_hash)
-        return found if found is not None and found < seq else None
+    def _set_digest(self, seq: int, digest: bytes) -> None:
+        self.digests[16 * seq : 16 * seq + 16] = digest
+
+    def source_at(self, entry_hash: str, before: int) -> SourceState | None:
+        """The source a claim cites, if that entry is an earlier source registration."""
+        if entry_hash not in self.source_by_entry:
+            return None
+        cached = self._recent.get(entry_hash)
+        if cached is not None:
+            return cached
+        seq = self.index.seq_of(entry_hash)
+        data = self.index.entry_at(seq) if seq is not None and seq < before else None
+        if data is None:
+            return None
+        entry = parse_entry(data, where=f"entry {seq}")
+        assert isinstance(entry.body.payload, SourceRegistered)
+        source = source_state(entry, entry.body.payload)
+        self._recent.put(entry_hash, source)
+        return source
+
+    def claim_before(self, claim_id: str, before: int) -> ClaimState | None:
+        """A claim's state replayed from its own entries before position ``before``."""
+        seq = self.index.seq_of(claim_id)
+        if seq is None or seq >= before or self.kinds[seq] != _KIND_CODE["claim.extracted"]:
+            return None
+        state = Overlay(_ClaimView(self, seq))
+        for data in self.index.history(claim_id, before):
+            fold(parse_entry(data, where=f"history of claim {claim_id}"), state)
+        return state.changes.claims.get(claim_id)
 
 
-def _revoked(key: KeyState, seq: int, reason: str) -> KeyState:
-    return replace(key, revoked_seq=seq, revoked_reason=reason)
+class _ClaimView:
+    """The ``StateView`` a claim entry is folded against during verification."""
 
+    def __init__(self, checker: LogChecker, position: int) -> None:
+        self.checker = checker
+        self.position = position
 
-# -- a whole store -------------------------------------------------------------------------
+    def get_key(self, key_id: str) -> KeyState | None:
+        return self.checker.keys.get(key_id)
+
+    def get_source(self, sha256: str) -> SourceState | None:
+        return None
+
+    def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
+        return self.checker.source_at(entry_hash, self.position)
+
+    def get_claim(self, claim_id: str) -> ClaimState | None:
+        return self.checker.claim_before(claim_id, self.position)
 
 
 def verify_store(
@@ -530,82 +629,72 @@ def _check_nodes(store: Store, nodes: Sequence[merkle.Node]) -> None:
 
 def check_projections(store: Store, checker: LogChecker) -> int:
     """Every projection row equals what the log implies, and no row is missing or extra."""
-    rows = _check_keys(store, checker.keys)
-    rows += _check_sources(store, checker.report.kinds.get("source.registered", 0))
-    rows += _check_claims(store, checker.report.kinds.get("claim.extracted", 0))
+    stored: dict[str, KeyState] = {k.key_id: k for k in store.all_keys()}
+    _raise_first(_diff_rows("keys", stored, checker.keys))
+    rows = len(stored)
+    for table, kind in (("sources", "source.registered"), ("claims", "claim.extracted")):
+        rows += _check_digests(store, checker, table, _KIND_CODE[kind])
     return rows
 
 
-def _check_keys(store: Store, keys: Mapping[str, KeyState]) -> int:
-    stored: dict[str, KeyState] = {k.key_id: k for k in store.all_keys()}
-    _raise_differences("keys", _diff_rows("keys", stored, keys))
-    return len(stored)
-
-
-def _check_sources(store: Store, expected: int) -> int:
-    count = 0
-    with store.reader() as txn:
-        for source in txn.all_sources():
-            entry = _entry_at(txn, source.seq, "sources", source.sha256)
-            payload = entry.body.payload
-            if not isinstance(payload, SourceRegistered):
-                raise IntegrityError(
-                    f"sources {source.sha256}: entry {source.seq} is not a source.registered entry"
-                )
-            _raise_differences(
-                "sources",
-                _diff_rows(
-                    "sources",
-                    {source.sha256: source},
-                    {payload.sha256: source_state(entry, payload)},
-                ),
-            )
-            count += 1
-    if count != expected:
-        raise IntegrityError(f"sources: {count} rows, but the log registers {expected} sources")
-    return count
-
-
-def _check_claims(store: Store, expected: int, page: int = 500) -> int:
-    count = 0
-    after = -1
+def _check_digests(store: Store, checker: LogChecker, table: str, kind: int) -> int:
+    """Merge the table's rows (in seq order) with the entries that create them."""
+    expected = (seq for seq, code in enumerate(checker.kinds) if code == kind)
+    count, after = 0, -1
     while True:
         with store.reader() as txn:
-            claims = txn.claim_page(after, page)
-            if not claims:
-                break
-            history = txn.subject_entries_many([c.claim_id for c in claims])
-            for claim in claims:
-                replayed = _replay_claim(txn, claim.claim_id, history.get(claim.claim_id, []))
-                _raise_differences(
-                    "claims", _diff_rows("claims", {claim.claim_id: claim}, replayed)
+            page = txn.digest_page(table, after, 2000)
+        for seq, key, digest in page:
+            want = next(expected, None)
+            if want != seq:
+                missing = want is not None and want < seq
+                raise IntegrityError(
+                    f"projections differ from the log: {table}: "
+                    + (
+                        f"the row for entry {want} is missing"
+                        if missing
+                        else f"row {key} (seq {seq}) is not implied by the log"
+                    )
                 )
-            count += len(claims)
-            after = claims[-1].seq
-    if count != expected:
-        raise IntegrityError(f"claims: {count} rows, but the log extracts {expected} claims")
+            if checker.digests[16 * seq : 16 * seq + 16] != digest:
+                raise IntegrityError(
+                    f"projections differ from the log: {_explain(store, checker, table, seq, key)}"
+                )
+            count += 1
+        if len(page) < 2000:
+            break
+        after = page[-1][0]
+    left = next(expected, None)
+    if left is not None:
+        raise IntegrityError(
+            f"projections differ from the log: {table}: the row for entry {left} is missing"
+        )
     return count
 
 
-def _replay_claim(txn: Txn, claim_id: str, rows: list[StoredEntry]) -> dict[str, Any]:
-    """The claim's state replayed from its own entries (already checked by the walk)."""
-    state = Overlay(txn)
-    for row in rows:
-        try:
-            fold(parse_entry(row.data, where=f"entry {row.seq}"), state)
-        except LedgerError as exc:
-            raise IntegrityError(f"claims {claim_id}: replaying entry {row.seq}: {exc}") from exc
-    return dict(state.changes.claims)
+def _explain(store: Store, checker: LogChecker, table: str, seq: int, key: str) -> str:
+    """Which field of a differing row differs (slow path, run once, on failure)."""
+    end = checker.report.entries
+    if table == "sources":
+        data = checker.index.entry_at(seq)
+        assert data is not None
+        entry = parse_entry(data, where=f"entry {seq}")
+        assert isinstance(entry.body.payload, SourceRegistered)
+        derived: dict[str, Any] = {key: source_state(entry, entry.body.payload)}
+        row: Any = store.get_source(key)
+    else:
+        claim = checker.claim_before(key, end)
+        derived = {key: claim} if claim is not None else {}
+        row = store.get_claim(key)
+    differences = _diff_rows(table, {key: row} if row is not None else {}, derived)
+    return (
+        differences[0]
+        if differences
+        else f"{table} {key}: the row differs from what entry {seq} implies"
+    )
 
 
-def _entry_at(txn: Txn, seq: int, table: str, key: str) -> SignedEntry:
-    row = txn.entry_where_seq(seq)
-    if row is None:
-        raise IntegrityError(f"{table} {key}: names entry {seq}, which is not in the log")
-    return parse_entry(row.data, where=f"entry {seq}")
-
-
-def _raise_differences(table: str, differences: list[str]) -> None:
+def _raise_first(differences: list[str]) -> None:
     if differences:
         raise IntegrityError(f"projections differ from the log: {differences[0]}")
 

@@ -8,12 +8,14 @@ or not at all. Bulk writes go through SQLAlchemy Core ``executemany``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
@@ -88,14 +90,14 @@ class _Statements:
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._cache: dict[tuple[str, str, str], str] = {}
 
-    def _columns(self, table: Any) -> str:
+    def columns(self, table: Any) -> str:
         return ", ".join(self._quote(c.name) for c in table.columns)
 
     def insert(self, table: Any) -> str:
         key = ("insert", table.name, "")
         if key not in self._cache:
             marks = ", ".join(self.mark for _ in table.columns)
-            columns = self._columns(table)
+            columns = self.columns(table)
             self._cache[key] = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"  # noqa: S608
         return self._cache[key]
 
@@ -103,7 +105,7 @@ class _Statements:
         key = ("select", table.name, column)
         if key not in self._cache:
             self._cache[key] = (
-                f"SELECT {self._columns(table)} FROM {table.name} "  # noqa: S608
+                f"SELECT {self.columns(table)} FROM {table.name} "  # noqa: S608
                 f"WHERE {self._quote(column)} = {self.mark}"
             )
         return self._cache[key]
@@ -295,6 +297,22 @@ class Txn:
     def entry_where_seq(self, seq: int) -> StoredEntry | None:
         row = self._one(entries_t, "seq", seq)
         return _stored_entry(row) if row is not None else None
+
+    def digest_page(
+        self, table_name: str, after_seq: int, limit: int
+    ) -> list[tuple[int, str, bytes]]:
+        """(seq, primary key, row digest) of projection rows in ``seq`` order (sources, claims)."""
+        table = {"sources": sources_t, "claims": claims_t}[table_name]
+        names = [c.name for c in table.columns]
+        sql = (
+            f"SELECT {self.sql.columns(table)} FROM {table.name} "  # noqa: S608
+            f"WHERE seq > {self.sql.mark} ORDER BY seq LIMIT {int(limit)}"
+        )
+        out = []
+        for row in self.conn.exec_driver_sql(sql, (after_seq,)):
+            values = [bytes(v) if isinstance(v, memoryview) else v for v in row]
+            out.append((row[names.index("seq")], row[0], row_digest(values)))
+        return out
 
     def claim_page(self, after_seq: int, limit: int) -> list[ClaimState]:
         """Claims in extraction order, after ``after_seq``."""
@@ -532,6 +550,25 @@ _SOURCE_FIELDS = [
     "signer",
     "recorded_at",
 ]
+
+
+def row_digest(values: Sequence[Any]) -> bytes:
+    """A 16-byte digest of a projection row's column values, in table column order.
+
+    The verifier keeps one per row it expects, instead of the row, so it can check
+    millions of projection rows in bounded memory.
+    """
+    return hashlib.sha256(orjson.dumps(list(values))).digest()[:16]
+
+
+def claim_digest(claim: ClaimState) -> bytes:
+    row = _claim_row(claim)
+    return row_digest([row[c.name] for c in claims_t.columns])
+
+
+def source_digest(source: SourceState) -> bytes:
+    row = _source_row(source)
+    return row_digest([row[c.name] for c in sources_t.columns])
 
 
 def _source_row(source: SourceState) -> dict[str, Any]:

@@ -123,7 +123,8 @@ def test_ledger_rules_match_the_reference_model(
                 ref.revoked[target] = seq
     # What was accepted also verifies end to end, signatures included.
     with SignatureChecker(workers=0) as signatures:
-        checker = LogChecker(signatures, MemoryIndex())
+        index = MemoryIndex()
+        checker = LogChecker(signatures, index)
         for e in accepted:
-            checker.feed(e.data, e.seq)
+            index.add(checker.feed(e.data, e.seq))
         assert checker.finish().entries == len(accepted)
