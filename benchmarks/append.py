@@ -87,7 +87,9 @@ def ledger_rate(entries: int, batch: int, single: bool) -> float:
     built ahead, as the baseline's bodies are.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(home=Path(tmp), database_url=f"sqlite:///{tmp}/l.sqlite3", passphrase=b"b")
+        settings = Settings(
+            home=Path(tmp), database_url=f"sqlite:///{tmp}/l.sqlite3", passphrase=b"b"
+        )
         instance = open_instance(settings)
         writer = instance.writer_key()
         ledger = instance.ledger

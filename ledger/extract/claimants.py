@@ -1,0 +1,186 @@
+"""Resolves mentions across an article to claimants: "Shin", "the minister", "he" -> one person."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ledger.extract.mentions import Mention
+from ledger.extract.model import Claimant
+from ledger.extract.roles import NON_PERSON_WORDS, PERSON_HEADS
+
+UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
+
+
+@dataclass(kw_only=True)
+class _Entity:
+    """One person or body of the article, enriched by every mention linked to it."""
+
+    name: str
+    role: str | None = None
+    affiliation: str | None = None
+    person: bool = False
+    article: bool = False
+    positions: list[int] = field(default_factory=list)
+
+    def absorb(self, mention: Mention) -> None:
+        """Take the role and affiliation a mention adds (a longer compatible role wins)."""
+        bisect.insort(self.positions, mention.start)
+        if mention.role and (self.role is None or _extends(mention.role, self.role)):
+            self.role = mention.role
+        if mention.affiliation and self.affiliation is None:
+            self.affiliation = mention.affiliation
+        self.person = self.person or _is_person(mention)
+        self.article = self.article or (mention.article and mention.name == self.name)
+
+    def claimant(self) -> Claimant:
+        """The entity as a claimant."""
+        return Claimant(name=self.name, role=self.role, affiliation=self.affiliation)
+
+
+class ClaimantIndex:
+    """Resolves every mention of one article; build it once from all mentions, in order."""
+
+    def __init__(self, mentions: Sequence[Mention]) -> None:
+        self._mentions = sorted(mentions, key=lambda m: m.start)
+        self._entities: dict[str, _Entity] = {}
+        self._by_word: dict[str, list[_Entity]] = {}
+        self._links: dict[Mention, _Entity] = {}
+        self._link_full_names()
+        self._link_short_names()
+        self._link_roles()
+        self._link_pronouns()
+
+    def claimant(self, mention: Mention) -> Claimant:
+        """The claimant a mention refers to; role-only when no name is known."""
+        entity = self._links.get(mention)
+        if entity is not None:
+            return entity.claimant()
+        if mention.pronoun:
+            return UNATTRIBUTED
+        return Claimant(name=mention.name, role=mention.role, affiliation=mention.affiliation)
+
+    def label(self, mention: Mention, text: str) -> str:
+        """How a statement names the speaker: "the Pentagon", "Shin Won-shik", "he"."""
+        entity = self._links.get(mention)
+        if entity is None:
+            return text[mention.start : mention.end]
+        return f"the {entity.name}" if entity.article and not entity.person else entity.name
+
+    def _link_full_names(self) -> None:
+        """Multi-word names, and names given with a role, are entities of their own."""
+        for mention in self._mentions:
+            if mention.name and (len(mention.name.split()) > 1 or mention.role):
+                self._link(mention, self._entity(mention.name))
+
+    def _link_short_names(self) -> None:
+        """A one-word name is a part of a known full name ("Shin"), else its own entity."""
+        for mention in self._mentions:
+            if mention.name is None or mention in self._links:
+                continue
+            candidates = self._by_word.get(mention.name, [])
+            entity = _nearest(candidates, mention.start) or self._entity(mention.name)
+            self._link(mention, entity)
+
+    def _link_roles(self) -> None:
+        """Link role-only mentions ("the minister") to the person with that role, nearest first."""
+        timelines: dict[str, list[tuple[int, _Entity]]] = {}
+        for entity in self._entities.values():
+            if entity.role is not None:
+                timeline = timelines.setdefault(_head(entity.role), [])
+                timeline.extend((position, entity) for position in entity.positions)
+        for timeline in timelines.values():
+            timeline.sort(key=_position)
+        for mention in self._mentions:
+            if mention.name or mention.pronoun or mention.role is None:
+                continue
+            timeline = timelines.get(_head(mention.role), [])
+            found = _nearest_compatible(timeline, mention)
+            if found is not None:
+                self._link(mention, found)
+                bisect.insort(timeline, (mention.start, found), key=_position)
+
+    def _link_pronouns(self) -> None:
+        """Link "he"/"she" to the person mentioned most recently before it."""
+        last_person: _Entity | None = None
+        for mention in self._mentions:
+            entity = self._links.get(mention)
+            if mention.pronoun and last_person is not None:
+                self._link(mention, last_person)
+            elif entity is not None and entity.person:
+                last_person = entity
+
+    def _entity(self, name: str) -> _Entity:
+        """The entity of a name, created (and indexed by its words) on first use."""
+        if name not in self._entities:
+            entity = self._entities[name] = _Entity(name=name)
+            for word in set(name.split()):
+                self._by_word.setdefault(word, []).append(entity)
+        return self._entities[name]
+
+    def _link(self, mention: Mention, entity: _Entity) -> None:
+        """Record the link and let the entity absorb what the mention says."""
+        self._links[mention] = entity
+        entity.absorb(mention)
+
+
+def _position(item: tuple[int, _Entity]) -> int:
+    """Sort key of a timeline entry."""
+    return item[0]
+
+
+def _nearest(candidates: list[_Entity], position: int) -> _Entity | None:
+    """The candidate mentioned last before ``position``, else the one mentioned first after."""
+    best: tuple[int, int] | None = None
+    chosen = None
+    for entity in candidates:
+        index = bisect.bisect_left(entity.positions, position)
+        if index:
+            key = (0, position - entity.positions[index - 1])
+        else:
+            key = (1, entity.positions[0] if entity.positions else 0)
+        if best is None or key < best:
+            best, chosen = key, entity
+    return chosen
+
+
+def _nearest_compatible(timeline: list[tuple[int, _Entity]], mention: Mention) -> _Entity | None:
+    """Walk back from the mention, then forward, to the first entity with a compatible role."""
+    index = bisect.bisect_left(timeline, mention.start, key=_position)
+    for _, entity in itertools.chain(reversed(timeline[:index]), timeline[index:]):
+        if _compatible(entity, mention):
+            return entity
+    return None
+
+
+def _compatible(entity: _Entity, mention: Mention) -> bool:
+    """Same role (one may be the tail of the other) and no conflicting affiliation."""
+    role, known = mention.role, entity.role
+    if role is None or known is None or not (_extends(role, known) or _extends(known, role)):
+        return False
+    return mention.affiliation is None or entity.affiliation in (None, mention.affiliation)
+
+
+def _head(role: str) -> str:
+    """The last word of a role: "defense minister" -> "minister"."""
+    return role.split()[-1]
+
+
+def _extends(longer: str, shorter: str) -> bool:
+    """True when ``shorter`` is a trailing part of ``longer``: "defense minister" / "minister"."""
+    long_words, short_words = longer.split(), shorter.split()
+    return long_words[-len(short_words) :] == short_words
+
+
+def _is_person(mention: Mention) -> bool:
+    """Whether a mention shows a person (a person role, or a name without place words)."""
+    if mention.pronoun:
+        return True
+    if mention.role:
+        return _head(mention.role) in PERSON_HEADS
+    if mention.name is None:
+        return False
+    words = mention.name.lower().split()
+    return len(words) > 1 and not any(word in NON_PERSON_WORDS for word in words)

@@ -1,0 +1,164 @@
+"""Word lists and the surface cues they signal: figures, dates, attribution, hedging, opinion."""
+
+from __future__ import annotations
+
+import re
+
+
+def wordset(words: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (easier to read than a list)."""
+    return frozenset(words.split())
+
+
+# Past/present forms of verbs that report what someone said; base form -> inflections.
+REPORTING_VERBS: dict[str, tuple[str, ...]] = {
+    "say": ("said", "says", "say", "saying"),
+    "tell": ("told", "tells", "telling"),
+    "announce": ("announced", "announces", "announcing"),
+    "state": ("stated", "states", "stating"),
+    "claim": ("claimed", "claims", "claiming"),
+    "add": ("added", "adds", "adding"),
+    "note": ("noted", "notes", "noting"),
+    "warn": ("warned", "warns", "warning"),
+    "confirm": ("confirmed", "confirms", "confirming"),
+    "deny": ("denied", "denies", "denying"),
+    "reveal": ("revealed", "reveals", "revealing"),
+    "report": ("reported", "reports", "reporting"),
+    "argue": ("argued", "argues", "arguing"),
+    "insist": ("insisted", "insists", "insisting"),
+    "explain": ("explained", "explains", "explaining"),
+    "acknowledge": ("acknowledged", "acknowledges", "acknowledging"),
+    "admit": ("admitted", "admits", "admitting"),
+    "estimate": ("estimated", "estimates", "estimating"),
+    "affirm": ("affirmed", "affirms", "affirming"),
+    "reaffirm": ("reaffirmed", "reaffirms", "reaffirming"),
+    "underscore": ("underscored", "underscores", "underscoring"),
+    "stress": ("stressed", "stresses", "stressing"),
+    "emphasize": ("emphasized", "emphasizes", "emphasizing", "emphasised", "emphasising"),
+    "assert": ("asserted", "asserts", "asserting"),
+    "allege": ("alleged", "alleges", "alleging"),
+    "disclose": ("disclosed", "discloses", "disclosing"),
+    "testify": ("testified", "testifies", "testifying"),
+    "write": ("wrote", "writes", "writing"),
+    "tweet": ("tweeted", "tweets", "tweeting"),
+    "declare": ("declared", "declares", "declaring"),
+    "pledge": ("pledged", "pledges", "pledging"),
+    "promise": ("promised", "promises", "promising"),
+    "accuse": ("accused", "accuses", "accusing"),
+    "predict": ("predicted", "predicts", "predicting"),
+}
+
+# Inflected form -> (base, is_gerund); "saying" style forms continue an earlier clause.
+REPORTING_FORMS: dict[str, tuple[str, bool]] = {
+    form: (base, form.endswith("ing")) for base, forms in REPORTING_VERBS.items() for form in forms
+}
+
+# Forms that are also common nouns or adjectives and so only count after a subject.
+AMBIGUOUS_FORMS = frozenset({"states", "claims", "notes", "reports", "estimates", "promises"})
+
+# News reports speech in the past tense ("said", "announced"); the present tense of the same
+# verbs ("underscores", "affirms") mostly marks the writer's own analysis, so only these
+# forms count as an attribution cue.
+_ATTRIBUTION_FORMS = frozenset(
+    form
+    for form in REPORTING_FORMS
+    if form.endswith("ed") or form in ("said", "says", "told", "wrote")
+)
+
+# Present-tense interpretive and intent verbs of analytical prose ("this move underscores",
+# "Seoul seeks to"): they frame an interpretation, not a checkable event.
+ANALYSIS = wordset(
+    """underscores highlights reflects signals marks poses suggests indicates represents
+    illustrates demonstrates alters prompts raises remains resonate resonates seeks aims
+    strives striving aimed grapples underscore highlight reflect signal"""
+)
+
+HEDGES = wordset(
+    """could may might would suggest suggests suggested suggesting likely unlikely possibly
+    perhaps potentially probably appear appears seem seems seemingly poised expected
+    implications implication speculate speculation predict predicts forecast forecasts
+    uncertain hope hopes whether if"""
+)
+
+OPINION = wordset(
+    """striking significant pivotal crucial critical delicate nuanced complex fraught incumbent
+    unfolding turbulent burgeoning growing deepening escalating important vital essential
+    remarkable unprecedented alarming dramatic historic ramifications calculus landscape
+    dynamics challenges strategy must should ought need needs needing believe think feel
+    opinion great terrible wonderful best worst beautiful amazing disaster"""
+)
+
+MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_SCALE_WORDS = wordset("hundred thousand million billion trillion dozen")
+_NUMBER_WORDS = wordset(
+    """two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
+    fifty sixty seventy eighty ninety half"""
+)
+_COMPARATIVES = wordset(
+    """more most less least fewer fewest higher highest lower lowest largest biggest smallest
+    increase increased decrease decreased doubled tripled record"""
+)
+_FUTURE = wordset("will going gonna shall")
+_FIRST_PERSON = wordset("i we i'm we're i've we've my our")
+# "may" is left out of the date words: it is far more often a modal than a month.
+_DATE_WORDS = frozenset(MONTHS) - {"may"} | frozenset(WEEKDAYS) | {"yesterday", "today"}
+
+_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d(?:[\d,]*\d)?(?:\.\d+)?|[%$€£?]")
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_CAPITALIZED = re.compile(r"[A-Z][a-z]")
+
+
+def words(sentence: str) -> list[str]:
+    """Word, number and symbol tokens of a sentence, in order, original case."""
+    return _WORD.findall(sentence)
+
+
+def cues(sentence: str) -> dict[str, int]:
+    """Count each cue (number, date, attribution, hedge, opinion...) of a sentence."""
+    tokens = words(sentence)
+    lower = [token.lower().replace("’", "'") for token in tokens]
+    counts: dict[str, int] = {}
+    for index, token in enumerate(tokens):
+        for cue in _token_cues(token, lower[index], index):
+            counts[cue] = counts.get(cue, 0) + 1
+    if "according to" in " ".join(lower):
+        counts["according_to"] = 1
+    if sentence.rstrip().rstrip("\"”’'").endswith("?"):
+        counts["question"] = 1
+    return counts
+
+
+def _token_cues(token: str, lower: str, index: int) -> list[str]:
+    """The cues one token signals (a token may signal several)."""
+    found = [cue for cue, words_ in _WORD_CUES if lower in words_]
+    if token[0].isdigit():
+        found.append("year" if _YEAR.fullmatch(token) else "number")
+    elif token == "%" or lower in ("percent", "percentage"):
+        found.append("percent")
+    elif token in "$€£" or lower in ("dollars", "euros", "pounds"):
+        found.append("money")
+    elif index > 0 and _CAPITALIZED.match(token) and lower not in _FIRST_PERSON:
+        found.append("proper_noun")
+    if lower in _ATTRIBUTION_FORMS:
+        found.append("attribution")
+    if lower in ("not", "never", "no") or lower.endswith("n't"):
+        found.append("negation")
+    return found
+
+
+_WORD_CUES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("scale", _SCALE_WORDS),
+    ("number", _NUMBER_WORDS),
+    ("date", _DATE_WORDS),
+    ("comparative", _COMPARATIVES),
+    ("hedge", HEDGES),
+    ("opinion", OPINION),
+    ("analysis", ANALYSIS),
+    ("future", _FUTURE),
+    ("first_person", _FIRST_PERSON),
+)

@@ -1,0 +1,67 @@
+"""The learned part of the score: a hashed linear model and its packaged JSON file."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+from ledger.errors import FormatError
+
+MODEL_FORMAT = "claims-ledger/hashed-logistic/1"
+WEIGHTS_FILE = "weights.json"
+# Four decimals keep the file small and its bytes stable across runs.
+_DECIMALS = 4
+_MAX_LOGIT = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinearModel:
+    """Bias plus one weight per hashed feature bucket; absent buckets weigh zero."""
+
+    hash_bits: int
+    bias: float
+    weights: Mapping[int, float]
+
+    def logit(self, indices: Iterable[int]) -> float:
+        """The model's log-odds for a sentence with these feature indices."""
+        return self.bias + sum(self.weights.get(index, 0.0) for index in indices)
+
+    def to_json(self) -> bytes:
+        """Serialize deterministically: sorted buckets, rounded weights, one trailing newline."""
+        document = {
+            "format": MODEL_FORMAT,
+            "hash_bits": self.hash_bits,
+            "bias": round(self.bias, _DECIMALS),
+            "weights": [
+                [index, round(self.weights[index], _DECIMALS)] for index in sorted(self.weights)
+            ],
+        }
+        return (json.dumps(document, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def sigmoid(value: float) -> float:
+    """The logistic function, clamped so that huge logits cannot overflow ``math.exp``."""
+    value = max(-_MAX_LOGIT, min(_MAX_LOGIT, value))
+    return 1.0 / (1.0 + math.exp(-value))
+
+
+def model_from_json(data: bytes) -> LinearModel:
+    """Parse model bytes written by ``LinearModel.to_json``."""
+    try:
+        document = json.loads(data)
+        if document["format"] != MODEL_FORMAT:
+            raise FormatError(f"{WEIGHTS_FILE}: format is not {MODEL_FORMAT}")
+        weights = {int(index): float(weight) for index, weight in document["weights"]}
+        return LinearModel(
+            hash_bits=int(document["hash_bits"]), bias=float(document["bias"]), weights=weights
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise FormatError(f"{WEIGHTS_FILE}: not a {MODEL_FORMAT} document ({error})") from error
+
+
+def packaged_weights_bytes() -> bytes:
+    """The bytes of the weights file shipped in this package."""
+    return resources.files("ledger.extract").joinpath(WEIGHTS_FILE).read_bytes()

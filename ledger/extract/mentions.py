@@ -1,0 +1,344 @@
+"""Mentions of people and bodies in one sentence: names, titles, roles, affiliations, he/she."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.roles import (
+    HONORIFICS,
+    ROLE_HEADS,
+    TITLE_ABBREVIATIONS,
+    TITLE_WORDS,
+    role_text,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Token:
+    """A word, possessive "'s", number or punctuation mark with its offsets in the text."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def lower(self) -> str:
+        """The token in lower case, curly apostrophes straightened."""
+        return self.text.lower().replace("’", "'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mention:
+    """A phrase naming someone at ``text[start:end]``; any of its parts may be unknown."""
+
+    start: int
+    end: int
+    name: str | None
+    role: str | None
+    affiliation: str | None
+    pronoun: bool = False
+    article: bool = False  # the name was written after "the" ("the Pentagon")
+
+
+_TOKEN = re.compile(
+    r"[^\W\d_]+(?:-[^\W\d_]+)*(?:['’](?![sS]\b)[^\W\d_]+)*|['’][sS]\b|\d+(?:[.,]\d+)*|\S"
+)
+_DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
+_PRONOUNS = frozenset({"he", "she"})
+_POSSESSIVE = frozenset({"'s"})
+_AFFILIATION_LINKS = frozenset({"of", "for", "at"})
+# Capitalized words that open sentences or clauses but never start a name.
+_NOT_NAMES = wordset(
+    """the a an in on at while as this that these those it he she they we i you but and or
+    if when after before since during according however meanwhile moreover yet so for of
+    to with from by amid amidst although though because despite there here what who why
+    how where which his her its their our my your also not no some many most all both each
+    every such other another several further furthermore additionally nevertheless still
+    then today yesterday"""
+) | frozenset(MONTHS + WEEKDAYS)
+# Words that end a role phrase: a verb or function word cannot modify "minister".
+_VERBS = wordset("is are was were be been has have had will would could can may might must")
+_NOT_MODIFIERS = _NOT_NAMES | _VERBS | frozenset(REPORTING_FORMS) | {"should", "do", "does", "did"}
+# Modifiers a role may carry without a determiner ("senior officials said").
+_KNOWN_MODIFIERS = wordset(
+    """senior top local foreign defense defence military government state federal chief
+    deputy vice prime finance health interior justice security intelligence police army
+    party company union former acting regional provincial national city county"""
+)
+_ROLE_OPENERS = _DETERMINERS | ROLE_HEADS | _KNOWN_MODIFIERS  # "Senior officials said"
+_MAX_APPOSITIVE_TAIL = 10
+_NAME_LINKS = frozenset({"of", "for"})
+_MAX_NAME_TOKENS = 6
+_MAX_MODIFIERS = 3
+
+
+def tokenize(text: str, start: int, end: int) -> list[Token]:
+    """Tokens of ``text[start:end]`` with absolute offsets."""
+    return [
+        Token(text=match.group(), start=match.start(), end=match.end())
+        for match in _TOKEN.finditer(text, start, end)
+    ]
+
+
+def find_mentions(text: str, start: int, end: int) -> list[Mention]:
+    """Non-overlapping mentions in ``text[start:end]``, left to right."""
+    tokens = tokenize(text, start, end)
+    finder = _Finder(text, tokens)
+    mentions: list[Mention] = []
+    index = 0
+    while index < len(tokens):
+        found = finder.at(index)
+        if found is None:
+            index += 1
+            continue
+        mention, index = found
+        mentions.append(mention)
+    return mentions
+
+
+class _Finder:
+    """Pattern matching over one sentence's tokens; each method returns (mention, next index)."""
+
+    def __init__(self, text: str, tokens: list[Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+
+    def at(self, i: int) -> tuple[Mention, int] | None:
+        """The longest mention starting at token ``i``, if any."""
+        token = self.tokens[i]
+        if token.lower in _PRONOUNS:
+            return self._mention(i, i + 1, pronoun=True), i + 1
+        if token.lower in _DETERMINERS and self._name_run(i + 1) > i + 1:
+            # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
+            mention, end = self._named(i + 1)
+            return replace(mention, article=token.lower == "the" and mention.name is not None), end
+        if token.text[0].islower() or token.lower in _ROLE_OPENERS:
+            found = self._role_only(i)
+            if found is not None:
+                return found
+        if self._name_run(i) > i:
+            return self._named(i)
+        return None
+
+    def _role_only(self, i: int) -> tuple[Mention, int] | None:
+        """Match "the defense minister", "a spokesman for the Pentagon", maybe then a name."""
+        phrase = self._role_phrase(i)
+        if phrase is None:
+            return None
+        role, affiliation, end = phrase
+        name_end = self._name_run(end)
+        title, name = self._split_title(end, name_end)
+        if name_end > end and not title and name is not None:
+            return self._mention(
+                i, name_end, name=name, role=role, affiliation=affiliation
+            ), name_end
+        return self._mention(i, end, role=role, affiliation=affiliation), end
+
+    def _named(self, i: int) -> tuple[Mention, int]:
+        """A capitalized run, with its title split off, then a possessive or appositive role."""
+        run_end = self._name_run(i)
+        title, name = self._split_title(i, run_end)
+        role = role_text(title) if title else None
+        if run_end < len(self.tokens) and self.tokens[run_end].lower in _POSSESSIVE:
+            found = self._possessive_role(i, run_end)
+            if found is not None:
+                return found
+        if name is not None and role is None:
+            found = self._appositive(i, run_end, name)
+            if found is not None:
+                return found
+        return self._mention(i, run_end, name=name, role=role), run_end
+
+    def _possessive_role(self, i: int, run_end: int) -> tuple[Mention, int] | None:
+        """Match "South Korea's defense minister [Name]" or "...'s Defense Minister Name"."""
+        affiliation = self._span_text(i, run_end)
+        phrase = self._role_phrase(run_end + 1, allow_affiliation=False)
+        if phrase is not None:
+            role, _, end = phrase
+            name_end = self._name_run(end)
+            title, name = self._split_title(end, name_end)
+            if name_end > end and not title and name is not None:
+                end = name_end
+            else:
+                name = None
+            return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
+        title_end = self._name_run(run_end + 1)
+        title, name = self._split_title(run_end + 1, title_end)
+        if not title:
+            return None
+        mention = self._mention(
+            i, title_end, name=name, role=role_text(title), affiliation=affiliation
+        )
+        return mention, title_end
+
+    def _appositive(self, i: int, run_end: int, name: str) -> tuple[Mention, int] | None:
+        """Match "Shin Won-shik, South Korea's defense minister," (closing comma left out)."""
+        if run_end >= len(self.tokens) or self.tokens[run_end].text != ",":
+            return None
+        phrase = self._role_phrase(run_end + 1)
+        if phrase is None:
+            return None
+        role, affiliation, end = phrase
+        close = self._appositive_end(end)
+        if close is None:
+            return None
+        if affiliation is None:
+            affiliation = self._affiliation_within(end, close)
+        return self._mention(i, close, name=name, role=role, affiliation=affiliation), close
+
+    def _appositive_end(self, end: int) -> int | None:
+        """The comma or stop closing an appositive within a few words ("an expert on X,")."""
+        tokens = self.tokens
+        for k in range(end, min(end + _MAX_APPOSITIVE_TAIL, len(tokens))):
+            if tokens[k].text in ",.;":
+                return k
+            if tokens[k].lower in REPORTING_FORMS:
+                return None
+        return len(tokens) if len(tokens) - end < _MAX_APPOSITIVE_TAIL else None
+
+    def _affiliation_within(self, start: int, end: int) -> str | None:
+        """The first "at/of/for Name" inside an appositive's tail."""
+        for k in range(start, end):
+            if self.tokens[k].lower in _AFFILIATION_LINKS:
+                affiliation, _ = self._linked_affiliation(k)
+                if affiliation is not None:
+                    return affiliation
+        return None
+
+    def _role_phrase(
+        self, i: int, *, allow_affiliation: bool = True
+    ) -> tuple[str, str | None, int] | None:
+        """Parse [determiner] [Affiliation's] modifiers* head [of|for|at [the] Affiliation]."""
+        tokens = self.tokens
+        j = i + 1 if i < len(tokens) and tokens[i].lower in _DETERMINERS else i
+        affiliation = None
+        run_end = self._name_run(j)
+        possessive = j < run_end < len(tokens) and tokens[run_end].lower in _POSSESSIVE
+        if allow_affiliation and possessive:
+            affiliation, j = self._span_text(j, run_end), run_end + 1
+        # Only a determiner or possessive shows that free words before the head form a noun
+        # phrase; otherwise "took office" would be a role.
+        head = self._role_head(j, free=j != i or not allow_affiliation)
+        if head is None:
+            return None
+        role = role_text([token.text for token in tokens[j : head + 1]])
+        end = head + 1
+        if affiliation is None:
+            affiliation, end = self._linked_affiliation(end)
+        return role, affiliation, end
+
+    def _role_head(self, j: int, *, free: bool) -> int | None:
+        """Index of the last role noun among the next few words; ``free`` allows any modifier."""
+        head = None
+        for k in range(j, min(j + _MAX_MODIFIERS + 1, len(self.tokens))):
+            token = self.tokens[k]
+            if not token.text[0].isalpha() or token.lower in _NOT_MODIFIERS:
+                break
+            if token.lower in ROLE_HEADS and (token.text[0].islower() or k == j):
+                head = k
+            elif not free and token.lower not in _KNOWN_MODIFIERS:
+                break
+        return head
+
+    def _linked_affiliation(self, end: int) -> tuple[str | None, int]:
+        """The affiliation after a role: "... of South Korea", "... for the Pentagon"."""
+        tokens = self.tokens
+        if end >= len(tokens) or tokens[end].lower not in _AFFILIATION_LINKS:
+            return None, end
+        start = end + 1
+        if start < len(tokens) and tokens[start].lower == "the":
+            start += 1
+        run_end = self._name_run(start)
+        if run_end == start:
+            return None, end
+        return self._span_text(start, run_end), run_end
+
+    def _name_run(self, i: int) -> int:
+        """End of the run of capitalized name words (titles, initials included) from ``i``."""
+        tokens = self.tokens
+        j = i
+        while j < len(tokens) and j - i < _MAX_NAME_TOKENS:
+            token = tokens[j]
+            if self._abbreviation_at(j):
+                j += 2
+            elif _is_name_word(token):
+                j += 1
+            elif self._name_link_at(i, j):
+                j += 2
+            else:
+                break
+        return j
+
+    def _name_link_at(self, i: int, j: int) -> bool:
+        """True for "of" inside an institution's name ("Bank of Korea"), not after a title."""
+        tokens = self.tokens
+        if j == i or j + 1 >= len(tokens) or tokens[j].text not in _NAME_LINKS:
+            return False
+        if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
+            return False
+        return _is_name_word(tokens[j + 1])
+
+    def _abbreviation_at(self, j: int) -> bool:
+        """True at "Sen.", "Mr.", "J.": a capitalized abbreviation glued to its period."""
+        tokens = self.tokens
+        if (
+            j + 1 >= len(tokens)
+            or tokens[j + 1].text != "."
+            or tokens[j + 1].start != tokens[j].end
+        ):
+            return False
+        word = tokens[j].text
+        known = word.lower() in TITLE_ABBREVIATIONS or word.lower() in HONORIFICS
+        return word[0].isupper() and (known or (len(word) == 1 and word.isalpha()))
+
+    def _split_title(self, i: int, j: int) -> tuple[list[str], str | None]:
+        """Split a capitalized run into its title words and the name after them."""
+        tokens = self.tokens
+        last_title = -1
+        honorific = False
+        for k in range(i, j):
+            word = tokens[k].lower
+            if word in TITLE_WORDS or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k)):
+                last_title, honorific = k, False
+            elif word in HONORIFICS and self._abbreviation_at(k):
+                last_title, honorific = k, True
+        name_start = last_title + 1 if last_title >= 0 else i
+        if name_start < j and tokens[name_start].text == ".":
+            name_start += 1
+        name = self._span_text(name_start, j) if name_start < j else None
+        if last_title < 0 or honorific:
+            return [], name
+        title = [t.text for t in tokens[i : last_title + 1] if t.text != "."]
+        return title, name
+
+    def _span_text(self, i: int, j: int) -> str:
+        """The text from token ``i`` to the end of token ``j - 1``, verbatim."""
+        return self.text[self.tokens[i].start : self.tokens[j - 1].end]
+
+    def _mention(
+        self,
+        i: int,
+        j: int,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        affiliation: str | None = None,
+        pronoun: bool = False,
+    ) -> Mention:
+        """Build a mention spanning tokens ``i`` to ``j - 1``."""
+        return Mention(
+            start=self.tokens[i].start,
+            end=self.tokens[j - 1].end,
+            name=name,
+            role=role,
+            affiliation=affiliation,
+            pronoun=pronoun,
+        )
+
+
+def _is_name_word(token: Token) -> bool:
+    """A capitalized word that can be part of a name."""
+    first = token.text[0]
+    return first.isupper() and first.isalpha() and token.lower not in _NOT_NAMES

@@ -1,0 +1,202 @@
+"""Who said it: mentions (names, roles, affiliations), resolution across the article, reporting."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ledger.extract import DeterministicExtractor, ExtractedClaim
+from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
+from ledger.extract.mentions import Mention, find_mentions
+from ledger.extract.model import Claimant
+from ledger.extract.segment import segment
+from ledger.extract.speech import find_speech
+
+PUBLISHED = datetime.date(2024, 3, 20)
+
+
+def mentions(text: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    return [
+        (text[m.start : m.end], m.name, m.role, m.affiliation)
+        for m in find_mentions(text, 0, len(text))
+    ]
+
+
+def extract(text: str) -> list[ExtractedClaim]:
+    return DeterministicExtractor().extract(text, published=PUBLISHED)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "South Korea's defense minister announced it.",
+            ("South Korea's defense minister", None, "defense minister", "South Korea"),
+        ),
+        (
+            "Defense Minister Shin Won-shik spoke.",
+            ("Defense Minister Shin Won-shik", "Shin Won-shik", "defense minister", None),
+        ),
+        (
+            "Shin Won-shik, South Korea's defense minister, spoke.",
+            (
+                "Shin Won-shik, South Korea's defense minister",
+                "Shin Won-shik",
+                "defense minister",
+                "South Korea",
+            ),
+        ),
+        (
+            "John Kirby, a spokesman for the National Security Council, spoke.",
+            (
+                "John Kirby, a spokesman for the National Security Council",
+                "John Kirby",
+                "spokesman",
+                "National Security Council",
+            ),
+        ),
+        (
+            "Russia's foreign ministry spokeswoman Maria Zakharova spoke.",
+            (
+                "Russia's foreign ministry spokeswoman Maria Zakharova",
+                "Maria Zakharova",
+                "foreign ministry spokeswoman",
+                "Russia",
+            ),
+        ),
+        (
+            "Sen. Elizabeth Warren spoke.",
+            ("Sen. Elizabeth Warren", "Elizabeth Warren", "senator", None),
+        ),
+        ("Mr. Smith spoke.", ("Mr. Smith", "Smith", None, None)),
+        ("Senior officials spoke.", ("Senior officials", None, "senior officials", None)),
+    ],
+)
+def test_mention_patterns(
+    text: str, expected: tuple[str, str | None, str | None, str | None]
+) -> None:
+    assert mentions(text)[0] == expected
+
+
+def test_verbs_do_not_make_roles() -> None:
+    roles = [m[2] for m in mentions("Reyes, who took office in 2021, left.")]
+    assert "took office" not in roles
+
+
+def test_role_only_mention_takes_the_name_given_later() -> None:
+    text = (
+        "South Korea's defense minister said on Monday that 7,000 containers were sent. "
+        "Shin Won-shik spoke at a press conference. Defense Minister Shin Won-shik left."
+    )
+    found = find_mentions(text, 0, len(text))
+    index = ClaimantIndex(found)
+    expected = Claimant(name="Shin Won-shik", role="defense minister", affiliation="South Korea")
+    assert {index.claimant(m) for m in found if m.name or m.role} == {expected}
+
+
+def test_surname_role_and_pronoun_resolve_to_the_same_person() -> None:
+    text = (
+        "Defense Minister Shin Won-shik said 7,000 containers of weapons were shipped in March. "
+        "Shin said the shipments included 3 million shells. "
+        "The minister said 2 ships were seen on Monday. "
+        "He said 40 percent of the shells were faulty."
+    )
+    claims = extract(text)
+    assert len(claims) == 4
+    assert {c.claimant.name for c in claims} == {"Shin Won-shik"}
+    assert claims[3].statement == "Shin Won-shik said 40 percent of the shells were faulty."
+
+
+def test_unattributed_when_nobody_is_named() -> None:
+    (claim,) = extract("North Korea shipped 7,000 containers of weapons to Russia in 2023.")
+    assert claim.claimant == UNATTRIBUTED
+    assert claim.reporting == "assertion"
+    assert claim.made_on == PUBLISHED
+
+
+def test_unresolved_pronoun_is_unattributed() -> None:
+    (claim,) = extract("He said 7,000 containers of weapons were shipped to Russia in March.")
+    assert claim.claimant == UNATTRIBUTED
+    assert claim.reporting == "reported_speech"
+
+
+def test_direct_quote() -> None:
+    text = '"We sent 300 soldiers to the border last year," said Maria Lopez, a resident of Tumen.'
+    (claim,) = extract(text)
+    assert claim.reporting == "direct_quote"
+    assert claim.claimant == Claimant(name="Maria Lopez", role="resident", affiliation="Tumen")
+    assert claim.statement == "Maria Lopez said: “We sent 300 soldiers to the border last year.”"
+
+
+def test_reported_speech_frames() -> None:
+    text = (
+        "Exports rose 12.5% in February to $52.4 billion, the trade ministry said on Tuesday. "
+        "According to the Bank of Korea, inflation slowed to 2.8 percent in March. "
+        "Officials said more than 12,000 homes were damaged."
+    )
+    claims = extract(text)
+    assert [(c.reporting, c.statement) for c in claims] == [
+        (
+            "reported_speech",
+            "Exports rose 12.5% in February to $52.4 billion, the trade ministry said.",
+        ),
+        (
+            "reported_speech",
+            "According to the Bank of Korea, inflation slowed to 2.8 percent in March.",
+        ),
+        ("reported_speech", "Officials said more than 12,000 homes were damaged."),
+    ]
+    assert claims[0].claimant == Claimant(name=None, role="trade ministry", affiliation=None)
+    assert claims[0].made_on == datetime.date(2024, 3, 19)
+    assert claims[1].claimant.name == "Bank of Korea"
+
+
+def test_continuation_gerund_is_a_claim_of_its_own() -> None:
+    text = (
+        "Shin Won-shik, during a press conference, said 7,000 containers were shipped, "
+        "while affirming Seoul's stance against providing lethal weaponry to Ukraine."
+    )
+    (sentence,) = segment(text)
+    found = find_speech(text, sentence.start, sentence.end, find_mentions(text, 0, len(text)))
+    assert [(s.verb, text[s.content_start : s.content_end]) for s in found] == [
+        ("said", "7,000 containers were shipped"),
+        ("affirmed", "Seoul's stance against providing lethal weaponry to Ukraine"),
+    ]
+    assert text[found[1].clause_start : found[1].clause_end] == (
+        "affirming Seoul's stance against providing lethal weaponry to Ukraine"
+    )
+
+
+def test_writer_gloss_is_cut_from_the_content() -> None:
+    text = "The minister announced that 7,000 containers were sent, signaling a deepening alliance."
+    (claim,) = extract(text)
+    assert claim.statement == "The minister announced that 7,000 containers were sent."
+    assert claim.selector.exact == text
+
+
+def test_present_tense_analysis_is_not_speech() -> None:
+    text = "This move underscores the ties between Pyongyang and Moscow."
+    (sentence,) = segment(text)
+    mentioned: list[Mention] = find_mentions(text, 0, len(text))
+    assert find_speech(text, sentence.start, sentence.end, mentioned) == []
+
+
+def test_quotation_then_adding_that() -> None:
+    text = (
+        '"Prices rose by 4.1 percent last year," the central bank governor said, '
+        "adding that rates would stay at 3.5%."
+    )
+    quote, added = extract(text)
+    assert (quote.reporting, added.reporting) == ("direct_quote", "reported_speech")
+    assert added.statement == "The central bank governor added that rates would stay at 3.5%."
+    assert added.selector.exact == "adding that rates would stay at 3.5%"
+    assert quote.selector.exact.endswith("the central bank governor said")
+
+
+def test_told_reporters_becomes_said() -> None:
+    text = "Governor Tom Reyes told reporters on Monday the state would release $20 million."
+    (claim,) = extract(text)
+    assert claim.statement == "Tom Reyes said the state would release $20 million."
+    assert claim.made_on == datetime.date(2024, 3, 18)
+    assert claim.claimant == Claimant(name="Tom Reyes", role="governor", affiliation=None)
