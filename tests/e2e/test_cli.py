@@ -166,3 +166,44 @@ def test_verify_names_the_first_bad_entry_after_tampering_with_the_log(
     failed = cli(home, "verify", ok=False)
     assert failed.returncode == 2
     assert expected in failed.stderr
+
+
+def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
+    from ledger import merkle
+    from ledger.checkpoint import parse_verifier_key, verify_checkpoint, verify_proof_file
+
+    home = tmp_path / "home"
+    cli(home, "run")
+    note = cli(home, "checkpoint").stdout
+    listing = cli(home, "keys", "list").stdout
+    vkey = next(
+        line.split()[1] for line in listing.splitlines() if "verifier  claims-ledger/local+" in line
+    )
+    verifier = parse_verifier_key(vkey)
+    checkpoint = verify_checkpoint(note, verifier, "claims-ledger/local")
+    assert checkpoint.size == 3
+    assert cli(home, "checkpoint", "--size", "2").stdout != note
+    proof = cli(home, "prove", "2").stdout
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    leaf = bytes.fromhex(db.execute("SELECT hash FROM entries WHERE seq = 2").fetchone()[0])
+    db.close()
+    assert verify_proof_file(proof, merkle.Hash(leaf), verifier).index == 2
+
+    bundle = tmp_path / "bundle"
+    assert "exported 3 entries and 1 sources" in cli(home, "export", str(bundle)).stdout
+    other = tmp_path / "elsewhere"  # a verifier with no ledger of its own
+    ok = cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey)
+    assert "ok 3 entries verified" in ok.stdout
+    assert not other.exists()  # no database was created or needed
+    old = tmp_path / "old-checkpoint.txt"
+    old.write_text(cli(home, "checkpoint", "--size", "2").stdout)
+    assert (
+        "ok"
+        in cli(
+            other, "verify", "--bundle", str(bundle), "--log-key", vkey, "--checkpoint", str(old)
+        ).stdout
+    )
+    wrong = cli(
+        other, "verify", "--bundle", str(bundle), "--log-key", vkey.replace("A", "B", 1), ok=False
+    )
+    assert wrong.returncode != 0
