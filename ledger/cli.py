@@ -20,8 +20,9 @@ from ledger.checkpoint import parse_verifier_key
 from ledger.config import Settings
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import LedgerError, VerificationError
-from ledger.ingest import IngestResult, ingest_paths
+from ledger.ingest import IngestResult, expand_paths, ingest_paths
 from ledger.instance import Instance, open_instance
+from ledger.queries import ClaimFilter
 from ledger.verify import rebuild_projections, verify_store
 
 app = typer.Typer(
@@ -58,8 +59,7 @@ def run(
     with _instance() as instance:
         folder = seeds or _seeds_dir()
         if folder.is_dir():
-            results = ingest_paths(instance.ledger, instance.writer_key(), [folder])
-            _print_ingest(results)
+            _print_ingest(_ingest(instance, [folder]))
         else:
             err.print(f"[yellow]no seeds folder at {folder}; nothing ingested[/]")
         _print_summary(instance)
@@ -83,7 +83,52 @@ def status() -> None:
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
     """Register source documents (folders recursively); the same bytes twice add nothing."""
     with _instance() as instance:
-        _print_ingest(ingest_paths(instance.ledger, instance.writer_key(), paths))
+        _print_ingest(_ingest(instance, paths))
+
+
+@app.command()
+def claims(
+    search: Annotated[str | None, typer.Option(help="Text in the statement or quote.")] = None,
+    claimant: Annotated[str | None, typer.Option(help="Part of the claimant's name.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source SHA-256 or URI.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Source publisher.")] = None,
+    status: Annotated[str | None, typer.Option(help="active, revised or retracted.")] = None,
+    made_from: Annotated[str | None, typer.Option(help="Made on or after (YYYY-MM-DD).")] = None,
+    made_to: Annotated[str | None, typer.Option(help="Made on or before (YYYY-MM-DD).")] = None,
+    reviewed: Annotated[bool | None, typer.Option("--reviewed/--unreviewed")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+) -> None:
+    """List claims, oldest first, with filters."""
+    if status not in (None, "active", "revised", "retracted"):
+        raise typer.BadParameter("--status must be active, revised or retracted")
+    where = ClaimFilter(
+        text=search,
+        claimant=claimant,
+        source=source,
+        publisher=publisher,
+        status=status,  # type: ignore[arg-type]
+        made_from=made_from,
+        made_to=made_to,
+        reviewed=reviewed,
+    )
+    with _instance() as instance:
+        found = instance.ledger.find_claims(where, limit=limit)
+    table = Table("claim", "claimant", "made on", "status", "statement")
+    for claim in found:
+        who = ", ".join(
+            part
+            for part in (claim.claimant.name, claim.claimant.role, claim.claimant.affiliation)
+            if part
+        )
+        table.add_row(
+            claim.claim_id[:12],
+            who or "unattributed",
+            claim.made_on or "-",
+            claim.status,
+            claim.statement,
+        )
+    out.print(table)
+    out.print(f"{len(found)} claims")
 
 
 @app.command("log")
@@ -364,6 +409,21 @@ def submit(
     out.print(f"entry {entry.seq} appended ({entry.kind})")
 
 
+def _ingest(instance: Instance, paths: list[Path]) -> list[IngestResult]:
+    """Ingest with a progress bar (one step per document) on stderr."""
+    files = list(expand_paths(paths))
+    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=len(files) < 2) as bar:
+        task = bar.add_task("documents", total=len(files))
+        return ingest_paths(
+            instance.ledger,
+            instance.writer_key(),
+            files,
+            extractor=instance.extractor(),
+            progress=lambda _: bar.advance(task),
+        )
+
+
 def _print_ingest(results: list[IngestResult]) -> None:
     table = Table("source", "sha256", "added", "claims")
     for result in results:
@@ -371,7 +431,8 @@ def _print_ingest(results: list[IngestResult]) -> None:
         table.add_row(result.where, result.source.sha256[:16], verdict, str(result.claims))
     out.print(table)
     added = sum(r.added for r in results)
-    out.print(f"{added} sources added, {len(results) - added} already present")
+    claims = sum(r.claims for r in results)
+    out.print(f"{added} sources added with {claims} claims, {len(results) - added} already present")
 
 
 def _print_summary(instance: Instance) -> None:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.entries import SourceRegistered, format_timestamp
+from ledger.entries import (
+    Claimant,
+    ClaimExtracted,
+    ExtractorInfo,
+    Quantity,
+    Selector,
+    SignedEntry,
+    SourceRegistered,
+    format_timestamp,
+)
 from ledger.errors import InvalidInput
+from ledger.extract.model import ExtractedClaim, Extractor
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.sources import SourceDocument, read_file
@@ -38,19 +48,67 @@ def source_payload(doc: SourceDocument) -> SourceRegistered:
     )
 
 
+def claim_payload(
+    claim: ExtractedClaim, doc: SourceDocument, source: SignedEntry, extractor: Extractor
+) -> ClaimExtracted:
+    """The claim.extracted payload for one extracted claim, after checking its anchor."""
+    sel = claim.selector
+    if doc.text[sel.start : sel.end] != sel.exact or not sel.exact:
+        raise InvalidInput(
+            f"extractor {extractor.name} returned a quote that is not at "
+            f"[{sel.start}:{sel.end}] of the source text"
+        )
+    return ClaimExtracted(
+        source=source.hash.hex(),
+        source_sha256=doc.sha256_hex,
+        statement=claim.statement,
+        selector=Selector(
+            exact=sel.exact, prefix=sel.prefix, suffix=sel.suffix, start=sel.start, end=sel.end
+        ),
+        claimant=Claimant(
+            name=claim.claimant.name or None,
+            role=claim.claimant.role or None,
+            affiliation=claim.claimant.affiliation or None,
+        ),
+        reporting=claim.reporting,
+        made_on=claim.made_on.isoformat() if claim.made_on else None,
+        quantities=tuple(
+            Quantity(value=q.value, unit=q.unit or None, approximate=q.approximate, text=q.text)
+            for q in claim.quantities
+        ),
+        score=claim.score,
+        extractor=ExtractorInfo(
+            name=extractor.name, version=extractor.version, rules_sha256=extractor.rules_sha256
+        ),
+    )
+
+
 def ingest_document(
-    ledger: Ledger, signer: SigningKey, doc: SourceDocument, *, where: str
+    ledger: Ledger,
+    signer: SigningKey,
+    doc: SourceDocument,
+    *,
+    where: str,
+    extractor: Extractor | None = None,
 ) -> IngestResult:
-    """Register ``doc`` unless its bytes are already in the ledger; all or nothing."""
+    """Register ``doc`` and the claims ``extractor`` finds in it, in one append.
+
+    Nothing is added when the exact bytes are already registered. Extraction runs
+    before the append lock is taken; any failure leaves the ledger untouched.
+    """
+    claims = extractor.extract(doc.text, published=doc.published) if extractor is not None else []
     with ledger.batch() as batch:
         existing = batch.overlay.get_source(doc.sha256_hex)
         if existing is not None:
             return IngestResult(existing, added=False, claims=0, where=where)
         batch.add_blob(doc.sha256_hex, doc.data)
-        batch.add(source_payload(doc), signer)
+        source = batch.add(source_payload(doc), signer)
+        for claim in claims:
+            assert extractor is not None
+            batch.add(claim_payload(claim, doc, source, extractor), signer)
         state = batch.overlay.get_source(doc.sha256_hex)
     assert state is not None
-    return IngestResult(state, added=True, claims=0, where=where)
+    return IngestResult(state, added=True, claims=len(claims), where=where)
 
 
 def expand_paths(paths: list[Path]) -> Iterator[Path]:
@@ -68,7 +126,20 @@ def expand_paths(paths: list[Path]) -> Iterator[Path]:
             raise InvalidInput(f"{path}: no such file or folder")
 
 
-def ingest_paths(ledger: Ledger, signer: SigningKey, paths: list[Path]) -> list[IngestResult]:
+def ingest_paths(
+    ledger: Ledger,
+    signer: SigningKey,
+    paths: list[Path],
+    *,
+    extractor: Extractor | None = None,
+    progress: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
     """Read every file first (so bad input writes nothing), then ingest each one."""
     docs = [(str(path), read_file(path)) for path in expand_paths(paths)]
-    return [ingest_document(ledger, signer, doc, where=where) for where, doc in docs]
+    results = []
+    for where, doc in docs:
+        result = ingest_document(ledger, signer, doc, where=where, extractor=extractor)
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    return results

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ledger.config import Settings
 from ledger.errors import SigningKeyError
+from ledger.extract.deterministic import DeterministicExtractor
+from ledger.extract.model import Extractor
 from ledger.service import Ledger
 from ledger.signing import KeyRing, SigningKey
 from ledger.store import Store
@@ -24,6 +26,10 @@ class Instance:
 
     def writer_key(self) -> SigningKey:
         return self.keyring.load(self.settings.writer_key_name)
+
+    def extractor(self) -> Extractor:
+        """The extractor ingestion uses (the deterministic rules by default)."""
+        return DeterministicExtractor()
 
     def close(self) -> None:
         self.ledger.store.close()

@@ -32,6 +32,7 @@ from ledger.entries import (
     verify_signature,
 )
 from ledger.errors import ConfigError, Conflict, IntegrityError, InvalidInput, NotFound
+from ledger.queries import ClaimFilter
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
 from ledger.state import ClaimState, Overlay, SourceState, fold, signer_state
@@ -249,6 +250,15 @@ class Ledger:
     ) -> SignedEntry:
         payload = ClaimReviewed(claim=claim_id, follows=follows, rating=rating, note=note, url=url)
         return self.append(signer, [payload])[0]
+
+    def find_claims(
+        self, where: ClaimFilter, *, limit: int = 50, after_seq: int = -1
+    ) -> list[ClaimState]:
+        """Claims matching ``where``, oldest first, at most ``limit`` after ``after_seq``."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+        with self.store.reader() as txn:
+            return txn.find_claims(where, limit=limit, after_seq=after_seq)
 
     def history(self, claim_id: str) -> list[HistoryItem]:
         """Every entry about a claim in log order, each with the state it produced."""

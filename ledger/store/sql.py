@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
@@ -25,6 +25,7 @@ from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
+from ledger.queries import ClaimFilter
 from ledger.rules import KeyState
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, SourceState, subject_of
@@ -359,6 +360,46 @@ class Txn:
         rows = self.conn.execute(select(sources_t).order_by(sources_t.c.seq))
         return [_source_state(row) for row in rows]
 
+    def find_claims(
+        self, where: ClaimFilter, *, limit: int, after_seq: int = -1
+    ) -> list[ClaimState]:
+        """Claims matching ``where`` in extraction order, after ``after_seq`` (keyset paging)."""
+        c = claims_t.c
+        query = select(claims_t).where(c.seq > after_seq)
+        if where.text:
+            pattern = f"%{_escape_like(where.text.lower())}%"
+            query = query.where(
+                or_(
+                    func.lower(c.statement).like(pattern, escape="\\"),
+                    func.lower(c.exact).like(pattern, escape="\\"),
+                )
+            )
+        if where.claimant:
+            pattern = f"%{_escape_like(where.claimant.lower())}%"
+            query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
+        if where.source:
+            sources = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
+            query = query.where(or_(c.source_sha256 == where.source, c.source_sha256.in_(sources)))
+        if where.publisher:
+            by_publisher = select(sources_t.c.sha256).where(
+                sources_t.c.publisher == where.publisher
+            )
+            query = query.where(c.source_sha256.in_(by_publisher))
+        if where.status:
+            query = query.where(c.status == where.status)
+        if where.made_from:
+            query = query.where(c.made_on >= where.made_from)
+        if where.made_to:
+            query = query.where(c.made_on <= where.made_to)
+        if where.extractor:
+            query = query.where(c.extractor_name == where.extractor)
+        if where.reviewed is not None:
+            query = query.where(c.review_count > 0 if where.reviewed else c.review_count == 0)
+        if where.signer:
+            query = query.where(c.signer == where.signer)
+        rows = self.conn.execute(query.order_by(c.seq).limit(limit))
+        return [_claim_state(row) for row in rows]
+
     def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
         query = select(claims_t).order_by(claims_t.c.seq)
         if limit is not None:
@@ -550,6 +591,10 @@ _SOURCE_FIELDS = [
     "signer",
     "recorded_at",
 ]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def row_digest(values: Sequence[Any]) -> bytes:

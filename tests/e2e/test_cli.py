@@ -36,7 +36,7 @@ def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[
 def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = cli(home, "run")
-    assert "1 sources added" in first.stdout
+    assert "1 sources added with 3 claims" in first.stdout
     assert (home / "ledger.sqlite3").exists()
     assert sorted(p.name for p in (home / "keys").iterdir()) == [
         "ingest.key.pem",
@@ -45,7 +45,9 @@ def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: 
     ]
     db = sqlite3.connect(home / "ledger.sqlite3")
     kinds = [row[0] for row in db.execute("SELECT kind FROM entries ORDER BY seq")]
-    assert kinds == ["key.registered", "key.registered", "source.registered"]
+    assert (
+        kinds == ["key.registered", "key.registered", "source.registered"] + ["claim.extracted"] * 3
+    )
     seed_sha = db.execute("SELECT sha256 FROM sources").fetchone()[0]
     db.close()
     import hashlib
@@ -55,9 +57,9 @@ def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: 
         == hashlib.sha256((ROOT / "seeds" / "000_9738ca0b5516d57a.txt").read_bytes()).hexdigest()
     )
     second = cli(home, "run")
-    assert "0 sources added, 1 already present" in second.stdout
-    assert "entries 3" in second.stdout
-    assert "ok 3 entries verified" in cli(home, "verify").stdout
+    assert "0 sources added with 0 claims, 1 already present" in second.stdout
+    assert "entries 6" in second.stdout
+    assert "ok 6 entries verified" in cli(home, "verify").stdout
 
 
 def test_keys_create_list_and_revoke(tmp_path: Path) -> None:
@@ -128,6 +130,18 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     assert "entries 2" in cli(home, "status").stdout  # the good file was not ingested either
 
 
+def test_claims_lists_with_filters(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cli(home, "run")
+    everything = cli(home, "claims").stdout
+    assert "3 claims" in everything and "Shin Won-shik" in everything
+    found = cli(home, "claims", "--search", "7,000", "--claimant", "shin").stdout
+    assert "1 claims" in found and "containers" in found
+    assert "0 claims" in cli(home, "claims", "--status", "retracted").stdout
+    bad = cli(home, "claims", "--status", "gone", ok=False)
+    assert bad.returncode != 0
+
+
 def test_verify_and_rebuild_find_a_tampered_projection(tmp_path: Path) -> None:
     home = tmp_path / "home"
     cli(home, "run")
@@ -140,7 +154,7 @@ def test_verify_and_rebuild_find_a_tampered_projection(tmp_path: Path) -> None:
     check = cli(home, "rebuild", "--check", ok=False)
     assert check.returncode == 1 and "publisher is 'Forged Times'" in check.stdout
     assert "repaired 1 differences" in cli(home, "rebuild").stdout
-    assert "ok 3 entries verified" in cli(home, "verify").stdout
+    assert "ok 6 entries verified" in cli(home, "verify").stdout
 
 
 @pytest.mark.parametrize("edit", ["payload", "payload-as-text", "delete"])
@@ -181,7 +195,7 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
     )
     verifier = parse_verifier_key(vkey)
     checkpoint = verify_checkpoint(note, verifier, "claims-ledger/local")
-    assert checkpoint.size == 3
+    assert checkpoint.size == 6
     assert cli(home, "checkpoint", "--size", "2").stdout != note
     proof = cli(home, "prove", "2").stdout
     db = sqlite3.connect(home / "ledger.sqlite3")
@@ -190,10 +204,10 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
     assert verify_proof_file(proof, merkle.Hash(leaf), verifier).index == 2
 
     bundle = tmp_path / "bundle"
-    assert "exported 3 entries and 1 sources" in cli(home, "export", str(bundle)).stdout
+    assert "exported 6 entries and 1 sources" in cli(home, "export", str(bundle)).stdout
     other = tmp_path / "elsewhere"  # a verifier with no ledger of its own
     ok = cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey)
-    assert "ok 3 entries verified" in ok.stdout
+    assert "ok 6 entries verified" in ok.stdout
     assert not other.exists()  # no database was created or needed
     old = tmp_path / "old-checkpoint.txt"
     old.write_text(cli(home, "checkpoint", "--size", "2").stdout)

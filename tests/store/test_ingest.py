@@ -1,0 +1,107 @@
+"""Ingesting documents: the source and its extracted claims in one append, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from ledger.errors import InvalidInput
+from ledger.extract.deterministic import DeterministicExtractor
+from ledger.extract.model import ExtractedClaim
+from ledger.ingest import ingest_document, ingest_paths
+from ledger.instance import Instance
+from ledger.queries import ClaimFilter
+from ledger.sources import read_file
+from ledger.verify import verify_store
+from tests.conftest import SEED
+
+
+def _snapshot(instance: Instance) -> tuple[object, ...]:
+    store = instance.ledger.store
+    return (store.head(), store.all_sources(), store.all_claims())
+
+
+def test_the_seed_yields_the_required_claims_signed_and_anchored(instance: Instance) -> None:
+    extractor = DeterministicExtractor()
+    [result] = ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=extractor)
+    assert (result.added, result.claims) == (True, 3)
+    claims = instance.ledger.find_claims(ClaimFilter())
+    text = read_file(SEED).text
+    for claim in claims:
+        assert text[claim.selector.start : claim.selector.end] == claim.selector.exact
+        assert claim.extractor_name == "claims-ledger/rules"
+        assert claim.extractor_rules_sha256 == extractor.rules_sha256
+        assert claim.source_sha256 == result.source.sha256
+    [containers] = [c for c in claims if "7,000 containers" in c.statement]
+    assert (
+        containers.claimant.name,
+        containers.claimant.role,
+        containers.claimant.affiliation,
+    ) == (
+        "Shin Won-shik",
+        "defense minister",
+        "South Korea",
+    )
+    assert containers.made_on == "2024-03-18"
+    assert [(q.value, q.unit, q.approximate) for q in containers.quantities] == [
+        ("7000", "containers", True)
+    ]
+    [lethal] = [c for c in claims if "lethal" in c.statement]
+    assert lethal.claimant.name == "Shin Won-shik" and "Ukraine" in lethal.statement
+    assert not [c for c in claims if "implications" in c.statement or "nuanced" in c.statement]
+    verify_store(instance.ledger.store, workers=0)
+
+
+def test_ingesting_seeds_twice_adds_nothing(instance: Instance) -> None:
+    extractor = DeterministicExtractor()
+    ingest_paths(instance.ledger, instance.writer_key(), [SEED.parent], extractor=extractor)
+    before = _snapshot(instance)
+    [again] = ingest_paths(
+        instance.ledger, instance.writer_key(), [SEED.parent], extractor=extractor
+    )
+    assert (again.added, again.claims) == (False, 0)
+    assert _snapshot(instance) == before
+
+
+class _BadAnchors(DeterministicExtractor):
+    """An extractor whose second claim points at the wrong place."""
+
+    def extract(self, text: str, *, published: dt.date | None) -> list[ExtractedClaim]:
+        claims = super().extract(text, published=published)
+        moved = replace(
+            claims[1].selector, start=claims[1].selector.start + 1, end=claims[1].selector.end + 1
+        )
+        return [claims[0], replace(claims[1], selector=moved), *claims[2:]]
+
+
+def test_a_claim_whose_quote_is_not_at_its_offsets_writes_nothing(instance: Instance) -> None:
+    before = _snapshot(instance)
+    with pytest.raises(InvalidInput, match="not at"):
+        ingest_document(
+            instance.ledger,
+            instance.writer_key(),
+            read_file(SEED),
+            where="seed",
+            extractor=_BadAnchors(),
+        )
+    assert _snapshot(instance) == before
+
+
+def test_claim_filters(instance: Instance) -> None:
+    ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=DeterministicExtractor())
+    ledger = instance.ledger
+    sha = ledger.store.all_sources()[0].sha256
+    assert len(ledger.find_claims(ClaimFilter(text="LETHAL"))) == 1
+    assert len(ledger.find_claims(ClaimFilter(claimant="won-shik"))) == 3
+    assert len(ledger.find_claims(ClaimFilter(source=sha))) == 3
+    assert ledger.find_claims(ClaimFilter(source="0" * 64)) == []
+    assert len(ledger.find_claims(ClaimFilter(made_from="2024-03-18", made_to="2024-03-18"))) == 3
+    assert ledger.find_claims(ClaimFilter(made_from="2024-03-19")) == []
+    assert ledger.find_claims(ClaimFilter(text="100%_")) == []  # LIKE wildcards are literal
+    assert len(ledger.find_claims(ClaimFilter(reviewed=False))) == 3
+    first, *rest = ledger.find_claims(ClaimFilter())
+    assert ledger.find_claims(ClaimFilter(), after_seq=first.seq) == rest
+    with pytest.raises(InvalidInput, match="limit"):
+        ledger.find_claims(ClaimFilter(), limit=0)
