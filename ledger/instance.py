@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from ledger.config import Settings
 from ledger.errors import SigningKeyError
-from ledger.extract.deterministic import DeterministicExtractor
 from ledger.extract.model import Extractor
+from ledger.extract.registry import default_name, load_extractor
 from ledger.service import Ledger
 from ledger.signing import KeyRing, SigningKey
 from ledger.store import Store
@@ -28,8 +28,8 @@ class Instance:
         return self.keyring.load(self.settings.writer_key_name)
 
     def extractor(self) -> Extractor:
-        """The extractor ingestion uses (the deterministic rules by default)."""
-        return DeterministicExtractor()
+        """The extractor ingestion uses: ``LEDGER_EXTRACTOR`` (default: the deterministic rules)."""
+        return load_extractor(default_name())
 
     def close(self) -> None:
         self.ledger.store.close()

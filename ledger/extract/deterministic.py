@@ -81,7 +81,7 @@ class DeterministicExtractor:
 
     def extract(self, text: str, *, published: datetime.date | None) -> list[ExtractedClaim]:
         """Claims of a normalized text (NFC, "\\n" line endings), in text order."""
-        _check_input(text, published)
+        check_input(text, published)
         return _Run(text, published).claims()
 
 
@@ -174,7 +174,7 @@ class _Run:
         return tuple(find_quantities(self.text, start, end, skip=dates))
 
 
-def _check_input(text: str, published: datetime.date | None) -> None:
+def check_input(text: str, published: datetime.date | None) -> None:
     """Refuse text that is not normalized the way offsets assume."""
     if not isinstance(text, str):
         raise InvalidInput("text: must be a str")
