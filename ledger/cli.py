@@ -20,7 +20,8 @@ from ledger.checkpoint import parse_verifier_key
 from ledger.config import Settings
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import LedgerError, VerificationError
-from ledger.ingest import IngestResult, expand_paths, ingest_paths
+from ledger.fetch import Fetcher
+from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ClaimFilter
 from ledger.verify import rebuild_projections, verify_store
@@ -80,10 +81,12 @@ def status() -> None:
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
-    """Register source documents (folders recursively); the same bytes twice add nothing."""
+def ingest(
+    targets: Annotated[list[str], typer.Argument(help="Files, folders or http(s) URLs.")],
+) -> None:
+    """Register documents and their claims (folders recursively); same bytes twice add nothing."""
     with _instance() as instance:
-        _print_ingest(_ingest(instance, paths))
+        _print_ingest(_ingest(instance, list(targets)))
 
 
 @app.command()
@@ -409,17 +412,21 @@ def submit(
     out.print(f"entry {entry.seq} appended ({entry.kind})")
 
 
-def _ingest(instance: Instance, paths: list[Path]) -> list[IngestResult]:
+def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:
     """Ingest with a progress bar (one step per document) on stderr."""
-    files = list(expand_paths(paths))
+    expanded = list(expand_targets(targets))
     columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True, disable=len(files) < 2) as bar:
-        task = bar.add_task("documents", total=len(files))
+    with (
+        Progress(*columns, console=err, transient=True, disable=len(expanded) < 2) as bar,
+        Fetcher.from_env() as fetcher,
+    ):
+        task = bar.add_task("documents", total=len(expanded))
         return ingest_paths(
             instance.ledger,
             instance.writer_key(),
-            files,
+            expanded,
             extractor=instance.extractor(),
+            fetcher=fetcher,
             progress=lambda _: bar.advance(task),
         )
 

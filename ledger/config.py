@@ -66,7 +66,7 @@ class Settings:
             origin=origin,
             passphrase=passphrase.encode("utf-8") if passphrase else None,
             passphrase_file=Path(file).expanduser() if file else None,
-            unencrypted_keys=_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
+            unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
         )
 
     def key_passphrase(self) -> bytes | None:
@@ -99,7 +99,7 @@ def normalize_database_url(url: str) -> str:
     )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def env_flag(env: Mapping[str, str], name: str) -> bool:
     value = env.get(name, "").strip().lower()
     if value in ("", "0", "false", "no"):
         return False

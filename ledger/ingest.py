@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +18,11 @@ from ledger.entries import (
 )
 from ledger.errors import InvalidInput
 from ledger.extract.model import ExtractedClaim, Extractor
+from ledger.fetch import Fetcher
+from ledger.formats import read_file
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from ledger.sources import SourceDocument, read_file
+from ledger.sources import SourceDocument
 from ledger.state import SourceState
 
 
@@ -111,9 +113,22 @@ def ingest_document(
     return IngestResult(state, added=True, claims=len(claims), where=where)
 
 
-def expand_paths(paths: list[Path]) -> Iterator[Path]:
-    """Files named, and every file under folders named (recursively, sorted, no hidden files)."""
-    for path in paths:
+Target = Path | str
+"""A local file or folder, or an http(s) URL."""
+
+
+def is_url(target: Target) -> bool:
+    return isinstance(target, str) and target.lower().startswith(("http://", "https://"))
+
+
+def expand_targets(targets: Sequence[Target]) -> Iterator[Target]:
+    """URLs as given; files named; every file under folders named (recursively, sorted,
+    hidden files skipped)."""
+    for target in targets:
+        if is_url(target):
+            yield target
+            continue
+        path = Path(target)
         if path.is_dir():
             yield from sorted(
                 p
@@ -126,16 +141,25 @@ def expand_paths(paths: list[Path]) -> Iterator[Path]:
             raise InvalidInput(f"{path}: no such file or folder")
 
 
+def read_target(target: Target, fetcher: Fetcher | None) -> SourceDocument:
+    if not is_url(target):
+        return read_file(Path(target))
+    if fetcher is None:
+        raise InvalidInput(f"{target}: fetching URLs is not enabled here")
+    return fetcher.fetch(str(target))
+
+
 def ingest_paths(
     ledger: Ledger,
     signer: SigningKey,
-    paths: list[Path],
+    targets: Sequence[Target],
     *,
     extractor: Extractor | None = None,
+    fetcher: Fetcher | None = None,
     progress: Callable[[IngestResult], None] | None = None,
 ) -> list[IngestResult]:
-    """Read every file first (so bad input writes nothing), then ingest each one."""
-    docs = [(str(path), read_file(path)) for path in expand_paths(paths)]
+    """Read (and fetch) every document first, so bad input writes nothing, then ingest each."""
+    docs = [(str(t), read_target(t, fetcher)) for t in expand_targets(targets)]
     results = []
     for where, doc in docs:
         result = ingest_document(ledger, signer, doc, where=where, extractor=extractor)

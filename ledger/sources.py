@@ -6,7 +6,6 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from ledger.canonical import sha256
 from ledger.errors import InvalidInput
@@ -81,6 +80,11 @@ def parse_seed(data: bytes, *, where: str) -> SourceDocument:
     return SourceDocument(data=data, text=text, media_type="text/plain", published=published)
 
 
+def is_seed(data: bytes) -> bool:
+    """True if ``data`` starts with the seed format's `` date YYYY-MM-DD`` header."""
+    return _SEED_HEADER.match(data[:64].decode("utf-8", "replace")) is not None
+
+
 def parse_plain(data: bytes, *, where: str) -> SourceDocument:
     text = normalize_text(decode_text(data, where=where))
     if not text:
@@ -97,18 +101,3 @@ def parse_day(value: str, *, where: str) -> dt.date:
 
 def _bad_day(value: str) -> dt.date:
     raise ValueError(value)
-
-
-def read_file(path: Path) -> SourceDocument:
-    """Read a local file; seed-format files are recognised by their date header."""
-    where = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            raise InvalidInput(f"{where}: {size} bytes is over the {MAX_SOURCE_BYTES}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"{where}: cannot be read: {exc.strerror}") from exc
-    if _SEED_HEADER.match(data[:64].decode("utf-8", "replace")):
-        return parse_seed(data, where=where)
-    return parse_plain(data, where=where)

@@ -10,10 +10,10 @@ import pytest
 from ledger.errors import InvalidInput
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.extract.model import ExtractedClaim
+from ledger.formats import read_file
 from ledger.ingest import ingest_document, ingest_paths
 from ledger.instance import Instance
 from ledger.queries import ClaimFilter
-from ledger.sources import read_file
 from ledger.verify import verify_store
 from tests.conftest import SEED
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InvalidInput
-from ledger.sources import MAX_SOURCE_BYTES, normalize_text, parse_seed, read_file
+from ledger.formats import read_file
+from ledger.sources import MAX_SOURCE_BYTES, normalize_text, parse_seed
 from tests.conftest import SEED
 
 
