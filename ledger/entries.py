@@ -11,7 +11,7 @@ import binascii
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NewType
+from typing import Annotated, Any, Literal, NewType, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,15 +42,7 @@ EntryKind = Literal[
     "claim.retracted",
     "claim.reviewed",
 ]
-ENTRY_KINDS: tuple[EntryKind, ...] = (
-    "key.registered",
-    "key.revoked",
-    "source.registered",
-    "claim.extracted",
-    "claim.revised",
-    "claim.retracted",
-    "claim.reviewed",
-)
+ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 Role = Literal["admin", "writer", "reviewer"]
 Reporting = Literal["direct_quote", "reported_speech", "assertion"]
 

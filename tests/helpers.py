@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from ledger.entries import (
     Claimant,
     ClaimExtracted,
@@ -69,3 +74,20 @@ def add_source_with_claims(ledger: Ledger, writer: SigningKey, n: int, claims: i
             for i in range(claims)
         ]
     return ids
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``claims-ledger`` as a user would: a new process, only the given LEDGER_* set."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    environ.update({"LEDGER_HOME": str(home), "COLUMNS": "200", **env})
+    return subprocess.run(
+        [sys.executable, "-m", "ledger.cli", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

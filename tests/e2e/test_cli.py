@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ledger.config import Settings
 from ledger.instance import open_instance
-from tests.helpers import add_source_with_claims
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT, add_source_with_claims, run_cli
 
 
 def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    env.update({"LEDGER_HOME": str(home), "COLUMNS": "200"})
-    proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(home, *args)
     if ok:
         assert proc.returncode == 0, proc.stderr + proc.stdout
     return proc

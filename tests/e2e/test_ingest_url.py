@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_cli
+
 ARTICLE = b"""<!doctype html><html><head><title>Arms shipments | Example News</title>
 <meta property="og:site_name" content="Example News">
 <meta property="article:published_time" content="2024-03-20T08:00:00Z"></head>
@@ -52,18 +51,7 @@ def server() -> Iterator[str]:
 
 
 def cli(home: Path, *args: str, allow_private: bool) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    env.update({"LEDGER_HOME": str(home), "COLUMNS": "200"})
-    if allow_private:
-        env["LEDGER_FETCH_ALLOW_PRIVATE"] = "true"
-    return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(home, *args, **({"LEDGER_FETCH_ALLOW_PRIVATE": "true"} if allow_private else {}))
 
 
 def test_an_article_url_is_fetched_registered_and_its_claims_extracted(
