@@ -58,7 +58,13 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "python"), "-m", "pytest", "-n", "2", *rest])
     if command == "lint":
         ruff = subprocess.call([str(BIN / "ruff"), "check", "."])
-        return ruff or subprocess.call([str(BIN / "mypy"), "--strict", "ledger"])
+        mypy = [str(BIN / "mypy"), "--strict"]
+        # strawberry's decorators are untyped; everything else in api/ is checked strictly.
+        return (
+            ruff
+            or subprocess.call([*mypy, "ledger"])
+            or subprocess.call([*mypy, "--disable-error-code", "untyped-decorator", "api"])
+        )
     sys.exit(f"unknown command {command!r}; use run, test or lint")
 
 

@@ -55,8 +55,13 @@ def _seeds_dir() -> Path:
 @app.command()
 def run(
     seeds: Annotated[Path | None, typer.Option(help="Folder of seed documents to ingest.")] = None,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the GraphQL API afterwards.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
-    """Create the ledger on first use, ingest the seeds, and print a summary."""
+    """Create the ledger on first use, ingest the seeds, print a summary, serve the API."""
     with _instance() as instance:
         folder = seeds or _seeds_dir()
         if folder.is_dir():
@@ -64,6 +69,27 @@ def run(
         else:
             err.print(f"[yellow]no seeds folder at {folder}; nothing ingested[/]")
         _print_summary(instance)
+    if serve_api:
+        _serve(host=host, port=port, workers=1)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+) -> None:
+    """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
+    with _instance() as instance:
+        out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
+    _serve(host=host, port=port, workers=workers)
+
+
+def _serve(*, host: str, port: int, workers: int) -> None:
+    # The command line sits above both layers; ledger/ itself never imports api/.
+    from api.serve import serve
+
+    serve(host=host, port=port, workers=workers)
 
 
 @app.command()

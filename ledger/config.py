@@ -37,6 +37,7 @@ class Settings:
     passphrase: bytes | None = field(default=None, repr=False)
     passphrase_file: Path | None = None
     unencrypted_keys: bool = False
+    api_development: bool = True
     log_key_name: str = "log"
     writer_key_name: str = "ingest"
 
@@ -67,6 +68,7 @@ class Settings:
             passphrase=passphrase.encode("utf-8") if passphrase else None,
             passphrase_file=Path(file).expanduser() if file else None,
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
+            api_development=not env_flag(env, "LEDGER_API_PRODUCTION"),
         )
 
     def key_passphrase(self) -> bytes | None:

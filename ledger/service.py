@@ -260,6 +260,10 @@ class Ledger:
         with self.store.reader() as txn:
             return txn.find_claims(where, limit=limit, after_seq=after_seq)
 
+    def count_claims(self, where: ClaimFilter) -> int:
+        with self.store.reader() as txn:
+            return txn.count_claims(where)
+
     def history(self, claim_id: str) -> list[HistoryItem]:
         """Every entry about a claim in log order, each with the state it produced."""
         stored = self.store.subject_entries(claim_id)

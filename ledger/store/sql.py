@@ -364,41 +364,13 @@ class Txn:
         self, where: ClaimFilter, *, limit: int, after_seq: int = -1
     ) -> list[ClaimState]:
         """Claims matching ``where`` in extraction order, after ``after_seq`` (keyset paging)."""
-        c = claims_t.c
-        query = select(claims_t).where(c.seq > after_seq)
-        if where.text:
-            pattern = f"%{_escape_like(where.text.lower())}%"
-            query = query.where(
-                or_(
-                    func.lower(c.statement).like(pattern, escape="\\"),
-                    func.lower(c.exact).like(pattern, escape="\\"),
-                )
-            )
-        if where.claimant:
-            pattern = f"%{_escape_like(where.claimant.lower())}%"
-            query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
-        if where.source:
-            sources = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-            query = query.where(or_(c.source_sha256 == where.source, c.source_sha256.in_(sources)))
-        if where.publisher:
-            by_publisher = select(sources_t.c.sha256).where(
-                sources_t.c.publisher == where.publisher
-            )
-            query = query.where(c.source_sha256.in_(by_publisher))
-        if where.status:
-            query = query.where(c.status == where.status)
-        if where.made_from:
-            query = query.where(c.made_on >= where.made_from)
-        if where.made_to:
-            query = query.where(c.made_on <= where.made_to)
-        if where.extractor:
-            query = query.where(c.extractor_name == where.extractor)
-        if where.reviewed is not None:
-            query = query.where(c.review_count > 0 if where.reviewed else c.review_count == 0)
-        if where.signer:
-            query = query.where(c.signer == where.signer)
-        rows = self.conn.execute(query.order_by(c.seq).limit(limit))
+        query = _filtered(select(claims_t), where).where(claims_t.c.seq > after_seq)
+        rows = self.conn.execute(query.order_by(claims_t.c.seq).limit(limit))
         return [_claim_state(row) for row in rows]
+
+    def count_claims(self, where: ClaimFilter) -> int:
+        query = _filtered(select(func.count()).select_from(claims_t), where)
+        return int(self.conn.execute(query).scalar_one())
 
     def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
         query = select(claims_t).order_by(claims_t.c.seq)
@@ -591,6 +563,41 @@ _SOURCE_FIELDS = [
     "signer",
     "recorded_at",
 ]
+
+
+def _filtered(query: Any, where: ClaimFilter) -> Any:
+    """``query`` over the claims table narrowed by every constraint ``where`` sets."""
+    c = claims_t.c
+    if where.text:
+        pattern = f"%{_escape_like(where.text.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(c.statement).like(pattern, escape="\\"),
+                func.lower(c.exact).like(pattern, escape="\\"),
+            )
+        )
+    if where.claimant:
+        pattern = f"%{_escape_like(where.claimant.lower())}%"
+        query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
+    if where.source:
+        by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
+        query = query.where(or_(c.source_sha256 == where.source, c.source_sha256.in_(by_uri)))
+    if where.publisher:
+        by_publisher = select(sources_t.c.sha256).where(sources_t.c.publisher == where.publisher)
+        query = query.where(c.source_sha256.in_(by_publisher))
+    if where.status:
+        query = query.where(c.status == where.status)
+    if where.made_from:
+        query = query.where(c.made_on >= where.made_from)
+    if where.made_to:
+        query = query.where(c.made_on <= where.made_to)
+    if where.extractor:
+        query = query.where(c.extractor_name == where.extractor)
+    if where.reviewed is not None:
+        query = query.where(c.review_count > 0 if where.reviewed else c.review_count == 0)
+    if where.signer:
+        query = query.where(c.signer == where.signer)
+    return query
 
 
 def _escape_like(text: str) -> str:

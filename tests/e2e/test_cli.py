@@ -22,7 +22,7 @@ def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[
 
 def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    first = cli(home, "run")
+    first = cli(home, "run", "--no-serve")
     assert "1 sources added with 3 claims" in first.stdout
     assert (home / "ledger.sqlite3").exists()
     assert sorted(p.name for p in (home / "keys").iterdir()) == [
@@ -43,7 +43,7 @@ def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: 
         seed_sha
         == hashlib.sha256((ROOT / "seeds" / "000_9738ca0b5516d57a.txt").read_bytes()).hexdigest()
     )
-    second = cli(home, "run")
+    second = cli(home, "run", "--no-serve")
     assert "0 sources added with 0 claims, 1 already present" in second.stdout
     assert "entries 6" in second.stdout
     assert "ok 6 entries verified" in cli(home, "verify").stdout
@@ -119,7 +119,7 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_claims_lists_with_filters(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    cli(home, "run")
+    cli(home, "run", "--no-serve")
     everything = cli(home, "claims").stdout
     assert "3 claims" in everything and "Shin Won-shik" in everything
     found = cli(home, "claims", "--search", "7,000", "--claimant", "shin").stdout
@@ -131,7 +131,7 @@ def test_claims_lists_with_filters(tmp_path: Path) -> None:
 
 def test_verify_and_rebuild_find_a_tampered_projection(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    cli(home, "run")
+    cli(home, "run", "--no-serve")
     db = sqlite3.connect(home / "ledger.sqlite3")
     db.execute("UPDATE sources SET publisher = 'Forged Times'")
     db.commit()
@@ -149,7 +149,7 @@ def test_verify_names_the_first_bad_entry_after_tampering_with_the_log(
     tmp_path: Path, edit: str
 ) -> None:
     home = tmp_path / "home"
-    cli(home, "run")
+    cli(home, "run", "--no-serve")
     db = sqlite3.connect(home / "ledger.sqlite3")
     db.execute("DROP TRIGGER entries_no_update")
     db.execute("DROP TRIGGER entries_no_delete")
@@ -174,7 +174,7 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
     from ledger.checkpoint import parse_verifier_key, verify_checkpoint, verify_proof_file
 
     home = tmp_path / "home"
-    cli(home, "run")
+    cli(home, "run", "--no-serve")
     note = cli(home, "checkpoint").stdout
     listing = cli(home, "keys", "list").stdout
     vkey = next(

@@ -65,7 +65,8 @@ def test_an_edited_bundle_entry_is_caught_and_located(
 ) -> None:
     path, key, _ = exported
     lines = (path / "entries.jsonl").read_bytes().split(b"\n")
-    lines[5] = lines[5].replace(b"7001", b"7666")
+    at = lines[5].index(b'"statement":"') + len(b'"statement":"')
+    lines[5] = lines[5][:at] + (b"X" if lines[5][at : at + 1] != b"X" else b"Y") + lines[5][at + 1 :]
     (path / "entries.jsonl").write_bytes(b"\n".join(lines))
     with pytest.raises(SignatureError, match="entry 5") as info:
         verify_bundle(path, key, workers=0)

@@ -1,0 +1,198 @@
+"""Query root, limits and error handling: resolvers translate arguments and call the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from api import types as t
+from api.context import Info
+from api.ids import cursor, parse_cursor, parse_global_id
+from ledger.errors import LedgerError, NotFound
+from ledger.queries import ClaimFilter
+
+MAX_PAGE = 100
+
+
+def _unset_to_none(value: object) -> object:
+    return None if value is strawberry.UNSET else value
+
+
+def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
+    if where is None:
+        return ClaimFilter()
+    status = _unset_to_none(where.status)
+    return ClaimFilter(
+        text=_unset_to_none(where.search),  # type: ignore[arg-type]
+        claimant=_unset_to_none(where.claimant),  # type: ignore[arg-type]
+        source=_unset_to_none(where.source),  # type: ignore[arg-type]
+        publisher=_unset_to_none(where.publisher),  # type: ignore[arg-type]
+        status=status.value if isinstance(status, t.ClaimStatus) else None,
+        made_from=_unset_to_none(where.made_from),  # type: ignore[arg-type]
+        made_to=_unset_to_none(where.made_to),  # type: ignore[arg-type]
+        extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
+        reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
+        signer=_unset_to_none(where.signer),  # type: ignore[arg-type]
+    )
+
+
+def _page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise GraphQLError(
+            f"first must be between 1 and {MAX_PAGE}", extensions={"code": "BAD_USER_INPUT"}
+        )
+    return first
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Claims, oldest first, filtered; keyset-paged (stable under appends)."
+    )
+    def claims(
+        self,
+        info: Info,
+        filter: t.ClaimFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> t.ClaimConnection:
+        ledger = info.context.ledger
+        where = _filter(filter)
+        size = _page_size(first)
+        after_seq = parse_cursor(after) if after else -1
+        found = ledger.find_claims(where, limit=size + 1, after_seq=after_seq)
+        page = found[:size]
+        edges = [t.ClaimEdge(cursor=cursor(c.seq), node=t.Claim(state=c)) for c in page]
+        return t.ClaimConnection(
+            edges=edges,
+            page_info=t.PageInfo(
+                has_next_page=len(found) > size,
+                has_previous_page=after_seq >= 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=ledger.count_claims(where),
+        )
+
+    @strawberry.field(description="One claim by global ID or claim id (hex).")
+    def claim(self, info: Info, id: strawberry.ID) -> t.Claim | None:
+        claim_id = _key_of(id, "Claim")
+        try:
+            return t.Claim(state=info.context.ledger.claim(claim_id))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="Any object by its global ID.")
+    def node(self, info: Info, id: strawberry.ID) -> t.Node | None:
+        type_name, key = parse_global_id(id)
+        ledger = info.context.ledger
+        try:
+            if type_name == "Claim":
+                return t.Claim(state=ledger.claim(key))
+            if type_name == "Source":
+                return t.Source(state=ledger.source(key))
+        except NotFound:
+            return None
+        return None
+
+    @strawberry.field(description="A source by the SHA-256 of its bytes (hex).")
+    def source(self, info: Info, hash: str) -> t.Source | None:
+        try:
+            return t.Source(state=info.context.ledger.source(hash))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="Every registered key, in registration order.")
+    def keys(self, info: Info) -> list[t.Key]:
+        ledger = info.context.ledger
+        return [t.Key(state=k, verifier_key=ledger.verifier_key(k)) for k in ledger.list_keys()]
+
+    @strawberry.field(description="Entries with their exact bytes, from sequence number `after`+1.")
+    def entries(self, info: Info, after: int = -1, first: int = 50) -> list[t.Entry]:
+        size = _page_size(first)
+        start = after + 1
+        return [t.Entry(row=row) for row in info.context.ledger.entries(start, start + size)]
+
+    @strawberry.field(description="One entry by sequence number or entry hash (hex).")
+    def entry(self, info: Info, seq: int | None = None, hash: str | None = None) -> t.Entry | None:
+        try:
+            return t.Entry(row=info.context.ledger.entry(seq=seq, hash=hash))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="The latest signed checkpoint, or the one at `size`.")
+    def checkpoint(self, info: Info, size: int | None = None) -> t.Checkpoint | None:
+        ledger = info.context.ledger
+        try:
+            return t.Checkpoint(stored=ledger.checkpoint(size), origin=ledger.origin)
+        except NotFound:
+            return None
+
+    @strawberry.field(description="Inclusion proof of an entry (by seq or hash) at a tree size.")
+    def inclusion_proof(
+        self,
+        info: Info,
+        seq: int | None = None,
+        hash: str | None = None,
+        tree_size: int | None = None,
+    ) -> t.InclusionProof:
+        ledger = info.context.ledger
+        position = ledger.entry(seq=seq, hash=hash).seq
+        return t.InclusionProof(result=ledger.inclusion_proof(position, tree_size))
+
+    @strawberry.field(description="Consistency proof between two tree sizes (default: latest).")
+    def consistency_proof(
+        self, info: Info, from_size: int, to_size: int | None = None
+    ) -> t.ConsistencyProof:
+        return t.ConsistencyProof(result=info.context.ledger.consistency_proof(from_size, to_size))
+
+
+def _key_of(token: str, type_name: str) -> str:
+    """Accept a global ID of ``type_name`` or the plain hex key."""
+    if len(token) == 64 and all(ch in "0123456789abcdef" for ch in token):
+        return token
+    found_type, key = parse_global_id(token)
+    if found_type != type_name:
+        raise GraphQLError(
+            f"id is a {found_type}, not a {type_name}", extensions={"code": "BAD_USER_INPUT"}
+        )
+    return key
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Expected failures keep their message; anything unexpected is masked."""
+    original = error.original_error
+    if original is None:
+        return False
+    return not isinstance(original, LedgerError | GraphQLError)
+
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema with its limits; unexpected errors are masked as INTERNAL_SERVER_ERROR."""
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message="INTERNAL_SERVER_ERROR"),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, types=[t.Claim, t.Source], extensions=extensions)

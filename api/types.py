@@ -1,0 +1,398 @@
+"""GraphQL types: thin wrappers around the ledger's domain objects (no logic of their own)."""
+
+from __future__ import annotations
+
+import base64
+from enum import Enum
+
+import strawberry
+
+from api.context import Info
+from api.ids import global_id
+from ledger.rules import KeyState
+from ledger.service import ConsistencyProof as ConsistencyProofResult
+from ledger.service import InclusionProof as InclusionProofResult
+from ledger.state import ClaimState, SourceState
+from ledger.store import StoredCheckpoint, StoredEntry
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@strawberry.enum
+class ClaimStatus(Enum):
+    ACTIVE = "active"
+    REVISED = "revised"
+    RETRACTED = "retracted"
+
+
+@strawberry.enum
+class Reporting(Enum):
+    DIRECT_QUOTE = "direct_quote"
+    REPORTED_SPEECH = "reported_speech"
+    ASSERTION = "assertion"
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
+class Node:
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError  # every implementing type resolves its own
+
+
+@strawberry.type(description="Where a claim sits in its source's normalized text.")
+class Quote:
+    exact: str
+    prefix: str
+    suffix: str
+    start: int
+    end: int
+
+
+@strawberry.type(description="Who is reported to have made the claim; name null = unattributed.")
+class Claimant:
+    name: str | None
+    role: str | None
+    affiliation: str | None
+
+
+@strawberry.type
+class Quantity:
+    value: str = strawberry.field(description='Normalized decimal, e.g. "7000".')
+    unit: str | None
+    approximate: bool
+    text: str
+
+
+@strawberry.type
+class ExtractorInfo:
+    name: str
+    version: str
+    rules_sha256: str
+
+
+@strawberry.type(description="A signer key and its lifetime in the log.")
+class Key:
+    state: strawberry.Private[KeyState]
+    verifier_key: str = strawberry.field(
+        description="The note verifier key, name+hex+base64 (C2SP signed-note)."
+    )
+
+    @strawberry.field
+    def key_id(self) -> str:
+        return self.state.key_id
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.state.name
+
+    @strawberry.field
+    def roles(self) -> list[str]:
+        return list(self.state.roles)
+
+    @strawberry.field(description="Standard base64 of the raw 32-byte Ed25519 public key.")
+    def public_key(self) -> str:
+        return _b64(self.state.public_key)
+
+    @strawberry.field
+    def registered_seq(self) -> int:
+        return self.state.registered_seq
+
+    @strawberry.field
+    def revoked_seq(self) -> int | None:
+        return self.state.revoked_seq
+
+    @strawberry.field
+    def revoked_reason(self) -> str | None:
+        return self.state.revoked_reason
+
+
+@strawberry.type(description="A registered source document.")
+class Source(Node):
+    state: strawberry.Private[SourceState]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("Source", self.state.sha256))
+
+    @strawberry.field(description="SHA-256 of the exact bytes received, hex.")
+    def sha256(self) -> str:
+        return self.state.sha256
+
+    @strawberry.field(description="SHA-256 of the normalized text claims point into, hex.")
+    def text_sha256(self) -> str:
+        return self.state.text_sha256
+
+    @strawberry.field
+    def size(self) -> int:
+        return self.state.size
+
+    @strawberry.field
+    def media_type(self) -> str:
+        return self.state.media_type
+
+    @strawberry.field
+    def uri(self) -> str | None:
+        return self.state.uri
+
+    @strawberry.field
+    def title(self) -> str | None:
+        return self.state.title
+
+    @strawberry.field
+    def publisher(self) -> str | None:
+        return self.state.publisher
+
+    @strawberry.field(description="Publication date given by the source, YYYY-MM-DD.")
+    def published(self) -> str | None:
+        return self.state.published
+
+    @strawberry.field
+    def retrieved_at(self) -> str | None:
+        return self.state.retrieved_at
+
+    @strawberry.field(description="When the ledger recorded it (entry timestamp).")
+    def recorded_at(self) -> str:
+        return self.state.recorded_at
+
+    @strawberry.field(description="Sequence number of its source.registered entry.")
+    def seq(self) -> int:
+        return self.state.seq
+
+    @strawberry.field
+    def entry_hash(self) -> str:
+        return self.state.entry_hash
+
+
+@strawberry.type(description="A claim in its current state.")
+class Claim(Node):
+    state: strawberry.Private[ClaimState]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("Claim", self.state.claim_id))
+
+    @strawberry.field(description="Entry hash of the claim's claim.extracted entry, hex.")
+    def claim_id(self) -> str:
+        return self.state.claim_id
+
+    @strawberry.field
+    def statement(self) -> str:
+        return self.state.statement
+
+    @strawberry.field
+    def quote(self) -> Quote:
+        s = self.state.selector
+        return Quote(exact=s.exact, prefix=s.prefix, suffix=s.suffix, start=s.start, end=s.end)
+
+    @strawberry.field
+    def claimant(self) -> Claimant:
+        c = self.state.claimant
+        return Claimant(name=c.name, role=c.role, affiliation=c.affiliation)
+
+    @strawberry.field
+    def reporting(self) -> Reporting:
+        return Reporting(self.state.reporting)
+
+    @strawberry.field(description="When the claim was made, YYYY-MM-DD.")
+    def made_on(self) -> str | None:
+        return self.state.made_on
+
+    @strawberry.field
+    def quantities(self) -> list[Quantity]:
+        return [
+            Quantity(value=q.value, unit=q.unit, approximate=q.approximate, text=q.text)
+            for q in self.state.quantities
+        ]
+
+    @strawberry.field(description="Check-worthiness, 0-1000.")
+    def score(self) -> int:
+        return self.state.score
+
+    @strawberry.field
+    def extractor(self) -> ExtractorInfo:
+        s = self.state
+        return ExtractorInfo(
+            name=s.extractor_name,
+            version=s.extractor_version,
+            rules_sha256=s.extractor_rules_sha256,
+        )
+
+    @strawberry.field
+    def status(self) -> ClaimStatus:
+        return ClaimStatus(self.state.status)
+
+    @strawberry.field(description="How many revisions the claim has had.")
+    def revision(self) -> int:
+        return self.state.revision
+
+    @strawberry.field
+    def review_count(self) -> int:
+        return self.state.review_count
+
+    @strawberry.field
+    def last_rating(self) -> str | None:
+        return self.state.last_rating
+
+    @strawberry.field(description="Sequence number of its claim.extracted entry.")
+    def seq(self) -> int:
+        return self.state.seq
+
+    @strawberry.field(description="Entry hash of the claim's latest entry (what a change follows).")
+    def head(self) -> str:
+        return self.state.head
+
+    @strawberry.field
+    def recorded_at(self) -> str:
+        return self.state.recorded_at
+
+    @strawberry.field
+    def updated_at(self) -> str:
+        return self.state.updated_at
+
+    @strawberry.field(description="Key id of the extraction's signer.")
+    def signer(self) -> str:
+        return self.state.signer
+
+    @strawberry.field
+    def source(self, info: Info) -> Source:
+        return Source(state=info.context.ledger.source(self.state.source_sha256))
+
+
+@strawberry.type(description="One entry of the log, with its exact bytes.")
+class Entry:
+    row: strawberry.Private[StoredEntry]
+
+    @strawberry.field
+    def seq(self) -> int:
+        return self.row.seq
+
+    @strawberry.field(description="RFC 9162 leaf hash of the bytes, hex (the entry hash).")
+    def hash(self) -> str:
+        return self.row.hash
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.row.kind
+
+    @strawberry.field
+    def signer(self) -> str:
+        return self.row.signer
+
+    @strawberry.field
+    def ts(self) -> str:
+        return self.row.ts
+
+    @strawberry.field(description="The entry's exact bytes, standard base64.")
+    def data(self) -> str:
+        return _b64(self.row.data)
+
+
+@strawberry.type(description="A signed checkpoint (C2SP tlog-checkpoint).")
+class Checkpoint:
+    stored: strawberry.Private[StoredCheckpoint]
+    origin: str
+
+    @strawberry.field(description="The signed note, byte for byte as served at /checkpoint.")
+    def note(self) -> str:
+        return self.stored.note
+
+    @strawberry.field
+    def size(self) -> int:
+        return self.stored.size
+
+    @strawberry.field(description="Root hash, standard base64 (as in the note).")
+    def root_hash(self) -> str:
+        return _b64(self.stored.root)
+
+    @strawberry.field
+    def signed_at(self) -> str:
+        return self.stored.signed_at
+
+
+@strawberry.type(description="RFC 9162 inclusion proof; hashes bottom-up, standard base64.")
+class InclusionProof:
+    result: strawberry.Private[InclusionProofResult]
+
+    @strawberry.field
+    def seq(self) -> int:
+        return self.result.seq
+
+    @strawberry.field
+    def tree_size(self) -> int:
+        return self.result.size
+
+    @strawberry.field
+    def leaf_hash(self) -> str:
+        return _b64(self.result.leaf)
+
+    @strawberry.field
+    def hashes(self) -> list[str]:
+        return [_b64(h) for h in self.result.hashes]
+
+    @strawberry.field
+    def root_hash(self) -> str:
+        return _b64(self.result.root)
+
+
+@strawberry.type(description="RFC 9162 consistency proof; hashes standard base64.")
+class ConsistencyProof:
+    result: strawberry.Private[ConsistencyProofResult]
+
+    @strawberry.field
+    def from_size(self) -> int:
+        return self.result.old_size
+
+    @strawberry.field
+    def to_size(self) -> int:
+        return self.result.new_size
+
+    @strawberry.field
+    def hashes(self) -> list[str]:
+        return [_b64(h) for h in self.result.hashes]
+
+    @strawberry.field
+    def from_root(self) -> str:
+        return _b64(self.result.old_root)
+
+    @strawberry.field
+    def to_root(self) -> str:
+        return _b64(self.result.new_root)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class ClaimEdge:
+    cursor: str
+    node: Claim
+
+
+@strawberry.type(description="A page of claims (Relay cursor connection, keyset by sequence).")
+class ClaimConnection:
+    edges: list[ClaimEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input(description="Every field set narrows the result.")
+class ClaimFilterInput:
+    search: str | None = strawberry.UNSET
+    claimant: str | None = strawberry.UNSET
+    source: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Source SHA-256 or URI."
+    )
+    publisher: str | None = strawberry.UNSET
+    status: ClaimStatus | None = strawberry.UNSET
+    made_from: str | None = strawberry.UNSET
+    made_to: str | None = strawberry.UNSET
+    extractor: str | None = strawberry.UNSET
+    reviewed: bool | None = strawberry.UNSET
+    signer: str | None = strawberry.UNSET

@@ -1,0 +1,209 @@
+"""The GraphQL API over real HTTP: a `claims-ledger serve` process on 127.0.0.1,
+queried with httpx, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger import merkle
+from ledger.checkpoint import parse_verifier_key, verify_checkpoint
+from ledger.config import Settings
+from ledger.entries import parse_entry
+from ledger.extract.deterministic import DeterministicExtractor
+from ledger.ingest import ingest_paths
+from ledger.instance import open_instance
+from tests.conftest import SEED
+from tests.helpers import ROOT, add_source_with_claims
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A served ledger holding the seed (3 claims) and 2 more sources with 3 claims each."""
+    home = tmp_path / "home"
+    instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
+    ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=DeterministicExtractor())
+    for n in range(2):
+        add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=3)
+    instance.close()
+    port = _free_port()
+    env = {
+        "LEDGER_HOME": str(home),
+        "LEDGER_DATABASE_URL": db_url,
+        "LEDGER_KEY_PASSPHRASE": "pw",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def gql(url: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]  # type: ignore[no-any-return]
+
+
+PAGE = """query($first: Int!, $after: String, $filter: ClaimFilterInput) {
+  claims(first: $first, after: $after, filter: $filter) {
+    totalCount edges { cursor node { id claimId statement seq claimant { name } source { sha256 } } }
+    pageInfo { hasNextPage hasPreviousPage endCursor } } }"""
+
+
+def test_claims_pages_with_stable_cursors(server: str) -> None:
+    seen, after = [], None
+    while True:
+        page = gql(server, PAGE, first=4, after=after)["claims"]
+        assert page["totalCount"] == 9
+        seen += [edge["node"]["seq"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == sorted(seen) and len(seen) == 9
+
+
+def test_claims_filters(server: str) -> None:
+    found = gql(server, PAGE, first=10, filter={"search": "7,000", "claimant": "shin"})["claims"]
+    assert found["totalCount"] == 1
+    assert "7,000 containers" in found["edges"][0]["node"]["statement"]
+    assert gql(server, PAGE, first=10, filter={"status": "RETRACTED"})["claims"]["totalCount"] == 0
+    assert (
+        gql(server, PAGE, first=10, filter={"madeFrom": "2024-03-18", "madeTo": "2024-03-18"})[
+            "claims"
+        ]["totalCount"]
+        == 9
+    )
+
+
+def test_claim_node_and_source_lookups(server: str) -> None:
+    node = gql(server, PAGE, first=1)["claims"]["edges"][0]["node"]
+    by_id = gql(
+        server,
+        "query($id: ID!) { claim(id: $id) { claimId } node(id: $id) { id ... on Claim { statement } } }",
+        id=node["id"],
+    )
+    assert by_id["claim"]["claimId"] == node["claimId"]
+    assert by_id["node"] == {"id": node["id"], "statement": node["statement"]}
+    source = gql(
+        server,
+        "query($h: String!) { source(hash: $h) { sha256 published mediaType } }",
+        h=node["source"]["sha256"],
+    )
+    assert source["source"] == {
+        "sha256": node["source"]["sha256"],
+        "published": "2024-03-20",
+        "mediaType": "text/plain",
+    }
+    assert gql(server, '{ claim(id: "%s") { claimId } }' % ("0" * 64))["claim"] is None
+
+
+def test_entries_and_proofs_verify_locally_against_the_signed_checkpoint(server: str) -> None:
+    data = gql(
+        server,
+        """{ keys { name registeredSeq verifierKey }
+        checkpoint { note size rootHash }
+        entries(first: 100) { seq hash data } }""",
+    )
+    log_key = parse_verifier_key(
+        next(k for k in data["keys"] if k["registeredSeq"] == 0)["verifierKey"]
+    )
+    checkpoint = verify_checkpoint(data["checkpoint"]["note"], log_key)
+    assert httpx.get(f"{server}/checkpoint").text == data["checkpoint"]["note"]
+    leaves = []
+    for entry in data["entries"]:
+        raw = base64.b64decode(entry["data"])
+        parsed = parse_entry(raw)
+        assert parsed.hash.hex() == entry["hash"] and parsed.seq == entry["seq"]
+        leaves.append(merkle.Hash(parsed.hash))
+    assert merkle.reference_root(leaves[: checkpoint.size]) == checkpoint.root_hash
+    for seq in (0, 3, checkpoint.size - 1):
+        proof = gql(
+            server,
+            "query($s: Int!, $n: Int!) { inclusionProof(seq: $s, treeSize: $n) { hashes rootHash leafHash } }",
+            s=seq,
+            n=checkpoint.size,
+        )["inclusionProof"]
+        hashes = [merkle.Hash(base64.b64decode(h)) for h in proof["hashes"]]
+        merkle.verify_inclusion(leaves[seq], seq, checkpoint.size, hashes, checkpoint.root_hash)
+    by_hash = gql(
+        server,
+        "query($h: String!) { inclusionProof(hash: $h) { seq } entry(hash: $h) { seq } }",
+        h=data["entries"][4]["hash"],
+    )
+    assert by_hash == {"inclusionProof": {"seq": 4}, "entry": {"seq": 4}}
+    consistency = gql(
+        server,
+        "query($n: Int!) { consistencyProof(fromSize: 3, toSize: $n) { hashes fromRoot toRoot } }",
+        n=checkpoint.size,
+    )["consistencyProof"]
+    merkle.verify_consistency(
+        3,
+        checkpoint.size,
+        [merkle.Hash(base64.b64decode(h)) for h in consistency["hashes"]],
+        merkle.reference_root(leaves[:3]),
+        checkpoint.root_hash,
+    )
+
+
+def test_get_queries_healthz_and_refusals(server: str) -> None:
+    got = httpx.get(
+        f"{server}/graphql",
+        params={"query": "{ checkpoint { size } }"},
+        headers={"accept": "application/json"},
+    )
+    assert got.status_code == 200 and got.json()["data"]["checkpoint"]["size"] >= 1
+    assert httpx.get(f"{server}/healthz").json()["status"] == "ok"
+    malformed = httpx.post(
+        f"{server}/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    too_big = httpx.post(
+        f"{server}/graphql", json={"query": "{ claims(first: 101) { totalCount } }"}
+    )
+    assert too_big.json()["errors"][0]["message"] == "first must be between 1 and 100"
+    aliases = "{ " + " ".join(f"a{i}: checkpoint {{ size }}" for i in range(31)) + " }"
+    assert (
+        "aliases"
+        in httpx.post(f"{server}/graphql", json={"query": aliases}).json()["errors"][0]["message"]
+    )
+    bad_cursor = httpx.post(
+        f"{server}/graphql", json={"query": '{ claims(after: "!!") { totalCount } }'}
+    ).json()
+    assert "cursor" in bad_cursor["errors"][0]["message"]
