@@ -315,26 +315,6 @@ class Txn:
             out.append((row[names.index("seq")], row[0], row_digest(values)))
         return out
 
-    def claim_page(self, after_seq: int, limit: int) -> list[ClaimState]:
-        """Claims in extraction order, after ``after_seq``."""
-        query = (
-            select(claims_t).where(claims_t.c.seq > after_seq).order_by(claims_t.c.seq).limit(limit)
-        )
-        return [_claim_state(row) for row in self.conn.execute(query)]
-
-    def subject_entries_many(self, subjects: Sequence[str]) -> dict[str, list[StoredEntry]]:
-        """Every entry about each of ``subjects``, each list in log order."""
-        out: dict[str, list[StoredEntry]] = {}
-        for start in range(0, len(subjects), 500):
-            query = (
-                select(entries_t)
-                .where(entries_t.c.subject.in_(subjects[start : start + 500]))
-                .order_by(entries_t.c.subject, entries_t.c.seq)
-            )
-            for row in self.conn.execute(query):
-                out.setdefault(row.subject, []).append(_stored_entry(row))
-        return out
-
     def entry_where(self, condition: Any) -> StoredEntry | None:
         row = self.conn.execute(select(entries_t).where(condition)).first()
         return _stored_entry(row) if row is not None else None
