@@ -160,7 +160,7 @@ def _check_genesis_key(payload: object, log_key: Verifier) -> None:
         )
 
 
-def _check_sources(path: Path, registered: set[str]) -> None:
+def _check_sources(path: Path, registered: set[bytes]) -> None:
     folder = path / "sources"
     if not folder.is_dir():
         return
@@ -168,5 +168,5 @@ def _check_sources(path: Path, registered: set[str]) -> None:
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         if digest != file.name:
             raise IntegrityError(f"sources/{file.name}: its bytes hash to {digest}")
-        if file.name not in registered:
+        if bytes.fromhex(digest) not in registered:
             raise IntegrityError(f"sources/{file.name}: not registered in the bundle's log")

@@ -12,9 +12,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-import trafilatura
-from trafilatura.settings import Document
-
 from ledger.errors import InvalidInput
 from ledger.sources import (
     MAX_SOURCE_BYTES,
@@ -110,6 +107,10 @@ def parse_html(
     it and it wins over the page's own ``<meta>`` declaration, as in browsers.
     """
     html = _XML_DECLARATION.sub("", decode_html(data, where=where, charset=charset), count=1)
+    # Imported here: trafilatura and lxml weigh ~20 MB, and most commands never parse HTML.
+    import trafilatura
+    from trafilatura.settings import Document
+
     extracted = trafilatura.bare_extraction(
         html,
         with_metadata=True,

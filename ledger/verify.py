@@ -289,8 +289,9 @@ class LogChecker:
         self.log_verifier = log_verifier
         self.report = VerifyReport()
         self.keys: dict[str, KeyState] = {}
-        self.source_by_entry: dict[str, str] = {}  # source entry hash -> source sha256
-        self.source_shas: set[str] = set()
+        # Raw bytes, not hex: these grow with the number of sources.
+        self.source_by_entry: dict[bytes, bytes] = {}  # source entry hash -> source sha256
+        self.source_shas: set[bytes] = set()
         self.kinds = bytearray()  # kind code by seq
         self.digests = bytearray()  # 16 bytes by seq: digest of the row the entry creates
         self.frontier = merkle.Frontier()
@@ -437,10 +438,11 @@ class LogChecker:
             assert key is not None
             self.keys[key.key_id] = replace(key, revoked_seq=seq, revoked_reason=payload.reason)
         elif isinstance(payload, SourceRegistered):
-            rules.check_source_registration(payload.sha256, payload.sha256 in self.source_shas)
+            sha = bytes.fromhex(payload.sha256)
+            rules.check_source_registration(payload.sha256, sha in self.source_shas)
             source = source_state(entry, payload)
-            self.source_shas.add(payload.sha256)
-            self.source_by_entry[source.entry_hash] = payload.sha256
+            self.source_shas.add(sha)
+            self.source_by_entry[entry.hash] = sha
             self._recent.put(source.entry_hash, source)
             self._set_digest(seq, source_digest(source))
         else:
@@ -459,7 +461,7 @@ class LogChecker:
 
     def source_at(self, entry_hash: str, before: int) -> SourceState | None:
         """The source a claim cites, if that entry is an earlier source registration."""
-        if entry_hash not in self.source_by_entry:
+        if bytes.fromhex(entry_hash) not in self.source_by_entry:
             return None
         cached = self._recent.get(entry_hash)
         if cached is not None:

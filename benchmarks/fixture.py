@@ -1,0 +1,171 @@
+"""A large SQLite ledger for benchmarks, built once and reused.
+
+``build_ledger(path, entries)`` creates a ledger home at ``path`` (database
+``<path>/ledger.sqlite3``, keys in ``<path>/keys`` under the passphrase ``bench``) holding
+exactly ``entries`` entries: the two genesis key registrations, then the ingest mix of
+``benchmarks/append.py`` (one ``source.registered`` then nine ``claim.extracted``, by
+sequence number), appended with ``Ledger.batch()`` so that every batch ends at a multiple
+of 5,000 and a signed checkpoint exists at every 5,000 entries.
+
+A marker file written last (``fixture-complete.json``) says the build finished; a home
+with the marker is reused as is. A home without it (an interrupted build) is resumed from
+its head: every batch commits atomically, and the payload of each sequence number is fixed.
+
+    .venv/bin/python benchmarks/fixture.py --entries 1000000 [--path DIR]
+
+Default location: ``/tmp/claims-ledger-bench/ledger-<entries>``. Prints progress and the
+append rate. Other benchmarks import ``fixture_settings`` and ``ensure_fixture``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ledger.config import Settings
+from ledger.entries import SignedEntry, SourceRegistered
+from ledger.instance import open_instance
+from tests.helpers import claim_payload, source_payload
+
+BATCH = 5000
+PASSPHRASE = b"bench"
+CACHE_DIR = Path("/tmp/claims-ledger-bench")
+MARKER = "fixture-complete.json"
+DATABASE = "ledger.sqlite3"
+
+
+def default_path(entries: int) -> Path:
+    return CACHE_DIR / f"ledger-{entries}"
+
+
+def fixture_settings(path: Path) -> Settings:
+    """The settings every benchmark uses to open the fixture at ``path``."""
+    return Settings(home=path, database_url=f"sqlite:///{path}/{DATABASE}", passphrase=PASSPHRASE)
+
+
+def fixture_env(path: Path) -> dict[str, str]:
+    """``LEDGER_*`` variables under which ``claims-ledger`` opens the fixture at ``path``."""
+    return {"LEDGER_HOME": str(path), "LEDGER_KEY_PASSPHRASE": PASSPHRASE.decode("ascii")}
+
+
+def read_marker(path: Path) -> dict[str, Any] | None:
+    """The completion marker's contents, or None if the build at ``path`` is not complete."""
+    try:
+        value = json.loads((path / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def is_complete(path: Path, entries: int) -> bool:
+    marker = read_marker(path)
+    return marker is not None and marker.get("entries") == entries
+
+
+def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
+    """Build (or reuse, or finish) a ledger home at ``path`` holding ``entries`` entries."""
+    if entries < 2:
+        raise ValueError("a ledger starts with 2 genesis entries; ask for at least 2")
+    marker = read_marker(path)
+    if marker is not None:
+        if marker.get("entries") != entries:
+            raise ValueError(
+                f"{path} holds a complete fixture of {marker.get('entries')} entries, not {entries}"
+            )
+        if not quiet:
+            print(f"fixture: reusing {path} ({entries:,} entries, complete)", flush=True)
+        return path
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, flush=True)
+
+    instance = open_instance(fixture_settings(path))  # schema, keys, genesis on first use
+    try:
+        writer = instance.writer_key()
+        ledger = instance.ledger
+        start_size = ledger.head().size
+        if start_size > entries:
+            raise ValueError(f"{path} already holds {start_size:,} entries, more than {entries:,}")
+        say(
+            f"fixture: building {path}: {start_size:,} -> {entries:,} entries, batches of {BATCH:,}"
+        )
+        started = time.perf_counter()
+        last_report = started
+        size = start_size
+        # Every batch but the first starts at a multiple of 10, hence with a source.
+        source: SignedEntry | None = None
+        while size < entries:
+            stop = min((size // BATCH + 1) * BATCH, entries)  # end every batch on a multiple
+            with ledger.batch() as batch:
+                for seq in range(size, stop):
+                    if seq % 10 == 0 or source is None:
+                        source = batch.add(source_payload(seq), writer)
+                    else:
+                        payload = source.body.payload
+                        assert isinstance(payload, SourceRegistered)
+                        batch.add(claim_payload(source.hash.hex(), payload.sha256, seq), writer)
+            size = stop
+            now = time.perf_counter()
+            if now - last_report >= 10 or size == entries:
+                last_report = now
+                done = size - start_size
+                rate = done / (now - started)
+                eta = (entries - size) / rate if rate else 0.0
+                say(
+                    f"  {size:>11,} / {entries:,}  {rate:>8,.0f} entries/s  "
+                    f"elapsed {now - started:>6.0f} s  eta {eta:>5.0f} s"
+                )
+        elapsed = time.perf_counter() - started
+        appended = size - start_size
+        checkpoint = ledger.checkpoint()
+        if checkpoint.size != entries:
+            raise RuntimeError(f"latest checkpoint is at {checkpoint.size}, expected {entries}")
+    finally:
+        instance.close()
+    db_bytes = (path / DATABASE).stat().st_size
+    info = {
+        "entries": entries,
+        "batch": BATCH,
+        "root": checkpoint.root.hex(),
+        "appended_this_run": appended,
+        "seconds_this_run": round(elapsed, 3),
+        "entries_per_second": round(appended / elapsed) if elapsed and appended else None,
+        "database_bytes": db_bytes,
+    }
+    (path / MARKER).write_text(json.dumps(info, indent=2) + "\n")
+    if appended:
+        say(
+            f"fixture: appended {appended:,} entries in {elapsed:.1f} s = "
+            f"{appended / elapsed:,.0f} entries/s; database {db_bytes / 2**20:,.0f} MiB"
+        )
+    say(f"fixture: complete at {path}")
+    return path
+
+
+def ensure_fixture(entries: int, path: Path | None = None) -> Path:
+    """The fixture home for ``entries`` entries, built first if it is missing or incomplete."""
+    return build_ledger(path or default_path(entries), entries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument(
+        "--path",
+        type=Path,
+        default=None,
+        help=f"ledger home (default: {CACHE_DIR}/ledger-<entries>)",
+    )
+    args = parser.parse_args()
+    home = build_ledger(args.path or default_path(args.entries), args.entries)
+    print(json.dumps(read_marker(home), indent=2))
+
+
+if __name__ == "__main__":
+    main()
