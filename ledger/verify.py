@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import merkle, rules
@@ -45,7 +44,7 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.rules import KeyState
-from ledger.signing import ENTRY_DOMAIN
+from ledger.sigcheck import SignatureJob, first_bad_signature
 from ledger.state import (
     ClaimState,
     MemoryState,
@@ -64,22 +63,6 @@ _KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS
 
 # -- signatures on all cores ---------------------------------------------------------------
 
-SignatureJob = tuple[int, bytes, bytes, bytes]  # seq, public key, body bytes, signature
-
-
-def _first_bad_signature(jobs: Sequence[SignatureJob]) -> int | None:
-    """The sequence number of the first job whose signature fails, or None."""
-    keys: dict[bytes, Ed25519PublicKey] = {}
-    for seq, public_key, body, signature in jobs:
-        key = keys.get(public_key)
-        if key is None:
-            key = keys[public_key] = Ed25519PublicKey.from_public_bytes(public_key)
-        try:
-            key.verify(signature, ENTRY_DOMAIN + body)
-        except InvalidSignature:
-            return seq
-    return None
-
 
 class SignatureChecker:
     """Checks entry signatures in chunks on worker processes, reporting failures in log order.
@@ -93,6 +76,12 @@ class SignatureChecker:
         self._jobs: list[SignatureJob] = []
         self._pending: deque[Future[int | None]] = deque()
         self._pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            # Forked now, before the walk builds any state: the workers share the parent's
+            # imported code copy-on-write and hold nothing else (they only run sigcheck).
+            # spawn would re-import the whole command line in every worker.
+            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
 
     def __enter__(self) -> SignatureChecker:
         return self
@@ -128,13 +117,10 @@ class SignatureChecker:
         jobs, self._jobs = self._jobs, []
         if not jobs:
             return
-        if self.workers <= 1:
-            self._raise_if_bad(_first_bad_signature(jobs))
-            return
         if self._pool is None:
-            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
-        self._pending.append(self._pool.submit(_first_bad_signature, jobs))
+            self._raise_if_bad(first_bad_signature(jobs))
+            return
+        self._pending.append(self._pool.submit(first_bad_signature, jobs))
         while len(self._pending) > 2 * self.workers:  # bound memory held in flight
             self._collect(self._pending.popleft())
 
@@ -289,14 +275,15 @@ class LogChecker:
         self.log_verifier = log_verifier
         self.report = VerifyReport()
         self.keys: dict[str, KeyState] = {}
-        # Raw bytes, not hex: these grow with the number of sources.
-        self.source_by_entry: dict[bytes, bytes] = {}  # source entry hash -> source sha256
+        # Raw bytes, not hex, and no mapping: these grow with the number of sources. A
+        # source's other facts come from the recent-source cache or are re-read.
+        self.source_entries: set[bytes] = set()  # entry hashes of source.registered entries
         self.source_shas: set[bytes] = set()
         self.kinds = bytearray()  # kind code by seq
         self.digests = bytearray()  # 16 bytes by seq: digest of the row the entry creates
         self.frontier = merkle.Frontier()
         self.origin: str | None = None
-        self._recent = _Recent(4096)
+        self._recent = _Recent(1024)
         self._last_ts = ""
         self._expected: Checkpoint | None = None
         self._expected_note: str | None = None
@@ -442,7 +429,7 @@ class LogChecker:
             rules.check_source_registration(payload.sha256, sha in self.source_shas)
             source = source_state(entry, payload)
             self.source_shas.add(sha)
-            self.source_by_entry[entry.hash] = sha
+            self.source_entries.add(entry.hash)
             self._recent.put(source.entry_hash, source)
             self._set_digest(seq, source_digest(source))
         else:
@@ -461,7 +448,7 @@ class LogChecker:
 
     def source_at(self, entry_hash: str, before: int) -> SourceState | None:
         """The source a claim cites, if that entry is an earlier source registration."""
-        if bytes.fromhex(entry_hash) not in self.source_by_entry:
+        if bytes.fromhex(entry_hash) not in self.source_entries:
             return None
         cached = self._recent.get(entry_hash)
         if cached is not None:
@@ -563,7 +550,7 @@ def _walk_store(store: Store, checker: LogChecker, size: int, progress: Progress
         )
 
 
-def _pages(store: Store, size: int, page: int = 2000) -> Iterator[list[StoredEntry]]:
+def _pages(store: Store, size: int, page: int = 1000) -> Iterator[list[StoredEntry]]:
     position = 0
     while position < size:
         with store.reader() as txn:
