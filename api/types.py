@@ -11,6 +11,7 @@ from api.context import Info
 from api.ids import global_id
 from ledger.rules import KeyState
 from ledger.service import ConsistencyProof as ConsistencyProofResult
+from ledger.service import HistoryItem
 from ledger.service import InclusionProof as InclusionProofResult
 from ledger.state import ClaimState, SourceState
 from ledger.store import StoredCheckpoint, StoredEntry
@@ -258,6 +259,72 @@ class Claim(Node):
     @strawberry.field
     def source(self, info: Info) -> Source:
         return Source(state=info.context.ledger.source(self.state.source_sha256))
+
+    @strawberry.field(
+        description="Every entry about the claim in log order: extraction, revisions, "
+        "retractions, reviews; who signed each, when, why, and what it changed."
+    )
+    def history(self, info: Info) -> list[HistoryEvent]:
+        ledger = info.context.ledger
+        names = {k.key_id: k.name for k in ledger.list_keys()}
+        return [
+            HistoryEvent.from_item(item, names.get(item.entry.body.signer))
+            for item in ledger.history(self.state.claim_id)
+        ]
+
+
+@strawberry.type(description="A field an entry changed; values rendered as text.")
+class FieldChange:
+    field: str
+    before: str | None
+    after: str | None
+
+
+@strawberry.type(description="A verdict in schema.org ClaimReview terms.")
+class Rating:
+    textual: str
+    value: int | None
+    best: int | None
+    worst: int | None
+
+
+@strawberry.type(description="One signed entry in a claim's history.")
+class HistoryEvent:
+    seq: int
+    kind: str
+    entry_hash: str
+    signer_key_id: str
+    signer_name: str | None
+    at: str = strawberry.field(description="The entry's timestamp (UTC).")
+    reason: str | None
+    rating: Rating | None
+    note: str | None
+    url: str | None
+    changes: list[FieldChange]
+    status: ClaimStatus = strawberry.field(description="The claim's status after this entry.")
+
+    @classmethod
+    def from_item(cls, item: HistoryItem, signer_name: str | None) -> HistoryEvent:
+        entry, payload = item.entry, item.entry.body.payload
+        rating = getattr(payload, "rating", None)
+        return cls(
+            seq=entry.seq,
+            kind=entry.kind,
+            entry_hash=entry.hash.hex(),
+            signer_key_id=entry.body.signer,
+            signer_name=signer_name,
+            at=entry.body.ts,
+            reason=getattr(payload, "reason", None),
+            rating=Rating(
+                textual=rating.textual, value=rating.value, best=rating.best, worst=rating.worst
+            )
+            if rating is not None
+            else None,
+            note=getattr(payload, "note", None),
+            url=getattr(payload, "url", None),
+            changes=[FieldChange(field=f, before=b, after=a) for f, b, a in item.changes],
+            status=ClaimStatus(item.state.status),
+        )
 
 
 @strawberry.type(description="One entry of the log, with its exact bytes.")

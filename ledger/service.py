@@ -35,7 +35,15 @@ from ledger.errors import ConfigError, Conflict, IntegrityError, InvalidInput, N
 from ledger.queries import ClaimFilter
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
-from ledger.state import ClaimState, Overlay, SourceState, fold, signer_state
+from ledger.state import (
+    ClaimState,
+    FieldChange,
+    Overlay,
+    SourceState,
+    changed_fields,
+    fold,
+    signer_state,
+)
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 
 Clock = Callable[[], dt.datetime]
@@ -108,10 +116,11 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
-    """One entry in a claim's history and the state it left the claim in."""
+    """One entry in a claim's history, the state it left the claim in, and what changed."""
 
     entry: SignedEntry
     state: ClaimState
+    changes: list[FieldChange]
 
 
 class Ledger:
@@ -270,11 +279,13 @@ class Ledger:
         if not stored:
             raise NotFound(f"claim {claim_id} is not in the ledger")
         replay = Overlay(_SourcesOnly(self.store))
-        items = []
+        items: list[HistoryItem] = []
         for row in stored:
             entry = parse_entry(row.data, where=f"entry {row.seq}")
             fold(entry, replay)  # stored entries were checked when appended
-            items.append(HistoryItem(entry, replay.changes.claims[claim_id]))
+            state = replay.changes.claims[claim_id]
+            before = items[-1].state if items else None
+            items.append(HistoryItem(entry, state, changed_fields(before, state)))
         return items
 
     # Proofs --------------------------------------------------------------------------

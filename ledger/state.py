@@ -360,3 +360,30 @@ def replay(entries: Iterable[SignedEntry]) -> MemoryState:
     for entry in entries:
         state.apply(entry)
     return state
+
+
+FieldChange = tuple[str, str | None, str | None]
+"""A field of a claim that an entry changed: (name, before, after), values as text."""
+
+_TRACKED = ("statement", "claimant", "reporting", "made_on", "quantities", "status", "last_rating")
+
+
+def changed_fields(before: ClaimState | None, after: ClaimState) -> list[FieldChange]:
+    """What an entry changed in a claim's state (everything, for its extraction)."""
+    changes = []
+    for name in _TRACKED:
+        old = _as_text(getattr(before, name)) if before is not None else None
+        new = _as_text(getattr(after, name))
+        if old != new:
+            changes.append((name, old, new))
+    return changes
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return ", ".join(f"{k}: {v}" for k, v in value.model_dump().items() if v is not None)
+    if isinstance(value, tuple):
+        return "; ".join(_as_text(item) or "" for item in value)
+    return str(value)

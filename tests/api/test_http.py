@@ -18,7 +18,7 @@ import pytest
 from ledger import merkle
 from ledger.checkpoint import parse_verifier_key, verify_checkpoint
 from ledger.config import Settings
-from ledger.entries import parse_entry
+from ledger.entries import ClaimChanges, Rating, parse_entry
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
@@ -38,8 +38,24 @@ def server(db_url: str, tmp_path: Path) -> Iterator[str]:
     home = tmp_path / "home"
     instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
     ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=DeterministicExtractor())
+    ids = []
     for n in range(2):
-        add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=3)
+        ids += add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=3)
+    revised = instance.ledger.revise_claim(
+        instance.writer_key(),
+        ids[0],
+        follows=ids[0],
+        changes=ClaimChanges(statement="North Korea sent about 6,700 containers."),
+        reason="ministry correction",
+    )
+    instance.ledger.review_claim(
+        instance.log_key(),
+        ids[0],
+        follows=revised.hash.hex(),
+        rating=Rating(textual="Mostly true", value=4, best=5, worst=1),
+        note="checked",
+        url="https://factcheck.example/1",
+    )
     instance.close()
     port = _free_port()
     env = {
@@ -104,6 +120,8 @@ def test_claims_filters(server: str) -> None:
     assert found["totalCount"] == 1
     assert "7,000 containers" in found["edges"][0]["node"]["statement"]
     assert gql(server, PAGE, first=10, filter={"status": "RETRACTED"})["claims"]["totalCount"] == 0
+    assert gql(server, PAGE, first=10, filter={"status": "REVISED"})["claims"]["totalCount"] == 1
+    assert gql(server, PAGE, first=10, filter={"reviewed": True})["claims"]["totalCount"] == 1
     assert (
         gql(server, PAGE, first=10, filter={"madeFrom": "2024-03-18", "madeTo": "2024-03-18"})[
             "claims"
@@ -207,3 +225,30 @@ def test_get_queries_healthz_and_refusals(server: str) -> None:
         f"{server}/graphql", json={"query": '{ claims(after: "!!") { totalCount } }'}
     ).json()
     assert "cursor" in bad_cursor["errors"][0]["message"]
+
+
+HISTORY = """query($f: ClaimFilterInput) { claims(first: 1, filter: $f) { edges { node {
+  status revision statement history { seq kind signerName signerKeyId at reason note url status
+    rating { textual value best worst } changes { field before after } } } } } }"""
+
+
+def test_claim_history_shows_who_changed_what_when_and_why(server: str) -> None:
+    claim = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
+    assert (claim["status"], claim["revision"]) == ("REVISED", 1)
+    extracted, revised, reviewed = claim["history"]
+    assert [e["kind"] for e in claim["history"]] == [
+        "claim.extracted",
+        "claim.revised",
+        "claim.reviewed",
+    ]
+    assert [e["signerName"] for e in claim["history"]] == ["ingest", "ingest", "log"]
+    assert extracted["seq"] < revised["seq"] < reviewed["seq"]
+    assert {
+        "field": "statement",
+        "before": "North Korea sent about 7000 containers of weapons to Russia.",
+        "after": "North Korea sent about 6,700 containers.",
+    } in revised["changes"]
+    assert revised["reason"] == "ministry correction" and revised["status"] == "REVISED"
+    assert reviewed["rating"] == {"textual": "Mostly true", "value": 4, "best": 5, "worst": 1}
+    assert (reviewed["note"], reviewed["url"]) == ("checked", "https://factcheck.example/1")
+    assert reviewed["changes"] == [{"field": "last_rating", "before": None, "after": "Mostly true"}]
