@@ -13,6 +13,8 @@ from ledger.rules import KeyState
 from ledger.service import ConsistencyProof as ConsistencyProofResult
 from ledger.service import HistoryItem
 from ledger.service import InclusionProof as InclusionProofResult
+from ledger.service import Provenance as ProvenanceResult
+from ledger.service import ProvenanceLink as ProvenanceLinkResult
 from ledger.state import ClaimState, SourceState
 from ledger.store import StoredCheckpoint, StoredEntry
 
@@ -261,6 +263,14 @@ class Claim(Node):
         return Source(state=info.context.ledger.source(self.state.source_sha256))
 
     @strawberry.field(
+        description="The attribution chain: source registered, claim extracted, then every "
+        "change, each link with its signer, key validity, signature verdict and inclusion proof."
+    )
+    def provenance(self, info: Info) -> Provenance:
+        ledger = info.context.ledger
+        return Provenance(result=ledger.provenance(self.state.claim_id), origin=ledger.origin)
+
+    @strawberry.field(
         description="Every entry about the claim in log order: extraction, revisions, "
         "retractions, reviews; who signed each, when, why, and what it changed."
     )
@@ -271,6 +281,72 @@ class Claim(Node):
             HistoryEvent.from_item(item, names.get(item.entry.body.signer))
             for item in ledger.history(self.state.claim_id)
         ]
+
+
+@strawberry.type(description="One signed step of a claim's attribution chain.")
+class ProvenanceLink:
+    link: strawberry.Private[ProvenanceLinkResult]
+
+    @strawberry.field(description="source, extraction, revision, retraction or review.")
+    def role(self) -> str:
+        return self.link.role
+
+    @strawberry.field
+    def seq(self) -> int:
+        return self.link.entry.seq
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.link.entry.kind
+
+    @strawberry.field
+    def entry_hash(self) -> str:
+        return self.link.entry.hash.hex()
+
+    @strawberry.field(description="The entry hash this link names as the one before it.")
+    def follows(self) -> str | None:
+        payload = self.link.entry.body.payload
+        value = getattr(payload, "follows", None) or getattr(payload, "source", None)
+        return value if isinstance(value, str) else None
+
+    @strawberry.field
+    def signer_key_id(self) -> str:
+        return self.link.entry.body.signer
+
+    @strawberry.field
+    def signer_name(self) -> str | None:
+        return self.link.key.name if self.link.key else None
+
+    @strawberry.field
+    def at(self) -> str:
+        return self.link.entry.body.ts
+
+    @strawberry.field(description="The signer key was registered and not revoked at this point.")
+    def key_valid(self) -> bool:
+        key = self.link.key
+        return key is not None and key.valid_at(self.link.entry.seq)
+
+    @strawberry.field(description="The signature verifies under that key (checked by the server).")
+    def signature_valid(self) -> bool:
+        return self.link.signature_valid
+
+    @strawberry.field(description="Inclusion proof against the provenance checkpoint.")
+    def inclusion_proof(self) -> InclusionProof:
+        return InclusionProof(result=self.link.proof)
+
+
+@strawberry.type(description="A claim's attribution chain and the checkpoint its proofs lead to.")
+class Provenance:
+    result: strawberry.Private[ProvenanceResult]
+    origin: str
+
+    @strawberry.field
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(stored=self.result.checkpoint, origin=self.origin)
+
+    @strawberry.field
+    def links(self) -> list[ProvenanceLink]:
+        return [ProvenanceLink(link=link) for link in self.result.links]
 
 
 @strawberry.type(description="A field an entry changed; values rendered as text.")

@@ -16,6 +16,7 @@ from ledger.entries import (
     KIND_OF,
     Body,
     ClaimChanges,
+    ClaimExtracted,
     ClaimRetracted,
     ClaimReviewed,
     ClaimRevised,
@@ -31,7 +32,14 @@ from ledger.entries import (
     sign_body,
     verify_signature,
 )
-from ledger.errors import ConfigError, Conflict, IntegrityError, InvalidInput, NotFound
+from ledger.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    SignatureError,
+)
 from ledger.queries import ClaimFilter
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
@@ -142,6 +150,7 @@ class Ledger:
         self.origin = origin
         self.log_key = log_key
         self.clock = clock
+        self._verdicts: dict[bytes, bool] = {}
 
     def check_origin(self) -> None:
         """Refuse to write into a log that was created under another origin."""
@@ -334,22 +343,83 @@ class Ledger:
         return found
 
     def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
-        """Proof that entry ``seq`` is leaf ``seq`` of the tree of ``size`` (default: latest).
+        """Proof that entry ``seq`` is leaf ``seq`` of the tree of ``size`` (default: latest)."""
+        return self.inclusion_proofs([seq], size)[0]
 
-        One read: every node the proof, the root and the leaf need is fetched at once.
+    def inclusion_proofs(
+        self, seqs: Sequence[int], size: int | None = None
+    ) -> list[InclusionProof]:
+        """Proofs for several entries at one tree size (default: latest).
+
+        One read: every node the proofs, the root and the leaves need is fetched at once.
         """
         with self.store.reader() as txn:
             head = txn.head().size
             size = head if size is None else size
             _check_tree_size(size, head)
-            if not 0 <= seq < size:
-                raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
-            ids = [*merkle.inclusion_proof_ids(seq, size), *merkle.frontier_ids(size), (0, seq)]
+            ids = list(merkle.frontier_ids(size))
+            for seq in seqs:
+                if not 0 <= seq < size:
+                    raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
+                ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
             nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
-        hashes = merkle.inclusion_proof(seq, size, nodes)
-        leaf = nodes.read_nodes([(0, seq)])[(0, seq)]
         root = merkle.root_at(size, nodes)
-        return InclusionProof(seq=seq, size=size, leaf=leaf, hashes=tuple(hashes), root=root)
+        return [
+            InclusionProof(
+                seq=seq,
+                size=size,
+                leaf=nodes.read_nodes([(0, seq)])[(0, seq)],
+                hashes=tuple(merkle.inclusion_proof(seq, size, nodes)),
+                root=root,
+            )
+            for seq in seqs
+        ]
+
+    def provenance(self, claim_id: str) -> Provenance:
+        """The claim's attribution chain, each link checked, with proofs to the latest checkpoint.
+
+        Links: the source's registration, the claim's extraction, then every revision,
+        retraction and review. Each says who signed it with which key, whether that key
+        was valid at that point, and whether the signature verifies (verdicts are cached:
+        entries never change).
+        """
+        history = self.history(claim_id)
+        extraction = history[0].entry.body.payload
+        assert isinstance(extraction, ClaimExtracted)
+        source = self.entry(hash=extraction.source)
+        entries = [parse_entry(source.data, where=f"entry {source.seq}")]
+        entries += [item.entry for item in history]
+        checkpoint = self.checkpoint()
+        proofs = self.inclusion_proofs([e.seq for e in entries], checkpoint.size)
+        keys = {k.key_id: k for k in self.list_keys()}
+        links = [
+            ProvenanceLink(
+                role=_ROLE_OF_KIND[entry.kind],
+                entry=entry,
+                key=keys.get(entry.body.signer),
+                signature_valid=self._signature_valid(entry, keys.get(entry.body.signer)),
+                proof=proof,
+            )
+            for entry, proof in zip(entries, proofs, strict=True)
+        ]
+        return Provenance(claim_id=claim_id, checkpoint=checkpoint, links=links)
+
+    def _signature_valid(self, entry: SignedEntry, key: KeyState | None) -> bool:
+        """The entry's signature verifies under its signer key, valid at that point."""
+        cached = self._verdicts.get(entry.hash)
+        if cached is not None:
+            return cached
+        verdict = key is not None and key.valid_at(entry.seq)
+        if verdict:
+            assert key is not None
+            try:
+                verify_signature(entry, key.public_key)
+            except SignatureError:
+                verdict = False
+        self._verdicts[entry.hash] = verdict
+        if len(self._verdicts) > 100_000:
+            self._verdicts.pop(next(iter(self._verdicts)))
+        return verdict
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """Proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``."""
@@ -396,6 +466,33 @@ class InclusionProof:
 
     def verify(self) -> None:
         merkle.verify_inclusion(self.leaf, self.seq, self.size, self.hashes, self.root)
+
+
+_ROLE_OF_KIND = {
+    "source.registered": "source",
+    "claim.extracted": "extraction",
+    "claim.revised": "revision",
+    "claim.retracted": "retraction",
+    "claim.reviewed": "review",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceLink:
+    """One signed step of a claim's attribution chain."""
+
+    role: str
+    entry: SignedEntry
+    key: KeyState | None
+    signature_valid: bool
+    proof: InclusionProof
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    claim_id: str
+    checkpoint: StoredCheckpoint
+    links: list[ProvenanceLink]
 
 
 @dataclass(frozen=True, slots=True)

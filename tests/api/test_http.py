@@ -4,6 +4,7 @@ queried with httpx, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import base64
+import itertools
 import socket
 import subprocess
 import sys
@@ -252,3 +253,38 @@ def test_claim_history_shows_who_changed_what_when_and_why(server: str) -> None:
     assert reviewed["rating"] == {"textual": "Mostly true", "value": 4, "best": 5, "worst": 1}
     assert (reviewed["note"], reviewed["url"]) == ("checked", "https://factcheck.example/1")
     assert reviewed["changes"] == [{"field": "last_rating", "before": None, "after": "Mostly true"}]
+
+
+PROVENANCE = """query($f: ClaimFilterInput) { claims(first: 1, filter: $f) { edges { node {
+  claimId provenance { checkpoint { note size }
+    links { role seq kind entryHash follows signerName keyValid signatureValid
+      inclusionProof { seq treeSize leafHash hashes rootHash } } } } } } }"""
+
+
+def test_provenance_links_chain_and_prove_against_the_signed_checkpoint(server: str) -> None:
+    node = gql(server, PROVENANCE, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
+    prov = node["provenance"]
+    keys = gql(server, "{ keys { registeredSeq verifierKey } }")["keys"]
+    log_key = parse_verifier_key(next(k["verifierKey"] for k in keys if k["registeredSeq"] == 0))
+    checkpoint = verify_checkpoint(prov["checkpoint"]["note"], log_key)
+    links = prov["links"]
+    assert [link["role"] for link in links] == ["source", "extraction", "revision", "review"]
+    assert links[1]["entryHash"] == node["claimId"]
+    for before, link in itertools.pairwise(links):
+        assert link["follows"] == before["entryHash"]  # each link names the one before it
+    for link in links:
+        assert link["keyValid"] and link["signatureValid"]
+        raw = gql(server, "query($h: String!) { entry(hash: $h) { data } }", h=link["entryHash"])[
+            "entry"
+        ]["data"]
+        entry = parse_entry(base64.b64decode(raw))
+        assert entry.hash.hex() == link["entryHash"]
+        proof = link["inclusionProof"]
+        assert proof["treeSize"] == checkpoint.size
+        merkle.verify_inclusion(
+            merkle.Hash(entry.hash),
+            link["seq"],
+            checkpoint.size,
+            [merkle.Hash(base64.b64decode(h)) for h in proof["hashes"]],
+            checkpoint.root_hash,
+        )

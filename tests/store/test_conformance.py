@@ -328,3 +328,24 @@ def test_a_folder_with_one_bad_file_ingests_nothing(instance: Instance, tmp_path
     with pytest.raises(InvalidInput, match=r"b\.txt"):
         ingest_paths(instance.ledger, instance.writer_key(), [folder])
     assert _snapshot(instance.ledger) == before
+
+
+def test_provenance_verdicts_refuse_a_key_that_did_not_sign(
+    ledger: Ledger, writer_key: SigningKey
+) -> None:
+    from ledger.rules import KeyState
+
+    [claim_id] = add_source_with_claims(ledger, writer_key, 1, claims=1)
+    provenance = ledger.provenance(claim_id)
+    assert [link.signature_valid for link in provenance.links] == [True, True]
+    stranger = SigningKey.generate("x")
+    wrong = KeyState(
+        key_id=writer_key.key_id,
+        name="ingest",
+        public_key=stranger.public_key,
+        roles=("writer",),
+        registered_seq=1,
+    )
+    fresh = Ledger(ledger.store, ledger.origin)  # no cached verdicts
+    assert fresh._signature_valid(provenance.links[1].entry, wrong) is False
+    assert fresh._signature_valid(provenance.links[1].entry, None) is False
