@@ -52,6 +52,7 @@ def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
             ledger.log_key = _load_or_create(keyring, settings.log_key_name)
             writer = _load_or_create(keyring, settings.writer_key_name)
             ledger.ensure_genesis(ledger.log_key)
+            ledger.check_log_key()
             ledger.ensure_key(ledger.log_key, writer, ("writer",))
         elif keyring.exists(settings.log_key_name):
             ledger.log_key = keyring.load(settings.log_key_name)

@@ -163,6 +163,18 @@ class Ledger:
                     f"but LEDGER_ORIGIN is {self.origin!r}"
                 )
 
+    def check_log_key(self) -> None:
+        """Refuse a log key other than the one entry 0 registered: checkpoints signed by any
+        other key would not verify."""
+        first = self.store.entry_by_seq(0)
+        if first is None or self.log_key is None:
+            return
+        if first.signer != self.log_key.key_id:
+            raise ConfigError(
+                f"the local log key {self.log_key.key_id} is not the key that began this log "
+                f"({first.signer}); point LEDGER_HOME at that key's folder"
+            )
+
     @contextmanager
     def batch(self) -> Iterator[Batch]:
         """One atomic append: everything added commits together, or nothing does."""

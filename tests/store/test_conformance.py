@@ -349,3 +349,11 @@ def test_provenance_verdicts_refuse_a_key_that_did_not_sign(
     fresh = Ledger(ledger.store, ledger.origin)  # no cached verdicts
     assert fresh._signature_valid(provenance.links[1].entry, wrong) is False
     assert fresh._signature_valid(provenance.links[1].entry, None) is False
+
+
+def test_a_log_key_other_than_the_genesis_key_is_refused(
+    settings, instance: Instance, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    other_home = dataclasses.replace(settings, home=tmp_path / "other-home")
+    with pytest.raises(ConfigError, match="not the key that began this log"):
+        open_instance(other_home)
