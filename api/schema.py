@@ -113,6 +113,39 @@ class Query:
         except NotFound:
             return None
 
+    @strawberry.field(description="Sources in registration order, keyset-paged.")
+    def sources(
+        self, info: Info, first: int = 50, after: str | None = None, publisher: str | None = None
+    ) -> t.SourceConnection:
+        size = _page_size(first)
+        after_seq = parse_cursor(after) if after else -1
+        found = info.context.ledger.sources(
+            limit=size + 1, after_seq=after_seq, publisher=publisher
+        )
+        edges = [t.SourceEdge(cursor=cursor(s.seq), node=t.Source(state=s)) for s in found[:size]]
+        return t.SourceConnection(
+            edges=edges,
+            page_info=t.PageInfo(
+                has_next_page=len(found) > size,
+                has_previous_page=after_seq >= 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="Claimants with their claim counts, most claims first.")
+    def claimants(
+        self, info: Info, search: str | None = None, first: int = 50
+    ) -> list[t.ClaimantCount]:
+        found = info.context.ledger.claimants(search=search, limit=_page_size(first))
+        return [
+            t.ClaimantCount(
+                claimant=t.Claimant(name=c.name, role=c.role, affiliation=c.affiliation),
+                claims=count,
+            )
+            for c, count in found
+        ]
+
     @strawberry.field(description="Every registered key, in registration order.")
     def keys(self, info: Info) -> list[t.Key]:
         ledger = info.context.ledger

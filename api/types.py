@@ -525,6 +525,24 @@ class ClaimConnection:
     total_count: int
 
 
+@strawberry.type
+class SourceEdge:
+    cursor: str
+    node: Source
+
+
+@strawberry.type(description="A page of sources, in registration order.")
+class SourceConnection:
+    edges: list[SourceEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Someone claims are attributed to, and how many.")
+class ClaimantCount:
+    claimant: Claimant
+    claims: int
+
+
 @strawberry.input(description="Every field set narrows the result.")
 class ClaimFilterInput:
     search: str | None = strawberry.UNSET

@@ -15,6 +15,7 @@ from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.entries import (
     KIND_OF,
     Body,
+    Claimant,
     ClaimChanges,
     ClaimExtracted,
     ClaimRetracted,
@@ -289,6 +290,23 @@ class Ledger:
             raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
         with self.store.reader() as txn:
             return txn.find_claims(where, limit=limit, after_seq=after_seq)
+
+    def sources(
+        self, *, limit: int = 50, after_seq: int = -1, publisher: str | None = None
+    ) -> list[SourceState]:
+        if not 1 <= limit <= 1000:
+            raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+        with self.store.reader() as txn:
+            return txn.source_page(after_seq=after_seq, limit=limit, publisher=publisher)
+
+    def claimants(
+        self, *, search: str | None = None, limit: int = 50
+    ) -> list[tuple[Claimant, int]]:
+        """Who claims are attributed to, with how many claims each (unattributed: name None)."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+        with self.store.reader() as txn:
+            return txn.claimant_counts(search=search, limit=limit)
 
     def count_claims(self, where: ClaimFilter) -> int:
         with self.store.reader() as txn:

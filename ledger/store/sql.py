@@ -348,6 +348,33 @@ class Txn:
         rows = self.conn.execute(query.order_by(claims_t.c.seq).limit(limit))
         return [_claim_state(row) for row in rows]
 
+    def source_page(
+        self, *, after_seq: int, limit: int, publisher: str | None
+    ) -> list[SourceState]:
+        """Sources in registration order after ``after_seq`` (keyset paging)."""
+        query = select(sources_t).where(sources_t.c.seq > after_seq)
+        if publisher is not None:
+            query = query.where(sources_t.c.publisher == publisher)
+        rows = self.conn.execute(query.order_by(sources_t.c.seq).limit(limit))
+        return [_source_state(row) for row in rows]
+
+    def claimant_counts(self, *, search: str | None, limit: int) -> list[tuple[Claimant, int]]:
+        """Distinct claimants (name, role, affiliation) with their claim counts, most first."""
+        c = claims_t.c
+        query = select(c.claimant_name, c.claimant_role, c.claimant_affiliation, func.count())
+        if search:
+            pattern = f"%{_escape_like(search.lower())}%"
+            query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
+        query = (
+            query.group_by(c.claimant_name, c.claimant_role, c.claimant_affiliation)
+            .order_by(func.count().desc(), c.claimant_name)
+            .limit(limit)
+        )
+        return [
+            (Claimant(name=name, role=role, affiliation=affiliation), count)
+            for name, role, affiliation, count in self.conn.execute(query)
+        ]
+
     def count_claims(self, where: ClaimFilter) -> int:
         query = _filtered(select(func.count()).select_from(claims_t), where)
         return int(self.conn.execute(query).scalar_one())

@@ -288,3 +288,31 @@ def test_provenance_links_chain_and_prove_against_the_signed_checkpoint(server: 
             [merkle.Hash(base64.b64decode(h)) for h in proof["hashes"]],
             checkpoint.root_hash,
         )
+
+
+def test_sources_and_claimants(server: str) -> None:
+    first = gql(
+        server,
+        "{ sources(first: 2) { edges { cursor node { seq mediaType } } pageInfo { hasNextPage endCursor } } }",
+    )["sources"]
+    assert len(first["edges"]) == 2 and first["pageInfo"]["hasNextPage"]
+    rest = gql(
+        server,
+        "query($a: String) { sources(first: 2, after: $a) { edges { node { seq } } pageInfo { hasNextPage } } }",
+        a=first["pageInfo"]["endCursor"],
+    )["sources"]
+    assert len(rest["edges"]) == 1 and not rest["pageInfo"]["hasNextPage"]
+    seqs = [e["node"]["seq"] for e in first["edges"] + rest["edges"]]
+    assert seqs == sorted(seqs)
+    claimants = gql(server, "{ claimants { claimant { name role affiliation } claims } }")[
+        "claimants"
+    ]
+    assert {
+        "claimant": {
+            "name": "Shin Won-shik",
+            "role": "defense minister",
+            "affiliation": "South Korea",
+        },
+        "claims": 9,
+    } in claimants
+    assert gql(server, '{ claimants(search: "nobody") { claims } }')["claimants"] == []
