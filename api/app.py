@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,25 +15,44 @@ from api.context import Context
 from api.schema import build_schema
 from ledger.config import Settings
 from ledger.errors import NotFound
+from ledger.extract.model import Extractor
+from ledger.fetch import Fetcher
 from ledger.instance import Instance, open_instance
 from ledger.service import Ledger
+from ledger.signing import KeyRing
+from ledger.tokens import authenticate
 
 
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, ledger: Ledger, *, development: bool) -> None:
+    def __init__(self, base: Context, *, development: bool) -> None:
         super().__init__(
             build_schema(introspection=development),
             graphql_ide="graphiql" if development else None,
             allow_queries_via_get=True,
         )
-        self.ledger = ledger
+        self.base = base
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
-        return Context(ledger=self.ledger)
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        token = None
+        if scheme.lower() == "bearer" and secret:
+            token = authenticate(self.base.ledger.store, secret.strip())
+        return replace(self.base, token=token)
 
 
-def create_app(ledger: Ledger, *, development: bool = True) -> Starlette:
-    """An ASGI app serving ``ledger``; ``development`` turns on introspection and GraphiQL."""
+def create_app(
+    ledger: Ledger,
+    *,
+    development: bool = True,
+    keyring: KeyRing | None = None,
+    extractor: Extractor | None = None,
+    fetcher: Fetcher | None = None,
+) -> Starlette:
+    """An ASGI app serving ``ledger``; ``development`` turns on introspection and GraphiQL.
+
+    Mutations sign with keys from ``keyring`` (the one each caller's token names).
+    """
 
     async def checkpoint(request: Request) -> Response:
         try:
@@ -45,7 +65,8 @@ def create_app(ledger: Ledger, *, development: bool = True) -> Starlette:
         head = ledger.head()
         return JSONResponse({"status": "ok", "entries": head.size})
 
-    graphql = _GraphQL(ledger, development=development)
+    base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
+    graphql = _GraphQL(base, development=development)
     return Starlette(
         routes=[
             Route("/checkpoint", checkpoint, methods=["GET"]),
@@ -58,4 +79,10 @@ def create_app(ledger: Ledger, *, development: bool = True) -> Starlette:
 def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*)."""
     instance: Instance = open_instance(Settings.from_env())
-    return create_app(instance.ledger, development=instance.settings.api_development)
+    return create_app(
+        instance.ledger,
+        development=instance.settings.api_development,
+        keyring=instance.keyring,
+        extractor=instance.extractor(),
+        fetcher=Fetcher.from_env(),
+    )

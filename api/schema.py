@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from api import types as t
 from api.context import Info
 from api.ids import cursor, parse_cursor, parse_global_id
+from api.mutations import Mutation
 from ledger.errors import LedgerError, NotFound
 from ledger.queries import ClaimFilter
 
@@ -228,4 +229,6 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, types=[t.Claim, t.Source], extensions=extensions)
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, types=[t.Claim, t.Source], extensions=extensions
+    )

@@ -24,6 +24,7 @@ from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ClaimFilter
+from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
 app = typer.Typer(
@@ -34,7 +35,9 @@ claim_app = typer.Typer(
     no_args_is_help=True, help="One claim: show, history, revise, retract, review."
 )
 app.add_typer(keys_app, name="keys")
+tokens_app = typer.Typer(no_args_is_help=True, help="API bearer tokens, each bound to a key.")
 app.add_typer(claim_app, name="claim")
+app.add_typer(tokens_app, name="tokens")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -337,6 +340,39 @@ def _roles(values: list[str]) -> list[Role]:
     if unknown:
         raise typer.BadParameter(f"unknown role(s) {unknown}; use admin, writer or reviewer")
     return [allowed[v] for v in values]
+
+
+# tokens -------------------------------------------------------------------------------
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str,
+    key: Annotated[str, typer.Option(help="Local key the token's writes are signed with.")],
+) -> None:
+    """Create a bearer token (printed once; only its hash is stored)."""
+    with _instance() as instance:
+        signing_key = instance.keyring.load(key)
+        secret = create_token(instance.ledger.store, name, signing_key)
+    err.print(f"token {name} bound to key {key} ({signing_key.key_id}); store it now:")
+    sys.stdout.write(secret + "\n")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Tokens and the keys they are bound to (never the secrets)."""
+    with _instance() as instance:
+        for token in list_tokens(instance.ledger.store):
+            state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            out.print(f"{token.name}  key {token.key_name} {token.key_id[:16]}  {state}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: str) -> None:
+    """Revoke a token at once."""
+    with _instance() as instance:
+        revoke_token(instance.ledger.store, name)
+    out.print(f"token {name} revoked")
 
 
 # claims -------------------------------------------------------------------------------

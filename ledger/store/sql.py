@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
@@ -31,6 +31,7 @@ from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
+    ApiTokenRow,
     CheckpointRow,
     ClaimRow,
     EntryRow,
@@ -47,6 +48,8 @@ sources_t = SourceRow.__table__  # type: ignore[attr-defined]
 claims_t = ClaimRow.__table__  # type: ignore[attr-defined]
 nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
+tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
+_TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +483,35 @@ class Store:
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
         with self.reader() as txn:
             return txn.checkpoint(size)
+
+    def insert_token(self, digest: str, fields: dict[str, str | None]) -> bool:
+        """Store a token record; False if its name is taken."""
+        row = {"token_sha256": digest, **{f: fields[f] for f in _TOKEN_FIELDS}}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(tokens_t), row)
+        except SAIntegrityError:
+            return False
+        return True
+
+    def revoke_token(self, name: str, when: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(tokens_t)
+                .where(tokens_t.c.name == name, tokens_t.c.revoked_at.is_(None))
+                .values(revoked_at=when)
+            )
+        return bool(result.rowcount)
+
+    def token_by_digest(self, digest: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tokens_t).where(tokens_t.c.token_sha256 == digest)).first()
+        return {f: getattr(row, f) for f in _TOKEN_FIELDS} if row is not None else None
+
+    def all_tokens(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tokens_t).order_by(tokens_t.c.created_at)).all()
+        return [{f: getattr(row, f) for f in _TOKEN_FIELDS} for row in rows]
 
     def iter_checkpoints(self) -> Iterator[StoredCheckpoint]:
         after = -1

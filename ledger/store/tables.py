@@ -138,3 +138,16 @@ class CheckpointRow(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     signed_at: str = Field(max_length=27)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """Bearer tokens for the API, stored as SHA-256 hashes, each bound to a signer key."""
+
+    __tablename__ = "api_tokens"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    name: str = Field(unique=True)
+    key_name: str
+    key_id: str = Field(max_length=64)
+    created_at: str = Field(max_length=27)
+    revoked_at: str | None = Field(default=None, max_length=27)

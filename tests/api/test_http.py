@@ -5,98 +5,13 @@ from __future__ import annotations
 
 import base64
 import itertools
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
 from ledger import merkle
 from ledger.checkpoint import parse_verifier_key, verify_checkpoint
-from ledger.config import Settings
-from ledger.entries import ClaimChanges, Rating, parse_entry
-from ledger.extract.deterministic import DeterministicExtractor
-from ledger.ingest import ingest_paths
-from ledger.instance import open_instance
-from tests.conftest import SEED
-from tests.helpers import ROOT, add_source_with_claims
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[str]:
-    """A served ledger holding the seed (3 claims) and 2 more sources with 3 claims each."""
-    home = tmp_path / "home"
-    instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
-    ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=DeterministicExtractor())
-    ids = []
-    for n in range(2):
-        ids += add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=3)
-    revised = instance.ledger.revise_claim(
-        instance.writer_key(),
-        ids[0],
-        follows=ids[0],
-        changes=ClaimChanges(statement="North Korea sent about 6,700 containers."),
-        reason="ministry correction",
-    )
-    instance.ledger.review_claim(
-        instance.log_key(),
-        ids[0],
-        follows=revised.hash.hex(),
-        rating=Rating(textual="Mostly true", value=4, best=5, worst=1),
-        note="checked",
-        url="https://factcheck.example/1",
-    )
-    instance.close()
-    port = _free_port()
-    env = {
-        "LEDGER_HOME": str(home),
-        "LEDGER_DATABASE_URL": db_url,
-        "LEDGER_KEY_PASSPHRASE": "pw",
-        "PATH": "/usr/bin:/bin",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def gql(url: str, query: str, **variables: Any) -> dict[str, Any]:
-    response = httpx.post(
-        f"{url}/graphql", json={"query": query, "variables": variables}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]  # type: ignore[no-any-return]
-
+from ledger.entries import parse_entry
+from tests.api.conftest import gql
 
 PAGE = """query($first: Int!, $after: String, $filter: ClaimFilterInput) {
   claims(first: $first, after: $after, filter: $filter) {

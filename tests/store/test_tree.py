@@ -121,6 +121,7 @@ def test_upgrading_a_ledger_from_revision_0001_backfills_its_tree(
                     conn.execute(sa.text(f"DROP TRIGGER {trigger}"))
         conn.execute(sa.text("DROP TABLE tree_nodes"))
         conn.execute(sa.text("DROP TABLE checkpoints"))
+        conn.execute(sa.text("DROP TABLE api_tokens"))  # revision 0003
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
     upgraded = Store.open(db_url)
     try:

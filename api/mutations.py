@@ -1,0 +1,243 @@
+"""Mutations: each resolver translates its input, calls one core function, and turns the
+expected failures into union members. A mutation that fails writes nothing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from api import types as t
+from api.context import Info
+from ledger.entries import ClaimChanges, Rating, parse_entry
+from ledger.errors import (
+    Conflict,
+    Duplicate,
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    SignatureError,
+    Unauthorized,
+)
+from ledger.ingest import ingest_document, read_target
+from ledger.sources import parse_plain
+
+R = TypeVar("R")
+
+
+@strawberry.type
+class NotFoundError:
+    message: str
+
+
+@strawberry.type(description="The claim moved on since you read it: re-read and retry.")
+class StaleRevisionError:
+    message: str
+
+
+@strawberry.type
+class DuplicateError:
+    message: str
+
+
+@strawberry.type
+class InvalidSignatureError:
+    message: str
+
+
+@strawberry.type
+class InvalidInputError:
+    message: str
+
+
+@strawberry.type(description="The claim after the change, and the entry that made it.")
+class ClaimChanged:
+    claim: t.Claim
+    entry: t.Entry
+
+
+@strawberry.type
+class SourceIngested:
+    source: t.Source
+    claims: int
+
+
+@strawberry.type
+class EntryAccepted:
+    entry: t.Entry
+
+
+ClaimChangeResult = Annotated[
+    ClaimChanged | NotFoundError | StaleRevisionError | InvalidInputError,
+    strawberry.union("ClaimChangeResult"),
+]
+IngestSourceResult = Annotated[
+    SourceIngested | DuplicateError | InvalidInputError, strawberry.union("IngestSourceResult")
+]
+SubmitEntryResult = Annotated[
+    EntryAccepted | InvalidSignatureError | StaleRevisionError | DuplicateError | InvalidInputError,
+    strawberry.union("SubmitEntryResult"),
+]
+
+
+def _expected(error: LedgerError) -> object:
+    """The union member for an expected failure; authorization failures stay errors."""
+    if isinstance(error, Unauthorized):
+        raise GraphQLError(str(error), extensions={"code": "FORBIDDEN"}) from error
+    if isinstance(error, NotFound):
+        return NotFoundError(message=str(error))
+    if isinstance(error, Duplicate):
+        return DuplicateError(message=str(error))
+    if isinstance(error, Conflict):
+        return StaleRevisionError(message=str(error))
+    if isinstance(error, SignatureError):
+        return InvalidSignatureError(message=str(error))
+    if isinstance(error, InvalidInput):
+        return InvalidInputError(message=str(error))
+    raise error
+
+
+def _run(action: Callable[[], R]) -> R | object:
+    try:
+        return action()
+    except LedgerError as error:
+        return _expected(error)
+
+
+def _changed(info: Info, claim_id: str, entry_seq: int) -> ClaimChanged:
+    ledger = info.context.ledger
+    return ClaimChanged(
+        claim=t.Claim(state=ledger.claim(claim_id)), entry=t.Entry(row=ledger.entry(seq=entry_seq))
+    )
+
+
+@strawberry.input
+class ReviseClaimInput:
+    claim_id: str
+    follows: str = strawberry.field(
+        description="Entry hash of the claim's latest entry (its head)."
+    )
+    reason: str
+    statement: str | None = None
+    made_on: str | None = None
+
+
+@strawberry.input
+class ReviewClaimInput:
+    claim_id: str
+    follows: str
+    rating: str = strawberry.field(description="Textual rating, e.g. 'Mostly true'.")
+    rating_value: int | None = None
+    best_rating: int | None = None
+    worst_rating: int | None = None
+    note: str | None = None
+    url: str | None = None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Revise a claim; signed with the key your token is bound to.")
+    def revise_claim(self, info: Info, input: ReviseClaimInput) -> ClaimChangeResult:
+        signer = info.context.signer()
+
+        def act() -> ClaimChanged:
+            changes = ClaimChanges(statement=input.statement, made_on=input.made_on)
+            entry = info.context.ledger.revise_claim(
+                signer, input.claim_id, follows=input.follows, changes=changes, reason=input.reason
+            )
+            return _changed(info, input.claim_id, entry.seq)
+
+        return _run(act)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Retract a claim.")
+    def retract_claim(
+        self, info: Info, claim_id: str, follows: str, reason: str
+    ) -> ClaimChangeResult:
+        signer = info.context.signer()
+
+        def act() -> ClaimChanged:
+            entry = info.context.ledger.retract_claim(
+                signer, claim_id, follows=follows, reason=reason
+            )
+            return _changed(info, claim_id, entry.seq)
+
+        return _run(act)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Review a claim with a verdict in ClaimReview terms.")
+    def review_claim(self, info: Info, input: ReviewClaimInput) -> ClaimChangeResult:
+        signer = info.context.signer()
+
+        def act() -> ClaimChanged:
+            rating = Rating(
+                textual=input.rating,
+                value=input.rating_value,
+                best=input.best_rating,
+                worst=input.worst_rating,
+            )
+            entry = info.context.ledger.review_claim(
+                signer,
+                input.claim_id,
+                follows=input.follows,
+                rating=rating,
+                note=input.note,
+                url=input.url,
+            )
+            return _changed(info, input.claim_id, entry.seq)
+
+        return _run(act)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Register a source (plain text, or an http(s) URL to fetch) and its claims."
+    )
+    def ingest_source(
+        self, info: Info, text: str | None = None, url: str | None = None
+    ) -> IngestSourceResult:
+        signer = info.context.signer()
+        context = info.context
+
+        def act() -> SourceIngested | DuplicateError:
+            if (text is None) == (url is None):
+                raise InvalidInput("give exactly one of text or url")
+            if url is not None:
+                doc = read_target(url, context.fetcher)
+            else:
+                doc = parse_plain((text or "").encode("utf-8"), where="text")
+            result = ingest_document(
+                context.ledger, signer, doc, where=url or "text", extractor=context.extractor
+            )
+            if not result.added:
+                return DuplicateError(
+                    message=f"source {result.source.sha256} is already registered"
+                )
+            return SourceIngested(source=t.Source(state=result.source), claims=result.claims)
+
+        return _run(act)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Append an entry you signed on your own machine (base64 bytes)."
+    )
+    def submit_signed_entry(self, info: Info, data: str) -> SubmitEntryResult:
+        context = info.context
+        if context.token is None:
+            context.signer()  # raises UNAUTHENTICATED
+
+        def act() -> EntryAccepted:
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except binascii.Error as exc:
+                raise InvalidInput("data is not standard base64") from exc
+            entry = parse_entry(raw, where="submitted entry")
+            assert context.token is not None
+            if entry.body.signer != context.token.key_id:
+                raise Unauthorized(
+                    f"your token is bound to key {context.token.key_id}, "
+                    f"the entry is signed by {entry.body.signer}"
+                )
+            accepted = context.ledger.submit(raw)
+            return EntryAccepted(entry=t.Entry(row=context.ledger.entry(seq=accepted.seq)))
+
+        return _run(act)  # type: ignore[return-value]

@@ -1,0 +1,124 @@
+"""A served ledger for API tests: a `claims-ledger serve` process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger.config import Settings
+from ledger.entries import ClaimChanges, Rating
+from ledger.extract.deterministic import DeterministicExtractor
+from ledger.ingest import ingest_paths
+from ledger.instance import open_instance
+from ledger.tokens import create_token
+from tests.conftest import SEED
+from tests.helpers import ROOT, add_source_with_claims
+
+
+@dataclass
+class Served:
+    url: str
+    home: Path
+    db_url: str
+    tokens: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+    """The seed (3 claims) and 2 more sources with 3 claims each, one claim revised and
+    reviewed; tokens "writer" (key ingest), "reviewer" (key log) and "revoked"."""
+    home = tmp_path / "home"
+    settings = Settings(home=home, database_url=db_url, passphrase=b"pw")
+    instance = open_instance(settings)
+    ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
+    ingest_paths(ledger, writer, [SEED], extractor=DeterministicExtractor())
+    ids = []
+    for n in range(2):
+        ids += add_source_with_claims(ledger, writer, n, claims=3)
+    revised = ledger.revise_claim(
+        writer,
+        ids[0],
+        follows=ids[0],
+        changes=ClaimChanges(statement="North Korea sent about 6,700 containers."),
+        reason="ministry correction",
+    )
+    ledger.review_claim(
+        log,
+        ids[0],
+        follows=revised.hash.hex(),
+        rating=Rating(textual="Mostly true", value=4, best=5, worst=1),
+        note="checked",
+        url="https://factcheck.example/1",
+    )
+    tokens = {
+        "writer": create_token(ledger.store, "writer", writer),
+        "reviewer": create_token(ledger.store, "reviewer", log),
+        "revoked": create_token(ledger.store, "revoked", writer),
+    }
+    from ledger.tokens import revoke_token
+
+    revoke_token(ledger.store, "revoked")
+    instance.close()
+    port = _free_port()
+    env = {
+        "LEDGER_HOME": str(home),
+        "LEDGER_DATABASE_URL": db_url,
+        "LEDGER_KEY_PASSPHRASE": "pw",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    yield Served(url, home, db_url, tokens)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(served: Served) -> str:
+    return served.url
+
+
+def post(url: str, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def gql(url: str, query: str, **variables: Any) -> dict[str, Any]:
+    body = post(url, query, **variables)
+    assert "errors" not in body, body["errors"]
+    return body["data"]  # type: ignore[no-any-return]

@@ -1,0 +1,162 @@
+"""Mutations over real HTTP: bearer tokens, union results for expected failures, coded
+errors for authentication and authorization, and nothing written when a mutation fails."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+
+from ledger.config import Settings
+from ledger.entries import Body, sign_body
+from ledger.signing import KeyRing, SigningKey
+from tests.api.conftest import Served, gql, post
+from tests.helpers import source_payload
+
+HEAD = "{ checkpoint { size } claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
+REVISE = """mutation($input: ReviseClaimInput!) { reviseClaim(input: $input) {
+  __typename
+  ... on ClaimChanged { claim { status revision statement head } entry { seq kind } }
+  ... on StaleRevisionError { message } ... on NotFoundError { message } ... on InvalidInputError { message } } }"""
+REVIEW = """mutation($input: ReviewClaimInput!) { reviewClaim(input: $input) {
+  __typename ... on ClaimChanged { claim { reviewCount lastRating } } } }"""
+
+
+def _state(served: Served) -> tuple[int, str, str]:
+    data = gql(served.url, HEAD)
+    node = data["claims"]["edges"][0]["node"]
+    return data["checkpoint"]["size"], node["claimId"], node["head"]
+
+
+def test_without_a_valid_token_mutations_are_refused_and_write_nothing(served: Served) -> None:
+    size, claim, head = _state(served)
+    variables = {"input": {"claimId": claim, "follows": head, "reason": "x", "statement": "y"}}
+    for token in (None, served.tokens["revoked"], "clt_not-a-real-token"):
+        body = post(served.url, REVISE, token, **variables)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert _state(served)[0] == size
+
+
+def test_revise_then_stale_and_unknown_claims_are_union_results(served: Served) -> None:
+    size, claim, head = _state(served)
+    writer = served.tokens["writer"]
+    done = post(
+        served.url,
+        REVISE,
+        writer,
+        input={"claimId": claim, "follows": head, "reason": "typo", "statement": "Corrected."},
+    )
+    changed = done["data"]["reviseClaim"]
+    assert changed["__typename"] == "ClaimChanged"
+    assert (
+        changed["claim"]["status"],
+        changed["claim"]["revision"],
+        changed["claim"]["statement"],
+    ) == ("REVISED", 1, "Corrected.")
+    assert changed["entry"]["kind"] == "claim.revised" and changed["entry"]["seq"] == size
+    stale = post(
+        served.url,
+        REVISE,
+        writer,
+        input={"claimId": claim, "follows": head, "reason": "again", "statement": "Other."},
+    )
+    assert stale["data"]["reviseClaim"]["__typename"] == "StaleRevisionError"
+    unknown = post(
+        served.url,
+        REVISE,
+        writer,
+        input={"claimId": "0" * 64, "follows": head, "reason": "x", "statement": "y"},
+    )
+    assert unknown["data"]["reviseClaim"]["__typename"] == "NotFoundError"
+    assert _state(served)[0] == size + 1  # only the successful revision was written
+
+
+def test_review_needs_the_reviewer_role(served: Served) -> None:
+    size, claim, head = _state(served)
+    variables = {
+        "input": {
+            "claimId": claim,
+            "follows": head,
+            "rating": "False",
+            "ratingValue": 1,
+            "bestRating": 5,
+            "worstRating": 1,
+        }
+    }
+    forbidden = post(served.url, REVIEW, served.tokens["writer"], **variables)
+    assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert _state(served)[0] == size
+    done = post(served.url, REVIEW, served.tokens["reviewer"], **variables)
+    assert done["data"]["reviewClaim"] == {
+        "__typename": "ClaimChanged",
+        "claim": {"reviewCount": 1, "lastRating": "False"},
+    }
+
+
+def test_ingest_text_then_duplicate(served: Served) -> None:
+    mutation = """mutation($text: String!) { ingestSource(text: $text) { __typename
+        ... on SourceIngested { claims source { sha256 mediaType } } ... on DuplicateError { message } } }"""
+    text = "The ministry said on Monday that 4,000 troops were deployed to the border."
+    first = post(served.url, mutation, served.tokens["writer"], text=text)["data"]["ingestSource"]
+    assert first["__typename"] == "SourceIngested" and first["source"]["mediaType"] == "text/plain"
+    again = post(served.url, mutation, served.tokens["writer"], text=text)["data"]["ingestSource"]
+    assert again["__typename"] == "DuplicateError"
+
+
+def test_submit_an_entry_signed_on_the_writers_machine(served: Served) -> None:
+    keyring = KeyRing(Settings(home=served.home, database_url=served.db_url).keys_dir, b"pw")
+    writer = keyring.load("ingest")
+    head = gql(served.url, "{ checkpoint { size } }")["checkpoint"]["size"]
+    last = gql(
+        served.url, "query($a: Int!) { entries(after: $a, first: 1) { hash ts } }", a=head - 2
+    )["entries"][0]
+
+    def signed(key: SigningKey, n: int) -> str:
+        body = Body(
+            log="claims-ledger/local",
+            seq=head,
+            prev=bytes.fromhex(last["hash"]),
+            ts=last["ts"],  # type: ignore[arg-type]
+            kind="source.registered",
+            signer=key.key_id,
+            payload=source_payload(900 + n),
+        )
+        return base64.b64encode(sign_body(body, key).data).decode()
+
+    mutation = """mutation($d: String!) { submitSignedEntry(data: $d) { __typename
+        ... on EntryAccepted { entry { seq kind signer } } ... on StaleRevisionError { message }
+        ... on InvalidInputError { message } ... on InvalidSignatureError { message } } }"""
+    token = served.tokens["writer"]
+    other = post(served.url, mutation, token, d=signed(SigningKey.generate("mallory"), 1))
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    garbage = post(served.url, mutation, token, d="%%%")["data"]["submitSignedEntry"]
+    assert garbage["__typename"] == "InvalidInputError"
+    data = signed(writer, 2)
+    tampered = base64.b64encode(
+        base64.b64decode(data).replace(b"Article 902", b"Article 903")
+    ).decode()
+    assert (
+        post(served.url, mutation, token, d=tampered)["data"]["submitSignedEntry"]["__typename"]
+        == "InvalidSignatureError"
+    )
+    accepted = post(served.url, mutation, token, d=data)["data"]["submitSignedEntry"]
+    assert accepted == {
+        "__typename": "EntryAccepted",
+        "entry": {"seq": head, "kind": "source.registered", "signer": writer.key_id},
+    }
+    replay = post(served.url, mutation, token, d=data)["data"]["submitSignedEntry"]
+    assert replay["__typename"] == "StaleRevisionError"
+
+
+def test_mutations_over_get_are_refused(served: Served) -> None:
+    response = httpx.get(
+        f"{served.url}/graphql",
+        params={
+            "query": 'mutation { retractClaim(claimId: "x", follows: "y", reason: "z") { __typename } }'
+        },
+        headers={
+            "authorization": f"Bearer {served.tokens['writer']}",
+            "accept": "application/json",
+        },
+    )
+    assert response.status_code in (400, 405)
