@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from api.context import Context
+from api.context import Context, Loaders
 from api.schema import build_schema
 from ledger.config import Settings
 from ledger.errors import NotFound
@@ -38,7 +38,7 @@ class _GraphQL(GraphQL[Context, None]):
         token = None
         if scheme.lower() == "bearer" and secret:
             token = authenticate(self.base.ledger.store, secret.strip())
-        return replace(self.base, token=token)
+        return replace(self.base, token=token, loaders=Loaders(self.base.ledger))
 
 
 def create_app(

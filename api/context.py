@@ -5,24 +5,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
-from ledger.service import Ledger
+from ledger.service import Ledger, Provenance
 from ledger.signing import KeyRing, SigningKey
+from ledger.state import SourceState
 from ledger.tokens import Token
+
+
+class Loaders:
+    """Per-request DataLoaders: a page of N claims costs a constant number of queries."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        async def sources(shas: list[str]) -> list[SourceState | BaseException]:
+            found = ledger.sources_by_sha(shas)
+            return [
+                found.get(sha) or NotFound(f"source {sha} is not in the ledger") for sha in shas
+            ]
+
+        async def provenance(claim_ids: list[str]) -> list[Provenance]:
+            return ledger.provenance_many(claim_ids)
+
+        self.source: DataLoader[str, SourceState] = DataLoader(load_fn=sources)
+        self.provenance: DataLoader[str, Provenance] = DataLoader(load_fn=provenance)
 
 
 @dataclass
 class Context:
-    """What a request may use: the shared ledger service, and who is asking (if anyone)."""
+    """What a request may use: the shared ledger service, its loaders, and who is asking."""
 
     ledger: Ledger
     keyring: KeyRing | None = None
     extractor: Extractor | None = None
     fetcher: Fetcher | None = None
     token: Token | None = None
+    loaders: Loaders | None = None
+
+    def load(self) -> Loaders:
+        if self.loaders is None:
+            self.loaders = Loaders(self.ledger)
+        return self.loaders
 
     def signer(self) -> SigningKey:
         """The key the caller's token is bound to; UNAUTHENTICATED without a valid token."""

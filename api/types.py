@@ -259,16 +259,16 @@ class Claim(Node):
         return self.state.signer
 
     @strawberry.field
-    def source(self, info: Info) -> Source:
-        return Source(state=info.context.ledger.source(self.state.source_sha256))
+    async def source(self, info: Info) -> Source:
+        return Source(state=await info.context.load().source.load(self.state.source_sha256))
 
     @strawberry.field(
         description="The attribution chain: source registered, claim extracted, then every "
         "change, each link with its signer, key validity, signature verdict and inclusion proof."
     )
-    def provenance(self, info: Info) -> Provenance:
-        ledger = info.context.ledger
-        return Provenance(result=ledger.provenance(self.state.claim_id), origin=ledger.origin)
+    async def provenance(self, info: Info) -> Provenance:
+        result = await info.context.load().provenance.load(self.state.claim_id)
+        return Provenance(result=result, origin=info.context.ledger.origin)
 
     @strawberry.field(
         description="Every entry about the claim in log order: extraction, revisions, "

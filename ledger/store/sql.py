@@ -318,6 +318,33 @@ class Txn:
             out.append((row[names.index("seq")], row[0], row_digest(values)))
         return out
 
+    def subject_entries_many(self, subjects: Sequence[str]) -> dict[str, list[StoredEntry]]:
+        """Every entry about each of ``subjects``, each list in log order."""
+        out: dict[str, list[StoredEntry]] = {}
+        for start in range(0, len(subjects), 500):
+            query = (
+                select(entries_t)
+                .where(entries_t.c.subject.in_(subjects[start : start + 500]))
+                .order_by(entries_t.c.subject, entries_t.c.seq)
+            )
+            for row in self.conn.execute(query):
+                out.setdefault(row.subject, []).append(_stored_entry(row))
+        return out
+
+    def entries_by_hash(self, hashes: Sequence[str]) -> list[StoredEntry]:
+        out = []
+        for start in range(0, len(hashes), 500):
+            query = select(entries_t).where(entries_t.c.hash.in_(hashes[start : start + 500]))
+            out += [_stored_entry(row) for row in self.conn.execute(query)]
+        return out
+
+    def sources_by_sha(self, shas: Sequence[str]) -> list[SourceState]:
+        out = []
+        for start in range(0, len(shas), 500):
+            query = select(sources_t).where(sources_t.c.sha256.in_(shas[start : start + 500]))
+            out += [_source_state(row) for row in self.conn.execute(query)]
+        return out
+
     def entry_where(self, condition: Any) -> StoredEntry | None:
         row = self.conn.execute(select(entries_t).where(condition)).first()
         return _stored_entry(row) if row is not None else None
