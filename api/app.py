@@ -6,9 +6,11 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from api.context import Context, Loaders
@@ -41,6 +43,50 @@ class _GraphQL(GraphQL[Context, None]):
         return replace(self.base, token=token, loaders=Loaders(self.base.ledger))
 
 
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before any work."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"request body over {self.limit} bytes"}]}, status_code=413
+        )
+        await response(scope, receive, send)
+
+
 def create_app(
     ledger: Ledger,
     *,
@@ -68,11 +114,12 @@ def create_app(
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
     graphql = _GraphQL(base, development=development)
     return Starlette(
+        middleware=[Middleware(BodyLimit)],
         routes=[
             Route("/checkpoint", checkpoint, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
-        ]
+        ],
     )
 
 

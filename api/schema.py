@@ -59,27 +59,39 @@ def _page_size(first: int) -> int:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="Claims, oldest first, filtered; keyset-paged (stable under appends)."
+        description="Claims, oldest first, filtered; Relay keyset paging forward "
+        "(first/after) or backward (last/before), stable under appends."
     )
     def claims(
         self,
         info: Info,
         filter: t.ClaimFilterInput | None = None,
-        first: int = 50,
+        first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> t.ClaimConnection:
         ledger = info.context.ledger
         where = _filter(filter)
-        size = _page_size(first)
+        if first is not None and last is not None:
+            raise GraphQLError(
+                "give first or last, not both", extensions={"code": "BAD_USER_INPUT"}
+            )
+        backward = last is not None
+        size = _page_size(last if last is not None else (first if first is not None else 50))
         after_seq = parse_cursor(after) if after else -1
-        found = ledger.find_claims(where, limit=size + 1, after_seq=after_seq)
-        page = found[:size]
+        before_seq = parse_cursor(before) if before else None
+        found = ledger.find_claims(
+            where, limit=size + 1, after_seq=after_seq, before_seq=before_seq, from_end=backward
+        )
+        more = len(found) > size
+        page = found[1:] if backward and more else found[:size]
         edges = [t.ClaimEdge(cursor=cursor(c.seq), node=t.Claim(state=c)) for c in page]
         return t.ClaimConnection(
             edges=edges,
             page_info=t.PageInfo(
-                has_next_page=len(found) > size,
-                has_previous_page=after_seq >= 0,
+                has_next_page=before_seq is not None if backward else more,
+                has_previous_page=more if backward else after_seq >= 0,
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),

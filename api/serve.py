@@ -9,6 +9,7 @@ and every worker's accepted sockets get asyncio's TCP_NODELAY; uvicorn's own
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import socket
 
 import uvicorn
@@ -43,9 +44,16 @@ def serve(host: str, port: int, workers: int = 1, log_level: str = "info") -> No
     ]
     for process in processes:
         process.start()
-    try:
-        for process in processes:
-            process.join()
-    except KeyboardInterrupt:
+
+    def stop(signum: int, _frame: object) -> None:
+        # Workers must not outlive the server process: pass the stop on, then wait.
         for process in processes:
             process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()

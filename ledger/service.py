@@ -288,13 +288,22 @@ class Ledger:
         return self.append(signer, [payload])[0]
 
     def find_claims(
-        self, where: ClaimFilter, *, limit: int = 50, after_seq: int = -1
+        self,
+        where: ClaimFilter,
+        *,
+        limit: int = 50,
+        after_seq: int = -1,
+        before_seq: int | None = None,
+        from_end: bool = False,
     ) -> list[ClaimState]:
-        """Claims matching ``where``, oldest first, at most ``limit`` after ``after_seq``."""
+        """Claims matching ``where``, oldest first, strictly between the two positions; at
+        most ``limit``, taken from the start (or with ``from_end``, from the end)."""
         if not 1 <= limit <= 1000:
             raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
         with self.store.reader() as txn:
-            return txn.find_claims(where, limit=limit, after_seq=after_seq)
+            return txn.find_claims(
+                where, limit=limit, after_seq=after_seq, before_seq=before_seq, from_end=from_end
+            )
 
     def sources(
         self, *, limit: int = 50, after_seq: int = -1, publisher: str | None = None

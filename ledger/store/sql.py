@@ -371,12 +371,26 @@ class Txn:
         return [_source_state(row) for row in rows]
 
     def find_claims(
-        self, where: ClaimFilter, *, limit: int, after_seq: int = -1
+        self,
+        where: ClaimFilter,
+        *,
+        limit: int,
+        after_seq: int = -1,
+        before_seq: int | None = None,
+        from_end: bool = False,
     ) -> list[ClaimState]:
-        """Claims matching ``where`` in extraction order, after ``after_seq`` (keyset paging)."""
-        query = _filtered(select(claims_t), where).where(claims_t.c.seq > after_seq)
-        rows = self.conn.execute(query.order_by(claims_t.c.seq).limit(limit))
-        return [_claim_state(row) for row in rows]
+        """Claims matching ``where`` with after_seq < seq < before_seq, in extraction order.
+
+        ``from_end`` takes the last ``limit`` of them instead of the first (backward paging);
+        the result is still oldest first.
+        """
+        c = claims_t.c
+        query = _filtered(select(claims_t), where).where(c.seq > after_seq)
+        if before_seq is not None:
+            query = query.where(c.seq < before_seq)
+        order = c.seq.desc() if from_end else c.seq
+        rows = [_claim_state(row) for row in self.conn.execute(query.order_by(order).limit(limit))]
+        return rows[::-1] if from_end else rows
 
     def source_page(
         self, *, after_seq: int, limit: int, publisher: str | None

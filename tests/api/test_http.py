@@ -231,3 +231,29 @@ def test_sources_and_claimants(server: str) -> None:
         "claims": 9,
     } in claimants
     assert gql(server, '{ claimants(search: "nobody") { claims } }')["claimants"] == []
+
+
+BACK = """query($last: Int!, $before: String) { claims(last: $last, before: $before) {
+  edges { cursor node { seq } } pageInfo { hasPreviousPage hasNextPage startCursor } } }"""
+
+
+def test_claims_page_backward_with_last_and_before(server: str) -> None:
+    forward = [e["node"]["seq"] for e in gql(server, PAGE, first=100)["claims"]["edges"]]
+    seen: list[int] = []
+    before = None
+    while True:
+        page = gql(server, BACK, last=4, before=before)["claims"]
+        seen = [e["node"]["seq"] for e in page["edges"]] + seen
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert seen == forward
+    both = httpx.post(
+        f"{server}/graphql", json={"query": "{ claims(first: 2, last: 2) { totalCount } }"}
+    ).json()
+    assert "first or last" in both["errors"][0]["message"]
+
+
+def test_oversized_request_bodies_are_refused(server: str) -> None:
+    big = {"query": "{ checkpoint { size } }", "variables": {"pad": "x" * (3 * 1024 * 1024)}}
+    assert httpx.post(f"{server}/graphql", json=big, timeout=30).status_code == 413
