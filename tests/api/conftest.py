@@ -19,7 +19,7 @@ from ledger.entries import ClaimChanges, Rating
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
-from ledger.tokens import create_token
+from ledger.tokens import create_token, revoke_token
 from tests.conftest import SEED
 from tests.helpers import ROOT, add_source_with_claims
 
@@ -36,6 +36,34 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def launch(home: Path, db_url: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `claims-ledger serve` on a free port and wait until /healthz answers."""
+    port = _free_port()
+    env = {
+        "LEDGER_HOME": str(home),
+        "LEDGER_DATABASE_URL": db_url,
+        "LEDGER_KEY_PASSPHRASE": "pw",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
 
 
 @pytest.fixture
@@ -70,35 +98,9 @@ def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
         "reviewer": create_token(ledger.store, "reviewer", log),
         "revoked": create_token(ledger.store, "revoked", writer),
     }
-    from ledger.tokens import revoke_token
-
     revoke_token(ledger.store, "revoked")
     instance.close()
-    port = _free_port()
-    env = {
-        "LEDGER_HOME": str(home),
-        "LEDGER_DATABASE_URL": db_url,
-        "LEDGER_KEY_PASSPHRASE": "pw",
-        "PATH": "/usr/bin:/bin",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    proc, url = launch(home, db_url)
     yield Served(url, home, db_url, tokens)
     proc.terminate()
     proc.wait(timeout=10)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,36 +10,14 @@ import pytest
 
 from ledger.config import Settings
 from ledger.instance import open_instance
-from tests.api.conftest import _free_port
-from tests.helpers import ROOT
+from tests.api.conftest import launch
 
 
 def test_two_workers_serve_the_same_port(sqlite_url: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
     open_instance(Settings(home=home, database_url=sqlite_url, passphrase=b"pw")).close()
-    port = _free_port()
-    env = {
-        "LEDGER_HOME": str(home),
-        "LEDGER_DATABASE_URL": sqlite_url,
-        "LEDGER_KEY_PASSPHRASE": "pw",
-        "PATH": "/usr/bin:/bin",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, url = launch(home, sqlite_url, "--workers", "2")
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         started = time.monotonic()
         with httpx.Client() as client:  # keep-alive off: spread connections over the workers
             for _ in range(40):
@@ -58,4 +34,4 @@ def test_two_workers_serve_the_same_port(sqlite_url: str, tmp_path: Path) -> Non
         proc.wait(timeout=15)
     time.sleep(0.5)
     with pytest.raises(httpx.TransportError):  # the workers stopped with it
-        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        httpx.get(f"{url}/healthz", timeout=2)
