@@ -98,11 +98,18 @@ class Query:
             total_count=ledger.count_claims(where),
         )
 
-    @strawberry.field(description="One claim by global ID or claim id (hex).")
-    def claim(self, info: Info, id: strawberry.ID) -> t.Claim | None:
+    @strawberry.field(
+        description="One claim by global ID or claim id (hex); with `asOf`, as the ledger "
+        "stood at that tree size."
+    )
+    def claim(self, info: Info, id: strawberry.ID, as_of: int | None = None) -> t.Claim | None:
         claim_id = _key_of(id, "Claim")
+        ledger = info.context.ledger
+        if as_of is not None:
+            past = ledger.claim_as_of(claim_id, as_of)
+            return t.Claim(state=past) if past is not None else None
         try:
-            return t.Claim(state=info.context.ledger.claim(claim_id))
+            return t.Claim(state=ledger.claim(claim_id))
         except NotFound:
             return None
 
@@ -119,10 +126,17 @@ class Query:
             return None
         return None
 
-    @strawberry.field(description="A source by the SHA-256 of its bytes (hex).")
-    def source(self, info: Info, hash: str) -> t.Source | None:
+    @strawberry.field(
+        description="A source by the SHA-256 of its bytes (hex); with `asOf`, only if it was "
+        "registered before that tree size."
+    )
+    def source(self, info: Info, hash: str, as_of: int | None = None) -> t.Source | None:
+        ledger = info.context.ledger
+        if as_of is not None:
+            past = ledger.source_as_of(hash, as_of)
+            return t.Source(state=past) if past is not None else None
         try:
-            return t.Source(state=info.context.ledger.source(hash))
+            return t.Source(state=ledger.source(hash))
         except NotFound:
             return None
 

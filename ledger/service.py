@@ -256,6 +256,22 @@ class Ledger:
         with self.store.reader() as txn:
             return {s.sha256: s for s in txn.sources_by_sha(list(shas))}
 
+    def claim_as_of(self, claim_id: str, size: int) -> ClaimState | None:
+        """The claim as the ledger stood at tree size ``size`` (None if not extracted yet)."""
+        _check_tree_size(size, self.head().size)
+        try:
+            history = self.history(claim_id)
+        except NotFound:
+            return None
+        earlier = [item for item in history if item.entry.seq < size]
+        return earlier[-1].state if earlier else None
+
+    def source_as_of(self, sha256: str, size: int) -> SourceState | None:
+        """The source if it was registered before tree size ``size`` (sources never change)."""
+        _check_tree_size(size, self.head().size)
+        source = self.store.get_source(sha256)
+        return source if source is not None and source.seq < size else None
+
     def source(self, sha256: str) -> SourceState:
         source = self.store.get_source(sha256)
         if source is None:

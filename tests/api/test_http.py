@@ -257,3 +257,33 @@ def test_claims_page_backward_with_last_and_before(server: str) -> None:
 def test_oversized_request_bodies_are_refused(server: str) -> None:
     big = {"query": "{ checkpoint { size } }", "variables": {"pad": "x" * (3 * 1024 * 1024)}}
     assert httpx.post(f"{server}/graphql", json=big, timeout=30).status_code == 413
+
+
+AS_OF = """query($id: ID!, $n: Int!, $h: String!) { claim(id: $id, asOf: $n) { statement status revision }
+  source(hash: $h, asOf: $n) { sha256 } }"""
+
+
+def test_time_travel_shows_a_claim_as_the_ledger_stood_at_a_tree_size(server: str) -> None:
+    node = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
+    extracted, revised, _reviewed = node["history"]
+    claim_id = gql(
+        server,
+        "{ claims(first: 1, filter: {status: REVISED}) { edges { node { claimId source { sha256 } } } } }",
+    )["claims"]["edges"][0]["node"]
+    sha = claim_id["source"]["sha256"]
+    before = gql(server, AS_OF, id=claim_id["claimId"], n=extracted["seq"], h=sha)
+    assert before["claim"] is None  # not extracted yet at that size
+    original = gql(server, AS_OF, id=claim_id["claimId"], n=revised["seq"], h=sha)
+    assert original["claim"] == {
+        "statement": "North Korea sent about 7000 containers of weapons to Russia.",
+        "status": "ACTIVE",
+        "revision": 0,
+    }
+    assert original["source"] == {"sha256": sha}
+    later = gql(server, AS_OF, id=claim_id["claimId"], n=revised["seq"] + 1, h=sha)["claim"]
+    assert (later["status"], later["revision"]) == ("REVISED", 1)
+    too_far = httpx.post(
+        f"{server}/graphql",
+        json={"query": AS_OF, "variables": {"id": claim_id["claimId"], "n": 10**6, "h": sha}},
+    ).json()
+    assert "out of range" in too_far["errors"][0]["message"]
