@@ -525,7 +525,7 @@ def verify_store(
 
 def _walk_store(store: Store, checker: LogChecker, size: int, progress: Progress | None) -> None:
     checkpoints = _Lookahead(store.iter_checkpoints())
-    for page in _pages(store, size):
+    for page in store.entry_pages(0, size, 1000):
         pending_nodes: list[merkle.Node] = []
         for row in page:
             entry = checker.feed(row.data, row.seq)
@@ -548,17 +548,6 @@ def _walk_store(store: Store, checker: LogChecker, size: int, progress: Progress
             f"{size} entries: entries were removed after it was signed",
             seq=size,
         )
-
-
-def _pages(store: Store, size: int, page: int = 1000) -> Iterator[list[StoredEntry]]:
-    position = 0
-    while position < size:
-        with store.reader() as txn:
-            rows = txn.entry_page(position, size, page)
-        if not rows:
-            return
-        yield rows
-        position = rows[-1].seq + 1
 
 
 class _Lookahead:

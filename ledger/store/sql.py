@@ -473,16 +473,23 @@ class Store:
         with self.reader() as txn:
             return txn.head()
 
-    def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
-        """Entries with start <= seq < stop in order, fetched in pages (bounded memory)."""
+    def entry_pages(
+        self, start: int = 0, stop: int | None = None, page: int = 2000
+    ) -> Iterator[list[StoredEntry]]:
+        """Entries with start <= seq < stop in order, a page (one read) at a time."""
         position = start
         while stop is None or position < stop:
             with self.reader() as txn:
-                rows = txn.entry_page(position, stop, 2000)
+                rows = txn.entry_page(position, stop, page)
             if not rows:
                 return
-            yield from rows
+            yield rows
             position = rows[-1].seq + 1
+
+    def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
+        """Entries with start <= seq < stop in order, fetched in pages (bounded memory)."""
+        for rows in self.entry_pages(start, stop):
+            yield from rows
 
     def entry_by_hash(self, entry_hash: str) -> StoredEntry | None:
         with self.reader() as txn:
