@@ -89,11 +89,10 @@ class Query:
         edges = [t.ClaimEdge(cursor=cursor(c.seq), node=t.Claim(state=c)) for c in page]
         return t.ClaimConnection(
             edges=edges,
-            page_info=t.PageInfo(
-                has_next_page=before_seq is not None if backward else more,
-                has_previous_page=more if backward else after_seq >= 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=_page_info(
+                [e.cursor for e in edges],
+                has_next=before_seq is not None if backward else more,
+                has_previous=more if backward else after_seq >= 0,
             ),
             total_count=ledger.count_claims(where),
         )
@@ -152,11 +151,8 @@ class Query:
         edges = [t.SourceEdge(cursor=cursor(s.seq), node=t.Source(state=s)) for s in found[:size]]
         return t.SourceConnection(
             edges=edges,
-            page_info=t.PageInfo(
-                has_next_page=len(found) > size,
-                has_previous_page=after_seq >= 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=_page_info(
+                [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
             ),
         )
 
@@ -216,6 +212,15 @@ class Query:
         self, info: Info, from_size: int, to_size: int | None = None
     ) -> t.ConsistencyProof:
         return t.ConsistencyProof(result=info.context.ledger.consistency_proof(from_size, to_size))
+
+
+def _page_info(cursors: list[str], *, has_next: bool, has_previous: bool) -> t.PageInfo:
+    return t.PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
 
 
 def _key_of(token: str, type_name: str) -> str:

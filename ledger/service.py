@@ -314,8 +314,7 @@ class Ledger:
     ) -> list[ClaimState]:
         """Claims matching ``where``, oldest first, strictly between the two positions; at
         most ``limit``, taken from the start (or with ``from_end``, from the end)."""
-        if not 1 <= limit <= 1000:
-            raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+        _check_limit(limit)
         with self.store.reader() as txn:
             return txn.find_claims(
                 where, limit=limit, after_seq=after_seq, before_seq=before_seq, from_end=from_end
@@ -324,8 +323,7 @@ class Ledger:
     def sources(
         self, *, limit: int = 50, after_seq: int = -1, publisher: str | None = None
     ) -> list[SourceState]:
-        if not 1 <= limit <= 1000:
-            raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+        _check_limit(limit)
         with self.store.reader() as txn:
             return txn.source_page(after_seq=after_seq, limit=limit, publisher=publisher)
 
@@ -333,8 +331,7 @@ class Ledger:
         self, *, search: str | None = None, limit: int = 50
     ) -> list[tuple[Claimant, int]]:
         """Who claims are attributed to, with how many claims each (unattributed: name None)."""
-        if not 1 <= limit <= 1000:
-            raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+        _check_limit(limit)
         with self.store.reader() as txn:
             return txn.claimant_counts(search=search, limit=limit)
 
@@ -594,6 +591,11 @@ def _source_entry_of(chain: Sequence[SignedEntry]) -> str:
     payload = chain[0].body.payload
     assert isinstance(payload, ClaimExtracted)
     return payload.source
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
 
 
 def _check_tree_size(size: int, head: int) -> None:
