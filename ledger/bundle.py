@@ -20,10 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, SignedNote, Verifier, verify_checkpoint
-from ledger.entries import KeyRegistered
+from ledger.entries import KeyRegistered, parse_entry
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
 from ledger.service import Ledger
-from ledger.verify import FileIndex, LogChecker, Progress, SignatureChecker, VerifyReport
+from ledger.verify import (
+    FileIndex,
+    Progress,
+    VerifyReport,
+    keys_in,
+    verify_rows,
+    worker_count,
+)
 
 BUNDLE_FORMAT = "claims-ledger-bundle/v1"
 
@@ -114,24 +121,21 @@ def verify_bundle(
     signed checkpoint — that the bundle's log extends it.
     """
     checkpoint = _read_checkpoint(path, log_key)
-    index = FileIndex(path / "entries.jsonl")
-    with (
-        SignatureChecker(workers=workers if checkpoint.size > 2000 else 0) as signatures,
-        closing(index),
-    ):
-        checker = LogChecker(signatures, index, log_verifier=log_key)
-        if older_checkpoint is not None:
-            checker.expect(older_checkpoint)
-        with signatures.first_in_log_order():
-            for seq, offset, data in read_entries(path):
-                entry = checker.feed(data, seq)
-                index.add(seq, offset, entry)
-                if seq == 0:
-                    _check_genesis_key(entry.body.payload, log_key)
-                checker.grow_tree(entry)
-                if progress is not None:
-                    progress(1)
-        report = checker.finish()
+    keys = keys_in((seq, data) for seq, _, data in read_entries(path))
+    genesis = next(read_entries(path), None)
+    if genesis is not None:
+        _check_genesis_key(genesis[2], log_key)
+    with closing(FileIndex(path / "entries.jsonl")) as index:
+        checker = verify_rows(
+            ((seq, data, offset) for seq, offset, data in read_entries(path)),
+            index,
+            keys,
+            log_verifier=log_key,
+            older_checkpoint=older_checkpoint,
+            workers=worker_count(workers, checkpoint.size),
+            progress=progress,
+        )
+    report = checker.report
     if (checkpoint.size, checkpoint.root_hash) != (report.entries, report.root):
         raise IntegrityError(
             f"bundle checkpoint says size {checkpoint.size} root {checkpoint.root_hash.hex()}, "
@@ -151,7 +155,11 @@ def _read_checkpoint(path: Path, log_key: Verifier) -> Checkpoint:
     return verify_checkpoint(note, log_key)
 
 
-def _check_genesis_key(payload: object, log_key: Verifier) -> None:
+def _check_genesis_key(data: bytes, log_key: Verifier) -> None:
+    try:
+        payload = parse_entry(data, where="entry 0").body.payload
+    except FormatError:
+        return  # the walk reports it, in order
     if not isinstance(payload, KeyRegistered) or (
         base64.b64decode(payload.public_key) != log_key.public_key
     ):

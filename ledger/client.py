@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import takewhile
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, Verifier, parse_verifier_key, verify_checkpoint
 from ledger.entries import KeyRegistered, SignedEntry, parse_entry, verify_signature
 from ledger.errors import LedgerError, VerificationError
-from ledger.verify import LogChecker, MemoryIndex, SignatureChecker, VerifyReport
+from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
 
 
 class ClientError(LedgerError):
@@ -103,16 +104,10 @@ class LedgerClient:
     def verify_log(self) -> VerifyReport:
         """Every entry checked as `claims-ledger verify` does; the root equals the checkpoint."""
         checkpoint = self.checkpoint()
-        with SignatureChecker(workers=0) as signatures:
-            index = MemoryIndex()
-            checker = LogChecker(signatures, index, log_verifier=self.log_key)
-            for seq, data in self.entries():
-                if seq >= checkpoint.size:
-                    break
-                entry = checker.feed(data, seq)
-                index.add(entry)
-                checker.grow_tree(entry)
-            report = checker.finish()
+        within = takewhile(lambda row: row[0] < checkpoint.size, self.entries())
+        rows = [(seq, data, 0) for seq, data in within]
+        keys = keys_in((seq, data) for seq, data, _ in rows)
+        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
         if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
             raise VerificationError(
                 f"the server's entries give size {report.entries} root {report.root.hex()}, "

@@ -280,7 +280,7 @@ def _range_ids(start: int, end: int) -> list[NodeId]:
     return ids
 
 
-def _fold(hashes: Sequence[Hash]) -> Hash:
+def fold_perfect(hashes: Sequence[Hash]) -> Hash:
     """MTH of a range from its perfect parts, largest first: the RFC splits off the first
     (largest power of two) part at every step, so the tree leans right."""
     acc = hashes[-1]
@@ -329,7 +329,7 @@ def _read_plan(plan: Sequence[Sequence[NodeId]], reader: NodeReader, what: str) 
             raise VerificationError(
                 f"node (level {level}, index {index}) for {what} is {len(value)} bytes"
             )
-    return [_fold([found[node] for node in part]) for part in plan]
+    return [fold_perfect([found[node] for node in part]) for part in plan]
 
 
 def inclusion_proof_ids(index: int, size: int) -> list[NodeId]:
@@ -421,7 +421,7 @@ class Frontier:
         return completed
 
     def root(self) -> Hash:
-        return _fold(self._hashes) if self._hashes else EMPTY_ROOT
+        return fold_perfect(self._hashes) if self._hashes else EMPTY_ROOT
 
 
 @dataclass(frozen=True)

@@ -137,14 +137,19 @@ def check_claim_extraction(
     entry: SignedEntry, payload: ClaimExtracted, source_sha256: str | None
 ) -> None:
     """``source_sha256`` is the sha256 of the source entry the claim names, if it is one."""
-    if source_sha256 is None:
-        raise NotFound(
-            f"entry {entry.seq}: source entry {payload.source} is not a registered source"
-        )
-    if source_sha256 != payload.source_sha256:
-        raise Conflict(
-            f"entry {entry.seq}: source_sha256 does not match source entry {payload.source}"
-        )
+    check_claim_source(entry.seq, payload.source, payload.source_sha256, source_sha256)
+    check_selector(entry, payload)
+
+
+def check_claim_source(seq: int, source: str, claimed_sha256: str, found_sha256: str | None) -> None:
+    """The source entry a claim names must be a registered source with the sha256 it gives."""
+    if found_sha256 is None:
+        raise NotFound(f"entry {seq}: source entry {source} is not a registered source")
+    if found_sha256 != claimed_sha256:
+        raise Conflict(f"entry {seq}: source_sha256 does not match source entry {source}")
+
+
+def check_selector(entry: SignedEntry, payload: ClaimExtracted) -> None:
     if payload.selector.end - payload.selector.start != len(payload.selector.exact):
         raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
 

@@ -256,9 +256,15 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
     assert isinstance(p, ClaimExtracted)
     source = state.get_source_by_entry(p.source)
     rules.check_claim_extraction(entry, p, source.sha256 if source else None)
+    claim = extracted_claim(entry, p)
+    state.changes.created.add(claim.claim_id)
+    state.changes.claims[claim.claim_id] = claim
+
+
+def extracted_claim(entry: SignedEntry, p: ClaimExtracted) -> ClaimState:
+    """The projection row a claim.extracted entry creates."""
     claim_id = entry.hash.hex()
-    state.changes.created.add(claim_id)
-    state.changes.claims[claim_id] = ClaimState(
+    return ClaimState(
         claim_id=claim_id,
         seq=entry.seq,
         source_entry=p.source,

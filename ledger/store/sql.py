@@ -52,6 +52,10 @@ tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 
 
+EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
+"""An entries row as verification reads it: seq, bytes, hash, kind, signer, ts, subject."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
     size: int
@@ -302,21 +306,72 @@ class Txn:
         row = self._one(entries_t, "seq", seq)
         return _stored_entry(row) if row is not None else None
 
-    def digest_page(
-        self, table_name: str, after_seq: int, limit: int
+    def digest_range(
+        self, table_name: str, start: int | None, stop: int | None
     ) -> list[tuple[int, str, bytes]]:
-        """(seq, primary key, row digest) of projection rows in ``seq`` order (sources, claims)."""
+        """(seq, primary key, row digest) of projection rows with start <= seq < stop (either
+        bound may be None: unbounded), in ``seq`` order (sources, claims)."""
         table = {"sources": sources_t, "claims": claims_t}[table_name]
         names = [c.name for c in table.columns]
+        where, params = [], []
+        if start is not None:
+            where.append(f"seq >= {self.sql.mark}")
+            params.append(start)
+        if stop is not None:
+            where.append(f"seq < {self.sql.mark}")
+            params.append(stop)
         sql = (
             f"SELECT {self.sql.columns(table)} FROM {table.name} "  # noqa: S608
-            f"WHERE seq > {self.sql.mark} ORDER BY seq LIMIT {int(limit)}"
+            f"WHERE {' AND '.join(where) or '1 = 1'} ORDER BY seq"
         )
+        at = names.index("seq")
         out = []
-        for row in self.conn.exec_driver_sql(sql, (after_seq,)):
+        for row in self.conn.exec_driver_sql(sql, tuple(params)):
             values = [bytes(v) if isinstance(v, memoryview) else v for v in row]
-            out.append((row[names.index("seq")], row[0], row_digest(values)))
+            out.append((row[at], row[0], row_digest(values)))
         return out
+
+    def entry_rows(self, start: int, stop: int) -> list[EntryColumns]:
+        """Raw entry rows with start <= seq < stop in order, for verification: (seq, bytes,
+        hash, kind, signer, ts, subject), read at driver level."""
+        mark = self.sql.mark
+        sql = (
+            "SELECT seq, data, hash, kind, signer, ts, subject FROM entries "  # noqa: S608
+            f"WHERE seq >= {mark} AND seq < {mark} ORDER BY seq"
+        )
+        return [
+            (seq, _as_bytes(data), h, kind, signer, ts, subject)
+            for seq, data, h, kind, signer, ts, subject in self.conn.exec_driver_sql(
+                sql, (start, stop)
+            )
+        ]
+
+    def key_entries(self, stop: int) -> list[tuple[int, bytes]]:
+        """(seq, bytes) of entries whose kind column says key.registered or key.revoked."""
+        mark = self.sql.mark
+        sql = (
+            f"SELECT seq, data FROM entries WHERE kind IN ({mark}, {mark}) AND seq < {mark} "  # noqa: S608
+            "ORDER BY seq"
+        )
+        rows = self.conn.exec_driver_sql(sql, ("key.registered", "key.revoked", stop))
+        return [(seq, _as_bytes(data)) for seq, data in rows]
+
+    def inner_nodes(self, start: int, stop: int, max_level: int) -> dict[NodeId, Hash]:
+        """Stored tree nodes of levels 1..max_level lying wholly inside leaves [start, stop)."""
+        mark = self.sql.mark
+        terms, params = [], []
+        for level in range(1, max_level + 1):
+            first, end = -(-start >> level), stop >> level
+            if first < end:
+                terms.append(f"(level = {mark} AND idx >= {mark} AND idx < {mark})")
+                params += [level, first, end]
+        if not terms:
+            return {}
+        sql = f"SELECT level, idx, hash FROM tree_nodes WHERE {' OR '.join(terms)}"  # noqa: S608
+        return {
+            (level, idx): Hash(bytes(value))
+            for level, idx, value in self.conn.exec_driver_sql(sql, tuple(params))
+        }
 
     def subject_entries_many(self, subjects: Sequence[str]) -> dict[str, list[StoredEntry]]:
         """Every entry about each of ``subjects``, each list in log order."""

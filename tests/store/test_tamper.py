@@ -56,14 +56,20 @@ def busy(instance: Instance) -> Instance:
         writer, ids[0], follows=ids[0], changes=ClaimChanges(statement="Revised."), reason="fix"
     )
     ledger.review_claim(log, ids[0], follows=revised.hash.hex(), rating=Rating(textual="True"))
-    verify_store(ledger.store)
+    whole = verify_store(ledger.store, workers=0)
+    assert verify_store(ledger.store, workers=2, chunk_bits=2) == whole
     unguard(ledger.store.engine)
     return instance
 
 
 def _fails(ledger: Ledger, error: type[Exception], message: str) -> VerificationError:
+    """Verification fails alike in one process and one chunk, and on worker processes with
+    chunks of 4 entries (so the problem may sit in a chunk or between two)."""
     with pytest.raises(error, match=message) as info:
         verify_store(ledger.store, workers=0)
+    with pytest.raises(error, match=message) as chunked:
+        verify_store(ledger.store, workers=2, chunk_bits=2)
+    assert (str(chunked.value), chunked.value.seq) == (str(info.value), info.value.seq)  # type: ignore[attr-defined]
     return info.value  # type: ignore[return-value]
 
 
@@ -136,10 +142,12 @@ def test_log_truncated_and_re_extended_differently_is_a_fork_against_an_older_ch
         ledger.store, workers=0
     )  # self-consistent: the database alone cannot tell
     assert report.entries == old_size
-    with pytest.raises(
-        VerificationError, match=f"does not extend the older checkpoint: at tree size {old_size}"
-    ):
-        verify_store(ledger.store, workers=0, older_checkpoint=old_note)
+    for workers, bits in ((0, 10), (2, 2)):
+        with pytest.raises(
+            VerificationError,
+            match=f"does not extend the older checkpoint: at tree size {old_size}",
+        ):
+            verify_store(ledger.store, workers=workers, chunk_bits=bits, older_checkpoint=old_note)
     export_bundle(ledger, tmp_path / "bundle")
     with pytest.raises(VerificationError, match="does not extend the older checkpoint"):
         verify_bundle(

@@ -1,0 +1,368 @@
+"""The checks on a run of consecutive entries that need nothing from the rest of the log.
+
+Verification splits the log into aligned chunks of ``2**bits`` entries, so that every full
+chunk is one perfect Merkle subtree, and runs ``check_chunk`` on every core: parse and
+validate each entry, its place in the chunk (dense seq, previous-hash link, log name,
+timestamps), its signer's key and role and its signature, the lookup columns stored
+beside it, the chunk's inner tree nodes, and the projection rows it creates. What spans
+chunks (links between them, key and source registrations, claims citing a source from an
+earlier chunk, changes to claims, the tree above chunk level, checkpoints) is left to
+``ledger.verify.LogChecker``, which joins the chunks' ``ChunkResult`` in log order.
+
+The signer's key comes from ``keys``: the final state of every key, from a first pass
+over the key entries. A key's final state says when it could sign (registration and
+revocation positions), so it answers for any position; the join replays the key entries
+in order and requires the same final states, so a first pass misled by edited rows
+cannot let a signature through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import rules
+from ledger.entries import (
+    ENTRY_KINDS,
+    ClaimExtracted,
+    KeyRegistered,
+    KeyRevoked,
+    SignedEntry,
+    SourceRegistered,
+    parse_entry,
+)
+from ledger.errors import FormatError, IntegrityError, LedgerError, SignatureError
+from ledger.merkle import Frontier, Hash, Node, NodeId
+from ledger.rules import KeyState
+from ledger.signing import ENTRY_DOMAIN
+from ledger.state import extracted_claim, source_state
+from ledger.store.sql import EntryColumns, Store, claim_digest, source_digest
+
+KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
+
+Row = tuple[int, bytes, str | None, str | None, str | None, str | None, str | None]
+"""seq, entry bytes, then the stored hash, kind, signer, ts and subject columns (None when
+the entries come from a file or a server rather than a database)."""
+
+SourceEvent = tuple[int, bytes, bytes]
+"""A source registration: seq, sha256, entry hash."""
+CiteEvent = tuple[int, str, str]
+"""A claim citing a source registered before the chunk: seq, source entry hash, sha256."""
+EntryEvent = tuple[int, bytes]
+"""A key entry or a change to a claim, for the join to apply in order: seq, bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkTask:
+    start: int
+    stop: int
+    checkpoint_sizes: tuple[int, ...] = ()
+    """Tree sizes in (start, stop] whose root the join needs (checkpoints)."""
+    check_nodes: bool = False
+    """Compare the chunk's inner tree nodes with the stored ones."""
+    projection_bounds: tuple[int | None, int | None] | None = None
+    """Compare projection rows with seq in [low, high) (None: unbounded) with the entries."""
+    rows: Sequence[Row] | None = None
+    """The entries, when they do not come from the worker's database."""
+    index_facts: bool = False
+    """Return each entry's hash, kind and subject (for an in-memory or file index)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The first problem in a chunk (exceptions with keyword fields do not pickle)."""
+
+    error: str
+    message: str
+    seq: int | None
+
+    def exception(self) -> LedgerError:
+        kind = {"SignatureError": SignatureError}.get(self.error, IntegrityError)
+        return kind(self.message, seq=self.seq)
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    start: int
+    stop: int
+    """End of the entries checked (before a failure, or the task's stop)."""
+    first_prev: bytes | None = None
+    first_ts: str = ""
+    last_hash: bytes | None = None
+    last_ts: str = ""
+    log: str | None = None
+    kinds: bytes = b""
+    """One KIND_CODE per entry checked."""
+    sources: list[SourceEvent] = field(default_factory=list)
+    cites: list[CiteEvent] = field(default_factory=list)
+    entries: list[EntryEvent] = field(default_factory=list)
+    frontiers: dict[int, list[Hash]] = field(default_factory=dict)
+    """Perfect subtree hashes covering [start, size) for each requested size and for the
+    chunk's end (one hash, the subtree root, for a full chunk)."""
+    nodes: int = 0
+    rows: int = 0
+    row_findings: list[tuple[str, str, int, str]] = field(default_factory=list)
+    """Projection rows (finding, table, seq, key): "missing", "extra" or "differs"."""
+    facts: list[tuple[str, int, str | None]] = field(default_factory=list)
+    """With ``index_facts``: each entry's hash (hex), kind code and subject."""
+    failure: Failure | None = None
+
+
+# -- in a worker process ----------------------------------------------------------------
+
+_worker: dict[str, object] = {}
+
+
+def init_worker(url: str, keys: Mapping[str, KeyState]) -> None:
+    """Pool initializer: a connection of the worker's own, and the keys' final states."""
+    from ledger.store.engine import make_engine
+
+    _worker["store"] = Store(make_engine(url)) if url else None
+    _worker["keys"] = keys
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Entry point on a worker process."""
+    store = _worker["store"]
+    keys = _worker["keys"]
+    assert isinstance(keys, dict)
+    return check_chunk(store if isinstance(store, Store) else None, task, keys)
+
+
+# -- the checks ---------------------------------------------------------------------------
+
+
+def check_chunk(store: Store | None, task: ChunkTask, keys: Mapping[str, KeyState]) -> ChunkResult:
+    """Check the entries ``task`` names (read from ``store`` unless the task carries them)."""
+    stored_nodes: dict[NodeId, Hash] = {}
+    digests: list[tuple[int, str, bytes]] = []
+    rows: Sequence[Row | EntryColumns]
+    if task.rows is not None:
+        rows = task.rows
+    else:
+        assert store is not None
+        with store.reader() as txn:
+            rows = txn.entry_rows(task.start, task.stop)
+            if task.check_nodes:
+                stored_nodes = txn.inner_nodes(task.start, task.stop, 62)
+    result = ChunkResult(task.start, task.start)
+    checker = _Chunk(task, keys, stored_nodes, result)
+    try:
+        checker.run(rows)
+    except LedgerError as exc:
+        result.failure = Failure(type(exc).__name__, str(exc), getattr(exc, "seq", None))
+        return result
+    finally:
+        result.kinds = bytes(checker.kinds)
+    if task.projection_bounds is not None and store is not None:
+        low, high = task.projection_bounds
+        with store.reader() as txn:
+            for table in ("sources", "claims"):
+                digests = txn.digest_range(table, low, high)
+                _compare_rows(table, digests, checker.expected[table], result)
+    return result
+
+
+class _Chunk:
+    def __init__(
+        self,
+        task: ChunkTask,
+        keys: Mapping[str, KeyState],
+        stored_nodes: dict[NodeId, Hash],
+        result: ChunkResult,
+    ) -> None:
+        self.task = task
+        self.keys = keys
+        self.stored_nodes = stored_nodes
+        self.result = result
+        self.local_sources: dict[str, str] = {}  # entry hash -> sha256, within the chunk
+        self.expected: dict[str, dict[int, tuple[str, bytes]]] = {"sources": {}, "claims": {}}
+        self.frontier = Frontier()
+        self.public: dict[bytes, Ed25519PublicKey] = {}
+        self.kinds = bytearray()
+
+    def run(self, rows: Sequence[Row | EntryColumns]) -> None:
+        task, result = self.task, self.result
+        wanted = {*task.checkpoint_sizes, task.stop}
+        kinds = self.kinds
+        project = task.projection_bounds is not None
+        for row in rows:
+            seq = row[0]
+            if seq != result.stop:
+                raise IntegrityError(
+                    f"entry {result.stop} is missing: the log goes from {result.stop - 1} to {seq}",
+                    seq=result.stop,
+                )
+            entry = self._entry(row)
+            kind_code = KIND_CODE[entry.kind]
+            payload = entry.body.payload
+            if isinstance(payload, SourceRegistered):
+                result.sources.append((seq, bytes.fromhex(payload.sha256), entry.hash))
+                self.local_sources[entry.hash.hex()] = payload.sha256
+                if project:
+                    self.expected["sources"][seq] = (
+                        payload.sha256,
+                        source_digest(source_state(entry, payload)),
+                    )
+            elif isinstance(payload, ClaimExtracted):
+                self._claim(entry, payload, project)
+            else:
+                result.entries.append((seq, entry.data))
+            if task.index_facts:
+                result.facts.append((entry.hash.hex(), kind_code, _subject(entry)))
+            self._grow(entry)
+            kinds.append(kind_code)
+            result.stop = seq + 1
+            result.last_hash = entry.hash
+            result.last_ts = entry.body.ts
+            if result.stop in wanted:
+                result.frontiers[result.stop] = list(self.frontier.hashes)
+        if result.stop != task.stop:
+            raise IntegrityError(
+                f"entry {result.stop} is missing: the log ends at {result.stop - 1}",
+                seq=result.stop,
+            )
+
+    def _entry(self, row: Row | EntryColumns) -> SignedEntry:
+        seq, data = row[0], row[1]
+        result = self.result
+        try:
+            entry = parse_entry(data, where=f"entry {seq}")
+        except FormatError as exc:
+            raise IntegrityError(f"entry {seq} bytes are malformed: {exc}", seq=seq) from exc
+        body = entry.body
+        if body.seq != seq:
+            raise IntegrityError(
+                f"entry {seq}: stored at seq {seq} but its body says seq {body.seq}", seq=seq
+            )
+        if seq == self.task.start:
+            result.first_prev, result.first_ts, result.log = body.prev, body.ts, body.log
+        else:
+            _check_link(entry, result.last_hash, result.last_ts, result.log)
+        try:
+            key = rules.check_signer(entry, self.keys.get)
+            if isinstance(body.payload, ClaimExtracted):
+                rules.check_selector(entry, body.payload)
+        except LedgerError as exc:
+            raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
+        public = self.public.get(key.public_key)
+        if public is None:
+            public = self.public[key.public_key] = Ed25519PublicKey.from_public_bytes(
+                key.public_key
+            )
+        try:
+            public.verify(entry.signature, ENTRY_DOMAIN + entry.body_bytes)
+        except InvalidSignature:
+            raise SignatureError(
+                f"entry {seq}: signature does not verify under the signer's key", seq=seq
+            ) from None
+        if row[2] is not None:
+            _check_columns(row, entry)
+        return entry
+
+    def _claim(self, entry: SignedEntry, payload: ClaimExtracted, project: bool) -> None:
+        seq = entry.seq
+        found = self.local_sources.get(payload.source)
+        if found is None:
+            self.result.cites.append((seq, payload.source, payload.source_sha256))
+        else:
+            try:
+                rules.check_claim_source(seq, payload.source, payload.source_sha256, found)
+            except LedgerError as exc:
+                raise IntegrityError(
+                    f"entry {seq} breaks the log's rules: {exc}", seq=seq
+                ) from exc
+        if project:
+            claim = extracted_claim(entry, payload)
+            self.expected["claims"][seq] = (claim.claim_id, claim_digest(claim))
+
+    def _grow(self, entry: SignedEntry) -> None:
+        start = self.task.start
+        for node in self.frontier.append(Hash(entry.hash)):
+            if not node.level:
+                continue
+            absolute = Node(node.level, (start >> node.level) + node.index, node.hash)
+            self.result.nodes += 1
+            if self.task.check_nodes:
+                check_node(absolute, self.stored_nodes.get(absolute.id))
+
+
+def _check_link(entry: SignedEntry, last_hash: bytes | None, last_ts: str, log: str | None) -> None:
+    body = entry.body
+    if body.prev != last_hash:
+        expected = last_hash.hex() if last_hash else None
+        found = body.prev.hex() if body.prev else None
+        raise IntegrityError(
+            f"entry {body.seq}: prev is {found} but entry {body.seq - 1} hashes to {expected}",
+            seq=body.seq,
+        )
+    if body.log != log:
+        raise IntegrityError(
+            f"entry {body.seq}: names log {body.log!r}, entry 0 began {log!r}", seq=body.seq
+        )
+    if body.ts < last_ts:
+        raise IntegrityError(
+            f"entry {body.seq}: timestamp {body.ts} is earlier than the previous {last_ts}",
+            seq=body.seq,
+        )
+
+
+def _subject(entry: SignedEntry) -> str | None:
+    payload = entry.body.payload
+    if isinstance(payload, ClaimExtracted):
+        return entry.hash.hex()
+    if isinstance(payload, KeyRegistered | KeyRevoked | SourceRegistered):
+        return None
+    return payload.claim
+
+
+def _check_columns(row: Row | EntryColumns, entry: SignedEntry) -> None:
+    """The lookup columns stored beside the bytes must say what the bytes say."""
+    body = entry.body
+    derived = (
+        ("hash", row[2], entry.hash.hex()),
+        ("kind", row[3], body.kind),
+        ("signer", row[4], body.signer),
+        ("ts", row[5], body.ts),
+        ("subject", row[6], _subject(entry)),
+    )
+    for name, stored, value in derived:
+        if stored != value:
+            raise IntegrityError(
+                f"entry {body.seq}: stored {name} column {stored!r} does not match "
+                f"the entry bytes ({value!r})",
+                seq=body.seq,
+            )
+
+
+def check_node(node: Node, found: Hash | None) -> None:
+    """A stored inner tree node must equal the one recomputed from the entries."""
+    if found != node.hash:
+        what = "is missing" if found is None else f"is {found.hex()}, expected {node.hash.hex()}"
+        raise IntegrityError(
+            f"tree node (level {node.level}, index {node.index}) {what}: proofs served "
+            "from it would be wrong",
+            seq=(node.index + 1) * (1 << node.level) - 1,
+        )
+
+
+def _compare_rows(
+    table: str,
+    stored: list[tuple[int, str, bytes]],
+    expected: dict[int, tuple[str, bytes]],
+    result: ChunkResult,
+) -> None:
+    """Each projection row against the row its entry creates (claims a later entry changed
+    differ, and the join knows which)."""
+    for seq, key, digest in stored:
+        want = expected.pop(seq, None)
+        result.rows += 1
+        if want is None:
+            result.row_findings.append(("extra", table, seq, key))
+        elif want != (key, digest):
+            result.row_findings.append(("differs", table, seq, want[0]))
+    for seq, (key, _) in expected.items():
+        result.row_findings.append(("missing", table, seq, key))
