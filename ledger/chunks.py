@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -38,8 +39,8 @@ from ledger.errors import FormatError, IntegrityError, LedgerError, SignatureErr
 from ledger.merkle import Frontier, Hash, Node, NodeId
 from ledger.rules import KeyState
 from ledger.signing import ENTRY_DOMAIN
-from ledger.state import extracted_claim, source_state
-from ledger.store.sql import EntryColumns, Store, claim_digest, source_digest
+from ledger.state import source_state
+from ledger.store.sql import EntryColumns, Store, extracted_claim_values, source_values
 
 KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
 
@@ -138,7 +139,6 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 def check_chunk(store: Store | None, task: ChunkTask, keys: Mapping[str, KeyState]) -> ChunkResult:
     """Check the entries ``task`` names (read from ``store`` unless the task carries them)."""
     stored_nodes: dict[NodeId, Hash] = {}
-    digests: list[tuple[int, str, bytes]] = []
     rows: Sequence[Row | EntryColumns]
     if task.rows is not None:
         rows = task.rows
@@ -161,8 +161,8 @@ def check_chunk(store: Store | None, task: ChunkTask, keys: Mapping[str, KeyStat
         low, high = task.projection_bounds
         with store.reader() as txn:
             for table in ("sources", "claims"):
-                digests = txn.digest_range(table, low, high)
-                _compare_rows(table, digests, checker.expected[table], result)
+                stored = txn.projection_rows(table, low, high)
+                _compare_rows(table, stored, checker.expected[table], result)
     return result
 
 
@@ -179,7 +179,7 @@ class _Chunk:
         self.stored_nodes = stored_nodes
         self.result = result
         self.local_sources: dict[str, str] = {}  # entry hash -> sha256, within the chunk
-        self.expected: dict[str, dict[int, tuple[str, bytes]]] = {"sources": {}, "claims": {}}
+        self.expected: dict[str, dict[int, tuple[Any, ...]]] = {"sources": {}, "claims": {}}
         self.frontier = Frontier()
         self.public: dict[bytes, Ed25519PublicKey] = {}
         self.kinds = bytearray()
@@ -203,10 +203,7 @@ class _Chunk:
                 result.sources.append((seq, bytes.fromhex(payload.sha256), entry.hash))
                 self.local_sources[entry.hash.hex()] = payload.sha256
                 if project:
-                    self.expected["sources"][seq] = (
-                        payload.sha256,
-                        source_digest(source_state(entry, payload)),
-                    )
+                    self.expected["sources"][seq] = source_values(source_state(entry, payload))
             elif isinstance(payload, ClaimExtracted):
                 self._claim(entry, payload, project)
             else:
@@ -272,12 +269,9 @@ class _Chunk:
             try:
                 rules.check_claim_source(seq, payload.source, payload.source_sha256, found)
             except LedgerError as exc:
-                raise IntegrityError(
-                    f"entry {seq} breaks the log's rules: {exc}", seq=seq
-                ) from exc
+                raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
         if project:
-            claim = extracted_claim(entry, payload)
-            self.expected["claims"][seq] = (claim.claim_id, claim_digest(claim))
+            self.expected["claims"][seq] = extracted_claim_values(entry, payload)
 
     def _grow(self, entry: SignedEntry) -> None:
         start = self.task.start
@@ -351,18 +345,18 @@ def check_node(node: Node, found: Hash | None) -> None:
 
 def _compare_rows(
     table: str,
-    stored: list[tuple[int, str, bytes]],
-    expected: dict[int, tuple[str, bytes]],
+    stored: list[tuple[int, str, tuple[Any, ...]]],
+    expected: dict[int, tuple[Any, ...]],
     result: ChunkResult,
 ) -> None:
     """Each projection row against the row its entry creates (claims a later entry changed
     differ, and the join knows which)."""
-    for seq, key, digest in stored:
+    for seq, key, values in stored:
         want = expected.pop(seq, None)
         result.rows += 1
         if want is None:
             result.row_findings.append(("extra", table, seq, key))
-        elif want != (key, digest):
+        elif want != values:
             result.row_findings.append(("differs", table, seq, want[0]))
-    for seq, (key, _) in expected.items():
-        result.row_findings.append(("missing", table, seq, key))
+    for seq, want in expected.items():
+        result.row_findings.append(("missing", table, seq, want[0]))

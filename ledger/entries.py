@@ -11,9 +11,10 @@ import binascii
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NewType, get_args
+from typing import Annotated, Any, Literal, NewType, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from ledger.canonical import canonical_json_typed, load_json
 from ledger.errors import FormatError
@@ -310,7 +311,37 @@ def split_entry(data: bytes, *, where: str) -> tuple[bytes, bytes]:
 
 
 def parse_entry(data: bytes, *, where: str = "entry") -> SignedEntry:
-    """Parse and fully validate entry bytes (framing, canonical JSON, fields); no signature check."""
+    """Parse and fully validate entry bytes (framing, canonical JSON, fields); no signature check.
+
+    The fast path: one strict validation of the whole body from its JSON bytes, and a
+    canonical-form check on the parsed JSON. Strict validation coerces nothing, and the
+    kinds it serves have no defaulted fields, so what it accepts is exactly what
+    ``parse_entry_reference`` accepts (tests/property/test_entries_roundtrip.py checks
+    this on valid and mutated entries). Anything it does not accept goes to the
+    reference, which accepts it or raises its precise message.
+    """
+    body_bytes, signature = split_entry(data, where=where)
+    try:
+        model = _BODY.validate_json(body_bytes, strict=True)
+        canonical = orjson.dumps(orjson.loads(body_bytes), option=_CANONICAL) == body_bytes
+    except (ValidationError, orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return parse_entry_reference(data, where=where)
+    if not canonical or model.kind in _DEFAULTED or not _real_time(model.ts):
+        return parse_entry_reference(data, where=where)
+    body = Body(
+        log=model.log,
+        seq=model.seq,
+        prev=EntryHash(bytes.fromhex(model.prev)) if model.prev is not None else None,
+        ts=model.ts,
+        kind=model.kind,
+        signer=KeyId(model.signer),
+        payload=model.payload,
+    )
+    return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
+
+
+def parse_entry_reference(data: bytes, *, where: str = "entry") -> SignedEntry:
+    """``parse_entry`` the plain way: parse, validate field by field, re-encode, compare."""
     body_bytes, signature = split_entry(data, where=where)
     body = _parse_body(load_json(body_bytes, f"{where} body"), where=where)
     # One comparison proves the bytes are canonical RFC 8785 *and* that validation
@@ -323,9 +354,58 @@ def parse_entry(data: bytes, *, where: str = "entry") -> SignedEntry:
     return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
 
 
+def _real_time(ts: str) -> bool:
+    try:
+        parse_timestamp(ts)
+    except ValueError:
+        return False
+    return True
+
+
+def _body_model(kind: EntryKind, payload: type[Payload]) -> type[BaseModel]:
+    return create_model(
+        f"Body_{kind.replace('.', '_')}",
+        __base__=_Model,
+        v=(Annotated[int, Field(ge=FORMAT_VERSION, le=FORMAT_VERSION)], ...),
+        log=(Annotated[str, Field(min_length=1)], ...),
+        seq=(Annotated[int, Field(ge=0)], ...),
+        prev=(HexHash | None, ...),
+        ts=(Timestamp, ...),
+        kind=(Literal[kind], ...),  # type: ignore[arg-type]
+        signer=(HexHash, ...),
+        payload=(payload, ...),
+    )
+
+
+def _has_defaults(model: type[BaseModel]) -> bool:
+    """True if any field of ``model`` or of a model inside it may be left out."""
+    return any(
+        not info.is_required() or any(_has_defaults(inner) for inner in _models_in(info.annotation))
+        for info in model.model_fields.values()
+    )
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+_BODY: TypeAdapter[Any] = TypeAdapter(
+    Annotated[  # type: ignore[arg-type]
+        Union[tuple(_body_model(k, t) for k, t in PAYLOAD_TYPES.items())],  # noqa: UP007
+        Field(discriminator="kind"),
+    ]
+)
+_DEFAULTED = frozenset(k for k, t in PAYLOAD_TYPES.items() if _has_defaults(t))
+"""Kinds whose payload may leave fields out: strict validation would fill them in, so
+these (rare) kinds always take the reference path, which requires every field."""
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
 _BODY_KEYS = {"v", "log", "seq", "prev", "ts", "kind", "signer", "payload"}
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def _parse_body(raw: Any, *, where: str) -> Body:
@@ -336,17 +416,17 @@ def _parse_body(raw: Any, *, where: str) -> Body:
     seq, prev, ts, kind, signer = raw["seq"], raw["prev"], raw["ts"], raw["kind"], raw["signer"]
     if type(seq) is not int or seq < 0:
         raise FormatError(f"{where}: seq must be a non-negative integer")
-    if not (prev is None or (isinstance(prev, str) and _HEX64.match(prev))):
+    if not (prev is None or (isinstance(prev, str) and _HEX64.fullmatch(prev))):
         raise FormatError(f"{where}: prev must be null or 64 lowercase hex digits")
-    if not isinstance(ts, str) or not _TS.match(ts):
+    if not isinstance(ts, str) or not _TS.fullmatch(ts):
         raise FormatError(f"{where}: ts must look like 2024-03-20T12:00:00.000000Z")
     try:
         parse_timestamp(ts)
     except ValueError as exc:
         raise FormatError(f"{where}: ts {ts!r} is not a real time") from exc
-    if kind not in PAYLOAD_TYPES:
+    if not isinstance(kind, str) or kind not in PAYLOAD_TYPES:
         raise FormatError(f"{where}: unknown entry kind {kind!r}")
-    if not isinstance(signer, str) or not _HEX64.match(signer):
+    if not isinstance(signer, str) or not _HEX64.fullmatch(signer):
         raise FormatError(f"{where}: signer must be a key id (64 lowercase hex digits)")
     if not isinstance(raw["log"], str) or not raw["log"]:
         raise FormatError(f"{where}: log must be a non-empty string")

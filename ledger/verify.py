@@ -436,9 +436,7 @@ class LogChecker:
             except LedgerError as exc:
                 if isinstance(exc, VerificationError):
                     raise
-                raise IntegrityError(
-                    f"entry {seq} breaks the log's rules: {exc}", seq=seq
-                ) from exc
+                raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
 
     def _apply_entry(self, seq: int, data: bytes) -> None:
         """A key entry or a change to a claim (already parsed and signature-checked once)."""

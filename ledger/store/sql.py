@@ -8,21 +8,20 @@ or not at all. Bulk writes go through SQLAlchemy Core ``executemany``.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
 
 from ledger.canonical import canonical_json_typed
-from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
+from ledger.entries import Claimant, ClaimExtracted, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
 from ledger.queries import ClaimFilter
@@ -50,6 +49,8 @@ nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
+_CLAIM_ORDER = operator.itemgetter(*(c.name for c in claims_t.columns))
+_SOURCE_ORDER = operator.itemgetter(*(c.name for c in sources_t.columns))
 
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
@@ -306,13 +307,13 @@ class Txn:
         row = self._one(entries_t, "seq", seq)
         return _stored_entry(row) if row is not None else None
 
-    def digest_range(
+    def projection_rows(
         self, table_name: str, start: int | None, stop: int | None
-    ) -> list[tuple[int, str, bytes]]:
-        """(seq, primary key, row digest) of projection rows with start <= seq < stop (either
-        bound may be None: unbounded), in ``seq`` order (sources, claims)."""
+    ) -> list[tuple[int, str, tuple[Any, ...]]]:
+        """(seq, primary key, column values in table order) of projection rows (sources,
+        claims) with start <= seq < stop (None: unbounded), in ``seq`` order, read at
+        driver level for verification (compare with ``source_values``, ``claim_values``)."""
         table = {"sources": sources_t, "claims": claims_t}[table_name]
-        names = [c.name for c in table.columns]
         where, params = [], []
         if start is not None:
             where.append(f"seq >= {self.sql.mark}")
@@ -324,12 +325,10 @@ class Txn:
             f"SELECT {self.sql.columns(table)} FROM {table.name} "  # noqa: S608
             f"WHERE {' AND '.join(where) or '1 = 1'} ORDER BY seq"
         )
-        at = names.index("seq")
-        out = []
-        for row in self.conn.exec_driver_sql(sql, tuple(params)):
-            values = [bytes(v) if isinstance(v, memoryview) else v for v in row]
-            out.append((row[at], row[0], row_digest(values)))
-        return out
+        at = [c.name for c in table.columns].index("seq")
+        return [
+            (row[at], row[0], tuple(row)) for row in self.conn.exec_driver_sql(sql, tuple(params))
+        ]
 
     def entry_rows(self, start: int, stop: int) -> list[EntryColumns]:
         """Raw entry rows with start <= seq < stop in order, for verification: (seq, bytes,
@@ -746,23 +745,59 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def row_digest(values: Sequence[Any]) -> bytes:
-    """A 16-byte digest of a projection row's column values, in table column order.
-
-    The verifier keeps one per row it expects, instead of the row, so it can check
-    millions of projection rows in bounded memory.
-    """
-    return hashlib.sha256(orjson.dumps(list(values))).digest()[:16]
+def claim_values(claim: ClaimState) -> tuple[Any, ...]:
+    """A claim's projection row as column values in table order."""
+    return tuple(_CLAIM_ORDER(_claim_row(claim)))
 
 
-def claim_digest(claim: ClaimState) -> bytes:
-    row = _claim_row(claim)
-    return row_digest([row[c.name] for c in claims_t.columns])
+def source_values(source: SourceState) -> tuple[Any, ...]:
+    """A source's projection row as column values in table order."""
+    return tuple(_SOURCE_ORDER(_source_row(source)))
 
 
-def source_digest(source: SourceState) -> bytes:
-    row = _source_row(source)
-    return row_digest([row[c.name] for c in sources_t.columns])
+def extracted_claim_values(entry: SignedEntry, p: ClaimExtracted) -> tuple[Any, ...]:
+    """``claim_values(extracted_claim(entry, p))`` without building the state (verification
+    compares every claim row with it; tests/property check the two agree)."""
+    claim_id = entry.hash.hex()
+    body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
+    values: tuple[Any, ...] = _CLAIM_ORDER(
+        {
+            "claim_id": claim_id,
+            "seq": body.seq,
+            "source_entry": p.source,
+            "source_sha256": p.source_sha256,
+            "statement": p.statement,
+            "exact": selector.exact,
+            "prefix": selector.prefix,
+            "suffix": selector.suffix,
+            "start": selector.start,
+            "end": selector.end,
+            "claimant_name": claimant.name,
+            "claimant_role": claimant.role,
+            "claimant_affiliation": claimant.affiliation,
+            "reporting": p.reporting,
+            "made_on": p.made_on,
+            "quantities": _quantities_text(p.quantities),
+            "score": p.score,
+            "extractor_name": extractor.name,
+            "extractor_version": extractor.version,
+            "extractor_rules_sha256": extractor.rules_sha256,
+            "signer": body.signer,
+            "recorded_at": body.ts,
+            "status": "active",
+            "revision": 0,
+            "head": claim_id,
+            "head_seq": body.seq,
+            "updated_at": body.ts,
+            "review_count": 0,
+            "last_rating": None,
+        }
+    )
+    return values
+
+
+def _quantities_text(quantities: Sequence[Quantity]) -> str:
+    return canonical_json_typed([q.model_dump() for q in quantities]).decode()
 
 
 def _source_row(source: SourceState) -> dict[str, Any]:
@@ -806,7 +841,7 @@ def _claim_row(claim: ClaimState) -> dict[str, Any]:
     row["claimant_name"] = claimant.name
     row["claimant_role"] = claimant.role
     row["claimant_affiliation"] = claimant.affiliation
-    row["quantities"] = canonical_json_typed([q.model_dump() for q in claim.quantities]).decode()
+    row["quantities"] = _quantities_text(claim.quantities)
     return row
 
 

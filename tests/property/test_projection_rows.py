@@ -1,0 +1,29 @@
+"""The verifier's shortcut from a claim.extracted entry to its projection row equals the
+row the append path writes (``claim_values(extracted_claim(...))``)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.entries import Body, ClaimExtracted, sign_body
+from ledger.state import extracted_claim
+from ledger.store.sql import claim_values, extracted_claim_values
+from tests.property.test_parse_fast import KEY, claims
+
+
+@given(claims, st.integers(0, 2**53 - 1))
+def test_extracted_claim_row_shortcut_matches_the_state_row(
+    payload: ClaimExtracted, seq: int
+) -> None:
+    body = Body(
+        log="claims-ledger/test",
+        seq=seq,
+        prev=None,
+        ts="2024-03-20T12:00:00.000000Z",
+        kind="claim.extracted",
+        signer=KEY.key_id,
+        payload=payload,
+    )
+    entry = sign_body(body, KEY)
+    assert extracted_claim_values(entry, payload) == claim_values(extracted_claim(entry, payload))
