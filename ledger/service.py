@@ -198,7 +198,9 @@ class Ledger:
         result = merkle.integrate(old_size, frontier, [merkle.Hash(e.hash) for e in entries])
         checkpoint = Checkpoint(self.origin, result.size, result.root)
         note = sign_checkpoint(checkpoint, self.origin, self.log_key.private)
-        txn.write_tree(result.nodes, StoredCheckpoint(result.size, result.root, note, ts))
+        # Leaves are the entries' own hashes (entries.hash): only inner nodes are stored.
+        inner = [node for node in result.nodes if node.level]
+        txn.write_tree(inner, StoredCheckpoint(result.size, result.root, note, ts))
 
     def append(self, signer: SigningKey, payloads: Sequence[Payload]) -> list[SignedEntry]:
         if not payloads:

@@ -98,9 +98,16 @@ class _Statements:
         self._quote = dialect.identifier_preparer.quote
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._cache: dict[tuple[str, str, str], str] = {}
+        self._names: dict[tuple[str, str, str], list[str]] = {}
 
     def columns(self, table: Any) -> str:
         return ", ".join(self._quote(c.name) for c in table.columns)
+
+    def names(self, table: Any) -> list[str]:
+        key = ("names", table.name, "")
+        if key not in self._names:
+            self._names[key] = [c.name for c in table.columns]
+        return self._names[key]
 
     def insert(self, table: Any) -> str:
         key = ("insert", table.name, "")
@@ -131,6 +138,21 @@ class _Statements:
         return self._cache[key]
 
 
+class _RawRow:
+    """A driver row with the attribute and ``_mapping`` access of a SQLAlchemy ``Row``."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 _statements: dict[str, _Statements] = {}
 
 
@@ -146,9 +168,16 @@ class Txn:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sql = _statements_for(conn.dialect)
+        self._raw: Any = None
 
-    def _one(self, table: Any, column: str, value: str | int) -> Row[Any] | None:
-        return self.conn.exec_driver_sql(self.sql.select_by(table, column), (value,)).first()
+    def _one(self, table: Any, column: str, value: str | int) -> _RawRow | None:
+        """One row by a unique column, through the driver's own cursor (in this transaction):
+        the append path's point lookups cost ~4 µs this way, ~30 µs through SQLAlchemy."""
+        if self._raw is None:
+            self._raw = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self._raw.execute(self.sql.select_by(table, column), (value,))
+        row = self._raw.fetchone()
+        return None if row is None else _RawRow(dict(zip(self.sql.names(table), row, strict=True)))
 
     def _insert_many(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -642,7 +671,7 @@ def _entry_row(entry: SignedEntry) -> dict[str, Any]:
     }
 
 
-def _stored_entry(row: Row[Any]) -> StoredEntry:
+def _stored_entry(row: Row[Any] | _RawRow) -> StoredEntry:
     return StoredEntry(
         seq=row.seq,
         hash=row.hash,
@@ -677,7 +706,7 @@ def _key_row(key: KeyState) -> dict[str, Any]:
     }
 
 
-def _key_state(row: Row[Any]) -> KeyState:
+def _key_state(row: Row[Any] | _RawRow) -> KeyState:
     return KeyState(
         key_id=KeyId(row.key_id),
         name=row.name,
@@ -804,7 +833,7 @@ def _source_row(source: SourceState) -> dict[str, Any]:
     return {name: getattr(source, name) for name in _SOURCE_FIELDS}
 
 
-def _source_state(row: Row[Any]) -> SourceState:
+def _source_state(row: Row[Any] | _RawRow) -> SourceState:
     values = row._mapping
     return SourceState(**{name: values[name] for name in _SOURCE_FIELDS})
 
@@ -845,7 +874,7 @@ def _claim_row(claim: ClaimState) -> dict[str, Any]:
     return row
 
 
-def _claim_state(row: Row[Any]) -> ClaimState:
+def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:
     values = row._mapping
     return ClaimState(
         **{name: values[name] for name in _CLAIM_SCALARS},
