@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NewType, Union, get_args
@@ -354,7 +355,10 @@ def parse_entry_reference(data: bytes, *, where: str = "entry") -> SignedEntry:
     return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
 
 
+@functools.lru_cache(maxsize=64)
 def _real_time(ts: str) -> bool:
+    """The timestamp (already matching its pattern) names a real instant (cached: the
+    entries of one append share their timestamp)."""
     try:
         parse_timestamp(ts)
     except ValueError:
