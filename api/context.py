@@ -11,7 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
-from ledger.service import Ledger, Provenance
+from ledger.service import HistoryItem, Ledger, Provenance
 from ledger.signing import KeyRing, SigningKey
 from ledger.state import SourceState
 from ledger.tokens import Token
@@ -30,8 +30,12 @@ class Loaders:
         async def provenance(claim_ids: list[str]) -> list[Provenance]:
             return ledger.provenance_many(claim_ids)
 
+        async def history(claim_ids: list[str]) -> list[list[HistoryItem]]:
+            return ledger.history_many(claim_ids)
+
         self.source: DataLoader[str, SourceState] = DataLoader(load_fn=sources)
         self.provenance: DataLoader[str, Provenance] = DataLoader(load_fn=provenance)
+        self.history: DataLoader[str, list[HistoryItem]] = DataLoader(load_fn=history)
 
 
 @dataclass

@@ -391,7 +391,6 @@ def claim_history(claim_id: str) -> None:
     """Every entry about a claim, in order, with who signed it and when."""
     with _instance() as instance:
         items = instance.ledger.history(claim_id)
-        names = {k.key_id: k.name for k in instance.ledger.list_keys()}
     table = Table("seq", "kind", "ts", "signer", "status", "revision", "statement")
     for item in items:
         entry, state = item.entry, item.state
@@ -399,7 +398,7 @@ def claim_history(claim_id: str) -> None:
             str(entry.seq),
             entry.kind,
             entry.body.ts,
-            names.get(entry.body.signer, entry.body.signer[:12]),
+            item.key.name if item.key else entry.body.signer[:12],
             state.status,
             str(state.revision),
             state.statement,
