@@ -26,10 +26,10 @@ from ledger.tokens import authenticate
 
 
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, base: Context, *, development: bool) -> None:
+    def __init__(self, base: Context, *, introspection: bool) -> None:
         super().__init__(
-            build_schema(introspection=development),
-            graphql_ide="graphiql" if development else None,
+            build_schema(introspection=introspection),
+            graphql_ide="graphiql" if introspection else None,
             allow_queries_via_get=True,
         )
         self.base = base
@@ -90,12 +90,12 @@ class BodyLimit:
 def create_app(
     ledger: Ledger,
     *,
-    development: bool = True,
+    introspection: bool = True,
     keyring: KeyRing | None = None,
     extractor: Extractor | None = None,
     fetcher: Fetcher | None = None,
 ) -> Starlette:
-    """An ASGI app serving ``ledger``; ``development`` turns on introspection and GraphiQL.
+    """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL.
 
     Mutations sign with keys from ``keyring`` (the one each caller's token names).
     """
@@ -112,7 +112,7 @@ def create_app(
         return JSONResponse({"status": "ok", "entries": head.size})
 
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
-    graphql = _GraphQL(base, development=development)
+    graphql = _GraphQL(base, introspection=introspection)
     return Starlette(
         middleware=[Middleware(BodyLimit)],
         routes=[
@@ -123,12 +123,18 @@ def create_app(
     )
 
 
-def app_from_env() -> Starlette:
-    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*)."""
-    instance: Instance = open_instance(Settings.from_env())
+def app_from_env(*, introspection: bool | None = None) -> Starlette:
+    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*).
+
+    Arguments that are not None override the matching settings (``serve``'s options).
+    """
+    settings = Settings.from_env()
+    if introspection is not None:
+        settings = replace(settings, api_introspection=introspection)
+    instance: Instance = open_instance(settings)
     return create_app(
         instance.ledger,
-        development=instance.settings.api_development,
+        introspection=settings.api_introspection,
         keyring=instance.keyring,
         extractor=instance.extractor(),
         fetcher=Fetcher.from_env(),

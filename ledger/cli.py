@@ -81,18 +81,26 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+    introspection: Annotated[
+        bool | None,
+        typer.Option(
+            "--introspection/--no-introspection",
+            help="GraphQL introspection and GraphiQL (default: LEDGER_API_INTROSPECTION, on).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
     with _instance() as instance:
         out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
-    _serve(host=host, port=port, workers=workers)
+    _serve(host=host, port=port, workers=workers, introspection=introspection)
 
 
-def _serve(*, host: str, port: int, workers: int) -> None:
+def _serve(*, host: str, port: int, workers: int, introspection: bool | None = None) -> None:
     # The command line sits above both layers; ledger/ itself never imports api/.
     from api.serve import serve
 
-    serve(host=host, port=port, workers=workers)
+    serve(host=host, port=port, workers=workers, introspection=introspection)
 
 
 @app.command()

@@ -37,7 +37,9 @@ class Settings:
     passphrase: bytes | None = field(default=None, repr=False)
     passphrase_file: Path | None = None
     unencrypted_keys: bool = False
-    api_development: bool = True
+    api_introspection: bool = True
+    """GraphQL introspection and GraphiQL (LEDGER_API_INTROSPECTION; off under
+    LEDGER_API_PRODUCTION unless set)."""
     log_key_name: str = "log"
     writer_key_name: str = "ingest"
 
@@ -59,6 +61,7 @@ class Settings:
         origin = env.get("LEDGER_ORIGIN", DEFAULT_ORIGIN)
         if not _ORIGIN_PATTERN.match(origin):
             raise ConfigError(f"LEDGER_ORIGIN {origin!r} must be 1-255 printable ASCII, no spaces")
+        production = env_flag(env, "LEDGER_API_PRODUCTION")
         passphrase = env.get("LEDGER_KEY_PASSPHRASE")
         file = env.get("LEDGER_KEY_PASSPHRASE_FILE")
         return cls(
@@ -68,7 +71,7 @@ class Settings:
             passphrase=passphrase.encode("utf-8") if passphrase else None,
             passphrase_file=Path(file).expanduser() if file else None,
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
-            api_development=not env_flag(env, "LEDGER_API_PRODUCTION"),
+            api_introspection=env_flag(env, "LEDGER_API_INTROSPECTION", default=not production),
         )
 
     def key_passphrase(self) -> bytes | None:
@@ -101,9 +104,11 @@ def normalize_database_url(url: str) -> str:
     )
 
 
-def env_flag(env: Mapping[str, str], name: str) -> bool:
+def env_flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no"):
+    if value == "":
+        return default
+    if value in ("0", "false", "no"):
         return False
     if value in ("1", "true", "yes"):
         return True
