@@ -25,6 +25,10 @@ from ledger.signing import KeyRing
 from ledger.tokens import authenticate
 
 
+class _BadRequest(Exception):
+    """A request body that is JSON but not one GraphQL request object: answered with 400."""
+
+
 class _GraphQL(GraphQL[Context, None]):
     def __init__(self, base: Context, *, introspection: bool) -> None:
         super().__init__(
@@ -33,6 +37,24 @@ class _GraphQL(GraphQL[Context, None]):
             allow_queries_via_get=True,
         )
         self.base = base
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except _BadRequest as exc:  # raised while parsing the body, before any response
+            response = JSONResponse({"errors": [{"message": str(exc)}]}, status_code=400)
+            await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        value = super().decode_json(data)
+        if isinstance(value, list):
+            raise _BadRequest(
+                "batched requests are not supported: send one operation per request, "
+                "as a JSON object, not an array"
+            )
+        if not isinstance(value, dict):
+            raise _BadRequest('the request body must be a JSON object: {"query": …}')
+        return value
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")

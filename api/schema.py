@@ -243,6 +243,17 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, LedgerError | GraphQLError)
 
 
+class _MaskUnexpected(MaskErrors):
+    """Masks unexpected errors: the message and ``extensions.code`` both say
+    INTERNAL_SERVER_ERROR; nothing of the original (trace, SQL) is kept."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": INTERNAL_SERVER_ERROR}
+        return masked
+
+
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
@@ -256,7 +267,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: MaskErrors(should_mask_error=_should_mask, error_message="INTERNAL_SERVER_ERROR"),
+        lambda: _MaskUnexpected(
+            should_mask_error=_should_mask, error_message=INTERNAL_SERVER_ERROR
+        ),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
