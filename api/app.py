@@ -15,7 +15,8 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context, Loaders
 from api.schema import build_schema
-from ledger.config import Settings
+from ledger.config import DEFAULT_API_TIMEOUT, Settings
+from ledger.deadline import Deadline
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
@@ -30,13 +31,14 @@ class _BadRequest(Exception):
 
 
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, base: Context, *, introspection: bool) -> None:
+    def __init__(self, base: Context, *, introspection: bool, timeout: float | None) -> None:
         super().__init__(
             build_schema(introspection=introspection),
             graphql_ide="graphiql" if introspection else None,
             allow_queries_via_get=True,
         )
         self.base = base
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -57,12 +59,18 @@ class _GraphQL(GraphQL[Context, None]):
         return value
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
+        # The request's clock starts here, before its body is read and parsed.
         header = request.headers.get("authorization", "")
         scheme, _, secret = header.partition(" ")
         token = None
         if scheme.lower() == "bearer" and secret:
             token = authenticate(self.base.ledger.store, secret.strip())
-        return replace(self.base, token=token, loaders=Loaders(self.base.ledger))
+        return replace(
+            self.base,
+            token=token,
+            loaders=Loaders(self.base.ledger),
+            deadline=Deadline(self.timeout) if self.timeout is not None else None,
+        )
 
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -113,11 +121,13 @@ def create_app(
     ledger: Ledger,
     *,
     introspection: bool = True,
+    timeout: float | None = DEFAULT_API_TIMEOUT,
     keyring: KeyRing | None = None,
     extractor: Extractor | None = None,
     fetcher: Fetcher | None = None,
 ) -> Starlette:
-    """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL.
+    """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
+    each GraphQL request may run ``timeout`` seconds (None: no limit).
 
     Mutations sign with keys from ``keyring`` (the one each caller's token names).
     """
@@ -134,7 +144,7 @@ def create_app(
         return JSONResponse({"status": "ok", "entries": head.size})
 
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
-    graphql = _GraphQL(base, introspection=introspection)
+    graphql = _GraphQL(base, introspection=introspection, timeout=timeout)
     return Starlette(
         middleware=[Middleware(BodyLimit)],
         routes=[
@@ -145,7 +155,7 @@ def create_app(
     )
 
 
-def app_from_env(*, introspection: bool | None = None) -> Starlette:
+def app_from_env(*, introspection: bool | None = None, timeout: float | None = None) -> Starlette:
     """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*).
 
     Arguments that are not None override the matching settings (``serve``'s options).
@@ -153,10 +163,13 @@ def app_from_env(*, introspection: bool | None = None) -> Starlette:
     settings = Settings.from_env()
     if introspection is not None:
         settings = replace(settings, api_introspection=introspection)
+    if timeout is not None:
+        settings = replace(settings, api_timeout=timeout)
     instance: Instance = open_instance(settings)
     return create_app(
         instance.ledger,
         introspection=settings.api_introspection,
+        timeout=settings.api_timeout,
         keyring=instance.keyring,
         extractor=instance.extractor(),
         fetcher=Fetcher.from_env(),

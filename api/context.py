@@ -8,6 +8,7 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from ledger.deadline import Deadline
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
@@ -48,6 +49,8 @@ class Context:
     fetcher: Fetcher | None = None
     token: Token | None = None
     loaders: Loaders | None = None
+    deadline: Deadline | None = None
+    """The request's time limit; the schema makes it current while the operation runs."""
 
     def load(self) -> Loaders:
         if self.loaders is None:

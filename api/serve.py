@@ -28,8 +28,10 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, log_level: str, introspection: bool | None) -> None:
-    factory = functools.partial(app_from_env, introspection=introspection)
+def _worker(
+    host: str, port: int, log_level: str, introspection: bool | None, timeout: float | None
+) -> None:
+    factory = functools.partial(app_from_env, introspection=introspection, timeout=timeout)
     config = uvicorn.Config(factory, factory=True, log_level=log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[_socket(host, port)])
 
@@ -41,12 +43,14 @@ def serve(
     log_level: str = "info",
     *,
     introspection: bool | None = None,
+    timeout: float | None = None,
 ) -> None:
     """Serve until interrupted; ``workers`` processes share ``host:port``.
 
-    ``introspection`` overrides the LEDGER_API_INTROSPECTION setting when not None.
+    ``introspection`` and ``timeout`` (seconds per request) override the
+    LEDGER_API_INTROSPECTION and LEDGER_API_TIMEOUT settings when not None.
     """
-    args = (host, port, log_level, introspection)
+    args = (host, port, log_level, introspection, timeout)
     if workers <= 1:
         _worker(*args)
         return

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key
-from ledger.config import Settings
+from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import LedgerError, VerificationError
 from ledger.fetch import Fetcher
@@ -89,18 +89,35 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a request may run before it is stopped "
+            "(default: LEDGER_API_TIMEOUT, 10).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
+    if timeout is not None:
+        seconds_setting({"--timeout": str(timeout)}, "--timeout", DEFAULT_API_TIMEOUT)
     with _instance() as instance:
         out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
-    _serve(host=host, port=port, workers=workers, introspection=introspection)
+    _serve(host=host, port=port, workers=workers, introspection=introspection, timeout=timeout)
 
 
-def _serve(*, host: str, port: int, workers: int, introspection: bool | None = None) -> None:
+def _serve(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    introspection: bool | None = None,
+    timeout: float | None = None,
+) -> None:
     # The command line sits above both layers; ledger/ itself never imports api/.
     from api.serve import serve
 
-    serve(host=host, port=port, workers=workers, introspection=introspection)
+    serve(host=host, port=port, workers=workers, introspection=introspection, timeout=timeout)
 
 
 @app.command()

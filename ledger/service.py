@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import merkle
+from ledger import deadline, merkle
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.entries import (
     KIND_OF,
@@ -79,6 +79,7 @@ class Batch:
         self._ts = ts
 
     def add(self, payload: Payload, signer: SigningKey) -> SignedEntry:
+        deadline.check()
         body = Body(
             log=self.origin,
             seq=self._next_seq,
@@ -94,6 +95,7 @@ class Batch:
 
     def add_signed(self, entry: SignedEntry) -> SignedEntry:
         """Accept an entry signed elsewhere: it must sit exactly at the head and verify."""
+        deadline.check()
         body = entry.body
         where = f"submitted entry {body.seq}"
         if body.log != self.origin:
@@ -354,6 +356,7 @@ class Ledger:
         sources = chains.source_states()
         out = []
         for claim_id, chain in zip(claim_ids, chains.chains, strict=True):
+            deadline.check()
             replay = Overlay(_SourcesOnly(sources))
             items: list[HistoryItem] = []
             for entry in chain:
@@ -427,11 +430,13 @@ class Ledger:
             _check_tree_size(size, head)
             ids = list(merkle.frontier_ids(size))
             for seq in seqs:
+                deadline.check()
                 if not 0 <= seq < size:
                     raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
                 ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
             nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
         root = merkle.root_at(size, nodes)
+        deadline.check()
         return [
             InclusionProof(
                 seq=seq,
@@ -487,6 +492,7 @@ class Ledger:
         cached = self._verdicts.get(entry.hash)
         if cached is not None:
             return cached
+        deadline.check()
         verdict = key is not None and key.valid_at(entry.seq)
         if verdict:
             assert key is not None
