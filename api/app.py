@@ -15,7 +15,8 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context, Loaders
 from api.schema import build_schema
-from ledger.config import Settings
+from ledger.config import DEFAULT_API_TIMEOUT, Settings
+from ledger.deadline import Deadline
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
@@ -25,22 +26,51 @@ from ledger.signing import KeyRing
 from ledger.tokens import authenticate
 
 
+class _BadRequest(Exception):
+    """A request body that is JSON but not one GraphQL request object: answered with 400."""
+
+
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, base: Context, *, development: bool) -> None:
+    def __init__(self, base: Context, *, introspection: bool, timeout: float | None) -> None:
         super().__init__(
-            build_schema(introspection=development),
-            graphql_ide="graphiql" if development else None,
+            build_schema(introspection=introspection),
+            graphql_ide="graphiql" if introspection else None,
             allow_queries_via_get=True,
         )
         self.base = base
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except _BadRequest as exc:  # raised while parsing the body, before any response
+            response = JSONResponse({"errors": [{"message": str(exc)}]}, status_code=400)
+            await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        value = super().decode_json(data)
+        if isinstance(value, list):
+            raise _BadRequest(
+                "batched requests are not supported: send one operation per request, "
+                "as a JSON object, not an array"
+            )
+        if not isinstance(value, dict):
+            raise _BadRequest('the request body must be a JSON object: {"query": …}')
+        return value
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
+        # The request's clock starts here, before its body is read and parsed.
         header = request.headers.get("authorization", "")
         scheme, _, secret = header.partition(" ")
         token = None
         if scheme.lower() == "bearer" and secret:
             token = authenticate(self.base.ledger.store, secret.strip())
-        return replace(self.base, token=token, loaders=Loaders(self.base.ledger))
+        return replace(
+            self.base,
+            token=token,
+            loaders=Loaders(self.base.ledger),
+            deadline=Deadline(self.timeout) if self.timeout is not None else None,
+        )
 
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -90,12 +120,14 @@ class BodyLimit:
 def create_app(
     ledger: Ledger,
     *,
-    development: bool = True,
+    introspection: bool = True,
+    timeout: float | None = DEFAULT_API_TIMEOUT,
     keyring: KeyRing | None = None,
     extractor: Extractor | None = None,
     fetcher: Fetcher | None = None,
 ) -> Starlette:
-    """An ASGI app serving ``ledger``; ``development`` turns on introspection and GraphiQL.
+    """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
+    each GraphQL request may run ``timeout`` seconds (None: no limit).
 
     Mutations sign with keys from ``keyring`` (the one each caller's token names).
     """
@@ -112,7 +144,7 @@ def create_app(
         return JSONResponse({"status": "ok", "entries": head.size})
 
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
-    graphql = _GraphQL(base, development=development)
+    graphql = _GraphQL(base, introspection=introspection, timeout=timeout)
     return Starlette(
         middleware=[Middleware(BodyLimit)],
         routes=[
@@ -123,12 +155,21 @@ def create_app(
     )
 
 
-def app_from_env() -> Starlette:
-    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*)."""
-    instance: Instance = open_instance(Settings.from_env())
+def app_from_env(*, introspection: bool | None = None, timeout: float | None = None) -> Starlette:
+    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*).
+
+    Arguments that are not None override the matching settings (``serve``'s options).
+    """
+    settings = Settings.from_env()
+    if introspection is not None:
+        settings = replace(settings, api_introspection=introspection)
+    if timeout is not None:
+        settings = replace(settings, api_timeout=timeout)
+    instance: Instance = open_instance(settings)
     return create_app(
         instance.ledger,
-        development=instance.settings.api_development,
+        introspection=settings.api_introspection,
+        timeout=settings.api_timeout,
         keyring=instance.keyring,
         extractor=instance.extractor(),
         fetcher=Fetcher.from_env(),

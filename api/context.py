@@ -8,10 +8,11 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from ledger.deadline import Deadline
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
-from ledger.service import Ledger, Provenance
+from ledger.service import HistoryItem, Ledger, Provenance
 from ledger.signing import KeyRing, SigningKey
 from ledger.state import SourceState
 from ledger.tokens import Token
@@ -30,8 +31,12 @@ class Loaders:
         async def provenance(claim_ids: list[str]) -> list[Provenance]:
             return ledger.provenance_many(claim_ids)
 
+        async def history(claim_ids: list[str]) -> list[list[HistoryItem]]:
+            return ledger.history_many(claim_ids)
+
         self.source: DataLoader[str, SourceState] = DataLoader(load_fn=sources)
         self.provenance: DataLoader[str, Provenance] = DataLoader(load_fn=provenance)
+        self.history: DataLoader[str, list[HistoryItem]] = DataLoader(load_fn=history)
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Context:
     fetcher: Fetcher | None = None
     token: Token | None = None
     loaders: Loaders | None = None
+    deadline: Deadline | None = None
+    """The request's time limit; the schema makes it current while the operation runs."""
 
     def load(self) -> Loaders:
         if self.loaders is None:

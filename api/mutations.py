@@ -101,7 +101,12 @@ def _expected(error: LedgerError) -> object:
     raise error
 
 
-def _run(action: Callable[[], R]) -> R | object:
+def _run(info: Info, action: Callable[[], R]) -> R | object:
+    """Run one mutation. The request deadline applies again from its start (after an
+    earlier mutation in the document committed, it was suspended to report that one)."""
+    if info.context.deadline is not None:
+        info.context.deadline.resume()
+        info.context.deadline.check()
     try:
         return action()
     except LedgerError as error:
@@ -151,7 +156,7 @@ class Mutation:
             )
             return _changed(info, input.claim_id, entry.seq)
 
-        return _run(act)  # type: ignore[return-value]
+        return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Retract a claim.")
     def retract_claim(
@@ -165,7 +170,7 @@ class Mutation:
             )
             return _changed(info, claim_id, entry.seq)
 
-        return _run(act)  # type: ignore[return-value]
+        return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Review a claim with a verdict in ClaimReview terms.")
     def review_claim(self, info: Info, input: ReviewClaimInput) -> ClaimChangeResult:
@@ -188,7 +193,7 @@ class Mutation:
             )
             return _changed(info, input.claim_id, entry.seq)
 
-        return _run(act)  # type: ignore[return-value]
+        return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Register a source (plain text, or an http(s) URL to fetch) and its claims."
@@ -215,7 +220,7 @@ class Mutation:
                 )
             return SourceIngested(source=t.Source(state=result.source), claims=result.claims)
 
-        return _run(act)  # type: ignore[return-value]
+        return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Append an entry you signed on your own machine (base64 bytes)."
@@ -240,4 +245,4 @@ class Mutation:
             accepted = context.ledger.submit(raw)
             return EntryAccepted(entry=t.Entry(row=context.ledger.entry(seq=accepted.seq)))
 
-        return _run(act)  # type: ignore[return-value]
+        return _run(info, act)  # type: ignore[return-value]

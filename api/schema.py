@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -13,14 +14,17 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
+from strawberry.types.graphql import OperationType
 
 from api import types as t
-from api.context import Info
+from api.context import Context, Info
 from api.ids import cursor, parse_cursor, parse_global_id
 from api.mutations import Mutation
-from ledger.errors import LedgerError, NotFound
+from ledger import deadline
+from ledger.errors import LedgerError, NotFound, TimedOut
 from ledger.queries import ClaimFilter
 
 MAX_PAGE = 100
@@ -243,20 +247,76 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, LedgerError | GraphQLError)
 
 
+class _MaskUnexpected(MaskErrors):
+    """Masks unexpected errors: the message and ``extensions.code`` both say
+    INTERNAL_SERVER_ERROR; nothing of the original (trace, SQL) is kept."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": INTERNAL_SERVER_ERROR}
+        return masked
+
+
+class _RequestDeadline(SchemaExtension):
+    """Runs the operation under the request's deadline (``Context.deadline``) and reports
+    running past it as ``extensions.code = "TIMEOUT"``.
+
+    A query that timed out answers ``data: null`` and one TIMEOUT error (its partial
+    result is dropped). A mutation that timed out gets a TIMEOUT error at its path (it
+    wrote nothing: its append rolled back); mutations before it in the document were
+    committed, and their writes are not reported as timed out (``ledger.deadline``).
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        limit = context.deadline if isinstance(context, Context) else None
+        with deadline.bounded(limit):
+            yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or []
+        timed_out = [e for e in errors if isinstance(e.original_error, TimedOut)]
+        if result is None or not timed_out:
+            return
+        if self.execution_context.operation_type is OperationType.MUTATION:
+            result.errors = [
+                _timeout(e) if isinstance(e.original_error, TimedOut) else e for e in errors
+            ]
+        else:
+            result.data = None
+            result.errors = [GraphQLError(timed_out[0].message, extensions={"code": TIMEOUT})]
+
+
+def _timeout(error: GraphQLError) -> GraphQLError:
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": TIMEOUT},
+    )
+
+
+TIMEOUT = "TIMEOUT"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema with its limits; unexpected errors are masked as INTERNAL_SERVER_ERROR."""
+    """The schema with its limits and the request deadline; unexpected errors are masked as
+    INTERNAL_SERVER_ERROR."""
     extensions: list[Any] = [
+        _RequestDeadline,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: MaskErrors(should_mask_error=_should_mask, error_message="INTERNAL_SERVER_ERROR"),
+        lambda: _MaskUnexpected(
+            should_mask_error=_should_mask, error_message=INTERNAL_SERVER_ERROR
+        ),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

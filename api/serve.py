@@ -8,11 +8,14 @@ and every worker's accepted sockets get asyncio's TCP_NODELAY; uvicorn's own
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import signal
 import socket
 
 import uvicorn
+
+from api.app import app_from_env
 
 
 def _socket(host: str, port: int) -> socket.socket:
@@ -25,23 +28,34 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, log_level: str) -> None:
-    config = uvicorn.Config(
-        "api.app:app_from_env", factory=True, log_level=log_level, access_log=False
-    )
+def _worker(
+    host: str, port: int, log_level: str, introspection: bool | None, timeout: float | None
+) -> None:
+    factory = functools.partial(app_from_env, introspection=introspection, timeout=timeout)
+    config = uvicorn.Config(factory, factory=True, log_level=log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[_socket(host, port)])
 
 
-def serve(host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
-    """Serve until interrupted; ``workers`` processes share ``host:port``."""
+def serve(
+    host: str,
+    port: int,
+    workers: int = 1,
+    log_level: str = "info",
+    *,
+    introspection: bool | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Serve until interrupted; ``workers`` processes share ``host:port``.
+
+    ``introspection`` and ``timeout`` (seconds per request) override the
+    LEDGER_API_INTROSPECTION and LEDGER_API_TIMEOUT settings when not None.
+    """
+    args = (host, port, log_level, introspection, timeout)
     if workers <= 1:
-        _worker(host, port, log_level)
+        _worker(*args)
         return
     context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=_worker, args=(host, port, log_level), daemon=True)
-        for _ in range(workers)
-    ]
+    processes = [context.Process(target=_worker, args=args, daemon=True) for _ in range(workers)]
     for process in processes:
         process.start()
 

@@ -274,13 +274,9 @@ class Claim(Node):
         description="Every entry about the claim in log order: extraction, revisions, "
         "retractions, reviews; who signed each, when, why, and what it changed."
     )
-    def history(self, info: Info) -> list[HistoryEvent]:
-        ledger = info.context.ledger
-        names = {k.key_id: k.name for k in ledger.list_keys()}
-        return [
-            HistoryEvent.from_item(item, names.get(item.entry.body.signer))
-            for item in ledger.history(self.state.claim_id)
-        ]
+    async def history(self, info: Info) -> list[HistoryEvent]:
+        items = await info.context.load().history.load(self.state.claim_id)
+        return [HistoryEvent.from_item(item) for item in items]
 
 
 @strawberry.type(description="One signed step of a claim's attribution chain.")
@@ -380,7 +376,7 @@ class HistoryEvent:
     status: ClaimStatus = strawberry.field(description="The claim's status after this entry.")
 
     @classmethod
-    def from_item(cls, item: HistoryItem, signer_name: str | None) -> HistoryEvent:
+    def from_item(cls, item: HistoryItem) -> HistoryEvent:
         entry, payload = item.entry, item.entry.body.payload
         rating = getattr(payload, "rating", None)
         return cls(
@@ -388,7 +384,7 @@ class HistoryEvent:
             kind=entry.kind,
             entry_hash=entry.hash.hex(),
             signer_key_id=entry.body.signer,
-            signer_name=signer_name,
+            signer_name=item.key.name if item.key else None,
             at=entry.body.ts,
             reason=getattr(payload, "reason", None),
             rating=Rating(

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key
-from ledger.config import Settings
+from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import LedgerError, VerificationError
 from ledger.fetch import Fetcher
@@ -81,18 +81,43 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Processes sharing the port.")] = 1,
+    introspection: Annotated[
+        bool | None,
+        typer.Option(
+            "--introspection/--no-introspection",
+            help="GraphQL introspection and GraphiQL (default: LEDGER_API_INTROSPECTION, on).",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a request may run before it is stopped "
+            "(default: LEDGER_API_TIMEOUT, 10).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
+    if timeout is not None:
+        seconds_setting({"--timeout": str(timeout)}, "--timeout", DEFAULT_API_TIMEOUT)
     with _instance() as instance:
         out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
-    _serve(host=host, port=port, workers=workers)
+    _serve(host=host, port=port, workers=workers, introspection=introspection, timeout=timeout)
 
 
-def _serve(*, host: str, port: int, workers: int) -> None:
+def _serve(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    introspection: bool | None = None,
+    timeout: float | None = None,
+) -> None:
     # The command line sits above both layers; ledger/ itself never imports api/.
     from api.serve import serve
 
-    serve(host=host, port=port, workers=workers)
+    serve(host=host, port=port, workers=workers, introspection=introspection, timeout=timeout)
 
 
 @app.command()
@@ -391,7 +416,6 @@ def claim_history(claim_id: str) -> None:
     """Every entry about a claim, in order, with who signed it and when."""
     with _instance() as instance:
         items = instance.ledger.history(claim_id)
-        names = {k.key_id: k.name for k in instance.ledger.list_keys()}
     table = Table("seq", "kind", "ts", "signer", "status", "revision", "statement")
     for item in items:
         entry, state = item.entry, item.state
@@ -399,7 +423,7 @@ def claim_history(claim_id: str) -> None:
             str(entry.seq),
             entry.kind,
             entry.body.ts,
-            names.get(entry.body.signer, entry.body.signer[:12]),
+            item.key.name if item.key else entry.body.signer[:12],
             state.status,
             str(state.revision),
             state.statement,

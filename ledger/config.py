@@ -15,6 +15,8 @@ from ledger.signing import write_private_file
 DEFAULT_ORIGIN = "claims-ledger/local"
 _ORIGIN_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 PASSPHRASE_FILE_NAME = "passphrase"
+DEFAULT_API_TIMEOUT = 10.0
+"""Seconds an API request may take (LEDGER_API_TIMEOUT)."""
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -37,7 +39,11 @@ class Settings:
     passphrase: bytes | None = field(default=None, repr=False)
     passphrase_file: Path | None = None
     unencrypted_keys: bool = False
-    api_development: bool = True
+    api_introspection: bool = True
+    """GraphQL introspection and GraphiQL (LEDGER_API_INTROSPECTION; off under
+    LEDGER_API_PRODUCTION unless set)."""
+    api_timeout: float = DEFAULT_API_TIMEOUT
+    """Seconds an API request may run before it is stopped (LEDGER_API_TIMEOUT)."""
     log_key_name: str = "log"
     writer_key_name: str = "ingest"
 
@@ -59,6 +65,7 @@ class Settings:
         origin = env.get("LEDGER_ORIGIN", DEFAULT_ORIGIN)
         if not _ORIGIN_PATTERN.match(origin):
             raise ConfigError(f"LEDGER_ORIGIN {origin!r} must be 1-255 printable ASCII, no spaces")
+        production = env_flag(env, "LEDGER_API_PRODUCTION")
         passphrase = env.get("LEDGER_KEY_PASSPHRASE")
         file = env.get("LEDGER_KEY_PASSPHRASE_FILE")
         return cls(
@@ -68,7 +75,8 @@ class Settings:
             passphrase=passphrase.encode("utf-8") if passphrase else None,
             passphrase_file=Path(file).expanduser() if file else None,
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
-            api_development=not env_flag(env, "LEDGER_API_PRODUCTION"),
+            api_introspection=env_flag(env, "LEDGER_API_INTROSPECTION", default=not production),
+            api_timeout=seconds_setting(env, "LEDGER_API_TIMEOUT", DEFAULT_API_TIMEOUT),
         )
 
     def key_passphrase(self) -> bytes | None:
@@ -101,10 +109,26 @@ def normalize_database_url(url: str) -> str:
     )
 
 
-def env_flag(env: Mapping[str, str], name: str) -> bool:
+def env_flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no"):
+    if value == "":
+        return default
+    if value in ("0", "false", "no"):
         return False
     if value in ("1", "true", "yes"):
         return True
     raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def seconds_setting(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive, finite number of seconds."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds

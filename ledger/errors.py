@@ -65,3 +65,7 @@ class IntegrityError(VerificationError):
 
 class StorageError(LedgerError):
     """The database refused or failed an operation."""
+
+
+class TimedOut(LedgerError):
+    """The work ran past its deadline and was stopped; a write that timed out wrote nothing."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger import deadline
 from ledger.entries import (
     Claimant,
     ClaimExtracted,
@@ -99,6 +100,7 @@ def ingest_document(
     before the append lock is taken; any failure leaves the ledger untouched.
     """
     claims = extractor.extract(doc.text, published=doc.published) if extractor is not None else []
+    deadline.check()  # extraction may have used up the time a caller allowed
     with ledger.batch() as batch:
         existing = batch.overlay.get_source(doc.sha256_hex)
         if existing is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import merkle
+from ledger import deadline, merkle
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.entries import (
     KIND_OF,
@@ -27,6 +27,7 @@ from ledger.entries import (
     Rating,
     Role,
     SignedEntry,
+    SourceRegistered,
     format_timestamp,
     parse_entry,
     parse_timestamp,
@@ -52,6 +53,7 @@ from ledger.state import (
     changed_fields,
     fold,
     signer_state,
+    source_state,
 )
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 
@@ -77,6 +79,7 @@ class Batch:
         self._ts = ts
 
     def add(self, payload: Payload, signer: SigningKey) -> SignedEntry:
+        deadline.check()
         body = Body(
             log=self.origin,
             seq=self._next_seq,
@@ -92,6 +95,7 @@ class Batch:
 
     def add_signed(self, entry: SignedEntry) -> SignedEntry:
         """Accept an entry signed elsewhere: it must sit exactly at the head and verify."""
+        deadline.check()
         body = entry.body
         where = f"submitted entry {body.seq}"
         if body.log != self.origin:
@@ -130,6 +134,8 @@ class HistoryItem:
     entry: SignedEntry
     state: ClaimState
     changes: list[FieldChange]
+    key: KeyState | None
+    """The signer's key as registered (None if the log names a key it never registered)."""
 
 
 class Ledger:
@@ -343,18 +349,26 @@ class Ledger:
 
     def history(self, claim_id: str) -> list[HistoryItem]:
         """Every entry about a claim in log order, each with the state it produced."""
-        stored = self.store.subject_entries(claim_id)
-        if not stored:
-            raise NotFound(f"claim {claim_id} is not in the ledger")
-        replay = Overlay(_SourcesOnly(self.store))
-        items: list[HistoryItem] = []
-        for row in stored:
-            entry = parse_entry(row.data, where=f"entry {row.seq}")
-            fold(entry, replay)  # stored entries were checked when appended
-            state = replay.changes.claims[claim_id]
-            before = items[-1].state if items else None
-            items.append(HistoryItem(entry, state, changed_fields(before, state)))
-        return items
+        return self.history_many([claim_id])[0]
+
+    def history_many(self, claim_ids: Sequence[str]) -> list[list[HistoryItem]]:
+        """``history`` for several claims in a constant number of reads (one snapshot)."""
+        with self.store.reader() as txn:
+            chains = _Chains.read(txn, claim_ids)
+        sources = chains.source_states()
+        out = []
+        for claim_id, chain in zip(claim_ids, chains.chains, strict=True):
+            deadline.check()
+            replay = Overlay(_SourcesOnly(sources))
+            items: list[HistoryItem] = []
+            for entry in chain:
+                fold(entry, replay)  # stored entries were checked when appended
+                state = replay.changes.claims[claim_id]
+                before = items[-1].state if items else None
+                key = chains.keys.get(entry.body.signer)
+                items.append(HistoryItem(entry, state, changed_fields(before, state), key))
+            out.append(items)
+        return out
 
     # Proofs --------------------------------------------------------------------------
 
@@ -418,11 +432,13 @@ class Ledger:
             _check_tree_size(size, head)
             ids = list(merkle.frontier_ids(size))
             for seq in seqs:
+                deadline.check()
                 if not 0 <= seq < size:
                     raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
                 ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
             nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
         root = merkle.root_at(size, nodes)
+        deadline.check()
         return [
             InclusionProof(
                 seq=seq,
@@ -450,20 +466,9 @@ class Ledger:
             checkpoint = txn.checkpoint()
             if checkpoint is None:
                 raise NotFound("no checkpoint yet")
-            histories = txn.subject_entries_many(list(claim_ids))
-            chains: list[list[SignedEntry]] = []
-            for claim_id in claim_ids:
-                rows = histories.get(claim_id)
-                if not rows:
-                    raise NotFound(f"claim {claim_id} is not in the ledger")
-                chains.append([parse_entry(r.data, where=f"entry {r.seq}") for r in rows])
-            wanted = {_source_entry_of(chain) for chain in chains}
-            sources = {
-                row.hash: parse_entry(row.data, where=f"entry {row.seq}")
-                for row in txn.entries_by_hash(sorted(wanted))
-            }
-            keys = {k.key_id: k for k in txn.all_keys()}
-        chains = [[sources[_source_entry_of(chain)], *chain] for chain in chains]
+            found = _Chains.read(txn, claim_ids)
+        keys = found.keys
+        chains = [[found.sources[_source_entry_of(chain)], *chain] for chain in found.chains]
         seqs = sorted({e.seq for chain in chains for e in chain})
         proofs = dict(zip(seqs, self.inclusion_proofs(seqs, checkpoint.size), strict=True))
         return [
@@ -489,6 +494,7 @@ class Ledger:
         cached = self._verdicts.get(entry.hash)
         if cached is not None:
             return cached
+        deadline.check()
         verdict = key is not None and key.valid_at(entry.seq)
         if verdict:
             assert key is not None
@@ -614,21 +620,57 @@ def _registration(key: SigningKey, roles: tuple[Role, ...]) -> KeyRegistered:
     )
 
 
-class _SourcesOnly:
-    """A view for replaying one claim's history: sources from the store, nothing else."""
+@dataclass(frozen=True, slots=True)
+class _Chains:
+    """What replaying or proving some claims needs, read in one snapshot: each claim's
+    entries in log order, the source registrations they point to (by entry hash), and
+    every key."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    chains: list[list[SignedEntry]]
+    sources: dict[str, SignedEntry]
+    keys: dict[str, KeyState]
+
+    @classmethod
+    def read(cls, txn: Txn, claim_ids: Sequence[str]) -> _Chains:
+        histories = txn.subject_entries_many(list(claim_ids))
+        chains: list[list[SignedEntry]] = []
+        for claim_id in claim_ids:
+            rows = histories.get(claim_id)
+            if not rows:
+                raise NotFound(f"claim {claim_id} is not in the ledger")
+            chains.append([parse_entry(r.data, where=f"entry {r.seq}") for r in rows])
+        wanted = {_source_entry_of(chain) for chain in chains}
+        sources = {
+            row.hash: parse_entry(row.data, where=f"entry {row.seq}")
+            for row in txn.entries_by_hash(sorted(wanted))
+        }
+        return cls(chains, sources, {k.key_id: k for k in txn.all_keys()})
+
+    def source_states(self) -> dict[str, SourceState]:
+        """The sources' projection rows, by the hash of their registration entry."""
+        out = {}
+        for entry_hash, entry in self.sources.items():
+            payload = entry.body.payload
+            assert isinstance(payload, SourceRegistered)
+            out[entry_hash] = source_state(entry, payload)
+        return out
+
+
+class _SourcesOnly:
+    """A view for replaying claims' histories: the sources they were extracted from, nothing
+    else (every other entry about a claim names the claim, which the replay itself holds)."""
+
+    def __init__(self, by_entry: dict[str, SourceState]) -> None:
+        self.by_entry = by_entry
 
     def get_key(self, key_id: str) -> KeyState | None:
         return None
 
     def get_source(self, sha256: str) -> SourceState | None:
-        return self.store.get_source(sha256)
+        return next((s for s in self.by_entry.values() if s.sha256 == sha256), None)
 
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
-        with self.store.reader() as txn:
-            return txn.get_source_by_entry(entry_hash)
+        return self.by_entry.get(entry_hash)
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
         return None

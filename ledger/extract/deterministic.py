@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
+from ledger import deadline
 from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
@@ -92,22 +93,25 @@ class _Run:
         self.text = text
         self.published = published
         units = [unit for unit in segment(text) if not unit.heading]
-        mentions = {unit: find_mentions(text, unit.start, unit.end) for unit in units}
+        mentions = {}
+        for unit in units:
+            deadline.check()  # a caller's time limit (an API request) holds between sentences
+            mentions[unit] = find_mentions(text, unit.start, unit.end)
         self.index = ClaimantIndex([m for unit in units for m in mentions[unit]])
-        self.sentences = [
-            _Sentence(
-                unit=unit,
-                score=score_sentence(unit.text),
-                speeches=tuple(find_speech(text, unit.start, unit.end, mentions[unit])),
+        self.sentences = []
+        for unit in units:
+            deadline.check()
+            speeches = tuple(find_speech(text, unit.start, unit.end, mentions[unit]))
+            self.sentences.append(
+                _Sentence(unit=unit, score=score_sentence(unit.text), speeches=speeches)
             )
-            for unit in units
-        ]
         self.spoke_on: dict[Claimant, datetime.date] = {}
 
     def claims(self) -> list[ExtractedClaim]:
         """Every claim, sentence by sentence (dates of earlier speech carry forward)."""
         claims: list[ExtractedClaim] = []
         for sentence in self.sentences:
+            deadline.check()
             found = self._sentence_claims(sentence)
             if sentence.score >= THRESHOLD:
                 claims.extend(found)

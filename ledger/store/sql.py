@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError
 
+from ledger import deadline
 from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, ClaimExtracted, EntryHash, Quantity, Selector, SignedEntry
-from ledger.errors import Conflict, StorageError
+from ledger.errors import Conflict, StorageError, TimedOut
 from ledger.merkle import Hash, Node, NodeId
 from ledger.queries import ClaimFilter
 from ledger.rules import KeyState
@@ -540,23 +541,41 @@ class Store:
 
     @contextmanager
     def writer(self) -> Iterator[Txn]:
-        """One append transaction holding the append lock; commits on success, else rolls back."""
+        """One append transaction holding the append lock; commits on success, else rolls back.
+
+        Under a deadline (``ledger.deadline``) the transaction is bounded by it, and checked
+        once more before committing: a write past its deadline rolls back. Once committed,
+        the deadline is suspended so the caller can report what was written.
+        """
+        limit = deadline.current()
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
-                    lock_for_append(conn)
-                    yield Txn(conn)
+                    with _bounded(conn, limit):
+                        lock_for_append(conn)
+                        yield Txn(conn)
+                    if limit is not None:
+                        limit.check()
+            if limit is not None:
+                limit.suspend()
         except SAIntegrityError as exc:
             raise Conflict(f"the database refused the write: {exc.orig}") from exc
         except OperationalError as exc:
+            _raise_if_timed_out(limit, exc)
             raise StorageError(f"the database failed the write: {exc.orig}") from exc
 
     @contextmanager
     def reader(self) -> Iterator[Txn]:
-        """A read transaction (one consistent snapshot) with the same lookups as a writer."""
-        with self.engine.connect() as conn, conn.begin():
-            yield Txn(conn)
+        """A read transaction (one consistent snapshot) with the same lookups as a writer;
+        bounded by the current deadline, if any."""
+        limit = deadline.current()
+        try:
+            with self.engine.connect() as conn, conn.begin(), _bounded(conn, limit):
+                yield Txn(conn)
+        except OperationalError as exc:
+            _raise_if_timed_out(limit, exc)
+            raise
 
     def head(self) -> Head:
         with self.reader() as txn:
@@ -663,6 +682,43 @@ class Store:
     def get_source(self, sha256: str) -> SourceState | None:
         with self.reader() as txn:
             return txn.get_source(sha256)
+
+
+_PROGRESS_STEPS = 1000
+"""SQLite virtual-machine steps between deadline checks (well under a millisecond)."""
+
+
+@contextmanager
+def _bounded(conn: Connection, limit: deadline.Deadline | None) -> Iterator[None]:
+    """Bound the statements run inside the block by ``limit``.
+
+    SQLite: a progress handler interrupts the running statement once the deadline has
+    passed (removed again before the transaction ends, so commit and rollback always run).
+    PostgreSQL: ``statement_timeout`` for this transaction only (``set_config(..., true)``
+    is ``SET LOCAL``), so the server cancels a statement that would outlast the deadline.
+    """
+    if limit is None or limit.suspended:
+        yield
+        return
+    limit.check()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.set_progress_handler(lambda: int(limit.expired()), _PROGRESS_STEPS)
+        try:
+            yield
+        finally:
+            raw.set_progress_handler(None, 0)
+        return
+    millis = max(1, int(limit.remaining() * 1000))
+    conn.exec_driver_sql("SELECT set_config('statement_timeout', %s, true)", (f"{millis}ms",))
+    yield
+
+
+def _raise_if_timed_out(limit: deadline.Deadline | None, exc: OperationalError) -> None:
+    """A statement the deadline interrupted (SQLite) or cancelled (PostgreSQL) is a timeout."""
+    if limit is not None and limit.clock() >= limit.expires:
+        raise TimedOut(f"the request ran past its time limit of {limit.seconds:g} s") from exc
 
 
 def _entry_row(entry: SignedEntry) -> dict[str, Any]:

@@ -38,19 +38,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def launch(home: Path, db_url: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `claims-ledger serve` on a free port and wait until /healthz answers."""
+def launch(
+    home: Path, db_url: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `claims-ledger serve` on a free port and wait until /healthz answers;
+    ``env`` adds settings to the server's environment."""
     port = _free_port()
-    env = {
+    environment = {
         "LEDGER_HOME": str(home),
         "LEDGER_DATABASE_URL": db_url,
         "LEDGER_KEY_PASSPHRASE": "pw",
         "PATH": "/usr/bin:/bin",
+        **(env or {}),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port), *args],
         cwd=ROOT,
-        env=env,
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

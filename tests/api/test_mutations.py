@@ -148,11 +148,14 @@ def test_submit_an_entry_signed_on_the_writers_machine(served: Served) -> None:
     assert replay["__typename"] == "StaleRevisionError"
 
 
-def test_mutations_over_get_are_refused(served: Served) -> None:
+def test_mutations_over_get_are_refused_and_run_nothing(served: Served) -> None:
+    size, claim, head = _state(served)
     response = httpx.get(
         f"{served.url}/graphql",
         params={
-            "query": 'mutation { retractClaim(claimId: "x", follows: "y", reason: "z") { __typename } }'
+            "query": "mutation($c: String!, $f: String!) { retractClaim(claimId: $c, follows: $f, "
+            'reason: "z") { __typename } }',
+            "variables": f'{{"c": "{claim}", "f": "{head}"}}',
         },
         headers={
             "authorization": f"Bearer {served.tokens['writer']}",
@@ -160,3 +163,5 @@ def test_mutations_over_get_are_refused(served: Served) -> None:
         },
     )
     assert response.status_code in (400, 405)
+    assert "mutations are not allowed" in response.text
+    assert _state(served) == (size, claim, head)  # a valid, authorized retraction: not run

@@ -1,5 +1,5 @@
-"""Per-request DataLoaders: a page of claims with sources and provenance costs the same
-small number of SQL statements whatever the page size (no query per claim)."""
+"""Per-request DataLoaders: a page of claims with sources, provenance and history costs the
+same small number of SQL statements whatever the page size (no query per claim)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,28 @@ import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
+from ledger.entries import ClaimChanges
 from ledger.instance import Instance
 from tests.helpers import add_source_with_claims
 
 QUERY = """query($n: Int!) { claims(first: $n) { totalCount edges { node {
   statement source { sha256 publisher }
-  provenance { checkpoint { size } links { role signerName signatureValid inclusionProof { hashes } } } } } } }"""
+  provenance { checkpoint { size } links { role signerName signatureValid inclusionProof { hashes } } }
+  history { seq kind signerName reason status changes { field before after } } } } } }"""
 
 
 @pytest.fixture
 def many(instance: Instance) -> Instance:
+    ids = []
     for n in range(12):
-        add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=5)
+        ids += add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=5)
+    instance.ledger.revise_claim(
+        instance.writer_key(),
+        ids[1],
+        follows=ids[1],
+        changes=ClaimChanges(statement="Revised."),
+        reason="correction",
+    )
     return instance
 
 
@@ -51,15 +61,27 @@ def _statements(instance: Instance, first: int) -> tuple[int, dict[str, Any]]:
     return count, body["data"]
 
 
-def test_a_page_of_claims_with_provenance_costs_a_constant_number_of_statements(
+def test_a_page_of_claims_with_provenance_and_history_costs_a_constant_number_of_statements(
     many: Instance,
 ) -> None:
     small, _ = _statements(many, 5)
     large, data_large = _statements(many, 50)
-    assert len(data_large["claims"]["edges"]) == 50
-    assert all(
-        [link["role"] for link in edge["node"]["provenance"]["links"]] == ["source", "extraction"]
-        for edge in data_large["claims"]["edges"]
-    )
+    nodes = [edge["node"] for edge in data_large["claims"]["edges"]]
+    assert len(nodes) == 50
+    roles = [[link["role"] for link in node["provenance"]["links"]] for node in nodes]
+    assert roles.count(["source", "extraction", "revision"]) == 1
+    assert roles.count(["source", "extraction"]) == 49
+    kinds = [[event["kind"] for event in node["history"]] for node in nodes]
+    assert kinds.count(["claim.extracted", "claim.revised"]) == 1
+    assert kinds.count(["claim.extracted"]) == 49
+    revised = next(node for node in nodes if len(node["history"]) == 2)
+    assert revised["statement"] == "Revised."
+    assert revised["history"][1]["reason"] == "correction"
+    assert revised["history"][1]["signerName"] == "ingest"
+    assert {
+        "field": "statement",
+        "before": revised["history"][0]["changes"][0]["after"],
+        "after": "Revised.",
+    } in revised["history"][1]["changes"]
     assert large == small, (small, large)
     assert large <= 20

@@ -8,6 +8,7 @@ import pytest
 
 from ledger.config import Settings, normalize_database_url
 from ledger.errors import ConfigError
+from tests.helpers import run_cli
 
 
 def test_defaults_put_everything_under_the_data_directory(tmp_path: Path) -> None:
@@ -38,3 +39,18 @@ def test_bad_origin_is_refused() -> None:
 def test_bad_flag_is_refused() -> None:
     with pytest.raises(ConfigError, match="LEDGER_UNENCRYPTED_KEYS"):
         Settings.from_env({"LEDGER_HOME": "/tmp/x", "LEDGER_UNENCRYPTED_KEYS": "maybe"})
+
+
+def test_api_timeout_setting() -> None:
+    base = {"LEDGER_HOME": "/tmp/x"}
+    assert Settings.from_env(base).api_timeout == 10.0
+    assert Settings.from_env({**base, "LEDGER_API_TIMEOUT": "2.5"}).api_timeout == 2.5
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        with pytest.raises(ConfigError, match="LEDGER_API_TIMEOUT must be a positive number"):
+            Settings.from_env({**base, "LEDGER_API_TIMEOUT": bad})
+
+
+def test_serve_refuses_a_timeout_that_is_not_positive(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "serve", "--timeout", "0", LEDGER_UNENCRYPTED_KEYS="1")
+    assert done.returncode == 1
+    assert "--timeout must be a positive number of seconds" in done.stderr
