@@ -868,7 +868,7 @@ def extracted_claim_values(entry: SignedEntry, p: ClaimExtracted) -> tuple[Any, 
             "claimant_affiliation": claimant.affiliation,
             "reporting": p.reporting,
             "made_on": p.made_on,
-            "quantities": _quantities_text(p.quantities),
+            "quantities": quantities_text(p.quantities),
             "score": p.score,
             "extractor_name": extractor.name,
             "extractor_version": extractor.version,
@@ -887,8 +887,9 @@ def extracted_claim_values(entry: SignedEntry, p: ClaimExtracted) -> tuple[Any, 
     return values
 
 
-def _quantities_text(quantities: Sequence[Quantity]) -> str:
-    return canonical_json_typed([q.model_dump() for q in quantities]).decode()
+def quantities_text(quantities: Sequence[Quantity]) -> str:
+    # A Quantity's __dict__ is exactly its fields (flat; extras are forbidden).
+    return canonical_json_typed([vars(q) for q in quantities]).decode()
 
 
 def _source_row(source: SourceState) -> dict[str, Any]:
@@ -932,7 +933,7 @@ def _claim_row(claim: ClaimState) -> dict[str, Any]:
     row["claimant_name"] = claimant.name
     row["claimant_role"] = claimant.role
     row["claimant_affiliation"] = claimant.affiliation
-    row["quantities"] = _quantities_text(claim.quantities)
+    row["quantities"] = quantities_text(claim.quantities)
     return row
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.canonical import canonical_json_typed
 from ledger.entries import Body, ClaimExtracted, sign_body
 from ledger.state import extracted_claim
-from ledger.store.sql import claim_values, extracted_claim_values
+from ledger.store.sql import claim_values, extracted_claim_values, quantities_text
 from tests.property.test_parse_fast import KEY, claims
 
 
@@ -27,3 +28,9 @@ def test_extracted_claim_row_shortcut_matches_the_state_row(
     )
     entry = sign_body(body, KEY)
     assert extracted_claim_values(entry, payload) == claim_values(extracted_claim(entry, payload))
+
+
+@given(claims)
+def test_quantities_column_is_the_canonical_json_of_the_models(payload: ClaimExtracted) -> None:
+    expected = canonical_json_typed([q.model_dump() for q in payload.quantities]).decode()
+    assert quantities_text(payload.quantities) == expected
