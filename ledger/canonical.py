@@ -47,9 +47,18 @@ def canonical_json_typed(value: Any) -> bytes:
     tests/property/test_canonical.py checks typed bodies against RFC 8785 too.
     """
     try:
-        return orjson.dumps(value, option=_OPTIONS)
+        return orjson.dumps(value, default=_model_fields, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
         raise FormatError(f"canonical JSON: {exc}") from exc
+
+
+def _model_fields(value: Any) -> Any:
+    """A payload model met inside a typed value: its fields (``__dict__`` of a pydantic model
+    with extras forbidden holds exactly them), so models need not be dumped first."""
+    fields = getattr(value, "__pydantic_fields__", None)
+    if fields is None:
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+    return value.__dict__
 
 
 def _check(value: Any, path: str, depth: int) -> None:

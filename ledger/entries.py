@@ -227,6 +227,15 @@ class Body:
     payload: Payload
 
     def to_json(self) -> dict[str, Any]:
+        return {**self.to_json_head(), "payload": payload_json(self.payload)}
+
+    def to_bytes(self) -> bytes:
+        # The payload model goes in as is: its fields are serialized directly (the same
+        # bytes as payload_json, without building that dict first).
+        return canonical_json_typed({**self.to_json_head(), "payload": self.payload})
+
+    def to_json_head(self) -> dict[str, Any]:
+        """Every body field but the payload, as JSON values."""
         return {
             "v": FORMAT_VERSION,
             "log": self.log,
@@ -235,11 +244,7 @@ class Body:
             "ts": self.ts,
             "kind": self.kind,
             "signer": self.signer,
-            "payload": payload_json(self.payload),
         }
-
-    def to_bytes(self) -> bytes:
-        return canonical_json_typed(self.to_json())
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.canonical import canonical_json
 from ledger.entries import (
     Body,
     Claimant,
@@ -77,6 +78,7 @@ bodies = st.builds(
 def test_build_then_parse_gives_the_same_entry(body: Body) -> None:
     entry = sign_body(body, KEY)
     assert parse_entry(entry.data) == entry
+    assert entry.body_bytes == canonical_json(body.to_json())
 
 
 @given(bodies)

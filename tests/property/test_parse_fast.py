@@ -16,6 +16,7 @@ import orjson
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ledger.canonical import canonical_json
 from ledger.entries import (
     Body,
     Claimant,
@@ -122,6 +123,8 @@ def same(data: bytes) -> None:
 @given(entries())
 def test_valid_entries_parse_alike(entry: SignedEntry) -> None:
     assert parse_entry(entry.data) == parse_entry_reference(entry.data) == entry
+    # Bodies serialize their payload models directly; the dumped-dict route agrees.
+    assert entry.body_bytes == canonical_json(entry.body.to_json())
 
 
 @settings(max_examples=300)
