@@ -545,7 +545,11 @@ class ClaimantCount:
 
 @strawberry.input(description="Every field set narrows the result.")
 class ClaimFilterInput:
-    search: str | None = strawberry.UNSET
+    search: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='Full-text search in statement and quote: words ANDed, "phrases", '
+        "prefix*; case and diacritics ignored (docs/api.md).",
+    )
     claimant: str | None = strawberry.UNSET
     source: str | None = strawberry.field(
         default=strawberry.UNSET, description="Source SHA-256 or URI."

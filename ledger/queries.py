@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ledger.search import SearchQuery, parse_search
+
 ClaimStatusFilter = Literal["active", "revised", "retracted"]
 
 
@@ -12,9 +14,10 @@ ClaimStatusFilter = Literal["active", "revised", "retracted"]
 class ClaimFilter:
     """Every field narrows the result; ``None`` means no constraint.
 
-    ``text`` matches statement or quote (case-insensitive substring); ``claimant``
-    matches the claimant's name (substring); ``source`` is a source SHA-256 or URI;
-    dates are ``YYYY-MM-DD`` and inclusive.
+    ``text`` is a search in the language of ``ledger.search`` over statement and quote;
+    ``claimant`` matches the claimant's name (substring); ``source`` is a source SHA-256 or
+    URI; dates are ``YYYY-MM-DD`` and inclusive. Bad input raises ``InvalidInput`` (a
+    ``SearchError`` for a search) when the filter is made, before any query runs.
     """
 
     text: str | None = None
@@ -27,3 +30,11 @@ class ClaimFilter:
     extractor: str | None = None
     reviewed: bool | None = None
     signer: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            parse_search(self.text)
+
+    @property
+    def search(self) -> SearchQuery | None:
+        return parse_search(self.text) if self.text is not None else None

@@ -720,7 +720,7 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
     differences: list[str] = []
     for table, stored, derived in tables:
         differences.extend(_diff_rows(table, stored, derived))
-    return differences
+    return differences + txn.search_index_differences()
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:

@@ -16,10 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection, Dialect, Row
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlalchemy.exc import OperationalError
 
 from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
@@ -27,6 +41,7 @@ from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
 from ledger.queries import ClaimFilter
 from ledger.rules import KeyState
+from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
@@ -280,9 +295,27 @@ class Txn:
 
     def replace_projections(self, changes: Changes) -> None:
         """Swap every projection table's rows for ``changes``."""
+        if self.conn.dialect.name == "sqlite":
+            # Re-derive the FTS5 index from the rows first, whatever became of it, so the
+            # triggers' deletes below remove exactly what it holds.
+            self.conn.exec_driver_sql("INSERT INTO claims_fts(claims_fts) VALUES ('rebuild')")
         for table in (claims_t, sources_t, keys_t):
             self.conn.execute(delete(table))
         self.write((), changes)
+
+    def search_index_differences(self) -> list[str]:
+        """What is wrong with the full-text index (SQLite's FTS5 table; PostgreSQL's GIN
+        index is an index like any other), as projection differences."""
+        if self.conn.dialect.name != "sqlite":
+            return []
+        try:
+            with self.conn.begin_nested():
+                self.conn.exec_driver_sql(
+                    "INSERT INTO claims_fts(claims_fts, rank) VALUES ('integrity-check', 1)"
+                )
+        except DatabaseError as exc:
+            return [f"claims_fts: the search index disagrees with the claims ({exc.orig})"]
+        return []
 
     def entry_page(self, start: int, stop: int | None, limit: int) -> list[StoredEntry]:
         query = select(entries_t).where(entries_t.c.seq >= start)
@@ -385,7 +418,8 @@ class Txn:
         the result is still oldest first.
         """
         c = claims_t.c
-        query = _filtered(select(claims_t), where).where(c.seq > after_seq)
+        query = _filtered(select(claims_t), where, self.conn.dialect.name)
+        query = query.where(c.seq > after_seq)
         if before_seq is not None:
             query = query.where(c.seq < before_seq)
         order = c.seq.desc() if from_end else c.seq
@@ -420,7 +454,8 @@ class Txn:
         ]
 
     def count_claims(self, where: ClaimFilter) -> int:
-        query = _filtered(select(func.count()).select_from(claims_t), where)
+        query = select(func.count()).select_from(claims_t)
+        query = _filtered(query, where, self.conn.dialect.name)
         return int(self.conn.execute(query).scalar_one())
 
     def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
@@ -652,17 +687,11 @@ _SOURCE_FIELDS = [
 ]
 
 
-def _filtered(query: Any, where: ClaimFilter) -> Any:
+def _filtered(query: Any, where: ClaimFilter, dialect: str) -> Any:
     """``query`` over the claims table narrowed by every constraint ``where`` sets."""
     c = claims_t.c
-    if where.text:
-        pattern = f"%{_escape_like(where.text.lower())}%"
-        query = query.where(
-            or_(
-                func.lower(c.statement).like(pattern, escape="\\"),
-                func.lower(c.exact).like(pattern, escape="\\"),
-            )
-        )
+    if where.text is not None:
+        query = query.where(_text_search(c, where.text, dialect))
     if where.claimant:
         pattern = f"%{_escape_like(where.claimant.lower())}%"
         query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
@@ -685,6 +714,21 @@ def _filtered(query: Any, where: ClaimFilter) -> Any:
     if where.signer:
         query = query.where(c.signer == where.signer)
     return query
+
+
+def _text_search(c: Any, text_query: str, dialect: str) -> Any:
+    """``ledger.search`` semantics over ``search_text``: the search index finds the claims
+    holding every token, then phrases are checked on the folded text itself."""
+    parsed = parse_search(text_query)
+    if dialect == "sqlite":
+        matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
+        candidates = c.seq.in_(matching.bindparams(fts_query=fts5_match(parsed)))
+    else:
+        vector = func.array_to_tsvector(func.string_to_array(c.search_text, literal_column("' '")))
+        candidates = vector.op("@@")(cast(tsquery(parsed), TSQUERY))
+    space = literal_column("' '", Text)
+    padded = space + c.search_text + space
+    return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
 
 
 def _escape_like(text: str) -> str:
@@ -752,6 +796,7 @@ def _claim_row(claim: ClaimState) -> dict[str, Any]:
     row["claimant_role"] = claimant.role
     row["claimant_affiliation"] = claimant.affiliation
     row["quantities"] = canonical_json_typed([q.model_dump() for q in claim.quantities]).decode()
+    row["search_text"] = search_text(claim.statement, selector.exact)
     return row
 
 

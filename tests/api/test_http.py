@@ -287,3 +287,22 @@ def test_time_travel_shows_a_claim_as_the_ledger_stood_at_a_tree_size(server: st
         json={"query": AS_OF, "variables": {"id": claim_id["claimId"], "n": 10**6, "h": sha}},
     ).json()
     assert "out of range" in too_far["errors"][0]["message"]
+
+
+def test_claims_full_text_search_over_http(server: str) -> None:
+    def count(search: str) -> int:
+        return int(gql(server, PAGE, first=10, filter={"search": search})["claims"]["totalCount"])
+
+    assert count("CONTAINERS russia") == 7  # the seed's claim and six more
+    assert count('"approximately 7,000 containers"') == 1
+    assert count("contain*") == 7
+    assert count('6,700 "containers of weapons"') == 1  # revised statement, original quote
+    assert count('"6,700 containers of"') == 0
+    assert count("containérs") == count("containers")
+    assert count("containers OR nothing") == 0  # words are ANDed; OR is a word
+    refused = httpx.post(
+        f"{server}/graphql",
+        json={"query": PAGE, "variables": {"first": 5, "filter": {"search": ' "" * '}}},
+    ).json()
+    assert refused["data"] is None
+    assert "no word to look for" in refused["errors"][0]["message"]

@@ -1,0 +1,55 @@
+"""claim search, order indexes and past versions
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26 22:40:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from ledger.search import search_text
+from migrations import search_index
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _backfill_search_text() -> None:
+    """Fill the new column of existing claims (it is derived from statement and quote)."""
+    bind = op.get_bind()
+    claims = sa.table(
+        "claims",
+        sa.column("claim_id"),
+        sa.column("statement"),
+        sa.column("exact"),
+        sa.column("search_text"),
+    )
+    rows = bind.execute(sa.select(claims.c.claim_id, claims.c.statement, claims.c.exact)).all()
+    for claim_id, statement, exact in rows:
+        bind.execute(
+            claims.update()
+            .where(claims.c.claim_id == claim_id)
+            .values(search_text=search_text(statement, exact))
+        )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("search_text", sa.Text(), nullable=True))
+    _backfill_search_text()
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.alter_column("search_text", existing_type=sa.Text(), nullable=False)
+    search_index.install_claims_search()
+
+
+def downgrade() -> None:
+    search_index.remove_claims_search()
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_column("search_text")
