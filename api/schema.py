@@ -42,6 +42,10 @@ def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
         status=status.value if isinstance(status, t.ClaimStatus) else None,
         made_from=_unset_to_none(where.made_from),  # type: ignore[arg-type]
         made_to=_unset_to_none(where.made_to),  # type: ignore[arg-type]
+        published_from=_unset_to_none(where.published_from),  # type: ignore[arg-type]
+        published_to=_unset_to_none(where.published_to),  # type: ignore[arg-type]
+        recorded_from=_unset_to_none(where.recorded_from),  # type: ignore[arg-type]
+        recorded_to=_unset_to_none(where.recorded_to),  # type: ignore[arg-type]
         extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
         reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
         signer=_unset_to_none(where.signer),  # type: ignore[arg-type]

@@ -556,8 +556,28 @@ class ClaimFilterInput:
     )
     publisher: str | None = strawberry.UNSET
     status: ClaimStatus | None = strawberry.UNSET
-    made_from: str | None = strawberry.UNSET
-    made_to: str | None = strawberry.UNSET
+    made_from: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Made on or after this day, YYYY-MM-DD."
+    )
+    made_to: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Made on or before this day, YYYY-MM-DD."
+    )
+    published_from: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Source published on or after this day, YYYY-MM-DD.",
+    )
+    published_to: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Source published on or before this day, YYYY-MM-DD.",
+    )
+    recorded_from: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Extraction recorded in the ledger on or after this day (UTC), YYYY-MM-DD.",
+    )
+    recorded_to: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Extraction recorded in the ledger on or before this day (UTC), YYYY-MM-DD.",
+    )
     extractor: str | None = strawberry.UNSET
     reviewed: bool | None = strawberry.UNSET
     signer: str | None = strawberry.UNSET

@@ -120,13 +120,28 @@ def ingest(
 
 @app.command()
 def claims(
-    search: Annotated[str | None, typer.Option(help="Text in the statement or quote.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help='Words in statement or quote: "a phrase", prefix*; see docs/api.md.'),
+    ] = None,
     claimant: Annotated[str | None, typer.Option(help="Part of the claimant's name.")] = None,
     source: Annotated[str | None, typer.Option(help="Source SHA-256 or URI.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Source publisher.")] = None,
     status: Annotated[str | None, typer.Option(help="active, revised or retracted.")] = None,
     made_from: Annotated[str | None, typer.Option(help="Made on or after (YYYY-MM-DD).")] = None,
     made_to: Annotated[str | None, typer.Option(help="Made on or before (YYYY-MM-DD).")] = None,
+    published_from: Annotated[
+        str | None, typer.Option(help="Source published on or after (YYYY-MM-DD).")
+    ] = None,
+    published_to: Annotated[
+        str | None, typer.Option(help="Source published on or before (YYYY-MM-DD).")
+    ] = None,
+    recorded_from: Annotated[
+        str | None, typer.Option(help="Recorded in the ledger on or after (YYYY-MM-DD, UTC).")
+    ] = None,
+    recorded_to: Annotated[
+        str | None, typer.Option(help="Recorded in the ledger on or before (YYYY-MM-DD, UTC).")
+    ] = None,
     reviewed: Annotated[bool | None, typer.Option("--reviewed/--unreviewed")] = None,
     limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
 ) -> None:
@@ -141,6 +156,10 @@ def claims(
         status=status,  # type: ignore[arg-type]
         made_from=made_from,
         made_to=made_to,
+        published_from=published_from,
+        published_to=published_to,
+        recorded_from=recorded_from,
+        recorded_to=recorded_to,
         reviewed=reviewed,
     )
     with _instance() as instance:

@@ -73,6 +73,8 @@ class ClaimState:
     updated_at: str = ""
     review_count: int = 0
     last_rating: str | None = None
+    source_published: str | None = None
+    """The source's publication date (sources never change), kept for filters and order."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values for printing and export."""
@@ -278,6 +280,7 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
         head=claim_id,
         head_seq=entry.seq,
         updated_at=entry.body.ts,
+        source_published=source.published if source is not None else None,
     )
 
 

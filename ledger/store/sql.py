@@ -39,7 +39,7 @@ from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, next_day
 from ledger.rules import KeyState
 from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
@@ -707,6 +707,14 @@ def _filtered(query: Any, where: ClaimFilter, dialect: str) -> Any:
         query = query.where(c.made_on >= where.made_from)
     if where.made_to:
         query = query.where(c.made_on <= where.made_to)
+    if where.published_from:
+        query = query.where(c.source_published >= where.published_from)
+    if where.published_to:
+        query = query.where(c.source_published <= where.published_to)
+    if where.recorded_from:  # timestamps are YYYY-MM-DDTHH:MM:SS.ffffffZ: they sort as text
+        query = query.where(c.recorded_at >= where.recorded_from)
+    if where.recorded_to:
+        query = query.where(c.recorded_at < next_day(where.recorded_to))
     if where.extractor:
         query = query.where(c.extractor_name == where.extractor)
     if where.reviewed is not None:
@@ -784,6 +792,7 @@ _CLAIM_SCALARS = [
     "updated_at",
     "review_count",
     "last_rating",
+    "source_published",
 ]
 
 

@@ -108,6 +108,8 @@ class ClaimRow(SQLModel, table=True):
     last_rating: str | None = None
     search_text: str = Field(sa_column=Column(Text, nullable=False))
     """``ledger.search.search_text`` of statement and quote: what full-text search indexes."""
+    source_published: str | None = Field(default=None, max_length=10)
+    """The source's publication date, copied at extraction (sources never change)."""
 
 
 SEARCH_OBJECTS = frozenset(

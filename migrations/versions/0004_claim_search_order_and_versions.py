@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 from ledger.search import search_text
@@ -43,7 +44,16 @@ def _backfill_search_text() -> None:
 def upgrade() -> None:
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.add_column(sa.Column("search_text", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "source_published", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True
+            )
+        )
     _backfill_search_text()
+    op.execute(
+        "UPDATE claims SET source_published = "
+        "(SELECT published FROM sources WHERE sources.sha256 = claims.source_sha256)"
+    )
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.alter_column("search_text", existing_type=sa.Text(), nullable=False)
     search_index.install_claims_search()
@@ -52,4 +62,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     search_index.remove_claims_search()
     with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_column("source_published")
         batch_op.drop_column("search_text")

@@ -306,3 +306,21 @@ def test_claims_full_text_search_over_http(server: str) -> None:
     ).json()
     assert refused["data"] is None
     assert "no word to look for" in refused["errors"][0]["message"]
+
+
+def test_claims_date_ranges_over_http(server: str) -> None:
+    def count(**where: str) -> int:
+        return int(gql(server, PAGE, first=10, filter=where)["claims"]["totalCount"])
+
+    assert count(publishedFrom="2024-03-20", publishedTo="2024-03-20") == 9
+    assert count(publishedTo="2024-03-19") == 0
+    assert count(recordedFrom="2000-01-01", recordedTo="9999-12-31") == 9
+    assert count(recordedTo="2000-01-01") == 0
+    for field, value in [("recordedFrom", "2024-02-30"), ("publishedTo", "03/20/2024")]:
+        refused = httpx.post(
+            f"{server}/graphql",
+            json={"query": PAGE, "variables": {"first": 5, "filter": {field: value}}},
+        ).json()
+        assert refused["data"] is None
+        message = refused["errors"][0]["message"]
+        assert "must be a date YYYY-MM-DD" in message and value in message
