@@ -18,10 +18,10 @@ from strawberry.extensions import (
 
 from api import types as t
 from api.context import Info
-from api.ids import cursor, parse_cursor, parse_global_id
+from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
 from api.mutations import Mutation
 from ledger.errors import LedgerError, NotFound
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, ClaimOrder, OrderField, position_of
 
 MAX_PAGE = 100
 
@@ -52,6 +52,13 @@ def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
     )
 
 
+def _order(order_by: t.ClaimOrderInput | None) -> ClaimOrder:
+    if order_by is None:
+        return ClaimOrder()
+    field: OrderField = order_by.field.value
+    return ClaimOrder(field, descending=order_by.direction == t.OrderDirection.DESC)
+
+
 def _page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise GraphQLError(
@@ -63,13 +70,15 @@ def _page_size(first: int) -> int:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="Claims, oldest first, filtered; Relay keyset paging forward "
-        "(first/after) or backward (last/before), stable under appends."
+        description="Claims, filtered, in `orderBy` (default: RECORDED ASC, oldest first); "
+        "Relay keyset paging forward (first/after) or backward (last/before), stable under "
+        "appends. Cursors belong to the order they were made in."
     )
     def claims(
         self,
         info: Info,
         filter: t.ClaimFilterInput | None = None,
+        order_by: t.ClaimOrderInput | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -77,26 +86,30 @@ class Query:
     ) -> t.ClaimConnection:
         ledger = info.context.ledger
         where = _filter(filter)
+        order = _order(order_by)
         if first is not None and last is not None:
             raise GraphQLError(
                 "give first or last, not both", extensions={"code": "BAD_USER_INPUT"}
             )
         backward = last is not None
         size = _page_size(last if last is not None else (first if first is not None else 50))
-        after_seq = parse_cursor(after) if after else -1
-        before_seq = parse_cursor(before) if before else None
+        start = parse_claim_cursor(after, order) if after else None
+        end = parse_claim_cursor(before, order) if before else None
         found = ledger.find_claims(
-            where, limit=size + 1, after_seq=after_seq, before_seq=before_seq, from_end=backward
+            where, order=order, limit=size + 1, after=start, before=end, from_end=backward
         )
         more = len(found) > size
         page = found[1:] if backward and more else found[:size]
-        edges = [t.ClaimEdge(cursor=cursor(c.seq), node=t.Claim(state=c)) for c in page]
+        edges = [
+            t.ClaimEdge(cursor=claim_cursor(order, position_of(c, order)), node=t.Claim(state=c))
+            for c in page
+        ]
         return t.ClaimConnection(
             edges=edges,
             page_info=_page_info(
                 [e.cursor for e in edges],
-                has_next=before_seq is not None if backward else more,
-                has_previous=more if backward else after_seq >= 0,
+                has_next=end is not None if backward else more,
+                has_previous=more if backward else start is not None,
             ),
             total_count=ledger.count_claims(where),
         )

@@ -30,6 +30,20 @@ class ClaimStatus(Enum):
     RETRACTED = "retracted"
 
 
+@strawberry.enum(description="What claims are listed by (then by extraction order).")
+class ClaimOrderField(Enum):
+    RECORDED = "recorded"
+    MADE_ON = "made_on"
+    SOURCE_PUBLISHED = "source_published"
+    SCORE = "score"
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
 @strawberry.enum
 class Reporting(Enum):
     DIRECT_QUOTE = "direct_quote"
@@ -581,3 +595,13 @@ class ClaimFilterInput:
     extractor: str | None = strawberry.UNSET
     reviewed: bool | None = strawberry.UNSET
     signer: str | None = strawberry.UNSET
+
+
+@strawberry.input(
+    description="Order of a claims listing. RECORDED is extraction order; a missing date "
+    "(MADE_ON, SOURCE_PUBLISHED) sorts before every date: first ASC, last DESC. Ties are "
+    "broken by extraction order, in the same direction."
+)
+class ClaimOrderInput:
+    field: ClaimOrderField = ClaimOrderField.RECORDED
+    direction: OrderDirection = OrderDirection.ASC

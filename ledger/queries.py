@@ -9,6 +9,7 @@ from typing import Literal
 
 from ledger.errors import InvalidInput
 from ledger.search import SearchQuery, parse_search
+from ledger.state import ClaimState
 
 ClaimStatusFilter = Literal["active", "revised", "retracted"]
 
@@ -76,3 +77,53 @@ def next_day(value: str) -> str:
     day = parse_date(value, "date")
     assert day is not None
     return (day + dt.timedelta(days=1)).isoformat() if day < dt.date.max else "9999-12-32"
+
+
+OrderField = Literal["recorded", "made_on", "source_published", "score"]
+ORDER_FIELDS: tuple[OrderField, ...] = ("recorded", "made_on", "source_published", "score")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOrder:
+    """How claims are listed: by a sort value, then by extraction sequence number.
+
+    ``recorded`` is extraction order (the sequence number itself: timestamps never go
+    backwards). A missing date sorts as the earliest: first ascending, last descending.
+    """
+
+    field: OrderField = "recorded"
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A claim's place in an order: its sort value (``''`` for a missing date) and seq."""
+
+    key: str | int
+    seq: int
+
+
+def sort_value(claim: ClaimState, field: OrderField) -> str | int:
+    """The value ``field`` sorts ``claim`` by (as the store computes it)."""
+    if field == "recorded":
+        return claim.seq
+    if field == "score":
+        return claim.score
+    if field == "made_on":
+        return claim.made_on or ""
+    return claim.source_published or ""
+
+
+def position_of(claim: ClaimState, order: ClaimOrder) -> Position:
+    return Position(sort_value(claim, order.field), claim.seq)
+
+
+def check_position(position: Position, order: ClaimOrder) -> None:
+    """A position must hold a sort value of the order's kind (positions come from cursors)."""
+    key, field = position.key, order.field
+    if field in ("recorded", "score"):
+        valid = isinstance(key, int) and (field == "score" or key == position.seq)
+    else:
+        valid = isinstance(key, str) and (key == "" or _DATE.fullmatch(key) is not None)
+    if not valid or position.seq < 0:
+        raise InvalidInput(f"position {key!r}/{position.seq} is not a place in order {field}")

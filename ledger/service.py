@@ -41,7 +41,7 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, ClaimOrder, Position, check_position
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
 from ledger.state import (
@@ -56,6 +56,7 @@ from ledger.state import (
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 
 Clock = Callable[[], dt.datetime]
+DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
@@ -307,17 +308,21 @@ class Ledger:
         self,
         where: ClaimFilter,
         *,
+        order: ClaimOrder = DEFAULT_ORDER,
         limit: int = 50,
-        after_seq: int = -1,
-        before_seq: int | None = None,
+        after: Position | None = None,
+        before: Position | None = None,
         from_end: bool = False,
     ) -> list[ClaimState]:
-        """Claims matching ``where``, oldest first, strictly between the two positions; at
+        """Claims matching ``where`` in ``order``, strictly between the two positions; at
         most ``limit``, taken from the start (or with ``from_end``, from the end)."""
         _check_limit(limit)
+        for position in (after, before):
+            if position is not None:
+                check_position(position, order)
         with self.store.reader() as txn:
             return txn.find_claims(
-                where, limit=limit, after_seq=after_seq, before_seq=before_seq, from_end=from_end
+                where, order=order, limit=limit, after=after, before=before, from_end=from_end
             )
 
     def sources(

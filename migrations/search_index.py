@@ -50,6 +50,24 @@ def install_claims_search() -> None:
     )
 
 
+ORDER_INDEXES = {
+    "ix_claims_order_made_on": "coalesce(made_on, '')",
+    "ix_claims_order_published": "coalesce(source_published, '')",
+}
+"""Orders by a date, as ``ledger.store.sql._sort_key`` writes them: a missing date is ''
+(before every date) on both databases, whose own NULL orders differ."""
+
+
+def install_order_indexes() -> None:
+    for name, expression in ORDER_INDEXES.items():
+        op.execute(f"CREATE INDEX {name} ON claims (({expression}), seq)")
+
+
+def remove_order_indexes() -> None:
+    for name in ORDER_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 def remove_claims_search() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for suffix in ("insert", "delete", "update"):

@@ -24,10 +24,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
@@ -39,7 +41,7 @@ from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError
 from ledger.merkle import Hash, Node, NodeId
-from ledger.queries import ClaimFilter, next_day
+from ledger.queries import ClaimFilter, ClaimOrder, OrderField, Position, next_day
 from ledger.rules import KeyState
 from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
@@ -407,24 +409,31 @@ class Txn:
         self,
         where: ClaimFilter,
         *,
+        order: ClaimOrder,
         limit: int,
-        after_seq: int = -1,
-        before_seq: int | None = None,
+        after: Position | None = None,
+        before: Position | None = None,
         from_end: bool = False,
     ) -> list[ClaimState]:
-        """Claims matching ``where`` with after_seq < seq < before_seq, in extraction order.
+        """Claims matching ``where`` strictly between ``after`` and ``before`` in ``order``.
 
-        ``from_end`` takes the last ``limit`` of them instead of the first (backward paging);
-        the result is still oldest first.
+        Keyset paging over (sort value, seq), read from the order's index. ``from_end``
+        takes the last ``limit`` of them instead of the first (backward paging); the
+        result is in ``order`` either way.
         """
         c = claims_t.c
+        key = _sort_key(c, order.field)
         query = _filtered(select(claims_t), where, self.conn.dialect.name)
-        query = query.where(c.seq > after_seq)
-        if before_seq is not None:
-            query = query.where(c.seq < before_seq)
-        order = c.seq.desc() if from_end else c.seq
-        rows = [_claim_state(row) for row in self.conn.execute(query.order_by(order).limit(limit))]
-        return rows[::-1] if from_end else rows
+        for position, later in ((after, True), (before, False)):
+            if position is not None:
+                query = query.where(_beyond(key, c.seq, position, later != order.descending))
+        descending = order.descending != from_end
+        ordering = [key.desc(), c.seq.desc()] if descending else [key, c.seq]
+        if order.field == "recorded":
+            ordering = ordering[1:]
+        rows = self.conn.execute(query.order_by(*ordering).limit(limit))
+        found = [_claim_state(row) for row in rows]
+        return found[::-1] if from_end else found
 
     def source_page(
         self, *, after_seq: int, limit: int, publisher: str | None
@@ -703,14 +712,18 @@ def _filtered(query: Any, where: ClaimFilter, dialect: str) -> Any:
         query = query.where(c.source_sha256.in_(by_publisher))
     if where.status:
         query = query.where(c.status == where.status)
-    if where.made_from:
-        query = query.where(c.made_on >= where.made_from)
-    if where.made_to:
-        query = query.where(c.made_on <= where.made_to)
-    if where.published_from:
-        query = query.where(c.source_published >= where.published_from)
-    if where.published_to:
-        query = query.where(c.source_published <= where.published_to)
+    # Date ranges on the order indexes' expressions, where a missing date is '' (so a
+    # lower bound of at least '0' leaves claims without the date out).
+    ranges: list[tuple[OrderField, str | None, str | None]] = [
+        ("made_on", where.made_from, where.made_to),
+        ("source_published", where.published_from, where.published_to),
+    ]
+    for field, start, end in ranges:
+        if start is not None or end is not None:
+            value = _sort_key(c, field)
+            query = query.where(value >= (start or "0"))
+            if end is not None:
+                query = query.where(value <= end)
     if where.recorded_from:  # timestamps are YYYY-MM-DDTHH:MM:SS.ffffffZ: they sort as text
         query = query.where(c.recorded_at >= where.recorded_from)
     if where.recorded_to:
@@ -722,6 +735,24 @@ def _filtered(query: Any, where: ClaimFilter, dialect: str) -> Any:
     if where.signer:
         query = query.where(c.signer == where.signer)
     return query
+
+
+def _sort_key(c: Any, field: OrderField) -> Any:
+    """The expression claims are ordered by (indexed, migrations/search_index.py): a
+    missing date is '', before every date, on both databases."""
+    if field == "recorded":
+        return c.seq
+    if field == "score":
+        return c.score
+    return func.coalesce(c[field], literal_column("''"))
+
+
+def _beyond(key: Any, seq: Any, position: Position, greater: bool) -> Any:
+    """Rows strictly after (``greater``) or before ``position`` in (key, seq) order."""
+    if key is seq:
+        return seq > position.seq if greater else seq < position.seq
+    mine, theirs = tuple_(key, seq), tuple_(literal(position.key), literal(position.seq))
+    return mine > theirs if greater else mine < theirs
 
 
 def _text_search(c: Any, text_query: str, dialect: str) -> Any:

@@ -91,7 +91,7 @@ class ClaimRow(SQLModel, table=True):
     claimant_role: str | None = None
     claimant_affiliation: str | None = None
     reporting: str = Field(max_length=32)
-    made_on: str | None = Field(default=None, max_length=10, index=True)
+    made_on: str | None = Field(default=None, max_length=10)
     quantities: str = Field(sa_column=Column(Text, nullable=False))
     score: int
     extractor_name: str = Field(index=True)
@@ -111,11 +111,16 @@ class ClaimRow(SQLModel, table=True):
     source_published: str | None = Field(default=None, max_length=10)
     """The source's publication date, copied at extraction (sources never change)."""
 
+    # Orders by made_on and source_published use expression indexes (search_index.py).
+    __table_args__ = (Index("ix_claims_score_seq", "score", "seq"),)
+
 
 SEARCH_OBJECTS = frozenset(
     {
         "claims_fts",
         "ix_claims_search",
+        "ix_claims_order_made_on",
+        "ix_claims_order_published",
     }
 )
 """Search and order indexes that SQLAlchemy cannot describe on both databases (an FTS5

@@ -56,11 +56,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.alter_column("search_text", existing_type=sa.Text(), nullable=False)
+        batch_op.drop_index("ix_claims_made_on")  # ix_claims_order_made_on serves its filter
+        batch_op.create_index("ix_claims_score_seq", ["score", "seq"], unique=False)
     search_index.install_claims_search()
+    search_index.install_order_indexes()
 
 
 def downgrade() -> None:
+    search_index.remove_order_indexes()
     search_index.remove_claims_search()
     with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_index("ix_claims_score_seq")
+        batch_op.create_index("ix_claims_made_on", ["made_on"], unique=False)
         batch_op.drop_column("source_published")
         batch_op.drop_column("search_text")

@@ -324,3 +324,64 @@ def test_claims_date_ranges_over_http(server: str) -> None:
         assert refused["data"] is None
         message = refused["errors"][0]["message"]
         assert "must be a date YYYY-MM-DD" in message and value in message
+
+
+ORDERED = """query($o: ClaimOrderInput, $first: Int, $after: String, $last: Int, $before: String) {
+  claims(orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+    edges { cursor node { seq score madeOn source { published } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def test_claims_order_by_pages_forward_and_backward(server: str) -> None:
+    everything = gql(server, PAGE, first=100)["claims"]["edges"]
+    seqs = [e["node"]["seq"] for e in everything]
+    for field in ("RECORDED", "MADE_ON", "SOURCE_PUBLISHED", "SCORE"):
+        for direction in ("ASC", "DESC"):
+            order = {"field": field, "direction": direction}
+            forward: list[int] = []
+            after = None
+            while True:
+                page = gql(server, ORDERED, o=order, first=4, after=after)["claims"]
+                forward += [e["node"]["seq"] for e in page["edges"]]
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            backward: list[int] = []
+            before = None
+            while True:
+                page = gql(server, ORDERED, o=order, last=4, before=before)["claims"]
+                backward = [e["node"]["seq"] for e in page["edges"]] + backward
+                if not page["pageInfo"]["hasPreviousPage"]:
+                    break
+                before = page["pageInfo"]["startCursor"]
+            assert forward == backward and sorted(forward) == sorted(seqs), (field, direction)
+    by_score = gql(server, ORDERED, o={"field": "SCORE", "direction": "DESC"}, first=100)
+    nodes = [e["node"] for e in by_score["claims"]["edges"]]
+    keys = [(n["score"], n["seq"]) for n in nodes]
+    assert keys == sorted(keys, reverse=True)
+    default = gql(server, ORDERED, first=100)["claims"]["edges"]
+    assert [e["node"]["seq"] for e in default] == seqs == sorted(seqs)
+
+
+def test_a_cursor_from_another_order_is_refused(server: str) -> None:
+    page = gql(server, ORDERED, o={"field": "SCORE"}, first=2)["claims"]
+    cursor = page["pageInfo"]["endCursor"]
+    refused = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": ORDERED,
+            "variables": {"o": {"field": "MADE_ON"}, "first": 2, "after": cursor},
+        },
+    ).json()
+    assert refused["data"] is None
+    message = refused["errors"][0]["message"]
+    assert "made for orderBy SCORE ASC, not MADE_ON ASC" in message
+    default_cursor = gql(server, ORDERED, first=1)["claims"]["pageInfo"]["endCursor"]
+    wrong_direction = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": ORDERED,
+            "variables": {"o": {"direction": "DESC"}, "first": 2, "after": default_cursor},
+        },
+    ).json()
+    assert "not RECORDED DESC" in wrong_direction["errors"][0]["message"]
