@@ -1,7 +1,10 @@
 """Full-text search objects SQLAlchemy's models cannot describe on both databases.
 
 SQLite: an FTS5 table over ``claims.search_text`` (external content, ``content_rowid`` =
-``seq``), kept in step with ``claims`` by triggers in the writing transaction. The
+``seq``), kept in step with ``claims`` in the writing transaction: new rows are indexed by
+the store itself (``Txn.write``, one ``executemany``: an FTS5 insert from a trigger costs
+three times as much, measured), updated and deleted rows by triggers (revisions, reviews
+and rebuilds: rare). The
 ``ascii`` tokenizer splits the already folded text exactly at its spaces (every token is
 letters and digits; non-ASCII characters are token characters), so FTS5 sees the very
 tokens ``ledger.search`` made. ``detail='none'``: the index keeps which claims hold a token,
@@ -31,7 +34,6 @@ def _sqlite_fts(table: str, fts: str) -> list[str]:
     return [
         f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table}', "
         "content_rowid='seq', tokenize='ascii', detail='none')",
-        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {new} END",
         f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {old} END",
         f"CREATE TRIGGER {fts}_update AFTER UPDATE OF search_text ON {table} "
         f"WHEN old.search_text IS NOT new.search_text BEGIN {old} {new} END",
@@ -70,7 +72,7 @@ def remove_order_indexes() -> None:
 
 def remove_claims_search() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for suffix in ("insert", "delete", "update"):
+        for suffix in ("delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS claims_fts_{suffix}")
         op.execute("DROP TABLE IF EXISTS claims_fts")
         return

@@ -208,7 +208,14 @@ class Txn:
         created = changes.created
         self._upsert(keys_t, [_key_row(k) for k in changes.keys.values()], created)
         self._upsert(sources_t, [_source_row(s) for s in changes.sources.values()], created)
-        self._upsert(claims_t, [_claim_row(c) for c in changes.claims.values()], created)
+        claim_rows = [_claim_row(c) for c in changes.claims.values()]
+        self._upsert(claims_t, claim_rows, created)
+        if self.conn.dialect.name == "sqlite":  # new claims into the FTS5 index (search_index.py)
+            new = [(r["seq"], r["search_text"]) for r in claim_rows if r["claim_id"] in created]
+            if new:
+                self.conn.exec_driver_sql(
+                    "INSERT INTO claims_fts(rowid, search_text) VALUES (?, ?)", new
+                )
 
     def _upsert(self, table: Any, rows: list[dict[str, Any]], created: set[str]) -> None:
         """Insert the rows ``created`` names, update the others (which must exist).
