@@ -72,11 +72,13 @@ class Query:
     @strawberry.field(
         description="Claims, filtered, in `orderBy` (default: RECORDED ASC, oldest first); "
         "Relay keyset paging forward (first/after) or backward (last/before), stable under "
-        "appends. Cursors belong to the order they were made in."
+        "appends. Cursors belong to the order they were made in. With `asOf`, as the "
+        "ledger stood at that tree size: claims extracted before it, in their state then."
     )
     def claims(
         self,
         info: Info,
+        as_of: int | None = None,
         filter: t.ClaimFilterInput | None = None,
         order_by: t.ClaimOrderInput | None = None,
         first: int | None = None,
@@ -96,7 +98,13 @@ class Query:
         start = parse_claim_cursor(after, order) if after else None
         end = parse_claim_cursor(before, order) if before else None
         found = ledger.find_claims(
-            where, order=order, limit=size + 1, after=start, before=end, from_end=backward
+            where,
+            order=order,
+            limit=size + 1,
+            after=start,
+            before=end,
+            from_end=backward,
+            as_of=as_of,
         )
         more = len(found) > size
         page = found[1:] if backward and more else found[:size]
@@ -111,7 +119,7 @@ class Query:
                 has_next=end is not None if backward else more,
                 has_previous=more if backward else start is not None,
             ),
-            total_count=ledger.count_claims(where),
+            total_count=ledger.count_claims(where, as_of=as_of),
         )
 
     @strawberry.field(

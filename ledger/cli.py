@@ -23,7 +23,7 @@ from ledger.errors import LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
-from ledger.queries import ClaimFilter
+from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
@@ -143,11 +143,21 @@ def claims(
         str | None, typer.Option(help="Recorded in the ledger on or before (YYYY-MM-DD, UTC).")
     ] = None,
     reviewed: Annotated[bool | None, typer.Option("--reviewed/--unreviewed")] = None,
+    order_by: Annotated[
+        str, typer.Option(help="recorded, made_on, source_published or score.")
+    ] = "recorded",
+    desc: Annotated[bool, typer.Option("--desc", help="Descending order.")] = False,
+    as_of: Annotated[
+        int | None, typer.Option(help="As the ledger stood at this tree size.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
 ) -> None:
-    """List claims, oldest first, with filters."""
+    """List claims (oldest first unless ordered otherwise), with filters."""
     if status not in (None, "active", "revised", "retracted"):
         raise typer.BadParameter("--status must be active, revised or retracted")
+    if order_by not in ORDER_FIELDS:
+        raise typer.BadParameter(f"--order-by must be one of {', '.join(ORDER_FIELDS)}")
+    order = ClaimOrder(order_by, descending=desc)
     where = ClaimFilter(
         text=search,
         claimant=claimant,
@@ -163,7 +173,7 @@ def claims(
         reviewed=reviewed,
     )
     with _instance() as instance:
-        found = instance.ledger.find_claims(where, limit=limit)
+        found = instance.ledger.find_claims(where, order=order, limit=limit, as_of=as_of)
     table = Table("claim", "claimant", "made on", "status", "statement")
     for claim in found:
         who = ", ".join(

@@ -47,6 +47,7 @@ from ledger.rules import KeyState
 from ledger.sigcheck import SignatureJob, first_bad_signature
 from ledger.state import (
     ClaimState,
+    ClaimVersion,
     MemoryState,
     Overlay,
     SourceState,
@@ -55,7 +56,7 @@ from ledger.state import (
     subject_of,
 )
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
-from ledger.store.sql import claim_digest, source_digest
+from ledger.store.sql import claim_digest, source_digest, version_digest
 
 Progress = Callable[[int], None]
 _KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
@@ -612,7 +613,53 @@ def check_projections(store: Store, checker: LogChecker) -> int:
     rows = len(stored)
     for table, kind in (("sources", "source.registered"), ("claims", "claim.extracted")):
         rows += _check_digests(store, checker, table, _KIND_CODE[kind])
-    return rows
+    return rows + check_claim_versions(store, checker)
+
+
+def check_claim_versions(store: Store, checker: LogChecker) -> int:
+    """Every past claim state (claim_versions) is what the log implies, none missing or extra.
+
+    Each revision, retraction and review replaced one state of its claim: the row for that
+    entry (``to_seq``) must hold the claim as replayed from its entries before it.
+    """
+    changes = {_KIND_CODE[k] for k in ("claim.revised", "claim.retracted", "claim.reviewed")}
+    expected = (seq for seq, code in enumerate(checker.kinds) if code in changes)
+    count, after = 0, -1
+    while page := _version_page(store, after):
+        for to_seq, claim_id, digest in page:
+            want = next(expected, None)
+            if want != to_seq:
+                raise IntegrityError(
+                    "projections differ from the log: claim_versions: "
+                    + (
+                        f"the state entry {want} replaced is missing"
+                        if want is not None and want < to_seq
+                        else f"row {claim_id} (to_seq {to_seq}) is not implied by the log"
+                    )
+                )
+            data = checker.index.entry_at(to_seq)
+            assert data is not None  # the walk checked every entry below the head
+            subject = subject_of(parse_entry(data, where=f"entry {to_seq}"))
+            state = checker.claim_before(subject or "", to_seq)
+            if state is None or version_digest(ClaimVersion(state, to_seq)) != digest:
+                raise IntegrityError(
+                    f"projections differ from the log: claim_versions: the row for entry "
+                    f"{to_seq} is not the state of claim {subject} that entry replaced"
+                )
+            count += 1
+        after = page[-1][0]
+    left = next(expected, None)
+    if left is not None:
+        raise IntegrityError(
+            f"projections differ from the log: claim_versions: the state entry {left} "
+            "replaced is missing"
+        )
+    return count
+
+
+def _version_page(store: Store, after: int) -> list[tuple[int, str, bytes]]:
+    with store.reader() as txn:
+        return txn.version_digest_page(after, 2000)
 
 
 def _check_digests(store: Store, checker: LogChecker, table: str, kind: int) -> int:
@@ -716,6 +763,11 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
         ("keys", {k.key_id: k for k in txn.all_keys()}, state.keys),
         ("sources", {s.sha256: s for s in txn.all_sources()}, state.sources),
         ("claims", {c.claim_id: c for c in txn.all_claims()}, state.claims),
+        (
+            "claim_versions",
+            {str(v.to_seq): v for v in txn.all_versions()},
+            {str(v.to_seq): v for v in state.versions},
+        ),
     ]
     differences: list[str] = []
     for table, stored, derived in tables:

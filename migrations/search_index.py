@@ -46,10 +46,13 @@ def install_claims_search() -> None:
         for statement in _sqlite_fts("claims", "claims_fts"):
             op.execute(statement)
         return
-    op.execute(
-        f"CREATE INDEX ix_claims_search ON claims USING gin "
-        f"(({TSVECTOR_OF.format(column='search_text')}))"
-    )
+    # claim_versions (past states only, few) is searched the same way on PostgreSQL; on
+    # SQLite by its folded text alone (ledger.search.like_patterns).
+    for table in ("claims", "claim_versions"):
+        op.execute(
+            f"CREATE INDEX ix_{table}_search ON {table} USING gin "
+            f"(({TSVECTOR_OF.format(column='search_text')}))"
+        )
 
 
 ORDER_INDEXES = {
@@ -77,3 +80,4 @@ def remove_claims_search() -> None:
         op.execute("DROP TABLE IF EXISTS claims_fts")
         return
     op.execute("DROP INDEX IF EXISTS ix_claims_search")
+    op.execute("DROP INDEX IF EXISTS ix_claim_versions_search")

@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
@@ -45,7 +46,7 @@ from ledger.queries import ClaimFilter, ClaimOrder, OrderField, Position, next_d
 from ledger.rules import KeyState
 from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
-from ledger.state import Changes, ClaimState, SourceState, subject_of
+from ledger.state import Changes, ClaimState, ClaimVersion, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
     ApiTokenRow,
@@ -56,6 +57,7 @@ from ledger.store.tables import (
     SourceBlobRow,
     SourceRow,
     TreeNodeRow,
+    claim_versions_table,
 )
 
 entries_t = EntryRow.__table__  # type: ignore[attr-defined]
@@ -66,6 +68,7 @@ claims_t = ClaimRow.__table__  # type: ignore[attr-defined]
 nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
+versions_t = claim_versions_table
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 
 
@@ -216,6 +219,7 @@ class Txn:
                 self.conn.exec_driver_sql(
                     "INSERT INTO claims_fts(rowid, search_text) VALUES (?, ?)", new
                 )
+        self._insert_many(versions_t, [_version_row(v) for v in changes.versions])
 
     def _upsert(self, table: Any, rows: list[dict[str, Any]], created: set[str]) -> None:
         """Insert the rows ``created`` names, update the others (which must exist).
@@ -308,7 +312,7 @@ class Txn:
             # Re-derive the FTS5 index from the rows first, whatever became of it, so the
             # triggers' deletes below remove exactly what it holds.
             self.conn.exec_driver_sql("INSERT INTO claims_fts(claims_fts) VALUES ('rebuild')")
-        for table in (claims_t, sources_t, keys_t):
+        for table in (versions_t, claims_t, sources_t, keys_t):
             self.conn.execute(delete(table))
         self.write((), changes)
 
@@ -421,16 +425,21 @@ class Txn:
         after: Position | None = None,
         before: Position | None = None,
         from_end: bool = False,
+        as_of: int | None = None,
     ) -> list[ClaimState]:
         """Claims matching ``where`` strictly between ``after`` and ``before`` in ``order``.
 
         Keyset paging over (sort value, seq), read from the order's index. ``from_end``
         takes the last ``limit`` of them instead of the first (backward paging); the
-        result is in ``order`` either way.
+        result is in ``order`` either way. ``as_of``: as the ledger stood at that tree
+        size (``_claim_states``).
         """
-        c = claims_t.c
+        states = self._claim_states(where, as_of)
+        if as_of is None:
+            query, c = states, states.selected_columns
+        else:
+            query, c = states.select(), states.c
         key = _sort_key(c, order.field)
-        query = _filtered(select(claims_t), where, self.conn.dialect.name)
         for position, later in ((after, True), (before, False)):
             if position is not None:
                 query = query.where(_beyond(key, c.seq, position, later != order.descending))
@@ -441,6 +450,26 @@ class Txn:
         rows = self.conn.execute(query.order_by(*ordering).limit(limit))
         found = [_claim_state(row) for row in rows]
         return found[::-1] if from_end else found
+
+    def _claim_states(self, where: ClaimFilter, as_of: int | None) -> Any:
+        """The claims matching ``where``: a select over ``claims``, or with ``as_of`` a
+        subquery over the states they had at that tree size.
+
+        At size S a claim extracted before S is in the state its latest entry before S left
+        it in: the current row if its head is before S, else the past state (claim_versions)
+        that began before S and was replaced at S or later. Both parts get the same filter.
+        """
+        dialect = self.conn.dialect.name
+        current = _filtered(select(claims_t), claims_t.c, where, dialect, fts=True)
+        if as_of is None:
+            return current
+        v = versions_t.c
+        past = select(*(v[column.name] for column in claims_t.columns))
+        past = _filtered(past, v, where, dialect, fts=False)
+        return union_all(
+            current.where(claims_t.c.head_seq < as_of),
+            past.where(v.head_seq < as_of, v.to_seq >= as_of),
+        ).subquery("claims_as_of")
 
     def source_page(
         self, *, after_seq: int, limit: int, publisher: str | None
@@ -469,10 +498,29 @@ class Txn:
             for name, role, affiliation, count in self.conn.execute(query)
         ]
 
-    def count_claims(self, where: ClaimFilter) -> int:
-        query = select(func.count()).select_from(claims_t)
-        query = _filtered(query, where, self.conn.dialect.name)
+    def count_claims(self, where: ClaimFilter, as_of: int | None = None) -> int:
+        states = self._claim_states(where, as_of)
+        if as_of is None:
+            query = states.with_only_columns(func.count(), maintain_column_froms=True)
+        else:
+            query = select(func.count()).select_from(states)
         return int(self.conn.execute(query).scalar_one())
+
+    def all_versions(self) -> list[ClaimVersion]:
+        rows = self.conn.execute(select(versions_t).order_by(versions_t.c.to_seq))
+        return [ClaimVersion(_claim_state(row), row.to_seq) for row in rows]
+
+    def version_digest_page(self, after_to_seq: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """(to_seq, claim id, row digest) of claim_versions rows in ``to_seq`` order."""
+        query = (
+            select(versions_t)
+            .where(versions_t.c.to_seq > after_to_seq)
+            .order_by(versions_t.c.to_seq)
+            .limit(limit)
+        )
+        return [
+            (row.to_seq, row.claim_id, row_digest(list(row))) for row in self.conn.execute(query)
+        ]
 
     def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
         query = select(claims_t).order_by(claims_t.c.seq)
@@ -703,11 +751,11 @@ _SOURCE_FIELDS = [
 ]
 
 
-def _filtered(query: Any, where: ClaimFilter, dialect: str) -> Any:
-    """``query`` over the claims table narrowed by every constraint ``where`` sets."""
-    c = claims_t.c
+def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool) -> Any:
+    """``query`` over a table of claim states (columns ``c``: claims or claim_versions)
+    narrowed by every constraint ``where`` sets; ``fts``: the table has SQLite's FTS5 index."""
     if where.text is not None:
-        query = query.where(_text_search(c, where.text, dialect))
+        query = query.where(_text_search(c, where.text, dialect, fts=fts))
     if where.claimant:
         pattern = f"%{_escape_like(where.claimant.lower())}%"
         query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
@@ -762,18 +810,21 @@ def _beyond(key: Any, seq: Any, position: Position, greater: bool) -> Any:
     return mine > theirs if greater else mine < theirs
 
 
-def _text_search(c: Any, text_query: str, dialect: str) -> Any:
+def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
     """``ledger.search`` semantics over ``search_text``: the search index finds the claims
-    holding every token, then phrases are checked on the folded text itself."""
+    holding every token, then phrases are checked on the folded text itself. Without an
+    index (SQLite's claim_versions: past states, few) the text alone answers."""
     parsed = parse_search(text_query)
+    space = literal_column("' '", Text)
+    padded = space + c.search_text + space
+    if dialect == "sqlite" and not fts:
+        return and_(*(padded.like(p) for p in like_patterns(parsed)))
     if dialect == "sqlite":
         matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
         candidates = c.seq.in_(matching.bindparams(fts_query=fts5_match(parsed)))
     else:
         vector = func.array_to_tsvector(func.string_to_array(c.search_text, literal_column("' '")))
         candidates = vector.op("@@")(cast(tsquery(parsed), TSQUERY))
-    space = literal_column("' '", Text)
-    padded = space + c.search_text + space
     return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
 
 
@@ -793,6 +844,11 @@ def row_digest(values: Sequence[Any]) -> bytes:
 def claim_digest(claim: ClaimState) -> bytes:
     row = _claim_row(claim)
     return row_digest([row[c.name] for c in claims_t.columns])
+
+
+def version_digest(version: ClaimVersion) -> bytes:
+    row = _version_row(version)
+    return row_digest([row[c.name] for c in versions_t.columns])
 
 
 def source_digest(source: SourceState) -> bytes:
@@ -845,6 +901,10 @@ def _claim_row(claim: ClaimState) -> dict[str, Any]:
     row["quantities"] = canonical_json_typed([q.model_dump() for q in claim.quantities]).decode()
     row["search_text"] = search_text(claim.statement, selector.exact)
     return row
+
+
+def _version_row(version: ClaimVersion) -> dict[str, Any]:
+    return {"to_seq": version.to_seq, **_claim_row(version.state)}
 
 
 def _claim_state(row: Row[Any]) -> ClaimState:

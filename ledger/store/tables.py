@@ -6,7 +6,7 @@ that installs the triggers); projections are derived from the log and rebuildabl
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Table, Text
 from sqlmodel import Field, SQLModel
 
 # 64-bit positions; on SQLite plain INTEGER so ``entries.seq`` is the rowid (clustered).
@@ -115,10 +115,24 @@ class ClaimRow(SQLModel, table=True):
     __table_args__ = (Index("ix_claims_score_seq", "score", "seq"),)
 
 
+claim_versions_table = Table(
+    "claim_versions",
+    SQLModel.metadata,
+    Column("to_seq", SEQ, primary_key=True, autoincrement=False),
+    *(
+        Column(c.name, c.type, nullable=c.nullable)
+        for c in ClaimRow.__table__.columns  # type: ignore[attr-defined]
+    ),
+)
+"""Projection: every *past* state of a claim, with the columns of ``claims``, valid at tree
+sizes S with head_seq < S <= to_seq: ``to_seq`` is the revision, retraction or review that
+replaced it. The current state stays in ``claims``; extraction writes nothing here."""
+
 SEARCH_OBJECTS = frozenset(
     {
         "claims_fts",
         "ix_claims_search",
+        "ix_claim_versions_search",
         "ix_claims_order_made_on",
         "ix_claims_order_published",
     }
@@ -129,7 +143,7 @@ table with its triggers, GIN and expression indexes): created by migration 0004
 
 
 LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints")
-PROJECTION_TABLES = ("keys", "sources", "claims")
+PROJECTION_TABLES = ("keys", "sources", "claims", "claim_versions")
 metadata = SQLModel.metadata
 
 

@@ -385,3 +385,42 @@ def test_a_cursor_from_another_order_is_refused(server: str) -> None:
         },
     ).json()
     assert "not RECORDED DESC" in wrong_direction["errors"][0]["message"]
+
+
+AS_OF_LIST = """query($n: Int, $f: ClaimFilterInput, $after: String) {
+  claims(asOf: $n, filter: $f, first: 3, after: $after) { totalCount
+    edges { node { seq status statement reviewCount } } pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_claims_as_of_a_tree_size(server: str) -> None:
+    node = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
+    extracted, revised, reviewed = (event["seq"] for event in node["history"])
+
+    def listing(n: int | None, **where: object) -> dict:  # type: ignore[type-arg]
+        return gql(server, AS_OF_LIST, n=n, f=where)["claims"]  # type: ignore[no-any-return]
+
+    assert listing(revised, status="REVISED")["totalCount"] == 0
+    before = listing(revised, search='"containers of weapons" 7000')["edges"]
+    assert ("ACTIVE", extracted) in [(e["node"]["status"], e["node"]["seq"]) for e in before]
+    now = listing(None, search='"containers of weapons" 7000')["edges"]
+    assert ("REVISED", extracted) in [(e["node"]["status"], e["node"]["seq"]) for e in now]
+    assert listing(revised, search="6,700")["totalCount"] == 0
+    assert listing(revised + 1, search="6,700")["edges"][0]["node"]["reviewCount"] == 0
+    assert listing(reviewed + 1, reviewed=True)["totalCount"] == 1
+    assert listing(extracted)["totalCount"] < listing(extracted + 1)["totalCount"]
+    head = gql(server, "{ checkpoint { size } }")["checkpoint"]["size"]
+    assert listing(head) == listing(None)
+    seen, after = [], None  # paging as of a size
+    while True:
+        page = gql(server, AS_OF_LIST, n=extracted + 1, after=after)["claims"]
+        seen += [e["node"]["seq"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == sorted(seen) and seen[-1] == extracted
+    for wrong in (-1, head + 1):
+        refused = httpx.post(
+            f"{server}/graphql", json={"query": AS_OF_LIST, "variables": {"n": wrong}}
+        ).json()
+        assert refused["data"] is None
+        assert "out of range" in refused["errors"][0]["message"]

@@ -147,6 +147,11 @@ def test_claims_lists_with_filters(tmp_path: Path) -> None:
     assert "0 claims" in cli(home, "claims", "--recorded-to", "2020-01-01").stdout
     wrong = cli(home, "claims", "--recorded-from", "2024-13-01", ok=False)
     assert wrong.returncode == 1 and "recorded_from must be a date YYYY-MM-DD" in wrong.stderr
+    assert "0 claims" in cli(home, "claims", "--as-of", "2").stdout  # keys only then
+    ordered = cli(home, "claims", "--order-by", "score", "--desc", "--as-of", "6").stdout
+    assert "3 claims" in ordered
+    assert cli(home, "claims", "--as-of", "999", ok=False).returncode == 1
+    assert cli(home, "claims", "--order-by", "nope", ok=False).returncode != 0
     empty = cli(home, "claims", "--search", "!!", ok=False)
     assert empty.returncode == 1 and "no word to look for" in empty.stderr
 
