@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, EntryHash, Quantity, Selector, SignedEntry
@@ -807,7 +808,13 @@ def _beyond(key: Any, seq: Any, position: Position, greater: bool) -> Any:
     if key is seq:
         return seq > position.seq if greater else seq < position.seq
     mine, theirs = tuple_(key, seq), tuple_(literal(position.key), literal(position.seq))
-    return mine > theirs if greater else mine < theirs
+    if isinstance(key, ColumnElement) and key.key == "score":
+        return mine > theirs if greater else mine < theirs  # both databases seek on this
+    # The bound on the key alone is implied; it lets SQLite seek an expression index
+    # (it does not for a row value over one) instead of scanning from the start.
+    if greater:
+        return and_(key >= literal(position.key), mine > theirs)
+    return and_(key <= literal(position.key), mine < theirs)
 
 
 def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:

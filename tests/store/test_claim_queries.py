@@ -149,7 +149,13 @@ def test_positions_must_fit_the_order(dated: tuple[Ledger, list[str]]) -> None:
             ledger.find_claims(ClaimFilter(), order=order, after=position)
 
 
-def _plan(ledger: Ledger, order: ClaimOrder, where: ClaimFilter, settings: list[str]) -> str:
+def _plan(
+    ledger: Ledger,
+    order: ClaimOrder,
+    where: ClaimFilter,
+    settings: list[str],
+    after: Position | None = None,
+) -> str:
     """The database's plan for the statement find_claims runs (PostgreSQL: with planner
     ``settings`` that take away what a tiny table would rather do: scan it all)."""
     seen: list[tuple[str, object]] = []
@@ -161,7 +167,7 @@ def _plan(ledger: Ledger, order: ClaimOrder, where: ClaimFilter, settings: list[
     engine = ledger.store.engine
     sa.event.listen(engine, "before_cursor_execute", capture)
     try:
-        ledger.find_claims(where, order=order, limit=10, after=None)
+        ledger.find_claims(where, order=order, limit=10, after=after)
     finally:
         sa.event.remove(engine, "before_cursor_execute", capture)
     [(statement, params)] = seen
@@ -192,11 +198,16 @@ def test_every_order_is_read_from_an_index_without_sorting(
 ) -> None:
     ledger, _ = dated
     order = ClaimOrder(field, descending)  # type: ignore[arg-type]
-    plan = _plan(ledger, order, ClaimFilter(), ["enable_seqscan", "enable_sort"])
-    if field == "recorded" and ledger.store.dialect == "sqlite":
+    sqlite = ledger.store.dialect == "sqlite"
+    if field == "recorded" and sqlite:
         index = "sqlite_autoindex_claims_2"  # the unique constraint on seq
-    assert index in plan, plan
-    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    middle = ledger.find_claims(ClaimFilter(), order=order, limit=3)[-1]
+    for after in (None, position_of(middle, order)):
+        plan = _plan(ledger, order, ClaimFilter(), ["enable_seqscan", "enable_sort"], after)
+        assert index in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+        if after is not None:  # a later page seeks to its place instead of scanning to it
+            assert f"SEARCH claims USING INDEX {index}" in plan if sqlite else "Index Cond" in plan
 
 
 def test_search_is_answered_from_the_search_index(dated: tuple[Ledger, list[str]]) -> None:
