@@ -20,7 +20,7 @@ from api import types as t
 from api.context import Info
 from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
 from api.mutations import Mutation
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.queries import ClaimFilter, ClaimOrder, OrderField, position_of
 
 MAX_PAGE = 100
@@ -30,26 +30,34 @@ def _unset_to_none(value: object) -> object:
     return None if value is strawberry.UNSET else value
 
 
+_DATE_FIELDS = {
+    f"{what}_{end}": f"{what}{end.capitalize()}"
+    for what in ("made", "published", "recorded")
+    for end in ("from", "to")
+}
+
+
 def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
     if where is None:
         return ClaimFilter()
     status = _unset_to_none(where.status)
-    return ClaimFilter(
-        text=_unset_to_none(where.search),  # type: ignore[arg-type]
-        claimant=_unset_to_none(where.claimant),  # type: ignore[arg-type]
-        source=_unset_to_none(where.source),  # type: ignore[arg-type]
-        publisher=_unset_to_none(where.publisher),  # type: ignore[arg-type]
-        status=status.value if isinstance(status, t.ClaimStatus) else None,
-        made_from=_unset_to_none(where.made_from),  # type: ignore[arg-type]
-        made_to=_unset_to_none(where.made_to),  # type: ignore[arg-type]
-        published_from=_unset_to_none(where.published_from),  # type: ignore[arg-type]
-        published_to=_unset_to_none(where.published_to),  # type: ignore[arg-type]
-        recorded_from=_unset_to_none(where.recorded_from),  # type: ignore[arg-type]
-        recorded_to=_unset_to_none(where.recorded_to),  # type: ignore[arg-type]
-        extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
-        reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
-        signer=_unset_to_none(where.signer),  # type: ignore[arg-type]
-    )
+    try:
+        return ClaimFilter(
+            text=_unset_to_none(where.search),  # type: ignore[arg-type]
+            claimant=_unset_to_none(where.claimant),  # type: ignore[arg-type]
+            source=_unset_to_none(where.source),  # type: ignore[arg-type]
+            publisher=_unset_to_none(where.publisher),  # type: ignore[arg-type]
+            status=status.value if isinstance(status, t.ClaimStatus) else None,
+            extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
+            reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
+            signer=_unset_to_none(where.signer),  # type: ignore[arg-type]
+            **{core: _unset_to_none(getattr(where, core)) for core in _DATE_FIELDS},  # type: ignore[arg-type]
+        )
+    except InvalidInput as exc:  # name the fields as the client wrote them
+        message = str(exc)
+        for core, name in _DATE_FIELDS.items():
+            message = message.replace(core, name)
+        raise InvalidInput(message) from exc
 
 
 def _order(order_by: t.ClaimOrderInput | None) -> ClaimOrder:

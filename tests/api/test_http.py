@@ -323,7 +323,7 @@ def test_claims_date_ranges_over_http(server: str) -> None:
         ).json()
         assert refused["data"] is None
         message = refused["errors"][0]["message"]
-        assert "must be a date YYYY-MM-DD" in message and value in message
+        assert f"{field} must be a date YYYY-MM-DD" in message and value in message
 
 
 ORDERED = """query($o: ClaimOrderInput, $first: Int, $after: String, $last: Int, $before: String) {

@@ -153,6 +153,14 @@ def test_claims_as_of_every_size_match_the_replayed_log(history: Ledger) -> None
                 assert _paged(history, size, where, order, 2) == expected, (size, where, order)
 
 
+def test_the_list_and_one_claim_agree_at_every_size(history: Ledger) -> None:
+    for size in range(history.head().size + 1):
+        listed = _paged(history, size, ClaimFilter(), ClaimOrder(), 4)
+        assert [history.claim_as_of(c.claim_id, size) for c in listed] == listed
+        ids = {c.claim_id for c in history.store.all_claims()} - {c.claim_id for c in listed}
+        assert all(history.claim_as_of(i, size) is None for i in ids)
+
+
 def test_as_of_the_head_is_the_present(history: Ledger) -> None:
     head = history.head().size
     for where in FILTERS:
