@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from ledger.errors import InvalidInput
+from ledger.queries import ORDER_FIELDS, ClaimOrder, Position, check_position
 
 
 def _encode(text: str) -> str:
@@ -39,3 +40,47 @@ def parse_cursor(token: str) -> int:
     if prefix != "seq" or not sep or not value.isdigit():
         raise InvalidInput(f"cursor {token!r} is not valid")
     return int(value)
+
+
+def claim_cursor(order: ClaimOrder, position: Position) -> str:
+    """A claim's keyset position in ``order``: the order, the sort value and the seq.
+
+    Extraction order ascending (the default) keeps the plain ``seq:N`` form.
+    """
+    if order == ClaimOrder():
+        return cursor(position.seq)
+    direction = "desc" if order.descending else "asc"
+    return _encode(f"claims:{order.field}:{direction}:{position.seq}:{position.key}")
+
+
+def parse_claim_cursor(token: str, order: ClaimOrder) -> Position:
+    """The position a claim cursor names; refused if it was made for another order."""
+    text = _decode(token, "cursor")
+    if text.startswith("seq:"):
+        field, descending, position = "recorded", False, Position(*[parse_cursor(token)] * 2)
+    else:
+        parts = text.split(":", 4)
+        if len(parts) != 5 or parts[0] != "claims" or parts[1] not in ORDER_FIELDS:
+            raise InvalidInput(f"cursor {token!r} is not valid")
+        _, field, direction, seq, key = parts
+        if direction not in ("asc", "desc") or not seq.isdigit():
+            raise InvalidInput(f"cursor {token!r} is not valid")
+        descending = direction == "desc"
+        value: str | int = key
+        if field in ("recorded", "score"):
+            if not key.lstrip("-").isdigit():
+                raise InvalidInput(f"cursor {token!r} is not valid")
+            value = int(key)
+        position = Position(value, int(seq))
+    if (field, descending) != (order.field, order.descending):
+        made = f"{field.upper()} {'DESC' if descending else 'ASC'}"
+        asked = f"{order.field.upper()} {'DESC' if order.descending else 'ASC'}"
+        raise InvalidInput(
+            f"cursor {token!r} was made for orderBy {made}, not {asked}: "
+            "start again without after/before when the order changes"
+        )
+    try:
+        check_position(position, order)
+    except InvalidInput:
+        raise InvalidInput(f"cursor {token!r} is not valid") from None
+    return position

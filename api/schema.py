@@ -21,11 +21,11 @@ from strawberry.types.graphql import OperationType
 
 from api import types as t
 from api.context import Context, Info
-from api.ids import cursor, parse_cursor, parse_global_id
+from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
 from api.mutations import Mutation
 from ledger import deadline
-from ledger.errors import LedgerError, NotFound, TimedOut
-from ledger.queries import ClaimFilter
+from ledger.errors import InvalidInput, LedgerError, NotFound, TimedOut
+from ledger.queries import ClaimFilter, ClaimOrder, OrderField, position_of
 
 MAX_PAGE = 100
 
@@ -34,22 +34,41 @@ def _unset_to_none(value: object) -> object:
     return None if value is strawberry.UNSET else value
 
 
+_DATE_FIELDS = {
+    f"{what}_{end}": f"{what}{end.capitalize()}"
+    for what in ("made", "published", "recorded")
+    for end in ("from", "to")
+}
+
+
 def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
     if where is None:
         return ClaimFilter()
     status = _unset_to_none(where.status)
-    return ClaimFilter(
-        text=_unset_to_none(where.search),  # type: ignore[arg-type]
-        claimant=_unset_to_none(where.claimant),  # type: ignore[arg-type]
-        source=_unset_to_none(where.source),  # type: ignore[arg-type]
-        publisher=_unset_to_none(where.publisher),  # type: ignore[arg-type]
-        status=status.value if isinstance(status, t.ClaimStatus) else None,
-        made_from=_unset_to_none(where.made_from),  # type: ignore[arg-type]
-        made_to=_unset_to_none(where.made_to),  # type: ignore[arg-type]
-        extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
-        reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
-        signer=_unset_to_none(where.signer),  # type: ignore[arg-type]
-    )
+    try:
+        return ClaimFilter(
+            text=_unset_to_none(where.search),  # type: ignore[arg-type]
+            claimant=_unset_to_none(where.claimant),  # type: ignore[arg-type]
+            source=_unset_to_none(where.source),  # type: ignore[arg-type]
+            publisher=_unset_to_none(where.publisher),  # type: ignore[arg-type]
+            status=status.value if isinstance(status, t.ClaimStatus) else None,
+            extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
+            reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
+            signer=_unset_to_none(where.signer),  # type: ignore[arg-type]
+            **{core: _unset_to_none(getattr(where, core)) for core in _DATE_FIELDS},  # type: ignore[arg-type]
+        )
+    except InvalidInput as exc:  # name the fields as the client wrote them
+        message = str(exc)
+        for core, name in _DATE_FIELDS.items():
+            message = message.replace(core, name)
+        raise InvalidInput(message) from exc
+
+
+def _order(order_by: t.ClaimOrderInput | None) -> ClaimOrder:
+    if order_by is None:
+        return ClaimOrder()
+    field: OrderField = order_by.field.value
+    return ClaimOrder(field, descending=order_by.direction == t.OrderDirection.DESC)
 
 
 def _page_size(first: int) -> int:
@@ -63,13 +82,17 @@ def _page_size(first: int) -> int:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="Claims, oldest first, filtered; Relay keyset paging forward "
-        "(first/after) or backward (last/before), stable under appends."
+        description="Claims, filtered, in `orderBy` (default: RECORDED ASC, oldest first); "
+        "Relay keyset paging forward (first/after) or backward (last/before), stable under "
+        "appends. Cursors belong to the order they were made in. With `asOf`, as the "
+        "ledger stood at that tree size: claims extracted before it, in their state then."
     )
     def claims(
         self,
         info: Info,
+        as_of: int | None = None,
         filter: t.ClaimFilterInput | None = None,
+        order_by: t.ClaimOrderInput | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -77,28 +100,38 @@ class Query:
     ) -> t.ClaimConnection:
         ledger = info.context.ledger
         where = _filter(filter)
+        order = _order(order_by)
         if first is not None and last is not None:
             raise GraphQLError(
                 "give first or last, not both", extensions={"code": "BAD_USER_INPUT"}
             )
         backward = last is not None
         size = _page_size(last if last is not None else (first if first is not None else 50))
-        after_seq = parse_cursor(after) if after else -1
-        before_seq = parse_cursor(before) if before else None
+        start = parse_claim_cursor(after, order) if after else None
+        end = parse_claim_cursor(before, order) if before else None
         found = ledger.find_claims(
-            where, limit=size + 1, after_seq=after_seq, before_seq=before_seq, from_end=backward
+            where,
+            order=order,
+            limit=size + 1,
+            after=start,
+            before=end,
+            from_end=backward,
+            as_of=as_of,
         )
         more = len(found) > size
         page = found[1:] if backward and more else found[:size]
-        edges = [t.ClaimEdge(cursor=cursor(c.seq), node=t.Claim(state=c)) for c in page]
+        edges = [
+            t.ClaimEdge(cursor=claim_cursor(order, position_of(c, order)), node=t.Claim(state=c))
+            for c in page
+        ]
         return t.ClaimConnection(
             edges=edges,
             page_info=_page_info(
                 [e.cursor for e in edges],
-                has_next=before_seq is not None if backward else more,
-                has_previous=more if backward else after_seq >= 0,
+                has_next=end is not None if backward else more,
+                has_previous=more if backward else start is not None,
             ),
-            total_count=ledger.count_claims(where),
+            total_count=ledger.count_claims(where, as_of=as_of),
         )
 
     @strawberry.field(

@@ -30,6 +30,20 @@ class ClaimStatus(Enum):
     RETRACTED = "retracted"
 
 
+@strawberry.enum(description="What claims are listed by (then by extraction order).")
+class ClaimOrderField(Enum):
+    RECORDED = "recorded"
+    MADE_ON = "made_on"
+    SOURCE_PUBLISHED = "source_published"
+    SCORE = "score"
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
 @strawberry.enum
 class Reporting(Enum):
     DIRECT_QUOTE = "direct_quote"
@@ -541,15 +555,49 @@ class ClaimantCount:
 
 @strawberry.input(description="Every field set narrows the result.")
 class ClaimFilterInput:
-    search: str | None = strawberry.UNSET
+    search: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='Full-text search in statement and quote: words ANDed, "phrases", '
+        "prefix*; case and diacritics ignored (docs/api.md).",
+    )
     claimant: str | None = strawberry.UNSET
     source: str | None = strawberry.field(
         default=strawberry.UNSET, description="Source SHA-256 or URI."
     )
     publisher: str | None = strawberry.UNSET
     status: ClaimStatus | None = strawberry.UNSET
-    made_from: str | None = strawberry.UNSET
-    made_to: str | None = strawberry.UNSET
+    made_from: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Made on or after this day, YYYY-MM-DD."
+    )
+    made_to: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Made on or before this day, YYYY-MM-DD."
+    )
+    published_from: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Source published on or after this day, YYYY-MM-DD.",
+    )
+    published_to: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Source published on or before this day, YYYY-MM-DD.",
+    )
+    recorded_from: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Extraction recorded in the ledger on or after this day (UTC), YYYY-MM-DD.",
+    )
+    recorded_to: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Extraction recorded in the ledger on or before this day (UTC), YYYY-MM-DD.",
+    )
     extractor: str | None = strawberry.UNSET
     reviewed: bool | None = strawberry.UNSET
     signer: str | None = strawberry.UNSET
+
+
+@strawberry.input(
+    description="Order of a claims listing. RECORDED is extraction order; a missing date "
+    "(MADE_ON, SOURCE_PUBLISHED) sorts before every date: first ASC, last DESC. Ties are "
+    "broken by extraction order, in the same direction."
+)
+class ClaimOrderInput:
+    field: ClaimOrderField = ClaimOrderField.RECORDED
+    direction: OrderDirection = OrderDirection.ASC

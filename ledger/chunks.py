@@ -33,6 +33,7 @@ from ledger.entries import (
     KeyRevoked,
     SignedEntry,
     SourceRegistered,
+    entry_hash,
     parse_entry,
 )
 from ledger.errors import FormatError, IntegrityError, LedgerError, SignatureError
@@ -149,7 +150,7 @@ def check_chunk(store: Store | None, task: ChunkTask, keys: Mapping[str, KeyStat
             if task.check_nodes:
                 stored_nodes = txn.inner_nodes(task.start, task.stop, 62)
     result = ChunkResult(task.start, task.start)
-    checker = _Chunk(task, keys, stored_nodes, result)
+    checker = _Chunk(store, task, keys, stored_nodes, result)
     try:
         checker.run(rows)
     except LedgerError as exc:
@@ -169,6 +170,7 @@ def check_chunk(store: Store | None, task: ChunkTask, keys: Mapping[str, KeyStat
 class _Chunk:
     def __init__(
         self,
+        store: Store | None,
         task: ChunkTask,
         keys: Mapping[str, KeyState],
         stored_nodes: dict[NodeId, Hash],
@@ -178,7 +180,9 @@ class _Chunk:
         self.keys = keys
         self.stored_nodes = stored_nodes
         self.result = result
-        self.local_sources: dict[str, str] = {}  # entry hash -> sha256, within the chunk
+        self.store = store
+        # entry hash -> (sha256, published) of the sources registered within the chunk
+        self.local_sources: dict[str, tuple[str, str | None]] = {}
         self.expected: dict[str, dict[int, tuple[Any, ...]]] = {"sources": {}, "claims": {}}
         self.frontier = Frontier()
         self.public: dict[bytes, Ed25519PublicKey] = {}
@@ -201,7 +205,7 @@ class _Chunk:
             payload = entry.body.payload
             if isinstance(payload, SourceRegistered):
                 result.sources.append((seq, bytes.fromhex(payload.sha256), entry.hash))
-                self.local_sources[entry.hash.hex()] = payload.sha256
+                self.local_sources[entry.hash.hex()] = (payload.sha256, payload.published)
                 if project:
                     self.expected["sources"][seq] = source_values(source_state(entry, payload))
             elif isinstance(payload, ClaimExtracted):
@@ -267,11 +271,28 @@ class _Chunk:
             self.result.cites.append((seq, payload.source, payload.source_sha256))
         else:
             try:
-                rules.check_claim_source(seq, payload.source, payload.source_sha256, found)
+                rules.check_claim_source(seq, payload.source, payload.source_sha256, found[0])
             except LedgerError as exc:
                 raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
         if project:
-            self.expected["claims"][seq] = extracted_claim_values(entry, payload)
+            published = found[1] if found is not None else self._published(payload.source)
+            self.expected["claims"][seq] = extracted_claim_values(entry, payload, published)
+
+    def _published(self, source_entry: str) -> str | None:
+        """The publication date of a source registered before the chunk, read from its own
+        entry (found by hash, and only if its bytes hash to it; the join checks the claim
+        cites a registered source, and the source's chunk checks that entry)."""
+        if self.store is None:
+            return None
+        with self.store.reader() as txn:
+            found = txn.entry_where_hash(source_entry)
+        if found is None or entry_hash(found.data).hex() != source_entry:
+            return None
+        try:
+            payload = parse_entry(found.data, where="cited source").body.payload
+        except FormatError:
+            return None
+        return payload.published if isinstance(payload, SourceRegistered) else None
 
     def _grow(self, entry: SignedEntry) -> None:
         start = self.task.start

@@ -23,7 +23,7 @@ from ledger.errors import LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
-from ledger.queries import ClaimFilter
+from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
@@ -145,19 +145,44 @@ def ingest(
 
 @app.command()
 def claims(
-    search: Annotated[str | None, typer.Option(help="Text in the statement or quote.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help='Words in statement or quote: "a phrase", prefix*; see docs/api.md.'),
+    ] = None,
     claimant: Annotated[str | None, typer.Option(help="Part of the claimant's name.")] = None,
     source: Annotated[str | None, typer.Option(help="Source SHA-256 or URI.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Source publisher.")] = None,
     status: Annotated[str | None, typer.Option(help="active, revised or retracted.")] = None,
     made_from: Annotated[str | None, typer.Option(help="Made on or after (YYYY-MM-DD).")] = None,
     made_to: Annotated[str | None, typer.Option(help="Made on or before (YYYY-MM-DD).")] = None,
+    published_from: Annotated[
+        str | None, typer.Option(help="Source published on or after (YYYY-MM-DD).")
+    ] = None,
+    published_to: Annotated[
+        str | None, typer.Option(help="Source published on or before (YYYY-MM-DD).")
+    ] = None,
+    recorded_from: Annotated[
+        str | None, typer.Option(help="Recorded in the ledger on or after (YYYY-MM-DD, UTC).")
+    ] = None,
+    recorded_to: Annotated[
+        str | None, typer.Option(help="Recorded in the ledger on or before (YYYY-MM-DD, UTC).")
+    ] = None,
     reviewed: Annotated[bool | None, typer.Option("--reviewed/--unreviewed")] = None,
+    order_by: Annotated[
+        str, typer.Option(help="recorded, made_on, source_published or score.")
+    ] = "recorded",
+    desc: Annotated[bool, typer.Option("--desc", help="Descending order.")] = False,
+    as_of: Annotated[
+        int | None, typer.Option(help="As the ledger stood at this tree size.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
 ) -> None:
-    """List claims, oldest first, with filters."""
+    """List claims (oldest first unless ordered otherwise), with filters."""
     if status not in (None, "active", "revised", "retracted"):
         raise typer.BadParameter("--status must be active, revised or retracted")
+    if order_by not in ORDER_FIELDS:
+        raise typer.BadParameter(f"--order-by must be one of {', '.join(ORDER_FIELDS)}")
+    order = ClaimOrder(order_by, descending=desc)
     where = ClaimFilter(
         text=search,
         claimant=claimant,
@@ -166,10 +191,14 @@ def claims(
         status=status,  # type: ignore[arg-type]
         made_from=made_from,
         made_to=made_to,
+        published_from=published_from,
+        published_to=published_to,
+        recorded_from=recorded_from,
+        recorded_to=recorded_to,
         reviewed=reviewed,
     )
     with _instance() as instance:
-        found = instance.ledger.find_claims(where, limit=limit)
+        found = instance.ledger.find_claims(where, order=order, limit=limit, as_of=as_of)
     table = Table("claim", "claimant", "made on", "status", "statement")
     for claim in found:
         who = ", ".join(

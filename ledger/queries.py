@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import re
+from dataclasses import dataclass, fields
 from typing import Literal
+
+from ledger.errors import InvalidInput
+from ledger.search import SearchQuery, parse_search
+from ledger.state import ClaimState
 
 ClaimStatusFilter = Literal["active", "revised", "retracted"]
 
@@ -12,9 +18,12 @@ ClaimStatusFilter = Literal["active", "revised", "retracted"]
 class ClaimFilter:
     """Every field narrows the result; ``None`` means no constraint.
 
-    ``text`` matches statement or quote (case-insensitive substring); ``claimant``
-    matches the claimant's name (substring); ``source`` is a source SHA-256 or URI;
-    dates are ``YYYY-MM-DD`` and inclusive.
+    ``text`` is a search in the language of ``ledger.search`` over statement and quote;
+    ``claimant`` matches the claimant's name (substring); ``source`` is a source SHA-256 or
+    URI. Dates are ``YYYY-MM-DD`` and inclusive: ``made_*`` the day the claim was made,
+    ``published_*`` the source's publication date, ``recorded_*`` the day (UTC) the ledger
+    recorded the claim's extraction. Bad input raises ``InvalidInput`` (a ``SearchError``
+    for a search) when the filter is made, before any query runs.
     """
 
     text: str | None = None
@@ -24,6 +33,97 @@ class ClaimFilter:
     status: ClaimStatusFilter | None = None
     made_from: str | None = None
     made_to: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+    recorded_from: str | None = None
+    recorded_to: str | None = None
     extractor: str | None = None
     reviewed: bool | None = None
     signer: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            parse_search(self.text)
+        for f in fields(self):
+            if f.name.endswith(("_from", "_to")):
+                parse_date(getattr(self, f.name), f.name)
+        for what in ("made", "published", "recorded"):
+            start, end = getattr(self, f"{what}_from"), getattr(self, f"{what}_to")
+            if start is not None and end is not None and start > end:
+                raise InvalidInput(f"{what}_from {start} is after {what}_to {end}")
+
+    @property
+    def search(self) -> SearchQuery | None:
+        return parse_search(self.text) if self.text is not None else None
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_date(value: str | None, name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` date, or ``InvalidInput`` naming the field."""
+    if value is None:
+        return None
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def next_day(value: str) -> str:
+    """The day after a ``YYYY-MM-DD`` date (the exclusive end of an inclusive range)."""
+    day = parse_date(value, "date")
+    assert day is not None
+    return (day + dt.timedelta(days=1)).isoformat() if day < dt.date.max else "9999-12-32"
+
+
+OrderField = Literal["recorded", "made_on", "source_published", "score"]
+ORDER_FIELDS: tuple[OrderField, ...] = ("recorded", "made_on", "source_published", "score")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOrder:
+    """How claims are listed: by a sort value, then by extraction sequence number.
+
+    ``recorded`` is extraction order (the sequence number itself: timestamps never go
+    backwards). A missing date sorts as the earliest: first ascending, last descending.
+    """
+
+    field: OrderField = "recorded"
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A claim's place in an order: its sort value (``''`` for a missing date) and seq."""
+
+    key: str | int
+    seq: int
+
+
+def sort_value(claim: ClaimState, field: OrderField) -> str | int:
+    """The value ``field`` sorts ``claim`` by (as the store computes it)."""
+    if field == "recorded":
+        return claim.seq
+    if field == "score":
+        return claim.score
+    if field == "made_on":
+        return claim.made_on or ""
+    return claim.source_published or ""
+
+
+def position_of(claim: ClaimState, order: ClaimOrder) -> Position:
+    return Position(sort_value(claim, order.field), claim.seq)
+
+
+def check_position(position: Position, order: ClaimOrder) -> None:
+    """A position must hold a sort value of the order's kind (positions come from cursors)."""
+    key, field = position.key, order.field
+    if field in ("recorded", "score"):
+        valid = isinstance(key, int) and (field == "score" or key == position.seq)
+    else:
+        valid = isinstance(key, str) and (key == "" or _DATE.fullmatch(key) is not None)
+    if not valid or position.seq < 0:
+        raise InvalidInput(f"position {key!r}/{position.seq} is not a place in order {field}")

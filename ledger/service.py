@@ -42,7 +42,7 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, ClaimOrder, Position, check_position
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
 from ledger.state import (
@@ -58,6 +58,7 @@ from ledger.state import (
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 
 Clock = Callable[[], dt.datetime]
+DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
@@ -315,17 +316,32 @@ class Ledger:
         self,
         where: ClaimFilter,
         *,
+        order: ClaimOrder = DEFAULT_ORDER,
         limit: int = 50,
-        after_seq: int = -1,
-        before_seq: int | None = None,
+        after: Position | None = None,
+        before: Position | None = None,
         from_end: bool = False,
+        as_of: int | None = None,
     ) -> list[ClaimState]:
-        """Claims matching ``where``, oldest first, strictly between the two positions; at
-        most ``limit``, taken from the start (or with ``from_end``, from the end)."""
+        """Claims matching ``where`` in ``order``, strictly between the two positions; at
+        most ``limit``, taken from the start (or with ``from_end``, from the end).
+
+        ``as_of``: as the ledger stood at that tree size: the claims extracted before it,
+        each in the state it had then (``InvalidInput`` outside 0..head).
+        """
         _check_limit(limit)
+        for position in (after, before):
+            if position is not None:
+                check_position(position, order)
         with self.store.reader() as txn:
             return txn.find_claims(
-                where, limit=limit, after_seq=after_seq, before_seq=before_seq, from_end=from_end
+                where,
+                order=order,
+                limit=limit,
+                after=after,
+                before=before,
+                from_end=from_end,
+                as_of=_as_of(txn, as_of),
             )
 
     def sources(
@@ -343,9 +359,10 @@ class Ledger:
         with self.store.reader() as txn:
             return txn.claimant_counts(search=search, limit=limit)
 
-    def count_claims(self, where: ClaimFilter) -> int:
+    def count_claims(self, where: ClaimFilter, *, as_of: int | None = None) -> int:
+        """How many claims match ``where`` (``as_of``: as the ledger stood at that size)."""
         with self.store.reader() as txn:
-            return txn.count_claims(where)
+            return txn.count_claims(where, _as_of(txn, as_of))
 
     def history(self, claim_id: str) -> list[HistoryItem]:
         """Every entry about a claim in log order, each with the state it produced."""
@@ -604,6 +621,15 @@ def _source_entry_of(chain: Sequence[SignedEntry]) -> str:
 def _check_limit(limit: int) -> None:
     if not 1 <= limit <= 1000:
         raise InvalidInput(f"limit must be between 1 and 1000, got {limit}")
+
+
+def _as_of(txn: Txn, size: int | None) -> int | None:
+    """A past tree size to read claims at, checked against the head (None: the head)."""
+    if size is None:
+        return None
+    head = txn.head().size
+    _check_tree_size(size, head)
+    return None if size == head else size
 
 
 def _check_tree_size(size: int, head: int) -> None:

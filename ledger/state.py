@@ -73,6 +73,8 @@ class ClaimState:
     updated_at: str = ""
     review_count: int = 0
     last_rating: str | None = None
+    source_published: str | None = None
+    """The source's publication date (sources never change), kept for filters and order."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values for printing and export."""
@@ -85,6 +87,15 @@ class ClaimState:
                 value = [q.model_dump(mode="json") for q in value]
             out[name] = value
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimVersion:
+    """A past state of a claim: valid from its ``head_seq`` until entry ``to_seq`` (a
+    revision, retraction or review) replaced it, i.e. at tree sizes head_seq < S <= to_seq."""
+
+    state: ClaimState
+    to_seq: int
 
 
 class StateView(Protocol):
@@ -105,6 +116,8 @@ class Changes:
     claims: dict[str, ClaimState] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     """Primary keys of rows these changes create (the rest update existing rows)."""
+    versions: list[ClaimVersion] = field(default_factory=list)
+    """Claim states these changes replaced (rows to add to the claim_versions projection)."""
 
 
 class Overlay:
@@ -160,6 +173,7 @@ class MemoryState:
         self.keys: dict[str, KeyState] = {}
         self.sources: dict[str, SourceState] = {}
         self.claims: dict[str, ClaimState] = {}
+        self.versions: list[ClaimVersion] = []
         self._source_by_entry: dict[str, SourceState] = {}
 
     def get_key(self, key_id: str) -> KeyState | None:
@@ -186,11 +200,13 @@ class MemoryState:
             sources=dict(self.sources),
             claims=dict(self.claims),
             created={*self.keys, *self.sources, *self.claims},
+            versions=list(self.versions),
         )
 
     def absorb(self, changes: Changes) -> None:
         self.keys.update(changes.keys)
         self.claims.update(changes.claims)
+        self.versions.extend(changes.versions)
         for source in changes.sources.values():
             self.sources[source.sha256] = source
             self._source_by_entry[source.entry_hash] = source
@@ -256,13 +272,16 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
     assert isinstance(p, ClaimExtracted)
     source = state.get_source_by_entry(p.source)
     rules.check_claim_extraction(entry, p, source.sha256 if source else None)
-    claim = extracted_claim(entry, p)
+    claim = extracted_claim(entry, p, source.published if source is not None else None)
     state.changes.created.add(claim.claim_id)
     state.changes.claims[claim.claim_id] = claim
 
 
-def extracted_claim(entry: SignedEntry, p: ClaimExtracted) -> ClaimState:
-    """The projection row a claim.extracted entry creates."""
+def extracted_claim(
+    entry: SignedEntry, p: ClaimExtracted, source_published: str | None
+) -> ClaimState:
+    """The projection row a claim.extracted entry creates (``source_published``: the
+    publication date of the source it cites)."""
     claim_id = entry.hash.hex()
     return ClaimState(
         claim_id=claim_id,
@@ -284,6 +303,7 @@ def extracted_claim(entry: SignedEntry, p: ClaimExtracted) -> ClaimState:
         head=claim_id,
         head_seq=entry.seq,
         updated_at=entry.body.ts,
+        source_published=source_published,
     )
 
 
@@ -297,8 +317,14 @@ def _current_claim(
     return claim
 
 
-def _moved(claim: ClaimState, entry: SignedEntry) -> ClaimState:
-    return replace(claim, head=entry.hash.hex(), head_seq=entry.seq, updated_at=entry.body.ts)
+def _replace_claim(
+    state: Overlay, before: ClaimState, after: ClaimState, entry: SignedEntry
+) -> None:
+    """``entry`` moved the claim from ``before`` to ``after``; ``before`` becomes a version."""
+    state.changes.versions.append(ClaimVersion(before, entry.seq))
+    state.changes.claims[before.claim_id] = replace(
+        after, head=entry.hash.hex(), head_seq=entry.seq, updated_at=entry.body.ts
+    )
 
 
 def _on_claim_revised(entry: SignedEntry, state: Overlay) -> None:
@@ -316,14 +342,14 @@ def _on_claim_revised(entry: SignedEntry, state: Overlay) -> None:
         status="revised",
         revision=claim.revision + 1,
     )
-    state.changes.claims[claim.claim_id] = _moved(revised, entry)
+    _replace_claim(state, claim, revised, entry)
 
 
 def _on_claim_retracted(entry: SignedEntry, state: Overlay) -> None:
     p = entry.body.payload
     assert isinstance(p, ClaimRetracted)
     claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=False)
-    state.changes.claims[claim.claim_id] = _moved(replace(claim, status="retracted"), entry)
+    _replace_claim(state, claim, replace(claim, status="retracted"), entry)
 
 
 def _on_claim_reviewed(entry: SignedEntry, state: Overlay) -> None:
@@ -331,7 +357,7 @@ def _on_claim_reviewed(entry: SignedEntry, state: Overlay) -> None:
     assert isinstance(p, ClaimReviewed)
     claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=True)
     reviewed = replace(claim, review_count=claim.review_count + 1, last_rating=p.rating.textual)
-    state.changes.claims[claim.claim_id] = _moved(reviewed, entry)
+    _replace_claim(state, claim, reviewed, entry)
 
 
 _HANDLERS: dict[str, Callable[[SignedEntry, Overlay], None]] = {

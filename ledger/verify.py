@@ -54,8 +54,18 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.rules import KeyState
-from ledger.state import ClaimState, MemoryState, Overlay, SourceState, fold, source_state
+from ledger.state import (
+    ClaimState,
+    ClaimVersion,
+    MemoryState,
+    Overlay,
+    SourceState,
+    fold,
+    source_state,
+    subject_of,
+)
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store.sql import version_values
 
 Progress = Callable[[int], None]
 CHUNK_BITS = 10
@@ -732,6 +742,53 @@ def check_projections(store: Store, checker: LogChecker) -> None:
         claim = checker.claim_before(claim_id, end)
         derived = {claim_id: claim} if claim is not None else {}
         _raise_first(_diff_rows("claims", {claim_id: row} if row is not None else {}, derived))
+    checker.report.projection_rows += check_claim_versions(store, checker)
+
+
+def check_claim_versions(store: Store, checker: LogChecker) -> int:
+    """Every past claim state (claim_versions) is what the log implies, none missing or extra.
+
+    Each revision, retraction and review replaced one state of its claim: the row for that
+    entry (``to_seq``) must hold the claim as replayed from its entries before it.
+    """
+    changes = {KIND_CODE[k] for k in ("claim.revised", "claim.retracted", "claim.reviewed")}
+    expected = (seq for seq, code in enumerate(checker.kinds) if code in changes)
+    count, after = 0, -1
+    while page := _version_page(store, after):
+        for to_seq, claim_id, values in page:
+            want = next(expected, None)
+            if want != to_seq:
+                raise IntegrityError(
+                    "projections differ from the log: claim_versions: "
+                    + (
+                        f"the state entry {want} replaced is missing"
+                        if want is not None and want < to_seq
+                        else f"row {claim_id} (to_seq {to_seq}) is not implied by the log"
+                    )
+                )
+            data = checker.index.entry_at(to_seq)
+            assert data is not None  # the walk checked every entry below the head
+            subject = subject_of(parse_entry(data, where=f"entry {to_seq}"))
+            state = checker.claim_before(subject or "", to_seq)
+            if state is None or version_values(ClaimVersion(state, to_seq)) != values:
+                raise IntegrityError(
+                    f"projections differ from the log: claim_versions: the row for entry "
+                    f"{to_seq} is not the state of claim {subject} that entry replaced"
+                )
+            count += 1
+        after = page[-1][0]
+    left = next(expected, None)
+    if left is not None:
+        raise IntegrityError(
+            f"projections differ from the log: claim_versions: the state entry {left} "
+            "replaced is missing"
+        )
+    return count
+
+
+def _version_page(store: Store, after: int) -> list[tuple[int, str, tuple[Any, ...]]]:
+    with store.reader() as txn:
+        return txn.version_rows(after, 2000)
 
 
 def _explain(store: Store, checker: LogChecker, table: str, seq: int, key: str) -> str:
@@ -802,11 +859,16 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
         ("keys", {k.key_id: k for k in txn.all_keys()}, state.keys),
         ("sources", {s.sha256: s for s in txn.all_sources()}, state.sources),
         ("claims", {c.claim_id: c for c in txn.all_claims()}, state.claims),
+        (
+            "claim_versions",
+            {str(v.to_seq): v for v in txn.all_versions()},
+            {str(v.to_seq): v for v in state.versions},
+        ),
     ]
     differences: list[str] = []
     for table, stored, derived in tables:
         differences.extend(_diff_rows(table, stored, derived))
-    return differences
+    return differences + txn.search_index_differences()
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
 from sqlalchemy import Connection
 
 from ledger.config import Settings
 from ledger.store.engine import make_engine
-from ledger.store.tables import metadata
+from ledger.store.tables import SEARCH_OBJECTS, metadata
 
 config = context.config
+# The order indexes on expressions are ours (SEARCH_OBJECTS); SQLite's reflection says so.
+warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out the search objects the models cannot describe (and FTS5's own tables)."""
+    if name is None:
+        return True
+    return not any(name == managed or name.startswith(f"{managed}_") for managed in SEARCH_OBJECTS)
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_name=_include_name,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
     )

@@ -15,20 +15,39 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection, Dialect, Row
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger import deadline
 from ledger.canonical import canonical_json_typed
 from ledger.entries import Claimant, ClaimExtracted, EntryHash, Quantity, Selector, SignedEntry
 from ledger.errors import Conflict, StorageError, TimedOut
 from ledger.merkle import Hash, Node, NodeId
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, ClaimOrder, OrderField, Position, next_day
 from ledger.rules import KeyState
+from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
-from ledger.state import Changes, ClaimState, SourceState, subject_of
+from ledger.state import Changes, ClaimState, ClaimVersion, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
     ApiTokenRow,
@@ -39,6 +58,7 @@ from ledger.store.tables import (
     SourceBlobRow,
     SourceRow,
     TreeNodeRow,
+    claim_versions_table,
 )
 
 entries_t = EntryRow.__table__  # type: ignore[attr-defined]
@@ -49,9 +69,11 @@ claims_t = ClaimRow.__table__  # type: ignore[attr-defined]
 nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
+versions_t = claim_versions_table
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 _CLAIM_ORDER = operator.itemgetter(*(c.name for c in claims_t.columns))
 _SOURCE_ORDER = operator.itemgetter(*(c.name for c in sources_t.columns))
+_VERSION_ORDER = operator.itemgetter(*(c.name for c in versions_t.columns))
 
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
@@ -236,7 +258,15 @@ class Txn:
         created = changes.created
         self._upsert(keys_t, [_key_row(k) for k in changes.keys.values()], created)
         self._upsert(sources_t, [_source_row(s) for s in changes.sources.values()], created)
-        self._upsert(claims_t, [_claim_row(c) for c in changes.claims.values()], created)
+        claim_rows = [_claim_row(c) for c in changes.claims.values()]
+        self._upsert(claims_t, claim_rows, created)
+        if self.conn.dialect.name == "sqlite":  # new claims into the FTS5 index (search_index.py)
+            new = [(r["seq"], r["search_text"]) for r in claim_rows if r["claim_id"] in created]
+            if new:
+                self.conn.exec_driver_sql(
+                    "INSERT INTO claims_fts(rowid, search_text) VALUES (?, ?)", new
+                )
+        self._insert_many(versions_t, [_version_row(v) for v in changes.versions])
 
     def _upsert(self, table: Any, rows: list[dict[str, Any]], created: set[str]) -> None:
         """Insert the rows ``created`` names, update the others (which must exist).
@@ -325,9 +355,27 @@ class Txn:
 
     def replace_projections(self, changes: Changes) -> None:
         """Swap every projection table's rows for ``changes``."""
-        for table in (claims_t, sources_t, keys_t):
+        if self.conn.dialect.name == "sqlite":
+            # Re-derive the FTS5 index from the rows first, whatever became of it, so the
+            # triggers' deletes below remove exactly what it holds.
+            self.conn.exec_driver_sql("INSERT INTO claims_fts(claims_fts) VALUES ('rebuild')")
+        for table in (versions_t, claims_t, sources_t, keys_t):
             self.conn.execute(delete(table))
         self.write((), changes)
+
+    def search_index_differences(self) -> list[str]:
+        """What is wrong with the full-text index (SQLite's FTS5 table; PostgreSQL's GIN
+        index is an index like any other), as projection differences."""
+        if self.conn.dialect.name != "sqlite":
+            return []
+        try:
+            with self.conn.begin_nested():
+                self.conn.exec_driver_sql(
+                    "INSERT INTO claims_fts(claims_fts, rank) VALUES ('integrity-check', 1)"
+                )
+        except DatabaseError as exc:
+            return [f"claims_fts: the search index disagrees with the claims ({exc.orig})"]
+        return []
 
     def entry_page(self, start: int, stop: int | None, limit: int) -> list[StoredEntry]:
         query = select(entries_t).where(entries_t.c.seq >= start)
@@ -435,6 +483,10 @@ class Txn:
             out += [_source_state(row) for row in self.conn.execute(query)]
         return out
 
+    def entry_where_hash(self, entry_hash: str) -> StoredEntry | None:
+        row = self._one(entries_t, "hash", entry_hash)
+        return _stored_entry(row) if row is not None else None
+
     def entry_where(self, condition: Any) -> StoredEntry | None:
         row = self.conn.execute(select(entries_t).where(condition)).first()
         return _stored_entry(row) if row is not None else None
@@ -464,23 +516,56 @@ class Txn:
         self,
         where: ClaimFilter,
         *,
+        order: ClaimOrder,
         limit: int,
-        after_seq: int = -1,
-        before_seq: int | None = None,
+        after: Position | None = None,
+        before: Position | None = None,
         from_end: bool = False,
+        as_of: int | None = None,
     ) -> list[ClaimState]:
-        """Claims matching ``where`` with after_seq < seq < before_seq, in extraction order.
+        """Claims matching ``where`` strictly between ``after`` and ``before`` in ``order``.
 
-        ``from_end`` takes the last ``limit`` of them instead of the first (backward paging);
-        the result is still oldest first.
+        Keyset paging over (sort value, seq), read from the order's index. ``from_end``
+        takes the last ``limit`` of them instead of the first (backward paging); the
+        result is in ``order`` either way. ``as_of``: as the ledger stood at that tree
+        size (``_claim_states``).
         """
-        c = claims_t.c
-        query = _filtered(select(claims_t), where).where(c.seq > after_seq)
-        if before_seq is not None:
-            query = query.where(c.seq < before_seq)
-        order = c.seq.desc() if from_end else c.seq
-        rows = [_claim_state(row) for row in self.conn.execute(query.order_by(order).limit(limit))]
-        return rows[::-1] if from_end else rows
+        states = self._claim_states(where, as_of)
+        if as_of is None:
+            query, c = states, states.selected_columns
+        else:
+            query, c = states.select(), states.c
+        key = _sort_key(c, order.field)
+        for position, later in ((after, True), (before, False)):
+            if position is not None:
+                query = query.where(_beyond(key, c.seq, position, later != order.descending))
+        descending = order.descending != from_end
+        ordering = [key.desc(), c.seq.desc()] if descending else [key, c.seq]
+        if order.field == "recorded":
+            ordering = ordering[1:]
+        rows = self.conn.execute(query.order_by(*ordering).limit(limit))
+        found = [_claim_state(row) for row in rows]
+        return found[::-1] if from_end else found
+
+    def _claim_states(self, where: ClaimFilter, as_of: int | None) -> Any:
+        """The claims matching ``where``: a select over ``claims``, or with ``as_of`` a
+        subquery over the states they had at that tree size.
+
+        At size S a claim extracted before S is in the state its latest entry before S left
+        it in: the current row if its head is before S, else the past state (claim_versions)
+        that began before S and was replaced at S or later. Both parts get the same filter.
+        """
+        dialect = self.conn.dialect.name
+        current = _filtered(select(claims_t), claims_t.c, where, dialect, fts=True)
+        if as_of is None:
+            return current
+        v = versions_t.c
+        past = select(*(v[column.name] for column in claims_t.columns))
+        past = _filtered(past, v, where, dialect, fts=False)
+        return union_all(
+            current.where(claims_t.c.head_seq < as_of),
+            past.where(v.head_seq < as_of, v.to_seq >= as_of),
+        ).subquery("claims_as_of")
 
     def source_page(
         self, *, after_seq: int, limit: int, publisher: str | None
@@ -509,9 +594,29 @@ class Txn:
             for name, role, affiliation, count in self.conn.execute(query)
         ]
 
-    def count_claims(self, where: ClaimFilter) -> int:
-        query = _filtered(select(func.count()).select_from(claims_t), where)
+    def count_claims(self, where: ClaimFilter, as_of: int | None = None) -> int:
+        states = self._claim_states(where, as_of)
+        if as_of is None:
+            query = states.with_only_columns(func.count(), maintain_column_froms=True)
+        else:
+            query = select(func.count()).select_from(states)
         return int(self.conn.execute(query).scalar_one())
+
+    def all_versions(self) -> list[ClaimVersion]:
+        rows = self.conn.execute(select(versions_t).order_by(versions_t.c.to_seq))
+        return [ClaimVersion(_claim_state(row), row.to_seq) for row in rows]
+
+    def version_rows(self, after_to_seq: int, limit: int) -> list[tuple[int, str, tuple[Any, ...]]]:
+        """(to_seq, claim id, column values in table order) of claim_versions rows in
+        ``to_seq`` order (compare with ``version_values``)."""
+        mark = self.sql.mark
+        sql = (
+            f"SELECT {self.sql.columns(versions_t)} FROM claim_versions "  # noqa: S608
+            f"WHERE to_seq > {mark} ORDER BY to_seq LIMIT {int(limit)}"
+        )
+        names = self.sql.names(versions_t)
+        at_seq, at_id = names.index("to_seq"), names.index("claim_id")
+        return [(row[at_seq], row[at_id], row) for row in self._fetch(sql, (after_to_seq,))]
 
     def all_claims(self, *, limit: int | None = None) -> list[ClaimState]:
         query = select(claims_t).order_by(claims_t.c.seq)
@@ -797,17 +902,11 @@ _SOURCE_FIELDS = [
 ]
 
 
-def _filtered(query: Any, where: ClaimFilter) -> Any:
-    """``query`` over the claims table narrowed by every constraint ``where`` sets."""
-    c = claims_t.c
-    if where.text:
-        pattern = f"%{_escape_like(where.text.lower())}%"
-        query = query.where(
-            or_(
-                func.lower(c.statement).like(pattern, escape="\\"),
-                func.lower(c.exact).like(pattern, escape="\\"),
-            )
-        )
+def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool) -> Any:
+    """``query`` over a table of claim states (columns ``c``: claims or claim_versions)
+    narrowed by every constraint ``where`` sets; ``fts``: the table has SQLite's FTS5 index."""
+    if where.text is not None:
+        query = query.where(_text_search(c, where.text, dialect, fts=fts))
     if where.claimant:
         pattern = f"%{_escape_like(where.claimant.lower())}%"
         query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
@@ -819,10 +918,22 @@ def _filtered(query: Any, where: ClaimFilter) -> Any:
         query = query.where(c.source_sha256.in_(by_publisher))
     if where.status:
         query = query.where(c.status == where.status)
-    if where.made_from:
-        query = query.where(c.made_on >= where.made_from)
-    if where.made_to:
-        query = query.where(c.made_on <= where.made_to)
+    # Date ranges on the order indexes' expressions, where a missing date is '' (so a
+    # lower bound of at least '0' leaves claims without the date out).
+    ranges: list[tuple[OrderField, str | None, str | None]] = [
+        ("made_on", where.made_from, where.made_to),
+        ("source_published", where.published_from, where.published_to),
+    ]
+    for field, start, end in ranges:
+        if start is not None or end is not None:
+            value = _sort_key(c, field)
+            query = query.where(value >= (start or "0"))
+            if end is not None:
+                query = query.where(value <= end)
+    if where.recorded_from:  # timestamps are YYYY-MM-DDTHH:MM:SS.ffffffZ: they sort as text
+        query = query.where(c.recorded_at >= where.recorded_from)
+    if where.recorded_to:
+        query = query.where(c.recorded_at < next_day(where.recorded_to))
     if where.extractor:
         query = query.where(c.extractor_name == where.extractor)
     if where.reviewed is not None:
@@ -830,6 +941,48 @@ def _filtered(query: Any, where: ClaimFilter) -> Any:
     if where.signer:
         query = query.where(c.signer == where.signer)
     return query
+
+
+def _sort_key(c: Any, field: OrderField) -> Any:
+    """The expression claims are ordered by (indexed, migrations/search_index.py): a
+    missing date is '', before every date, on both databases."""
+    if field == "recorded":
+        return c.seq
+    if field == "score":
+        return c.score
+    return func.coalesce(c[field], literal_column("''"))
+
+
+def _beyond(key: Any, seq: Any, position: Position, greater: bool) -> Any:
+    """Rows strictly after (``greater``) or before ``position`` in (key, seq) order."""
+    if key is seq:
+        return seq > position.seq if greater else seq < position.seq
+    mine, theirs = tuple_(key, seq), tuple_(literal(position.key), literal(position.seq))
+    if isinstance(key, ColumnElement) and key.key == "score":
+        return mine > theirs if greater else mine < theirs  # both databases seek on this
+    # The bound on the key alone is implied; it lets SQLite seek an expression index
+    # (it does not for a row value over one) instead of scanning from the start.
+    if greater:
+        return and_(key >= literal(position.key), mine > theirs)
+    return and_(key <= literal(position.key), mine < theirs)
+
+
+def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
+    """``ledger.search`` semantics over ``search_text``: the search index finds the claims
+    holding every token, then phrases are checked on the folded text itself. Without an
+    index (SQLite's claim_versions: past states, few) the text alone answers."""
+    parsed = parse_search(text_query)
+    space = literal_column("' '", Text)
+    padded = space + c.search_text + space
+    if dialect == "sqlite" and not fts:
+        return and_(*(padded.like(p) for p in like_patterns(parsed)))
+    if dialect == "sqlite":
+        matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
+        candidates = c.seq.in_(matching.bindparams(fts_query=fts5_match(parsed)))
+    else:
+        vector = func.array_to_tsvector(func.string_to_array(c.search_text, literal_column("' '")))
+        candidates = vector.op("@@")(cast(tsquery(parsed), TSQUERY))
+    return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
 
 
 def _escape_like(text: str) -> str:
@@ -846,9 +999,11 @@ def source_values(source: SourceState) -> tuple[Any, ...]:
     return tuple(_SOURCE_ORDER(_source_row(source)))
 
 
-def extracted_claim_values(entry: SignedEntry, p: ClaimExtracted) -> tuple[Any, ...]:
-    """``claim_values(extracted_claim(entry, p))`` without building the state (verification
-    compares every claim row with it; tests/property check the two agree)."""
+def extracted_claim_values(
+    entry: SignedEntry, p: ClaimExtracted, source_published: str | None
+) -> tuple[Any, ...]:
+    """``claim_values(extracted_claim(entry, p, source))`` without building the state
+    (verification compares every claim row with it; tests/property check the two agree)."""
     claim_id = entry.hash.hex()
     body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
     values: tuple[Any, ...] = _CLAIM_ORDER(
@@ -882,6 +1037,8 @@ def extracted_claim_values(entry: SignedEntry, p: ClaimExtracted) -> tuple[Any, 
             "updated_at": body.ts,
             "review_count": 0,
             "last_rating": None,
+            "search_text": search_text(p.statement, selector.exact),
+            "source_published": source_published,
         }
     )
     return values
@@ -890,6 +1047,11 @@ def extracted_claim_values(entry: SignedEntry, p: ClaimExtracted) -> tuple[Any, 
 def quantities_text(quantities: Sequence[Quantity]) -> str:
     # A Quantity's __dict__ is exactly its fields (flat; extras are forbidden).
     return canonical_json_typed([vars(q) for q in quantities]).decode()
+
+
+def version_values(version: ClaimVersion) -> tuple[Any, ...]:
+    """A past claim state's claim_versions row as column values in table order."""
+    return tuple(_VERSION_ORDER(_version_row(version)))
 
 
 def _source_row(source: SourceState) -> dict[str, Any]:
@@ -922,6 +1084,7 @@ _CLAIM_SCALARS = [
     "updated_at",
     "review_count",
     "last_rating",
+    "source_published",
 ]
 
 
@@ -934,7 +1097,12 @@ def _claim_row(claim: ClaimState) -> dict[str, Any]:
     row["claimant_role"] = claimant.role
     row["claimant_affiliation"] = claimant.affiliation
     row["quantities"] = quantities_text(claim.quantities)
+    row["search_text"] = search_text(claim.statement, selector.exact)
     return row
+
+
+def _version_row(version: ClaimVersion) -> dict[str, Any]:
+    return {"to_seq": version.to_seq, **_claim_row(version.state)}
 
 
 def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:

@@ -6,7 +6,7 @@ that installs the triggers); projections are derived from the log and rebuildabl
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Table, Text
 from sqlmodel import Field, SQLModel
 
 # 64-bit positions; on SQLite plain INTEGER so ``entries.seq`` is the rowid (clustered).
@@ -91,7 +91,7 @@ class ClaimRow(SQLModel, table=True):
     claimant_role: str | None = None
     claimant_affiliation: str | None = None
     reporting: str = Field(max_length=32)
-    made_on: str | None = Field(default=None, max_length=10, index=True)
+    made_on: str | None = Field(default=None, max_length=10)
     quantities: str = Field(sa_column=Column(Text, nullable=False))
     score: int
     extractor_name: str = Field(index=True)
@@ -106,10 +106,44 @@ class ClaimRow(SQLModel, table=True):
     updated_at: str = Field(max_length=27)
     review_count: int
     last_rating: str | None = None
+    search_text: str = Field(sa_column=Column(Text, nullable=False))
+    """``ledger.search.search_text`` of statement and quote: what full-text search indexes."""
+    source_published: str | None = Field(default=None, max_length=10)
+    """The source's publication date, copied at extraction (sources never change)."""
+
+    # Orders by made_on and source_published use expression indexes (search_index.py).
+    __table_args__ = (Index("ix_claims_score_seq", "score", "seq"),)
+
+
+claim_versions_table = Table(
+    "claim_versions",
+    SQLModel.metadata,
+    Column("to_seq", SEQ, primary_key=True, autoincrement=False),
+    *(
+        Column(c.name, c.type, nullable=c.nullable)
+        for c in ClaimRow.__table__.columns  # type: ignore[attr-defined]
+    ),
+)
+"""Projection: every *past* state of a claim, with the columns of ``claims``, valid at tree
+sizes S with head_seq < S <= to_seq: ``to_seq`` is the revision, retraction or review that
+replaced it. The current state stays in ``claims``; extraction writes nothing here."""
+
+SEARCH_OBJECTS = frozenset(
+    {
+        "claims_fts",
+        "ix_claims_search",
+        "ix_claim_versions_search",
+        "ix_claims_order_made_on",
+        "ix_claims_order_published",
+    }
+)
+"""Search and order indexes that SQLAlchemy cannot describe on both databases (an FTS5
+table with its triggers, GIN and expression indexes): created by migration 0004
+(``migrations/search_index.py``) and left out of autogenerate's comparison."""
 
 
 LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints")
-PROJECTION_TABLES = ("keys", "sources", "claims")
+PROJECTION_TABLES = ("keys", "sources", "claims", "claim_versions")
 metadata = SQLModel.metadata
 
 

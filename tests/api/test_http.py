@@ -287,3 +287,140 @@ def test_time_travel_shows_a_claim_as_the_ledger_stood_at_a_tree_size(server: st
         json={"query": AS_OF, "variables": {"id": claim_id["claimId"], "n": 10**6, "h": sha}},
     ).json()
     assert "out of range" in too_far["errors"][0]["message"]
+
+
+def test_claims_full_text_search_over_http(server: str) -> None:
+    def count(search: str) -> int:
+        return int(gql(server, PAGE, first=10, filter={"search": search})["claims"]["totalCount"])
+
+    assert count("CONTAINERS russia") == 7  # the seed's claim and six more
+    assert count('"approximately 7,000 containers"') == 1
+    assert count("contain*") == 7
+    assert count('6,700 "containers of weapons"') == 1  # revised statement, original quote
+    assert count('"6,700 containers of"') == 0
+    assert count("containérs") == count("containers")
+    assert count("containers OR nothing") == 0  # words are ANDed; OR is a word
+    refused = httpx.post(
+        f"{server}/graphql",
+        json={"query": PAGE, "variables": {"first": 5, "filter": {"search": ' "" * '}}},
+    ).json()
+    assert refused["data"] is None
+    assert "no word to look for" in refused["errors"][0]["message"]
+
+
+def test_claims_date_ranges_over_http(server: str) -> None:
+    def count(**where: str) -> int:
+        return int(gql(server, PAGE, first=10, filter=where)["claims"]["totalCount"])
+
+    assert count(publishedFrom="2024-03-20", publishedTo="2024-03-20") == 9
+    assert count(publishedTo="2024-03-19") == 0
+    assert count(recordedFrom="2000-01-01", recordedTo="9999-12-31") == 9
+    assert count(recordedTo="2000-01-01") == 0
+    for field, value in [("recordedFrom", "2024-02-30"), ("publishedTo", "03/20/2024")]:
+        refused = httpx.post(
+            f"{server}/graphql",
+            json={"query": PAGE, "variables": {"first": 5, "filter": {field: value}}},
+        ).json()
+        assert refused["data"] is None
+        message = refused["errors"][0]["message"]
+        assert f"{field} must be a date YYYY-MM-DD" in message and value in message
+
+
+ORDERED = """query($o: ClaimOrderInput, $first: Int, $after: String, $last: Int, $before: String) {
+  claims(orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+    edges { cursor node { seq score madeOn source { published } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def test_claims_order_by_pages_forward_and_backward(server: str) -> None:
+    everything = gql(server, PAGE, first=100)["claims"]["edges"]
+    seqs = [e["node"]["seq"] for e in everything]
+    for field in ("RECORDED", "MADE_ON", "SOURCE_PUBLISHED", "SCORE"):
+        for direction in ("ASC", "DESC"):
+            order = {"field": field, "direction": direction}
+            forward: list[int] = []
+            after = None
+            while True:
+                page = gql(server, ORDERED, o=order, first=4, after=after)["claims"]
+                forward += [e["node"]["seq"] for e in page["edges"]]
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            backward: list[int] = []
+            before = None
+            while True:
+                page = gql(server, ORDERED, o=order, last=4, before=before)["claims"]
+                backward = [e["node"]["seq"] for e in page["edges"]] + backward
+                if not page["pageInfo"]["hasPreviousPage"]:
+                    break
+                before = page["pageInfo"]["startCursor"]
+            assert forward == backward and sorted(forward) == sorted(seqs), (field, direction)
+    by_score = gql(server, ORDERED, o={"field": "SCORE", "direction": "DESC"}, first=100)
+    nodes = [e["node"] for e in by_score["claims"]["edges"]]
+    keys = [(n["score"], n["seq"]) for n in nodes]
+    assert keys == sorted(keys, reverse=True)
+    default = gql(server, ORDERED, first=100)["claims"]["edges"]
+    assert [e["node"]["seq"] for e in default] == seqs == sorted(seqs)
+
+
+def test_a_cursor_from_another_order_is_refused(server: str) -> None:
+    page = gql(server, ORDERED, o={"field": "SCORE"}, first=2)["claims"]
+    cursor = page["pageInfo"]["endCursor"]
+    refused = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": ORDERED,
+            "variables": {"o": {"field": "MADE_ON"}, "first": 2, "after": cursor},
+        },
+    ).json()
+    assert refused["data"] is None
+    message = refused["errors"][0]["message"]
+    assert "made for orderBy SCORE ASC, not MADE_ON ASC" in message
+    default_cursor = gql(server, ORDERED, first=1)["claims"]["pageInfo"]["endCursor"]
+    wrong_direction = httpx.post(
+        f"{server}/graphql",
+        json={
+            "query": ORDERED,
+            "variables": {"o": {"direction": "DESC"}, "first": 2, "after": default_cursor},
+        },
+    ).json()
+    assert "not RECORDED DESC" in wrong_direction["errors"][0]["message"]
+
+
+AS_OF_LIST = """query($n: Int, $f: ClaimFilterInput, $after: String) {
+  claims(asOf: $n, filter: $f, first: 3, after: $after) { totalCount
+    edges { node { seq status statement reviewCount } } pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_claims_as_of_a_tree_size(server: str) -> None:
+    node = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
+    extracted, revised, reviewed = (event["seq"] for event in node["history"])
+
+    def listing(n: int | None, **where: object) -> dict:  # type: ignore[type-arg]
+        return gql(server, AS_OF_LIST, n=n, f=where)["claims"]  # type: ignore[no-any-return]
+
+    assert listing(revised, status="REVISED")["totalCount"] == 0
+    before = listing(revised, search='"containers of weapons" 7000')["edges"]
+    assert ("ACTIVE", extracted) in [(e["node"]["status"], e["node"]["seq"]) for e in before]
+    now = listing(None, search='"containers of weapons" 7000')["edges"]
+    assert ("REVISED", extracted) in [(e["node"]["status"], e["node"]["seq"]) for e in now]
+    assert listing(revised, search="6,700")["totalCount"] == 0
+    assert listing(revised + 1, search="6,700")["edges"][0]["node"]["reviewCount"] == 0
+    assert listing(reviewed + 1, reviewed=True)["totalCount"] == 1
+    assert listing(extracted)["totalCount"] < listing(extracted + 1)["totalCount"]
+    head = gql(server, "{ checkpoint { size } }")["checkpoint"]["size"]
+    assert listing(head) == listing(None)
+    seen, after = [], None  # paging as of a size
+    while True:
+        page = gql(server, AS_OF_LIST, n=extracted + 1, after=after)["claims"]
+        seen += [e["node"]["seq"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == sorted(seen) and seen[-1] == extracted
+    for wrong in (-1, head + 1):
+        refused = httpx.post(
+            f"{server}/graphql", json={"query": AS_OF_LIST, "variables": {"n": wrong}}
+        ).json()
+        assert refused["data"] is None
+        assert "out of range" in refused["errors"][0]["message"]

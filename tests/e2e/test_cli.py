@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -127,6 +128,32 @@ def test_claims_lists_with_filters(tmp_path: Path) -> None:
     assert "0 claims" in cli(home, "claims", "--status", "retracted").stdout
     bad = cli(home, "claims", "--status", "gone", ok=False)
     assert bad.returncode != 0
+    today = dt.datetime.now(dt.UTC).date()
+    yesterday, tomorrow = (today + dt.timedelta(days=d) for d in (-1, 1))
+    dated = cli(
+        home,
+        "claims",
+        "--published-from",
+        "2024-03-20",
+        "--published-to",
+        "2024-03-20",
+        "--recorded-from",
+        yesterday.isoformat(),
+        "--recorded-to",
+        tomorrow.isoformat(),
+    ).stdout
+    assert "3 claims" in dated
+    assert "0 claims" in cli(home, "claims", "--published-to", "2024-03-19").stdout
+    assert "0 claims" in cli(home, "claims", "--recorded-to", "2020-01-01").stdout
+    wrong = cli(home, "claims", "--recorded-from", "2024-13-01", ok=False)
+    assert wrong.returncode == 1 and "recorded_from must be a date YYYY-MM-DD" in wrong.stderr
+    assert "0 claims" in cli(home, "claims", "--as-of", "2").stdout  # keys only then
+    ordered = cli(home, "claims", "--order-by", "score", "--desc", "--as-of", "6").stdout
+    assert "3 claims" in ordered
+    assert cli(home, "claims", "--as-of", "999", ok=False).returncode == 1
+    assert cli(home, "claims", "--order-by", "nope", ok=False).returncode != 0
+    empty = cli(home, "claims", "--search", "!!", ok=False)
+    assert empty.returncode == 1 and "no word to look for" in empty.stderr
 
 
 def test_verify_and_rebuild_find_a_tampered_projection(tmp_path: Path) -> None:

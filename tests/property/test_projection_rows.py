@@ -13,9 +13,9 @@ from ledger.store.sql import claim_values, extracted_claim_values, quantities_te
 from tests.property.test_parse_fast import KEY, claims
 
 
-@given(claims, st.integers(0, 2**53 - 1))
+@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"))
 def test_extracted_claim_row_shortcut_matches_the_state_row(
-    payload: ClaimExtracted, seq: int
+    payload: ClaimExtracted, seq: int, published: str | None
 ) -> None:
     body = Body(
         log="claims-ledger/test",
@@ -27,7 +27,9 @@ def test_extracted_claim_row_shortcut_matches_the_state_row(
         payload=payload,
     )
     entry = sign_body(body, KEY)
-    assert extracted_claim_values(entry, payload) == claim_values(extracted_claim(entry, payload))
+    assert extracted_claim_values(entry, payload, published) == claim_values(
+        extracted_claim(entry, payload, published)
+    )
 
 
 @given(claims)

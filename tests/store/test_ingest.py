@@ -13,7 +13,7 @@ from ledger.extract.model import ExtractedClaim
 from ledger.formats import read_file
 from ledger.ingest import ingest_document, ingest_paths
 from ledger.instance import Instance
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, Position
 from ledger.verify import verify_store
 from tests.conftest import SEED
 
@@ -102,6 +102,6 @@ def test_claim_filters(instance: Instance) -> None:
     assert ledger.find_claims(ClaimFilter(text="100%_")) == []  # LIKE wildcards are literal
     assert len(ledger.find_claims(ClaimFilter(reviewed=False))) == 3
     first, *rest = ledger.find_claims(ClaimFilter())
-    assert ledger.find_claims(ClaimFilter(), after_seq=first.seq) == rest
+    assert ledger.find_claims(ClaimFilter(), after=Position(first.seq, first.seq)) == rest
     with pytest.raises(InvalidInput, match="limit"):
         ledger.find_claims(ClaimFilter(), limit=0)

@@ -17,6 +17,7 @@ from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import Store
 from ledger.store.engine import alembic_config
+from ledger.verify import verify_store
 from tests.helpers import source_payload
 
 
@@ -114,6 +115,7 @@ def test_upgrading_a_ledger_from_revision_0001_backfills_its_tree(
     _grow(ledger, writer_key, [4, 3])
     leaves = _leaves(ledger)
     engine = ledger.store.engine
+    command.downgrade(alembic_config(db_url), "0003")  # search and versions (0004)
     with engine.begin() as conn:  # rewind the schema to 0001 as if written by an old version
         for table in ("tree_nodes", "checkpoints"):
             for trigger in (f"{table}_no_update", f"{table}_no_delete"):
@@ -128,5 +130,6 @@ def test_upgrading_a_ledger_from_revision_0001_backfills_its_tree(
         with upgraded.reader() as txn:
             assert merkle.root_at(len(leaves), txn) == merkle.reference_root(leaves)
         command.check(alembic_config(db_url))
+        verify_store(upgraded)  # the claims' search text was backfilled as the log implies
     finally:
         upgraded.close()

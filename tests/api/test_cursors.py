@@ -1,0 +1,49 @@
+"""Claim cursors: keyset positions bound to the order they were made in."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.ids import _encode, claim_cursor, cursor, parse_claim_cursor
+from ledger.errors import InvalidInput
+from ledger.queries import ClaimOrder, Position
+
+
+@pytest.mark.parametrize(
+    ("order", "position"),
+    [
+        (ClaimOrder(), Position(7, 7)),
+        (ClaimOrder(descending=True), Position(7, 7)),
+        (ClaimOrder("made_on"), Position("2024-03-01", 3)),
+        (ClaimOrder("made_on", True), Position("", 3)),
+        (ClaimOrder("source_published"), Position("2024-03-01", 0)),
+        (ClaimOrder("score", True), Position(900, 12)),
+    ],
+)
+def test_claim_cursors_round_trip(order: ClaimOrder, position: Position) -> None:
+    assert parse_claim_cursor(claim_cursor(order, position), order) == position
+
+
+def test_the_default_order_keeps_the_plain_sequence_cursor() -> None:
+    assert claim_cursor(ClaimOrder(), Position(5, 5)) == cursor(5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "claims:made_on:asc:3",
+        "claims:made_on:up:3:2024-01-01",
+        "claims:made_on:asc:x:2024-01-01",
+        "claims:made_on:asc:3:2024-1-1",
+        "claims:made_on:asc:3:'; DROP TABLE claims",
+        "claims:score:asc:3:ninety",
+        "claims:nope:asc:3:1",
+        "seq:-1",
+    ],
+)
+def test_malformed_cursors_are_refused(text: str) -> None:
+    order = ClaimOrder("score") if ":score:" in text else ClaimOrder("made_on")
+    if text.startswith("seq"):
+        order = ClaimOrder()
+    with pytest.raises(InvalidInput, match=r"cursor .* is not valid"):
+        parse_claim_cursor(_encode(text), order)
