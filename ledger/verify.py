@@ -634,7 +634,7 @@ def verify_store(
 def _sizes_within(store: Store, start: int, stop: int, checker: LogChecker) -> tuple[int, ...]:
     """Tree sizes in (start, stop] the join needs roots at: stored checkpoints, the older one."""
     with store.reader() as txn:
-        sizes = [c.size for c in txn.checkpoint_page(start, stop - start) if c.size <= stop]
+        sizes = txn.checkpoint_sizes(start, stop)
     expected = checker.expected_size()
     if expected is not None and start < expected <= stop:
         sizes.append(expected)

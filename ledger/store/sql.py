@@ -344,6 +344,14 @@ class Txn:
         row = self.conn.execute(query).first()
         return _stored_checkpoint(row) if row is not None else None
 
+    def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
+        """Sizes of the stored checkpoints with after < size <= upto, ascending."""
+        mark = self.sql.mark
+        sql = (
+            f"SELECT size FROM checkpoints WHERE size > {mark} AND size <= {mark} ORDER BY size"
+        )
+        return [size for (size,) in self._fetch(sql, (after, upto))]
+
     def checkpoint_page(self, after: int, limit: int) -> list[StoredCheckpoint]:
         query = (
             select(checkpoints_t)
