@@ -24,7 +24,15 @@ from api.context import Context, Info
 from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
 from api.mutations import Mutation
 from ledger import deadline
-from ledger.errors import InvalidInput, LedgerError, NotFound, TimedOut
+from ledger.errors import (
+    Conflict,
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    TimedOut,
+    Unauthorized,
+    VerificationError,
+)
 from ledger.queries import ClaimFilter, ClaimOrder, OrderField, position_of
 
 MAX_PAGE = 100
@@ -319,6 +327,37 @@ class _RequestDeadline(SchemaExtension):
             result.errors = [GraphQLError(timed_out[0].message, extensions={"code": TIMEOUT})]
 
 
+class _ErrorCodes(SchemaExtension):
+    """Gives every expected failure raised by the ledger an ``extensions.code`` naming its
+    kind, so clients branch on the code, not on the message."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            original = error.original_error
+            if isinstance(original, LedgerError) and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": error_code(original)}
+
+
+def error_code(error: LedgerError) -> str:
+    """The GraphQL ``extensions.code`` for an expected failure of the ledger."""
+    for kind, code in _CODES:
+        if isinstance(error, kind):
+            return code
+    return "LEDGER_ERROR"
+
+
+_CODES: tuple[tuple[type[LedgerError], str], ...] = (
+    (TimedOut, "TIMEOUT"),
+    (InvalidInput, "BAD_USER_INPUT"),
+    (NotFound, "NOT_FOUND"),
+    (Conflict, "CONFLICT"),
+    (Unauthorized, "FORBIDDEN"),
+    (VerificationError, "VERIFICATION_FAILED"),
+)
+
+
 def _timeout(error: GraphQLError) -> GraphQLError:
     return GraphQLError(
         error.message,
@@ -342,6 +381,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     INTERNAL_SERVER_ERROR."""
     extensions: list[Any] = [
         _RequestDeadline,
+        _ErrorCodes,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -11,7 +11,7 @@ import httpx
 from ledger import merkle
 from ledger.checkpoint import parse_verifier_key, verify_checkpoint
 from ledger.entries import parse_entry
-from tests.api.conftest import gql
+from tests.api.conftest import gql, post
 
 PAGE = """query($first: Int!, $after: String, $filter: ClaimFilterInput) {
   claims(first: $first, after: $after, filter: $filter) {
@@ -424,3 +424,20 @@ def test_claims_as_of_a_tree_size(server: str) -> None:
         ).json()
         assert refused["data"] is None
         assert "out of range" in refused["errors"][0]["message"]
+
+
+def test_expected_failures_carry_a_code_naming_their_kind(server: str) -> None:
+    """Bad input, unknown things and out-of-range sizes: a message and an extensions.code."""
+    cases = {
+        '{ claims(filter: {search: "!!!"}) { totalCount } }': "BAD_USER_INPUT",
+        '{ claims(filter: {madeFrom: "2024-13-01"}) { totalCount } }': "BAD_USER_INPUT",
+        "{ claims(asOf: 100000) { totalCount } }": "BAD_USER_INPUT",
+        "{ inclusionProof(seq: 100000) { treeSize } }": None,
+    }
+    for query, code in cases.items():
+        body = post(server, query)
+        assert body["data"] is None or "errors" in body, body
+        [error] = body["errors"]
+        assert error["message"] and "Traceback" not in error["message"]
+        assert error["extensions"]["code"] == (code or error["extensions"]["code"])
+        assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR"
