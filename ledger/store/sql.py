@@ -347,9 +347,7 @@ class Txn:
     def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
         """Sizes of the stored checkpoints with after < size <= upto, ascending."""
         mark = self.sql.mark
-        sql = (
-            f"SELECT size FROM checkpoints WHERE size > {mark} AND size <= {mark} ORDER BY size"
-        )
+        sql = f"SELECT size FROM checkpoints WHERE size > {mark} AND size <= {mark} ORDER BY size"  # noqa: S608
         return [size for (size,) in self._fetch(sql, (after, upto))]
 
     def checkpoint_page(self, after: int, limit: int) -> list[StoredCheckpoint]:
