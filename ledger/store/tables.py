@@ -21,7 +21,7 @@ class EntryRow(SQLModel, table=True):
     seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
     hash: str = Field(max_length=64, unique=True)
     kind: str = Field(max_length=32, index=True)
-    signer: str = Field(max_length=64, index=True)
+    signer: str = Field(max_length=64)
     ts: str = Field(max_length=27)
     subject: str | None = Field(default=None, max_length=64)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -79,7 +79,7 @@ class ClaimRow(SQLModel, table=True):
 
     claim_id: str = Field(primary_key=True, max_length=64)
     seq: int = Field(unique=True, sa_type=SEQ)
-    source_entry: str = Field(max_length=64, index=True)
+    source_entry: str = Field(max_length=64)
     source_sha256: str = Field(max_length=64, index=True)
     statement: str = Field(sa_column=Column(Text, nullable=False))
     exact: str = Field(sa_column=Column(Text, nullable=False))
