@@ -720,7 +720,8 @@ def check_projections(store: Store, checker: LogChecker) -> None:
     """Every projection row equals what the log implies, and no row is missing or extra.
 
     The chunks compared source and claim rows with the rows their entries create; claims
-    changed later are compared here with their replayed final state.
+    changed later are compared here with their replayed final state; then the past
+    claim states and the full-text index.
     """
     stored: dict[str, KeyState] = {k.key_id: k for k in store.all_keys()}
     _raise_first(_diff_rows("keys", stored, checker.keys))
@@ -743,6 +744,10 @@ def check_projections(store: Store, checker: LogChecker) -> None:
         derived = {claim_id: claim} if claim is not None else {}
         _raise_first(_diff_rows("claims", {claim_id: row} if row is not None else {}, derived))
     checker.report.projection_rows += check_claim_versions(store, checker)
+    # The full-text index, against the claim rows just checked (a claim removed from it
+    # would be hidden from search while every row still looked right).
+    with store.reader() as txn:
+        _raise_first(txn.search_index_differences())
 
 
 def check_claim_versions(store: Store, checker: LogChecker) -> int:

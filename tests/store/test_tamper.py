@@ -180,6 +180,32 @@ def test_a_projection_row_edited(busy: Instance) -> None:
     _fails(busy.ledger, IntegrityError, "claims .*: claimant")
 
 
+def test_a_claim_removed_from_the_search_index(sqlite_url: str, tmp_path: Path) -> None:
+    """Hiding a claim from search is caught even though every claim row is still right.
+    (SQLite's FTS5 table; on PostgreSQL the GIN index is the database's own index.)"""
+    from ledger.config import Settings
+    from ledger.instance import open_instance
+
+    settings = Settings(home=tmp_path / "h", database_url=sqlite_url, passphrase=b"p")
+    instance = open_instance(settings)
+    try:
+        add_source_with_claims(instance.ledger, instance.writer_key(), 1, claims=3)
+        engine = instance.ledger.store.engine
+        with engine.connect() as conn:
+            seq, text = conn.execute(
+                sa.text("SELECT seq, search_text FROM claims ORDER BY seq LIMIT 1")
+            ).one()
+        edit(
+            engine,
+            "INSERT INTO claims_fts(claims_fts, rowid, search_text) VALUES ('delete', :s, :t)",
+            s=seq,
+            t=text,
+        )
+        _fails(instance.ledger, IntegrityError, "claims_fts: the search index disagrees")
+    finally:
+        instance.close()
+
+
 def test_a_tree_node_edited(busy: Instance) -> None:
     edit(
         busy.ledger.store.engine,
