@@ -29,8 +29,6 @@ from ledger import rules
 from ledger.entries import (
     ENTRY_KINDS,
     ClaimExtracted,
-    KeyRegistered,
-    KeyRevoked,
     SignedEntry,
     SourceRegistered,
     entry_hash,
@@ -40,7 +38,7 @@ from ledger.errors import FormatError, IntegrityError, LedgerError, SignatureErr
 from ledger.merkle import Frontier, Hash, Node, NodeId
 from ledger.rules import KeyState
 from ledger.signing import ENTRY_DOMAIN
-from ledger.state import source_state
+from ledger.state import source_state, subject_of
 from ledger.store.sql import EntryColumns, Store, extracted_claim_values, source_values
 
 KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
@@ -213,7 +211,7 @@ class _Chunk:
             else:
                 result.entries.append((seq, entry.data))
             if task.index_facts:
-                result.facts.append((entry.hash.hex(), kind_code, _subject(entry)))
+                result.facts.append((entry.hash.hex(), kind_code, subject_of(entry)))
             self._grow(entry)
             kinds.append(kind_code)
             result.stop = seq + 1
@@ -242,7 +240,9 @@ class _Chunk:
         if seq == self.task.start:
             result.first_prev, result.first_ts, result.log = body.prev, body.ts, body.log
         else:
-            _check_link(entry, result.last_hash, result.last_ts, result.log)
+            check_position(
+                seq, body.prev, body.ts, body.log, result.last_hash, result.last_ts, result.log
+            )
         try:
             key = rules.check_signer(entry, self.keys.get)
             if isinstance(body.payload, ClaimExtracted):
@@ -284,8 +284,7 @@ class _Chunk:
         cites a registered source, and the source's chunk checks that entry)."""
         if self.store is None:
             return None
-        with self.store.reader() as txn:
-            found = txn.entry_where_hash(source_entry)
+        found = self.store.entry_by_hash(source_entry)
         if found is None or entry_hash(found.data).hex() != source_entry:
             return None
         try:
@@ -305,33 +304,28 @@ class _Chunk:
                 check_node(absolute, self.stored_nodes.get(absolute.id))
 
 
-def _check_link(entry: SignedEntry, last_hash: bytes | None, last_ts: str, log: str | None) -> None:
-    body = entry.body
-    if body.prev != last_hash:
+def check_position(
+    seq: int,
+    prev: bytes | None,
+    ts: str,
+    log: str | None,
+    last_hash: bytes | None,
+    last_ts: str,
+    origin: str | None,
+) -> None:
+    """Entry ``seq`` follows the entry before it: its prev link, its log, its timestamp."""
+    if prev != last_hash:
         expected = last_hash.hex() if last_hash else None
-        found = body.prev.hex() if body.prev else None
+        found = prev.hex() if prev else None
         raise IntegrityError(
-            f"entry {body.seq}: prev is {found} but entry {body.seq - 1} hashes to {expected}",
-            seq=body.seq,
+            f"entry {seq}: prev is {found} but entry {seq - 1} hashes to {expected}", seq=seq
         )
-    if body.log != log:
+    if log != origin:
+        raise IntegrityError(f"entry {seq}: names log {log!r}, entry 0 began {origin!r}", seq=seq)
+    if ts < last_ts:
         raise IntegrityError(
-            f"entry {body.seq}: names log {body.log!r}, entry 0 began {log!r}", seq=body.seq
+            f"entry {seq}: timestamp {ts} is earlier than the previous {last_ts}", seq=seq
         )
-    if body.ts < last_ts:
-        raise IntegrityError(
-            f"entry {body.seq}: timestamp {body.ts} is earlier than the previous {last_ts}",
-            seq=body.seq,
-        )
-
-
-def _subject(entry: SignedEntry) -> str | None:
-    payload = entry.body.payload
-    if isinstance(payload, ClaimExtracted):
-        return entry.hash.hex()
-    if isinstance(payload, KeyRegistered | KeyRevoked | SourceRegistered):
-        return None
-    return payload.claim
 
 
 def _check_columns(row: Row | EntryColumns, entry: SignedEntry) -> None:
@@ -342,7 +336,7 @@ def _check_columns(row: Row | EntryColumns, entry: SignedEntry) -> None:
         ("kind", row[3], body.kind),
         ("signer", row[4], body.signer),
         ("ts", row[5], body.ts),
-        ("subject", row[6], _subject(entry)),
+        ("subject", row[6], subject_of(entry)),
     )
     for name, stored, value in derived:
         if stored != value:

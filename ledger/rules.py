@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ledger.entries import (
@@ -128,6 +128,19 @@ def check_key_revocation(
         raise Conflict(f"key {existing.name} was already revoked at entry {existing.revoked_seq}")
 
 
+def next_key_state(entry: SignedEntry, lookup: Callable[[str], KeyState | None]) -> KeyState:
+    """The state a key.registered or key.revoked entry leaves its key in, after its rules."""
+    payload = entry.body.payload
+    if isinstance(payload, KeyRegistered):
+        check_key_registration(entry, payload, lookup(payload.key_id))
+        return key_from_registration(payload, entry.seq)
+    assert isinstance(payload, KeyRevoked)
+    key = lookup(payload.key_id)
+    check_key_revocation(entry, payload, key)
+    assert key is not None
+    return replace(key, revoked_seq=entry.seq, revoked_reason=payload.reason)
+
+
 def check_source_registration(sha256: str, already_registered: bool) -> None:
     if already_registered:
         raise Duplicate(f"source {sha256} is already registered")
@@ -141,7 +154,9 @@ def check_claim_extraction(
     check_selector(entry, payload)
 
 
-def check_claim_source(seq: int, source: str, claimed_sha256: str, found_sha256: str | None) -> None:
+def check_claim_source(
+    seq: int, source: str, claimed_sha256: str, found_sha256: str | None
+) -> None:
     """The source entry a claim names must be a registered source with the sha256 it gives."""
     if found_sha256 is None:
         raise NotFound(f"entry {seq}: source entry {source} is not a registered source")

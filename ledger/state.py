@@ -20,8 +20,6 @@ from ledger.entries import (
     ClaimRetracted,
     ClaimReviewed,
     ClaimRevised,
-    KeyRegistered,
-    KeyRevoked,
     Quantity,
     Selector,
     SignedEntry,
@@ -222,23 +220,11 @@ def signer_state(entry: SignedEntry, view: StateView) -> KeyState:
     return rules.signer_key(entry, view.get_key)
 
 
-def _on_key_registered(entry: SignedEntry, state: Overlay) -> None:
-    payload = entry.body.payload
-    assert isinstance(payload, KeyRegistered)
-    rules.check_key_registration(entry, payload, state.get_key(payload.key_id))
-    state.changes.keys[payload.key_id] = rules.key_from_registration(payload, entry.seq)
-    state.changes.created.add(payload.key_id)
-
-
-def _on_key_revoked(entry: SignedEntry, state: Overlay) -> None:
-    payload = entry.body.payload
-    assert isinstance(payload, KeyRevoked)
-    key = state.get_key(payload.key_id)
-    rules.check_key_revocation(entry, payload, key)
-    assert key is not None
-    state.changes.keys[key.key_id] = replace(
-        key, revoked_seq=entry.seq, revoked_reason=payload.reason
-    )
+def _on_key_entry(entry: SignedEntry, state: Overlay) -> None:
+    key = rules.next_key_state(entry, state.get_key)
+    state.changes.keys[key.key_id] = key
+    if entry.kind == "key.registered":
+        state.changes.created.add(key.key_id)
 
 
 def _on_source_registered(entry: SignedEntry, state: Overlay) -> None:
@@ -361,8 +347,8 @@ def _on_claim_reviewed(entry: SignedEntry, state: Overlay) -> None:
 
 
 _HANDLERS: dict[str, Callable[[SignedEntry, Overlay], None]] = {
-    "key.registered": _on_key_registered,
-    "key.revoked": _on_key_revoked,
+    "key.registered": _on_key_entry,
+    "key.revoked": _on_key_entry,
     "source.registered": _on_source_registered,
     "claim.extracted": _on_claim_extracted,
     "claim.revised": _on_claim_revised,

@@ -20,7 +20,7 @@ from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from ledger.chunks import (
     Row,
     check_chunk,
     check_node,
+    check_position,
     init_worker,
     run_chunk,
 )
@@ -47,7 +48,6 @@ from ledger.entries import (
     parse_entry,
 )
 from ledger.errors import (
-    FormatError,
     IntegrityError,
     LedgerError,
     SignatureError,
@@ -190,20 +190,9 @@ def key_states(entries: Iterable[tuple[int, bytes]]) -> dict[str, KeyState]:
     for seq, data in entries:
         try:
             entry = parse_entry(data, where=f"entry {seq}")
-        except FormatError:
-            continue
-        payload = entry.body.payload
-        try:
-            if entry.seq != seq:
-                continue
-            if isinstance(payload, KeyRegistered):
-                rules.check_key_registration(entry, payload, keys.get(payload.key_id))
-                keys[payload.key_id] = rules.key_from_registration(payload, seq)
-            elif isinstance(payload, KeyRevoked):
-                key = keys.get(payload.key_id)
-                rules.check_key_revocation(entry, payload, key)
-                assert key is not None
-                keys[key.key_id] = replace(key, revoked_seq=seq, revoked_reason=payload.reason)
+            if entry.seq == seq and isinstance(entry.body.payload, KeyRegistered | KeyRevoked):
+                key = rules.next_key_state(entry, keys.get)
+                keys[key.key_id] = key
         except LedgerError:
             continue
     return keys
@@ -402,25 +391,18 @@ class LogChecker:
     # Checks ----------------------------------------------------------------------------
 
     def _check_boundary(self, result: ChunkResult) -> None:
-        seq, head = result.start, self.report.head
-        if result.first_prev != head:
-            expected = head.hex() if head else None
-            found = result.first_prev.hex() if result.first_prev else None
-            raise IntegrityError(
-                f"entry {seq}: prev is {found} but entry {seq - 1} hashes to {expected}", seq=seq
-            )
+        """The chunk's first entry against the end of the chunks before it."""
         if self.origin is None:
             self.origin = result.log
-        elif result.log != self.origin:
-            raise IntegrityError(
-                f"entry {seq}: names log {result.log!r}, entry 0 began {self.origin!r}", seq=seq
-            )
-        if result.first_ts < self._last_ts:
-            raise IntegrityError(
-                f"entry {seq}: timestamp {result.first_ts} is earlier than the previous "
-                f"{self._last_ts}",
-                seq=seq,
-            )
+        check_position(
+            result.start,
+            result.first_prev,
+            result.first_ts,
+            result.log,
+            self.report.head,
+            self._last_ts,
+            self.origin,
+        )
 
     def _apply_events(self, result: ChunkResult) -> None:
         events: list[tuple[int, int, Any]] = [(e[0], 0, e) for e in result.sources]
@@ -452,22 +434,15 @@ class LogChecker:
         """A key entry or a change to a claim (already parsed and signature-checked once)."""
         entry = parse_entry(data, where=f"entry {seq}")
         payload = entry.body.payload
-        if isinstance(payload, KeyRegistered):
-            rules.check_key_registration(entry, payload, self.keys.get(payload.key_id))
-            self.keys[payload.key_id] = key = rules.key_from_registration(payload, seq)
+        if isinstance(payload, KeyRegistered | KeyRevoked):
+            key = rules.next_key_state(entry, self.keys.get)
+            self.keys[key.key_id] = key
             if seq == 0 and self.log_verifier is None:
                 self.log_verifier = Verifier.from_public_key(
                     entry.body.log, Ed25519PublicKey.from_public_bytes(key.public_key)
                 )
                 if self._expected_note is not None:
                     self._expected = verify_checkpoint(self._expected_note, self.log_verifier)
-        elif isinstance(payload, KeyRevoked):
-            existing = self.keys.get(payload.key_id)
-            rules.check_key_revocation(entry, payload, existing)
-            assert existing is not None
-            self.keys[existing.key_id] = replace(
-                existing, revoked_seq=seq, revoked_reason=payload.reason
-            )
         else:
             # Workers checked the signer against the keys' final states; the claim's own
             # rules need its earlier entries, replayed here.

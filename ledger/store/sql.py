@@ -489,10 +489,6 @@ class Txn:
             out += [_source_state(row) for row in self.conn.execute(query)]
         return out
 
-    def entry_where_hash(self, entry_hash: str) -> StoredEntry | None:
-        row = self._one(entries_t, "hash", entry_hash)
-        return _stored_entry(row) if row is not None else None
-
     def entry_where(self, condition: Any) -> StoredEntry | None:
         row = self.conn.execute(select(entries_t).where(condition)).first()
         return _stored_entry(row) if row is not None else None
