@@ -50,6 +50,8 @@ from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, ClaimVersion, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
+    ABOUT_A_CLAIM,
+    RARE_KINDS,
     ApiTokenRow,
     CheckpointRow,
     ClaimRow,
@@ -71,9 +73,11 @@ checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
-_CLAIM_ORDER = operator.itemgetter(*(c.name for c in claims_t.columns))
 _SOURCE_ORDER = operator.itemgetter(*(c.name for c in sources_t.columns))
-_VERSION_ORDER = operator.itemgetter(*(c.name for c in versions_t.columns))
+_KEY_ORDER = operator.itemgetter(*(c.name for c in keys_t.columns))
+CLAIM_COLUMNS = tuple(c.name for c in claims_t.columns)
+"""The claims table's columns, in the order of ``claim_values``."""
+_CLAIM_SEQ, _CLAIM_SEARCH = CLAIM_COLUMNS.index("seq"), CLAIM_COLUMNS.index("search_text")
 
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
@@ -239,8 +243,19 @@ class Txn:
         return _source_state(row) if row is not None else None
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
-        row = self._one(claims_t, "claim_id", claim_id)
-        return _claim_state(row) if row is not None else None
+        """The claim whose extraction has hash ``claim_id``: its row is at that entry's seq
+        (``claims`` is keyed by seq; the hash index of ``entries`` finds it)."""
+        mark = self.sql.mark
+        sql = (
+            f"SELECT {self.sql.columns(claims_t)} FROM claims "  # noqa: S608
+            f"WHERE seq = (SELECT seq FROM entries WHERE hash = {mark}) AND claim_id = {mark}"
+        )
+        cursor = self._cursor()
+        cursor.execute(sql, (claim_id, claim_id))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return _claim_state(_RawRow(dict(zip(CLAIM_COLUMNS, row, strict=True))))
 
     def has_blob(self, sha256: str) -> bool:
         query = select(blobs_t.c.sha256).where(blobs_t.c.sha256 == sha256)
@@ -256,31 +271,33 @@ class Txn:
         self._insert_many(entries_t, [_entry_row(e) for e in entries])
         self._insert_many(blobs_t, [{"sha256": sha, "data": data} for sha, data in blobs])
         created = changes.created
-        self._upsert(keys_t, [_key_row(k) for k in changes.keys.values()], created)
-        self._upsert(sources_t, [_source_row(s) for s in changes.sources.values()], created)
-        claim_rows = [_claim_row(c) for c in changes.claims.values()]
-        self._upsert(claims_t, claim_rows, created)
+        self._upsert(keys_t, [_KEY_ORDER(_key_row(k)) for k in changes.keys.values()], created)
+        self._upsert(sources_t, [source_values(s) for s in changes.sources.values()], created)
+        claim_rows = [claim_values(c) for c in changes.claims.values()]
+        self._upsert(claims_t, claim_rows, created, key=_CLAIM_SEQ)
         if self.conn.dialect.name == "sqlite":  # new claims into the FTS5 index (search_index.py)
-            new = [(r["seq"], r["search_text"]) for r in claim_rows if r["claim_id"] in created]
+            new = [(r[_CLAIM_SEQ], r[_CLAIM_SEARCH]) for r in claim_rows if r[0] in created]
             if new:
                 self.conn.exec_driver_sql(
                     "INSERT INTO claims_fts(rowid, search_text) VALUES (?, ?)", new
                 )
-        self._insert_many(versions_t, [_version_row(v) for v in changes.versions])
+        versions = [version_values(v) for v in changes.versions]
+        if versions:
+            self.conn.exec_driver_sql(self.sql.insert(versions_t), versions)
 
-    def _upsert(self, table: Any, rows: list[dict[str, Any]], created: set[str]) -> None:
-        """Insert the rows ``created`` names, update the others (which must exist).
-
-        Every projection table's primary key is its first column.
-        """
-        names = [c.name for c in table.columns]
-        pk = names[0]
-        self._insert_many(table, [row for row in rows if row[pk] in created])
-        old = [
-            (*(row[name] for name in names[1:]), row[pk]) for row in rows if row[pk] not in created
-        ]
+    def _upsert(
+        self, table: Any, rows: list[tuple[Any, ...]], created: set[str], key: int = 0
+    ) -> None:
+        """Insert the rows (column values in table order) whose identity (first column)
+        ``created`` names, update the others (which must exist) by their primary key (the
+        column at ``key``)."""
+        new = [row for row in rows if row[0] in created]
+        if new:
+            self.conn.exec_driver_sql(self.sql.insert(table), new)
+        old = [(*row[:key], *row[key + 1 :], row[key]) for row in rows if row[0] not in created]
         if old:
-            result = self.conn.exec_driver_sql(self.sql.update_by(table, pk), old)
+            update = self.sql.update_by(table, self.sql.names(table)[key])
+            result = self.conn.exec_driver_sql(update, old)
             if result.rowcount != len(old):
                 raise StorageError(
                     f"{table.name}: {len(old)} rows to update, {result.rowcount} found"
@@ -436,13 +453,14 @@ class Txn:
         ]
 
     def key_entries(self, stop: int) -> list[tuple[int, bytes]]:
-        """(seq, bytes) of entries whose kind column says key.registered or key.revoked."""
-        mark = self.sql.mark
+        """(seq, bytes) of entries whose kind column says key.registered or key.revoked
+        (read through the partial index of rare kinds)."""
         sql = (
-            f"SELECT seq, data FROM entries WHERE kind IN ({mark}, {mark}) AND seq < {mark} "  # noqa: S608
+            f"SELECT seq, data FROM entries WHERE {RARE_KINDS} "  # noqa: S608
+            f"AND kind IN ('key.registered', 'key.revoked') AND seq < {self.sql.mark} "
             "ORDER BY seq"
         )
-        rows = self.conn.exec_driver_sql(sql, ("key.registered", "key.revoked", stop))
+        rows = self.conn.exec_driver_sql(sql, (stop,))
         return [(seq, _as_bytes(data)) for seq, data in rows]
 
     def inner_nodes(self, start: int, stop: int, max_level: int) -> dict[NodeId, Hash]:
@@ -463,16 +481,21 @@ class Txn:
         }
 
     def subject_entries_many(self, subjects: Sequence[str]) -> dict[str, list[StoredEntry]]:
-        """Every entry about each of ``subjects``, each list in log order."""
+        """Every entry about each of ``subjects``, each list in log order: a claim's
+        extraction (its hash is the claim id), then the entries naming it as their subject
+        (``ix_entries_subject_seq`` holds only those)."""
         out: dict[str, list[StoredEntry]] = {}
+        extracted, about = text("kind = 'claim.extracted'"), text(ABOUT_A_CLAIM)
         for start in range(0, len(subjects), 500):
-            query = (
-                select(entries_t)
-                .where(entries_t.c.subject.in_(subjects[start : start + 500]))
-                .order_by(entries_t.c.subject, entries_t.c.seq)
+            chunk = subjects[start : start + 500]
+            query = union_all(
+                select(entries_t).where(entries_t.c.hash.in_(chunk), extracted),
+                select(entries_t).where(entries_t.c.subject.in_(chunk), about),
             )
             for row in self.conn.execute(query):
                 out.setdefault(row.subject, []).append(_stored_entry(row))
+        for found in out.values():
+            found.sort(key=operator.attrgetter("seq"))
         return out
 
     def entries_by_hash(self, hashes: Sequence[str]) -> list[StoredEntry]:
@@ -494,8 +517,7 @@ class Txn:
         return _stored_entry(row) if row is not None else None
 
     def subject_entries(self, subject: str) -> list[StoredEntry]:
-        query = select(entries_t).where(entries_t.c.subject == subject).order_by(entries_t.c.seq)
-        return [_stored_entry(row) for row in self.conn.execute(query)]
+        return self.subject_entries_many([subject]).get(subject, [])
 
     def blob(self, sha256: str) -> bytes | None:
         query = select(blobs_t.c.data).where(blobs_t.c.sha256 == sha256)
@@ -503,8 +525,17 @@ class Txn:
         return bytes(value) if value is not None else None
 
     def kind_counts(self) -> dict[str, int]:
-        query = select(entries_t.c.kind, func.count()).group_by(entries_t.c.kind)
-        return {row[0]: row[1] for row in self.conn.execute(query)}
+        """Entries by kind (kinds with none left out). The two bulk kinds are counted from
+        their projections, one row each (an extraction makes exactly one claims row, a
+        source registration one sources row), the rest through the partial index of rare
+        kinds: no pass over the log. ``verify`` holds the projections to the log."""
+        rare = f"SELECT kind, count(*) FROM entries WHERE {RARE_KINDS} GROUP BY kind"  # noqa: S608
+        counts = {kind: n for kind, n in self.conn.exec_driver_sql(rare)}
+        for kind, table in (("source.registered", sources_t), ("claim.extracted", claims_t)):
+            n = self.conn.execute(select(func.count()).select_from(table)).scalar_one()
+            if n:
+                counts[kind] = n
+        return counts
 
     def all_keys(self) -> list[KeyState]:
         rows = self.conn.execute(select(keys_t).order_by(keys_t.c.registered_seq))
@@ -992,8 +1023,42 @@ def _escape_like(text: str) -> str:
 
 
 def claim_values(claim: ClaimState) -> tuple[Any, ...]:
-    """A claim's projection row as column values in table order."""
-    return tuple(_CLAIM_ORDER(_claim_row(claim)))
+    """A claim's projection row as column values in table order (``CLAIM_COLUMNS``), built
+    as a tuple directly: appends write one per claim, verification compares one."""
+    selector, claimant = claim.selector, claim.claimant
+    return (
+        claim.claim_id,
+        claim.seq,
+        claim.source_entry,
+        claim.source_sha256,
+        claim.statement,
+        selector.exact,
+        selector.prefix,
+        selector.suffix,
+        selector.start,
+        selector.end,
+        claimant.name,
+        claimant.role,
+        claimant.affiliation,
+        claim.reporting,
+        claim.made_on,
+        quantities_text(claim.quantities),
+        claim.score,
+        claim.extractor_name,
+        claim.extractor_version,
+        claim.extractor_rules_sha256,
+        claim.signer,
+        claim.recorded_at,
+        claim.status,
+        claim.revision,
+        claim.head,
+        claim.head_seq,
+        claim.updated_at,
+        claim.review_count,
+        claim.last_rating,
+        search_text(claim.statement, selector.exact),
+        claim.source_published,
+    )
 
 
 def source_values(source: SourceState) -> tuple[Any, ...]:
@@ -1008,42 +1073,39 @@ def extracted_claim_values(
     (verification compares every claim row with it; tests/property check the two agree)."""
     claim_id = entry.hash.hex()
     body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
-    values: tuple[Any, ...] = _CLAIM_ORDER(
-        {
-            "claim_id": claim_id,
-            "seq": body.seq,
-            "source_entry": p.source,
-            "source_sha256": p.source_sha256,
-            "statement": p.statement,
-            "exact": selector.exact,
-            "prefix": selector.prefix,
-            "suffix": selector.suffix,
-            "start": selector.start,
-            "end": selector.end,
-            "claimant_name": claimant.name,
-            "claimant_role": claimant.role,
-            "claimant_affiliation": claimant.affiliation,
-            "reporting": p.reporting,
-            "made_on": p.made_on,
-            "quantities": quantities_text(p.quantities),
-            "score": p.score,
-            "extractor_name": extractor.name,
-            "extractor_version": extractor.version,
-            "extractor_rules_sha256": extractor.rules_sha256,
-            "signer": body.signer,
-            "recorded_at": body.ts,
-            "status": "active",
-            "revision": 0,
-            "head": claim_id,
-            "head_seq": body.seq,
-            "updated_at": body.ts,
-            "review_count": 0,
-            "last_rating": None,
-            "search_text": search_text(p.statement, selector.exact),
-            "source_published": source_published,
-        }
+    return (
+        claim_id,
+        body.seq,
+        p.source,
+        p.source_sha256,
+        p.statement,
+        selector.exact,
+        selector.prefix,
+        selector.suffix,
+        selector.start,
+        selector.end,
+        claimant.name,
+        claimant.role,
+        claimant.affiliation,
+        p.reporting,
+        p.made_on,
+        quantities_text(p.quantities),
+        p.score,
+        extractor.name,
+        extractor.version,
+        extractor.rules_sha256,
+        body.signer,
+        body.ts,
+        "active",
+        0,
+        claim_id,
+        body.seq,
+        body.ts,
+        0,
+        None,
+        search_text(p.statement, selector.exact),
+        source_published,
     )
-    return values
 
 
 def quantities_text(quantities: Sequence[Quantity]) -> str:
@@ -1053,7 +1115,7 @@ def quantities_text(quantities: Sequence[Quantity]) -> str:
 
 def version_values(version: ClaimVersion) -> tuple[Any, ...]:
     """A past claim state's claim_versions row as column values in table order."""
-    return tuple(_VERSION_ORDER(_version_row(version)))
+    return (version.to_seq, *claim_values(version.state))
 
 
 def _source_row(source: SourceState) -> dict[str, Any]:
@@ -1088,23 +1150,6 @@ _CLAIM_SCALARS = [
     "last_rating",
     "source_published",
 ]
-
-
-def _claim_row(claim: ClaimState) -> dict[str, Any]:
-    row = {name: getattr(claim, name) for name in _CLAIM_SCALARS}
-    selector, claimant = claim.selector, claim.claimant
-    row["exact"], row["prefix"], row["suffix"] = selector.exact, selector.prefix, selector.suffix
-    row["start"], row["end"] = selector.start, selector.end
-    row["claimant_name"] = claimant.name
-    row["claimant_role"] = claimant.role
-    row["claimant_affiliation"] = claimant.affiliation
-    row["quantities"] = quantities_text(claim.quantities)
-    row["search_text"] = search_text(claim.statement, selector.exact)
-    return row
-
-
-def _version_row(version: ClaimVersion) -> dict[str, Any]:
-    return {"to_seq": version.to_seq, **_claim_row(version.state)}
 
 
 def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:

@@ -1,0 +1,119 @@
+"""The partial indexes on ``entries`` (migration 0006), on SQLite and PostgreSQL alike:
+the reads that go through them give what a plain scan of the log gives, and the database
+really answers them from those indexes."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.entries import ClaimChanges, Rating
+from ledger.service import Ledger
+from ledger.signing import SigningKey
+from ledger.store.sql import Store
+from ledger.store.tables import ABOUT_A_CLAIM, RARE_KINDS
+from tests.helpers import add_source_with_claims
+
+
+@pytest.fixture
+def busy(ledger: Ledger, writer_key: SigningKey, log_key: SigningKey) -> list[str]:
+    """Two sources with three claims each; one claim revised, reviewed and retracted, one
+    reviewed, a reviewer key registered."""
+    ids = add_source_with_claims(ledger, writer_key, 1, claims=3)
+    ids += add_source_with_claims(ledger, writer_key, 2, claims=3)
+    first, second = ids[0], ids[4]
+    revised = ledger.revise_claim(
+        writer_key, first, follows=first, changes=ClaimChanges(made_on="2024-01-02"), reason="date"
+    )
+    rating = Rating(textual="True", value=5, best=5, worst=1)
+    reviewed = ledger.review_claim(log_key, first, follows=revised.hash.hex(), rating=rating)
+    ledger.review_claim(log_key, second, follows=second, rating=rating)
+    ledger.retract_claim(writer_key, first, follows=reviewed.hash.hex(), reason="withdrawn")
+    ledger.register_key(log_key, SigningKey.generate("reviewer"), ["reviewer"])
+    return ids
+
+
+def _scan(store: Store, sql: str, **params: object) -> list[tuple[object, ...]]:
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+
+
+def test_kind_counts_equal_a_count_over_the_log(ledger: Ledger, busy: list[str]) -> None:
+    rows = _scan(ledger.store, "SELECT kind, count(*) FROM entries GROUP BY kind")
+    assert ledger.store.kind_counts() == dict(rows)  # type: ignore[arg-type]
+    assert ledger.store.kind_counts()["claim.reviewed"] == 2
+
+
+def test_a_claims_entries_are_its_extraction_then_the_entries_naming_it(
+    ledger: Ledger, busy: list[str]
+) -> None:
+    for claim_id in busy:
+        expected = _scan(
+            ledger.store,
+            "SELECT seq FROM entries WHERE subject = :s ORDER BY seq",
+            s=claim_id,
+        )
+        found = ledger.store.subject_entries(claim_id)
+        assert [(e.seq,) for e in found] == expected
+        assert found[0].hash == claim_id and found[0].kind == "claim.extracted"
+    assert len(ledger.store.subject_entries(busy[0])) == 4
+    many = ledger.history_many(busy)
+    assert [len(h) for h in many] == [4, 1, 1, 1, 2, 1]
+    assert ledger.store.subject_entries("0" * 64) == []
+
+
+def test_key_entries_are_every_key_entry_in_log_order(ledger: Ledger, busy: list[str]) -> None:
+    expected = _scan(
+        ledger.store,
+        "SELECT seq FROM entries WHERE kind LIKE 'key.%' AND seq < :stop ORDER BY seq",
+        stop=10**9,
+    )
+    with ledger.store.reader() as txn:
+        found = txn.key_entries(10**9)
+        assert [(seq,) for seq, _ in found] == expected and len(expected) >= 3
+        assert [seq for seq, _ in txn.key_entries(expected[-1][0])] == [s for (s,) in expected[:-1]]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("read", "index", "predicate"),
+    [
+        ("key_entries", "ix_entries_rare_kind_seq", RARE_KINDS),
+        ("subject_entries", "ix_entries_subject_seq", ABOUT_A_CLAIM),
+    ],
+)
+def test_reads_are_answered_from_the_partial_indexes(
+    ledger: Ledger, busy: list[str], read: str, index: str, predicate: str
+) -> None:
+    """The statements the store runs, captured and explained: each uses its partial index
+    (a bound parameter in place of the predicate's text would make the index unusable)."""
+    engine = ledger.store.engine
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if predicate in statement:
+            seen.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        if read == "key_entries":
+            with ledger.store.reader() as txn:
+                txn.key_entries(10**9)
+        else:
+            ledger.store.subject_entries(busy[0])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert seen
+    for statement, params in seen:
+        with engine.connect() as conn:
+            if ledger.store.dialect == "sqlite":
+                plan = "\n".join(
+                    str(row[-1])
+                    for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)  # type: ignore[arg-type]
+                )
+            else:
+                conn.exec_driver_sql("SET enable_seqscan = off")
+                plan = "\n".join(
+                    row[0]
+                    for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params)  # type: ignore[arg-type]
+                )
+        assert index in plan, (statement, plan)
