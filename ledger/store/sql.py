@@ -1025,21 +1025,13 @@ def _escape_like(text: str) -> str:
 def claim_values(claim: ClaimState) -> tuple[Any, ...]:
     """A claim's projection row as column values in table order (``CLAIM_COLUMNS``), built
     as a tuple directly: appends write one per claim, verification compares one."""
-    selector, claimant = claim.selector, claim.claimant
     return (
         claim.claim_id,
         claim.seq,
         claim.source_entry,
         claim.source_sha256,
         claim.statement,
-        selector.exact,
-        selector.prefix,
-        selector.suffix,
-        selector.start,
-        selector.end,
-        claimant.name,
-        claimant.role,
-        claimant.affiliation,
+        *_quote_values(claim.selector, claim.claimant),
         claim.reporting,
         claim.made_on,
         quantities_text(claim.quantities),
@@ -1056,8 +1048,22 @@ def claim_values(claim: ClaimState) -> tuple[Any, ...]:
         claim.updated_at,
         claim.review_count,
         claim.last_rating,
-        search_text(claim.statement, selector.exact),
+        search_text(claim.statement, claim.selector.exact),
         claim.source_published,
+    )
+
+
+def _quote_values(selector: Selector, claimant: Claimant) -> tuple[Any, ...]:
+    """The claim columns from ``exact`` to ``claimant_affiliation``, in table order."""
+    return (
+        selector.exact,
+        selector.prefix,
+        selector.suffix,
+        selector.start,
+        selector.end,
+        claimant.name,
+        claimant.role,
+        claimant.affiliation,
     )
 
 
@@ -1079,14 +1085,7 @@ def extracted_claim_values(
         p.source,
         p.source_sha256,
         p.statement,
-        selector.exact,
-        selector.prefix,
-        selector.suffix,
-        selector.start,
-        selector.end,
-        claimant.name,
-        claimant.role,
-        claimant.affiliation,
+        *_quote_values(selector, claimant),
         p.reporting,
         p.made_on,
         quantities_text(p.quantities),
