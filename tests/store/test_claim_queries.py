@@ -214,6 +214,21 @@ def test_every_order_is_read_from_an_index_without_sorting(
             assert index in plan, plan
 
 
+@pytest.mark.parametrize("field", ["recorded", "made_on", "score"])
+def test_filters_on_unindexed_columns_keep_every_order_sort_free(
+    dated: tuple[Ledger, list[str]], field: str
+) -> None:
+    """Status, signer, extractor and claimant have no index of their own (decision 0006):
+    they filter the scan of the order's index, which still needs no sort."""
+    ledger, ids = dated
+    signer = ledger.claim(ids[0]).signer
+    where = ClaimFilter(status="active", signer=signer, extractor="test", claimant="shin")
+    order = ClaimOrder(field)  # type: ignore[arg-type]
+    plan = _plan(ledger, order, where, ["enable_seqscan", "enable_sort"])
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    assert len(ledger.find_claims(where, order=order, limit=10)) == len(ids)
+
+
 def test_search_is_answered_from_the_search_index(dated: tuple[Ledger, list[str]]) -> None:
     ledger, _ = dated
     where = ClaimFilter(text='"north korea" contain*')
