@@ -951,6 +951,8 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
         query = query.where(c.source_sha256.in_(by_publisher))
     if where.status:
         query = query.where(c.status == where.status)
+        if where.status != "active":  # spelt out so the partial index of changed claims serves
+            query = query.where(c.status != literal_column("'active'"))
     # Date ranges on the order indexes' expressions, where a missing date is '' (so a
     # lower bound of at least '0' leaves claims without the date out).
     ranges: list[tuple[OrderField, str | None, str | None]] = [

@@ -17,6 +17,11 @@ ABOUT_A_CLAIM = "subject IS NOT NULL AND kind <> 'claim.extracted'"
 extraction's subject is its own hash, found through the unique index on ``hash``; leaving
 extractions out keeps a second random 64-character key off the bulk append path."""
 
+CHANGED_CLAIMS = "status <> 'active'"
+"""Which claims ``ix_claims_status_seq`` holds: revised and retracted ones (an extraction
+writes an active claim, so appends never touch it), for the status filters that would
+otherwise read the whole order index to find a few."""
+
 RARE_KINDS = "kind NOT IN ('claim.extracted', 'source.registered')"
 """Which entries ``ix_entries_rare_kind_seq`` holds: every kind but the two that make up
 nearly all of a log (key entries, revisions, retractions, reviews). Both databases use a
@@ -105,9 +110,10 @@ class ClaimRow(SQLModel, table=True):
     stored in log order and the FTS5 index refers to them by it). A claim id is its
     extraction's entry hash, so a claim is found by id through the unique index on
     ``entries.hash``: ``claim_id`` needs no index of its own. Indexed besides: the source
-    and the three orders (score, made_on, published; see ``SEARCH_OBJECTS``). Status, signer
-    and extractor have a few values each and the claimant filter is a substring match: no
-    index helps them, a filter on the order's index scan answers them (decision 0006).
+    and the three orders (score, made_on, published; see ``SEARCH_OBJECTS``), and the
+    claims no longer active (partial, ``CHANGED_CLAIMS``). Signer and extractor have a few
+    values each and the claimant filter is a substring match: no index helps them, a
+    filter on the order's index scan answers them (decision 0006).
     """
 
     __tablename__ = "claims"
@@ -147,7 +153,16 @@ class ClaimRow(SQLModel, table=True):
     """The source's publication date, copied at extraction (sources never change)."""
 
     # Orders by made_on and source_published use expression indexes (search_index.py).
-    __table_args__ = (Index("ix_claims_score_seq", "score", "seq"),)
+    __table_args__ = (
+        Index("ix_claims_score_seq", "score", "seq"),
+        Index(
+            "ix_claims_status_seq",
+            "status",
+            "seq",
+            sqlite_where=text(CHANGED_CLAIMS),
+            postgresql_where=text(CHANGED_CLAIMS),
+        ),
+    )
 
 
 claim_versions_table = Table(

@@ -8,7 +8,8 @@ Every appended claim paid for ten index insertions. Four of them served no query
 ``claims.status``, ``claims.signer`` and ``claims.extractor_name`` hold a few values each
 (a filter on the order's index scan answers them, and sorted pages no longer risk a plan
 that reads the filter's index and then sorts), and the claimant filter is a substring
-match that no B-tree serves. ``entries.kind`` and ``entries.subject`` are now partial
+match that no B-tree serves; status keeps a partial index over the claims no longer
+active (the rare values a filter would otherwise scan for). ``entries.kind`` and ``entries.subject`` are now partial
 indexes over the entries that are not extractions or source registrations: key entries
 are still found without a scan, and a claim's history is its extraction (by ``hash``)
 followed by the revisions, retractions and reviews naming it (decision 0006).
@@ -31,6 +32,7 @@ from migrations import search_index
 # As ledger/store/tables.py spells them (a migration keeps its own copy).
 ABOUT_A_CLAIM = "subject IS NOT NULL AND kind <> 'claim.extracted'"
 RARE_KINDS = "kind NOT IN ('claim.extracted', 'source.registered')"
+CHANGED_CLAIMS = "status <> 'active'"
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -74,6 +76,7 @@ def upgrade() -> None:
     for column in _DROPPED_CLAIM_INDEXES:
         op.drop_index(f"ix_claims_{column}", table_name="claims")
     _rekey_claims("seq", drop_unique="seq", add_unique=None)
+    op.create_index("ix_claims_status_seq", "claims", ["status", "seq"], **_partial(CHANGED_CLAIMS))
     op.drop_index("ix_entries_kind", table_name="entries")
     op.drop_index("ix_entries_subject_seq", table_name="entries")
     op.create_index(
@@ -87,6 +90,7 @@ def downgrade() -> None:
     op.drop_index("ix_entries_subject_seq", table_name="entries")
     op.create_index("ix_entries_subject_seq", "entries", ["subject", "seq"])
     op.create_index("ix_entries_kind", "entries", ["kind"])
+    op.drop_index("ix_claims_status_seq", table_name="claims")
     _rekey_claims("claim_id", drop_unique=None, add_unique="seq")
     for column in _DROPPED_CLAIM_INDEXES:
         op.create_index(f"ix_claims_{column}", "claims", [column])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from ledger.entries import ClaimChanges, Rating
-from ledger.queries import ClaimFilter
+from ledger.queries import ClaimFilter, ClaimOrder
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store.engine import alembic_config
@@ -151,3 +151,38 @@ def test_migration_0006_round_trips_a_populated_ledger(
     command.check(alembic_config(db_url))
     assert snapshot() == before
     verify_store(store)
+
+
+@pytest.mark.parametrize("field", ["recorded", "score"])
+def test_changed_statuses_are_found_through_their_partial_index(
+    ledger: Ledger, busy: list[str], field: str
+) -> None:
+    """Revised and retracted claims are few: a filter on them reads the partial index of
+    changed claims (then sorts that handful) instead of scanning the order's index."""
+    engine = ledger.store.engine
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if "FROM claims" in statement and "ORDER BY" in statement:
+            seen.append((statement, params))
+
+    order = ClaimOrder(field)  # type: ignore[arg-type]
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        retracted = ledger.find_claims(ClaimFilter(status="retracted"), order=order)
+        revised = ledger.find_claims(ClaimFilter(status="revised"), order=order)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert [c.claim_id for c in retracted] == [busy[0]]
+    assert revised == []  # the revised claim was retracted afterwards
+    assert ledger.count_claims(ClaimFilter(status="active")) == len(busy) - 1
+    for statement, params in seen:
+        with engine.connect() as conn:
+            if ledger.store.dialect == "sqlite":
+                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)  # type: ignore[arg-type]
+                plan = "\n".join(str(row[-1]) for row in rows)
+            else:
+                conn.exec_driver_sql("SET enable_seqscan = off")
+                rows = conn.exec_driver_sql(f"EXPLAIN {statement}", params)  # type: ignore[arg-type]
+                plan = "\n".join(row[0] for row in rows)
+        assert "ix_claims_status_seq" in plan, (statement, plan)
