@@ -75,9 +75,9 @@ versions_t = claim_versions_table
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 _SOURCE_ORDER = operator.itemgetter(*(c.name for c in sources_t.columns))
 _KEY_ORDER = operator.itemgetter(*(c.name for c in keys_t.columns))
-CLAIM_COLUMNS = tuple(c.name for c in claims_t.columns)
+_CLAIM_COLUMNS = tuple(c.name for c in claims_t.columns)
 """The claims table's columns, in the order of ``claim_values``."""
-_CLAIM_SEQ, _CLAIM_SEARCH = CLAIM_COLUMNS.index("seq"), CLAIM_COLUMNS.index("search_text")
+_CLAIM_SEQ, _CLAIM_SEARCH = _CLAIM_COLUMNS.index("seq"), _CLAIM_COLUMNS.index("search_text")
 
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
@@ -198,10 +198,15 @@ class Txn:
         self._raw: Any = None
 
     def _one(self, table: Any, column: str, value: str | int) -> _RawRow | None:
-        """One row by a unique column, through the driver's own cursor (in this transaction):
-        the append path's point lookups cost ~4 µs this way, ~30 µs through SQLAlchemy."""
+        """One row by a unique column (see ``_first``)."""
+        return self._first(table, self.sql.select_by(table, column), (value,))
+
+    def _first(self, table: Any, sql: str, params: tuple[Any, ...]) -> _RawRow | None:
+        """The first row of ``sql`` (selecting every column of ``table``), through the
+        driver's own cursor (in this transaction): the append path's point lookups cost
+        ~4 µs this way, ~30 µs through SQLAlchemy."""
         cursor = self._cursor()
-        cursor.execute(self.sql.select_by(table, column), (value,))
+        cursor.execute(sql, params)
         row = cursor.fetchone()
         return None if row is None else _RawRow(dict(zip(self.sql.names(table), row, strict=True)))
 
@@ -250,12 +255,8 @@ class Txn:
             f"SELECT {self.sql.columns(claims_t)} FROM claims "  # noqa: S608
             f"WHERE seq = (SELECT seq FROM entries WHERE hash = {mark}) AND claim_id = {mark}"
         )
-        cursor = self._cursor()
-        cursor.execute(sql, (claim_id, claim_id))
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return _claim_state(_RawRow(dict(zip(CLAIM_COLUMNS, row, strict=True))))
+        row = self._first(claims_t, sql, (claim_id, claim_id))
+        return _claim_state(row) if row is not None else None
 
     def has_blob(self, sha256: str) -> bool:
         query = select(blobs_t.c.sha256).where(blobs_t.c.sha256 == sha256)
@@ -1025,7 +1026,7 @@ def _escape_like(text: str) -> str:
 
 
 def claim_values(claim: ClaimState) -> tuple[Any, ...]:
-    """A claim's projection row as column values in table order (``CLAIM_COLUMNS``), built
+    """A claim's projection row as column values in table order (``_CLAIM_COLUMNS``), built
     as a tuple directly: appends write one per claim, verification compares one."""
     return (
         claim.claim_id,

@@ -4,15 +4,15 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-27 01:30:00
 
-Every appended claim paid for ten index insertions. Four of them served no query well:
-``claims.status``, ``claims.signer`` and ``claims.extractor_name`` hold a few values each
-(a filter on the order's index scan answers them, and sorted pages no longer risk a plan
-that reads the filter's index and then sorts), and the claimant filter is a substring
-match that no B-tree serves; status keeps a partial index over the claims no longer
-active (the rare values a filter would otherwise scan for). ``entries.kind`` and ``entries.subject`` are now partial
-indexes over the entries that are not extractions or source registrations: key entries
-are still found without a scan, and a claim's history is its extraction (by ``hash``)
-followed by the revisions, retractions and reviews naming it (decision 0006).
+Every appended claim paid for fourteen index insertions. Four indexes served no query
+well: ``claims.status``, ``claims.signer`` and ``claims.extractor_name`` hold a few values
+each (a filter on the order's index scan answers them, and sorted pages no longer risk a
+plan that reads the filter's index and then sorts), and the claimant filter is a
+substring match that no B-tree serves. Status keeps a partial index over the claims no
+longer active (the rare values a filter would otherwise scan for). ``entries.kind`` and
+``entries.subject`` are now partial indexes over the rare entries: key entries are still
+found without a scan, and a claim's history is its extraction (by ``hash``) followed by
+the revisions, retractions and reviews naming it (decision 0006).
 
 ``claims`` is keyed by ``seq`` instead of ``claim_id``: a claim id is its extraction's
 entry hash, which the unique index of ``entries.hash`` already finds, so a second random

@@ -1,8 +1,12 @@
-"""The partial indexes on ``entries`` (migration 0006), on SQLite and PostgreSQL alike:
-the reads that go through them give what a plain scan of the log gives, and the database
-really answers them from those indexes."""
+"""The partial indexes of migration 0006 (rare entry kinds, entries about a claim, claims
+no longer active), on SQLite and PostgreSQL alike: the reads that go through them give
+what a plain scan gives, and the database really answers them from those indexes; and
+the migration itself, both ways, on a populated ledger."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -78,6 +82,38 @@ def test_key_entries_are_every_key_entry_in_log_order(ledger: Ledger, busy: list
         assert [seq for seq, _ in txn.key_entries(expected[-1][0])] == [s for (s,) in expected[:-1]]  # type: ignore[misc]
 
 
+Statement = tuple[str, Any]
+
+
+def _captured(
+    store: Store, wanted: Callable[[str], bool], action: Callable[[], object]
+) -> list[Statement]:
+    """The statements ``action`` runs that ``wanted`` picks, with their parameters."""
+    seen: list[Statement] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if wanted(statement):
+            seen.append((statement, params))
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def _plan(store: Store, statement: str, params: Any) -> str:
+    """The database's plan for ``statement`` (PostgreSQL: with sequential scans off, which a
+    tiny table would rather do)."""
+    with store.engine.connect() as conn:
+        if store.dialect == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            return "\n".join(str(row[-1]) for row in rows)
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
+
+
 @pytest.mark.parametrize(
     ("read", "index", "predicate"),
     [
@@ -90,36 +126,18 @@ def test_reads_are_answered_from_the_partial_indexes(
 ) -> None:
     """The statements the store runs, captured and explained: each uses its partial index
     (a bound parameter in place of the predicate's text would make the index unusable)."""
-    engine = ledger.store.engine
-    seen: list[tuple[str, object]] = []
+    store = ledger.store
 
-    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
-        if predicate in statement:
-            seen.append((statement, params))
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
+    def read_it() -> object:
         if read == "key_entries":
-            with ledger.store.reader() as txn:
-                txn.key_entries(10**9)
-        else:
-            ledger.store.subject_entries(busy[0])
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
+            with store.reader() as txn:
+                return txn.key_entries(10**9)
+        return store.subject_entries(busy[0])
+
+    seen = _captured(store, lambda statement: predicate in statement, read_it)
     assert seen
     for statement, params in seen:
-        with engine.connect() as conn:
-            if ledger.store.dialect == "sqlite":
-                plan = "\n".join(
-                    str(row[-1])
-                    for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)  # type: ignore[arg-type]
-                )
-            else:
-                conn.exec_driver_sql("SET enable_seqscan = off")
-                plan = "\n".join(
-                    row[0]
-                    for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params)  # type: ignore[arg-type]
-                )
+        plan = _plan(store, statement, params)
         assert index in plan, (statement, plan)
 
 
@@ -159,30 +177,19 @@ def test_changed_statuses_are_found_through_their_partial_index(
 ) -> None:
     """Revised and retracted claims are few: a filter on them reads the partial index of
     changed claims (then sorts that handful) instead of scanning the order's index."""
-    engine = ledger.store.engine
-    seen: list[tuple[str, object]] = []
-
-    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
-        if "FROM claims" in statement and "ORDER BY" in statement:
-            seen.append((statement, params))
-
+    store = ledger.store
     order = ClaimOrder(field)  # type: ignore[arg-type]
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
-        retracted = ledger.find_claims(ClaimFilter(status="retracted"), order=order)
-        revised = ledger.find_claims(ClaimFilter(status="revised"), order=order)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
-    assert [c.claim_id for c in retracted] == [busy[0]]
-    assert revised == []  # the revised claim was retracted afterwards
+    found: dict[str, list[str]] = {}
+
+    def find() -> None:
+        for status in ("retracted", "revised"):
+            claims = ledger.find_claims(ClaimFilter(status=status), order=order)  # type: ignore[arg-type]
+            found[status] = [c.claim_id for c in claims]
+
+    seen = _captured(store, lambda statement: "FROM claims" in statement, find)
+    assert found == {"retracted": [busy[0]], "revised": []}  # revised, then retracted
     assert ledger.count_claims(ClaimFilter(status="active")) == len(busy) - 1
+    assert len(seen) == 2
     for statement, params in seen:
-        with engine.connect() as conn:
-            if ledger.store.dialect == "sqlite":
-                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)  # type: ignore[arg-type]
-                plan = "\n".join(str(row[-1]) for row in rows)
-            else:
-                conn.exec_driver_sql("SET enable_seqscan = off")
-                rows = conn.exec_driver_sql(f"EXPLAIN {statement}", params)  # type: ignore[arg-type]
-                plan = "\n".join(row[0] for row in rows)
+        plan = _plan(store, statement, params)
         assert "ix_claims_status_seq" in plan, (statement, plan)
