@@ -23,7 +23,7 @@ from ledger.errors import (
     SignatureError,
     Unauthorized,
 )
-from ledger.ingest import ingest_document, read_target
+from ledger.ingest import fetch_url, ingest_document
 from ledger.sources import parse_plain
 
 R = TypeVar("R")
@@ -196,7 +196,10 @@ class Mutation:
         return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Register a source (plain text, or an http(s) URL to fetch) and its claims."
+        description=(
+            "Register a source (plain text, or an http(s) URL to fetch) and its claims."
+            " Local paths and other schemes are refused."
+        )
     )
     def ingest_source(
         self, info: Info, text: str | None = None, url: str | None = None
@@ -208,7 +211,7 @@ class Mutation:
             if (text is None) == (url is None):
                 raise InvalidInput("give exactly one of text or url")
             if url is not None:
-                doc = read_target(url, context.fetcher)
+                doc = fetch_url(url, context.fetcher)  # http(s) only, never a file
             else:
                 doc = parse_plain((text or "").encode("utf-8"), where="text")
             result = ingest_document(

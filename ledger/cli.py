@@ -529,7 +529,7 @@ def submit(
 
 def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:
     """Ingest with a progress bar (one step per document) on stderr."""
-    expanded = list(expand_targets(targets))
+    expanded = list(expand_targets(targets, skipped=_print_skipped))
     columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with (
         Progress(*columns, console=err, transient=True, disable=len(expanded) < 2) as bar,
@@ -544,6 +544,10 @@ def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:
             fetcher=fetcher,
             progress=lambda _: bar.advance(task),
         )
+
+
+def _print_skipped(path: Path, why: str) -> None:
+    err.print(f"skipped {path}: {why}", markup=False, highlight=False)
 
 
 def _print_ingest(results: list[IngestResult]) -> None:

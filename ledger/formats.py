@@ -21,6 +21,7 @@ from ledger.sources import (
     normalize_text,
     parse_plain,
     parse_seed,
+    read_local_bytes,
 )
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -57,16 +58,12 @@ _BLOCK_TAGS = frozenset({"p", "head", "list", "table", "quote", "code", "div", "
 
 
 def read_file(path: Path) -> SourceDocument:
-    """Read a local file as its suffix says (seed-format text is recognised by its header)."""
-    where = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            raise InvalidInput(f"{where}: {size} bytes is over the {MAX_SOURCE_BYTES}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"{where}: cannot be read: {exc.strerror}") from exc
-    return parse_bytes(data, media_type=media_type_for_path(path), where=where)
+    """Read a local regular file as its suffix says (seed-format text is recognised by its
+    header); FIFOs, devices and /proc, /sys, /dev are refused (``read_local_bytes``).
+
+    For the command line only: the API never reads a file a client names."""
+    data = read_local_bytes(path)
+    return parse_bytes(data, media_type=media_type_for_path(path), where=str(path))
 
 
 def media_type_for_path(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from ledger.fetch import Fetcher
 from ledger.formats import read_file
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from ledger.sources import SourceDocument
+from ledger.sources import SourceDocument, file_kind, in_pseudo_filesystem
 from ledger.state import SourceState
 
 
@@ -116,39 +117,76 @@ def ingest_document(
 
 
 Target = Path | str
-"""A local file or folder, or an http(s) URL."""
+"""A local file or folder, or an http(s) URL (the command line's targets)."""
+
+Skipped = Callable[[Path, str], None]
+"""Told of each entry of a folder that is left out, and why."""
 
 
 def is_url(target: Target) -> bool:
     return isinstance(target, str) and target.lower().startswith(("http://", "https://"))
 
 
-def expand_targets(targets: Sequence[Target]) -> Iterator[Target]:
-    """URLs as given; files named; every file under folders named (recursively, sorted,
-    hidden files skipped)."""
+def fetch_url(url: str, fetcher: Fetcher | None) -> SourceDocument:
+    """Fetch a source from an http(s) URL; the only way the API reads a source by name.
+
+    Anything else (a path, ``~``, a relative name, ``file:`` or another scheme) is refused
+    before anything is opened: there is no path to the local file system from here.
+    """
+    if not is_url(url):
+        raise InvalidInput(
+            f"{url!r}: only http(s) URLs can be fetched; local paths and other schemes"
+            " are not accepted"
+        )
+    if fetcher is None:
+        raise InvalidInput(f"{url}: fetching URLs is not enabled here")
+    return fetcher.fetch(url)
+
+
+def expand_targets(
+    targets: Sequence[Target], *, skipped: Skipped | None = None
+) -> Iterator[Target]:
+    """URLs as given; files named; every regular file under folders named (recursively,
+    sorted, hidden files skipped; FIFOs, devices and sockets left out and told to
+    ``skipped``). Nothing under /proc, /sys or /dev is walked or read."""
     for target in targets:
         if is_url(target):
             yield target
             continue
         path = Path(target)
+        if path.exists() and in_pseudo_filesystem(path):
+            raise InvalidInput(f"{path}: is under /proc, /sys or /dev; not a document")
         if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.parts)
-            )
+            yield from _walk(path, skipped)
         elif path.exists():
-            yield path
+            yield path  # read_local_bytes refuses it if it is not a regular file
         else:
             raise InvalidInput(f"{path}: no such file or folder")
 
 
+def _walk(folder: Path, skipped: Skipped | None) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.parts) or path.is_dir():
+            continue
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:  # a dangling link, or no permission
+            why = f"cannot be read: {exc.strerror}"
+        else:
+            if stat.S_ISREG(mode) and not in_pseudo_filesystem(path):
+                yield path
+                continue
+            kind = "under /proc, /sys or /dev" if stat.S_ISREG(mode) else file_kind(mode)
+            why = f"{kind}, not a regular file"
+        if skipped is not None:
+            skipped(path, why)
+
+
 def read_target(target: Target, fetcher: Fetcher | None) -> SourceDocument:
-    if not is_url(target):
-        return read_file(Path(target))
-    if fetcher is None:
-        raise InvalidInput(f"{target}: fetching URLs is not enabled here")
-    return fetcher.fetch(str(target))
+    """A local file (read safely, ``read_file``) or a URL: for the command line only."""
+    if is_url(target):
+        return fetch_url(str(target), fetcher)
+    return read_file(Path(target))
 
 
 def ingest_paths(
@@ -159,9 +197,13 @@ def ingest_paths(
     extractor: Extractor | None = None,
     fetcher: Fetcher | None = None,
     progress: Callable[[IngestResult], None] | None = None,
+    skipped: Skipped | None = None,
 ) -> list[IngestResult]:
-    """Read (and fetch) every document first, so bad input writes nothing, then ingest each."""
-    docs = [(str(t), read_target(t, fetcher)) for t in expand_targets(targets)]
+    """Read (and fetch) every document first, so bad input writes nothing, then ingest each.
+
+    For the command line: local paths are read (regular files only)."""
+    found = expand_targets(targets, skipped=skipped)
+    docs = [(str(t), read_target(t, fetcher)) for t in found]
     results = []
     for where, doc in docs:
         result = ingest_document(ledger, signer, doc, where=where, extractor=extractor)

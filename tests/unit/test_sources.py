@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
 
+from ledger import sources
 from ledger.errors import InvalidInput
 from ledger.formats import read_file
 from ledger.sources import MAX_SOURCE_BYTES, normalize_text, parse_seed
@@ -64,3 +68,87 @@ def test_absurd_sizes_are_refused_before_reading(tmp_path: Path) -> None:
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="cannot be read"):
         read_file(tmp_path / "nope.txt")
+
+
+# --- local files: regular files only, read safely ---------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/proc/self/status", "/proc/version", "/dev/null", "/sys"])
+def test_kernel_and_device_files_are_refused(path: str) -> None:
+    with pytest.raises(InvalidInput, match=r"under /proc, /sys or /dev"):
+        read_file(Path(path))
+
+
+def test_a_link_into_proc_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "status.txt"
+    link.symlink_to("/proc/self/status")
+    with pytest.raises(InvalidInput, match=r"under /proc, /sys or /dev"):
+        read_file(link)
+
+
+def test_a_folder_is_not_read_as_a_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="is a folder, not a regular file"):
+        read_file(tmp_path)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            read_file(fifo)
+            outcome.append(None)
+        except InvalidInput as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    if reader.is_alive():  # blocked in open(): let it go, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("reading a FIFO blocked")
+    [error] = outcome
+    assert error is not None and "a FIFO (named pipe), not a regular file" in str(error)
+
+
+def test_an_over_cap_sparse_file_is_refused_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sparse.txt"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_SOURCE_BYTES * 100)
+
+    def no_read(fd: int, size: int) -> bytes:
+        pytest.fail("the file was read")
+
+    monkeypatch.setattr(sources.os, "read", no_read)
+    with pytest.raises(InvalidInput, match=f"{MAX_SOURCE_BYTES * 100} bytes is over the"):
+        read_file(path)
+
+
+def test_a_file_larger_than_it_claims_is_read_only_to_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As procfs files do, a file may report size 0 and still hold (endless) data."""
+    path = tmp_path / "liar.txt"
+    path.write_bytes(b"x" * 50_000)
+    real_fstat, real_read = os.fstat, os.read
+    read = []
+
+    def zero_size(fd: int) -> os.stat_result:
+        fields = list(real_fstat(fd))
+        fields[stat.ST_SIZE] = 0
+        return os.stat_result(fields)
+
+    def counted(fd: int, size: int) -> bytes:
+        chunk = real_read(fd, size)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(sources.os, "fstat", zero_size)
+    monkeypatch.setattr(sources.os, "read", counted)
+    with pytest.raises(InvalidInput, match="over the 1000-byte limit"):
+        sources.read_local_bytes(path, max_bytes=1000)
+    assert sum(read) == 1001
