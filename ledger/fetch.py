@@ -216,6 +216,14 @@ class Fetcher:
         essence = media_type.split(";", 1)[0].strip().lower()
         if essence not in ALLOWED_TYPES:
             raise InvalidInput(f"{url}: content type {essence or '(none)'} is not allowed")
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            # Decoding it would store bytes the server never sent; keeping it would store
+            # bytes no parser can read. Identity was asked for: anything else is refused.
+            raise InvalidInput(
+                f"{url}: the body is sent with Content-Encoding {encoding}; only unencoded"
+                " (identity) bodies are accepted"
+            )
         data = self._body(response, url, stop)
         document = formats.parse_bytes(data, media_type=media_type, where=str(url), uri=str(url))
         return dataclasses.replace(document, retrieved_at=dt.datetime.now(dt.UTC))
@@ -228,7 +236,7 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        for chunk in response.iter_raw():  # the bytes as received, never decoded
             size += len(chunk)
             if size > self.max_bytes:
                 raise InvalidInput(f"{url}: the body is over the {self.max_bytes}-byte limit")

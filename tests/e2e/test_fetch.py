@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -90,6 +92,21 @@ ROUTES: dict[str, Route] = {
     "/seed.txt": reply(body=b" date 2024-03-20 Body text.\n", content_type="text/plain"),
     "/slow": slow,
     "/drip": drip,
+    "/gzip": reply(
+        body=gzip.compress(b" date 2024-03-20 Body text.\n"),
+        content_type="text/plain",
+        headers={"Content-Encoding": "gzip"},
+    ),
+    "/deflate": reply(
+        body=zlib.compress(b"Body text."),
+        content_type="text/plain",
+        headers={"Content-Encoding": "deflate"},
+    ),
+    "/identity": reply(
+        body=b" date 2024-03-20 Body text.\n",
+        content_type="text/plain",
+        headers={"Content-Encoding": "Identity"},
+    ),
 }
 
 
@@ -185,6 +202,26 @@ def test_markdown_and_seed_text_are_parsed_by_media_type(server: Server, fetcher
         dt.date(2024, 3, 20),
         server.url("/seed.txt"),
     )
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate"])
+def test_a_content_encoded_body_is_refused_not_decoded(
+    server: Server, fetcher: Fetcher, path: str
+) -> None:
+    """Identity was asked for; a server that encodes anyway would have the ledger hash
+    bytes it never received (decoded) or bytes no parser reads (kept)."""
+    encoding = path.lstrip("/")
+    refused(
+        fetcher,
+        server.url(path),
+        f"{path}: the body is sent with Content-Encoding {encoding}; only unencoded",
+    )
+
+
+def test_an_identity_body_is_kept_as_received(server: Server, fetcher: Fetcher) -> None:
+    doc = fetcher.fetch(server.url("/identity"))
+    assert doc.data == b" date 2024-03-20 Body text.\n"
+    assert doc.text == "Body text."
 
 
 def test_too_many_redirects_are_refused(server: Server, fetcher: Fetcher) -> None:
@@ -348,7 +385,9 @@ def test_the_request_goes_to_the_checked_address_with_the_name_as_host() -> None
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, content=ARTICLE, headers={"Content-Type": "text/html"})
+        # Streamed, as a real transport gives it (a bytes body would be read up front).
+        body = iter([ARTICLE])
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/html"})
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     with Fetcher(client=client, resolver=resolver({"news.example": [PUBLIC]})) as fetcher:
