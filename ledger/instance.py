@@ -8,6 +8,7 @@ from ledger.config import Settings
 from ledger.errors import SigningKeyError
 from ledger.extract.model import Extractor
 from ledger.extract.registry import default_name, load_extractor
+from ledger.private import private_directory
 from ledger.service import Ledger
 from ledger.signing import KeyRing, SigningKey
 from ledger.store import Store
@@ -41,7 +42,7 @@ def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
     Non-interactive and safe to run from several processes at once: key files are
     created exclusively and genesis is written under the append lock.
     """
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.home)  # 0700: the database and keys live here
     store = Store.open(settings.database_url)
     keyring = KeyRing(settings.keys_dir, settings.key_passphrase())
     ledger = Ledger(store, settings.origin)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 import migrations
+from ledger.private import private_file, tighten_if_present
 
 WRITE_OPTION = "ledger_write"
 """Execution option marking a connection whose transaction will append (SQLite: BEGIN IMMEDIATE)."""
@@ -25,9 +26,9 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _private_database_file(Path(path))
     engine = create_engine(url, connect_args={"timeout": 120, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -50,6 +51,15 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _private_database_file(path: Path) -> None:
+    """The database file 0600, created so before SQLite opens it (SQLite gives the -wal
+    and -shm files the database file's mode); existing looser files are tightened."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten_if_present(path.with_name(path.name + suffix))
 
 
 def lock_for_append(conn: Connection) -> None:
