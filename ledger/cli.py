@@ -24,6 +24,7 @@ from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+from ledger.sources import read_local_bytes
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
@@ -521,7 +522,7 @@ def submit(
     path: Annotated[Path, typer.Argument(help="File holding one signed entry's bytes.")],
 ) -> None:
     """Append an entry signed elsewhere, after checking its signature and position."""
-    data = path.read_bytes().rstrip(b"\n")
+    data = read_local_bytes(path).rstrip(b"\n")  # a regular file, at most 10 MiB
     with _instance() as instance:
         entry = instance.ledger.submit(data)
     out.print(f"entry {entry.seq} appended ({entry.kind})")

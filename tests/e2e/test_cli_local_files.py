@@ -20,11 +20,11 @@ def entries(home: Path) -> int:
         db.close()
 
 
-def refused(home: Path, target: str) -> str:
-    """Run ``ingest target`` (it must not hang) and return its one-line error."""
+def refused(home: Path, target: str, command: str = "ingest") -> str:
+    """Run ``command target`` (it must not hang) and return its one-line error."""
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "ledger.cli", "ingest", target],
+            [sys.executable, "-m", "ledger.cli", command, target],
             cwd=ROOT,
             env={
                 **{k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")},
@@ -36,7 +36,7 @@ def refused(home: Path, target: str) -> str:
             timeout=60,
         )
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"ingest {target} hung") from exc
+        raise AssertionError(f"{command} {target} hung") from exc
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -54,6 +54,8 @@ def test_a_fifo_device_or_kernel_file_is_refused_promptly_and_writes_nothing(
     assert "a FIFO (named pipe), not a regular file" in refused(home, str(fifo))
     assert "under /proc, /sys or /dev" in refused(home, "/dev/zero")
     assert "under /proc, /sys or /dev" in refused(home, "/proc/self/environ")
+    assert "a FIFO (named pipe)" in refused(home, str(fifo), command="submit")
+    assert "under /proc, /sys or /dev" in refused(home, "/dev/zero", command="submit")
     assert entries(home) == 2
 
 
