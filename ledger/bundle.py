@@ -19,7 +19,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, SignedNote, Verifier, verify_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    SignedNote,
+    Verifier,
+    read_note_file,
+    verify_checkpoint,
+)
 from ledger.entries import KeyRegistered, parse_entry
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
 from ledger.service import Ledger
@@ -147,10 +153,7 @@ def verify_bundle(
 
 
 def _read_checkpoint(path: Path, log_key: Verifier) -> Checkpoint:
-    try:
-        note = (path / "checkpoint.txt").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: no readable checkpoint.txt") from exc
+    note = read_note_file(path / "checkpoint.txt", "bundle checkpoint")
     SignedNote.from_text(note)
     return verify_checkpoint(note, log_key)
 

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger.bundle import export_bundle, verify_bundle
-from ledger.checkpoint import parse_verifier_key
+from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import LedgerError, VerificationError
@@ -268,7 +268,7 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute every hash, link, signature, rule, tree node, checkpoint and projection."""
-    older = checkpoint.read_text(encoding="utf-8") if checkpoint else None
+    older = read_note_file(checkpoint, "checkpoint") if checkpoint else None
     if bundle is not None:
         if log_key is None:
             raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
