@@ -21,6 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ from ledger.chunks import (
 )
 from ledger.entries import (
     ENTRY_KINDS,
+    ClaimRetracted,
     EntryHash,
     KeyRegistered,
     KeyRevoked,
@@ -61,6 +63,7 @@ from ledger.state import (
     Overlay,
     SourceState,
     fold,
+    key_named,
     source_state,
     subject_of,
 )
@@ -191,7 +194,7 @@ def key_states(entries: Iterable[tuple[int, bytes]]) -> dict[str, KeyState]:
         try:
             entry = parse_entry(data, where=f"entry {seq}")
             if entry.seq == seq and isinstance(entry.body.payload, KeyRegistered | KeyRevoked):
-                key = rules.next_key_state(entry, keys.get)
+                key = rules.next_key_state(entry, keys.get, partial(key_named, keys.values()))
                 keys[key.key_id] = key
         except LedgerError:
             continue
@@ -435,7 +438,7 @@ class LogChecker:
         entry = parse_entry(data, where=f"entry {seq}")
         payload = entry.body.payload
         if isinstance(payload, KeyRegistered | KeyRevoked):
-            key = rules.next_key_state(entry, self.keys.get)
+            key = rules.next_key_state(entry, self.keys.get, partial(key_named, self.keys.values()))
             self.keys[key.key_id] = key
             if seq == 0 and self.log_verifier is None:
                 self.log_verifier = Verifier.from_public_key(
@@ -525,6 +528,9 @@ class _ClaimView:
     def get_key(self, key_id: str) -> KeyState | None:
         return self.checker.keys.get(key_id)
 
+    def get_key_named(self, name: str) -> KeyState | None:
+        return key_named(self.checker.keys.values(), name)
+
     def get_source(self, sha256: str) -> SourceState | None:
         return None
 
@@ -533,6 +539,13 @@ class _ClaimView:
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
         return self.checker.claim_before(claim_id, self.position)
+
+    def retraction_seq(self, claim_id: str) -> int | None:
+        for data in self.checker.index.history(claim_id, self.position):
+            entry = parse_entry(data, where=f"history of claim {claim_id}")
+            if isinstance(entry.body.payload, ClaimRetracted):
+                return entry.seq
+        return None
 
 
 # -- entry points ------------------------------------------------------------------------------
