@@ -19,7 +19,7 @@ from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import FormatError, InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
@@ -267,27 +267,34 @@ def verify(
         Path | None, typer.Option(help="An older signed checkpoint the log must extend.")
     ] = None,
 ) -> None:
-    """Recompute every hash, link, signature, rule, tree node, checkpoint and projection."""
-    older = read_note_file(checkpoint, "checkpoint") if checkpoint else None
-    if bundle is not None:
-        if log_key is None:
-            raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
-        entries = _count_lines(bundle / "entries.jsonl")
-        with _progress(entries) as advance:
-            report = verify_bundle(
-                bundle,
-                parse_verifier_key(log_key),
-                older_checkpoint=older,
-                workers=workers,
-                progress=advance,
-            )
-    else:
-        with _instance() as instance:
-            store = instance.ledger.store
-            with _progress(store.head().size if size is None else size) as advance:
-                report = verify_store(
-                    store, size=size, workers=workers, progress=advance, older_checkpoint=older
+    """Recompute every hash, link, signature, rule, tree node, checkpoint and projection.
+
+    Exit status 2 if anything fails to verify, malformed bytes or notes included."""
+    if bundle is not None and log_key is None:
+        raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
+    try:
+        trusted = parse_verifier_key(log_key) if log_key is not None else None
+    except FormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-key") from exc
+    try:
+        older = read_note_file(checkpoint, "checkpoint") if checkpoint else None
+        if bundle is not None and trusted is not None:
+            entries = _count_lines(bundle / "entries.jsonl")
+            with _progress(entries) as advance:
+                report = verify_bundle(
+                    bundle, trusted, older_checkpoint=older, workers=workers, progress=advance
                 )
+        else:
+            with _instance() as instance:
+                store = instance.ledger.store
+                with _progress(store.head().size if size is None else size) as advance:
+                    report = verify_store(
+                        store, size=size, workers=workers, progress=advance, older_checkpoint=older
+                    )
+    except InvalidInput as exc:
+        # Malformed bytes where verification expected a format (a note, a bundle file):
+        # that is a failure to verify, not a usage error.
+        raise VerificationError(str(exc)) from exc
     head = report.head.hex() if report.head else "-"
     out.print(
         f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
@@ -323,6 +330,12 @@ def export(path: Annotated[Path, typer.Argument(help="New folder for the bundle.
         f"(checkpoint at size {report.checkpoint_size})"
     )
     out.print(f"verify with: claims-ledger verify --bundle {path} --log-key {key}")
+    if report.left_out:
+        err.print(
+            f"[yellow]left out {report.left_out} entries (seq {report.checkpoint_size} to "
+            f"{report.checkpoint_size + report.left_out - 1}): no signed checkpoint covers "
+            "them; run claims-ledger verify[/]"
+        )
 
 
 @app.command("checkpoint")

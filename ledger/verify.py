@@ -50,6 +50,7 @@ from ledger.entries import (
     parse_entry,
 )
 from ledger.errors import (
+    FormatError,
     IntegrityError,
     LedgerError,
     SignatureError,
@@ -480,6 +481,10 @@ class LogChecker:
             note = verify_checkpoint(checkpoint.note, self.log_verifier, self.origin)
         except VerificationError as exc:
             raise SignatureError(f"checkpoint at tree size {size}: {exc}", seq=size - 1) from exc
+        except FormatError as exc:
+            raise IntegrityError(
+                f"checkpoint at tree size {size}: its note is malformed: {exc}", seq=size - 1
+            ) from exc
         if note.size != size or note.root_hash != root:
             raise IntegrityError(
                 f"checkpoint at tree size {size}: the signed note says size {note.size} "
@@ -576,6 +581,7 @@ def verify_store(
         checker.expect(older_checkpoint)
     at_head = size == head
     checkpoints = _Lookahead(store.iter_checkpoints())
+    covered = 0  # the largest checkpointed tree size met so far
     chunk = 1 << chunk_bits
     tasks = (
         ChunkTask(
@@ -601,6 +607,7 @@ def verify_store(
                         f"checkpoint at tree size {upcoming.size} does not match any entry"
                     )
                 within.append(checkpoints.pop())
+                covered = within[-1].size
             checker.absorb(result, within)
             if progress is not None:
                 progress(result.stop - result.start)
@@ -615,8 +622,23 @@ def verify_store(
             seq=size,
         )
     if at_head:
+        check_checkpointed(covered, size)
         check_projections(store, checker)
     return report
+
+
+def check_checkpointed(covered: int, size: int) -> None:
+    """Every entry must lie under a signed checkpoint. Appends sign one over each batch in
+    the batch's own transaction, so a log never has an uncheckpointed tail of its own: one
+    means entries were added behind the ledger's back, or their checkpoint was removed.
+    Nothing vouches for them to a client, and ``export`` leaves them out."""
+    if covered < size:
+        raise IntegrityError(
+            f"entries {covered} to {size - 1} ({size - covered} of {size}) are not covered by "
+            "any signed checkpoint: appends sign one in the same transaction, so they were "
+            "added behind the ledger's back or their checkpoint was removed",
+            seq=covered,
+        )
 
 
 def _sizes_within(store: Store, start: int, stop: int, checker: LogChecker) -> tuple[int, ...]:

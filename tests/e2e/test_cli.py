@@ -235,3 +235,62 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
         other, "verify", "--bundle", str(bundle), "--log-key", vkey.replace("A", "B", 1), ok=False
     )
     assert wrong.returncode != 0
+
+
+def test_every_verification_failure_exits_2(tmp_path: Path) -> None:
+    """docs/verification.md, docs/formats/bundle.md and docs/operations.md: verify exits 2
+    on the first problem. Malformed bytes (a bundle file, a stored or a kept checkpoint
+    note) used to leave as plain errors with status 1."""
+    home, other = tmp_path / "home", tmp_path / "elsewhere"
+    cli(home, "run", "--no-serve")
+    listing = cli(home, "keys", "list").stdout
+    vkey = next(
+        line.split()[1] for line in listing.splitlines() if "verifier  claims-ledger/local+" in line
+    )
+    bundle = tmp_path / "bundle"
+    cli(home, "export", str(bundle))
+    old = tmp_path / "old.txt"
+    old.write_bytes(cli(home, "checkpoint", "--size", "2").stdout.encode().replace(b"\n", b"\r\n"))
+
+    def fails(where: Path, *args: str, expected: str) -> None:
+        done = cli(where, "verify", *args, ok=False)
+        assert done.returncode == 2, done.stderr
+        assert "verification failed:" in done.stderr and expected in done.stderr
+
+    fails(home, "--checkpoint", str(old), expected="carriage return")
+    fails(home, "--checkpoint", str(tmp_path / "missing.txt"), expected="cannot read it")
+    entries = (bundle / "entries.jsonl").read_bytes()
+    (bundle / "entries.jsonl").write_bytes(entries[:-1])
+    fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="no final newline")
+    (bundle / "entries.jsonl").write_bytes(entries)
+    note = (bundle / "checkpoint.txt").read_bytes()
+    (bundle / "checkpoint.txt").write_bytes(note.replace(b"\n", b"\r\n"))
+    fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="carriage return")
+    (bundle / "checkpoint.txt").write_text("not a note\n")
+    fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="checkpoint.txt: note has")
+    (bundle / "checkpoint.txt").write_bytes(note)
+    assert "ok 6 entries" in cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey).stdout
+    usage = cli(other, "verify", "--bundle", str(bundle), "--log-key", "nonsense", ok=False)
+    assert usage.returncode == 2 and "--log-key" in usage.stderr
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER checkpoints_no_update")
+    db.execute("UPDATE checkpoints SET note = 'garbage' WHERE size = 2")
+    db.commit()
+    db.close()
+    fails(home, expected="checkpoint at tree size 2: its note is malformed")
+
+
+def test_export_says_which_entries_no_checkpoint_covers(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER checkpoints_no_delete")
+    db.execute("DELETE FROM checkpoints WHERE size > 2")
+    db.commit()
+    db.close()
+    failed = cli(home, "verify", ok=False)
+    assert failed.returncode == 2
+    assert "entries 2 to 5 (4 of 6) are not covered by any signed checkpoint" in failed.stderr
+    done = cli(home, "export", str(tmp_path / "bundle"))
+    assert "exported 2 entries" in done.stdout
+    assert "left out 4 entries (seq 2 to 5): no signed checkpoint covers them" in done.stderr

@@ -12,7 +12,7 @@ from ledger.bundle import export_bundle, verify_bundle
 from ledger.entries import ClaimChanges, Rating
 from ledger.errors import IntegrityError, SignatureError, VerificationError
 from ledger.instance import Instance
-from ledger.service import Ledger
+from ledger.service import Batch, Ledger
 from ledger.signing import SigningKey
 from ledger.store.tables import LOG_TABLES
 from ledger.verify import rebuild_projections, verify_store
@@ -121,6 +121,34 @@ def test_log_truncated_after_checkpoints_were_signed(busy: Instance) -> None:
         IntegrityError,
         "checkpoint was signed at tree size 14, but the log has only 10 entries",
     )
+
+
+def test_entries_after_the_last_checkpoint_are_a_failure_and_export_leaves_them_out(
+    busy: Instance, tmp_path: Path
+) -> None:
+    """Appends checkpoint in their own transaction, so a tail no checkpoint covers was
+    added behind the ledger's back (here: the last two checkpoints removed)."""
+    ledger = busy.ledger
+    edit(ledger.store.engine, "DELETE FROM checkpoints WHERE size > 14")
+    failure = _fails(
+        ledger, IntegrityError, r"entries 14 to 15 \(2 of 16\) are not covered by any signed"
+    )
+    assert failure.seq == 14
+    verify_store(ledger.store, size=14, workers=0)  # the covered part alone is fine
+    report = export_bundle(ledger, tmp_path / "bundle")
+    assert (report.entries, report.checkpoint_size, report.left_out) == (14, 14, 2)
+    assert verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0).entries == 14
+
+
+def test_an_entry_appended_without_a_checkpoint_is_a_failure(busy: Instance) -> None:
+    """An entry written straight into the log (rules passed, no checkpoint signed)."""
+    ledger, writer = busy.ledger, busy.writer_key()
+    with ledger.store.writer() as txn:
+        batch = Batch(txn, txn.head(), ledger.origin, ledger.head().last_ts or "")
+        batch.add(source_payload(700), writer)
+        txn.write(batch.entries, batch.overlay.changes, batch.blobs)
+    assert ledger.head().size == 17
+    _fails(ledger, IntegrityError, r"entries 16 to 16 \(1 of 17\) are not covered")
 
 
 def test_log_truncated_and_re_extended_differently_is_a_fork_against_an_older_checkpoint(
