@@ -271,3 +271,104 @@ def test_bytes_edited_in_the_sqlite_file(sqlite_url: str, tmp_path: Path) -> Non
             verify_store(instance.ledger.store, workers=0)
     finally:
         instance.close()
+
+
+# Claims changed after their extraction: their rows are compared with a replay, not with
+# what the extraction created (the chunks cannot), so tamper with exactly those rows.
+
+
+@pytest.fixture
+def changed(instance: Instance) -> tuple[Instance, dict[str, str]]:
+    """Claims revised, retracted, reviewed, and revised then reviewed."""
+    ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
+    ids = []
+    for n in range(2):
+        ids += add_source_with_claims(ledger, writer, n, claims=3)
+    claims = dict(zip(("revised", "retracted", "reviewed", "both"), ids, strict=False))
+    ledger.revise_claim(
+        writer,
+        claims["revised"],
+        follows=claims["revised"],
+        changes=ClaimChanges(statement="Revised."),
+        reason="fix",
+    )
+    ledger.retract_claim(writer, claims["retracted"], follows=claims["retracted"], reason="no")
+    ledger.review_claim(
+        log, claims["reviewed"], follows=claims["reviewed"], rating=Rating(textual="False")
+    )
+    both = ledger.revise_claim(
+        writer,
+        claims["both"],
+        follows=claims["both"],
+        changes=ClaimChanges(made_on="2024-03-21"),
+        reason="date",
+    )
+    ledger.review_claim(log, claims["both"], follows=both.hash.hex(), rating=Rating(textual="True"))
+    whole = verify_store(ledger.store, workers=0)
+    assert verify_store(ledger.store, workers=2, chunk_bits=2) == whole
+    unguard(ledger.store.engine)
+    return instance, claims
+
+
+@pytest.mark.parametrize(
+    ("which", "column", "value", "message"),
+    [
+        ("revised", "statement", "Forged.", "statement is 'Forged.', the log implies 'Revised.'"),
+        ("revised", "revision", 0, "revision is 0, the log implies 1"),
+        ("retracted", "status", "active", "status is 'active', the log implies 'retracted'"),
+        ("reviewed", "last_rating", "True", "last_rating is 'True', the log implies 'False'"),
+        ("reviewed", "review_count", 0, "review_count is 0, the log implies 1"),
+        ("both", "made_on", "2024-03-20", "made_on is '2024-03-20', the log implies '2024-03-21'"),
+        ("both", "review_count", 2, "review_count is 2, the log implies 1"),
+    ],
+)
+def test_a_changed_claims_projection_row_edited(
+    changed: tuple[Instance, dict[str, str]], which: str, column: str, value: object, message: str
+) -> None:
+    instance, claims = changed
+    edit(
+        instance.ledger.store.engine,
+        f"UPDATE claims SET {column} = :v WHERE claim_id = :c",
+        v=value,
+        c=claims[which],
+    )
+    _fails(instance.ledger, IntegrityError, f"claims {claims[which]}: {message}")
+
+
+@pytest.mark.parametrize("which", ["revised", "retracted", "reviewed", "both"])
+def test_a_changed_claims_past_state_edited(
+    changed: tuple[Instance, dict[str, str]], which: str
+) -> None:
+    instance, claims = changed
+    engine = instance.ledger.store.engine
+    with engine.connect() as conn:
+        to_seq = conn.execute(
+            sa.text("SELECT max(to_seq) FROM claim_versions WHERE claim_id = :c"),
+            {"c": claims[which]},
+        ).scalar_one()
+    edit(
+        engine,
+        "UPDATE claim_versions SET statement = 'Forged.' WHERE to_seq = :s",
+        s=to_seq,
+    )
+    _fails(
+        instance.ledger,
+        IntegrityError,
+        f"claim_versions: the row for entry {to_seq} is not the state of claim {claims[which]}",
+    )
+
+
+def test_a_changed_claims_past_state_removed(changed: tuple[Instance, dict[str, str]]) -> None:
+    instance, claims = changed
+    engine = instance.ledger.store.engine
+    with engine.connect() as conn:
+        to_seq = conn.execute(
+            sa.text("SELECT min(to_seq) FROM claim_versions WHERE claim_id = :c"),
+            {"c": claims["retracted"]},
+        ).scalar_one()
+    edit(engine, "DELETE FROM claim_versions WHERE to_seq = :s", s=to_seq)
+    _fails(
+        instance.ledger,
+        IntegrityError,
+        f"claim_versions: the state entry {to_seq} replaced is missing",
+    )
