@@ -19,11 +19,12 @@ from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
-from ledger.errors import FormatError, InvalidInput, LedgerError, VerificationError
+from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+from ledger.state import key_named
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
@@ -386,6 +387,13 @@ def keys_create(
     """Generate a key file and register the key in the ledger (signed by the log key)."""
     roles = _roles(role)
     with _instance() as instance:
+        taken = key_named(instance.ledger.list_keys(), name)
+        if taken is not None:
+            # Before the key file is written: a refused registration leaves nothing behind.
+            raise Duplicate(
+                f"key name {name!r} is already registered (key {taken.key_id}, entry "
+                f"{taken.registered_seq}); a key name is registered once and never reused"
+            )
         key = instance.keyring.create(name, unencrypted=unencrypted)
         entry = instance.ledger.register_key(instance.log_key(), key, roles)
     out.print(f"key {name} {key.key_id} registered at entry {entry.seq}")

@@ -63,6 +63,16 @@ def test_keys_create_list_and_revoke(tmp_path: Path) -> None:
     )
     bad = cli(home, "keys", "create", "bob", "--role", "owner", ok=False)
     assert bad.returncode != 0 and "unknown role" in bad.stderr + bad.stdout
+    # A revoked key keeps its name; a refused name leaves no key file behind.
+    (home / "keys" / "alice.key.pem").unlink()
+    again = cli(home, "keys", "create", "alice", "--role", "writer", ok=False)
+    assert again.returncode == 1 and "key name 'alice' is already registered" in again.stderr
+    assert not (home / "keys" / "alice.key.pem").exists()
+    listing = cli(home, "keys", "list").stdout
+    assert [line for line in listing.splitlines() if line.startswith("alice ")] == [
+        "alice  roles reviewer"
+    ]
+    assert "no local key file" in listing
 
 
 def test_claim_revision_history_through_the_cli(tmp_path: Path) -> None:
