@@ -297,6 +297,12 @@ def verify(
         # that is a failure to verify, not a usage error.
         raise VerificationError(str(exc)) from exc
     head = report.head.hex() if report.head else "-"
+    if report.uncheckpointed:
+        err.print(
+            f"[yellow]warning:[/] no signed checkpoint covers entries 0 to "
+            f"{report.entries - 1} ({report.uncheckpointed}): this log has no checkpoint yet "
+            "(written before checkpoints existed); its next append signs one over them"
+        )
     out.print(
         f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
         f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"

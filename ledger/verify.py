@@ -179,6 +179,9 @@ class VerifyReport:
     checkpoints: int = 0
     nodes: int = 0
     projection_rows: int = 0
+    uncheckpointed: int = 0
+    """Entries no checkpoint covers, from seq ``entries - uncheckpointed`` on: only in a log
+    that has no checkpoint yet (written before checkpoints existed); reported, not failed."""
 
 
 # -- keys, from a first pass -------------------------------------------------------------------
@@ -622,16 +625,24 @@ def verify_store(
             seq=size,
         )
     if at_head:
-        check_checkpointed(covered, size)
+        report.uncheckpointed = check_checkpointed(covered, size)
         check_projections(store, checker)
     return report
 
 
-def check_checkpointed(covered: int, size: int) -> None:
-    """Every entry must lie under a signed checkpoint. Appends sign one over each batch in
-    the batch's own transaction, so a log never has an uncheckpointed tail of its own: one
-    means entries were added behind the ledger's back, or their checkpoint was removed.
-    Nothing vouches for them to a client, and ``export`` leaves them out."""
+def check_checkpointed(covered: int, size: int) -> int:
+    """Every entry must lie under a signed checkpoint (``covered`` is the largest stored
+    checkpoint's size). Appends sign one over each batch in the batch's own transaction,
+    so entries after a checkpoint that no later checkpoint covers were added behind the
+    ledger's back, or their checkpoint was removed: a failure. Nothing vouches for them to
+    a client, and ``export`` leaves them out.
+
+    One case is not a failure: a log with no checkpoint at all was written before
+    checkpoints existed (schema 0001) and not appended to since; its next append signs a
+    checkpoint over everything. Returns how many entries that leaves uncovered (all of
+    them), for the caller to report."""
+    if covered == 0:
+        return size
     if covered < size:
         raise IntegrityError(
             f"entries {covered} to {size - 1} ({size - covered} of {size}) are not covered by "
@@ -639,6 +650,7 @@ def check_checkpointed(covered: int, size: int) -> None:
             "added behind the ledger's back or their checkpoint was removed",
             seq=covered,
         )
+    return 0
 
 
 def _sizes_within(store: Store, start: int, stop: int, checker: LogChecker) -> tuple[int, ...]:
