@@ -304,3 +304,17 @@ def test_export_says_which_entries_no_checkpoint_covers(tmp_path: Path) -> None:
     done = cli(home, "export", str(tmp_path / "bundle"))
     assert "exported 2 entries" in done.stdout
     assert "left out 4 entries (seq 2 to 5): no signed checkpoint covers them" in done.stderr
+
+
+def test_a_log_without_any_checkpoint_is_verified_with_a_warning(tmp_path: Path) -> None:
+    """As a ledger written before checkpoints existed looks (schema 0001, upgraded)."""
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER checkpoints_no_delete")
+    db.execute("DELETE FROM checkpoints")
+    db.commit()
+    db.close()
+    done = cli(home, "verify")
+    assert "ok 6 entries verified; 0 checkpoints" in done.stdout
+    assert "warning: no signed checkpoint covers entries 0 to 5 (6)" in done.stderr
