@@ -19,7 +19,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, SignedNote, Verifier, verify_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    SignedNote,
+    Verifier,
+    read_note_file,
+    verify_checkpoint,
+)
 from ledger.entries import KeyRegistered, parse_entry
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
 from ledger.service import Ledger
@@ -41,6 +47,9 @@ class ExportReport:
     entries: int
     sources: int
     checkpoint_size: int
+    left_out: int = 0
+    """Entries after the latest checkpoint (from seq ``checkpoint_size`` on), not exported:
+    no signed checkpoint vouches for them (``verify`` fails on them)."""
 
 
 def export_bundle(ledger: Ledger, path: Path) -> ExportReport:
@@ -87,7 +96,8 @@ def export_bundle(ledger: Ledger, path: Path) -> ExportReport:
         "log_key": ledger.log_verifier().key_text(),
     }
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return ExportReport(path, count, sources, checkpoint.size)
+    left_out = max(ledger.head().size - checkpoint.size, 0)
+    return ExportReport(path, count, sources, checkpoint.size, left_out)
 
 
 def read_entries(path: Path) -> Iterator[tuple[int, int, bytes]]:
@@ -147,11 +157,11 @@ def verify_bundle(
 
 
 def _read_checkpoint(path: Path, log_key: Verifier) -> Checkpoint:
+    note = read_note_file(path / "checkpoint.txt", "bundle checkpoint")
     try:
-        note = (path / "checkpoint.txt").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: no readable checkpoint.txt") from exc
-    SignedNote.from_text(note)
+        SignedNote.from_text(note)
+    except FormatError as exc:
+        raise FormatError(f"{path / 'checkpoint.txt'}: {exc}") from exc
     return verify_checkpoint(note, log_key)
 
 

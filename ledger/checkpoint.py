@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NewType
 
 from cryptography.exceptions import InvalidSignature
@@ -78,6 +79,11 @@ def _check_chars(text: str, what: str) -> None:
     except UnicodeEncodeError as exc:
         raise FormatError(f"{what} is not valid UTF-8 (offset {exc.start})") from exc
     bad = _CONTROL.search(text)
+    if bad and bad.group() == "\r":
+        raise FormatError(
+            f"{what} has control character 0x0d (a carriage return) at {bad.start()}: "
+            "lines end in LF only, never CRLF"
+        )
     if bad:
         raise FormatError(f"{what} has control character {ord(bad.group()):#04x} at {bad.start()}")
 
@@ -99,6 +105,17 @@ def _as_text(data: str | bytes, what: str, limit: int) -> str:
         raise FormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from exc
     _check_chars(text, what)
     return text
+
+
+def read_note_file(path: Path, what: str) -> str:
+    """A signed note or proof file read from disk byte for byte: no newline translation
+    (text mode would turn CRLF into LF and accept a malformed note), strict UTF-8, and no
+    control characters but LF. FormatError names ``what`` if anything is off."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{what} {path}: cannot read it ({exc.strerror})") from exc
+    return _as_text(data, f"{what} {path}", MAX_PROOF_FILE_BYTES)
 
 
 def _check_key_name(name: str) -> None:
@@ -313,6 +330,7 @@ class Checkpoint:
     @classmethod
     def from_body(cls, body: str) -> Checkpoint:
         """Parse a checkpoint note text; FormatError if it is not exactly the spec's form."""
+        _check_chars(body, "checkpoint body")
         if not body.endswith("\n"):
             raise FormatError("checkpoint body must end with a newline")
         lines = body[:-1].split("\n")

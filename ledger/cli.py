@@ -16,15 +16,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger.bundle import export_bundle, verify_bundle
-from ledger.checkpoint import parse_verifier_key
+from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
 from ledger.sources import read_local_bytes
+from ledger.state import key_named
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
@@ -268,28 +269,41 @@ def verify(
         Path | None, typer.Option(help="An older signed checkpoint the log must extend.")
     ] = None,
 ) -> None:
-    """Recompute every hash, link, signature, rule, tree node, checkpoint and projection."""
-    older = checkpoint.read_text(encoding="utf-8") if checkpoint else None
-    if bundle is not None:
-        if log_key is None:
-            raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
-        entries = _count_lines(bundle / "entries.jsonl")
-        with _progress(entries) as advance:
-            report = verify_bundle(
-                bundle,
-                parse_verifier_key(log_key),
-                older_checkpoint=older,
-                workers=workers,
-                progress=advance,
-            )
-    else:
-        with _instance() as instance:
-            store = instance.ledger.store
-            with _progress(store.head().size if size is None else size) as advance:
-                report = verify_store(
-                    store, size=size, workers=workers, progress=advance, older_checkpoint=older
+    """Recompute every hash, link, signature, rule, tree node, checkpoint and projection.
+
+    Exit status 2 if anything fails to verify, malformed bytes or notes included."""
+    if bundle is not None and log_key is None:
+        raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
+    try:
+        trusted = parse_verifier_key(log_key) if log_key is not None else None
+    except FormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-key") from exc
+    try:
+        older = read_note_file(checkpoint, "checkpoint") if checkpoint else None
+        if bundle is not None and trusted is not None:
+            entries = _count_lines(bundle / "entries.jsonl")
+            with _progress(entries) as advance:
+                report = verify_bundle(
+                    bundle, trusted, older_checkpoint=older, workers=workers, progress=advance
                 )
+        else:
+            with _instance() as instance:
+                store = instance.ledger.store
+                with _progress(store.head().size if size is None else size) as advance:
+                    report = verify_store(
+                        store, size=size, workers=workers, progress=advance, older_checkpoint=older
+                    )
+    except InvalidInput as exc:
+        # Malformed bytes where verification expected a format (a note, a bundle file):
+        # that is a failure to verify, not a usage error.
+        raise VerificationError(str(exc)) from exc
     head = report.head.hex() if report.head else "-"
+    if report.uncheckpointed:
+        err.print(
+            f"[yellow]warning:[/] no signed checkpoint covers entries 0 to "
+            f"{report.entries - 1} ({report.uncheckpointed}): this log has no checkpoint yet "
+            "(written before checkpoints existed); its next append signs one over them"
+        )
     out.print(
         f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
         f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
@@ -324,6 +338,12 @@ def export(path: Annotated[Path, typer.Argument(help="New folder for the bundle.
         f"(checkpoint at size {report.checkpoint_size})"
     )
     out.print(f"verify with: claims-ledger verify --bundle {path} --log-key {key}")
+    if report.left_out:
+        err.print(
+            f"[yellow]left out {report.left_out} entries (seq {report.checkpoint_size} to "
+            f"{report.checkpoint_size + report.left_out - 1}): no signed checkpoint covers "
+            "them; run claims-ledger verify[/]"
+        )
 
 
 @app.command("checkpoint")
@@ -374,6 +394,13 @@ def keys_create(
     """Generate a key file and register the key in the ledger (signed by the log key)."""
     roles = _roles(role)
     with _instance() as instance:
+        taken = key_named(instance.ledger.list_keys(), name)
+        if taken is not None:
+            # Before the key file is written: a refused registration leaves nothing behind.
+            raise Duplicate(
+                f"key name {name!r} is already registered (key {taken.key_id}, entry "
+                f"{taken.registered_seq}); a key name is registered once and never reused"
+            )
         key = instance.keyring.create(name, unencrypted=unencrypted)
         entry = instance.ledger.register_key(instance.log_key(), key, roles)
     out.print(f"key {name} {key.key_id} registered at entry {entry.seq}")

@@ -62,7 +62,9 @@ class LedgerClient:
 
     def checkpoint(self) -> Checkpoint:
         """The latest checkpoint, signed by the pinned key and consistent with the last one."""
-        note = self.http.get(f"{self.url}/checkpoint").text
+        # The raw bytes: decoding leniently (or translating newlines) would accept a note
+        # the format calls malformed.
+        note = self.http.get(f"{self.url}/checkpoint").content
         checkpoint = verify_checkpoint(note, self.log_key, self.log_key.name)
         previous = self.last_checkpoint
         if previous is not None:

@@ -62,6 +62,9 @@ class ClaimHead:
     head: str
     head_seq: int
     status: ClaimStatus
+    retracted_seq: int | None = None
+    """The entry that retracted the claim, if it is retracted and that entry is known (the
+    latest entry may be a later review)."""
 
 
 def key_from_registration(payload: KeyRegistered, seq: int) -> KeyState:
@@ -89,6 +92,11 @@ def signer_key(entry: SignedEntry, lookup: Callable[[str], KeyState | None]) -> 
     key = lookup(body.signer)
     if key is None:
         raise Unauthorized(f"entry {entry.seq}: signer {body.signer} is not a registered key")
+    if not key.valid_at(entry.seq) and key.registered_seq >= entry.seq:
+        raise Unauthorized(
+            f"entry {entry.seq}: key {key.name} ({body.signer}) is registered at entry "
+            f"{key.registered_seq}, not before this entry"
+        )
     if not key.valid_at(entry.seq):
         raise Unauthorized(
             f"entry {entry.seq}: key {key.name} ({body.signer}) was revoked at entry {key.revoked_seq}"
@@ -128,11 +136,30 @@ def check_key_revocation(
         raise Conflict(f"key {existing.name} was already revoked at entry {existing.revoked_seq}")
 
 
-def next_key_state(entry: SignedEntry, lookup: Callable[[str], KeyState | None]) -> KeyState:
-    """The state a key.registered or key.revoked entry leaves its key in, after its rules."""
+def check_key_name(entry: SignedEntry, payload: KeyRegistered, named: KeyState | None) -> None:
+    """A key name belongs to one key for the log's whole life. ``named`` is the key already
+    registered under ``payload.name``, if any; a revoked key keeps its name, since its past
+    entries, its key file and the verifier keys printed for it all go by that name."""
+    if named is not None:
+        revoked = "" if named.revoked_seq is None else f", revoked at entry {named.revoked_seq}"
+        raise Duplicate(
+            f"entry {entry.seq}: key name {payload.name!r} is already taken by key "
+            f"{named.key_id} (registered at entry {named.registered_seq}{revoked}); "
+            "a key name is registered once and never reused"
+        )
+
+
+def next_key_state(
+    entry: SignedEntry,
+    lookup: Callable[[str], KeyState | None],
+    named: Callable[[str], KeyState | None],
+) -> KeyState:
+    """The state a key.registered or key.revoked entry leaves its key in, after its rules.
+    ``lookup`` finds a key by id, ``named`` by name."""
     payload = entry.body.payload
     if isinstance(payload, KeyRegistered):
         check_key_registration(entry, payload, lookup(payload.key_id))
+        check_key_name(entry, payload, named(payload.name))
         return key_from_registration(payload, entry.seq)
     assert isinstance(payload, KeyRevoked)
     key = lookup(payload.key_id)
@@ -186,7 +213,9 @@ def check_claim_change(
             f"{current.head} (seq {current.head_seq}); re-read the claim and try again"
         )
     if current.status == "retracted" and not allow_retracted:
-        raise Conflict(f"claim {claim_id} was retracted at entry {current.head_seq}")
+        if current.retracted_seq is None:
+            raise Conflict(f"claim {claim_id} is retracted (latest entry {current.head_seq})")
+        raise Conflict(f"claim {claim_id} was retracted at entry {current.retracted_seq}")
     return current
 
 

@@ -692,6 +692,9 @@ class _SourcesOnly:
     def get_key(self, key_id: str) -> KeyState | None:
         return None
 
+    def get_key_named(self, name: str) -> KeyState | None:
+        return None
+
     def get_source(self, sha256: str) -> SourceState | None:
         return next((s for s in self.by_entry.values() if s.sha256 == sha256), None)
 
@@ -699,4 +702,7 @@ class _SourcesOnly:
         return self.by_entry.get(entry_hash)
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
+        return None
+
+    def retraction_seq(self, claim_id: str) -> int | None:
         return None

@@ -100,9 +100,11 @@ class StateView(Protocol):
     """Read access to the current state (a database transaction, or memory)."""
 
     def get_key(self, key_id: str) -> KeyState | None: ...
+    def get_key_named(self, name: str) -> KeyState | None: ...
     def get_source(self, sha256: str) -> SourceState | None: ...
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None: ...
     def get_claim(self, claim_id: str) -> ClaimState | None: ...
+    def retraction_seq(self, claim_id: str) -> int | None: ...
 
 
 @dataclass
@@ -118,6 +120,15 @@ class Changes:
     """Claim states these changes replaced (rows to add to the claim_versions projection)."""
 
 
+def key_named(keys: Iterable[KeyState], name: str) -> KeyState | None:
+    """The key registered under ``name`` among ``keys`` (the first, were there several)."""
+    return min((k for k in keys if k.name == name), key=_registered, default=None)
+
+
+def _registered(key: KeyState) -> int:
+    return key.registered_seq
+
+
 class Overlay:
     """A ``StateView`` that sees pending changes first, then the underlying view.
 
@@ -130,6 +141,7 @@ class Overlay:
         self.changes = Changes()
         self._source_by_entry: dict[str, SourceState] = {}
         self._keys: dict[str, KeyState | None] = {}
+        self._retractions: dict[str, int] = {}
 
     def get_key(self, key_id: str) -> KeyState | None:
         changed = self.changes.keys.get(key_id)
@@ -138,6 +150,13 @@ class Overlay:
         if key_id not in self._keys:
             self._keys[key_id] = self.base.get_key(key_id)
         return self._keys[key_id]
+
+    def get_key_named(self, name: str) -> KeyState | None:
+        pending = key_named(self.changes.keys.values(), name)
+        if pending is not None:
+            return pending
+        found = self.base.get_key_named(name)
+        return found if found is None else self.changes.keys.get(found.key_id, found)
 
     def get_source(self, sha256: str) -> SourceState | None:
         return self.changes.sources.get(sha256) or self.base.get_source(sha256)
@@ -153,10 +172,18 @@ class Overlay:
     def get_claim(self, claim_id: str) -> ClaimState | None:
         return self.changes.claims.get(claim_id) or self.base.get_claim(claim_id)
 
+    def retraction_seq(self, claim_id: str) -> int | None:
+        """The entry that retracted the claim (only asked for when refusing a change)."""
+        found = self._retractions.get(claim_id)
+        return found if found is not None else self.base.retraction_seq(claim_id)
+
     def apply(self, entry: SignedEntry) -> None:
         """Check ``entry`` against the rules and fold it in; raises and changes nothing if refused."""
         check_signer(entry, self)
         fold(entry, self)
+
+    def note_retraction(self, claim_id: str, seq: int) -> None:
+        self._retractions[claim_id] = seq
 
     def put_source(self, state: SourceState) -> None:
         self.changes.sources[state.sha256] = state
@@ -177,6 +204,9 @@ class MemoryState:
     def get_key(self, key_id: str) -> KeyState | None:
         return self.keys.get(key_id)
 
+    def get_key_named(self, name: str) -> KeyState | None:
+        return key_named(self.keys.values(), name)
+
     def get_source(self, sha256: str) -> SourceState | None:
         return self.sources.get(sha256)
 
@@ -185,6 +215,17 @@ class MemoryState:
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
         return self.claims.get(claim_id)
+
+    def retraction_seq(self, claim_id: str) -> int | None:
+        # The retraction replaced the claim's last state that was not retracted.
+        return max(
+            (
+                v.to_seq
+                for v in self.versions
+                if v.state.claim_id == claim_id and v.state.status != "retracted"
+            ),
+            default=None,
+        )
 
     def apply(self, entry: SignedEntry) -> None:
         overlay = Overlay(self)
@@ -221,7 +262,7 @@ def signer_state(entry: SignedEntry, view: StateView) -> KeyState:
 
 
 def _on_key_entry(entry: SignedEntry, state: Overlay) -> None:
-    key = rules.next_key_state(entry, state.get_key)
+    key = rules.next_key_state(entry, state.get_key, state.get_key_named)
     state.changes.keys[key.key_id] = key
     if entry.kind == "key.registered":
         state.changes.created.add(key.key_id)
@@ -297,7 +338,15 @@ def _current_claim(
     entry: SignedEntry, state: Overlay, claim_id: str, follows: str, *, allow_retracted: bool
 ) -> ClaimState:
     claim = state.get_claim(claim_id)
-    head = rules.ClaimHead(claim.head, claim.head_seq, claim.status) if claim else None
+    head = None
+    if claim is not None:
+        retracted = claim.status == "retracted" and not allow_retracted
+        head = rules.ClaimHead(
+            claim.head,
+            claim.head_seq,
+            claim.status,
+            state.retraction_seq(claim_id) if retracted else None,
+        )
     rules.check_claim_change(entry, claim_id, follows, head, allow_retracted=allow_retracted)
     assert claim is not None
     return claim
@@ -336,6 +385,7 @@ def _on_claim_retracted(entry: SignedEntry, state: Overlay) -> None:
     assert isinstance(p, ClaimRetracted)
     claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=False)
     _replace_claim(state, claim, replace(claim, status="retracted"), entry)
+    state.note_retraction(p.claim, entry.seq)
 
 
 def _on_claim_reviewed(entry: SignedEntry, state: Overlay) -> None:

@@ -21,6 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ from ledger.chunks import (
 )
 from ledger.entries import (
     ENTRY_KINDS,
+    ClaimRetracted,
     EntryHash,
     KeyRegistered,
     KeyRevoked,
@@ -48,6 +50,7 @@ from ledger.entries import (
     parse_entry,
 )
 from ledger.errors import (
+    FormatError,
     IntegrityError,
     LedgerError,
     SignatureError,
@@ -61,6 +64,7 @@ from ledger.state import (
     Overlay,
     SourceState,
     fold,
+    key_named,
     source_state,
     subject_of,
 )
@@ -175,6 +179,9 @@ class VerifyReport:
     checkpoints: int = 0
     nodes: int = 0
     projection_rows: int = 0
+    uncheckpointed: int = 0
+    """Entries no checkpoint covers, from seq ``entries - uncheckpointed`` on: only in a log
+    that has no checkpoint yet (written before checkpoints existed); reported, not failed."""
 
 
 # -- keys, from a first pass -------------------------------------------------------------------
@@ -191,7 +198,7 @@ def key_states(entries: Iterable[tuple[int, bytes]]) -> dict[str, KeyState]:
         try:
             entry = parse_entry(data, where=f"entry {seq}")
             if entry.seq == seq and isinstance(entry.body.payload, KeyRegistered | KeyRevoked):
-                key = rules.next_key_state(entry, keys.get)
+                key = rules.next_key_state(entry, keys.get, partial(key_named, keys.values()))
                 keys[key.key_id] = key
         except LedgerError:
             continue
@@ -435,7 +442,7 @@ class LogChecker:
         entry = parse_entry(data, where=f"entry {seq}")
         payload = entry.body.payload
         if isinstance(payload, KeyRegistered | KeyRevoked):
-            key = rules.next_key_state(entry, self.keys.get)
+            key = rules.next_key_state(entry, self.keys.get, partial(key_named, self.keys.values()))
             self.keys[key.key_id] = key
             if seq == 0 and self.log_verifier is None:
                 self.log_verifier = Verifier.from_public_key(
@@ -477,6 +484,10 @@ class LogChecker:
             note = verify_checkpoint(checkpoint.note, self.log_verifier, self.origin)
         except VerificationError as exc:
             raise SignatureError(f"checkpoint at tree size {size}: {exc}", seq=size - 1) from exc
+        except FormatError as exc:
+            raise IntegrityError(
+                f"checkpoint at tree size {size}: its note is malformed: {exc}", seq=size - 1
+            ) from exc
         if note.size != size or note.root_hash != root:
             raise IntegrityError(
                 f"checkpoint at tree size {size}: the signed note says size {note.size} "
@@ -525,6 +536,9 @@ class _ClaimView:
     def get_key(self, key_id: str) -> KeyState | None:
         return self.checker.keys.get(key_id)
 
+    def get_key_named(self, name: str) -> KeyState | None:
+        return key_named(self.checker.keys.values(), name)
+
     def get_source(self, sha256: str) -> SourceState | None:
         return None
 
@@ -533,6 +547,13 @@ class _ClaimView:
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
         return self.checker.claim_before(claim_id, self.position)
+
+    def retraction_seq(self, claim_id: str) -> int | None:
+        for data in self.checker.index.history(claim_id, self.position):
+            entry = parse_entry(data, where=f"history of claim {claim_id}")
+            if isinstance(entry.body.payload, ClaimRetracted):
+                return entry.seq
+        return None
 
 
 # -- entry points ------------------------------------------------------------------------------
@@ -563,6 +584,7 @@ def verify_store(
         checker.expect(older_checkpoint)
     at_head = size == head
     checkpoints = _Lookahead(store.iter_checkpoints())
+    covered = 0  # the largest checkpointed tree size met so far
     chunk = 1 << chunk_bits
     tasks = (
         ChunkTask(
@@ -588,6 +610,7 @@ def verify_store(
                         f"checkpoint at tree size {upcoming.size} does not match any entry"
                     )
                 within.append(checkpoints.pop())
+                covered = within[-1].size
             checker.absorb(result, within)
             if progress is not None:
                 progress(result.stop - result.start)
@@ -602,8 +625,32 @@ def verify_store(
             seq=size,
         )
     if at_head:
+        report.uncheckpointed = check_checkpointed(covered, size)
         check_projections(store, checker)
     return report
+
+
+def check_checkpointed(covered: int, size: int) -> int:
+    """Every entry must lie under a signed checkpoint (``covered`` is the largest stored
+    checkpoint's size). Appends sign one over each batch in the batch's own transaction,
+    so entries after a checkpoint that no later checkpoint covers were added behind the
+    ledger's back, or their checkpoint was removed: a failure. Nothing vouches for them to
+    a client, and ``export`` leaves them out.
+
+    One case is not a failure: a log with no checkpoint at all was written before
+    checkpoints existed (schema 0001) and not appended to since; its next append signs a
+    checkpoint over everything. Returns how many entries that leaves uncovered (all of
+    them), for the caller to report."""
+    if covered == 0:
+        return size
+    if covered < size:
+        raise IntegrityError(
+            f"entries {covered} to {size - 1} ({size - covered} of {size}) are not covered by "
+            "any signed checkpoint: appends sign one in the same transaction, so they were "
+            "added behind the ledger's back or their checkpoint was removed",
+            seq=covered,
+        )
+    return 0
 
 
 def _sizes_within(store: Store, start: int, stop: int, checker: LogChecker) -> tuple[int, ...]:

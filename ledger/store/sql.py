@@ -239,6 +239,19 @@ class Txn:
         row = self._one(keys_t, "key_id", key_id)
         return _key_state(row) if row is not None else None
 
+    def retraction_seq(self, claim_id: str) -> int | None:
+        about = text(ABOUT_A_CLAIM)
+        query = select(entries_t.c.seq).where(
+            entries_t.c.subject == claim_id, about, entries_t.c.kind == "claim.retracted"
+        )
+        seq = self.conn.execute(query.limit(1)).scalar()
+        return None if seq is None else int(seq)
+
+    def get_key_named(self, name: str) -> KeyState | None:
+        query = select(keys_t).where(keys_t.c.name == name).order_by(keys_t.c.registered_seq)
+        row = self.conn.execute(query.limit(1)).first()
+        return _key_state(row) if row is not None else None
+
     def get_source(self, sha256: str) -> SourceState | None:
         row = self._one(sources_t, "sha256", sha256)
         return _source_state(row) if row is not None else None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ledger.client import LedgerClient
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import FormatError, LedgerError, VerificationError
 from tests.api.conftest import Served, gql
 from tests.helpers import ROOT
 
@@ -105,3 +105,19 @@ def test_the_worked_example_runs(served: Served) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "signature ok" in done.stdout and "links verified" in done.stdout
+
+
+def test_client_refuses_a_checkpoint_served_with_crlf_line_ends(served: Served) -> None:
+    real = httpx.Client()
+
+    def crlf(request: httpx.Request) -> httpx.Response:
+        response = real.get(str(request.url))
+        return httpx.Response(200, content=response.content.replace(b"\n", b"\r\n"))
+
+    key = _log_key(served.url)
+    assert LedgerClient(served.url, log_key=key).checkpoint().size > 0
+    client = LedgerClient(
+        served.url, log_key=key, http=httpx.Client(transport=httpx.MockTransport(crlf))
+    )
+    with pytest.raises(FormatError, match="carriage return"):
+        client.checkpoint()

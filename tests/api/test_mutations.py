@@ -9,6 +9,7 @@ import httpx
 
 from ledger.config import Settings
 from ledger.entries import Body, sign_body
+from ledger.instance import open_instance
 from ledger.signing import KeyRing, SigningKey
 from tests.api.conftest import Served, gql, post
 from tests.helpers import source_payload
@@ -165,3 +166,41 @@ def test_mutations_over_get_are_refused_and_run_nothing(served: Served) -> None:
     assert response.status_code in (400, 405)
     assert "mutations are not allowed" in response.text
     assert _state(served) == (size, claim, head)  # a valid, authorized retraction: not run
+
+
+def test_a_token_cannot_submit_an_entry_signed_by_another_registered_writer(
+    served: Served,
+) -> None:
+    """Token bound to writer key A (ingest); the entry is properly signed by writer key B,
+    registered and valid: every rule of the log would accept it, only the token's binding
+    refuses it."""
+    instance = open_instance(
+        Settings(home=served.home, database_url=served.db_url, passphrase=b"pw")
+    )
+    try:
+        bob = instance.keyring.create("bob")
+        instance.ledger.register_key(instance.log_key(), bob, ["writer"])
+    finally:
+        instance.close()
+    head = gql(served.url, "{ checkpoint { size } }")["checkpoint"]["size"]
+    last = gql(
+        served.url, "query($a: Int!) { entries(after: $a, first: 1) { hash ts } }", a=head - 2
+    )["entries"][0]
+    body = Body(
+        log="claims-ledger/local",
+        seq=head,
+        prev=bytes.fromhex(last["hash"]),
+        ts=last["ts"],  # type: ignore[arg-type]
+        kind="source.registered",
+        signer=bob.key_id,
+        payload=source_payload(950),
+    )
+    data = base64.b64encode(sign_body(body, bob).data).decode()
+    mutation = """mutation($d: String!) { submitSignedEntry(data: $d) { __typename } }"""
+    refused = post(served.url, mutation, served.tokens["writer"], d=data)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert f"the entry is signed by {bob.key_id}" in refused["errors"][0]["message"]
+    assert gql(served.url, "{ checkpoint { size } }")["checkpoint"]["size"] == head
+    assert gql(served.url, "query($a: Int!) { entries(after: $a) { seq } }", a=head - 1) == {
+        "entries": []
+    }

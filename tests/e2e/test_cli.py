@@ -63,6 +63,16 @@ def test_keys_create_list_and_revoke(tmp_path: Path) -> None:
     )
     bad = cli(home, "keys", "create", "bob", "--role", "owner", ok=False)
     assert bad.returncode != 0 and "unknown role" in bad.stderr + bad.stdout
+    # A revoked key keeps its name; a refused name leaves no key file behind.
+    (home / "keys" / "alice.key.pem").unlink()
+    again = cli(home, "keys", "create", "alice", "--role", "writer", ok=False)
+    assert again.returncode == 1 and "key name 'alice' is already registered" in again.stderr
+    assert not (home / "keys" / "alice.key.pem").exists()
+    listing = cli(home, "keys", "list").stdout
+    assert [line for line in listing.splitlines() if line.startswith("alice ")] == [
+        "alice  roles reviewer"
+    ]
+    assert "no local key file" in listing
 
 
 def test_claim_revision_history_through_the_cli(tmp_path: Path) -> None:
@@ -235,3 +245,76 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
         other, "verify", "--bundle", str(bundle), "--log-key", vkey.replace("A", "B", 1), ok=False
     )
     assert wrong.returncode != 0
+
+
+def test_every_verification_failure_exits_2(tmp_path: Path) -> None:
+    """docs/verification.md, docs/formats/bundle.md and docs/operations.md: verify exits 2
+    on the first problem. Malformed bytes (a bundle file, a stored or a kept checkpoint
+    note) used to leave as plain errors with status 1."""
+    home, other = tmp_path / "home", tmp_path / "elsewhere"
+    cli(home, "run", "--no-serve")
+    listing = cli(home, "keys", "list").stdout
+    vkey = next(
+        line.split()[1] for line in listing.splitlines() if "verifier  claims-ledger/local+" in line
+    )
+    bundle = tmp_path / "bundle"
+    cli(home, "export", str(bundle))
+    old = tmp_path / "old.txt"
+    old.write_bytes(cli(home, "checkpoint", "--size", "2").stdout.encode().replace(b"\n", b"\r\n"))
+
+    def fails(where: Path, *args: str, expected: str) -> None:
+        done = cli(where, "verify", *args, ok=False)
+        assert done.returncode == 2, done.stderr
+        assert "verification failed:" in done.stderr and expected in done.stderr
+
+    fails(home, "--checkpoint", str(old), expected="carriage return")
+    fails(home, "--checkpoint", str(tmp_path / "missing.txt"), expected="cannot read it")
+    entries = (bundle / "entries.jsonl").read_bytes()
+    (bundle / "entries.jsonl").write_bytes(entries[:-1])
+    fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="no final newline")
+    (bundle / "entries.jsonl").write_bytes(entries)
+    note = (bundle / "checkpoint.txt").read_bytes()
+    (bundle / "checkpoint.txt").write_bytes(note.replace(b"\n", b"\r\n"))
+    fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="carriage return")
+    (bundle / "checkpoint.txt").write_text("not a note\n")
+    fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="checkpoint.txt: note has")
+    (bundle / "checkpoint.txt").write_bytes(note)
+    assert "ok 6 entries" in cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey).stdout
+    usage = cli(other, "verify", "--bundle", str(bundle), "--log-key", "nonsense", ok=False)
+    assert usage.returncode == 2 and "--log-key" in usage.stderr
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER checkpoints_no_update")
+    db.execute("UPDATE checkpoints SET note = 'garbage' WHERE size = 2")
+    db.commit()
+    db.close()
+    fails(home, expected="checkpoint at tree size 2: its note is malformed")
+
+
+def test_export_says_which_entries_no_checkpoint_covers(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER checkpoints_no_delete")
+    db.execute("DELETE FROM checkpoints WHERE size > 2")
+    db.commit()
+    db.close()
+    failed = cli(home, "verify", ok=False)
+    assert failed.returncode == 2
+    assert "entries 2 to 5 (4 of 6) are not covered by any signed checkpoint" in failed.stderr
+    done = cli(home, "export", str(tmp_path / "bundle"))
+    assert "exported 2 entries" in done.stdout
+    assert "left out 4 entries (seq 2 to 5): no signed checkpoint covers them" in done.stderr
+
+
+def test_a_log_without_any_checkpoint_is_verified_with_a_warning(tmp_path: Path) -> None:
+    """As a ledger written before checkpoints existed looks (schema 0001, upgraded)."""
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    db.execute("DROP TRIGGER checkpoints_no_delete")
+    db.execute("DELETE FROM checkpoints")
+    db.commit()
+    db.close()
+    done = cli(home, "verify")
+    assert "ok 6 entries verified; 0 checkpoints" in done.stdout
+    assert "warning: no signed checkpoint covers entries 0 to 5 (6)" in done.stderr

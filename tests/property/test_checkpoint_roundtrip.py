@@ -4,6 +4,8 @@ canonical-form property: any text they accept re-serializes to exactly itself.""
 from __future__ import annotations
 
 import base64
+import tempfile
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,6 +21,7 @@ from ledger.checkpoint import (
     Verifier,
     open_note,
     parse_verifier_key,
+    read_note_file,
     sign_checkpoint,
     sign_note,
 )
@@ -209,3 +212,49 @@ def test_accepted_proof_files_are_canonical(
     except FormatError:
         return
     assert parsed.to_text() == text
+
+
+# CRLF line ends: the format says malformed (docs/formats/merkle-and-checkpoints.md), on
+# every path a note comes in by — text, bytes, a file on disk, a proof file.
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\n", "\r\n")
+
+
+@settings(max_examples=60, deadline=None)
+@given(cp=checkpoints, name=key_names)
+def test_a_note_with_crlf_line_ends_is_refused_and_lf_round_trips(
+    cp: Checkpoint, name: str
+) -> None:
+    note = sign_checkpoint(cp, name, KEY)
+    verifier = Verifier.from_public_key(name, KEY.public_key())
+    assert Checkpoint.from_body(open_note(note, [verifier]).text) == cp
+    for crlf in (_crlf(note), _crlf(note).encode("utf-8")):
+        with pytest.raises(FormatError, match="carriage return"):
+            SignedNote.from_text(crlf)
+        with pytest.raises(FormatError, match="carriage return"):
+            open_note(crlf, [verifier])
+    with pytest.raises(FormatError, match="carriage return"):
+        Checkpoint.from_body(_crlf(cp.to_body()))
+    # Only the note's own line ends changed to CRLF: the same refusal.
+    with pytest.raises(FormatError, match="carriage return"):
+        ProofFile.from_text(ProofFile(3, (), note).to_text()[: -len(note)] + _crlf(note))
+
+
+@settings(max_examples=30, deadline=None)
+@given(cp=checkpoints, crlf_at=st.integers(0, 3))
+def test_note_files_are_read_byte_for_byte(cp: Checkpoint, crlf_at: int) -> None:
+    """Reading a file must not translate newlines: LF notes come back byte-exact, a note
+    with any CRLF line end is refused (text-mode reading would silently accept it)."""
+    note = checkpoint_note(cp)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "checkpoint.txt"
+        path.write_bytes(note.encode("utf-8"))
+        assert read_note_file(path, "checkpoint") == note
+        lines = note.split("\n")
+        at = min(crlf_at, len(lines) - 2)
+        lines[at] += "\r"
+        path.write_bytes("\n".join(lines).encode("utf-8"))
+        with pytest.raises(FormatError, match="carriage return"):
+            read_note_file(path, "checkpoint")

@@ -9,7 +9,13 @@ import pytest
 
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import Verifier, parse_verifier_key
-from ledger.errors import IntegrityError, InvalidInput, SignatureError, VerificationError
+from ledger.errors import (
+    FormatError,
+    IntegrityError,
+    InvalidInput,
+    SignatureError,
+    VerificationError,
+)
 from ledger.ingest import ingest_paths
 from ledger.instance import Instance
 from ledger.signing import SigningKey
@@ -66,7 +72,9 @@ def test_an_edited_bundle_entry_is_caught_and_located(
     path, key, _ = exported
     lines = (path / "entries.jsonl").read_bytes().split(b"\n")
     at = lines[5].index(b'"statement":"') + len(b'"statement":"')
-    lines[5] = lines[5][:at] + (b"X" if lines[5][at : at + 1] != b"X" else b"Y") + lines[5][at + 1 :]
+    lines[5] = (
+        lines[5][:at] + (b"X" if lines[5][at : at + 1] != b"X" else b"Y") + lines[5][at + 1 :]
+    )
     (path / "entries.jsonl").write_bytes(b"\n".join(lines))
     with pytest.raises(SignatureError, match="entry 5") as info:
         verify_bundle(path, key, workers=0)
@@ -94,3 +102,25 @@ def test_export_refuses_a_non_empty_folder(instance: Instance, tmp_path: Path) -
     (tmp_path / "x" / "file").write_text("keep me")
     with pytest.raises(InvalidInput, match="not empty"):
         export_bundle(instance.ledger, tmp_path / "x")
+
+
+def test_a_bundle_checkpoint_with_crlf_line_ends_is_refused(
+    exported: tuple[Path, Verifier, Instance],
+) -> None:
+    """Reading checkpoint.txt in text mode turned CRLF into LF and accepted the note."""
+    path, key, _ = exported
+    note = (path / "checkpoint.txt").read_bytes()
+    (path / "checkpoint.txt").write_bytes(note.replace(b"\n", b"\r\n"))
+    with pytest.raises(FormatError, match="carriage return"):
+        verify_bundle(path, key, workers=0)
+    (path / "checkpoint.txt").write_bytes(note)
+    assert verify_bundle(path, key, workers=0).entries == 11
+
+
+def test_an_older_checkpoint_with_crlf_line_ends_is_refused(
+    exported: tuple[Path, Verifier, Instance],
+) -> None:
+    path, key, instance = exported
+    older = instance.ledger.checkpoint(3).note
+    with pytest.raises(FormatError, match="carriage return"):
+        verify_bundle(path, key, older_checkpoint=older.replace("\n", "\r\n"), workers=0)

@@ -12,7 +12,7 @@ from ledger.bundle import export_bundle, verify_bundle
 from ledger.entries import ClaimChanges, Rating
 from ledger.errors import IntegrityError, SignatureError, VerificationError
 from ledger.instance import Instance
-from ledger.service import Ledger
+from ledger.service import Batch, Ledger
 from ledger.signing import SigningKey
 from ledger.store.tables import LOG_TABLES
 from ledger.verify import rebuild_projections, verify_store
@@ -121,6 +121,34 @@ def test_log_truncated_after_checkpoints_were_signed(busy: Instance) -> None:
         IntegrityError,
         "checkpoint was signed at tree size 14, but the log has only 10 entries",
     )
+
+
+def test_entries_after_the_last_checkpoint_are_a_failure_and_export_leaves_them_out(
+    busy: Instance, tmp_path: Path
+) -> None:
+    """Appends checkpoint in their own transaction, so a tail no checkpoint covers was
+    added behind the ledger's back (here: the last two checkpoints removed)."""
+    ledger = busy.ledger
+    edit(ledger.store.engine, "DELETE FROM checkpoints WHERE size > 14")
+    failure = _fails(
+        ledger, IntegrityError, r"entries 14 to 15 \(2 of 16\) are not covered by any signed"
+    )
+    assert failure.seq == 14
+    verify_store(ledger.store, size=14, workers=0)  # the covered part alone is fine
+    report = export_bundle(ledger, tmp_path / "bundle")
+    assert (report.entries, report.checkpoint_size, report.left_out) == (14, 14, 2)
+    assert verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0).entries == 14
+
+
+def test_an_entry_appended_without_a_checkpoint_is_a_failure(busy: Instance) -> None:
+    """An entry written straight into the log (rules passed, no checkpoint signed)."""
+    ledger, writer = busy.ledger, busy.writer_key()
+    with ledger.store.writer() as txn:
+        batch = Batch(txn, txn.head(), ledger.origin, ledger.head().last_ts or "")
+        batch.add(source_payload(700), writer)
+        txn.write(batch.entries, batch.overlay.changes, batch.blobs)
+    assert ledger.head().size == 17
+    _fails(ledger, IntegrityError, r"entries 16 to 16 \(1 of 17\) are not covered")
 
 
 def test_log_truncated_and_re_extended_differently_is_a_fork_against_an_older_checkpoint(
@@ -243,3 +271,104 @@ def test_bytes_edited_in_the_sqlite_file(sqlite_url: str, tmp_path: Path) -> Non
             verify_store(instance.ledger.store, workers=0)
     finally:
         instance.close()
+
+
+# Claims changed after their extraction: their rows are compared with a replay, not with
+# what the extraction created (the chunks cannot), so tamper with exactly those rows.
+
+
+@pytest.fixture
+def changed(instance: Instance) -> tuple[Instance, dict[str, str]]:
+    """Claims revised, retracted, reviewed, and revised then reviewed."""
+    ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
+    ids = []
+    for n in range(2):
+        ids += add_source_with_claims(ledger, writer, n, claims=3)
+    claims = dict(zip(("revised", "retracted", "reviewed", "both"), ids, strict=False))
+    ledger.revise_claim(
+        writer,
+        claims["revised"],
+        follows=claims["revised"],
+        changes=ClaimChanges(statement="Revised."),
+        reason="fix",
+    )
+    ledger.retract_claim(writer, claims["retracted"], follows=claims["retracted"], reason="no")
+    ledger.review_claim(
+        log, claims["reviewed"], follows=claims["reviewed"], rating=Rating(textual="False")
+    )
+    both = ledger.revise_claim(
+        writer,
+        claims["both"],
+        follows=claims["both"],
+        changes=ClaimChanges(made_on="2024-03-21"),
+        reason="date",
+    )
+    ledger.review_claim(log, claims["both"], follows=both.hash.hex(), rating=Rating(textual="True"))
+    whole = verify_store(ledger.store, workers=0)
+    assert verify_store(ledger.store, workers=2, chunk_bits=2) == whole
+    unguard(ledger.store.engine)
+    return instance, claims
+
+
+@pytest.mark.parametrize(
+    ("which", "column", "value", "message"),
+    [
+        ("revised", "statement", "Forged.", "statement is 'Forged.', the log implies 'Revised.'"),
+        ("revised", "revision", 0, "revision is 0, the log implies 1"),
+        ("retracted", "status", "active", "status is 'active', the log implies 'retracted'"),
+        ("reviewed", "last_rating", "True", "last_rating is 'True', the log implies 'False'"),
+        ("reviewed", "review_count", 0, "review_count is 0, the log implies 1"),
+        ("both", "made_on", "2024-03-20", "made_on is '2024-03-20', the log implies '2024-03-21'"),
+        ("both", "review_count", 2, "review_count is 2, the log implies 1"),
+    ],
+)
+def test_a_changed_claims_projection_row_edited(
+    changed: tuple[Instance, dict[str, str]], which: str, column: str, value: object, message: str
+) -> None:
+    instance, claims = changed
+    edit(
+        instance.ledger.store.engine,
+        f"UPDATE claims SET {column} = :v WHERE claim_id = :c",
+        v=value,
+        c=claims[which],
+    )
+    _fails(instance.ledger, IntegrityError, f"claims {claims[which]}: {message}")
+
+
+@pytest.mark.parametrize("which", ["revised", "retracted", "reviewed", "both"])
+def test_a_changed_claims_past_state_edited(
+    changed: tuple[Instance, dict[str, str]], which: str
+) -> None:
+    instance, claims = changed
+    engine = instance.ledger.store.engine
+    with engine.connect() as conn:
+        to_seq = conn.execute(
+            sa.text("SELECT max(to_seq) FROM claim_versions WHERE claim_id = :c"),
+            {"c": claims[which]},
+        ).scalar_one()
+    edit(
+        engine,
+        "UPDATE claim_versions SET statement = 'Forged.' WHERE to_seq = :s",
+        s=to_seq,
+    )
+    _fails(
+        instance.ledger,
+        IntegrityError,
+        f"claim_versions: the row for entry {to_seq} is not the state of claim {claims[which]}",
+    )
+
+
+def test_a_changed_claims_past_state_removed(changed: tuple[Instance, dict[str, str]]) -> None:
+    instance, claims = changed
+    engine = instance.ledger.store.engine
+    with engine.connect() as conn:
+        to_seq = conn.execute(
+            sa.text("SELECT min(to_seq) FROM claim_versions WHERE claim_id = :c"),
+            {"c": claims["retracted"]},
+        ).scalar_one()
+    edit(engine, "DELETE FROM claim_versions WHERE to_seq = :s", s=to_seq)
+    _fails(
+        instance.ledger,
+        IntegrityError,
+        f"claim_versions: the state entry {to_seq} replaced is missing",
+    )
