@@ -1,7 +1,7 @@
-"""One served ledger per database per module, for the abuse suite.
+"""One served ledger per database, shared by the whole abuse suite.
 
-Each module gets a ``claims-ledger serve`` process on SQLite and one on PostgreSQL
-(marker ``postgres``), holding the seed plus a source with three claims, and tokens
+The suite gets a ``claims-ledger serve`` process on SQLite and one on PostgreSQL
+(marker ``postgres``), each holding the seed plus a source with three claims, and tokens
 "writer" (key ingest), "reviewer" (key log), "ghost" (a key the server holds that is not
 registered in the log) and "revoked". The keys' passphrase is a long random secret,
 also written to ``<home>/keys/passphrase``, so a test can tell whether it leaked.
@@ -22,7 +22,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,11 @@ class Abused:
     db_url: str
     tokens: dict[str, str]
     passphrase: str
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] = field(init=False)
+    log: deque[bytes] = field(default_factory=lambda: deque(maxlen=200))
+    """The last lines the server wrote to stderr."""
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+    """One client for every request (a new one per request costs a TLS context each)."""
 
     @property
     def graphql(self) -> str:
@@ -109,12 +113,37 @@ def _cap_memory(pid: int) -> None:
     resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
 
 
+def _serve(abused: Abused) -> None:
+    """Start (or restart) the server for ``abused``, memory-capped, its stderr drained."""
+    proc, url = launch(
+        abused.home,
+        abused.db_url,
+        env={
+            "LEDGER_KEY_PASSPHRASE": abused.passphrase,
+            "LEDGER_KEY_PASSPHRASE_FILE": str(abused.passphrase_file),
+        },
+    )
+    _cap_memory(proc.pid)
+    threading.Thread(target=_drain, args=(proc, abused.log), daemon=True).start()
+    abused.proc, abused.url = proc, url
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # blocked: SIGTERM waits for its event loop
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def abused(
+def served_abused(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Abused]:
+    """The served ledger, shared by every case on one database."""
     tmp = tmp_path_factory.mktemp(f"abuse-{request.param}")
     home = tmp / "home"
     passphrase = "abuse-" + secrets.token_hex(16)
@@ -136,33 +165,36 @@ def abused(
         fd = os.open(home / "keys" / "passphrase", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(passphrase + "\n")
-        proc, url = launch(
-            home,
-            db_url,
-            env={
-                "LEDGER_KEY_PASSPHRASE": passphrase,
-                "LEDGER_KEY_PASSPHRASE_FILE": str(home / "keys" / "passphrase"),
-            },
-        )
-        _cap_memory(proc.pid)
-        log: deque[bytes] = deque(maxlen=200)
-        threading.Thread(target=_drain, args=(proc, log), daemon=True).start()
+        abused = Abused("", home, db_url, tokens, passphrase)
+        _serve(abused)
         try:
-            yield Abused(url, home, db_url, tokens, passphrase, proc)
+            yield abused
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            abused.http.close()
+            _stop(abused.proc)
+
+
+@pytest.fixture
+def abused(served_abused: Abused) -> Abused:
+    """The shared served ledger, restarted first if an earlier case left it dead or
+    blocked (so that a case that fails by hanging the server fails alone)."""
+    try:
+        answered = (
+            served_abused.http.get(f"{served_abused.url}/healthz", timeout=3).status_code == 200
+        )
+    except httpx.HTTPError:
+        answered = False
+    if not answered or served_abused.proc.poll() is not None:
+        _stop(served_abused.proc)
+        _serve(served_abused)
+    return served_abused
 
 
 def state(abused: Abused) -> tuple[int, str]:
     """The head size (/healthz) and the signed checkpoint note (/checkpoint)."""
-    health = httpx.get(f"{abused.url}/healthz", timeout=10)
+    health = abused.http.get(f"{abused.url}/healthz", timeout=10)
     assert health.status_code == 200, health.text
-    note = httpx.get(f"{abused.url}/checkpoint", timeout=10)
+    note = abused.http.get(f"{abused.url}/checkpoint", timeout=10)
     assert note.status_code == 200, note.text
     return int(health.json()["entries"]), note.text
 
@@ -170,8 +202,8 @@ def state(abused: Abused) -> tuple[int, str]:
 def assert_alive(abused: Abused) -> None:
     """The server answers /healthz and a cheap query."""
     assert abused.proc.poll() is None, "the server process died"
-    assert httpx.get(f"{abused.url}/healthz", timeout=10).json()["status"] == "ok"
-    body = httpx.post(abused.graphql, json={"query": "{ checkpoint { size } }"}, timeout=10)
+    assert abused.http.get(f"{abused.url}/healthz", timeout=10).json()["status"] == "ok"
+    body = abused.http.post(abused.graphql, json={"query": "{ checkpoint { size } }"}, timeout=10)
     assert body.status_code == 200, body.text
     assert body.json()["data"]["checkpoint"]["size"] >= 1
 
@@ -195,7 +227,7 @@ def post(
 ) -> httpx.Response:
     """POST one GraphQL request as JSON (``token`` names one of the fixture's tokens)."""
     headers = {"authorization": f"Bearer {abused.tokens[token]}"} if token else {}
-    return httpx.post(
+    return abused.http.post(
         abused.graphql,
         json={"query": query, "variables": variables},
         headers=headers,

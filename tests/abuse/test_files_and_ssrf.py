@@ -28,8 +28,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from tests.abuse.conftest import Abused, no_secrets, post, untouched
 
 INGEST = """mutation($u: String) { ingestSource(url: $u) { __typename
@@ -191,4 +189,4 @@ def test_fifo_is_not_opened(abused: Abused, tmp_path: Path) -> None:
             assert exc.errno == errno.ENXIO  # no reader: the server never opened it
         else:
             os.close(fd)
-        httpx.get(f"{abused.url}/healthz", timeout=10)
+        abused.http.get(f"{abused.url}/healthz", timeout=10)

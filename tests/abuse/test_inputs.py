@@ -111,7 +111,7 @@ def test_nul_and_lone_surrogates_are_refused_or_plain(abused: Abused) -> None:
     ]
     with untouched(abused):
         for body in raw:
-            response = httpx.post(
+            response = abused.http.post(
                 abused.graphql,
                 content=body.encode(),
                 headers={"content-type": "application/json"},

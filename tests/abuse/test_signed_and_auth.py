@@ -16,8 +16,6 @@ import base64
 import datetime as dt
 from typing import Any
 
-import httpx
-
 from ledger.config import Settings
 from ledger.entries import Body, EntryKind, Payload, format_timestamp, sign_body
 from ledger.signing import KeyRing, SigningKey
@@ -215,7 +213,7 @@ def test_mutations_without_a_valid_token_are_unauthenticated(abused: Abused) -> 
     with untouched(abused):
         for query, variables in mutations:
             for header in headers:
-                response = httpx.post(
+                response = abused.http.post(
                     abused.graphql,
                     json={"query": query, "variables": variables},
                     headers=header,
