@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from ledger.config import Settings
-from ledger.entries import Body, EntryKind, Payload, format_timestamp, sign_body
+from ledger.entries import Body, EntryHash, EntryKind, Payload, format_timestamp, sign_body
 from ledger.signing import KeyRing, SigningKey
 from tests.abuse.conftest import Abused, codes, post, untouched
 from tests.helpers import claim_payload, source_payload
@@ -48,7 +48,7 @@ def _entry(
     kind: EntryKind = "source.registered",
     *,
     seq: int | None = None,
-    prev: bytes | None = None,
+    prev: bytes | Literal["tip"] | None = "tip",
     log: str = ORIGIN,
     ts: dt.datetime | None = None,
 ) -> bytes:
@@ -57,7 +57,7 @@ def _entry(
     body = Body(
         log=log,
         seq=size if seq is None else seq,
-        prev=last if prev is None else prev,
+        prev=None if prev is None else EntryHash(last if isinstance(prev, str) else prev),
         ts=format_timestamp(ts or dt.datetime.now(dt.UTC)),
         kind=kind,
         signer=key.key_id,
