@@ -104,13 +104,33 @@ def _drain(proc: subprocess.Popen[bytes], tail: deque[bytes]) -> None:
         tail.append(line[:1000])
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (a supervising ``serve`` runs its workers as
+    children)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += parents.get(current, [])
+    return found
+
+
 def _cap_memory(pid: int) -> None:
-    status = Path(f"/proc/{pid}/status").read_text()
-    size_kb = next(
-        int(line.split()[1]) for line in status.splitlines() if line.startswith("VmSize:")
-    )
-    limit = size_kb * 1024 + MEMORY_HEADROOM
-    resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
+    """Cap the address space of the server and of its workers (and, inherited, of any
+    worker started later) at what each holds now plus ``MEMORY_HEADROOM``."""
+    for process in _descendants(pid):
+        with contextlib.suppress(OSError, StopIteration):
+            status = Path(f"/proc/{process}/status").read_text()
+            size_kb = next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmSize:")
+            )
+            limit = size_kb * 1024 + MEMORY_HEADROOM
+            resource.prlimit(process, resource.RLIMIT_AS, (limit, limit))
 
 
 def _serve(abused: Abused) -> None:
