@@ -202,7 +202,7 @@ def test_deeply_nested_json_in_variables_gets_400(abused: Abused) -> None:
 
 def test_huge_variables_are_refused(abused: Abused) -> None:
     mutation = "mutation($d: String!) { submitSignedEntry(data: $d) { __typename } }"
-    unknown = {f"k{i}": i for i in range(100_000)}
+    unknown = {f"k{i}": i for i in range(20_000)}
     with untouched(abused):
         started = time.monotonic()
         entry = post(abused, mutation, "writer", d="A" * 1_900_000)
