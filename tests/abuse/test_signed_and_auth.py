@@ -17,7 +17,15 @@ import datetime as dt
 from typing import Any, Literal
 
 from ledger.config import Settings
-from ledger.entries import Body, EntryHash, EntryKind, Payload, format_timestamp, sign_body
+from ledger.entries import (
+    Body,
+    ClaimRetracted,
+    EntryHash,
+    EntryKind,
+    Payload,
+    format_timestamp,
+    sign_body,
+)
 from ledger.signing import KeyRing, SigningKey
 from tests.abuse.conftest import Abused, codes, post, untouched
 from tests.helpers import claim_payload, source_payload
@@ -45,7 +53,7 @@ def _entry(
     abused: Abused,
     key: SigningKey,
     payload: Payload,
-    kind: EntryKind = "source.registered",
+    kind: EntryKind = "claim.retracted",
     *,
     seq: int | None = None,
     prev: bytes | Literal["tip"] | None = "tip",
@@ -66,6 +74,16 @@ def _entry(
     return sign_body(body, key).data
 
 
+def _retraction(abused: Abused, n: int) -> ClaimRetracted:
+    """A retraction of an active claim: an entry that needs no document bytes, so only the
+    case's own fault can refuse it."""
+    found = post(
+        abused, "{ claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
+    )
+    node = found.json()["data"]["claims"]["edges"][0]["node"]
+    return ClaimRetracted(claim=node["claimId"], follows=node["head"], reason=f"abuse {n}")
+
+
 def _submit(abused: Abused, data: bytes, token: str = "writer") -> dict[str, Any]:
     response = post(abused, SUBMIT, token, d=base64.b64encode(data).decode())
     assert response.status_code == 200, response.text[:500]
@@ -79,14 +97,14 @@ def _member(body: dict[str, Any]) -> str:
 
 def test_forged_signature_is_refused(abused: Abused) -> None:
     writer = _keys(abused).load("ingest")
-    data = _entry(abused, writer, source_payload(700))
+    data = _entry(abused, writer, _retraction(abused, 700))
     signature_at = data.rindex(b'"sig":"') + len(b'"sig":"')
     signature = bytearray(base64.b64decode(data[signature_at : signature_at + 88]))
     signature[0] ^= 1
     forged_signature = (
         data[:signature_at] + base64.b64encode(bytes(signature)) + data[signature_at + 88 :]
     )
-    forged_body = data.replace(b"Article 700", b"Article 701")
+    forged_body = data.replace(b"abuse 700", b"abuse 701")
     with untouched(abused):
         for forged in (forged_signature, forged_body):
             assert _member(_submit(abused, forged)) == "InvalidSignatureError"
@@ -94,7 +112,7 @@ def test_forged_signature_is_refused(abused: Abused) -> None:
 
 def test_entry_signed_by_an_unregistered_key_is_refused(abused: Abused) -> None:
     ghost = _keys(abused).load("ghost")  # the server holds it; the log never registered it
-    data = _entry(abused, ghost, source_payload(702))
+    data = _entry(abused, ghost, _retraction(abused, 702))
     with untouched(abused):
         body = _submit(abused, data, "ghost")
         assert codes(body) == ["FORBIDDEN"] or _member(body) == "InvalidSignatureError", body
@@ -104,13 +122,13 @@ def test_entry_signed_by_another_registered_key_is_forbidden(abused: Abused) -> 
     keys = _keys(abused)
     with untouched(abused):
         for signer in (keys.load("log"), SigningKey.generate("mallory")):
-            body = _submit(abused, _entry(abused, signer, source_payload(703)), "writer")
+            body = _submit(abused, _entry(abused, signer, _retraction(abused, 703)), "writer")
             assert codes(body) == ["FORBIDDEN"], body
 
 
 def test_replayed_entry_is_refused(abused: Abused) -> None:
     writer = _keys(abused).load("ingest")
-    data = _entry(abused, writer, source_payload(704))
+    data = _entry(abused, writer, _retraction(abused, 704))
     accepted = _submit(abused, data)
     assert _member(accepted) == "EntryAccepted", accepted  # the one write this module makes
     with untouched(abused):
@@ -123,11 +141,11 @@ def test_reordered_entries_are_refused(abused: Abused) -> None:
     size, _ = _tip(abused)
     first = post(abused, "{ entries(first: 1) { hash } }").json()["data"]["entries"][0]["hash"]
     wrong = [
-        _entry(abused, writer, source_payload(705), seq=size + 1),
-        _entry(abused, writer, source_payload(706), seq=size - 1),
-        _entry(abused, writer, source_payload(707), seq=0, prev=None),
-        _entry(abused, writer, source_payload(708), prev=bytes.fromhex(first)),
-        _entry(abused, writer, source_payload(709), prev=bytes(32)),
+        _entry(abused, writer, _retraction(abused, 705), seq=size + 1),
+        _entry(abused, writer, _retraction(abused, 706), seq=size - 1),
+        _entry(abused, writer, _retraction(abused, 707), seq=0, prev=None),
+        _entry(abused, writer, _retraction(abused, 708), prev=bytes.fromhex(first)),
+        _entry(abused, writer, _retraction(abused, 709), prev=bytes(32)),
     ]
     with untouched(abused):
         for data in wrong:
@@ -138,7 +156,7 @@ def test_entry_for_another_log_is_refused(abused: Abused) -> None:
     writer = _keys(abused).load("ingest")
     with untouched(abused):
         for origin in ("example.com/other-log", ORIGIN + " ", ORIGIN.upper()):
-            data = _entry(abused, writer, source_payload(710), log=origin)
+            data = _entry(abused, writer, _retraction(abused, 710), log=origin)
             assert _member(_submit(abused, data)) == "InvalidInputError", origin
 
 
@@ -147,7 +165,7 @@ def test_entry_from_the_future_is_refused(abused: Abused) -> None:
     now = dt.datetime.now(dt.UTC)
     with untouched(abused):
         for later in (dt.timedelta(hours=1), dt.timedelta(days=3650)):
-            data = _entry(abused, writer, source_payload(711), ts=now + later)
+            data = _entry(abused, writer, _retraction(abused, 711), ts=now + later)
             assert _member(_submit(abused, data)) == "InvalidInputError"
 
 
@@ -163,7 +181,7 @@ def test_claim_whose_quote_is_not_in_its_source_is_refused(abused: Abused) -> No
 
 def test_source_registered_without_its_bytes_is_refused(abused: Abused) -> None:
     writer = _keys(abused).load("ingest")
-    data = _entry(abused, writer, source_payload(712))  # sha256 of bytes never sent
+    data = _entry(abused, writer, source_payload(712), "source.registered")  # bytes never sent
     with untouched(abused):
         assert _member(_submit(abused, data)) == "InvalidInputError"
 
@@ -172,7 +190,7 @@ def test_mutations_without_a_valid_token_are_unauthenticated(abused: Abused) -> 
     node = post(abused, "{ claims(first: 1) { edges { node { claimId head } } } }").json()
     claim = node["data"]["claims"]["edges"][0]["node"]
     writer = _keys(abused).load("ingest")
-    entry = base64.b64encode(_entry(abused, writer, source_payload(713))).decode()
+    entry = base64.b64encode(_entry(abused, writer, _retraction(abused, 713))).decode()
     mutations: list[tuple[str, dict[str, Any]]] = [
         (
             "mutation($i: ReviseClaimInput!) { reviseClaim(input: $i) { __typename } }",
