@@ -152,12 +152,15 @@ def create_app(
 
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
     graphql = _GraphQL(base, introspection=introspection, timeout=timeout)
+    middleware = [Middleware(BodyLimit)]
+    if body_timeout is not None:  # outermost: every read of the body is timed
+        middleware.insert(0, Middleware(BodyTimeout, seconds=body_timeout))
+    if mutation_rate or client_mutation_rate:  # innermost: sees the size-limited body
+        middleware.append(
+            Middleware(MutationRateLimit, per_token=mutation_rate, per_client=client_mutation_rate)
+        )
     return Starlette(
-        middleware=[
-            *([Middleware(BodyTimeout, seconds=body_timeout)] if body_timeout else []),
-            Middleware(BodyLimit),
-            Middleware(MutationRateLimit, per_token=mutation_rate, per_client=client_mutation_rate),
-        ],
+        middleware=middleware,
         routes=[
             Route("/checkpoint", checkpoint, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),

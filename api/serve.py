@@ -12,11 +12,14 @@ respawned in a tight loop), and on SIGTERM or SIGINT stops them all and exits.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import logging.config
 import multiprocessing
+import os
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
@@ -69,7 +72,20 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, log_level: str, overrides: Overrides) -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Stop (SIGTERM) when the serving process dies, even if it was killed outright, so
+    no worker is left holding the port (Linux; elsewhere only a dead parent at start)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the line above
+        raise SystemExit(0)
+
+
+def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: int) -> None:
+    _die_with(parent)
     settings = overrides.apply(Settings.from_env())
 
     def factory() -> object:
@@ -145,7 +161,7 @@ def serve(
     """
     if not log.handlers:
         logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
-    args = (host, port, log_level, overrides or Overrides())
+    args = (host, port, log_level, overrides or Overrides(), os.getpid())
     context = multiprocessing.get_context("spawn")
 
     def start(slot: _Slot | None = None) -> _Slot:

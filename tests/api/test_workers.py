@@ -95,3 +95,19 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_all(sqlite_url: str, tmp_
     assert b"killed by SIGKILL" in (proc.stderr.read() if proc.stderr else b"")
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/healthz", timeout=2)
+
+
+def test_workers_do_not_outlive_a_killed_server(sqlite_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    open_instance(Settings(home=home, database_url=sqlite_url, passphrase=b"pw")).close()
+    proc, url = launch(home, sqlite_url, "--workers", "2")
+    deadline = time.monotonic() + 30
+    while len(workers := _workers(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait(timeout=10)
+    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers) == 2 and all(_gone(pid) for pid in workers)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
