@@ -40,8 +40,8 @@ def test_two_workers_serve_the_same_port(sqlite_url: str, tmp_path: Path) -> Non
 
 
 def _workers(parent: int) -> set[int]:
-    """The server's worker processes: its children running multiprocessing's spawn_main
-    (not its resource tracker)."""
+    """The server's worker processes: its live children other than multiprocessing's
+    resource tracker (there is one only when workers are spawned rather than forked)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -53,7 +53,7 @@ def _workers(parent: int) -> set[int]:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         state = stat.rsplit(")", 1)[1].split()[0]
-        if ppid == parent and state != "Z" and b"spawn_main" in cmdline:
+        if ppid == parent and state != "Z" and b"resource_tracker" not in cmdline:
             found.add(int(entry.name))
     return found
 
