@@ -92,3 +92,13 @@ def test_serving_guard_settings() -> None:
     ):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({**base, name: bad})
+
+
+def test_serve_refuses_guard_options_that_are_not_positive(tmp_path: Path) -> None:
+    for option, message in (
+        ("--header-timeout", "--header-timeout must be a positive number of seconds"),
+        ("--body-timeout", "--body-timeout must be a positive number of seconds"),
+        ("--max-connections", "--max-connections must be a positive whole number"),
+    ):
+        done = run_cli(tmp_path, "serve", option, "0", LEDGER_UNENCRYPTED_KEYS="1")
+        assert done.returncode == 1 and message in done.stderr, done.stderr
