@@ -109,8 +109,9 @@ def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: 
 
 def _context() -> ForkContext | SpawnContext:
     """``fork`` on Linux while this process runs a single thread: a worker then starts
-    without importing everything again (half the start-up time); ``spawn`` otherwise,
-    as forking a process with other threads can copy a lock one of them holds."""
+    without importing everything again (spawned, it doubled the server's start-up);
+    ``spawn`` otherwise, as forking a process with other threads can copy a lock one of
+    them holds."""
     if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
