@@ -21,15 +21,15 @@ TWO = """mutation { a: retractClaim(claimId: "x", follows: "y", reason: "z") { _
 
 
 @pytest.fixture
-def limited(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def limited(db_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path / "home"
-    instance = open_instance(Settings(home=home, database_url=sqlite_url, passphrase=b"pw"))
+    instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
     writer = instance.writer_key()
     tokens = {name: create_token(instance.ledger.store, name, writer) for name in ("a", "b")}
     instance.close()
     proc, url = launch(
         home,
-        sqlite_url,
+        db_url,
         env={"LEDGER_API_MUTATION_RATE": "3/minute", "LEDGER_API_CLIENT_MUTATION_RATE": "8/minute"},
     )
     yield url, tokens
