@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from api.context import Context, Loaders
+from api.guards import BodyTimeout, MutationRateLimit
 from api.schema import build_schema
 from ledger.config import DEFAULT_API_TIMEOUT, Settings
 from ledger.deadline import Deadline
@@ -125,11 +126,17 @@ def create_app(
     keyring: KeyRing | None = None,
     extractor: Extractor | None = None,
     fetcher: Fetcher | None = None,
+    body_timeout: float | None = None,
+    mutation_rate: str | None = None,
+    client_mutation_rate: str | None = None,
 ) -> Starlette:
     """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
     each GraphQL request may run ``timeout`` seconds (None: no limit).
 
     Mutations sign with keys from ``keyring`` (the one each caller's token names).
+    A request body must arrive within ``body_timeout`` seconds (None: no limit);
+    ``mutation_rate`` and ``client_mutation_rate`` (e.g. ``30/minute``; None: none)
+    limit mutations per bearer token and per client address.
     """
 
     async def checkpoint(request: Request) -> Response:
@@ -145,8 +152,15 @@ def create_app(
 
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
     graphql = _GraphQL(base, introspection=introspection, timeout=timeout)
+    middleware = [Middleware(BodyLimit)]
+    if body_timeout is not None:  # outermost: every read of the body is timed
+        middleware.insert(0, Middleware(BodyTimeout, seconds=body_timeout))
+    if mutation_rate or client_mutation_rate:  # innermost: sees the size-limited body
+        middleware.append(
+            Middleware(MutationRateLimit, per_token=mutation_rate, per_client=client_mutation_rate)
+        )
     return Starlette(
-        middleware=[Middleware(BodyLimit)],
+        middleware=middleware,
         routes=[
             Route("/checkpoint", checkpoint, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
@@ -155,12 +169,18 @@ def create_app(
     )
 
 
-def app_from_env(*, introspection: bool | None = None, timeout: float | None = None) -> Starlette:
-    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*).
+def app_from_env(
+    *,
+    introspection: bool | None = None,
+    timeout: float | None = None,
+    settings: Settings | None = None,
+) -> Starlette:
+    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*,
+    or ``settings``).
 
     Arguments that are not None override the matching settings (``serve``'s options).
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     if introspection is not None:
         settings = replace(settings, api_introspection=introspection)
     if timeout is not None:
@@ -173,4 +193,7 @@ def app_from_env(*, introspection: bool | None = None, timeout: float | None = N
         keyring=instance.keyring,
         extractor=instance.extractor(),
         fetcher=Fetcher.from_env(),
+        body_timeout=settings.api_body_timeout,
+        mutation_rate=settings.api_mutation_rate,
+        client_mutation_rate=settings.api_client_mutation_rate,
     )

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
-from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
+from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role
 from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
@@ -99,13 +99,53 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a client has to send a request's headers before it is cut off "
+            "(default: LEDGER_API_HEADER_TIMEOUT, 10).",
+            show_default=False,
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a client has to send a request's body before it gets 408 "
+            "(default: LEDGER_API_BODY_TIMEOUT, 30).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            help="Open connections per worker before new requests get 503 "
+            "(default: LEDGER_API_MAX_CONNECTIONS, 1000).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
-    if timeout is not None:
-        seconds_setting({"--timeout": str(timeout)}, "--timeout", DEFAULT_API_TIMEOUT)
+    for name, seconds in (
+        ("--timeout", timeout),
+        ("--header-timeout", header_timeout),
+        ("--body-timeout", body_timeout),
+    ):
+        if seconds is not None:
+            seconds_setting({name: str(seconds)}, name, DEFAULT_API_TIMEOUT)
+    if max_connections is not None:
+        count_setting({"--max-connections": str(max_connections)}, "--max-connections", 1)
     with _instance() as instance:
         out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
-    _serve(host=host, port=port, workers=workers, introspection=introspection, timeout=timeout)
+    _serve(
+        host=host,
+        port=port,
+        workers=workers,
+        introspection=introspection,
+        timeout=timeout,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+    )
 
 
 def _serve(
@@ -115,11 +155,21 @@ def _serve(
     workers: int,
     introspection: bool | None = None,
     timeout: float | None = None,
+    header_timeout: float | None = None,
+    body_timeout: float | None = None,
+    max_connections: int | None = None,
 ) -> None:
     # The command line sits above both layers; ledger/ itself never imports api/.
-    from api.serve import serve
+    from api.serve import Overrides, serve
 
-    serve(host=host, port=port, workers=workers, introspection=introspection, timeout=timeout)
+    overrides = Overrides(
+        introspection=introspection,
+        timeout=timeout,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+    )
+    serve(host=host, port=port, workers=workers, overrides=overrides)
 
 
 @app.command()

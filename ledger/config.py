@@ -17,6 +17,20 @@ _ORIGIN_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 PASSPHRASE_FILE_NAME = "passphrase"
 DEFAULT_API_TIMEOUT = 10.0
 """Seconds an API request may take (LEDGER_API_TIMEOUT)."""
+DEFAULT_API_HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send a request's line and headers (LEDGER_API_HEADER_TIMEOUT)."""
+DEFAULT_API_BODY_TIMEOUT = 30.0
+"""Seconds a client has to send a request's body (LEDGER_API_BODY_TIMEOUT)."""
+DEFAULT_API_MAX_CONNECTIONS = 1000
+"""Open connections per worker before new requests get 503 (LEDGER_API_MAX_CONNECTIONS)."""
+DEFAULT_API_MUTATION_RATE = "30/minute"
+"""Mutations per bearer token (LEDGER_API_MUTATION_RATE)."""
+DEFAULT_API_CLIENT_MUTATION_RATE = "60/minute"
+"""Mutations per client address (LEDGER_API_CLIENT_MUTATION_RATE)."""
+_RATE_PATTERN = re.compile(
+    r"^\s*[1-9][0-9]{0,8}\s*(/|per)\s*([1-9][0-9]{0,5}\s+)?(second|minute|hour|day)s?\s*$",
+    re.IGNORECASE,
+)
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -44,6 +58,19 @@ class Settings:
     LEDGER_API_PRODUCTION unless set)."""
     api_timeout: float = DEFAULT_API_TIMEOUT
     """Seconds an API request may run before it is stopped (LEDGER_API_TIMEOUT)."""
+    api_header_timeout: float = DEFAULT_API_HEADER_TIMEOUT
+    """Seconds from a connection's start (or its previous response) to the end of the
+    request's headers before it is closed (LEDGER_API_HEADER_TIMEOUT)."""
+    api_body_timeout: float = DEFAULT_API_BODY_TIMEOUT
+    """Seconds to receive a request's body before it gets 408 (LEDGER_API_BODY_TIMEOUT)."""
+    api_max_connections: int = DEFAULT_API_MAX_CONNECTIONS
+    """Open connections (or requests running) per worker past which new requests get 503
+    (LEDGER_API_MAX_CONNECTIONS)."""
+    api_mutation_rate: str | None = DEFAULT_API_MUTATION_RATE
+    """Mutations allowed per bearer token, e.g. ``30/minute``; None: unlimited
+    (LEDGER_API_MUTATION_RATE, ``off`` turns it off)."""
+    api_client_mutation_rate: str | None = DEFAULT_API_CLIENT_MUTATION_RATE
+    """Mutations allowed per client address (LEDGER_API_CLIENT_MUTATION_RATE)."""
     log_key_name: str = "log"
     writer_key_name: str = "ingest"
 
@@ -77,6 +104,21 @@ class Settings:
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
             api_introspection=env_flag(env, "LEDGER_API_INTROSPECTION", default=not production),
             api_timeout=seconds_setting(env, "LEDGER_API_TIMEOUT", DEFAULT_API_TIMEOUT),
+            api_header_timeout=seconds_setting(
+                env, "LEDGER_API_HEADER_TIMEOUT", DEFAULT_API_HEADER_TIMEOUT
+            ),
+            api_body_timeout=seconds_setting(
+                env, "LEDGER_API_BODY_TIMEOUT", DEFAULT_API_BODY_TIMEOUT
+            ),
+            api_max_connections=count_setting(
+                env, "LEDGER_API_MAX_CONNECTIONS", DEFAULT_API_MAX_CONNECTIONS
+            ),
+            api_mutation_rate=rate_setting(
+                env, "LEDGER_API_MUTATION_RATE", DEFAULT_API_MUTATION_RATE
+            ),
+            api_client_mutation_rate=rate_setting(
+                env, "LEDGER_API_CLIENT_MUTATION_RATE", DEFAULT_API_CLIENT_MUTATION_RATE
+            ),
         )
 
     def key_passphrase(self) -> bytes | None:
@@ -132,3 +174,28 @@ def seconds_setting(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < seconds < float("inf"):
         raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
     return seconds
+
+
+def count_setting(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+def rate_setting(env: Mapping[str, str], name: str, default: str) -> str | None:
+    """A rate such as ``30/minute``, ``100 per hour`` or ``5 per 10 seconds``;
+    ``off`` (or ``0``, ``none``) turns the limit off (None)."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if value.lower() in ("off", "0", "none"):
+        return None
+    if not _RATE_PATTERN.match(value):
+        raise ConfigError(
+            f"{name} must be a rate such as 30/minute or '5 per 10 seconds', or off; got {value!r}"
+        )
+    return value

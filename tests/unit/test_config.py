@@ -54,3 +54,51 @@ def test_serve_refuses_a_timeout_that_is_not_positive(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "serve", "--timeout", "0", LEDGER_UNENCRYPTED_KEYS="1")
     assert done.returncode == 1
     assert "--timeout must be a positive number of seconds" in done.stderr
+
+
+def test_serving_guard_settings() -> None:
+    base = {"LEDGER_HOME": "/tmp/x"}
+    default = Settings.from_env(base)
+    assert (default.api_header_timeout, default.api_body_timeout) == (10.0, 30.0)
+    assert default.api_max_connections == 1000
+    assert (default.api_mutation_rate, default.api_client_mutation_rate) == (
+        "30/minute",
+        "60/minute",
+    )
+    custom = Settings.from_env(
+        {
+            **base,
+            "LEDGER_API_HEADER_TIMEOUT": "2",
+            "LEDGER_API_BODY_TIMEOUT": "3.5",
+            "LEDGER_API_MAX_CONNECTIONS": "50",
+            "LEDGER_API_MUTATION_RATE": "5 per 10 seconds",
+            "LEDGER_API_CLIENT_MUTATION_RATE": "off",
+        }
+    )
+    assert (custom.api_header_timeout, custom.api_body_timeout) == (2.0, 3.5)
+    assert custom.api_max_connections == 50
+    assert (custom.api_mutation_rate, custom.api_client_mutation_rate) == (
+        "5 per 10 seconds",
+        None,
+    )
+    for name, bad in (
+        ("LEDGER_API_HEADER_TIMEOUT", "0"),
+        ("LEDGER_API_BODY_TIMEOUT", "never"),
+        ("LEDGER_API_MAX_CONNECTIONS", "0"),
+        ("LEDGER_API_MAX_CONNECTIONS", "many"),
+        ("LEDGER_API_MUTATION_RATE", "30"),
+        ("LEDGER_API_MUTATION_RATE", "30/fortnight"),
+        ("LEDGER_API_CLIENT_MUTATION_RATE", "-1/minute"),
+    ):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({**base, name: bad})
+
+
+def test_serve_refuses_guard_options_that_are_not_positive(tmp_path: Path) -> None:
+    for option, message in (
+        ("--header-timeout", "--header-timeout must be a positive number of seconds"),
+        ("--body-timeout", "--body-timeout must be a positive number of seconds"),
+        ("--max-connections", "--max-connections must be a positive whole number"),
+    ):
+        done = run_cli(tmp_path, "serve", option, "0", LEDGER_UNENCRYPTED_KEYS="1")
+        assert done.returncode == 1 and message in done.stderr, done.stderr

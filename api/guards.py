@@ -1,0 +1,283 @@
+"""Guards for a served ledger against slow and greedy clients.
+
+- ``header_timeout_protocol``: uvicorn's HTTP protocol with a deadline for a request's
+  line and headers (uvicorn has none: a client dribbling header bytes would hold its
+  connection open for ever);
+- ``BodyTimeout``: ASGI middleware answering 408 and closing the connection when a
+  request's body does not arrive in time;
+- ``MutationRateLimit``: ASGI middleware refusing mutations past a rate per bearer token
+  and per client address with 429, before anything runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterable
+
+import limits
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionNode,
+    parse,
+)
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from api.schema import MAX_TOKENS
+
+RATE_LIMITED = "RATE_LIMITED"
+REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+_TIMED_OUT_HEAD = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol, closing connections whose request line and headers
+    are not complete ``seconds`` after the connection opened or after the previous
+    response on it was sent (a 408 is written first)."""
+
+    class HeaderTimeoutProtocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            cycle = self.cycle
+            super().data_received(data)
+            if self.cycle is not cycle:  # a request's headers are complete
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self._between_requests():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _between_requests(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_timer = self.loop.call_later(seconds, self._expired)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _expired(self) -> None:
+            self._header_timer = None
+            if self.transport.is_closing() or not self._between_requests():
+                return
+            self.transport.write(_TIMED_OUT_HEAD)
+            self.transport.close()
+
+    return HeaderTimeoutProtocol
+
+
+class _SlowBody(Exception):
+    pass
+
+
+class BodyTimeout:
+    """ASGI middleware: a request whose body has not fully arrived ``seconds`` after its
+    headers gets 408 and its connection is closed; nothing runs on a partial body."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        complete = False
+
+        async def timed() -> Message:
+            nonlocal complete
+            if complete:  # waiting for a disconnect is not reading the body
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise _SlowBody from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        try:
+            await self.app(scope, timed, send)
+        except _SlowBody:
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": f"request body not received within {self.seconds:g} s",
+                            "extensions": {"code": REQUEST_TIMEOUT},
+                        }
+                    ]
+                },
+                status_code=408,
+                headers={"connection": "close"},
+            )
+            await response(scope, receive, send)
+
+
+def mutation_cost(body: bytes) -> int:
+    """How many root mutation fields the GraphQL request in ``body`` (JSON) would run.
+
+    0 for queries and for anything the server would refuse before running it (not JSON,
+    no single operation selected, a document that does not parse or is over the token
+    limit), so only what could write is counted.
+    """
+    try:
+        data = json.loads(body)  # as strawberry decodes it
+    except ValueError:
+        return 0
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        return 0
+    try:
+        document = parse(data["query"], no_location=True, max_tokens=2 * MAX_TOKENS)
+    except GraphQLError:
+        return 0
+    operation = _selected(document, data.get("operationName"))
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return 0
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return max(1, _count_fields(operation.selection_set.selections, fragments, set()))
+
+
+def _selected(document: DocumentNode, name: object) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if isinstance(name, str) and name:
+        return next((op for op in operations if op.name and op.name.value == name), None)
+    return operations[0] if len(operations) == 1 else None
+
+
+def _count_fields(
+    selections: Iterable[SelectionNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str],
+) -> int:
+    count = 0
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            count += 1
+        elif isinstance(selection, InlineFragmentNode):
+            count += _count_fields(selection.selection_set.selections, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                seen.add(name)
+                count += _count_fields(fragments[name].selection_set.selections, fragments, seen)
+    return count
+
+
+class MutationRateLimit:
+    """ASGI middleware: at most ``per_token`` mutations per bearer token and ``per_client``
+    per client address (rates such as ``30/minute``; None: no limit), counted in a moving
+    window in this process. A mutation past either gets 429 with Retry-After and a
+    GraphQL error ``RATE_LIMITED`` before anything runs; each root mutation field counts
+    once. Queries are never counted."""
+
+    def __init__(self, app: ASGIApp, *, per_token: str | None, per_client: str | None) -> None:
+        self.app = app
+        self.per_token = limits.parse(per_token) if per_token else None
+        self.per_client = limits.parse(per_client) if per_client else None
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not (self.per_token or self.per_client)
+        ):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # disconnected before the body arrived
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        cost = mutation_cost(body)
+        if cost:
+            refusal = self._take(scope, cost)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _take(self, scope: Scope, cost: int) -> JSONResponse | None:
+        """Count ``cost`` mutations against every limit that applies, or the 429 answer
+        if any of them has no room (then nothing is counted)."""
+        checks: list[tuple[limits.RateLimitItem, str, str]] = []
+        if self.per_client is not None:
+            client = scope.get("client")
+            checks.append((self.per_client, "client", client[0] if client else "unknown"))
+        secret = _bearer(scope)
+        if self.per_token is not None and secret is not None:
+            digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+            checks.append((self.per_token, "token", digest))
+        for item, kind, key in checks:
+            if not self.limiter.test(item, kind, key, cost=cost):
+                reset = self.limiter.get_window_stats(item, kind, key).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                return JSONResponse(
+                    {
+                        "errors": [
+                            {
+                                "message": f"too many mutations from this {kind}: the limit is "
+                                f"{item}; retry after {retry} s",
+                                "extensions": {"code": RATE_LIMITED},
+                            }
+                        ]
+                    },
+                    status_code=429,
+                    headers={"retry-after": str(retry)},
+                )
+        for item, kind, key in checks:
+            self.limiter.hit(item, kind, key, cost=cost)
+        return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, secret = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and secret.strip():
+                return str(secret.strip())
+    return None
