@@ -28,7 +28,7 @@ from typing import Any
 from ledger.config import Settings
 from ledger.entries import SignedEntry, SourceRegistered
 from ledger.instance import open_instance
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import add_source, claim_payload
 
 BATCH = 5000
 PASSPHRASE = b"bench"
@@ -103,7 +103,7 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
             with ledger.batch() as batch:
                 for seq in range(size, stop):
                     if seq % 10 == 0 or source is None:
-                        source = batch.add(source_payload(seq), writer)
+                        source = add_source(batch, writer, seq)
                     else:
                         payload = source.body.payload
                         assert isinstance(payload, SourceRegistered)

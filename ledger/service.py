@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, merkle
+from ledger import deadline, merkle, rules
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.entries import (
     KIND_OF,
@@ -60,6 +60,7 @@ from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+_TEXTS_KEPT = 64
 
 
 def utc_now() -> dt.datetime:
@@ -69,7 +70,9 @@ def utc_now() -> dt.datetime:
 class Batch:
     """Entries being appended in one transaction; each is signed and checked as it is added."""
 
-    def __init__(self, txn: Txn, head: Head, origin: str, ts: str) -> None:
+    def __init__(
+        self, txn: Txn, head: Head, origin: str, ts: str, texts: dict[str, str] | None = None
+    ) -> None:
         self.txn = txn
         self.origin = origin
         self.overlay = Overlay(txn)
@@ -78,6 +81,9 @@ class Batch:
         self._next_seq = head.size
         self._prev = head.last_hash
         self._ts = ts
+        self._texts = {} if texts is None else texts
+        """Normalized source texts, by their SHA-256 (checked when put here; shared by the
+        ledger's batches, so claims submitted one by one do not re-parse their source)."""
 
     def add(self, payload: Payload, signer: SigningKey) -> SignedEntry:
         deadline.check()
@@ -118,11 +124,34 @@ class Batch:
         if not self.txn.has_blob(sha256) and all(s != sha256 for s, _ in self.blobs):
             self.blobs.append((sha256, data))
 
+    def _recheck(self, entry: SignedEntry) -> None:
+        """What the entry's signature refers to: a source's bytes, a claim's quote in its
+        source's text (each source's bytes are parsed once)."""
+        payload = entry.body.payload
+        if isinstance(payload, SourceRegistered):
+            pending = next((data for sha, data in self.blobs if sha == payload.sha256), None)
+            data = pending if pending is not None else self.txn.blob(payload.sha256)
+            self._remember(payload.text_sha256, rules.source_text(entry.seq, payload, data))
+        elif isinstance(payload, ClaimExtracted):
+            source = self.overlay.get_source_by_entry(payload.source)
+            assert source is not None  # the claim's rules found it
+            text = self._texts.get(source.text_sha256)
+            if text is None:
+                text = rules.source_text(source.seq, source, self.txn.blob(source.sha256))
+                self._remember(source.text_sha256, text)
+            rules.check_quote(entry.seq, payload.selector, text)
+
+    def _remember(self, text_sha256: str, text: str) -> None:
+        self._texts[text_sha256] = text
+        while len(self._texts) > _TEXTS_KEPT:
+            self._texts.pop(next(iter(self._texts)))
+
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
 
     def _accept(self, entry: SignedEntry) -> None:
         self.overlay.apply(entry)
+        self._recheck(entry)
         self.entries.append(entry)
         self._next_seq += 1
         self._prev = entry.hash
@@ -159,6 +188,7 @@ class Ledger:
         self.log_key = log_key
         self.clock = clock
         self._verdicts: dict[bytes, bool] = {}
+        self._texts: dict[str, str] = {}
 
     def check_origin(self) -> None:
         """Refuse to write into a log that was created under another origin."""
@@ -190,7 +220,7 @@ class Ledger:
             head = txn.head()
             now = format_timestamp(self.clock())
             ts = max(now, head.last_ts or now)  # timestamps never go backwards
-            batch = Batch(txn, head, self.origin, ts)
+            batch = Batch(txn, head, self.origin, ts, self._texts)
             yield batch
             if batch.entries:
                 txn.write(batch.entries, batch.overlay.changes, batch.blobs)
@@ -217,13 +247,30 @@ class Ledger:
                 batch.add(payload, signer)
         return batch.entries
 
-    def submit(self, data: bytes) -> SignedEntry:
-        """Append an entry a writer signed on their own machine, after verifying it."""
+    def submit(self, data: bytes, source: bytes | None = None) -> SignedEntry:
+        """Append an entry a writer signed on their own machine, after verifying it.
+
+        ``source``: the document's exact bytes, given exactly when the entry is a
+        ``source.registered`` (its hashes, size and text are recomputed from them).
+        """
         entry = parse_entry(data, where="submitted entry")
         ts = parse_timestamp(entry.body.ts)
         if ts > self.clock() + MAX_CLOCK_SKEW:
             raise InvalidInput(f"submitted entry: ts {entry.body.ts} is in the future")
+        payload = entry.body.payload
+        if isinstance(payload, SourceRegistered) and source is None:
+            raise InvalidInput(
+                "submitted entry: a source.registered entry is accepted only with the "
+                "source's bytes"
+            )
+        if source is not None and not isinstance(payload, SourceRegistered):
+            raise InvalidInput(
+                f"submitted entry: source bytes were given, but the entry is a {entry.kind}, "
+                "not a source.registered"
+            )
         with self.batch() as batch:
+            if isinstance(payload, SourceRegistered) and source is not None:
+                batch.add_blob(payload.sha256, source)
             batch.add_signed(entry)
         return entry
 

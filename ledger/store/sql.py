@@ -525,6 +525,16 @@ class Txn:
         value = self.conn.execute(query).scalar()
         return bytes(value) if value is not None else None
 
+    def blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """Several sources' bytes in one read (unknown ones are absent)."""
+        out: dict[str, bytes] = {}
+        for start in range(0, len(shas), 100):
+            query = select(blobs_t.c.sha256, blobs_t.c.data).where(
+                blobs_t.c.sha256.in_(shas[start : start + 100])
+            )
+            out.update((sha, bytes(data)) for sha, data in self.conn.execute(query))
+        return out
+
     def kind_counts(self) -> dict[str, int]:
         """Entries by kind (kinds with none left out). The two bulk kinds are counted from
         their projections, one row each (an extraction makes exactly one claims row, a

@@ -16,7 +16,7 @@ from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store.tables import LOG_TABLES
 from ledger.verify import rebuild_projections, verify_store
-from tests.helpers import add_source_with_claims, source_payload
+from tests.helpers import add_source_with_claims, append_sources
 
 
 def unguard(engine: sa.Engine) -> None:
@@ -136,7 +136,7 @@ def test_log_truncated_and_re_extended_differently_is_a_fork_against_an_older_ch
     rebuild_projections(ledger.store)
     # The operator, holding the keys, writes a different history of the same length.
     writer = busy.writer_key()
-    ledger.append(writer, [source_payload(500 + i) for i in range(old_size - 10)])
+    append_sources(ledger, writer, [500 + i for i in range(old_size - 10)])
     assert ledger.head().size == old_size
     report = verify_store(
         ledger.store, workers=0

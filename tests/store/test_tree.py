@@ -18,13 +18,13 @@ from ledger.signing import SigningKey
 from ledger.store import Store
 from ledger.store.engine import alembic_config
 from ledger.verify import verify_store
-from tests.helpers import source_payload
+from tests.helpers import append_sources
 
 
 def _grow(ledger: Ledger, writer: SigningKey, batches: list[int]) -> None:
     n = 0
     for size in batches:
-        ledger.append(writer, [source_payload(1000 + n + i) for i in range(size)])
+        append_sources(ledger, writer, [1000 + n + i for i in range(size)])
         n += size
 
 
@@ -96,7 +96,7 @@ def test_appending_without_the_log_key_is_refused_and_writes_nothing(
     keyless = Ledger(ledger.store, ledger.origin)
     before = ledger.head()
     with pytest.raises(ConfigError, match="log key"):
-        keyless.append(writer_key, [source_payload(1)])
+        append_sources(keyless, writer_key, [1])
     assert ledger.head() == before
 
 
