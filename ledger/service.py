@@ -28,6 +28,7 @@ from ledger.entries import (
     Role,
     SignedEntry,
     SourceRegistered,
+    build,
     format_timestamp,
     parse_entry,
     parse_timestamp,
@@ -337,7 +338,14 @@ class Ledger:
     def revise_claim(
         self, signer: SigningKey, claim_id: str, *, follows: str, changes: ClaimChanges, reason: str
     ) -> SignedEntry:
-        payload = ClaimRevised(claim=claim_id, follows=follows, changes=changes, reason=reason)
+        payload = build(
+            ClaimRevised,
+            where="revision",
+            claim=claim_id,
+            follows=follows,
+            changes=changes,
+            reason=reason,
+        )
         return self.append(signer, [payload])[0]
 
     def retract_claim(
