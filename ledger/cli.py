@@ -18,12 +18,13 @@ from rich.table import Table
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, seconds_setting
-from ledger.entries import ClaimChanges, Rating, Role
-from ledger.errors import LedgerError, VerificationError
+from ledger.entries import ClaimChanges, Rating, Role, build
+from ledger.errors import InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+from ledger.sources import MAX_SOURCE_BYTES
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
 
@@ -468,7 +469,7 @@ def claim_revise(
     made_on: Annotated[str | None, typer.Option(help="The corrected date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Revise a claim (signed by the writer key); follows the claim's latest entry."""
-    changes = ClaimChanges(statement=statement, made_on=made_on)
+    changes = build(ClaimChanges, where="revision", statement=statement, made_on=made_on)
     with _instance() as instance:
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.revise_claim(
@@ -519,12 +520,27 @@ def claim_review(
 @app.command()
 def submit(
     path: Annotated[Path, typer.Argument(help="File holding one signed entry's bytes.")],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="The document's exact bytes: required for a source.registered entry."),
+    ] = None,
 ) -> None:
-    """Append an entry signed elsewhere, after checking its signature and position."""
+    """Append an entry signed elsewhere, after checking its signature and position (and, for a
+    source, that the document's bytes are the ones it describes)."""
     data = path.read_bytes().rstrip(b"\n")
+    document = _read_source(source) if source is not None else None
     with _instance() as instance:
-        entry = instance.ledger.submit(data)
+        entry = instance.ledger.submit(data, source=document)
     out.print(f"entry {entry.seq} appended ({entry.kind})")
+
+
+def _read_source(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise InvalidInput(f"{path}: over the {MAX_SOURCE_BYTES}-byte limit for a source")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read: {exc.strerror}") from exc
 
 
 def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:
