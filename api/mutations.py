@@ -23,8 +23,8 @@ from ledger.errors import (
     SignatureError,
     Unauthorized,
 )
+from ledger.formats import PLAIN_TYPE, parse_bytes
 from ledger.ingest import ingest_document, read_target
-from ledger.sources import parse_plain
 
 R = TypeVar("R")
 
@@ -212,7 +212,8 @@ class Mutation:
             if url is not None:
                 doc = read_target(url, context.fetcher)
             else:
-                doc = parse_plain((text or "").encode("utf-8"), where="text")
+                data = (text or "").encode("utf-8")
+                doc = parse_bytes(data, media_type=PLAIN_TYPE, where="text")
             result = ingest_document(
                 context.ledger, signer, doc, where=url or "text", extractor=context.extractor
             )

@@ -24,7 +24,7 @@ from ledger.signing import SigningKey
 from ledger.sources import normalize_text
 
 RULES = "ab" * 32
-QUOTE = "North Korea sent containers of weapons to Russia."
+QUOTE = "North Korea sent about 7000 containers of weapons to Russia."
 """The sentence every ``claim_payload`` quotes: it is in every ``source_bytes(n)``."""
 
 

@@ -101,6 +101,10 @@ def test_ingest_text_then_duplicate(served: Served) -> None:
     assert first["__typename"] == "SourceIngested" and first["source"]["mediaType"] == "text/plain"
     again = post(served.url, mutation, served.tokens["writer"], text=text)["data"]["ingestSource"]
     assert again["__typename"] == "DuplicateError"
+    # Text in the seed format is read as its media type says (as rechecks read it again).
+    seed = " date 2024-03-20 The ministry said that 5,000 troops were deployed to the border."
+    dated = post(served.url, mutation, served.tokens["writer"], text=seed)["data"]["ingestSource"]
+    assert dated["__typename"] == "SourceIngested", dated
 
 
 def test_submit_an_entry_signed_on_the_writers_machine(served: Served) -> None:

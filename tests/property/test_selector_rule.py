@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ledger.entries import Selector
 from ledger.errors import InvalidInput
+from ledger.extract import deterministic
 from ledger.rules import SELECTOR_CONTEXT, check_quote
 
 texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=200)
@@ -27,6 +28,10 @@ def spans(draw: st.DrawFn) -> tuple[str, Selector]:
         end=end,
     )
     return text, selector
+
+
+def test_the_rule_uses_the_context_the_extractors_write() -> None:
+    assert SELECTOR_CONTEXT == deterministic.SELECTOR_CONTEXT == 32
 
 
 @settings(max_examples=200)

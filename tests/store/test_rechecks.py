@@ -17,6 +17,7 @@ from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.verify import verify_store
 from tests.helpers import (
+    QUOTE,
     add_source,
     add_source_with_claims,
     claim_payload,
@@ -53,11 +54,11 @@ def _claim_with(source_entry: str, n: int, **selector: object) -> ClaimExtracted
 # -- on write ----------------------------------------------------------------------------
 
 SELECTOR_CHANGES = [
-    {"exact": "North Korea sent containers of weapons to Russia!"},
+    {"exact": QUOTE.replace(".", "!")},
     {"prefix": "The defence minister said that "},
     {"suffix": " He added that more shipments WE"},
-    {"start": 30, "end": 79},
-    {"start": 32, "end": 81},
+    {"start": 30, "end": 30 + len(QUOTE)},
+    {"start": 32, "end": 32 + len(QUOTE)},
     {"prefix": ""},
     {"suffix": ""},
 ]
@@ -85,7 +86,7 @@ def test_a_selector_past_the_end_of_the_text_is_refused(
     with ledger.batch() as batch:
         source = add_source(batch, writer_key, 1)
     length = len(source_bytes(1).decode().strip())
-    claim = _claim_with(source.hash.hex(), 1, start=length - 10, end=length + 39)
+    claim = _claim_with(source.hash.hex(), 1, start=length - 10, end=length - 10 + len(QUOTE))
     before = _snapshot(ledger)
     with pytest.raises(InvalidInput, match="past the end of the source text"):
         ledger.append(writer_key, [claim])
@@ -96,7 +97,7 @@ def test_a_local_append_is_rechecked_too(ledger: Ledger, writer_key: SigningKey)
     before = _snapshot(ledger)
     with pytest.raises(InvalidInput, match="selector exact"), ledger.batch() as batch:
         source = add_source(batch, writer_key, 1)
-        batch.add(_claim_with(source.hash.hex(), 1, exact="x" * 49), writer_key)
+        batch.add(_claim_with(source.hash.hex(), 1, exact="x" * len(QUOTE)), writer_key)
     assert _snapshot(ledger) == before
 
 
@@ -109,7 +110,8 @@ def test_a_source_is_registered_only_with_its_own_bytes(
         ledger.submit(entry)
     with pytest.raises(InvalidInput, match="its bytes hash to"):
         ledger.submit(entry, source=source_bytes(6))  # same size, other bytes
-    with pytest.raises(InvalidInput, match="size is 155, but its bytes are 156"):
+    size = len(source_bytes(5))
+    with pytest.raises(InvalidInput, match=f"size is {size}, but its bytes are {size + 1}"):
         ledger.submit(entry, source=source_bytes(5) + b" ")
     wrong_text = source_payload(5).model_copy(update={"text_sha256": "0" * 64})
     with pytest.raises(InvalidInput, match="text_sha256 is 0000"):
@@ -240,7 +242,7 @@ def test_a_bundle_without_a_source_file_fails(instance: Instance, tmp_path: Path
 def test_a_bundle_with_a_claim_whose_quote_is_not_in_its_source_fails(
     instance: Instance, tmp_path: Path
 ) -> None:
-    seq = _tampered_claim(instance, exact="North Korea sent containers of weapons to Russia?")
+    seq = _tampered_claim(instance, exact=QUOTE.replace(".", "?"))
     path = tmp_path / "bundle"
     export_bundle(instance.ledger, path)
     key = instance.ledger.log_verifier()
