@@ -78,7 +78,7 @@ class Batch:
         self.origin = origin
         self.overlay = Overlay(txn)
         self.entries: list[SignedEntry] = []
-        self.blobs: list[tuple[str, bytes]] = []
+        self.blobs: dict[str, bytes] = {}
         self._next_seq = head.size
         self._prev = head.last_hash
         self._ts = ts
@@ -122,16 +122,16 @@ class Batch:
         return entry
 
     def add_blob(self, sha256: str, data: bytes) -> None:
-        if not self.txn.has_blob(sha256) and all(s != sha256 for s, _ in self.blobs):
-            self.blobs.append((sha256, data))
+        # Not looked up in the database: a source's bytes are stored only with its
+        # registration, and registering a stored source again is refused as a duplicate.
+        self.blobs.setdefault(sha256, data)
 
     def _recheck(self, entry: SignedEntry) -> None:
         """What the entry's signature refers to: a source's bytes, a claim's quote in its
         source's text (each source's bytes are parsed once)."""
         payload = entry.body.payload
         if isinstance(payload, SourceRegistered):
-            pending = next((data for sha, data in self.blobs if sha == payload.sha256), None)
-            data = pending if pending is not None else self.txn.blob(payload.sha256)
+            data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
             self._remember(payload.text_sha256, rules.source_text(entry.seq, payload, data))
         elif isinstance(payload, ClaimExtracted):
             source = self.overlay.get_source_by_entry(payload.source)
@@ -224,7 +224,7 @@ class Ledger:
             batch = Batch(txn, head, self.origin, ts, self._texts)
             yield batch
             if batch.entries:
-                txn.write(batch.entries, batch.overlay.changes, batch.blobs)
+                txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
                 self._integrate(txn, head.size, batch.entries, ts)
 
     def _integrate(self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str) -> None:
