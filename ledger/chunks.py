@@ -304,29 +304,38 @@ class _Chunk:
             self.expected["claims"][seq] = extracted_claim_values(entry, payload, published)
 
     def recheck(self, stop: int) -> None:
-        """Every source registered in the chunk before ``stop`` against its bytes (read in one
-        go, each parsed once), and every claim citing one against its text. Problems come
-        in log order: the walk raised any problem at ``stop``, so one found here is earlier."""
-        sources = [(h, seq, p) for h, (seq, p) in self.registrations.items() if seq < stop]
-        blobs = self._blobs([payload.sha256 for _, _, payload in sources])
-        texts: dict[str, str] = {}
-        failed = stop
-        for source_entry, seq, payload in sources:
-            try:
-                texts[source_entry] = rules.source_text(seq, payload, blobs.get(payload.sha256))
-            except LedgerError as exc:
-                failed, problem = seq, exc
-                break
+        """Every source registered in the chunk before ``stop`` against its bytes (read a
+        group at a time, each parsed once), then the claims in the chunk quoting it against
+        its text (dropped after them). The problem raised is the earliest in log order: the
+        walk raised any problem at ``stop``, so one found here comes before it."""
+        quotes: dict[str, list[tuple[int, Selector]]] = {}
         for seq, source_entry, selector in self.quotes:
-            if seq >= failed:
+            if seq < stop:
+                quotes.setdefault(source_entry, []).append((seq, selector))
+        sources = [(h, seq, p) for h, (seq, p) in self.registrations.items() if seq < stop]
+        first: tuple[int, LedgerError] | None = None
+        for group in _groups(sources):
+            if first is not None and group[0][1] >= first[0]:
                 break
-            try:
-                rules.check_quote(seq, selector, texts[source_entry])
-            except LedgerError as exc:
-                failed, problem = seq, exc
-                break
-        if failed < stop:
-            raise IntegrityError(f"entry {failed} breaks the log's rules: {problem}", seq=failed)
+            blobs = self._blobs([payload.sha256 for _, _, payload in group])
+            for source_entry, seq, payload in group:
+                if first is not None and seq >= first[0]:
+                    break
+                try:
+                    text = rules.source_text(seq, payload, blobs.pop(payload.sha256, None))
+                except LedgerError as exc:
+                    first = (seq, exc)
+                    break
+                for quote_seq, selector in quotes.get(source_entry, ()):
+                    if first is not None and quote_seq >= first[0]:
+                        break
+                    try:
+                        rules.check_quote(quote_seq, selector, text)
+                    except LedgerError as exc:
+                        first = (quote_seq, exc)
+        if first is not None:
+            seq, problem = first
+            raise IntegrityError(f"entry {seq} breaks the log's rules: {problem}", seq=seq)
 
     def _blobs(self, shas: list[str]) -> dict[str, bytes]:
         if not shas:
@@ -364,6 +373,26 @@ class _Chunk:
             self.result.nodes += 1
             if self.task.check_nodes:
                 check_node(absolute, self.stored_nodes.get(absolute.id))
+
+
+_GROUP_BYTES = 16 << 20
+"""Source bytes read from the database in one query, at most (by their declared sizes)."""
+
+
+def _groups(
+    sources: list[tuple[str, int, SourceRegistered]],
+) -> list[list[tuple[str, int, SourceRegistered]]]:
+    """Consecutive runs of sources whose declared sizes add up to at most ``_GROUP_BYTES``
+    (one source alone may be larger)."""
+    groups: list[list[tuple[str, int, SourceRegistered]]] = []
+    size = _GROUP_BYTES
+    for source in sources:
+        if size + source[2].size > _GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(source)
+        size += source[2].size
+    return groups
 
 
 def read_source_file(folder: str, sha256: str) -> bytes | None:

@@ -62,6 +62,7 @@ Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 _TEXTS_KEPT = 64
+_TEXT_CHARS_KEPT = 16_000_000
 
 
 def utc_now() -> dt.datetime:
@@ -143,9 +144,11 @@ class Batch:
             rules.check_quote(entry.seq, payload.selector, text)
 
     def _remember(self, text_sha256: str, text: str) -> None:
+        """Keep the text, and the most recent others up to 64 texts, 16 million characters."""
         self._texts[text_sha256] = text
-        while len(self._texts) > _TEXTS_KEPT:
-            self._texts.pop(next(iter(self._texts)))
+        kept = sum(len(t) for t in self._texts.values())
+        while len(self._texts) > 1 and (len(self._texts) > _TEXTS_KEPT or kept > _TEXT_CHARS_KEPT):
+            kept -= len(self._texts.pop(next(iter(self._texts))))
 
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")

@@ -258,10 +258,6 @@ class Txn:
         row = self._first(claims_t, sql, (claim_id, claim_id))
         return _claim_state(row) if row is not None else None
 
-    def has_blob(self, sha256: str) -> bool:
-        query = select(blobs_t.c.sha256).where(blobs_t.c.sha256 == sha256)
-        return self.conn.execute(query).first() is not None
-
     def write(
         self,
         entries: Sequence[SignedEntry],

@@ -248,3 +248,20 @@ def test_a_bundle_with_a_claim_whose_quote_is_not_in_its_source_fails(
     key = instance.ledger.log_verifier()
     with pytest.raises(IntegrityError, match=f"entry {seq} breaks.*selector exact"):
         verify_bundle(path, key, workers=0)
+
+
+def test_of_several_problems_in_a_chunk_the_first_in_log_order_is_named(
+    instance: Instance,
+) -> None:
+    seq = _tampered_claim(instance, prefix="")  # a claim at 4 citing the source at 2
+    add_source_with_claims(instance.ledger, instance.writer_key(), 2, claims=1)  # 5, 6
+    unguard(instance.ledger.store.engine)
+    edit(
+        instance.ledger.store.engine, "DELETE FROM source_blobs WHERE sha256 = :s", s=source_sha(2)
+    )
+    with pytest.raises(IntegrityError, match=f"entry {seq} breaks.*selector prefix") as info:
+        verify_store(instance.ledger.store, workers=0)
+    assert info.value.seq == seq == 4
+    edit(instance.ledger.store.engine, "DELETE FROM source_blobs")  # now entry 2 comes first
+    with pytest.raises(IntegrityError, match=r"entry 2 breaks.*its bytes are missing"):
+        verify_store(instance.ledger.store, workers=0)
