@@ -13,7 +13,7 @@ from graphql import GraphQLError
 
 from api import types as t
 from api.context import Info
-from ledger.entries import ClaimChanges, Rating, parse_entry
+from ledger.entries import ClaimChanges, Rating, build, parse_entry
 from ledger.errors import (
     Conflict,
     Duplicate,
@@ -23,8 +23,8 @@ from ledger.errors import (
     SignatureError,
     Unauthorized,
 )
+from ledger.formats import PLAIN_TYPE, parse_bytes
 from ledger.ingest import fetch_url, ingest_document
-from ledger.sources import parse_plain
 
 R = TypeVar("R")
 
@@ -150,7 +150,9 @@ class Mutation:
         signer = info.context.signer()
 
         def act() -> ClaimChanged:
-            changes = ClaimChanges(statement=input.statement, made_on=input.made_on)
+            changes = build(
+                ClaimChanges, where="revision", statement=input.statement, made_on=input.made_on
+            )
             entry = info.context.ledger.revise_claim(
                 signer, input.claim_id, follows=input.follows, changes=changes, reason=input.reason
             )
@@ -213,7 +215,8 @@ class Mutation:
             if url is not None:
                 doc = fetch_url(url, context.fetcher)  # http(s) only, never a file
             else:
-                doc = parse_plain((text or "").encode("utf-8"), where="text")
+                data = (text or "").encode("utf-8")
+                doc = parse_bytes(data, media_type=PLAIN_TYPE, where="text")
             result = ingest_document(
                 context.ledger, signer, doc, where=url or "text", extractor=context.extractor
             )
@@ -226,9 +229,13 @@ class Mutation:
         return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Append an entry you signed on your own machine (base64 bytes)."
+        description="Append an entry you signed on your own machine (base64 bytes). A "
+        "source.registered entry needs `source`, the document's exact bytes (base64): its "
+        "sha256, size and text_sha256 are recomputed from them; other entries take none."
     )
-    def submit_signed_entry(self, info: Info, data: str) -> SubmitEntryResult:
+    def submit_signed_entry(
+        self, info: Info, data: str, source: str | None = None
+    ) -> SubmitEntryResult:
         context = info.context
         if context.token is None:
             context.signer()  # raises UNAUTHENTICATED
@@ -238,6 +245,10 @@ class Mutation:
                 raw = base64.b64decode(data, validate=True)
             except binascii.Error as exc:
                 raise InvalidInput("data is not standard base64") from exc
+            try:
+                document = base64.b64decode(source, validate=True) if source is not None else None
+            except binascii.Error as exc:
+                raise InvalidInput("source is not standard base64") from exc
             entry = parse_entry(raw, where="submitted entry")
             assert context.token is not None
             if entry.body.signer != context.token.key_id:
@@ -245,7 +256,7 @@ class Mutation:
                     f"your token is bound to key {context.token.key_id}, "
                     f"the entry is signed by {entry.body.signer}"
                 )
-            accepted = context.ledger.submit(raw)
+            accepted = context.ledger.submit(raw, source=document)
             return EntryAccepted(entry=t.Entry(row=context.ledger.entry(seq=accepted.seq)))
 
         return _run(info, act)  # type: ignore[return-value]

@@ -23,10 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ledger.config import Settings
-from ledger.entries import KIND_OF, Body, frame
+from ledger.entries import KIND_OF, Body, SourceRegistered, frame
 from ledger.instance import open_instance
 from ledger.signing import SigningKey
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import (
+    append_sources,
+    claim_payload,
+    source_bytes,
+    source_payload,
+    source_sha,
+)
 
 
 def payloads(n: int, offset: int) -> list:  # type: ignore[type-arg]
@@ -95,11 +101,13 @@ def ledger_rate(entries: int, batch: int, single: bool) -> float:
         writer = instance.writer_key()
         ledger = instance.ledger
         groups = (entries + 9) // 10
-        setup = ledger.append(writer, [source_payload(10**9 + g) for g in range(groups)])
+        setup = append_sources(ledger, writer, [10**9 + g for g in range(groups)])
         items = []
+        blobs = {}  # sources are registered with their bytes (rechecked as they are added)
         for i in range(entries):
             if i % 10 == 0:
                 items.append(source_payload(i))
+                blobs[source_sha(i)] = source_bytes(i)
             else:
                 source = setup[i // 10]
                 items.append(claim_payload(source.hash.hex(), source.body.payload.sha256, i))  # type: ignore[union-attr]
@@ -112,6 +120,8 @@ def ledger_rate(entries: int, batch: int, single: bool) -> float:
         for lo in range(0, entries, step):
             with ledger.batch() as b:
                 for payload in items[lo : lo + step]:
+                    if isinstance(payload, SourceRegistered):
+                        b.add_blob(payload.sha256, blobs[payload.sha256])
                     b.add(payload, writer)
         elapsed = time.perf_counter() - start
         gc.unfreeze()

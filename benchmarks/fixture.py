@@ -28,7 +28,7 @@ from typing import Any
 from ledger.config import Settings
 from ledger.entries import SignedEntry, SourceRegistered
 from ledger.instance import open_instance
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import add_source, claim_payload
 
 BATCH = 5000
 PASSPHRASE = b"bench"
@@ -71,6 +71,11 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
         raise ValueError("a ledger starts with 2 genesis entries; ask for at least 2")
     marker = read_marker(path)
     if marker is not None:
+        if not marker.get("source_bytes"):
+            raise ValueError(
+                f"{path} was built before sources were registered with their bytes, which "
+                "verification now rechecks: delete it and build it again"
+            )
         if marker.get("entries") != entries:
             raise ValueError(
                 f"{path} holds a complete fixture of {marker.get('entries')} entries, not {entries}"
@@ -103,7 +108,7 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
             with ledger.batch() as batch:
                 for seq in range(size, stop):
                     if seq % 10 == 0 or source is None:
-                        source = batch.add(source_payload(seq), writer)
+                        source = add_source(batch, writer, seq)
                     else:
                         payload = source.body.payload
                         assert isinstance(payload, SourceRegistered)
@@ -129,6 +134,7 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
     db_bytes = (path / DATABASE).stat().st_size
     info = {
         "entries": entries,
+        "source_bytes": True,
         "batch": BATCH,
         "root": checkpoint.root.hex(),
         "appended_this_run": appended,

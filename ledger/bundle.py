@@ -70,9 +70,13 @@ def export_bundle(ledger: Ledger, path: Path) -> ExportReport:
     for source in ledger.store.all_sources():
         if source.seq < checkpoint.size:
             data = ledger.store.blob(source.sha256)
-            if data is not None:
-                (path / "sources" / source.sha256).write_bytes(data)
-                sources += 1
+            if data is None:
+                raise IntegrityError(
+                    f"source {source.sha256} (entry {source.seq}) has no stored bytes: a bundle "
+                    "without them would not verify; refusing to export"
+                )
+            (path / "sources" / source.sha256).write_bytes(data)
+            sources += 1
     (path / "checkpoint.txt").write_text(checkpoint.note, encoding="utf-8")
     keys = [
         {
@@ -144,6 +148,7 @@ def verify_bundle(
             older_checkpoint=older_checkpoint,
             workers=worker_count(workers, checkpoint.size),
             progress=progress,
+            sources=path / "sources",
         )
     report = checker.report
     if (checkpoint.size, checkpoint.root_hash) != (report.entries, report.root):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -29,6 +30,7 @@ from ledger import rules
 from ledger.entries import (
     ENTRY_KINDS,
     ClaimExtracted,
+    Selector,
     SignedEntry,
     SourceRegistered,
     entry_hash,
@@ -53,6 +55,9 @@ CiteEvent = tuple[int, str, str]
 """A claim citing a source registered before the chunk: seq, source entry hash, sha256."""
 EntryEvent = tuple[int, bytes]
 """A key entry or a change to a claim, for the join to apply in order: seq, bytes."""
+QuoteEvent = tuple[int, str, Selector]
+"""A claim citing a source registered before the chunk, whose quote the join checks in that
+source's text: seq, source entry hash, selector."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,11 @@ class ChunkTask:
     """The entries, when they do not come from the worker's database."""
     index_facts: bool = False
     """Return each entry's hash, kind and subject (for an in-memory or file index)."""
+    recheck_sources: bool = False
+    """Check every source's bytes against its registration and every claim's quote against
+    its source's text (bytes from the database, or from ``sources_dir``)."""
+    sources_dir: str | None = None
+    """A folder of source bytes named by their sha256 (a bundle's ``sources/``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,7 @@ class ChunkResult:
     sources: list[SourceEvent] = field(default_factory=list)
     cites: list[CiteEvent] = field(default_factory=list)
     entries: list[EntryEvent] = field(default_factory=list)
+    quotes: list[QuoteEvent] = field(default_factory=list)
     frontiers: dict[int, list[Hash]] = field(default_factory=dict)
     """Perfect subtree hashes covering [start, size) for each requested size and for the
     chunk's end (one hash, the subtree root, for a full chunk)."""
@@ -150,7 +161,11 @@ def check_chunk(store: Store | None, task: ChunkTask, keys: Mapping[str, KeyStat
     result = ChunkResult(task.start, task.start)
     checker = _Chunk(store, task, keys, stored_nodes, result)
     try:
-        checker.run(rows)
+        try:
+            checker.run(rows)
+        finally:
+            if task.recheck_sources:  # what the entries checked so far refer to
+                checker.recheck(result.stop)
     except LedgerError as exc:
         result.failure = Failure(type(exc).__name__, str(exc), getattr(exc, "seq", None))
         return result
@@ -181,6 +196,9 @@ class _Chunk:
         self.store = store
         # entry hash -> (sha256, published) of the sources registered within the chunk
         self.local_sources: dict[str, tuple[str, str | None]] = {}
+        # with recheck_sources: the chunk's source registrations, and its claims citing them
+        self.registrations: dict[str, tuple[int, SourceRegistered]] = {}
+        self.quotes: list[tuple[int, str, Selector]] = []
         self.expected: dict[str, dict[int, tuple[Any, ...]]] = {"sources": {}, "claims": {}}
         self.frontier = Frontier()
         self.public: dict[bytes, Ed25519PublicKey] = {}
@@ -204,6 +222,8 @@ class _Chunk:
             if isinstance(payload, SourceRegistered):
                 result.sources.append((seq, bytes.fromhex(payload.sha256), entry.hash))
                 self.local_sources[entry.hash.hex()] = (payload.sha256, payload.published)
+                if task.recheck_sources:
+                    self.registrations[entry.hash.hex()] = (seq, payload)
                 if project:
                     self.expected["sources"][seq] = source_values(source_state(entry, payload))
             elif isinstance(payload, ClaimExtracted):
@@ -267,9 +287,14 @@ class _Chunk:
     def _claim(self, entry: SignedEntry, payload: ClaimExtracted, project: bool) -> None:
         seq = entry.seq
         found = self.local_sources.get(payload.source)
+        recheck = self.task.recheck_sources
         if found is None:
             self.result.cites.append((seq, payload.source, payload.source_sha256))
+            if recheck:
+                self.result.quotes.append((seq, payload.source, payload.selector))
         else:
+            if recheck:
+                self.quotes.append((seq, payload.source, payload.selector))
             try:
                 rules.check_claim_source(seq, payload.source, payload.source_sha256, found[0])
             except LedgerError as exc:
@@ -277,6 +302,52 @@ class _Chunk:
         if project:
             published = found[1] if found is not None else self._published(payload.source)
             self.expected["claims"][seq] = extracted_claim_values(entry, payload, published)
+
+    def recheck(self, stop: int) -> None:
+        """Every source registered in the chunk before ``stop`` against its bytes (read a
+        group at a time, each parsed once), then the claims in the chunk quoting it against
+        its text (dropped after them). The problem raised is the earliest in log order: the
+        walk raised any problem at ``stop``, so one found here comes before it."""
+        quotes: dict[str, list[tuple[int, Selector]]] = {}
+        for seq, source_entry, selector in self.quotes:
+            if seq < stop:
+                quotes.setdefault(source_entry, []).append((seq, selector))
+        sources = [(h, seq, p) for h, (seq, p) in self.registrations.items() if seq < stop]
+        first: tuple[int, LedgerError] | None = None
+        for group in _groups(sources):
+            if first is not None and group[0][1] >= first[0]:
+                break
+            blobs = self._blobs([payload.sha256 for _, _, payload in group])
+            for source_entry, seq, payload in group:
+                if first is not None and seq >= first[0]:
+                    break
+                try:
+                    text = rules.source_text(seq, payload, blobs.pop(payload.sha256, None))
+                except LedgerError as exc:
+                    first = (seq, exc)
+                    break
+                for quote_seq, selector in quotes.get(source_entry, ()):
+                    if first is not None and quote_seq >= first[0]:
+                        break
+                    try:
+                        rules.check_quote(quote_seq, selector, text)
+                    except LedgerError as exc:
+                        first = (quote_seq, exc)
+        if first is not None:
+            seq, problem = first
+            raise IntegrityError(f"entry {seq} breaks the log's rules: {problem}", seq=seq)
+
+    def _blobs(self, shas: list[str]) -> dict[str, bytes]:
+        if not shas:
+            return {}
+        if self.task.sources_dir is not None:
+            folder = self.task.sources_dir
+            found = {sha: read_source_file(folder, sha) for sha in shas}
+            return {sha: data for sha, data in found.items() if data is not None}
+        if self.store is None:
+            return {}
+        with self.store.reader() as txn:
+            return txn.blobs(shas)
 
     def _published(self, source_entry: str) -> str | None:
         """The publication date of a source registered before the chunk, read from its own
@@ -302,6 +373,34 @@ class _Chunk:
             self.result.nodes += 1
             if self.task.check_nodes:
                 check_node(absolute, self.stored_nodes.get(absolute.id))
+
+
+_GROUP_BYTES = 16 << 20
+"""Source bytes read from the database in one query, at most (by their declared sizes)."""
+
+
+def _groups(
+    sources: list[tuple[str, int, SourceRegistered]],
+) -> list[list[tuple[str, int, SourceRegistered]]]:
+    """Consecutive runs of sources whose declared sizes add up to at most ``_GROUP_BYTES``
+    (one source alone may be larger)."""
+    groups: list[list[tuple[str, int, SourceRegistered]]] = []
+    size = _GROUP_BYTES
+    for source in sources:
+        if size + source[2].size > _GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(source)
+        size += source[2].size
+    return groups
+
+
+def read_source_file(folder: str, sha256: str) -> bytes | None:
+    """A source's bytes from a folder of files named by their sha256 (None if absent)."""
+    try:
+        return (Path(folder) / sha256).read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def check_position(

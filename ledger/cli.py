@@ -18,7 +18,7 @@ from rich.table import Table
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
-from ledger.entries import ClaimChanges, Rating, Role
+from ledger.entries import ClaimChanges, Rating, Role, build
 from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
@@ -546,7 +546,7 @@ def claim_revise(
     made_on: Annotated[str | None, typer.Option(help="The corrected date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Revise a claim (signed by the writer key); follows the claim's latest entry."""
-    changes = ClaimChanges(statement=statement, made_on=made_on)
+    changes = build(ClaimChanges, where="revision", statement=statement, made_on=made_on)
     with _instance() as instance:
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.revise_claim(
@@ -597,12 +597,22 @@ def claim_review(
 @app.command()
 def submit(
     path: Annotated[Path, typer.Argument(help="File holding one signed entry's bytes.")],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="The document's exact bytes: required for a source.registered entry."),
+    ] = None,
 ) -> None:
-    """Append an entry signed elsewhere, after checking its signature and position."""
+    """Append an entry signed elsewhere, after checking its signature and position (and, for a
+    source, that the document's bytes are the ones it describes)."""
     data = read_local_bytes(path).rstrip(b"\n")  # a regular file, at most 10 MiB
+    document = _read_source(source) if source is not None else None
     with _instance() as instance:
-        entry = instance.ledger.submit(data)
+        entry = instance.ledger.submit(data, source=document)
     out.print(f"entry {entry.seq} appended ({entry.kind})")
+
+
+def _read_source(path: Path) -> bytes:
+    return read_local_bytes(path)  # a regular file, at most MAX_SOURCE_BYTES
 
 
 def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:

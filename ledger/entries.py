@@ -12,13 +12,21 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NewType, Union, get_args
+from typing import Annotated, Any, Literal, NewType, TypeVar, Union, get_args
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
 from ledger.canonical import canonical_json_typed, load_json
-from ledger.errors import FormatError
+from ledger.errors import FormatError, InvalidInput
 from ledger.merkle import leaf_hash
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
 
@@ -28,9 +36,37 @@ EntryHash = NewType("EntryHash", bytes)
 FORMAT_VERSION = 1
 MAX_ENTRY_BYTES = 1 << 20
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
+@functools.lru_cache(maxsize=1024)
+def _real_day(value: str) -> str:
+    """A day is ``YYYY-MM-DD`` and a real calendar date (years 0001 to 9999)."""
+    if not _DAY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real calendar date") from None
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _real_instant(value: str) -> str:
+    """A timestamp is ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` and a real instant (UTC)."""
+    if not _TS.fullmatch(value):
+        raise ValueError(f"{value!r} is not a timestamp of the form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    try:
+        dt.datetime.fromisoformat(value[:-1])
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real time") from None
+    return value
+
+
 HexHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Timestamp = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")]
-Day = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\d$")]
+Timestamp = Annotated[str, AfterValidator(_real_instant)]
+Day = Annotated[str, AfterValidator(_real_day)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=2_000)]
 SafeInt = Annotated[int, Field(ge=-(2**53 - 1), le=2**53 - 1)]
@@ -194,7 +230,19 @@ def parse_payload(kind: EntryKind, value: Any, *, where: str) -> Payload:
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(part) for part in err["loc"]) or "(payload)"
-    return f"{loc}: {err['msg']}"
+    return f"{loc}: {err['msg'].removeprefix('Value error, ')}"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def build(model: type[M], *, where: str, **fields: Any) -> M:
+    """A payload (or part of one) from given values; ``InvalidInput`` naming the first field
+    that breaks the entry format (a date that is not a real calendar date, a bad hash)."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise InvalidInput(f"{where}: {_first_error(exc)}") from exc
 
 
 def format_timestamp(moment: dt.datetime) -> str:
@@ -414,7 +462,6 @@ _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 _BODY_KEYS = {"v", "log", "seq", "prev", "ts", "kind", "signer", "payload"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def _parse_body(raw: Any, *, where: str) -> Body:

@@ -77,7 +77,12 @@ def parse_bytes(
     """Dispatch on ``media_type`` (parameters such as ``charset`` are allowed)."""
     essence = media_type.split(";", 1)[0].strip().lower()
     if essence in HTML_TYPES:
-        return parse_html(data, where=where, uri=uri, charset=_charset_param(media_type))
+        charset = _charset_param(media_type)
+        document = parse_html(data, where=where, uri=uri, charset=charset)
+        if charset is None:
+            return document
+        # Kept in the media type: the bytes re-read as it says give the same text.
+        return dataclasses.replace(document, media_type=f"text/html; charset={charset}")
     if essence == MARKDOWN_TYPE:
         return dataclasses.replace(parse_markdown(data, where=where), uri=uri)
     if essence == PLAIN_TYPE:

@@ -10,19 +10,25 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
+from ledger.canonical import sha256
 from ledger.entries import (
     ClaimExtracted,
     ClaimRevised,
     KeyRegistered,
     KeyRevoked,
+    Selector,
     SignedEntry,
 )
-from ledger.errors import Conflict, Duplicate, NotFound, Unauthorized
+from ledger.errors import Conflict, Duplicate, InvalidInput, NotFound, Unauthorized
+from ledger.formats import parse_bytes
 from ledger.signing import KeyId, key_id
 
 ClaimStatus = Literal["active", "revised", "retracted"]
+
+SELECTOR_CONTEXT = 32
+"""Characters of source text a selector's ``prefix`` and ``suffix`` hold (fewer at the ends)."""
 
 ROLE_FOR_KIND = {
     "key.registered": "admin",
@@ -194,6 +200,70 @@ def check_claim_source(
 def check_selector(entry: SignedEntry, payload: ClaimExtracted) -> None:
     if payload.selector.end - payload.selector.start != len(payload.selector.exact):
         raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
+
+
+class SourceFacts(Protocol):
+    """What a source's registration says of its bytes (the entry's payload, or its row)."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def text_sha256(self) -> str: ...
+
+
+def source_text(seq: int, payload: SourceFacts, data: bytes | None) -> str:
+    """The normalized text of a source's bytes, after checking the bytes are the ones its
+    registration describes: ``sha256``, ``size``, and ``text_sha256`` of the text they parse
+    to as ``media_type`` (docs/formats/sources.md). ``InvalidInput`` naming what differs."""
+    where = f"entry {seq}: source {payload.sha256}"
+    if data is None:
+        raise InvalidInput(f"{where}: its bytes are missing (a source is registered with them)")
+    if len(data) != payload.size:
+        raise InvalidInput(f"{where}: size is {payload.size}, but its bytes are {len(data)}")
+    digest = sha256(data).hex()
+    if digest != payload.sha256:
+        raise InvalidInput(f"{where}: its bytes hash to {digest}")
+    try:
+        text = parse_bytes(data, media_type=payload.media_type, where=where).text
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc} (its bytes, read as {payload.media_type})") from exc
+    text_digest = sha256(text.encode("utf-8")).hex()
+    if text_digest != payload.text_sha256:
+        raise InvalidInput(
+            f"{where}: text_sha256 is {payload.text_sha256}, but its bytes parsed as "
+            f"{payload.media_type} give normalized text hashing to {text_digest}"
+        )
+    return text
+
+
+def check_quote(seq: int, selector: Selector, text: str) -> None:
+    """The selector is exactly where it says in the source's normalized text: ``exact`` at
+    ``[start:end]``, ``prefix`` the up to 32 characters before, ``suffix`` the up to 32 after."""
+    start, end = selector.start, selector.end
+    expected = (
+        ("exact", selector.exact, text[start:end]),
+        ("prefix", selector.prefix, text[max(0, start - SELECTOR_CONTEXT) : start]),
+        ("suffix", selector.suffix, text[end : end + SELECTOR_CONTEXT]),
+    )
+    if end > len(text):
+        raise InvalidInput(
+            f"entry {seq}: selector end {end} is past the end of the source text "
+            f"({len(text)} characters)"
+        )
+    for name, given, found in expected:
+        if given != found:
+            raise InvalidInput(
+                f"entry {seq}: selector {name} {_clip(given)} is not the source text at "
+                f"[{start}:{end}], which gives {_clip(found)}"
+            )
+
+
+def _clip(value: str) -> str:
+    return repr(value if len(value) <= 80 else value[:77] + "...")
 
 
 def check_claim_change(

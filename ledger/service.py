@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, merkle
+from ledger import deadline, merkle, rules
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.entries import (
     KIND_OF,
@@ -28,6 +28,7 @@ from ledger.entries import (
     Role,
     SignedEntry,
     SourceRegistered,
+    build,
     format_timestamp,
     parse_entry,
     parse_timestamp,
@@ -60,6 +61,8 @@ from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+_TEXTS_KEPT = 64
+_TEXT_CHARS_KEPT = 16_000_000
 
 
 def utc_now() -> dt.datetime:
@@ -69,15 +72,20 @@ def utc_now() -> dt.datetime:
 class Batch:
     """Entries being appended in one transaction; each is signed and checked as it is added."""
 
-    def __init__(self, txn: Txn, head: Head, origin: str, ts: str) -> None:
+    def __init__(
+        self, txn: Txn, head: Head, origin: str, ts: str, texts: dict[str, str] | None = None
+    ) -> None:
         self.txn = txn
         self.origin = origin
         self.overlay = Overlay(txn)
         self.entries: list[SignedEntry] = []
-        self.blobs: list[tuple[str, bytes]] = []
+        self.blobs: dict[str, bytes] = {}
         self._next_seq = head.size
         self._prev = head.last_hash
         self._ts = ts
+        self._texts = {} if texts is None else texts
+        """Normalized source texts, by their SHA-256 (checked when put here; shared by the
+        ledger's batches, so claims submitted one by one do not re-parse their source)."""
 
     def add(self, payload: Payload, signer: SigningKey) -> SignedEntry:
         deadline.check()
@@ -115,14 +123,39 @@ class Batch:
         return entry
 
     def add_blob(self, sha256: str, data: bytes) -> None:
-        if not self.txn.has_blob(sha256) and all(s != sha256 for s, _ in self.blobs):
-            self.blobs.append((sha256, data))
+        # Not looked up in the database: a source's bytes are stored only with its
+        # registration, and registering a stored source again is refused as a duplicate.
+        self.blobs.setdefault(sha256, data)
+
+    def _recheck(self, entry: SignedEntry) -> None:
+        """What the entry's signature refers to: a source's bytes, a claim's quote in its
+        source's text (each source's bytes are parsed once)."""
+        payload = entry.body.payload
+        if isinstance(payload, SourceRegistered):
+            data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
+            self._remember(payload.text_sha256, rules.source_text(entry.seq, payload, data))
+        elif isinstance(payload, ClaimExtracted):
+            source = self.overlay.get_source_by_entry(payload.source)
+            assert source is not None  # the claim's rules found it
+            text = self._texts.get(source.text_sha256)
+            if text is None:
+                text = rules.source_text(source.seq, source, self.txn.blob(source.sha256))
+                self._remember(source.text_sha256, text)
+            rules.check_quote(entry.seq, payload.selector, text)
+
+    def _remember(self, text_sha256: str, text: str) -> None:
+        """Keep the text, and the most recent others up to 64 texts, 16 million characters."""
+        self._texts[text_sha256] = text
+        kept = sum(len(t) for t in self._texts.values())
+        while len(self._texts) > 1 and (len(self._texts) > _TEXTS_KEPT or kept > _TEXT_CHARS_KEPT):
+            kept -= len(self._texts.pop(next(iter(self._texts))))
 
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
 
     def _accept(self, entry: SignedEntry) -> None:
         self.overlay.apply(entry)
+        self._recheck(entry)
         self.entries.append(entry)
         self._next_seq += 1
         self._prev = entry.hash
@@ -159,6 +192,7 @@ class Ledger:
         self.log_key = log_key
         self.clock = clock
         self._verdicts: dict[bytes, bool] = {}
+        self._texts: dict[str, str] = {}
 
     def check_origin(self) -> None:
         """Refuse to write into a log that was created under another origin."""
@@ -190,10 +224,10 @@ class Ledger:
             head = txn.head()
             now = format_timestamp(self.clock())
             ts = max(now, head.last_ts or now)  # timestamps never go backwards
-            batch = Batch(txn, head, self.origin, ts)
+            batch = Batch(txn, head, self.origin, ts, self._texts)
             yield batch
             if batch.entries:
-                txn.write(batch.entries, batch.overlay.changes, batch.blobs)
+                txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
                 self._integrate(txn, head.size, batch.entries, ts)
 
     def _integrate(self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str) -> None:
@@ -217,13 +251,30 @@ class Ledger:
                 batch.add(payload, signer)
         return batch.entries
 
-    def submit(self, data: bytes) -> SignedEntry:
-        """Append an entry a writer signed on their own machine, after verifying it."""
+    def submit(self, data: bytes, source: bytes | None = None) -> SignedEntry:
+        """Append an entry a writer signed on their own machine, after verifying it.
+
+        ``source``: the document's exact bytes, given exactly when the entry is a
+        ``source.registered`` (its hashes, size and text are recomputed from them).
+        """
         entry = parse_entry(data, where="submitted entry")
         ts = parse_timestamp(entry.body.ts)
         if ts > self.clock() + MAX_CLOCK_SKEW:
             raise InvalidInput(f"submitted entry: ts {entry.body.ts} is in the future")
+        payload = entry.body.payload
+        if isinstance(payload, SourceRegistered) and source is None:
+            raise InvalidInput(
+                "submitted entry: a source.registered entry is accepted only with the "
+                "source's bytes"
+            )
+        if source is not None and not isinstance(payload, SourceRegistered):
+            raise InvalidInput(
+                f"submitted entry: source bytes were given, but the entry is a {entry.kind}, "
+                "not a source.registered"
+            )
         with self.batch() as batch:
+            if isinstance(payload, SourceRegistered) and source is not None:
+                batch.add_blob(payload.sha256, source)
             batch.add_signed(entry)
         return entry
 
@@ -290,7 +341,14 @@ class Ledger:
     def revise_claim(
         self, signer: SigningKey, claim_id: str, *, follows: str, changes: ClaimChanges, reason: str
     ) -> SignedEntry:
-        payload = ClaimRevised(claim=claim_id, follows=follows, changes=changes, reason=reason)
+        payload = build(
+            ClaimRevised,
+            where="revision",
+            claim=claim_id,
+            follows=follows,
+            changes=changes,
+            reason=reason,
+        )
         return self.append(signer, [payload])[0]
 
     def retract_claim(

@@ -38,6 +38,7 @@ from ledger.chunks import (
     check_node,
     check_position,
     init_worker,
+    read_source_file,
     run_chunk,
 )
 from ledger.entries import (
@@ -46,6 +47,7 @@ from ledger.entries import (
     EntryHash,
     KeyRegistered,
     KeyRevoked,
+    Selector,
     SourceRegistered,
     parse_entry,
 )
@@ -288,8 +290,12 @@ class LogChecker:
         log_verifier: Verifier | None = None,
         chunk_bits: int = CHUNK_BITS,
         nodes: Store | None = None,
+        blobs: Callable[[str], bytes | None] | None = None,
     ) -> None:
         self.index = index
+        self.blobs = blobs
+        """Sources' bytes by sha256, to check quotes of claims citing an earlier chunk's source."""
+        self._texts: OrderedDict[str, str] = OrderedDict()
         self.hint = keys
         self.log_verifier = log_verifier
         self.chunk_bits = chunk_bits
@@ -415,6 +421,7 @@ class LogChecker:
         events: list[tuple[int, int, Any]] = [(e[0], 0, e) for e in result.sources]
         events += [(e[0], 1, e) for e in result.cites]
         events += [(e[0], 2, e) for e in result.entries]
+        events += [(e[0], 3, e) for e in result.quotes]
         if len(events) > len(result.sources):
             events.sort(key=lambda event: event[0])
         for seq, what, event in events:
@@ -430,8 +437,10 @@ class LogChecker:
                     rules.check_claim_source(
                         seq, source, claimed, found.hex() if found is not None else None
                     )
-                else:
+                elif what == 2:
                     self._apply_entry(seq, event[1])
+                else:
+                    self._check_quote(seq, event[1], event[2])
             except LedgerError as exc:
                 if isinstance(exc, VerificationError):
                     raise
@@ -456,6 +465,20 @@ class LogChecker:
             state = Overlay(_ClaimView(self, seq))
             fold(entry, state)
             self.modified.update(state.changes.claims)
+
+    def _check_quote(self, seq: int, source_entry: str, selector: Selector) -> None:
+        """A claim's quote in the text of a source from an earlier chunk (texts of the last
+        few such sources kept: claims cite a source registered just before them)."""
+        source = self.source_at(source_entry, seq)
+        if source is None or self.blobs is None:
+            return  # the cite was refused just before, or there are no bytes to check
+        text = self._texts.get(source.text_sha256)
+        if text is None:
+            text = rules.source_text(source.seq, source, self.blobs(source.sha256))
+            self._texts[source.text_sha256] = text
+            if len(self._texts) > 8:
+                self._texts.popitem(last=False)
+        rules.check_quote(seq, selector, text)
 
     def _check_nodes(self) -> None:
         """Stored tree nodes above chunk level must equal the recomputed ones."""
@@ -579,7 +602,9 @@ def verify_store(
         raise VerificationError(f"tree size {size} is out of range: the log has {head} entries")
     with store.reader() as txn:
         keys = key_states(txn.key_entries(size))
-    checker = LogChecker(StoreIndex(store), keys, chunk_bits=chunk_bits, nodes=store)
+    checker = LogChecker(
+        StoreIndex(store), keys, chunk_bits=chunk_bits, nodes=store, blobs=store.blob
+    )
     if older_checkpoint is not None:
         checker.expect(older_checkpoint)
     at_head = size == head
@@ -598,6 +623,7 @@ def verify_store(
             )
             if at_head
             else None,
+            recheck_sources=True,
         )
         for start in range(0, size, chunk)
     )
@@ -678,11 +704,23 @@ def verify_rows(
     workers: int = 0,
     progress: Progress | None = None,
     chunk_bits: int = CHUNK_BITS,
+    sources: Path | None = None,
 ) -> LogChecker:
     """Verify a log given as (seq, bytes, byte offset) rows, streamed, with no database (a
     bundle, a server's entries); ``keys`` from ``keys_in`` over the same rows. Returns the
-    checker, finished: its ``report`` says what was covered."""
-    checker = LogChecker(index, keys, log_verifier=log_verifier, chunk_bits=chunk_bits)
+    checker, finished: its ``report`` says what was covered.
+
+    ``sources``: a folder holding every source's bytes, named by sha256 (a bundle's):
+    each is checked against its registration and each claim's quote against its text.
+    Without it (a client holding only entries) those checks are left out.
+    """
+    checker = LogChecker(
+        index,
+        keys,
+        log_verifier=log_verifier,
+        chunk_bits=chunk_bits,
+        blobs=(lambda sha: read_source_file(str(sources), sha)) if sources is not None else None,
+    )
     if older_checkpoint is not None:
         checker.expect(older_checkpoint)
     chunk = 1 << chunk_bits
@@ -697,10 +735,10 @@ def verify_rows(
                 index.add(offset)
             part.append((seq, data, None, None, None, None, None))
             if len(part) == chunk:
-                yield _row_task(start, part, checker)
+                yield _row_task(start, part, checker, sources)
                 start, part = start + chunk, []
         if part:
-            yield _row_task(start, part, checker)
+            yield _row_task(start, part, checker, sources)
 
     with ChunkRunner(keys, store=None, workers=workers) as runner:
         for result in runner.map(tasks()):
@@ -713,11 +751,19 @@ def verify_rows(
     return checker
 
 
-def _row_task(start: int, part: list[Row], checker: LogChecker) -> ChunkTask:
+def _row_task(start: int, part: list[Row], checker: LogChecker, sources: Path | None) -> ChunkTask:
     stop = start + len(part)
     expected = checker.expected_size()
     sizes = (expected,) if expected is not None and start < expected <= stop else ()
-    return ChunkTask(start, stop, checkpoint_sizes=sizes, rows=part, index_facts=True)
+    return ChunkTask(
+        start,
+        stop,
+        checkpoint_sizes=sizes,
+        rows=part,
+        index_facts=True,
+        recheck_sources=sources is not None,
+        sources_dir=str(sources) if sources is not None else None,
+    )
 
 
 class _Lookahead:

@@ -5,28 +5,96 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+from ledger.canonical import sha256
 from ledger.entries import (
     Claimant,
     ClaimExtracted,
     ExtractorInfo,
     Quantity,
     Selector,
+    SignedEntry,
     SourceRegistered,
 )
-from ledger.service import Ledger
+from ledger.rules import SELECTOR_CONTEXT
+from ledger.service import Batch, Ledger
 from ledger.signing import SigningKey
+from ledger.sources import normalize_text
 
 RULES = "ab" * 32
+QUOTE = "North Korea sent about 7000 containers of weapons to Russia."
+"""The sentence every ``claim_payload`` quotes: it is in every ``source_bytes(n)``."""
+
+
+def source_bytes(n: int = 0) -> bytes:
+    """A plain-text document, distinct for each ``n``, that holds ``QUOTE``."""
+    return (
+        f"The defense minister said that {QUOTE} He added that more shipments were "
+        f"expected before the summer.\n\nArticle {n}.\n"
+    ).encode()
+
+
+def source_sha(n: int = 0) -> str:
+    """The sha256 that ``source_payload(n)`` names."""
+    return sha256(source_bytes(n)).hex()
+
+
+def selector_for(text: str, exact: str) -> Selector:
+    """The selector of the first occurrence of ``exact`` in the normalized ``text``."""
+    start = text.index(exact)
+    end = start + len(exact)
+    return Selector(
+        exact=exact,
+        prefix=text[max(0, start - SELECTOR_CONTEXT) : start],
+        suffix=text[end : end + SELECTOR_CONTEXT],
+        start=start,
+        end=end,
+    )
+
+
+def text_source(text: str) -> tuple[SourceRegistered, bytes]:
+    """A source.registered payload for a plain-text document, and the document's bytes."""
+    data = text.encode()
+    return (
+        SourceRegistered(
+            sha256=sha256(data).hex(),
+            text_sha256=sha256(normalize_text(text).encode()).hex(),
+            size=len(data),
+            media_type="text/plain",
+            uri=None,
+            title=None,
+            publisher=None,
+            published=None,
+            retrieved_at=None,
+        ),
+        data,
+    )
+
+
+def add_source(
+    batch: Batch, writer: SigningKey, n: int, payload: SourceRegistered | None = None
+) -> SignedEntry:
+    """Add ``source_payload(n)`` (or ``payload``, the same with other metadata) and its bytes."""
+    batch.add_blob(source_sha(n), source_bytes(n))
+    return batch.add(payload or source_payload(n), writer)
+
+
+def append_sources(ledger: Ledger, writer: SigningKey, ns: Iterable[int]) -> list[SignedEntry]:
+    """``source_payload(n)`` for each ``n``, with their bytes, in one append."""
+    with ledger.batch() as batch:
+        entries = [add_source(batch, writer, n) for n in ns]
+    return entries
 
 
 def source_payload(n: int = 0) -> SourceRegistered:
-    digest = f"{n:064x}"
+    data = source_bytes(n)
+    digest = sha256(data).hex()
     return SourceRegistered(
         sha256=digest,
-        text_sha256=digest[::-1],
-        size=100 + n,
+        text_sha256=sha256(normalize_text(data.decode()).encode()).hex(),
+        size=len(data),
         media_type="text/plain",
         uri=f"https://news.example/{n}",
         title=f"Article {n}",
@@ -37,18 +105,12 @@ def source_payload(n: int = 0) -> SourceRegistered:
 
 
 def claim_payload(source_entry: str, source_sha256: str, n: int = 0) -> ClaimExtracted:
-    exact = f"North Korea sent about {7000 + n} containers of weapons to Russia."
+    """A claim quoting ``QUOTE`` from ``source_bytes`` (the statement differs with ``n``)."""
     return ClaimExtracted(
         source=source_entry,
         source_sha256=source_sha256,
-        statement=exact,
-        selector=Selector(
-            exact=exact,
-            prefix="minister said that ",
-            suffix=" He added",
-            start=10,
-            end=10 + len(exact),
-        ),
+        statement=f"North Korea sent about {7000 + n} containers of weapons to Russia.",
+        selector=_QUOTE_SELECTOR,
         claimant=Claimant(name="Shin Won-shik", role="defense minister", affiliation="South Korea"),
         reporting="reported_speech",
         made_on="2024-03-18",
@@ -65,12 +127,15 @@ def claim_payload(source_entry: str, source_sha256: str, n: int = 0) -> ClaimExt
     )
 
 
+_QUOTE_SELECTOR = selector_for(normalize_text(source_bytes(0).decode()), QUOTE)
+
+
 def add_source_with_claims(ledger: Ledger, writer: SigningKey, n: int, claims: int) -> list[str]:
     """Append one source and ``claims`` claims about it in one batch; returns the claim ids."""
     with ledger.batch() as batch:
-        source = batch.add(source_payload(n), writer)
+        source = add_source(batch, writer, n)
         ids = [
-            batch.add(claim_payload(source.hash.hex(), f"{n:064x}", i), writer).hash.hex()
+            batch.add(claim_payload(source.hash.hex(), source_sha(n), i), writer).hash.hex()
             for i in range(claims)
         ]
     return ids

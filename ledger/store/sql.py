@@ -271,10 +271,6 @@ class Txn:
         row = self._first(claims_t, sql, (claim_id, claim_id))
         return _claim_state(row) if row is not None else None
 
-    def has_blob(self, sha256: str) -> bool:
-        query = select(blobs_t.c.sha256).where(blobs_t.c.sha256 == sha256)
-        return self.conn.execute(query).first() is not None
-
     def write(
         self,
         entries: Sequence[SignedEntry],
@@ -537,6 +533,16 @@ class Txn:
         query = select(blobs_t.c.data).where(blobs_t.c.sha256 == sha256)
         value = self.conn.execute(query).scalar()
         return bytes(value) if value is not None else None
+
+    def blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """Several sources' bytes in one read (unknown ones are absent)."""
+        out: dict[str, bytes] = {}
+        for start in range(0, len(shas), 100):
+            query = select(blobs_t.c.sha256, blobs_t.c.data).where(
+                blobs_t.c.sha256.in_(shas[start : start + 100])
+            )
+            out.update((sha, bytes(data)) for sha, data in self.conn.execute(query))
+        return out
 
     def kind_counts(self) -> dict[str, int]:
         """Entries by kind (kinds with none left out). The two bulk kinds are counted from

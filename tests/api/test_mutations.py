@@ -8,11 +8,11 @@ import base64
 import httpx
 
 from ledger.config import Settings
-from ledger.entries import Body, sign_body
+from ledger.entries import Body, entry_hash, sign_body
 from ledger.instance import open_instance
 from ledger.signing import KeyRing, SigningKey
 from tests.api.conftest import Served, gql, post
-from tests.helpers import source_payload
+from tests.helpers import QUOTE, claim_payload, source_bytes, source_payload, source_sha
 
 HEAD = "{ checkpoint { size } claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
 REVISE = """mutation($input: ReviseClaimInput!) { reviseClaim(input: $input) {
@@ -102,6 +102,10 @@ def test_ingest_text_then_duplicate(served: Served) -> None:
     assert first["__typename"] == "SourceIngested" and first["source"]["mediaType"] == "text/plain"
     again = post(served.url, mutation, served.tokens["writer"], text=text)["data"]["ingestSource"]
     assert again["__typename"] == "DuplicateError"
+    # Text in the seed format is read as its media type says (as rechecks read it again).
+    seed = " date 2024-03-20 The ministry said that 5,000 troops were deployed to the border."
+    dated = post(served.url, mutation, served.tokens["writer"], text=seed)["data"]["ingestSource"]
+    assert dated["__typename"] == "SourceIngested", dated
 
 
 def test_submit_an_entry_signed_on_the_writers_machine(served: Served) -> None:
@@ -124,11 +128,17 @@ def test_submit_an_entry_signed_on_the_writers_machine(served: Served) -> None:
         )
         return base64.b64encode(sign_body(body, key).data).decode()
 
-    mutation = """mutation($d: String!) { submitSignedEntry(data: $d) { __typename
+    def document(n: int) -> str:
+        return base64.b64encode(source_bytes(900 + n)).decode()
+
+    mutation = """mutation($d: String!, $s: String) { submitSignedEntry(data: $d, source: $s) {
+        __typename
         ... on EntryAccepted { entry { seq kind signer } } ... on StaleRevisionError { message }
         ... on InvalidInputError { message } ... on InvalidSignatureError { message } } }"""
     token = served.tokens["writer"]
-    other = post(served.url, mutation, token, d=signed(SigningKey.generate("mallory"), 1))
+    other = post(
+        served.url, mutation, token, d=signed(SigningKey.generate("mallory"), 1), s=document(1)
+    )
     assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     garbage = post(served.url, mutation, token, d="%%%")["data"]["submitSignedEntry"]
     assert garbage["__typename"] == "InvalidInputError"
@@ -137,16 +147,57 @@ def test_submit_an_entry_signed_on_the_writers_machine(served: Served) -> None:
         base64.b64decode(data).replace(b"Article 902", b"Article 903")
     ).decode()
     assert (
-        post(served.url, mutation, token, d=tampered)["data"]["submitSignedEntry"]["__typename"]
+        post(served.url, mutation, token, d=tampered, s=document(2))["data"]["submitSignedEntry"][
+            "__typename"
+        ]
         == "InvalidSignatureError"
     )
-    accepted = post(served.url, mutation, token, d=data)["data"]["submitSignedEntry"]
+    # A source is registered only with its own bytes (the server recomputes its hashes).
+    for source, message in [
+        (None, "only with the source's bytes"),
+        (document(3), "its bytes hash to"),
+        ("%%%", "source is not standard base64"),
+    ]:
+        refused = post(served.url, mutation, token, d=data, s=source)["data"]
+        assert refused["submitSignedEntry"]["__typename"] == "InvalidInputError", source
+        assert message in refused["submitSignedEntry"]["message"]
+    assert gql(served.url, "{ checkpoint { size } }")["checkpoint"]["size"] == head
+    accepted = post(served.url, mutation, token, d=data, s=document(2))["data"]["submitSignedEntry"]
     assert accepted == {
         "__typename": "EntryAccepted",
         "entry": {"seq": head, "kind": "source.registered", "signer": writer.key_id},
     }
-    replay = post(served.url, mutation, token, d=data)["data"]["submitSignedEntry"]
+    replay = post(served.url, mutation, token, d=data, s=document(2))["data"]["submitSignedEntry"]
     assert replay["__typename"] == "StaleRevisionError"
+
+    # Its claims can now be submitted, each only with a quote that is in its text.
+    source_hash = entry_hash(base64.b64decode(data))
+    claim = claim_payload(source_hash.hex(), source_sha(902))
+
+    def signed_claim(**change: object) -> str:
+        selector = claim.selector.model_copy(update=change)
+        body = Body(
+            "claims-ledger/local",
+            head + 1,
+            source_hash,
+            last["ts"],
+            "claim.extracted",
+            writer.key_id,
+            claim.model_copy(update={"selector": selector}),
+        )
+        return base64.b64encode(sign_body(body, writer).data).decode()
+
+    for change, field in [
+        ({"exact": QUOTE.upper()}, "exact"),
+        ({"prefix": "x"}, "prefix"),
+        ({"suffix": "x"}, "suffix"),
+        ({"start": 0, "end": len(QUOTE)}, "exact"),
+    ]:
+        refused = post(served.url, mutation, token, d=signed_claim(**change))["data"]
+        assert refused["submitSignedEntry"]["__typename"] == "InvalidInputError", change
+        assert f"selector {field}" in refused["submitSignedEntry"]["message"]
+    good = post(served.url, mutation, token, d=signed_claim())["data"]
+    assert good["submitSignedEntry"]["entry"]["kind"] == "claim.extracted"
 
 
 def test_mutations_over_get_are_refused_and_run_nothing(served: Served) -> None:
@@ -204,3 +255,25 @@ def test_a_token_cannot_submit_an_entry_signed_by_another_registered_writer(
     assert gql(served.url, "query($a: Int!) { entries(after: $a) { seq } }", a=head - 1) == {
         "entries": []
     }
+
+
+def test_a_revision_made_on_a_day_that_does_not_exist_is_refused(served: Served) -> None:
+    size, claim, head = _state(served)
+    for day in ("2024-02-30", "0000-00-00", "yesterday"):
+        body = post(
+            served.url,
+            REVISE,
+            served.tokens["writer"],
+            input={"claimId": claim, "follows": head, "reason": "date", "madeOn": day},
+        )
+        result = body["data"]["reviseClaim"]
+        assert result["__typename"] == "InvalidInputError", body
+        assert f"made_on: '{day}' is not a" in result["message"]
+    assert _state(served)[0] == size
+    done = post(
+        served.url,
+        REVISE,
+        served.tokens["writer"],
+        input={"claimId": claim, "follows": head, "reason": "date", "madeOn": "2024-02-29"},
+    )
+    assert done["data"]["reviseClaim"]["__typename"] == "ClaimChanged"

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from ledger.config import Settings
+from ledger.entries import Body, sign_body
 from ledger.instance import open_instance
-from tests.helpers import ROOT, add_source_with_claims, run_cli
+from tests.helpers import (
+    ROOT,
+    add_source_with_claims,
+    run_cli,
+    source_bytes,
+    source_payload,
+)
 
 
 def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -318,3 +325,33 @@ def test_a_log_without_any_checkpoint_is_verified_with_a_warning(tmp_path: Path)
     done = cli(home, "verify")
     assert "ok 6 entries verified; 0 checkpoints" in done.stdout
     assert "warning: no signed checkpoint covers entries 0 to 5 (6)" in done.stderr
+
+
+def test_submit_a_source_signed_elsewhere_only_with_its_bytes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'ledger.sqlite3'}")
+    instance = open_instance(settings)
+    head, writer = instance.ledger.head(), instance.writer_key()
+    body = Body(
+        instance.ledger.origin,
+        head.size,
+        head.last_hash,
+        head.last_ts or "",
+        "source.registered",
+        writer.key_id,
+        source_payload(3),
+    )
+    instance.close()
+    entry = tmp_path / "entry.json"
+    entry.write_bytes(sign_body(body, writer).data + b"\n")
+    document, other = tmp_path / "article.txt", tmp_path / "other.txt"
+    document.write_bytes(source_bytes(3))
+    other.write_bytes(source_bytes(4))
+    missing = cli(home, "submit", str(entry), ok=False)
+    assert missing.returncode == 1 and "only with the source's bytes" in missing.stderr
+    wrong = cli(home, "submit", str(entry), "--source", str(other), ok=False)
+    assert wrong.returncode == 1 and "its bytes hash to" in wrong.stderr
+    assert "entries 2" in cli(home, "status").stdout
+    done = cli(home, "submit", str(entry), "--source", str(document))
+    assert "entry 2 appended (source.registered)" in done.stdout
+    cli(home, "verify")

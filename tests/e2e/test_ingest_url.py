@@ -71,7 +71,7 @@ def test_an_article_url_is_fetched_registered_and_its_claims_extracted(
     db.close()
     assert (uri, media, publisher, published) == (
         f"{server}/article",
-        "text/html",
+        "text/html; charset=utf-8",  # the HTTP charset is kept: the bytes re-read alike
         "Example News",
         "2024-03-20",
     )

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -20,21 +21,25 @@ from ledger.canonical import canonical_json
 from ledger.entries import (
     Body,
     Claimant,
+    ClaimChanges,
     ClaimExtracted,
     ClaimRetracted,
+    ClaimRevised,
     ExtractorInfo,
     KeyRevoked,
     Quantity,
     Selector,
     SignedEntry,
     SourceRegistered,
+    build,
     format_timestamp,
     frame,
     parse_entry,
     parse_entry_reference,
     sign_body,
+    split_entry,
 )
-from ledger.errors import FormatError
+from ledger.errors import FormatError, InvalidInput
 from ledger.signing import SigningKey
 
 KEY = SigningKey.generate("prop")
@@ -195,3 +200,66 @@ def test_framing_level_edits_are_judged_alike(entry: SignedEntry | None, how: st
     else:
         body = body.replace(b'Z","v"', b'Z\\n","v"', 1)
     same(frame(body, KEY.sign_entry(body)))
+
+
+UNREAL_DAYS = st.sampled_from(
+    [
+        "2024-02-30",
+        "0000-00-00",
+        "2023-02-29",
+        "2024-13-01",
+        "2024-00-10",
+        "yesterday",
+        "2024-1-01",
+        "2024-01-01T00:00",
+        "\u0662\u0660\u0662\u0664-01-01",
+    ]
+)
+UNREAL_TIMES = st.sampled_from(
+    [
+        "2024-02-30T00:00:00.000000Z",
+        "2024-01-01T24:00:00.000000Z",
+        "0000-01-01T00:00:00.000000Z",
+        "2024-01-01T12:60:00.000000Z",
+        "2024-01-01T12:00:60.000000Z",
+        "2024-01-01 12:00:00.000000Z",
+    ]
+)
+DATE_FIELDS = {"ts", "published", "made_on", "retrieved_at"}
+
+
+@settings(max_examples=150)
+@given(entries(), st.data())
+def test_dates_that_are_not_real_are_refused_alike(entry: SignedEntry, data: st.DataObject) -> None:
+    """Every date (``published``, ``made_on``) is a real calendar date and every timestamp
+    (``ts``, ``retrieved_at``) a real instant, in both parsers."""
+    body = orjson.loads(entry.body_bytes)
+    path = data.draw(st.sampled_from([p for p in _paths(body, []) if p and p[-1] in DATE_FIELDS]))
+    value = data.draw(UNREAL_TIMES if path[-1] in ("ts", "retrieved_at") else UNREAL_DAYS)
+    body_bytes = orjson.dumps(_replace_somewhere(body, path, value), option=orjson.OPT_SORT_KEYS)
+    raw = frame(body_bytes, KEY.sign_entry(body_bytes))
+    fast = outcome(parse_entry, raw)
+    assert isinstance(fast, str) and fast == outcome(parse_entry_reference, raw)
+    assert repr(value) in fast or "ts must look like" in fast
+
+
+@given(days, st.sampled_from(["2024-02-30", "0000-00-00", "2100-02-29", "yesterday"]))
+def test_a_revision_made_on_a_day_that_does_not_exist_is_refused(good: str, bad: str) -> None:
+    revision = ClaimRevised(
+        claim="a" * 64, follows="a" * 64, changes=ClaimChanges(made_on=good), reason="r"
+    )
+    entry = sign_body(
+        Body(
+            "l", 1, b"\0" * 32, "2024-03-20T12:00:00.000000Z", "claim.revised", KEY.key_id, revision
+        ),
+        KEY,
+    )
+    assert parse_entry(entry.data) == entry
+    raw = entry.data.replace(f'"made_on":"{good}"'.encode(), f'"made_on":"{bad}"'.encode())
+    body_bytes, _ = split_entry(raw, where="e")
+    raw = frame(body_bytes, KEY.sign_entry(body_bytes))
+    for parse in (parse_entry, parse_entry_reference):
+        with pytest.raises(FormatError, match=f"changes.made_on: '{bad}' is not a"):
+            parse(raw, where="e")
+    with pytest.raises(InvalidInput, match=f"made_on: '{bad}' is not a"):
+        build(ClaimChanges, where="revision", made_on=bad)

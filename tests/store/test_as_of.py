@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.entries import ClaimChanges, Rating, Selector, parse_entry
+from ledger.entries import ClaimChanges, Rating, parse_entry
 from ledger.errors import IntegrityError, InvalidInput
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, Position, position_of, sort_value
 from ledger.search import matches, parse_search, search_text
@@ -21,7 +21,7 @@ from ledger.signing import SigningKey
 from ledger.state import ClaimState, MemoryState, replay
 from ledger.store import Store
 from ledger.verify import rebuild_projections, verify_store
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import add_source, claim_payload, selector_for, source_sha, text_source
 
 # -- the reference ----------------------------------------------------------------------
 
@@ -84,9 +84,9 @@ def _history(ledger: Ledger, writer: SigningKey, reviewer: SigningKey) -> list[s
     ids = []
     for n in range(2):
         with ledger.batch() as batch:
-            source = batch.add(source_payload(n), writer)
+            source = add_source(batch, writer, n)
             for i in range(3 - n):
-                claim = claim_payload(source.hash.hex(), f"{n:064x}", 10 * n + i)
+                claim = claim_payload(source.hash.hex(), source_sha(n), 10 * n + i)
                 made = claim.model_copy(update={"made_on": f"2024-03-1{i}", "score": 100 * i})
                 ids.append(batch.add(made, writer).hash.hex())
 
@@ -224,12 +224,17 @@ def _log_plan(draw: st.DrawFn) -> list[tuple[str, int, str]]:
 
 
 def _play(ledger: Ledger, key: SigningKey, plan: list[tuple[str, int, str]]) -> None:
-    sources = [ledger.append(key, [source_payload(n)])[0] for n in range(2)]
     ids: list[str] = []
     for number, (kind, target, text) in enumerate(plan):
         if kind == "claim":
-            base = claim_payload(sources[target].hash.hex(), f"{target:064x}", number)
-            quote = Selector(exact=text.upper(), prefix="", suffix="", start=0, end=len(text))
+            # Each claim quotes a source of its own, published on one of two days.
+            registration, data = text_source(f"{text.upper()}\n\n({number})")
+            published = ["2024-03-20", "2024-03-21"][target]
+            with ledger.batch() as batch:
+                batch.add_blob(registration.sha256, data)
+                source = batch.add(registration.model_copy(update={"published": published}), key)
+            base = claim_payload(source.hash.hex(), registration.sha256, number)
+            quote = selector_for(f"{text.upper()}\n\n({number})", text.upper())
             payload = base.model_copy(
                 update={
                     "statement": text,

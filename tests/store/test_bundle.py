@@ -30,7 +30,7 @@ def exported(instance: Instance, tmp_path: Path) -> tuple[Path, Verifier, Instan
         add_source_with_claims(instance.ledger, instance.writer_key(), n, claims=3)
     path = tmp_path / "bundle"
     report = export_bundle(instance.ledger, path)
-    assert (report.entries, report.sources, report.checkpoint_size) == (11, 1, 11)
+    assert (report.entries, report.sources, report.checkpoint_size) == (11, 3, 11)
     return path, instance.ledger.log_verifier(), instance
 
 
@@ -40,9 +40,9 @@ def test_a_bundle_verifies_with_only_the_log_key(exported: tuple[Path, Verifier,
     assert parse_verifier_key(manifest["log_key"]) == key
     report = verify_bundle(path, key, workers=0)
     assert (report.entries, report.root) == (11, instance.ledger.checkpoint().root)
-    assert [f.name for f in (path / "sources").iterdir()] == [
-        instance.ledger.store.all_sources()[0].sha256
-    ]
+    assert sorted(f.name for f in (path / "sources").iterdir()) == sorted(
+        s.sha256 for s in instance.ledger.store.all_sources()
+    )
 
 
 def test_a_bundle_proves_it_extends_an_older_checkpoint(
@@ -93,7 +93,12 @@ def test_an_edited_source_file_is_caught(exported: tuple[Path, Verifier, Instanc
     path, key, _ = exported
     source = next((path / "sources").iterdir())
     source.write_bytes(source.read_bytes() + b" ")
-    with pytest.raises(IntegrityError, match=f"sources/{source.name}: its bytes hash to"):
+    # Checked with its registration, in log order: the walk names the entry.
+    with pytest.raises(IntegrityError, match=f"source {source.name}: size is .*, but its bytes"):
+        verify_bundle(path, key, workers=0)
+    (path / "sources" / ("0" * 64)).write_bytes(b"not registered")
+    source.write_bytes(source.read_bytes()[:-1])
+    with pytest.raises(IntegrityError, match=f"sources/{'0' * 64}: its bytes hash to"):
         verify_bundle(path, key, workers=0)
 
 

@@ -12,7 +12,7 @@ from ledger.errors import InvalidInput
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, Position, position_of, sort_value
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import add_source, claim_payload, source_payload
 
 
 def _at(day: str) -> dt.datetime:
@@ -28,7 +28,7 @@ def _dated_ledger(ledger: Ledger, writer: SigningKey) -> list[str]:
         ledger.clock = lambda n=n: _at(f"2030-01-0{n}")  # type: ignore[misc]
         with ledger.batch() as batch:
             payload = source_payload(n).model_copy(update={"published": published})
-            source = batch.add(payload, writer)
+            source = add_source(batch, writer, n, payload)
             for i in range(2):
                 claim = claim_payload(source.hash.hex(), payload.sha256, 10 * n + i)
                 made = None if (n, i) == (2, 1) else f"2024-02-0{n}"

@@ -25,7 +25,14 @@ from ledger.signing import SigningKey
 from ledger.store import Store
 from ledger.store.engine import alembic_config
 from ledger.verify import rebuild_projections, verify_store
-from tests.helpers import add_source_with_claims, claim_payload, source_payload
+from tests.helpers import (
+    add_source,
+    add_source_with_claims,
+    append_sources,
+    claim_payload,
+    source_bytes,
+    source_payload,
+)
 
 
 def _snapshot(ledger: Ledger) -> tuple[object, ...]:
@@ -114,7 +121,7 @@ def test_appends_are_dense_and_linked(ledger: Ledger, writer_key: SigningKey) ->
 def test_a_batch_that_fails_midway_writes_nothing(ledger: Ledger, writer_key: SigningKey) -> None:
     before = _snapshot(ledger)
     with pytest.raises(NotFound, match="not a registered source"), ledger.batch() as batch:
-        batch.add(source_payload(1), writer_key)
+        add_source(batch, writer_key, 1)
         batch.add(claim_payload("f" * 64, "e" * 64), writer_key)
     assert _snapshot(ledger) == before
 
@@ -122,10 +129,10 @@ def test_a_batch_that_fails_midway_writes_nothing(ledger: Ledger, writer_key: Si
 def test_duplicate_source_is_refused_and_writes_nothing(
     ledger: Ledger, writer_key: SigningKey
 ) -> None:
-    ledger.append(writer_key, [source_payload(7)])
+    append_sources(ledger, writer_key, [7])
     before = _snapshot(ledger)
     with pytest.raises(Duplicate):
-        ledger.append(writer_key, [source_payload(7)])
+        append_sources(ledger, writer_key, [7])
     assert _snapshot(ledger) == before
 
 
@@ -211,14 +218,14 @@ def test_revoked_key_cannot_append(
     ledger.revoke_key(log_key, writer_key.key_id, "laptop stolen")
     before = _snapshot(ledger)
     with pytest.raises(Unauthorized, match="revoked"):
-        ledger.append(writer_key, [source_payload(3)])
+        append_sources(ledger, writer_key, [3])
     assert _snapshot(ledger) == before
     verify_store(ledger.store)
 
 
 def test_unregistered_key_cannot_append(ledger: Ledger) -> None:
     with pytest.raises(Unauthorized, match="not a registered key"):
-        ledger.append(SigningKey.generate("stranger"), [source_payload(3)])
+        append_sources(ledger, SigningKey.generate("stranger"), [3])
 
 
 def _client_entry(ledger: Ledger, key: SigningKey, **overrides: object) -> bytes:
@@ -239,7 +246,7 @@ def _client_entry(ledger: Ledger, key: SigningKey, **overrides: object) -> bytes
 def test_entries_signed_elsewhere_are_verified_then_appended(
     ledger: Ledger, writer_key: SigningKey
 ) -> None:
-    entry = ledger.submit(_client_entry(ledger, writer_key))
+    entry = ledger.submit(_client_entry(ledger, writer_key), source=source_bytes(42))
     assert ledger.store.entry_by_seq(entry.seq).data == entry.data  # type: ignore[union-attr]
     verify_store(ledger.store)
 
@@ -250,13 +257,15 @@ def test_submitted_entries_are_refused_unless_exactly_right(
     before = _snapshot(ledger)
     stale = _client_entry(ledger, writer_key, seq=1)
     with pytest.raises(Conflict, match="head moved"):
-        ledger.submit(stale)
+        ledger.submit(stale, source=source_bytes(42))
     forged = bytearray(_client_entry(ledger, writer_key))
     forged[-10] = ord("A") if forged[-10] != ord("A") else ord("B")
     with pytest.raises(SignatureError):
-        ledger.submit(bytes(forged))
+        ledger.submit(bytes(forged), source=source_bytes(42))
     with pytest.raises(Unauthorized):
-        ledger.submit(_client_entry(ledger, SigningKey.generate("stranger")))
+        ledger.submit(
+            _client_entry(ledger, SigningKey.generate("stranger")), source=source_bytes(42)
+        )
     assert _snapshot(ledger) == before
 
 

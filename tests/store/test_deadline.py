@@ -15,9 +15,9 @@ from ledger.errors import TimedOut
 from ledger.instance import Instance
 from ledger.queries import ClaimFilter
 from ledger.store import Store
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import append_sources, claim_payload, source_sha
 
-SHA = f"{1:064x}"  # the sha256 source_payload(1) names
+SHA = source_sha(1)  # the sha256 source_payload(1) names
 
 # A statement that runs for many seconds on either database unless it is stopped.
 SLOW = (
@@ -68,7 +68,7 @@ class _Ticks:
 
 @pytest.fixture
 def source(instance: Instance) -> Iterator[str]:
-    entry = instance.ledger.append(instance.writer_key(), [source_payload(1)])[0]
+    entry = append_sources(instance.ledger, instance.writer_key(), [1])[0]
     yield entry.hash.hex()
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.instance import open_instance
 from ledger.verify import verify_store
-from tests.helpers import source_payload
+from tests.helpers import append_sources
 from tests.store.workers import append_many, settings_for
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,7 @@ def test_a_process_killed_during_bulk_appends_leaves_a_consistent_ledger(
         assert sources >= 3 * batch
         assert sources % batch == 0, "a batch was partly committed"
         assert report.entries == 2 + sources
-        instance.ledger.append(instance.writer_key(), [source_payload(10**9)])  # still appendable
+        append_sources(instance.ledger, instance.writer_key(), [10**9])  # still appendable
         verify_store(instance.ledger.store)
     finally:
         instance.close()

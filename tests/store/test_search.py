@@ -8,13 +8,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.entries import ClaimChanges, Selector
+from ledger.entries import ClaimChanges
 from ledger.queries import ClaimFilter
 from ledger.search import SearchError, matches, parse_search, search_text
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.verify import rebuild_projections, verify_store
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import claim_payload, selector_for, text_source
 
 CORPUS = [
     ("North Korea sent about 7,000 containers to Russia.", "sent about 7,000 containers"),
@@ -57,11 +57,14 @@ QUERIES = [
 
 
 def _add_corpus(ledger: Ledger, writer: SigningKey, corpus: list[tuple[str, str]]) -> None:
+    text = "\n\n".join(quote for _, quote in corpus)
+    payload, data = text_source(text)
     with ledger.batch() as batch:
-        source = batch.add(source_payload(1), writer)
+        batch.add_blob(payload.sha256, data)
+        source = batch.add(payload, writer)
         for n, (statement, quote) in enumerate(corpus):
-            base = claim_payload(source.hash.hex(), f"{1:064x}", n)
-            selector = Selector(exact=quote, prefix="", suffix="", start=0, end=len(quote))
+            base = claim_payload(source.hash.hex(), payload.sha256, n)
+            selector = selector_for(text, quote)
             batch.add(
                 base.model_copy(update={"statement": statement, "selector": selector}), writer
             )

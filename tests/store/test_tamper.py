@@ -16,7 +16,7 @@ from ledger.service import Batch, Ledger
 from ledger.signing import SigningKey
 from ledger.store.tables import LOG_TABLES
 from ledger.verify import rebuild_projections, verify_store
-from tests.helpers import add_source_with_claims, source_payload
+from tests.helpers import add_source, add_source_with_claims, append_sources
 
 
 def unguard(engine: sa.Engine) -> None:
@@ -145,8 +145,8 @@ def test_an_entry_appended_without_a_checkpoint_is_a_failure(busy: Instance) -> 
     ledger, writer = busy.ledger, busy.writer_key()
     with ledger.store.writer() as txn:
         batch = Batch(txn, txn.head(), ledger.origin, ledger.head().last_ts or "")
-        batch.add(source_payload(700), writer)
-        txn.write(batch.entries, batch.overlay.changes, batch.blobs)
+        add_source(batch, writer, 700)
+        txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
     assert ledger.head().size == 17
     _fails(ledger, IntegrityError, r"entries 16 to 16 \(1 of 17\) are not covered")
 
@@ -164,7 +164,7 @@ def test_log_truncated_and_re_extended_differently_is_a_fork_against_an_older_ch
     rebuild_projections(ledger.store)
     # The operator, holding the keys, writes a different history of the same length.
     writer = busy.writer_key()
-    ledger.append(writer, [source_payload(500 + i) for i in range(old_size - 10)])
+    append_sources(ledger, writer, [500 + i for i in range(old_size - 10)])
     assert ledger.head().size == old_size
     report = verify_store(
         ledger.store, workers=0

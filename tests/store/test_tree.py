@@ -18,13 +18,13 @@ from ledger.signing import SigningKey
 from ledger.store import Store
 from ledger.store.engine import alembic_config
 from ledger.verify import verify_store
-from tests.helpers import source_payload
+from tests.helpers import append_sources
 
 
 def _grow(ledger: Ledger, writer: SigningKey, batches: list[int]) -> None:
     n = 0
     for size in batches:
-        ledger.append(writer, [source_payload(1000 + n + i) for i in range(size)])
+        append_sources(ledger, writer, [1000 + n + i for i in range(size)])
         n += size
 
 
@@ -96,7 +96,7 @@ def test_appending_without_the_log_key_is_refused_and_writes_nothing(
     keyless = Ledger(ledger.store, ledger.origin)
     before = ledger.head()
     with pytest.raises(ConfigError, match="log key"):
-        keyless.append(writer_key, [source_payload(1)])
+        append_sources(keyless, writer_key, [1])
     assert ledger.head() == before
 
 
@@ -135,7 +135,7 @@ def test_upgrading_a_ledger_from_revision_0001_backfills_its_tree(
         # the next append signs one over everything.
         assert verify_store(upgraded).uncheckpointed == len(leaves)
         after = Ledger(upgraded, ledger.origin, log_key=ledger.log_key)
-        after.append(writer_key, [source_payload(77)])
+        append_sources(after, writer_key, [77])
         assert verify_store(upgraded).uncheckpointed == 0
     finally:
         upgraded.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ledger.config import Settings
 from ledger.instance import open_instance
-from tests.helpers import source_payload
+from tests.helpers import add_source, append_sources
 
 
 def settings_for(home: str, url: str) -> Settings:
@@ -20,7 +20,7 @@ def append_many(home: str, url: str, worker: int, count: int) -> None:
     try:
         writer = instance.writer_key()
         for i in range(count):
-            instance.ledger.append(writer, [source_payload(worker * 1_000_000 + i)])
+            append_sources(instance.ledger, writer, [worker * 1_000_000 + i])
     finally:
         instance.close()
 
@@ -33,7 +33,7 @@ def bulk_forever(home: str, url: str, batch: int) -> None:
     while True:
         with instance.ledger.batch() as b:
             for _ in range(batch):
-                b.add(source_payload(n), writer)
+                add_source(b, writer, n)
                 n += 1
         print(f"committed {n}", flush=True)
 

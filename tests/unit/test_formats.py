@@ -109,6 +109,12 @@ def test_charset_from_http_equiv_and_from_the_media_type_parameter() -> None:
     bare = latin1_page("")
     doc = parse_bytes(bare, media_type="text/html; charset=ISO-8859-1", where="x")
     assert "Zürich" in doc.text
+    # The charset stays in the media type a source is registered with, so that its bytes
+    # parsed again by that media type (when they are rechecked) give the same text.
+    assert doc.media_type == "text/html; charset=ISO-8859-1"
+    assert parse_bytes(bare, media_type=doc.media_type, where="x").text == doc.text
+    with pytest.raises(InvalidInput, match="not valid utf-8"):
+        parse_bytes(bare, media_type="text/html", where="x")
 
 
 def test_byte_order_mark_wins_over_a_wrong_declaration() -> None:
