@@ -4,7 +4,6 @@ expected failures into union members. A mutation that fails writes nothing."""
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -23,8 +22,7 @@ from ledger.errors import (
     SignatureError,
     Unauthorized,
 )
-from ledger.ingest import ingest_document, read_target
-from ledger.sources import parse_plain
+from ledger.ingest import ingest_document, read_text, read_url
 
 R = TypeVar("R")
 
@@ -207,10 +205,7 @@ class Mutation:
         def act() -> SourceIngested | DuplicateError:
             if (text is None) == (url is None):
                 raise InvalidInput("give exactly one of text or url")
-            if url is not None:
-                doc = read_target(url, context.fetcher)
-            else:
-                doc = parse_plain((text or "").encode("utf-8"), where="text")
+            doc = read_url(url, context.fetcher) if url is not None else read_text(text or "")
             result = ingest_document(
                 context.ledger, signer, doc, where=url or "text", extractor=context.extractor
             )
@@ -233,7 +228,7 @@ class Mutation:
         def act() -> EntryAccepted:
             try:
                 raw = base64.b64decode(data, validate=True)
-            except binascii.Error as exc:
+            except ValueError as exc:  # binascii.Error, or characters outside ASCII
                 raise InvalidInput("data is not standard base64") from exc
             entry = parse_entry(raw, where="submitted entry")
             assert context.token is not None

@@ -21,9 +21,10 @@ from ledger.errors import InvalidInput
 from ledger.extract.model import ExtractedClaim, Extractor
 from ledger.fetch import Fetcher
 from ledger.formats import read_file
+from ledger.inputs import check_string
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from ledger.sources import SourceDocument
+from ledger.sources import SourceDocument, parse_plain
 from ledger.state import SourceState
 
 
@@ -149,6 +150,21 @@ def read_target(target: Target, fetcher: Fetcher | None) -> SourceDocument:
     if fetcher is None:
         raise InvalidInput(f"{target}: fetching URLs is not enabled here")
     return fetcher.fetch(str(target))
+
+
+def read_url(url: str, fetcher: Fetcher | None) -> SourceDocument:
+    """A document a client names by URL: only http(s) URLs, never a path on this machine."""
+    check_string(url, "url")
+    if not is_url(url):
+        shown = url if len(url) <= 80 else url[:77] + "..."
+        raise InvalidInput(f"url must be an http:// or https:// URL, got {shown!r}")
+    return read_target(url, fetcher)
+
+
+def read_text(text: str, *, where: str = "text") -> SourceDocument:
+    """A plain-text document a client sent as a string (clean Unicode, no NUL)."""
+    check_string(text, where, limit=None)
+    return parse_plain(text.encode("utf-8"), where=where)
 
 
 def ingest_paths(

@@ -707,11 +707,22 @@ class Store:
     @contextmanager
     def reader(self) -> Iterator[Txn]:
         """A read transaction (one consistent snapshot) with the same lookups as a writer;
-        bounded by the current deadline, if any."""
+        bounded by the current deadline, if any.
+
+        Every statement in it sees the same committed state: SQLite's deferred ``BEGIN``
+        in WAL mode keeps the snapshot its first read took until the transaction ends;
+        PostgreSQL runs it ``REPEATABLE READ, READ ONLY`` (its default, READ COMMITTED,
+        would let each statement see appends committed after the previous one).
+        """
         limit = deadline.current()
         try:
-            with self.engine.connect() as conn, conn.begin(), _bounded(conn, limit):
-                yield Txn(conn)
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":  # psycopg begins it so: no extra statement
+                    conn = conn.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
+                with conn.begin(), _bounded(conn, limit):
+                    yield Txn(conn)
         except OperationalError as exc:
             _raise_if_timed_out(limit, exc)
             raise
