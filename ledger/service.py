@@ -268,19 +268,22 @@ class Ledger:
 
     def claim_as_of(self, claim_id: str, size: int) -> ClaimState | None:
         """The claim as the ledger stood at tree size ``size`` (None if not extracted yet)."""
-        _check_tree_size(size, self.head().size)
-        try:
-            history = self.history(claim_id)
-        except NotFound:
-            return None
-        earlier = [item for item in history if item.entry.seq < size]
+        check_hex(claim_id, "claim id")
+        with self.store.reader() as txn:  # one snapshot: the head and the claim's entries
+            _check_tree_size(size, txn.head().size)
+            try:
+                chains = _Chains.read(txn, [claim_id])
+            except NotFound:
+                return None
+        earlier = [item for item in self._replay([claim_id], chains)[0] if item.entry.seq < size]
         return earlier[-1].state if earlier else None
 
     def source_as_of(self, sha256: str, size: int) -> SourceState | None:
         """The source if it was registered before tree size ``size`` (sources never change)."""
         check_hex(sha256, "source hash")
-        _check_tree_size(size, self.head().size)
-        source = self.store.get_source(sha256)
+        with self.store.reader() as txn:
+            _check_tree_size(size, txn.head().size)
+            source = txn.get_source(sha256)
         return source if source is not None and source.seq < size else None
 
     def source(self, sha256: str) -> SourceState:
@@ -331,20 +334,47 @@ class Ledger:
         ``as_of``: as the ledger stood at that tree size: the claims extracted before it,
         each in the state it had then (``InvalidInput`` outside 0..head).
         """
+        return self.claim_page(
+            where,
+            order=order,
+            limit=limit,
+            after=after,
+            before=before,
+            from_end=from_end,
+            as_of=as_of,
+            count=False,
+        )[0]
+
+    def claim_page(
+        self,
+        where: ClaimFilter,
+        *,
+        order: ClaimOrder = DEFAULT_ORDER,
+        limit: int = 50,
+        after: Position | None = None,
+        before: Position | None = None,
+        from_end: bool = False,
+        as_of: int | None = None,
+        count: bool = True,
+    ) -> tuple[list[ClaimState], int | None]:
+        """``find_claims`` and (with ``count``) ``count_claims`` read in one snapshot, so
+        the page and the total agree however many appends commit meanwhile."""
         _check_limit(limit)
         for position in (after, before):
             if position is not None:
                 check_position(position, order)
         with self.store.reader() as txn:
-            return txn.find_claims(
+            size = _as_of(txn, as_of)
+            found = txn.find_claims(
                 where,
                 order=order,
                 limit=limit,
                 after=after,
                 before=before,
                 from_end=from_end,
-                as_of=_as_of(txn, as_of),
+                as_of=size,
             )
+            return found, txn.count_claims(where, size) if count else None
 
     def sources(
         self, *, limit: int = 50, after_seq: int = -1, publisher: str | None = None
@@ -378,6 +408,9 @@ class Ledger:
             check_hex(claim_id, "claim id")
         with self.store.reader() as txn:
             chains = _Chains.read(txn, claim_ids)
+        return self._replay(claim_ids, chains)
+
+    def _replay(self, claim_ids: Sequence[str], chains: _Chains) -> list[list[HistoryItem]]:
         sources = chains.source_states()
         out = []
         for claim_id, chain in zip(claim_ids, chains.chains, strict=True):

@@ -9,6 +9,7 @@ import threading
 
 from ledger.entries import ClaimChanges
 from ledger.merkle import Hash
+from ledger.queries import ClaimFilter
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import Store
@@ -58,8 +59,9 @@ ROUNDS = 40
 def test_provenance_read_during_appends_is_consistent(
     ledger: Ledger, writer_key: SigningKey
 ) -> None:
-    """Readers ask for every claim's provenance while a writer keeps revising those
-    claims: every answer verifies against its own checkpoint, and no read fails (under
+    """Readers ask for every claim's provenance, and for a page of claims with its total,
+    while a writer keeps revising those claims and adding new ones: every answer verifies
+    against its own checkpoint, every page matches its total, and no read fails (under
     READ COMMITTED, a revision committed between reading the checkpoint and reading the
     chains gave "entry N is not in a tree of size N")."""
     ids = add_source_with_claims(ledger, writer_key, 0, claims=3)
@@ -71,6 +73,8 @@ def test_provenance_read_during_appends_is_consistent(
     def write() -> None:
         try:
             for n in range(ROUNDS):
+                if n % 4 == 3:  # new claims too, for the page and its total
+                    add_source_with_claims(ledger, writer_key, 100 + n, claims=1)
                 claim = ids[n % len(ids)]
                 entry = ledger.revise_claim(
                     writer_key,
@@ -100,7 +104,19 @@ def test_provenance_read_during_appends_is_consistent(
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=write), *(threading.Thread(target=read) for _ in range(2))]
+    def page() -> None:
+        try:
+            while not done.is_set():
+                found, total = ledger.claim_page(ClaimFilter(), limit=1000)
+                assert len(found) == total
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write),
+        *(threading.Thread(target=read) for _ in range(2)),
+        threading.Thread(target=page),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
