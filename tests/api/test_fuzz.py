@@ -16,6 +16,9 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,8 +40,9 @@ from ledger.ingest import ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.signing import KeyRing, SigningKey
 from ledger.tokens import create_token
+from tests.api.conftest import _free_port
 from tests.conftest import POSTGRES_URL, SEED, require_postgres
-from tests.helpers import add_source_with_claims, claim_payload, source_payload
+from tests.helpers import ROOT, add_source_with_claims, claim_payload, source_payload
 
 FUZZ_EXAMPLES = 150
 CLOCK = dt.datetime(2024, 3, 20, 12, 0, tzinfo=dt.UTC)
@@ -652,3 +656,50 @@ def test_generated_requests_are_answered_alike_and_never_internal(
 ) -> None:
     request = data.draw(requests(twins.claim_ids, twins.heads), label="request")
     run_on_both(twins, request)
+
+
+def test_reported_abuse_inputs_over_real_http(db_url: str, tmp_path: Path) -> None:
+    """The same inputs against a `claims-ledger serve` process (once per database): each
+    gets its typed answer, and nothing is written. (The server's log goes to a file: it
+    logs every error with its traceback, which would fill an unread pipe.)"""
+    side = _build(tmp_path / "home", db_url)
+    side.instance.close()
+    port = _free_port()
+    with (tmp_path / "server.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env={
+                "LEDGER_HOME": str(tmp_path / "home"),
+                "LEDGER_DATABASE_URL": db_url,
+                "LEDGER_KEY_PASSPHRASE": "pw",
+                "PATH": "/usr/bin:/bin",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        size = httpx.get(f"{url}/healthz", timeout=5).json()["entries"]
+        for what, request, expected in REPORTED:
+            headers = {"content-type": "application/json"}
+            if request.role is not None:
+                headers["authorization"] = f"Bearer {side.tokens[request.role]}"
+            response = httpx.post(
+                f"{url}/graphql", content=request.body(), headers=headers, timeout=30
+            )
+            try:
+                body = response.json()
+            except json.JSONDecodeError:
+                body = response.text
+            assert _outcome(response.status_code, body) == expected, (what, body)
+        assert httpx.get(f"{url}/healthz", timeout=5).json()["entries"] == size
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
