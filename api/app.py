@@ -49,7 +49,13 @@ class _GraphQL(GraphQL[Context, None]):
             await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        value = super().decode_json(data)
+        try:
+            value = super().decode_json(data)
+            too_deep = _depth(value) > MAX_JSON_DEPTH
+        except RecursionError:  # the decoder recursed once per level
+            too_deep = True
+        if too_deep:
+            raise _BadRequest(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(value, list):
             raise _BadRequest(
                 "batched requests are not supported: send one operation per request, "
@@ -75,6 +81,23 @@ class _GraphQL(GraphQL[Context, None]):
 
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 32
+"""Arrays and objects in a request body, nested (a GraphQL request needs a handful)."""
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests arrays and objects (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack += [
+                    (inner, level + 1)
+                    for inner in (item.values() if isinstance(item, dict) else item)
+                ]
+    return deepest
 
 
 class _TooLarge(Exception):

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from ledger.errors import InvalidInput
 from ledger.queries import ORDER_FIELDS, ClaimOrder, Position, check_position
+
+MAX_POSITION = 2**53 - 1
+"""The largest number a cursor may hold (the entry format's integer limit)."""
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,15})")
+
+
+def _number(text: str, token: str, *, signed: bool = False) -> int:
+    """A cursor's number: ASCII digits, no leading zeros, magnitude at most 2^53 - 1;
+    anything else (other scripts' digits, thousands of digits) is not a cursor."""
+    if not _NUMBER.fullmatch(text) or (text.startswith("-") and not signed):
+        raise InvalidInput(f"cursor {token!r} is not valid")
+    value = int(text)
+    if abs(value) > MAX_POSITION:
+        raise InvalidInput(f"cursor {token!r} is not valid")
+    return value
 
 
 def _encode(text: str) -> str:
@@ -37,9 +53,9 @@ def cursor(position: int) -> str:
 
 def parse_cursor(token: str) -> int:
     prefix, sep, value = _decode(token, "cursor").partition(":")
-    if prefix != "seq" or not sep or not value.isdigit():
+    if prefix != "seq" or not sep:
         raise InvalidInput(f"cursor {token!r} is not valid")
-    return int(value)
+    return _number(value, token)
 
 
 def claim_cursor(order: ClaimOrder, position: Position) -> str:
@@ -63,15 +79,13 @@ def parse_claim_cursor(token: str, order: ClaimOrder) -> Position:
         if len(parts) != 5 or parts[0] != "claims" or parts[1] not in ORDER_FIELDS:
             raise InvalidInput(f"cursor {token!r} is not valid")
         _, field, direction, seq, key = parts
-        if direction not in ("asc", "desc") or not seq.isdigit():
+        if direction not in ("asc", "desc"):
             raise InvalidInput(f"cursor {token!r} is not valid")
         descending = direction == "desc"
         value: str | int = key
         if field in ("recorded", "score"):
-            if not key.lstrip("-").isdigit():
-                raise InvalidInput(f"cursor {token!r} is not valid")
-            value = int(key)
-        position = Position(value, int(seq))
+            value = _number(key, token, signed=True)
+        position = Position(value, _number(seq, token))
     if (field, descending) != (order.field, order.descending):
         made = f"{field.upper()} {'DESC' if descending else 'ASC'}"
         asked = f"{order.field.upper()} {'DESC' if order.descending else 'ASC'}"

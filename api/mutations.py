@@ -4,7 +4,6 @@ expected failures into union members. A mutation that fails writes nothing."""
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -23,8 +22,7 @@ from ledger.errors import (
     SignatureError,
     Unauthorized,
 )
-from ledger.formats import PLAIN_TYPE, parse_bytes
-from ledger.ingest import fetch_url, ingest_document
+from ledger.ingest import fetch_url, ingest_document, read_text
 
 R = TypeVar("R")
 
@@ -143,6 +141,13 @@ class ReviewClaimInput:
     url: str | None = None
 
 
+def _base64(value: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as exc:  # binascii.Error, or characters outside ASCII
+        raise InvalidInput(f"{name} is not standard base64") from exc
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Revise a claim; signed with the key your token is bound to.")
@@ -212,11 +217,7 @@ class Mutation:
         def act() -> SourceIngested | DuplicateError:
             if (text is None) == (url is None):
                 raise InvalidInput("give exactly one of text or url")
-            if url is not None:
-                doc = fetch_url(url, context.fetcher)  # http(s) only, never a file
-            else:
-                data = (text or "").encode("utf-8")
-                doc = parse_bytes(data, media_type=PLAIN_TYPE, where="text")
+            doc = fetch_url(url, context.fetcher) if url is not None else read_text(text or "")
             result = ingest_document(
                 context.ledger, signer, doc, where=url or "text", extractor=context.extractor
             )
@@ -241,14 +242,8 @@ class Mutation:
             context.signer()  # raises UNAUTHENTICATED
 
         def act() -> EntryAccepted:
-            try:
-                raw = base64.b64decode(data, validate=True)
-            except binascii.Error as exc:
-                raise InvalidInput("data is not standard base64") from exc
-            try:
-                document = base64.b64decode(source, validate=True) if source is not None else None
-            except binascii.Error as exc:
-                raise InvalidInput("source is not standard base64") from exc
+            raw = _base64(data, "data")
+            document = _base64(source, "source") if source is not None else None
             entry = parse_entry(raw, where="submitted entry")
             assert context.token is not None
             if entry.body.signer != context.token.key_id:

@@ -27,6 +27,7 @@ from pydantic import (
 
 from ledger.canonical import canonical_json_typed, load_json
 from ledger.errors import FormatError, InvalidInput
+from ledger.inputs import SHORT_LIMIT, TEXT_LIMIT, string_problem
 from ledger.merkle import leaf_hash
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
 
@@ -67,8 +68,20 @@ def _real_instant(value: str) -> str:
 HexHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Timestamp = Annotated[str, AfterValidator(_real_instant)]
 Day = Annotated[str, AfterValidator(_real_day)]
-Text = Annotated[str, Field(min_length=1, max_length=100_000)]
-ShortText = Annotated[str, Field(min_length=1, max_length=2_000)]
+
+
+def _storable(value: str) -> str:
+    """Strings both databases store alike: no U+0000 (pydantic already refuses lone
+    surrogates); ``ledger.inputs`` is the one place that says what is storable."""
+    problem = string_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=TEXT_LIMIT), AfterValidator(_storable)]
+ShortText = Annotated[str, Field(min_length=1, max_length=SHORT_LIMIT), AfterValidator(_storable)]
+Affix = Annotated[str, Field(max_length=32), AfterValidator(_storable)]
 SafeInt = Annotated[int, Field(ge=-(2**53 - 1), le=2**53 - 1)]
 
 EntryKind = Literal[
@@ -87,6 +100,20 @@ Reporting = Literal["direct_quote", "reported_speech", "assertion"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        """Build from Python values (input to be signed); a value outside the entry format
+        raises ``InvalidInput`` naming the field (parsing bytes raises ``FormatError``)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            kind = next((k for t, k in KIND_OF.items() if t is type(self)), None)
+            what = kind or type(self).__name__
+            raise InvalidInput(f"{what}: {_first_error(exc)}") from exc
+
+    # Only calls of the class run this; validation (strict parsing of entry bytes, nested
+    # models) keeps pydantic's own path, as with a model without an __init__ of its own.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
 class KeyRegistered(_Model):
@@ -116,8 +143,8 @@ class SourceRegistered(_Model):
 
 class Selector(_Model):
     exact: Text
-    prefix: Annotated[str, Field(max_length=32)]
-    suffix: Annotated[str, Field(max_length=32)]
+    prefix: Affix
+    suffix: Affix
     start: Annotated[int, Field(ge=0, le=2**53 - 1)]
     end: Annotated[int, Field(ge=1, le=2**53 - 1)]
 

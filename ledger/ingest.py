@@ -21,7 +21,8 @@ from ledger.entries import (
 from ledger.errors import InvalidInput
 from ledger.extract.model import ExtractedClaim, Extractor
 from ledger.fetch import Fetcher
-from ledger.formats import read_file
+from ledger.formats import PLAIN_TYPE, parse_bytes, read_file
+from ledger.inputs import check_string
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.sources import SourceDocument, file_kind, in_pseudo_filesystem
@@ -133,9 +134,10 @@ def fetch_url(url: str, fetcher: Fetcher | None) -> SourceDocument:
     Anything else (a path, ``~``, a relative name, ``file:`` or another scheme) is refused
     before anything is opened: there is no path to the local file system from here.
     """
+    check_string(url, "url")
     if not is_url(url):
         raise InvalidInput(
-            f"{url!r}: only http(s) URLs can be fetched; local paths and other schemes"
+            f"{url[:80]!r}: only http(s) URLs can be fetched; local paths and other schemes"
             " are not accepted"
         )
     if fetcher is None:
@@ -187,6 +189,12 @@ def read_target(target: Target, fetcher: Fetcher | None) -> SourceDocument:
     if is_url(target):
         return fetch_url(str(target), fetcher)
     return read_file(Path(target))
+
+
+def read_text(text: str, *, where: str = "text") -> SourceDocument:
+    """A plain-text document a client sent as a string (clean Unicode, no NUL)."""
+    check_string(text, where, limit=None)
+    return parse_bytes(text.encode("utf-8"), media_type=PLAIN_TYPE, where=where)
 
 
 def ingest_paths(

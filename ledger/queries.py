@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from ledger.errors import InvalidInput
+from ledger.inputs import check_optional
 from ledger.search import SearchQuery, parse_search
 from ledger.state import ClaimState
 
@@ -23,7 +24,10 @@ class ClaimFilter:
     URI. Dates are ``YYYY-MM-DD`` and inclusive: ``made_*`` the day the claim was made,
     ``published_*`` the source's publication date, ``recorded_*`` the day (UTC) the ledger
     recorded the claim's extraction. Bad input raises ``InvalidInput`` (a ``SearchError``
-    for a search) when the filter is made, before any query runs.
+    for a search) when the filter is made, before any query runs: every string is checked
+    by ``ledger.inputs`` (clean Unicode, no NUL, at most 2,000 characters, the longest
+    value any field it is compared with can hold), so a pattern stays small and both
+    databases answer alike.
     """
 
     text: str | None = None
@@ -42,6 +46,8 @@ class ClaimFilter:
     signer: str | None = None
 
     def __post_init__(self) -> None:
+        for name, label in _STRING_FIELDS.items():
+            check_optional(getattr(self, name), label)
         if self.text is not None:
             parse_search(self.text)
         for f in fields(self):
@@ -57,6 +63,10 @@ class ClaimFilter:
         return parse_search(self.text) if self.text is not None else None
 
 
+_STRING_FIELDS = {
+    name: "search" if name == "text" else name
+    for name in ("text", "claimant", "source", "publisher", "extractor", "signer")
+}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -43,6 +43,7 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
+from ledger.inputs import check_hex, check_optional
 from ledger.queries import ClaimFilter, ClaimOrder, Position, check_position
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
@@ -306,7 +307,7 @@ class Ledger:
     # Claims --------------------------------------------------------------------------
 
     def claim(self, claim_id: str) -> ClaimState:
-        claim = self.store.get_claim(claim_id)
+        claim = self.store.get_claim(check_hex(claim_id, "claim id"))
         if claim is None:
             raise NotFound(f"claim {claim_id} is not in the ledger")
         return claim
@@ -318,22 +319,26 @@ class Ledger:
 
     def claim_as_of(self, claim_id: str, size: int) -> ClaimState | None:
         """The claim as the ledger stood at tree size ``size`` (None if not extracted yet)."""
-        _check_tree_size(size, self.head().size)
-        try:
-            history = self.history(claim_id)
-        except NotFound:
-            return None
-        earlier = [item for item in history if item.entry.seq < size]
+        check_hex(claim_id, "claim id")
+        with self.store.reader() as txn:  # one snapshot: the head and the claim's entries
+            _check_tree_size(size, txn.head().size)
+            try:
+                chains = _Chains.read(txn, [claim_id])
+            except NotFound:
+                return None
+        earlier = [item for item in self._replay([claim_id], chains)[0] if item.entry.seq < size]
         return earlier[-1].state if earlier else None
 
     def source_as_of(self, sha256: str, size: int) -> SourceState | None:
         """The source if it was registered before tree size ``size`` (sources never change)."""
-        _check_tree_size(size, self.head().size)
-        source = self.store.get_source(sha256)
+        check_hex(sha256, "source hash")
+        with self.store.reader() as txn:
+            _check_tree_size(size, txn.head().size)
+            source = txn.get_source(sha256)
         return source if source is not None and source.seq < size else None
 
     def source(self, sha256: str) -> SourceState:
-        source = self.store.get_source(sha256)
+        source = self.store.get_source(check_hex(sha256, "source hash"))
         if source is None:
             raise NotFound(f"source {sha256} is not in the ledger")
         return source
@@ -387,25 +392,53 @@ class Ledger:
         ``as_of``: as the ledger stood at that tree size: the claims extracted before it,
         each in the state it had then (``InvalidInput`` outside 0..head).
         """
+        return self.claim_page(
+            where,
+            order=order,
+            limit=limit,
+            after=after,
+            before=before,
+            from_end=from_end,
+            as_of=as_of,
+            count=False,
+        )[0]
+
+    def claim_page(
+        self,
+        where: ClaimFilter,
+        *,
+        order: ClaimOrder = DEFAULT_ORDER,
+        limit: int = 50,
+        after: Position | None = None,
+        before: Position | None = None,
+        from_end: bool = False,
+        as_of: int | None = None,
+        count: bool = True,
+    ) -> tuple[list[ClaimState], int | None]:
+        """``find_claims`` and (with ``count``) ``count_claims`` read in one snapshot, so
+        the page and the total agree however many appends commit meanwhile."""
         _check_limit(limit)
         for position in (after, before):
             if position is not None:
                 check_position(position, order)
         with self.store.reader() as txn:
-            return txn.find_claims(
+            size = _as_of(txn, as_of)
+            found = txn.find_claims(
                 where,
                 order=order,
                 limit=limit,
                 after=after,
                 before=before,
                 from_end=from_end,
-                as_of=_as_of(txn, as_of),
+                as_of=size,
             )
+            return found, txn.count_claims(where, size) if count else None
 
     def sources(
         self, *, limit: int = 50, after_seq: int = -1, publisher: str | None = None
     ) -> list[SourceState]:
         _check_limit(limit)
+        check_optional(publisher, "publisher")
         with self.store.reader() as txn:
             return txn.source_page(after_seq=after_seq, limit=limit, publisher=publisher)
 
@@ -414,6 +447,7 @@ class Ledger:
     ) -> list[tuple[Claimant, int]]:
         """Who claims are attributed to, with how many claims each (unattributed: name None)."""
         _check_limit(limit)
+        check_optional(search, "search")
         with self.store.reader() as txn:
             return txn.claimant_counts(search=search, limit=limit)
 
@@ -428,8 +462,13 @@ class Ledger:
 
     def history_many(self, claim_ids: Sequence[str]) -> list[list[HistoryItem]]:
         """``history`` for several claims in a constant number of reads (one snapshot)."""
+        for claim_id in claim_ids:
+            check_hex(claim_id, "claim id")
         with self.store.reader() as txn:
             chains = _Chains.read(txn, claim_ids)
+        return self._replay(claim_ids, chains)
+
+    def _replay(self, claim_ids: Sequence[str], chains: _Chains) -> list[list[HistoryItem]]:
         sources = chains.source_states()
         out = []
         for claim_id, chain in zip(claim_ids, chains.chains, strict=True):
@@ -482,7 +521,7 @@ class Ledger:
         found = (
             self.store.entry_by_seq(seq)
             if seq is not None
-            else self.store.entry_by_hash(hash or "")
+            else self.store.entry_by_hash(check_hex(hash or "", "hash"))
         )
         if found is None:
             raise NotFound(
@@ -502,28 +541,8 @@ class Ledger:
         One read: every node the proofs, the root and the leaves need is fetched at once.
         """
         with self.store.reader() as txn:
-            head = txn.head().size
-            size = head if size is None else size
-            _check_tree_size(size, head)
-            ids = list(merkle.frontier_ids(size))
-            for seq in seqs:
-                deadline.check()
-                if not 0 <= seq < size:
-                    raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
-                ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
-            nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
-        root = merkle.root_at(size, nodes)
-        deadline.check()
-        return [
-            InclusionProof(
-                seq=seq,
-                size=size,
-                leaf=nodes.read_nodes([(0, seq)])[(0, seq)],
-                hashes=tuple(merkle.inclusion_proof(seq, size, nodes)),
-                root=root,
-            )
-            for seq in seqs
-        ]
+            size, nodes = _proof_nodes(txn, seqs, size)
+        return _inclusion_proofs(seqs, size, nodes)
 
     def provenance(self, claim_id: str) -> Provenance:
         """The claim's attribution chain, each link checked, with proofs to the latest checkpoint.
@@ -536,16 +555,21 @@ class Ledger:
         return self.provenance_many([claim_id])[0]
 
     def provenance_many(self, claim_ids: Sequence[str]) -> list[Provenance]:
-        """``provenance`` for several claims in a constant number of reads (one snapshot)."""
+        """``provenance`` for several claims in a constant number of reads, all in one
+        snapshot: the checkpoint, the chains and the proof nodes agree however many appends
+        commit meanwhile."""
+        for claim_id in claim_ids:
+            check_hex(claim_id, "claim id")
         with self.store.reader() as txn:
             checkpoint = txn.checkpoint()
             if checkpoint is None:
                 raise NotFound("no checkpoint yet")
             found = _Chains.read(txn, claim_ids)
+            chains = [[found.sources[_source_entry_of(c)], *c] for c in found.chains]
+            seqs = sorted({e.seq for chain in chains for e in chain})
+            size, nodes = _proof_nodes(txn, seqs, checkpoint.size)
         keys = found.keys
-        chains = [[found.sources[_source_entry_of(chain)], *chain] for chain in found.chains]
-        seqs = sorted({e.seq for chain in chains for e in chain})
-        proofs = dict(zip(seqs, self.inclusion_proofs(seqs, checkpoint.size), strict=True))
+        proofs = dict(zip(seqs, _inclusion_proofs(seqs, size, nodes), strict=True))
         return [
             Provenance(
                 claim_id=claim_id,
@@ -668,6 +692,40 @@ class ConsistencyProof:
         merkle.verify_consistency(
             self.old_size, self.new_size, self.hashes, self.old_root, self.new_root
         )
+
+
+def _proof_nodes(
+    txn: Txn, seqs: Sequence[int], size: int | None
+) -> tuple[int, merkle.DictNodeReader]:
+    """The tree size (default: the head) and every node inclusion proofs of ``seqs`` at it
+    need (with the root and the leaves), fetched in one read."""
+    head = txn.head().size
+    size = head if size is None else size
+    _check_tree_size(size, head)
+    ids = list(merkle.frontier_ids(size))
+    for seq in seqs:
+        deadline.check()
+        if not 0 <= seq < size:
+            raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
+        ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
+    return size, merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
+
+
+def _inclusion_proofs(
+    seqs: Sequence[int], size: int, nodes: merkle.DictNodeReader
+) -> list[InclusionProof]:
+    root = merkle.root_at(size, nodes)
+    deadline.check()
+    return [
+        InclusionProof(
+            seq=seq,
+            size=size,
+            leaf=nodes.read_nodes([(0, seq)])[(0, seq)],
+            hashes=tuple(merkle.inclusion_proof(seq, size, nodes)),
+            root=root,
+        )
+        for seq in seqs
+    ]
 
 
 def _source_entry_of(chain: Sequence[SignedEntry]) -> str:

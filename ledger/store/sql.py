@@ -635,11 +635,16 @@ class Txn:
         c = claims_t.c
         query = select(c.claimant_name, c.claimant_role, c.claimant_affiliation, func.count())
         if search:
-            pattern = f"%{_escape_like(search.lower())}%"
-            query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
+            query = query.where(_holds(c.claimant_name, search, self.conn.dialect.name))
+        # Ties in the same order on both databases (their NULLs sort at opposite ends).
         query = (
             query.group_by(c.claimant_name, c.claimant_role, c.claimant_affiliation)
-            .order_by(func.count().desc(), c.claimant_name)
+            .order_by(
+                func.count().desc(),
+                c.claimant_name.nulls_first(),
+                c.claimant_role.nulls_first(),
+                c.claimant_affiliation.nulls_first(),
+            )
             .limit(limit)
         )
         return [
@@ -726,11 +731,22 @@ class Store:
     @contextmanager
     def reader(self) -> Iterator[Txn]:
         """A read transaction (one consistent snapshot) with the same lookups as a writer;
-        bounded by the current deadline, if any."""
+        bounded by the current deadline, if any.
+
+        Every statement in it sees the same committed state: SQLite's deferred ``BEGIN``
+        in WAL mode keeps the snapshot its first read took until the transaction ends;
+        PostgreSQL runs it ``REPEATABLE READ, READ ONLY`` (its default, READ COMMITTED,
+        would let each statement see appends committed after the previous one).
+        """
         limit = deadline.current()
         try:
-            with self.engine.connect() as conn, conn.begin(), _bounded(conn, limit):
-                yield Txn(conn)
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":  # psycopg begins it so: no extra statement
+                    conn = conn.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
+                with conn.begin(), _bounded(conn, limit):
+                    yield Txn(conn)
         except OperationalError as exc:
             _raise_if_timed_out(limit, exc)
             raise
@@ -961,8 +977,7 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
     if where.text is not None:
         query = query.where(_text_search(c, where.text, dialect, fts=fts))
     if where.claimant:
-        pattern = f"%{_escape_like(where.claimant.lower())}%"
-        query = query.where(func.lower(c.claimant_name).like(pattern, escape="\\"))
+        query = query.where(_holds(c.claimant_name, where.claimant, dialect))
     if where.source:
         by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
         query = query.where(or_(c.source_sha256 == where.source, c.source_sha256.in_(by_uri)))
@@ -1038,6 +1053,21 @@ def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
         vector = func.array_to_tsvector(func.string_to_array(c.search_text, literal_column("' '")))
         candidates = vector.op("@@")(cast(tsquery(parsed), TSQUERY))
     return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
+
+
+_ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
+
+
+def _holds(column: Any, text: str, dialect: str) -> Any:
+    """``column`` contains ``text``, ignoring the case of ASCII letters only, alike on both
+    databases: SQLite's lower() folds ASCII letters only, PostgreSQL's every letter its
+    locale knows, so PostgreSQL folds with translate() over A-Z instead."""
+    if dialect == "sqlite":
+        folded = func.lower(column)
+    else:
+        folded = func.translate(column, _ASCII_UPPER, _ASCII_UPPER.lower())
+    return folded.like(f"%{_escape_like(text.translate(_ASCII_LOWER))}%", escape="\\")
 
 
 def _escape_like(text: str) -> str:

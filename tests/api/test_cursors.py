@@ -39,6 +39,13 @@ def test_the_default_order_keeps_the_plain_sequence_cursor() -> None:
         "claims:score:asc:3:ninety",
         "claims:nope:asc:3:1",
         "seq:-1",
+        "seq:١٢",  # digits of another script: int() would read them as 12
+        "seq:" + "9" * 5000,  # past int()'s digit limit
+        "seq:9007199254740992",  # past 2^53 - 1: out of every database's range
+        "seq:007",
+        "seq: 7",
+        "claims:score:asc:3:" + "9" * 30,
+        "claims:score:asc:٣:900",
     ],
 )
 def test_malformed_cursors_are_refused(text: str) -> None:

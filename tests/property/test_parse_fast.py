@@ -44,7 +44,10 @@ from ledger.signing import SigningKey
 
 KEY = SigningKey.generate("prop")
 hexes = st.text("0123456789abcdef", min_size=64, max_size=64)
-text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
+# Strings the entry format allows: no lone surrogates (Cs), no U+0000.
+text = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=40
+)
 maybe_text = st.none() | text
 days = st.dates().map(lambda d: d.isoformat()).filter(lambda d: len(d) == 10)
 

@@ -1,0 +1,62 @@
+"""The one check every string from outside passes before the core uses it.
+
+Strings arrive from HTTP, the command line and submitted entries. Whatever their
+source, a string the ledger stores or looks up must be one both databases can hold
+and compare the same way: valid Unicode (no lone surrogates, which UTF-8 cannot
+encode), no U+0000 (PostgreSQL text cannot hold it), and no longer than the entry
+format's limits (docs/formats/entries.md: *text* 100,000 characters, *short* 2,000).
+Identifiers (claim ids, entry hashes, source hashes, key ids) are 64 lowercase hex
+digits. Each check raises ``InvalidInput`` naming the field, before any query runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ledger.errors import InvalidInput
+
+TEXT_LIMIT = 100_000
+"""*text* in the entry format: statements, quotes, notes."""
+SHORT_LIMIT = 2_000
+"""*short* in the entry format: names, reasons, ratings, URIs; also every filter value."""
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def string_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or compared alike on every database, or None."""
+    if "\x00" in value:
+        return "must not contain the NUL character (U+0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (it holds a lone surrogate)"
+    return None
+
+
+def check_string(
+    value: str, field: str, *, limit: int | None = SHORT_LIMIT, empty: bool = True
+) -> str:
+    """``value`` if it is clean text of at most ``limit`` characters (None: any length;
+    non-empty unless ``empty``); else ``InvalidInput`` naming ``field``."""
+    problem = string_problem(value)
+    if problem is None and limit is not None and len(value) > limit:
+        problem = f"is {len(value)} characters long, over the limit of {limit}"
+    if problem is None and not empty and not value:
+        problem = "must not be empty"
+    if problem is not None:
+        raise InvalidInput(f"{field} {problem}")
+    return value
+
+
+def check_optional(value: str | None, field: str, *, limit: int = SHORT_LIMIT) -> str | None:
+    """``check_string`` for a value that may be absent."""
+    return None if value is None else check_string(value, field, limit=limit)
+
+
+def check_hex(value: str, field: str) -> str:
+    """``value`` if it is a hash or id: 64 lowercase hex digits."""
+    if not _HEX64.fullmatch(value):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise InvalidInput(f"{field} must be 64 lowercase hex digits, got {shown!r}")
+    return value
