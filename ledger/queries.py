@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from ledger.echo import echo
 from ledger.errors import InvalidInput
 from ledger.search import SearchQuery, parse_search
 from ledger.state import ClaimState
@@ -69,7 +70,7 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+        raise InvalidInput(f"{name} must be a date YYYY-MM-DD, got {echo(value)}") from None
 
 
 def next_day(value: str) -> str:
@@ -126,4 +127,4 @@ def check_position(position: Position, order: ClaimOrder) -> None:
     else:
         valid = isinstance(key, str) and (key == "" or _DATE.fullmatch(key) is not None)
     if not valid or position.seq < 0:
-        raise InvalidInput(f"position {key!r}/{position.seq} is not a place in order {field}")
+        raise InvalidInput(f"position {echo(key)}/{position.seq} is not a place in order {field}")
