@@ -16,6 +16,7 @@ from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, pars
 from api.limits import DocumentLimits
 from api.mutations import Mutation
 from ledger import deadline
+from ledger.echo import shorten
 from ledger.errors import (
     Conflict,
     InvalidInput,
@@ -267,7 +268,8 @@ def _key_of(token: str, type_name: str) -> str:
     found_type, key = parse_global_id(token)
     if found_type != type_name:
         raise GraphQLError(
-            f"id is a {found_type}, not a {type_name}", extensions={"code": "BAD_USER_INPUT"}
+            f"id is a {shorten(found_type)}, not a {type_name}",
+            extensions={"code": "BAD_USER_INPUT"},
         )
     return key
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import deadline, merkle
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
+from ledger.echo import shorten
 from ledger.entries import (
     KIND_OF,
     Body,
@@ -257,7 +258,7 @@ class Ledger:
     def claim(self, claim_id: str) -> ClaimState:
         claim = self.store.get_claim(claim_id)
         if claim is None:
-            raise NotFound(f"claim {claim_id} is not in the ledger")
+            raise NotFound(f"claim {shorten(claim_id)} is not in the ledger")
         return claim
 
     def sources_by_sha(self, shas: Sequence[str]) -> dict[str, SourceState]:
@@ -284,7 +285,7 @@ class Ledger:
     def source(self, sha256: str) -> SourceState:
         source = self.store.get_source(sha256)
         if source is None:
-            raise NotFound(f"source {sha256} is not in the ledger")
+            raise NotFound(f"source {shorten(sha256)} is not in the ledger")
         return source
 
     def revise_claim(
@@ -428,7 +429,7 @@ class Ledger:
         )
         if found is None:
             raise NotFound(
-                f"no entry with {'seq ' + str(seq) if seq is not None else 'hash ' + str(hash)}"
+                f"no entry with {'seq ' + str(seq) if seq is not None else 'hash ' + shorten(hash)}"
             )
         return found
 
@@ -663,7 +664,7 @@ class _Chains:
         for claim_id in claim_ids:
             rows = histories.get(claim_id)
             if not rows:
-                raise NotFound(f"claim {claim_id} is not in the ledger")
+                raise NotFound(f"claim {shorten(claim_id)} is not in the ledger")
             chains.append([parse_entry(r.data, where=f"entry {r.seq}") for r in rows])
         wanted = {_source_entry_of(chain) for chain in chains}
         sources = {

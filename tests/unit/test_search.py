@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.echo import ECHO_CHARS, echo
+from ledger.echo import ECHO_CHARS, echo, shorten
 from ledger.errors import InvalidInput
 from ledger.search import (
     MAX_PHRASE_TOKENS,
@@ -99,6 +99,8 @@ def test_echo_quotes_a_short_prefix() -> None:
     assert echo(42) == "'42'"
     cut = echo("y" * 10_000)
     assert cut == repr("y" * ECHO_CHARS) + "… (10000 characters)"
+    assert shorten("abc") == "abc"
+    assert shorten("z" * (ECHO_CHARS + 1)) == "z" * ECHO_CHARS + f"… ({ECHO_CHARS + 1} characters)"
 
 
 def test_reference_meaning() -> None:
