@@ -43,6 +43,8 @@ class ClaimFilter:
     signer: str | None = None
 
     def __post_init__(self) -> None:
+        for name in _TEXT_FIELDS:
+            check_length(getattr(self, name), name)
         if self.text is not None:
             parse_search(self.text)
         for f in fields(self):
@@ -56,6 +58,20 @@ class ClaimFilter:
     @property
     def search(self) -> SearchQuery | None:
         return parse_search(self.text) if self.text is not None else None
+
+
+_TEXT_FIELDS = ("claimant", "source", "publisher", "extractor", "signer")
+MAX_FILTER_CHARS = 1000
+"""The longest text a filter value (a name, a URI, a substring) may be."""
+
+
+def check_length(value: str | None, name: str) -> None:
+    """``InvalidInput`` if ``value`` is longer than ``MAX_FILTER_CHARS``: checked before the
+    value goes near a query."""
+    if value is not None and len(value) > MAX_FILTER_CHARS:
+        raise InvalidInput(
+            f"{name} is {len(value)} characters long; at most {MAX_FILTER_CHARS} are allowed"
+        )
 
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -43,7 +43,7 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
-from ledger.queries import ClaimFilter, ClaimOrder, Position, check_position
+from ledger.queries import ClaimFilter, ClaimOrder, Position, check_length, check_position
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
 from ledger.state import (
@@ -357,6 +357,7 @@ class Ledger:
     ) -> list[tuple[Claimant, int]]:
         """Who claims are attributed to, with how many claims each (unattributed: name None)."""
         _check_limit(limit)
+        check_length(search, "search")
         with self.store.reader() as txn:
             return txn.claimant_counts(search=search, limit=limit)
 

@@ -103,6 +103,13 @@ def test_search_bounds_and_short_refusals(server: str) -> None:
     error = _error(_post(server, SEARCH, s=phrase)[0])
     assert f"at most {MAX_PHRASE_TOKENS} are allowed in one phrase" in error["message"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    for query in (
+        "query($s: String) { claims(filter: {claimant: $s}) { totalCount } }",
+        "query($s: String) { claimants(search: $s) { claims } }",
+    ):
+        error = _error(_post(server, query, s="n" * 1_900_000)[0])
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "1900000 characters long; at most 1000 are allowed" in error["message"]
     # Refusals that quote the input quote at most a short prefix of it.
     for query, variables in (
         (SEARCH, {"s": "-" * MAX_SEARCH_CHARS}),

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ledger.echo import ECHO_CHARS, echo, shorten
 from ledger.errors import InvalidInput
+from ledger.queries import MAX_FILTER_CHARS, ClaimFilter
 from ledger.search import (
     MAX_PHRASE_TOKENS,
     MAX_SEARCH_CHARS,
@@ -92,6 +93,13 @@ def test_bounds_are_checked_before_the_work_and_refusals_quote_a_short_prefix() 
     with pytest.raises(SearchError) as empty:
         parse_search("-" * MAX_SEARCH_CHARS)
     assert str(empty.value).count("-") == ECHO_CHARS and "(1000 characters)" in str(empty.value)
+
+
+@pytest.mark.parametrize("name", ["claimant", "source", "publisher", "extractor", "signer"])
+def test_filter_values_are_bounded(name: str) -> None:
+    assert getattr(ClaimFilter(**{name: "n" * MAX_FILTER_CHARS}), name)
+    with pytest.raises(InvalidInput, match=f"{name} is 1001 characters long; at most 1000"):
+        ClaimFilter(**{name: "n" * (MAX_FILTER_CHARS + 1)})
 
 
 def test_echo_quotes_a_short_prefix() -> None:
