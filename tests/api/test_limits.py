@@ -6,6 +6,7 @@ in worker threads, off the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import statistics
 import threading
@@ -17,8 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from api.context import Context
 from api.limits import MAX_FIELDS, MAX_FRAGMENTS, MAX_QUERY_BYTES, TOO_COMPLEX
+from api.schema import build_schema
 from ledger.config import Settings
+from ledger.deadline import Deadline
 from ledger.echo import ECHO_CHARS
 from ledger.instance import open_instance
 from ledger.search import MAX_PHRASE_TOKENS, MAX_SEARCH_CHARS
@@ -212,3 +216,18 @@ def test_healthz_answers_while_heavy_queries_run(busy: str) -> None:
     print(f"healthz waits: median {statistics.median(waits):.3f} s, max {waits[-1]:.3f} s")
     assert statistics.median(waits) < 0.1, waits
     assert waits[int(len(waits) * 0.9)] < 0.5, waits
+
+
+def test_the_deadline_covers_parsing_and_validation() -> None:
+    """A request whose time is up when its document has been parsed (or validated) stops
+    there with TIMEOUT: no resolver runs (this ledger would fail any that did)."""
+    schema = build_schema()
+    expired = Context(ledger=None, deadline=Deadline(0))  # type: ignore[arg-type]
+    result = asyncio.run(schema.execute("{ checkpoint { size } }", context_value=expired))
+    assert result.data is None
+    assert [(e.message, e.extensions) for e in result.errors or []] == [
+        ("the request ran past its time limit of 0 s", {"code": "TIMEOUT"})
+    ]
+    in_time = Context(ledger=None, deadline=Deadline(60))  # type: ignore[arg-type]
+    result = asyncio.run(schema.execute("{ checkpoint { size } }", context_value=in_time))
+    assert result.errors and result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR"}
