@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from dataclasses import replace
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -12,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 
 from api.context import Context, Loaders
 from api.guards import BodyTimeout, MutationRateLimit
@@ -31,8 +35,26 @@ class _BadRequest(Exception):
     """A request body that is JSON but not one GraphQL request object: answered with 400."""
 
 
+GRAPHQL_THREADS = 4
+"""GraphQL operations one worker process runs at once, each in a thread of its own."""
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the interpreter lock while another waits for it."""
+
+
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, base: Context, *, introspection: bool, timeout: float | None) -> None:
+    """Each operation (parse, validation, execution) runs in a worker thread with an event
+    loop of its own, at most ``threads`` at once (the rest wait their turn, their deadline
+    running), so the server's event loop keeps answering /healthz, /checkpoint and cheap
+    queries while heavy ones run. The operation's DataLoaders batch on its own loop."""
+
+    def __init__(
+        self,
+        base: Context,
+        *,
+        introspection: bool,
+        timeout: float | None,
+        threads: int = GRAPHQL_THREADS,
+    ) -> None:
         super().__init__(
             build_schema(introspection=introspection),
             graphql_ide="graphiql" if introspection else None,
@@ -40,6 +62,39 @@ class _GraphQL(GraphQL[Context, None]):
         )
         self.base = base
         self.timeout = timeout
+        self.threads = threads
+        self.limiter: CapacityLimiter | None = None
+        # Operations hold the interpreter lock while they compute; the event loop's thread
+        # asks for it back after at most this long (Python's default is 5 ms, and a request
+        # to /healthz needs it a dozen times).
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: Any,
+    ) -> ExecutionResult:
+        if self.limiter is None:  # made on the serving loop
+            self.limiter = CapacityLimiter(self.threads)
+        run = super().execute_single
+
+        def in_thread() -> ExecutionResult:
+            return asyncio.run(
+                run(
+                    request=request,
+                    request_adapter=request_adapter,
+                    sub_response=sub_response,
+                    context=context,
+                    root_value=root_value,
+                    request_data=request_data,
+                )
+            )
+
+        return await to_thread.run_sync(in_thread, limiter=self.limiter)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -152,9 +207,11 @@ def create_app(
     body_timeout: float | None = None,
     mutation_rate: str | None = None,
     client_mutation_rate: str | None = None,
+    threads: int = GRAPHQL_THREADS,
 ) -> Starlette:
     """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
-    each GraphQL request may run ``timeout`` seconds (None: no limit).
+    each GraphQL request may run ``timeout`` seconds (None: no limit); at most ``threads``
+    GraphQL operations run at once, off the event loop.
 
     Mutations sign with keys from ``keyring`` (the one each caller's token names).
     A request body must arrive within ``body_timeout`` seconds (None: no limit);
@@ -174,7 +231,7 @@ def create_app(
         return JSONResponse({"status": "ok", "entries": head.size})
 
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
-    graphql = _GraphQL(base, introspection=introspection, timeout=timeout)
+    graphql = _GraphQL(base, introspection=introspection, timeout=timeout, threads=threads)
     middleware = [Middleware(BodyLimit)]
     if body_timeout is not None:  # outermost: every read of the body is timed
         middleware.insert(0, Middleware(BodyTimeout, seconds=body_timeout))

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.schema import MAX_TOKENS
+from api.limits import MAX_QUERY_BYTES, MAX_TOKENS
 
 RATE_LIMITED = "RATE_LIMITED"
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
@@ -155,8 +155,10 @@ def mutation_cost(body: bytes) -> int:
         return 0
     if not isinstance(data, dict) or not isinstance(data.get("query"), str):
         return 0
+    if len(data["query"].encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
+        return 0  # refused by the document limits before anything runs
     try:
-        document = parse(data["query"], no_location=True, max_tokens=2 * MAX_TOKENS)
+        document = parse(data["query"], no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return 0
     operation = _selected(document, data.get("operationName"))

@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 
+from ledger.echo import echo
 from ledger.errors import InvalidInput
 from ledger.queries import ORDER_FIELDS, ClaimOrder, Position, check_position
 
@@ -18,10 +19,10 @@ def _number(text: str, token: str, *, signed: bool = False) -> int:
     """A cursor's number: ASCII digits, no leading zeros, magnitude at most 2^53 - 1;
     anything else (other scripts' digits, thousands of digits) is not a cursor."""
     if not _NUMBER.fullmatch(text) or (text.startswith("-") and not signed):
-        raise InvalidInput(f"cursor {token!r} is not valid")
+        raise InvalidInput(f"cursor {echo(token)} is not valid")
     value = int(text)
     if abs(value) > MAX_POSITION:
-        raise InvalidInput(f"cursor {token!r} is not valid")
+        raise InvalidInput(f"cursor {echo(token)} is not valid")
     return value
 
 
@@ -33,7 +34,7 @@ def _decode(token: str, what: str) -> str:
     try:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"{what} {token!r} is not valid") from exc
+        raise InvalidInput(f"{what} {echo(token)} is not valid") from exc
 
 
 def global_id(type_name: str, key: str) -> str:
@@ -43,7 +44,7 @@ def global_id(type_name: str, key: str) -> str:
 def parse_global_id(token: str) -> tuple[str, str]:
     type_name, sep, key = _decode(token, "id").partition(":")
     if not sep or not type_name or not key:
-        raise InvalidInput(f"id {token!r} is not a global id")
+        raise InvalidInput(f"id {echo(token)} is not a global id")
     return type_name, key
 
 
@@ -54,7 +55,7 @@ def cursor(position: int) -> str:
 def parse_cursor(token: str) -> int:
     prefix, sep, value = _decode(token, "cursor").partition(":")
     if prefix != "seq" or not sep:
-        raise InvalidInput(f"cursor {token!r} is not valid")
+        raise InvalidInput(f"cursor {echo(token)} is not valid")
     return _number(value, token)
 
 
@@ -77,10 +78,10 @@ def parse_claim_cursor(token: str, order: ClaimOrder) -> Position:
     else:
         parts = text.split(":", 4)
         if len(parts) != 5 or parts[0] != "claims" or parts[1] not in ORDER_FIELDS:
-            raise InvalidInput(f"cursor {token!r} is not valid")
+            raise InvalidInput(f"cursor {echo(token)} is not valid")
         _, field, direction, seq, key = parts
         if direction not in ("asc", "desc"):
-            raise InvalidInput(f"cursor {token!r} is not valid")
+            raise InvalidInput(f"cursor {echo(token)} is not valid")
         descending = direction == "desc"
         value: str | int = key
         if field in ("recorded", "score"):
@@ -90,11 +91,11 @@ def parse_claim_cursor(token: str, order: ClaimOrder) -> Position:
         made = f"{field.upper()} {'DESC' if descending else 'ASC'}"
         asked = f"{order.field.upper()} {'DESC' if order.descending else 'ASC'}"
         raise InvalidInput(
-            f"cursor {token!r} was made for orderBy {made}, not {asked}: "
+            f"cursor {echo(token)} was made for orderBy {made}, not {asked}: "
             "start again without after/before when the order changes"
         )
     try:
         check_position(position, order)
     except InvalidInput:
-        raise InvalidInput(f"cursor {token!r} is not valid") from None
+        raise InvalidInput(f"cursor {echo(token)} is not valid") from None
     return position

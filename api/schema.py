@@ -7,23 +7,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from api import types as t
 from api.context import Context, Info
 from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
+from api.limits import DocumentLimits
 from api.mutations import Mutation
 from ledger import deadline
+from ledger.echo import shorten
 from ledger.errors import (
     Conflict,
     InvalidInput,
@@ -275,7 +268,8 @@ def _key_of(token: str, type_name: str) -> str:
     found_type, key = parse_global_id(token)
     if found_type != type_name:
         raise GraphQLError(
-            f"id is a {found_type}, not a {type_name}", extensions={"code": "BAD_USER_INPUT"}
+            f"id is a {shorten(found_type)}, not a {type_name}",
+            extensions={"code": "BAD_USER_INPUT"},
         )
     return key
 
@@ -371,22 +365,16 @@ def _timeout(error: GraphQLError) -> GraphQLError:
 
 TIMEOUT = "TIMEOUT"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 2000
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema with its limits and the request deadline; unexpected errors are masked as
-    INTERNAL_SERVER_ERROR."""
+    """The schema with its limits (``api.limits``: checked before validation, in time linear
+    in the document) and the request deadline; unexpected errors are masked as
+    INTERNAL_SERVER_ERROR. Without introspection, errors suggest no names."""
     extensions: list[Any] = [
         _RequestDeadline,
         _ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: DocumentLimits(suggestions=introspection),
         lambda: _MaskUnexpected(
             should_mask_error=_should_mask, error_message=INTERNAL_SERVER_ERROR
         ),

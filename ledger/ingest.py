@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger import deadline
+from ledger.echo import echo
 from ledger.entries import (
     Claimant,
     ClaimExtracted,
@@ -137,7 +138,7 @@ def fetch_url(url: str, fetcher: Fetcher | None) -> SourceDocument:
     check_string(url, "url")
     if not is_url(url):
         raise InvalidInput(
-            f"{url[:80]!r}: only http(s) URLs can be fetched; local paths and other schemes"
+            f"{echo(url)}: only http(s) URLs can be fetched; local paths and other schemes"
             " are not accepted"
         )
     if fetcher is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from ledger.echo import echo
 from ledger.errors import InvalidInput
 
 TEXT_LIMIT = 100_000
@@ -57,6 +58,5 @@ def check_optional(value: str | None, field: str, *, limit: int = SHORT_LIMIT) -
 def check_hex(value: str, field: str) -> str:
     """``value`` if it is a hash or id: 64 lowercase hex digits."""
     if not _HEX64.fullmatch(value):
-        shown = value if len(value) <= 80 else value[:77] + "..."
-        raise InvalidInput(f"{field} must be 64 lowercase hex digits, got {shown!r}")
+        raise InvalidInput(f"{field} must be 64 lowercase hex digits, got {echo(value)}")
     return value

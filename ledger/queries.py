@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from ledger.echo import echo
 from ledger.errors import InvalidInput
 from ledger.inputs import check_optional
 from ledger.search import SearchQuery, parse_search
@@ -47,7 +48,7 @@ class ClaimFilter:
 
     def __post_init__(self) -> None:
         for name, label in _STRING_FIELDS.items():
-            check_optional(getattr(self, name), label)
+            check_optional(getattr(self, name), label, limit=MAX_FILTER_CHARS)
         if self.text is not None:
             parse_search(self.text)
         for f in fields(self):
@@ -67,6 +68,10 @@ _STRING_FIELDS = {
     name: "search" if name == "text" else name
     for name in ("text", "claimant", "source", "publisher", "extractor", "signer")
 }
+MAX_FILTER_CHARS = 1000
+"""The longest text a filter value (a name, a URI, a substring) may be."""
+
+
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -79,7 +84,7 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+        raise InvalidInput(f"{name} must be a date YYYY-MM-DD, got {echo(value)}") from None
 
 
 def next_day(value: str) -> str:
@@ -136,4 +141,4 @@ def check_position(position: Position, order: ClaimOrder) -> None:
     else:
         valid = isinstance(key, str) and (key == "" or _DATE.fullmatch(key) is not None)
     if not valid or position.seq < 0:
-        raise InvalidInput(f"position {key!r}/{position.seq} is not a place in order {field}")
+        raise InvalidInput(f"position {echo(key)}/{position.seq} is not a place in order {field}")

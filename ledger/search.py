@@ -32,6 +32,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ledger.echo import echo
 from ledger.errors import InvalidInput
 
 PART_SEPARATOR = "\u00b6"
@@ -39,13 +40,19 @@ PART_SEPARATOR = "\u00b6"
 MAX_TOKEN = 100
 """Longer tokens are neither indexed nor searched (PostgreSQL caps lexemes at 2 KiB)."""
 MAX_TERMS = 20
+MAX_SEARCH_CHARS = 1000
+"""Longer search strings are refused before any work on them."""
+MAX_PHRASE_TOKENS = 32
+"""A phrase (a quoted chunk, or a bare one that folds to several tokens) of more tokens is
+refused."""
 
 _TOKEN = re.compile(r"[^\W_]+")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 class SearchError(InvalidInput):
-    """A search query that cannot be run (no word to look for, too many terms)."""
+    """A search query that cannot be run (no word to look for, too long, too many terms or
+    too long a phrase)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +94,15 @@ def search_text(statement: str, quote: str) -> str:
 
 
 def parse_search(text: str) -> SearchQuery:
-    """The query ``text`` means; ``SearchError`` if it has no token or too many terms."""
-    terms: list[Term] = []
+    """The query ``text`` means; ``SearchError`` if it has no token, is over
+    ``MAX_SEARCH_CHARS`` characters, has over ``MAX_TERMS`` terms or a phrase of over
+    ``MAX_PHRASE_TOKENS`` tokens. Each bound is checked as soon as it can be broken, so a
+    refusal costs no more than reading the input once."""
+    if len(text) > MAX_SEARCH_CHARS:
+        raise SearchError(
+            f"search is {len(text)} characters long; at most {MAX_SEARCH_CHARS} are allowed"
+        )
+    terms: dict[Term, None] = {}
     position = 0
     length = len(text)
     while position < length:
@@ -110,14 +124,22 @@ def parse_search(text: str) -> SearchQuery:
             position = end
             prefix = chunk.endswith("*")
         found = tokens(chunk)
+        if len(found) > MAX_PHRASE_TOKENS:
+            raise SearchError(
+                f"search phrase {echo(chunk)} has {len(found)} words; "
+                f"at most {MAX_PHRASE_TOKENS} are allowed in one phrase"
+            )
         if found:
-            terms.append(Term(tuple(found), prefix=prefix))
-    unique = tuple(dict.fromkeys(terms))
-    if not unique:
-        raise SearchError(f"search {text!r} has no word to look for (words are letters and digits)")
-    if len(unique) > MAX_TERMS:
-        raise SearchError(f"search has {len(unique)} terms; at most {MAX_TERMS} are allowed")
-    return SearchQuery(unique)
+            terms[Term(tuple(found), prefix=prefix)] = None
+            if len(terms) > MAX_TERMS:
+                raise SearchError(
+                    f"search has over {MAX_TERMS} terms; at most {MAX_TERMS} are allowed"
+                )
+    if not terms:
+        raise SearchError(
+            f"search {echo(text)} has no word to look for (words are letters and digits)"
+        )
+    return SearchQuery(tuple(terms))
 
 
 def matches(query: SearchQuery, indexed: str) -> bool:

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import deadline, merkle, rules
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
+from ledger.echo import shorten
 from ledger.entries import (
     KIND_OF,
     Body,
@@ -44,7 +45,7 @@ from ledger.errors import (
     SignatureError,
 )
 from ledger.inputs import check_hex, check_optional
-from ledger.queries import ClaimFilter, ClaimOrder, Position, check_position
+from ledger.queries import MAX_FILTER_CHARS, ClaimFilter, ClaimOrder, Position, check_position
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
 from ledger.state import (
@@ -309,7 +310,7 @@ class Ledger:
     def claim(self, claim_id: str) -> ClaimState:
         claim = self.store.get_claim(check_hex(claim_id, "claim id"))
         if claim is None:
-            raise NotFound(f"claim {claim_id} is not in the ledger")
+            raise NotFound(f"claim {shorten(claim_id)} is not in the ledger")
         return claim
 
     def sources_by_sha(self, shas: Sequence[str]) -> dict[str, SourceState]:
@@ -340,7 +341,7 @@ class Ledger:
     def source(self, sha256: str) -> SourceState:
         source = self.store.get_source(check_hex(sha256, "source hash"))
         if source is None:
-            raise NotFound(f"source {sha256} is not in the ledger")
+            raise NotFound(f"source {shorten(sha256)} is not in the ledger")
         return source
 
     def revise_claim(
@@ -447,7 +448,7 @@ class Ledger:
     ) -> list[tuple[Claimant, int]]:
         """Who claims are attributed to, with how many claims each (unattributed: name None)."""
         _check_limit(limit)
-        check_optional(search, "search")
+        check_optional(search, "search", limit=MAX_FILTER_CHARS)
         with self.store.reader() as txn:
             return txn.claimant_counts(search=search, limit=limit)
 
@@ -525,7 +526,7 @@ class Ledger:
         )
         if found is None:
             raise NotFound(
-                f"no entry with {'seq ' + str(seq) if seq is not None else 'hash ' + str(hash)}"
+                f"no entry with {'seq ' + str(seq) if seq is not None else 'hash ' + shorten(hash)}"
             )
         return found
 
@@ -779,7 +780,7 @@ class _Chains:
         for claim_id in claim_ids:
             rows = histories.get(claim_id)
             if not rows:
-                raise NotFound(f"claim {claim_id} is not in the ledger")
+                raise NotFound(f"claim {shorten(claim_id)} is not in the ledger")
             chains.append([parse_entry(r.data, where=f"entry {r.seq}") for r in rows])
         wanted = {_source_entry_of(chain) for chain in chains}
         sources = {

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.echo import ECHO_CHARS, echo, shorten
 from ledger.errors import InvalidInput
+from ledger.queries import MAX_FILTER_CHARS, ClaimFilter
 from ledger.search import (
+    MAX_PHRASE_TOKENS,
+    MAX_SEARCH_CHARS,
     MAX_TERMS,
     PART_SEPARATOR,
     SearchError,
@@ -62,6 +68,47 @@ def test_a_query_without_a_word_is_refused(text: str) -> None:
 def test_too_many_terms_are_refused() -> None:
     with pytest.raises(SearchError, match="at most"):
         parse_search(" ".join(f"w{i}" for i in range(MAX_TERMS + 1)))
+
+
+def test_bounds_are_checked_before_the_work_and_refusals_quote_a_short_prefix() -> None:
+    longest = ("w" * 99 + " ") * 9 + "w" * (MAX_SEARCH_CHARS - 900)
+    assert len(longest) == MAX_SEARCH_CHARS
+    assert len(parse_search(longest).terms) == 2  # at the bound: accepted
+    huge = "x " * 950_000  # 1.9 MB: refused on its length alone, in no time
+    started = time.perf_counter()
+    with pytest.raises(SearchError, match=f"1900000 characters long; at most {MAX_SEARCH_CHARS}"):
+        parse_search(huge)
+    assert time.perf_counter() - started < 0.01
+    phrase = '"' + " ".join(["word"] * (MAX_PHRASE_TOKENS + 1)) + '"'
+    with pytest.raises(SearchError, match=f"at most {MAX_PHRASE_TOKENS} are allowed") as refused:
+        parse_search(phrase)
+    assert len(str(refused.value)) < 200 and "…" in str(refused.value)
+    assert (
+        len(parse_search('"' + " ".join(["word"] * MAX_PHRASE_TOKENS) + '"').terms[0].tokens)
+        == MAX_PHRASE_TOKENS
+    )
+    many = " ".join(f"w{i}" for i in range(200))  # refused at the 21st term
+    with pytest.raises(SearchError, match=f"over {MAX_TERMS} terms"):
+        parse_search(many)
+    with pytest.raises(SearchError) as empty:
+        parse_search("-" * MAX_SEARCH_CHARS)
+    assert str(empty.value).count("-") == ECHO_CHARS and "(1000 characters)" in str(empty.value)
+
+
+@pytest.mark.parametrize("name", ["claimant", "source", "publisher", "extractor", "signer"])
+def test_filter_values_are_bounded(name: str) -> None:
+    assert getattr(ClaimFilter(**{name: "n" * MAX_FILTER_CHARS}), name)
+    with pytest.raises(InvalidInput, match=f"{name} is 1001 characters long; at most 1000"):
+        ClaimFilter(**{name: "n" * (MAX_FILTER_CHARS + 1)})
+
+
+def test_echo_quotes_a_short_prefix() -> None:
+    assert echo("abc") == "'abc'"
+    assert echo(42) == "'42'"
+    cut = echo("y" * 10_000)
+    assert cut == repr("y" * ECHO_CHARS) + "… (10000 characters)"
+    assert shorten("abc") == "abc"
+    assert shorten("z" * (ECHO_CHARS + 1)) == "z" * ECHO_CHARS + f"… ({ECHO_CHARS + 1} characters)"
 
 
 def test_reference_meaning() -> None:

@@ -1,0 +1,260 @@
+"""Document limits, checked in linear time before any walk that could cost more.
+
+A GraphQL document is small text, but what it asks for is its *expansion*: every fragment
+spread replaced by the fragment's selections. Forty fragments that each spread the one
+before twice are 1.6 KB and expand to 2^40 fields; any check that walks the expansion
+(strawberry's depth and alias limiters do) never finishes. Here every bound is computed
+from the document itself:
+
+1. the query text's size in bytes, before it is parsed;
+2. its tokens, comments and length, while graphql-core parses it (``parse(max_tokens=)``
+   stops the lexer as soon as one is over);
+3. the number of operations and of fragment definitions;
+4. per operation, the size of the expanded selection set (fields), the aliases it holds
+   and its depth, on one walk that sizes each fragment once (``_Sizer``: memoized per
+   fragment name, so the walk visits each selection of the document once; a spread of a
+   fragment that is being sized — a cycle — counts nothing, and validation's
+   NoFragmentCycles rule refuses the document).
+
+Only then does validation run (cached, with field suggestions left out when introspection
+is off), then execution. A document over a limit is refused with a GraphQL error whose
+``extensions.code`` is ``QUERY_TOO_COMPLEX`` (status 200, as for any document that does
+not validate); nothing of it runs. The request's deadline is checked after parsing and
+after validation too, so it covers all three steps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+    validate,
+)
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from ledger import deadline
+from ledger.errors import TimedOut
+
+TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+"""``extensions.code`` of a document refused by a limit."""
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+"""``extensions.code`` of a document that is not GraphQL."""
+
+MAX_QUERY_BYTES = 64 * 1024
+MAX_TOKENS = 2000
+MAX_COMMENTS = 200
+MAX_OPERATIONS = 10
+MAX_FRAGMENTS = 50
+MAX_FIELDS = 1000
+"""Fields of the expanded selection set of one operation (every spread replaced)."""
+MAX_DEPTH = 10
+"""Strawberry's measure: top-level fields are at depth 0, a field selecting nothing adds
+nothing, so ``{ a { b } }`` is 1 deep."""
+MAX_ALIASES = 30
+"""Aliases in the expanded document, over all its operations."""
+
+_CACHE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """What a selection set expands to: its fields, aliases, and how many levels of fields
+    it nests (a leaf field is 1)."""
+
+    fields: int = 0
+    aliases: int = 0
+    levels: int = 0
+
+    def __add__(self, other: Size) -> Size:
+        return Size(
+            self.fields + other.fields,
+            self.aliases + other.aliases,
+            max(self.levels, other.levels),
+        )
+
+
+class _Sizer:
+    """Sizes selection sets with fragments expanded, each fragment sized once."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.sized: dict[str, Size] = {}
+        self.sizing: set[str] = set()
+
+    def selection_set(self, node: SelectionSetNode | None) -> Size:
+        total = Size()
+        if node is None:
+            return total
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.selection_set(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragment(selection.name.value)
+        return total
+
+    def field(self, node: FieldNode) -> Size:
+        alias = 1 if node.alias is not None else 0
+        below = self.selection_set(node.selection_set)
+        # Below an introspection field depth is not counted (as strawberry's limiter did).
+        levels = 1 if node.name.value.startswith("__") else 1 + below.levels
+        return Size(1 + below.fields, alias + below.aliases, levels)
+
+    def fragment(self, name: str) -> Size:
+        known = self.sized.get(name)
+        if known is not None:
+            return known
+        definition = self.fragments.get(name)
+        if definition is None or name in self.sizing:  # unknown or a cycle: validation refuses
+            return Size()
+        self.sizing.add(name)
+        size = self.selection_set(definition.selection_set)
+        self.sizing.discard(name)
+        self.sized[name] = size
+        return size
+
+
+def _refuse(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": TOO_COMPLEX})
+
+
+def check_document(document: DocumentNode) -> None:
+    """Raise a ``QUERY_TOO_COMPLEX`` GraphQLError if ``document`` breaks a limit; time
+    linear in the document's size, whatever it expands to."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    if len(operations) > MAX_OPERATIONS:
+        raise _refuse(
+            f"document has {len(operations)} operations; at most {MAX_OPERATIONS} are allowed"
+        )
+    if len(fragments) > MAX_FRAGMENTS:
+        raise _refuse(
+            f"document has {len(fragments)} fragments; at most {MAX_FRAGMENTS} are allowed"
+        )
+    sizer = _Sizer({f.name.value: f for f in fragments})
+    aliases = 0
+    for operation in operations:
+        name = operation.name.value if operation.name else "anonymous"
+        size = sizer.selection_set(operation.selection_set)
+        if size.fields > MAX_FIELDS:
+            raise _refuse(
+                f"'{name}' selects {_count(size.fields)} fields once its fragments are "
+                f"expanded; at most {MAX_FIELDS} are allowed"
+            )
+        if size.levels - 1 > MAX_DEPTH:
+            raise _refuse(f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}")
+        aliases += size.aliases
+    if aliases > MAX_ALIASES:
+        raise _refuse(f"{_count(aliases)} aliases found. Allowed: {MAX_ALIASES}")
+
+
+def _count(number: int) -> str:
+    """A count for a message: expansions can be astronomically large."""
+    return str(number) if number < 10**12 else f"about 2^{number.bit_length() - 1}"
+
+
+_TOO_MANY_TOKENS = re.compile(r"^Syntax Error: Document contains more than \d+ (tokens|comments)")
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_checked(query: str) -> DocumentNode:
+    """``query`` parsed and within every limit, else a GraphQLError (not cached: a refusal
+    costs only the linear work again)."""
+    size = len(query.encode("utf-8", "surrogatepass"))
+    if size > MAX_QUERY_BYTES:
+        raise _refuse(f"query is {size} bytes; at most {MAX_QUERY_BYTES} are allowed")
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS, max_comments=MAX_COMMENTS)
+    except GraphQLError as error:
+        code = TOO_COMPLEX if _TOO_MANY_TOKENS.match(error.message) else PARSE_FAILED
+        raise GraphQLError(
+            error.message,
+            source=error.source,
+            positions=error.positions,
+            extensions={"code": code},
+        ) from None
+    check_document(document)
+    return document
+
+
+@lru_cache(maxsize=_CACHE)
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
+) -> list[GraphQLError]:
+    return validate(
+        schema,
+        document,
+        (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+        hide_suggestions=hide_suggestions,
+    )
+
+
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+class DocumentLimits(SchemaExtension):
+    """Parses (cached) and checks the document's limits before anything else looks at it,
+    validates it (cached), and checks the request's deadline after each step.
+
+    With ``suggestions=False`` no error names fields, arguments, types or enum values the
+    client did not write ("Did you mean …?"): they would reveal a schema that
+    introspection hides.
+    """
+
+    def __init__(self, *, suggestions: bool = True) -> None:
+        self.suggestions = suggestions
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query is not None:
+            context.graphql_document = parse_checked(context.query)
+        _check_deadline()
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        context.pre_execution_errors = _validate(
+            context.schema._schema,
+            context.graphql_document,
+            tuple(context.validation_rules),
+            not self.suggestions,
+        )
+        _check_deadline()
+        yield
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        if self.suggestions:
+            return
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            if "Did you mean" in error.message:
+                error.message = _SUGGESTION.sub("", error.message)
+
+
+def _check_deadline() -> None:
+    try:
+        deadline.check()
+    except TimedOut as exc:
+        raise GraphQLError(str(exc), extensions={"code": "TIMEOUT"}) from None
