@@ -163,6 +163,17 @@ def test_ct_inclusion_proofs(index: int, size: int, proof: list[Hash]) -> None:
     assert root_from_inclusion_proof(CT_LEAVES[index], index, size, proof) == CT_ROOTS[size - 1]
 
 
+@pytest.mark.parametrize(("index", "size", "proof"), [c for c in CT_INCLUSION if c[2]])
+def test_an_inclusion_proof_with_a_short_hash_implies_no_root(
+    index: int, size: int, proof: list[Hash]
+) -> None:
+    """root_from_inclusion_proof refuses a malformed proof itself, not only verify_inclusion."""
+    for i in range(len(proof)):
+        bad = [*proof[:i], Hash(proof[i][:31]), *proof[i + 1 :]]
+        with pytest.raises(ProofError, match=rf"inclusion proof\[{i}\] is 31 bytes"):
+            root_from_inclusion_proof(CT_LEAVES[index], index, size, bad)
+
+
 @pytest.mark.parametrize(("old", "new", "proof"), CT_CONSISTENCY)
 def test_ct_consistency_proofs(old: int, new: int, proof: list[Hash]) -> None:
     assert reference_consistency_proof(old, CT_LEAVES[:new]) == proof
