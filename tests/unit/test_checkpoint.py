@@ -375,6 +375,27 @@ def test_proof_file_with_extra_data_round_trips() -> None:
     assert ProofFile.from_text(empty_extra.to_text()) == empty_extra
 
 
+def _proof_file_of(total: int) -> str:
+    """A well-formed proof file of exactly ``total`` bytes: extra data pads it, and the
+    index's digit count fixes the length modulo 4 that base64 cannot."""
+    proof = ProofFile.from_text(EXAMPLE_PROOF).proof
+    for index in (3, 13, 113, 1113):
+        base = len(ProofFile(index, proof, EXAMPLE_NOTE, b"").to_text().encode())
+        if (total - base) % 4 == 0:
+            text = ProofFile(index, proof, EXAMPLE_NOTE, b"x" * ((total - base) // 4 * 3)).to_text()
+            assert len(text.encode()) == total
+            return text
+    raise AssertionError("unreachable")
+
+
+def test_a_proof_file_may_fill_its_size_limit_but_not_exceed_it() -> None:
+    limit = 1_016_384  # docs/formats/merkle-and-checkpoints.md §7
+    at_limit = ProofFile.from_text(_proof_file_of(limit))
+    assert at_limit.extra is not None and len(at_limit.extra) > MAX_NOTE_BYTES // 2
+    with pytest.raises(FormatError, match="over the limit of 1016384"):
+        ProofFile.from_text(_proof_file_of(limit + 1))
+
+
 def test_verify_proof_file_refusals() -> None:
     with pytest.raises(ProofError, match="index 3 in tree size 5"):
         verify_proof_file(EXAMPLE_PROOF, EXAMPLE_LEAVES[2], EXAMPLE_VERIFIER)
