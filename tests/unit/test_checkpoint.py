@@ -319,6 +319,8 @@ ZERO = Hash(bytes(32))
         ("o", True, ZERO, ()),
         ("o", 1, Hash(bytes(31)), ()),
         ("o", 1, ZERO, ("",)),
+        ("o\ud800", 1, ZERO, ()),  # a lone surrogate has no UTF-8 form
+        ("o", 1, ZERO, ("ext \udfff",)),
     ],
 )
 def test_checkpoint_object_checks(
