@@ -148,11 +148,11 @@ def test_open_note_verifies_known_and_ignores_unknown_keys() -> None:
 
 
 def test_open_note_without_trusted_signature_fails() -> None:
-    with pytest.raises(SignatureError, match="no signature from a trusted key"):
+    with pytest.raises(SignatureError, match=r"no signature from a trusted key \(trusted: none\)"):
         open_note(GO_TEXT + "\n" + PETER_SIG + ENOCH_SIG, [])
     # Same name, other key: still unknown, so ignored, so nothing verifies.
     other = Verifier.from_public_key("PeterNeumann", Ed25519PrivateKey.generate().public_key())
-    with pytest.raises(SignatureError):
+    with pytest.raises(SignatureError, match=rf"\(trusted: PeterNeumann\+{other.key_id.hex()}\)"):
         open_note(GO_TEXT + "\n" + PETER_SIG, [other])
 
 
