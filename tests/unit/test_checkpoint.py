@@ -252,6 +252,9 @@ def test_signed_note_object_checks() -> None:
         NoteSignature("PeterNeumann", KeyId(b"\x00\x00\x00"), b"sig")
     with pytest.raises(FormatError):
         NoteSignature("PeterNeumann", KeyId(b"\x00\x00\x00\x00"), b"")
+    for bad_name in ("", "Peter Neumann", "Peter+Neumann", "Peter\ud800"):
+        with pytest.raises(FormatError, match="key name"):
+            NoteSignature(bad_name, KeyId(b"\x00\x00\x00\x00"), b"sig")
 
 
 # --- Checkpoints --------------------------------------------------------------------------
@@ -396,6 +399,14 @@ def test_a_proof_file_may_fill_its_size_limit_but_not_exceed_it() -> None:
     assert at_limit.extra is not None and len(at_limit.extra) > MAX_NOTE_BYTES // 2
     with pytest.raises(FormatError, match="over the limit of 1016384"):
         ProofFile.from_text(_proof_file_of(limit + 1))
+
+
+@pytest.mark.parametrize("index", [-1, 2**64, True])
+def test_a_proof_file_index_must_be_a_uint64(index: int) -> None:
+    proof = ProofFile.from_text(EXAMPLE_PROOF).proof
+    with pytest.raises(FormatError, match="proof file index"):
+        ProofFile(index, proof, EXAMPLE_NOTE)
+    assert ProofFile(2**64 - 1, proof, EXAMPLE_NOTE).index == 2**64 - 1
 
 
 def test_verify_proof_file_refusals() -> None:
