@@ -6,7 +6,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import rules
-from ledger.entries import Body, KeyRegistered, SignedEntry, sign_body
+from ledger.entries import (
+    Body,
+    ClaimChanges,
+    ClaimRevised,
+    KeyRegistered,
+    SignedEntry,
+    sign_body,
+)
 from ledger.errors import Conflict, Duplicate, NotFound
 from ledger.rules import KeyState
 from ledger.signing import KeyId, SigningKey
@@ -85,3 +92,12 @@ def test_a_change_follows_the_claims_latest_entry(allow_retracted: bool) -> None
     else:
         with pytest.raises(Conflict, match="was retracted at entry 3"):
             check(entry, "c1", "h3", retracted, allow_retracted=False)
+
+
+def test_a_revision_changes_at_least_one_field() -> None:
+    def revision(changes: ClaimChanges) -> ClaimRevised:
+        return ClaimRevised(claim="c" * 64, follows="f" * 64, changes=changes, reason="typo")
+
+    rules.check_revision(_entry(), revision(ClaimChanges(made_on="2024-03-19")))
+    with pytest.raises(Conflict, match="must change at least one field"):
+        rules.check_revision(_entry(), revision(ClaimChanges()))
