@@ -284,8 +284,12 @@ def test_out_of_range_arguments_raise(size: int, index: int) -> None:
         inclusion_proof(index, size, FULL_TREE)
     with pytest.raises(ProofError):
         verify_inclusion(LEAVES[0], index, size, [], LEAVES[0])
+    with pytest.raises(ProofError):
+        inclusion_proof_length(index, size)
     if not 0 <= index <= size:
         with pytest.raises(ProofError):
             consistency_proof(index, size, FULL_TREE)
+        with pytest.raises(ProofError):
+            consistency_proof_length(index, size)
         with pytest.raises(ProofError):
             verify_consistency(index, size, [], LEAVES[0], LEAVES[0])

@@ -148,11 +148,11 @@ def test_open_note_verifies_known_and_ignores_unknown_keys() -> None:
 
 
 def test_open_note_without_trusted_signature_fails() -> None:
-    with pytest.raises(SignatureError, match="no signature from a trusted key"):
+    with pytest.raises(SignatureError, match=r"no signature from a trusted key \(trusted: none\)"):
         open_note(GO_TEXT + "\n" + PETER_SIG + ENOCH_SIG, [])
     # Same name, other key: still unknown, so ignored, so nothing verifies.
     other = Verifier.from_public_key("PeterNeumann", Ed25519PrivateKey.generate().public_key())
-    with pytest.raises(SignatureError):
+    with pytest.raises(SignatureError, match=rf"\(trusted: PeterNeumann\+{other.key_id.hex()}\)"):
         open_note(GO_TEXT + "\n" + PETER_SIG, [other])
 
 
@@ -252,6 +252,9 @@ def test_signed_note_object_checks() -> None:
         NoteSignature("PeterNeumann", KeyId(b"\x00\x00\x00"), b"sig")
     with pytest.raises(FormatError):
         NoteSignature("PeterNeumann", KeyId(b"\x00\x00\x00\x00"), b"")
+    for bad_name in ("", "Peter Neumann", "Peter+Neumann", "Peter\ud800"):
+        with pytest.raises(FormatError, match="key name"):
+            NoteSignature(bad_name, KeyId(b"\x00\x00\x00\x00"), b"sig")
 
 
 # --- Checkpoints --------------------------------------------------------------------------
@@ -319,6 +322,8 @@ ZERO = Hash(bytes(32))
         ("o", True, ZERO, ()),
         ("o", 1, Hash(bytes(31)), ()),
         ("o", 1, ZERO, ("",)),
+        ("o\ud800", 1, ZERO, ()),  # a lone surrogate has no UTF-8 form
+        ("o", 1, ZERO, ("ext \udfff",)),
     ],
 )
 def test_checkpoint_object_checks(
@@ -373,6 +378,35 @@ def test_proof_file_with_extra_data_round_trips() -> None:
     assert verify_proof_file(text, EXAMPLE_LEAVES[3], EXAMPLE_VERIFIER).extra == b"ctx"
     empty_extra = ProofFile(3, proof_file.proof, EXAMPLE_NOTE, b"")
     assert ProofFile.from_text(empty_extra.to_text()) == empty_extra
+
+
+def _proof_file_of(total: int) -> str:
+    """A well-formed proof file of exactly ``total`` bytes: extra data pads it, and the
+    index's digit count fixes the length modulo 4 that base64 cannot."""
+    proof = ProofFile.from_text(EXAMPLE_PROOF).proof
+    for index in (3, 13, 113, 1113):
+        base = len(ProofFile(index, proof, EXAMPLE_NOTE, b"").to_text().encode())
+        if (total - base) % 4 == 0:
+            text = ProofFile(index, proof, EXAMPLE_NOTE, b"x" * ((total - base) // 4 * 3)).to_text()
+            assert len(text.encode()) == total
+            return text
+    raise AssertionError("unreachable")
+
+
+def test_a_proof_file_may_fill_its_size_limit_but_not_exceed_it() -> None:
+    limit = 1_016_384  # docs/formats/merkle-and-checkpoints.md §7
+    at_limit = ProofFile.from_text(_proof_file_of(limit))
+    assert at_limit.extra is not None and len(at_limit.extra) > MAX_NOTE_BYTES // 2
+    with pytest.raises(FormatError, match="over the limit of 1016384"):
+        ProofFile.from_text(_proof_file_of(limit + 1))
+
+
+@pytest.mark.parametrize("index", [-1, 2**64, True])
+def test_a_proof_file_index_must_be_a_uint64(index: int) -> None:
+    proof = ProofFile.from_text(EXAMPLE_PROOF).proof
+    with pytest.raises(FormatError, match="proof file index"):
+        ProofFile(index, proof, EXAMPLE_NOTE)
+    assert ProofFile(2**64 - 1, proof, EXAMPLE_NOTE).index == 2**64 - 1
 
 
 def test_verify_proof_file_refusals() -> None:

@@ -15,8 +15,10 @@ from ledger.merkle import (
     Hash,
     NodeId,
     consistency_proof,
+    consistency_proof_ids,
     frontier_ids,
     inclusion_proof,
+    inclusion_proof_ids,
     integrate,
     leaf_hash,
     node_hash,
@@ -161,6 +163,17 @@ def test_ct_inclusion_proofs(index: int, size: int, proof: list[Hash]) -> None:
     assert inclusion_proof(index, size, CT_READER) == proof
     verify_inclusion(CT_LEAVES[index], index, size, proof, CT_ROOTS[size - 1])
     assert root_from_inclusion_proof(CT_LEAVES[index], index, size, proof) == CT_ROOTS[size - 1]
+
+
+@pytest.mark.parametrize(("index", "size", "proof"), [c for c in CT_INCLUSION if c[2]])
+def test_an_inclusion_proof_with_a_short_hash_implies_no_root(
+    index: int, size: int, proof: list[Hash]
+) -> None:
+    """root_from_inclusion_proof refuses a malformed proof itself, not only verify_inclusion."""
+    for i in range(len(proof)):
+        bad = [*proof[:i], Hash(proof[i][:31]), *proof[i + 1 :]]
+        with pytest.raises(ProofError, match=rf"inclusion proof\[{i}\] is 31 bytes"):
+            root_from_inclusion_proof(CT_LEAVES[index], index, size, bad)
 
 
 @pytest.mark.parametrize(("old", "new", "proof"), CT_CONSISTENCY)
@@ -410,3 +423,52 @@ def test_frontier_restore_checks_shape() -> None:
     restored = Frontier.restore(2, [CT_ROOTS[1]])
     restored.append(CT_LEAVES[2])
     assert restored.root() == CT_ROOTS[2]
+
+
+class _RecordingReader:
+    """A NodeReader that remembers every read_nodes call."""
+
+    def __init__(self, inner: DictNodeReader) -> None:
+        self.inner = inner
+        self.calls: list[list[NodeId]] = []
+
+    def read_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, Hash]:
+        self.calls.append(list(ids))
+        return dict(self.inner.read_nodes(ids))
+
+
+_TREE_17 = DictNodeReader.from_leaves([leaf_hash(bytes([i])) for i in range(17)])
+
+
+@pytest.mark.parametrize("size", range(1, 18))
+def test_proof_ids_name_exactly_the_nodes_a_proof_reads(size: int) -> None:
+    """inclusion_proof_ids / consistency_proof_ids (used to fetch nodes ahead in one query)
+    list what the proof then reads, in one read_nodes call, or no call at all."""
+    for index in range(size):
+        reader = _RecordingReader(_TREE_17)
+        inclusion_proof(index, size, reader)
+        assert [sorted(call) for call in reader.calls] == (
+            [inclusion_proof_ids(index, size)] if inclusion_proof_ids(index, size) else []
+        )
+    for old in range(size + 1):
+        reader = _RecordingReader(_TREE_17)
+        consistency_proof(old, size, reader)
+        ids = consistency_proof_ids(old, size)
+        assert [sorted(call) for call in reader.calls] == ([ids] if ids else [])
+        if old in (0, size):
+            assert ids == []
+
+
+def test_a_proof_that_needs_no_node_reads_nothing() -> None:
+    reader = _RecordingReader(_TREE_17)
+    assert inclusion_proof(0, 1, reader) == []
+    assert consistency_proof(0, 5, reader) == consistency_proof(5, 5, reader) == []
+    assert reader.calls == []
+
+
+def test_a_stored_node_of_the_wrong_length_is_refused() -> None:
+    good = _TREE_17.read_nodes([(2, 0), (0, 4)])
+    reader = DictNodeReader.from_mapping({**good, (0, 4): Hash(good[(0, 4)][:31])})
+    with pytest.raises(VerificationError, match=r"node \(level 0, index 4\) .* is 31 bytes"):
+        root_at(5, reader)
+    assert root_at(4, reader) == root_at(4, _TREE_17)

@@ -1,0 +1,41 @@
+"""What a verification report counts (the CLI prints it after `claims-ledger verify`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.errors import VerificationError
+from ledger.service import Ledger
+from ledger.signing import SigningKey
+from ledger.verify import verify_store
+from tests.helpers import add_source_with_claims
+
+
+def test_a_new_key_is_one_more_entry_and_one_more_projection_row(
+    ledger: Ledger, writer_key: SigningKey, log_key: SigningKey
+) -> None:
+    add_source_with_claims(ledger, writer_key, 1, claims=2)
+    before = verify_store(ledger.store)
+    ledger.register_key(log_key, SigningKey.generate("extra"), ["writer"])
+    after = verify_store(ledger.store)
+    assert after.entries == before.entries + 1
+    assert after.kinds["key.registered"] == before.kinds["key.registered"] + 1
+    assert after.projection_rows == before.projection_rows + 1  # its keys row, nothing else
+
+
+def test_a_log_that_extends_an_older_checkpoint_verifies(
+    ledger: Ledger, writer_key: SigningKey
+) -> None:
+    add_source_with_claims(ledger, writer_key, 1, claims=2)
+    old_note = ledger.checkpoint().note  # what a client or witness kept
+    add_source_with_claims(ledger, writer_key, 2, claims=1)
+    assert verify_store(ledger.store, older_checkpoint=old_note).entries == ledger.head().size
+
+
+def test_a_tree_size_outside_the_log_is_refused(ledger: Ledger, writer_key: SigningKey) -> None:
+    add_source_with_claims(ledger, writer_key, 1, claims=1)
+    head = ledger.head().size
+    assert verify_store(ledger.store, size=head - 1).entries == head - 1
+    for size in (-1, head + 1):
+        with pytest.raises(VerificationError, match=f"tree size {size} is out of range"):
+            verify_store(ledger.store, size=size)
