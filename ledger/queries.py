@@ -26,9 +26,8 @@ class ClaimFilter:
     ``published_*`` the source's publication date, ``recorded_*`` the day (UTC) the ledger
     recorded the claim's extraction. Bad input raises ``InvalidInput`` (a ``SearchError``
     for a search) when the filter is made, before any query runs: every string is checked
-    by ``ledger.inputs`` (clean Unicode, no NUL, at most 2,000 characters, the longest
-    value any field it is compared with can hold), so a pattern stays small and both
-    databases answer alike.
+    by ``ledger.inputs`` (clean Unicode, no NUL, at most ``MAX_FILTER_CHARS``, 1,000
+    characters), so a pattern stays small and both databases answer alike.
     """
 
     text: str | None = None

@@ -37,8 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTEST_FLAGS = ("-x", "-q", "-p", "no:cacheprovider")
 SKIP_MARK = "pragma: no mutate"
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", "*.pyc", ".hypothesis", ".mypy_cache", ".ruff_cache",
-    ".pytest_cache", ".ledger", "mutation-report*",
+    ".git",
+    ".venv",
+    "__pycache__",
+    "*.pyc",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".ledger",
+    "mutation-report*",
 )
 
 # --- Operators --------------------------------------------------------------------------
@@ -202,8 +210,12 @@ class _Generator:
                 if flipped is not None:
                     new_ops = list(node.ops)
                     new_ops[i] = flipped()
-                    yield node, "compare", self._expr(
-                        ast.Compare(left=node.left, ops=new_ops, comparators=node.comparators)
+                    yield (
+                        node,
+                        "compare",
+                        self._expr(
+                            ast.Compare(left=node.left, ops=new_ops, comparators=node.comparators)
+                        ),
                     )
         elif isinstance(node, ast.BoolOp) and "boolop" in ops:
             other: ast.boolop = ast.Or() if isinstance(node.op, ast.And) else ast.And()
@@ -213,14 +225,18 @@ class _Generator:
         elif isinstance(node, ast.BinOp) and "arith" in ops:
             swapped = _ARITH_SWAP.get(type(node.op))
             if swapped is not None and not _is_string_format(node):
-                yield node, "arith", self._expr(
-                    ast.BinOp(left=node.left, op=swapped(), right=node.right)
+                yield (
+                    node,
+                    "arith",
+                    self._expr(ast.BinOp(left=node.left, op=swapped(), right=node.right)),
                 )
         elif isinstance(node, ast.AugAssign) and "arith" in ops:
             swapped = _ARITH_SWAP.get(type(node.op))
             if swapped is not None:
-                yield node, "arith", ast.unparse(
-                    ast.AugAssign(target=node.target, op=swapped(), value=node.value)
+                yield (
+                    node,
+                    "arith",
+                    ast.unparse(ast.AugAssign(target=node.target, op=swapped(), value=node.value)),
                 )
         elif isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
@@ -508,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("module", help="the file to mutate, relative to the project root")
     parser.add_argument(
-        "--tests", default="", help='pytest arguments in one string: "tests/a.py -k \'not pg\'"'
+        "--tests", default="", help="pytest arguments in one string: \"tests/a.py -k 'not pg'\""
     )
     parser.add_argument("--operators", default=",".join(OPERATORS), help="comma-separated")
     parser.add_argument("--lines", default="", help="line ranges, e.g. 10-40,55,70-")

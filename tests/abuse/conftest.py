@@ -141,10 +141,11 @@ def _serve(abused: Abused) -> None:
         env={
             "LEDGER_KEY_PASSPHRASE": abused.passphrase,
             "LEDGER_KEY_PASSPHRASE_FILE": str(abused.passphrase_file),
-            # Hundreds of hostile mutations, each to be refused on its own merits: mutation
-            # rate limits (tested on their own in tests/api) would answer 429 first.
-            "LEDGER_API_MUTATION_RATE": "off",
-            "LEDGER_API_CLIENT_MUTATION_RATE": "off",
+            # Hundreds of hostile mutations, each to be refused on its own merits: limits high
+            # enough never to answer 429 first (tested on their own in tests/api), but the
+            # rate-limit middleware stays in the path every hostile body goes through.
+            "LEDGER_API_MUTATION_RATE": "100000/minute",
+            "LEDGER_API_CLIENT_MUTATION_RATE": "100000/minute",
         },
     )
     _cap_memory(proc.pid)

@@ -42,7 +42,7 @@ from ledger.signing import KeyRing, SigningKey
 from ledger.tokens import create_token
 from tests.api.conftest import _free_port
 from tests.conftest import POSTGRES_URL, SEED, require_postgres
-from tests.helpers import ROOT, add_source_with_claims, claim_payload, source_payload
+from tests.helpers import ROOT, add_source, add_source_with_claims, claim_payload, source_sha
 
 FUZZ_EXAMPLES = 150
 CLOCK = dt.datetime(2024, 3, 20, 12, 0, tzinfo=dt.UTC)
@@ -88,9 +88,9 @@ def _build(home: Path, url: str) -> Side:
     for n in range(2):
         ids += add_source_with_claims(ledger, writer, n, claims=3)
     with ledger.batch() as batch:  # claimants that databases fold and sort differently
-        source = batch.add(source_payload(7), writer)
+        source = add_source(batch, writer, 7)
         for n, name in enumerate(["ÉMILE Zoë", None, "émile", None]):
-            claim = claim_payload(source.hash.hex(), f"{7:064x}", n)
+            claim = claim_payload(source.hash.hex(), source_sha(7), n)
             who = Claimant(name=name, role="x" if n == 3 else None, affiliation=None)
             batch.add(claim.model_copy(update={"claimant": who}), writer)
     revised = ledger.revise_claim(

@@ -45,9 +45,8 @@ from ledger.signing import SigningKey
 KEY = SigningKey.generate("prop")
 hexes = st.text("0123456789abcdef", min_size=64, max_size=64)
 # Strings the entry format allows: no lone surrogates (Cs), no U+0000.
-text = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=40
-)
+storable = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+text = st.text(storable, min_size=1, max_size=40)
 maybe_text = st.none() | text
 days = st.dates().map(lambda d: d.isoformat()).filter(lambda d: len(d) == 10)
 
@@ -59,8 +58,8 @@ claims = st.builds(
     selector=st.builds(
         Selector,
         exact=text,
-        prefix=st.text(max_size=32),
-        suffix=st.text(max_size=32),
+        prefix=st.text(storable, max_size=32),
+        suffix=st.text(storable, max_size=32),
         start=st.integers(0, 1000),
         end=st.integers(1, 2000),
     ),

@@ -10,7 +10,7 @@ from ledger.entries import Claimant
 from ledger.queries import ClaimFilter
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from tests.helpers import claim_payload, source_payload
+from tests.helpers import add_source, claim_payload, source_sha
 
 NAMES = ["ÉMILE Zoë", "émile zoë", None, "Anna", None]
 
@@ -18,9 +18,9 @@ NAMES = ["ÉMILE Zoë", "émile zoë", None, "Anna", None]
 @pytest.fixture
 def claimants(ledger: Ledger, writer_key: SigningKey) -> Ledger:
     with ledger.batch() as batch:
-        source = batch.add(source_payload(0), writer_key)
+        source = add_source(batch, writer_key, 0)
         for n, name in enumerate(NAMES):
-            payload = claim_payload(source.hash.hex(), f"{0:064x}", n)
+            payload = claim_payload(source.hash.hex(), source_sha(0), n)
             role = "minister" if n == 4 else None
             claimant = Claimant(name=name, role=role, affiliation=None)
             batch.add(payload.model_copy(update={"claimant": claimant}), writer_key)

@@ -18,7 +18,8 @@ from tests.store.test_tamper import _fails, busy, data_of, edit  # noqa: F401 - 
 def test_a_re_signed_claim_whose_selector_does_not_span_its_quote(busy: Instance) -> None:  # noqa: F811
     engine = busy.ledger.store.engine
     seq = next(
-        s for s in range(1, 16)
+        s
+        for s in range(1, 16)
         if isinstance(parse_entry(data_of(engine, s)).body.payload, ClaimExtracted)
     )
     entry = parse_entry(data_of(engine, seq))
@@ -35,7 +36,8 @@ def test_a_re_signed_claim_whose_selector_does_not_span_its_quote(busy: Instance
 def test_a_re_signed_claim_citing_its_source_with_another_sha256(busy: Instance) -> None:  # noqa: F811
     engine = busy.ledger.store.engine
     seq = next(
-        s for s in range(1, 16)
+        s
+        for s in range(1, 16)
         if isinstance(parse_entry(data_of(engine, s)).body.payload, ClaimExtracted)
     )
     entry = parse_entry(data_of(engine, seq))

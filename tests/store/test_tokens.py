@@ -36,7 +36,10 @@ def test_a_new_token_authenticates_as_its_key_and_its_secret_is_not_stored(store
     token = authenticate(store, secret)
     assert token is not None
     assert (token.name, token.key_name, token.key_id, token.revoked_at) == (
-        "ci", key.name, key.key_id, None
+        "ci",
+        key.name,
+        key.key_id,
+        None,
     )
     assert store.token_by_digest(hashlib.sha256(secret.encode()).hexdigest()) is not None
     assert secret not in repr(store.all_tokens())

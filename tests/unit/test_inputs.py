@@ -101,7 +101,7 @@ def test_entry_bytes_with_a_nul_in_a_string_are_refused() -> None:
 )
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("a\x00", "NUL"), ("\ud800", "lone surrogate"), ("%_" * 25_000, "over the limit of 2000")],
+    [("a\x00", "NUL"), ("\ud800", "lone surrogate"), ("%_" * 25_000, "over the limit of 1000")],
 )
 def test_claim_filters_refuse_unstorable_or_unbounded_strings(
     field: str, label: str, value: str, message: str

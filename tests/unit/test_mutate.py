@@ -155,7 +155,11 @@ def test_reports_are_written_as_json_and_text(
     root = _project(tmp_path)
     monkeypatch.setattr("tools.mutate.ROOT", root)
     out = tmp_path / "report"
-    [number] = [m.number for m in generate((root / "calc.py").read_text(), "calc.py") if m.operator == "compare"]
+    [number] = [
+        m.number
+        for m in generate((root / "calc.py").read_text(), "calc.py")
+        if m.operator == "compare"
+    ]
     main(["calc.py", "--tests", "tests -k big", "--only", str(number), "--report", str(out)])
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["counts"]["survived"] == 1

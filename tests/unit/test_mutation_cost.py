@@ -8,7 +8,7 @@ import json
 import limits
 
 from api.guards import mutation_cost
-from api.schema import MAX_TOKENS
+from api.limits import MAX_TOKENS
 from ledger.config import Settings
 
 
@@ -31,7 +31,8 @@ def test_queries_and_requests_that_cannot_run_cost_nothing() -> None:
     assert mutation_cost(_body(both, operationName="M")) == 1
     assert mutation_cost(_body(both)) == 0  # no operation selected: refused before running
     assert mutation_cost(_body("{ checkpoint { size } }")) == 0
-    for body in (b"not json", b"[1]", b'{"query": 1}', _body("mutation {"), _body("")):
+    deep = b'{"query": "mutation { x }", "variables": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    for body in (b"not json", b"[1]", b'{"query": 1}', _body("mutation {"), _body(""), deep):
         assert mutation_cost(body) == 0
     too_long = "mutation { " + "a: x " * MAX_TOKENS + "}"  # over the schema's token limit
     assert mutation_cost(_body(too_long)) == 0

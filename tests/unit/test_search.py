@@ -98,7 +98,9 @@ def test_bounds_are_checked_before_the_work_and_refusals_quote_a_short_prefix() 
 @pytest.mark.parametrize("name", ["claimant", "source", "publisher", "extractor", "signer"])
 def test_filter_values_are_bounded(name: str) -> None:
     assert getattr(ClaimFilter(**{name: "n" * MAX_FILTER_CHARS}), name)
-    with pytest.raises(InvalidInput, match=f"{name} is 1001 characters long; at most 1000"):
+    with pytest.raises(
+        InvalidInput, match=f"{name} is 1001 characters long, over the limit of 1000"
+    ):
         ClaimFilter(**{name: "n" * (MAX_FILTER_CHARS + 1)})
 
 
