@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
+from strawberry.types.execution import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from api import types as t
@@ -381,6 +382,16 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
-        query=Query, mutation=Mutation, types=[t.Claim, t.Source], extensions=extensions
-    )
+    return _Schema(query=Query, mutation=Mutation, types=[t.Claim, t.Source], extensions=extensions)
+
+
+class _Schema(strawberry.Schema):
+    """Logs only the errors it masks. An expected failure (bad input, not found, a refused
+    document) is the client's, answered in the response: logging each with its trace would
+    let any client write the server's log at will, and a stalled log pipe would stall the
+    server."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        super().process_errors([e for e in errors if _should_mask(e)], execution_context)

@@ -7,6 +7,7 @@ in worker threads, off the event loop)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import statistics
 import threading
@@ -231,3 +232,27 @@ def test_the_deadline_covers_parsing_and_validation() -> None:
     in_time = Context(ledger=None, deadline=Deadline(60))  # type: ignore[arg-type]
     result = asyncio.run(schema.execute("{ checkpoint { size } }", context_value=in_time))
     assert result.errors and result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR"}
+
+
+def test_only_masked_errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Expected failures are the client's and answered to it: logging each with its trace
+    would let any client fill the server's log (and stall it on a full pipe). Unexpected
+    ones, masked for the client, are logged for the operator."""
+    schema = build_schema()
+    context = Context(ledger=None, deadline=Deadline(60))  # type: ignore[arg-type]
+    expected = [
+        '{ claims(after: "nonsense") { totalCount } }',
+        "{ nope }",
+        "{ claims(first: 0) { totalCount } }",
+    ]
+    with caplog.at_level(logging.DEBUG, logger="strawberry"):
+        for query in expected:
+            result = asyncio.run(schema.execute(query, context_value=context))
+            assert result.errors and result.errors[0].extensions != {
+                "code": "INTERNAL_SERVER_ERROR"
+            }
+        assert [r for r in caplog.records if r.name.startswith("strawberry")] == []
+        result = asyncio.run(schema.execute("{ checkpoint { size } }", context_value=context))
+    assert result.errors and result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR"}
+    logged = [r for r in caplog.records if r.name.startswith("strawberry")]
+    assert len(logged) == 1 and logged[0].exc_info is not None
