@@ -322,6 +322,21 @@ class _RequestDeadline(SchemaExtension):
             result.errors = [GraphQLError(timed_out[0].message, extensions={"code": TIMEOUT})]
 
 
+class _OneSnapshot(SchemaExtension):
+    """A query reads one state of the ledger: its resolvers and DataLoaders (which run in
+    this operation's thread and loop, ``api.app``) share one read transaction, so a page,
+    its sources, provenance and histories agree even while appends commit."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        query = self.execution_context.operation_type is OperationType.QUERY
+        if query and isinstance(context, Context) and context.ledger is not None:
+            with context.ledger.snapshot():
+                yield
+        else:
+            yield
+
+
 class _ErrorCodes(SchemaExtension):
     """Gives every expected failure raised by the ledger an ``extensions.code`` naming its
     kind, so clients branch on the code, not on the message."""
@@ -374,6 +389,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     INTERNAL_SERVER_ERROR. Without introspection, errors suggest no names."""
     extensions: list[Any] = [
         _RequestDeadline,
+        _OneSnapshot,
         _ErrorCodes,
         lambda: DocumentLimits(suggestions=introspection),
         lambda: _MaskUnexpected(

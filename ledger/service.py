@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -637,6 +637,11 @@ class Ledger:
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
         return self.store.iter_entries(start, stop)
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Every read inside sees one state of the log (``Store.snapshot``): what a query
+        answers in several reads (a page, its sources, provenance, histories) agrees."""
+        return self.store.snapshot()
 
     def head(self) -> Head:
         return self.store.head()

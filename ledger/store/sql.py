@@ -12,6 +12,7 @@ import json
 import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -683,6 +684,10 @@ class Txn:
         return [_claim_state(row) for row in self.conn.execute(query)]
 
 
+_snapshot: ContextVar[tuple[Store, Txn] | None] = ContextVar("ledger_snapshot", default=None)
+"""The read transaction ``Store.snapshot`` holds open, and its store."""
+
+
 class Store:
     """Entries, blobs and projections in one SQL database."""
 
@@ -731,7 +736,8 @@ class Store:
     @contextmanager
     def reader(self) -> Iterator[Txn]:
         """A read transaction (one consistent snapshot) with the same lookups as a writer;
-        bounded by the current deadline, if any.
+        bounded by the current deadline, if any. Inside ``snapshot()`` it is the snapshot's
+        transaction, so every read of a request sees the same state.
 
         Every statement in it sees the same committed state: SQLite's deferred ``BEGIN``
         in WAL mode keeps the snapshot its first read took until the transaction ends;
@@ -739,7 +745,11 @@ class Store:
         would let each statement see appends committed after the previous one).
         """
         limit = deadline.current()
+        pinned = _snapshot.get()
         try:
+            if pinned is not None and pinned[0] is self:
+                yield pinned[1]
+                return
             with self.engine.connect() as conn:
                 if conn.dialect.name == "postgresql":  # psycopg begins it so: no extra statement
                     conn = conn.execution_options(
@@ -750,6 +760,22 @@ class Store:
         except OperationalError as exc:
             _raise_if_timed_out(limit, exc)
             raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every ``reader()`` of this store inside (in this context: the thread or task,
+        and the tasks it starts) shares one read transaction, so reads made one after
+        another (a page, then its sources, provenance and histories) see one state."""
+        pinned = _snapshot.get()
+        if pinned is not None and pinned[0] is self:
+            yield
+            return
+        with self.reader() as txn:
+            token = _snapshot.set((self, txn))
+            try:
+                yield
+            finally:
+                _snapshot.reset(token)
 
     def head(self) -> Head:
         with self.reader() as txn:

@@ -125,3 +125,34 @@ def test_provenance_read_during_appends_is_consistent(
     assert reads[0] > 0
     final = ledger.provenance(ids[0])
     assert len(final.links) == 2 + len(range(0, ROUNDS, len(ids)))
+
+
+def test_reads_inside_one_snapshot_share_its_state(ledger: Ledger, writer_key: SigningKey) -> None:
+    """``Ledger.snapshot`` (what each GraphQL query runs in): separate core reads made one
+    after another do not see an append committed between them; after it, they do."""
+    ids = add_source_with_claims(ledger, writer_key, 0, claims=2)
+    size = ledger.head().size
+    with ledger.snapshot():
+        before = ledger.provenance(ids[0])
+        statement = ledger.claim(ids[0]).statement
+        done = threading.Thread(
+            target=ledger.revise_claim,
+            args=(writer_key, ids[0]),
+            kwargs={
+                "follows": ids[0],
+                "changes": ClaimChanges(statement="Revised."),
+                "reason": "r",
+            },
+        )
+        done.start()
+        done.join()
+        assert ledger.head().size == size
+        assert ledger.claim(ids[0]).statement == statement
+        assert ledger.provenance(ids[0]).checkpoint.size == before.checkpoint.size == size
+        assert [link.entry.seq for link in ledger.provenance(ids[0]).links] == [
+            link.entry.seq for link in before.links
+        ]
+        with ledger.snapshot():  # nested: the same snapshot
+            assert ledger.head().size == size
+    assert ledger.head().size == size + 1
+    assert ledger.claim(ids[0]).statement == "Revised."
