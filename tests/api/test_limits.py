@@ -101,7 +101,7 @@ def test_search_bounds_and_short_refusals(server: str) -> None:
         body, took = _post(server, SEARCH, s=text)
         error = _error(body)
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
-        assert f"at most {MAX_SEARCH_CHARS} are allowed" in error["message"]
+        assert f"over the limit of {MAX_SEARCH_CHARS}" in error["message"]
         assert len(error["message"]) < 200
         assert took < 1
     phrase = '"' + " ".join(f"w{i}" for i in range(MAX_PHRASE_TOKENS + 1)) + '"'
@@ -191,9 +191,10 @@ def test_healthz_answers_while_heavy_queries_run(busy: str) -> None:
     done: list[float] = []
 
     def heavy() -> None:
-        body, took = _post(busy, HEAVY)
-        assert "errors" not in body, body["errors"]
-        done.append(took)
+        for _ in range(4):  # each is a fraction of a second on an idle machine
+            body, took = _post(busy, HEAVY)
+            assert "errors" not in body, body["errors"]
+            done.append(took)
 
     workers = [threading.Thread(target=heavy) for _ in range(3)]
     started = time.monotonic()
@@ -208,7 +209,7 @@ def test_healthz_answers_while_heavy_queries_run(busy: str) -> None:
             time.sleep(0.02)
     for worker in workers:
         worker.join()
-    assert len(done) == 3
+    assert len(done) == 12
     assert time.monotonic() - started > 1  # heavy enough to have stalled an event loop
     assert len(waits) >= 5
     # On a loaded machine a few answers wait for the interpreter lock; none waits for a

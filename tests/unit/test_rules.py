@@ -80,7 +80,7 @@ def test_a_claim_names_a_registered_source_with_its_sha256() -> None:
 def test_a_change_follows_the_claims_latest_entry(allow_retracted: bool) -> None:
     entry = _entry()
     active = rules.ClaimHead(head="h2", head_seq=2, status="active")
-    retracted = rules.ClaimHead(head="h3", head_seq=3, status="retracted")
+    retracted = rules.ClaimHead(head="h3", head_seq=3, status="retracted", retracted_seq=3)
     check = rules.check_claim_change
     assert check(entry, "c1", "h2", active, allow_retracted=allow_retracted) == active
     with pytest.raises(NotFound, match="claim c1 is not in the ledger"):
@@ -92,6 +92,9 @@ def test_a_change_follows_the_claims_latest_entry(allow_retracted: bool) -> None
     else:
         with pytest.raises(Conflict, match="was retracted at entry 3"):
             check(entry, "c1", "h3", retracted, allow_retracted=False)
+        unknown = rules.ClaimHead(head="h3", head_seq=3, status="retracted")
+        with pytest.raises(Conflict, match=r"is retracted \(latest entry 3\)"):
+            check(entry, "c1", "h3", unknown, allow_retracted=False)
 
 
 def test_a_revision_changes_at_least_one_field() -> None:
