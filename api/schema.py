@@ -111,7 +111,7 @@ class Query:
         size = _page_size(last if last is not None else (first if first is not None else 50))
         start = parse_claim_cursor(after, order) if after else None
         end = parse_claim_cursor(before, order) if before else None
-        found, total = ledger.claim_page(
+        found = ledger.find_claims(
             where,
             order=order,
             limit=size + 1,
@@ -133,7 +133,8 @@ class Query:
                 has_next=end is not None if backward else more,
                 has_previous=more if backward else start is not None,
             ),
-            total_count=total or 0,
+            # Read in the operation's snapshot (``_OneSnapshot``): the page and the total agree.
+            total_count=ledger.count_claims(where, as_of=as_of),
         )
 
     @strawberry.field(

@@ -28,6 +28,8 @@ def string_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored or compared alike on every database, or None."""
     if "\x00" in value:
         return "must not contain the NUL character (U+0000)"
+    if value.isascii():  # the common case, checked without building the UTF-8 bytes
+        return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -71,11 +71,33 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class SourceTexts:
+    """Normalized source texts by their SHA-256, checked when put here (so any text found
+    under a digest hashes to it): the most recent up to 64 texts and 16 million characters,
+    so claims appended one by one do not re-read and re-parse their source."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, str] = {}
+        self._chars = 0
+
+    def get(self, text_sha256: str) -> str | None:
+        return self._items.get(text_sha256)
+
+    def put(self, text_sha256: str, text: str) -> None:
+        old = self._items.pop(text_sha256, None)
+        self._chars += len(text) - (len(old) if old is not None else 0)
+        self._items[text_sha256] = text
+        while len(self._items) > 1 and (
+            len(self._items) > _TEXTS_KEPT or self._chars > _TEXT_CHARS_KEPT
+        ):
+            self._chars -= len(self._items.pop(next(iter(self._items))))
+
+
 class Batch:
     """Entries being appended in one transaction; each is signed and checked as it is added."""
 
     def __init__(
-        self, txn: Txn, head: Head, origin: str, ts: str, texts: dict[str, str] | None = None
+        self, txn: Txn, head: Head, origin: str, ts: str, texts: SourceTexts | None = None
     ) -> None:
         self.txn = txn
         self.origin = origin
@@ -85,7 +107,7 @@ class Batch:
         self._next_seq = head.size
         self._prev = head.last_hash
         self._ts = ts
-        self._texts = {} if texts is None else texts
+        self._texts = SourceTexts() if texts is None else texts
         """Normalized source texts, by their SHA-256 (checked when put here; shared by the
         ledger's batches, so claims submitted one by one do not re-parse their source)."""
 
@@ -135,22 +157,15 @@ class Batch:
         payload = entry.body.payload
         if isinstance(payload, SourceRegistered):
             data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
-            self._remember(payload.text_sha256, rules.source_text(entry.seq, payload, data))
+            self._texts.put(payload.text_sha256, rules.source_text(entry.seq, payload, data))
         elif isinstance(payload, ClaimExtracted):
             source = self.overlay.get_source_by_entry(payload.source)
             assert source is not None  # the claim's rules found it
             text = self._texts.get(source.text_sha256)
             if text is None:
                 text = rules.source_text(source.seq, source, self.txn.blob(source.sha256))
-                self._remember(source.text_sha256, text)
+                self._texts.put(source.text_sha256, text)
             rules.check_quote(entry.seq, payload.selector, text)
-
-    def _remember(self, text_sha256: str, text: str) -> None:
-        """Keep the text, and the most recent others up to 64 texts, 16 million characters."""
-        self._texts[text_sha256] = text
-        kept = sum(len(t) for t in self._texts.values())
-        while len(self._texts) > 1 and (len(self._texts) > _TEXTS_KEPT or kept > _TEXT_CHARS_KEPT):
-            kept -= len(self._texts.pop(next(iter(self._texts))))
 
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
@@ -194,7 +209,7 @@ class Ledger:
         self.log_key = log_key
         self.clock = clock
         self._verdicts: dict[bytes, bool] = {}
-        self._texts: dict[str, str] = {}
+        self._texts = SourceTexts()
 
     def check_origin(self) -> None:
         """Refuse to write into a log that was created under another origin."""
@@ -393,47 +408,20 @@ class Ledger:
         ``as_of``: as the ledger stood at that tree size: the claims extracted before it,
         each in the state it had then (``InvalidInput`` outside 0..head).
         """
-        return self.claim_page(
-            where,
-            order=order,
-            limit=limit,
-            after=after,
-            before=before,
-            from_end=from_end,
-            as_of=as_of,
-            count=False,
-        )[0]
-
-    def claim_page(
-        self,
-        where: ClaimFilter,
-        *,
-        order: ClaimOrder = DEFAULT_ORDER,
-        limit: int = 50,
-        after: Position | None = None,
-        before: Position | None = None,
-        from_end: bool = False,
-        as_of: int | None = None,
-        count: bool = True,
-    ) -> tuple[list[ClaimState], int | None]:
-        """``find_claims`` and (with ``count``) ``count_claims`` read in one snapshot, so
-        the page and the total agree however many appends commit meanwhile."""
         _check_limit(limit)
         for position in (after, before):
             if position is not None:
                 check_position(position, order)
         with self.store.reader() as txn:
-            size = _as_of(txn, as_of)
-            found = txn.find_claims(
+            return txn.find_claims(
                 where,
                 order=order,
                 limit=limit,
                 after=after,
                 before=before,
                 from_end=from_end,
-                as_of=size,
+                as_of=_as_of(txn, as_of),
             )
-            return found, txn.count_claims(where, size) if count else None
 
     def sources(
         self, *, limit: int = 50, after_seq: int = -1, publisher: str | None = None

@@ -531,9 +531,12 @@ class Txn:
         return self.subject_entries_many([subject]).get(subject, [])
 
     def blob(self, sha256: str) -> bytes | None:
-        query = select(blobs_t.c.data).where(blobs_t.c.sha256 == sha256)
-        value = self.conn.execute(query).scalar()
-        return bytes(value) if value is not None else None
+        """A source's bytes (through the driver's cursor: the append path reads one for each
+        source a batch's claims cite from an earlier batch)."""
+        cursor = self._cursor()
+        cursor.execute(f"SELECT data FROM source_blobs WHERE sha256 = {self.sql.mark}", (sha256,))  # noqa: S608
+        row = cursor.fetchone()
+        return bytes(row[0]) if row is not None else None
 
     def blobs(self, shas: Sequence[str]) -> dict[str, bytes]:
         """Several sources' bytes in one read (unknown ones are absent)."""
