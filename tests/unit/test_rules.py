@@ -11,10 +11,12 @@ from ledger.entries import (
     ClaimChanges,
     ClaimRevised,
     KeyRegistered,
+    KeyRevoked,
+    Role,
     SignedEntry,
     sign_body,
 )
-from ledger.errors import Conflict, Duplicate, NotFound
+from ledger.errors import Conflict, Duplicate, NotFound, Unauthorized
 from ledger.rules import KeyState
 from ledger.signing import KeyId, SigningKey
 
@@ -104,3 +106,83 @@ def test_a_revision_changes_at_least_one_field() -> None:
     rules.check_revision(_entry(), revision(ClaimChanges(made_on="2024-03-19")))
     with pytest.raises(Conflict, match="must change at least one field"):
         rules.check_revision(_entry(), revision(ClaimChanges()))
+
+
+def _signed(key: SigningKey, seq: int, payload: KeyRegistered | KeyRevoked) -> SignedEntry:
+    kind = "key.registered" if isinstance(payload, KeyRegistered) else "key.revoked"
+    body = Body(
+        log="claims-ledger/example",
+        seq=seq,
+        prev=None,
+        ts="2024-03-20T09:00:00.000000Z",
+        kind=kind,  # type: ignore[arg-type]
+        signer=key.key_id,
+        payload=payload,
+    )
+    return sign_body(body, key)
+
+
+def _registers(key: SigningKey, *roles: Role) -> KeyRegistered:
+    return KeyRegistered(
+        key_id=key.key_id, name=key.name, public_key=key.public_key_b64, roles=roles
+    )
+
+
+def test_entry_0_is_an_admin_key_registering_itself() -> None:
+    """The genesis exception: entry 0 has no earlier key to look up, so it must register
+    the very key that signs it, with the admin role; nothing is looked up for it."""
+    root = SigningKey.from_private("log", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    other = SigningKey.from_private("w", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+
+    def no_lookup(key_id: str) -> KeyState | None:
+        raise AssertionError(f"entry 0 looked up {key_id}")
+
+    key = rules.signer_key(_signed(root, 0, _registers(root, "admin", "writer")), no_lookup)
+    assert (key.key_id, key.name, key.roles) == (root.key_id, "log", ("admin", "writer"))
+    assert (key.registered_seq, key.revoked_seq, key.public_key) == (0, None, root.public_key)
+    for entry, message in [
+        (_signed(root, 0, _registers(other, "admin")), "signed by the key it registers"),
+        (_signed(root, 0, KeyRevoked(key_id=root.key_id, reason="x")), "key.registered"),
+        (_signed(root, 0, _registers(root, "writer")), "with the admin role"),
+    ]:
+        with pytest.raises(Unauthorized, match=message):
+            rules.signer_key(entry, no_lookup)
+    # After entry 0, the signer must be a registered key.
+    with pytest.raises(Unauthorized, match=f"signer {root.key_id} is not a registered key"):
+        rules.signer_key(_signed(root, 1, _registers(other, "writer")), lambda _: None)
+
+
+def test_a_later_entry_is_signed_by_a_key_valid_then_with_the_role_its_kind_needs() -> None:
+    signer = SigningKey.from_private("w", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    other = SigningKey.from_private("o", Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32))
+
+    def state(registered: int, revoked: int | None, *roles: Role) -> KeyState:
+        return KeyState(
+            key_id=signer.key_id,
+            name="w",
+            public_key=signer.public_key,
+            roles=roles,
+            registered_seq=registered,
+            revoked_seq=revoked,
+        )
+
+    registration = _signed(signer, 6, _registers(other, "writer"))
+    admin = state(5, 9, "admin")
+    assert rules.signer_key(registration, lambda _: admin) is admin
+    assert rules.check_signer(registration, lambda _: admin) is admin
+    early = _signed(signer, 5, _registers(other, "writer"))
+    with pytest.raises(Unauthorized, match=r"key w .* is registered at entry 5, not before"):
+        rules.signer_key(early, lambda _: admin)
+    late = _signed(signer, 10, _registers(other, "writer"))
+    with pytest.raises(Unauthorized, match=r"key w .* was revoked at entry 9"):
+        rules.signer_key(late, lambda _: admin)
+    writer = state(5, None, "writer")
+    with pytest.raises(Unauthorized, match=r"lacks the 'admin' role needed for key\.registered"):
+        rules.check_signer(registration, lambda _: writer)
+    # A key may revoke itself without the admin role; not another key.
+    own = _signed(signer, 7, KeyRevoked(key_id=signer.key_id, reason="lost"))
+    assert rules.check_signer(own, lambda _: writer) is writer
+    with pytest.raises(Unauthorized, match="lacks the 'admin' role"):
+        rules.check_signer(
+            _signed(signer, 7, KeyRevoked(key_id=other.key_id, reason="x")), lambda _: writer
+        )
