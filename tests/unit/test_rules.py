@@ -186,3 +186,43 @@ def test_a_later_entry_is_signed_by_a_key_valid_then_with_the_role_its_kind_need
         rules.check_signer(
             _signed(signer, 7, KeyRevoked(key_id=other.key_id, reason="x")), lambda _: writer
         )
+
+
+def test_a_key_registers_once_under_its_own_id_and_is_revoked_once() -> None:
+    admin = SigningKey.from_private("log", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    new = SigningKey.from_private("w", Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    keys: dict[str, KeyState] = {}
+
+    def lookup(key_id: str) -> KeyState | None:
+        return keys.get(key_id)
+
+    def named(name: str) -> KeyState | None:
+        return next((k for k in keys.values() if k.name == name), None)
+
+    registration = _signed(admin, 3, _registers(new, "writer"))
+    state = rules.next_key_state(registration, lookup, named)
+    assert (state.key_id, state.name, state.roles) == (new.key_id, "w", ("writer",))
+    assert (state.registered_seq, state.revoked_seq) == (3, None)
+    wrong_id = _registers(new, "writer").model_copy(update={"key_id": admin.key_id})
+    with pytest.raises(Conflict, match="key_id is not the SHA-256 of the public key"):
+        rules.next_key_state(_signed(admin, 3, wrong_id), lookup, named)
+    keys[new.key_id] = state
+    with pytest.raises(Duplicate, match=f"key {new.key_id} is already registered"):
+        rules.next_key_state(registration, lookup, named)
+    renamed = _registers(admin, "writer").model_copy(update={"name": "w"})
+    with pytest.raises(
+        Duplicate, match=r"key name 'w' is already taken .*\(registered at entry 3\)"
+    ):
+        rules.next_key_state(_signed(admin, 4, renamed), lookup, named)
+    revocation = _signed(admin, 5, KeyRevoked(key_id=new.key_id, reason="lost"))
+    revoked = rules.next_key_state(revocation, lookup, named)
+    assert (revoked.key_id, revoked.revoked_seq, revoked.revoked_reason) == (new.key_id, 5, "lost")
+    assert (revoked.registered_seq, revoked.roles) == (3, ("writer",))
+    keys[new.key_id] = revoked
+    with pytest.raises(Conflict, match="key w was already revoked at entry 5"):
+        rules.next_key_state(revocation, lookup, named)
+    with pytest.raises(Duplicate, match=r"registered at entry 3, revoked at entry 5\)"):
+        rules.next_key_state(_signed(admin, 6, renamed), lookup, named)
+    unknown = _signed(admin, 6, KeyRevoked(key_id=admin.key_id, reason="x"))
+    with pytest.raises(NotFound, match=f"key {admin.key_id} is not registered"):
+        rules.next_key_state(unknown, lookup, named)
