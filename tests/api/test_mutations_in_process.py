@@ -298,3 +298,25 @@ def test_a_submitted_entry_is_bound_to_the_token_and_its_base64_checked(local: L
     replay = _member(local.run(SUBMIT, token, d=data, s=_document(1)), "submitSignedEntry")
     assert replay["__typename"] == "StaleRevisionError"
     assert local.size() == size + 1
+
+
+def test_an_entry_signed_elsewhere_needs_no_key_on_the_server(local: Local) -> None:
+    """submitSignedEntry is how a writer whose key never leaves their machine appends: the
+    token is bound to that key, and the server holds no key file for it. Only the other
+    mutations, which the server signs, need the server to hold the token's key."""
+    ledger = local.instance.ledger
+    bob = SigningKey.generate("bob")
+    ledger.register_key(local.instance.log_key(), bob, ["writer"])
+    assert not local.instance.keyring.exists("bob")
+    token, size = create_token(ledger.store, "bob-laptop", bob), local.size()
+    accepted = local.run(SUBMIT, token, d=_signed(local, bob, 4), s=_document(4))
+    entry = _member(accepted, "submitSignedEntry")["entry"]
+    assert (entry["seq"], entry["signer"]) == (size, bob.key_id)
+    claim = local.claims[0]
+    variables = {"claimId": claim, "follows": local.head_of(claim), "reason": "r", "statement": "s"}
+    refused = local.run(REVISE, token, input=variables)
+    assert refused["data"] is None
+    assert refused["errors"] == [
+        {"message": "this server holds no key 'bob' to sign with", "code": "FORBIDDEN"}
+    ]
+    assert local.size() == size + 1
