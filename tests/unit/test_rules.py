@@ -13,10 +13,11 @@ from ledger.entries import (
     KeyRegistered,
     KeyRevoked,
     Role,
+    Selector,
     SignedEntry,
     sign_body,
 )
-from ledger.errors import Conflict, Duplicate, NotFound, Unauthorized
+from ledger.errors import Conflict, Duplicate, InvalidInput, NotFound, Unauthorized
 from ledger.rules import KeyState
 from ledger.signing import KeyId, SigningKey
 
@@ -226,3 +227,18 @@ def test_a_key_registers_once_under_its_own_id_and_is_revoked_once() -> None:
     unknown = _signed(admin, 6, KeyRevoked(key_id=admin.key_id, reason="x"))
     with pytest.raises(NotFound, match=f"key {admin.key_id} is not registered"):
         rules.next_key_state(unknown, lookup, named)
+
+
+def test_a_quote_refusal_shows_both_texts_clipped_to_80_characters() -> None:
+    text = "a" * 40 + "b" * 100 + "c" * 40
+    given = Selector(exact="x" * 100, prefix="a" * 32, suffix="c" * 32, start=40, end=140)
+    with pytest.raises(InvalidInput) as info:
+        rules.check_quote(7, given, text)
+    clipped_given, clipped_found = repr("x" * 77 + "..."), repr("b" * 77 + "...")
+    assert str(info.value) == (
+        f"entry 7: selector exact {clipped_given} is not the source text at [40:140], "
+        f"which gives {clipped_found}"
+    )
+    short = given.model_copy(update={"exact": "b" * 100, "prefix": "zz"})
+    with pytest.raises(InvalidInput, match=r"selector prefix 'zz' is not .* gives 'a{32}'$"):
+        rules.check_quote(7, short, text)
