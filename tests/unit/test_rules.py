@@ -242,3 +242,8 @@ def test_a_quote_refusal_shows_both_texts_clipped_to_80_characters() -> None:
     short = given.model_copy(update={"exact": "b" * 100, "prefix": "zz"})
     with pytest.raises(InvalidInput, match=r"selector prefix 'zz' is not .* gives 'a{32}'$"):
         rules.check_quote(7, short, text)
+    exactly_80 = given.model_copy(update={"exact": "x" * 80, "end": 120, "suffix": "b" * 20})
+    with pytest.raises(InvalidInput) as info:
+        rules.check_quote(7, exactly_80, text)
+    assert f"exact {'x' * 80!r} is not" in str(info.value)
+    assert f"gives {'b' * 80!r}" in str(info.value)
