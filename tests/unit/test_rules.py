@@ -20,6 +20,7 @@ from ledger.entries import (
 from ledger.errors import Conflict, Duplicate, InvalidInput, NotFound, Unauthorized
 from ledger.rules import KeyState
 from ledger.signing import KeyId, SigningKey
+from tests.helpers import claim_payload, source_sha
 
 
 def _key(registered: int, revoked: int | None = None) -> KeyState:
@@ -247,3 +248,20 @@ def test_a_quote_refusal_shows_both_texts_clipped_to_80_characters() -> None:
         rules.check_quote(7, exactly_80, text)
     assert f"exact {'x' * 80!r} is not" in str(info.value)
     assert f"gives {'b' * 80!r}" in str(info.value)
+    exactly_81 = given.model_copy(update={"exact": "x" * 81, "end": 121, "suffix": "b" * 19})
+    with pytest.raises(InvalidInput, match=f"exact '{'x' * 77}[.]{{3}}' is not"):
+        rules.check_quote(7, exactly_81, text)
+
+
+def test_a_claim_extraction_checks_its_source_and_its_selector_span() -> None:
+    claim = claim_payload("ee" * 32, source_sha(0))
+    entry = _entry()
+    rules.check_claim_extraction(entry, claim, source_sha(0))
+    with pytest.raises(NotFound, match=f"source entry {'ee' * 32} is not a registered source"):
+        rules.check_claim_extraction(entry, claim, None)
+    with pytest.raises(Conflict, match="source_sha256 does not match"):
+        rules.check_claim_extraction(entry, claim, "bb" * 32)
+    selector = claim.selector.model_copy(update={"end": claim.selector.end + 1})
+    wide = claim.model_copy(update={"selector": selector})
+    with pytest.raises(Conflict, match="selector start/end do not span the exact quote"):
+        rules.check_claim_extraction(entry, wide, source_sha(0))
