@@ -52,3 +52,17 @@ def test_a_re_signed_claim_citing_its_source_with_another_sha256(busy: Instance)
     )  # fmt: skip
     with pytest.raises(IntegrityError, match=f"entry {seq}.*source_sha256 does not match"):
         verify_store(busy.ledger.store, workers=0)
+
+
+@pytest.mark.parametrize("seq", [4, 5])  # in chunks of 4: a chunk's first entry, and inside
+def test_a_re_signed_entry_naming_another_log(busy: Instance, seq: int) -> None:  # noqa: F811
+    engine = busy.ledger.store.engine
+    entry = parse_entry(data_of(engine, seq))
+    forged = sign_body(replace(entry.body, log="claims-ledger/elsewhere"), busy.writer_key())
+    edit(
+        engine,
+        "UPDATE entries SET data = :d, hash = :h WHERE seq = :s",
+        d=forged.data, h=forged.hash.hex(), s=seq,
+    )  # fmt: skip
+    message = f"entry {seq}: names log 'claims-ledger/elsewhere', entry 0 began '{entry.body.log}'"
+    assert _fails(busy.ledger, IntegrityError, message).seq == seq
