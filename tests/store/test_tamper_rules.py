@@ -66,3 +66,18 @@ def test_a_re_signed_entry_naming_another_log(busy: Instance, seq: int) -> None:
     )  # fmt: skip
     message = f"entry {seq}: names log 'claims-ledger/elsewhere', entry 0 began '{entry.body.log}'"
     assert _fails(busy.ledger, IntegrityError, message).seq == seq
+
+
+@pytest.mark.parametrize("seq", [4, 5])
+def test_a_re_signed_entry_dated_before_the_one_it_follows(busy: Instance, seq: int) -> None:  # noqa: F811
+    engine = busy.ledger.store.engine
+    entry = parse_entry(data_of(engine, seq))
+    early = "2000-01-01T00:00:00.000000Z"
+    forged = sign_body(replace(entry.body, ts=early), busy.writer_key())
+    edit(
+        engine,
+        "UPDATE entries SET data = :d, hash = :h, ts = :t WHERE seq = :s",
+        d=forged.data, h=forged.hash.hex(), t=early, s=seq,
+    )  # fmt: skip
+    message = f"entry {seq}: timestamp {early} is earlier than the previous"
+    assert _fails(busy.ledger, IntegrityError, message).seq == seq
