@@ -81,3 +81,27 @@ def test_a_re_signed_entry_dated_before_the_one_it_follows(busy: Instance, seq: 
     )  # fmt: skip
     message = f"entry {seq}: timestamp {early} is earlier than the previous"
     assert _fails(busy.ledger, IntegrityError, message).seq == seq
+
+
+def test_a_re_signed_claim_citing_an_entry_that_does_not_exist(busy: Instance) -> None:  # noqa: F811
+    """The claim's row is compared while its cited source is looked up for its publication
+    date; a source entry that is not there leaves the date unknown, and the join names the
+    claim (not a crash in the chunk)."""
+    engine = busy.ledger.store.engine
+    seq = next(
+        s
+        for s in range(1, 16)
+        if isinstance(parse_entry(data_of(engine, s)).body.payload, ClaimExtracted)
+    )
+    entry = parse_entry(data_of(engine, seq))
+    payload = entry.body.payload
+    assert isinstance(payload, ClaimExtracted)
+    body = replace(entry.body, payload=payload.model_copy(update={"source": "ab" * 32}))
+    forged = sign_body(body, busy.writer_key())
+    edit(
+        engine,
+        "UPDATE entries SET data = :d, hash = :h, subject = :j WHERE seq = :s",
+        d=forged.data, h=forged.hash.hex(), j=subject_of(forged), s=seq,
+    )  # fmt: skip
+    message = f"entry {seq}.*source entry {'ab' * 32} is not a registered source"
+    assert _fails(busy.ledger, IntegrityError, message).seq == seq
