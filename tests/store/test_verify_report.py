@@ -7,7 +7,7 @@ import pytest
 from ledger.errors import VerificationError
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from ledger.verify import verify_store
+from ledger.verify import rebuild_projections, verify_store
 from tests.helpers import add_source_with_claims
 from tests.store.test_tamper import edit, unguard
 
@@ -75,3 +75,18 @@ def test_a_log_without_any_checkpoint_reports_every_entry_uncovered(
     edit(ledger.store.engine, "DELETE FROM checkpoints")
     report = verify_store(ledger.store, workers=0)
     assert report.uncheckpointed == report.entries == ledger.head().size
+
+
+def test_a_dry_run_rebuild_reports_differences_and_changes_nothing(
+    ledger: Ledger, writer_key: SigningKey
+) -> None:
+    add_source_with_claims(ledger, writer_key, 1, claims=1)
+    unguard(ledger.store.engine)
+    edit(ledger.store.engine, "DELETE FROM sources")
+    dry = rebuild_projections(ledger.store, apply=False)
+    assert dry.differences
+    with pytest.raises(VerificationError):
+        verify_store(ledger.store, workers=0)  # still wrong: a dry run writes nothing
+    assert rebuild_projections(ledger.store).differences == dry.differences
+    assert verify_store(ledger.store, workers=0).entries == ledger.head().size
+    assert rebuild_projections(ledger.store, apply=False).differences == []
