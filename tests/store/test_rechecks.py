@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger import chunks
+from ledger import rules as rules_module
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.entries import Body, ClaimExtracted, Payload, sign_body
 from ledger.errors import IntegrityError, InvalidInput
@@ -291,3 +292,18 @@ def test_sources_read_in_several_groups_stop_at_the_first_problem(
     with pytest.raises(IntegrityError, match=f"entry 2 breaks.*{source_sha(1)}: its bytes are"):
         verify_store(instance.ledger.store, workers=0)
     assert read == [[source_sha(1)]]
+
+
+def test_of_two_bad_quotes_of_one_source_the_first_is_named(
+    instance: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _tampered_claim(instance, prefix="")
+    ledger, writer = instance.ledger, instance.writer_key()
+    source_entry = ledger.claim(ledger.entry(seq=first).hash).source_entry
+    monkeypatch.setattr(rules_module, "check_quote", lambda *args: None)
+    second = ledger.append(writer, [_claim_with(source_entry, 1, suffix="")])[0].seq
+    monkeypatch.undo()
+    assert second == first + 1
+    with pytest.raises(IntegrityError, match=f"entry {first} breaks.*selector prefix") as info:
+        verify_store(ledger.store, workers=0)
+    assert info.value.seq == first
