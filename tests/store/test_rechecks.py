@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger import chunks
+from ledger import rules as rules_module
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.entries import Body, ClaimExtracted, Payload, sign_body
 from ledger.errors import IntegrityError, InvalidInput
@@ -265,3 +267,43 @@ def test_of_several_problems_in_a_chunk_the_first_in_log_order_is_named(
     edit(instance.ledger.store.engine, "DELETE FROM source_blobs")  # now entry 2 comes first
     with pytest.raises(IntegrityError, match=r"entry 2 breaks.*its bytes are missing"):
         verify_store(instance.ledger.store, workers=0)
+
+
+def test_sources_read_in_several_groups_stop_at_the_first_problem(
+    instance: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Source bytes are read a group at a time; once a group found a problem, no later group
+    (later in the log) is read, and the earliest problem is named."""
+    for n in (1, 2, 3):
+        add_source_with_claims(
+            instance.ledger, instance.writer_key(), n, claims=1
+        )  # sources at 2, 4, 6
+    unguard(instance.ledger.store.engine)
+    edit(instance.ledger.store.engine, "DELETE FROM source_blobs")
+    monkeypatch.setattr(chunks, "_GROUP_BYTES", 1)  # one source a group
+    read: list[list[str]] = []
+    blobs = chunks._Chunk._blobs
+
+    def recorded(self: chunks._Chunk, shas: list[str]) -> dict[str, bytes]:
+        read.append(shas)
+        return blobs(self, shas)
+
+    monkeypatch.setattr(chunks._Chunk, "_blobs", recorded)
+    with pytest.raises(IntegrityError, match=f"entry 2 breaks.*{source_sha(1)}: its bytes are"):
+        verify_store(instance.ledger.store, workers=0)
+    assert read == [[source_sha(1)]]
+
+
+def test_of_two_bad_quotes_of_one_source_the_first_is_named(
+    instance: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _tampered_claim(instance, prefix="")
+    ledger, writer = instance.ledger, instance.writer_key()
+    source_entry = ledger.claim(ledger.entry(seq=first).hash).source_entry
+    monkeypatch.setattr(rules_module, "check_quote", lambda *args: None)
+    second = ledger.append(writer, [_claim_with(source_entry, 1, suffix="")])[0].seq
+    monkeypatch.undo()
+    assert second == first + 1
+    with pytest.raises(IntegrityError, match=f"entry {first} breaks.*selector prefix") as info:
+        verify_store(ledger.store, workers=0)
+    assert info.value.seq == first

@@ -94,6 +94,35 @@ def test_an_entry_deleted(busy: Instance) -> None:
     assert _fails(busy.ledger, IntegrityError, "entry 4 is missing").seq == 4
 
 
+def test_the_last_entry_of_a_chunk_deleted(busy: Instance) -> None:
+    """The gap is found inside the chunk that ends short, not only at the next boundary."""
+    edit(busy.ledger.store.engine, "DELETE FROM entries WHERE seq = 3")
+    with pytest.raises(IntegrityError, match="entry 3 is missing: the log goes from 2 to 4"):
+        verify_store(busy.ledger.store, workers=0)
+    with pytest.raises(IntegrityError, match="entry 3 is missing: the log ends at 2") as chunked:
+        verify_store(busy.ledger.store, workers=0, chunk_bits=2)
+    assert chunked.value.seq == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("hash", "ff" * 32),
+        ("kind", "claim.retracted"),
+        ("signer", "0" * 64),
+        ("ts", "2000-01-01T00:00:00.000000Z"),
+        ("subject", "ab" * 32),
+    ],
+)
+def test_a_lookup_column_that_disagrees_with_the_entry_bytes(
+    busy: Instance, column: str, value: str
+) -> None:
+    """Queries select entries by these columns, so each must say what the bytes say."""
+    edit(busy.ledger.store.engine, f"UPDATE entries SET {column} = :v WHERE seq = 5", v=value)
+    message = f"entry 5: stored {column} column '{value}' does not match the entry bytes"
+    assert _fails(busy.ledger, IntegrityError, message).seq == 5
+
+
 def test_two_entries_swapped(busy: Instance) -> None:
     engine = busy.ledger.store.engine
     with engine.begin() as conn:
