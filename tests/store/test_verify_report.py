@@ -90,3 +90,16 @@ def test_a_dry_run_rebuild_reports_differences_and_changes_nothing(
     assert rebuild_projections(ledger.store).differences == dry.differences
     assert verify_store(ledger.store, workers=0).entries == ledger.head().size
     assert rebuild_projections(ledger.store, apply=False).differences == []
+
+
+def test_projection_rows_counts_every_row_compared(ledger: Ledger, writer_key: SigningKey) -> None:
+    """Each stored row of keys, sources, claims and claim_versions is compared once."""
+    ids = add_source_with_claims(ledger, writer_key, 1, claims=2)
+    ledger.retract_claim(writer_key, ids[0], follows=ids[0], reason="wrong")
+    with ledger.store.engine.connect() as conn:
+        stored = sum(
+            conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() or 0
+            for table in ("keys", "sources", "claims", "claim_versions")
+        )
+    for workers in (0, 2):
+        assert verify_store(ledger.store, workers=workers).projection_rows == stored
