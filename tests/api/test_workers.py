@@ -77,6 +77,11 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_all(sqlite_url: str, tmp_
         assert len(before) == 2
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
+        # Until the victim has exited, the kernel may still queue a new connection on its
+        # listening socket (SO_REUSEPORT) and then reset it; from then on the other worker
+        # takes every new connection.
+        while not _gone(victim) and time.monotonic() < deadline:
+            time.sleep(0.01)
         replaced: set[int] = set()
         while time.monotonic() < deadline:
             # The other worker keeps answering while the replacement starts.
