@@ -7,6 +7,7 @@ server fails those tests; elsewhere they skip with a message saying why.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -54,6 +55,13 @@ def require_postgres() -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped after the test."""
+    with postgres_schema() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped on leaving."""
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(POSTGRES_URL)

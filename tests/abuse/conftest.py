@@ -19,7 +19,6 @@ import resource
 import secrets
 import subprocess
 import threading
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from ledger.config import Settings
 from ledger.extract.deterministic import DeterministicExtractor
@@ -36,7 +34,7 @@ from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
 from ledger.tokens import create_token, revoke_token
 from tests.api.conftest import launch
-from tests.conftest import POSTGRES_URL, SEED, require_postgres
+from tests.conftest import SEED, postgres_schema
 from tests.helpers import add_source_with_claims
 
 MEMORY_HEADROOM = 1024 * 1024 * 1024
@@ -82,18 +80,8 @@ def _database(kind: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'ledger.sqlite3'}"
         return
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 def _drain(proc: subprocess.Popen[bytes], tail: deque[bytes]) -> None:
