@@ -16,8 +16,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger import merkle
-from ledger.errors import FormatError, SignatureError, VerificationError
+from ledger.errors import FormatError, InvalidInput, SignatureError, VerificationError
 from ledger.merkle import Hash
+from ledger.sources import read_local_bytes
 
 KeyId = NewType("KeyId", bytes)
 """The 4-byte key ID that prefixes every note signature."""
@@ -112,9 +113,11 @@ def read_note_file(path: Path, what: str) -> str:
     (text mode would turn CRLF into LF and accept a malformed note), strict UTF-8, and no
     control characters but LF. FormatError names ``what`` if anything is off."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"{what} {path}: cannot read it ({exc.strerror})") from exc
+        # A regular file only, read at most one byte past the limit (a FIFO or /dev/zero
+        # named as a checkpoint cannot hang or fill memory); ``_as_text`` judges the size.
+        data = read_local_bytes(path, max_bytes=MAX_PROOF_FILE_BYTES + 1)
+    except InvalidInput as exc:
+        raise FormatError(f"{what} {path}: cannot read it ({exc})") from exc
     return _as_text(data, f"{what} {path}", MAX_PROOF_FILE_BYTES)
 
 

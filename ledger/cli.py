@@ -605,14 +605,10 @@ def submit(
     """Append an entry signed elsewhere, after checking its signature and position (and, for a
     source, that the document's bytes are the ones it describes)."""
     data = read_local_bytes(path).rstrip(b"\n")  # a regular file, at most 10 MiB
-    document = _read_source(source) if source is not None else None
+    document = read_local_bytes(source) if source is not None else None
     with _instance() as instance:
         entry = instance.ledger.submit(data, source=document)
     out.print(f"entry {entry.seq} appended ({entry.kind})")
-
-
-def _read_source(path: Path) -> bytes:
-    return read_local_bytes(path)  # a regular file, at most MAX_SOURCE_BYTES
 
 
 def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from ledger.checkpoint import (
     key_id,
     open_note,
     parse_verifier_key,
+    read_note_file,
     sign_checkpoint,
     sign_note,
     verifier_key,
@@ -464,3 +466,15 @@ def test_docs_show_the_worked_example_verbatim() -> None:
     shown += ["```\n" + EXAMPLE_NOTE + "```", "```\n" + EXAMPLE_PROOF + "```"]
     for value in shown:
         assert value in doc
+
+
+def test_a_note_file_that_is_not_a_regular_file_is_refused_without_reading(
+    tmp_path: Path,
+) -> None:
+    """`verify --checkpoint` names a file: a FIFO with no writer must not hang it, nor
+    /dev/zero fill memory."""
+    fifo = tmp_path / "note.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero"), tmp_path / "missing.txt"):
+        with pytest.raises(FormatError, match=r"checkpoint .*: cannot read it"):
+            read_note_file(path, "checkpoint")
