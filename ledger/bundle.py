@@ -26,6 +26,7 @@ from ledger.checkpoint import (
     read_note_file,
     verify_checkpoint,
 )
+from ledger.chunks import read_source_file
 from ledger.entries import KeyRegistered, parse_entry
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
 from ledger.service import Ledger
@@ -188,7 +189,7 @@ def _check_sources(path: Path, registered: set[bytes]) -> None:
     if not folder.is_dir():
         return
     for file in sorted(folder.iterdir()):
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        digest = hashlib.sha256(read_source_file(str(folder), file.name) or b"").hexdigest()
         if digest != file.name:
             raise IntegrityError(f"sources/{file.name}: its bytes hash to {digest}")
         if bytes.fromhex(digest) not in registered:

@@ -36,10 +36,11 @@ from ledger.entries import (
     entry_hash,
     parse_entry,
 )
-from ledger.errors import FormatError, IntegrityError, LedgerError, SignatureError
+from ledger.errors import FormatError, IntegrityError, InvalidInput, LedgerError, SignatureError
 from ledger.merkle import Frontier, Hash, Node, NodeId
 from ledger.rules import KeyState
 from ledger.signing import ENTRY_DOMAIN
+from ledger.sources import read_local_bytes
 from ledger.state import source_state, subject_of
 from ledger.store.sql import EntryColumns, Store, extracted_claim_values, source_values
 
@@ -396,11 +397,15 @@ def _groups(
 
 
 def read_source_file(folder: str, sha256: str) -> bytes | None:
-    """A source's bytes from a folder of files named by their sha256 (None if absent)."""
-    try:
-        return (Path(folder) / sha256).read_bytes()
-    except FileNotFoundError:
+    """A source's bytes from a folder of files named by their sha256 (None if absent): a
+    regular file of at most ``MAX_SOURCE_BYTES``, read safely (``read_local_bytes``)."""
+    path = Path(folder) / sha256
+    if not path.exists():
         return None
+    try:
+        return read_local_bytes(path)
+    except InvalidInput as exc:
+        raise IntegrityError(f"sources/{sha256}: {exc}") from exc
 
 
 def check_position(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,17 @@ def test_an_older_checkpoint_with_crlf_line_ends_is_refused(
     older = instance.ledger.checkpoint(3).note
     with pytest.raises(FormatError, match="carriage return"):
         verify_bundle(path, key, older_checkpoint=older.replace("\n", "\r\n"), workers=0)
+
+
+def test_a_source_file_that_is_not_a_regular_file_is_refused_without_reading(
+    exported: tuple[Path, Verifier, Instance],
+) -> None:
+    """A bundle is someone else's folder: a FIFO in place of a source's bytes must not
+    hang verification (nor a device fill memory)."""
+    path, key, _ = exported
+    source = next((path / "sources").iterdir())
+    source.unlink()
+    os.mkfifo(source)
+    for workers in (0, 2):
+        with pytest.raises(IntegrityError, match=f"sources/{source.name}: .*not a regular file"):
+            verify_bundle(path, key, workers=workers)
