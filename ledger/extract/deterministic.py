@@ -133,6 +133,7 @@ class _Run:
             claimant=UNATTRIBUTED,
             reporting="assertion",
             made_on=self.published,
+            made_on_precision=None if self.published is None else "day",
             quantities=self._quantities(unit.start, unit.end),
             score=sentence.score,
         )
@@ -142,12 +143,14 @@ class _Run:
     ) -> ExtractedClaim:
         """A statement attributed to its speaker."""
         claimant = self.index.claimant(speech.speaker)
+        made_on = self._spoken_on(claimant, frame_dates)
         return ExtractedClaim(
             statement=reported(self.text, speech, self.index.label(speech.speaker, self.text)),
             selector=make_selector(self.text, speech.clause_start, speech.clause_end),
             claimant=claimant,
             reporting=speech.kind,
-            made_on=self._spoken_on(claimant, frame_dates),
+            made_on=made_on,
+            made_on_precision=None if made_on is None else "day",
             quantities=self._quantities(speech.content_start, speech.content_end),
             score=sentence.score,
         )

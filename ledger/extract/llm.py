@@ -427,7 +427,7 @@ def _quantity(raw: object, index: int) -> Quantity:
         return Quantity(
             value=value,
             unit=_optional_text(raw, "unit", MAX_SHORT),
-            approximate=approximate,
+            bound="approximate" if approximate else "exact",
             text=_text(raw, "text", MAX_SHORT),
         )
     except _Dropped as exc:

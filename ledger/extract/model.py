@@ -10,6 +10,16 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Reporting = Literal["direct_quote", "reported_speech", "assertion"]
+Bound = Literal["exact", "approximate", "at_least", "more_than", "at_most", "less_than"]
+"""How a quantity's ``value`` relates to the true figure: "about 7,000" is ``approximate``,
+"at least 7,000" ``at_least``, "more than"/"over" ``more_than``, "up to"/"at most"
+``at_most``, "fewer/less than"/"under" ``less_than``; a plain figure is ``exact``."""
+Precision = Literal["day", "month", "year"]
+"""How precisely a date is known: "on Tuesday" is a day, "in February" a month (stored as
+the month's first day), "in 2023" a year (stored as January 1)."""
+SourceKind = Literal["person", "organization", "document"]
+"""What a claimant is: a person, an organisation ("the White House"), or a document
+("a military intelligence report")."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,12 +34,28 @@ class Selector:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Claimant:
-    """Who is reported to have made the claim; ``name`` None means unattributed."""
+class Cited:
+    """What a claimant cites for the claim ("citing a military intelligence report")."""
 
     name: str | None
     role: str | None
     affiliation: str | None
+    kind: SourceKind | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claimant:
+    """Who is reported to have made the claim; ``name`` and ``role`` None means unattributed.
+
+    ``cites`` keeps the reporting chain: Rep. Kang Dae-sik (the claimant) citing a Defense
+    Intelligence Agency report (cited), nearest to the claimant first.
+    """
+
+    name: str | None
+    role: str | None
+    affiliation: str | None
+    kind: SourceKind | None = None
+    cites: tuple[Cited, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,8 +64,14 @@ class Quantity:
 
     value: str
     unit: str | None
-    approximate: bool
+    bound: Bound
     text: str
+    high: str | None = None  # the upper end of a range: "between 12 and 17 percent" -> 12..17
+
+    @property
+    def approximate(self) -> bool:
+        """Whether the figure is not exact (any bound but ``exact``)."""
+        return self.bound != "exact"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +85,7 @@ class ExtractedClaim:
     made_on: datetime.date | None
     quantities: tuple[Quantity, ...]
     score: int
+    made_on_precision: Precision | None = None  # None exactly when made_on is None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from ledger.extract.cues import wordset
-from ledger.extract.model import Quantity
+from ledger.extract.model import Bound, Quantity
 
 _APPROXIMATORS = (
     "about|approximately|around|roughly|nearly|almost|some|an estimated|estimated|close to|"
@@ -77,9 +77,23 @@ def _quantity(match: re.Match[str], text: str) -> Quantity | None:
     return Quantity(
         value=_plain(value),
         unit=unit,
-        approximate=match["approx"] is not None,
+        bound=_bound(match["approx"]),
         text=text[match.start() : unit_end],
     )
+
+
+_BOUNDS: dict[str, Bound] = {
+    "more than": "more_than", "over": "more_than", "upwards of": "more_than",
+    "at least": "at_least", "as many as": "at_most", "as much as": "at_most",
+    "up to": "at_most", "fewer than": "less_than", "less than": "less_than",
+}  # fmt: skip
+
+
+def _bound(approximator: str | None) -> Bound:
+    """The bound a word before the number sets: "more than" -> more_than, "about" -> approximate."""
+    if approximator is None:
+        return "exact"
+    return _BOUNDS.get(" ".join(approximator.lower().split()), "approximate")
 
 
 def _unit(match: re.Match[str]) -> tuple[str | None, int]:
