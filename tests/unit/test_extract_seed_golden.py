@@ -25,7 +25,7 @@ def as_json(claim: ExtractedClaim) -> dict[str, Any]:
     document = dataclasses.asdict(claim)
     document["made_on"] = claim.made_on.isoformat() if claim.made_on else None
     document["quantities"] = [dataclasses.asdict(q) for q in claim.quantities]
-    return document
+    return dict(json.loads(json.dumps(document)))  # tuples as JSON arrays
 
 
 def current_output() -> dict[str, Any]:
