@@ -11,16 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.extract.cues import MONTHS, WEEKDAYS
+from ledger.extract.model import Precision
 
 
 @dataclass(frozen=True, kw_only=True)
 class DateMention:
-    """A date expression at ``text[start:end]`` and the day it names."""
+    """A date expression at ``text[start:end]`` and the day it names.
+
+    ``day`` is the first day of the period when ``precision`` is coarser than a day
+    ("in February" -> February 1, precision ``month``).
+    """
 
     start: int
     end: int
     text: str
     day: datetime.date
+    precision: Precision = "day"
 
 
 _Resolver = Callable[["re.Match[str]", datetime.date | None], datetime.date | None]
