@@ -492,8 +492,8 @@ class _Scanner:
             numerator, denominator, last = _UNITS_WORDS[head], _DENOMINATORS[tail], index
         elif word == "half":
             numerator, denominator, last = 1, 2, index
-        elif (word in ("a", "one") or word in _UNITS_WORDS) and self.spaced(index + 1):
-            numerator = 1 if word == "a" else _UNITS_WORDS[word]
+        elif (word in ("a", "an") or word in _UNITS_WORDS) and self.spaced(index + 1):
+            numerator = 1 if word in ("a", "an") else _UNITS_WORDS[word]
             denominator = _DENOMINATORS.get(self.lower(index + 1), 0)
             last = index + 1
         else:

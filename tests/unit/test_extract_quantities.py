@@ -139,6 +139,7 @@ def test_number_words_and_counted_nouns(text: str, quoted: str, value: str, unit
         ("a fifth of households", "a fifth", "20", "percent"),
         ("half of all adults", "half", "50", "percent"),
         ("three-quarters of the budget", "three-quarters", "75", "percent"),
+        ("an eighth of the fleet", "an eighth", "12.5", "percent"),
     ],
 )
 def test_money_and_shares(text: str, quoted: str, value: str, unit: str) -> None:
