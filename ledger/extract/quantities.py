@@ -108,7 +108,8 @@ _GRAMMAR = wordset(
     must shall do does did this these those it its their his her our your my not no into onto
     over under about after before since during while when where more most less least each
     every any all such only also still even just very so up down out off there here then now
-    ago last next past against between among across through via if because percent cent"""
+    ago last next past against between among across through via if because percent cent
+    them they we you us him he she me i"""
 )
 # Adjectives that modify the counted noun ("450,000 active-duty soldiers" counts soldiers).
 _ADJECTIVES = wordset(
@@ -228,6 +229,7 @@ class _Scanner:
         number = self._number(begin)
         if number is None:
             return None, index + 1
+        number = self._ratio(number)
         span = self._range(marker, number)
         if marker is not None and span is None:
             return None, index + 1  # "between"/"from" without a range: read the figure alone
@@ -356,7 +358,10 @@ class _Scanner:
                 return _Number(value, index, index)
             return None  # "4G", "1e3", "3D"
         if after is not None and after.lower in _SCALES and self.spaced(index + 1):
-            return _Number(value * _SCALES[after.lower], index, index + 1, scaled=True)
+            value, last = value * _SCALES[after.lower], index + 1
+            if after.lower in ("lakh", "thousand") and self.lower(last + 1) == "crore":
+                value, last = value * _SCALES["crore"], last + 1  # "11.11 lakh crore"
+            return _Number(value, index, last, scaled=True)
         year_like = not after_currency and _YEAR.fullmatch(token.text) is not None
         return _Number(value, index, index, year_like=year_like)
 
@@ -506,6 +511,25 @@ class _Scanner:
         exact = share == share.quantize(Decimal("0.01"))
         value = share if exact else share.quantize(Decimal("0.1"))
         return _Number(value, index, last, word=True, percent=True, inexact=not exact)
+
+    def _ratio(self, number: _Number) -> _Number:
+        """ "1 in 5 adults", "one in three" -> a share in percent (20, 33.3)."""
+        joint = number.last + 1
+        if self.lower(joint) != "in" or number.currency or number.scaled or number.percent:
+            return number
+        if not (self.spaced(joint) and self.spaced(joint + 1)):
+            return number
+        whole = self._number(joint + 1)
+        if whole is None or whole.currency or whole.scaled or whole.year_like:
+            return number
+        if whole.first != joint + 1 or not 0 < number.value < whole.value <= 1000:
+            return number
+        if self.lower(whole.last + 1) in _MEASURES:
+            return number  # "3 in 10 minutes" is a count in a time, not a share
+        share = 100 * number.value / whole.value
+        exact = share == share.quantize(Decimal("0.01"))
+        value = share if exact else share.quantize(Decimal("0.1"))
+        return _Number(value, number.first, whole.last, word=True, percent=True, inexact=not exact)
 
     # -- ranges ---------------------------------------------------------------------------
 

@@ -126,6 +126,7 @@ def test_number_words_and_counted_nouns(text: str, quoted: str, value: str, unit
         ("A$40 million", "A$40 million", "40000000", "AUD"),
         ("Rs 500 crore", "Rs 500 crore", "5000000000", "INR"),
         ("500 crore rupees", "500 crore rupees", "5000000000", "INR"),
+        ("Rs 11.11 lakh crore", "Rs 11.11 lakh crore", "11110000000000", "INR"),
         ("5 million euros", "5 million euros", "5000000", "EUR"),
         ("100 million won", "100 million won", "100000000", "KRW"),
         ("10 billion yuan", "10 billion yuan", "10000000000", "CNY"),
@@ -140,6 +141,8 @@ def test_number_words_and_counted_nouns(text: str, quoted: str, value: str, unit
         ("half of all adults", "half", "50", "percent"),
         ("three-quarters of the budget", "three-quarters", "75", "percent"),
         ("an eighth of the fleet", "an eighth", "12.5", "percent"),
+        ("1 in 5 adults had no savings", "1 in 5", "20", "percent"),
+        ("one in four children", "one in four", "25", "percent"),
     ],
 )
 def test_money_and_shares(text: str, quoted: str, value: str, unit: str) -> None:
@@ -247,6 +250,7 @@ def test_a_change_from_one_figure_to_another_is_not_a_range() -> None:
         "Windows 11", "F-16", "COVID-19", "G7 leaders", "Su-27 fighters", "call 555-0100",
         "+44 20 7946 0958", "the vote was 52-48", "a 15-year-old boy", "a 30-day ceasefire",
         "24/7", "version 1.2.3", "4G networks", "one of the best", "thousands protested",
+        "thousands of them", "priced at 812p",
     ],
 )  # fmt: skip
 def test_years_dates_times_and_names_are_not_quantities(text: str) -> None:
