@@ -278,8 +278,7 @@ class _Scanner:
                     continue
                 if phrase == ("over",) and self.lower(index - 1) in _PHRASAL:
                     continue
-                marker = "between" if self.lower(after) == "between" else None
-                return kind, marker, after + (1 if marker else 0)
+                return kind, None, after
         return None, None, index
 
     def _starts_figure(self, index: int) -> bool:
@@ -293,7 +292,7 @@ class _Scanner:
         return (
             word in _UNITS_WORDS
             or word in _ROUND_PLURALS
-            or word in ("a", "an", "half", "dozen", "tens", "rs", "rs.", "between")
+            or word in ("a", "an", "half", "dozen", "tens", "rs", "rs.")
             or word in _DOLLAR_PREFIXES
             or _hyphen_number(word) is not None
         )
