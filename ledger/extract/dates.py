@@ -61,6 +61,11 @@ _BEFORE_YEAR_OK = wordset(
     """in since during until till through throughout by from before after of for to and the a
     an its his her their our this that early mid late fiscal"""
 ) | frozenset(MONTHS)
+# Measures after a four-digit figure make it a count, not a year ("1850 kilometres").
+_MEASURES = wordset(
+    """km kilometres kilometers miles metres meters tonnes tons kg barrels feet acres hectares
+    mph litres liters gallons"""
+)
 # "Black Friday", "Cyber Monday", "Good Friday" name a holiday, not the latest such weekday.
 _HOLIDAY_WORDS = wordset("black cyber good super bloody ash holy palm easter")
 
@@ -94,6 +99,15 @@ def _word_before(text: str, position: int) -> str:
     while index > 0 and (text[index - 1].isalpha() or text[index - 1] == "-"):
         index -= 1
     return text[index:stop].lower().strip("-")
+
+
+def _word_after(text: str, position: int) -> str:
+    """The word starting right after ``position`` (one space skipped), lower case, or ""."""
+    index = position + 1 if text[position : position + 1] == " " else position
+    stop = index
+    while stop < len(text) and text[stop].isalpha():
+        stop += 1
+    return text[index:stop].lower()
 
 
 def _capitalized_before(text: str, position: int) -> bool:
@@ -145,6 +159,8 @@ def _bare_month(match: re.Match[str], text: str, published: datetime.date | None
 def _year(match: re.Match[str], text: str, published: datetime.date | None) -> _Resolved:
     """A year standing alone ("in 2023", "the 2024 election", "mid-2022")."""
     before = _word_before(text, match.start())
+    if _word_after(text, match.end()) in _MEASURES:
+        return None  # "1850 kilometres" is a distance
     if before in _BOUND_WORDS or (
         _capitalized_before(text, match.start()) and before not in _BEFORE_YEAR_OK
     ):

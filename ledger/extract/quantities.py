@@ -135,6 +135,7 @@ _MEASURES = wordset(
     hours day days week weeks month months year years minute minutes second seconds mw gw
     kw mwh gwh twh bpd pound pounds ounce ounces"""
 )
+_TIME_UNITS = wordset("hour hours day days week weeks month months year years minute minutes")
 _TIMES = wordset("am pm a.m p.m o'clock gmt utc bst est edt cet")
 _CHANGE_VERBS = wordset(
     """rose rise rises rising risen fell fall falls falling fallen increased increase increases
@@ -258,7 +259,8 @@ class _Scanner:
         if number.year_like:
             if span is not None:
                 return _YEAR.fullmatch(_plain(span.high)) is not None
-            return not (number.currency or unit == "percent" or (bound and unit))
+            distance = unit in _MEASURES and unit not in _TIME_UNITS  # "1850 km"
+            return not (number.currency or unit == "percent" or (bound and unit) or distance)
         if number.word and unit is None:
             return number.round_plural or not (number.scaled or number.percent)
         return False

@@ -82,6 +82,7 @@ def test_news_expressions(text: str, quoted: str, day: D, precision: str) -> Non
         "more than 2000 people",  # a count after a bound word
         "$2024 in cash",
         "2020 percent",
+        "a 1850 km pipeline",  # a distance
         "Vision 2030 plan",  # a year inside a name
         "F-16 jets",
         "at 10:30 on",

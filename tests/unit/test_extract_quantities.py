@@ -263,6 +263,7 @@ def test_a_year_like_figure_counts_with_a_currency_a_percent_or_a_bound_and_unit
         ("more than 1900 people", "1900", "people", "more_than", None)
     ]
     assert described("2,016 votes") == [("2,016 votes", "2016", "votes", "exact", None)]
+    assert described("a 1850 km pipeline") == [("1850 km", "1850", "km", "exact", None)]
 
 
 def test_figures_in_real_sentences() -> None:
