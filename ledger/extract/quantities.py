@@ -151,6 +151,16 @@ _BEFORE_FIGURE = _GRAMMAR | wordset(
 )
 
 
+# Words a quantity's text can start with (besides figures, currency symbols and codes).
+_STARTERS = (
+    frozenset(_BOUND_BY_FIRST)
+    | frozenset(_UNITS_WORDS)
+    | frozenset(_ROUND_PLURALS)
+    | frozenset(_DOLLAR_PREFIXES)
+    | wordset("a an half dozen tens between from rs rs.")
+)
+
+
 @dataclass(frozen=True)
 class _Number:
     """A figure's value and the tokens it spans, with what kind of figure it is."""
@@ -224,6 +234,8 @@ class _Scanner:
         """The quantity whose text starts at token ``index`` (or None) and the token index
         to go on from: past a figure that is not a quantity (a year, a score), so its parts
         are not read again."""
+        if not self._may_start(index):
+            return None, index + 1
         bound, marker, begin = self._lead(index)
         if self._after_dash(begin):
             return None, index + 1  # "2022-23", "COVID-19": the tail of something else
@@ -251,6 +263,14 @@ class _Scanner:
             high=None if span is None else _plain(span.high),
         )
         return quantity, final + 1
+
+    def _may_start(self, index: int) -> bool:
+        """A cheap test that lets most words through unread."""
+        token = self.tokens[index]
+        if token.is_number or token.text in _SYMBOLS or token.text in _CODES:
+            return True
+        word = self.lowers[index]
+        return word in _STARTERS or word.partition("-")[0] in _UNITS_WORDS
 
     def _not_a_quantity(
         self, number: _Number, span: _Range | None, unit: str | None, bound: Bound | None
