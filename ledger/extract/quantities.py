@@ -175,6 +175,7 @@ class _Number:
     round_plural: bool = False  # "dozens", "hundreds of thousands"
     percent: bool = False  # a fraction ("a third of") is a share in percent
     inexact: bool = False  # "a third" is 33.3 only approximately
+    figure: Decimal | None = None  # the digits' own value, before any scale ("7" of "7 million")
 
 
 def find_quantities(
@@ -330,7 +331,14 @@ class _Scanner:
         number = self._figure(at, currency is not None) if token.is_number else self._spelled(at)
         if number is None or currency is None:
             return number
-        return _Number(number.value, index, number.last, currency=currency, scaled=number.scaled)
+        return _Number(
+            number.value,
+            index,
+            number.last,
+            currency=currency,
+            scaled=number.scaled,
+            figure=number.figure,
+        )
 
     def _currency_prefix(self, index: int) -> tuple[str | None, int]:
         """ "$", "€", "US$", "A$", "Rs", "USD" before a figure: (currency, figure index)."""
@@ -374,15 +382,16 @@ class _Scanner:
             if after.lower == "m" and after_currency:
                 scale = 10**6  # "£30m"; without a currency "30m" is metres
             if scale is not None:
-                return _Number(value * scale, index, index + 1, scaled=True)
+                return _Number(value * scale, index, index + 1, scaled=True, figure=value)
             if _glued_unit(after):
                 return _Number(value, index, index)
             return None  # "4G", "1e3", "3D"
         if after is not None and after.lower in _SCALES and self.spaced(index + 1):
-            value, last = value * _SCALES[after.lower], index + 1
+            scaled, last = value * _SCALES[after.lower], index + 1
             if after.lower in ("lakh", "thousand") and self.lower(last + 1) == "crore":
-                value, last = value * _SCALES["crore"], last + 1  # "11.11 lakh crore"
-            return _Number(value, index, last, scaled=True)
+                scaled = scaled * _SCALES["crore"]  # "11.11 lakh crore"
+                last += 1
+            return _Number(scaled, index, last, scaled=True, figure=value)
         year_like = not after_currency and _YEAR.fullmatch(token.text) is not None
         return _Number(value, index, index, year_like=year_like)
 
@@ -576,8 +585,7 @@ class _Scanner:
             return None
         low = number.value
         if high.scaled and not number.scaled and not number.word and not high.word:
-            digits = self.tokens[high.last - 1].text.replace(",", "")
-            scale = high.value / Decimal(digits) if Decimal(digits) else Decimal(1)
+            scale = high.value / high.figure if high.figure else Decimal(1)
             if low * scale < high.value:
                 low = low * scale  # "5 to 7 million": the scale is shared
         if not low < high.value:

@@ -21,7 +21,8 @@ PHRASES = [
     "two dozen", "a fifth of", "1,000 tons of rice", "450,000 active-duty soldiers",
 ]  # fmt: skip
 NOISE = ["The council met.", "Prices rose sharply.", "\n\n", "It rained.", "Officials agreed."]
-PIECES = PHRASES + NOISE + [" ", ", ", " and ", "-", "$", "%", "1", ",", "."]
+SMALL = [" ", ", ", " and ", " to ", "-", "$", "%", "1", "5.5", ",", ".", " million", " lakh"]
+PIECES = PHRASES + NOISE + SMALL + [" crore", "bn", " in ", " of ", "between ", "a ", "one"]
 
 texts = st.lists(st.sampled_from(PIECES), max_size=30).map("".join) | st.text(
     alphabet=st.sampled_from("0123456789,.-–$€£%~ abcmkts\n"), max_size=120
