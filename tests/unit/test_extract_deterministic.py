@@ -17,7 +17,6 @@ from tests.unit.extract_seed import load_seed
 
 SHIN = "Shin Won-shik"
 # Modules that do not decide the output: the model types and the training/evaluation tools.
-# Modules that do not decide what the deterministic extractor outputs.
 NOT_RULES = {
     "__init__.py",
     "model.py",
