@@ -1,4 +1,9 @@
-"""Resolves mentions across an article to claimants: "Shin", "the minister", "he" -> one person."""
+"""Resolves mentions across an article to claimants: "Shin", "the minister", "he" -> one person.
+
+Pronouns and definite descriptions resolve by kind: "he"/"she" to the last person, "it" to
+the last organisation or document, "the agency" to the last organisation called an agency,
+"the report" to the last report named.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ledger.extract.mentions import Mention
-from ledger.extract.model import Claimant
-from ledger.extract.roles import NON_PERSON_WORDS, PERSON_HEADS
+from ledger.extract.model import Cited, Claimant, SourceKind
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
+# Organisation heads so generic that any organisation named before may be meant.
+_GENERIC_BODIES = frozenset({"company", "firm", "group", "organization", "organisation"})
 
 
 @dataclass(kw_only=True)
 class _Entity:
-    """One person or body of the article, enriched by every mention linked to it."""
+    """One person, body or document of the article, enriched by every mention linked to it."""
 
-    name: str
+    name: str | None
     role: str | None = None
     affiliation: str | None = None
-    person: bool = False
+    kind: SourceKind | None = None
     article: bool = False
     positions: list[int] = field(default_factory=list)
 
@@ -32,25 +38,36 @@ class _Entity:
             self.role = mention.role
         if mention.affiliation and self.affiliation is None:
             self.affiliation = mention.affiliation
-        self.person = self.person or _is_person(mention)
+        named_person = mention.kind == "person" and mention.name is not None
+        if mention.kind is not None and not mention.pronoun and (self.kind is None or named_person):
+            self.kind = mention.kind
         self.article = self.article or (mention.article and mention.name == self.name)
 
     def claimant(self) -> Claimant:
-        """The entity as a claimant."""
-        return Claimant(name=self.name, role=self.role, affiliation=self.affiliation)
+        """The entity as a claimant (a document is named by what it is)."""
+        if self.kind == "document" and self.name is None:
+            return Claimant(
+                name=self.role, role=None, affiliation=self.affiliation, kind="document"
+            )
+        return Claimant(
+            name=self.name, role=self.role, affiliation=self.affiliation, kind=self.kind
+        )
 
 
 class ClaimantIndex:
     """Resolves every mention of one article; build it once from all mentions, in order."""
 
-    def __init__(self, mentions: Sequence[Mention]) -> None:
+    def __init__(self, mentions: Sequence[Mention], text: str = "") -> None:
+        self._text = text
         self._mentions = sorted(mentions, key=lambda m: m.start)
         self._entities: dict[str, _Entity] = {}
         self._by_word: dict[str, list[_Entity]] = {}
         self._links: dict[Mention, _Entity] = {}
         self._link_full_names()
         self._link_short_names()
+        self._link_documents()
         self._link_roles()
+        self._link_bodies()
         self._link_pronouns()
 
     def claimant(self, mention: Mention) -> Claimant:
@@ -60,18 +77,33 @@ class ClaimantIndex:
             return entity.claimant()
         if mention.pronoun:
             return UNATTRIBUTED
-        return Claimant(name=mention.name, role=mention.role, affiliation=mention.affiliation)
+        return _Entity(
+            name=mention.name, role=mention.role, affiliation=mention.affiliation, kind=mention.kind
+        ).claimant()
+
+    def cited(self, mention: Mention) -> Cited:
+        """What a claimant cites, resolved like a claimant."""
+        claimant = self.claimant(mention)
+        return Cited(
+            name=claimant.name,
+            role=claimant.role,
+            affiliation=claimant.affiliation,
+            kind=claimant.kind,
+        )
 
     def label(self, mention: Mention, text: str) -> str:
         """How a statement names the speaker: "the Pentagon", "Shin Won-shik", "he"."""
         entity = self._links.get(mention)
-        if entity is None:
+        if entity is None or entity.name is None:
             return text[mention.start : mention.end]
-        return f"the {entity.name}" if entity.article and not entity.person else entity.name
+        return f"the {entity.name}" if entity.article and entity.kind != "person" else entity.name
 
     def _link_full_names(self) -> None:
         """Multi-word names, and names given with a role, are entities of their own."""
         for mention in self._mentions:
+            if mention.affiliation and mention.kind in ("document", "organization"):
+                body = self._entity(mention.affiliation)  # "a Defense Intelligence Agency report"
+                body.kind = body.kind or "organization"
             if mention.name and (len(mention.name.split()) > 1 or mention.role):
                 self._link(mention, self._entity(mention.name))
 
@@ -84,6 +116,20 @@ class ClaimantIndex:
             entity = _nearest(candidates, mention.start) or self._entity(mention.name)
             self._link(mention, entity)
 
+    def _link_documents(self) -> None:
+        """ "a report by the agency" starts a document; "the report" is the last one like it."""
+        documents: list[tuple[int, _Entity]] = []
+        for mention in self._mentions:
+            if mention.name or mention.role is None or mention.kind != "document":
+                continue
+            found = None
+            if self._definite(mention) and mention.affiliation is None:
+                found = _nearest_compatible(documents, mention, earlier_only=True)
+            if found is None:
+                found = _Entity(name=None)
+            self._link(mention, found)
+            documents.append((mention.start, found))
+
     def _link_roles(self) -> None:
         """Link role-only mentions ("the minister") to the person with that role, nearest first."""
         timelines: dict[str, list[tuple[int, _Entity]]] = {}
@@ -94,7 +140,7 @@ class ClaimantIndex:
         for timeline in timelines.values():
             timeline.sort(key=_position)
         for mention in self._mentions:
-            if mention.name or mention.pronoun or mention.role is None:
+            if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
             timeline = timelines.get(_head(mention.role), [])
             found = _nearest_compatible(timeline, mention)
@@ -102,15 +148,40 @@ class ClaimantIndex:
                 self._link(mention, found)
                 bisect.insort(timeline, (mention.start, found), key=_position)
 
+    def _link_bodies(self) -> None:
+        """Link "the agency", "the ministry", "the company" to the last such body named."""
+        bodies: list[tuple[int, _Entity]] = []
+        for mention in self._mentions:
+            if mention.affiliation and mention.affiliation in self._entities:
+                bodies.append((mention.start, self._entities[mention.affiliation]))
+            entity = self._links.get(mention)
+            if entity is not None:
+                if entity.kind == "organization":
+                    bodies.append((mention.start, entity))
+                continue
+            if mention.name or mention.role is None or mention.kind != "organization":
+                continue
+            found = _last_body(bodies, _head(mention.role)) if self._definite(mention) else None
+            if found is None:  # "Russia's foreign ministry": a body of its own
+                found = _Entity(name=None)
+            self._link(mention, found)
+            bodies.append((mention.start, found))
+
     def _link_pronouns(self) -> None:
-        """Link "he"/"she" to the person mentioned most recently before it."""
-        last_person: _Entity | None = None
+        """Link "he"/"she" to the last person, "it" to the last organisation or document."""
+        last: dict[str, _Entity] = {}
         for mention in self._mentions:
             entity = self._links.get(mention)
-            if mention.pronoun and last_person is not None:
-                self._link(mention, last_person)
-            elif entity is not None and entity.person:
-                last_person = entity
+            if mention.pronoun:
+                wanted = "person" if mention.kind == "person" else "body"
+                if wanted in last:
+                    self._link(mention, last[wanted])
+            elif entity is not None and entity.kind is not None:
+                last["person" if entity.kind == "person" else "body"] = entity
+
+    def _definite(self, mention: Mention) -> bool:
+        """Whether the mention starts with "the" ("the agency" refers back; "an agency" not)."""
+        return self._text[mention.start : mention.start + 4].lower() == "the "
 
     def _entity(self, name: str) -> _Entity:
         """The entity of a name, created (and indexed by its words) on first use."""
@@ -146,12 +217,26 @@ def _nearest(candidates: list[_Entity], position: int) -> _Entity | None:
     return chosen
 
 
-def _nearest_compatible(timeline: list[tuple[int, _Entity]], mention: Mention) -> _Entity | None:
+def _nearest_compatible(
+    timeline: list[tuple[int, _Entity]], mention: Mention, *, earlier_only: bool = False
+) -> _Entity | None:
     """Walk back from the mention, then forward, to the first entity with a compatible role."""
     index = bisect.bisect_left(timeline, mention.start, key=_position)
-    for _, entity in itertools.chain(reversed(timeline[:index]), timeline[index:]):
+    later = [] if earlier_only else timeline[index:]
+    for _, entity in itertools.chain(reversed(timeline[:index]), later):
         if _compatible(entity, mention):
             return entity
+    return None
+
+
+def _last_body(bodies: list[tuple[int, _Entity]], head: str) -> _Entity | None:
+    """The last organisation whose name or role has ``head`` ("Defense Intelligence Agency")."""
+    for _, entity in reversed(bodies):
+        words = f"{entity.name or ''} {entity.role or ''}".lower().split()
+        if head in words or head.rstrip("s") in words:
+            return entity
+    if head in _GENERIC_BODIES and bodies:
+        return bodies[-1][1]
     return None
 
 
@@ -172,15 +257,3 @@ def _extends(longer: str, shorter: str) -> bool:
     """True when ``shorter`` is a trailing part of ``longer``: "defense minister" / "minister"."""
     long_words, short_words = longer.split(), shorter.split()
     return long_words[-len(short_words) :] == short_words
-
-
-def _is_person(mention: Mention) -> bool:
-    """Whether a mention shows a person (a person role, or a name without place words)."""
-    if mention.pronoun:
-        return True
-    if mention.role:
-        return _head(mention.role) in PERSON_HEADS
-    if mention.name is None:
-        return False
-    words = mention.name.lower().split()
-    return len(words) > 1 and not any(word in NON_PERSON_WORDS for word in words)

@@ -46,6 +46,14 @@ REPORTING_VERBS: dict[str, tuple[str, ...]] = {
     "promise": ("promised", "promises", "promising"),
     "accuse": ("accused", "accuses", "accusing"),
     "predict": ("predicted", "predicts", "predicting"),
+    "suspect": ("suspected", "suspects"),
+    "conclude": ("concluded", "concludes"),
+    "find": ("found", "finds"),
+    "show": ("showed", "shows", "show"),
+    "contend": ("contended", "contends"),
+    "complain": ("complained", "complains"),
+    "expect": ("expects",),
+    "indicate": ("indicated",),
 }
 
 # Inflected form -> (base, is_gerund); "saying" style forms continue an earlier clause.
@@ -54,7 +62,9 @@ REPORTING_FORMS: dict[str, tuple[str, bool]] = {
 }
 
 # Forms that are also common nouns or adjectives and so only count after a subject.
-AMBIGUOUS_FORMS = frozenset({"states", "claims", "notes", "reports", "estimates", "promises"})
+AMBIGUOUS_FORMS = frozenset(
+    {"states", "claims", "notes", "reports", "estimates", "promises", "suspects", "finds", "shows"}
+)
 
 # News reports speech in the past tense ("said", "announced"); the present tense of the same
 # verbs ("underscores", "affirms") mostly marks the writer's own analysis, so only these

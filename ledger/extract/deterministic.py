@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime
 import hashlib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from ledger import deadline
 from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
-from ledger.extract.dates import find_dates
+from ledger.extract.dates import DateMention, find_dates
 from ledger.extract.mentions import find_mentions
-from ledger.extract.model import Claimant, ExtractedClaim, Quantity, Selector
+from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
+from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
 from ledger.extract.segment import Segment, segment
 from ledger.extract.speech import Speech, find_speech
@@ -30,6 +31,7 @@ RULE_FILES = (
     "features.py",
     "linear.py",
     "mentions.py",
+    "places.py",
     "quantities.py",
     "roles.py",
     "segment.py",
@@ -41,13 +43,15 @@ SELECTOR_CONTEXT = 32
 
 
 def rules_digest() -> str:
-    """Hex SHA-256 over the rule files, each framed by its name and length."""
+    """Hex SHA-256 over the rule files, each framed by its name and length, then the version
+    of the ISO 3166 data the place names come from."""
     digest = hashlib.sha256()
     package = resources.files("ledger.extract")
     for name in RULE_FILES:
         data = package.joinpath(name).read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
+    digest.update(f"pycountry\0{data_version()}\0".encode())
     return digest.hexdigest()
 
 
@@ -75,7 +79,7 @@ class DeterministicExtractor:
     """The rule-based claim extractor (``Extractor`` protocol)."""
 
     name: str = "claims-ledger/rules"
-    version: str = "1.0.0"
+    version: str = "2.0.0"
 
     def __init__(self) -> None:
         self.rules_sha256: str = rules_digest()
@@ -97,7 +101,7 @@ class _Run:
         for unit in units:
             deadline.check()  # a caller's time limit (an API request) holds between sentences
             mentions[unit] = find_mentions(text, unit.start, unit.end)
-        self.index = ClaimantIndex([m for unit in units for m in mentions[unit]])
+        self.index = ClaimantIndex([m for unit in units for m in mentions[unit]], text)
         self.sentences = []
         for unit in units:
             deadline.check()
@@ -105,7 +109,7 @@ class _Run:
             self.sentences.append(
                 _Sentence(unit=unit, score=score_sentence(unit.text), speeches=speeches)
             )
-        self.spoke_on: dict[Claimant, datetime.date] = {}
+        self.spoke_on: dict[Claimant, _Day] = {}
 
     def claims(self) -> list[ExtractedClaim]:
         """Every claim, sentence by sentence (dates of earlier speech carry forward)."""
@@ -118,11 +122,18 @@ class _Run:
         return claims
 
     def _sentence_claims(self, sentence: _Sentence) -> list[ExtractedClaim]:
-        """The claims of one sentence: one per statement, or one assertion."""
+        """The claims of one sentence: one per statement, or one assertion.
+
+        A continuation ("..., adding that C2") was said when the first statement was.
+        """
         if not sentence.speeches:
             return [self._assertion(sentence)]
-        frame_dates = self._frame_dates(sentence)
-        return [self._reported(sentence, speech, frame_dates) for speech in sentence.speeches]
+        dates = find_dates(self.text, self.published, sentence.unit.start, sentence.unit.end)
+        first = _speech_date(sentence.speeches[0], dates)
+        return [
+            self._reported(sentence, speech, _speech_date(speech, dates) or first)
+            for speech in sentence.speeches
+        ]
 
     def _assertion(self, sentence: _Sentence) -> ExtractedClaim:
         """The publication's own statement, made on the publication date."""
@@ -139,46 +150,63 @@ class _Run:
         )
 
     def _reported(
-        self, sentence: _Sentence, speech: Speech, frame_dates: list[datetime.date]
+        self, sentence: _Sentence, speech: Speech, said_on: DateMention | None
     ) -> ExtractedClaim:
-        """A statement attributed to its speaker."""
+        """A statement attributed to its speaker, with the sources it cites."""
         claimant = self.index.claimant(speech.speaker)
-        made_on = self._spoken_on(claimant, frame_dates)
+        if speech.cites:
+            cites = tuple(self.index.cited(mention) for mention in speech.cites)
+            claimant = replace(claimant, cites=cites)
+        made_on, precision = self._spoken_on(claimant, said_on)
         return ExtractedClaim(
             statement=reported(self.text, speech, self.index.label(speech.speaker, self.text)),
             selector=make_selector(self.text, speech.clause_start, speech.clause_end),
             claimant=claimant,
             reporting=speech.kind,
             made_on=made_on,
-            made_on_precision=None if made_on is None else "day",
+            made_on_precision=precision,
             quantities=self._quantities(speech.content_start, speech.content_end),
             score=sentence.score,
         )
 
-    def _frame_dates(self, sentence: _Sentence) -> list[datetime.date]:
-        """Days named outside the reported content ("announced on Monday that ...")."""
-        unit = sentence.unit
-        inside = [(s.content_start, s.content_end) for s in sentence.speeches]
-        return [
-            mention.day
-            for mention in find_dates(self.text, self.published, unit.start, unit.end)
-            if not any(start <= mention.start < end for start, end in inside)
-        ]
+    def _spoken_on(self, claimant: Claimant, said_on: DateMention | None) -> _Day:
+        """When the statement was made (see docs/extraction.md, "Dates").
 
-    def _spoken_on(
-        self, claimant: Claimant, frame_dates: list[datetime.date]
-    ) -> datetime.date | None:
-        """The frame's day, else the day this claimant last spoke on in the article."""
-        if claimant.name is None:
-            return frame_dates[0] if frame_dates else None
-        if frame_dates:
-            self.spoke_on[claimant] = frame_dates[0]
-        return self.spoke_on.get(claimant)
+        The time the attribution gives ("said Tuesday", "told reporters in February"); else
+        the last time the article gave for the same claimant; else, news convention, the
+        publication day ("X said" with no time is a statement of the day).
+        """
+        key = replace(claimant, cites=())
+        if said_on is not None:
+            day: _Day = (said_on.day, said_on.precision)
+            if claimant != UNATTRIBUTED:
+                self.spoke_on[key] = day
+            return day
+        if claimant != UNATTRIBUTED and key in self.spoke_on:
+            return self.spoke_on[key]
+        return (self.published, None if self.published is None else "day")
 
     def _quantities(self, start: int, end: int) -> tuple[Quantity, ...]:
         """Quantities of a span, numbers that belong to dates left out."""
         dates = [(d.start, d.end) for d in find_dates(self.text, self.published, start, end)]
         return tuple(find_quantities(self.text, start, end, skip=dates))
+
+
+_Day = tuple[datetime.date | None, Precision | None]
+
+
+def _speech_date(speech: Speech, dates: list[DateMention]) -> DateMention | None:
+    """The date expression of the attribution nearest its verb, outside the content."""
+    candidates = [
+        mention
+        for mention in dates
+        if speech.attribution_start <= mention.start
+        and mention.end <= max(speech.attribution_end, speech.attribution_start)
+        and not (speech.content_start <= mention.start < speech.content_end)
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda mention: abs(mention.start - speech.verb_start))
 
 
 def check_input(text: str, published: datetime.date | None) -> None:

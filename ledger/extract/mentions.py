@@ -6,11 +6,15 @@ import re
 from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.model import SourceKind
+from ledger.extract.places import country_of, country_of_demonym
 from ledger.extract.roles import (
     HONORIFICS,
     ROLE_HEADS,
     TITLE_ABBREVIATIONS,
     TITLE_WORDS,
+    name_kind,
+    role_kind,
     role_text,
 )
 
@@ -40,15 +44,17 @@ class Mention:
     affiliation: str | None
     pronoun: bool = False
     article: bool = False  # the name was written after "the" ("the Pentagon")
+    kind: SourceKind | None = None  # a pronoun's kind is the kind it refers to ("it": a body)
 
 
 _TOKEN = re.compile(
     r"[^\W\d_]+(?:-[^\W\d_]+)*(?:['’](?![sS]\b)[^\W\d_]+)*|['’][sS]\b|\d+(?:[.,]\d+)*|\S"
 )
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
-_PRONOUNS = frozenset({"he", "she"})
+_PRONOUNS: dict[str, SourceKind] = {"he": "person", "she": "person", "it": "organization"}
 _POSSESSIVE = frozenset({"'s"})
 _AFFILIATION_LINKS = frozenset({"of", "for", "at"})
+_DOCUMENT_LINKS = _AFFILIATION_LINKS | {"by", "from"}  # "a report by the agency"
 # Capitalized words that open sentences or clauses but never start a name.
 _NOT_NAMES = wordset(
     """the a an in on at while as this that these those it he she they we i you but and or
@@ -65,7 +71,9 @@ _NOT_MODIFIERS = _NOT_NAMES | _VERBS | frozenset(REPORTING_FORMS) | {"should", "
 _KNOWN_MODIFIERS = wordset(
     """senior top local foreign defense defence military government state federal chief
     deputy vice prime finance health interior justice security intelligence police army
-    party company union former acting regional provincial national city county"""
+    party company union former acting regional provincial national city county official
+    new latest preliminary internal classified confidential annual quarterly monthly weekly
+    independent annual central statistics"""
 )
 _ROLE_OPENERS = _DETERMINERS | ROLE_HEADS | _KNOWN_MODIFIERS  # "Senior officials said"
 _MAX_APPOSITIVE_TAIL = 10
@@ -109,7 +117,7 @@ class _Finder:
         """The longest mention starting at token ``i``, if any."""
         token = self.tokens[i]
         if token.lower in _PRONOUNS:
-            return self._mention(i, i + 1, pronoun=True), i + 1
+            return self._mention(i, i + 1, pronoun=True, kind=_PRONOUNS[token.lower]), i + 1
         if token.lower in _DETERMINERS and self._name_run(i + 1) > i + 1:
             # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
             mention, end = self._named(i + 1)
@@ -140,16 +148,41 @@ class _Finder:
         """A capitalized run, with its title split off, then a possessive or appositive role."""
         run_end = self._name_run(i)
         title, name = self._split_title(i, run_end)
+        affiliation, title = _peel_affiliation(title)
         role = role_text(title) if title else None
         if run_end < len(self.tokens) and self.tokens[run_end].lower in _POSSESSIVE:
             found = self._possessive_role(i, run_end)
             if found is not None:
                 return found
         if name is not None and role is None:
-            found = self._appositive(i, run_end, name)
+            found = self._attributive(i, run_end) or self._appositive(i, run_end, name)
             if found is not None:
                 return found
-        return self._mention(i, run_end, name=name, role=role), run_end
+        mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
+        return mention, run_end
+
+    def _attributive(self, i: int, run_end: int) -> tuple[Mention, int] | None:
+        """Match "Pentagon spokesman John Kirby", "South Korean officials", "a DIA report"."""
+        tokens = self.tokens
+        if run_end >= len(tokens) or not tokens[run_end].text[0].islower():
+            return None
+        head = self._role_head(run_end, free=False)
+        if head is None:
+            return None
+        run = self._span_text(i, run_end)
+        affiliation = country_of_demonym(run) or country_of(run) or run
+        role = role_text([token.text for token in tokens[run_end : head + 1]])
+        end = head + 1
+        if role_kind(role) == "document":
+            linked, end = self._linked_affiliation(end, links=_DOCUMENT_LINKS)
+            affiliation = linked or affiliation
+        name_end = self._name_run(end)
+        title, name = self._split_title(end, name_end)
+        if name_end > end and not title and name is not None:
+            end = name_end
+        else:
+            name = None
+        return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
 
     def _possessive_role(self, i: int, run_end: int) -> tuple[Mention, int] | None:
         """Match "South Korea's defense minister [Name]" or "...'s Defense Minister Name"."""
@@ -226,7 +259,8 @@ class _Finder:
         role = role_text([token.text for token in tokens[j : head + 1]])
         end = head + 1
         if affiliation is None:
-            affiliation, end = self._linked_affiliation(end)
+            links = _DOCUMENT_LINKS if role_kind(role) == "document" else _AFFILIATION_LINKS
+            affiliation, end = self._linked_affiliation(end, links=links)
         return role, affiliation, end
 
     def _role_head(self, j: int, *, free: bool) -> int | None:
@@ -242,10 +276,12 @@ class _Finder:
                 break
         return head
 
-    def _linked_affiliation(self, end: int) -> tuple[str | None, int]:
+    def _linked_affiliation(
+        self, end: int, *, links: frozenset[str] = _AFFILIATION_LINKS
+    ) -> tuple[str | None, int]:
         """The affiliation after a role: "... of South Korea", "... for the Pentagon"."""
         tokens = self.tokens
-        if end >= len(tokens) or tokens[end].lower not in _AFFILIATION_LINKS:
+        if end >= len(tokens) or tokens[end].lower not in links:
             return None, end
         start = end + 1
         if start < len(tokens) and tokens[start].lower == "the":
@@ -326,8 +362,11 @@ class _Finder:
         role: str | None = None,
         affiliation: str | None = None,
         pronoun: bool = False,
+        kind: SourceKind | None = None,
     ) -> Mention:
         """Build a mention spanning tokens ``i`` to ``j - 1``."""
+        if kind is None:
+            kind = _kind(self.tokens[i:j], name, role)
         return Mention(
             start=self.tokens[i].start,
             end=self.tokens[j - 1].end,
@@ -335,7 +374,32 @@ class _Finder:
             role=role,
             affiliation=affiliation,
             pronoun=pronoun,
+            kind=kind,
         )
+
+
+def _kind(tokens: list[Token], name: str | None, role: str | None) -> SourceKind | None:
+    """A mention's kind: from its role's head noun, else from its name and honorific."""
+    if role is not None:
+        kind = role_kind(role)
+        if kind is not None:
+            return kind
+    if any(token.lower in HONORIFICS for token in tokens):
+        return "person"
+    if name is not None:
+        return name_kind(name) or ("person" if role is not None else None)
+    return None
+
+
+def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
+    """Split a leading country or demonym off a title: "South Korean Defense Minister"."""
+    for size in (2, 1):
+        if len(title) > size:
+            words = " ".join(title[:size])
+            country = country_of_demonym(words) or country_of(words)
+            if country is not None:
+                return country, title[size:]
+    return None, title
 
 
 def _is_name_word(token: Token) -> bool:

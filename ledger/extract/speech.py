@@ -23,7 +23,13 @@ Frame = Literal["that", "object", "postposed", "according", "quote"]
 
 @dataclass(frozen=True, kw_only=True)
 class Speech:
-    """A statement attributed to ``speaker``; ``content`` and ``clause`` are text spans."""
+    """A statement attributed to ``speaker``; ``content`` and ``clause`` are text spans.
+
+    ``attribution_start``/``attribution_end`` span the words that report the speech act
+    ("a lawmaker said Tuesday", "In a statement on Monday, the ministry said"): the time
+    of the statement is looked for there, nearest ``verb_start``. ``cites`` are the
+    sources the speaker cites, nearest first ("citing a military intelligence report").
+    """
 
     kind: Reporting
     frame: Frame
@@ -33,6 +39,10 @@ class Speech:
     content_end: int
     clause_start: int
     clause_end: int
+    verb_start: int = 0
+    attribution_start: int = 0
+    attribution_end: int = 0
+    cites: tuple[Mention, ...] = ()
 
 
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
@@ -53,9 +63,22 @@ _BEFORE_THAT = wordset(
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")
 _DAY_WORDS = wordset("yesterday today tonight")
+# Words opening a sentence's introductory phrase ("In a statement, X said C"): text before
+# such a comma is not the content of a postposed "C, X said".
+_INTRO_WORDS = wordset(
+    """in on at as if when whenever while after before since although though because unless
+    during meanwhile however separately earlier later last this also but and yet still for
+    from with without despite amid amidst following asked speaking writing addressing
+    responding by through under over upon once then now today yesterday elsewhere instead
+    previously similarly likewise nevertheless furthermore moreover additionally thus so
+    in-person"""
+) | frozenset(WEEKDAYS + MONTHS)
+# Verbs that only report when a document or data is the subject ("the survey found that").
+_DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show"})
+# Sources a relay names ("citing a report"), in the words after an attribution.
+_CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _THAT_WINDOW = 10
-_TAIL_LIMIT = 40  # characters after "X said" that can still be only "on Monday."
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'))
 _MIN_QUOTE_WORDS = 3
 _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
@@ -72,13 +95,21 @@ def past_tense(form: str) -> str:
 
 
 def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> list[Speech]:
-    """The first reported statement of the sentence ``text[start:end]`` and its continuations."""
+    """The first reported statement of the sentence ``text[start:end]`` and its continuations.
+
+    A reporting verb wins over "according to": in "According to Yonhap, Kang said C" the
+    agency only relays what Kang said.
+    """
     reader = _Sentence(text, start, end, mentions)
+    according: list[Speech] = []
     for index, token in enumerate(reader.tokens):
+        if token.lower == "according":
+            according = according or reader.according(index)
+            continue
         found = reader.speech_at(index, token)
         if found:
             return found
-    return []
+    return according
 
 
 class _Sentence:
@@ -96,9 +127,7 @@ class _Sentence:
         self.body_end = _strip_end(text, start, end)  # the sentence without its final stop
 
     def speech_at(self, index: int, token: Token) -> list[Speech]:
-        """Speech whose reporting verb (or "according to") is token ``index``, if any."""
-        if token.lower == "according":
-            return self._according(index)
+        """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
         # Capitalized forms are names ("United States"); gerunds only continue a clause.
         if form is None or form[1] or token.text[0].isupper():
@@ -106,16 +135,27 @@ class _Sentence:
         speaker, inverted = self._speaker(token)
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
             return []
-        group_start = min(speaker.start, token.start)
+        if token.lower in _DOCUMENT_FORMS and speaker.kind != "document":
+            return []
+        group_start = self._with_article(min(speaker.start, token.start))
         group_end = max(speaker.end, token.end)
+        cites = self._cited_in(speaker.end, token.start)
         quoted = self._quoted(group_start, group_end, speaker, token)
         if quoted is not None:
+            tail_end, tail_cites = self._tail(group_end)
+            quoted = replace(
+                quoted,
+                verb_start=token.start,
+                attribution_start=group_start,
+                attribution_end=tail_end,
+                cites=cites + tail_cites,
+            )
             return self._with_continuations(quoted, group_end)
-        if self._comma_before(group_start) is not None and self._at_end(group_end):
-            return self._postposed(group_start, speaker, token)
+        if self._is_postposed(group_start, index):
+            return self._postposed(group_start, group_end, speaker, token, cites)
         if inverted:
             return []
-        return self._forward(index, speaker)
+        return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
 
     def _speaker(self, verb: Token) -> tuple[Mention | None, bool]:
         """The mention right before the verb (gaps allowed), else right after it."""
@@ -169,42 +209,131 @@ class _Sentence:
                 )
         return None
 
-    def _postposed(self, group_start: int, speaker: Mention, verb: Token) -> list[Speech]:
-        """Match "C, X said." or "C, said X.": the content is everything before the comma."""
+    def _is_postposed(self, group_start: int, verb_index: int) -> bool:
+        """ "C, X said [adverbials]": a comma before the attribution closes a clause.
+
+        Not when the words before the comma only introduce the sentence ("In a statement,
+        X said C") or when "that" follows the verb ("C1, X said on Monday that C2").
+        """
+        comma = self._comma_before(group_start)
+        if comma is None:
+            return False
+        previous = self.text.rfind(",", self.start, comma)
+        opening = self.text[(previous + 1 if previous != -1 else self.start) : comma]
+        words = opening.strip(" \"“”'‘’(").split()
+        if not words or (words[0].lower() in _INTRO_WORDS and previous == -1):
+            return False
+        _, frame = self._content_start(verb_index)
+        return frame != "that"
+
+    def _postposed(
+        self,
+        group_start: int,
+        group_end: int,
+        speaker: Mention,
+        verb: Token,
+        cites: tuple[Mention, ...],
+    ) -> list[Speech]:
+        """Match "C, X said [Tuesday][, citing Z]." or "C, said X.": the content is before."""
         comma = self._comma_before(group_start)
         if comma is None:
             return []
         content_start, content_end = _strip_span(self.text, self.start, comma)
         if content_end <= content_start:
             return []
-        return [
+        tail_end, tail_cites = self._tail(group_end)
+        speech = replace(
             self._speech(
                 "reported_speech", "postposed", speaker, verb.text, content_start, content_end
-            )
-        ]
+            ),
+            verb_start=verb.start,
+            attribution_start=comma,
+            attribution_end=tail_end,
+            cites=cites + tail_cites,
+        )
+        index = bisect.bisect_left(self.tokens, group_end, key=_token_start)
+        while index < len(self.tokens) and self.tokens[index].end <= tail_end:
+            index += 1
+        gerund = self._continuation_at(index)
+        if gerund is None:
+            return [speech]
+        continued = self._forward(gerund, speaker, first=False)
+        if not continued:
+            return [speech]
+        first = replace(speech, clause_end=self.tokens[index].start)
+        return [first, *continued]
 
-    def _according(self, index: int) -> list[Speech]:
-        """Match "According to X, C." or "C, according to X."."""
+    def _tail(self, position: int) -> tuple[int, tuple[Mention, ...]]:
+        """The attribution's adverbials after ``position`` and any ", citing Z".
+
+        The tail ends at a continuation (", adding that"), a ";", or the sentence end;
+        ``cites`` are the mentions right after "citing".
+        """
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        cites: list[Mention] = []
+        end = self.body_end
+        for k in range(index, len(self.tokens)):
+            token = self.tokens[k]
+            if token.text == ";" or (token.text == "," and self._continuation_at(k) is not None):
+                end = token.start
+                break
+            if token.lower in _CITING:
+                cited = self._mention_after(token.end)
+                if cited is not None:
+                    cites.append(cited)
+                end = min(end, token.start)
+        return end, tuple(cites)
+
+    def _cited_in(self, start: int, end: int) -> tuple[Mention, ...]:
+        """Sources cited between a subject and its verb: "Kang, citing the agency, said"."""
+        cites: list[Mention] = []
+        for token in self.tokens[bisect.bisect_left(self.tokens, start, key=_token_start) :]:
+            if token.start >= end:
+                break
+            if token.lower in _CITING:
+                cited = self._mention_after(token.end)
+                if cited is not None and cited.end <= end:
+                    cites.append(cited)
+        return tuple(cites)
+
+    def _mention_after(self, position: int) -> Mention | None:
+        """The mention that starts right after ``position`` (an article allowed between)."""
+        index = bisect.bisect_left(self.mentions, position, key=_start)
+        if index < len(self.mentions) and _adjacent(
+            self.text[position : self.mentions[index].start]
+        ):
+            return self.mentions[index]
+        return None
+
+    def according(self, index: int) -> list[Speech]:
+        """Match "According to X, C." or "C, according to X [, ...]."."""
         tokens = self.tokens
         if index + 1 >= len(tokens) or tokens[index + 1].lower != "to":
             return []
         to_end = tokens[index + 1].end
-        index = bisect.bisect_left(self.mentions, to_end, key=_start)
-        speaker = self.mentions[index] if index < len(self.mentions) else None
-        if speaker is None or not _adjacent(self.text[to_end : speaker.start]):
+        speaker = self._mention_after(to_end)
+        if speaker is None:
             return []
+        comma = self.text.find(",", speaker.end, self.body_end)
         if tokens[index].start == self.start:
-            comma = self.text.find(",", speaker.end, self.body_end)
             if comma == -1:
                 return []
             content_start, content_end = _strip_span(self.text, comma + 1, self.body_end)
+            attribution_end = comma
         else:
             content_start, content_end = _strip_span(self.text, self.start, tokens[index].start)
+            attribution_end = self.body_end if comma == -1 else comma
         if content_end <= content_start:
             return []
+        speech = self._speech(
+            "reported_speech", "according", speaker, "according to", content_start, content_end
+        )
         return [
-            self._speech(
-                "reported_speech", "according", speaker, "according to", content_start, content_end
+            replace(
+                speech,
+                verb_start=tokens[index].start,
+                attribution_start=tokens[index].start,
+                attribution_end=attribution_end,
             )
         ]
 
@@ -254,6 +383,11 @@ class _Sentence:
         """
         verb = self.tokens[verb_index]
         content_start, frame = self._content_start(verb_index)
+        cites: tuple[Mention, ...] = ()
+        chained = self._chained(content_start) if first else None
+        if chained is not None:  # "X says a report by Y found that C": X cites the report
+            cited, content_start, frame = chained
+            cites = (cited,)
         content_end, following = self._clause_end(content_start)
         if content_end <= content_start:
             return None
@@ -262,7 +396,33 @@ class _Sentence:
         sentence_end = self.end if first else self.body_end
         clause_end = content_end if following is not None else sentence_end
         clause_start = self.start if first else verb.start
-        return replace(speech, clause_start=clause_start, clause_end=clause_end), following
+        speech = replace(
+            speech,
+            clause_start=clause_start,
+            clause_end=clause_end,
+            verb_start=verb.start,
+            attribution_start=self.start if first else verb.start,
+            attribution_end=content_start,
+            cites=cites,
+        )
+        return speech, following
+
+    def _chained(self, content_start: int) -> tuple[Mention, int, Frame] | None:
+        """A document reporting inside the content: "a report by Y found (that) C"."""
+        index = bisect.bisect_left(self.mentions, content_start, key=_start)
+        if index >= len(self.mentions) or self.mentions[index].start != content_start:
+            return None
+        cited = self.mentions[index]
+        if cited.kind != "document":
+            return None
+        k = bisect.bisect_left(self.tokens, cited.end, key=_token_start)
+        while k < len(self.tokens) and self.tokens[k].lower in _SUBJECT_GAP_WORDS:
+            k += 1
+        form = REPORTING_FORMS.get(self.tokens[k].lower) if k < len(self.tokens) else None
+        if form is None or form[1]:
+            return None
+        start, frame = self._content_start(k)
+        return cited, start, frame
 
     def _content_start(self, verb_index: int) -> tuple[int, Frame]:
         """After "that" if it comes soon after the verb, else right after the verb."""
@@ -323,12 +483,12 @@ class _Sentence:
                 return _strip_end(self.text, content_start, token.start), None
         return _strip_end(self.text, content_start, self.body_end), None
 
-    def _at_end(self, position: int) -> bool:
-        """True when only punctuation (or a day such as "on Monday") follows ``position``."""
-        if self.end - position > _TAIL_LIMIT:
-            return False
-        rest = self.text[position : self.end].strip(_CLOSING)
-        return all(word.lower() in _SUBJECT_GAP_WORDS for word in rest.split())
+    def _with_article(self, position: int) -> int:
+        """``position`` moved back over an article written before it ("the White House")."""
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        if index and self.tokens[index - 1].lower in ("the", "a", "an"):
+            return self.tokens[index - 1].start
+        return position
 
     def _comma_before(self, position: int) -> int | None:
         """Offset of the comma just before ``position`` (only spaces between), if any."""
@@ -356,6 +516,9 @@ class _Sentence:
             content_end=content_end,
             clause_start=self.start,
             clause_end=self.end,
+            verb_start=speaker.start,
+            attribution_start=min(speaker.start, content_end),
+            attribution_end=max(speaker.end, content_start),
         )
 
 

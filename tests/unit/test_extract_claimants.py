@@ -91,7 +91,9 @@ def test_role_only_mention_takes_the_name_given_later() -> None:
     )
     found = find_mentions(text, 0, len(text))
     index = ClaimantIndex(found)
-    expected = Claimant(name="Shin Won-shik", role="defense minister", affiliation="South Korea")
+    expected = Claimant(
+        name="Shin Won-shik", role="defense minister", affiliation="South Korea", kind="person"
+    )
     assert {index.claimant(m) for m in found if m.name or m.role} == {expected}
 
 
@@ -125,7 +127,9 @@ def test_direct_quote() -> None:
     text = '"We sent 300 soldiers to the border last year," said Maria Lopez, a resident of Tumen.'
     (claim,) = extract(text)
     assert claim.reporting == "direct_quote"
-    assert claim.claimant == Claimant(name="Maria Lopez", role="resident", affiliation="Tumen")
+    assert claim.claimant == Claimant(
+        name="Maria Lopez", role="resident", affiliation="Tumen", kind="person"
+    )
     assert claim.statement == "Maria Lopez said: “We sent 300 soldiers to the border last year.”"
 
 
@@ -147,7 +151,9 @@ def test_reported_speech_frames() -> None:
         ),
         ("reported_speech", "Officials said more than 12,000 homes were damaged."),
     ]
-    assert claims[0].claimant == Claimant(name=None, role="trade ministry", affiliation=None)
+    assert claims[0].claimant == Claimant(
+        name=None, role="trade ministry", affiliation=None, kind="organization"
+    )
     assert claims[0].made_on == datetime.date(2024, 3, 19)
     assert claims[1].claimant.name == "Bank of Korea"
 
@@ -199,4 +205,6 @@ def test_told_reporters_becomes_said() -> None:
     (claim,) = extract(text)
     assert claim.statement == "Tom Reyes said the state would release $20 million."
     assert claim.made_on == datetime.date(2024, 3, 18)
-    assert claim.claimant == Claimant(name="Tom Reyes", role="governor", affiliation=None)
+    assert claim.claimant == Claimant(
+        name="Tom Reyes", role="governor", affiliation=None, kind="person"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.metadata
 import re
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,15 @@ from tests.unit.extract_seed import load_seed
 SHIN = "Shin Won-shik"
 # Modules that do not decide the output: the model types and the training/evaluation tools.
 # Modules that do not decide what the deterministic extractor outputs.
-NOT_RULES = {"__init__.py", "model.py", "training.py", "evaluation.py", "llm.py", "registry.py"}
+NOT_RULES = {
+    "__init__.py",
+    "model.py",
+    "training.py",
+    "evaluation.py",
+    "devset.py",
+    "llm.py",
+    "registry.py",
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +39,7 @@ def seed_claims() -> list[ExtractedClaim]:
 def test_identity() -> None:
     extractor: Extractor = DeterministicExtractor()
     assert extractor.name == "claims-ledger/rules"
-    assert extractor.version == "1.0.0"
+    assert extractor.version == "2.0.0"
     assert re.fullmatch(r"[0-9a-f]{64}", extractor.rules_sha256)
 
 
@@ -112,4 +121,5 @@ def test_rules_digest_is_over_the_file_bytes() -> None:
         data = package.joinpath(name).read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
+    digest.update(f"pycountry\0{importlib.metadata.version('pycountry')}\0".encode())
     assert rules_digest() == digest.hexdigest() == DeterministicExtractor().rules_sha256
