@@ -95,7 +95,11 @@ class ClaimantIndex:
         """How a statement names the speaker: "the Pentagon", "Shin Won-shik", "he"."""
         entity = self._links.get(mention)
         if entity is None or entity.name is None:
-            return text[mention.start : mention.end]
+            words = text[mention.start : mention.end]
+            before = text[max(0, mention.start - 4) : mention.start].lower().split()
+            if mention.name is None and before and before[-1] in ("a", "an", "the"):
+                return f"{before[-1]} {words}"  # "a Labor Department report"
+            return words
         return f"the {entity.name}" if entity.article and entity.kind != "person" else entity.name
 
     def _link_full_names(self) -> None:

@@ -287,6 +287,11 @@ class _Finder:
         if start < len(tokens) and tokens[start].lower == "the":
             start += 1
         run_end = self._name_run(start)
+        if run_end == start and links is _DOCUMENT_LINKS:
+            # "data from the statistics agency": a body named by its role
+            head = self._role_head(start, free=True)
+            if head is not None and role_kind(self.tokens[head].lower) == "organization":
+                return self._span_text(start, head + 1), head + 1
         if run_end == start:
             return None, end
         return self._span_text(start, run_end), run_end

@@ -25,8 +25,9 @@ ORGANIZATION_HEADS = wordset(
     """ministry government department agency office administration army police company firm
     committee commission council parliament court bank embassy authorities regulator union
     institute organization organisation military bureau service cabinet coalition alliance
-    navy military forces command board fund foundation association federation party
-    group agencies ministries governments companies firms regulators"""
+    navy military force forces guard command board fund foundation association federation
+    party group brigade utility utilities operator carrier airline lender insurer retailer
+    manufacturer automaker producer exporter watchdog regime junta agencies ministries governments companies firms regulators"""
 )
 
 # Nouns naming a document or a body of data that can be a source ("the report said").
@@ -74,7 +75,9 @@ ORGANIZATION_WORDS = wordset(
     board fund foundation association federation network institute statistics agency
     police military coalition alliance cabinet commission exchange reserve secretariat
     tribunal council club laboratory laboratories hospital school college academy
-    programme program"""
+    programme program electronics motors airlines airways energy holdings pharmaceuticals
+    technologies systems capital partners industries petroleum oil gas telecom media
+    communications entertainment airport railways ventures solutions brands foods"""
 )
 
 

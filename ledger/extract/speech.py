@@ -58,7 +58,10 @@ _PREPOSITION_ING = wordset(
 _BEFORE_THAT = wordset(
     """on in at during last this earlier later late early yesterday today tonight reporters
     journalists lawmakers parliament a an the his her their its press news conference
-    briefing statement interview televised speech meeting separate also week month"""
+    briefing statement interview televised speech meeting separate also week month
+    published released aired broadcast posted issued given with to by after before of
+    written report filing letter post video message remarks comments hearing session
+    summit visit trip rally event forum call phone telephone social media website"""
 ) | frozenset(WEEKDAYS + MONTHS)
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")
@@ -71,7 +74,7 @@ _INTRO_WORDS = wordset(
     from with without despite amid amidst following asked speaking writing addressing
     responding by through under over upon once then now today yesterday elsewhere instead
     previously similarly likewise nevertheless furthermore moreover additionally thus so
-    in-person"""
+    according"""
 ) | frozenset(WEEKDAYS + MONTHS)
 # Verbs that only report when a document or data is the subject ("the survey found that").
 _DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show"})
@@ -86,6 +89,10 @@ _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 _TRAILING = " \t\n.,;:"
 _CLOSING = _TRAILING + "!?\"”’'"
 _SPACE = re.compile(r"\s*")
+# A wire dateline opening an article: "SEOUL, March 5 (Reuters) - ", "WASHINGTON (AP) — ".
+DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s[-–—]+\s"
+)
 
 
 def past_tense(form: str) -> str:
@@ -239,6 +246,9 @@ class _Sentence:
         if comma is None:
             return []
         content_start, content_end = _strip_span(self.text, self.start, comma)
+        dateline = DATELINE.match(self.text, content_start, content_end)
+        if dateline:
+            content_start = dateline.end()
         if content_end <= content_start:
             return []
         tail_end, tail_cites = self._tail(group_end)
@@ -554,7 +564,9 @@ def _adjacent(gap: str) -> bool:
 
 def _adverbial(token: Token) -> bool:
     """A word that may sit between a verb and its "that": "told reporters on Monday that"."""
-    return token.text[0].isdigit() or token.text == "," or token.lower in _BEFORE_THAT
+    if token.text[0].isdigit() or token.text == "," or token.lower in _BEFORE_THAT:
+        return True
+    return token.text[0].isupper() and token.text[0].isalpha()  # "told Reuters that"
 
 
 def _quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
