@@ -12,12 +12,20 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ledger.extract.cues import wordset
 from ledger.extract.mentions import Mention
 from ledger.extract.model import Cited, Claimant, SourceKind
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
 # Organisation heads so generic that any organisation named before may be meant.
 _GENERIC_BODIES = frozenset({"company", "firm", "group", "organization", "organisation"})
+# Bodies spoken of as a group of people rather than by a name: "the government said" keeps
+# "government" as a role, while "the health ministry said" names the ministry.
+_COLLECTIVE_BODIES = wordset(
+    """government governments authorities media tv television press police military army
+    forces regime junta officials"""
+)
+_ACRONYM_SKIP = frozenset({"of", "and", "the", "for", "on", "in", "&"})
 
 
 @dataclass(kw_only=True)
@@ -44,11 +52,13 @@ class _Entity:
         self.article = self.article or (mention.article and mention.name == self.name)
 
     def claimant(self) -> Claimant:
-        """The entity as a claimant (a document is named by what it is)."""
-        if self.kind == "document" and self.name is None:
-            return Claimant(
-                name=self.role, role=None, affiliation=self.affiliation, kind="document"
-            )
+        """The entity as a claimant; an unnamed document or body is named by what it is
+        ("military intelligence report", "health ministry")."""
+        named_by_role = self.kind == "document" or (
+            self.kind == "organization" and _head(self.role or "x") not in _COLLECTIVE_BODIES
+        )
+        if self.name is None and self.role is not None and named_by_role:
+            return Claimant(name=self.role, role=None, affiliation=self.affiliation, kind=self.kind)
         return Claimant(
             name=self.name, role=self.role, affiliation=self.affiliation, kind=self.kind
         )
@@ -63,7 +73,9 @@ class ClaimantIndex:
         self._entities: dict[str, _Entity] = {}
         self._by_word: dict[str, list[_Entity]] = {}
         self._links: dict[Mention, _Entity] = {}
+        self._aliases: dict[str, _Entity] = {}
         self._link_full_names()
+        self._merge_longer_names()
         self._link_short_names()
         self._link_documents()
         self._link_roles()
@@ -111,14 +123,44 @@ class ClaimantIndex:
             if mention.name and (len(mention.name.split()) > 1 or mention.role):
                 self._link(mention, self._entity(mention.name))
 
+    def _merge_longer_names(self) -> None:
+        """A name that ends a longer one is the same entity, under the fullest form the
+        article gives: "Bureau of Labor Statistics" is "U.S. Bureau of Labor Statistics",
+        "Kennedy Jr." is "Robert F. Kennedy Jr."; "USGS" after "U.S. Geological Survey
+        (USGS)" or with the same initials is the survey."""
+        names = sorted(self._entities, key=len, reverse=True)
+        for mention, entity in list(self._links.items()):
+            if entity.name is None or len(entity.name.split()) < 2:
+                continue
+            longer = next((n for n in names if n.endswith(" " + entity.name)), None)
+            if longer is not None:
+                self._link(mention, self._entities[longer])
+        for first, second in itertools.pairwise(self._mentions):
+            between = self._text[first.end : second.start]
+            if between == " (" and first.name and second.name and first in self._links:
+                self._aliases[second.name] = self._links[first]
+
     def _link_short_names(self) -> None:
-        """A one-word name is a part of a known full name ("Shin"), else its own entity."""
+        """A one-word name is a part of a known full name ("Shin"), else its own entity;
+        an acronym is the body it abbreviates."""
         for mention in self._mentions:
             if mention.name is None or mention in self._links:
                 continue
-            candidates = self._by_word.get(mention.name, [])
-            entity = _nearest(candidates, mention.start) or self._entity(mention.name)
+            entity = self._aliases.get(mention.name) or self._acronym(mention.name)
+            if entity is None:
+                candidates = self._by_word.get(mention.name, [])
+                entity = _nearest(candidates, mention.start) or self._entity(mention.name)
             self._link(mention, entity)
+
+    def _acronym(self, name: str) -> _Entity | None:
+        """The entity whose capitalised words' initials spell ``name`` ("USGS", "Nasa")."""
+        letters = name.replace(".", "").upper()
+        if len(letters) < 2 or " " in name or not letters.isalpha():
+            return None
+        for entity in self._entities.values():
+            if entity.name is not None and _initials(entity.name) == letters:
+                return entity
+        return None
 
     def _link_documents(self) -> None:
         """ "a report by the agency" starts a document; "the report" is the last one like it."""
@@ -172,16 +214,28 @@ class ClaimantIndex:
             bodies.append((mention.start, found))
 
     def _link_pronouns(self) -> None:
-        """Link "he"/"she" to the last person, "it" to the last organisation or document."""
+        """Link "he"/"she" to the last person, "it" to the last organisation or document,
+        "they" to the last group of people ("officials", "researchers")."""
         last: dict[str, _Entity] = {}
         for mention in self._mentions:
             entity = self._links.get(mention)
             if mention.pronoun:
-                wanted = "person" if mention.kind == "person" else "body"
+                wanted = _pronoun_group(self._text[mention.start : mention.end], mention)
                 if wanted in last:
                     self._link(mention, last[wanted])
-            elif entity is not None and entity.kind is not None:
-                last["person" if entity.kind == "person" else "body"] = entity
+                continue
+            group = mention.kind == "person" and (mention.role or "").endswith("s")
+            if entity is None and group:  # "officials": a group that "they" may refer to
+                entity = _Entity(name=None)
+                self._link(mention, entity)
+            if entity is None or entity.kind is None:
+                continue
+            if entity.kind != "person":
+                last["body"] = entity
+            elif entity.name is None and (entity.role or "").endswith("s"):
+                last["group"] = entity
+            else:
+                last["person"] = entity
 
     def _definite(self, mention: Mention) -> bool:
         """Whether the mention starts with "the" ("the agency" refers back; "an agency" not)."""
@@ -199,6 +253,26 @@ class ClaimantIndex:
         """Record the link and let the entity absorb what the mention says."""
         self._links[mention] = entity
         entity.absorb(mention)
+
+
+def _pronoun_group(word: str, mention: Mention) -> str:
+    """Which antecedent a pronoun wants: a person, a body, or a group of people."""
+    if word.lower() == "they":
+        return "group"
+    return "person" if mention.kind == "person" else "body"
+
+
+def _initials(name: str) -> str:
+    """Initials of a name's capitalised words: "U.S. Geological Survey" -> "USGS"."""
+    letters: list[str] = []
+    for word in name.replace("-", " ").split():
+        if word.lower() in _ACRONYM_SKIP:
+            continue
+        if "." in word:
+            letters.extend(part for part in word.split(".") if part)
+        elif word[:1].isupper():
+            letters.append(word[0])
+    return "".join(letters).upper()
 
 
 def _position(item: tuple[int, _Entity]) -> int:

@@ -18,7 +18,7 @@ from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, 
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
 from ledger.extract.segment import Segment, segment
-from ledger.extract.speech import Speech, find_speech
+from ledger.extract.speech import Speech, find_speech, quote_continues
 from ledger.extract.statement import assertion, reported
 
 # The files whose bytes decide the output: rules, word lists and learned weights.
@@ -110,30 +110,54 @@ class _Run:
                 _Sentence(unit=unit, score=score_sentence(unit.text), speeches=speeches)
             )
         self.spoke_on: dict[Claimant, _Day] = {}
+        self.quoted_by = _quotation_sources(text, self.sentences)
 
     def claims(self) -> list[ExtractedClaim]:
         """Every claim, sentence by sentence (dates of earlier speech carry forward)."""
         claims: list[ExtractedClaim] = []
-        for sentence in self.sentences:
+        for position, sentence in enumerate(self.sentences):
             deadline.check()
-            found = self._sentence_claims(sentence)
+            found = self._sentence_claims(position, sentence)
             if sentence.score >= THRESHOLD:
                 claims.extend(found)
         return claims
 
-    def _sentence_claims(self, sentence: _Sentence) -> list[ExtractedClaim]:
+    def _sentence_claims(self, position: int, sentence: _Sentence) -> list[ExtractedClaim]:
         """The claims of one sentence: one per statement, or one assertion.
 
-        A continuation ("..., adding that C2") was said when the first statement was.
+        A continuation ("..., adding that C2") was said when the first statement was; a
+        sentence inside a quotation of several sentences is said by whoever the quotation
+        is attributed to, when that sentence was.
         """
         if not sentence.speeches:
-            return [self._assertion(sentence)]
+            source = self.quoted_by.get(position)
+            if source is None:
+                return [self._assertion(sentence)]
+            return [self._quoted(sentence, self.sentences[source])]
         dates = find_dates(self.text, self.published, sentence.unit.start, sentence.unit.end)
         first = _speech_date(sentence.speeches[0], dates)
         return [
             self._reported(sentence, speech, _speech_date(speech, dates) or first)
             for speech in sentence.speeches
         ]
+
+    def _quoted(self, sentence: _Sentence, source: _Sentence) -> ExtractedClaim:
+        """A sentence of a longer quotation, attributed like the sentence that attributes it."""
+        speech = source.speeches[0]
+        unit = sentence.unit
+        start, end = _quotation_body(self.text, unit.start, unit.end)
+        borrowed = replace(
+            speech,
+            kind="direct_quote",
+            frame="quote",
+            content_start=start,
+            content_end=end,
+            clause_start=unit.start,
+            clause_end=unit.end,
+            cites=(),
+        )
+        dates = find_dates(self.text, self.published, source.unit.start, source.unit.end)
+        return self._reported(sentence, borrowed, _speech_date(speech, dates))
 
     def _assertion(self, sentence: _Sentence) -> ExtractedClaim:
         """The publication's own statement, made on the publication date."""
@@ -193,6 +217,53 @@ class _Run:
 
 
 _Day = tuple[datetime.date | None, Precision | None]
+_QUOTE_MARKS = " \t\n\"“”"
+
+
+def _quotation_sources(text: str, sentences: list[_Sentence]) -> dict[int, int]:
+    """For each sentence inside a quotation that spans sentences, the sentence whose
+    attribution covers it: '“C1. C2,” X said.' or 'X said: “C1. C2.”' (one paragraph)."""
+    sources: dict[int, int] = {}
+    run: list[int] = []
+    for position, sentence in enumerate(sentences):
+        unit = sentence.unit
+        if run and sentences[run[0]].unit.paragraph != unit.paragraph:
+            _attribute_run(run, None, sentences, sources)
+            run = []
+        closes, opens = quote_continues(text, unit.start, unit.end)
+        if run or opens:
+            run.append(position)
+        if run and closes and not opens:
+            _attribute_run(run, position, sentences, sources)
+            run = []
+        elif closes and opens and len(run) > 1:
+            _attribute_run(run, position, sentences, sources)
+            run = [position]
+    if run:
+        _attribute_run(run, None, sentences, sources)
+    return sources
+
+
+def _attribute_run(
+    run: list[int], closing: int | None, sentences: list[_Sentence], sources: dict[int, int]
+) -> None:
+    """Credit a run of quoted sentences to its closing attribution, else its opening one."""
+    candidates = [position for position in (closing, run[0]) if position is not None]
+    source = next((p for p in candidates if sentences[p].speeches), None)
+    if source is None:
+        return
+    for position in run:
+        if position != source and not sentences[position].speeches:
+            sources[position] = source
+
+
+def _quotation_body(text: str, start: int, end: int) -> tuple[int, int]:
+    """A quoted sentence without its quotation marks and surrounding spaces."""
+    while start < end and text[start] in _QUOTE_MARKS:
+        start += 1
+    while end > start and text[end - 1] in _QUOTE_MARKS:
+        end -= 1
+    return start, end
 
 
 def _speech_date(speech: Speech, dates: list[DateMention]) -> DateMention | None:

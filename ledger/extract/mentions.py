@@ -51,9 +51,14 @@ _TOKEN = re.compile(
     r"[^\W\d_]+(?:-[^\W\d_]+)*(?:['’](?![sS]\b)[^\W\d_]+)*|['’][sS]\b|\d+(?:[.,]\d+)*|\S"
 )
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
-_PRONOUNS: dict[str, SourceKind] = {"he": "person", "she": "person", "it": "organization"}
+_PRONOUNS: dict[str, SourceKind] = {
+    "he": "person",
+    "she": "person",
+    "they": "person",
+    "it": "organization",
+}
 _POSSESSIVE = frozenset({"'s"})
-_AFFILIATION_LINKS = frozenset({"of", "for", "at"})
+_AFFILIATION_LINKS = frozenset({"of", "for", "at", "in"})
 _DOCUMENT_LINKS = _AFFILIATION_LINKS | {"by", "from"}  # "a report by the agency"
 # Capitalized words that open sentences or clauses but never start a name.
 _NOT_NAMES = wordset(
@@ -73,12 +78,13 @@ _KNOWN_MODIFIERS = wordset(
     deputy vice prime finance health interior justice security intelligence police army
     party company union former acting regional provincial national city county official
     new latest preliminary internal classified confidential annual quarterly monthly weekly
-    independent annual central statistics"""
+    independent central statistics provisional final initial updated exit private public
+    health electoral election"""
 )
 _ROLE_OPENERS = _DETERMINERS | ROLE_HEADS | _KNOWN_MODIFIERS  # "Senior officials said"
 _MAX_APPOSITIVE_TAIL = 10
 _NAME_LINKS = frozenset({"of", "for"})
-_MAX_NAME_TOKENS = 6
+_MAX_NAME_TOKENS = 10
 _MAX_MODIFIERS = 3
 
 
@@ -199,6 +205,13 @@ class _Finder:
             return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
         title_end = self._name_run(run_end + 1)
         title, name = self._split_title(run_end + 1, title_end)
+        if not title and name is not None:
+            # "the EU's Copernicus Climate Change Service", "Elon Musk's SpaceX company"
+            end = title_end
+            if end < len(self.tokens) and role_kind(self.tokens[end].lower) == "organization":
+                end += 1
+            kind: SourceKind | None = "organization" if end > title_end else None
+            return self._mention(i, end, name=name, affiliation=affiliation, kind=kind), end
         if not title:
             return None
         mention = self._mention(
@@ -286,6 +299,9 @@ class _Finder:
         start = end + 1
         if start < len(tokens) and tokens[start].lower == "the":
             start += 1
+            adjective = start + 1 < len(tokens) and tokens[start].text.islower()
+            if adjective and _is_name_word(tokens[start + 1]):  # "in the besieged Gaza Strip"
+                start += 1
         run_end = self._name_run(start)
         if run_end == start and links is _DOCUMENT_LINKS:
             # "data from the statistics agency": a body named by its role
@@ -305,6 +321,12 @@ class _Finder:
             if self._abbreviation_at(j):
                 j += 2
             elif _is_name_word(token):
+                j += 1
+            elif j > i and _is_particle(token) and j + 1 < len(tokens):
+                if not _is_name_word(tokens[j + 1]):
+                    break
+                j += 1  # "Abdel Fattah el-Sisi", "Ursula von der Leyen"
+            elif j > i and _PARTICLE_PREFIX.match(token.text):
                 j += 1
             elif self._name_link_at(i, j):
                 j += 2
@@ -405,6 +427,34 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
             if country is not None:
                 return country, title[size:]
     return None, title
+
+
+_PARTICLES = frozenset(
+    {
+        "bin",
+        "ibn",
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "da",
+        "di",
+        "du",
+        "dos",
+        "al",
+        "el",
+        "la",
+        "le",
+        "ben",
+    }
+)
+_PARTICLE_PREFIX = re.compile(r"(?:al|el|ad|as|ash|an|ar|at|az)-[A-Z]")
+
+
+def _is_particle(token: Token) -> bool:
+    """A lower-case word inside a name: "bin", "von", "de"."""
+    return token.text in _PARTICLES
 
 
 def _is_name_word(token: Token) -> bool:

@@ -18,7 +18,8 @@ PERSON_HEADS = wordset(
     critics spokespeople legislator legislators negotiator negotiators rep congressman
     congresswoman mp mps spokesmen spokeswomen staff investigator investigators inspector
     inspectors correspondent correspondents member members worker workers
-    economist strategist strategists president-elect"""
+    strategist strategists president-elect rescuers rescuer firefighters firefighter
+    villagers villager survivors survivor scientists researchers chairperson"""
 )
 
 ORGANIZATION_HEADS = wordset(
@@ -27,7 +28,8 @@ ORGANIZATION_HEADS = wordset(
     institute organization organisation military bureau service cabinet coalition alliance
     navy military force forces guard command board fund foundation association federation
     party group brigade utility utilities operator carrier airline lender insurer retailer
-    manufacturer automaker producer exporter watchdog regime junta agencies ministries governments companies firms regulators"""
+    manufacturer automaker producer exporter watchdog regime junta headquarters tank media
+    outlets tv television radio newspaper broadcaster channel directorate agencies ministries governments companies firms regulators"""
 )
 
 # Nouns naming a document or a body of data that can be a source ("the report said").
@@ -35,7 +37,8 @@ DOCUMENT_HEADS = wordset(
     """report reports study studies survey surveys data figures statistics statement document
     documents memo filing filings assessment analysis estimate estimates census poll polls
     review audit findings bulletin release paper records letter indictment complaint
-    ruling verdict"""
+    ruling verdict research results numbers information projections projection tally
+    decision forecast"""
 )
 
 ROLE_HEADS = PERSON_HEADS | ORGANIZATION_HEADS | DOCUMENT_HEADS
@@ -45,7 +48,8 @@ TITLE_WORDS = wordset(
     """minister president secretary senator governor mayor general ambassador chancellor
     chairman chairwoman director judge justice pope king queen prince princess premier
     chief commissioner spokesperson spokesman spokeswoman admiral colonel lieutenant
-    sergeant captain speaker leader envoy prosecutor attorney commander ceo"""
+    sergeant captain speaker leader envoy prosecutor attorney commander ceo chair
+    chairperson"""
 )
 
 # Abbreviated titles (written with a period) and the role they stand for.
@@ -77,7 +81,9 @@ ORGANIZATION_WORDS = wordset(
     tribunal council club laboratory laboratories hospital school college academy
     programme program electronics motors airlines airways energy holdings pharmaceuticals
     technologies systems capital partners industries petroleum oil gas telecom media
-    communications entertainment airport railways ventures solutions brands foods"""
+    communications entertainment airport railways ventures solutions brands foods tv
+    television radio channel broadcasting gazette journal survey centers centres district
+    directorate headquarters"""
 )
 
 

@@ -78,11 +78,16 @@ _INTRO_WORDS = wordset(
 ) | frozenset(WEEKDAYS + MONTHS)
 # Verbs that only report when a document or data is the subject ("the survey found that").
 _DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show"})
+# Words opening a subordinate clause: "after Powell announced the cut, the bank ..." is
+# background, not a statement the article reports.
+_SUBORDINATORS = wordset("after before when as since while because although though once until")
+# Gerunds that report what the subject of another verb said: "X urged calm, saying that C".
+_DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
+_SAYING = frozenset({"saying", "adding", "stating", "noting", "warning", "claiming"})
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _THAT_WINDOW = 10
-_QUOTE_PAIRS = (("“", "”"), ('"', '"'))
 _MIN_QUOTE_WORDS = 3
 _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 # Trimmed from the ends of content: spaces and the punctuation that joins clauses.
@@ -116,7 +121,7 @@ def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> lis
         found = reader.speech_at(index, token)
         if found:
             return found
-    return according
+    return according or reader.saying()
 
 
 class _Sentence:
@@ -146,6 +151,8 @@ class _Sentence:
             return []
         group_start = self._with_article(min(speaker.start, token.start))
         group_end = max(speaker.end, token.end)
+        if self._subordinate(group_start):
+            return []
         cites = self._cited_in(speaker.end, token.start)
         quoted = self._quoted(group_start, group_end, speaker, token)
         if quoted is not None:
@@ -160,9 +167,29 @@ class _Sentence:
             return self._with_continuations(quoted, group_end)
         if self._is_postposed(group_start, index):
             return self._postposed(group_start, group_end, speaker, token, cites)
-        if inverted:
-            return []
+        if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
+            return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def saying(self) -> list[Speech]:
+        """Match "X urged calm, saying (that) C" and "X released a statement saying C"."""
+        if not self.mentions:
+            return []
+        subject = self.mentions[0]
+        if self._with_article(subject.start) != self.start:
+            return []
+        for index, token in enumerate(self.tokens):
+            if token.lower in _SAYING and token.start > subject.end:
+                speeches = self._forward(index, subject, first=False)
+                return [replace(s, attribution_start=self.start) for s in speeches]
+        return []
+
+    def _subordinate(self, position: int) -> bool:
+        """Whether the words at ``position`` open a subordinate clause ("after X said")."""
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        while index > 0 and self.tokens[index - 1].lower in _DETERMINERS:
+            index -= 1  # "after its chair announced"
+        return index > 0 and self.tokens[index - 1].lower in _SUBORDINATORS
 
     def _speaker(self, verb: Token) -> tuple[Mention | None, bool]:
         """The mention right before the verb (gaps allowed), else right after it."""
@@ -570,20 +597,55 @@ def _adverbial(token: Token) -> bool:
 
 
 def _quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans (marks included) of quotations with at least a few words."""
-    spans: list[tuple[int, int]] = []
-    for opening, closing in _QUOTE_PAIRS:
-        position = start
-        while True:
-            q_start = text.find(opening, position, end)
-            q_end = text.find(closing, q_start + 1, end) if q_start != -1 else -1
-            if q_end == -1:
-                break
-            if len(text[q_start + 1 : q_end].split()) >= _MIN_QUOTE_WORDS:
-                spans.append((q_start, q_end + 1))
-            position = q_end + 1
-    return sorted(spans)
+    """Spans (marks included) of quotations with at least a few words.
 
+    A quotation that began in an earlier sentence starts one before ``start``; one that
+    goes on into the next sentence ends one after ``end``.
+    """
+    spans: list[tuple[int, int]] = []
+    opened: int | None = None
+    closed_any = False
+    for position, mark in _quote_marks(text, start, end):
+        if mark == "open" and opened is None:
+            opened = position
+        elif mark == "close":
+            q_start = start - 1 if opened is None and not closed_any else opened
+            if q_start is not None:
+                spans.append((q_start, position + 1))
+            opened, closed_any = None, True
+    if opened is not None:
+        spans.append((opened, end + 1))
+    return [
+        (q_start, q_end)
+        for q_start, q_end in spans
+        if len(text[max(q_start + 1, start) : min(q_end - 1, end)].split()) >= _MIN_QUOTE_WORDS
+    ]
+
+
+def quote_continues(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the sentence closes a quotation opened before it, and leaves one open."""
+    spans = _quotes(text, start, end)
+    return (
+        any(q_start < start for q_start, _ in spans),
+        any(q_end > end for _, q_end in spans),
+    )
+
+
+def _quote_marks(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """Each double quotation mark in ``text[start:end]`` as an opening or closing one."""
+    marks: list[tuple[int, str]] = []
+    for position in range(start, end):
+        char = text[position]
+        if char == "“":
+            marks.append((position, "open"))
+        elif char == "”":
+            marks.append((position, "close"))
+        elif char == '"':
+            before = text[position - 1] if position > start else " "
+            after = text[position + 1] if position + 1 < end else " "
+            opening = (before.isspace() or before in "([—–-") and not after.isspace()
+            marks.append((position, "open" if opening else "close"))
+    return marks
 
 def _skip_space(text: str, position: int) -> int:
     """The first non-space offset at or after ``position``."""

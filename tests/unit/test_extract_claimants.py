@@ -152,7 +152,7 @@ def test_reported_speech_frames() -> None:
         ("reported_speech", "Officials said more than 12,000 homes were damaged."),
     ]
     assert claims[0].claimant == Claimant(
-        name=None, role="trade ministry", affiliation=None, kind="organization"
+        name="trade ministry", role=None, affiliation=None, kind="organization"
     )
     assert claims[0].made_on == datetime.date(2024, 3, 19)
     assert claims[1].claimant.name == "Bank of Korea"
