@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from ledger.extract.cues import wordset
 from ledger.extract.mentions import Mention
 from ledger.extract.model import Cited, Claimant, SourceKind
+from ledger.extract.places import is_place
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
 # Organisation heads so generic that any organisation named before may be meant.
-_GENERIC_BODIES = frozenset({"company", "firm", "group", "organization", "organisation"})
+_GENERIC_BODIES = wordset(
+    """company firm group organization organisation agency body authority institute service
+    department office"""
+)
 # Bodies spoken of as a group of people rather than by a name: "the government said" keeps
 # "government" as a role, while "the health ministry said" names the ministry.
 _COLLECTIVE_BODIES = wordset(
@@ -158,7 +162,7 @@ class ClaimantIndex:
         if len(letters) < 2 or " " in name or not letters.isalpha():
             return None
         for entity in self._entities.values():
-            if entity.name is not None and _initials(entity.name) == letters:
+            if entity.name is not None and letters in _initials(entity.name):
                 return entity
         return None
 
@@ -188,8 +192,11 @@ class ClaimantIndex:
         for mention in self._mentions:
             if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
-            timeline = timelines.get(_head(mention.role), [])
+            timeline = timelines.setdefault(_head(mention.role), [])
             found = _nearest_compatible(timeline, mention)
+            if found is None and mention.kind == "person":
+                # "a senior official said ... the official said": an unnamed person
+                found = _Entity(name=None)
             if found is not None:
                 self._link(mention, found)
                 bisect.insort(timeline, (mention.start, found), key=_position)
@@ -262,17 +269,30 @@ def _pronoun_group(word: str, mention: Mention) -> str:
     return "person" if mention.kind == "person" else "body"
 
 
-def _initials(name: str) -> str:
-    """Initials of a name's capitalised words: "U.S. Geological Survey" -> "USGS"."""
-    letters: list[str] = []
-    for word in name.replace("-", " ").split():
-        if word.lower() in _ACRONYM_SKIP:
-            continue
-        if "." in word:
-            letters.extend(part for part in word.split(".") if part)
-        elif word[:1].isupper():
-            letters.append(word[0])
-    return "".join(letters).upper()
+def _initials(name: str) -> set[str]:
+    """The acronyms a name may go by: "U.S. Geological Survey" -> USGS, "Texas Department
+    of State Health Services" -> TDSHS and DSHS (place left out), "Electoral Commission of
+    Ghana" -> ECG and EC (the "of Place" left out)."""
+    words = name.replace("-", " ").split()
+    variants = [words]
+    if len(words) > 2 and is_place(words[0]):
+        variants.append(words[1:])
+    if " of " in name and is_place(name.rsplit(" of ", 1)[1]):
+        variants.append(name.rsplit(" of ", 1)[0].split())
+    found: set[str] = set()
+    for variant in variants:
+        letters: list[str] = []
+        for word in variant:
+            if word.lower() in _ACRONYM_SKIP:
+                continue
+            if "." in word:
+                letters.extend(part for part in word.split(".") if part)
+            elif word.isupper():
+                letters.append(word)  # "US Geological Survey"
+            elif word[:1].isupper():
+                letters.append(word[0])
+        found.add("".join(letters).upper())
+    return found
 
 
 def _position(item: tuple[int, _Entity]) -> int:
@@ -313,8 +333,10 @@ def _last_body(bodies: list[tuple[int, _Entity]], head: str) -> _Entity | None:
         words = f"{entity.name or ''} {entity.role or ''}".lower().split()
         if head in words or head.rstrip("s") in words:
             return entity
-    if head in _GENERIC_BODIES and bodies:
-        return bodies[-1][1]
+    if head in _GENERIC_BODIES:
+        for _, entity in reversed(bodies):
+            if entity.name is not None and not is_place(entity.name):
+                return entity
     return None
 
 

@@ -217,7 +217,7 @@ class _Run:
 
 
 _Day = tuple[datetime.date | None, Precision | None]
-_QUOTE_MARKS = " \t\n\"“”"
+_QUOTE_MARKS = ' \t\n"“”'
 
 
 def _quotation_sources(text: str, sentences: list[_Sentence]) -> dict[int, int]:

@@ -10,6 +10,7 @@ from ledger.extract.model import SourceKind
 from ledger.extract.places import country_of, country_of_demonym
 from ledger.extract.roles import (
     HONORIFICS,
+    ORGANIZATION_WORDS,
     ROLE_HEADS,
     TITLE_ABBREVIATIONS,
     TITLE_WORDS,
@@ -225,7 +226,14 @@ class _Finder:
             return None
         phrase = self._role_phrase(run_end + 1)
         if phrase is None:
-            return None
+            found = self._attributive(run_end + 1, self._name_run(run_end + 1))
+            if found is None or found[0].name is not None:
+                return None
+            phrase = (
+                found[0].role or "",
+                found[0].affiliation,
+                found[1],
+            )  # "Lubbock city spokesperson"
         role, affiliation, end = phrase
         close = self._appositive_end(end)
         if close is None:
@@ -281,13 +289,21 @@ class _Finder:
         head = None
         for k in range(j, min(j + _MAX_MODIFIERS + 1, len(self.tokens))):
             token = self.tokens[k]
-            if not token.text[0].isalpha() or token.lower in _NOT_MODIFIERS:
+            if not token.text[0].isalpha() or (
+                token.lower in _NOT_MODIFIERS and not self._document_subject(k)
+            ):
                 break
             if token.lower in ROLE_HEADS and (token.text[0].islower() or k == j):
                 head = k
-            elif not free and token.lower not in _KNOWN_MODIFIERS:
-                break
+            elif token.lower not in _KNOWN_MODIFIERS and (not free or token.text[0].isupper()):
+                break  # "took office" is no role; "SpaceX company" is a name, not a role
         return head
+
+    def _document_subject(self, k: int) -> bool:
+        """A document noun that is also a verb form, before a verb: "estimates showed"."""
+        tokens = self.tokens
+        following = tokens[k + 1].lower if k + 1 < len(tokens) else ""
+        return role_kind(tokens[k].lower) == "document" and following in REPORTING_FORMS
 
     def _linked_affiliation(
         self, end: int, *, links: frozenset[str] = _AFFILIATION_LINKS
@@ -328,7 +344,7 @@ class _Finder:
                 j += 1  # "Abdel Fattah el-Sisi", "Ursula von der Leyen"
             elif j > i and _PARTICLE_PREFIX.match(token.text):
                 j += 1
-            elif self._name_link_at(i, j):
+            elif self._name_link_at(i, j) or self._and_link_at(i, j):
                 j += 2
             else:
                 break
@@ -342,6 +358,16 @@ class _Finder:
         if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
             return False
         return _is_name_word(tokens[j + 1])
+
+    def _and_link_at(self, i: int, j: int) -> bool:
+        """True for "and" inside a body's name ("Centers for Disease Control and Prevention")."""
+        tokens = self.tokens
+        if j == i or j + 1 >= len(tokens) or tokens[j].text not in ("and", "&"):
+            return False
+        if not _is_name_word(tokens[j + 1]):
+            return False
+        words = {t.lower for t in tokens[i : min(j + 4, len(tokens))]}
+        return bool(words & ORGANIZATION_WORDS)
 
     def _abbreviation_at(self, j: int) -> bool:
         """True at "Sen.", "Mr.", "J.": a capitalized abbreviation glued to its period."""
@@ -367,6 +393,8 @@ class _Finder:
                 last_title, honorific = k, False
             elif word in HONORIFICS and self._abbreviation_at(k):
                 last_title, honorific = k, True
+        if any(t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]):
+            last_title = -1  # "Directorate General of Health Services" is a body's name
         name_start = last_title + 1 if last_title >= 0 else i
         if name_start < j and tokens[name_start].text == ".":
             name_start += 1

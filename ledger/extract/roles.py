@@ -88,7 +88,10 @@ ORGANIZATION_WORDS = wordset(
 
 
 def role_text(words: list[str]) -> str:
-    """Normalize a role phrase: lower case, abbreviations expanded ("Sen." -> "senator")."""
+    """Normalize a role phrase: lower case, abbreviations expanded ("Sen." -> "senator"),
+    a leading "new" dropped ("a new study" is the study)."""
+    if len(words) > 1 and words[0].lower() == "new":
+        words = words[1:]
     return " ".join(TITLE_ABBREVIATIONS.get(word.lower(), word.lower()) for word in words)
 
 

@@ -48,7 +48,8 @@ class Speech:
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
 _SUBJECT_GAP_WORDS = wordset(
     """also has have had previously recently earlier later then further again repeatedly
-    publicly reportedly separately on last this yesterday today"""
+    publicly reportedly separately on last this yesterday today now already initially first
+    officially formally jointly immediately subsequently"""
 ) | frozenset(WEEKDAYS)
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
 _PREPOSITION_ING = wordset(
@@ -83,6 +84,7 @@ _DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show"})
 _SUBORDINATORS = wordset("after before when as since while because although though once until")
 # Gerunds that report what the subject of another verb said: "X urged calm, saying that C".
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
+_CLAUSE_OPENERS = frozenset({",", "but", "and", "with", "while", ";", "—", "–"})
 _SAYING = frozenset({"saying", "adding", "stating", "noting", "warning", "claiming"})
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
@@ -172,17 +174,37 @@ class _Sentence:
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
 
     def saying(self) -> list[Speech]:
-        """Match "X urged calm, saying (that) C" and "X released a statement saying C"."""
-        if not self.mentions:
-            return []
-        subject = self.mentions[0]
-        if self._with_article(subject.start) != self.start:
-            return []
+        """Match "X urged calm, saying (that) C" and "X released a statement saying C".
+
+        The speaker is the last mention before the gerund that opens a clause.
+        """
+        dateline = DATELINE.match(self.text, self.start, self.end)
+        clause_start = dateline.end() if dateline else self.start
         for index, token in enumerate(self.tokens):
-            if token.lower in _SAYING and token.start > subject.end:
-                speeches = self._forward(index, subject, first=False)
-                return [replace(s, attribution_start=self.start) for s in speeches]
+            if token.lower not in _SAYING:
+                continue
+            subject = None
+            for mention in self.mentions:
+                if mention.end > token.start:
+                    break
+                if mention.start >= clause_start and self._opens_clause(mention.start):
+                    subject = mention
+            if subject is None:
+                return []
+            speeches = self._forward(index, subject, first=False)
+            return [replace(s, attribution_start=subject.start) for s in speeches]
         return []
+
+    def _opens_clause(self, position: int) -> bool:
+        """Whether a mention at ``position`` starts a clause (is a subject)."""
+        position = self._with_article(position)
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        if index == 0 or self.tokens[index - 1].start < self.start:
+            return True
+        dateline = DATELINE.match(self.text, self.start, self.end)
+        if dateline and dateline.end() == position:
+            return True
+        return self.tokens[index - 1].lower in _CLAUSE_OPENERS
 
     def _subordinate(self, position: int) -> bool:
         """Whether the words at ``position`` open a subordinate clause ("after X said")."""
@@ -646,6 +668,7 @@ def _quote_marks(text: str, start: int, end: int) -> list[tuple[int, str]]:
             opening = (before.isspace() or before in "([—–-") and not after.isspace()
             marks.append((position, "open" if opening else "close"))
     return marks
+
 
 def _skip_space(text: str, position: int) -> int:
     """The first non-space offset at or after ``position``."""
