@@ -208,3 +208,85 @@ def test_told_reporters_becomes_said() -> None:
     assert claim.claimant == Claimant(
         name="Tom Reyes", role="governor", affiliation=None, kind="person"
     )
+
+
+def test_acronym_in_parentheses_resolves_to_the_full_name() -> None:
+    text = (
+        "The Office of Budget Analysis (OBA) published its forecast on Monday. "
+        "OBA said the deficit would reach 3 percent of output."
+    )
+    claim = next(c for c in extract(text) if "deficit" in c.statement)
+    assert claim.claimant.name == "Office of Budget Analysis"
+    assert claim.claimant.kind == "organization"
+
+
+def test_acronym_by_initials_and_a_shorter_form_resolve_to_the_fullest_name() -> None:
+    text = (
+        "The U.S. Forest Service closed 12 trails on Monday. "
+        "The USFS said 4,000 acres had burned. "
+        "The Forest Service said 300 firefighters were deployed."
+    )
+    claims = [c for c in extract(text) if c.reporting != "assertion"]
+    assert [c.claimant.name for c in claims] == ["U.S. Forest Service"] * 2
+
+
+def test_the_agency_is_the_last_body_named() -> None:
+    text = (
+        "The National Weather Service issued 14 flood warnings on Monday. "
+        "The agency said 6 inches of rain could fall overnight."
+    )
+    claim = next(c for c in extract(text) if "inches" in c.statement)
+    assert claim.claimant.name == "National Weather Service"
+
+
+def test_he_never_resolves_to_a_country() -> None:
+    text = (
+        "Saudi Arabia said it would cut output by 1 million barrels a day. "
+        "He said the cut would last until June 2025."
+    )
+    first, second = extract(text)
+    assert (first.claimant.name, first.claimant.kind) == ("Saudi Arabia", "organization")
+    assert second.claimant == UNATTRIBUTED
+
+
+def test_they_resolves_to_the_last_group_of_people() -> None:
+    text = (
+        "Government officials in Chile announced on Monday that 131 people had died. "
+        "They said 1,600 homes were destroyed."
+    )
+    first, second = extract(text)
+    assert (first.claimant.role, first.claimant.affiliation) == ("government officials", "Chile")
+    assert second.claimant.role == "government officials"
+    assert second.made_on == datetime.date(2024, 3, 18)
+
+
+def test_unnamed_body_is_named_by_its_function() -> None:
+    claim = extract(
+        "Strikes killed 40 people overnight, the health ministry in the besieged Gaza Strip said."
+    )[0]
+    assert claim.claimant == Claimant(
+        name="health ministry", role=None, affiliation="Gaza Strip", kind="organization"
+    )
+
+
+def test_the_official_is_the_senior_official_mentioned_before() -> None:
+    text = (
+        "A senior police official said 12 militants were killed in the raid. "
+        '"Two missiles struck the compound," the official said.'
+    )
+    claims = extract(text)
+    assert [c.claimant.role for c in claims] == ["senior police official"] * 2
+
+
+def test_country_and_demonym_titles_give_the_affiliation() -> None:
+    assert mentions("South Korean Defence Minister Shin Won-sik spoke.")[0] == (
+        "South Korean Defence Minister Shin Won-sik",
+        "Shin Won-sik",
+        "defence minister",
+        "South Korea",
+    )
+    assert mentions("Pentagon spokesman Pat Ryder spoke.")[0][1:] == (
+        "Pat Ryder",
+        "spokesman",
+        "Pentagon",
+    )

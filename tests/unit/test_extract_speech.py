@@ -236,3 +236,43 @@ def test_unattributed_sentence_stays_an_assertion() -> None:
     claim = only("The bridge, built in 1932, carries 60,000 vehicles a day.")
     assert claim.reporting == "assertion"
     assert claim.claimant.name is None
+
+
+def test_quotation_over_two_sentences_is_credited_to_its_closing_attribution() -> None:
+    text = (
+        "“We counted 120 collapsed houses in one valley. The road was blocked for 9 hours,” "
+        "said Omar Haddad, a volunteer with the Red Crescent, on Tuesday."
+    )
+    claims = extract(text)
+    assert [c.reporting for c in claims] == ["direct_quote", "direct_quote"]
+    assert {c.claimant.name for c in claims} == {"Omar Haddad"}
+    assert (
+        claims[0].statement == "Omar Haddad said: “We counted 120 collapsed houses in one valley.”"
+    )
+    assert [c.made_on for c in claims] == [TUESDAY, TUESDAY]
+
+
+def test_quotation_over_two_sentences_after_a_colon() -> None:
+    text = "Mayor Lena Roos said: “We will hire 400 nurses. The city will pay for 200 of them.”"
+    claims = extract(text)
+    assert [c.claimant.name for c in claims] == ["Lena Roos", "Lena Roos"]
+    assert claims[1].statement == "Lena Roos said: “The city will pay for 200 of them.”"
+
+
+def test_saying_after_another_verb_reports_the_subject() -> None:
+    claim = only(
+        "Elections were held in March, but the electoral board released a statement saying "
+        "turnout reached 61 percent."
+    )
+    assert claim.claimant.name == "electoral board"
+    assert claim.statement == "The electoral board said turnout reached 61 percent."
+
+
+def test_speech_in_a_subordinate_clause_is_background() -> None:
+    claim = only("After the central bank announced a 50 basis point cut, the peso fell 2 percent.")
+    assert claim.reporting == "assertion"
+
+
+def test_adding_a_figure_is_not_speech() -> None:
+    claim = only("Employers added 210,000 jobs in May, the most in a year.")
+    assert claim.reporting == "assertion"
