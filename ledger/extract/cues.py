@@ -49,12 +49,12 @@ REPORTING_VERBS: dict[str, tuple[str, ...]] = {
     "suspect": ("suspected", "suspects"),
     "conclude": ("concluded", "concludes"),
     "find": ("found", "finds"),
-    "show": ("showed", "shows", "show"),
+    "show": ("showed", "shows", "show", "showing"),
     "contend": ("contended", "contends"),
     "complain": ("complained", "complains"),
     "expect": ("expects", "expect"),
     "suggest": ("suggests",),
-    "indicate": ("indicated",),
+    "indicate": ("indicated", "indicating"),
 }
 
 # Inflected form -> (base, is_gerund); "saying" style forms continue an earlier clause.

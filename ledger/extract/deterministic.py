@@ -18,7 +18,7 @@ from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, 
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
 from ledger.extract.segment import Segment, segment
-from ledger.extract.speech import Speech, find_speech, quote_continues
+from ledger.extract.speech import Speech, find_speech, quote_continues, quoted_spans
 from ledger.extract.statement import assertion, reported
 
 # The files whose bytes decide the output: rules, word lists and learned weights.
@@ -98,9 +98,15 @@ class _Run:
         self.published = published
         units = [unit for unit in segment(text) if not unit.heading]
         mentions = {}
+        quoted = _quoted_parts(text, units)
         for unit in units:
             deadline.check()  # a caller's time limit (an API request) holds between sentences
-            mentions[unit] = find_mentions(text, unit.start, unit.end)
+            # Who a quotation names is not a speaker, nor what "he" refers to.
+            mentions[unit] = [
+                m
+                for m in find_mentions(text, unit.start, unit.end)
+                if not any(q_start <= m.start < q_end for q_start, q_end in quoted[unit])
+            ]
         self.index = ClaimantIndex([m for unit in units for m in mentions[unit]], text)
         self.sentences = []
         for unit in units:
@@ -218,6 +224,23 @@ class _Run:
 
 _Day = tuple[datetime.date | None, Precision | None]
 _QUOTE_MARKS = ' \t\n"“”'
+
+
+def _quoted_parts(text: str, units: list[Segment]) -> dict[Segment, list[tuple[int, int]]]:
+    """The quoted parts of each sentence, a sentence inside a longer quotation all of it."""
+    parts: dict[Segment, list[tuple[int, int]]] = {}
+    open_quote = False
+    paragraph = -1
+    for unit in units:
+        if unit.paragraph != paragraph:
+            open_quote, paragraph = False, unit.paragraph
+        spans = quoted_spans(text, unit.start, unit.end)
+        closes, opens = quote_continues(text, unit.start, unit.end)
+        if open_quote and not spans and not closes:
+            spans = [(unit.start, unit.end)]
+        parts[unit] = spans
+        open_quote = opens or (open_quote and not closes)
+    return parts
 
 
 def _quotation_sources(text: str, sentences: list[_Sentence]) -> dict[int, int]:

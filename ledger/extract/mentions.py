@@ -58,7 +58,7 @@ _PRONOUNS: dict[str, SourceKind] = {
     "they": "person",
     "it": "organization",
 }
-_POSSESSIVE = frozenset({"'s"})
+_POSSESSIVE = frozenset({"'s", "'", "’"})  # "Maldives' foreign ministry"
 _AFFILIATION_LINKS = frozenset({"of", "for", "at", "in"})
 _DOCUMENT_LINKS = _AFFILIATION_LINKS | {"by", "from"}  # "a report by the agency"
 # Capitalized words that open sentences or clauses but never start a name.
@@ -173,7 +173,8 @@ class _Finder:
         tokens = self.tokens
         if run_end >= len(tokens) or not tokens[run_end].text[0].islower():
             return None
-        head = self._role_head(run_end, free=False)
+        determined = i > 0 and tokens[i - 1].lower in _DETERMINERS  # "an EU observation project"
+        head = self._role_head(run_end, free=determined)
         if head is None:
             return None
         run = self._span_text(i, run_end)

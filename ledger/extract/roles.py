@@ -29,7 +29,8 @@ ORGANIZATION_HEADS = wordset(
     navy military force forces guard command board fund foundation association federation
     party group brigade utility utilities operator carrier airline lender insurer retailer
     manufacturer automaker producer exporter watchdog regime junta headquarters tank media
-    outlets tv television radio newspaper broadcaster channel directorate agencies ministries governments companies firms regulators"""
+    outlets tv television radio newspaper broadcaster channel directorate project programme
+    program agencies ministries governments companies firms regulators"""
 )
 
 # Nouns naming a document or a body of data that can be a source ("the report said").

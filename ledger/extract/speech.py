@@ -85,7 +85,12 @@ _SUBORDINATORS = wordset("after before when as since while because although thou
 # Gerunds that report what the subject of another verb said: "X urged calm, saying that C".
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
 _CLAUSE_OPENERS = frozenset({",", "but", "and", "with", "while", ";", "—", "–"})
-_SAYING = frozenset({"saying", "adding", "stating", "noting", "warning", "claiming"})
+_SAYING = frozenset(
+    form
+    for base in ("say", "add", "state", "note", "warn", "claim", "show", "indicate")
+    for form in REPORTING_VERBS[base]
+    if form.endswith("ing")
+)
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
@@ -187,16 +192,26 @@ class _Sentence:
             for mention in self.mentions:
                 if mention.end > token.start:
                     break
-                if mention.start >= clause_start and self._opens_clause(mention.start):
+                if mention.start >= clause_start and self._is_subject(mention):
                     subject = mention
             if subject is None:
                 return []
+            if token.lower != "saying" and self._content_start(index)[1] != "that":
+                return []  # "adding 304,000 jobs" adds jobs; "adding that C" reports
             speeches = self._forward(index, subject, first=False)
             return [replace(s, attribution_start=subject.start) for s in speeches]
         return []
 
+    def _is_subject(self, mention: Mention) -> bool:
+        """A mention that opens a clause and is followed by its verb, not by a list's comma."""
+        index = bisect.bisect_left(self.tokens, mention.end, key=_token_start)
+        following = self.tokens[index] if index < len(self.tokens) else None
+        if following is None or not following.text[0].islower():
+            return False
+        return following.lower not in ("and", "or") and self._opens_clause(mention.start)
+
     def _opens_clause(self, position: int) -> bool:
-        """Whether a mention at ``position`` starts a clause (is a subject)."""
+        """Whether a mention at ``position`` starts a clause."""
         position = self._with_article(position)
         index = bisect.bisect_left(self.tokens, position, key=_token_start)
         if index == 0 or self.tokens[index - 1].start < self.start:
@@ -214,16 +229,22 @@ class _Sentence:
         return index > 0 and self.tokens[index - 1].lower in _SUBORDINATORS
 
     def _speaker(self, verb: Token) -> tuple[Mention | None, bool]:
-        """The mention right before the verb (gaps allowed), else right after it."""
+        """The mention right before the verb (gaps allowed), else right after it.
+
+        ", said X." and ", said X, a role" take the speaker after the verb first, so that
+        "hospitalized in Lubbock, Texas, said Lauren Adams" is not said by Lubbock.
+        """
+        after = self._mention_after(verb.end)
+        if after is not None and self._comma_before(verb.start) is not None:
+            following = self.text[after.end : after.end + 1]
+            if after.end >= self.body_end or following in (",", "."):
+                return after, True
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
             if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
                 return subject, False
-        index = bisect.bisect_left(self.mentions, verb.end, key=_start)
-        if index < len(self.mentions):
-            after = self.mentions[index]
-            if _adjacent(self.text[verb.end : after.start]):
-                return after, True
+        if after is not None:
+            return after, True
         return None, False
 
     def _mention_ending_by(self, position: int) -> Mention | None:
@@ -242,7 +263,7 @@ class _Sentence:
     @staticmethod
     def _subject_gap(gap: str, subject: Mention) -> bool:
         """A gap that keeps subject and verb together: adverbs or one ", parenthetical,"."""
-        stripped = gap.strip()
+        stripped = gap.strip().removeprefix(")").strip()  # "District (SPPHD) says"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True
         if stripped == "," and subject.role is not None and subject.name is not None:
@@ -642,6 +663,11 @@ def _quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
         for q_start, q_end in spans
         if len(text[max(q_start + 1, start) : min(q_end - 1, end)].split()) >= _MIN_QUOTE_WORDS
     ]
+
+
+def quoted_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of ``text[start:end]`` inside quotation marks (marks included)."""
+    return [(max(q_start, start), min(q_end, end)) for q_start, q_end in _quotes(text, start, end)]
 
 
 def quote_continues(text: str, start: int, end: int) -> tuple[bool, bool]:
