@@ -151,9 +151,14 @@ class ClaimantIndex:
             if mention.name is None or mention in self._links:
                 continue
             entity = self._aliases.get(mention.name) or self._acronym(mention.name)
+            if entity is None and mention.kind != "organization":
+                # a surname is part of a person's name; "SpaceX" is not "SpaceX Crew Dragon"
+                candidates = [
+                    e for e in self._by_word.get(mention.name, []) if e.kind in ("person", None)
+                ]
+                entity = _nearest(candidates, mention.start)
             if entity is None:
-                candidates = self._by_word.get(mention.name, [])
-                entity = _nearest(candidates, mention.start) or self._entity(mention.name)
+                entity = self._entity(mention.name)
             self._link(mention, entity)
 
     def _acronym(self, name: str) -> _Entity | None:
@@ -245,8 +250,9 @@ class ClaimantIndex:
                 last["person"] = entity
 
     def _definite(self, mention: Mention) -> bool:
-        """Whether the mention starts with "the" ("the agency" refers back; "an agency" not)."""
-        return self._text[mention.start : mention.start + 4].lower() == "the "
+        """Whether the mention starts with, or follows, "the" ("the agency" refers back)."""
+        before = self._text[max(0, mention.start - 4) : mention.start].lower()
+        return self._text[mention.start : mention.start + 4].lower() == "the " or before == "the "
 
     def _entity(self, name: str) -> _Entity:
         """The entity of a name, created (and indexed by its words) on first use."""

@@ -178,7 +178,9 @@ class _Finder:
         if head is None:
             return None
         run = self._span_text(i, run_end)
-        affiliation = country_of_demonym(run) or country_of(run) or run
+        affiliation: str | None = country_of_demonym(run) or country_of(run) or run
+        if _DESCRIPTIVE.search(run):
+            affiliation = None  # "the California-headquartered company" is any company
         role = role_text([token.text for token in tokens[run_end : head + 1]])
         end = head + 1
         if role_kind(role) == "document":
@@ -196,6 +198,17 @@ class _Finder:
         """Match "South Korea's defense minister [Name]" or "...'s Defense Minister Name"."""
         affiliation = self._span_text(i, run_end)
         phrase = self._role_phrase(run_end + 1, allow_affiliation=False)
+        head = run_end + 1
+        named_body = (
+            phrase is not None
+            and self.tokens[head].text[0].isupper()
+            and phrase[1] is not None
+            and role_kind(phrase[0]) == "organization"
+        )
+        if phrase is not None and named_body:
+            # "the governor's Office of Emergency Services": a body's name
+            body = self._span_text(head, phrase[2])
+            return self._mention(i, phrase[2], name=body, affiliation=affiliation), phrase[2]
         if phrase is not None:
             role, _, end = phrase
             name_end = self._name_run(end)
@@ -458,6 +471,7 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
     return None, title
 
 
+_DESCRIPTIVE = re.compile(r"-(?:based|headquartered|owned|run|led|backed|funded|born)$")
 _PARTICLES = frozenset(
     {
         "bin",

@@ -154,8 +154,10 @@ class _Sentence:
         speaker, inverted = self._speaker(token)
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
             return []
-        if token.lower in _DOCUMENT_FORMS and speaker.kind != "document":
-            return []
+        group = speaker.kind == "person" and (speaker.role or "").endswith("s")
+        plural = group or self.text[speaker.start : speaker.end].lower() == "they"
+        if token.lower in _DOCUMENT_FORMS and speaker.kind != "document" and not plural:
+            return []  # "the survey found", "researchers found", but not "police found 3 cars"
         group_start = self._with_article(min(speaker.start, token.start))
         group_end = max(speaker.end, token.end)
         if self._subordinate(group_start):
