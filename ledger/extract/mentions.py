@@ -324,6 +324,12 @@ class _Finder:
     ) -> tuple[str | None, int]:
         """The affiliation after a role: "... of South Korea", "... for the Pentagon"."""
         tokens = self.tokens
+        if (
+            end + 1 < len(tokens)
+            and tokens[end].lower == "based"
+            and tokens[end + 1].lower in links
+        ):
+            end += 1  # "a security official based in Miranshah"
         if end >= len(tokens) or tokens[end].lower not in links:
             return None, end
         start = end + 1

@@ -91,6 +91,9 @@ _SAYING = frozenset(
     for form in REPORTING_VERBS[base]
     if form.endswith("ing")
 )
+# What a body or a document does when it publishes figures: "the weather service issued a red
+# alert", "the exit poll put the Conservatives on 131 seats" (never said of people).
+_BODY_VERBS = wordset("issued posted notified shared revised lowered put")
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
@@ -148,10 +151,16 @@ class _Sentence:
     def speech_at(self, index: int, token: Token) -> list[Speech]:
         """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
+        if form is None and token.lower in _BODY_VERBS:
+            form = (token.lower, False)
         # Capitalized forms are names ("United States"); gerunds only continue a clause.
         if form is None or form[1] or token.text[0].isupper():
             return []
         speaker, inverted = self._speaker(token)
+        if token.lower in _BODY_VERBS and (
+            inverted or speaker is None or speaker.kind not in ("organization", "document")
+        ):
+            return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
             return []
         group = speaker.kind == "person" and (speaker.role or "").endswith("s")
@@ -519,7 +528,7 @@ class _Sentence:
     def _object_start(self, verb_index: int) -> int:
         """Start of a bare object: past an audience ("told reporters") and a day ("on Monday")."""
         tokens = self.tokens
-        telling = REPORTING_FORMS[tokens[verb_index].lower][0] == "tell"
+        telling = REPORTING_FORMS.get(tokens[verb_index].lower, ("", False))[0] == "tell"
         k = verb_index + 1
         while k < len(tokens):
             skip = self._preamble_length(k, telling=telling)

@@ -276,3 +276,20 @@ def test_speech_in_a_subordinate_clause_is_background() -> None:
 def test_adding_a_figure_is_not_speech() -> None:
     claim = only("Employers added 210,000 jobs in May, the most in a year.")
     assert claim.reporting == "assertion"
+
+
+def test_bodies_publishing_figures_are_claimants() -> None:
+    text = (
+        "The fire agency lowered the burned area on Monday to 48,200 acres. "
+        "The weather service issued 14 flood warnings. "
+        "Residents posted 300 videos of the flooding."
+    )
+    lowered, issued, posted = extract(text)
+    assert (lowered.claimant.name, lowered.reporting) == ("fire agency", "reported_speech")
+    assert issued.claimant.name == "weather service"
+    assert posted.reporting == "assertion"  # people posting videos are not a source
+
+
+def test_a_participle_place_is_the_affiliation_not_the_speaker() -> None:
+    claim = only("A security official based in Peshawar confirmed the toll of 12 dead.")
+    assert (claim.claimant.role, claim.claimant.affiliation) == ("security official", "Peshawar")
