@@ -153,10 +153,7 @@ class ClaimantIndex:
             entity = self._aliases.get(mention.name) or self._acronym(mention.name)
             if entity is None and mention.kind != "organization":
                 # a surname is part of a person's name; "SpaceX" is not "SpaceX Crew Dragon"
-                candidates = [
-                    e for e in self._by_word.get(mention.name, []) if e.kind in ("person", None)
-                ]
-                entity = _nearest(candidates, mention.start)
+                entity = _nearest(self._by_word.get(mention.name, []), mention.start)
             if entity is None:
                 entity = self._entity(mention.name)
             self._link(mention, entity)
@@ -220,8 +217,10 @@ class ClaimantIndex:
             if mention.name or mention.role is None or mention.kind != "organization":
                 continue
             found = _last_body(bodies, _head(mention.role)) if self._definite(mention) else None
-            if found is None:  # "Russia's foreign ministry": a body of its own
-                found = _Entity(name=None)
+            if found is not None:
+                self._links[mention] = found  # "the agency" adds no role to the body's name
+                continue
+            found = _Entity(name=None)  # "Russia's foreign ministry": a body of its own
             self._link(mention, found)
             bodies.append((mention.start, found))
 

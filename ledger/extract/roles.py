@@ -88,10 +88,14 @@ ORGANIZATION_WORDS = wordset(
 )
 
 
+# Words before a role that say which one, not what it is: "a second official", "a new study".
+_NOT_PART_OF_ROLES = wordset("new another other second third fourth fifth")
+
+
 def role_text(words: list[str]) -> str:
     """Normalize a role phrase: lower case, abbreviations expanded ("Sen." -> "senator"),
-    a leading "new" dropped ("a new study" is the study)."""
-    if len(words) > 1 and words[0].lower() == "new":
+    a leading "new", "another" or ordinal dropped ("a new study" is the study)."""
+    if len(words) > 1 and words[0].lower() in _NOT_PART_OF_ROLES:
         words = words[1:]
     return " ".join(TITLE_ABBREVIATIONS.get(word.lower(), word.lower()) for word in words)
 

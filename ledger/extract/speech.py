@@ -158,7 +158,10 @@ class _Sentence:
             return []
         speaker, inverted = self._speaker(token)
         if token.lower in _BODY_VERBS and (
-            inverted or speaker is None or speaker.kind not in ("organization", "document")
+            inverted
+            or speaker is None
+            or speaker.pronoun
+            or speaker.kind not in ("organization", "document")
         ):
             return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
