@@ -78,6 +78,7 @@ class ClaimantIndex:
         self._by_word: dict[str, list[_Entity]] = {}
         self._links: dict[Mention, _Entity] = {}
         self._aliases: dict[str, _Entity] = {}
+        self._initials: dict[str, _Entity] | None = None  # built on the first acronym
         self._link_full_names()
         self._merge_longer_names()
         self._link_short_names()
@@ -132,12 +133,14 @@ class ClaimantIndex:
         article gives: "Bureau of Labor Statistics" is "U.S. Bureau of Labor Statistics",
         "Kennedy Jr." is "Robert F. Kennedy Jr."; "USGS" after "U.S. Geological Survey
         (USGS)" or with the same initials is the survey."""
-        names = sorted(self._entities, key=len, reverse=True)
+        longest: dict[str, str] = {}  # a tail of two or more words -> the longest name
+        for name in sorted(self._entities, key=len, reverse=True):
+            words = name.split()
+            for cut in range(1, len(words) - 1):
+                longest.setdefault(" ".join(words[cut:]), name)
         for mention, entity in list(self._links.items()):
-            if entity.name is None or len(entity.name.split()) < 2:
-                continue
-            longer = next((n for n in names if n.endswith(" " + entity.name)), None)
-            if longer is not None:
+            longer = longest.get(entity.name or "")
+            if longer is not None and longer != entity.name:
                 self._link(mention, self._entities[longer])
         for first, second in itertools.pairwise(self._mentions):
             between = self._text[first.end : second.start]
@@ -163,10 +166,12 @@ class ClaimantIndex:
         letters = name.replace(".", "").upper()
         if len(letters) < 2 or " " in name or not letters.isalpha():
             return None
-        for entity in self._entities.values():
-            if entity.name is not None and letters in _initials(entity.name):
-                return entity
-        return None
+        if self._initials is None:
+            self._initials = {}
+            for entity in self._entities.values():
+                for initials in _initials(entity.name or ""):
+                    self._initials.setdefault(initials, entity)
+        return self._initials.get(letters)
 
     def _link_documents(self) -> None:
         """ "a report by the agency" starts a document; "the report" is the last one like it."""
@@ -205,24 +210,24 @@ class ClaimantIndex:
 
     def _link_bodies(self) -> None:
         """Link "the agency", "the ministry", "the company" to the last such body named."""
-        bodies: list[tuple[int, _Entity]] = []
+        bodies = _Bodies()
         for mention in self._mentions:
             if mention.affiliation and mention.affiliation in self._entities:
-                bodies.append((mention.start, self._entities[mention.affiliation]))
+                bodies.add(self._entities[mention.affiliation])
             entity = self._links.get(mention)
             if entity is not None:
                 if entity.kind == "organization":
-                    bodies.append((mention.start, entity))
+                    bodies.add(entity)
                 continue
             if mention.name or mention.role is None or mention.kind != "organization":
                 continue
-            found = _last_body(bodies, _head(mention.role)) if self._definite(mention) else None
+            found = bodies.last(_head(mention.role)) if self._definite(mention) else None
             if found is not None:
                 self._links[mention] = found  # "the agency" adds no role to the body's name
                 continue
             found = _Entity(name=None)  # "Russia's foreign ministry": a body of its own
             self._link(mention, found)
-            bodies.append((mention.start, found))
+            bodies.add(found)
 
     def _link_pronouns(self) -> None:
         """Link "he"/"she" to the last person, "it" to the last organisation or document,
@@ -332,17 +337,27 @@ def _nearest_compatible(
     return None
 
 
-def _last_body(bodies: list[tuple[int, _Entity]], head: str) -> _Entity | None:
-    """The last organisation whose name or role has ``head`` ("Defense Intelligence Agency")."""
-    for _, entity in reversed(bodies):
-        words = f"{entity.name or ''} {entity.role or ''}".lower().split()
-        if head in words or head.rstrip("s") in words:
-            return entity
-    if head in _GENERIC_BODIES:
-        for _, entity in reversed(bodies):
-            if entity.name is not None and not is_place(entity.name):
-                return entity
-    return None
+class _Bodies:
+    """The organisations named so far, by the words of their names and roles."""
+
+    def __init__(self) -> None:
+        self._by_word: dict[str, _Entity] = {}
+        self._last_named: _Entity | None = None
+
+    def add(self, entity: _Entity) -> None:
+        """Record an organisation as the latest one named by each of its words."""
+        for word in f"{entity.name or ''} {entity.role or ''}".lower().split():
+            self._by_word[word] = entity
+        if entity.name is not None and not is_place(entity.name):
+            self._last_named = entity
+
+    def last(self, head: str) -> _Entity | None:
+        """The last body with ``head`` in its name or role ("Defense Intelligence Agency"),
+        else, for a generic head ("the agency", "the company"), the last body named."""
+        found = self._by_word.get(head) or self._by_word.get(head.rstrip("s"))
+        if found is None and head in _GENERIC_BODIES:
+            return self._last_named
+        return found
 
 
 def _compatible(entity: _Entity, mention: Mention) -> bool:

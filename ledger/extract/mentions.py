@@ -413,7 +413,9 @@ class _Finder:
                 last_title, honorific = k, False
             elif word in HONORIFICS and self._abbreviation_at(k):
                 last_title, honorific = k, True
-        if any(t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]):
+        if last_title >= 0 and any(
+            t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]
+        ):
             last_title = -1  # "Directorate General of Health Services" is a body's name
         name_start = last_title + 1 if last_title >= 0 else i
         if name_start < j and tokens[name_start].text == ".":
