@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -13,7 +14,7 @@ from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
 from ledger.extract.dates import DateMention, find_dates
-from ledger.extract.mentions import find_mentions
+from ledger.extract.mentions import Mention, find_mentions
 from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
@@ -99,13 +100,16 @@ class _Run:
         units = [unit for unit in segment(text) if not unit.heading]
         mentions = {}
         quoted = _quoted_parts(text, units)
+        lowercase = set(_COMMON_WORD.findall(text))
         for unit in units:
             deadline.check()  # a caller's time limit (an API request) holds between sentences
-            # Who a quotation names is not a speaker, nor what "he" refers to.
+            # Who a quotation names is not a speaker, nor what "he" refers to; a capitalised
+            # first word the article also writes in lower case is no name ("Cumulative").
             mentions[unit] = [
                 m
                 for m in find_mentions(text, unit.start, unit.end)
                 if not any(q_start <= m.start < q_end for q_start, q_end in quoted[unit])
+                and not _common_word_opening(text, unit, m, lowercase)
             ]
         self.index = ClaimantIndex([m for unit in units for m in mentions[unit]], text)
         self.sentences = []
@@ -224,6 +228,16 @@ class _Run:
 
 _Day = tuple[datetime.date | None, Precision | None]
 _QUOTE_MARKS = ' \t\n"“”'
+_COMMON_WORD = re.compile(r"(?<![\w-])[a-z][a-z]+(?![\w-])")
+
+
+def _common_word_opening(text: str, unit: Segment, mention: Mention, lowercase: set[str]) -> bool:
+    """A one-word name that opens the sentence and is a word the article writes in lower
+    case elsewhere: "Cumulative confirmed deaths ..." is not said by "Cumulative"."""
+    if mention.name is None or mention.role is not None or " " in mention.name:
+        return False
+    opening = text[unit.start : mention.start].strip(_QUOTE_MARKS) == ""
+    return opening and mention.name.lower() in lowercase
 
 
 def _quoted_parts(text: str, units: list[Segment]) -> dict[Segment, list[tuple[int, int]]]:

@@ -80,7 +80,7 @@ _KNOWN_MODIFIERS = wordset(
     party company union former acting regional provincial national city county official
     new latest preliminary internal classified confidential annual quarterly monthly weekly
     independent central statistics provisional final initial updated exit private public
-    health electoral election"""
+    health electoral election press"""
 )
 _ROLE_OPENERS = _DETERMINERS | ROLE_HEADS | _KNOWN_MODIFIERS  # "Senior officials said"
 _MAX_APPOSITIVE_TAIL = 10
@@ -338,6 +338,8 @@ class _Finder:
             adjective = start + 1 < len(tokens) and tokens[start].text.islower()
             if adjective and _is_name_word(tokens[start + 1]):  # "in the besieged Gaza Strip"
                 start += 1
+        elif start + 1 < len(tokens) and tokens[start].lower in _COMPASS_WORDS:
+            start += 1  # "officials in eastern Libya"
         run_end = self._name_run(start)
         if run_end == start and links is _DOCUMENT_LINKS:
             # "data from the statistics agency": a body named by its role
@@ -479,6 +481,9 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
     return None, title
 
 
+_COMPASS_WORDS = wordset(
+    "eastern western northern southern central northeastern northwestern southeastern southwestern"
+)
 _DESCRIPTIVE = re.compile(r"-(?:based|headquartered|owned|run|led|backed|funded|born)$")
 _PARTICLES = frozenset(
     {
@@ -511,4 +516,6 @@ def _is_particle(token: Token) -> bool:
 def _is_name_word(token: Token) -> bool:
     """A capitalized word that can be part of a name."""
     first = token.text[0]
+    if len(token.text) > 1 and token.text.isupper() and token.text.isalpha():
+        return True  # an acronym, even one that spells a word ("WHO", "US")
     return first.isupper() and first.isalpha() and token.lower not in _NOT_NAMES

@@ -67,6 +67,8 @@ _BEFORE_THAT = wordset(
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")
 _DAY_WORDS = wordset("yesterday today tonight")
+_SHORT_TAIL = 6  # words after ", said X" that can only be adverbials ("on Friday")
+_INTRO_MAX_WORDS = 8  # "In a statement on Tuesday," introduces; a longer opening is content
 # Words opening a sentence's introductory phrase ("In a statement, X said C"): text before
 # such a comma is not the content of a postposed "C, X said".
 _INTRO_WORDS = wordset(
@@ -250,9 +252,9 @@ class _Sentence:
         """
         after = self._mention_after(verb.end)
         if after is not None and self._comma_before(verb.start) is not None:
-            following = self.text[after.end : after.end + 1]
-            if after.end >= self.body_end or following in (",", "."):
-                return after, True
+            rest = self.text[after.end : self.body_end]
+            if not rest or rest[0] == "," or len(rest.split()) <= _SHORT_TAIL:
+                return after, True  # ", said X, a role" / ", said X on Friday."
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
             if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
@@ -312,7 +314,8 @@ class _Sentence:
         previous = self.text.rfind(",", self.start, comma)
         opening = self.text[(previous + 1 if previous != -1 else self.start) : comma]
         words = opening.strip(" \"“”'‘’(").split()
-        if not words or (words[0].lower() in _INTRO_WORDS and previous == -1):
+        intro = previous == -1 and len(words) <= _INTRO_MAX_WORDS
+        if not words or (intro and words[0].lower() in _INTRO_WORDS):
             return False
         _, frame = self._content_start(verb_index)
         return frame != "that"
