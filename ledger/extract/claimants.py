@@ -144,8 +144,13 @@ class ClaimantIndex:
                 self._link(mention, self._entities[longer])
         for first, second in itertools.pairwise(self._mentions):
             between = self._text[first.end : second.start]
-            if between == " (" and first.name and second.name and first in self._links:
+            if between != " (" or not second.name:
+                continue
+            if first.name and first in self._links:
                 self._aliases[second.name] = self._links[first]
+            elif first.name is None and first.kind == "organization":
+                # "Cyprus' statistical service (Cystat)": the body's name is in parentheses
+                self._link(first, self._entity(second.name))
 
     def _link_short_names(self) -> None:
         """A one-word name is a part of a known full name ("Shin"), else its own entity;
@@ -154,8 +159,9 @@ class ClaimantIndex:
             if mention.name is None or mention in self._links:
                 continue
             entity = self._aliases.get(mention.name) or self._acronym(mention.name)
-            if entity is None and mention.kind != "organization":
-                # a surname is part of a person's name; "SpaceX" is not "SpaceX Crew Dragon"
+            if entity is None and (mention.kind != "organization" or mention.article):
+                # a surname is part of a person's name, "the Observatory" of a body's name;
+                # "SpaceX" (named as a company) is not "SpaceX Crew Dragon"
                 entity = _nearest(self._by_word.get(mention.name, []), mention.start)
             if entity is None:
                 entity = self._entity(mention.name)

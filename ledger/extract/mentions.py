@@ -413,8 +413,8 @@ class _Finder:
             word = tokens[k].lower
             if word in TITLE_WORDS or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k)):
                 last_title, honorific = k, False
-            elif word in HONORIFICS and self._abbreviation_at(k):
-                last_title, honorific = k, True
+            elif word in HONORIFICS and (self._abbreviation_at(k) or k + 1 < j):
+                last_title, honorific = k, True  # "Dr. Kyobe", British "Dr Kyobe"
         if last_title >= 0 and any(
             t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]
         ):
