@@ -67,6 +67,11 @@ _BEFORE_THAT = wordset(
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")
 _DAY_WORDS = wordset("yesterday today tonight")
+_PREPOSITIONS = wordset("in of from at near with for")
+_VERB_WORDS = frozenset(REPORTING_FORMS) | wordset(
+    "is are was were be been has have had will would could can may might must did do does"
+)
+_PHRASE_WORDS = 6  # "in the port city of"
 _SHORT_TAIL = 6  # words after ", said X" that can only be adverbials ("on Friday")
 _INTRO_MAX_WORDS = 8  # "In a statement on Tuesday," introduces; a longer opening is content
 # Words opening a sentence's introductory phrase ("In a statement, X said C"): text before
@@ -258,10 +263,28 @@ class _Sentence:
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
             if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
-                return subject, False
+                return self._head_of_phrase(subject), False
         if after is not None:
             return after, True
         return None, False
+
+    def _head_of_phrase(self, mention: Mention) -> Mention:
+        """The mention a prepositional phrase hangs on: in "a Libyan official in the port
+        city of Derna has told", the subject is the official, not Derna."""
+        index = bisect.bisect_left(self.mentions, mention.start, key=_start)
+        if index == 0:
+            return mention
+        earlier = self.mentions[index - 1]
+        first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
+        last = bisect.bisect_left(self.tokens, self._with_article(mention.start), key=_token_start)
+        between = self.tokens[first:last]
+        if not between or len(between) > _PHRASE_WORDS or between[0].lower not in _PREPOSITIONS:
+            return mention
+        if all(
+            t.text.isalpha() and t.text.islower() and t.lower not in _VERB_WORDS for t in between
+        ):
+            return earlier
+        return mention
 
     def _mention_ending_by(self, position: int) -> Mention | None:
         """The last mention that ends at or before ``position``."""
