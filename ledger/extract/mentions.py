@@ -181,6 +181,13 @@ class _Finder:
         affiliation: str | None = country_of_demonym(run) or country_of(run) or run
         if _DESCRIPTIVE.search(run):
             affiliation = None  # "the California-headquartered company" is any company
+        modifier = i == 0 and run_end == 1 and tokens[0].lower.endswith("ed")
+        if modifier and affiliation == run:
+            # "Informed sources said": a sentence's first word, an adjective, not a body
+            whole = self._role_head(0, free=True)
+            if whole is not None:
+                described = role_text([token.text for token in tokens[: whole + 1]])
+                return self._mention(0, whole + 1, role=described), whole + 1
         role = role_text([token.text for token in tokens[run_end : head + 1]])
         end = head + 1
         if role_kind(role) == "document":
@@ -238,7 +245,7 @@ class _Finder:
         """Match "Shin Won-shik, South Korea's defense minister," (closing comma left out)."""
         if run_end >= len(self.tokens) or self.tokens[run_end].text != ",":
             return None
-        phrase = self._role_phrase(run_end + 1)
+        phrase = self._role_phrase(run_end + 1) or self._title_case_role(run_end + 1)
         if phrase is None:
             found = self._attributive(run_end + 1, self._name_run(run_end + 1))
             if found is None or found[0].name is not None:
@@ -255,6 +262,17 @@ class _Finder:
         if affiliation is None:
             affiliation = self._affiliation_within(end, close)
         return self._mention(i, close, name=name, role=role, affiliation=affiliation), close
+
+    def _title_case_role(self, i: int) -> tuple[str, str | None, int] | None:
+        """A role written in title case after a name: ", the Ebola Incident Commander,"."""
+        tokens = self.tokens
+        start = i + 1 if i < len(tokens) and tokens[i].lower in _DETERMINERS else i
+        run_end = self._name_run(start)
+        title, name = self._split_title(start, run_end)
+        if not title or name is not None:
+            return None
+        affiliation, title = _peel_affiliation(title)
+        return role_text(title), affiliation, run_end
 
     def _appositive_end(self, end: int) -> int | None:
         """The comma or stop closing an appositive within a few words ("an expert on X,")."""
