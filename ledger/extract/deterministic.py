@@ -19,7 +19,14 @@ from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, 
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
 from ledger.extract.segment import Segment, segment
-from ledger.extract.speech import Speech, find_speech, quote_continues, quoted_spans
+from ledger.extract.speech import (
+    BODY_VERBS,
+    Speech,
+    find_speech,
+    present_tense,
+    quote_continues,
+    quoted_spans,
+)
 from ledger.extract.statement import assertion, reported
 
 # The files whose bytes decide the output: rules, word lists and learned weights.
@@ -191,7 +198,7 @@ class _Run:
         if speech.cites:
             cites = tuple(self.index.cited(mention) for mention in speech.cites)
             claimant = replace(claimant, cites=cites)
-        made_on, precision = self._spoken_on(claimant, said_on)
+        made_on, precision = self._spoken_on(claimant, said_on, present_tense(speech.verb))
         return ExtractedClaim(
             statement=reported(self.text, speech, self.index.label(speech.speaker, self.text)),
             selector=make_selector(self.text, speech.clause_start, speech.clause_end),
@@ -203,12 +210,13 @@ class _Run:
             score=sentence.score,
         )
 
-    def _spoken_on(self, claimant: Claimant, said_on: DateMention | None) -> _Day:
+    def _spoken_on(self, claimant: Claimant, said_on: DateMention | None, present: bool) -> _Day:
         """When the statement was made (see docs/extraction.md, "Dates").
 
-        The time the attribution gives ("said Tuesday", "told reporters in February"); else
-        the last time the article gave for the same claimant; else, news convention, the
-        publication day ("X said" with no time is a statement of the day).
+        The time the attribution gives ("said Tuesday", "told reporters in February"); else,
+        in the past tense, the last time the article gave for the same claimant; else, news
+        convention, the publication day ("X said" with no time is a statement of the day,
+        "X says" one that stands when the article is published).
         """
         key = replace(claimant, cites=())
         if said_on is not None:
@@ -216,7 +224,7 @@ class _Run:
             if claimant != UNATTRIBUTED:
                 self.spoke_on[key] = day
             return day
-        if claimant != UNATTRIBUTED and key in self.spoke_on:
+        if claimant != UNATTRIBUTED and key in self.spoke_on and not present:
             return self.spoke_on[key]
         return (self.published, None if self.published is None else "day")
 
@@ -304,13 +312,21 @@ def _quotation_body(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _speech_date(speech: Speech, dates: list[DateMention]) -> DateMention | None:
-    """The date expression of the attribution nearest its verb, outside the content."""
+    """The date expression of the attribution nearest its verb, outside the content.
+
+    A body's act ("Cal Fire lowered the estimate on Monday") is its statement, so for
+    those verbs a date in the clause counts too.
+    """
+    act = speech.verb.lower() in BODY_VERBS
     candidates = [
         mention
         for mention in dates
-        if speech.attribution_start <= mention.start
-        and mention.end <= max(speech.attribution_end, speech.attribution_start)
-        and not (speech.content_start <= mention.start < speech.content_end)
+        if (act and speech.clause_start <= mention.start < speech.clause_end)
+        or (
+            speech.attribution_start <= mention.start
+            and mention.end <= max(speech.attribution_end, speech.attribution_start)
+            and not (speech.content_start <= mention.start < speech.content_end)
+        )
     ]
     if not candidates:
         return None

@@ -100,7 +100,7 @@ _SAYING = frozenset(
 )
 # What a body or a document does when it publishes figures: "the weather service issued a red
 # alert", "the exit poll put the Conservatives on 131 seats" (never said of people).
-_BODY_VERBS = wordset("issued posted notified shared revised lowered put")
+BODY_VERBS = wordset("issued posted notified shared revised lowered put")
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
@@ -115,6 +115,15 @@ _SPACE = re.compile(r"\s*")
 DATELINE = re.compile(
     r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s[-–—]+\s"
 )
+
+
+def present_tense(form: str) -> bool:
+    """Whether a reporting verb form is in the present tense ("says", "say", "reports")."""
+    lower = form.lower()
+    found = REPORTING_FORMS.get(lower)
+    if found is None or found[1] or lower == REPORTING_VERBS[found[0]][0]:
+        return False  # not a reporting form, a gerund, or the simple past ("forecast")
+    return lower.endswith("s") or lower == found[0]
 
 
 def past_tense(form: str) -> str:
@@ -158,13 +167,13 @@ class _Sentence:
     def speech_at(self, index: int, token: Token) -> list[Speech]:
         """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
-        if form is None and token.lower in _BODY_VERBS:
+        if form is None and token.lower in BODY_VERBS:
             form = (token.lower, False)
         # Capitalized forms are names ("United States"); gerunds only continue a clause.
         if form is None or form[1] or token.text[0].isupper():
             return []
         speaker, inverted = self._speaker(token)
-        if token.lower in _BODY_VERBS and (
+        if token.lower in BODY_VERBS and (
             inverted
             or speaker is None
             or speaker.pronoun

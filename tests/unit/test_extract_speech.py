@@ -310,3 +310,18 @@ def test_long_sentences_stay_fast(sentence: str) -> None:
     started = time.perf_counter()
     extract(sentence)
     assert time.perf_counter() - started < 5  # about 0.3 s; quadratic rules took 3-8 s
+
+
+def test_present_tense_is_a_statement_of_the_publication_day() -> None:
+    text = (
+        "On Monday, the health ministry notified the public of 2 measles cases. "
+        "The health ministry says 40 children have not been vaccinated."
+    )
+    notified, says = extract(text)
+    assert notified.made_on == datetime.date(2024, 3, 18)
+    assert says.made_on == PUBLISHED  # "says": it still says so; no carry-forward
+
+
+def test_a_bodys_act_is_dated_by_the_day_in_its_clause() -> None:
+    claim = only("The fire agency lowered its estimate on Tuesday to 48,200 acres.")
+    assert claim.made_on == TUESDAY
