@@ -144,8 +144,12 @@ class _Finder:
             return None
         role, affiliation, end = phrase
         name_end = self._name_run(end)
-        title, name = self._split_title(end, name_end)
-        if name_end > end and not title and name is not None:
+        _, name = self._split_title(end, name_end)
+        head = self.tokens[end - 1]
+        if end == i + 1 < name_end and head.text[0].isupper() and head.lower not in TITLE_WORDS:
+            return None  # "Official Gazette", "Health Ministry": a name, not a role and name
+        if name_end > end and name is not None:
+            # "military spokesman Major-General Waheed Arshad": the role phrase is the role
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end
@@ -163,6 +167,11 @@ class _Finder:
                 return found
         if name is not None and role is None:
             found = self._attributive(i, run_end) or self._appositive(i, run_end, name)
+            if found is not None:
+                return found
+        elif name is not None:
+            # "Major-General Waheed Arshad, the military spokesman,": the apposition says more
+            found = self._appositive(i, run_end, name)
             if found is not None:
                 return found
         mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
@@ -429,7 +438,12 @@ class _Finder:
         honorific = False
         for k in range(i, j):
             word = tokens[k].lower
-            if word in TITLE_WORDS or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k)):
+            hyphenated = "-" in word and word.rsplit("-", 1)[1] in TITLE_WORDS  # "Major-General"
+            if (
+                word in TITLE_WORDS
+                or hyphenated
+                or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k))
+            ):
                 last_title, honorific = k, False
             elif word in HONORIFICS and (self._abbreviation_at(k) or k + 1 < j):
                 last_title, honorific = k, True  # "Dr. Kyobe", British "Dr Kyobe"

@@ -290,3 +290,18 @@ def test_country_and_demonym_titles_give_the_affiliation() -> None:
         "spokesman",
         "Pentagon",
     )
+
+
+def test_hyphenated_titles_and_a_titled_name_after_a_role() -> None:
+    text = (
+        "Five soldiers were killed on Thursday, said military spokesman "
+        "Major-General Amir Rahim. Rahim said 4 more were wounded."
+    )
+    first, second = extract(text)
+    assert (first.claimant.name, first.claimant.role) == ("Amir Rahim", "military spokesman")
+    assert second.claimant.name == "Amir Rahim"
+
+
+def test_a_capitalised_role_word_before_a_name_is_part_of_the_name() -> None:
+    (claim,) = extract("Turnout stood at 87.04 percent, according to Official Gazette.")
+    assert (claim.claimant.name, claim.claimant.role) == ("Official Gazette", None)

@@ -54,7 +54,10 @@ def test_containers_claim(seed_claims: list[ExtractedClaim]) -> None:
     assert claim.made_on == datetime.date(2024, 3, 18)
     assert (
         Quantity(
-            value="7000", unit="containers", bound="approximate", text="approximately 7,000 containers"
+            value="7000",
+            unit="containers",
+            bound="approximate",
+            text="approximately 7,000 containers",
         )
         in claim.quantities
     )
