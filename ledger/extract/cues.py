@@ -55,6 +55,8 @@ REPORTING_VERBS: dict[str, tuple[str, ...]] = {
     "expect": ("expects", "expect"),
     "suggest": ("suggests",),
     "indicate": ("indicated", "indicating"),
+    "determine": ("determined", "determines"),
+    "read": ("reads",),
 }
 
 # Inflected form -> (base, is_gerund); "saying" style forms continue an earlier clause.

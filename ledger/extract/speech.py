@@ -85,7 +85,7 @@ _INTRO_WORDS = wordset(
     according"""
 ) | frozenset(WEEKDAYS + MONTHS)
 # Verbs that only report when a document or data is the subject ("the survey found that").
-_DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show"})
+_DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show", "reads", "determined"})
 # Words opening a subordinate clause: "after Powell announced the cut, the bank ..." is
 # background, not a statement the article reports.
 _SUBORDINATORS = wordset("after before when as since while because although though once until")
@@ -265,7 +265,8 @@ class _Sentence:
         "hospitalized in Lubbock, Texas, said Lauren Adams" is not said by Lubbock.
         """
         after = self._mention_after(verb.end)
-        if after is not None and self._comma_before(verb.start) is not None:
+        telling = REPORTING_FORMS.get(verb.lower, ("", False))[0] == "tell"  # "told Newsweek"
+        if after is not None and not telling and self._comma_before(verb.start) is not None:
             rest = self.text[after.end : self.body_end]
             if not rest or rest[0] == "," or len(rest.split()) <= _SHORT_TAIL:
                 return after, True  # ", said X, a role" / ", said X on Friday."
