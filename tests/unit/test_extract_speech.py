@@ -325,3 +325,21 @@ def test_present_tense_is_a_statement_of_the_publication_day() -> None:
 def test_a_bodys_act_is_dated_by_the_day_in_its_clause() -> None:
     claim = only("The fire agency lowered its estimate on Tuesday to 48,200 acres.")
     assert claim.made_on == TUESDAY
+
+
+def test_the_outlet_told_is_not_the_speaker() -> None:
+    claim = only(
+        '"The fossil is about half the size of a farm chicken," Ana Ruiz, a researcher at '
+        "the Lima Natural History Museum, told Newsweek."
+    )
+    assert claim.claimant.name == "Ana Ruiz"
+    assert claim.claimant.affiliation == "Lima Natural History Museum"
+
+
+def test_a_statement_reads() -> None:
+    claims = extract(
+        'The ministry issued a statement on Tuesday. "Admissions stand at 15 patients," '
+        "the statement reads."
+    )
+    assert claims[-1].claimant.kind == "document"
+    assert claims[-1].reporting == "direct_quote"
