@@ -18,15 +18,9 @@ from ledger.extract.mentions import Mention, find_mentions
 from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
+from ledger.extract.quotes import quotation_body, quotation_sources, quoted_parts
 from ledger.extract.segment import Segment, segment
-from ledger.extract.speech import (
-    BODY_VERBS,
-    Speech,
-    find_speech,
-    present_tense,
-    quote_continues,
-    quoted_spans,
-)
+from ledger.extract.speech import BODY_VERBS, Speech, find_speech, present_tense
 from ledger.extract.statement import assertion, reported
 
 # The files whose bytes decide the output: rules, word lists and learned weights.
@@ -41,6 +35,7 @@ RULE_FILES = (
     "mentions.py",
     "places.py",
     "quantities.py",
+    "quotes.py",
     "roles.py",
     "segment.py",
     "speech.py",
@@ -106,7 +101,7 @@ class _Run:
         self.published = published
         units = [unit for unit in segment(text) if not unit.heading]
         mentions = {}
-        quoted = _quoted_parts(text, units)
+        quoted = quoted_parts(text, units)
         lowercase = set(_COMMON_WORD.findall(text))
         for unit in units:
             deadline.check()  # a caller's time limit (an API request) holds between sentences
@@ -127,7 +122,9 @@ class _Run:
                 _Sentence(unit=unit, score=score_sentence(unit.text), speeches=speeches)
             )
         self.spoke_on: dict[Claimant, _Day] = {}
-        self.quoted_by = _quotation_sources(text, self.sentences)
+        self.quoted_by = quotation_sources(
+            text, [s.unit for s in self.sentences], [bool(s.speeches) for s in self.sentences]
+        )
 
     def claims(self) -> list[ExtractedClaim]:
         """Every claim, sentence by sentence (dates of earlier speech carry forward)."""
@@ -162,7 +159,7 @@ class _Run:
         """A sentence of a longer quotation, attributed like the sentence that attributes it."""
         speech = source.speeches[0]
         unit = sentence.unit
-        start, end = _quotation_body(self.text, unit.start, unit.end)
+        start, end = quotation_body(self.text, unit.start, unit.end)
         borrowed = replace(
             speech,
             kind="direct_quote",
@@ -246,69 +243,6 @@ def _common_word_opening(text: str, unit: Segment, mention: Mention, lowercase: 
         return False
     opening = text[unit.start : mention.start].strip(_QUOTE_MARKS) == ""
     return opening and mention.name.lower() in lowercase
-
-
-def _quoted_parts(text: str, units: list[Segment]) -> dict[Segment, list[tuple[int, int]]]:
-    """The quoted parts of each sentence, a sentence inside a longer quotation all of it."""
-    parts: dict[Segment, list[tuple[int, int]]] = {}
-    open_quote = False
-    paragraph = -1
-    for unit in units:
-        if unit.paragraph != paragraph:
-            open_quote, paragraph = False, unit.paragraph
-        spans = quoted_spans(text, unit.start, unit.end)
-        closes, opens = quote_continues(text, unit.start, unit.end)
-        if open_quote and not spans and not closes:
-            spans = [(unit.start, unit.end)]
-        parts[unit] = spans
-        open_quote = opens or (open_quote and not closes)
-    return parts
-
-
-def _quotation_sources(text: str, sentences: list[_Sentence]) -> dict[int, int]:
-    """For each sentence inside a quotation that spans sentences, the sentence whose
-    attribution covers it: '“C1. C2,” X said.' or 'X said: “C1. C2.”' (one paragraph)."""
-    sources: dict[int, int] = {}
-    run: list[int] = []
-    for position, sentence in enumerate(sentences):
-        unit = sentence.unit
-        if run and sentences[run[0]].unit.paragraph != unit.paragraph:
-            _attribute_run(run, None, sentences, sources)
-            run = []
-        closes, opens = quote_continues(text, unit.start, unit.end)
-        if run or opens:
-            run.append(position)
-        if run and closes and not opens:
-            _attribute_run(run, position, sentences, sources)
-            run = []
-        elif closes and opens and len(run) > 1:
-            _attribute_run(run, position, sentences, sources)
-            run = [position]
-    if run:
-        _attribute_run(run, None, sentences, sources)
-    return sources
-
-
-def _attribute_run(
-    run: list[int], closing: int | None, sentences: list[_Sentence], sources: dict[int, int]
-) -> None:
-    """Credit a run of quoted sentences to its closing attribution, else its opening one."""
-    candidates = [position for position in (closing, run[0]) if position is not None]
-    source = next((p for p in candidates if sentences[p].speeches), None)
-    if source is None:
-        return
-    for position in run:
-        if position != source and not sentences[position].speeches:
-            sources[position] = source
-
-
-def _quotation_body(text: str, start: int, end: int) -> tuple[int, int]:
-    """A quoted sentence without its quotation marks and surrounding spaces."""
-    while start < end and text[start] in _QUOTE_MARKS:
-        start += 1
-    while end > start and text[end - 1] in _QUOTE_MARKS:
-        end -= 1
-    return start, end
 
 
 def _speech_date(speech: Speech, dates: list[DateMention]) -> DateMention | None:

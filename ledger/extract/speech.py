@@ -17,6 +17,7 @@ from ledger.extract.cues import (
 )
 from ledger.extract.mentions import Mention, Token, tokenize
 from ledger.extract.model import Reporting
+from ledger.extract.quotes import quotations
 
 Frame = Literal["that", "object", "postposed", "according", "quote"]
 
@@ -105,7 +106,6 @@ BODY_VERBS = wordset("issued posted notified shared revised lowered put")
 _CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _THAT_WINDOW = 10
-_MIN_QUOTE_WORDS = 3
 _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 # Trimmed from the ends of content: spaces and the punctuation that joins clauses.
 _TRAILING = " \t\n.,;:"
@@ -161,7 +161,7 @@ class _Sentence:
         self.mentions = sorted(
             (m for m in mentions if start <= m.start and m.end <= end), key=_start
         )
-        self.quotes = _quotes(text, start, end)
+        self.quotes = quotations(text, start, end)
         self.body_end = _strip_end(text, start, end)  # the sentence without its final stop
 
     def speech_at(self, index: int, token: Token) -> list[Speech]:
@@ -687,63 +687,6 @@ def _adverbial(token: Token) -> bool:
     if token.text[0].isdigit() or token.text == "," or token.lower in _BEFORE_THAT:
         return True
     return token.text[0].isupper() and token.text[0].isalpha()  # "told Reuters that"
-
-
-def _quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans (marks included) of quotations with at least a few words.
-
-    A quotation that began in an earlier sentence starts one before ``start``; one that
-    goes on into the next sentence ends one after ``end``.
-    """
-    spans: list[tuple[int, int]] = []
-    opened: int | None = None
-    closed_any = False
-    for position, mark in _quote_marks(text, start, end):
-        if mark == "open" and opened is None:
-            opened = position
-        elif mark == "close":
-            q_start = start - 1 if opened is None and not closed_any else opened
-            if q_start is not None:
-                spans.append((q_start, position + 1))
-            opened, closed_any = None, True
-    if opened is not None:
-        spans.append((opened, end + 1))
-    return [
-        (q_start, q_end)
-        for q_start, q_end in spans
-        if len(text[max(q_start + 1, start) : min(q_end - 1, end)].split()) >= _MIN_QUOTE_WORDS
-    ]
-
-
-def quoted_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The parts of ``text[start:end]`` inside quotation marks (marks included)."""
-    return [(max(q_start, start), min(q_end, end)) for q_start, q_end in _quotes(text, start, end)]
-
-
-def quote_continues(text: str, start: int, end: int) -> tuple[bool, bool]:
-    """Whether the sentence closes a quotation opened before it, and leaves one open."""
-    spans = _quotes(text, start, end)
-    return (
-        any(q_start < start for q_start, _ in spans),
-        any(q_end > end for _, q_end in spans),
-    )
-
-
-def _quote_marks(text: str, start: int, end: int) -> list[tuple[int, str]]:
-    """Each double quotation mark in ``text[start:end]`` as an opening or closing one."""
-    marks: list[tuple[int, str]] = []
-    for position in range(start, end):
-        char = text[position]
-        if char == "“":
-            marks.append((position, "open"))
-        elif char == "”":
-            marks.append((position, "close"))
-        elif char == '"':
-            before = text[position - 1] if position > start else " "
-            after = text[position + 1] if position + 1 < end else " "
-            opening = (before.isspace() or before in "([—–-") and not after.isspace()
-            marks.append((position, "open" if opening else "close"))
-    return marks
 
 
 def _skip_space(text: str, position: int) -> int:
