@@ -139,7 +139,8 @@ class _Run:
     def _sentence_claims(self, position: int, sentence: _Sentence) -> list[ExtractedClaim]:
         """The claims of one sentence: one per statement, or one assertion.
 
-        A continuation ("..., adding that C2") was said when the first statement was; a
+        A continuation ("..., adding that C2") was said when the first statement was (a
+        second speaker, "..., while Y said C2", is dated on its own); a
         sentence inside a quotation of several sentences is said by whoever the quotation
         is attributed to, when that sentence was.
         """
@@ -149,9 +150,14 @@ class _Run:
                 return [self._assertion(sentence)]
             return [self._quoted(sentence, self.sentences[source])]
         dates = find_dates(self.text, self.published, sentence.unit.start, sentence.unit.end)
-        first = _speech_date(sentence.speeches[0], dates)
+        lead = sentence.speeches[0]
+        first = _speech_date(lead, dates)
         return [
-            self._reported(sentence, speech, _speech_date(speech, dates) or first)
+            self._reported(
+                sentence,
+                speech,
+                _speech_date(speech, dates) or (first if speech.speaker == lead.speaker else None),
+            )
             for speech in sentence.speeches
         ]
 

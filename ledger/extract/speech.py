@@ -105,6 +105,7 @@ BODY_VERBS = wordset("issued posted notified shared revised lowered put")
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
+_CONTRAST = frozenset({"while", "whereas", "but"})
 _THAT_WINDOW = 10
 _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 # Trimmed from the ends of content: spaces and the punctuation that joins clauses.
@@ -146,7 +147,7 @@ def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> lis
             continue
         found = reader.speech_at(index, token)
         if found:
-            return found
+            return reader.with_second_speaker(found)
     return according or reader.saying()
 
 
@@ -208,6 +209,24 @@ class _Sentence:
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
 
+    def with_second_speaker(self, found: list[Speech]) -> list[Speech]:
+        """Add "…, while Y said C2" after the statements found: another speaker, same sentence."""
+        last = found[-1]
+        if last.frame not in ("that", "object", "postposed"):
+            return found
+        after = max(last.content_end, last.attribution_end)
+        index = bisect.bisect_left(self.tokens, after, key=_token_start)
+        for k in range(index, len(self.tokens)):
+            second = self.speech_at(k, self.tokens[k])
+            if second and second[0].speaker.start >= after:
+                opening = self._with_article(second[0].speaker.start)
+                second = [
+                    replace(s, clause_start=opening, attribution_start=opening) for s in second
+                ]
+                first = replace(last, clause_end=max(last.content_end, last.attribution_end))
+                return [*found[:-1], first, *second]
+        return found
+
     def saying(self) -> list[Speech]:
         """Match "X urged calm, saying (that) C" and "X released a statement saying C".
 
@@ -256,7 +275,11 @@ class _Sentence:
         index = bisect.bisect_left(self.tokens, position, key=_token_start)
         while index > 0 and self.tokens[index - 1].lower in _DETERMINERS:
             index -= 1  # "after its chair announced"
-        return index > 0 and self.tokens[index - 1].lower in _SUBORDINATORS
+        if index < 1 or self.tokens[index - 1].lower not in _SUBORDINATORS:
+            return False
+        # ", while Y said" contrasts two statements; "while Y said" opening a sentence does not
+        contrast = index > 1 and self.tokens[index - 2].text == ","
+        return not (contrast and self.tokens[index - 1].lower in _CONTRAST)
 
     def _speaker(self, verb: Token) -> tuple[Mention | None, bool]:
         """The mention right before the verb (gaps allowed), else right after it.
@@ -404,7 +427,10 @@ class _Sentence:
         end = self.body_end
         for k in range(index, len(self.tokens)):
             token = self.tokens[k]
-            if token.text == ";" or (token.text == "," and self._continuation_at(k) is not None):
+            if token.text == ";" or (
+                token.text == ","
+                and (self._continuation_at(k) is not None or self._another_speaker_at(k + 1))
+            ):
                 end = token.start
                 break
             if token.lower in _CITING:
@@ -607,11 +633,29 @@ class _Sentence:
             gerund = self._continuation_at(i)
             if gerund is not None:
                 return _strip_end(self.text, content_start, token.start), gerund
+            if self._another_speaker_at(i + 1):
+                return _strip_end(self.text, content_start, token.start), None
             word = tokens[i + 1].lower if i + 1 < len(tokens) else ""
             if word.endswith("ing") and word not in _PREPOSITION_ING:
                 # ", signaling a deepening alliance": the writer's gloss, not the claim.
                 return _strip_end(self.text, content_start, token.start), None
         return _strip_end(self.text, content_start, self.body_end), None
+
+    def _another_speaker_at(self, k: int) -> bool:
+        """Whether ", while/whereas/but Y said" starts at token ``k``: a second speaker."""
+        tokens = self.tokens
+        if k >= len(tokens) or tokens[k].lower not in _CONTRAST:
+            return False
+        subject = self._mention_after(tokens[k].end)
+        if subject is None:
+            return False
+        verb = bisect.bisect_left(tokens, subject.end, key=_token_start)
+        while verb < len(tokens) and tokens[verb].lower in _SUBJECT_GAP_WORDS:
+            verb += 1
+        if verb >= len(tokens):
+            return False
+        form = REPORTING_FORMS.get(tokens[verb].lower)
+        return (form is not None and not form[1]) or tokens[verb].lower in BODY_VERBS
 
     def _with_article(self, position: int) -> int:
         """``position`` moved back over an article written before it ("the White House")."""

@@ -343,3 +343,24 @@ def test_a_statement_reads() -> None:
     )
     assert claims[-1].claimant.kind == "document"
     assert claims[-1].reporting == "direct_quote"
+
+
+def test_a_second_speaker_in_the_same_sentence() -> None:
+    first, second = extract(
+        "The survey said the quake struck 11 miles below the surface, while the national "
+        "seismic agency put it at 5 miles."
+    )
+    assert first.statement == "The survey said the quake struck 11 miles below the surface."
+    assert (second.claimant.name, second.statement) == (
+        "national seismic agency",
+        "The national seismic agency put it at 5 miles.",
+    )
+
+
+def test_a_second_speaker_after_a_postposed_one_keeps_its_own_date() -> None:
+    first, second = extract(
+        "Exports rose 5 percent, the ministry said on Tuesday, while the central bank said "
+        "imports fell 2 percent."
+    )
+    assert (first.claimant.name, first.made_on) == ("ministry", TUESDAY)
+    assert (second.claimant.name, second.made_on) == ("central bank", PUBLISHED)
