@@ -1,4 +1,9 @@
-"""Resolves mentions across an article to claimants: "Shin", "the minister", "he" -> one person."""
+"""Resolves mentions across an article to claimants: "Shin", "the minister", "he" -> one person.
+
+Pronouns and definite descriptions resolve by kind: "he"/"she" to the last person, "it" to
+the last organisation or document, "the agency" to the last organisation called an agency,
+"the report" to the last report named.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,34 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ledger.extract.cues import wordset
 from ledger.extract.mentions import Mention
-from ledger.extract.model import Claimant
-from ledger.extract.roles import NON_PERSON_WORDS, PERSON_HEADS
+from ledger.extract.model import Cited, Claimant, SourceKind
+from ledger.extract.places import is_place
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
+# Organisation heads so generic that any organisation named before may be meant.
+_GENERIC_BODIES = wordset(
+    """company firm group organization organisation agency body authority institute service
+    department office"""
+)
+# Bodies spoken of as a group of people rather than by a name: "the government said" keeps
+# "government" as a role, while "the health ministry said" names the ministry.
+_COLLECTIVE_BODIES = wordset(
+    """government governments authorities media tv television press police military army
+    forces regime junta officials"""
+)
+_ACRONYM_SKIP = frozenset({"of", "and", "the", "for", "on", "in", "&"})
 
 
 @dataclass(kw_only=True)
 class _Entity:
-    """One person or body of the article, enriched by every mention linked to it."""
+    """One person, body or document of the article, enriched by every mention linked to it."""
 
-    name: str
+    name: str | None
     role: str | None = None
     affiliation: str | None = None
-    person: bool = False
+    kind: SourceKind | None = None
     article: bool = False
     positions: list[int] = field(default_factory=list)
 
@@ -32,25 +50,41 @@ class _Entity:
             self.role = mention.role
         if mention.affiliation and self.affiliation is None:
             self.affiliation = mention.affiliation
-        self.person = self.person or _is_person(mention)
+        named_person = mention.kind == "person" and mention.name is not None
+        if mention.kind is not None and not mention.pronoun and (self.kind is None or named_person):
+            self.kind = mention.kind
         self.article = self.article or (mention.article and mention.name == self.name)
 
     def claimant(self) -> Claimant:
-        """The entity as a claimant."""
-        return Claimant(name=self.name, role=self.role, affiliation=self.affiliation)
+        """The entity as a claimant; an unnamed document or body is named by what it is
+        ("military intelligence report", "health ministry")."""
+        named_by_role = self.kind == "document" or (
+            self.kind == "organization" and _head(self.role or "x") not in _COLLECTIVE_BODIES
+        )
+        if self.name is None and self.role is not None and named_by_role:
+            return Claimant(name=self.role, role=None, affiliation=self.affiliation, kind=self.kind)
+        return Claimant(
+            name=self.name, role=self.role, affiliation=self.affiliation, kind=self.kind
+        )
 
 
 class ClaimantIndex:
     """Resolves every mention of one article; build it once from all mentions, in order."""
 
-    def __init__(self, mentions: Sequence[Mention]) -> None:
+    def __init__(self, mentions: Sequence[Mention], text: str = "") -> None:
+        self._text = text
         self._mentions = sorted(mentions, key=lambda m: m.start)
         self._entities: dict[str, _Entity] = {}
         self._by_word: dict[str, list[_Entity]] = {}
         self._links: dict[Mention, _Entity] = {}
+        self._aliases: dict[str, _Entity] = {}
+        self._initials: dict[str, _Entity] | None = None  # built on the first acronym
         self._link_full_names()
+        self._merge_longer_names()
         self._link_short_names()
+        self._link_documents()
         self._link_roles()
+        self._link_bodies()
         self._link_pronouns()
 
     def claimant(self, mention: Mention) -> Claimant:
@@ -60,29 +94,104 @@ class ClaimantIndex:
             return entity.claimant()
         if mention.pronoun:
             return UNATTRIBUTED
-        return Claimant(name=mention.name, role=mention.role, affiliation=mention.affiliation)
+        return _Entity(
+            name=mention.name, role=mention.role, affiliation=mention.affiliation, kind=mention.kind
+        ).claimant()
+
+    def cited(self, mention: Mention) -> Cited:
+        """What a claimant cites, resolved like a claimant."""
+        claimant = self.claimant(mention)
+        return Cited(
+            name=claimant.name,
+            role=claimant.role,
+            affiliation=claimant.affiliation,
+            kind=claimant.kind,
+        )
 
     def label(self, mention: Mention, text: str) -> str:
         """How a statement names the speaker: "the Pentagon", "Shin Won-shik", "he"."""
         entity = self._links.get(mention)
-        if entity is None:
-            return text[mention.start : mention.end]
-        return f"the {entity.name}" if entity.article and not entity.person else entity.name
+        if entity is None or entity.name is None:
+            words = text[mention.start : mention.end]
+            before = text[max(0, mention.start - 4) : mention.start].lower().split()
+            if mention.name is None and before and before[-1] in ("a", "an", "the"):
+                return f"{before[-1]} {words}"  # "a Labor Department report"
+            return words
+        return f"the {entity.name}" if entity.article and entity.kind != "person" else entity.name
 
     def _link_full_names(self) -> None:
         """Multi-word names, and names given with a role, are entities of their own."""
         for mention in self._mentions:
+            if mention.affiliation and mention.kind in ("document", "organization"):
+                body = self._entity(mention.affiliation)  # "a Defense Intelligence Agency report"
+                body.kind = body.kind or "organization"
             if mention.name and (len(mention.name.split()) > 1 or mention.role):
                 self._link(mention, self._entity(mention.name))
 
+    def _merge_longer_names(self) -> None:
+        """A name that ends a longer one is the same entity, under the fullest form the
+        article gives: "Bureau of Labor Statistics" is "U.S. Bureau of Labor Statistics",
+        "Kennedy Jr." is "Robert F. Kennedy Jr."; "USGS" after "U.S. Geological Survey
+        (USGS)" or with the same initials is the survey."""
+        longest: dict[str, str] = {}  # a tail of two or more words -> the longest name
+        for name in sorted(self._entities, key=len, reverse=True):
+            words = name.split()
+            for cut in range(1, len(words) - 1):
+                longest.setdefault(" ".join(words[cut:]), name)
+        for mention, entity in list(self._links.items()):
+            longer = longest.get(entity.name or "")
+            if longer is not None and longer != entity.name:
+                self._link(mention, self._entities[longer])
+        for first, second in itertools.pairwise(self._mentions):
+            between = self._text[first.end : second.start]
+            if between != " (" or not second.name:
+                continue
+            if first.name and first in self._links:
+                self._aliases[second.name] = self._links[first]
+            elif first.name is None and first.kind == "organization":
+                # "Cyprus' statistical service (Cystat)": the body's name is in parentheses
+                self._link(first, self._entity(second.name))
+
     def _link_short_names(self) -> None:
-        """A one-word name is a part of a known full name ("Shin"), else its own entity."""
+        """A one-word name is a part of a known full name ("Shin"), else its own entity;
+        an acronym is the body it abbreviates."""
         for mention in self._mentions:
             if mention.name is None or mention in self._links:
                 continue
-            candidates = self._by_word.get(mention.name, [])
-            entity = _nearest(candidates, mention.start) or self._entity(mention.name)
+            entity = self._aliases.get(mention.name) or self._acronym(mention.name)
+            if entity is None and (mention.kind != "organization" or mention.article):
+                # a surname is part of a person's name, "the Observatory" of a body's name;
+                # "SpaceX" (named as a company) is not "SpaceX Crew Dragon"
+                entity = _nearest(self._by_word.get(mention.name, []), mention.start)
+            if entity is None:
+                entity = self._entity(mention.name)
             self._link(mention, entity)
+
+    def _acronym(self, name: str) -> _Entity | None:
+        """The entity whose capitalised words' initials spell ``name`` ("USGS", "Nasa")."""
+        letters = name.replace(".", "").upper()
+        if len(letters) < 2 or " " in name or not letters.isalpha():
+            return None
+        if self._initials is None:
+            self._initials = {}
+            for entity in self._entities.values():
+                for initials in _initials(entity.name or ""):
+                    self._initials.setdefault(initials, entity)
+        return self._initials.get(letters)
+
+    def _link_documents(self) -> None:
+        """ "a report by the agency" starts a document; "the report" is the last one like it."""
+        documents: list[tuple[int, _Entity]] = []
+        for mention in self._mentions:
+            if mention.name or mention.role is None or mention.kind != "document":
+                continue
+            found = None
+            if self._definite(mention) and mention.affiliation is None:
+                found = _nearest_compatible(documents, mention, earlier_only=True)
+            if found is None:
+                found = _Entity(name=None)
+            self._link(mention, found)
+            documents.append((mention.start, found))
 
     def _link_roles(self) -> None:
         """Link role-only mentions ("the minister") to the person with that role, nearest first."""
@@ -94,23 +203,66 @@ class ClaimantIndex:
         for timeline in timelines.values():
             timeline.sort(key=_position)
         for mention in self._mentions:
-            if mention.name or mention.pronoun or mention.role is None:
+            if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
-            timeline = timelines.get(_head(mention.role), [])
+            timeline = timelines.setdefault(_head(mention.role), [])
             found = _nearest_compatible(timeline, mention)
+            if found is None and mention.kind == "person":
+                # "a senior official said ... the official said": an unnamed person
+                found = _Entity(name=None)
             if found is not None:
                 self._link(mention, found)
                 bisect.insort(timeline, (mention.start, found), key=_position)
 
+    def _link_bodies(self) -> None:
+        """Link "the agency", "the ministry", "the company" to the last such body named."""
+        bodies = _Bodies()
+        for mention in self._mentions:
+            if mention.affiliation and mention.affiliation in self._entities:
+                bodies.add(self._entities[mention.affiliation])
+            entity = self._links.get(mention)
+            if entity is not None:
+                if entity.kind == "organization":
+                    bodies.add(entity)
+                continue
+            if mention.name or mention.role is None or mention.kind != "organization":
+                continue
+            found = bodies.last(_head(mention.role)) if self._definite(mention) else None
+            if found is not None:
+                self._links[mention] = found  # "the agency" adds no role to the body's name
+                continue
+            found = _Entity(name=None)  # "Russia's foreign ministry": a body of its own
+            self._link(mention, found)
+            bodies.add(found)
+
     def _link_pronouns(self) -> None:
-        """Link "he"/"she" to the person mentioned most recently before it."""
-        last_person: _Entity | None = None
+        """Link "he"/"she" to the last person, "it" to the last organisation or document,
+        "they" to the last group of people ("officials", "researchers")."""
+        last: dict[str, _Entity] = {}
         for mention in self._mentions:
             entity = self._links.get(mention)
-            if mention.pronoun and last_person is not None:
-                self._link(mention, last_person)
-            elif entity is not None and entity.person:
-                last_person = entity
+            if mention.pronoun:
+                wanted = _pronoun_group(self._text[mention.start : mention.end], mention)
+                if wanted in last:
+                    self._link(mention, last[wanted])
+                continue
+            group = mention.kind == "person" and (mention.role or "").endswith("s")
+            if entity is None and group:  # "officials": a group that "they" may refer to
+                entity = _Entity(name=None)
+                self._link(mention, entity)
+            if entity is None or entity.kind is None:
+                continue
+            if entity.kind != "person":
+                last["body"] = entity
+            elif entity.name is None and (entity.role or "").endswith("s"):
+                last["group"] = entity
+            else:
+                last["person"] = entity
+
+    def _definite(self, mention: Mention) -> bool:
+        """Whether the mention starts with, or follows, "the" ("the agency" refers back)."""
+        before = self._text[max(0, mention.start - 4) : mention.start].lower()
+        return self._text[mention.start : mention.start + 4].lower() == "the " or before == "the "
 
     def _entity(self, name: str) -> _Entity:
         """The entity of a name, created (and indexed by its words) on first use."""
@@ -124,6 +276,39 @@ class ClaimantIndex:
         """Record the link and let the entity absorb what the mention says."""
         self._links[mention] = entity
         entity.absorb(mention)
+
+
+def _pronoun_group(word: str, mention: Mention) -> str:
+    """Which antecedent a pronoun wants: a person, a body, or a group of people."""
+    if word.lower() == "they":
+        return "group"
+    return "person" if mention.kind == "person" else "body"
+
+
+def _initials(name: str) -> set[str]:
+    """The acronyms a name may go by: "U.S. Geological Survey" -> USGS, "Texas Department
+    of State Health Services" -> TDSHS and DSHS (place left out), "Electoral Commission of
+    Ghana" -> ECG and EC (the "of Place" left out)."""
+    words = name.replace("-", " ").split()
+    variants = [words]
+    if len(words) > 2 and is_place(words[0]):
+        variants.append(words[1:])
+    if " of " in name and is_place(name.rsplit(" of ", 1)[1]):
+        variants.append(name.rsplit(" of ", 1)[0].split())
+    found: set[str] = set()
+    for variant in variants:
+        letters: list[str] = []
+        for word in variant:
+            if word.lower() in _ACRONYM_SKIP:
+                continue
+            if "." in word:
+                letters.extend(part for part in word.split(".") if part)
+            elif word.isupper():
+                letters.append(word)  # "US Geological Survey"
+            elif word[:1].isupper():
+                letters.append(word[0])
+        found.add("".join(letters).upper())
+    return found
 
 
 def _position(item: tuple[int, _Entity]) -> int:
@@ -146,13 +331,39 @@ def _nearest(candidates: list[_Entity], position: int) -> _Entity | None:
     return chosen
 
 
-def _nearest_compatible(timeline: list[tuple[int, _Entity]], mention: Mention) -> _Entity | None:
+def _nearest_compatible(
+    timeline: list[tuple[int, _Entity]], mention: Mention, *, earlier_only: bool = False
+) -> _Entity | None:
     """Walk back from the mention, then forward, to the first entity with a compatible role."""
     index = bisect.bisect_left(timeline, mention.start, key=_position)
-    for _, entity in itertools.chain(reversed(timeline[:index]), timeline[index:]):
+    later = [] if earlier_only else timeline[index:]
+    for _, entity in itertools.chain(reversed(timeline[:index]), later):
         if _compatible(entity, mention):
             return entity
     return None
+
+
+class _Bodies:
+    """The organisations named so far, by the words of their names and roles."""
+
+    def __init__(self) -> None:
+        self._by_word: dict[str, _Entity] = {}
+        self._last_named: _Entity | None = None
+
+    def add(self, entity: _Entity) -> None:
+        """Record an organisation as the latest one named by each of its words."""
+        for word in f"{entity.name or ''} {entity.role or ''}".lower().split():
+            self._by_word[word] = entity
+        if entity.name is not None and not is_place(entity.name):
+            self._last_named = entity
+
+    def last(self, head: str) -> _Entity | None:
+        """The last body with ``head`` in its name or role ("Defense Intelligence Agency"),
+        else, for a generic head ("the agency", "the company"), the last body named."""
+        found = self._by_word.get(head) or self._by_word.get(head.rstrip("s"))
+        if found is None and head in _GENERIC_BODIES:
+            return self._last_named
+        return found
 
 
 def _compatible(entity: _Entity, mention: Mention) -> bool:
@@ -172,15 +383,3 @@ def _extends(longer: str, shorter: str) -> bool:
     """True when ``shorter`` is a trailing part of ``longer``: "defense minister" / "minister"."""
     long_words, short_words = longer.split(), shorter.split()
     return long_words[-len(short_words) :] == short_words
-
-
-def _is_person(mention: Mention) -> bool:
-    """Whether a mention shows a person (a person role, or a name without place words)."""
-    if mention.pronoun:
-        return True
-    if mention.role:
-        return _head(mention.role) in PERSON_HEADS
-    if mention.name is None:
-        return False
-    words = mention.name.lower().split()
-    return len(words) > 1 and not any(word in NON_PERSON_WORDS for word in words)

@@ -14,22 +14,22 @@ def wordset(words: str) -> frozenset[str]:
 REPORTING_VERBS: dict[str, tuple[str, ...]] = {
     "say": ("said", "says", "say", "saying"),
     "tell": ("told", "tells", "telling"),
-    "announce": ("announced", "announces", "announcing"),
+    "announce": ("announced", "announces", "announcing", "announce"),
     "state": ("stated", "states", "stating"),
     "claim": ("claimed", "claims", "claiming"),
     "add": ("added", "adds", "adding"),
     "note": ("noted", "notes", "noting"),
-    "warn": ("warned", "warns", "warning"),
-    "confirm": ("confirmed", "confirms", "confirming"),
+    "warn": ("warned", "warns", "warning", "warn"),
+    "confirm": ("confirmed", "confirms", "confirming", "confirm"),
     "deny": ("denied", "denies", "denying"),
     "reveal": ("revealed", "reveals", "revealing"),
     "report": ("reported", "reports", "reporting"),
-    "argue": ("argued", "argues", "arguing"),
-    "insist": ("insisted", "insists", "insisting"),
+    "argue": ("argued", "argues", "arguing", "argue"),
+    "insist": ("insisted", "insists", "insisting", "insist"),
     "explain": ("explained", "explains", "explaining"),
     "acknowledge": ("acknowledged", "acknowledges", "acknowledging"),
     "admit": ("admitted", "admits", "admitting"),
-    "estimate": ("estimated", "estimates", "estimating"),
+    "estimate": ("estimated", "estimates", "estimating", "estimate"),
     "affirm": ("affirmed", "affirms", "affirming"),
     "reaffirm": ("reaffirmed", "reaffirms", "reaffirming"),
     "underscore": ("underscored", "underscores", "underscoring"),
@@ -45,7 +45,18 @@ REPORTING_VERBS: dict[str, tuple[str, ...]] = {
     "pledge": ("pledged", "pledges", "pledging"),
     "promise": ("promised", "promises", "promising"),
     "accuse": ("accused", "accuses", "accusing"),
-    "predict": ("predicted", "predicts", "predicting"),
+    "predict": ("predicted", "predicts", "predicting", "predict"),
+    "suspect": ("suspected", "suspects"),
+    "conclude": ("concluded", "concludes"),
+    "find": ("found", "finds"),
+    "show": ("showed", "shows", "show", "showing"),
+    "contend": ("contended", "contends"),
+    "complain": ("complained", "complains"),
+    "expect": ("expects", "expect"),
+    "suggest": ("suggests",),
+    "indicate": ("indicated", "indicating"),
+    "determine": ("determined", "determines"),
+    "read": ("reads",),
 }
 
 # Inflected form -> (base, is_gerund); "saying" style forms continue an earlier clause.
@@ -54,7 +65,23 @@ REPORTING_FORMS: dict[str, tuple[str, bool]] = {
 }
 
 # Forms that are also common nouns or adjectives and so only count after a subject.
-AMBIGUOUS_FORMS = frozenset({"states", "claims", "notes", "reports", "estimates", "promises"})
+AMBIGUOUS_FORMS = frozenset(
+    {
+        "states",
+        "claims",
+        "notes",
+        "reports",
+        "estimates",
+        "promises",
+        "suspects",
+        "finds",
+        "shows",
+        "estimate",
+        "warn",
+        "confirm",
+        "announce",
+    }
+)
 
 # News reports speech in the past tense ("said", "announced"); the present tense of the same
 # verbs ("underscores", "affirms") mostly marks the writer's own analysis, so only these

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from ledger import deadline
 from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
-from ledger.extract.dates import find_dates
-from ledger.extract.mentions import find_mentions
-from ledger.extract.model import Claimant, ExtractedClaim, Quantity, Selector
+from ledger.extract.dates import DateMention, find_dates
+from ledger.extract.mentions import Mention, find_mentions
+from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
+from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
+from ledger.extract.quotes import quotation_body, quotation_sources, quoted_parts
 from ledger.extract.segment import Segment, segment
-from ledger.extract.speech import Speech, find_speech
+from ledger.extract.speech import BODY_VERBS, Speech, find_speech, present_tense
 from ledger.extract.statement import assertion, reported
 
 # The files whose bytes decide the output: rules, word lists and learned weights.
@@ -30,7 +33,9 @@ RULE_FILES = (
     "features.py",
     "linear.py",
     "mentions.py",
+    "places.py",
     "quantities.py",
+    "quotes.py",
     "roles.py",
     "segment.py",
     "speech.py",
@@ -41,13 +46,15 @@ SELECTOR_CONTEXT = 32
 
 
 def rules_digest() -> str:
-    """Hex SHA-256 over the rule files, each framed by its name and length."""
+    """Hex SHA-256 over the rule files, each framed by its name and length, then the version
+    of the ISO 3166 data the place names come from."""
     digest = hashlib.sha256()
     package = resources.files("ledger.extract")
     for name in RULE_FILES:
         data = package.joinpath(name).read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
+    digest.update(f"pycountry\0{data_version()}\0".encode())
     return digest.hexdigest()
 
 
@@ -75,7 +82,7 @@ class DeterministicExtractor:
     """The rule-based claim extractor (``Extractor`` protocol)."""
 
     name: str = "claims-ledger/rules"
-    version: str = "1.0.0"
+    version: str = "2.0.0"
 
     def __init__(self) -> None:
         self.rules_sha256: str = rules_digest()
@@ -94,10 +101,19 @@ class _Run:
         self.published = published
         units = [unit for unit in segment(text) if not unit.heading]
         mentions = {}
+        quoted = quoted_parts(text, units)
+        lowercase = set(_COMMON_WORD.findall(text))
         for unit in units:
             deadline.check()  # a caller's time limit (an API request) holds between sentences
-            mentions[unit] = find_mentions(text, unit.start, unit.end)
-        self.index = ClaimantIndex([m for unit in units for m in mentions[unit]])
+            # Who a quotation names is not a speaker, nor what "he" refers to; a capitalised
+            # first word the article also writes in lower case is no name ("Cumulative").
+            mentions[unit] = [
+                m
+                for m in find_mentions(text, unit.start, unit.end)
+                if not any(q_start <= m.start < q_end for q_start, q_end in quoted[unit])
+                and not _common_word_opening(text, unit, m, lowercase)
+            ]
+        self.index = ClaimantIndex([m for unit in units for m in mentions[unit]], text)
         self.sentences = []
         for unit in units:
             deadline.check()
@@ -105,24 +121,63 @@ class _Run:
             self.sentences.append(
                 _Sentence(unit=unit, score=score_sentence(unit.text), speeches=speeches)
             )
-        self.spoke_on: dict[Claimant, datetime.date] = {}
+        self.spoke_on: dict[Claimant, _Day] = {}
+        self.quoted_by = quotation_sources(
+            text, [s.unit for s in self.sentences], [bool(s.speeches) for s in self.sentences]
+        )
 
     def claims(self) -> list[ExtractedClaim]:
         """Every claim, sentence by sentence (dates of earlier speech carry forward)."""
         claims: list[ExtractedClaim] = []
-        for sentence in self.sentences:
+        for position, sentence in enumerate(self.sentences):
             deadline.check()
-            found = self._sentence_claims(sentence)
+            found = self._sentence_claims(position, sentence)
             if sentence.score >= THRESHOLD:
                 claims.extend(found)
         return claims
 
-    def _sentence_claims(self, sentence: _Sentence) -> list[ExtractedClaim]:
-        """The claims of one sentence: one per statement, or one assertion."""
+    def _sentence_claims(self, position: int, sentence: _Sentence) -> list[ExtractedClaim]:
+        """The claims of one sentence: one per statement, or one assertion.
+
+        A continuation ("..., adding that C2") was said when the first statement was (a
+        second speaker, "..., while Y said C2", is dated on its own); a
+        sentence inside a quotation of several sentences is said by whoever the quotation
+        is attributed to, when that sentence was.
+        """
         if not sentence.speeches:
-            return [self._assertion(sentence)]
-        frame_dates = self._frame_dates(sentence)
-        return [self._reported(sentence, speech, frame_dates) for speech in sentence.speeches]
+            source = self.quoted_by.get(position)
+            if source is None:
+                return [self._assertion(sentence)]
+            return [self._quoted(sentence, self.sentences[source])]
+        dates = find_dates(self.text, self.published, sentence.unit.start, sentence.unit.end)
+        lead = sentence.speeches[0]
+        first = _speech_date(lead, dates)
+        return [
+            self._reported(
+                sentence,
+                speech,
+                _speech_date(speech, dates) or (first if speech.speaker == lead.speaker else None),
+            )
+            for speech in sentence.speeches
+        ]
+
+    def _quoted(self, sentence: _Sentence, source: _Sentence) -> ExtractedClaim:
+        """A sentence of a longer quotation, attributed like the sentence that attributes it."""
+        speech = source.speeches[0]
+        unit = sentence.unit
+        start, end = quotation_body(self.text, unit.start, unit.end)
+        borrowed = replace(
+            speech,
+            kind="direct_quote",
+            frame="quote",
+            content_start=start,
+            content_end=end,
+            clause_start=unit.start,
+            clause_end=unit.end,
+            cites=(),
+        )
+        dates = find_dates(self.text, self.published, source.unit.start, source.unit.end)
+        return self._reported(sentence, borrowed, _speech_date(speech, dates))
 
     def _assertion(self, sentence: _Sentence) -> ExtractedClaim:
         """The publication's own statement, made on the publication date."""
@@ -139,46 +194,83 @@ class _Run:
         )
 
     def _reported(
-        self, sentence: _Sentence, speech: Speech, frame_dates: list[datetime.date]
+        self, sentence: _Sentence, speech: Speech, said_on: DateMention | None
     ) -> ExtractedClaim:
-        """A statement attributed to its speaker."""
+        """A statement attributed to its speaker, with the sources it cites."""
         claimant = self.index.claimant(speech.speaker)
-        made_on = self._spoken_on(claimant, frame_dates)
+        if speech.cites:
+            cites = tuple(self.index.cited(mention) for mention in speech.cites)
+            claimant = replace(claimant, cites=cites)
+        made_on, precision = self._spoken_on(claimant, said_on, present_tense(speech.verb))
         return ExtractedClaim(
             statement=reported(self.text, speech, self.index.label(speech.speaker, self.text)),
             selector=make_selector(self.text, speech.clause_start, speech.clause_end),
             claimant=claimant,
             reporting=speech.kind,
             made_on=made_on,
-            made_on_precision=None if made_on is None else "day",
+            made_on_precision=precision,
             quantities=self._quantities(speech.content_start, speech.content_end),
             score=sentence.score,
         )
 
-    def _frame_dates(self, sentence: _Sentence) -> list[datetime.date]:
-        """Days named outside the reported content ("announced on Monday that ...")."""
-        unit = sentence.unit
-        inside = [(s.content_start, s.content_end) for s in sentence.speeches]
-        return [
-            mention.day
-            for mention in find_dates(self.text, self.published, unit.start, unit.end)
-            if not any(start <= mention.start < end for start, end in inside)
-        ]
+    def _spoken_on(self, claimant: Claimant, said_on: DateMention | None, present: bool) -> _Day:
+        """When the statement was made (see docs/extraction.md, "Dates").
 
-    def _spoken_on(
-        self, claimant: Claimant, frame_dates: list[datetime.date]
-    ) -> datetime.date | None:
-        """The frame's day, else the day this claimant last spoke on in the article."""
-        if claimant.name is None:
-            return frame_dates[0] if frame_dates else None
-        if frame_dates:
-            self.spoke_on[claimant] = frame_dates[0]
-        return self.spoke_on.get(claimant)
+        The time the attribution gives ("said Tuesday", "told reporters in February"); else,
+        in the past tense, the last time the article gave for the same claimant; else, news
+        convention, the publication day ("X said" with no time is a statement of the day,
+        "X says" one that stands when the article is published).
+        """
+        key = replace(claimant, cites=())
+        if said_on is not None:
+            day: _Day = (said_on.day, said_on.precision)
+            if claimant != UNATTRIBUTED:
+                self.spoke_on[key] = day
+            return day
+        if claimant != UNATTRIBUTED and key in self.spoke_on and not present:
+            return self.spoke_on[key]
+        return (self.published, None if self.published is None else "day")
 
     def _quantities(self, start: int, end: int) -> tuple[Quantity, ...]:
         """Quantities of a span, numbers that belong to dates left out."""
         dates = [(d.start, d.end) for d in find_dates(self.text, self.published, start, end)]
         return tuple(find_quantities(self.text, start, end, skip=dates))
+
+
+_Day = tuple[datetime.date | None, Precision | None]
+_QUOTE_MARKS = ' \t\n"“”'
+_COMMON_WORD = re.compile(r"(?<![\w-])[a-z][a-z]+(?![\w-])")
+
+
+def _common_word_opening(text: str, unit: Segment, mention: Mention, lowercase: set[str]) -> bool:
+    """A one-word name that opens the sentence and is a word the article writes in lower
+    case elsewhere: "Cumulative confirmed deaths ..." is not said by "Cumulative"."""
+    if mention.name is None or mention.role is not None or " " in mention.name:
+        return False
+    opening = text[unit.start : mention.start].strip(_QUOTE_MARKS) == ""
+    return opening and mention.name.lower() in lowercase
+
+
+def _speech_date(speech: Speech, dates: list[DateMention]) -> DateMention | None:
+    """The date expression of the attribution nearest its verb, outside the content.
+
+    A body's act ("Cal Fire lowered the estimate on Monday") is its statement, so for
+    those verbs a date in the clause counts too.
+    """
+    act = speech.verb.lower() in BODY_VERBS
+    candidates = [
+        mention
+        for mention in dates
+        if (act and speech.clause_start <= mention.start < speech.clause_end)
+        or (
+            speech.attribution_start <= mention.start
+            and mention.end <= max(speech.attribution_end, speech.attribution_start)
+            and not (speech.content_start <= mention.start < speech.content_end)
+        )
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda mention: abs(mention.start - speech.verb_start))
 
 
 def check_input(text: str, published: datetime.date | None) -> None:

@@ -6,11 +6,16 @@ import re
 from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.model import SourceKind
+from ledger.extract.places import country_of, country_of_demonym
 from ledger.extract.roles import (
     HONORIFICS,
+    ORGANIZATION_WORDS,
     ROLE_HEADS,
     TITLE_ABBREVIATIONS,
     TITLE_WORDS,
+    name_kind,
+    role_kind,
     role_text,
 )
 
@@ -40,15 +45,22 @@ class Mention:
     affiliation: str | None
     pronoun: bool = False
     article: bool = False  # the name was written after "the" ("the Pentagon")
+    kind: SourceKind | None = None  # a pronoun's kind is the kind it refers to ("it": a body)
 
 
 _TOKEN = re.compile(
     r"[^\W\d_]+(?:-[^\W\d_]+)*(?:['’](?![sS]\b)[^\W\d_]+)*|['’][sS]\b|\d+(?:[.,]\d+)*|\S"
 )
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
-_PRONOUNS = frozenset({"he", "she"})
-_POSSESSIVE = frozenset({"'s"})
-_AFFILIATION_LINKS = frozenset({"of", "for", "at"})
+_PRONOUNS: dict[str, SourceKind] = {
+    "he": "person",
+    "she": "person",
+    "they": "person",
+    "it": "organization",
+}
+_POSSESSIVE = frozenset({"'s", "'", "’"})  # "Maldives' foreign ministry"
+_AFFILIATION_LINKS = frozenset({"of", "for", "at", "in"})
+_DOCUMENT_LINKS = _AFFILIATION_LINKS | {"by", "from"}  # "a report by the agency"
 # Capitalized words that open sentences or clauses but never start a name.
 _NOT_NAMES = wordset(
     """the a an in on at while as this that these those it he she they we i you but and or
@@ -65,12 +77,15 @@ _NOT_MODIFIERS = _NOT_NAMES | _VERBS | frozenset(REPORTING_FORMS) | {"should", "
 _KNOWN_MODIFIERS = wordset(
     """senior top local foreign defense defence military government state federal chief
     deputy vice prime finance health interior justice security intelligence police army
-    party company union former acting regional provincial national city county"""
+    party company union former acting regional provincial national city county official
+    new latest preliminary internal classified confidential annual quarterly monthly weekly
+    independent central statistics provisional final initial updated exit private public
+    health electoral election press"""
 )
 _ROLE_OPENERS = _DETERMINERS | ROLE_HEADS | _KNOWN_MODIFIERS  # "Senior officials said"
 _MAX_APPOSITIVE_TAIL = 10
 _NAME_LINKS = frozenset({"of", "for"})
-_MAX_NAME_TOKENS = 6
+_MAX_NAME_TOKENS = 10
 _MAX_MODIFIERS = 3
 
 
@@ -109,7 +124,7 @@ class _Finder:
         """The longest mention starting at token ``i``, if any."""
         token = self.tokens[i]
         if token.lower in _PRONOUNS:
-            return self._mention(i, i + 1, pronoun=True), i + 1
+            return self._mention(i, i + 1, pronoun=True, kind=_PRONOUNS[token.lower]), i + 1
         if token.lower in _DETERMINERS and self._name_run(i + 1) > i + 1:
             # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
             mention, end = self._named(i + 1)
@@ -129,8 +144,12 @@ class _Finder:
             return None
         role, affiliation, end = phrase
         name_end = self._name_run(end)
-        title, name = self._split_title(end, name_end)
-        if name_end > end and not title and name is not None:
+        _, name = self._split_title(end, name_end)
+        head = self.tokens[end - 1]
+        if end == i + 1 < name_end and head.text[0].isupper() and head.lower not in TITLE_WORDS:
+            return None  # "Official Gazette", "Health Ministry": a name, not a role and name
+        if name_end > end and name is not None:
+            # "military spokesman Major-General Waheed Arshad": the role phrase is the role
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end
@@ -140,21 +159,72 @@ class _Finder:
         """A capitalized run, with its title split off, then a possessive or appositive role."""
         run_end = self._name_run(i)
         title, name = self._split_title(i, run_end)
+        affiliation, title = _peel_affiliation(title)
         role = role_text(title) if title else None
         if run_end < len(self.tokens) and self.tokens[run_end].lower in _POSSESSIVE:
             found = self._possessive_role(i, run_end)
             if found is not None:
                 return found
         if name is not None and role is None:
+            found = self._attributive(i, run_end) or self._appositive(i, run_end, name)
+            if found is not None:
+                return found
+        elif name is not None:
+            # "Major-General Waheed Arshad, the military spokesman,": the apposition says more
             found = self._appositive(i, run_end, name)
             if found is not None:
                 return found
-        return self._mention(i, run_end, name=name, role=role), run_end
+        mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
+        return mention, run_end
+
+    def _attributive(self, i: int, run_end: int) -> tuple[Mention, int] | None:
+        """Match "Pentagon spokesman John Kirby", "South Korean officials", "a DIA report"."""
+        tokens = self.tokens
+        if run_end >= len(tokens) or not tokens[run_end].text[0].islower():
+            return None
+        determined = i > 0 and tokens[i - 1].lower in _DETERMINERS  # "an EU observation project"
+        head = self._role_head(run_end, free=determined)
+        if head is None:
+            return None
+        run = self._span_text(i, run_end)
+        affiliation: str | None = country_of_demonym(run) or country_of(run) or run
+        if _DESCRIPTIVE.search(run):
+            affiliation = None  # "the California-headquartered company" is any company
+        modifier = i == 0 and run_end == 1 and tokens[0].lower.endswith("ed")
+        if modifier and affiliation == run:
+            # "Informed sources said": a sentence's first word, an adjective, not a body
+            whole = self._role_head(0, free=True)
+            if whole is not None:
+                described = role_text([token.text for token in tokens[: whole + 1]])
+                return self._mention(0, whole + 1, role=described), whole + 1
+        role = role_text([token.text for token in tokens[run_end : head + 1]])
+        end = head + 1
+        if role_kind(role) == "document":
+            linked, end = self._linked_affiliation(end, links=_DOCUMENT_LINKS)
+            affiliation = linked or affiliation
+        name_end = self._name_run(end)
+        title, name = self._split_title(end, name_end)
+        if name_end > end and not title and name is not None:
+            end = name_end
+        else:
+            name = None
+        return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
 
     def _possessive_role(self, i: int, run_end: int) -> tuple[Mention, int] | None:
         """Match "South Korea's defense minister [Name]" or "...'s Defense Minister Name"."""
         affiliation = self._span_text(i, run_end)
         phrase = self._role_phrase(run_end + 1, allow_affiliation=False)
+        head = run_end + 1
+        named_body = (
+            phrase is not None
+            and self.tokens[head].text[0].isupper()
+            and phrase[1] is not None
+            and role_kind(phrase[0]) == "organization"
+        )
+        if phrase is not None and named_body:
+            # "the governor's Office of Emergency Services": a body's name
+            body = self._span_text(head, phrase[2])
+            return self._mention(i, phrase[2], name=body, affiliation=affiliation), phrase[2]
         if phrase is not None:
             role, _, end = phrase
             name_end = self._name_run(end)
@@ -166,6 +236,13 @@ class _Finder:
             return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
         title_end = self._name_run(run_end + 1)
         title, name = self._split_title(run_end + 1, title_end)
+        if not title and name is not None:
+            # "the EU's Copernicus Climate Change Service", "Elon Musk's SpaceX company"
+            end = title_end
+            if end < len(self.tokens) and role_kind(self.tokens[end].lower) == "organization":
+                end += 1
+            kind: SourceKind | None = "organization" if end > title_end else None
+            return self._mention(i, end, name=name, affiliation=affiliation, kind=kind), end
         if not title:
             return None
         mention = self._mention(
@@ -177,9 +254,16 @@ class _Finder:
         """Match "Shin Won-shik, South Korea's defense minister," (closing comma left out)."""
         if run_end >= len(self.tokens) or self.tokens[run_end].text != ",":
             return None
-        phrase = self._role_phrase(run_end + 1)
+        phrase = self._role_phrase(run_end + 1) or self._title_case_role(run_end + 1)
         if phrase is None:
-            return None
+            found = self._attributive(run_end + 1, self._name_run(run_end + 1))
+            if found is None or found[0].name is not None:
+                return None
+            phrase = (
+                found[0].role or "",
+                found[0].affiliation,
+                found[1],
+            )  # "Lubbock city spokesperson"
         role, affiliation, end = phrase
         close = self._appositive_end(end)
         if close is None:
@@ -187,6 +271,17 @@ class _Finder:
         if affiliation is None:
             affiliation = self._affiliation_within(end, close)
         return self._mention(i, close, name=name, role=role, affiliation=affiliation), close
+
+    def _title_case_role(self, i: int) -> tuple[str, str | None, int] | None:
+        """A role written in title case after a name: ", the Ebola Incident Commander,"."""
+        tokens = self.tokens
+        start = i + 1 if i < len(tokens) and tokens[i].lower in _DETERMINERS else i
+        run_end = self._name_run(start)
+        title, name = self._split_title(start, run_end)
+        if not title or name is not None:
+            return None
+        affiliation, title = _peel_affiliation(title)
+        return role_text(title), affiliation, run_end
 
     def _appositive_end(self, end: int) -> int | None:
         """The comma or stop closing an appositive within a few words ("an expert on X,")."""
@@ -226,7 +321,8 @@ class _Finder:
         role = role_text([token.text for token in tokens[j : head + 1]])
         end = head + 1
         if affiliation is None:
-            affiliation, end = self._linked_affiliation(end)
+            links = _DOCUMENT_LINKS if role_kind(role) == "document" else _AFFILIATION_LINKS
+            affiliation, end = self._linked_affiliation(end, links=links)
         return role, affiliation, end
 
     def _role_head(self, j: int, *, free: bool) -> int | None:
@@ -234,23 +330,49 @@ class _Finder:
         head = None
         for k in range(j, min(j + _MAX_MODIFIERS + 1, len(self.tokens))):
             token = self.tokens[k]
-            if not token.text[0].isalpha() or token.lower in _NOT_MODIFIERS:
+            if not token.text[0].isalpha() or (
+                token.lower in _NOT_MODIFIERS and not self._document_subject(k)
+            ):
                 break
             if token.lower in ROLE_HEADS and (token.text[0].islower() or k == j):
                 head = k
-            elif not free and token.lower not in _KNOWN_MODIFIERS:
-                break
+            elif token.lower not in _KNOWN_MODIFIERS and (not free or token.text[0].isupper()):
+                break  # "took office" is no role; "SpaceX company" is a name, not a role
         return head
 
-    def _linked_affiliation(self, end: int) -> tuple[str | None, int]:
+    def _document_subject(self, k: int) -> bool:
+        """A document noun that is also a verb form, before a verb: "estimates showed"."""
+        tokens = self.tokens
+        following = tokens[k + 1].lower if k + 1 < len(tokens) else ""
+        return role_kind(tokens[k].lower) == "document" and following in REPORTING_FORMS
+
+    def _linked_affiliation(
+        self, end: int, *, links: frozenset[str] = _AFFILIATION_LINKS
+    ) -> tuple[str | None, int]:
         """The affiliation after a role: "... of South Korea", "... for the Pentagon"."""
         tokens = self.tokens
-        if end >= len(tokens) or tokens[end].lower not in _AFFILIATION_LINKS:
+        if (
+            end + 1 < len(tokens)
+            and tokens[end].lower == "based"
+            and tokens[end + 1].lower in links
+        ):
+            end += 1  # "a security official based in Miranshah"
+        if end >= len(tokens) or tokens[end].lower not in links:
             return None, end
         start = end + 1
         if start < len(tokens) and tokens[start].lower == "the":
             start += 1
+            adjective = start + 1 < len(tokens) and tokens[start].text.islower()
+            if adjective and _is_name_word(tokens[start + 1]):  # "in the besieged Gaza Strip"
+                start += 1
+        elif start + 1 < len(tokens) and tokens[start].lower in _COMPASS_WORDS:
+            start += 1  # "officials in eastern Libya"
         run_end = self._name_run(start)
+        if run_end == start and links is _DOCUMENT_LINKS:
+            # "data from the statistics agency": a body named by its role
+            head = self._role_head(start, free=True)
+            if head is not None and role_kind(self.tokens[head].lower) == "organization":
+                return self._span_text(start, head + 1), head + 1
         if run_end == start:
             return None, end
         return self._span_text(start, run_end), run_end
@@ -265,7 +387,13 @@ class _Finder:
                 j += 2
             elif _is_name_word(token):
                 j += 1
-            elif self._name_link_at(i, j):
+            elif j > i and _is_particle(token) and j + 1 < len(tokens):
+                if not _is_name_word(tokens[j + 1]):
+                    break
+                j += 1  # "Abdel Fattah el-Sisi", "Ursula von der Leyen"
+            elif j > i and _PARTICLE_PREFIX.match(token.text):
+                j += 1
+            elif self._name_link_at(i, j) or self._and_link_at(i, j):
                 j += 2
             else:
                 break
@@ -279,6 +407,16 @@ class _Finder:
         if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
             return False
         return _is_name_word(tokens[j + 1])
+
+    def _and_link_at(self, i: int, j: int) -> bool:
+        """True for "and" inside a body's name ("Centers for Disease Control and Prevention")."""
+        tokens = self.tokens
+        if j == i or j + 1 >= len(tokens) or tokens[j].text not in ("and", "&"):
+            return False
+        if not _is_name_word(tokens[j + 1]):
+            return False
+        words = {t.lower for t in tokens[i : min(j + 4, len(tokens))]}
+        return bool(words & ORGANIZATION_WORDS)
 
     def _abbreviation_at(self, j: int) -> bool:
         """True at "Sen.", "Mr.", "J.": a capitalized abbreviation glued to its period."""
@@ -300,10 +438,19 @@ class _Finder:
         honorific = False
         for k in range(i, j):
             word = tokens[k].lower
-            if word in TITLE_WORDS or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k)):
+            hyphenated = "-" in word and word.rsplit("-", 1)[1] in TITLE_WORDS  # "Major-General"
+            if (
+                word in TITLE_WORDS
+                or hyphenated
+                or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k))
+            ):
                 last_title, honorific = k, False
-            elif word in HONORIFICS and self._abbreviation_at(k):
-                last_title, honorific = k, True
+            elif word in HONORIFICS and (self._abbreviation_at(k) or k + 1 < j):
+                last_title, honorific = k, True  # "Dr. Kyobe", British "Dr Kyobe"
+        if last_title >= 0 and any(
+            t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]
+        ):
+            last_title = -1  # "Directorate General of Health Services" is a body's name
         name_start = last_title + 1 if last_title >= 0 else i
         if name_start < j and tokens[name_start].text == ".":
             name_start += 1
@@ -326,8 +473,11 @@ class _Finder:
         role: str | None = None,
         affiliation: str | None = None,
         pronoun: bool = False,
+        kind: SourceKind | None = None,
     ) -> Mention:
         """Build a mention spanning tokens ``i`` to ``j - 1``."""
+        if kind is None:
+            kind = _kind(self.tokens[i:j], name, role)
         return Mention(
             start=self.tokens[i].start,
             end=self.tokens[j - 1].end,
@@ -335,10 +485,69 @@ class _Finder:
             role=role,
             affiliation=affiliation,
             pronoun=pronoun,
+            kind=kind,
         )
+
+
+def _kind(tokens: list[Token], name: str | None, role: str | None) -> SourceKind | None:
+    """A mention's kind: from its role's head noun, else from its name and honorific."""
+    if role is not None:
+        kind = role_kind(role)
+        if kind is not None:
+            return kind
+    if any(token.lower in HONORIFICS for token in tokens):
+        return "person"
+    if name is not None:
+        return name_kind(name) or ("person" if role is not None else None)
+    return None
+
+
+def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
+    """Split a leading country or demonym off a title: "South Korean Defense Minister"."""
+    for size in (2, 1):
+        if len(title) > size:
+            words = " ".join(title[:size])
+            country = country_of_demonym(words) or country_of(words)
+            if country is not None:
+                return country, title[size:]
+    return None, title
+
+
+_COMPASS_WORDS = wordset(
+    "eastern western northern southern central northeastern northwestern southeastern southwestern"
+)
+_DESCRIPTIVE = re.compile(r"-(?:based|headquartered|owned|run|led|backed|funded|born)$")
+_PARTICLES = frozenset(
+    {
+        "bin",
+        "ibn",
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "da",
+        "di",
+        "du",
+        "dos",
+        "al",
+        "el",
+        "la",
+        "le",
+        "ben",
+    }
+)
+_PARTICLE_PREFIX = re.compile(r"(?:al|el|ad|as|ash|an|ar|at|az)-[A-Z]")
+
+
+def _is_particle(token: Token) -> bool:
+    """A lower-case word inside a name: "bin", "von", "de"."""
+    return token.text in _PARTICLES
 
 
 def _is_name_word(token: Token) -> bool:
     """A capitalized word that can be part of a name."""
     first = token.text[0]
+    if len(token.text) > 1 and token.text.isupper() and token.text.isalpha():
+        return True  # an acronym, even one that spells a word ("WHO", "US")
     return first.isupper() and first.isalpha() and token.lower not in _NOT_NAMES

@@ -36,6 +36,10 @@ _SENTENCE_STARTERS = wordset(
 
 _HEADING_MAX_WORDS = 12
 _HEADING_MAX_CHARS = 100
+# A headline: the article's first line when more text follows, one sentence not ended by a
+# period (it may end with "?" or "!"); headlines run longer than section headings.
+_HEADLINE_MAX_WORDS = 30
+_HEADLINE_MAX_CHARS = 250
 # A candidate boundary: terminal punctuation plus any closing quotes/brackets, then a space.
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s)")
 _TOKEN_LOOKBACK = 40
@@ -49,8 +53,10 @@ _OPENERS = "\"“‘'(["
 def segment(text: str) -> list[Segment]:
     """Split ``text`` into headings and sentences, in order, with exact offsets."""
     units: list[Segment] = []
-    for paragraph, (start, end) in enumerate(_blocks(text)):
-        units.extend(_block_units(text, start, end, paragraph))
+    blocks = list(_blocks(text))
+    for paragraph, (start, end) in enumerate(blocks):
+        more = paragraph + 1 < len(blocks)
+        units.extend(_block_units(text, start, end, paragraph, followed=more))
     return units
 
 
@@ -72,11 +78,16 @@ def _blocks(text: str) -> Iterator[tuple[int, int]]:
         yield block_start, block_end
 
 
-def _block_units(text: str, start: int, end: int, paragraph: int) -> Iterator[Segment]:
+def _block_units(
+    text: str, start: int, end: int, paragraph: int, *, followed: bool
+) -> Iterator[Segment]:
     """Yield the heading (a short unpunctuated first line) and sentences of one block."""
     first_line_end = text.find("\n", start, end)
-    first_line_end = end if first_line_end == -1 else first_line_end
-    if _is_heading(text[start:first_line_end]):
+    one_line = first_line_end == -1
+    first_line_end = end if one_line else first_line_end
+    line = text[start:first_line_end]
+    headline = paragraph == 0 and (followed or not one_line)
+    if _is_heading(line) or (headline and _is_headline(line)):
         yield _unit(text, start, first_line_end, heading=True, paragraph=paragraph)
         start = first_line_end
     for s_start, s_end in _sentences(text, start, end):
@@ -91,6 +102,18 @@ def _is_heading(line: str) -> bool:
     if len(stripped.split()) > _HEADING_MAX_WORDS or not any(c.isalpha() for c in stripped):
         return False
     return stripped[-1] not in ".!?…:;,\"”’'"
+
+
+def _is_headline(line: str) -> bool:
+    """A headline may be longer and end with "?", "!" or a quote, but never with a period."""
+    stripped = line.strip().rstrip("\"”’')")
+    if not stripped or len(line.strip()) > _HEADLINE_MAX_CHARS:
+        return False
+    if len(stripped.split()) > _HEADLINE_MAX_WORDS or not any(c.isalpha() for c in stripped):
+        return False
+    if stripped[-1] in ".…:;,":
+        return False
+    return len(list(_sentences(line, 0, len(line)))) == 1
 
 
 def _unit(text: str, start: int, end: int, *, heading: bool, paragraph: int) -> Segment:

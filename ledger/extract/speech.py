@@ -17,13 +17,20 @@ from ledger.extract.cues import (
 )
 from ledger.extract.mentions import Mention, Token, tokenize
 from ledger.extract.model import Reporting
+from ledger.extract.quotes import quotations
 
 Frame = Literal["that", "object", "postposed", "according", "quote"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Speech:
-    """A statement attributed to ``speaker``; ``content`` and ``clause`` are text spans."""
+    """A statement attributed to ``speaker``; ``content`` and ``clause`` are text spans.
+
+    ``attribution_start``/``attribution_end`` span the words that report the speech act
+    ("a lawmaker said Tuesday", "In a statement on Monday, the ministry said"): the time
+    of the statement is looked for there, nearest ``verb_start``. ``cites`` are the
+    sources the speaker cites, nearest first ("citing a military intelligence report").
+    """
 
     kind: Reporting
     frame: Frame
@@ -33,12 +40,17 @@ class Speech:
     content_end: int
     clause_start: int
     clause_end: int
+    verb_start: int = 0
+    attribution_start: int = 0
+    attribution_end: int = 0
+    cites: tuple[Mention, ...] = ()
 
 
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
 _SUBJECT_GAP_WORDS = wordset(
     """also has have had previously recently earlier later then further again repeatedly
-    publicly reportedly separately on last this yesterday today"""
+    publicly reportedly separately on last this yesterday today now already initially first
+    officially formally jointly immediately subsequently"""
 ) | frozenset(WEEKDAYS)
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
 _PREPOSITION_ING = wordset(
@@ -48,21 +60,71 @@ _PREPOSITION_ING = wordset(
 _BEFORE_THAT = wordset(
     """on in at during last this earlier later late early yesterday today tonight reporters
     journalists lawmakers parliament a an the his her their its press news conference
-    briefing statement interview televised speech meeting separate also week month"""
+    briefing statement interview televised speech meeting separate also week month
+    published released aired broadcast posted issued given with to by after before of
+    written report filing letter post video message remarks comments hearing session
+    summit visit trip rally event forum call phone telephone social media website"""
 ) | frozenset(WEEKDAYS + MONTHS)
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")
 _DAY_WORDS = wordset("yesterday today tonight")
+_PREPOSITIONS = wordset("in of from at near with for")
+_VERB_WORDS = frozenset(REPORTING_FORMS) | wordset(
+    "is are was were be been has have had will would could can may might must did do does"
+)
+_PHRASE_WORDS = 6  # "in the port city of"
+_SHORT_TAIL = 6  # words after ", said X" that can only be adverbials ("on Friday")
+_INTRO_MAX_WORDS = 8  # "In a statement on Tuesday," introduces; a longer opening is content
+# Words opening a sentence's introductory phrase ("In a statement, X said C"): text before
+# such a comma is not the content of a postposed "C, X said".
+_INTRO_WORDS = wordset(
+    """in on at as if when whenever while after before since although though because unless
+    during meanwhile however separately earlier later last this also but and yet still for
+    from with without despite amid amidst following asked speaking writing addressing
+    responding by through under over upon once then now today yesterday elsewhere instead
+    previously similarly likewise nevertheless furthermore moreover additionally thus so
+    according"""
+) | frozenset(WEEKDAYS + MONTHS)
+# Verbs that only report when a document or data is the subject ("the survey found that").
+_DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show", "reads", "determined"})
+# Words opening a subordinate clause: "after Powell announced the cut, the bank ..." is
+# background, not a statement the article reports.
+_SUBORDINATORS = wordset("after before when as since while because although though once until")
+# Gerunds that report what the subject of another verb said: "X urged calm, saying that C".
+_DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
+_CLAUSE_OPENERS = frozenset({",", "but", "and", "with", "while", ";", "—", "–"})
+_SAYING = frozenset(
+    form
+    for base in ("say", "add", "state", "note", "warn", "claim", "show", "indicate")
+    for form in REPORTING_VERBS[base]
+    if form.endswith("ing")
+)
+# What a body or a document does when it publishes figures: "the weather service issued a red
+# alert", "the exit poll put the Conservatives on 131 seats" (never said of people).
+BODY_VERBS = wordset("issued posted notified shared revised lowered put")
+# Sources a relay names ("citing a report"), in the words after an attribution.
+_CITING = frozenset({"citing", "quoting"})
 _CONTINUATION_LINKS = frozenset({"while", "and"})
+_CONTRAST = frozenset({"while", "whereas", "but"})
 _THAT_WINDOW = 10
-_TAIL_LIMIT = 40  # characters after "X said" that can still be only "on Monday."
-_QUOTE_PAIRS = (("“", "”"), ('"', '"'))
-_MIN_QUOTE_WORDS = 3
 _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 # Trimmed from the ends of content: spaces and the punctuation that joins clauses.
 _TRAILING = " \t\n.,;:"
 _CLOSING = _TRAILING + "!?\"”’'"
 _SPACE = re.compile(r"\s*")
+# A wire dateline opening an article: "SEOUL, March 5 (Reuters) - ", "WASHINGTON (AP) — ".
+DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s[-–—]+\s"
+)
+
+
+def present_tense(form: str) -> bool:
+    """Whether a reporting verb form is in the present tense ("says", "say", "reports")."""
+    lower = form.lower()
+    found = REPORTING_FORMS.get(lower)
+    if found is None or found[1] or lower == REPORTING_VERBS[found[0]][0]:
+        return False  # not a reporting form, a gerund, or the simple past ("forecast")
+    return lower.endswith("s") or lower == found[0]
 
 
 def past_tense(form: str) -> str:
@@ -72,13 +134,21 @@ def past_tense(form: str) -> str:
 
 
 def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> list[Speech]:
-    """The first reported statement of the sentence ``text[start:end]`` and its continuations."""
+    """The first reported statement of the sentence ``text[start:end]`` and its continuations.
+
+    A reporting verb wins over "according to": in "According to Yonhap, Kang said C" the
+    agency only relays what Kang said.
+    """
     reader = _Sentence(text, start, end, mentions)
+    according: list[Speech] = []
     for index, token in enumerate(reader.tokens):
+        if token.lower == "according":
+            according = according or reader.according(index)
+            continue
         found = reader.speech_at(index, token)
         if found:
-            return found
-    return []
+            return reader.with_second_speaker(found)
+    return according or reader.saying()
 
 
 class _Sentence:
@@ -92,43 +162,162 @@ class _Sentence:
         self.mentions = sorted(
             (m for m in mentions if start <= m.start and m.end <= end), key=_start
         )
-        self.quotes = _quotes(text, start, end)
+        self.quotes = quotations(text, start, end)
         self.body_end = _strip_end(text, start, end)  # the sentence without its final stop
 
     def speech_at(self, index: int, token: Token) -> list[Speech]:
-        """Speech whose reporting verb (or "according to") is token ``index``, if any."""
-        if token.lower == "according":
-            return self._according(index)
+        """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
+        if form is None and token.lower in BODY_VERBS:
+            form = (token.lower, False)
         # Capitalized forms are names ("United States"); gerunds only continue a clause.
         if form is None or form[1] or token.text[0].isupper():
             return []
         speaker, inverted = self._speaker(token)
+        if token.lower in BODY_VERBS and (
+            inverted
+            or speaker is None
+            or speaker.pronoun
+            or speaker.kind not in ("organization", "document")
+        ):
+            return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
             return []
-        group_start = min(speaker.start, token.start)
+        group = speaker.kind == "person" and (speaker.role or "").endswith("s")
+        plural = group or self.text[speaker.start : speaker.end].lower() == "they"
+        if token.lower in _DOCUMENT_FORMS and speaker.kind != "document" and not plural:
+            return []  # "the survey found", "researchers found", but not "police found 3 cars"
+        group_start = self._with_article(min(speaker.start, token.start))
         group_end = max(speaker.end, token.end)
+        if self._subordinate(group_start):
+            return []
+        cites = self._cited_in(speaker.end, token.start)
         quoted = self._quoted(group_start, group_end, speaker, token)
         if quoted is not None:
+            tail_end, tail_cites = self._tail(group_end)
+            quoted = replace(
+                quoted,
+                verb_start=token.start,
+                attribution_start=group_start,
+                attribution_end=tail_end,
+                cites=cites + tail_cites,
+            )
             return self._with_continuations(quoted, group_end)
-        if self._comma_before(group_start) is not None and self._at_end(group_end):
-            return self._postposed(group_start, speaker, token)
-        if inverted:
-            return []
-        return self._forward(index, speaker)
+        if self._is_postposed(group_start, index):
+            return self._postposed(group_start, group_end, speaker, token, cites)
+        if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
+            return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
+        return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def with_second_speaker(self, found: list[Speech]) -> list[Speech]:
+        """Add "…, while Y said C2" after the statements found: another speaker, same sentence."""
+        last = found[-1]
+        if last.frame not in ("that", "object", "postposed"):
+            return found
+        after = max(last.content_end, last.attribution_end)
+        index = bisect.bisect_left(self.tokens, after, key=_token_start)
+        for k in range(index, len(self.tokens)):
+            second = self.speech_at(k, self.tokens[k])
+            if second and second[0].speaker.start >= after:
+                opening = self._with_article(second[0].speaker.start)
+                second = [
+                    replace(s, clause_start=opening, attribution_start=opening) for s in second
+                ]
+                first = replace(last, clause_end=max(last.content_end, last.attribution_end))
+                return [*found[:-1], first, *second]
+        return found
+
+    def saying(self) -> list[Speech]:
+        """Match "X urged calm, saying (that) C" and "X released a statement saying C".
+
+        The speaker is the last mention before the gerund that opens a clause.
+        """
+        dateline = DATELINE.match(self.text, self.start, self.end)
+        clause_start = dateline.end() if dateline else self.start
+        for index, token in enumerate(self.tokens):
+            if token.lower not in _SAYING:
+                continue
+            subject = None
+            for mention in self.mentions:
+                if mention.end > token.start:
+                    break
+                if mention.start >= clause_start and self._is_subject(mention):
+                    subject = mention
+            if subject is None:
+                return []
+            if token.lower != "saying" and self._content_start(index)[1] != "that":
+                return []  # "adding 304,000 jobs" adds jobs; "adding that C" reports
+            speeches = self._forward(index, subject, first=False)
+            return [replace(s, attribution_start=subject.start) for s in speeches]
+        return []
+
+    def _is_subject(self, mention: Mention) -> bool:
+        """A mention that opens a clause and is followed by its verb, not by a list's comma."""
+        index = bisect.bisect_left(self.tokens, mention.end, key=_token_start)
+        following = self.tokens[index] if index < len(self.tokens) else None
+        if following is None or not following.text[0].islower():
+            return False
+        return following.lower not in ("and", "or") and self._opens_clause(mention.start)
+
+    def _opens_clause(self, position: int) -> bool:
+        """Whether a mention at ``position`` starts a clause."""
+        position = self._with_article(position)
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        if index == 0 or self.tokens[index - 1].start < self.start:
+            return True
+        dateline = DATELINE.match(self.text, self.start, self.end)
+        if dateline and dateline.end() == position:
+            return True
+        return self.tokens[index - 1].lower in _CLAUSE_OPENERS
+
+    def _subordinate(self, position: int) -> bool:
+        """Whether the words at ``position`` open a subordinate clause ("after X said")."""
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        while index > 0 and self.tokens[index - 1].lower in _DETERMINERS:
+            index -= 1  # "after its chair announced"
+        if index < 1 or self.tokens[index - 1].lower not in _SUBORDINATORS:
+            return False
+        # ", while Y said" contrasts two statements; "while Y said" opening a sentence does not
+        contrast = index > 1 and self.tokens[index - 2].text == ","
+        return not (contrast and self.tokens[index - 1].lower in _CONTRAST)
 
     def _speaker(self, verb: Token) -> tuple[Mention | None, bool]:
-        """The mention right before the verb (gaps allowed), else right after it."""
+        """The mention right before the verb (gaps allowed), else right after it.
+
+        ", said X." and ", said X, a role" take the speaker after the verb first, so that
+        "hospitalized in Lubbock, Texas, said Lauren Adams" is not said by Lubbock.
+        """
+        after = self._mention_after(verb.end)
+        telling = REPORTING_FORMS.get(verb.lower, ("", False))[0] == "tell"  # "told Newsweek"
+        if after is not None and not telling and self._comma_before(verb.start) is not None:
+            rest = self.text[after.end : self.body_end]
+            if not rest or rest[0] == "," or len(rest.split()) <= _SHORT_TAIL:
+                return after, True  # ", said X, a role" / ", said X on Friday."
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
             if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
-                return subject, False
-        index = bisect.bisect_left(self.mentions, verb.end, key=_start)
-        if index < len(self.mentions):
-            after = self.mentions[index]
-            if _adjacent(self.text[verb.end : after.start]):
-                return after, True
+                return self._head_of_phrase(subject), False
+        if after is not None:
+            return after, True
         return None, False
+
+    def _head_of_phrase(self, mention: Mention) -> Mention:
+        """The mention a prepositional phrase hangs on: in "a Libyan official in the port
+        city of Derna has told", the subject is the official, not Derna."""
+        index = bisect.bisect_left(self.mentions, mention.start, key=_start)
+        if index == 0:
+            return mention
+        earlier = self.mentions[index - 1]
+        first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
+        last = bisect.bisect_left(self.tokens, self._with_article(mention.start), key=_token_start)
+        between = self.tokens[first:last]
+        if not between or len(between) > _PHRASE_WORDS or between[0].lower not in _PREPOSITIONS:
+            return mention
+        if all(
+            t.text.isalpha() and t.text.islower() and t.lower not in _VERB_WORDS for t in between
+        ):
+            return earlier
+        return mention
 
     def _mention_ending_by(self, position: int) -> Mention | None:
         """The last mention that ends at or before ``position``."""
@@ -146,7 +335,7 @@ class _Sentence:
     @staticmethod
     def _subject_gap(gap: str, subject: Mention) -> bool:
         """A gap that keeps subject and verb together: adverbs or one ", parenthetical,"."""
-        stripped = gap.strip()
+        stripped = gap.strip().removeprefix(")").strip()  # "District (SPPHD) says"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True
         if stripped == "," and subject.role is not None and subject.name is not None:
@@ -169,42 +358,138 @@ class _Sentence:
                 )
         return None
 
-    def _postposed(self, group_start: int, speaker: Mention, verb: Token) -> list[Speech]:
-        """Match "C, X said." or "C, said X.": the content is everything before the comma."""
+    def _is_postposed(self, group_start: int, verb_index: int) -> bool:
+        """ "C, X said [adverbials]": a comma before the attribution closes a clause.
+
+        Not when the words before the comma only introduce the sentence ("In a statement,
+        X said C") or when "that" follows the verb ("C1, X said on Monday that C2").
+        """
+        comma = self._comma_before(group_start)
+        if comma is None:
+            return False
+        previous = self.text.rfind(",", self.start, comma)
+        opening = self.text[(previous + 1 if previous != -1 else self.start) : comma]
+        words = opening.strip(" \"“”'‘’(").split()
+        intro = previous == -1 and len(words) <= _INTRO_MAX_WORDS
+        if not words or (intro and words[0].lower() in _INTRO_WORDS):
+            return False
+        _, frame = self._content_start(verb_index)
+        return frame != "that"
+
+    def _postposed(
+        self,
+        group_start: int,
+        group_end: int,
+        speaker: Mention,
+        verb: Token,
+        cites: tuple[Mention, ...],
+    ) -> list[Speech]:
+        """Match "C, X said [Tuesday][, citing Z]." or "C, said X.": the content is before."""
         comma = self._comma_before(group_start)
         if comma is None:
             return []
         content_start, content_end = _strip_span(self.text, self.start, comma)
+        dateline = DATELINE.match(self.text, content_start, content_end)
+        if dateline:
+            content_start = dateline.end()
         if content_end <= content_start:
             return []
-        return [
+        tail_end, tail_cites = self._tail(group_end)
+        speech = replace(
             self._speech(
                 "reported_speech", "postposed", speaker, verb.text, content_start, content_end
-            )
-        ]
+            ),
+            verb_start=verb.start,
+            attribution_start=comma,
+            attribution_end=tail_end,
+            cites=cites + tail_cites,
+        )
+        index = bisect.bisect_left(self.tokens, group_end, key=_token_start)
+        while index < len(self.tokens) and self.tokens[index].end <= tail_end:
+            index += 1
+        gerund = self._continuation_at(index)
+        if gerund is None:
+            return [speech]
+        continued = self._forward(gerund, speaker, first=False)
+        if not continued:
+            return [speech]
+        first = replace(speech, clause_end=self.tokens[index].start)
+        return [first, *continued]
 
-    def _according(self, index: int) -> list[Speech]:
-        """Match "According to X, C." or "C, according to X."."""
+    def _tail(self, position: int) -> tuple[int, tuple[Mention, ...]]:
+        """The attribution's adverbials after ``position`` and any ", citing Z".
+
+        The tail ends at a continuation (", adding that"), a ";", or the sentence end;
+        ``cites`` are the mentions right after "citing".
+        """
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        cites: list[Mention] = []
+        end = self.body_end
+        for k in range(index, len(self.tokens)):
+            token = self.tokens[k]
+            if token.text == ";" or (
+                token.text == ","
+                and (self._continuation_at(k) is not None or self._another_speaker_at(k + 1))
+            ):
+                end = token.start
+                break
+            if token.lower in _CITING:
+                cited = self._mention_after(token.end)
+                if cited is not None:
+                    cites.append(cited)
+                end = min(end, token.start)
+        return end, tuple(cites)
+
+    def _cited_in(self, start: int, end: int) -> tuple[Mention, ...]:
+        """Sources cited between a subject and its verb: "Kang, citing the agency, said"."""
+        cites: list[Mention] = []
+        for token in self.tokens[bisect.bisect_left(self.tokens, start, key=_token_start) :]:
+            if token.start >= end:
+                break
+            if token.lower in _CITING:
+                cited = self._mention_after(token.end)
+                if cited is not None and cited.end <= end:
+                    cites.append(cited)
+        return tuple(cites)
+
+    def _mention_after(self, position: int) -> Mention | None:
+        """The mention that starts right after ``position`` (an article allowed between)."""
+        index = bisect.bisect_left(self.mentions, position, key=_start)
+        if index < len(self.mentions) and _adjacent(
+            self.text[position : self.mentions[index].start]
+        ):
+            return self.mentions[index]
+        return None
+
+    def according(self, index: int) -> list[Speech]:
+        """Match "According to X, C." or "C, according to X [, ...]."."""
         tokens = self.tokens
         if index + 1 >= len(tokens) or tokens[index + 1].lower != "to":
             return []
         to_end = tokens[index + 1].end
-        index = bisect.bisect_left(self.mentions, to_end, key=_start)
-        speaker = self.mentions[index] if index < len(self.mentions) else None
-        if speaker is None or not _adjacent(self.text[to_end : speaker.start]):
+        speaker = self._mention_after(to_end)
+        if speaker is None:
             return []
+        comma = self.text.find(",", speaker.end, self.body_end)
         if tokens[index].start == self.start:
-            comma = self.text.find(",", speaker.end, self.body_end)
             if comma == -1:
                 return []
             content_start, content_end = _strip_span(self.text, comma + 1, self.body_end)
+            attribution_end = comma
         else:
             content_start, content_end = _strip_span(self.text, self.start, tokens[index].start)
+            attribution_end = self.body_end if comma == -1 else comma
         if content_end <= content_start:
             return []
+        speech = self._speech(
+            "reported_speech", "according", speaker, "according to", content_start, content_end
+        )
         return [
-            self._speech(
-                "reported_speech", "according", speaker, "according to", content_start, content_end
+            replace(
+                speech,
+                verb_start=tokens[index].start,
+                attribution_start=tokens[index].start,
+                attribution_end=attribution_end,
             )
         ]
 
@@ -254,6 +539,11 @@ class _Sentence:
         """
         verb = self.tokens[verb_index]
         content_start, frame = self._content_start(verb_index)
+        cites: tuple[Mention, ...] = ()
+        chained = self._chained(content_start) if first else None
+        if chained is not None:  # "X says a report by Y found that C": X cites the report
+            cited, content_start, frame = chained
+            cites = (cited,)
         content_end, following = self._clause_end(content_start)
         if content_end <= content_start:
             return None
@@ -262,7 +552,33 @@ class _Sentence:
         sentence_end = self.end if first else self.body_end
         clause_end = content_end if following is not None else sentence_end
         clause_start = self.start if first else verb.start
-        return replace(speech, clause_start=clause_start, clause_end=clause_end), following
+        speech = replace(
+            speech,
+            clause_start=clause_start,
+            clause_end=clause_end,
+            verb_start=verb.start,
+            attribution_start=self.start if first else verb.start,
+            attribution_end=content_start,
+            cites=cites,
+        )
+        return speech, following
+
+    def _chained(self, content_start: int) -> tuple[Mention, int, Frame] | None:
+        """A document reporting inside the content: "a report by Y found (that) C"."""
+        index = bisect.bisect_left(self.mentions, content_start, key=_start)
+        if index >= len(self.mentions) or self.mentions[index].start != content_start:
+            return None
+        cited = self.mentions[index]
+        if cited.kind != "document":
+            return None
+        k = bisect.bisect_left(self.tokens, cited.end, key=_token_start)
+        while k < len(self.tokens) and self.tokens[k].lower in _SUBJECT_GAP_WORDS:
+            k += 1
+        form = REPORTING_FORMS.get(self.tokens[k].lower) if k < len(self.tokens) else None
+        if form is None or form[1]:
+            return None
+        start, frame = self._content_start(k)
+        return cited, start, frame
 
     def _content_start(self, verb_index: int) -> tuple[int, Frame]:
         """After "that" if it comes soon after the verb, else right after the verb."""
@@ -277,7 +593,7 @@ class _Sentence:
     def _object_start(self, verb_index: int) -> int:
         """Start of a bare object: past an audience ("told reporters") and a day ("on Monday")."""
         tokens = self.tokens
-        telling = REPORTING_FORMS[tokens[verb_index].lower][0] == "tell"
+        telling = REPORTING_FORMS.get(tokens[verb_index].lower, ("", False))[0] == "tell"
         k = verb_index + 1
         while k < len(tokens):
             skip = self._preamble_length(k, telling=telling)
@@ -317,18 +633,36 @@ class _Sentence:
             gerund = self._continuation_at(i)
             if gerund is not None:
                 return _strip_end(self.text, content_start, token.start), gerund
+            if self._another_speaker_at(i + 1):
+                return _strip_end(self.text, content_start, token.start), None
             word = tokens[i + 1].lower if i + 1 < len(tokens) else ""
             if word.endswith("ing") and word not in _PREPOSITION_ING:
                 # ", signaling a deepening alliance": the writer's gloss, not the claim.
                 return _strip_end(self.text, content_start, token.start), None
         return _strip_end(self.text, content_start, self.body_end), None
 
-    def _at_end(self, position: int) -> bool:
-        """True when only punctuation (or a day such as "on Monday") follows ``position``."""
-        if self.end - position > _TAIL_LIMIT:
+    def _another_speaker_at(self, k: int) -> bool:
+        """Whether ", while/whereas/but Y said" starts at token ``k``: a second speaker."""
+        tokens = self.tokens
+        if k >= len(tokens) or tokens[k].lower not in _CONTRAST:
             return False
-        rest = self.text[position : self.end].strip(_CLOSING)
-        return all(word.lower() in _SUBJECT_GAP_WORDS for word in rest.split())
+        subject = self._mention_after(tokens[k].end)
+        if subject is None:
+            return False
+        verb = bisect.bisect_left(tokens, subject.end, key=_token_start)
+        while verb < len(tokens) and tokens[verb].lower in _SUBJECT_GAP_WORDS:
+            verb += 1
+        if verb >= len(tokens):
+            return False
+        form = REPORTING_FORMS.get(tokens[verb].lower)
+        return (form is not None and not form[1]) or tokens[verb].lower in BODY_VERBS
+
+    def _with_article(self, position: int) -> int:
+        """``position`` moved back over an article written before it ("the White House")."""
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        if index and self.tokens[index - 1].lower in ("the", "a", "an"):
+            return self.tokens[index - 1].start
+        return position
 
     def _comma_before(self, position: int) -> int | None:
         """Offset of the comma just before ``position`` (only spaces between), if any."""
@@ -356,6 +690,9 @@ class _Sentence:
             content_end=content_end,
             clause_start=self.start,
             clause_end=self.end,
+            verb_start=speaker.start,
+            attribution_start=min(speaker.start, content_end),
+            attribution_end=max(speaker.end, content_start),
         )
 
 
@@ -391,23 +728,9 @@ def _adjacent(gap: str) -> bool:
 
 def _adverbial(token: Token) -> bool:
     """A word that may sit between a verb and its "that": "told reporters on Monday that"."""
-    return token.text[0].isdigit() or token.text == "," or token.lower in _BEFORE_THAT
-
-
-def _quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans (marks included) of quotations with at least a few words."""
-    spans: list[tuple[int, int]] = []
-    for opening, closing in _QUOTE_PAIRS:
-        position = start
-        while True:
-            q_start = text.find(opening, position, end)
-            q_end = text.find(closing, q_start + 1, end) if q_start != -1 else -1
-            if q_end == -1:
-                break
-            if len(text[q_start + 1 : q_end].split()) >= _MIN_QUOTE_WORDS:
-                spans.append((q_start, q_end + 1))
-            position = q_end + 1
-    return sorted(spans)
+    if token.text[0].isdigit() or token.text == "," or token.lower in _BEFORE_THAT:
+        return True
+    return token.text[0].isupper() and token.text[0].isalpha()  # "told Reuters that"
 
 
 def _skip_space(text: str, position: int) -> int:

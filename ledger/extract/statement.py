@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ledger.extract.speech import DATELINE as _DATELINE
 from ledger.extract.speech import Speech
 
 _TERMINAL = re.compile(r"[.!?…][\"”’')\]]*$")
@@ -32,8 +33,9 @@ def reported(text: str, speech: Speech, label: str) -> str:
 
 
 def assertion(sentence: str) -> str:
-    """The publication's own statement: the sentence, leading connective removed."""
-    return _sentence(_CONNECTIVE.sub("", sentence.strip(), count=1))
+    """The publication's own statement: the sentence, dateline and leading connective removed."""
+    sentence = _DATELINE.sub("", sentence.strip(), count=1)
+    return _sentence(_CONNECTIVE.sub("", sentence, count=1))
 
 
 def _statement_verb(verb: str) -> str:

@@ -91,7 +91,9 @@ def test_role_only_mention_takes_the_name_given_later() -> None:
     )
     found = find_mentions(text, 0, len(text))
     index = ClaimantIndex(found)
-    expected = Claimant(name="Shin Won-shik", role="defense minister", affiliation="South Korea")
+    expected = Claimant(
+        name="Shin Won-shik", role="defense minister", affiliation="South Korea", kind="person"
+    )
     assert {index.claimant(m) for m in found if m.name or m.role} == {expected}
 
 
@@ -125,7 +127,9 @@ def test_direct_quote() -> None:
     text = '"We sent 300 soldiers to the border last year," said Maria Lopez, a resident of Tumen.'
     (claim,) = extract(text)
     assert claim.reporting == "direct_quote"
-    assert claim.claimant == Claimant(name="Maria Lopez", role="resident", affiliation="Tumen")
+    assert claim.claimant == Claimant(
+        name="Maria Lopez", role="resident", affiliation="Tumen", kind="person"
+    )
     assert claim.statement == "Maria Lopez said: “We sent 300 soldiers to the border last year.”"
 
 
@@ -147,7 +151,9 @@ def test_reported_speech_frames() -> None:
         ),
         ("reported_speech", "Officials said more than 12,000 homes were damaged."),
     ]
-    assert claims[0].claimant == Claimant(name=None, role="trade ministry", affiliation=None)
+    assert claims[0].claimant == Claimant(
+        name="trade ministry", role=None, affiliation=None, kind="organization"
+    )
     assert claims[0].made_on == datetime.date(2024, 3, 19)
     assert claims[1].claimant.name == "Bank of Korea"
 
@@ -199,4 +205,103 @@ def test_told_reporters_becomes_said() -> None:
     (claim,) = extract(text)
     assert claim.statement == "Tom Reyes said the state would release $20 million."
     assert claim.made_on == datetime.date(2024, 3, 18)
-    assert claim.claimant == Claimant(name="Tom Reyes", role="governor", affiliation=None)
+    assert claim.claimant == Claimant(
+        name="Tom Reyes", role="governor", affiliation=None, kind="person"
+    )
+
+
+def test_acronym_in_parentheses_resolves_to_the_full_name() -> None:
+    text = (
+        "The Office of Budget Analysis (OBA) published its forecast on Monday. "
+        "OBA said the deficit would reach 3 percent of output."
+    )
+    claim = next(c for c in extract(text) if "deficit" in c.statement)
+    assert claim.claimant.name == "Office of Budget Analysis"
+    assert claim.claimant.kind == "organization"
+
+
+def test_acronym_by_initials_and_a_shorter_form_resolve_to_the_fullest_name() -> None:
+    text = (
+        "The U.S. Forest Service closed 12 trails on Monday. "
+        "The USFS said 4,000 acres had burned. "
+        "The Forest Service said 300 firefighters were deployed."
+    )
+    claims = [c for c in extract(text) if c.reporting != "assertion"]
+    assert [c.claimant.name for c in claims] == ["U.S. Forest Service"] * 2
+
+
+def test_the_agency_is_the_last_body_named() -> None:
+    text = (
+        "The National Weather Service issued 14 flood warnings on Monday. "
+        "The agency said 6 inches of rain could fall overnight."
+    )
+    claim = next(c for c in extract(text) if "inches" in c.statement)
+    assert claim.claimant.name == "National Weather Service"
+
+
+def test_he_never_resolves_to_a_country() -> None:
+    text = (
+        "Saudi Arabia said it would cut output by 1 million barrels a day. "
+        "He said the cut would last until June 2025."
+    )
+    first, second = extract(text)
+    assert (first.claimant.name, first.claimant.kind) == ("Saudi Arabia", "organization")
+    assert second.claimant == UNATTRIBUTED
+
+
+def test_they_resolves_to_the_last_group_of_people() -> None:
+    text = (
+        "Government officials in Chile announced on Monday that 131 people had died. "
+        "They said 1,600 homes were destroyed."
+    )
+    first, second = extract(text)
+    assert (first.claimant.role, first.claimant.affiliation) == ("government officials", "Chile")
+    assert second.claimant.role == "government officials"
+    assert second.made_on == datetime.date(2024, 3, 18)
+
+
+def test_unnamed_body_is_named_by_its_function() -> None:
+    claim = extract(
+        "Strikes killed 40 people overnight, the health ministry in the besieged Gaza Strip said."
+    )[0]
+    assert claim.claimant == Claimant(
+        name="health ministry", role=None, affiliation="Gaza Strip", kind="organization"
+    )
+
+
+def test_the_official_is_the_senior_official_mentioned_before() -> None:
+    text = (
+        "A senior police official said 12 militants were killed in the raid. "
+        '"Two missiles struck the compound," the official said.'
+    )
+    claims = extract(text)
+    assert [c.claimant.role for c in claims] == ["senior police official"] * 2
+
+
+def test_country_and_demonym_titles_give_the_affiliation() -> None:
+    assert mentions("South Korean Defence Minister Shin Won-sik spoke.")[0] == (
+        "South Korean Defence Minister Shin Won-sik",
+        "Shin Won-sik",
+        "defence minister",
+        "South Korea",
+    )
+    assert mentions("Pentagon spokesman Pat Ryder spoke.")[0][1:] == (
+        "Pat Ryder",
+        "spokesman",
+        "Pentagon",
+    )
+
+
+def test_hyphenated_titles_and_a_titled_name_after_a_role() -> None:
+    text = (
+        "Five soldiers were killed on Thursday, said military spokesman "
+        "Major-General Amir Rahim. Rahim said 4 more were wounded."
+    )
+    first, second = extract(text)
+    assert (first.claimant.name, first.claimant.role) == ("Amir Rahim", "military spokesman")
+    assert second.claimant.name == "Amir Rahim"
+
+
+def test_a_capitalised_role_word_before_a_name_is_part_of_the_name() -> None:
+    (claim,) = extract("Turnout stood at 87.04 percent, according to Official Gazette.")
+    assert (claim.claimant.name, claim.claimant.role) == ("Official Gazette", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.metadata
 import re
 from importlib import resources
 from pathlib import Path
@@ -37,7 +38,7 @@ def seed_claims() -> list[ExtractedClaim]:
 def test_identity() -> None:
     extractor: Extractor = DeterministicExtractor()
     assert extractor.name == "claims-ledger/rules"
-    assert extractor.version == "1.0.0"
+    assert extractor.version == "2.0.0"
     assert re.fullmatch(r"[0-9a-f]{64}", extractor.rules_sha256)
 
 
@@ -52,7 +53,10 @@ def test_containers_claim(seed_claims: list[ExtractedClaim]) -> None:
     assert claim.made_on == datetime.date(2024, 3, 18)
     assert (
         Quantity(
-            value="7000", unit="containers", bound="approximate", text="approximately 7,000 containers"
+            value="7000",
+            unit="containers",
+            bound="approximate",
+            text="approximately 7,000 containers",
         )
         in claim.quantities
     )
@@ -119,4 +123,5 @@ def test_rules_digest_is_over_the_file_bytes() -> None:
         data = package.joinpath(name).read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
+    digest.update(f"pycountry\0{importlib.metadata.version('pycountry')}\0".encode())
     assert rules_digest() == digest.hexdigest() == DeterministicExtractor().rules_sha256

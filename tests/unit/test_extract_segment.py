@@ -85,3 +85,28 @@ def test_seed_has_three_headings() -> None:
         "Global Repercussions and Diplomatic Tensions",
     ]
     assert len([u for u in segment(text) if not u.heading]) == 15
+
+
+def test_headline_of_a_seed_format_article_is_its_own_heading() -> None:
+    text = (
+        "Nordwerk to cut 1,500 jobs in Germany as demand for heat pumps slumps, "
+        "union says\n\nNordwerk will cut 1,500 jobs, the union said on Monday."
+    )
+    units = segment(text)
+    assert [(u.heading, u.text) for u in units] == [
+        (
+            True,
+            "Nordwerk to cut 1,500 jobs in Germany as demand for heat pumps slumps, union says",
+        ),
+        (False, "Nordwerk will cut 1,500 jobs, the union said on Monday."),
+    ]
+
+
+def test_headline_may_be_a_question_on_a_line_of_its_own() -> None:
+    text = "Will the port reopen before winter?\nThe port has been closed for 40 days."
+    assert [u.heading for u in segment(text)] == [True, False]
+
+
+def test_a_first_paragraph_of_sentences_is_not_a_headline() -> None:
+    text = "The port closed. It reopened on Monday?\n\nMore later."
+    assert not any(u.heading for u in segment(text))
