@@ -239,8 +239,13 @@ def claimant_match(gold: GoldClaimant, predicted: ExtractedClaim) -> str:
         if _tokens(gold.name) & _tokens(said):
             return "partial"
         return "wrong"
-    # An unnamed source ("a lawmaker", "state TV"): the role decides.
-    if name_key(gold.role) == name_key(name if name is not None else role):
+    # An unnamed source ("a lawmaker", "state TV"): the role decides. A description is no
+    # identifier, so modifiers in front of the same head phrase do not matter ("health
+    # officials" = "state health officials").
+    gold_words = name_key(gold.role).split()
+    said_words = name_key(name if name is not None else role).split()
+    shorter = min(len(gold_words), len(said_words))
+    if shorter and gold_words[-shorter:] == said_words[-shorter:]:
         return "exact"
     if _head(gold.role) and _head(gold.role) == _head(role):
         return "partial"

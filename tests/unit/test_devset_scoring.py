@@ -171,6 +171,10 @@ def test_claimant_comparison() -> None:
     assert claimant_match(shin, predicted(sentence)) == "wrong"
     assert claimant_match(lawmaker, predicted(sentence, role="lawmaker")) == "exact"
     assert claimant_match(lawmaker, predicted(sentence, role="opposition lawmakers")) == "partial"
+    officials = GoldClaimant(name=None, role="health officials", affiliation=None, kind=None)
+    assert claimant_match(officials, predicted(sentence, role="state health officials")) == "exact"
+    assert claimant_match(officials, predicted(sentence, role="officials")) == "exact"
+    assert claimant_match(officials, predicted(sentence, role="health workers")) == "wrong"
     assert claimant_match(nobody, predicted(sentence)) == "exact"
     ministry = GoldClaimant(
         name="Interior Ministry", role=None, affiliation="Morocco", kind="organization"
