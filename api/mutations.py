@@ -127,6 +127,10 @@ class ReviseClaimInput:
     reason: str
     statement: str | None = None
     made_on: str | None = None
+    made_on_precision: str | None = strawberry.field(
+        default=None,
+        description="How precise madeOn is: day (the default when madeOn is set), month or year.",
+    )
 
 
 @strawberry.input
@@ -155,8 +159,13 @@ class Mutation:
         signer = info.context.signer()
 
         def act() -> ClaimChanged:
+            precision = input.made_on_precision
             changes = build(
-                ClaimChanges, where="revision", statement=input.statement, made_on=input.made_on
+                ClaimChanges,
+                where="revision",
+                statement=input.statement,
+                made_on=input.made_on,
+                made_on_precision=precision or ("day" if input.made_on is not None else None),
             )
             entry = info.context.ledger.revise_claim(
                 signer, input.claim_id, follows=input.follows, changes=changes, reason=input.reason

@@ -544,9 +544,19 @@ def claim_revise(
     reason: Annotated[str, typer.Option(help="Why the claim is revised.")],
     statement: Annotated[str | None, typer.Option(help="The corrected statement.")] = None,
     made_on: Annotated[str | None, typer.Option(help="The corrected date (YYYY-MM-DD).")] = None,
+    made_on_precision: Annotated[
+        str | None,
+        typer.Option(help="How precise the date is: day (the default), month or year."),
+    ] = None,
 ) -> None:
     """Revise a claim (signed by the writer key); follows the claim's latest entry."""
-    changes = build(ClaimChanges, where="revision", statement=statement, made_on=made_on)
+    changes = build(
+        ClaimChanges,
+        where="revision",
+        statement=statement,
+        made_on=made_on,
+        made_on_precision=made_on_precision or ("day" if made_on is not None else None),
+    )
     with _instance() as instance:
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.revise_claim(

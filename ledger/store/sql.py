@@ -41,7 +41,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ledger import deadline
 from ledger.canonical import canonical_json_typed
-from ledger.entries import Claimant, ClaimExtracted, EntryHash, Quantity, Selector, SignedEntry
+from ledger.entries import (
+    Cited,
+    Claimant,
+    EntryHash,
+    Extraction,
+    Quantity,
+    Selector,
+    SignedEntry,
+    current_extraction,
+)
 from ledger.errors import Conflict, StorageError, TimedOut
 from ledger.merkle import Hash, Node, NodeId
 from ledger.queries import ClaimFilter, ClaimOrder, OrderField, Position, next_day
@@ -635,25 +644,31 @@ class Txn:
         return [_source_state(row) for row in rows]
 
     def claimant_counts(self, *, search: str | None, limit: int) -> list[tuple[Claimant, int]]:
-        """Distinct claimants (name, role, affiliation) with their claim counts, most first."""
+        """Distinct claimants (name, role, affiliation, kind) with their claim counts, most
+        first (their cited sources vary from claim to claim: left out)."""
         c = claims_t.c
-        query = select(c.claimant_name, c.claimant_role, c.claimant_affiliation, func.count())
+        query = select(
+            c.claimant_name, c.claimant_role, c.claimant_affiliation, c.claimant_kind, func.count()
+        )
         if search:
             query = query.where(_holds(c.claimant_name, search, self.conn.dialect.name))
         # Ties in the same order on both databases (their NULLs sort at opposite ends).
         query = (
-            query.group_by(c.claimant_name, c.claimant_role, c.claimant_affiliation)
+            query.group_by(
+                c.claimant_name, c.claimant_role, c.claimant_affiliation, c.claimant_kind
+            )
             .order_by(
                 func.count().desc(),
                 c.claimant_name.nulls_first(),
                 c.claimant_role.nulls_first(),
                 c.claimant_affiliation.nulls_first(),
+                c.claimant_kind.nulls_first(),
             )
             .limit(limit)
         )
         return [
-            (Claimant(name=name, role=role, affiliation=affiliation), count)
-            for name, role, affiliation, count in self.conn.execute(query)
+            (Claimant(name=name, role=role, affiliation=affiliation, kind=kind, cites=()), count)
+            for name, role, affiliation, kind, count in self.conn.execute(query)
         ]
 
     def count_claims(self, where: ClaimFilter, as_of: int | None = None) -> int:
@@ -1131,6 +1146,8 @@ def claim_values(claim: ClaimState) -> tuple[Any, ...]:
         claim.last_rating,
         search_text(claim.statement, claim.selector.exact),
         claim.source_published,
+        claim.made_on_precision,
+        *_attribution_values(claim.claimant),
     )
 
 
@@ -1148,16 +1165,22 @@ def _quote_values(selector: Selector, claimant: Claimant) -> tuple[Any, ...]:
     )
 
 
+def _attribution_values(claimant: Claimant) -> tuple[str | None, str]:
+    """The ``claimant_kind`` and ``claimant_cites`` columns."""
+    return claimant.kind, canonical_json_typed(claimant.cites).decode()
+
+
 def source_values(source: SourceState) -> tuple[Any, ...]:
     """A source's projection row as column values in table order."""
     return tuple(_SOURCE_ORDER(_source_row(source)))
 
 
 def extracted_claim_values(
-    entry: SignedEntry, p: ClaimExtracted, source_published: str | None
+    entry: SignedEntry, extraction: Extraction, source_published: str | None
 ) -> tuple[Any, ...]:
     """``claim_values(extracted_claim(entry, p, source))`` without building the state
     (verification compares every claim row with it; tests/property check the two agree)."""
+    p = current_extraction(extraction)
     claim_id = entry.hash.hex()
     body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
     return (
@@ -1185,6 +1208,8 @@ def extracted_claim_values(
         None,
         search_text(p.statement, selector.exact),
         source_published,
+        p.made_on_precision,
+        *_attribution_values(claimant),
     )
 
 
@@ -1229,6 +1254,7 @@ _CLAIM_SCALARS = [
     "review_count",
     "last_rating",
     "source_published",
+    "made_on_precision",
 ]
 
 
@@ -1247,6 +1273,8 @@ def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:
             name=values["claimant_name"],
             role=values["claimant_role"],
             affiliation=values["claimant_affiliation"],
+            kind=values["claimant_kind"],
+            cites=tuple(Cited.model_validate(c) for c in json.loads(values["claimant_cites"])),
         ),
         quantities=tuple(Quantity.model_validate(q) for q in json.loads(values["quantities"])),
     )

@@ -151,6 +151,11 @@ class ClaimRow(SQLModel, table=True):
     """``ledger.search.search_text`` of statement and quote: what full-text search indexes."""
     source_published: str | None = Field(default=None, max_length=10)
     """The source's publication date, copied at extraction (sources never change)."""
+    made_on_precision: str | None = Field(default=None, max_length=5)
+    """``day``, ``month`` or ``year``; null exactly when ``made_on`` is (migration 0007)."""
+    claimant_kind: str | None = Field(default=None, max_length=16)
+    claimant_cites: str = Field(sa_column=Column(Text, nullable=False))
+    """The claimant's cited sources as canonical JSON (``[]`` for none)."""
 
     # Orders by made_on and source_published use expression indexes (search_index.py).
     __table_args__ = (
