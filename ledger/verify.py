@@ -816,10 +816,11 @@ def check_projections(store: Store, checker: LogChecker) -> None:
         derived = {claim_id: claim} if claim is not None else {}
         _raise_first(_diff_rows("claims", {claim_id: row} if row is not None else {}, derived))
     checker.report.projection_rows += check_claim_versions(store, checker)
-    # The full-text index, against the claim rows just checked (a claim removed from it
-    # would be hidden from search while every row still looked right).
+    # The full-text and quantity indexes, against the claim rows just checked (a claim
+    # removed from one would be hidden from a filter while every row still looked right).
     with store.reader() as txn:
         _raise_first(txn.search_index_differences())
+        _raise_first(txn.quantity_index_differences())
 
 
 def check_claim_versions(store: Store, checker: LogChecker) -> int:
@@ -945,7 +946,7 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
     differences: list[str] = []
     for table, stored, derived in tables:
         differences.extend(_diff_rows(table, stored, derived))
-    return differences + txn.search_index_differences()
+    return differences + txn.search_index_differences() + txn.quantity_index_differences()
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:

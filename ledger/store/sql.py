@@ -53,7 +53,17 @@ from ledger.entries import (
 )
 from ledger.errors import Conflict, StorageError, TimedOut
 from ledger.merkle import Hash, Node, NodeId
-from ledger.queries import ClaimFilter, ClaimOrder, OrderField, Position, next_day
+from ledger.queries import (
+    ClaimFilter,
+    ClaimOrder,
+    OrderField,
+    Position,
+    figure,
+    head_unit,
+    next_day,
+    parse_decimal,
+    unit_key,
+)
 from ledger.rules import KeyState
 from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
@@ -70,7 +80,9 @@ from ledger.store.tables import (
     SourceBlobRow,
     SourceRow,
     TreeNodeRow,
+    claim_quantities_table,
     claim_versions_table,
+    version_quantities_table,
 )
 
 entries_t = EntryRow.__table__  # type: ignore[attr-defined]
@@ -82,6 +94,8 @@ nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
+quantities_t = claim_quantities_table
+version_quantities_t = version_quantities_table
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 _SOURCE_ORDER = operator.itemgetter(*(c.name for c in sources_t.columns))
 _KEY_ORDER = operator.itemgetter(*(c.name for c in keys_t.columns))
@@ -304,6 +318,25 @@ class Txn:
         versions = [version_values(v) for v in changes.versions]
         if versions:
             self.conn.exec_driver_sql(self.sql.insert(versions_t), versions)
+        self._write_quantities(changes)
+
+    def _write_quantities(self, changes: Changes) -> None:
+        """The quantity index rows of new claims, of changed claims (theirs replaced: a
+        revision may change quantities) and of the past states just written."""
+        created = changes.created
+        changed = [(c.seq,) for c in changes.claims.values() if c.claim_id not in created]
+        if changed:
+            mark = self.sql.mark
+            self.conn.exec_driver_sql(
+                f"DELETE FROM claim_quantities WHERE claim_seq = {mark}",  # noqa: S608
+                changed,
+            )
+        rows = [r for c in changes.claims.values() for r in quantity_rows(c.seq, c.quantities)]
+        if rows:
+            self.conn.exec_driver_sql(self.sql.insert(quantities_t), rows)
+        past = [r for v in changes.versions for r in quantity_rows(v.to_seq, v.state.quantities)]
+        if past:
+            self.conn.exec_driver_sql(self.sql.insert(version_quantities_t), past)
 
     def _upsert(
         self, table: Any, rows: list[tuple[Any, ...]], created: set[str], key: int = 0
@@ -402,9 +435,53 @@ class Txn:
             # Re-derive the FTS5 index from the rows first, whatever became of it, so the
             # triggers' deletes below remove exactly what it holds.
             self.conn.exec_driver_sql("INSERT INTO claims_fts(claims_fts) VALUES ('rebuild')")
-        for table in (versions_t, claims_t, sources_t, keys_t):
+        for table in (version_quantities_t, quantities_t, versions_t, claims_t, sources_t, keys_t):
             self.conn.execute(delete(table))
         self.write((), changes)
+
+    def quantity_index_differences(self) -> list[str]:
+        """Where the quantity index (claim_quantities, claim_version_quantities) is not
+        what the quantities of the claim rows and past states imply, a page at a time."""
+        out: list[str] = []
+        for states, key, index, owner in (
+            (claims_t, "seq", quantities_t, "claim_seq"),
+            (versions_t, "to_seq", version_quantities_t, "to_seq"),
+        ):
+            after = -1
+            while True:
+                rows = self.conn.execute(
+                    select(states.c[key], states.c.quantities)
+                    .where(states.c[key] > after)
+                    .order_by(states.c[key])
+                    .limit(2000)
+                ).all()
+                if not rows:
+                    break
+                low, high = rows[0][0], rows[-1][0]
+                expected = [
+                    r
+                    for seq, quantities in rows
+                    for r in quantity_rows(seq, _quantities(quantities))
+                ]
+                stored = self.conn.execute(
+                    select(index)
+                    .where(index.c[owner] >= low, index.c[owner] <= high)
+                    .order_by(index.c[owner], index.c.position)
+                ).all()
+                if [tuple(r) for r in stored] != expected:
+                    out.append(
+                        f"{index.name}: the quantity index disagrees with {states.name} "
+                        f"between {key} {low} and {high} (rebuild the projections)"
+                    )
+                after = high
+            orphans = (
+                select(func.count())
+                .select_from(index)
+                .where(index.c[owner].not_in(select(states.c[key])))
+            )
+            if self.conn.execute(orphans).scalar_one():
+                out.append(f"{index.name}: rows for claim states that do not exist")
+        return out
 
     def search_index_differences(self) -> list[str]:
         """What is wrong with the full-text index (SQLite's FTS5 table; PostgreSQL's GIN
@@ -1018,6 +1095,12 @@ _SOURCE_FIELDS = [
 def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool) -> Any:
     """``query`` over a table of claim states (columns ``c``: claims or claim_versions)
     narrowed by every constraint ``where`` sets; ``fts``: the table has SQLite's FTS5 index."""
+    if where.quantity_filtered:
+        if fts:
+            query = query.where(c.seq.in_(_quantity_match(quantities_t, "claim_seq", where)))
+        else:
+            matching = _quantity_match(version_quantities_t, "to_seq", where)
+            query = query.where(c.to_seq.in_(matching))
     if where.text is not None:
         query = query.where(_text_search(c, where.text, dialect, fts=fts))
     if where.claimant:
@@ -1055,6 +1138,27 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
     if where.signer:
         query = query.where(c.signer == where.signer)
     return query
+
+
+def _quantity_match(index: Any, owner: str, where: ClaimFilter) -> Any:
+    """The claim states (``owner`` values) with a quantity matching the filter, read from
+    the quantity index: by (unit, value) and by (head_unit, value) when a unit is given,
+    else by value."""
+    q = index.c
+    bounds = []
+    low = parse_decimal(where.quantity_min, "quantity_min")
+    high = parse_decimal(where.quantity_max, "quantity_max")
+    if low is not None:
+        bounds.append(q.value >= float(low))
+    if high is not None:
+        bounds += [q.value <= float(high), func.coalesce(q.high, q.value) <= float(high)]
+    key = unit_key(where.quantity_unit)
+    if key is None:
+        return select(q[owner]).where(*bounds)
+    return union_all(
+        select(q[owner]).where(q.unit == key, *bounds),
+        select(q[owner]).where(q.head_unit == key, *bounds),
+    )
 
 
 def _sort_key(c: Any, field: OrderField) -> Any:
@@ -1218,6 +1322,25 @@ def quantities_text(quantities: Sequence[Quantity]) -> str:
     return canonical_json_typed([vars(q) for q in quantities]).decode()
 
 
+def quantity_rows(owner: int, quantities: Sequence[Quantity]) -> list[tuple[Any, ...]]:
+    """The quantity index rows of one claim state, in table order."""
+    return [
+        (
+            owner,
+            position,
+            unit_key(q.unit),
+            head_unit(q.unit),
+            figure(q.value),
+            figure(q.high) if q.high is not None else None,
+        )
+        for position, q in enumerate(quantities)
+    ]
+
+
+def _quantities(text: str) -> tuple[Quantity, ...]:
+    return tuple(Quantity.model_validate(q) for q in json.loads(text))
+
+
 def version_values(version: ClaimVersion) -> tuple[Any, ...]:
     """A past claim state's claim_versions row as column values in table order."""
     return (version.to_seq, *claim_values(version.state))
@@ -1276,5 +1399,5 @@ def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:
             kind=values["claimant_kind"],
             cites=tuple(Cited.model_validate(c) for c in json.loads(values["claimant_cites"])),
         ),
-        quantities=tuple(Quantity.model_validate(q) for q in json.loads(values["quantities"])),
+        quantities=_quantities(values["quantities"]),
     )
