@@ -474,8 +474,9 @@ def parse_payload(
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(part) for part in err["loc"]) or "(payload)"
-    return f"{loc}: {err['msg'].removeprefix('Value error, ')}"
+    loc = ".".join(str(part) for part in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{loc}: {message}" if loc else message
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -488,6 +489,8 @@ def build(model: type[M], *, where: str, **fields: Any) -> M:
         return model(**fields)
     except ValidationError as exc:
         raise InvalidInput(f"{where}: {_first_error(exc)}") from exc
+    except InvalidInput as exc:  # a payload model's own constructor names the model
+        raise InvalidInput(f"{where}: {exc}") from exc
 
 
 def format_timestamp(moment: dt.datetime) -> str:
