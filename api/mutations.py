@@ -12,6 +12,7 @@ from graphql import GraphQLError
 
 from api import types as t
 from api.context import Info
+from api.ids import source_key
 from ledger.entries import (
     Cited,
     Claimant,
@@ -31,6 +32,7 @@ from ledger.errors import (
     Unauthorized,
 )
 from ledger.ingest import fetch_url, ingest_document, read_text
+from ledger.reextract import reextract
 
 R = TypeVar("R")
 
@@ -80,6 +82,18 @@ class EntryAccepted:
 ClaimChangeResult = Annotated[
     ClaimChanged | NotFoundError | StaleRevisionError | InvalidInputError,
     strawberry.union("ClaimChangeResult"),
+]
+@strawberry.type(description="A source extracted again: its new claims and retracted old ones.")
+class SourceReextracted:
+    source: t.Source
+    extractor: str = strawberry.field(description="Name, version and rules of the extractor.")
+    claims: int = strawberry.field(description="Claims appended.")
+    retracted: int = strawberry.field(description="Claims of other extractors retracted.")
+
+
+ReextractSourceResult = Annotated[
+    SourceReextracted | NotFoundError | DuplicateError | InvalidInputError,
+    strawberry.union("ReextractSourceResult"),
 ]
 IngestSourceResult = Annotated[
     SourceIngested | DuplicateError | InvalidInputError, strawberry.union("IngestSourceResult")
@@ -315,6 +329,37 @@ class Mutation:
                     message=f"source {result.source.sha256} is already registered"
                 )
             return SourceIngested(source=t.Source(state=result.source), claims=result.claims)
+
+        return _run(info, act)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Extract a registered source again with the server's extractor (a new "
+        "version): its claims are appended, the old ones stay unless `retractOld` gives a "
+        "reason to retract them in the same append. A DuplicateError if this extractor "
+        "version already extracted the source."
+    )
+    def reextract_source(
+        self, info: Info, source: strawberry.ID, retract_old: str | None = None
+    ) -> ReextractSourceResult:
+        signer = info.context.signer()
+        context = info.context
+
+        def act() -> SourceReextracted:
+            if context.extractor is None:
+                raise InvalidInput("this server has no extractor to re-extract with")
+            result = reextract(
+                context.ledger,
+                signer,
+                source_key(str(source)),
+                extractor=context.extractor,
+                retract_reason=retract_old,
+            )
+            return SourceReextracted(
+                source=t.Source(state=result.source),
+                extractor=result.extractor,
+                claims=result.claims,
+                retracted=result.retracted,
+            )
 
         return _run(info, act)  # type: ignore[return-value]
 

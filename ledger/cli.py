@@ -24,6 +24,7 @@ from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+from ledger.reextract import reextract as reextract_source
 from ledger.sources import read_local_bytes
 from ledger.state import key_named
 from ledger.tokens import create_token, list_tokens, revoke_token
@@ -193,6 +194,34 @@ def ingest(
     """Register documents and their claims (folders recursively); same bytes twice add nothing."""
     with _instance() as instance:
         _print_ingest(_ingest(instance, list(targets)))
+
+
+@app.command()
+def reextract(
+    source: Annotated[str, typer.Argument(help="The source's SHA-256 (hex).")],
+    retract_old: Annotated[
+        str | None,
+        typer.Option(
+            "--retract-old",
+            metavar="REASON",
+            help="Also retract the source's live claims from other extractors, with this reason.",
+        ),
+    ] = None,
+) -> None:
+    """Extract a registered source again with the configured extractor (LEDGER_EXTRACTOR),
+    appending its claims; refused if this extractor version already extracted it."""
+    with _instance() as instance:
+        result = reextract_source(
+            instance.ledger,
+            instance.writer_key(),
+            source,
+            extractor=instance.extractor(),
+            retract_reason=retract_old,
+        )
+    out.print(
+        f"source {result.source.sha256[:16]} re-extracted by {result.extractor}: "
+        f"{result.claims} claims added, {result.retracted} retracted"
+    )
 
 
 @app.command()

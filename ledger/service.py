@@ -364,6 +364,11 @@ class Ledger:
             source = txn.get_source(sha256)
         return source if source is not None and source.seq < size else None
 
+    def source_claims(self, sha256: str) -> list[ClaimState]:
+        """Every claim extracted from a source, in its current state, in log order."""
+        with self.store.reader() as txn:
+            return txn.source_claims(check_hex(sha256, "source hash"))
+
     def source(self, sha256: str) -> SourceState:
         source = self.store.get_source(check_hex(sha256, "source hash"))
         if source is None:

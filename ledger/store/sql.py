@@ -710,6 +710,12 @@ class Txn:
             past.where(v.head_seq < as_of, v.to_seq >= as_of),
         ).subquery("claims_as_of")
 
+    def source_claims(self, sha256: str) -> list[ClaimState]:
+        """Every claim extracted from the source, in its current state, in log order (read
+        through the index on ``source_sha256``)."""
+        query = select(claims_t).where(claims_t.c.source_sha256 == sha256).order_by(claims_t.c.seq)
+        return [_claim_state(row) for row in self.conn.execute(query)]
+
     def source_page(
         self, *, after_seq: int, limit: int, publisher: str | None
     ) -> list[SourceState]:
