@@ -256,6 +256,16 @@ def claims(
     as_of: Annotated[
         int | None, typer.Option(help="As the ledger stood at this tree size.")
     ] = None,
+    quantity_unit: Annotated[
+        str | None,
+        typer.Option(help="A quantity in this unit (or with this head noun: containers)."),
+    ] = None,
+    quantity_min: Annotated[
+        str | None, typer.Option(help="A quantity of at least this value (decimal).")
+    ] = None,
+    quantity_max: Annotated[
+        str | None, typer.Option(help="A quantity of at most this value (decimal).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
 ) -> None:
     """List claims (oldest first unless ordered otherwise), with filters."""
@@ -277,6 +287,9 @@ def claims(
         recorded_from=recorded_from,
         recorded_to=recorded_to,
         reviewed=reviewed,
+        quantity_unit=quantity_unit,
+        quantity_min=quantity_min,
+        quantity_max=quantity_max,
     )
     with _instance() as instance:
         found = instance.ledger.find_claims(where, order=order, limit=limit, as_of=as_of)
