@@ -210,6 +210,7 @@ def _quantities_table(name: str, owner: str) -> Table:
         Index(f"ix_{name}_unit_value", "unit", "value"),
         Index(f"ix_{name}_head_unit_value", "head_unit", "value"),
         Index(f"ix_{name}_value", "value"),
+        sqlite_with_rowid=False,  # the key is the table: no separate key index to write
     )
 
 

@@ -102,6 +102,7 @@ def _create_quantity_index(name: str, owner: str) -> None:
         sa.Column("value", sa.Float(precision=53), nullable=False),
         sa.Column("high", sa.Float(precision=53), nullable=True),
         sa.PrimaryKeyConstraint(owner, "position"),
+        sqlite_with_rowid=False,
     )
     op.create_index(f"ix_{name}_unit_value", name, ["unit", "value"])
     op.create_index(f"ix_{name}_head_unit_value", name, ["head_unit", "value"])
