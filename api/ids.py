@@ -99,3 +99,13 @@ def parse_claim_cursor(token: str, order: ClaimOrder) -> Position:
     except InvalidInput:
         raise InvalidInput(f"cursor {echo(token)} is not valid") from None
     return position
+
+
+def source_key(token: str) -> str:
+    """A source's SHA-256 from its global ID or the plain hex (``InvalidInput`` otherwise)."""
+    if len(token) == 64 and all(ch in "0123456789abcdef" for ch in token):
+        return token
+    type_name, key = parse_global_id(token)
+    if type_name != "Source":
+        raise InvalidInput(f"id {echo(token)} is not a source's")
+    return key

@@ -12,7 +12,16 @@ from graphql import GraphQLError
 
 from api import types as t
 from api.context import Info
-from ledger.entries import ClaimChanges, Rating, build, parse_entry
+from api.ids import source_key
+from ledger.entries import (
+    Cited,
+    Claimant,
+    ClaimChanges,
+    Quantity,
+    Rating,
+    build,
+    parse_entry,
+)
 from ledger.errors import (
     Conflict,
     Duplicate,
@@ -23,6 +32,7 @@ from ledger.errors import (
     Unauthorized,
 )
 from ledger.ingest import fetch_url, ingest_document, read_text
+from ledger.reextract import reextract
 
 R = TypeVar("R")
 
@@ -73,6 +83,18 @@ ClaimChangeResult = Annotated[
     ClaimChanged | NotFoundError | StaleRevisionError | InvalidInputError,
     strawberry.union("ClaimChangeResult"),
 ]
+@strawberry.type(description="A source extracted again: its new claims and retracted old ones.")
+class SourceReextracted:
+    source: t.Source
+    extractor: str = strawberry.field(description="Name, version and rules of the extractor.")
+    claims: int = strawberry.field(description="Claims appended.")
+    retracted: int = strawberry.field(description="Claims of other extractors retracted.")
+
+
+ReextractSourceResult = Annotated[
+    SourceReextracted | NotFoundError | DuplicateError | InvalidInputError,
+    strawberry.union("ReextractSourceResult"),
+]
 IngestSourceResult = Annotated[
     SourceIngested | DuplicateError | InvalidInputError, strawberry.union("IngestSourceResult")
 ]
@@ -118,6 +140,69 @@ def _changed(info: Info, claim_id: str, entry_seq: int) -> ClaimChanged:
     )
 
 
+@strawberry.input(description="A source a claimant cites.")
+class CitedSourceInput:
+    name: str | None = None
+    role: str | None = None
+    affiliation: str | None = None
+    kind: t.AttributionKind | None = None
+
+
+@strawberry.input(description="Who a claim is attributed to (the whole attribution, replaced).")
+class AttributionInput:
+    name: str | None = None
+    role: str | None = None
+    affiliation: str | None = None
+    kind: t.AttributionKind | None = None
+    cites: list[CitedSourceInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="A quantity: value and high are decimal strings.")
+class QuantityInput:
+    value: str
+    unit: str | None = None
+    bound: t.QuantityBound = t.QuantityBound.EXACT
+    high: str | None = None
+    text: str
+
+
+def _claimant(given: AttributionInput) -> Claimant:
+    return build(
+        Claimant,
+        where="revision: claimant",
+        name=given.name,
+        role=given.role,
+        affiliation=given.affiliation,
+        kind=given.kind.value if given.kind is not None else None,
+        cites=tuple(
+            build(
+                Cited,
+                where=f"revision: claimant.cites.{n}",
+                name=c.name,
+                role=c.role,
+                affiliation=c.affiliation,
+                kind=c.kind.value if c.kind is not None else None,
+            )
+            for n, c in enumerate(given.cites)
+        ),
+    )
+
+
+def _quantities(given: list[QuantityInput]) -> tuple[Quantity, ...]:
+    return tuple(
+        build(
+            Quantity,
+            where=f"revision: quantities.{n}",
+            value=q.value,
+            unit=q.unit,
+            bound=q.bound.value,
+            high=q.high,
+            text=q.text,
+        )
+        for n, q in enumerate(given)
+    )
+
+
 @strawberry.input
 class ReviseClaimInput:
     claim_id: str
@@ -127,6 +212,15 @@ class ReviseClaimInput:
     reason: str
     statement: str | None = None
     made_on: str | None = None
+    made_on_precision: t.DatePrecision | None = strawberry.field(
+        default=None,
+        description="How precise madeOn is (DAY when madeOn is set and this is not); set only "
+        "together with madeOn. A month is given as its first day, a year as its January 1.",
+    )
+    claimant: AttributionInput | None = None
+    quantities: list[QuantityInput] | None = strawberry.field(
+        default=None, description="The claim's quantities, all of them (replaced)."
+    )
 
 
 @strawberry.input
@@ -155,8 +249,17 @@ class Mutation:
         signer = info.context.signer()
 
         def act() -> ClaimChanged:
+            precision = input.made_on_precision
+            if precision is None and input.made_on is not None:
+                precision = t.DatePrecision.DAY
             changes = build(
-                ClaimChanges, where="revision", statement=input.statement, made_on=input.made_on
+                ClaimChanges,
+                where="revision",
+                statement=input.statement,
+                made_on=input.made_on,
+                made_on_precision=precision.value if precision is not None else None,
+                claimant=_claimant(input.claimant) if input.claimant is not None else None,
+                quantities=_quantities(input.quantities) if input.quantities is not None else None,
             )
             entry = info.context.ledger.revise_claim(
                 signer, input.claim_id, follows=input.follows, changes=changes, reason=input.reason
@@ -226,6 +329,37 @@ class Mutation:
                     message=f"source {result.source.sha256} is already registered"
                 )
             return SourceIngested(source=t.Source(state=result.source), claims=result.claims)
+
+        return _run(info, act)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Extract a registered source again with the server's extractor (a new "
+        "version): its claims are appended, the old ones stay unless `retractOld` gives a "
+        "reason to retract them in the same append. A DuplicateError if this extractor "
+        "version already extracted the source."
+    )
+    def reextract_source(
+        self, info: Info, source: strawberry.ID, retract_old: str | None = None
+    ) -> ReextractSourceResult:
+        signer = info.context.signer()
+        context = info.context
+
+        def act() -> SourceReextracted:
+            if context.extractor is None:
+                raise InvalidInput("this server has no extractor to re-extract with")
+            result = reextract(
+                context.ledger,
+                signer,
+                source_key(str(source)),
+                extractor=context.extractor,
+                retract_reason=retract_old,
+            )
+            return SourceReextracted(
+                source=t.Source(state=result.source),
+                extractor=result.extractor,
+                claims=result.claims,
+                retracted=result.retracted,
+            )
 
         return _run(info, act)  # type: ignore[return-value]
 

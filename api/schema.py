@@ -43,6 +43,11 @@ _DATE_FIELDS = {
 }
 
 
+_QUANTITY_FIELDS = {
+    f"quantity_{part}": f"quantity{part.capitalize()}" for part in ("unit", "min", "max")
+}
+
+
 def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
     if where is None:
         return ClaimFilter()
@@ -57,11 +62,12 @@ def _filter(where: t.ClaimFilterInput | None) -> ClaimFilter:
             extractor=_unset_to_none(where.extractor),  # type: ignore[arg-type]
             reviewed=_unset_to_none(where.reviewed),  # type: ignore[arg-type]
             signer=_unset_to_none(where.signer),  # type: ignore[arg-type]
+            **{core: _unset_to_none(getattr(where, core)) for core in _QUANTITY_FIELDS},  # type: ignore[arg-type]
             **{core: _unset_to_none(getattr(where, core)) for core in _DATE_FIELDS},  # type: ignore[arg-type]
         )
     except InvalidInput as exc:  # name the fields as the client wrote them
         message = str(exc)
-        for core, name in _DATE_FIELDS.items():
+        for core, name in {**_DATE_FIELDS, **_QUANTITY_FIELDS}.items():
             message = message.replace(core, name)
         raise InvalidInput(message) from exc
 
@@ -201,13 +207,7 @@ class Query:
         self, info: Info, search: str | None = None, first: int = 50
     ) -> list[t.ClaimantCount]:
         found = info.context.ledger.claimants(search=search, limit=_page_size(first))
-        return [
-            t.ClaimantCount(
-                claimant=t.Claimant(name=c.name, role=c.role, affiliation=c.affiliation),
-                claims=count,
-            )
-            for c, count in found
-        ]
+        return [t.ClaimantCount(claimant=t.Attribution.of(c), claims=count) for c, count in found]
 
     @strawberry.field(description="Every registered key, in registration order.")
     def keys(self, info: Info) -> list[t.Key]:

@@ -9,6 +9,7 @@ import strawberry
 
 from api.context import Info
 from api.ids import global_id
+from ledger import entries
 from ledger.rules import KeyState
 from ledger.service import ConsistencyProof as ConsistencyProofResult
 from ledger.service import HistoryItem
@@ -67,19 +68,96 @@ class Quote:
     end: int
 
 
-@strawberry.type(description="Who is reported to have made the claim; name null = unattributed.")
-class Claimant:
+@strawberry.enum(description="What a claimant or a cited source is.")
+class AttributionKind(Enum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    DOCUMENT = "document"
+
+
+@strawberry.enum(description="How a quantity's value relates to the true figure.")
+class QuantityBound(Enum):
+    EXACT = "exact"
+    APPROXIMATE = "approximate"
+    AT_LEAST = "at_least"
+    MORE_THAN = "more_than"
+    AT_MOST = "at_most"
+    LESS_THAN = "less_than"
+
+
+@strawberry.enum(description="How precisely a date is known.")
+class DatePrecision(Enum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+@strawberry.type(
+    description="What a claimant cites for a claim, e.g. a military intelligence report."
+)
+class CitedSource:
     name: str | None
     role: str | None
     affiliation: str | None
+    kind: AttributionKind | None
+
+
+@strawberry.type(
+    description="Who a claim is attributed to, as its source reports it: name null (and "
+    "role null) = unattributed. `cites` is the reporting chain, nearest first."
+)
+class Attribution:
+    name: str | None
+    role: str | None
+    affiliation: str | None
+    kind: AttributionKind | None
+    cites: list[CitedSource]
+
+    @classmethod
+    def of(cls, claimant: entries.Claimant) -> Attribution:
+        return cls(
+            name=claimant.name,
+            role=claimant.role,
+            affiliation=claimant.affiliation,
+            kind=AttributionKind(claimant.kind) if claimant.kind is not None else None,
+            cites=[
+                CitedSource(
+                    name=c.name,
+                    role=c.role,
+                    affiliation=c.affiliation,
+                    kind=AttributionKind(c.kind) if c.kind is not None else None,
+                )
+                for c in claimant.cites
+            ],
+        )
 
 
 @strawberry.type
 class Quantity:
     value: str = strawberry.field(description='Normalized decimal, e.g. "7000".')
     unit: str | None
-    approximate: bool
+    bound: QuantityBound
+    high: str | None = strawberry.field(
+        description="The upper end of a range (greater than value), else null."
+    )
     text: str
+
+    @strawberry.field(
+        description="Whether the figure is not exact (any bound but EXACT).",
+        deprecation_reason="Use bound.",
+    )
+    def approximate(self) -> bool:
+        return self.bound != QuantityBound.EXACT
+
+    @classmethod
+    def of(cls, quantity: entries.Quantity) -> Quantity:
+        return cls(
+            value=quantity.value,
+            unit=quantity.unit,
+            bound=QuantityBound(quantity.bound),
+            high=quantity.high,
+            text=quantity.text,
+        )
 
 
 @strawberry.type
@@ -204,24 +282,28 @@ class Claim(Node):
         return Quote(exact=s.exact, prefix=s.prefix, suffix=s.suffix, start=s.start, end=s.end)
 
     @strawberry.field
-    def claimant(self) -> Claimant:
-        c = self.state.claimant
-        return Claimant(name=c.name, role=c.role, affiliation=c.affiliation)
+    def claimant(self) -> Attribution:
+        return Attribution.of(self.state.claimant)
 
     @strawberry.field
     def reporting(self) -> Reporting:
         return Reporting(self.state.reporting)
 
-    @strawberry.field(description="When the claim was made, YYYY-MM-DD.")
+    @strawberry.field(
+        description="When the claim was made, YYYY-MM-DD (a month as its first day, a year "
+        "as its January 1: see madeOnPrecision)."
+    )
     def made_on(self) -> str | None:
         return self.state.made_on
 
+    @strawberry.field(description="How precisely madeOn is known; null exactly when it is.")
+    def made_on_precision(self) -> DatePrecision | None:
+        precision = self.state.made_on_precision
+        return DatePrecision(precision) if precision is not None else None
+
     @strawberry.field
     def quantities(self) -> list[Quantity]:
-        return [
-            Quantity(value=q.value, unit=q.unit, approximate=q.approximate, text=q.text)
-            for q in self.state.quantities
-        ]
+        return [Quantity.of(q) for q in self.state.quantities]
 
     @strawberry.field(description="Check-worthiness, 0-1000.")
     def score(self) -> int:
@@ -547,9 +629,12 @@ class SourceConnection:
     page_info: PageInfo
 
 
-@strawberry.type(description="Someone claims are attributed to, and how many.")
+@strawberry.type(
+    description="Someone claims are attributed to, and how many (cites is always empty here: "
+    "it varies from claim to claim)."
+)
 class ClaimantCount:
-    claimant: Claimant
+    claimant: Attribution
     claims: int
 
 
@@ -591,6 +676,19 @@ class ClaimFilterInput:
     extractor: str | None = strawberry.UNSET
     reviewed: bool | None = strawberry.UNSET
     signer: str | None = strawberry.UNSET
+    quantity_unit: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Claims with a quantity in this unit: its normalized unit or the "
+        'unit\'s head noun ("containers" matches "shipping containers"), case ignored.',
+    )
+    quantity_min: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='A quantity whose value is at least this decimal, e.g. "6000".',
+    )
+    quantity_max: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A quantity whose value (and range high) is at most this decimal.",
+    )
 
 
 @strawberry.input(

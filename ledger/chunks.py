@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import rules
 from ledger.entries import (
     ENTRY_KINDS,
-    ClaimExtracted,
+    Extraction,
     Selector,
     SignedEntry,
     SourceRegistered,
@@ -102,8 +102,11 @@ class ChunkResult:
     """End of the entries checked (before a failure, or the task's stop)."""
     first_prev: bytes | None = None
     first_ts: str = ""
+    first_v: int = 0
     last_hash: bytes | None = None
     last_ts: str = ""
+    last_v: int = 0
+    """Format versions of the first and last entries checked (0: none yet)."""
     log: str | None = None
     kinds: bytes = b""
     """One KIND_CODE per entry checked."""
@@ -227,7 +230,7 @@ class _Chunk:
                     self.registrations[entry.hash.hex()] = (seq, payload)
                 if project:
                     self.expected["sources"][seq] = source_values(source_state(entry, payload))
-            elif isinstance(payload, ClaimExtracted):
+            elif isinstance(payload, Extraction):
                 self._claim(entry, payload, project)
             else:
                 result.entries.append((seq, entry.data))
@@ -238,6 +241,7 @@ class _Chunk:
             result.stop = seq + 1
             result.last_hash = entry.hash
             result.last_ts = entry.body.ts
+            result.last_v = entry.body.v
             if result.stop in wanted:
                 result.frontiers[result.stop] = list(self.frontier.hashes)
         if result.stop != task.stop:
@@ -260,13 +264,15 @@ class _Chunk:
             )
         if seq == self.task.start:
             result.first_prev, result.first_ts, result.log = body.prev, body.ts, body.log
+            result.first_v = body.v
         else:
             check_position(
                 seq, body.prev, body.ts, body.log, result.last_hash, result.last_ts, result.log
             )
+            check_version(seq, body.v, result.last_v)
         try:
             key = rules.check_signer(entry, self.keys.get)
-            if isinstance(body.payload, ClaimExtracted):
+            if isinstance(body.payload, Extraction):
                 rules.check_selector(entry, body.payload)
         except LedgerError as exc:
             raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
@@ -285,7 +291,7 @@ class _Chunk:
             _check_columns(row, entry)
         return entry
 
-    def _claim(self, entry: SignedEntry, payload: ClaimExtracted, project: bool) -> None:
+    def _claim(self, entry: SignedEntry, payload: Extraction, project: bool) -> None:
         seq = entry.seq
         found = self.local_sources.get(payload.source)
         recheck = self.task.recheck_sources
@@ -430,6 +436,14 @@ def check_position(
         raise IntegrityError(
             f"entry {seq}: timestamp {ts} is earlier than the previous {last_ts}", seq=seq
         )
+
+
+def check_version(seq: int, version: int, last_version: int) -> None:
+    """Entry ``seq``'s format version is not below the one before it (0: no entry before)."""
+    try:
+        rules.check_version_order(seq, version, last_version or None)
+    except LedgerError as exc:
+        raise IntegrityError(str(exc), seq=seq) from exc
 
 
 def _check_columns(row: Row | EntryColumns, entry: SignedEntry) -> None:

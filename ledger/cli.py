@@ -24,6 +24,7 @@ from ledger.fetch import Fetcher
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+from ledger.reextract import reextract as reextract_source
 from ledger.sources import read_local_bytes
 from ledger.state import key_named
 from ledger.tokens import create_token, list_tokens, revoke_token
@@ -196,6 +197,34 @@ def ingest(
 
 
 @app.command()
+def reextract(
+    source: Annotated[str, typer.Argument(help="The source's SHA-256 (hex).")],
+    retract_old: Annotated[
+        str | None,
+        typer.Option(
+            "--retract-old",
+            metavar="REASON",
+            help="Also retract the source's live claims from other extractors, with this reason.",
+        ),
+    ] = None,
+) -> None:
+    """Extract a registered source again with the configured extractor (LEDGER_EXTRACTOR),
+    appending its claims; refused if this extractor version already extracted it."""
+    with _instance() as instance:
+        result = reextract_source(
+            instance.ledger,
+            instance.writer_key(),
+            source,
+            extractor=instance.extractor(),
+            retract_reason=retract_old,
+        )
+    out.print(
+        f"source {result.source.sha256[:16]} re-extracted by {result.extractor}: "
+        f"{result.claims} claims added, {result.retracted} retracted"
+    )
+
+
+@app.command()
 def claims(
     search: Annotated[
         str | None,
@@ -227,6 +256,16 @@ def claims(
     as_of: Annotated[
         int | None, typer.Option(help="As the ledger stood at this tree size.")
     ] = None,
+    quantity_unit: Annotated[
+        str | None,
+        typer.Option(help="A quantity in this unit (or with this head noun: containers)."),
+    ] = None,
+    quantity_min: Annotated[
+        str | None, typer.Option(help="A quantity of at least this value (decimal).")
+    ] = None,
+    quantity_max: Annotated[
+        str | None, typer.Option(help="A quantity of at most this value (decimal).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
 ) -> None:
     """List claims (oldest first unless ordered otherwise), with filters."""
@@ -248,6 +287,9 @@ def claims(
         recorded_from=recorded_from,
         recorded_to=recorded_to,
         reviewed=reviewed,
+        quantity_unit=quantity_unit,
+        quantity_min=quantity_min,
+        quantity_max=quantity_max,
     )
     with _instance() as instance:
         found = instance.ledger.find_claims(where, order=order, limit=limit, as_of=as_of)
@@ -544,9 +586,19 @@ def claim_revise(
     reason: Annotated[str, typer.Option(help="Why the claim is revised.")],
     statement: Annotated[str | None, typer.Option(help="The corrected statement.")] = None,
     made_on: Annotated[str | None, typer.Option(help="The corrected date (YYYY-MM-DD).")] = None,
+    made_on_precision: Annotated[
+        str | None,
+        typer.Option(help="How precise the date is: day (the default), month or year."),
+    ] = None,
 ) -> None:
     """Revise a claim (signed by the writer key); follows the claim's latest entry."""
-    changes = build(ClaimChanges, where="revision", statement=statement, made_on=made_on)
+    changes = build(
+        ClaimChanges,
+        where="revision",
+        statement=statement,
+        made_on=made_on,
+        made_on_precision=made_on_precision or ("day" if made_on is not None else None),
+    )
     with _instance() as instance:
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.revise_claim(

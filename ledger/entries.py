@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Literal, NewType, TypeVar, Union, get_args
 
 import orjson
@@ -23,6 +24,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     create_model,
+    model_validator,
 )
 
 from ledger.canonical import canonical_json_typed, load_json
@@ -34,7 +36,9 @@ from ledger.signing import KeyId, SigningKey, verify_entry_signature
 EntryHash = NewType("EntryHash", bytes)
 """RFC 9162 leaf hash of an entry's bytes: SHA-256(0x00 ‖ bytes); also its Merkle leaf."""
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The version of the entries written from now on; every earlier version stays valid."""
+FORMAT_VERSIONS = (1, 2)
 MAX_ENTRY_BYTES = 1 << 20
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -149,17 +153,88 @@ class Selector(_Model):
     end: Annotated[int, Field(ge=1, le=2**53 - 1)]
 
 
-class Claimant(_Model):
+Decimal_ = Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")]
+"""A decimal number as a string: no exponent, no leading zeros, no trailing fractional zeros."""
+Bound = Literal["exact", "approximate", "at_least", "more_than", "at_most", "less_than"]
+Precision = Literal["day", "month", "year"]
+ClaimantKind = Literal["person", "organization", "document"]
+MAX_CITES = 8
+
+
+class ClaimantV1(_Model):
+    """A claimant in format version 1: who, with no kind and no cited sources."""
+
     name: ShortText | None
     role: ShortText | None
     affiliation: ShortText | None
 
+    def current(self) -> Claimant:
+        return Claimant.model_construct(
+            name=self.name, role=self.role, affiliation=self.affiliation, kind=None, cites=()
+        )
 
-class Quantity(_Model):
-    value: Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")]
+
+class Cited(_Model):
+    """A source the claimant cites for the claim (version 2): "citing a military report"."""
+
+    name: ShortText | None
+    role: ShortText | None
+    affiliation: ShortText | None
+    kind: ClaimantKind | None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Cited:
+        if self.name is None and self.role is None and self.affiliation is None:
+            raise ValueError("a cited source needs a name, a role or an affiliation")
+        return self
+
+
+class Claimant(_Model):
+    """Who is reported to have made the claim (version 2), and what they cite, nearest
+    first; ``name`` and ``role`` null means unattributed."""
+
+    name: ShortText | None
+    role: ShortText | None
+    affiliation: ShortText | None
+    kind: ClaimantKind | None
+    cites: Annotated[tuple[Cited, ...], Field(max_length=MAX_CITES)]
+
+
+class QuantityV1(_Model):
+    """A quantity in format version 1: exact or approximate."""
+
+    value: Decimal_
     unit: ShortText | None
     approximate: bool
     text: ShortText
+
+    def current(self) -> Quantity:
+        bound: Bound = "approximate" if self.approximate else "exact"
+        return Quantity.model_construct(
+            value=self.value, unit=self.unit, bound=bound, high=None, text=self.text
+        )
+
+
+class Quantity(_Model):
+    """A figure (version 2): ``value``, how it bounds the true figure, and a range's
+    upper end ``high`` (greater than ``value``) if it is a range."""
+
+    value: Decimal_
+    unit: ShortText | None
+    bound: Bound
+    high: Decimal_ | None
+    text: ShortText
+
+    @model_validator(mode="after")
+    def _high_above_value(self) -> Quantity:
+        if self.high is not None and Decimal(self.high) <= Decimal(self.value):
+            raise ValueError(f"high {self.high} must be greater than value {self.value}")
+        return self
+
+    @property
+    def approximate(self) -> bool:
+        """Whether the figure is not exact (any bound but ``exact``)."""
+        return self.bound != "exact"
 
 
 class ExtractorInfo(_Model):
@@ -168,34 +243,135 @@ class ExtractorInfo(_Model):
     rules_sha256: HexHash
 
 
-class ClaimExtracted(_Model):
+def _check_precision(made_on: str | None, precision: str | None, where: str) -> None:
+    """``precision`` is null exactly when ``made_on`` is; a month is stored as its first
+    day, a year as its January 1."""
+    if (made_on is None) != (precision is None):
+        raise ValueError(f"{where}made_on_precision must be null exactly when made_on is null")
+    if made_on is None:
+        return
+    if precision == "month" and not made_on.endswith("-01"):
+        raise ValueError(f"{where}made_on {made_on} of precision month must be the month's day 01")
+    if precision == "year" and not made_on.endswith("-01-01"):
+        raise ValueError(f"{where}made_on {made_on} of precision year must be its January 1")
+
+
+class Extraction(_Model):
+    """What a ``claim.extracted`` payload holds in every format version."""
+
     source: HexHash  # entry hash of the source.registered entry
     source_sha256: HexHash
     statement: Text
     selector: Selector
-    claimant: Claimant
     reporting: Reporting
     made_on: Day | None
-    quantities: tuple[Quantity, ...]
     score: Annotated[int, Field(ge=0, le=1000)]
     extractor: ExtractorInfo
 
 
+class ClaimExtractedV1(Extraction):
+    """``claim.extracted`` in format version 1."""
+
+    claimant: ClaimantV1
+    quantities: tuple[QuantityV1, ...]
+
+    def current(self) -> ClaimExtracted:
+        fields = {name: getattr(self, name) for name in Extraction.model_fields}
+        return ClaimExtracted.model_construct(
+            **fields,
+            claimant=self.claimant.current(),
+            made_on_precision="day" if self.made_on is not None else None,
+            quantities=tuple(q.current() for q in self.quantities),
+        )
+
+
+class ClaimExtracted(Extraction):
+    """``claim.extracted`` in format version 2."""
+
+    claimant: Claimant
+    made_on_precision: Precision | None
+    quantities: tuple[Quantity, ...]
+
+    @model_validator(mode="after")
+    def _precision_matches(self) -> ClaimExtracted:
+        _check_precision(self.made_on, self.made_on_precision, "")
+        return self
+
+
+class ClaimChangesV1(_Model):
+    """The fields a version 1 revision may set; ``None`` means unchanged."""
+
+    statement: Text | None = None
+    claimant: ClaimantV1 | None = None
+    reporting: Reporting | None = None
+    made_on: Day | None = None
+    quantities: tuple[QuantityV1, ...] | None = None
+
+    def current(self) -> ClaimChanges:
+        return ClaimChanges.model_construct(
+            statement=self.statement,
+            claimant=self.claimant.current() if self.claimant is not None else None,
+            reporting=self.reporting,
+            made_on=self.made_on,
+            made_on_precision="day" if self.made_on is not None else None,
+            quantities=(
+                None if self.quantities is None else tuple(q.current() for q in self.quantities)
+            ),
+        )
+
+
 class ClaimChanges(_Model):
-    """The fields a revision may set; ``None`` means unchanged."""
+    """The fields a revision may set (version 2); ``None`` means unchanged. ``made_on`` and
+    ``made_on_precision`` are set together."""
 
     statement: Text | None = None
     claimant: Claimant | None = None
     reporting: Reporting | None = None
     made_on: Day | None = None
+    made_on_precision: Precision | None = None
     quantities: tuple[Quantity, ...] | None = None
 
+    def __init__(self, /, **data: Any) -> None:
+        """Built in Python, a ``made_on`` given without its precision is a day (parsed
+        entries must say it: the field is required in every ``claim.revised``)."""
+        if data.get("made_on") is not None and "made_on_precision" not in data:
+            data["made_on_precision"] = "day"
+        super().__init__(**data)
 
-class ClaimRevised(_Model):
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _precision_matches(self) -> ClaimChanges:
+        _check_precision(self.made_on, self.made_on_precision, "")
+        return self
+
+
+class Revision(_Model):
+    """What a ``claim.revised`` payload holds in every format version."""
+
     claim: HexHash
     follows: HexHash
-    changes: ClaimChanges
     reason: ShortText
+
+
+class ClaimRevisedV1(Revision):
+    """``claim.revised`` in format version 1."""
+
+    changes: ClaimChangesV1
+
+    def current(self) -> ClaimRevised:
+        return ClaimRevised.model_construct(
+            claim=self.claim,
+            follows=self.follows,
+            changes=self.changes.current(),
+            reason=self.reason,
+        )
+
+
+class ClaimRevised(Revision):
+    """``claim.revised`` in format version 2."""
+
+    changes: ClaimChanges
 
 
 class ClaimRetracted(_Model):
@@ -229,6 +405,8 @@ Payload = (
     | ClaimRevised
     | ClaimRetracted
     | ClaimReviewed
+    | ClaimExtractedV1
+    | ClaimRevisedV1
 )
 PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
     "key.registered": KeyRegistered,
@@ -239,7 +417,37 @@ PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
     "claim.retracted": ClaimRetracted,
     "claim.reviewed": ClaimReviewed,
 }
-KIND_OF: dict[type[Payload], EntryKind] = {t: k for k, t in PAYLOAD_TYPES.items()}
+"""The payload of each kind in the current format version (``FORMAT_VERSION``)."""
+V1_KINDS: tuple[EntryKind, ...] = (
+    "key.registered",
+    "key.revoked",
+    "source.registered",
+    "claim.extracted",
+    "claim.revised",
+    "claim.retracted",
+    "claim.reviewed",
+)
+"""The kinds format version 1 has (kinds added later exist from version 2 on)."""
+_V1_SHAPES: dict[EntryKind, type[Payload]] = {
+    "claim.extracted": ClaimExtractedV1,
+    "claim.revised": ClaimRevisedV1,
+}
+PAYLOADS_BY_VERSION: dict[int, dict[EntryKind, type[Payload]]] = {
+    1: {kind: _V1_SHAPES.get(kind, PAYLOAD_TYPES[kind]) for kind in V1_KINDS},
+    2: PAYLOAD_TYPES,
+}
+KIND_OF: dict[type[Payload], EntryKind] = {
+    t: k for version in PAYLOADS_BY_VERSION.values() for k, t in version.items()
+}
+
+
+def current_payload(payload: Payload) -> Payload:
+    """The payload in the current format's shape: a version 1 claim or revision as version
+    2 would say it (bound ``approximate``/``exact``, precision ``day`` when ``made_on`` is
+    set, claimant kind null and no cited sources); every other payload as it is."""
+    if isinstance(payload, ClaimExtractedV1 | ClaimRevisedV1):
+        return payload.current()
+    return payload
 
 
 def payload_json(payload: Payload) -> dict[str, Any]:
@@ -247,17 +455,28 @@ def payload_json(payload: Payload) -> dict[str, Any]:
     return payload.model_dump(mode="json")
 
 
-def parse_payload(kind: EntryKind, value: Any, *, where: str) -> Payload:
+def current_extraction(payload: Extraction) -> ClaimExtracted:
+    """A ``claim.extracted`` payload of any version in the current shape (``current_payload``)."""
+    if isinstance(payload, ClaimExtractedV1):
+        return payload.current()
+    assert isinstance(payload, ClaimExtracted)
+    return payload
+
+
+def parse_payload(
+    kind: EntryKind, value: Any, *, where: str, version: int = FORMAT_VERSION
+) -> Payload:
     try:
-        return PAYLOAD_TYPES[kind].model_validate(value)
+        return PAYLOADS_BY_VERSION[version][kind].model_validate(value)
     except ValidationError as exc:
         raise FormatError(f"{where}: {kind} payload is invalid: {_first_error(exc)}") from exc
 
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(part) for part in err["loc"]) or "(payload)"
-    return f"{loc}: {err['msg'].removeprefix('Value error, ')}"
+    loc = ".".join(str(part) for part in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{loc}: {message}" if loc else message
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -270,6 +489,8 @@ def build(model: type[M], *, where: str, **fields: Any) -> M:
         return model(**fields)
     except ValidationError as exc:
         raise InvalidInput(f"{where}: {_first_error(exc)}") from exc
+    except InvalidInput as exc:  # a payload model's own constructor names the model
+        raise InvalidInput(f"{where}: {exc}") from exc
 
 
 def format_timestamp(moment: dt.datetime) -> str:
@@ -300,6 +521,8 @@ class Body:
     kind: EntryKind
     signer: KeyId
     payload: Payload
+    v: int = FORMAT_VERSION
+    """The format version; the payload has that version's shape for its kind."""
 
     def to_json(self) -> dict[str, Any]:
         return {**self.to_json_head(), "payload": payload_json(self.payload)}
@@ -312,7 +535,7 @@ class Body:
     def to_json_head(self) -> dict[str, Any]:
         """Every body field but the payload, as JSON values."""
         return {
-            "v": FORMAT_VERSION,
+            "v": self.v,
             "log": self.log,
             "seq": self.seq,
             "prev": self.prev.hex() if self.prev is not None else None,
@@ -363,6 +586,12 @@ def sign_body(body: Body, key: SigningKey) -> SignedEntry:
     """Sign ``body`` with ``key`` (which must be the body's signer)."""
     if body.signer != key.key_id:
         raise FormatError(f"body names signer {body.signer}, but key {key.name} is {key.key_id}")
+    shape = PAYLOADS_BY_VERSION.get(body.v, {}).get(body.kind)
+    if shape is not type(body.payload):
+        raise FormatError(
+            f"a {type(body.payload).__name__} payload is not a {body.kind} entry of format "
+            f"version {body.v}"
+        )
     body_bytes = body.to_bytes()
     signature = key.sign_entry(body_bytes)
     data = frame(body_bytes, signature)
@@ -402,8 +631,12 @@ def parse_entry(data: bytes, *, where: str = "entry") -> SignedEntry:
     reference, which accepts it or raises its precise message.
     """
     body_bytes, signature = split_entry(data, where=where)
+    # Keys are sorted, so a canonical body ends with its version: "v":N}.
+    adapter = _BODIES.get(body_bytes[-3:-1]) if body_bytes.endswith(b"}") else None
+    if adapter is None or body_bytes[-6:-3] != b'"v"':
+        return parse_entry_reference(data, where=where)
     try:
-        model = _BODY.validate_json(body_bytes, strict=True)
+        model = adapter.validate_json(body_bytes, strict=True)
         canonical = orjson.dumps(orjson.loads(body_bytes), option=_CANONICAL) == body_bytes
     except (ValidationError, orjson.JSONDecodeError, orjson.JSONEncodeError):
         return parse_entry_reference(data, where=where)
@@ -417,6 +650,7 @@ def parse_entry(data: bytes, *, where: str = "entry") -> SignedEntry:
         kind=model.kind,
         signer=KeyId(model.signer),
         payload=model.payload,
+        v=model.v,
     )
     return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
 
@@ -446,11 +680,11 @@ def _real_time(ts: str) -> bool:
     return True
 
 
-def _body_model(kind: EntryKind, payload: type[Payload]) -> type[BaseModel]:
+def _body_model(version: int, kind: EntryKind, payload: type[Payload]) -> type[BaseModel]:
     return create_model(
-        f"Body_{kind.replace('.', '_')}",
+        f"Body_v{version}_{kind.replace('.', '_')}",
         __base__=_Model,
-        v=(Annotated[int, Field(ge=FORMAT_VERSION, le=FORMAT_VERSION)], ...),
+        v=(Annotated[int, Field(ge=version, le=version)], ...),
         log=(Annotated[str, Field(min_length=1)], ...),
         seq=(Annotated[int, Field(ge=0)], ...),
         prev=(HexHash | None, ...),
@@ -475,13 +709,24 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [model for arg in get_args(annotation) for model in _models_in(arg)]
 
 
-_BODY: TypeAdapter[Any] = TypeAdapter(
-    Annotated[  # type: ignore[arg-type]
-        Union[tuple(_body_model(k, t) for k, t in PAYLOAD_TYPES.items())],  # noqa: UP007
-        Field(discriminator="kind"),
-    ]
+def _body_adapter(version: int) -> TypeAdapter[Any]:
+    """Strict validation of a whole body of ``version``, its kind picking the payload."""
+    kinds = PAYLOADS_BY_VERSION[version]
+    return TypeAdapter(
+        Annotated[  # type: ignore[arg-type]
+            Union[tuple(_body_model(version, k, t) for k, t in kinds.items())],  # noqa: UP007
+            Field(discriminator="kind"),
+        ]
+    )
+
+
+_BODIES: dict[bytes, TypeAdapter[Any]] = {
+    f":{version}".encode(): _body_adapter(version) for version in FORMAT_VERSIONS
+}
+"""Body validators by the last bytes before a body's closing brace (``:1``, ``:2``)."""
+_DEFAULTED = frozenset(
+    k for kinds in PAYLOADS_BY_VERSION.values() for k, t in kinds.items() if _has_defaults(t)
 )
-_DEFAULTED = frozenset(k for k, t in PAYLOAD_TYPES.items() if _has_defaults(t))
 """Kinds whose payload may leave fields out: strict validation would fill them in, so
 these (rare) kinds always take the reference path, which requires every field."""
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
@@ -494,8 +739,9 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 def _parse_body(raw: Any, *, where: str) -> Body:
     if not isinstance(raw, dict) or set(raw) != _BODY_KEYS:
         raise FormatError(f"{where}: body must have exactly the fields {sorted(_BODY_KEYS)}")
-    if raw["v"] != FORMAT_VERSION:
-        raise FormatError(f"{where}: unsupported entry format version {raw['v']!r}")
+    version = raw["v"]
+    if type(version) is not int or version not in PAYLOADS_BY_VERSION:
+        raise FormatError(f"{where}: unsupported entry format version {version!r}")
     seq, prev, ts, kind, signer = raw["seq"], raw["prev"], raw["ts"], raw["kind"], raw["signer"]
     if type(seq) is not int or seq < 0:
         raise FormatError(f"{where}: seq must be a non-negative integer")
@@ -507,8 +753,8 @@ def _parse_body(raw: Any, *, where: str) -> Body:
         parse_timestamp(ts)
     except ValueError as exc:
         raise FormatError(f"{where}: ts {ts!r} is not a real time") from exc
-    if not isinstance(kind, str) or kind not in PAYLOAD_TYPES:
-        raise FormatError(f"{where}: unknown entry kind {kind!r}")
+    if not isinstance(kind, str) or kind not in PAYLOADS_BY_VERSION[version]:
+        raise FormatError(f"{where}: unknown entry kind {kind!r} (format version {version})")
     if not isinstance(signer, str) or not _HEX64.fullmatch(signer):
         raise FormatError(f"{where}: signer must be a key id (64 lowercase hex digits)")
     if not isinstance(raw["log"], str) or not raw["log"]:
@@ -520,7 +766,8 @@ def _parse_body(raw: Any, *, where: str) -> Body:
         ts=ts,
         kind=kind,
         signer=KeyId(signer),
-        payload=parse_payload(kind, raw["payload"], where=where),
+        payload=parse_payload(kind, raw["payload"], where=where, version=version),
+        v=version,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ledger import deadline
 from ledger.echo import echo
 from ledger.entries import (
+    Cited,
     Claimant,
     ClaimExtracted,
     ExtractorInfo,
@@ -75,11 +76,22 @@ def claim_payload(
             name=claim.claimant.name or None,
             role=claim.claimant.role or None,
             affiliation=claim.claimant.affiliation or None,
+            kind=claim.claimant.kind,
+            cites=tuple(
+                Cited(
+                    name=c.name or None,
+                    role=c.role or None,
+                    affiliation=c.affiliation or None,
+                    kind=c.kind,
+                )
+                for c in claim.claimant.cites
+            ),
         ),
         reporting=claim.reporting,
         made_on=claim.made_on.isoformat() if claim.made_on else None,
+        made_on_precision=(claim.made_on_precision or "day") if claim.made_on else None,
         quantities=tuple(
-            Quantity(value=q.value, unit=q.unit or None, approximate=q.approximate, text=q.text)
+            Quantity(value=q.value, unit=q.unit or None, bound=q.bound, high=q.high, text=q.text)
             for q in claim.quantities
         ),
         score=claim.score,

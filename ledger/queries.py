@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Literal
 
 from ledger.echo import echo
@@ -44,6 +45,13 @@ class ClaimFilter:
     extractor: str | None = None
     reviewed: bool | None = None
     signer: str | None = None
+    quantity_unit: str | None = None
+    quantity_min: str | None = None
+    quantity_max: str | None = None
+    """A claim matches the quantity filter when one of its quantities has the unit (its
+    folded unit or the unit's head noun, ``unit_key``) and lies within [min, max]: its
+    value at least ``quantity_min``, its value and its range's ``high`` at most
+    ``quantity_max`` (decimal strings; either bound may be left out)."""
 
     def __post_init__(self) -> None:
         for name, label in _STRING_FIELDS.items():
@@ -57,6 +65,19 @@ class ClaimFilter:
             start, end = getattr(self, f"{what}_from"), getattr(self, f"{what}_to")
             if start is not None and end is not None and start > end:
                 raise InvalidInput(f"{what}_from {start} is after {what}_to {end}")
+        low = parse_decimal(self.quantity_min, "quantity_min")
+        high = parse_decimal(self.quantity_max, "quantity_max")
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(f"quantity_min {low} is above quantity_max {high}")
+        if self.quantity_unit is not None and unit_key(self.quantity_unit) is None:
+            raise InvalidInput("quantity_unit has no word to look for")
+
+    @property
+    def quantity_filtered(self) -> bool:
+        """Whether the filter constrains the claims' quantities."""
+        return any(
+            v is not None for v in (self.quantity_unit, self.quantity_min, self.quantity_max)
+        )
 
     @property
     def search(self) -> SearchQuery | None:
@@ -65,13 +86,62 @@ class ClaimFilter:
 
 _STRING_FIELDS = {
     name: "search" if name == "text" else name
-    for name in ("text", "claimant", "source", "publisher", "extractor", "signer")
+    for name in (
+        "text",
+        "claimant",
+        "source",
+        "publisher",
+        "extractor",
+        "signer",
+        "quantity_unit",
+        "quantity_min",
+        "quantity_max",
+    )
 }
 MAX_FILTER_CHARS = 1000
 """The longest text a filter value (a name, a URI, a substring) may be."""
 
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")
+
+
+def parse_decimal(value: str | None, name: str) -> Decimal | None:
+    """A plain decimal number (``7000``, ``-1.5``; no exponent), or ``InvalidInput``."""
+    if value is None:
+        return None
+    if not _DECIMAL.fullmatch(value):
+        raise InvalidInput(
+            f"{name} must be a decimal number such as 7000 or 1.5, got {echo(value)}"
+        )
+    return Decimal(value)
+
+
+def unit_key(unit: str | None) -> str | None:
+    """A unit as the quantity filter compares it: case folded, whitespace collapsed
+    ("Shipping  Containers" -> "shipping containers"); None for none."""
+    if unit is None:
+        return None
+    key = " ".join(unit.casefold().split())
+    return key or None
+
+
+def head_unit(unit: str | None) -> str | None:
+    """The head noun of a unit: its last word before any "of" phrase ("shipping
+    containers" -> "containers", "tons of ammunition" -> "tons"); None for none."""
+    key = unit_key(unit)
+    if key is None:
+        return None
+    words = key.split(" ")
+    if "of" in words[1:]:
+        words = words[: words.index("of", 1)]
+    return words[-1]
+
+
+def figure(value: str) -> float:
+    """A quantity's decimal string as the number the quantity index holds (a double:
+    exact to 15 significant digits)."""
+    return float(Decimal(value))
 
 
 def parse_date(value: str | None, name: str) -> dt.date | None:

@@ -14,8 +14,8 @@ from typing import Literal, Protocol
 
 from ledger.canonical import sha256
 from ledger.entries import (
-    ClaimExtracted,
     ClaimRevised,
+    Extraction,
     KeyRegistered,
     KeyRevoked,
     Selector,
@@ -174,13 +174,24 @@ def next_key_state(
     return replace(key, revoked_seq=entry.seq, revoked_reason=payload.reason)
 
 
+def check_version_order(seq: int, version: int, previous: int | None) -> None:
+    """An entry's format version is never lower than the version of the entry before it:
+    once a log holds a version 2 entry, every later entry is version 2 or above (so a
+    verifier and an auditor know from which point on the newer fields are there)."""
+    if previous is not None and version < previous:
+        raise Conflict(
+            f"entry {seq}: format version {version} follows an entry of version {previous}; "
+            "versions never decrease along a log"
+        )
+
+
 def check_source_registration(sha256: str, already_registered: bool) -> None:
     if already_registered:
         raise Duplicate(f"source {sha256} is already registered")
 
 
 def check_claim_extraction(
-    entry: SignedEntry, payload: ClaimExtracted, source_sha256: str | None
+    entry: SignedEntry, payload: Extraction, source_sha256: str | None
 ) -> None:
     """``source_sha256`` is the sha256 of the source entry the claim names, if it is one."""
     check_claim_source(entry.seq, payload.source, payload.source_sha256, source_sha256)
@@ -197,7 +208,7 @@ def check_claim_source(
         raise Conflict(f"entry {seq}: source_sha256 does not match source entry {source}")
 
 
-def check_selector(entry: SignedEntry, payload: ClaimExtracted) -> None:
+def check_selector(entry: SignedEntry, payload: Extraction) -> None:
     if payload.selector.end - payload.selector.start != len(payload.selector.exact):
         raise Conflict(f"entry {entry.seq}: selector start/end do not span the exact quote")
 

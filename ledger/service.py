@@ -18,10 +18,10 @@ from ledger.entries import (
     Body,
     Claimant,
     ClaimChanges,
-    ClaimExtracted,
     ClaimRetracted,
     ClaimReviewed,
     ClaimRevised,
+    Extraction,
     KeyRegistered,
     KeyRevoked,
     Payload,
@@ -141,6 +141,7 @@ class Batch:
             )
         if body.ts < self._ts_floor():
             raise InvalidInput(f"{where}: ts {body.ts} is earlier than the previous entry")
+        rules.check_version_order(body.seq, body.v, self._version_floor())
         key = signer_state(entry, self.overlay)
         verify_signature(entry, key.public_key)
         self._accept(entry)
@@ -158,7 +159,7 @@ class Batch:
         if isinstance(payload, SourceRegistered):
             data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
             self._texts.put(payload.text_sha256, rules.source_text(entry.seq, payload, data))
-        elif isinstance(payload, ClaimExtracted):
+        elif isinstance(payload, Extraction):
             source = self.overlay.get_source_by_entry(payload.source)
             assert source is not None  # the claim's rules found it
             text = self._texts.get(source.text_sha256)
@@ -169,6 +170,16 @@ class Batch:
 
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
+
+    def _version_floor(self) -> int | None:
+        """The format version of the entry before the next one (None for entry 0)."""
+        if self.entries:
+            return self.entries[-1].body.v
+        if self._next_seq == 0:
+            return None
+        last = self.txn.entry_where_seq(self._next_seq - 1)
+        assert last is not None  # the head is in the log
+        return parse_entry(last.data, where=f"entry {last.seq}").body.v
 
     def _accept(self, entry: SignedEntry) -> None:
         self.overlay.apply(entry)
@@ -352,6 +363,11 @@ class Ledger:
             _check_tree_size(size, txn.head().size)
             source = txn.get_source(sha256)
         return source if source is not None and source.seq < size else None
+
+    def source_claims(self, sha256: str) -> list[ClaimState]:
+        """Every claim extracted from a source, in its current state, in log order."""
+        with self.store.reader() as txn:
+            return txn.source_claims(check_hex(sha256, "source hash"))
 
     def source(self, sha256: str) -> SourceState:
         source = self.store.get_source(check_hex(sha256, "source hash"))
@@ -724,7 +740,7 @@ def _inclusion_proofs(
 
 def _source_entry_of(chain: Sequence[SignedEntry]) -> str:
     payload = chain[0].body.payload
-    assert isinstance(payload, ClaimExtracted)
+    assert isinstance(payload, Extraction)
     return payload.source
 
 

@@ -20,10 +20,13 @@ from ledger.entries import (
     ClaimRetracted,
     ClaimReviewed,
     ClaimRevised,
+    Extraction,
     Quantity,
+    Revision,
     Selector,
     SignedEntry,
     SourceRegistered,
+    current_payload,
 )
 from ledger.rules import ClaimStatus, KeyState
 from ledger.signing import KeyId
@@ -73,6 +76,8 @@ class ClaimState:
     last_rating: str | None = None
     source_published: str | None = None
     """The source's publication date (sources never change), kept for filters and order."""
+    made_on_precision: str | None = None
+    """``day``, ``month`` or ``year`` when ``made_on`` is set (version 1 claims: ``day``)."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values for printing and export."""
@@ -295,7 +300,7 @@ def source_state(entry: SignedEntry, p: SourceRegistered) -> SourceState:
 
 
 def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
-    p = entry.body.payload
+    p = current_payload(entry.body.payload)
     assert isinstance(p, ClaimExtracted)
     source = state.get_source_by_entry(p.source)
     rules.check_claim_extraction(entry, p, source.sha256 if source else None)
@@ -307,8 +312,9 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
 def extracted_claim(
     entry: SignedEntry, p: ClaimExtracted, source_published: str | None
 ) -> ClaimState:
-    """The projection row a claim.extracted entry creates (``source_published``: the
-    publication date of the source it cites)."""
+    """The projection row a claim.extracted entry creates (``p`` in the current format's
+    shape, ``current_payload``; ``source_published``: the publication date of the source
+    it cites)."""
     claim_id = entry.hash.hex()
     return ClaimState(
         claim_id=claim_id,
@@ -320,6 +326,7 @@ def extracted_claim(
         claimant=p.claimant,
         reporting=p.reporting,
         made_on=p.made_on,
+        made_on_precision=p.made_on_precision,
         quantities=p.quantities,
         score=p.score,
         extractor_name=p.extractor.name,
@@ -363,7 +370,7 @@ def _replace_claim(
 
 
 def _on_claim_revised(entry: SignedEntry, state: Overlay) -> None:
-    p = entry.body.payload
+    p = current_payload(entry.body.payload)
     assert isinstance(p, ClaimRevised)
     claim = _current_claim(entry, state, p.claim, p.follows, allow_retracted=False)
     rules.check_revision(entry, p)
@@ -373,6 +380,7 @@ def _on_claim_revised(entry: SignedEntry, state: Overlay) -> None:
         claimant=p.changes.claimant or claim.claimant,
         reporting=p.changes.reporting or claim.reporting,
         made_on=p.changes.made_on or claim.made_on,
+        made_on_precision=p.changes.made_on_precision or claim.made_on_precision,
         quantities=claim.quantities if p.changes.quantities is None else p.changes.quantities,
         status="revised",
         revision=claim.revision + 1,
@@ -415,9 +423,9 @@ def fold(entry: SignedEntry, state: Overlay) -> None:
 def subject_of(entry: SignedEntry) -> str | None:
     """The claim an entry is about (its own hash for claim.extracted), else None."""
     payload = entry.body.payload
-    if isinstance(payload, ClaimExtracted):
+    if isinstance(payload, Extraction):
         return entry.hash.hex()
-    if isinstance(payload, ClaimRevised | ClaimRetracted | ClaimReviewed):
+    if isinstance(payload, Revision | ClaimRetracted | ClaimReviewed):
         return payload.claim
     return None
 
@@ -433,7 +441,16 @@ def replay(entries: Iterable[SignedEntry]) -> MemoryState:
 FieldChange = tuple[str, str | None, str | None]
 """A field of a claim that an entry changed: (name, before, after), values as text."""
 
-_TRACKED = ("statement", "claimant", "reporting", "made_on", "quantities", "status", "last_rating")
+_TRACKED = (
+    "statement",
+    "claimant",
+    "reporting",
+    "made_on",
+    "made_on_precision",
+    "quantities",
+    "status",
+    "last_rating",
+)
 
 
 def changed_fields(before: ClaimState | None, after: ClaimState) -> list[FieldChange]:
@@ -451,7 +468,14 @@ def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, BaseModel):
-        return ", ".join(f"{k}: {v}" for k, v in value.model_dump().items() if v is not None)
+        parts = []
+        for name in type(value).model_fields:
+            item = getattr(value, name)
+            if isinstance(item, tuple) and item:
+                parts.append(f"{name}: [{_as_text(item)}]")
+            elif item is not None and not isinstance(item, tuple):
+                parts.append(f"{name}: {_as_text(item)}")
+        return ", ".join(parts)
     if isinstance(value, tuple):
         return "; ".join(_as_text(item) or "" for item in value)
     return str(value)

@@ -37,6 +37,7 @@ from ledger.chunks import (
     check_chunk,
     check_node,
     check_position,
+    check_version,
     init_worker,
     read_source_file,
     run_chunk,
@@ -311,6 +312,7 @@ class LogChecker:
         self.origin: str | None = None
         self._recent = _Recent(1024)
         self._last_ts = ""
+        self._last_v = 0
         self._tail: list[merkle.Hash] = []  # the last (partial) chunk's perfect subtrees
         self._pending_nodes: list[merkle.Node] = []
         self._expected: Checkpoint | None = None
@@ -355,6 +357,7 @@ class LogChecker:
         self.report.nodes += result.nodes
         self.report.head = EntryHash(result.last_hash) if result.last_hash else self.report.head
         self._last_ts = result.last_ts
+        self._last_v = result.last_v or self._last_v
         before = list(self.chunks.hashes)
         expected = self._expected
         if expected is not None and result.start < expected.size <= result.stop:
@@ -416,6 +419,7 @@ class LogChecker:
             self._last_ts,
             self.origin,
         )
+        check_version(result.start, result.first_v, self._last_v)
 
     def _apply_events(self, result: ChunkResult) -> None:
         events: list[tuple[int, int, Any]] = [(e[0], 0, e) for e in result.sources]
@@ -812,10 +816,11 @@ def check_projections(store: Store, checker: LogChecker) -> None:
         derived = {claim_id: claim} if claim is not None else {}
         _raise_first(_diff_rows("claims", {claim_id: row} if row is not None else {}, derived))
     checker.report.projection_rows += check_claim_versions(store, checker)
-    # The full-text index, against the claim rows just checked (a claim removed from it
-    # would be hidden from search while every row still looked right).
+    # The full-text and quantity indexes, against the claim rows just checked (a claim
+    # removed from one would be hidden from a filter while every row still looked right).
     with store.reader() as txn:
         _raise_first(txn.search_index_differences())
+        _raise_first(txn.quantity_index_differences())
 
 
 def check_claim_versions(store: Store, checker: LogChecker) -> int:
@@ -941,7 +946,7 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
     differences: list[str] = []
     for table, stored, derived in tables:
         differences.extend(_diff_rows(table, stored, derived))
-    return differences + txn.search_index_differences()
+    return differences + txn.search_index_differences() + txn.quantity_index_differences()
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:

@@ -10,13 +10,20 @@ from pathlib import Path
 
 from ledger.canonical import sha256
 from ledger.entries import (
+    KIND_OF,
+    Body,
     Claimant,
+    ClaimantV1,
     ClaimExtracted,
+    ClaimExtractedV1,
     ExtractorInfo,
+    Payload,
     Quantity,
+    QuantityV1,
     Selector,
     SignedEntry,
     SourceRegistered,
+    sign_body,
 )
 from ledger.rules import SELECTOR_CONTEXT
 from ledger.service import Batch, Ledger
@@ -105,17 +112,52 @@ def source_payload(n: int = 0) -> SourceRegistered:
 
 
 def claim_payload(source_entry: str, source_sha256: str, n: int = 0) -> ClaimExtracted:
-    """A claim quoting ``QUOTE`` from ``source_bytes`` (the statement differs with ``n``)."""
+    """A claim quoting ``QUOTE`` from ``source_bytes`` (the statement differs with ``n``);
+    it says nothing format version 1 could not (``claim_payload_v1``)."""
     return ClaimExtracted(
         source=source_entry,
         source_sha256=source_sha256,
         statement=f"North Korea sent about {7000 + n} containers of weapons to Russia.",
         selector=_QUOTE_SELECTOR,
-        claimant=Claimant(name="Shin Won-shik", role="defense minister", affiliation="South Korea"),
+        claimant=Claimant(
+            name="Shin Won-shik",
+            role="defense minister",
+            affiliation="South Korea",
+            kind=None,
+            cites=(),
+        ),
+        reporting="reported_speech",
+        made_on="2024-03-18",
+        made_on_precision="day",
+        quantities=(
+            Quantity(
+                value=str(7000 + n),
+                unit="containers",
+                bound="approximate",
+                high=None,
+                text=f"about {7000 + n} containers",
+            ),
+        ),
+        score=900,
+        extractor=ExtractorInfo(name="test", version="1", rules_sha256=RULES),
+    )
+
+
+def claim_payload_v1(source_entry: str, source_sha256: str, n: int = 0) -> ClaimExtractedV1:
+    """``claim_payload`` as format version 1 said it (``approximate``, no precision, kind
+    or cited sources)."""
+    return ClaimExtractedV1(
+        source=source_entry,
+        source_sha256=source_sha256,
+        statement=f"North Korea sent about {7000 + n} containers of weapons to Russia.",
+        selector=_QUOTE_SELECTOR,
+        claimant=ClaimantV1(
+            name="Shin Won-shik", role="defense minister", affiliation="South Korea"
+        ),
         reporting="reported_speech",
         made_on="2024-03-18",
         quantities=(
-            Quantity(
+            QuantityV1(
                 value=str(7000 + n),
                 unit="containers",
                 approximate=True,
@@ -125,6 +167,25 @@ def claim_payload(source_entry: str, source_sha256: str, n: int = 0) -> ClaimExt
         score=900,
         extractor=ExtractorInfo(name="test", version="1", rules_sha256=RULES),
     )
+
+
+def submit_v1(
+    ledger: Ledger, key: SigningKey, payload: Payload, source: bytes | None = None
+) -> SignedEntry:
+    """Sign ``payload`` as a format version 1 entry at the head of ``ledger`` and submit it
+    (as a writer running older software would)."""
+    head = ledger.head()
+    body = Body(
+        log=ledger.origin,
+        seq=head.size,
+        prev=head.last_hash,
+        ts=head.last_ts or "2024-01-01T00:00:00.000000Z",
+        kind=KIND_OF[type(payload)],
+        signer=key.key_id,
+        payload=payload,
+        v=1,
+    )
+    return ledger.submit(sign_body(body, key).data, source)
 
 
 _QUOTE_SELECTOR = selector_for(normalize_text(source_bytes(0).decode()), QUOTE)

@@ -22,11 +22,20 @@ import httpx
 
 from ledger.errors import ConfigError, LedgerError
 from ledger.extract.deterministic import check_input, make_selector
-from ledger.extract.model import Claimant, ExtractedClaim, Quantity, Reporting
+from ledger.extract.model import (
+    Bound,
+    Cited,
+    Claimant,
+    ExtractedClaim,
+    Precision,
+    Quantity,
+    Reporting,
+    SourceKind,
+)
 
 TEMPERATURE = 0
 DEFAULT_TIMEOUT = 60.0
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 MAX_RESPONSE_BYTES = 8 << 20
 MAX_CLAIMS = 500
 MAX_QUANTITIES = 50
@@ -34,7 +43,18 @@ MAX_QUOTE = 5_000
 MAX_STATEMENT = 2_000
 MAX_SHORT = 300  # names, roles, affiliations, units and quantity texts
 MAX_VALUE = 100  # digits of a normalized quantity value
+MAX_CITES = 8
 REPORTINGS: tuple[Reporting, ...] = ("direct_quote", "reported_speech", "assertion")
+BOUNDS: tuple[Bound, ...] = (
+    "exact",
+    "approximate",
+    "at_least",
+    "more_than",
+    "at_most",
+    "less_than",
+)
+PRECISIONS: tuple[Precision, ...] = ("day", "month", "year")
+KINDS: tuple[SourceKind, ...] = ("person", "organization", "document")
 
 SYSTEM_PROMPT = """\
 You extract check-worthy factual claims from a news article.
@@ -43,11 +63,20 @@ Answer with one JSON object and nothing else:
   "quote": the exact span of the article that states the claim, copied character for character,
   "statement": the claim as one self-contained sentence,
   "claimant": {"name": person or organisation making the claim, or null when the article itself
-               asserts it, "role": their role or null, "affiliation": their organisation or null},
+               asserts it, "role": their role or null, "affiliation": their organisation or null,
+               "kind": "person" | "organization" | "document" | null,
+               "cites": [what the claimant cites for it, nearest first, e.g. a report:
+                         {"name", "role", "affiliation", "kind"} as above], or []},
   "reporting": "direct_quote" | "reported_speech" | "assertion",
   "made_on": the day the claim was made as "YYYY-MM-DD", or null when unknown,
+  "made_on_precision": "day" | "month" | "year" (how precisely made_on is known; for a month
+                       give its first day, for a year its January 1), or null with made_on,
   "quantities": [{"value": the number as digits, e.g. "7000", "unit": the unit or null,
-                  "approximate": true or false, "text": the number as written}],
+                  "bound": "exact" | "approximate" | "at_least" | "more_than" | "at_most" |
+                           "less_than" (about 7,000: approximate; over 7,000: more_than),
+                  "high": the upper end of a range as digits ("12 to 17": value "12",
+                          high "17"), or null,
+                  "text": the number as written}],
   "score": how check-worthy the claim is, an integer from 0 to 1000
 }]}
 List claims in the order they appear. Use only what the article says; do not add facts.
@@ -326,12 +355,15 @@ class _Verifier:
             raise _Dropped("not a JSON object")
         quote = _text(proposal, "quote", MAX_QUOTE)
         start = self._locate(quote, after)
+        made_on = _made_on(proposal.get("made_on"), self.published)
+        precision = _precision(proposal.get("made_on_precision"), made_on)
         return ExtractedClaim(
             statement=_text(proposal, "statement", MAX_STATEMENT),
             selector=make_selector(self.text, start, start + len(quote)),
             claimant=_claimant(proposal.get("claimant")),
             reporting=_reporting(proposal.get("reporting")),
-            made_on=_made_on(proposal.get("made_on"), self.published),
+            made_on=_start_of(made_on, precision),
+            made_on_precision=precision,
             quantities=_quantities(proposal.get("quantities")),
             score=_score(proposal.get("score")),
         )
@@ -377,7 +409,68 @@ def _claimant(raw: object) -> Claimant:
         name=_optional_text(raw, "name", MAX_SHORT),
         role=_optional_text(raw, "role", MAX_SHORT),
         affiliation=_optional_text(raw, "affiliation", MAX_SHORT),
+        kind=_kind(raw.get("kind"), "claimant.kind"),
+        cites=_cites(raw.get("cites")),
     )
+
+
+def _kind(raw: object, where: str) -> SourceKind | None:
+    """``person``, ``organization`` or ``document``; null (or missing) when unknown."""
+    if raw is None:
+        return None
+    for kind in KINDS:
+        if raw == kind:
+            return kind
+    raise _Dropped(f"{where}: {str(raw)[:40]!r} is not one of {', '.join(KINDS)}")
+
+
+def _cites(raw: object) -> tuple[Cited, ...]:
+    """What the claimant cites, nearest first (missing or null: nothing)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _Dropped("claimant.cites: must be a list")
+    if len(raw) > MAX_CITES:
+        raise _Dropped(f"claimant.cites: more than {MAX_CITES}")
+    cites = []
+    for index, item in enumerate(raw):
+        where = f"claimant.cites[{index}]"
+        if not isinstance(item, dict):
+            raise _Dropped(f"{where}: must be an object")
+        try:
+            cited = Cited(
+                name=_optional_text(item, "name", MAX_SHORT),
+                role=_optional_text(item, "role", MAX_SHORT),
+                affiliation=_optional_text(item, "affiliation", MAX_SHORT),
+                kind=_kind(item.get("kind"), f"{where}.kind"),
+            )
+        except _Dropped as exc:
+            raise _Dropped(f"{where}.{exc}") from exc
+        if cited.name is None and cited.role is None and cited.affiliation is None:
+            raise _Dropped(f"{where}: names no one (name, role and affiliation all null)")
+        cites.append(cited)
+    return tuple(cites)
+
+
+def _precision(raw: object, made_on: datetime.date | None) -> Precision | None:
+    """How precisely ``made_on`` is known: null without a date; a date without one is a day."""
+    if made_on is None:
+        if raw is not None:
+            raise _Dropped("made_on_precision: given without made_on")
+        return None
+    if raw is None:
+        return "day"
+    for precision in PRECISIONS:
+        if raw == precision:
+            return precision
+    raise _Dropped(f"made_on_precision: {str(raw)[:40]!r} is not one of {', '.join(PRECISIONS)}")
+
+
+def _start_of(day: datetime.date | None, precision: Precision | None) -> datetime.date | None:
+    """A month as its first day, a year as its January 1 (the ledger's one spelling)."""
+    if day is None or precision == "day":
+        return day
+    return day.replace(day=1) if precision == "month" else day.replace(month=1, day=1)
 
 
 def _reporting(raw: object) -> Reporting:
@@ -420,18 +513,38 @@ def _quantity(raw: object, index: int) -> Quantity:
         value = normalize_value(raw.get("value"))
     except ValueError as exc:
         raise _Dropped(f"{where}.value: {exc}") from exc
-    approximate = raw.get("approximate", False)
-    if not isinstance(approximate, bool):
-        raise _Dropped(f"{where}.approximate: must be true or false")
+    high = None
+    if raw.get("high") is not None:
+        try:
+            high = normalize_value(raw.get("high"))
+        except ValueError as exc:
+            raise _Dropped(f"{where}.high: {exc}") from exc
+        if Decimal(high) <= Decimal(value):
+            raise _Dropped(f"{where}.high: {high} is not above value {value}")
     try:
         return Quantity(
             value=value,
             unit=_optional_text(raw, "unit", MAX_SHORT),
-            bound="approximate" if approximate else "exact",
+            bound=_bound(raw, where),
+            high=high,
             text=_text(raw, "text", MAX_SHORT),
         )
     except _Dropped as exc:
         raise _Dropped(f"{where}.{exc}") from exc
+
+
+def _bound(raw: dict[str, object], where: str) -> Bound:
+    """``bound`` if given; else the older ``approximate`` true or false (default exact)."""
+    given = raw.get("bound")
+    if given is None:
+        approximate = raw.get("approximate", False)
+        if not isinstance(approximate, bool):
+            raise _Dropped(f"{where}.approximate: must be true or false")
+        return "approximate" if approximate else "exact"
+    for bound in BOUNDS:
+        if given == bound:
+            return bound
+    raise _Dropped(f"{where}.bound: {str(given)[:40]!r} is not one of {', '.join(BOUNDS)}")
 
 
 def _score(raw: object) -> int:

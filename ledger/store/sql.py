@@ -41,10 +41,29 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ledger import deadline
 from ledger.canonical import canonical_json_typed
-from ledger.entries import Claimant, ClaimExtracted, EntryHash, Quantity, Selector, SignedEntry
+from ledger.entries import (
+    Cited,
+    Claimant,
+    EntryHash,
+    Extraction,
+    Quantity,
+    Selector,
+    SignedEntry,
+    current_extraction,
+)
 from ledger.errors import Conflict, StorageError, TimedOut
 from ledger.merkle import Hash, Node, NodeId
-from ledger.queries import ClaimFilter, ClaimOrder, OrderField, Position, next_day
+from ledger.queries import (
+    ClaimFilter,
+    ClaimOrder,
+    OrderField,
+    Position,
+    figure,
+    head_unit,
+    next_day,
+    parse_decimal,
+    unit_key,
+)
 from ledger.rules import KeyState
 from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
 from ledger.signing import KeyId
@@ -61,7 +80,9 @@ from ledger.store.tables import (
     SourceBlobRow,
     SourceRow,
     TreeNodeRow,
+    claim_quantities_table,
     claim_versions_table,
+    version_quantities_table,
 )
 
 entries_t = EntryRow.__table__  # type: ignore[attr-defined]
@@ -73,6 +94,8 @@ nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
+quantities_t = claim_quantities_table
+version_quantities_t = version_quantities_table
 _TOKEN_FIELDS = ("name", "key_name", "key_id", "created_at", "revoked_at")
 _SOURCE_ORDER = operator.itemgetter(*(c.name for c in sources_t.columns))
 _KEY_ORDER = operator.itemgetter(*(c.name for c in keys_t.columns))
@@ -295,6 +318,25 @@ class Txn:
         versions = [version_values(v) for v in changes.versions]
         if versions:
             self.conn.exec_driver_sql(self.sql.insert(versions_t), versions)
+        self._write_quantities(changes)
+
+    def _write_quantities(self, changes: Changes) -> None:
+        """The quantity index rows of new claims, of changed claims (theirs replaced: a
+        revision may change quantities) and of the past states just written."""
+        created = changes.created
+        changed = [(c.seq,) for c in changes.claims.values() if c.claim_id not in created]
+        if changed:
+            mark = self.sql.mark
+            self.conn.exec_driver_sql(
+                f"DELETE FROM claim_quantities WHERE claim_seq = {mark}",  # noqa: S608
+                changed,
+            )
+        rows = [r for c in changes.claims.values() for r in quantity_rows(c.seq, c.quantities)]
+        if rows:
+            self.conn.exec_driver_sql(self.sql.insert(quantities_t), rows)
+        past = [r for v in changes.versions for r in quantity_rows(v.to_seq, v.state.quantities)]
+        if past:
+            self.conn.exec_driver_sql(self.sql.insert(version_quantities_t), past)
 
     def _upsert(
         self, table: Any, rows: list[tuple[Any, ...]], created: set[str], key: int = 0
@@ -393,9 +435,53 @@ class Txn:
             # Re-derive the FTS5 index from the rows first, whatever became of it, so the
             # triggers' deletes below remove exactly what it holds.
             self.conn.exec_driver_sql("INSERT INTO claims_fts(claims_fts) VALUES ('rebuild')")
-        for table in (versions_t, claims_t, sources_t, keys_t):
+        for table in (version_quantities_t, quantities_t, versions_t, claims_t, sources_t, keys_t):
             self.conn.execute(delete(table))
         self.write((), changes)
+
+    def quantity_index_differences(self) -> list[str]:
+        """Where the quantity index (claim_quantities, claim_version_quantities) is not
+        what the quantities of the claim rows and past states imply, a page at a time."""
+        out: list[str] = []
+        for states, key, index, owner in (
+            (claims_t, "seq", quantities_t, "claim_seq"),
+            (versions_t, "to_seq", version_quantities_t, "to_seq"),
+        ):
+            after = -1
+            while True:
+                rows = self.conn.execute(
+                    select(states.c[key], states.c.quantities)
+                    .where(states.c[key] > after)
+                    .order_by(states.c[key])
+                    .limit(2000)
+                ).all()
+                if not rows:
+                    break
+                low, high = rows[0][0], rows[-1][0]
+                try:
+                    expected = [r for seq, text in rows for r in _json_quantity_rows(seq, text)]
+                except (ValueError, KeyError, TypeError, ArithmeticError):
+                    expected = None  # a quantities column the claim rows' check names
+
+                stored = self.conn.execute(
+                    select(index)
+                    .where(index.c[owner] >= low, index.c[owner] <= high)
+                    .order_by(index.c[owner], index.c.position)
+                ).all()
+                if [tuple(r) for r in stored] != expected:
+                    out.append(
+                        f"{index.name}: the quantity index disagrees with {states.name} "
+                        f"between {key} {low} and {high} (rebuild the projections)"
+                    )
+                after = high
+            orphans = (
+                select(func.count())
+                .select_from(index)
+                .where(index.c[owner].not_in(select(states.c[key])))
+            )
+            if self.conn.execute(orphans).scalar_one():
+                out.append(f"{index.name}: rows for claim states that do not exist")
+        return out
 
     def search_index_differences(self) -> list[str]:
         """What is wrong with the full-text index (SQLite's FTS5 table; PostgreSQL's GIN
@@ -624,6 +710,12 @@ class Txn:
             past.where(v.head_seq < as_of, v.to_seq >= as_of),
         ).subquery("claims_as_of")
 
+    def source_claims(self, sha256: str) -> list[ClaimState]:
+        """Every claim extracted from the source, in its current state, in log order (read
+        through the index on ``source_sha256``)."""
+        query = select(claims_t).where(claims_t.c.source_sha256 == sha256).order_by(claims_t.c.seq)
+        return [_claim_state(row) for row in self.conn.execute(query)]
+
     def source_page(
         self, *, after_seq: int, limit: int, publisher: str | None
     ) -> list[SourceState]:
@@ -635,25 +727,31 @@ class Txn:
         return [_source_state(row) for row in rows]
 
     def claimant_counts(self, *, search: str | None, limit: int) -> list[tuple[Claimant, int]]:
-        """Distinct claimants (name, role, affiliation) with their claim counts, most first."""
+        """Distinct claimants (name, role, affiliation, kind) with their claim counts, most
+        first (their cited sources vary from claim to claim: left out)."""
         c = claims_t.c
-        query = select(c.claimant_name, c.claimant_role, c.claimant_affiliation, func.count())
+        query = select(
+            c.claimant_name, c.claimant_role, c.claimant_affiliation, c.claimant_kind, func.count()
+        )
         if search:
             query = query.where(_holds(c.claimant_name, search, self.conn.dialect.name))
         # Ties in the same order on both databases (their NULLs sort at opposite ends).
         query = (
-            query.group_by(c.claimant_name, c.claimant_role, c.claimant_affiliation)
+            query.group_by(
+                c.claimant_name, c.claimant_role, c.claimant_affiliation, c.claimant_kind
+            )
             .order_by(
                 func.count().desc(),
                 c.claimant_name.nulls_first(),
                 c.claimant_role.nulls_first(),
                 c.claimant_affiliation.nulls_first(),
+                c.claimant_kind.nulls_first(),
             )
             .limit(limit)
         )
         return [
-            (Claimant(name=name, role=role, affiliation=affiliation), count)
-            for name, role, affiliation, count in self.conn.execute(query)
+            (Claimant(name=name, role=role, affiliation=affiliation, kind=kind, cites=()), count)
+            for name, role, affiliation, kind, count in self.conn.execute(query)
         ]
 
     def count_claims(self, where: ClaimFilter, as_of: int | None = None) -> int:
@@ -1003,6 +1101,12 @@ _SOURCE_FIELDS = [
 def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool) -> Any:
     """``query`` over a table of claim states (columns ``c``: claims or claim_versions)
     narrowed by every constraint ``where`` sets; ``fts``: the table has SQLite's FTS5 index."""
+    if where.quantity_filtered:
+        if fts:
+            query = query.where(c.seq.in_(_quantity_match(quantities_t, "claim_seq", where)))
+        else:
+            matching = _quantity_match(version_quantities_t, "to_seq", where)
+            query = query.where(c.to_seq.in_(matching))
     if where.text is not None:
         query = query.where(_text_search(c, where.text, dialect, fts=fts))
     if where.claimant:
@@ -1040,6 +1144,27 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
     if where.signer:
         query = query.where(c.signer == where.signer)
     return query
+
+
+def _quantity_match(index: Any, owner: str, where: ClaimFilter) -> Any:
+    """The claim states (``owner`` values) with a quantity matching the filter, read from
+    the quantity index: by (unit, value) and by (head_unit, value) when a unit is given,
+    else by value."""
+    q = index.c
+    bounds = []
+    low = parse_decimal(where.quantity_min, "quantity_min")
+    high = parse_decimal(where.quantity_max, "quantity_max")
+    if low is not None:
+        bounds.append(q.value >= float(low))
+    if high is not None:
+        bounds += [q.value <= float(high), func.coalesce(q.high, q.value) <= float(high)]
+    key = unit_key(where.quantity_unit)
+    if key is None:
+        return select(q[owner]).where(*bounds)
+    return union_all(
+        select(q[owner]).where(q.unit == key, *bounds),
+        select(q[owner]).where(q.head_unit == key, *bounds),
+    )
 
 
 def _sort_key(c: Any, field: OrderField) -> Any:
@@ -1131,6 +1256,8 @@ def claim_values(claim: ClaimState) -> tuple[Any, ...]:
         claim.last_rating,
         search_text(claim.statement, claim.selector.exact),
         claim.source_published,
+        claim.made_on_precision,
+        *_attribution_values(claim.claimant),
     )
 
 
@@ -1148,16 +1275,22 @@ def _quote_values(selector: Selector, claimant: Claimant) -> tuple[Any, ...]:
     )
 
 
+def _attribution_values(claimant: Claimant) -> tuple[str | None, str]:
+    """The ``claimant_kind`` and ``claimant_cites`` columns."""
+    return claimant.kind, canonical_json_typed(claimant.cites).decode()
+
+
 def source_values(source: SourceState) -> tuple[Any, ...]:
     """A source's projection row as column values in table order."""
     return tuple(_SOURCE_ORDER(_source_row(source)))
 
 
 def extracted_claim_values(
-    entry: SignedEntry, p: ClaimExtracted, source_published: str | None
+    entry: SignedEntry, extraction: Extraction, source_published: str | None
 ) -> tuple[Any, ...]:
     """``claim_values(extracted_claim(entry, p, source))`` without building the state
     (verification compares every claim row with it; tests/property check the two agree)."""
+    p = current_extraction(extraction)
     claim_id = entry.hash.hex()
     body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
     return (
@@ -1185,12 +1318,49 @@ def extracted_claim_values(
         None,
         search_text(p.statement, selector.exact),
         source_published,
+        p.made_on_precision,
+        *_attribution_values(claimant),
     )
 
 
 def quantities_text(quantities: Sequence[Quantity]) -> str:
     # A Quantity's __dict__ is exactly its fields (flat; extras are forbidden).
     return canonical_json_typed([vars(q) for q in quantities]).decode()
+
+
+def quantity_rows(owner: int, quantities: Sequence[Quantity]) -> list[tuple[Any, ...]]:
+    """The quantity index rows of one claim state, in table order."""
+    return [
+        (
+            owner,
+            position,
+            unit_key(q.unit),
+            head_unit(q.unit),
+            figure(q.value),
+            figure(q.high) if q.high is not None else None,
+        )
+        for position, q in enumerate(quantities)
+    ]
+
+
+def _json_quantity_rows(owner: int, text: str) -> list[tuple[Any, ...]]:
+    """``quantity_rows`` from a stored quantities column, read as plain JSON (verification
+    reads every claim's: no models built)."""
+    return [
+        (
+            owner,
+            position,
+            unit_key(q["unit"]),
+            head_unit(q["unit"]),
+            figure(q["value"]),
+            figure(q["high"]) if q["high"] is not None else None,
+        )
+        for position, q in enumerate(json.loads(text))
+    ]
+
+
+def _quantities(text: str) -> tuple[Quantity, ...]:
+    return tuple(Quantity.model_validate(q) for q in json.loads(text))
 
 
 def version_values(version: ClaimVersion) -> tuple[Any, ...]:
@@ -1229,6 +1399,7 @@ _CLAIM_SCALARS = [
     "review_count",
     "last_rating",
     "source_published",
+    "made_on_precision",
 ]
 
 
@@ -1247,6 +1418,8 @@ def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:
             name=values["claimant_name"],
             role=values["claimant_role"],
             affiliation=values["claimant_affiliation"],
+            kind=values["claimant_kind"],
+            cites=tuple(Cited.model_validate(c) for c in json.loads(values["claimant_cites"])),
         ),
-        quantities=tuple(Quantity.model_validate(q) for q in json.loads(values["quantities"])),
+        quantities=_quantities(values["quantities"]),
     )

@@ -6,7 +6,19 @@ that installs the triggers); projections are derived from the log and rebuildabl
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 # 64-bit positions; on SQLite plain INTEGER so ``entries.seq`` is the rowid (clustered).
@@ -151,6 +163,11 @@ class ClaimRow(SQLModel, table=True):
     """``ledger.search.search_text`` of statement and quote: what full-text search indexes."""
     source_published: str | None = Field(default=None, max_length=10)
     """The source's publication date, copied at extraction (sources never change)."""
+    made_on_precision: str | None = Field(default=None, max_length=5)
+    """``day``, ``month`` or ``year``; null exactly when ``made_on`` is (migration 0007)."""
+    claimant_kind: str | None = Field(default=None, max_length=16)
+    claimant_cites: str = Field(sa_column=Column(Text, nullable=False))
+    """The claimant's cited sources as canonical JSON (``[]`` for none)."""
 
     # Orders by made_on and source_published use expression indexes (search_index.py).
     __table_args__ = (
@@ -178,6 +195,32 @@ claim_versions_table = Table(
 sizes S with head_seq < S <= to_seq: ``to_seq`` is the revision, retraction or review that
 replaced it. The current state stays in ``claims``; extraction writes nothing here."""
 
+
+def _quantities_table(name: str, owner: str) -> Table:
+    return Table(
+        name,
+        SQLModel.metadata,
+        Column(owner, SEQ, nullable=False, autoincrement=False),
+        Column("position", Integer, nullable=False, autoincrement=False),
+        Column("unit", String(2000), nullable=True),
+        Column("head_unit", String(2000), nullable=True),
+        Column("value", Float(53), nullable=False),
+        Column("high", Float(53), nullable=True),
+        PrimaryKeyConstraint(owner, "position"),
+        Index(f"ix_{name}_unit_value", "unit", "value"),
+        Index(f"ix_{name}_head_unit_value", "head_unit", "value"),
+        Index(f"ix_{name}_value", "value"),
+        sqlite_with_rowid=False,  # the key is the table: no separate key index to write
+    )
+
+
+claim_quantities_table = _quantities_table("claim_quantities", "claim_seq")
+"""Projection: one row per quantity of each claim's current state (``claims.seq``, its
+position in ``quantities``): the unit folded (``ledger.quantities.unit_key``), its head
+noun, and the figures as numbers, indexed for the quantity filter (decision 0008)."""
+version_quantities_table = _quantities_table("claim_version_quantities", "to_seq")
+"""The same for past claim states (``claim_versions.to_seq``), for filters at a tree size."""
+
 SEARCH_OBJECTS = frozenset(
     {
         "claims_fts",
@@ -193,7 +236,14 @@ table with its triggers, GIN and expression indexes): created by migration 0004
 
 
 LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints")
-PROJECTION_TABLES = ("keys", "sources", "claims", "claim_versions")
+PROJECTION_TABLES = (
+    "keys",
+    "sources",
+    "claims",
+    "claim_versions",
+    "claim_quantities",
+    "claim_version_quantities",
+)
 metadata = SQLModel.metadata
 
 

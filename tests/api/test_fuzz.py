@@ -91,7 +91,9 @@ def _build(home: Path, url: str) -> Side:
         source = add_source(batch, writer, 7)
         for n, name in enumerate(["ÉMILE Zoë", None, "émile", None]):
             claim = claim_payload(source.hash.hex(), source_sha(7), n)
-            who = Claimant(name=name, role="x" if n == 3 else None, affiliation=None)
+            who = Claimant(
+                name=name, role="x" if n == 3 else None, affiliation=None, kind=None, cites=()
+            )
             batch.add(claim.model_copy(update={"claimant": who}), writer)
     revised = ledger.revise_claim(
         writer,

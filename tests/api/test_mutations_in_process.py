@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,3 +321,100 @@ def test_an_entry_signed_elsewhere_needs_no_key_on_the_server(local: Local) -> N
         {"message": "this server holds no key 'bob' to sign with", "code": "FORBIDDEN"}
     ]
     assert local.size() == size + 1
+
+
+FIELDS = """madeOn madeOnPrecision
+  claimant { name role affiliation kind cites { name role affiliation kind } }
+  quantities { value unit bound high text approximate }"""
+ATTRIBUTED = f"claim {{ {FIELDS} }}"
+REVISE_V2 = f"""mutation($input: ReviseClaimInput!) {{ reviseClaim(input: $input) {{
+  __typename ... on ClaimChanged {{ {ATTRIBUTED} }} ... on InvalidInputError {{ message }} }} }}"""
+
+
+def test_a_revision_sets_attribution_precision_and_bounded_quantities(local: Local) -> None:
+    claim = local.claims[0]
+    before = local.run(f"query($c: ID!) {{ claim(id: $c) {{ {FIELDS} }} }}", c=claim)
+    old = _member(before, "claim")
+    assert old["madeOnPrecision"] == "DAY" and old["claimant"]["kind"] is None
+    assert old["quantities"][0]["bound"] == "APPROXIMATE" and old["quantities"][0]["approximate"]
+    revision = {
+        "claimId": claim,
+        "follows": local.head_of(claim),
+        "reason": "the lawmaker cited a report; the month only is known",
+        "madeOn": "2024-03-01",
+        "madeOnPrecision": "MONTH",
+        "claimant": {
+            "name": "Kang Dae-sik",
+            "role": "lawmaker",
+            "kind": "PERSON",
+            "cites": [{"role": "military intelligence report", "kind": "DOCUMENT"}],
+        },
+        "quantities": [
+            {"value": "6700", "unit": "containers", "bound": "AT_LEAST", "text": "at least 6,700"},
+            {"value": "12", "high": "17", "unit": "percent", "text": "12 to 17 percent"},
+        ],
+    }
+    changed = _member(local.run(REVISE_V2, local.tokens["writer"], input=revision), "reviseClaim")
+    assert changed["__typename"] == "ClaimChanged", changed
+    state = changed["claim"]
+    assert (state["madeOn"], state["madeOnPrecision"]) == ("2024-03-01", "MONTH")
+    assert state["claimant"] == {
+        "name": "Kang Dae-sik",
+        "role": "lawmaker",
+        "affiliation": None,
+        "kind": "PERSON",
+        "cites": [
+            {
+                "name": None,
+                "role": "military intelligence report",
+                "affiliation": None,
+                "kind": "DOCUMENT",
+            }
+        ],
+    }
+    assert [(q["bound"], q["high"], q["approximate"]) for q in state["quantities"]] == [
+        ("AT_LEAST", None, True),
+        ("EXACT", "17", False),
+    ]
+    entry = local.instance.ledger.entry(hash=local.head_of(claim))
+    assert entry.data.endswith(b'"}') and b'"v":2}' in entry.data
+    assert b'"made_on_precision":"month"' in entry.data
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"madeOn": "2024-03-05", "madeOnPrecision": "MONTH"}, "must be the month's day 01"),
+        ({"madeOnPrecision": "YEAR"}, "made_on_precision must be null exactly when"),
+        (
+            {"quantities": [{"value": "5", "high": "5", "text": "5"}]},
+            "quantities.0: Quantity: high 5 must be greater than value 5",
+        ),
+        ({"claimant": {"cites": [{"kind": "DOCUMENT"}]}}, "needs a name, a role or an affiliation"),
+    ],
+)
+def test_a_revision_outside_the_format_is_invalid_input_and_writes_nothing(
+    local: Local, change: dict[str, Any], message: str
+) -> None:
+    claim = local.claims[0]
+    size = local.size()
+    revision = {"claimId": claim, "follows": local.head_of(claim), "reason": "r", **change}
+    result = _member(local.run(REVISE_V2, local.tokens["writer"], input=revision), "reviseClaim")
+    assert result["__typename"] == "InvalidInputError", result
+    assert re.search(message, result["message"]), result["message"]
+    assert local.size() == size
+
+
+def test_claims_are_filtered_by_quantity(local: Local) -> None:
+    query = """query($w: ClaimFilterInput) { claims(filter: $w) { totalCount } }"""
+
+    def count(**where: str) -> int:
+        body = local.run(query, w=where)
+        assert "errors" not in body, body
+        return body["data"]["claims"]["totalCount"]  # type: ignore[no-any-return]
+
+    assert count(quantityUnit="Containers") == 2
+    assert count(quantityUnit="containers", quantityMin="7001") == 1  # 7000 and 7001
+    assert count(quantityUnit="percent") == 0
+    body = local.run(query, w={"quantityMin": "ten"})
+    assert "quantityMin must be a decimal number" in body["errors"][0]["message"]

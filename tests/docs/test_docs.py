@@ -8,12 +8,29 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.entries import Body, KeyRegistered, parse_entry, sign_body
+from ledger.canonical import sha256
+from ledger.entries import (
+    Body,
+    Cited,
+    Claimant,
+    ClaimExtracted,
+    ExtractorInfo,
+    KeyRegistered,
+    Payload,
+    Quantity,
+    SignedEntry,
+    SourceRegistered,
+    parse_entry,
+    sign_body,
+)
+from ledger.formats import parse_bytes
 from ledger.ingest import ingest_paths
 from ledger.instance import Instance
 from ledger.signing import SigningKey
+from ledger.state import replay
+from ledger.verify import MemoryIndex, keys_in, verify_rows
 from tests.conftest import SEED
-from tests.helpers import add_source_with_claims
+from tests.helpers import add_source_with_claims, selector_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ENTRIES_MD = (DOCS / "formats" / "entries.md").read_text()
@@ -27,31 +44,109 @@ def _example_key() -> SigningKey:
     return SigningKey.from_private("log", Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
 
 
-def test_worked_example_is_what_the_code_produces() -> None:
+EXAMPLE_TS = "2024-03-20T09:00:00.000000Z"
+EXAMPLE_SOURCE = (
+    b"Rep. Kang Dae-sik said on Tuesday, citing a military intelligence report, that "
+    b"North Korea had sent at least 6,700 containers of munitions to Russia.\n"
+)
+EXAMPLE_QUOTE = "North Korea had sent at least 6,700 containers of munitions to Russia."
+
+
+def example_entries() -> list[SignedEntry]:
+    """The worked example: a version 2 log of three entries (the log key registering
+    itself, a source, a claim from it), then entry 0 as version 1 wrote it."""
     key = _example_key()
-    entry = sign_body(
-        Body(
-            log="claims-ledger/example",
-            seq=0,
-            prev=None,
-            ts="2024-03-20T09:00:00.000000Z",
-            kind="key.registered",
-            signer=key.key_id,
-            payload=KeyRegistered(
-                key_id=key.key_id,
-                name="log",
-                public_key=key.public_key_b64,
-                roles=("admin", "writer", "reviewer"),
+    registration = KeyRegistered(
+        key_id=key.key_id,
+        name="log",
+        public_key=key.public_key_b64,
+        roles=("admin", "writer", "reviewer"),
+    )
+    doc = parse_bytes(EXAMPLE_SOURCE, media_type="text/plain", where="example")
+    source = SourceRegistered(
+        sha256=sha256(EXAMPLE_SOURCE).hex(),
+        text_sha256=sha256(doc.text.encode()).hex(),
+        size=len(EXAMPLE_SOURCE),
+        media_type="text/plain",
+        uri="https://news.example/kang",
+        title=None,
+        publisher="Example News",
+        published="2024-03-20",
+        retrieved_at=None,
+    )
+    entries: list[SignedEntry] = []
+
+    def add(kind: str, payload: Payload, v: int = 2) -> None:
+        prev = entries[-1].hash if entries and v == 2 else None
+        seq = len(entries) if v == 2 else 0
+        body = Body("claims-ledger/example", seq, prev, EXAMPLE_TS, kind, key.key_id, payload, v)  # type: ignore[arg-type]
+        entries.append(sign_body(body, key))
+
+    add("key.registered", registration)
+    add("source.registered", source)
+    claim = ClaimExtracted(
+        source=entries[1].hash.hex(),
+        source_sha256=source.sha256,
+        statement="North Korea had sent at least 6,700 containers of munitions to Russia.",
+        selector=selector_for(doc.text, EXAMPLE_QUOTE),
+        claimant=Claimant(
+            name="Kang Dae-sik",
+            role="Rep.",
+            affiliation=None,
+            kind="person",
+            cites=(
+                Cited(
+                    name=None,
+                    role="military intelligence report",
+                    affiliation=None,
+                    kind="document",
+                ),
             ),
         ),
-        key,
+        reporting="reported_speech",
+        made_on="2024-03-19",
+        made_on_precision="day",
+        quantities=(
+            Quantity(
+                value="6700",
+                unit="containers",
+                bound="at_least",
+                high=None,
+                text="at least 6,700 containers",
+            ),
+        ),
+        score=900,
+        extractor=ExtractorInfo(name="example", version="1", rules_sha256="ab" * 32),
     )
-    [example] = _blocks(ENTRIES_MD, "json")
-    assert example.strip().encode() == entry.data
-    assert f"entry hash  {entry.hash.hex()}" in ENTRIES_MD
+    add("claim.extracted", claim)
+    add("key.registered", registration, v=1)
+    return entries
+
+
+def test_worked_example_is_what_the_code_produces() -> None:
+    key = _example_key()
+    entries = example_entries()
+    examples = [block.strip().encode() for block in _blocks(ENTRIES_MD, "json")]
+    assert examples == [entry.data for entry in entries]
+    for entry in entries:
+        assert f"entry hash  {entry.hash.hex()}" in ENTRIES_MD
+        assert parse_entry(entry.data) == entry
     assert f"key id      {key.key_id}" in ENTRIES_MD
     assert f"public key  {key.public_key.hex()}" in ENTRIES_MD
-    assert parse_entry(example.strip().encode()) == entry
+    doc = parse_bytes(EXAMPLE_SOURCE, media_type="text/plain", where="example")
+    assert f"text sha256 {sha256(doc.text.encode()).hex()}" in ENTRIES_MD
+    assert EXAMPLE_SOURCE.decode().strip() in ENTRIES_MD
+
+
+def test_the_worked_example_log_verifies() -> None:
+    """Its three version 2 entries, by the doc's verifier and by the ledger's own (with the
+    source's bytes, so the quote is checked against its text)."""
+    entries = example_entries()[:3]
+    assert _doc_verifier()([e.data for e in entries]) == entries[-1].hash.hex()
+    rows = [(e.seq, e.data) for e in entries]
+    state = replay(entries)
+    assert state.claims[entries[2].hash.hex()].quantities[0].bound == "at_least"
+    verify_rows(((s, d, 0) for s, d in rows), MemoryIndex(), keys_in(rows))
 
 
 def _doc_verifier():  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ import pytest
 from ledger.errors import ConfigError, LedgerError
 from ledger.extract.deterministic import make_selector
 from ledger.extract.llm import ExtractorError, LLMExtractor, normalize_value
+from ledger.extract.model import Cited
 from tests.unit.extract_seed import load_seed
 
 MODEL = "fake-model"
@@ -201,6 +202,68 @@ def test_hallucinated_and_invalid_claims_are_dropped(
     assert "reporting" in reasons and "made_on" in reasons and "quantities[0].value" in reasons
 
 
+def test_bounds_ranges_precision_and_attribution_kinds_are_read(
+    fake: FakeLLM, make: Callable[..., LLMExtractor]
+) -> None:
+    """The version 2 fields, from the model's JSON; the old ``approximate`` still reads."""
+    rich = {
+        **CONTAINERS,
+        "claimant": {
+            **SHIN,
+            "kind": "person",
+            "cites": [{"role": "military intelligence report", "kind": "document"}],
+        },
+        "made_on": "2024-03-18",
+        "made_on_precision": "month",
+        "quantities": [
+            {"value": "6,700", "unit": "containers", "bound": "at_least", "text": "at least 6,700"},
+            {"value": "12", "high": "17", "unit": "percent", "text": "12 to 17 percent"},
+            QUANTITY,
+        ],
+    }
+    fake.reply = answer(rich, MAGNITUDE)
+    extractor = make(fake.url)
+    first, second = extractor.extract(TEXT, published=PUBLISHED)
+    assert extractor.last_dropped == 0
+    assert first.claimant.kind == "person"
+    assert first.claimant.cites == (
+        Cited(name=None, role="military intelligence report", affiliation=None, kind="document"),
+    )
+    assert (first.made_on, first.made_on_precision) == (datetime.date(2024, 3, 1), "month")
+    assert [(q.value, q.bound, q.high) for q in first.quantities] == [
+        ("6700", "at_least", None),
+        ("12", "exact", "17"),
+        ("7000", "approximate", None),
+    ]
+    assert (second.made_on, second.made_on_precision) == (None, None)
+    assert second.claimant.kind is None and second.claimant.cites == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"made_on_precision": "week"}, "made_on_precision: 'week' is not one of"),
+        ({"made_on": None, "made_on_precision": "day"}, "made_on_precision: given without"),
+        ({"quantities": [{**QUANTITY, "bound": "roughly"}]}, "quantities[0].bound"),
+        ({"quantities": [{**QUANTITY, "high": "6,999"}]}, "quantities[0].high: 6999 is not above"),
+        ({"quantities": [{**QUANTITY, "high": "lots"}]}, "quantities[0].high"),
+        ({"claimant": {**SHIN, "kind": "robot"}}, "claimant.kind: 'robot'"),
+        (
+            {"claimant": {**SHIN, "cites": [{"kind": "document"}]}},
+            "claimant.cites[0]: names no one",
+        ),
+        ({"claimant": {**SHIN, "cites": "a report"}}, "claimant.cites: must be a list"),
+    ],
+)
+def test_version_2_fields_outside_the_rules_drop_the_claim(
+    fake: FakeLLM, make: Callable[..., LLMExtractor], change: dict[str, object], reason: str
+) -> None:
+    fake.reply = answer({**CONTAINERS, **change})
+    extractor = make(fake.url)
+    assert extractor.extract(TEXT, published=PUBLISHED) == []
+    assert reason in extractor.last_drop_reasons[0], extractor.last_drop_reasons
+
+
 def test_a_repeated_quote_is_anchored_after_the_previous_claim(
     fake: FakeLLM, make: Callable[..., LLMExtractor]
 ) -> None:
@@ -251,7 +314,7 @@ def test_identity_fingerprints_prompt_and_model() -> None:
     one = LLMExtractor(base_url="http://127.0.0.1:9", model="a")
     other = LLMExtractor(base_url="http://127.0.0.1:9", model="b")
     assert one.name == "claims-ledger/llm"
-    assert one.version == "1.0.0+a"
+    assert one.version == "1.1.0+a"
     assert re.fullmatch(r"[0-9a-f]{64}", one.rules_sha256)
     assert one.rules_sha256 != other.rules_sha256
     assert one.rules_sha256 == LLMExtractor(base_url="http://x.test", model="a").rules_sha256

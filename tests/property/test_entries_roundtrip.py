@@ -11,10 +11,14 @@ from hypothesis import strategies as st
 from ledger.canonical import canonical_json
 from ledger.entries import (
     Body,
+    Cited,
     Claimant,
+    ClaimantV1,
     ClaimChanges,
+    ClaimChangesV1,
     ClaimReviewed,
     ClaimRevised,
+    ClaimRevisedV1,
     Rating,
     format_timestamp,
     frame,
@@ -34,6 +38,7 @@ text = st.text(
 maybe_text = st.none() | text
 ints = st.integers(-(2**53 - 1), 2**53 - 1)
 
+kinds = st.none() | st.sampled_from(["person", "organization", "document"])
 revisions = st.builds(
     ClaimRevised,
     claim=hexes,
@@ -42,7 +47,31 @@ revisions = st.builds(
         ClaimChanges,
         statement=maybe_text,
         claimant=st.none()
-        | st.builds(Claimant, name=maybe_text, role=maybe_text, affiliation=maybe_text),
+        | st.builds(
+            Claimant,
+            name=maybe_text,
+            role=maybe_text,
+            affiliation=maybe_text,
+            kind=kinds,
+            cites=st.lists(
+                st.builds(Cited, name=maybe_text, role=text, affiliation=maybe_text, kind=kinds),
+                max_size=8,
+            ).map(tuple),
+        ),
+        made_on=st.just("2024-02-01"),
+        made_on_precision=st.sampled_from(["day", "month"]),
+    ),
+    reason=text,
+)
+revisions_v1 = st.builds(
+    ClaimRevisedV1,
+    claim=hexes,
+    follows=hexes,
+    changes=st.builds(
+        ClaimChangesV1,
+        statement=maybe_text,
+        claimant=st.none()
+        | st.builds(ClaimantV1, name=maybe_text, role=maybe_text, affiliation=maybe_text),
     ),
     reason=text,
 )
@@ -56,24 +85,38 @@ reviews = st.builds(
     note=maybe_text,
     url=maybe_text,
 )
-bodies = st.builds(
-    Body,
-    log=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30),
-    seq=st.integers(1, 2**53 - 1),
-    prev=st.binary(min_size=32, max_size=32),
-    ts=st.datetimes(timezones=st.just(dt.UTC)).map(format_timestamp),
-    kind=st.just("claim.revised"),
-    signer=st.just(KEY.key_id),
-    payload=revisions,
-) | st.builds(
-    Body,
-    log=st.just("claims-ledger/test"),
-    seq=st.integers(1, 1000),
-    prev=st.binary(min_size=32, max_size=32),
-    ts=st.just("2024-01-01T00:00:00.000000Z"),
-    kind=st.just("claim.reviewed"),
-    signer=st.just(KEY.key_id),
-    payload=reviews,
+bodies = (
+    st.builds(
+        Body,
+        log=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30),
+        seq=st.integers(1, 2**53 - 1),
+        prev=st.binary(min_size=32, max_size=32),
+        ts=st.datetimes(timezones=st.just(dt.UTC)).map(format_timestamp),
+        kind=st.just("claim.revised"),
+        signer=st.just(KEY.key_id),
+        payload=revisions,
+    )
+    | st.builds(
+        Body,
+        log=st.just("claims-ledger/test"),
+        seq=st.integers(1, 1000),
+        prev=st.binary(min_size=32, max_size=32),
+        ts=st.just("2024-01-01T00:00:00.000000Z"),
+        kind=st.just("claim.revised"),
+        signer=st.just(KEY.key_id),
+        payload=revisions_v1,
+        v=st.just(1),
+    )
+    | st.builds(
+        Body,
+        log=st.just("claims-ledger/test"),
+        seq=st.integers(1, 1000),
+        prev=st.binary(min_size=32, max_size=32),
+        ts=st.just("2024-01-01T00:00:00.000000Z"),
+        kind=st.just("claim.reviewed"),
+        signer=st.just(KEY.key_id),
+        payload=reviews,
+    )
 )
 
 

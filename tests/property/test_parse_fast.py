@@ -20,14 +20,20 @@ from hypothesis import strategies as st
 from ledger.canonical import canonical_json
 from ledger.entries import (
     Body,
+    Cited,
     Claimant,
+    ClaimantV1,
     ClaimChanges,
+    ClaimChangesV1,
     ClaimExtracted,
+    ClaimExtractedV1,
     ClaimRetracted,
     ClaimRevised,
+    ClaimRevisedV1,
     ExtractorInfo,
     KeyRevoked,
     Quantity,
+    QuantityV1,
     Selector,
     SignedEntry,
     SourceRegistered,
@@ -50,35 +56,96 @@ text = st.text(storable, min_size=1, max_size=40)
 maybe_text = st.none() | text
 days = st.dates().map(lambda d: d.isoformat()).filter(lambda d: len(d) == 10)
 
-claims = st.builds(
-    ClaimExtracted,
+decimals = st.from_regex(r"-?(0|[1-9][0-9]{0,6})(\.[0-9]{0,3}[1-9])?", fullmatch=True)
+selectors = st.builds(
+    Selector,
+    exact=text,
+    prefix=st.text(storable, max_size=32),
+    suffix=st.text(storable, max_size=32),
+    start=st.integers(0, 1000),
+    end=st.integers(1, 2000),
+)
+kinds = st.none() | st.sampled_from(["person", "organization", "document"])
+claimants_v1 = st.builds(ClaimantV1, name=maybe_text, role=maybe_text, affiliation=maybe_text)
+claimants = st.builds(
+    Claimant,
+    name=maybe_text,
+    role=maybe_text,
+    affiliation=maybe_text,
+    kind=kinds,
+    cites=st.lists(
+        st.builds(Cited, name=text, role=maybe_text, affiliation=maybe_text, kind=kinds),
+        max_size=2,
+    ).map(tuple),
+)
+quantities_v1 = st.lists(
+    st.builds(QuantityV1, value=decimals, unit=maybe_text, approximate=st.booleans(), text=text),
+    max_size=2,
+).map(tuple)
+
+
+@st.composite
+def quantity(draw: st.DrawFn) -> Quantity:
+    value = draw(decimals)
+    high = draw(st.none() | st.integers(1, 10**6).map(lambda n: str(abs(int(float(value))) + n)))
+    bound = draw(
+        st.sampled_from(["exact", "approximate", "at_least", "more_than", "at_most", "less_than"])
+    )
+    return Quantity(value=value, unit=draw(maybe_text), bound=bound, high=high, text=draw(text))
+
+
+quantities = st.lists(quantity(), max_size=2).map(tuple)
+
+
+@st.composite
+def dated(draw: st.DrawFn) -> tuple[str | None, str | None]:
+    """(made_on, made_on_precision) as version 2 allows them."""
+    day = draw(st.none() | days)
+    if day is None:
+        return None, None
+    precision = draw(st.sampled_from(["day", "month", "year"]))
+    if precision == "month":
+        day = day[:8] + "01"
+    elif precision == "year":
+        day = day[:5] + "01-01"
+    return day, precision
+
+
+extractors = st.builds(ExtractorInfo, name=text, version=text, rules_sha256=hexes)
+claims_v1 = st.builds(
+    ClaimExtractedV1,
     source=hexes,
     source_sha256=hexes,
     statement=text,
-    selector=st.builds(
-        Selector,
-        exact=text,
-        prefix=st.text(storable, max_size=32),
-        suffix=st.text(storable, max_size=32),
-        start=st.integers(0, 1000),
-        end=st.integers(1, 2000),
-    ),
-    claimant=st.builds(Claimant, name=maybe_text, role=maybe_text, affiliation=maybe_text),
+    selector=selectors,
+    claimant=claimants_v1,
     reporting=st.sampled_from(["direct_quote", "reported_speech", "assertion"]),
     made_on=st.none() | days,
-    quantities=st.lists(
-        st.builds(
-            Quantity,
-            value=st.from_regex(r"-?(0|[1-9][0-9]{0,6})(\.[0-9]{0,3}[1-9])?", fullmatch=True),
-            unit=maybe_text,
-            approximate=st.booleans(),
-            text=text,
-        ),
-        max_size=2,
-    ).map(tuple),
+    quantities=quantities_v1,
     score=st.integers(0, 1000),
-    extractor=st.builds(ExtractorInfo, name=text, version=text, rules_sha256=hexes),
+    extractor=extractors,
 )
+
+
+@st.composite
+def _claims(draw: st.DrawFn) -> ClaimExtracted:
+    made_on, precision = draw(dated())
+    return ClaimExtracted(
+        source=draw(hexes),
+        source_sha256=draw(hexes),
+        statement=draw(text),
+        selector=draw(selectors),
+        claimant=draw(claimants),
+        reporting=draw(st.sampled_from(["direct_quote", "reported_speech", "assertion"])),
+        made_on=made_on,
+        made_on_precision=precision,
+        quantities=draw(quantities),
+        score=draw(st.integers(0, 1000)),
+        extractor=draw(extractors),
+    )
+
+
+claims = _claims()
 sources = st.builds(
     SourceRegistered,
     sha256=hexes,
@@ -91,10 +158,31 @@ sources = st.builds(
     published=st.none() | days,
     retrieved_at=st.none() | st.datetimes(timezones=st.just(dt.UTC)).map(format_timestamp),
 )
+revisions_v1 = st.builds(
+    ClaimRevisedV1,
+    claim=hexes,
+    follows=hexes,
+    changes=st.builds(
+        ClaimChangesV1, claimant=st.none() | claimants_v1, quantities=st.none() | quantities_v1
+    ),
+    reason=text,
+)
+revisions = st.builds(
+    ClaimRevised,
+    claim=hexes,
+    follows=hexes,
+    changes=st.builds(
+        ClaimChanges, claimant=st.none() | claimants, quantities=st.none() | quantities
+    ),
+    reason=text,
+)
 retractions = st.builds(ClaimRetracted, claim=hexes, follows=hexes, reason=text)
 revocations = st.builds(KeyRevoked, key_id=hexes, reason=text)
 KINDS = {
     ClaimExtracted: "claim.extracted",
+    ClaimExtractedV1: "claim.extracted",
+    ClaimRevised: "claim.revised",
+    ClaimRevisedV1: "claim.revised",
     SourceRegistered: "source.registered",
     ClaimRetracted: "claim.retracted",
     KeyRevoked: "key.revoked",
@@ -103,7 +191,10 @@ KINDS = {
 
 @st.composite
 def entries(draw: st.DrawFn) -> SignedEntry:
-    payload = draw(st.one_of(claims, sources, retractions, revocations))
+    version = draw(st.sampled_from([1, 2]))
+    claim = claims_v1 if version == 1 else claims
+    revision = revisions_v1 if version == 1 else revisions
+    payload = draw(st.one_of(claim, revision, sources, retractions, revocations))
     body = Body(
         log=draw(st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1)),
         seq=draw(st.integers(0, 2**53 - 1)),
@@ -112,6 +203,7 @@ def entries(draw: st.DrawFn) -> SignedEntry:
         kind=KINDS[type(payload)],  # type: ignore[arg-type]
         signer=KEY.key_id,
         payload=payload,
+        v=version,
     )
     return sign_body(body, KEY)
 
@@ -248,7 +340,10 @@ def test_dates_that_are_not_real_are_refused_alike(entry: SignedEntry, data: st.
 @given(days, st.sampled_from(["2024-02-30", "0000-00-00", "2100-02-29", "yesterday"]))
 def test_a_revision_made_on_a_day_that_does_not_exist_is_refused(good: str, bad: str) -> None:
     revision = ClaimRevised(
-        claim="a" * 64, follows="a" * 64, changes=ClaimChanges(made_on=good), reason="r"
+        claim="a" * 64,
+        follows="a" * 64,
+        changes=ClaimChanges(made_on=good, made_on_precision="day"),
+        reason="r",
     )
     entry = sign_body(
         Body(

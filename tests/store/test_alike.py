@@ -22,7 +22,7 @@ def claimants(ledger: Ledger, writer_key: SigningKey) -> Ledger:
         for n, name in enumerate(NAMES):
             payload = claim_payload(source.hash.hex(), source_sha(0), n)
             role = "minister" if n == 4 else None
-            claimant = Claimant(name=name, role=role, affiliation=None)
+            claimant = Claimant(name=name, role=role, affiliation=None, kind=None, cites=())
             batch.add(payload.model_copy(update={"claimant": claimant}), writer_key)
     return ledger
 

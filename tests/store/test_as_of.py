@@ -241,6 +241,7 @@ def _play(ledger: Ledger, key: SigningKey, plan: list[tuple[str, int, str]]) -> 
                     "selector": quote,
                     "score": number % 3,
                     "made_on": None if number % 4 == 0 else f"2024-01-{number % 9 + 10}",
+                    "made_on_precision": None if number % 4 == 0 else "day",
                 }
             )
             ids.append(ledger.append(key, [payload])[0].hash.hex())
