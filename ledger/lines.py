@@ -1,0 +1,422 @@
+"""Claim lines: the same measured thing followed across sources and time.
+
+Pure and deterministic. A figure's *subject* is what it measures: the unit's head noun
+("containers"), what the unit is of ("of weapons"), and the content words of the clause
+around it, with entities tagged by their part ("from" North Korea, "to" Russia) and
+predicates folded across synonyms (sent/shipped/dispatched -> send). Figures whose
+subjects agree form one line, ordered by the date the claim was made, then log order.
+docs/decisions/0009 explains the rules and their limits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.model import Bound, Precision, Quantity
+from ledger.extract.roles import PERSON_HEADS, TITLE_WORDS
+from ledger.identity import british_american
+
+RULES_VERSION = "1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineClaim:
+    """A claim as the line rules see it: ``text`` is the sentence it was quoted from (the
+    figures' words occur in it), ``claimant`` the identity id (None if unattributed)."""
+
+    claim_id: str
+    source: str
+    text: str
+    quantities: tuple[Quantity, ...]
+    made_on: str | None
+    made_on_precision: Precision | None
+    claimant: str | None = None
+    claimant_name: str | None = None
+    published: str | None = None
+    """The source's publication date: orders a point whose date made is unknown."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subject:
+    """What a figure measures: the unit's head noun, what the unit counts ("of weapons"),
+    and the clause's content words (entities tagged ``from:``/``to:``)."""
+
+    unit: str
+    thing: frozenset[str]
+    words: frozenset[str]
+
+    @property
+    def key(self) -> str:
+        """The subject as one deterministic string."""
+        thing = f" of {' '.join(sorted(self.thing))}" if self.thing else ""
+        return f"{self.unit}{thing} | {' '.join(sorted(self.words))}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Point:
+    """One figure on a line; ``id`` is ``<claim id>:<index of the quantity in the claim>``."""
+
+    id: str
+    claim_id: str
+    value: str
+    high: str | None
+    bound: Bound
+    unit: str
+    text: str
+    claimant: str | None
+    claimant_name: str | None
+    source: str
+    made_on: str | None
+    made_on_precision: Precision | None
+    published: str | None
+    order: int
+    """Position in log order among all points (ties on ``made_on`` go by it)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Line:
+    """Figures for one subject: ``id`` is the id of its first point in log order, ``label``
+    the clause that point came from; points ordered by date made (the source's publication
+    date when that is unknown; undated points last), then log order."""
+
+    id: str
+    subject: Subject
+    label: str
+    points: tuple[Point, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The distinct sources of the points, in point order."""
+        return tuple(dict.fromkeys(p.source for p in self.points))
+
+
+# ---------------------------------------------------------------------------------------------
+# Words
+
+_PREDICATES: dict[str, frozenset[str]] = {
+    "send": wordset(
+        "send sends sent sending ship ships shipped shipping dispatch dispatches dispatched "
+        "dispatching deliver delivers delivered delivering transfer transfers transferred "
+        "transferring supply supplies supplied supplying provide provides provided providing "
+        "export exports exported exporting transport transports transported transporting "
+        "give gives gave given giving"
+    ),
+    "change": wordset(
+        "rise rises rose risen rising fall falls fell fallen falling increase increases "
+        "increased increasing decrease decreases decreased decreasing climb climbs climbed "
+        "drop drops dropped dip dipped grow grows grew grown jump jumped slip slipped "
+        "decline declines declined edge edged reach reached reaches hit hits stand stood stands"
+    ),
+    "kill": wordset("kill kills killed killing die dies died dead death deaths"),
+    "injure": wordset("injure injures injured injuring wound wounded wounding hurt"),
+    "receive": wordset("receive receives received receiving obtain obtained acquire acquired"),
+}
+_PREDICATE_OF = {form: base for base, forms in _PREDICATES.items() for form in forms}
+
+_THINGS: dict[str, frozenset[str]] = {
+    "weapon": wordset("weapon weapons arms munition munitions ammunition armament armaments"),
+}
+_THING_OF = {form: base for base, forms in _THINGS.items() for form in forms}
+
+# State metonyms: a capital or a government seat stands for its country; country names
+# map to themselves so that one opening a sentence is still known as a place.
+_COUNTRIES = wordset(
+    """russia ukraine china japan iran iraq syria israel india pakistan france germany italy
+    spain poland canada mexico brazil turkey egypt taiwan belarus"""
+)
+_PLACES = {
+    "pyongyang": "north korea", "dprk": "north korea", "seoul": "south korea",
+    "rok": "south korea", "moscow": "russia", "kremlin": "russia", "kyiv": "ukraine",
+    "kiev": "ukraine", "beijing": "china", "washington": "us", "us": "us",
+    "united states": "us", "america": "us", "london": "uk", "britain": "uk",
+    "united kingdom": "uk", "uk": "uk", "tehran": "iran", "tokyo": "japan",
+    "paris": "france", "berlin": "germany", "ottawa": "canada", "new delhi": "india",
+    **{country: country for country in _COUNTRIES},
+}  # fmt: skip
+
+_STOP = wordset(
+    """a an the of and or to in on at for from by with as than that which who whom whose is
+    are was were be been being has have had do does did will would could may might can shall
+    should must this these those it its their his her our they them he she we i you there
+    here not no nor but so if then also about approximately around roughly nearly almost some
+    estimated close more over least up fewer less upwards many much total totaling totalling
+    including such other into onto since until after before during while when where what
+    just only even still yet already now new latest further additional another each all both
+    any most very own per cent percent number numbers figure figures amount estimate
+    according mr mrs ms dr"""
+)
+_TIME = (
+    frozenset(MONTHS)
+    | frozenset(WEEKDAYS)
+    | wordset(
+        """year years month months week weeks day days today yesterday tomorrow ago last next
+        earlier later recently previously currently time times period quarter quarters"""
+    )
+)
+_TO = wordset("to into toward towards for")
+_FROM = wordset("from by")
+_ENDS_THING = _TO | _FROM | frozenset(_PREDICATE_OF) | wordset("in on at since over with")
+_LEFT_BOUNDARY = re.compile(r"(?:[;:—(]|,\s|\bthat\b|\bwhile\b)", re.IGNORECASE)
+_RIGHT_BOUNDARY = re.compile(r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b)", re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
+_CAPITAL = re.compile(r"[A-Z]")
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    plain = plain.replace("’", "'").removesuffix("'s").removesuffix("'")
+    return british_american(plain.replace(".", ""))
+
+
+def singular(word: str) -> str:
+    """A plural noun's singular by spelling alone ("containers" -> "container",
+    "casualties" -> "casualty", "losses" -> "loss")."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _stem(word: str) -> str:
+    """A content word as compared: predicates and things by class, nouns singular."""
+    if word in _PREDICATE_OF:
+        return _PREDICATE_OF[word]
+    if word in _THING_OF:
+        return _THING_OF[word]
+    return singular(word)
+
+
+def unit_head(unit: str) -> str:
+    """The head noun of a unit, singular ("artillery shells" -> "shell"); currencies and
+    "percent" as they are."""
+    words = _fold(unit).replace("-", " ").split()
+    if not words:
+        return unit
+    return (
+        words[-1] if words[-1] in {"percent", "points"} or unit.isupper() else singular(words[-1])
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Subjects
+
+
+def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause of ``text`` holding ``text[start:end]``: from the last boundary before it
+    (a comma and space, "that", a reporting verb, a semicolon...) to the first after it."""
+    left = 0
+    for match in _LEFT_BOUNDARY.finditer(text, 0, start):
+        left = match.end()
+    for match in _TOKEN.finditer(text, left, start):
+        if _fold(match.group()) in REPORTING_FORMS:
+            left = match.end()
+    right = len(text)
+    found = _RIGHT_BOUNDARY.search(text, end)
+    if found is not None:
+        right = found.start()
+    return left, right
+
+
+def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
+    """The subject of one figure of ``claim``; None when the figure has no unit or its words
+    are not in the claim's text."""
+    if quantity.unit is None:
+        return None
+    at = claim.text.find(quantity.text)
+    if at < 0:
+        return None
+    left, right = clause_around(claim.text, at, at + len(quantity.text))
+    unit = unit_head(quantity.unit)
+    before = _tokens(claim.text[left:at])
+    after = _tokens(claim.text[at + len(quantity.text) : right])
+    thing, after = _complement(after)
+    skip = _name_words(claim.claimant_name)
+    words = _content(before, skip, agent=True, opens=left == 0) | _content(
+        after, skip, agent=False, opens=False
+    )
+    return Subject(unit=unit, thing=thing, words=frozenset(words - {unit}))
+
+
+@dataclass(frozen=True)
+class _Token:
+    word: str
+    capital: bool
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [
+        _Token(_fold(m.group()), bool(_CAPITAL.match(m.group())))
+        for m in _TOKEN.finditer(text)
+        if not m.group()[0].isdigit()
+    ]
+
+
+def _complement(after: list[_Token]) -> tuple[frozenset[str], list[_Token]]:
+    """What the unit counts: "(containers) of weapons and ammunition" -> {weapon}; the rest."""
+    if not after or after[0].word != "of":
+        return frozenset(), after
+    thing: list[str] = []
+    rest = after[1:]
+    while rest and not rest[0].capital and rest[0].word not in _ENDS_THING:
+        word = rest[0].word
+        if word not in _STOP and word not in _TIME:
+            thing.append(_stem(word))
+        rest = rest[1:]
+    return frozenset(thing), rest
+
+
+def _name_words(name: str | None) -> str:
+    return " ".join(_fold(w) for w in (name or "").split())
+
+
+def _content(tokens: list[_Token], claimant: str, *, agent: bool, opens: bool) -> set[str]:
+    """Content words of one side of the figure; entity runs become one tagged word: before
+    the figure an entity is where the action comes from, after "to" where it goes. A lone
+    capitalized word opening the sentence is an entity only if it is a known place."""
+    out: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.capital and _keep(token.word):
+            start = i
+            while i + 1 < len(tokens) and tokens[i + 1].capital:
+                i += 1
+            run = [t.word for t in tokens[start : i + 1]]
+            previous = tokens[start - 1].word if start > 0 else ""
+            entity = _entity(run, claimant)
+            if entity is not None and (
+                start > 0 or not opens or len(run) > 1 or entity in _PLACES.values()
+            ):
+                out.add(_tagged(_stemmed_place(entity), previous, agent=agent))
+            elif entity is not None:
+                out.add(_stem(token.word))
+        elif _keep(token.word) and token.word not in claimant.split():
+            out.add(_stem(token.word))
+        i += 1
+    return out
+
+
+def _entity(run: list[str], claimant: str) -> str | None:
+    """An entity's name (a place by the country it stands for); None for the claimant."""
+    words = [w for w in run if w not in TITLE_WORDS and _keep(w)]
+    name = " ".join(words)
+    if not words or name == claimant:
+        return None
+    return _PLACES.get(name, name)
+
+
+def _stemmed_place(entity: str) -> str:
+    """A country and its adjective meet: "North Korean" and "North Korea" -> "north korea"."""
+    return " ".join(w[:5] if len(w) > 5 else w for w in entity.split())
+
+
+def _tagged(entity: str, previous: str, *, agent: bool) -> str:
+    if previous in _TO:
+        return f"to:{entity}"
+    if previous in _FROM or (agent and previous not in _TO):
+        return f"from:{entity}"
+    return entity
+
+
+def _keep(word: str) -> bool:
+    return (
+        len(word) > 1
+        and word not in _STOP
+        and word not in _TIME
+        and word not in REPORTING_FORMS
+        and word not in PERSON_HEADS
+    )
+
+
+def compatible(a: Subject, b: Subject) -> bool:
+    """Whether two subjects measure the same thing: the same unit, what it counts not
+    different, and most content words shared (two at least, or all of the smaller side)."""
+    if a.unit != b.unit:
+        return False
+    if a.thing and b.thing and not a.thing & b.thing:
+        return False
+    shared = len(a.words & b.words)
+    smaller = min(len(a.words), len(b.words))
+    if smaller == 0:
+        return bool(a.thing & b.thing) and not (a.words or b.words)
+    return shared >= min(2, smaller) and 3 * shared >= 2 * smaller and _same_direction(a, b)
+
+
+def _same_direction(a: Subject, b: Subject) -> bool:
+    """No entity is where one side's action comes from and the other's goes."""
+    return not any(f"to:{w[5:]}" in b.words for w in a.words if w.startswith("from:")) and not any(
+        f"to:{w[5:]}" in a.words for w in b.words if w.startswith("from:")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Lines
+
+
+def group(claims: Sequence[LineClaim]) -> list[Line]:
+    """Lines of the figures of ``claims`` (in log order). Each figure joins the earliest line
+    holding a figure whose subject is compatible with its own, else starts a line; a line
+    never splits or merges later, so appending claims keeps every line id."""
+    lines: list[tuple[list[Subject], list[Point], str]] = []
+    order = 0
+    for claim in claims:
+        for index, quantity in enumerate(claim.quantities):
+            subject = subject_of(claim, quantity)
+            if subject is None:
+                continue
+            point = _point(claim, index, quantity, order)
+            order += 1
+            home = next((ln for ln in lines if any(compatible(s, subject) for s in ln[0])), None)
+            if home is None:
+                lines.append(([subject], [point], _label(claim, quantity)))
+            else:
+                home[0].append(subject)
+                home[1].append(point)
+    return [
+        Line(
+            id=points[0].id,
+            subject=subjects[0],
+            label=label,
+            points=tuple(sorted(points, key=_when)),
+        )
+        for subjects, points, label in lines
+    ]
+
+
+def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Point:
+    return Point(
+        id=f"{claim.claim_id}:{index}",
+        claim_id=claim.claim_id,
+        value=quantity.value,
+        high=quantity.high,
+        bound=quantity.bound,
+        unit=quantity.unit or "",
+        text=quantity.text,
+        claimant=claim.claimant,
+        claimant_name=claim.claimant_name,
+        source=claim.source,
+        made_on=claim.made_on,
+        made_on_precision=claim.made_on_precision,
+        published=claim.published,
+        order=order,
+    )
+
+
+def _label(claim: LineClaim, quantity: Quantity) -> str:
+    at = claim.text.find(quantity.text)
+    left, right = clause_around(claim.text, at, at + len(quantity.text))
+    return " ".join(claim.text[left:right].split())
+
+
+def _when(point: Point) -> tuple[bool, str, int]:
+    """Date made, else the source's publication date (undated points last), then log order."""
+    day = point.made_on or point.published
+    return (day is None, day or "", point.order)
