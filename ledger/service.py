@@ -10,13 +10,16 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, merkle, rules
+from ledger import deadline, derived, merkle, rules
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.echo import shorten
 from ledger.entries import (
     KIND_OF,
     Body,
     Claimant,
+    ClaimantLinked,
+    ClaimantOverride,
+    ClaimantUnlinked,
     ClaimChanges,
     ClaimExtracted,
     ClaimRetracted,
@@ -59,6 +62,7 @@ from ledger.state import (
     source_state,
 )
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store.derived import override_entries
 
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
@@ -158,6 +162,8 @@ class Batch:
         if isinstance(payload, SourceRegistered):
             data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
             self._texts.put(payload.text_sha256, rules.source_text(entry.seq, payload, data))
+        elif isinstance(payload, ClaimantOverride):
+            self._check_override(entry)
         elif isinstance(payload, ClaimExtracted):
             source = self.overlay.get_source_by_entry(payload.source)
             assert source is not None  # the claim's rules found it
@@ -166,6 +172,18 @@ class Batch:
                 text = rules.source_text(source.seq, source, self.txn.blob(source.sha256))
                 self._texts.put(source.text_sha256, text)
             rules.check_quote(entry.seq, payload.selector, text)
+
+    def _check_override(self, entry: SignedEntry) -> None:
+        """A link or unlink must change the identities as they stand before it (computed
+        from every claim and earlier override: links are rare, reviewer-made entries)."""
+        claims = {c.claim_id: c for c in self.txn.all_claims()}
+        claims.update(self.overlay.changes.claims)
+        earlier = [
+            parse_entry(data, where=f"entry {seq}") for seq, data in override_entries(self.txn)
+        ]
+        earlier += [e for e in self.entries if isinstance(e.body.payload, ClaimantOverride)]
+        found = derived.derive(claims.values(), [derived.override_of(e) for e in earlier])
+        derived.check_override_changes(found.identities, entry)
 
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
@@ -376,6 +394,18 @@ class Ledger:
         self, signer: SigningKey, claim_id: str, *, follows: str, reason: str
     ) -> SignedEntry:
         payload = ClaimRetracted(claim=claim_id, follows=follows, reason=reason)
+        return self.append(signer, [payload])[0]
+
+    def link_claimants(self, signer: SigningKey, a: str, b: str, *, reason: str) -> SignedEntry:
+        """Record that the claimants of claims ``a`` and ``b`` are one identity (a reviewer's
+        correction of the identity rules); refused if they already are."""
+        payload = build(ClaimantLinked, where="claimant.linked", a=a, b=b, reason=reason)
+        return self.append(signer, [payload])[0]
+
+    def unlink_claimants(self, signer: SigningKey, a: str, b: str, *, reason: str) -> SignedEntry:
+        """Record that the claimants of claims ``a`` and ``b`` are not one identity; refused if
+        they already are apart."""
+        payload = build(ClaimantUnlinked, where="claimant.unlinked", a=a, b=b, reason=reason)
         return self.append(signer, [payload])[0]
 
     def review_claim(
