@@ -20,6 +20,7 @@ from ledger.extract.roles import (
     HONORIFICS,
     NON_PERSON_WORDS,
     ORGANIZATION_HEADS,
+    PERSON_HEADS,
     TITLE_ABBREVIATIONS,
     TITLE_WORDS,
 )
@@ -337,7 +338,16 @@ def role_label(role: str | None, affiliation: str | None) -> str | None:
     stems = [w[:5] for w in words]
     if place and stems[: len(place)] == place and len(words) > len(place):
         words = words[len(place) :]
+    # With no affiliation to compare, a leading place ("south korean", "russian") is still
+    # where the role belongs, not what it is.
+    while len(words) > 1 and _role_place_word(words[0]) and words[-1] in PERSON_HEADS:
+        words = words[1:]
     return " ".join(words) or None
+
+
+def _role_place_word(word: str) -> bool:
+    """A place or nationality word in a role: "south", "korean", "british", "chinese"."""
+    return word in NON_PERSON_WORDS or word.endswith(("ean", "ian", "ese", "ish", "can"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -365,7 +365,8 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
     """Lines of the figures of ``claims`` (in log order). Each figure joins the earliest line
     holding a figure whose subject is compatible with its own, else starts a line; a line
     never splits or merges later, so appending claims keeps every line id."""
-    lines: list[tuple[list[Subject], list[Point], str]] = []
+    lines: list[_Growing] = []
+    by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
     order = 0
     for claim in claims:
         for index, quantity in enumerate(claim.quantities):
@@ -374,21 +375,39 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
                 continue
             point = _point(claim, index, quantity, order)
             order += 1
-            home = next((ln for ln in lines if any(compatible(s, subject) for s in ln[0])), None)
+            keys = [(subject.unit, w) for w in sorted(subject.words | subject.thing)] or [
+                (subject.unit, "")
+            ]
+            candidates = sorted({i for key in keys for i in by_word.get(key, ())})
+            home = next(
+                (i for i in candidates if any(compatible(s, subject) for s in lines[i].subjects)),
+                None,
+            )
             if home is None:
-                lines.append(([subject], [point], _label(claim, quantity)))
-            else:
-                home[0].append(subject)
-                home[1].append(point)
+                home = len(lines)
+                lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
+            lines[home].subjects.append(subject)
+            lines[home].points.append(point)
+            for key in keys:
+                held = by_word.setdefault(key, [])
+                if not held or held[-1] != home:
+                    held.append(home)
     return [
         Line(
-            id=points[0].id,
-            subject=subjects[0],
-            label=label,
-            points=tuple(sorted(points, key=_when)),
+            id=grown.points[0].id,
+            subject=grown.subjects[0],
+            label=grown.label,
+            points=tuple(sorted(grown.points, key=_when)),
         )
-        for subjects, points, label in lines
+        for grown in lines
     ]
+
+
+@dataclass
+class _Growing:
+    subjects: list[Subject]
+    points: list[Point]
+    label: str
 
 
 def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Point:

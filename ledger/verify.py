@@ -71,6 +71,7 @@ from ledger.state import (
     subject_of,
 )
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store.derived import forget_derived
 from ledger.store.sql import version_values
 
 Progress = Callable[[int], None]
@@ -955,5 +956,7 @@ def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
         differences = projection_differences(txn, state)
         if apply and differences:
             txn.replace_projections(state.as_changes())
+        if apply:
+            forget_derived(txn)  # identities and lines: recomputed on the next read
         entries = txn.head().size
     return RebuildReport(entries, differences)
