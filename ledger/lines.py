@@ -10,6 +10,7 @@ docs/decisions/0009 explains the rules and their limits.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -43,17 +44,27 @@ class LineClaim:
 @dataclass(frozen=True, kw_only=True)
 class Subject:
     """What a figure measures: the unit's head noun, what the unit counts ("of weapons"),
-    and the clause's content words (entities tagged ``from:``/``to:``)."""
+    the action nearest the figure (a predicate class: "send", "kill"), the entities of its
+    clause (tagged ``from:``/``to:`` when the clause says which way), and its other
+    content words."""
 
     unit: str
     thing: frozenset[str]
-    words: frozenset[str]
+    action: str | None = None
+    entities: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
         """The subject as one deterministic string."""
         thing = f" of {' '.join(sorted(self.thing))}" if self.thing else ""
-        return f"{self.unit}{thing} | {' '.join(sorted(self.words))}"
+        parts = [*sorted(self.entities), *([self.action] if self.action else [])]
+        return f"{self.unit}{thing} | {' '.join(parts)} | {' '.join(sorted(self.words))}"
+
+    @property
+    def places(self) -> frozenset[str]:
+        """The entities without their direction tags."""
+        return frozenset(e.split(":", 1)[-1] for e in self.entities)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +124,8 @@ _PREDICATES: dict[str, frozenset[str]] = {
     ),
     "kill": wordset("kill kills killed killing die dies died dead death deaths"),
     "injure": wordset("injure injures injured injuring wound wounded wounding hurt"),
+    "add": wordset("add adds added adding create creates created gain gains gained"),
+    "win": wordset("win wins won winning secure secures secured take takes took"),
     "receive": wordset("receive receives received receiving obtain obtained acquire acquired"),
 }
 _PREDICATE_OF = {form: base for base, forms in _PREDICATES.items() for form in forms}
@@ -162,6 +175,13 @@ _FROM = wordset("from by")
 _ENDS_THING = _TO | _FROM | frozenset(_PREDICATE_OF) | wordset("in on at since over with")
 _LEFT_BOUNDARY = re.compile(r"(?:[;:—(]|,\s|\bthat\b|\bwhile\b)", re.IGNORECASE)
 _RIGHT_BOUNDARY = re.compile(r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b)", re.IGNORECASE)
+# Reporting verbs that end the attribution before a clause ("officials said North Korea
+# sent ..."); "added", "reported" and "estimated" are left out: they are as often the
+# predicate of the figure itself ("the economy added 304,000 jobs").
+_SPEECH_BOUNDARY = frozenset(REPORTING_FORMS) - wordset(
+    """add adds added adding report reports reported reporting estimate estimates estimated
+    estimating"""
+)
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CAPITAL = re.compile(r"[A-Z]")
 
@@ -200,6 +220,8 @@ def unit_head(unit: str) -> str:
     words = _fold(unit).replace("-", " ").split()
     if not words:
         return unit
+    if words[-1] in {"pct", "%"}:
+        return "percent"
     return (
         words[-1] if words[-1] in {"percent", "points"} or unit.isupper() else singular(words[-1])
     )
@@ -216,7 +238,7 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     for match in _LEFT_BOUNDARY.finditer(text, 0, start):
         left = match.end()
     for match in _TOKEN.finditer(text, left, start):
-        if _fold(match.group()) in REPORTING_FORMS:
+        if _fold(match.group()) in _SPEECH_BOUNDARY:
             left = match.end()
     right = len(text)
     found = _RIGHT_BOUNDARY.search(text, end)
@@ -239,10 +261,24 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     after = _tokens(claim.text[at + len(quantity.text) : right])
     thing, after = _complement(after)
     skip = _name_words(claim.claimant_name)
-    words = _content(before, skip, agent=True, opens=left == 0) | _content(
-        after, skip, agent=False, opens=False
+    entities, words = _content(before, skip, agent=True, opens=left == 0)
+    more_entities, more_words = _content(after, skip, agent=False, opens=False)
+    return Subject(
+        unit=unit,
+        thing=thing,
+        action=_nearest_action(before, after),
+        entities=frozenset(entities | more_entities),
+        words=frozenset((words | more_words) - {unit} - set(_PREDICATES)),
     )
-    return Subject(unit=unit, thing=thing, words=frozenset(words - {unit}))
+
+
+def _nearest_action(before: list[_Token], after: list[_Token]) -> str | None:
+    """The predicate class of the verb nearest the figure (after it first on a tie)."""
+    for distance in range(max(len(before), len(after))):
+        for side in (after, before[::-1]):
+            if distance < len(side) and side[distance].word in _PREDICATE_OF:
+                return _PREDICATE_OF[side[distance].word]
+    return None
 
 
 @dataclass(frozen=True)
@@ -277,10 +313,14 @@ def _name_words(name: str | None) -> str:
     return " ".join(_fold(w) for w in (name or "").split())
 
 
-def _content(tokens: list[_Token], claimant: str, *, agent: bool, opens: bool) -> set[str]:
-    """Content words of one side of the figure; entity runs become one tagged word: before
-    the figure an entity is where the action comes from, after "to" where it goes. A lone
-    capitalized word opening the sentence is an entity only if it is a known place."""
+def _content(
+    tokens: list[_Token], claimant: str, *, agent: bool, opens: bool
+) -> tuple[set[str], set[str]]:
+    """Entities and other content words of one side of the figure. An entity run becomes
+    one tagged word: before the figure an entity is where the action comes from, after "to"
+    where it goes. A lone capitalized word opening the sentence is an entity only if it is
+    a known place."""
+    entities: set[str] = set()
     out: set[str] = set()
     i = 0
     while i < len(tokens):
@@ -295,13 +335,13 @@ def _content(tokens: list[_Token], claimant: str, *, agent: bool, opens: bool) -
             if entity is not None and (
                 start > 0 or not opens or len(run) > 1 or entity in _PLACES.values()
             ):
-                out.add(_tagged(_stemmed_place(entity), previous, agent=agent))
+                entities.add(_tagged(_stemmed_place(entity), previous, agent=agent))
             elif entity is not None:
                 out.add(_stem(token.word))
         elif _keep(token.word) and token.word not in claimant.split():
             out.add(_stem(token.word))
         i += 1
-    return out
+    return entities, out
 
 
 def _entity(run: list[str], claimant: str) -> str | None:
@@ -337,24 +377,51 @@ def _keep(word: str) -> bool:
 
 
 def compatible(a: Subject, b: Subject) -> bool:
-    """Whether two subjects measure the same thing: the same unit, what it counts not
-    different, and most content words shared (two at least, or all of the smaller side)."""
+    """Whether two subjects may measure the same thing: the same unit; what it counts,
+    the action and the entities not different (where both say); no entity where one's
+    action comes from and the other's goes; at least half the other words of the smaller
+    side shared (where both have some); and something shared besides the unit."""
     if a.unit != b.unit:
         return False
     if a.thing and b.thing and not a.thing & b.thing:
         return False
-    shared = len(a.words & b.words)
-    smaller = min(len(a.words), len(b.words))
-    if smaller == 0:
-        return bool(a.thing & b.thing) and not (a.words or b.words)
-    return shared >= min(2, smaller) and 3 * shared >= 2 * smaller and _same_direction(a, b)
+    if a.action and b.action and a.action != b.action:
+        return False
+    if a.places and b.places and not _share_place(a, b):
+        return False
+    if not _same_direction(a, b):
+        return False
+    if a.words and b.words and 2 * len(a.words & b.words) < min(len(a.words), len(b.words)):
+        return False  # "unemployment rate" and "inflation" both rose: two things measured
+    return bool(
+        _share_place(a, b)
+        or (a.action is not None and a.action == b.action)
+        or a.thing & b.thing
+        or a.words & b.words
+    )
+
+
+def anchored(a: Subject, b: Subject) -> bool:
+    """Whether two compatible subjects name a common entity (else only figures made close
+    in time join one line: "people killed" is a different line in every disaster)."""
+    return _share_place(a, b)
+
+
+def _share_place(a: Subject, b: Subject) -> bool:
+    """An entity of one is an entity of the other, or its words are all in it ("Texas" is
+    in "West Texas", "North Korea" is not in "South Korea")."""
+    return any(
+        set(x.split()) <= set(y.split()) or set(y.split()) <= set(x.split())
+        for x in a.places
+        for y in b.places
+    )
 
 
 def _same_direction(a: Subject, b: Subject) -> bool:
     """No entity is where one side's action comes from and the other's goes."""
-    return not any(f"to:{w[5:]}" in b.words for w in a.words if w.startswith("from:")) and not any(
-        f"to:{w[5:]}" in a.words for w in b.words if w.startswith("from:")
-    )
+    return not any(
+        f"to:{w[5:]}" in b.entities for w in a.entities if w.startswith("from:")
+    ) and not any(f"to:{w[5:]}" in a.entities for w in b.entities if w.startswith("from:"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,14 +442,9 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
                 continue
             point = _point(claim, index, quantity, order)
             order += 1
-            keys = [(subject.unit, w) for w in sorted(subject.words | subject.thing)] or [
-                (subject.unit, "")
-            ]
+            keys = [(subject.unit, w) for w in sorted(_index_words(subject))]
             candidates = sorted({i for key in keys for i in by_word.get(key, ())})
-            home = next(
-                (i for i in candidates if any(compatible(s, subject) for s in lines[i].subjects)),
-                None,
-            )
+            home = next((i for i in candidates if lines[i].accepts(subject, point)), None)
             if home is None:
                 home = len(lines)
                 lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
@@ -408,6 +470,31 @@ class _Growing:
     subjects: list[Subject]
     points: list[Point]
     label: str
+
+    def accepts(self, subject: Subject, point: Point) -> bool:
+        """A figure joins if compatible with one of the line's figures, and either names a
+        common entity or was made within ``NEAR_DAYS`` of it."""
+        return any(
+            compatible(s, subject) and (anchored(s, subject) or _near(p, point))
+            for s, p in zip(self.subjects, self.points, strict=True)
+        )
+
+
+NEAR_DAYS = 31
+
+
+def _near(a: Point, b: Point) -> bool:
+    day_a, day_b = a.made_on or a.published, b.made_on or b.published
+    if day_a is None or day_b is None:
+        return False
+    gap = dt.date.fromisoformat(day_a) - dt.date.fromisoformat(day_b)
+    return abs(gap.days) <= NEAR_DAYS
+
+
+def _index_words(subject: Subject) -> set[str]:
+    """What a line is found by: every part of a subject that can make two compatible."""
+    places = {word for place in subject.places for word in place.split()}
+    return {*places, *subject.thing, *subject.words, subject.action or ""}
 
 
 def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Point:

@@ -81,7 +81,7 @@ def test_one_subject_across_synonyms_capitals_and_spelling() -> None:
         "containers",
     )
     assert seed == other == passive
-    assert seed.key == "container of weapon | from:north korea send to:russi"
+    assert seed.key == "container of weapon | from:north korea to:russi send | "
 
 
 def test_the_direction_of_a_shipment_is_part_of_the_subject() -> None:
