@@ -68,7 +68,7 @@ class Quote:
 
 
 @strawberry.type(description="Who is reported to have made the claim; name null = unattributed.")
-class Claimant:
+class Attribution:
     name: str | None
     role: str | None
     affiliation: str | None
@@ -204,9 +204,9 @@ class Claim(Node):
         return Quote(exact=s.exact, prefix=s.prefix, suffix=s.suffix, start=s.start, end=s.end)
 
     @strawberry.field
-    def claimant(self) -> Claimant:
+    def claimant(self) -> Attribution:
         c = self.state.claimant
-        return Claimant(name=c.name, role=c.role, affiliation=c.affiliation)
+        return Attribution(name=c.name, role=c.role, affiliation=c.affiliation)
 
     @strawberry.field
     def reporting(self) -> Reporting:
@@ -545,12 +545,6 @@ class SourceEdge:
 class SourceConnection:
     edges: list[SourceEdge]
     page_info: PageInfo
-
-
-@strawberry.type(description="Someone claims are attributed to, and how many.")
-class ClaimantCount:
-    claimant: Claimant
-    claims: int
 
 
 @strawberry.input(description="Every field set narrows the result.")
