@@ -41,6 +41,7 @@ from ledger.chunks import (
     read_source_file,
     run_chunk,
 )
+from ledger.derived import derive, override_of
 from ledger.entries import (
     ENTRY_KINDS,
     ClaimRetracted,
@@ -71,7 +72,7 @@ from ledger.state import (
     subject_of,
 )
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
-from ledger.store.derived import forget_derived
+from ledger.store.derived import derived_differences, forget_derived, override_entries
 from ledger.store.sql import version_values
 
 Progress = Callable[[int], None]
@@ -817,6 +818,8 @@ def check_projections(store: Store, checker: LogChecker) -> None:
     # would be hidden from search while every row still looked right).
     with store.reader() as txn:
         _raise_first(txn.search_index_differences())
+        # Identities and lines, if fresh, against a derivation from the checked claims.
+        _raise_first(_derived_differences(txn, txn.all_claims()))
 
 
 def check_claim_versions(store: Store, checker: LogChecker) -> int:
@@ -942,7 +945,19 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
     differences: list[str] = []
     for table, stored, derived in tables:
         differences.extend(_diff_rows(table, stored, derived))
-    return differences + txn.search_index_differences()
+    return (
+        differences
+        + txn.search_index_differences()
+        + _derived_differences(txn, state.claims.values())
+    )
+
+
+def _derived_differences(txn: Txn, claims: Iterable[ClaimState]) -> list[str]:
+    """The identity and line tables against what the claims and override entries imply."""
+    overrides = [
+        override_of(parse_entry(data, where=f"entry {seq}")) for seq, data in override_entries(txn)
+    ]
+    return derived_differences(txn, derive(claims, overrides))
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:

@@ -65,27 +65,59 @@ def write_derived(txn: Txn, found: Derived, size: int) -> None:
     conn = txn.conn
     for table in (points_t, lines_t, claim_identity_t, roles_t, names_t, identities_t, state_t):
         conn.execute(delete(table))
-    views = [claimant_view(i, found.claims) for i in found.identities.by_id.values()]
-    _insert(txn, identities_t, [_identity_row(v) for v in views])
-    _insert(txn, names_t, [row for v in views for row in _name_rows(v)])
-    _insert(txn, roles_t, [row for v in views for row in _role_rows(v)])
-    _insert(
-        txn,
-        claim_identity_t,
-        [
-            {"seq": found.claims[ref].seq, "claim_id": ref, "identity_id": identity}
-            for ref, identity in found.identities.of_ref.items()
-        ],
-    )
-    lines = [line_view(line, found.claims) for line in found.lines]
-    _insert(txn, lines_t, [_line_row(v) for v in lines])
-    _insert(txn, points_t, [row for v in lines for row in _point_rows(v)])
+    for table, rows in derived_rows(found).items():
+        for start in range(0, len(rows), 2000):
+            conn.execute(insert(table), rows[start : start + 2000])
     conn.execute(insert(state_t).values(name=_STATE, size=size, rules=RULES))
 
 
-def _insert(txn: Txn, table: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 2000):
-        txn.conn.execute(insert(table), rows[start : start + 2000])
+def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of each derived table (but ``derived_state``) that ``found`` implies."""
+    views = [claimant_view(i, found.claims) for i in found.identities.by_id.values()]
+    lines = [line_view(line, found.claims) for line in found.lines]
+    return {
+        identities_t: [_identity_row(v) for v in views],
+        names_t: [row for v in views for row in _name_rows(v)],
+        roles_t: [row for v in views for row in _role_rows(v)],
+        claim_identity_t: [
+            {"seq": found.claims[ref].seq, "claim_id": ref, "identity_id": identity}
+            for ref, identity in found.identities.of_ref.items()
+        ],
+        lines_t: [_line_row(v) for v in lines],
+        points_t: [row for v in lines for row in _point_rows(v)],
+    }
+
+
+def derived_differences(txn: Txn, found: Derived) -> list[str]:
+    """Where the derived tables differ from ``found`` (what the log implies now), if they
+    claim to be fresh; stale tables are recomputed on the next read, so they differ from
+    nothing."""
+    if derived_size(txn) != txn.head().size:
+        return []
+    out = []
+    for table, rows in derived_rows(found).items():
+        names = [c.name for c in table.columns]
+        key = [c.name for c in table.primary_key.columns]
+        derived = {tuple(r[k] for k in key): tuple(r[n] for n in names) for r in rows}
+        stored = {
+            tuple(row._mapping[k] for k in key): tuple(row._mapping[n] for n in names)
+            for row in txn.conn.execute(select(table))
+        }
+        for pk in sorted(stored.keys() - derived.keys()):
+            out.append(f"{table.name} {'/'.join(map(str, pk))}: not implied by the log")
+        for pk in sorted(derived.keys() - stored.keys()):
+            out.append(f"{table.name} {'/'.join(map(str, pk))}: implied by the log but missing")
+        for pk in sorted(stored.keys() & derived.keys()):
+            if stored[pk] != derived[pk]:
+                column = next(
+                    n for n, a, b in zip(names, stored[pk], derived[pk], strict=True) if a != b
+                )
+                out.append(
+                    f"{table.name} {'/'.join(map(str, pk))}: {column} is "
+                    f"{stored[pk][names.index(column)]!r}, the log implies "
+                    f"{derived[pk][names.index(column)]!r}"
+                )
+    return out
 
 
 def _identity_row(view: ClaimantView) -> dict[str, Any]:

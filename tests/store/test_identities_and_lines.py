@@ -5,15 +5,16 @@ reviewer links and unlinks, and the same after a rebuild."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from ledger.derived import LineFilter
-from ledger.errors import NotFound
+from ledger.errors import IntegrityError, NotFound
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_document, read_text
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import derived as derived_store
-from ledger.verify import rebuild_projections
+from ledger.verify import rebuild_projections, verify_store
 from tests.unit.line_stories import CONTAINERS
 
 EXTRACTOR = DeterministicExtractor()
@@ -85,3 +86,25 @@ def test_an_empty_ledger_has_no_claimants_or_lines(ledger: Ledger) -> None:
     assert ledger.claim_lines(LineFilter()) == []
     with pytest.raises(NotFound, match="claimant"):
         ledger.claimant_identity("0" * 64)
+
+
+def test_verify_and_rebuild_compare_fresh_tables_with_the_log(story: Ledger) -> None:
+    story.refresh_derived()
+    verify_store(story.store)
+    shin = story.claimant_identities(search="Shin Won-sik")[0]
+    with story.store.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE claimant_identities SET name = 'Someone Else' WHERE id = :id"),
+            {"id": shin.id},
+        )
+    with pytest.raises(
+        IntegrityError, match=f"claimant_identities {shin.id}: name is 'Someone Else'"
+    ):
+        verify_store(story.store)
+    report = rebuild_projections(story.store)
+    assert report.differences == [
+        f"claimant_identities {shin.id}: name is 'Someone Else', the log implies 'Shin Won-sik'"
+    ]
+    verify_store(story.store)  # stale now: recomputed by the next read, nothing to compare
+    assert story.claimant_identities(search="Shin Won-sik")[0] == shin
+    verify_store(story.store)
