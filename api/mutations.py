@@ -10,9 +10,11 @@ from typing import Annotated, TypeVar
 import strawberry
 from graphql import GraphQLError
 
+from api import identity_types as it
 from api import types as t
 from api.context import Info
-from api.ids import source_key
+from api.ids import parse_global_id, source_key
+from ledger.echo import echo
 from ledger.entries import (
     Cited,
     Claimant,
@@ -33,6 +35,7 @@ from ledger.errors import (
 )
 from ledger.ingest import fetch_url, ingest_document, read_text
 from ledger.reextract import reextract
+from ledger.signing import SigningKey
 
 R = TypeVar("R")
 
@@ -79,6 +82,25 @@ class EntryAccepted:
     entry: t.Entry
 
 
+@strawberry.type(
+    description="A link or unlink that would change nothing, or that names a claim which "
+    "cannot take part (retracted, unattributed)."
+)
+class ClaimantLinkConflictError:
+    message: str
+
+
+@strawberry.type(description="The identities of the two claims after the entry, and the entry.")
+class ClaimantsChanged:
+    a: it.Claimant
+    b: it.Claimant
+    entry: t.Entry
+
+
+ClaimantLinkResult = Annotated[
+    ClaimantsChanged | NotFoundError | ClaimantLinkConflictError | InvalidInputError,
+    strawberry.union("ClaimantLinkResult"),
+]
 ClaimChangeResult = Annotated[
     ClaimChanged | NotFoundError | StaleRevisionError | InvalidInputError,
     strawberry.union("ClaimChangeResult"),
@@ -306,6 +328,27 @@ class Mutation:
         return _run(info, act)  # type: ignore[return-value]
 
     @strawberry.mutation(
+        description="Record that the claimants of two claims are one person or organisation "
+        "(a claimant.linked entry; reviewer role). `a` and `b`: claim ids, claimant ids, or "
+        "their global IDs."
+    )
+    def link_claimants(
+        self, info: Info, a: strawberry.ID, b: strawberry.ID, reason: str
+    ) -> ClaimantLinkResult:
+        signer = info.context.signer()
+        return _run(info, lambda: _claimants_changed(info, "link", signer, a, b, reason))  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Record that the claimants of two claims are not the same, whatever the "
+        "rules say (a claimant.unlinked entry; reviewer role)."
+    )
+    def unlink_claimants(
+        self, info: Info, a: strawberry.ID, b: strawberry.ID, reason: str
+    ) -> ClaimantLinkResult:
+        signer = info.context.signer()
+        return _run(info, lambda: _claimants_changed(info, "unlink", signer, a, b, reason))  # type: ignore[return-value]
+
+    @strawberry.mutation(
         description=(
             "Register a source (plain text, or an http(s) URL to fetch) and its claims."
             " Local paths and other schemes are refused."
@@ -389,3 +432,32 @@ class Mutation:
             return EntryAccepted(entry=t.Entry(row=context.ledger.entry(seq=accepted.seq)))
 
         return _run(info, act)  # type: ignore[return-value]
+
+
+def _claimants_changed(
+    info: Info, verdict: str, signer: SigningKey, a: str, b: str, reason: str
+) -> ClaimantsChanged | ClaimantLinkConflictError:
+    ledger = info.context.ledger
+    left, right = _claim_key(a), _claim_key(b)
+    try:
+        if verdict == "link":
+            entry = ledger.link_claimants(signer, left, right, reason=reason)
+        else:
+            entry = ledger.unlink_claimants(signer, left, right, reason=reason)
+    except Conflict as error:
+        return ClaimantLinkConflictError(message=str(error))
+    return ClaimantsChanged(
+        a=it.Claimant(view=ledger.claimant_identity(left)),
+        b=it.Claimant(view=ledger.claimant_identity(right)),
+        entry=t.Entry(row=ledger.entry(seq=entry.seq)),
+    )
+
+
+def _claim_key(token: str) -> str:
+    """A claim id or claimant id in hex, or the global ID of a Claim or a Claimant."""
+    if len(token) == 64 and all(ch in "0123456789abcdef" for ch in token):
+        return token
+    type_name, key = parse_global_id(token)
+    if type_name not in ("Claim", "Claimant"):
+        raise InvalidInput(f"{echo(token)} is not a claim or claimant id")
+    return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,12 +12,14 @@ from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtens
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from api import identity_types as it
 from api import types as t
 from api.context import Context, Info
 from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
 from api.limits import DocumentLimits
 from api.mutations import Mutation
 from ledger import deadline
+from ledger.derived import LineFilter
 from ledger.echo import shorten
 from ledger.errors import (
     Conflict,
@@ -167,6 +170,10 @@ class Query:
                 return t.Claim(state=ledger.claim(key))
             if type_name == "Source":
                 return t.Source(state=ledger.source(key))
+            if type_name == "Claimant":
+                return it.Claimant(view=ledger.claimant_identity(key))
+            if type_name == "ClaimLine":
+                return it.ClaimLine(view=ledger.claim_line(key))
         except NotFound:
             return None
         return None
@@ -202,12 +209,84 @@ class Query:
             ),
         )
 
-    @strawberry.field(description="Claimants with their claim counts, most claims first.")
+    @strawberry.field(
+        description="Claimant identities (people and organisations across spellings), in the "
+        "order of their first claim; `search` matches any of their names: a part of it, case "
+        "and accents aside, or the whole name in another romanization."
+    )
     def claimants(
-        self, info: Info, search: str | None = None, first: int = 50
-    ) -> list[t.ClaimantCount]:
-        found = info.context.ledger.claimants(search=search, limit=_page_size(first))
-        return [t.ClaimantCount(claimant=t.Attribution.of(c), claims=count) for c, count in found]
+        self, info: Info, search: str | None = None, first: int = 50, after: str | None = None
+    ) -> it.ClaimantConnection:
+        size = _page_size(first)
+        after_seq = parse_cursor(after) if after else -1
+        found = info.context.ledger.claimant_identities(
+            search=search, limit=size + 1, after_seq=after_seq
+        )
+        edges = [
+            it.ClaimantEdge(cursor=cursor(v.first_seq), node=it.Claimant(view=v))
+            for v in found[:size]
+        ]
+        return it.ClaimantConnection(
+            edges=edges,
+            page_info=_page_info(
+                [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
+            ),
+        )
+
+    @strawberry.field(
+        description="One claimant by global ID, identity id, or the claim id of any of its "
+        "claims (hex)."
+    )
+    def claimant(self, info: Info, id: strawberry.ID) -> it.Claimant | None:
+        key = _key_of(id, "Claimant")
+        try:
+            return it.Claimant(view=info.context.ledger.claimant_identity(key))
+        except NotFound:
+            return None
+
+    @strawberry.field(
+        description="Claim lines: figures for the same measured thing across sources, in the "
+        "order of their first figure, keyset-paged."
+    )
+    def claim_lines(
+        self,
+        info: Info,
+        filter: it.ClaimLineFilterInput | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> it.ClaimLineConnection:
+        size = _page_size(first)
+        after_seq = parse_cursor(after) if after else -1
+        where = filter or it.ClaimLineFilterInput()
+        found = info.context.ledger.claim_lines(
+            LineFilter(
+                unit=where.unit,
+                search=where.search,
+                claimant=where.claimant,
+                min_points=where.min_points,
+                min_sources=where.min_sources,
+            ),
+            limit=size + 1,
+            after_seq=after_seq,
+        )
+        edges = [
+            it.ClaimLineEdge(cursor=cursor(v.first_seq), node=it.ClaimLine(view=v))
+            for v in found[:size]
+        ]
+        return it.ClaimLineConnection(
+            edges=edges,
+            page_info=_page_info(
+                [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
+            ),
+        )
+
+    @strawberry.field(description="One claim line by global ID or line id.")
+    def claim_line(self, info: Info, id: strawberry.ID) -> it.ClaimLine | None:
+        key = _line_key(id)
+        try:
+            return it.ClaimLine(view=info.context.ledger.claim_line(key))
+        except NotFound:
+            return None
 
     @strawberry.field(description="Every registered key, in registration order.")
     def keys(self, info: Info) -> list[t.Key]:
@@ -276,6 +355,16 @@ def _key_of(token: str, type_name: str) -> str:
     return key
 
 
+def _line_key(token: str) -> str:
+    """Accept a ClaimLine global ID or the plain line id (``<claim id>:<index>``)."""
+    if _LINE_ID.fullmatch(token):
+        return token
+    return _key_of(token, "ClaimLine")
+
+
+_LINE_ID = re.compile(r"[0-9a-f]{64}:[0-9]{1,4}")
+
+
 def _should_mask(error: GraphQLError) -> bool:
     """Expected failures keep their message; anything unexpected is masked."""
     original = error.original_error
@@ -323,6 +412,11 @@ class _RequestDeadline(SchemaExtension):
             result.errors = [GraphQLError(timed_out[0].message, extensions={"code": TIMEOUT})]
 
 
+_READS_DERIVED = re.compile(r"\bclaimants\b|\bclaimLines?\b|\b(claimant|node)\s*\(")
+"""Root fields that read identities or lines (``node(id:)`` may fetch one); not the
+``claimant`` field of a claim, nor a connection's ``node``."""
+
+
 class _OneSnapshot(SchemaExtension):
     """A query reads one state of the ledger: its resolvers and DataLoaders (which run in
     this operation's thread and loop, ``api.app``) share one read transaction, so a page,
@@ -332,6 +426,9 @@ class _OneSnapshot(SchemaExtension):
         context = self.execution_context.context
         query = self.execution_context.operation_type is OperationType.QUERY
         if query and isinstance(context, Context) and context.ledger is not None:
+            if _READS_DERIVED.search(self.execution_context.query or ""):
+                # Before pinning: the snapshot's reads could not see a refresh made in it.
+                context.ledger.refresh_derived()
             with context.ledger.snapshot():
                 yield
         else:
@@ -399,7 +496,12 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return _Schema(query=Query, mutation=Mutation, types=[t.Claim, t.Source], extensions=extensions)
+    return _Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[t.Claim, t.Source, it.Claimant, it.ClaimLine],
+        extensions=extensions,
+    )
 
 
 class _Schema(strawberry.Schema):

@@ -629,15 +629,6 @@ class SourceConnection:
     page_info: PageInfo
 
 
-@strawberry.type(
-    description="Someone claims are attributed to, and how many (cites is always empty here: "
-    "it varies from claim to claim)."
-)
-class ClaimantCount:
-    claimant: Attribution
-    claims: int
-
-
 @strawberry.input(description="Every field set narrows the result.")
 class ClaimFilterInput:
     search: str | None = strawberry.field(

@@ -96,6 +96,8 @@ EntryKind = Literal[
     "claim.revised",
     "claim.retracted",
     "claim.reviewed",
+    "claimant.linked",
+    "claimant.unlinked",
 ]
 ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 Role = Literal["admin", "writer", "reviewer"]
@@ -397,6 +399,23 @@ class ClaimReviewed(_Model):
     url: ShortText | None = None
 
 
+class ClaimantOverride(_Model):
+    """A reviewer's correction of the claimant identities: ``a`` and ``b`` are claim ids
+    (an identity's id is the claim id of its first attribution, so either names it)."""
+
+    a: HexHash
+    b: HexHash
+    reason: ShortText
+
+
+class ClaimantLinked(ClaimantOverride):
+    """The claimants of claims ``a`` and ``b`` are one person or organisation."""
+
+
+class ClaimantUnlinked(ClaimantOverride):
+    """The claimants of claims ``a`` and ``b`` are not the same, whatever the rules say."""
+
+
 Payload = (
     KeyRegistered
     | KeyRevoked
@@ -407,6 +426,8 @@ Payload = (
     | ClaimReviewed
     | ClaimExtractedV1
     | ClaimRevisedV1
+    | ClaimantLinked
+    | ClaimantUnlinked
 )
 PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
     "key.registered": KeyRegistered,
@@ -416,6 +437,8 @@ PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
     "claim.revised": ClaimRevised,
     "claim.retracted": ClaimRetracted,
     "claim.reviewed": ClaimReviewed,
+    "claimant.linked": ClaimantLinked,
+    "claimant.unlinked": ClaimantUnlinked,
 }
 """The payload of each kind in the current format version (``FORMAT_VERSION``)."""
 V1_KINDS: tuple[EntryKind, ...] = (

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ledger.canonical import sha256
 from ledger.entries import (
+    ClaimantOverride,
     ClaimRevised,
     Extraction,
     KeyRegistered,
@@ -24,6 +25,9 @@ from ledger.entries import (
 from ledger.errors import Conflict, Duplicate, InvalidInput, NotFound, Unauthorized
 from ledger.formats import parse_bytes
 from ledger.signing import KeyId, key_id
+
+if TYPE_CHECKING:
+    from ledger.state import ClaimState
 
 ClaimStatus = Literal["active", "revised", "retracted"]
 
@@ -38,6 +42,8 @@ ROLE_FOR_KIND = {
     "claim.revised": "writer",
     "claim.retracted": "writer",
     "claim.reviewed": "reviewer",
+    "claimant.linked": "reviewer",
+    "claimant.unlinked": "reviewer",
 }
 
 
@@ -303,3 +309,21 @@ def check_claim_change(
 def check_revision(entry: SignedEntry, payload: ClaimRevised) -> None:
     if not payload.changes.model_dump(exclude_none=True):
         raise Conflict(f"entry {entry.seq}: a revision must change at least one field")
+
+
+def check_claimant_override(
+    entry: SignedEntry, payload: ClaimantOverride, claim: Callable[[str], ClaimState | None]
+) -> None:
+    """A link or unlink names two different claims, each in the ledger, not retracted, and
+    attributed to a named claimant (``claim`` finds a claim's current state)."""
+    if payload.a == payload.b:
+        raise InvalidInput(f"entry {entry.seq}: {entry.kind} names claim {payload.a} twice")
+    for side, claim_id in (("a", payload.a), ("b", payload.b)):
+        found = claim(claim_id)
+        where = f"entry {entry.seq}: {entry.kind} {side}"
+        if found is None:
+            raise NotFound(f"{where}: claim {claim_id} is not in the ledger")
+        if found.status == "retracted":
+            raise Conflict(f"{where}: claim {claim_id} is retracted")
+        if found.claimant.name is None:
+            raise Conflict(f"{where}: claim {claim_id} has no named claimant")

@@ -10,13 +10,17 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, merkle, rules
+from ledger import deadline, derived, merkle, rules
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
+from ledger.derived import ClaimantView, LineFilter, LineView
 from ledger.echo import shorten
 from ledger.entries import (
     KIND_OF,
     Body,
     Claimant,
+    ClaimantLinked,
+    ClaimantOverride,
+    ClaimantUnlinked,
     ClaimChanges,
     ClaimRetracted,
     ClaimReviewed,
@@ -59,6 +63,7 @@ from ledger.state import (
     source_state,
 )
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store import derived as derived_store
 
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
@@ -159,6 +164,8 @@ class Batch:
         if isinstance(payload, SourceRegistered):
             data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
             self._texts.put(payload.text_sha256, rules.source_text(entry.seq, payload, data))
+        elif isinstance(payload, ClaimantOverride):
+            self._check_override(entry)
         elif isinstance(payload, Extraction):
             source = self.overlay.get_source_by_entry(payload.source)
             assert source is not None  # the claim's rules found it
@@ -167,6 +174,16 @@ class Batch:
                 text = rules.source_text(source.seq, source, self.txn.blob(source.sha256))
                 self._texts.put(source.text_sha256, text)
             rules.check_quote(entry.seq, payload.selector, text)
+
+    def _check_override(self, entry: SignedEntry) -> None:
+        """A link or unlink must change the identities as they stand before it (computed
+        from every claim and earlier override: links are rare, reviewer-made entries)."""
+        claims = {c.claim_id: c for c in self.txn.all_claims()}
+        claims.update(self.overlay.changes.claims)
+        earlier = _override_entries(self.txn)
+        earlier += [e for e in self.entries if isinstance(e.body.payload, ClaimantOverride)]
+        found = derived.derive(claims.values(), [derived.override_of(e) for e in earlier])
+        derived.check_override_changes(found.identities, entry)
 
     def _ts_floor(self) -> str:
         return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
@@ -394,6 +411,18 @@ class Ledger:
         payload = ClaimRetracted(claim=claim_id, follows=follows, reason=reason)
         return self.append(signer, [payload])[0]
 
+    def link_claimants(self, signer: SigningKey, a: str, b: str, *, reason: str) -> SignedEntry:
+        """Record that the claimants of claims ``a`` and ``b`` are one identity (a reviewer's
+        correction of the identity rules); refused if they already are."""
+        payload = build(ClaimantLinked, where="claimant.linked", a=a, b=b, reason=reason)
+        return self.append(signer, [payload])[0]
+
+    def unlink_claimants(self, signer: SigningKey, a: str, b: str, *, reason: str) -> SignedEntry:
+        """Record that the claimants of claims ``a`` and ``b`` are not one identity; refused if
+        they already are apart."""
+        payload = build(ClaimantUnlinked, where="claimant.unlinked", a=a, b=b, reason=reason)
+        return self.append(signer, [payload])[0]
+
     def review_claim(
         self,
         signer: SigningKey,
@@ -455,6 +484,98 @@ class Ledger:
         check_optional(search, "search", limit=MAX_FILTER_CHARS)
         with self.store.reader() as txn:
             return txn.claimant_counts(search=search, limit=limit)
+
+    # Claimant identities and claim lines ----------------------------------------------
+
+    def refresh_derived(self) -> int:
+        """Recompute identities and lines from the log if it grew since they were last
+        computed (under the append lock, so no append slips in); the tree size they reflect."""
+        size = derived_store.fresh_size(self.store)
+        if size is not None:
+            return size
+        with self.store.writer() as txn:
+            size = txn.head().size
+            if derived_store.derived_size(txn) != size:
+                overrides = [derived.override_of(e) for e in _override_entries(txn)]
+                found = derived.derive(txn.all_claims(), overrides)
+                derived_store.write_derived(txn, found, size)
+        return size
+
+    def claimant_identities(
+        self, *, search: str | None = None, limit: int = 50, after_seq: int = -1
+    ) -> list[ClaimantView]:
+        """Claimant identities in the order of their first claim; ``search`` matches any of
+        their names (substring, case and accents aside, or equal after romanization)."""
+        _check_limit(limit)
+        check_optional(search, "search", limit=MAX_FILTER_CHARS)
+        self._refresh_unless_pinned()
+        with self.store.reader() as txn:
+            return derived_store.claimant_page(txn, search=search, after_seq=after_seq, limit=limit)
+
+    def claimant_identity(self, identity_id: str) -> ClaimantView:
+        """One identity by its id, or by the id of any of its claims (so an id that a link
+        merged into an older identity still finds it)."""
+        check_hex(identity_id, "claimant id")
+        self._refresh_unless_pinned()
+        with self.store.reader() as txn:
+            found = derived_store.claimants_by_id(txn, [identity_id])
+            if identity_id not in found:
+                owner = derived_store.claimant_of_claims(txn, [identity_id]).get(identity_id)
+                found = derived_store.claimants_by_id(txn, [owner] if owner else [])
+                identity_id = owner or identity_id
+        if identity_id not in found:
+            raise NotFound(f"claimant {identity_id} is not in the ledger")
+        return found[identity_id]
+
+    def claimants_of(self, claim_ids: Sequence[str]) -> dict[str, ClaimantView]:
+        """The identity of each attributed claim among ``claim_ids``."""
+        self._refresh_unless_pinned()
+        with self.store.reader() as txn:
+            owners = derived_store.claimant_of_claims(txn, claim_ids)
+            views = derived_store.claimants_by_id(txn, sorted(set(owners.values())))
+        return {claim: views[owner] for claim, owner in owners.items() if owner in views}
+
+    def identity_claims(
+        self, identity_id: str, *, limit: int = 50, after_seq: int = -1
+    ) -> list[ClaimState]:
+        """An identity's claims in log order, after position ``after_seq``."""
+        _check_limit(limit)
+        identity = self.claimant_identity(identity_id)
+        with self.store.reader() as txn:
+            rows = derived_store.identity_claim_ids(
+                txn, identity.id, after_seq=after_seq, limit=limit
+            )
+            claims = [txn.get_claim(claim_id) for _, claim_id in rows]
+        return [c for c in claims if c is not None]
+
+    def claim_lines(
+        self, where: LineFilter, *, limit: int = 50, after_seq: int = -1
+    ) -> list[LineView]:
+        """Claim lines matching ``where``, in the order of their first figure."""
+        _check_limit(limit)
+        check_optional(where.search, "search", limit=MAX_FILTER_CHARS)
+        check_optional(where.unit, "unit")
+        if where.claimant is not None:
+            check_hex(where.claimant, "claimant")
+        self._refresh_unless_pinned()
+        with self.store.reader() as txn:
+            return derived_store.line_page(txn, where, after_seq=after_seq, limit=limit)
+
+    def claim_line(self, line_id: str) -> LineView:
+        """One claim line by its id (``<claim id>:<figure index>`` of its first figure)."""
+        check_optional(line_id, "line id")
+        self._refresh_unless_pinned()
+        with self.store.reader() as txn:
+            found = derived_store.lines_by_id(txn, [line_id])
+        if line_id not in found:
+            raise NotFound(f"claim line {line_id} is not in the ledger")
+        return found[line_id]
+
+    def _refresh_unless_pinned(self) -> None:
+        """Refresh derived tables before a read, except inside a snapshot (whose reads could
+        not see the refresh: its caller refreshes before pinning it)."""
+        if not self.store.pinned:
+            self.refresh_derived()
 
     def count_claims(self, where: ClaimFilter, *, as_of: int | None = None) -> int:
         """How many claims match ``where`` (``as_of``: as the ledger stood at that size)."""
@@ -832,3 +953,10 @@ class _SourcesOnly:
 
     def retraction_seq(self, claim_id: str) -> int | None:
         return None
+
+
+def _override_entries(txn: Txn) -> list[SignedEntry]:
+    """Every claimant.linked and claimant.unlinked entry, in log order."""
+    return [
+        parse_entry(data, where=f"entry {seq}") for seq, data in derived_store.override_entries(txn)
+    ]

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ledger import rules
 from ledger.entries import (
     Claimant,
+    ClaimantOverride,
     ClaimExtracted,
     ClaimRetracted,
     ClaimReviewed,
@@ -404,6 +405,13 @@ def _on_claim_reviewed(entry: SignedEntry, state: Overlay) -> None:
     _replace_claim(state, claim, reviewed, entry)
 
 
+def _on_claimant_override(entry: SignedEntry, state: Overlay) -> None:
+    """A link or unlink changes no claim; identities are derived from the log with it."""
+    p = entry.body.payload
+    assert isinstance(p, ClaimantOverride)
+    rules.check_claimant_override(entry, p, state.get_claim)
+
+
 _HANDLERS: dict[str, Callable[[SignedEntry, Overlay], None]] = {
     "key.registered": _on_key_entry,
     "key.revoked": _on_key_entry,
@@ -412,6 +420,8 @@ _HANDLERS: dict[str, Callable[[SignedEntry, Overlay], None]] = {
     "claim.revised": _on_claim_revised,
     "claim.retracted": _on_claim_retracted,
     "claim.reviewed": _on_claim_reviewed,
+    "claimant.linked": _on_claimant_override,
+    "claimant.unlinked": _on_claimant_override,
 }
 
 

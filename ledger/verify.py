@@ -42,6 +42,7 @@ from ledger.chunks import (
     read_source_file,
     run_chunk,
 )
+from ledger.derived import derive, override_of
 from ledger.entries import (
     ENTRY_KINDS,
     ClaimRetracted,
@@ -72,6 +73,12 @@ from ledger.state import (
     subject_of,
 )
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store.derived import (
+    derived_differences,
+    derived_size,
+    forget_derived,
+    override_entries,
+)
 from ledger.store.sql import version_values
 
 Progress = Callable[[int], None]
@@ -821,6 +828,8 @@ def check_projections(store: Store, checker: LogChecker) -> None:
     with store.reader() as txn:
         _raise_first(txn.search_index_differences())
         _raise_first(txn.quantity_index_differences())
+        # Identities and lines, if fresh, against a derivation from the checked claims.
+        _raise_first(_derived_differences(txn, txn.all_claims))
 
 
 def check_claim_versions(store: Store, checker: LogChecker) -> int:
@@ -946,7 +955,23 @@ def projection_differences(txn: Txn, state: MemoryState) -> list[str]:
     differences: list[str] = []
     for table, stored, derived in tables:
         differences.extend(_diff_rows(table, stored, derived))
-    return differences + txn.search_index_differences() + txn.quantity_index_differences()
+    return (
+        differences
+        + txn.search_index_differences()
+        + txn.quantity_index_differences()
+        + _derived_differences(txn, state.claims.values)
+    )
+
+
+def _derived_differences(txn: Txn, claims: Callable[[], Iterable[ClaimState]]) -> list[str]:
+    """The identity and line tables against what the claims and override entries imply;
+    nothing to compare (and no claims read) when they are stale."""
+    if derived_size(txn) != txn.head().size:
+        return []
+    overrides = [
+        override_of(parse_entry(data, where=f"entry {seq}")) for seq, data in override_entries(txn)
+    ]
+    return derived_differences(txn, derive(claims(), overrides))
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
@@ -960,5 +985,7 @@ def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
         differences = projection_differences(txn, state)
         if apply and differences:
             txn.replace_projections(state.as_changes())
+        if apply:
+            forget_derived(txn)  # identities and lines: recomputed on the next read
         entries = txn.head().size
     return RebuildReport(entries, differences)

@@ -78,6 +78,19 @@ def is_place(name: str) -> bool:
     return name in _places()
 
 
+@functools.cache
+def place_words() -> frozenset[str]:
+    """Lower-case words of place names and demonyms ("south", "korea", "korean"), small
+    connecting words left out: what may qualify a title ("South Korean Defense Minister")."""
+    words: set[str] = {word.lower() for word in _COMPASS}
+    for name in (*_places(), *_demonyms()):
+        words.update(w for w in name.lower().split() if w.isalpha() and len(w) > 2)
+    return frozenset(words - _CONNECTING)
+
+
+_CONNECTING = frozenset({"the", "and", "of", "new", "saint", "san", "santa", "city", "del"})
+
+
 def country_of_demonym(words: str) -> str | None:
     """The country a demonym names: "South Korean" -> "South Korea", "Russian" -> "Russia"."""
     return _demonyms().get(words)

@@ -878,6 +878,12 @@ class Store:
             finally:
                 _snapshot.reset(token)
 
+    @property
+    def pinned(self) -> bool:
+        """Whether reads in this context share a ``snapshot()`` transaction."""
+        found = _snapshot.get()
+        return found is not None and found[0] is self
+
     def head(self) -> Head:
         with self.reader() as txn:
             return txn.head()

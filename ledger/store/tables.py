@@ -235,6 +235,108 @@ table with its triggers, GIN and expression indexes): created by migration 0004
 (``migrations/search_index.py``) and left out of autogenerate's comparison."""
 
 
+class IdentityRow(SQLModel, table=True):
+    """Derived: one claimant identity (a person or organisation across spellings);
+    ``id`` is the claim id of its first claim in log order (decision 0009)."""
+
+    __tablename__ = "claimant_identities"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    name: str
+    first_seq: int = Field(index=True, sa_type=SEQ)
+    claims: int
+
+
+class IdentityNameRow(SQLModel, table=True):
+    """Derived: each spelling an identity was named by, with how many claims used it;
+    ``claimants(search)`` matches ``folded`` (lower case, no diacritics) by substring and
+    ``romanized`` exactly."""
+
+    __tablename__ = "claimant_names"
+
+    identity_id: str = Field(primary_key=True, max_length=64)
+    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str
+    folded: str
+    romanized: str = Field(index=True)
+    """The name's first key under the identity rules (``ledger.identity.name_key``)."""
+    claims: int
+
+
+class IdentityRoleRow(SQLModel, table=True):
+    """Derived: a role an identity was reported in, first and last dates the claims in it
+    were made on (null when none of them has a date)."""
+
+    __tablename__ = "claimant_roles"
+
+    identity_id: str = Field(primary_key=True, max_length=64)
+    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    role: str
+    first_made: str | None = Field(default=None, max_length=10)
+    last_made: str | None = Field(default=None, max_length=10)
+
+
+class ClaimIdentityRow(SQLModel, table=True):
+    """Derived: which identity each attributed claim's claimant is."""
+
+    __tablename__ = "claim_claimants"
+
+    seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    claim_id: str = Field(max_length=64, unique=True)
+    identity_id: str = Field(max_length=64, index=True)
+
+
+class LineRow(SQLModel, table=True):
+    """Derived: a claim line (figures for one measured thing across sources); ``id`` is its
+    first point's id in log order."""
+
+    __tablename__ = "claim_lines"
+
+    id: str = Field(primary_key=True, max_length=96)
+    unit: str
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    label: str = Field(sa_column=Column(Text, nullable=False))
+    first_seq: int = Field(index=True, sa_type=SEQ)
+    points: int
+    sources: int
+
+
+class LinePointRow(SQLModel, table=True):
+    """Derived: a figure on a line, ``position`` its place in the line's order (date made,
+    else the source's publication date, then log order)."""
+
+    __tablename__ = "line_points"
+
+    line_id: str = Field(primary_key=True, max_length=96)
+    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    point_id: str = Field(max_length=96)
+    claim_id: str = Field(max_length=64, index=True)
+    log_order: int = Field(sa_type=SEQ)
+    value: str
+    high: str | None = None
+    bound: str = Field(max_length=16)
+    unit: str
+    text: str
+    identity_id: str | None = Field(default=None, max_length=64)
+    claimant_name: str | None = None
+    source_entry: str = Field(max_length=64)
+    made_on: str | None = Field(default=None, max_length=10)
+    made_on_precision: str | None = Field(default=None, max_length=8)
+    published: str | None = Field(default=None, max_length=10)
+
+
+class DerivedStateRow(SQLModel, table=True):
+    """The tree size (and rules versions) the derived tables were last computed at: they
+    are refreshed from the log when a read finds the log has grown since."""
+
+    __tablename__ = "derived_state"
+
+    name: str = Field(primary_key=True, max_length=32)
+    size: int = Field(sa_type=SEQ)
+    rules: str = Field(max_length=64)
+
+
 LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints")
 PROJECTION_TABLES = (
     "keys",
@@ -244,6 +346,16 @@ PROJECTION_TABLES = (
     "claim_quantities",
     "claim_version_quantities",
 )
+DERIVED_TABLES = (
+    "claimant_identities",
+    "claimant_names",
+    "claimant_roles",
+    "claim_claimants",
+    "claim_lines",
+    "line_points",
+    "derived_state",
+)
+"""Identities and claim lines: projections of the log too, recomputed as a whole."""
 metadata = SQLModel.metadata
 
 

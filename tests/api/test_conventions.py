@@ -76,7 +76,7 @@ def test_depth_token_and_page_limits(server: str) -> None:
     for query in (
         "{ sources(first: 101) { edges { cursor } } }",
         "{ entries(first: 101) { seq } }",
-        "{ claimants(first: 101) { claims } }",
+        "{ claimants(first: 101) { edges { cursor } } }",
         "{ claims(first: 0) { totalCount } }",
         "{ claims(last: 101) { totalCount } }",
     ):

@@ -337,7 +337,7 @@ LOOKUPS = """query($id: ID!, $hash: String!, $asOf: Int, $search: String, $publi
   node(id: $id) { id }
   source(hash: $hash, asOf: $asOf) { sha256 }
   entry(hash: $hash) { seq }
-  claimants(search: $search, first: $first) { claims claimant { name } }
+  claimants(search: $search, first: $first) { edges { node { name claimCount } } }
   sources(after: $after, publisher: $publisher, first: $first) { edges { cursor } } }"""
 PROOFS = """query($seq: Int, $size: Int, $from: Int!) {
   inclusionProof(seq: $seq, treeSize: $size) { hashes }

@@ -219,18 +219,19 @@ def test_sources_and_claimants(server: str) -> None:
     assert len(rest["edges"]) == 1 and not rest["pageInfo"]["hasNextPage"]
     seqs = [e["node"]["seq"] for e in first["edges"] + rest["edges"]]
     assert seqs == sorted(seqs)
-    claimants = gql(server, "{ claimants { claimant { name role affiliation } claims } }")[
-        "claimants"
-    ]
+    claimants = gql(
+        server, "{ claimants { edges { node { name kind claimCount roles { role } } } } }"
+    )["claimants"]["edges"]
     assert {
-        "claimant": {
+        "node": {
             "name": "Shin Won-shik",
-            "role": "defense minister",
-            "affiliation": "South Korea",
-        },
-        "claims": 9,
+            "kind": "PERSON",
+            "claimCount": 9,
+            "roles": [{"role": "defense minister"}],
+        }
     } in claimants
-    assert gql(server, '{ claimants(search: "nobody") { claims } }')["claimants"] == []
+    nobody = gql(server, '{ claimants(search: "nobody") { edges { cursor } } }')
+    assert nobody["claimants"]["edges"] == []
 
 
 BACK = """query($last: Int!, $before: String) { claims(last: $last, before: $before) {

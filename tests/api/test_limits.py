@@ -110,7 +110,7 @@ def test_search_bounds_and_short_refusals(server: str) -> None:
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     for query in (
         "query($s: String) { claims(filter: {claimant: $s}) { totalCount } }",
-        "query($s: String) { claimants(search: $s) { claims } }",
+        "query($s: String) { claimants(search: $s) { edges { cursor } } }",
     ):
         error = _error(_post(server, query, s="n" * 1_900_000)[0])
         assert error["extensions"]["code"] == "BAD_USER_INPUT"

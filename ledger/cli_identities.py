@@ -1,0 +1,98 @@
+"""``claims-ledger claimants``, ``lines``, ``link`` and ``unlink``: claimant identities and
+claim lines on the command line, through the same service calls as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ledger.derived import LineFilter
+from ledger.instance import Instance
+
+InstanceFactory = Callable[[], AbstractContextManager[Instance]]
+
+
+def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
+    """Add the commands to ``app``; ``instance`` opens the configured ledger."""
+
+    @app.command("claimants")
+    def claimants(
+        search: Annotated[
+            str | None, typer.Option(help="Part of a name, or a name in another spelling.")
+        ] = None,
+        limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+    ) -> None:
+        """List claimant identities (people and organisations across spellings)."""
+        with instance() as opened:
+            found = opened.ledger.claimant_identities(search=search, limit=limit)
+        table = Table("claimant", "kind", "name", "claims", "also named", "roles")
+        for view in found:
+            others = ", ".join(n.name for n in view.names if n.name != view.name)
+            roles = "; ".join(f"{r.role} ({r.first or '?'} to {r.last or '?'})" for r in view.roles)
+            table.add_row(
+                view.id[:12], view.kind, view.name, str(view.claims), others or "-", roles or "-"
+            )
+        out.print(table)
+        out.print(f"{len(found)} claimants")
+
+    @app.command("lines")
+    def lines(
+        unit: Annotated[str | None, typer.Option(help='Unit, e.g. "containers".')] = None,
+        search: Annotated[
+            str | None, typer.Option(help="Words the subject or label must contain.")
+        ] = None,
+        claimant: Annotated[
+            str | None, typer.Option(help="A claimant id: lines with a figure it stated.")
+        ] = None,
+        min_sources: Annotated[int, typer.Option(help="At least this many sources.")] = 2,
+        limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+    ) -> None:
+        """List claim lines: one figure followed across sources, by date made."""
+        where = LineFilter(unit=unit, search=search, claimant=claimant, min_sources=min_sources)
+        with instance() as opened:
+            found = opened.ledger.claim_lines(where, limit=limit)
+        for line in found:
+            out.print(f"[bold]{line.label}[/bold]  ({line.unit}; line {line.id[:12]}…)")
+            table = Table("made on", "figure", "bound", "claimant", "claim")
+            for point in line.points:
+                made = point.made_on or f"({point.published or '?'})"
+                table.add_row(
+                    made,
+                    f"{point.value} {point.unit}",
+                    point.bound,
+                    point.claimant_name or "unattributed",
+                    point.claim_id[:12],
+                )
+            out.print(table)
+        out.print(f"{len(found)} lines")
+
+    @app.command("link")
+    def link(
+        a: Annotated[str, typer.Argument(help="A claim id or claimant id.")],
+        b: Annotated[str, typer.Argument(help="Another claim id or claimant id.")],
+        reason: Annotated[str, typer.Option(help="Why they are one claimant.")],
+        key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
+    ) -> None:
+        """Record that the claimants of two claims are one person or organisation."""
+        with instance() as opened:
+            entry = opened.ledger.link_claimants(opened.keyring.load(key), a, b, reason=reason)
+            merged = opened.ledger.claimant_identity(a)
+        out.print(f"linked at entry {entry.seq}: claimant {merged.id} ({merged.name})")
+
+    @app.command("unlink")
+    def unlink(
+        a: Annotated[str, typer.Argument(help="A claim id or claimant id.")],
+        b: Annotated[str, typer.Argument(help="Another claim id or claimant id.")],
+        reason: Annotated[str, typer.Option(help="Why they are not one claimant.")],
+        key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
+    ) -> None:
+        """Record that the claimants of two claims are not the same."""
+        with instance() as opened:
+            entry = opened.ledger.unlink_claimants(opened.keyring.load(key), a, b, reason=reason)
+            left, right = opened.ledger.claimant_identity(a), opened.ledger.claimant_identity(b)
+        out.print(f"unlinked at entry {entry.seq}: claimants {left.id} and {right.id}")

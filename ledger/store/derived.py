@@ -1,0 +1,357 @@
+"""SQL for identities and claim lines: the override entries they are derived from, the
+derived tables (replaced as a whole when recomputed), and the reads that serve them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import delete, func, insert, or_, select
+
+from ledger.derived import (
+    RULES,
+    ClaimantView,
+    Derived,
+    LineFilter,
+    LineView,
+    NameUse,
+    claimant_view,
+    folded_name,
+    line_view,
+    romanized_name,
+)
+from ledger.identity import Kind, RoleSpan
+from ledger.lines import Point, unit_head
+from ledger.store.sql import Store, Txn, _as_bytes
+from ledger.store.tables import (
+    RARE_KINDS,
+    ClaimIdentityRow,
+    DerivedStateRow,
+    IdentityNameRow,
+    IdentityRoleRow,
+    IdentityRow,
+    LinePointRow,
+    LineRow,
+)
+
+identities_t = IdentityRow.__table__  # type: ignore[attr-defined]
+names_t = IdentityNameRow.__table__  # type: ignore[attr-defined]
+roles_t = IdentityRoleRow.__table__  # type: ignore[attr-defined]
+claim_identity_t = ClaimIdentityRow.__table__  # type: ignore[attr-defined]
+lines_t = LineRow.__table__  # type: ignore[attr-defined]
+points_t = LinePointRow.__table__  # type: ignore[attr-defined]
+state_t = DerivedStateRow.__table__  # type: ignore[attr-defined]
+_STATE = "identities-and-lines"
+
+
+def override_entries(txn: Txn) -> list[tuple[int, bytes]]:
+    """(seq, bytes) of every claimant.linked and claimant.unlinked entry, in log order
+    (read through the partial index of rare kinds)."""
+    sql = (
+        f"SELECT seq, data FROM entries WHERE {RARE_KINDS} "  # noqa: S608
+        "AND kind IN ('claimant.linked', 'claimant.unlinked') ORDER BY seq"
+    )
+    return [(seq, _as_bytes(data)) for seq, data in txn.conn.exec_driver_sql(sql)]
+
+
+def derived_size(txn: Txn) -> int | None:
+    """The tree size the derived tables were computed at (None: never, or by other rules)."""
+    row = txn.conn.execute(select(state_t).where(state_t.c.name == _STATE)).first()
+    return int(row.size) if row is not None and row.rules == RULES else None
+
+
+def write_derived(txn: Txn, found: Derived, size: int) -> None:
+    """Replace every derived row by ``found``, computed from the log at tree ``size``."""
+    conn = txn.conn
+    for table in (points_t, lines_t, claim_identity_t, roles_t, names_t, identities_t, state_t):
+        conn.execute(delete(table))
+    for table, rows in derived_rows(found).items():
+        for start in range(0, len(rows), 2000):
+            conn.execute(insert(table), rows[start : start + 2000])
+    conn.execute(insert(state_t).values(name=_STATE, size=size, rules=RULES))
+
+
+def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of each derived table (but ``derived_state``) that ``found`` implies."""
+    views = [claimant_view(i, found.claims) for i in found.identities.by_id.values()]
+    lines = [line_view(line, found.claims) for line in found.lines]
+    return {
+        identities_t: [_identity_row(v) for v in views],
+        names_t: [row for v in views for row in _name_rows(v)],
+        roles_t: [row for v in views for row in _role_rows(v)],
+        claim_identity_t: [
+            {"seq": found.claims[ref].seq, "claim_id": ref, "identity_id": identity}
+            for ref, identity in found.identities.of_ref.items()
+        ],
+        lines_t: [_line_row(v) for v in lines],
+        points_t: [row for v in lines for row in _point_rows(v)],
+    }
+
+
+def derived_differences(txn: Txn, found: Derived) -> list[str]:
+    """Where the derived tables differ from ``found`` (what the log implies now), if they
+    claim to be fresh; stale tables are recomputed on the next read, so they differ from
+    nothing."""
+    if derived_size(txn) != txn.head().size:
+        return []
+    out = []
+    for table, rows in derived_rows(found).items():
+        names = [c.name for c in table.columns]
+        key = [c.name for c in table.primary_key.columns]
+        derived = {tuple(r[k] for k in key): tuple(r[n] for n in names) for r in rows}
+        stored = {
+            tuple(row._mapping[k] for k in key): tuple(row._mapping[n] for n in names)
+            for row in txn.conn.execute(select(table))
+        }
+        for pk in sorted(stored.keys() - derived.keys()):
+            out.append(f"{table.name} {'/'.join(map(str, pk))}: not implied by the log")
+        for pk in sorted(derived.keys() - stored.keys()):
+            out.append(f"{table.name} {'/'.join(map(str, pk))}: implied by the log but missing")
+        for pk in sorted(stored.keys() & derived.keys()):
+            if stored[pk] != derived[pk]:
+                column = next(
+                    n for n, a, b in zip(names, stored[pk], derived[pk], strict=True) if a != b
+                )
+                out.append(
+                    f"{table.name} {'/'.join(map(str, pk))}: {column} is "
+                    f"{stored[pk][names.index(column)]!r}, the log implies "
+                    f"{derived[pk][names.index(column)]!r}"
+                )
+    return out
+
+
+def _identity_row(view: ClaimantView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "kind": view.kind,
+        "name": view.name,
+        "first_seq": view.first_seq,
+        "claims": view.claims,
+    }
+
+
+def _name_rows(view: ClaimantView) -> list[dict[str, Any]]:
+    return [
+        {
+            "identity_id": view.id,
+            "position": i,
+            "name": use.name,
+            "folded": folded_name(use.name),
+            "romanized": romanized_name(use.name),
+            "claims": use.claims,
+        }
+        for i, use in enumerate(view.names)
+    ]
+
+
+def _role_rows(view: ClaimantView) -> list[dict[str, Any]]:
+    return [
+        {
+            "identity_id": view.id,
+            "position": i,
+            "role": span.role,
+            "first_made": span.first,
+            "last_made": span.last,
+        }
+        for i, span in enumerate(view.roles)
+    ]
+
+
+def _line_row(view: LineView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "unit": view.unit,
+        "subject": view.subject,
+        "label": view.label,
+        "first_seq": view.first_seq,
+        "points": len(view.points),
+        "sources": view.sources,
+    }
+
+
+def _point_rows(view: LineView) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_id": view.id,
+            "position": i,
+            "point_id": p.id,
+            "claim_id": p.claim_id,
+            "log_order": p.order,
+            "value": p.value,
+            "high": p.high,
+            "bound": p.bound,
+            "unit": p.unit,
+            "text": p.text,
+            "identity_id": p.claimant,
+            "claimant_name": p.claimant_name,
+            "source_entry": p.source,
+            "made_on": p.made_on,
+            "made_on_precision": p.made_on_precision,
+            "published": p.published,
+        }
+        for i, p in enumerate(view.points)
+    ]
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def claimant_page(
+    txn: Txn, *, search: str | None, after_seq: int, limit: int
+) -> list[ClaimantView]:
+    """Identities in the order of their first claim, after ``after_seq``; with ``search``,
+    those with a name containing it (case and accents aside) or equal to it under the
+    romanization rules ("Shin Won-shik" finds "Shin Won-sik")."""
+    query = select(identities_t.c.id).where(identities_t.c.first_seq > after_seq)
+    if search is not None:
+        named = select(names_t.c.identity_id).where(
+            or_(
+                names_t.c.folded.contains(folded_name(search), autoescape=True),
+                names_t.c.romanized == romanized_name(search),
+            )
+        )
+        query = query.where(identities_t.c.id.in_(named))
+    ids = [
+        row[0] for row in txn.conn.execute(query.order_by(identities_t.c.first_seq).limit(limit))
+    ]
+    found = claimants_by_id(txn, ids)
+    return [found[i] for i in ids]
+
+
+def claimants_by_id(txn: Txn, ids: Sequence[str]) -> dict[str, ClaimantView]:
+    """The identities with these ids (unknown ids are absent)."""
+    if not ids:
+        return {}
+    conn = txn.conn
+    rows = conn.execute(select(identities_t).where(identities_t.c.id.in_(ids))).all()
+    names: dict[str, list[NameUse]] = {}
+    for row in conn.execute(
+        select(names_t).where(names_t.c.identity_id.in_(ids)).order_by(names_t.c.position)
+    ):
+        names.setdefault(row.identity_id, []).append(NameUse(name=row.name, claims=row.claims))
+    roles: dict[str, list[RoleSpan]] = {}
+    for row in conn.execute(
+        select(roles_t).where(roles_t.c.identity_id.in_(ids)).order_by(roles_t.c.position)
+    ):
+        roles.setdefault(row.identity_id, []).append(
+            RoleSpan(role=row.role, first=row.first_made, last=row.last_made)
+        )
+    return {
+        row.id: ClaimantView(
+            id=row.id,
+            kind=cast(Kind, row.kind),
+            name=row.name,
+            names=tuple(names.get(row.id, ())),
+            roles=tuple(roles.get(row.id, ())),
+            claims=row.claims,
+            first_seq=row.first_seq,
+        )
+        for row in rows
+    }
+
+
+def claimant_of_claims(txn: Txn, claim_ids: Sequence[str]) -> dict[str, str]:
+    """The identity id of each attributed claim among ``claim_ids``."""
+    if not claim_ids:
+        return {}
+    query = select(claim_identity_t.c.claim_id, claim_identity_t.c.identity_id).where(
+        claim_identity_t.c.claim_id.in_(claim_ids)
+    )
+    return {claim: identity for claim, identity in txn.conn.execute(query)}
+
+
+def identity_claim_ids(
+    txn: Txn, identity_id: str, *, after_seq: int, limit: int
+) -> list[tuple[int, str]]:
+    """(seq, claim id) of an identity's claims in log order, after ``after_seq``."""
+    query = (
+        select(claim_identity_t.c.seq, claim_identity_t.c.claim_id)
+        .where(claim_identity_t.c.identity_id == identity_id, claim_identity_t.c.seq > after_seq)
+        .order_by(claim_identity_t.c.seq)
+        .limit(limit)
+    )
+    return [(seq, claim) for seq, claim in txn.conn.execute(query)]
+
+
+def line_page(txn: Txn, where: LineFilter, *, after_seq: int, limit: int) -> list[LineView]:
+    """Lines matching ``where`` in the order of their first figure, after ``after_seq``."""
+    query = select(lines_t.c.id).where(
+        lines_t.c.first_seq > after_seq,
+        lines_t.c.points >= where.min_points,
+        lines_t.c.sources >= where.min_sources,
+    )
+    if where.unit is not None:
+        query = query.where(lines_t.c.unit == unit_head(where.unit))
+    if where.search is not None:
+        for word in where.search.split():
+            query = query.where(
+                or_(
+                    func.lower(lines_t.c.label).contains(word.lower(), autoescape=True),
+                    lines_t.c.subject.contains(word.lower(), autoescape=True),
+                )
+            )
+    if where.claimant is not None:
+        query = query.where(
+            lines_t.c.id.in_(
+                select(points_t.c.line_id).where(points_t.c.identity_id == where.claimant)
+            )
+        )
+    ids = [row[0] for row in txn.conn.execute(query.order_by(lines_t.c.first_seq).limit(limit))]
+    found = lines_by_id(txn, ids)
+    return [found[i] for i in ids]
+
+
+def lines_by_id(txn: Txn, ids: Sequence[str]) -> dict[str, LineView]:
+    """The lines with these ids, each with its points in order (unknown ids are absent)."""
+    if not ids:
+        return {}
+    conn = txn.conn
+    points: dict[str, list[Point]] = {}
+    query = select(points_t).where(points_t.c.line_id.in_(ids)).order_by(points_t.c.position)
+    for row in conn.execute(query):
+        points.setdefault(row.line_id, []).append(_point(row))
+    return {
+        row.id: LineView(
+            id=row.id,
+            unit=row.unit,
+            subject=row.subject,
+            label=row.label,
+            points=tuple(points.get(row.id, ())),
+            sources=row.sources,
+            first_seq=row.first_seq,
+        )
+        for row in conn.execute(select(lines_t).where(lines_t.c.id.in_(ids)))
+    }
+
+
+def _point(row: Any) -> Point:
+    return Point(
+        id=row.point_id,
+        claim_id=row.claim_id,
+        value=row.value,
+        high=row.high,
+        bound=row.bound,
+        unit=row.unit,
+        text=row.text,
+        claimant=row.identity_id,
+        claimant_name=row.claimant_name,
+        source=row.source_entry,
+        made_on=row.made_on,
+        made_on_precision=row.made_on_precision,
+        published=row.published,
+        order=row.log_order,
+    )
+
+
+def fresh_size(store: Store) -> int | None:
+    """The tree size if the derived tables reflect the whole log now (read in a transaction
+    of its own, outside any pinned snapshot), else None."""
+    with store.engine.connect() as conn, conn.begin():
+        txn = Txn(conn)
+        size = txn.head().size
+        return size if derived_size(txn) == size else None
+
+
+def forget_derived(txn: Txn) -> None:
+    """Mark the derived tables stale (the next read recomputes them)."""
+    txn.conn.execute(delete(state_t))
