@@ -79,6 +79,8 @@ class ClaimantIndex:
         self._links: dict[Mention, _Entity] = {}
         self._aliases: dict[str, _Entity] = {}
         self._initials: dict[str, _Entity] | None = None  # built on the first acronym
+        # "the agency" whose only role match comes later: used when no body fits earlier
+        self._forward: dict[Mention, _Entity] = {}
         self._link_full_names()
         self._merge_longer_names()
         self._link_short_names()
@@ -206,7 +208,15 @@ class ClaimantIndex:
             if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
             timeline = timelines.setdefault(_head(mention.role), [])
-            found = _nearest_compatible(timeline, mention)
+            found = _nearest_compatible(timeline, mention, earlier_only=True)
+            if found is None:
+                later = _nearest_compatible(timeline, mention)
+                if later is not None and mention.kind == "organization":
+                    # look back first: a body named earlier ("the Defense Intelligence
+                    # Agency") beats one given this role later ("the statistics agency")
+                    self._forward[mention] = later
+                else:
+                    found = later
             if found is None and mention.kind == "person":
                 # "a senior official said ... the official said": an unnamed person
                 found = _Entity(name=None)
@@ -218,8 +228,11 @@ class ClaimantIndex:
         """Link "the agency", "the ministry", "the company" to the last such body named."""
         bodies = _Bodies()
         for mention in self._mentions:
-            if mention.affiliation and mention.affiliation in self._entities:
-                bodies.add(self._entities[mention.affiliation])
+            affiliation = mention.affiliation
+            if affiliation and affiliation not in self._entities and _names_a_body(affiliation):
+                self._entity(affiliation).kind = "organization"  # "officials at the Port Authority"
+            if affiliation and affiliation in self._entities:
+                bodies.add(self._entities[affiliation])
             entity = self._links.get(mention)
             if entity is not None:
                 if entity.kind == "organization":
@@ -228,6 +241,7 @@ class ClaimantIndex:
             if mention.name or mention.role is None or mention.kind != "organization":
                 continue
             found = bodies.last(_head(mention.role)) if self._definite(mention) else None
+            found = found or self._forward.get(mention)
             if found is not None:
                 self._links[mention] = found  # "the agency" adds no role to the body's name
                 continue
@@ -364,6 +378,13 @@ class _Bodies:
         if found is None and head in _GENERIC_BODIES:
             return self._last_named
         return found
+
+
+def _names_a_body(affiliation: str) -> bool:
+    """Whether a person's affiliation is a body's name ("Port Authority of Jamaica"), not
+    a place ("Morocco") nor a lower-case description."""
+    words = affiliation.split()
+    return len(words) > 1 and words[0][:1].isupper() and not is_place(affiliation)
 
 
 def _compatible(entity: _Entity, mention: Mention) -> bool:

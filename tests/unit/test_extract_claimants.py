@@ -305,3 +305,61 @@ def test_hyphenated_titles_and_a_titled_name_after_a_role() -> None:
 def test_a_capitalised_role_word_before_a_name_is_part_of_the_name() -> None:
     (claim,) = extract("Turnout stood at 87.04 percent, according to Official Gazette.")
     assert (claim.claimant.name, claim.claimant.role) == ("Official Gazette", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "expected"),
+    [
+        (
+            "The Defense Intelligence Agency estimated that the trade was worth $5 billion. "
+            "The agency said the figure was preliminary. "
+            "Brazil's statistics agency IBGE announced that unemployment fell to 7.8 percent.",
+            "preliminary",
+            "Defense Intelligence Agency",
+        ),
+        (
+            "The Food Standards Agency recalled 12,000 jars on Monday. "
+            "The agency said 40 people had fallen ill. "
+            "Later, the environment agency Natur said 3 rivers were polluted.",
+            "fallen ill",
+            "Food Standards Agency",
+        ),
+        (
+            "Officials at the Port Authority of Jamaica counted 900 ships in May. "
+            "The authority said traffic rose 4 percent. "
+            "The housing authority HAJ said rents rose 9 percent.",
+            "traffic rose",
+            "Port Authority of Jamaica",
+        ),
+    ],
+)
+def test_the_agency_looks_back_before_it_looks_forward(
+    text: str, wanted: str, expected: str
+) -> None:
+    claim = next(c for c in extract(text) if wanted in c.statement)
+    assert claim.claimant.name == expected
+
+
+def test_the_agency_falls_forward_only_when_nothing_earlier_fits() -> None:
+    text = (
+        "The agency said 2,000 homes lost power on Sunday. "
+        "Officials at the state energy agency Enerco said crews were working."
+    )
+    claim = next(c for c in extract(text) if "homes" in c.statement)
+    assert claim.claimant.name == "Enerco"
+
+
+def test_the_minister_and_the_report_look_back_first() -> None:
+    text = (
+        "Finance Minister Ana Ruiz said on Monday that the deficit fell to 3 percent. "
+        "A central bank report found that inflation slowed to 2 percent. "
+        "The minister said tax receipts rose 6 percent. "
+        "The report said wages rose 4 percent. "
+        "Trade Minister Leo Park said exports rose 8 percent. "
+        "A ministry survey found that 30 firms closed."
+    )
+    claims = extract(text)
+    receipts = next(c for c in claims if "receipts" in c.statement)
+    assert receipts.claimant.name == "Ana Ruiz"
+    wages = next(c for c in claims if "wages" in c.statement)
+    assert wages.claimant.name == "central bank report"
