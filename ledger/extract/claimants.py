@@ -16,6 +16,7 @@ from ledger.extract.cues import wordset
 from ledger.extract.mentions import Mention
 from ledger.extract.model import Cited, Claimant, SourceKind
 from ledger.extract.places import is_place
+from ledger.extract.roles import HONORIFICS, TITLE_ABBREVIATIONS, TITLE_WORDS
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
 # Organisation heads so generic that any organisation named before may be meant.
@@ -127,6 +128,11 @@ class ClaimantIndex:
             if mention.affiliation and mention.kind in ("document", "organization"):
                 body = self._entity(mention.affiliation)  # "a Defense Intelligence Agency report"
                 body.kind = body.kind or "organization"
+                owner = _owner(mention.affiliation)
+                if owner is not None:  # "the office of Rep. Kang Dae-sik": Kang is named too
+                    person = self._entity(owner)
+                    person.kind = person.kind or "person"
+                    bisect.insort(person.positions, mention.start)
             if mention.name and (len(mention.name.split()) > 1 or mention.role):
                 self._link(mention, self._entity(mention.name))
 
@@ -138,6 +144,8 @@ class ClaimantIndex:
         longest: dict[str, str] = {}  # a tail of two or more words -> the longest name
         for name in sorted(self._entities, key=len, reverse=True):
             words = name.split()
+            if not name[:1].isupper():
+                continue  # "office of Rep. Kang Dae-sik" is his office, not Kang
             for cut in range(1, len(words) - 1):
                 longest.setdefault(" ".join(words[cut:]), name)
         for mention, entity in list(self._links.items()):
@@ -279,10 +287,11 @@ class ClaimantIndex:
         return self._text[mention.start : mention.start + 4].lower() == "the " or before == "the "
 
     def _entity(self, name: str) -> _Entity:
-        """The entity of a name, created (and indexed by its words) on first use."""
+        """The entity of a name, created (and indexed by its words) on first use; a body
+        described in lower case ("office of Rep. Kang") is not what a surname refers to."""
         if name not in self._entities:
             entity = self._entities[name] = _Entity(name=name)
-            for word in set(name.split()):
+            for word in set(name.split()) if name[:1].isupper() else ():
                 self._by_word.setdefault(word, []).append(entity)
         return self._entities[name]
 
@@ -378,6 +387,24 @@ class _Bodies:
         if found is None and head in _GENERIC_BODIES:
             return self._last_named
         return found
+
+
+def _owner(affiliation: str) -> str | None:
+    """The person whose office a lower-case description names: "office of Rep. Kang
+    Dae-sik" -> "Kang Dae-sik"; None when there is none ("statistics office")."""
+    if affiliation[:1].isupper() or " of " not in affiliation:
+        return None
+    words = affiliation.split(" of ", 1)[1].split()
+    titled = False
+    while words and (
+        words[0].rstrip(".").lower() in TITLE_ABBREVIATIONS
+        or words[0].rstrip(".").lower() in HONORIFICS
+        or words[0].lower() in TITLE_WORDS
+    ):
+        words, titled = words[1:], True
+    if not titled or len(words) < 2 or is_place(" ".join(words)):
+        return None
+    return " ".join(words)
 
 
 def _names_a_body(affiliation: str) -> bool:

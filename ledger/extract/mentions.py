@@ -129,7 +129,9 @@ class _Finder:
             # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
             mention, end = self._named(i + 1)
             return replace(mention, article=token.lower == "the" and mention.name is not None), end
-        if token.text[0].islower() or token.lower in _ROLE_OPENERS:
+        if (token.text[0].islower() or token.lower in _ROLE_OPENERS) and not (
+            self._abbreviation_at(i) and self._name_run(i) > i + 2
+        ):  # "Rep. Kang Dae-sik" is a title and a name, not the role "rep" alone
             found = self._role_only(i)
             if found is not None:
                 return found
@@ -372,10 +374,20 @@ class _Finder:
             # "data from the statistics agency": a body named by its role
             head = self._role_head(start, free=True)
             if head is not None and role_kind(self.tokens[head].lower) == "organization":
-                return self._span_text(start, head + 1), head + 1
+                return self._span_text(start, self._owner_end(head + 1)), self._owner_end(head + 1)
         if run_end == start:
             return None, end
         return self._span_text(start, run_end), run_end
+
+    def _owner_end(self, k: int) -> int:
+        """End of "of [the] Name" after a body named by its role: "the office of Rep. Kang
+        Dae-sik" is Kang's office, not any office; ``k`` when no name follows."""
+        tokens = self.tokens
+        if k + 1 >= len(tokens) or tokens[k].lower not in _NAME_LINKS:
+            return k
+        start = k + 2 if tokens[k + 1].lower == "the" else k + 1
+        run_end = self._name_run(start)
+        return run_end if run_end > start else k
 
     def _name_run(self, i: int) -> int:
         """End of the run of capitalized name words (titles, initials included) from ``i``."""

@@ -44,6 +44,9 @@ class Speech:
     attribution_start: int = 0
     attribution_end: int = 0
     cites: tuple[Mention, ...] = ()
+    links: tuple[tuple[str, Mention], ...] = ()
+    """Who passed the statement on, with how: ("relayed by", Yonhap) for "…, according to
+    Yonhap"; ("submitted to", Rep. Kang) for "a report submitted to Rep. Kang"."""
 
 
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
@@ -104,6 +107,8 @@ _SAYING = frozenset(
 BODY_VERBS = wordset("issued posted notified shared revised lowered put")
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
+# Participles that say whom a document went to, or who got hold of it.
+_HANDED = wordset("submitted provided presented sent delivered leaked obtained seen reviewed")
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _CONTRAST = frozenset({"while", "whereas", "but"})
 _THAT_WINDOW = 10
@@ -147,8 +152,8 @@ def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> lis
             continue
         found = reader.speech_at(index, token)
         if found:
-            return reader.with_second_speaker(found)
-    return according or reader.saying()
+            return reader.with_links(reader.with_second_speaker(found))
+    return reader.with_links(according or reader.saying())
 
 
 class _Sentence:
@@ -208,6 +213,68 @@ class _Sentence:
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def with_links(self, found: list[Speech]) -> list[Speech]:
+        """Keep the reporting chain: who a document went to ("a report submitted to Rep.
+        Kang") and who relayed the statement ("…, according to Yonhap", "as reported by
+        the BBC") when that is not the speaker and stands outside the reported content."""
+        if not found:
+            return found
+        relays: list[tuple[int, Mention]] = []
+        for index, token in enumerate(self.tokens):
+            relay = self._relay_at(index)
+            if relay is None or any(relay is s.speaker for s in found):
+                continue
+            if any(s.content_start <= token.start < s.content_end for s in found):
+                continue  # "Kang said that, according to Yonhap, …": part of what he said
+            relays.append((token.start, relay))
+        linked = []
+        for speech in found:
+            links = list(self._handed_to(speech.speaker))
+            # each statement keeps the relays of its own clause ("X said C1, while Y said C2")
+            links.extend(
+                ("relayed by", relay)
+                for position, relay in relays
+                if speech.clause_start <= position < speech.clause_end
+            )
+            linked.append(replace(speech, links=tuple(links)) if links else speech)
+        return linked
+
+    def _relay_at(self, index: int) -> Mention | None:
+        """The relay named at token ``index``: "according to X", "as reported by X"."""
+        tokens = self.tokens
+        if index + 1 >= len(tokens):
+            return None
+        pair = (tokens[index].lower, tokens[index + 1].lower)
+        if pair == ("according", "to"):
+            return self._mention_after(tokens[index + 1].end)
+        if pair == ("reported", "by") and index and tokens[index - 1].lower == "as":
+            return self._mention_after(tokens[index + 1].end)
+        return None
+
+    def _closing_relay_at(self, index: int) -> bool:
+        """Whether the sentence ends with a relay from token ``index``: "X said C, according
+        to Reuters." relays what X said; the relay is not part of C."""
+        if index >= len(self.tokens):
+            return False
+        found = self._relay_at(index)
+        if found is None and self.tokens[index].lower == "as":
+            found = self._relay_at(index + 1)
+        return found is not None and not self.text[found.end : self.body_end].strip()
+
+    def _handed_to(self, speaker: Mention) -> list[tuple[str, Mention]]:
+        """ "a report submitted to Rep. Kang", "a memo obtained by Reuters": the document's
+        recipient, with the relation as the text gives it ("submitted to")."""
+        if speaker.kind != "document":
+            return []
+        index = bisect.bisect_left(self.tokens, speaker.end, key=_token_start)
+        if index + 1 >= len(self.tokens):
+            return []
+        verb, link = self.tokens[index], self.tokens[index + 1]
+        if verb.lower not in _HANDED or link.lower not in ("to", "by"):
+            return []
+        recipient = self._mention_after(link.end)
+        return [] if recipient is None else [(f"{verb.lower} {link.lower}", recipient)]
 
     def with_second_speaker(self, found: list[Speech]) -> list[Speech]:
         """Add "…, while Y said C2" after the statements found: another speaker, same sentence."""
@@ -311,6 +378,14 @@ class _Sentence:
         first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
         last = bisect.bisect_left(self.tokens, self._with_article(mention.start), key=_token_start)
         between = self.tokens[first:last]
+        handed = (
+            earlier.kind == "document"
+            and len(between) == 2
+            and between[0].lower in _HANDED
+            and between[1].lower in ("to", "by")
+        )
+        if handed:
+            return earlier  # "a report submitted to parliament said": the report said
         if not between or len(between) > _PHRASE_WORDS or between[0].lower not in _PREPOSITIONS:
             return mention
         if all(
@@ -633,7 +708,7 @@ class _Sentence:
             gerund = self._continuation_at(i)
             if gerund is not None:
                 return _strip_end(self.text, content_start, token.start), gerund
-            if self._another_speaker_at(i + 1):
+            if self._another_speaker_at(i + 1) or self._closing_relay_at(i + 1):
                 return _strip_end(self.text, content_start, token.start), None
             word = tokens[i + 1].lower if i + 1 < len(tokens) else ""
             if word.endswith("ing") and word not in _PREPOSITION_ING:
