@@ -105,6 +105,20 @@ _SAYING = frozenset(
 # What a body or a document does when it publishes figures: "the weather service issued a red
 # alert", "the exit poll put the Conservatives on 131 seats" (never said of people).
 BODY_VERBS = wordset("issued posted notified shared revised lowered put")
+# Verbs reporting a judgement of their object: "termed the growth a recovery", "described
+# the evictions as a crisis"; the second set needs "as".
+_CHARACTERISING_AS = wordset(
+    """described describes characterized characterizes characterised characterises
+    portrayed portrays labelled labeled"""
+)
+_CHARACTERISING = _CHARACTERISING_AS | wordset(
+    "termed terms called calls dubbed dubs branded brands"
+)
+_NOT_BEFORE_CHARACTERISING = wordset("is are was were be been being so what which who whom that")
+_RELATIVES = wordset("what which that whom")
+_PRONOUN_WORDS = wordset("it he she they we i you")
+_NOT_OBJECTS = wordset("for on off up in out back into upon it this that him her them me us")
+_OBJECT_WORDS = 8  # words between a characterising verb and its "as" or article
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
 # Participles that say whom a document went to, or who got hold of it.
@@ -173,18 +187,17 @@ class _Sentence:
     def speech_at(self, index: int, token: Token) -> list[Speech]:
         """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
-        if form is None and token.lower in BODY_VERBS:
+        if form is None and (token.lower in BODY_VERBS or self._characterises(index)):
             form = (token.lower, False)
         # Capitalized forms are names ("United States"); gerunds only continue a clause.
         if form is None or form[1] or token.text[0].isupper():
             return []
         speaker, inverted = self._speaker(token)
-        if token.lower in BODY_VERBS and (
-            inverted
-            or speaker is None
-            or speaker.pronoun
-            or speaker.kind not in ("organization", "document")
-        ):
+        # anyone may "put the death toll at 312"; other body verbs need a body or a document
+        estimate = token.lower == "put" and self._puts_at_a_figure(index)
+        body = speaker is not None and not speaker.pronoun
+        body = body and speaker is not None and speaker.kind in ("organization", "document")
+        if token.lower in BODY_VERBS and (inverted or speaker is None or not (body or estimate)):
             return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
             return []
@@ -213,6 +226,42 @@ class _Sentence:
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def _characterises(self, index: int) -> bool:
+        """Whether token ``index`` is a verb that reports a judgement of its object:
+        "termed the growth a recovery", "called the deal a giveaway", "described the
+        evictions as a crisis". The object must be followed, within a few words, by "as"
+        (described, characterized) or an article (termed, called, dubbed, branded), with
+        no other verb between: "called for talks", "a group called Hamas said" are not."""
+        tokens = self.tokens
+        word = tokens[index].lower
+        if word not in _CHARACTERISING or tokens[index].text[0].isupper():
+            return False
+        before = [token.lower for token in tokens[max(0, index - 2) : index]]
+        if before and before[-1] in _NOT_BEFORE_CHARACTERISING:
+            return False  # "was called", "is described as", "a group called"
+        if len(before) == 2 and before[0] in _RELATIVES and before[1] in _PRONOUN_WORDS:
+            return False  # "what it called "significant" strikes": the writer's phrase
+        wanted = ("as",) if word in _CHARACTERISING_AS else ("a", "an")
+        following = tokens[index + 1 : index + 2 + _OBJECT_WORDS]
+        if not following or following[0].lower in _NOT_OBJECTS or following[0].lower in wanted:
+            return False
+        for k, token in enumerate(following[1:], 1):
+            if token.lower in wanted:
+                return k + 1 < len(following) or index + 2 + k < len(tokens)
+            if token.text in ",;:" or token.lower in _VERB_WORDS:
+                return False
+        return False
+
+    def _puts_at_a_figure(self, index: int) -> bool:
+        """ "put the death toll at 312", "put the number of injured at 1,200": an estimate,
+        whoever makes it."""
+        for token in self.tokens[index + 1 : index + 2 + _OBJECT_WORDS]:
+            if token.lower == "at":
+                return True
+            if token.text in ",;:" or token.lower in _VERB_WORDS:
+                return False
+        return False
 
     def with_links(self, found: list[Speech]) -> list[Speech]:
         """Keep the reporting chain: who a document went to ("a report submitted to Rep.
@@ -411,6 +460,8 @@ class _Sentence:
     def _subject_gap(gap: str, subject: Mention) -> bool:
         """A gap that keeps subject and verb together: adverbs or one ", parenthetical,"."""
         stripped = gap.strip().removeprefix(")").strip()  # "District (SPPHD) says"
+        if (subject.name or "").endswith(("Jr", "Sr")):
+            stripped = stripped.removeprefix(".").strip()  # "Robert F. Kennedy Jr. said"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True
         if stripped == "," and subject.role is not None and subject.name is not None:

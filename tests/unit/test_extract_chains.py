@@ -71,7 +71,9 @@ def test_the_relay_keeps_what_the_speaker_cites_first() -> None:
 
 
 def test_according_to_inside_the_content_is_what_the_speaker_said() -> None:
-    claim = claim_with("Mayor Ana Lima said that, according to police, 3,000 people marched.", "3,000")
+    claim = claim_with(
+        "Mayor Ana Lima said that, according to police, 3,000 people marched.", "3,000"
+    )
     assert claim.claimant.name == "Ana Lima"
     assert claim.claimant.cites == ()
 
