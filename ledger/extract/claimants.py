@@ -16,7 +16,12 @@ from ledger.extract.cues import wordset
 from ledger.extract.mentions import Mention
 from ledger.extract.model import Cited, Claimant, SourceKind
 from ledger.extract.places import is_place
-from ledger.extract.roles import HONORIFICS, TITLE_ABBREVIATIONS, TITLE_WORDS
+from ledger.extract.roles import (
+    HONORIFICS,
+    ORGANIZATION_HEADS,
+    TITLE_ABBREVIATIONS,
+    TITLE_WORDS,
+)
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
 # Organisation heads so generic that any organisation named before may be meant.
@@ -168,7 +173,11 @@ class ClaimantIndex:
         for mention in self._mentions:
             if mention.name is None or mention in self._links:
                 continue
-            entity = self._aliases.get(mention.name) or self._acronym(mention.name)
+            entity = (
+                self._aliases.get(mention.name)
+                or self._acronym(mention.name)
+                or self._clipped(mention)
+            )
             if entity is None and (mention.kind != "organization" or mention.article):
                 # a surname is part of a person's name, "the Observatory" of a body's name;
                 # "SpaceX" (named as a company) is not "SpaceX Crew Dragon"
@@ -176,6 +185,27 @@ class ClaimantIndex:
             if entity is None:
                 entity = self._entity(mention.name)
             self._link(mention, entity)
+
+    def _clipped(self, mention: Mention) -> _Entity | None:
+        """The body a clipped name stands for, named earlier: "the Fed" after "the US
+        Federal Reserve" (the clip begins the first word after any place name)."""
+        name = mention.name or ""
+        if not mention.article or " " in name or len(name) < 3 or not name.istitle():
+            return None
+        for entity in self._entities.values():
+            words = (entity.name or "").split()
+            while len(words) > 1 and is_place(words[0].rstrip(".")):
+                words = words[1:]
+            if (
+                len(words) > 1
+                and words[0] != name
+                and words[0].startswith(name)
+                and entity.positions
+                and entity.positions[0] < mention.start
+                and entity.kind == "organization"
+            ):
+                return entity
+        return None
 
     def _acronym(self, name: str) -> _Entity | None:
         """The entity whose capitalised words' initials spell ``name`` ("USGS", "Nasa")."""
@@ -235,6 +265,7 @@ class ClaimantIndex:
     def _link_bodies(self) -> None:
         """Link "the agency", "the ministry", "the company" to the last such body named."""
         bodies = _Bodies()
+        described: _Entity | None = None  # the last body described but not named
         for mention in self._mentions:
             affiliation = mention.affiliation
             if affiliation and affiliation not in self._entities and _names_a_body(affiliation):
@@ -243,12 +274,20 @@ class ClaimantIndex:
                 bodies.add(self._entities[affiliation])
             entity = self._links.get(mention)
             if entity is not None:
+                if described is not None and self._short_name_first_given(mention, entity):
+                    self._rename(entity, described)  # "a monitor said ... the Observatory"
+                    entity, described = described, None
                 if entity.kind == "organization":
                     bodies.add(entity)
                 continue
             if mention.name or mention.role is None or mention.kind != "organization":
                 continue
-            found = bodies.last(_head(mention.role)) if self._definite(mention) else None
+            # only a bare "the agency" may mean any body; "the ambulance authority in
+            # Derna" or "the rights group" describe one of their own
+            bare = " " not in mention.role and mention.affiliation is None
+            found = (
+                bodies.last(_head(mention.role), generic=bare) if self._definite(mention) else None
+            )
             found = found or self._forward.get(mention)
             if found is not None:
                 self._links[mention] = found  # "the agency" adds no role to the body's name
@@ -256,6 +295,32 @@ class ClaimantIndex:
             found = _Entity(name=None)  # "Russia's foreign ministry": a body of its own
             self._link(mention, found)
             bodies.add(found)
+            if mention.affiliation is None and self._indefinite(mention):
+                described = found  # "a Britain-based monitor": its name may come later
+
+    def _short_name_first_given(self, mention: Mention, entity: _Entity) -> bool:
+        """ "the Observatory", "the Commission": a function noun used as a name, first given
+        here with "the" and no fuller form in the article, refers to a body described
+        before ("a Britain-based monitor") rather than introducing a new one."""
+        name = entity.name or ""
+        return (
+            mention.article
+            and mention.name == name
+            and " " not in name
+            and name.lower() in ORGANIZATION_HEADS
+            and entity.positions[:1] == [mention.start]
+        )
+
+    def _rename(self, entity: _Entity, described: _Entity) -> None:
+        """Give a described body the name of ``entity`` and move every mention of it over."""
+        described.name = entity.name
+        described.article = described.article or entity.article
+        for mention, linked in list(self._links.items()):
+            if linked is entity:
+                self._links[mention] = described
+                bisect.insort(described.positions, mention.start)
+        if entity.name is not None:
+            self._entities[entity.name] = described
 
     def _link_pronouns(self) -> None:
         """Link "he"/"she" to the last person, "it" to the last organisation or document,
@@ -280,6 +345,12 @@ class ClaimantIndex:
                 last["group"] = entity
             else:
                 last["person"] = entity
+
+    def _indefinite(self, mention: Mention) -> bool:
+        """Whether the mention follows "a"/"an" ("a Britain-based monitor")."""
+        before = self._text[max(0, mention.start - 3) : mention.start].lower().split()
+        opening = self._text[mention.start : mention.start + 3].lower().split()[:1]
+        return bool(before and before[-1] in ("a", "an")) or opening in (["a"], ["an"])
 
     def _definite(self, mention: Mention) -> bool:
         """Whether the mention starts with, or follows, "the" ("the agency" refers back)."""
@@ -380,11 +451,11 @@ class _Bodies:
         if entity.name is not None and not is_place(entity.name):
             self._last_named = entity
 
-    def last(self, head: str) -> _Entity | None:
+    def last(self, head: str, *, generic: bool = True) -> _Entity | None:
         """The last body with ``head`` in its name or role ("Defense Intelligence Agency"),
         else, for a generic head ("the agency", "the company"), the last body named."""
         found = self._by_word.get(head) or self._by_word.get(head.rstrip("s"))
-        if found is None and head in _GENERIC_BODIES:
+        if found is None and generic and head in _GENERIC_BODIES:
             return self._last_named
         return found
 

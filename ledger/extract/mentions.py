@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
 from ledger.extract.model import SourceKind
-from ledger.extract.places import country_of, country_of_demonym
+from ledger.extract.places import country_of, country_of_demonym, is_place
 from ledger.extract.roles import (
     HONORIFICS,
     ORGANIZATION_WORDS,
@@ -155,7 +155,37 @@ class _Finder:
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end
-        return self._mention(i, end, role=role, affiliation=affiliation), end
+        return self._named_after(i, end, role, affiliation) or (
+            self._mention(i, end, role=role, affiliation=affiliation),
+            end,
+        )
+
+    def _named_after(
+        self, i: int, end: int, role: str, affiliation: str | None
+    ) -> tuple[Mention, int] | None:
+        """A description then its name in apposition: "a Britain-based monitor, the Syrian
+        Observatory for Human Rights, said", "the watchdog, Press Freedom Now, said". The
+        name must close the apposition (a comma, the verb or the end), and not be a place:
+        "the ministry, Reuters and AP" is a list, "officials, Kyiv said" two clauses."""
+        tokens = self.tokens
+        if end + 1 >= len(tokens) or tokens[end].text != ",":
+            return None
+        if i and tokens[i - 1].text not in _APPOSITION_OPENERS:
+            return None  # "cuts at the ministry, the Pentagon said": the ministry is content
+        start = end + 2 if tokens[end + 1].lower == "the" else end + 1
+        run_end = self._name_run(start)
+        title, name = self._split_title(start, run_end)
+        if run_end == start or title or name is None or is_place(name):
+            return None
+        following = tokens[run_end] if run_end < len(tokens) else None
+        closes = following is None or following.text in ",." or following.lower in REPORTING_FORMS
+        if not closes:
+            return None
+        kind = role_kind(role)
+        if kind not in ("person", "organization") or kind != (name_kind(name) or kind):
+            return None  # "the survey, the Bureau said", "the spokesman, Pentagon said"
+        mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
+        return replace(mention, article=start == end + 2), run_end  # "the Syrian Observatory"
 
     def _named(self, i: int) -> tuple[Mention, int]:
         """A capitalized run, with its title split off, then a possessive or appositive role."""
@@ -210,6 +240,11 @@ class _Finder:
             end = name_end
         else:
             name = None
+        if name is None:
+            start = i - 1 if determined else i  # ", a Britain-based monitor, the Syrian …"
+            named = self._named_after(start, end, role, affiliation)
+            if named is not None:
+                return replace(named[0], start=self.tokens[i].start), named[1]
         return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
 
     def _possessive_role(self, i: int, run_end: int) -> tuple[Mention, int] | None:
@@ -258,7 +293,10 @@ class _Finder:
             return None
         phrase = self._role_phrase(run_end + 1) or self._title_case_role(run_end + 1)
         if phrase is None:
-            found = self._attributive(run_end + 1, self._name_run(run_end + 1))
+            k = run_end + 1
+            if k < len(self.tokens) and self.tokens[k].lower in _DETERMINERS:
+                k += 1  # ", a London-based think tank,"
+            found = self._attributive(k, self._name_run(k))
             if found is None or found[0].name is not None:
                 return None
             phrase = (
@@ -528,6 +566,8 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
 _COMPASS_WORDS = wordset(
     "eastern western northern southern central northeastern northwestern southeastern southwestern"
 )
+# What may come right before a description that its name follows in apposition.
+_APPOSITION_OPENERS = frozenset({",", "to", "by", "—", "–", "(", ":"})
 _DESCRIPTIVE = re.compile(r"-(?:based|headquartered|owned|run|led|backed|funded|born)$")
 _PARTICLES = frozenset(
     {
