@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from ledger.extract import DeterministicExtractor, ExtractedClaim
-from ledger.extract.model import Cited
+from ledger.extract.model import Cited, Claimant
 
 PUBLISHED = datetime.date(2024, 3, 22)
 
@@ -117,3 +117,25 @@ def test_a_body_named_as_someones_office_keeps_the_owner() -> None:
     assert report.claimant.affiliation == "office of Sen. Maria Ortiz"
     ortiz = next(c for c in claims if "accurate" in c.statement)
     assert ortiz.claimant.name == "Maria Ortiz"
+
+
+def test_the_documented_chain_example() -> None:
+    """docs/extraction.md, "Reporting chains": the example is what the rules give."""
+    claim = claim_with(
+        "The shipments included 6 million artillery shells, says a military intelligence "
+        "report by the office of Rep. Kang Dae-sik, according to Yonhap.",
+        "shells",
+    )
+    assert claim.claimant == Claimant(
+        name="military intelligence report",
+        role=None,
+        affiliation="office of Rep. Kang Dae-sik",
+        kind="document",
+        cites=(Cited(name="Yonhap", role="relayed by", affiliation=None, kind=None),),
+    )
+
+
+def test_a_leaked_memo_keeps_who_it_was_leaked_to() -> None:
+    claim = claim_with("A cabinet memo leaked to Politico said 300 posts would be cut.", "posts")
+    assert claim.claimant.name == "cabinet memo"
+    assert chain(claim) == [("Politico", "leaked to")]
