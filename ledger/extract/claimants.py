@@ -85,7 +85,7 @@ class ClaimantIndex:
         self._links: dict[Mention, _Entity] = {}
         self._aliases: dict[str, _Entity] = {}
         self._initials: dict[str, _Entity] | None = None  # built on the first acronym
-        # "the agency" whose only role match comes later: used when no body fits earlier
+        # "the agency" matched by role: used when no body named earlier fits better
         self._forward: dict[Mention, _Entity] = {}
         self._link_full_names()
         self._merge_longer_names()
@@ -246,15 +246,17 @@ class ClaimantIndex:
             if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
             timeline = timelines.setdefault(_head(mention.role), [])
-            found = _nearest_compatible(timeline, mention, earlier_only=True)
-            if found is None:
-                later = _nearest_compatible(timeline, mention)
-                if later is not None and mention.kind == "organization":
-                    # look back first: a body named earlier ("the Defense Intelligence
-                    # Agency") beats one given this role later ("the statistics agency")
-                    self._forward[mention] = later
-                else:
-                    found = later
+            found = _nearest_compatible(timeline, mention)
+            if (
+                mention.kind == "organization"
+                and (found is not None)
+                and (self._definite(mention) or found.positions[0] > mention.start)
+            ):
+                # "the agency" is the nearest earlier body with that word in its name or
+                # its role ("the Defense Intelligence Agency" after "the statistics agency
+                # IBGE"), decided with the bodies; this match is only the fallback
+                self._forward[mention] = found
+                found = None
             if found is None and mention.kind == "person":
                 # "a senior official said ... the official said": an unnamed person
                 found = _Entity(name=None)

@@ -331,6 +331,13 @@ def test_a_capitalised_role_word_before_a_name_is_part_of_the_name() -> None:
             "traffic rose",
             "Port Authority of Jamaica",
         ),
+        (
+            "Brazil's statistics agency IBGE said unemployment fell to 7.8 percent. "
+            "The Defense Intelligence Agency estimated that the trade was worth $5 billion. "
+            "The agency said the figure was preliminary.",
+            "preliminary",
+            "Defense Intelligence Agency",
+        ),
     ],
 )
 def test_the_agency_looks_back_before_it_looks_forward(
