@@ -85,6 +85,7 @@ class ClaimantIndex:
         self._links: dict[Mention, _Entity] = {}
         self._aliases: dict[str, _Entity] = {}
         self._initials: dict[str, _Entity] | None = None  # built on the first acronym
+        self._first_words: list[tuple[str, _Entity]] | None = None  # built on the first clip
         # "the agency" matched by role: used when no body named earlier fits better
         self._forward: dict[Mention, _Entity] = {}
         self._link_full_names()
@@ -192,19 +193,21 @@ class ClaimantIndex:
         name = mention.name or ""
         if not mention.article or " " in name or len(name) < 3 or not name.istitle():
             return None
-        for entity in self._entities.values():
-            words = (entity.name or "").split()
-            while len(words) > 1 and is_place(words[0].rstrip(".")):
-                words = words[1:]
-            if (
-                len(words) > 1
-                and words[0] != name
-                and words[0].startswith(name)
-                and entity.positions
-                and entity.positions[0] < mention.start
-                and entity.kind == "organization"
-            ):
+        if self._first_words is None:  # built once: (first word, entity), sorted
+            self._first_words = []
+            for entity in self._entities.values():
+                words = (entity.name or "").split()
+                while len(words) > 1 and is_place(words[0].rstrip(".")):
+                    words = words[1:]
+                if len(words) > 1 and entity.kind == "organization":
+                    self._first_words.append((words[0], entity))
+            self._first_words.sort(key=_first)
+        index = bisect.bisect_right(self._first_words, name, key=_first)  # past the name itself
+        while index < len(self._first_words) and self._first_words[index][0].startswith(name):
+            entity = self._first_words[index][1]
+            if entity.positions and entity.positions[0] < mention.start:
                 return entity
+            index += 1
         return None
 
     def _acronym(self, name: str) -> _Entity | None:
@@ -405,6 +408,11 @@ def _initials(name: str) -> set[str]:
                 letters.append(word[0])
         found.add("".join(letters).upper())
     return found
+
+
+def _first(item: tuple[str, _Entity]) -> str:
+    """Sort key of a (first word, entity) entry."""
+    return item[0]
 
 
 def _position(item: tuple[int, _Entity]) -> int:
