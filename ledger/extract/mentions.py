@@ -279,7 +279,12 @@ class _Finder:
             if end < len(self.tokens) and role_kind(self.tokens[end].lower) == "organization":
                 end += 1
             kind: SourceKind | None = "organization" if end > title_end else None
-            return self._mention(i, end, name=name, affiliation=affiliation, kind=kind), end
+            # "SpaceX company": "the company" may later refer to it
+            role = self.tokens[title_end].lower if end > title_end else None
+            mention = self._mention(
+                i, end, name=name, role=role, affiliation=affiliation, kind=kind
+            )
+            return mention, end
         if not title:
             return None
         mention = self._mention(

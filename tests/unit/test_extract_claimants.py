@@ -462,3 +462,13 @@ def test_a_clipped_name_is_the_body_named_in_full_before() -> None:
     )
     claim = next(c for c in extract(text) if "4.75" in c.statement)
     assert claim.claimant.name == "US Federal Reserve"
+
+
+def test_the_company_is_the_body_last_called_a_company() -> None:
+    text = (
+        "Jeff Lin's Orbitek company confirmed 3 launches in May. "
+        "The European Space Agency said 2 probes were launched on Sunday. "
+        "The Texas-based company said 12 satellites were deployed."
+    )
+    claim = next(c for c in extract(text) if "satellites" in c.statement)
+    assert claim.claimant.name == "Orbitek"
