@@ -280,9 +280,9 @@ class _Finder:
                 end += 1
             kind: SourceKind | None = "organization" if end > title_end else None
             # "SpaceX company": "the company" may later refer to it
-            role = self.tokens[title_end].lower if end > title_end else None
+            body_role = self.tokens[title_end].lower if end > title_end else None
             mention = self._mention(
-                i, end, name=name, role=role, affiliation=affiliation, kind=kind
+                i, end, name=name, role=body_role, affiliation=affiliation, kind=kind
             )
             return mention, end
         if not title:
