@@ -123,6 +123,8 @@ _OBJECT_WORDS = 8  # words between a characterising verb and its "as" or article
 _CITING = frozenset({"citing", "quoting"})
 # Participles that say whom a document went to, or who got hold of it.
 _HANDED = wordset("submitted provided presented sent delivered leaked obtained seen reviewed")
+_RELATIVE_WORDS = wordset("who which that whose where when while because although")
+_PARTICIPLE_MENTIONS = 4  # mentions a participle phrase may list ("the BBC, ITV and Sky")
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _CONTRAST = frozenset({"while", "whereas", "but"})
 _THAT_WINDOW = 10
@@ -427,14 +429,9 @@ class _Sentence:
         first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
         last = bisect.bisect_left(self.tokens, self._with_article(mention.start), key=_token_start)
         between = self.tokens[first:last]
-        handed = (
-            earlier.kind == "document"
-            and len(between) == 2
-            and between[0].lower in _HANDED
-            and between[1].lower in ("to", "by")
-        )
-        if handed:
-            return earlier  # "a report submitted to parliament said": the report said
+        document = self._document_before(index)
+        if document is not None:
+            return document  # "a report submitted to parliament said": the report said
         if not between or len(between) > _PHRASE_WORDS or between[0].lower not in _PREPOSITIONS:
             return mention
         if all(
@@ -442,6 +439,28 @@ class _Sentence:
         ):
             return earlier
         return mention
+
+    def _document_before(self, index: int) -> Mention | None:
+        """The document whose participle phrases end at mention ``index``: "an exit poll
+        carried out by Ipsos, and paid for by the BBC, ITV and Sky says" is said by the
+        poll; "a report submitted to parliament said" by the report. Walks back over at
+        most a few mentions joined by "by", "for", "to", "and", commas and participles."""
+        for back in range(index - 1, max(-1, index - 1 - _PARTICIPLE_MENTIONS), -1):
+            earlier = self.mentions[back]
+            after = self.mentions[back + 1]
+            first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
+            last = bisect.bisect_left(
+                self.tokens, self._with_article(after.start), key=_token_start
+            )
+            between = self.tokens[first:last]
+            if not between or len(between) > _PHRASE_WORDS:
+                return None
+            if any(not _participle_link(t) for t in between):
+                return None
+            lead = between[0].lower
+            if earlier.kind == "document" and (lead in _HANDED or lead.endswith("ed")):
+                return earlier
+        return None
 
     def _mention_ending_by(self, position: int) -> Mention | None:
         """The last mention that ends at or before ``position``."""
@@ -820,6 +839,17 @@ class _Sentence:
             attribution_start=min(speaker.start, content_end),
             attribution_end=max(speaker.end, content_start),
         )
+
+
+def _participle_link(token: Token) -> bool:
+    """A word of a participle phrase between mentions: "carried out by polling", ", and
+    paid for by the", "submitted to" (no finite or reporting verb, no relative clause)."""
+    word = token.lower
+    if token.text in (",", "the", "and"):
+        return True
+    if not token.text.isalpha() or not token.text.islower() or word in _VERB_WORDS:
+        return False
+    return word not in _RELATIVE_WORDS  # "polling company Ipsos" is a noun phrase
 
 
 def _start(mention: Mention) -> int:

@@ -424,3 +424,41 @@ def test_issuing_a_warning_that_reports_its_content() -> None:
     claim = only("The weather service issued a warning that 10 inches of rain could fall.")
     assert claim.claimant.name == "weather service"
     assert "10 inches" in claim.statement
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "affiliation"),
+    [
+        (
+            "An exit poll carried out by research firm Datavox, and paid for by the BBC, "
+            "ITV and Sky News says the Greens will win 40 seats.",
+            "exit poll",
+            None,
+        ),
+        (
+            "A study funded by the Wellcome Trust and published in The Lancet found that "
+            "12 percent of adults slept under 5 hours.",
+            "study",
+            None,
+        ),
+        (
+            "A report submitted to parliament on Monday said 200 schools had closed.",
+            "report",
+            None,
+        ),
+    ],
+)
+def test_a_document_followed_by_participle_phrases_is_the_speaker(
+    text: str, name: str, affiliation: str | None
+) -> None:
+    claim = only(text)
+    assert (claim.claimant.name, claim.claimant.affiliation) == (name, affiliation)
+    assert claim.claimant.kind == "document"
+
+
+def test_a_relative_clause_does_not_hand_the_statement_to_a_document() -> None:
+    claim = only(
+        "The audit, which covered 40 schools in Leeds, was published in May, and "
+        "Mayor Ruth Okafor said 12 of them would close."
+    )
+    assert claim.claimant.name == "Ruth Okafor"
