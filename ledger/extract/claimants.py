@@ -16,6 +16,12 @@ from ledger.extract.cues import wordset
 from ledger.extract.mentions import Mention
 from ledger.extract.model import Cited, Claimant, SourceKind
 from ledger.extract.places import is_place
+from ledger.extract.roles import (
+    HONORIFICS,
+    ORGANIZATION_HEADS,
+    TITLE_ABBREVIATIONS,
+    TITLE_WORDS,
+)
 
 UNATTRIBUTED = Claimant(name=None, role=None, affiliation=None)
 # Organisation heads so generic that any organisation named before may be meant.
@@ -79,6 +85,9 @@ class ClaimantIndex:
         self._links: dict[Mention, _Entity] = {}
         self._aliases: dict[str, _Entity] = {}
         self._initials: dict[str, _Entity] | None = None  # built on the first acronym
+        self._first_words: list[tuple[str, _Entity]] | None = None  # built on the first clip
+        # "the agency" matched by role: used when no body named earlier fits better
+        self._forward: dict[Mention, _Entity] = {}
         self._link_full_names()
         self._merge_longer_names()
         self._link_short_names()
@@ -125,6 +134,11 @@ class ClaimantIndex:
             if mention.affiliation and mention.kind in ("document", "organization"):
                 body = self._entity(mention.affiliation)  # "a Defense Intelligence Agency report"
                 body.kind = body.kind or "organization"
+                owner = _owner(mention.affiliation)
+                if owner is not None:  # "the office of Rep. Kang Dae-sik": Kang is named too
+                    person = self._entity(owner)
+                    person.kind = person.kind or "person"
+                    bisect.insort(person.positions, mention.start)
             if mention.name and (len(mention.name.split()) > 1 or mention.role):
                 self._link(mention, self._entity(mention.name))
 
@@ -136,6 +150,8 @@ class ClaimantIndex:
         longest: dict[str, str] = {}  # a tail of two or more words -> the longest name
         for name in sorted(self._entities, key=len, reverse=True):
             words = name.split()
+            if not name[:1].isupper():
+                continue  # "office of Rep. Kang Dae-sik" is his office, not Kang
             for cut in range(1, len(words) - 1):
                 longest.setdefault(" ".join(words[cut:]), name)
         for mention, entity in list(self._links.items()):
@@ -158,7 +174,11 @@ class ClaimantIndex:
         for mention in self._mentions:
             if mention.name is None or mention in self._links:
                 continue
-            entity = self._aliases.get(mention.name) or self._acronym(mention.name)
+            entity = (
+                self._aliases.get(mention.name)
+                or self._acronym(mention.name)
+                or self._clipped(mention)
+            )
             if entity is None and (mention.kind != "organization" or mention.article):
                 # a surname is part of a person's name, "the Observatory" of a body's name;
                 # "SpaceX" (named as a company) is not "SpaceX Crew Dragon"
@@ -166,6 +186,29 @@ class ClaimantIndex:
             if entity is None:
                 entity = self._entity(mention.name)
             self._link(mention, entity)
+
+    def _clipped(self, mention: Mention) -> _Entity | None:
+        """The body a clipped name stands for, named earlier: "the Fed" after "the US
+        Federal Reserve" (the clip begins the first word after any place name)."""
+        name = mention.name or ""
+        if not mention.article or " " in name or len(name) < 3 or not name.istitle():
+            return None
+        if self._first_words is None:  # built once: (first word, entity), sorted
+            self._first_words = []
+            for entity in self._entities.values():
+                words = (entity.name or "").split()
+                while len(words) > 1 and is_place(words[0].rstrip(".")):
+                    words = words[1:]
+                if len(words) > 1 and entity.kind == "organization":
+                    self._first_words.append((words[0], entity))
+            self._first_words.sort(key=_first)
+        index = bisect.bisect_right(self._first_words, name, key=_first)  # past the name itself
+        while index < len(self._first_words) and self._first_words[index][0].startswith(name):
+            entity = self._first_words[index][1]
+            if entity.positions and entity.positions[0] < mention.start:
+                return entity
+            index += 1
+        return None
 
     def _acronym(self, name: str) -> _Entity | None:
         """The entity whose capitalised words' initials spell ``name`` ("USGS", "Nasa")."""
@@ -207,6 +250,16 @@ class ClaimantIndex:
                 continue
             timeline = timelines.setdefault(_head(mention.role), [])
             found = _nearest_compatible(timeline, mention)
+            if (
+                mention.kind == "organization"
+                and (found is not None)
+                and (self._definite(mention) or found.positions[0] > mention.start)
+            ):
+                # "the agency" is the nearest earlier body with that word in its name or
+                # its role ("the Defense Intelligence Agency" after "the statistics agency
+                # IBGE"), decided with the bodies; this match is only the fallback
+                self._forward[mention] = found
+                found = None
             if found is None and mention.kind == "person":
                 # "a senior official said ... the official said": an unnamed person
                 found = _Entity(name=None)
@@ -217,23 +270,62 @@ class ClaimantIndex:
     def _link_bodies(self) -> None:
         """Link "the agency", "the ministry", "the company" to the last such body named."""
         bodies = _Bodies()
+        described: _Entity | None = None  # the last body described but not named
         for mention in self._mentions:
-            if mention.affiliation and mention.affiliation in self._entities:
-                bodies.add(self._entities[mention.affiliation])
+            affiliation = mention.affiliation
+            if affiliation and affiliation not in self._entities and _names_a_body(affiliation):
+                self._entity(affiliation).kind = "organization"  # "officials at the Port Authority"
+            if affiliation and affiliation in self._entities:
+                bodies.add(self._entities[affiliation])
             entity = self._links.get(mention)
             if entity is not None:
+                if described is not None and self._short_name_first_given(mention, entity):
+                    self._rename(entity, described)  # "a monitor said ... the Observatory"
+                    entity, described = described, None
                 if entity.kind == "organization":
                     bodies.add(entity)
                 continue
             if mention.name or mention.role is None or mention.kind != "organization":
                 continue
-            found = bodies.last(_head(mention.role)) if self._definite(mention) else None
+            # only a bare "the agency" may mean any body; "the ambulance authority in
+            # Derna" or "the rights group" describe one of their own
+            bare = " " not in mention.role and mention.affiliation is None
+            found = (
+                bodies.last(_head(mention.role), generic=bare) if self._definite(mention) else None
+            )
+            found = found or self._forward.get(mention)
             if found is not None:
                 self._links[mention] = found  # "the agency" adds no role to the body's name
                 continue
             found = _Entity(name=None)  # "Russia's foreign ministry": a body of its own
             self._link(mention, found)
             bodies.add(found)
+            if mention.affiliation is None and self._indefinite(mention):
+                described = found  # "a Britain-based monitor": its name may come later
+
+    def _short_name_first_given(self, mention: Mention, entity: _Entity) -> bool:
+        """ "the Observatory", "the Commission": a function noun used as a name, first given
+        here with "the" and no fuller form in the article, refers to a body described
+        before ("a Britain-based monitor") rather than introducing a new one."""
+        name = entity.name or ""
+        return (
+            mention.article
+            and mention.name == name
+            and " " not in name
+            and name.lower() in ORGANIZATION_HEADS
+            and entity.positions[:1] == [mention.start]
+        )
+
+    def _rename(self, entity: _Entity, described: _Entity) -> None:
+        """Give a described body the name of ``entity`` and move every mention of it over."""
+        described.name = entity.name
+        described.article = described.article or entity.article
+        for mention, linked in list(self._links.items()):
+            if linked is entity:
+                self._links[mention] = described
+                bisect.insort(described.positions, mention.start)
+        if entity.name is not None:
+            self._entities[entity.name] = described
 
     def _link_pronouns(self) -> None:
         """Link "he"/"she" to the last person, "it" to the last organisation or document,
@@ -259,16 +351,23 @@ class ClaimantIndex:
             else:
                 last["person"] = entity
 
+    def _indefinite(self, mention: Mention) -> bool:
+        """Whether the mention follows "a"/"an" ("a Britain-based monitor")."""
+        before = self._text[max(0, mention.start - 3) : mention.start].lower().split()
+        opening = self._text[mention.start : mention.start + 3].lower().split()[:1]
+        return bool(before and before[-1] in ("a", "an")) or opening in (["a"], ["an"])
+
     def _definite(self, mention: Mention) -> bool:
         """Whether the mention starts with, or follows, "the" ("the agency" refers back)."""
         before = self._text[max(0, mention.start - 4) : mention.start].lower()
         return self._text[mention.start : mention.start + 4].lower() == "the " or before == "the "
 
     def _entity(self, name: str) -> _Entity:
-        """The entity of a name, created (and indexed by its words) on first use."""
+        """The entity of a name, created (and indexed by its words) on first use; a body
+        described in lower case ("office of Rep. Kang") is not what a surname refers to."""
         if name not in self._entities:
             entity = self._entities[name] = _Entity(name=name)
-            for word in set(name.split()):
+            for word in set(name.split()) if name[:1].isupper() else ():
                 self._by_word.setdefault(word, []).append(entity)
         return self._entities[name]
 
@@ -309,6 +408,11 @@ def _initials(name: str) -> set[str]:
                 letters.append(word[0])
         found.add("".join(letters).upper())
     return found
+
+
+def _first(item: tuple[str, _Entity]) -> str:
+    """Sort key of a (first word, entity) entry."""
+    return item[0]
 
 
 def _position(item: tuple[int, _Entity]) -> int:
@@ -357,13 +461,38 @@ class _Bodies:
         if entity.name is not None and not is_place(entity.name):
             self._last_named = entity
 
-    def last(self, head: str) -> _Entity | None:
+    def last(self, head: str, *, generic: bool = True) -> _Entity | None:
         """The last body with ``head`` in its name or role ("Defense Intelligence Agency"),
         else, for a generic head ("the agency", "the company"), the last body named."""
         found = self._by_word.get(head) or self._by_word.get(head.rstrip("s"))
-        if found is None and head in _GENERIC_BODIES:
+        if found is None and generic and head in _GENERIC_BODIES:
             return self._last_named
         return found
+
+
+def _owner(affiliation: str) -> str | None:
+    """The person whose office a lower-case description names: "office of Rep. Kang
+    Dae-sik" -> "Kang Dae-sik"; None when there is none ("statistics office")."""
+    if affiliation[:1].isupper() or " of " not in affiliation:
+        return None
+    words = affiliation.split(" of ", 1)[1].split()
+    titled = False
+    while words and (
+        words[0].rstrip(".").lower() in TITLE_ABBREVIATIONS
+        or words[0].rstrip(".").lower() in HONORIFICS
+        or words[0].lower() in TITLE_WORDS
+    ):
+        words, titled = words[1:], True
+    if not titled or len(words) < 2 or is_place(" ".join(words)):
+        return None
+    return " ".join(words)
+
+
+def _names_a_body(affiliation: str) -> bool:
+    """Whether a person's affiliation is a body's name ("Port Authority of Jamaica"), not
+    a place ("Morocco") nor a lower-case description."""
+    words = affiliation.split()
+    return len(words) > 1 and words[0][:1].isupper() and not is_place(affiliation)
 
 
 def _compatible(entity: _Entity, mention: Mention) -> bool:

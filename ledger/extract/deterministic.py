@@ -198,9 +198,13 @@ class _Run:
     ) -> ExtractedClaim:
         """A statement attributed to its speaker, with the sources it cites."""
         claimant = self.index.claimant(speech.speaker)
-        if speech.cites:
+        if speech.cites or speech.links:
             cites = tuple(self.index.cited(mention) for mention in speech.cites)
-            claimant = replace(claimant, cites=cites)
+            links = tuple(
+                replace(self.index.cited(mention), role=relation)
+                for relation, mention in speech.links
+            )
+            claimant = replace(claimant, cites=cites + links)
         made_on, precision = self._spoken_on(claimant, said_on, present_tense(speech.verb))
         return ExtractedClaim(
             statement=reported(self.text, speech, self.index.label(speech.speaker, self.text)),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
 from ledger.extract.model import SourceKind
-from ledger.extract.places import country_of, country_of_demonym
+from ledger.extract.places import country_of, country_of_demonym, is_place
 from ledger.extract.roles import (
     HONORIFICS,
     ORGANIZATION_WORDS,
@@ -129,7 +129,9 @@ class _Finder:
             # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
             mention, end = self._named(i + 1)
             return replace(mention, article=token.lower == "the" and mention.name is not None), end
-        if token.text[0].islower() or token.lower in _ROLE_OPENERS:
+        if (token.text[0].islower() or token.lower in _ROLE_OPENERS) and not (
+            self._abbreviation_at(i) and self._name_run(i) > i + 2
+        ):  # "Rep. Kang Dae-sik" is a title and a name, not the role "rep" alone
             found = self._role_only(i)
             if found is not None:
                 return found
@@ -153,7 +155,37 @@ class _Finder:
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end
-        return self._mention(i, end, role=role, affiliation=affiliation), end
+        return self._named_after(i, end, role, affiliation) or (
+            self._mention(i, end, role=role, affiliation=affiliation),
+            end,
+        )
+
+    def _named_after(
+        self, i: int, end: int, role: str, affiliation: str | None
+    ) -> tuple[Mention, int] | None:
+        """A description then its name in apposition: "a Britain-based monitor, the Syrian
+        Observatory for Human Rights, said", "the watchdog, Press Freedom Now, said". The
+        name must close the apposition (a comma, the verb or the end), and not be a place:
+        "the ministry, Reuters and AP" is a list, "officials, Kyiv said" two clauses."""
+        tokens = self.tokens
+        if end + 1 >= len(tokens) or tokens[end].text != ",":
+            return None
+        if i and tokens[i - 1].text not in _APPOSITION_OPENERS:
+            return None  # "cuts at the ministry, the Pentagon said": the ministry is content
+        start = end + 2 if tokens[end + 1].lower == "the" else end + 1
+        run_end = self._name_run(start)
+        title, name = self._split_title(start, run_end)
+        if run_end == start or title or name is None or is_place(name):
+            return None
+        following = tokens[run_end] if run_end < len(tokens) else None
+        closes = following is None or following.text in ",." or following.lower in REPORTING_FORMS
+        if not closes:
+            return None
+        kind = role_kind(role)
+        if kind not in ("person", "organization") or kind != (name_kind(name) or kind):
+            return None  # "the survey, the Bureau said", "the spokesman, Pentagon said"
+        mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
+        return replace(mention, article=start == end + 2), run_end  # "the Syrian Observatory"
 
     def _named(self, i: int) -> tuple[Mention, int]:
         """A capitalized run, with its title split off, then a possessive or appositive role."""
@@ -208,6 +240,11 @@ class _Finder:
             end = name_end
         else:
             name = None
+        if name is None:
+            start = i - 1 if determined else i  # ", a Britain-based monitor, the Syrian …"
+            named = self._named_after(start, end, role, affiliation)
+            if named is not None:
+                return replace(named[0], start=self.tokens[i].start), named[1]
         return self._mention(i, end, name=name, role=role, affiliation=affiliation), end
 
     def _possessive_role(self, i: int, run_end: int) -> tuple[Mention, int] | None:
@@ -242,7 +279,12 @@ class _Finder:
             if end < len(self.tokens) and role_kind(self.tokens[end].lower) == "organization":
                 end += 1
             kind: SourceKind | None = "organization" if end > title_end else None
-            return self._mention(i, end, name=name, affiliation=affiliation, kind=kind), end
+            # "SpaceX company": "the company" may later refer to it
+            body_role = self.tokens[title_end].lower if end > title_end else None
+            mention = self._mention(
+                i, end, name=name, role=body_role, affiliation=affiliation, kind=kind
+            )
+            return mention, end
         if not title:
             return None
         mention = self._mention(
@@ -256,7 +298,10 @@ class _Finder:
             return None
         phrase = self._role_phrase(run_end + 1) or self._title_case_role(run_end + 1)
         if phrase is None:
-            found = self._attributive(run_end + 1, self._name_run(run_end + 1))
+            k = run_end + 1
+            if k < len(self.tokens) and self.tokens[k].lower in _DETERMINERS:
+                k += 1  # ", a London-based think tank,"
+            found = self._attributive(k, self._name_run(k))
             if found is None or found[0].name is not None:
                 return None
             phrase = (
@@ -372,10 +417,20 @@ class _Finder:
             # "data from the statistics agency": a body named by its role
             head = self._role_head(start, free=True)
             if head is not None and role_kind(self.tokens[head].lower) == "organization":
-                return self._span_text(start, head + 1), head + 1
+                return self._span_text(start, self._owner_end(head + 1)), self._owner_end(head + 1)
         if run_end == start:
             return None, end
         return self._span_text(start, run_end), run_end
+
+    def _owner_end(self, k: int) -> int:
+        """End of "of [the] Name" after a body named by its role: "the office of Rep. Kang
+        Dae-sik" is Kang's office, not any office; ``k`` when no name follows."""
+        tokens = self.tokens
+        if k + 1 >= len(tokens) or tokens[k].lower not in _NAME_LINKS:
+            return k
+        start = k + 2 if tokens[k + 1].lower == "the" else k + 1
+        run_end = self._name_run(start)
+        return run_end if run_end > start else k
 
     def _name_run(self, i: int) -> int:
         """End of the run of capitalized name words (titles, initials included) from ``i``."""
@@ -516,6 +571,8 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
 _COMPASS_WORDS = wordset(
     "eastern western northern southern central northeastern northwestern southeastern southwestern"
 )
+# What may come right before a description that its name follows in apposition.
+_APPOSITION_OPENERS = frozenset({",", "to", "by", "—", "–", "(", ":"})
 _DESCRIPTIVE = re.compile(r"-(?:based|headquartered|owned|run|led|backed|funded|born)$")
 _PARTICLES = frozenset(
     {

@@ -30,7 +30,8 @@ ORGANIZATION_HEADS = wordset(
     party group brigade utility utilities operator carrier airline lender insurer retailer
     manufacturer automaker producer exporter watchdog regime junta headquarters tank media
     outlets tv television radio newspaper broadcaster channel directorate project programme
-    program authority agencies ministries governments companies firms regulators"""
+    program authority agencies ministries governments companies firms regulators monitor
+    observatory watchdogs charity ngo"""
 )
 
 # Nouns naming a document or a body of data that can be a source ("the report said").
@@ -84,7 +85,7 @@ ORGANIZATION_WORDS = wordset(
     technologies systems capital partners industries petroleum oil gas telecom media
     communications entertainment airport railways ventures solutions brands foods tv
     television radio channel broadcasting gazette journal survey centers centres district
-    directorate headquarters cross crescent"""
+    directorate headquarters cross crescent observatory watchdog monitor"""
 )
 
 

@@ -44,6 +44,9 @@ class Speech:
     attribution_start: int = 0
     attribution_end: int = 0
     cites: tuple[Mention, ...] = ()
+    links: tuple[tuple[str, Mention], ...] = ()
+    """Who passed the statement on, with how: ("relayed by", Yonhap) for "…, according to
+    Yonhap"; ("submitted to", Rep. Kang) for "a report submitted to Rep. Kang"."""
 
 
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
@@ -102,8 +105,26 @@ _SAYING = frozenset(
 # What a body or a document does when it publishes figures: "the weather service issued a red
 # alert", "the exit poll put the Conservatives on 131 seats" (never said of people).
 BODY_VERBS = wordset("issued posted notified shared revised lowered put")
+# Verbs reporting a judgement of their object: "termed the growth a recovery", "described
+# the evictions as a crisis"; the second set needs "as".
+_CHARACTERISING_AS = wordset(
+    """described describes characterized characterizes characterised characterises
+    portrayed portrays labelled labeled"""
+)
+_CHARACTERISING = _CHARACTERISING_AS | wordset(
+    "termed terms called calls dubbed dubs branded brands"
+)
+_NOT_BEFORE_CHARACTERISING = wordset("is are was were be been being so what which who whom that")
+_RELATIVES = wordset("what which that whom")
+_PRONOUN_WORDS = wordset("it he she they we i you")
+_NOT_OBJECTS = wordset("for on off up in out back into upon it this that him her them me us")
+_OBJECT_WORDS = 8  # words between a characterising verb and its "as" or article
 # Sources a relay names ("citing a report"), in the words after an attribution.
 _CITING = frozenset({"citing", "quoting"})
+# Participles that say whom a document went to, or who got hold of it.
+_HANDED = wordset("submitted provided presented sent delivered leaked obtained seen reviewed")
+_RELATIVE_WORDS = wordset("who which that whose where when while because although")
+_PARTICIPLE_MENTIONS = 4  # mentions a participle phrase may list ("the BBC, ITV and Sky")
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _CONTRAST = frozenset({"while", "whereas", "but"})
 _THAT_WINDOW = 10
@@ -147,8 +168,8 @@ def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> lis
             continue
         found = reader.speech_at(index, token)
         if found:
-            return reader.with_second_speaker(found)
-    return according or reader.saying()
+            return reader.with_links(reader.with_second_speaker(found))
+    return reader.with_links(according or reader.saying())
 
 
 class _Sentence:
@@ -168,18 +189,17 @@ class _Sentence:
     def speech_at(self, index: int, token: Token) -> list[Speech]:
         """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
-        if form is None and token.lower in BODY_VERBS:
+        if form is None and (token.lower in BODY_VERBS or self._characterises(index)):
             form = (token.lower, False)
         # Capitalized forms are names ("United States"); gerunds only continue a clause.
         if form is None or form[1] or token.text[0].isupper():
             return []
         speaker, inverted = self._speaker(token)
-        if token.lower in BODY_VERBS and (
-            inverted
-            or speaker is None
-            or speaker.pronoun
-            or speaker.kind not in ("organization", "document")
-        ):
+        # anyone may "put the death toll at 312"; other body verbs need a body or a document
+        estimate = token.lower == "put" and self._puts_at_a_figure(index)
+        body = speaker is not None and not speaker.pronoun
+        body = body and speaker is not None and speaker.kind in ("organization", "document")
+        if token.lower in BODY_VERBS and (inverted or speaker is None or not (body or estimate)):
             return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
         if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
             return []
@@ -208,6 +228,104 @@ class _Sentence:
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def _characterises(self, index: int) -> bool:
+        """Whether token ``index`` is a verb that reports a judgement of its object:
+        "termed the growth a recovery", "called the deal a giveaway", "described the
+        evictions as a crisis". The object must be followed, within a few words, by "as"
+        (described, characterized) or an article (termed, called, dubbed, branded), with
+        no other verb between: "called for talks", "a group called Hamas said" are not."""
+        tokens = self.tokens
+        word = tokens[index].lower
+        if word not in _CHARACTERISING or tokens[index].text[0].isupper():
+            return False
+        before = [token.lower for token in tokens[max(0, index - 2) : index]]
+        if before and before[-1] in _NOT_BEFORE_CHARACTERISING:
+            return False  # "was called", "is described as", "a group called"
+        if len(before) == 2 and before[0] in _RELATIVES and before[1] in _PRONOUN_WORDS:
+            return False  # "what it called "significant" strikes": the writer's phrase
+        wanted = ("as",) if word in _CHARACTERISING_AS else ("a", "an")
+        following = tokens[index + 1 : index + 2 + _OBJECT_WORDS]
+        if not following or following[0].lower in _NOT_OBJECTS or following[0].lower in wanted:
+            return False
+        for k, token in enumerate(following[1:], 1):
+            if token.lower in wanted:
+                return k + 1 < len(following) or index + 2 + k < len(tokens)
+            if token.text in ",;:" or token.lower in _VERB_WORDS:
+                return False
+        return False
+
+    def _puts_at_a_figure(self, index: int) -> bool:
+        """ "put the death toll at 312", "put the number of injured at 1,200": an estimate,
+        whoever makes it."""
+        for token in self.tokens[index + 1 : index + 2 + _OBJECT_WORDS]:
+            if token.lower == "at":
+                return True
+            if token.text in ",;:" or token.lower in _VERB_WORDS:
+                return False
+        return False
+
+    def with_links(self, found: list[Speech]) -> list[Speech]:
+        """Keep the reporting chain: who a document went to ("a report submitted to Rep.
+        Kang") and who relayed the statement ("…, according to Yonhap", "as reported by
+        the BBC") when that is not the speaker and stands outside the reported content."""
+        if not found:
+            return found
+        relays: list[tuple[int, Mention]] = []
+        for index, token in enumerate(self.tokens):
+            relay = self._relay_at(index)
+            if relay is None or any(relay is s.speaker for s in found):
+                continue
+            if any(s.content_start <= token.start < s.content_end for s in found):
+                continue  # "Kang said that, according to Yonhap, …": part of what he said
+            relays.append((token.start, relay))
+        linked = []
+        for speech in found:
+            links = list(self._handed_to(speech.speaker))
+            # each statement keeps the relays of its own clause ("X said C1, while Y said C2")
+            links.extend(
+                ("relayed by", relay)
+                for position, relay in relays
+                if speech.clause_start <= position < speech.clause_end
+            )
+            linked.append(replace(speech, links=tuple(links)) if links else speech)
+        return linked
+
+    def _relay_at(self, index: int) -> Mention | None:
+        """The relay named at token ``index``: "according to X", "as reported by X"."""
+        tokens = self.tokens
+        if index + 1 >= len(tokens):
+            return None
+        pair = (tokens[index].lower, tokens[index + 1].lower)
+        if pair == ("according", "to"):
+            return self._mention_after(tokens[index + 1].end)
+        if pair == ("reported", "by") and index and tokens[index - 1].lower == "as":
+            return self._mention_after(tokens[index + 1].end)
+        return None
+
+    def _closing_relay_at(self, index: int) -> bool:
+        """Whether the sentence ends with a relay from token ``index``: "X said C, according
+        to Reuters." relays what X said; the relay is not part of C."""
+        if index >= len(self.tokens):
+            return False
+        found = self._relay_at(index)
+        if found is None and self.tokens[index].lower == "as":
+            found = self._relay_at(index + 1)
+        return found is not None and not self.text[found.end : self.body_end].strip()
+
+    def _handed_to(self, speaker: Mention) -> list[tuple[str, Mention]]:
+        """ "a report submitted to Rep. Kang", "a memo obtained by Reuters": the document's
+        recipient, with the relation as the text gives it ("submitted to")."""
+        if speaker.kind != "document":
+            return []
+        index = bisect.bisect_left(self.tokens, speaker.end, key=_token_start)
+        if index + 1 >= len(self.tokens):
+            return []
+        verb, link = self.tokens[index], self.tokens[index + 1]
+        if verb.lower not in _HANDED or link.lower not in ("to", "by"):
+            return []
+        recipient = self._mention_after(link.end)
+        return [] if recipient is None else [(f"{verb.lower} {link.lower}", recipient)]
 
     def with_second_speaker(self, found: list[Speech]) -> list[Speech]:
         """Add "…, while Y said C2" after the statements found: another speaker, same sentence."""
@@ -311,6 +429,9 @@ class _Sentence:
         first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
         last = bisect.bisect_left(self.tokens, self._with_article(mention.start), key=_token_start)
         between = self.tokens[first:last]
+        document = self._document_before(index)
+        if document is not None:
+            return document  # "a report submitted to parliament said": the report said
         if not between or len(between) > _PHRASE_WORDS or between[0].lower not in _PREPOSITIONS:
             return mention
         if all(
@@ -318,6 +439,28 @@ class _Sentence:
         ):
             return earlier
         return mention
+
+    def _document_before(self, index: int) -> Mention | None:
+        """The document whose participle phrases end at mention ``index``: "an exit poll
+        carried out by Ipsos, and paid for by the BBC, ITV and Sky says" is said by the
+        poll; "a report submitted to parliament said" by the report. Walks back over at
+        most a few mentions joined by "by", "for", "to", "and", commas and participles."""
+        for back in range(index - 1, max(-1, index - 1 - _PARTICIPLE_MENTIONS), -1):
+            earlier = self.mentions[back]
+            after = self.mentions[back + 1]
+            first = bisect.bisect_left(self.tokens, earlier.end, key=_token_start)
+            last = bisect.bisect_left(
+                self.tokens, self._with_article(after.start), key=_token_start
+            )
+            between = self.tokens[first:last]
+            if not between or len(between) > _PHRASE_WORDS:
+                return None
+            if any(not _participle_link(t) for t in between):
+                return None
+            lead = between[0].lower
+            if earlier.kind == "document" and (lead in _HANDED or lead.endswith("ed")):
+                return earlier
+        return None
 
     def _mention_ending_by(self, position: int) -> Mention | None:
         """The last mention that ends at or before ``position``."""
@@ -336,6 +479,8 @@ class _Sentence:
     def _subject_gap(gap: str, subject: Mention) -> bool:
         """A gap that keeps subject and verb together: adverbs or one ", parenthetical,"."""
         stripped = gap.strip().removeprefix(")").strip()  # "District (SPPHD) says"
+        if (subject.name or "").endswith(("Jr", "Sr")):
+            stripped = stripped.removeprefix(".").strip()  # "Robert F. Kennedy Jr. said"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True
         if stripped == "," and subject.role is not None and subject.name is not None:
@@ -633,7 +778,7 @@ class _Sentence:
             gerund = self._continuation_at(i)
             if gerund is not None:
                 return _strip_end(self.text, content_start, token.start), gerund
-            if self._another_speaker_at(i + 1):
+            if self._another_speaker_at(i + 1) or self._closing_relay_at(i + 1):
                 return _strip_end(self.text, content_start, token.start), None
             word = tokens[i + 1].lower if i + 1 < len(tokens) else ""
             if word.endswith("ing") and word not in _PREPOSITION_ING:
@@ -694,6 +839,17 @@ class _Sentence:
             attribution_start=min(speaker.start, content_end),
             attribution_end=max(speaker.end, content_start),
         )
+
+
+def _participle_link(token: Token) -> bool:
+    """A word of a participle phrase between mentions: "carried out by polling", ", and
+    paid for by the", "submitted to" (no finite or reporting verb, no relative clause)."""
+    word = token.lower
+    if token.text in (",", "the", "and"):
+        return True
+    if not token.text.isalpha() or not token.text.islower() or word in _VERB_WORDS:
+        return False
+    return word not in _RELATIVE_WORDS  # "polling company Ipsos" is a noun phrase
 
 
 def _start(mention: Mention) -> int:

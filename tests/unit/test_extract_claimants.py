@@ -305,3 +305,170 @@ def test_hyphenated_titles_and_a_titled_name_after_a_role() -> None:
 def test_a_capitalised_role_word_before_a_name_is_part_of_the_name() -> None:
     (claim,) = extract("Turnout stood at 87.04 percent, according to Official Gazette.")
     assert (claim.claimant.name, claim.claimant.role) == ("Official Gazette", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "expected"),
+    [
+        (
+            "The Defense Intelligence Agency estimated that the trade was worth $5 billion. "
+            "The agency said the figure was preliminary. "
+            "Brazil's statistics agency IBGE announced that unemployment fell to 7.8 percent.",
+            "preliminary",
+            "Defense Intelligence Agency",
+        ),
+        (
+            "The Food Standards Agency recalled 12,000 jars on Monday. "
+            "The agency said 40 people had fallen ill. "
+            "Later, the environment agency Natur said 3 rivers were polluted.",
+            "fallen ill",
+            "Food Standards Agency",
+        ),
+        (
+            "Officials at the Port Authority of Jamaica counted 900 ships in May. "
+            "The authority said traffic rose 4 percent. "
+            "The housing authority HAJ said rents rose 9 percent.",
+            "traffic rose",
+            "Port Authority of Jamaica",
+        ),
+        (
+            "Brazil's statistics agency IBGE said unemployment fell to 7.8 percent. "
+            "The Defense Intelligence Agency estimated that the trade was worth $5 billion. "
+            "The agency said the figure was preliminary.",
+            "preliminary",
+            "Defense Intelligence Agency",
+        ),
+    ],
+)
+def test_the_agency_looks_back_before_it_looks_forward(
+    text: str, wanted: str, expected: str
+) -> None:
+    claim = next(c for c in extract(text) if wanted in c.statement)
+    assert claim.claimant.name == expected
+
+
+def test_the_agency_falls_forward_only_when_nothing_earlier_fits() -> None:
+    text = (
+        "The agency said 2,000 homes lost power on Sunday. "
+        "Officials at the state energy agency Enerco said crews were working."
+    )
+    claim = next(c for c in extract(text) if "homes" in c.statement)
+    assert claim.claimant.name == "Enerco"
+
+
+def test_the_minister_and_the_report_look_back_first() -> None:
+    text = (
+        "Finance Minister Ana Ruiz said on Monday that the deficit fell to 3 percent. "
+        "A central bank report found that inflation slowed to 2 percent. "
+        "The minister said tax receipts rose 6 percent. "
+        "The report said wages rose 4 percent. "
+        "Trade Minister Leo Park said exports rose 8 percent. "
+        "A ministry survey found that 30 firms closed."
+    )
+    claims = extract(text)
+    receipts = next(c for c in claims if "receipts" in c.statement)
+    assert receipts.claimant.name == "Ana Ruiz"
+    wages = next(c for c in claims if "wages" in c.statement)
+    assert wages.claimant.name == "central bank report"
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "name", "role"),
+    [
+        (
+            "An air raid killed at least 10 civilians on Tuesday, a Britain-based monitor, "
+            "the Syrian Observatory for Human Rights, said.",
+            "civilians",
+            "Syrian Observatory for Human Rights",
+            "monitor",
+        ),
+        (
+            "A Geneva-based watchdog said 40 journalists were jailed in 2023. "
+            "The watchdog, Press Freedom Now, said 9 of them were women.",
+            "40 journalists",
+            "Press Freedom Now",
+            "watchdog",
+        ),
+        (
+            "A London-based think tank said sanctions cut exports by 30 percent. "
+            "The Halden Institute, a London-based think tank, has tracked trade since 2014.",
+            "exports",
+            "Halden Institute",
+            "think tank",
+        ),
+        (
+            "The rights group estimated that 5,000 people fled. "
+            "Amnesty International, the rights group, has 70 offices.",
+            "5,000",
+            "Amnesty International",
+            "rights group",
+        ),
+        (
+            "According to a spokesman, Tom Reyes, 300 flights were cancelled on Monday.",
+            "flights",
+            "Tom Reyes",
+            "spokesman",
+        ),
+    ],
+)
+def test_a_description_takes_the_name_given_with_it_or_later(
+    text: str, wanted: str, name: str, role: str
+) -> None:
+    claim = next(c for c in extract(text) if wanted in c.statement)
+    assert (claim.claimant.name, claim.claimant.role) == (name, role)
+
+
+def test_a_function_noun_used_as_a_name_refers_to_the_body_described_before() -> None:
+    text = (
+        "An air raid killed at least 10 civilians on Tuesday, a Britain-based monitor said. "
+        "The coalition's press office said it had no records of strikes there. "
+        "According to the Observatory, another 11 civilians were killed last week."
+    )
+    claims = extract(text)
+    first = next(c for c in claims if "10 civilians" in c.statement)
+    assert (first.claimant.name, first.claimant.role) == ("Observatory", "monitor")
+    office = next(c for c in claims if "records" in c.statement)
+    assert office.claimant.name == "press office"
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "expected"),
+    [
+        (
+            "The ambulance service counted 80 calls. "
+            "At least 2,300 have been killed, according to the ambulance authority in Derna.",
+            "2,300",
+            ("ambulance authority", "Derna"),
+        ),
+        (
+            "The Tidewater Company posted record sales. "
+            "The consumer agency said 40 complaints were filed.",
+            "complaints",
+            ("consumer agency", None),
+        ),
+    ],
+)
+def test_a_described_body_is_not_any_body_named_before(
+    text: str, wanted: str, expected: tuple[str, str | None]
+) -> None:
+    claim = next(c for c in extract(text) if wanted in c.statement)
+    assert (claim.claimant.name, claim.claimant.affiliation) == expected
+
+
+def test_a_clipped_name_is_the_body_named_in_full_before() -> None:
+    text = (
+        "The US Federal Reserve raised its key rate by 0.25 percentage points. "
+        "The rate is now between 4.5 and 4.75 percent, the Fed announced on Wednesday."
+    )
+    claim = next(c for c in extract(text) if "4.75" in c.statement)
+    assert claim.claimant.name == "US Federal Reserve"
+
+
+def test_the_company_is_the_body_last_called_a_company() -> None:
+    text = (
+        "Jeff Lin's Orbitek company confirmed 3 launches in May. "
+        "The European Space Agency said 2 probes were launched on Sunday. "
+        "The Texas-based company said 12 satellites were deployed."
+    )
+    claim = next(c for c in extract(text) if "satellites" in c.statement)
+    assert claim.claimant.name == "Orbitek"

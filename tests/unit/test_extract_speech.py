@@ -364,3 +364,101 @@ def test_a_second_speaker_after_a_postposed_one_keeps_its_own_date() -> None:
     )
     assert (first.claimant.name, first.made_on) == ("ministry", TUESDAY)
     assert (second.claimant.name, second.made_on) == ("central bank", PUBLISHED)
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("Finance Minister Ana Ruiz termed the 4 percent growth a recovery.", "Ana Ruiz"),
+        (
+            "Senator Pablo Alvarez called the $3 billion deal a giveaway on Tuesday.",
+            "Pablo Alvarez",
+        ),
+        ("Mayor Joan Baptiste has described the 2,000 evictions as a crisis.", "Joan Baptiste"),
+        (
+            "The Consumer Council branded the 12 percent fare rise a tax on commuters.",
+            "Consumer Council",
+        ),
+        ("Governor Ines Marlow dubbed the $40 million surplus a windfall.", "Ines Marlow"),
+    ],
+)
+def test_verbs_that_characterise_their_object_report_speech(text: str, speaker: str) -> None:
+    claim = only(text)
+    assert claim.reporting == "reported_speech"
+    assert claim.claimant.name == speaker
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The senator called for a vote on the 2 percent tax.",
+        "Israel began pounding the city with what it called heavy strikes, killing 200 people.",
+        "The 12 percent rise was described as a tax on commuters by 300 riders.",
+        "A charity called Tidewater Aid raised $4 million in 2023.",
+        "The governor called a meeting of 40 mayors on Monday.",
+    ],
+)
+def test_calls_and_descriptions_without_a_judgement_are_not_speech(text: str) -> None:
+    claim = only(text)
+    assert claim.reporting == "assertion"
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "day"),
+    [
+        ("Officials put the death toll at 312 on Tuesday.", "officials", TUESDAY),
+        ("Rescuers put the number of missing at 40.", "rescuers", PUBLISHED),
+        ("Police put the crowd at 12,000 on Tuesday.", "police", TUESDAY),
+    ],
+)
+def test_putting_a_figure_at_is_an_estimate_whoever_makes_it(
+    text: str, role: str, day: datetime.date
+) -> None:
+    claim = only(text)
+    assert claim.reporting == "reported_speech"
+    assert claim.claimant.role == role
+    assert claim.made_on == day
+
+
+def test_issuing_a_warning_that_reports_its_content() -> None:
+    claim = only("The weather service issued a warning that 10 inches of rain could fall.")
+    assert claim.claimant.name == "weather service"
+    assert "10 inches" in claim.statement
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "affiliation"),
+    [
+        (
+            "An exit poll carried out by research firm Datavox, and paid for by the BBC, "
+            "ITV and Sky News says the Greens will win 40 seats.",
+            "exit poll",
+            None,
+        ),
+        (
+            "A study funded by the Wellcome Trust and published in The Lancet found that "
+            "12 percent of adults slept under 5 hours.",
+            "study",
+            None,
+        ),
+        (
+            "A report submitted to parliament on Monday said 200 schools had closed.",
+            "report",
+            None,
+        ),
+    ],
+)
+def test_a_document_followed_by_participle_phrases_is_the_speaker(
+    text: str, name: str, affiliation: str | None
+) -> None:
+    claim = only(text)
+    assert (claim.claimant.name, claim.claimant.affiliation) == (name, affiliation)
+    assert claim.claimant.kind == "document"
+
+
+def test_a_relative_clause_does_not_hand_the_statement_to_a_document() -> None:
+    claim = only(
+        "The audit, which covered 40 schools in Leeds, was published in May, and "
+        "Mayor Ruth Okafor said 12 of them would close."
+    )
+    assert claim.claimant.name == "Ruth Okafor"
