@@ -87,7 +87,7 @@ def test_claim_lines_by_filter_and_by_id(local: Local) -> None:
     (line,) = [e["node"] for e in found]
     assert [p["value"] for p in line["points"]] == ["1000", "6700", "7000", "10000", "13000"]
     assert line["points"][1]["claimant"] == {"name": "Shin Won-sik"}
-    assert line["points"][3]["madeOn"] is None and line["points"][3]["published"] == "2024-06-10"
+    assert line["points"][3]["madeOn"] == "2024-06-10" and line["points"][3]["published"] == "2024-06-10"
     assert all(p["claim"]["claimId"] for p in line["points"])
     by_unit = _data(local.run(LINES, f={"unit": "containers", "search": "Russia"}))
     assert line in [e["node"] for e in by_unit["claimLines"]["edges"]]

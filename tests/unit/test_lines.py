@@ -184,9 +184,9 @@ def test_the_containers_story_gives_one_line_with_the_figure_moving() -> None:
         "more_than", "approximate", "approximate", "approximate", "exact"
     ]  # fmt: skip
     assert [p.made_on for p in line.points] == [
-        "2023-10-13", "2024-02-26", "2024-03-18", None, "2024-10-07"
+        "2023-10-13", "2024-02-26", "2024-03-18", "2024-06-10", "2024-10-07"
     ]  # fmt: skip
     assert line.points[1].claimant_name == "Shin Won-sik"
     # The food sent the other way, the shells and the chip exports are lines of their own.
     others = {line.subject.unit for line in lines if line is not containers[0]}
-    assert others == {"container", "artillery", "percent"}
+    assert others == {"container", "shell", "percent"}
