@@ -172,6 +172,11 @@ def test_claimant_comparison() -> None:
     assert claimant_match(lawmaker, predicted(sentence, role="lawmaker")) == "exact"
     assert claimant_match(lawmaker, predicted(sentence, role="opposition lawmakers")) == "partial"
     assert claimant_match(nobody, predicted(sentence)) == "exact"
+    ministry = GoldClaimant(
+        name="Interior Ministry", role=None, affiliation="Morocco", kind="organization"
+    )
+    assert claimant_match(ministry, predicted(sentence, role="interior ministry")) == "exact"
+    assert claimant_match(shin, predicted(sentence, role="defense minister")) == "wrong"
     assert claimant_match(nobody, predicted(sentence, name="Shin")) == "wrong"
 
 
