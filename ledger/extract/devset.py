@@ -32,6 +32,7 @@ _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _WORD = re.compile(r"[a-z0-9]+")
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
 _POSSESSIVE = re.compile(r"'s\b")
+_SMALL_WORDS = frozenset({"of", "and", "for", "the", "on", "in"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,17 +234,27 @@ def claimant_match(gold: GoldClaimant, predicted: ExtractedClaim) -> str:
     if gold.name is not None:
         # A body named by its function ("Morocco's interior ministry") comes out as a role.
         said = name if name is not None or gold.kind == "person" else role
-        if name_key(gold.name) == name_key(said):
+        if name_key(gold.name) == name_key(said) or _acronym_of(said, gold.name):
             return "exact"
         if _tokens(gold.name) & _tokens(said):
             return "partial"
         return "wrong"
-    # An unnamed source ("a lawmaker"): the role decides.
-    if name is None and name_key(gold.role) == name_key(role):
+    # An unnamed source ("a lawmaker", "state TV"): the role decides.
+    if name_key(gold.role) == name_key(name if name is not None else role):
         return "exact"
     if _head(gold.role) and _head(gold.role) == _head(role):
         return "partial"
     return "wrong"
+
+
+def _acronym_of(short: str | None, long: str | None) -> bool:
+    """ "USGS" for "U.S. Geological Survey", "NASA" for "National Aeronautics and Space
+    Administration": the initials of the long name's words, small words left out."""
+    letters = name_key(short).replace(" ", "")
+    words = [w for w in name_key(long).split() if w not in _SMALL_WORDS]
+    if len(letters) < 2 or len(words) < 2 or " " in name_key(short):
+        return False
+    return letters == "".join(word[0] for word in words)
 
 
 def unit_match(gold: str | None, predicted: str | None) -> bool:

@@ -177,6 +177,13 @@ def test_claimant_comparison() -> None:
     )
     assert claimant_match(ministry, predicted(sentence, role="interior ministry")) == "exact"
     assert claimant_match(shin, predicted(sentence, role="defense minister")) == "wrong"
+    usgs = GoldClaimant(
+        name="U.S. Geological Survey", role=None, affiliation=None, kind="organization"
+    )
+    assert claimant_match(usgs, predicted(sentence, name="USGS")) == "exact"
+    assert claimant_match(usgs, predicted(sentence, name="US")) == "wrong"
+    state_tv = GoldClaimant(name=None, role="state TV", affiliation="Morocco", kind=None)
+    assert claimant_match(state_tv, predicted(sentence, name="State TV")) == "exact"
     assert claimant_match(nobody, predicted(sentence, name="Shin")) == "wrong"
 
 
