@@ -18,12 +18,32 @@ _MAX_LOGIT = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainingData:
+    """Where a model's training data came from, shipped inside the weights file."""
+
+    name: str
+    origin: str
+    sentences: int
+    sha256: str
+
+    def to_json(self) -> dict[str, str | int]:
+        """The JSON object written into the weights file."""
+        return {
+            "name": self.name,
+            "origin": self.origin,
+            "sentences": self.sentences,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinearModel:
     """Bias plus one weight per hashed feature bucket; absent buckets weigh zero."""
 
     hash_bits: int
     bias: float
     weights: Mapping[int, float]
+    trained_on: tuple[TrainingData, ...] = ()
 
     def logit(self, indices: Iterable[int]) -> float:
         """The model's log-odds for a sentence with these feature indices."""
@@ -33,6 +53,7 @@ class LinearModel:
         """Serialize deterministically: sorted buckets, rounded weights, one trailing newline."""
         document = {
             "format": MODEL_FORMAT,
+            "trained_on": [data.to_json() for data in self.trained_on],
             "hash_bits": self.hash_bits,
             "bias": round(self.bias, _DECIMALS),
             "weights": [
@@ -55,8 +76,20 @@ def model_from_json(data: bytes) -> LinearModel:
         if document["format"] != MODEL_FORMAT:
             raise FormatError(f"{WEIGHTS_FILE}: format is not {MODEL_FORMAT}")
         weights = {int(index): float(weight) for index, weight in document["weights"]}
+        trained_on = tuple(
+            TrainingData(
+                name=str(data["name"]),
+                origin=str(data["origin"]),
+                sentences=int(data["sentences"]),
+                sha256=str(data["sha256"]),
+            )
+            for data in document.get("trained_on", [])
+        )
         return LinearModel(
-            hash_bits=int(document["hash_bits"]), bias=float(document["bias"]), weights=weights
+            hash_bits=int(document["hash_bits"]),
+            bias=float(document["bias"]),
+            weights=weights,
+            trained_on=trained_on,
         )
     except (ValueError, KeyError, TypeError) as error:
         raise FormatError(f"{WEIGHTS_FILE}: not a {MODEL_FORMAT} document ({error})") from error

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ledger.extract.evaluation import LabelledLine, without_overlap
 from ledger.extract.features import HASH_BITS, featurize
 from ledger.extract.linear import LinearModel, sigmoid
 
@@ -34,6 +35,28 @@ class TrainConfig:
     prune_below: float = 0.02
     # Features seen in fewer training sentences are dropped: they overfit and bloat the file.
     min_count: int = 10
+
+
+def training_pairs(
+    files: Mapping[str, Sequence[LabelledLine]],
+    extra: Sequence[LabelledLine] = (),
+    *,
+    held_out: str | None = None,
+) -> list[tuple[str, bool]]:
+    """(sentence, label) pairs of every file but ``held_out``, then of ``extra``.
+
+    Lines of ``extra`` whose text occurs in the held-out file are dropped, so that a model
+    scored on that file never saw its sentences (ClaimBuster repeats 2016 debate lines).
+    """
+    pairs = [
+        (line.text, line.label)
+        for name, lines in files.items()
+        if name != held_out
+        for line in lines
+    ]
+    kept = without_overlap(extra, files[held_out]) if held_out is not None else extra
+    pairs.extend((line.text, line.label) for line in kept)
+    return pairs
 
 
 def make_examples(labelled: Sequence[tuple[str, bool]]) -> list[Example]:
