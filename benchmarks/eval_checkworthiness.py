@@ -24,13 +24,13 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.extract.checkworthy import THRESHOLD, packaged_model, score_sentence
+from ledger.extract.devset import load_devset
 from ledger.extract.evaluation import (
     LabelledLine,
     Report,
@@ -45,7 +45,6 @@ from ledger.extract.evaluation import (
 from ledger.extract.linear import LinearModel
 from ledger.extract.segment import segment
 from ledger.extract.training import make_examples, train, training_pairs
-from ledger.sources import normalize_text
 
 Files = Mapping[str, Sequence[LabelledLine]]
 NEWS_THRESHOLDS = (200, 300, 400, 500, 600, 700, 800, 900)
@@ -135,26 +134,21 @@ class NewsSentence:
 
 
 def read_news(directory: Path) -> dict[str, list[NewsSentence]]:
-    """Score the units of every dev-set article; a unit is gold if it is a gold sentence
-    (or one contains the other, where segmentation and annotators split differently)."""
+    """Score the units of every dev-set article (``ledger.extract.devset`` reads and checks
+    the gold); a unit is gold when its span overlaps a gold claim sentence's span, since
+    the segmenter and the annotators may split a sentence differently."""
     articles: dict[str, list[NewsSentence]] = {}
-    for gold_path in sorted((directory / "news").glob("*.json")):
-        raw = gold_path.with_suffix(".txt").read_text(encoding="utf-8")
-        text = normalize_text(raw.split("\n", 1)[1])
-        gold = {claim["sentence"] for claim in json.loads(gold_path.read_text())["claims"]}
-        articles[gold_path.stem] = [
+    for article in load_devset(directory):
+        spans = [(claim.start, claim.end) for claim in article.claims]
+        articles[article.id] = [
             NewsSentence(
-                article=gold_path.stem,
+                article=article.id,
                 score=score_sentence(unit.text, heading=unit.heading),
-                gold=any(_same_sentence(unit.text, sentence) for sentence in gold),
+                gold=any(start < unit.end and unit.start < end for start, end in spans),
             )
-            for unit in segment(text)
+            for unit in segment(article.text)
         ]
     return articles
-
-
-def _same_sentence(unit: str, gold: str) -> bool:
-    return unit == gold or (len(unit) > 20 and (unit in gold or gold in unit))
 
 
 def news_report(articles: Mapping[str, Sequence[NewsSentence]]) -> None:

@@ -277,7 +277,13 @@ def test_eval_script_scores_a_news_dev_set(
     claim = "Exports rose 12.5% to $52.4 billion in 2023, the ministry said."
     text = f"Exports Climb\n\n{claim} What a year it was."
     (news / "a.txt").write_text(f"date 2024-01-02\n{text}\n", encoding="utf-8")
-    (news / "a.json").write_text(json.dumps({"claims": [{"sentence": claim}]}), encoding="utf-8")
+    gold = {
+        "id": "a",
+        "published": "2024-01-02",
+        "topic": "economy",
+        "claims": [{"sentence": claim, "reporting": "reported_speech", "made_on": None}],
+    }
+    (news / "a.json").write_text(json.dumps(gold), encoding="utf-8")
     script = load_script("eval_checkworthiness")
     assert script.main(["--news", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
