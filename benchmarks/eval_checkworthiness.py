@@ -12,11 +12,16 @@ Modes (one at a time):
   ClaimBuster remainder as one list (AP, P@100, P@1000; it has no debate boundaries).
 - ``--news DIR``: the packaged model on the news dev set (``DIR/news/*.txt`` + ``.json``,
   see benchmarks/data/README.md): MAP over articles and claim-detection P/R/F1 per threshold.
+- ``--news-cv DIR``: the news stage out of fold: for each story (an article without a story
+  is its own), the news stage is refitted on the other stories' articles over the packaged
+  first model (trained on debates only), and scores that story's sentences; P/R/F1 per
+  threshold over all out-of-fold scores.
 
     .venv/bin/python benchmarks/eval_checkworthiness.py [--data DIR] [--scores-out FILE]
     .venv/bin/python benchmarks/eval_checkworthiness.py --loo [--claimbuster FILE]
     .venv/bin/python benchmarks/eval_checkworthiness.py --cross --claimbuster FILE
     .venv/bin/python benchmarks/eval_checkworthiness.py --news benchmarks/data
+    .venv/bin/python benchmarks/eval_checkworthiness.py --news-cv benchmarks/data
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import csv
 import importlib.util
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ledger.extract.checkworthy import THRESHOLD, packaged_model, score_sentence
@@ -36,15 +41,22 @@ from ledger.extract.evaluation import (
     Report,
     average_precision,
     evaluate,
+    news_units,
     precision_at,
     ranked_labels,
     read_claimbuster,
     read_dir,
     without_overlap,
 )
-from ledger.extract.linear import LinearModel
+from ledger.extract.linear import LinearModel, sigmoid
 from ledger.extract.segment import segment
-from ledger.extract.training import make_examples, train, training_pairs
+from ledger.extract.training import (
+    fit_news_stage,
+    make_examples,
+    news_examples,
+    train,
+    training_pairs,
+)
 
 Files = Mapping[str, Sequence[LabelledLine]]
 NEWS_THRESHOLDS = (200, 300, 400, 500, 600, 700, 800, 900)
@@ -161,6 +173,35 @@ def news_report(articles: Mapping[str, Sequence[NewsSentence]]) -> None:
     gold = sum(unit.gold for unit in units)
     print(f"news dev set: {len(articles)} articles, {len(units)} units, {gold} gold")
     print(f"MAP={sum(aps) / len(aps):.4f}")
+    detection_report(units)
+
+
+def news_cross_validation(directory: Path) -> None:
+    """Leave one story out: refit the news stage without it, score its sentences."""
+    first = replace(packaged_model(), news=None)
+    articles = load_devset(directory)
+    folds: dict[str, list[tuple[str, bool]]] = {}
+    for article in articles:
+        folds.setdefault(article.story or article.id, []).extend(news_units(article))
+    examples = {fold: news_examples(first, units) for fold, units in folds.items()}
+    units: list[NewsSentence] = []
+    for fold, held_out in examples.items():
+        stage = fit_news_stage([e for name, rest in examples.items() if name != fold for e in rest])
+        units.extend(
+            NewsSentence(
+                article=fold,
+                score=round(1000 * sigmoid(stage.logit(e.debate_logit, e.features))),
+                gold=e.label,
+            )
+            for e in held_out
+        )
+    print(f"leave one story out: {len(articles)} articles in {len(folds)} folds")
+    detection_report(units)
+
+
+def detection_report(units: Sequence[NewsSentence]) -> None:
+    """Micro P/R/F1 of 'score >= threshold' per threshold."""
+    gold = sum(unit.gold for unit in units)
     for threshold in sorted({*NEWS_THRESHOLDS, THRESHOLD}):
         chosen = [unit for unit in units if unit.score >= threshold]
         hits = sum(unit.gold for unit in chosen)
@@ -182,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     modes.add_argument("--loo", action="store_true", help="leave one file out when training")
     modes.add_argument("--cross", action="store_true", help="ClaimBuster <-> CheckThat!")
     modes.add_argument("--news", type=Path, help="dev set directory (holding news/)")
+    modes.add_argument("--news-cv", type=Path, help="dev set: news stage, leave one story out")
     args = parser.parse_args(argv)
+    if args.news_cv:
+        news_cross_validation(args.news_cv)
+        return 0
     if args.news:
         news_report(read_news(args.news))
         return 0

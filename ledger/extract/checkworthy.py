@@ -1,16 +1,18 @@
 """Check-worthiness per sentence (0..1000 per-mille) and the claim ``THRESHOLD``.
 
-Score = sigmoid(logit of the learned model). Every weight, those of the rule features
-(figures, dates, attribution, modal verbs, questions...) included, is learned from labelled
-debate sentences (CheckThat! 2019 and ClaimBuster); the only hand-set term is the heading
-penalty, since a heading is never a claim.
+Score = sigmoid(logit). The first model's weights, those of the rule features (figures,
+dates, attribution, modal verbs, questions...) included, are learned from labelled debate
+sentences (CheckThat! 2019 and ClaimBuster); the news stage then combines that logit with a
+few named features (anchor, past tense, subjective adjectives...) with weights learned on
+the news dev set. The only hand-set term is the heading penalty, since a heading is never
+a claim.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from ledger.extract.features import featurize
+from ledger.extract.features import featurize, news_features
 from ledger.extract.linear import LinearModel, model_from_json, packaged_weights_bytes, sigmoid
 from ledger.extract.model import ScoredSentence
 from ledger.extract.segment import segment
@@ -35,6 +37,8 @@ def score_sentence(
     """Score one sentence 0..1000; ``model`` defaults to the packaged one."""
     model = model or packaged_model()
     logit = model.logit(featurize(sentence))
+    if model.news is not None:
+        logit = model.news.logit(logit, news_features(sentence))
     if heading:
         logit += HEADING_PRIOR
     return round(1000 * sigmoid(logit))

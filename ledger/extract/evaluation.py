@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import FormatError
+from ledger.extract.devset import Article
+from ledger.extract.segment import segment
 
 _COLUMNS = 4
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -153,3 +155,15 @@ def evaluate(
         precision_at_10=sum(r.precision_at_10 for r in results) / count,
         files=tuple(results),
     )
+
+
+def news_units(article: Article) -> list[tuple[str, bool]]:
+    """(sentence, is gold) for every non-heading unit of a dev-set article; a unit is gold
+    when its span overlaps a gold claim sentence's (the segmenter and the annotators may
+    split a sentence differently)."""
+    spans = [(claim.start, claim.end) for claim in article.claims]
+    return [
+        (unit.text, any(start < unit.end and unit.start < end for start, end in spans))
+        for unit in segment(article.text)
+        if not unit.heading
+    ]

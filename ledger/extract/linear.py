@@ -1,4 +1,5 @@
-"""The learned part of the score: a hashed linear model and its packaged JSON file."""
+"""The learned part of the score: a hashed linear model, the news stage stacked on it, and
+their packaged JSON file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from importlib import resources
 
 from ledger.errors import FormatError
 
-MODEL_FORMAT = "claims-ledger/hashed-logistic/1"
+MODEL_FORMAT = "claims-ledger/hashed-logistic/2"
 WEIGHTS_FILE = "weights.json"
 # Four decimals keep the file small and its bytes stable across runs.
 _DECIMALS = 4
@@ -37,6 +38,31 @@ class TrainingData:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NewsStage:
+    """A second, small logistic model fitted on news: the first model's logit times
+    ``debate`` plus named sentence features (``features.news_features``) plus ``bias``."""
+
+    bias: float
+    debate: float
+    weights: Mapping[str, float]
+
+    def logit(self, debate_logit: float, features: Mapping[str, float]) -> float:
+        """The news log-odds of a sentence; unknown feature names weigh zero."""
+        named = sum(self.weights.get(name, 0.0) * value for name, value in features.items())
+        return self.bias + self.debate * debate_logit + named
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object written into the weights file (rounded, names sorted)."""
+        return {
+            "bias": round(self.bias, _DECIMALS),
+            "debate": round(self.debate, _DECIMALS),
+            "weights": {
+                name: round(self.weights[name], _DECIMALS) for name in sorted(self.weights)
+            },
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinearModel:
     """Bias plus one weight per hashed feature bucket; absent buckets weigh zero."""
 
@@ -44,6 +70,7 @@ class LinearModel:
     bias: float
     weights: Mapping[int, float]
     trained_on: tuple[TrainingData, ...] = ()
+    news: NewsStage | None = None
 
     def logit(self, indices: Iterable[int]) -> float:
         """The model's log-odds for a sentence with these feature indices."""
@@ -51,7 +78,7 @@ class LinearModel:
 
     def to_json(self) -> bytes:
         """Serialize deterministically: sorted buckets, rounded weights, one trailing newline."""
-        document = {
+        document: dict[str, object] = {
             "format": MODEL_FORMAT,
             "trained_on": [data.to_json() for data in self.trained_on],
             "hash_bits": self.hash_bits,
@@ -60,6 +87,8 @@ class LinearModel:
                 [index, round(self.weights[index], _DECIMALS)] for index in sorted(self.weights)
             ],
         }
+        if self.news is not None:
+            document["news"] = self.news.to_json()
         return (json.dumps(document, separators=(",", ":")) + "\n").encode("utf-8")
 
 
@@ -85,14 +114,28 @@ def model_from_json(data: bytes) -> LinearModel:
             )
             for data in document.get("trained_on", [])
         )
+        news = document.get("news")
         return LinearModel(
             hash_bits=int(document["hash_bits"]),
             bias=float(document["bias"]),
             weights=weights,
             trained_on=trained_on,
+            news=None if news is None else _news_stage(news),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise FormatError(f"{WEIGHTS_FILE}: not a {MODEL_FORMAT} document ({error})") from error
+
+
+def _news_stage(document: Mapping[str, object]) -> NewsStage:
+    """Parse the ``news`` object of a weights file (errors surface as ValueError/TypeError)."""
+    weights = document["weights"]
+    if not isinstance(weights, dict):
+        raise TypeError("news.weights is not an object")
+    return NewsStage(
+        bias=float(str(document["bias"])),
+        debate=float(str(document["debate"])),
+        weights={str(name): float(value) for name, value in weights.items()},
+    )
 
 
 def packaged_weights_bytes() -> bytes:

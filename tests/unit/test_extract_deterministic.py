@@ -52,11 +52,6 @@ def test_containers_claim(seed_claims: list[ExtractedClaim]) -> None:
     assert claim.reporting == "reported_speech"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: the learned check-worthiness model scores the seed's unattributed "
-    "analysis sentences above THRESHOLD (docs/extraction.md, Evaluation of check-worthiness)",
-)
 def test_lethal_weapons_claim(seed_claims: list[ExtractedClaim]) -> None:
     matching = [c for c in seed_claims if "lethal" in c.statement and "Ukraine" in c.statement]
     assert matching

@@ -55,6 +55,7 @@ def load_script(name: str) -> ModuleType:
 TRAIN_SCRIPT = load_script("train_checkworthiness")
 CHECKTHAT: Path = TRAIN_SCRIPT.DEFAULT_CHECKTHAT
 CLAIMBUSTER: Path = TRAIN_SCRIPT.DEFAULT_CLAIMBUSTER
+NEWS: Path = TRAIN_SCRIPT.DEFAULT_NEWS
 SHARED_DATA_MISSING = (
     "CheckThat! 2019 / ClaimBuster data not found next to the checkout "
     f"(looked for {CHECKTHAT} and {CLAIMBUSTER}); see their SOURCE.md"
@@ -293,8 +294,10 @@ def test_eval_script_scores_a_news_dev_set(
 
 
 @pytest.mark.skipif(not (CHECKTHAT.is_dir() and CLAIMBUSTER.is_file()), reason=SHARED_DATA_MISSING)
+@pytest.mark.skipif(not (NEWS / "news").is_dir(), reason=f"no news dev set at {NEWS}/news")
 def test_packaged_weights_are_what_the_training_script_writes(tmp_path: Path) -> None:
     out = tmp_path / "weights.json"
     arguments = ["--checkthat", str(CHECKTHAT), "--claimbuster", str(CLAIMBUSTER)]
+    arguments += ["--news", str(NEWS)]
     assert TRAIN_SCRIPT.main([*arguments, "--out", str(out)]) == 0
     assert out.read_bytes() == packaged_weights_bytes()
