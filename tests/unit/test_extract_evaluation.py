@@ -29,11 +29,19 @@ from ledger.extract.evaluation import (
 )
 from ledger.extract.linear import (
     LinearModel,
+    NewsStage,
     TrainingData,
     model_from_json,
     packaged_weights_bytes,
 )
-from ledger.extract.training import TrainConfig, make_examples, train, training_pairs
+from ledger.extract.training import (
+    NewsExample,
+    TrainConfig,
+    fit_news_stage,
+    make_examples,
+    train,
+    training_pairs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -301,3 +309,57 @@ def test_packaged_weights_are_what_the_training_script_writes(tmp_path: Path) ->
     arguments += ["--news", str(NEWS)]
     assert TRAIN_SCRIPT.main([*arguments, "--out", str(out)]) == 0
     assert out.read_bytes() == packaged_weights_bytes()
+
+
+def test_news_stage_fit_separates_and_is_deterministic() -> None:
+    examples = [
+        NewsExample(debate_logit=0.5 * (n % 3), features={"anchor": float(n % 2)}, label=n % 2 == 1)
+        for n in range(40)
+    ]
+    examples.append(NewsExample(debate_logit=0.0, features={"anchor": 1.0}, label=False))
+    stage = fit_news_stage(examples)
+    assert stage.weights["anchor"] > 1.0
+    assert fit_news_stage(examples) == stage
+    assert stage.logit(0.0, {"anchor": 1.0}) > 0.0 > stage.logit(0.0, {"anchor": 0.0})
+    with pytest.raises(ValueError):
+        fit_news_stage([])
+
+
+@given(
+    st.floats(-10, 10),
+    st.floats(-10, 10),
+    st.dictionaries(st.sampled_from(["anchor", "past", "bare"]), st.floats(-5, 5)),
+)
+def test_model_with_a_news_stage_round_trips(
+    bias: float, debate: float, weights: dict[str, float]
+) -> None:
+    stage = NewsStage(bias=bias, debate=debate, weights=weights)
+    model = LinearModel(hash_bits=18, bias=0.0, weights={1: 0.5}, news=stage)
+    data = model.to_json()
+    parsed = model_from_json(data)
+    assert parsed.news is not None
+    assert parsed.to_json() == data
+
+
+def test_eval_script_cross_validates_the_news_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    news = tmp_path / "news"
+    news.mkdir()
+    claim = "Exports rose 12.5% to $52.4 billion in 2023, the ministry said."
+    for name in ("a", "b", "c"):
+        text = f"Exports Climb\n\n{claim} What a delicate year it is."
+        (news / f"{name}.txt").write_text(f"date 2024-01-02\n{text}\n", encoding="utf-8")
+        gold = {
+            "id": name,
+            "published": "2024-01-02",
+            "topic": "economy",
+            "story": "s" if name != "c" else None,
+            "claims": [{"sentence": claim, "reporting": "reported_speech", "made_on": None}],
+        }
+        (news / f"{name}.json").write_text(json.dumps(gold), encoding="utf-8")
+    script = load_script("eval_checkworthiness")
+    assert script.main(["--news-cv", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 articles in 2 folds" in printed
+    assert "threshold 500: P=1.000 R=1.000 F1=1.000 (THRESHOLD)" in printed
