@@ -1,14 +1,18 @@
 """Check-worthiness per sentence (0..1000 per-mille) and the claim ``THRESHOLD``.
 
-Score = sigmoid(learned logit from CheckThat! debates + hand-set prior for news prose).
+Score = sigmoid(logit). The first model's weights, those of the rule features (figures,
+dates, attribution, modal verbs, questions...) included, are learned from labelled debate
+sentences (CheckThat! 2019 and ClaimBuster); the news stage then combines that logit with a
+few named features (anchor, past tense, subjective adjectives...) with weights learned on
+the news dev set. The only hand-set term is the heading penalty, since a heading is never
+a claim.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from ledger.extract.cues import cues
-from ledger.extract.features import featurize
+from ledger.extract.features import featurize, news_features
 from ledger.extract.linear import LinearModel, model_from_json, packaged_weights_bytes, sigmoid
 from ledger.extract.model import ScoredSentence
 from ledger.extract.segment import segment
@@ -16,22 +20,9 @@ from ledger.extract.segment import segment
 THRESHOLD = 500
 """Sentences scoring at least this many per-mille become claims."""
 
-# Log-odds added per occurrence of a cue (capped by _CUE_CAP occurrences).
-NEWS_PRIOR: dict[str, float] = {
-    "number": 0.6,
-    "percent": 0.4,
-    "money": 0.4,
-    "scale": 0.3,
-    "date": 0.5,
-    "attribution": 0.8,
-    "according_to": 0.8,
-    "hedge": -1.2,
-    "opinion": -0.6,
-    "analysis": -0.8,
-    "question": -3.0,
-}
+# Headings (short title lines) are never annotated as claims; this pushes them far below
+# any threshold whatever their words.
 HEADING_PRIOR = -6.0
-_CUE_CAP = 2
 
 
 @cache
@@ -40,18 +31,14 @@ def packaged_model() -> LinearModel:
     return model_from_json(packaged_weights_bytes())
 
 
-def news_prior(sentence: str) -> float:
-    """The hand-set log-odds adjustment for news prose."""
-    counts = cues(sentence)
-    return sum(weight * min(counts.get(cue, 0), _CUE_CAP) for cue, weight in NEWS_PRIOR.items())
-
-
 def score_sentence(
     sentence: str, *, heading: bool = False, model: LinearModel | None = None
 ) -> int:
     """Score one sentence 0..1000; ``model`` defaults to the packaged one."""
     model = model or packaged_model()
-    logit = model.logit(featurize(sentence)) + news_prior(sentence)
+    logit = model.logit(featurize(sentence))
+    if model.news is not None:
+        logit = model.news.logit(logit, news_features(sentence))
     if heading:
         logit += HEADING_PRIOR
     return round(1000 * sigmoid(logit))

@@ -1,4 +1,9 @@
-"""Word lists and the surface cues they signal: figures, dates, attribution, hedging, opinion."""
+"""Word lists and the surface cues they signal: figures, dates, attribution, modality.
+
+Only closed grammatical classes and general vocabulary live here (numbers, months, reporting
+verbs, modal verbs, pronouns); which words mark opinion or analysis is learned from labelled
+data by the check-worthiness model, not listed by hand.
+"""
 
 from __future__ import annotations
 
@@ -92,27 +97,12 @@ _ATTRIBUTION_FORMS = frozenset(
     if form.endswith("ed") or form in ("said", "says", "told", "wrote")
 )
 
-# Present-tense interpretive and intent verbs of analytical prose ("this move underscores",
-# "Seoul seeks to"): they frame an interpretation, not a checkable event.
-ANALYSIS = wordset(
-    """underscores highlights reflects signals marks poses suggests indicates represents
-    illustrates demonstrates alters prompts raises remains resonate resonates seeks aims
-    strives striving aimed grapples underscore highlight reflect signal"""
-)
-
-HEDGES = wordset(
-    """could may might would suggest suggests suggested suggesting likely unlikely possibly
-    perhaps potentially probably appear appears seem seems seemingly poised expected
-    implications implication speculate speculation predict predicts forecast forecasts
-    uncertain hope hopes whether if"""
-)
-
-OPINION = wordset(
-    """striking significant pivotal crucial critical delicate nuanced complex fraught incumbent
-    unfolding turbulent burgeoning growing deepening escalating important vital essential
-    remarkable unprecedented alarming dramatic historic ramifications calculus landscape
-    dynamics challenges strategy must should ought need needs needing believe think feel
-    opinion great terrible wonderful best worst beautiful amazing disaster"""
+# Modal verbs, a closed grammatical class (with their negative contractions): they mark
+# possibility, obligation and prediction rather than a stated fact. Whether that lowers
+# check-worthiness, and by how much, is learned from the data, not set here.
+MODALS = wordset(
+    """can could may might must shall should will would ought cannot can't couldn't mayn't
+    mightn't mustn't shan't shouldn't won't wouldn't oughtn't"""
 )
 
 MONTHS = (
@@ -146,7 +136,7 @@ def words(sentence: str) -> list[str]:
 
 
 def cues(sentence: str) -> dict[str, int]:
-    """Count each cue (number, date, attribution, hedge, opinion...) of a sentence."""
+    """Count each cue (number, date, attribution, modal, question...) of a sentence."""
     tokens = words(sentence)
     lower = [token.lower().replace("’", "'") for token in tokens]
     counts: dict[str, int] = {}
@@ -183,9 +173,7 @@ _WORD_CUES: tuple[tuple[str, frozenset[str]], ...] = (
     ("number", _NUMBER_WORDS),
     ("date", _DATE_WORDS),
     ("comparative", _COMPARATIVES),
-    ("hedge", HEDGES),
-    ("opinion", OPINION),
-    ("analysis", ANALYSIS),
+    ("modal", MODALS),
     ("future", _FUTURE),
     ("first_person", _FIRST_PERSON),
 )

@@ -1,14 +1,20 @@
-"""Ranking metrics over CheckThat!-style TSV files: MAP, P@5, P@10 (speaker column unused)."""
+"""Labelled check-worthiness data (CheckThat! TSV files, the ClaimBuster JSON list) and the
+ranking metrics over it: MAP, P@5, P@10 (the CheckThat! speaker column is unused)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import FormatError
+from ledger.extract.devset import Article
+from ledger.extract.segment import segment
 
 _COLUMNS = 4
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +71,46 @@ def read_dir(directory: Path) -> dict[str, list[LabelledLine]]:
     return {path.name: read_tsv(path) for path in paths}
 
 
+def read_claimbuster(path: Path) -> list[LabelledLine]:
+    """Read the ClaimBuster JSON list of ``{"sentence_id", "label", "text"}`` objects.
+
+    ``line`` is the ``sentence_id``; a malformed item is a ``FormatError`` naming its index.
+    """
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise FormatError(f"{path}: not a readable JSON document ({error})") from error
+    if not isinstance(items, list):
+        raise FormatError(f"{path}: expected a JSON list of sentences")
+    lines: list[LabelledLine] = []
+    for index, item in enumerate(items):
+        try:
+            label, text, line = item["label"], item["text"], item["sentence_id"]
+        except (KeyError, TypeError) as error:
+            raise FormatError(f"{path}: item {index} lacks sentence_id/label/text") from error
+        if label not in (0, 1) or not isinstance(text, str) or not isinstance(line, int):
+            raise FormatError(f"{path}: item {index}: label 0/1, text and integer sentence_id")
+        lines.append(LabelledLine(line=line, text=text, label=label == 1))
+    return lines
+
+
+def overlap_key(text: str) -> str:
+    """The form under which two datasets' copies of one sentence compare equal.
+
+    Lower case, every run of non-alphanumeric characters one space: the datasets differ in
+    quotes, dashes and spacing around punctuation.
+    """
+    return _NOT_ALNUM.sub(" ", text.lower()).strip()
+
+
+def without_overlap(
+    lines: Sequence[LabelledLine], others: Iterable[LabelledLine]
+) -> list[LabelledLine]:
+    """The lines whose text (by ``overlap_key``) occurs nowhere in ``others``."""
+    seen = {overlap_key(other.text) for other in others}
+    return [line for line in lines if overlap_key(line.text) not in seen]
+
+
 def ranked_labels(lines: Sequence[LabelledLine], scores: Sequence[int]) -> list[bool]:
     """Labels in ranking order: higher score first, ties kept in line-number order."""
     order = sorted(range(len(lines)), key=lambda i: (-scores[i], lines[i].line))
@@ -109,3 +155,15 @@ def evaluate(
         precision_at_10=sum(r.precision_at_10 for r in results) / count,
         files=tuple(results),
     )
+
+
+def news_units(article: Article) -> list[tuple[str, bool]]:
+    """(sentence, is gold) for every non-heading unit of a dev-set article; a unit is gold
+    when its span overlaps a gold claim sentence's (the segmenter and the annotators may
+    split a sentence differently)."""
+    spans = [(claim.start, claim.end) for claim in article.claims]
+    return [
+        (unit.text, any(start < unit.end and unit.start < end for start, end in spans))
+        for unit in segment(article.text)
+        if not unit.heading
+    ]

@@ -1,11 +1,27 @@
-"""Sparse hashed features of one sentence: word uni/bigrams plus cue counts (CRC-32 hashed)."""
+"""Features of one sentence: sparse hashed word uni/bigrams plus cue counts (CRC-32 hashed)
+for the first model, and a few named grammatical features for the news stage.
+
+The news stage reads two general English resources from the data files shipped in the
+TextBlob wheel, located through the installed distribution's metadata so that ``textblob``
+itself (which imports NLTK) is never imported. Neither was made for, or edited to fit, any
+article of ours:
+
+- ``en-lexicon.txt``: Brill's tagger lexicon (Brill 1992, from the Brown corpus and the
+  Penn Treebank), one word per line with its Penn tags, the most frequent first.
+- ``en-sentiment.xml``: Pattern's subjectivity lexicon of English adjectives (De Smedt and
+  Daelemans 2012), a subjectivity 0..1 per adjective sense.
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
 import zlib
+from functools import cache
+from importlib import metadata
+from pathlib import Path
 
+from ledger.errors import ConfigError
 from ledger.extract.cues import cues, words
 
 HASH_BITS = 18
@@ -51,3 +67,119 @@ def _length_name(count: int) -> str:
         if count <= limit:
             return name
     return "len:30+"
+
+
+# Determiners and possessives: an "-ed" word right after one is an adjective ("a unified
+# front"), not a verb in the past tense.
+_DETERMINERS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "my",
+        "your",
+        "some",
+        "any",
+        "no",
+        "every",
+        "each",
+    ]
+)
+_ANCHORS = ("number", "percent", "money", "year", "date")
+_QUOTES = frozenset('"“”')
+SUBJECTIVE = 0.5
+"""Pattern's subjectivity at or above which an adjective counts as subjective."""
+
+
+def news_features(sentence: str) -> dict[str, float]:
+    """The named features of the news stage, each 0 or 1.
+
+    ``anchor``: a figure, amount, year or date; ``attribution``: a past-tense reporting verb
+    or "according to"; ``past``: a verb in the past tense (Brill's lexicon tags it VBD, or an
+    unlisted or VBN "-ed" word of five letters or more, not right after a determiner);
+    ``bare``: none of those three, the writer's own present-tense statement; ``modal``,
+    ``quote`` (a quotation mark), ``first_person``; ``subjective``: an adjective whose mean
+    subjectivity in Pattern's lexicon is at least ``SUBJECTIVE``.
+    """
+    found = cues(sentence)
+    tokens = words(sentence)
+    anchor = any(name in found for name in _ANCHORS)
+    attribution = "attribution" in found or "according_to" in found
+    past = _has_past_tense(tokens)
+    scores = subjectivity()
+    features = {
+        "anchor": anchor,
+        "attribution": attribution,
+        "past": past,
+        "bare": not (anchor or attribution or past),
+        "modal": "modal" in found,
+        "quote": any(char in _QUOTES for char in sentence),
+        "first_person": "first_person" in found,
+        "subjective": any(scores.get(token.lower(), 0.0) >= SUBJECTIVE for token in tokens),
+    }
+    return {name: 1.0 if value else 0.0 for name, value in features.items()}
+
+
+def _has_past_tense(tokens: list[str]) -> bool:
+    """Whether a lower-case token reads as a finite past-tense verb (see ``news_features``)."""
+    tags = part_of_speech()
+    for index, token in enumerate(tokens):
+        if index > 0 and (token[0].isupper() or tokens[index - 1].lower() in _DETERMINERS):
+            continue
+        lower = token.lower()
+        tag = tags.get(lower)
+        if tag == "VBD" or (tag in (None, "VBN") and lower.endswith("ed") and len(lower) > 4):
+            return True
+    return False
+
+
+DISTRIBUTION = "textblob"
+_TAGS_FILE = "textblob/en/en-lexicon.txt"
+_SUBJECTIVITY_FILE = "textblob/en/en-sentiment.xml"
+_LEXICON_WORD = re.compile(r'<word form="([^"]+)"[^>]*? subjectivity="([0-9.]+)"')
+
+
+def _data_file(relative: str) -> Path:
+    """The path of a data file inside the installed TextBlob distribution."""
+    try:
+        path = Path(str(metadata.distribution(DISTRIBUTION).locate_file(relative)))
+    except metadata.PackageNotFoundError as error:
+        raise ConfigError(
+            f"{relative}: the {DISTRIBUTION} distribution is not installed "
+            "(a dependency of claims-ledger)"
+        ) from error
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing from the installed {DISTRIBUTION} distribution")
+    return path
+
+
+@cache
+def part_of_speech() -> dict[str, str]:
+    """Lower-case word -> its most frequent Penn tag (first spelling listed wins)."""
+    tags: dict[str, str] = {}
+    for line in _data_file(_TAGS_FILE).read_text(encoding="utf-8").splitlines():
+        if line.startswith(";;;"):
+            continue
+        fields = line.split()
+        if len(fields) >= 2:
+            tags.setdefault(fields[0].lower(), fields[1])
+    return tags
+
+
+@cache
+def subjectivity() -> dict[str, float]:
+    """Adjective -> mean subjectivity over its senses (0 objective .. 1 subjective)."""
+    senses: dict[str, list[float]] = {}
+    text = _data_file(_SUBJECTIVITY_FILE).read_text(encoding="utf-8")
+    for form, value in _LEXICON_WORD.findall(text):
+        senses.setdefault(form.lower(), []).append(float(value))
+    return {form: sum(values) / len(values) for form, values in senses.items()}

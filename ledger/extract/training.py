@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ledger.extract.features import HASH_BITS, featurize
-from ledger.extract.linear import LinearModel, sigmoid
+from ledger.extract.evaluation import LabelledLine, without_overlap
+from ledger.extract.features import HASH_BITS, featurize, news_features
+from ledger.extract.linear import LinearModel, NewsStage, sigmoid
 
 _NEWTON_STEPS = 25
 
@@ -34,6 +35,28 @@ class TrainConfig:
     prune_below: float = 0.02
     # Features seen in fewer training sentences are dropped: they overfit and bloat the file.
     min_count: int = 10
+
+
+def training_pairs(
+    files: Mapping[str, Sequence[LabelledLine]],
+    extra: Sequence[LabelledLine] = (),
+    *,
+    held_out: str | None = None,
+) -> list[tuple[str, bool]]:
+    """(sentence, label) pairs of every file but ``held_out``, then of ``extra``.
+
+    Lines of ``extra`` whose text occurs in the held-out file are dropped, so that a model
+    scored on that file never saw its sentences (ClaimBuster repeats 2016 debate lines).
+    """
+    pairs = [
+        (line.text, line.label)
+        for name, lines in files.items()
+        if name != held_out
+        for line in lines
+    ]
+    kept = without_overlap(extra, files[held_out]) if held_out is not None else extra
+    pairs.extend((line.text, line.label) for line in kept)
+    return pairs
 
 
 def make_examples(labelled: Sequence[tuple[str, bool]]) -> list[Example]:
@@ -144,3 +167,77 @@ class _State:
         scaled = {index: weight * scale for index, weight in self.weights.items()}
         kept = {index: weight for index, weight in scaled.items() if abs(weight) >= prune_below}
         return LinearModel(hash_bits=HASH_BITS, bias=self.bias * scale + shift, weights=kept)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewsExample:
+    """One labelled news sentence: the first model's logit and the news-stage features."""
+
+    debate_logit: float
+    features: Mapping[str, float]
+    label: bool
+
+
+NEWS_L2 = 1.0
+"""L2 penalty of the news stage (on every weight but the bias), chosen by dev-set CV."""
+
+
+def news_examples(model: LinearModel, units: Sequence[tuple[str, bool]]) -> list[NewsExample]:
+    """News-stage examples of (sentence, label) pairs, with ``model``'s first-stage logit."""
+    return [
+        NewsExample(
+            debate_logit=model.logit(featurize(text)), features=news_features(text), label=label
+        )
+        for text, label in units
+    ]
+
+
+def fit_news_stage(examples: Sequence[NewsExample], l2: float = NEWS_L2) -> NewsStage:
+    """Fit the news stage by Newton's method on the L2-penalized log loss (deterministic)."""
+    if not examples:
+        raise ValueError("fit_news_stage: no examples")
+    names = sorted({name for example in examples for name in example.features})
+    rows = [
+        [1.0, example.debate_logit, *(example.features.get(name, 0.0) for name in names)]
+        for example in examples
+    ]
+    labels = [float(example.label) for example in examples]
+    size = len(names) + 2
+    theta = [0.0] * size
+    for _ in range(_NEWTON_STEPS):
+        gradient = [0.0 if k == 0 else l2 * theta[k] for k in range(size)]
+        hessian = [[l2 if j == k and k > 0 else 0.0 for k in range(size)] for j in range(size)]
+        for row, label in zip(rows, labels, strict=True):
+            p = sigmoid(sum(w * x for w, x in zip(theta, row, strict=True)))
+            curvature = max(p * (1.0 - p), 1e-12)
+            for j in range(size):
+                gradient[j] += (p - label) * row[j]
+                for k in range(size):
+                    hessian[j][k] += curvature * row[j] * row[k]
+        step = _solve(hessian, gradient)
+        theta = [w - s for w, s in zip(theta, step, strict=True)]
+        if max(abs(s) for s in step) < 1e-9:
+            break
+    return NewsStage(
+        bias=theta[0], debate=theta[1], weights=dict(zip(names, theta[2:], strict=True))
+    )
+
+
+def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
+    """Solve ``matrix @ x = vector`` by Gaussian elimination with partial pivoting."""
+    size = len(vector)
+    rows = [[*matrix[i], vector[i]] for i in range(size)]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda r: abs(rows[r][column]))
+        rows[column], rows[pivot] = rows[pivot], rows[column]
+        if abs(rows[column][column]) < 1e-12:
+            raise ValueError("fit_news_stage: singular system (a feature never varies)")
+        for r in range(column + 1, size):
+            factor = rows[r][column] / rows[column][column]
+            for c in range(column, size + 1):
+                rows[r][c] -= factor * rows[column][c]
+    solution = [0.0] * size
+    for r in reversed(range(size)):
+        known = sum(rows[r][c] * solution[c] for c in range(r + 1, size))
+        solution[r] = (rows[r][size] - known) / rows[r][r]
+    return solution
