@@ -25,10 +25,14 @@ from ledger.entries import (
     SourceRegistered,
     sign_body,
 )
+from ledger.extract.deterministic import DeterministicExtractor
+from ledger.extract.model import ExtractedClaim
+from ledger.formats import read_file
 from ledger.rules import SELECTOR_CONTEXT
 from ledger.service import Batch, Ledger
 from ledger.signing import SigningKey
 from ledger.sources import normalize_text
+from tests.conftest import SEED
 
 RULES = "ab" * 32
 QUOTE = "North Korea sent about 7000 containers of weapons to Russia."
@@ -217,3 +221,9 @@ def run_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=120,
     )
+
+
+def seed_claims() -> list[ExtractedClaim]:
+    """What the deterministic extractor makes of the seed article, as ingest would."""
+    document = read_file(SEED)
+    return DeterministicExtractor().extract(document.text, published=document.published)

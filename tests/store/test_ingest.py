@@ -16,6 +16,7 @@ from ledger.instance import Instance
 from ledger.queries import ClaimFilter, Position
 from ledger.verify import verify_store
 from tests.conftest import SEED
+from tests.helpers import seed_claims
 
 
 def _snapshot(instance: Instance) -> tuple[object, ...]:
@@ -26,8 +27,19 @@ def _snapshot(instance: Instance) -> tuple[object, ...]:
 def test_the_seed_yields_the_required_claims_signed_and_anchored(instance: Instance) -> None:
     extractor = DeterministicExtractor()
     [result] = ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=extractor)
-    assert (result.added, result.claims) == (True, 3)
+    assert (result.added, result.claims) == (True, len(seed_claims()))
     claims = instance.ledger.find_claims(ClaimFilter())
+    assert len(claims) == result.claims
+    required = {
+        ("Shin Won-shik", "2024-03-18", word)
+        for word in ("7,000 containers", "arms trade", "lethal")
+    }
+    assert required <= {
+        (c.claimant.name, c.made_on, word)
+        for c in claims
+        for word in ("7,000 containers", "arms trade", "lethal")
+        if word in c.statement
+    }
     text = read_file(SEED).text
     for claim in claims:
         assert text[claim.selector.start : claim.selector.end] == claim.selector.exact
@@ -50,7 +62,6 @@ def test_the_seed_yields_the_required_claims_signed_and_anchored(instance: Insta
     ]
     [lethal] = [c for c in claims if "lethal" in c.statement]
     assert lethal.claimant.name == "Shin Won-shik" and "Ukraine" in lethal.statement
-    assert not [c for c in claims if "implications" in c.statement or "nuanced" in c.statement]
     verify_store(instance.ledger.store, workers=0)
 
 
@@ -93,14 +104,26 @@ def test_claim_filters(instance: Instance) -> None:
     ingest_paths(instance.ledger, instance.writer_key(), [SEED], extractor=DeterministicExtractor())
     ledger = instance.ledger
     sha = ledger.store.all_sources()[0].sha256
-    assert len(ledger.find_claims(ClaimFilter(text="LETHAL"))) == 1
-    assert len(ledger.find_claims(ClaimFilter(claimant="won-shik"))) == 3
-    assert len(ledger.find_claims(ClaimFilter(source=sha))) == 3
+    extracted = seed_claims()
+    by_shin = sorted(c.statement for c in extracted if c.claimant.name == "Shin Won-shik")
+    on_18 = sorted(c.statement for c in extracted if str(c.made_on) == "2024-03-18")
+    later = sorted(c.statement for c in extracted if str(c.made_on) >= "2024-03-19")
+    assert by_shin and on_18 and len(extracted) > len(on_18)  # the filters below do filter
+
+    def statements(where: ClaimFilter) -> list[str]:
+        return sorted(c.statement for c in ledger.find_claims(where))
+
+    assert [c.statement for c in ledger.find_claims(ClaimFilter(text="LETHAL"))] == [
+        c.statement for c in extracted if "lethal" in c.statement
+    ]
+    assert statements(ClaimFilter(claimant="won-shik")) == by_shin
+    assert statements(ClaimFilter(source=sha)) == sorted(c.statement for c in extracted)
     assert ledger.find_claims(ClaimFilter(source="0" * 64)) == []
-    assert len(ledger.find_claims(ClaimFilter(made_from="2024-03-18", made_to="2024-03-18"))) == 3
-    assert ledger.find_claims(ClaimFilter(made_from="2024-03-19")) == []
+    assert statements(ClaimFilter(made_from="2024-03-18", made_to="2024-03-18")) == on_18
+    assert statements(ClaimFilter(made_from="2024-03-19")) == later
+    assert ledger.find_claims(ClaimFilter(made_from="2024-03-21")) == []
     assert ledger.find_claims(ClaimFilter(text="100%_")) == []  # LIKE wildcards are literal
-    assert len(ledger.find_claims(ClaimFilter(reviewed=False))) == 3
+    assert len(ledger.find_claims(ClaimFilter(reviewed=False))) == len(extracted)
     first, *rest = ledger.find_claims(ClaimFilter())
     assert ledger.find_claims(ClaimFilter(), after=Position(first.seq, first.seq)) == rest
     with pytest.raises(InvalidInput, match="limit"):
