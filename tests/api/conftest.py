@@ -21,7 +21,7 @@ from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
 from ledger.tokens import create_token, revoke_token
 from tests.conftest import SEED
-from tests.helpers import ROOT, add_source_with_claims
+from tests.helpers import ROOT, add_source_with_claims, seed_claims
 
 
 @dataclass
@@ -70,10 +70,15 @@ def launch(
     pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
 
 
+OTHER_CLAIMS = 2 * 3  # the two sources `served` adds beside the seed
+SERVED_CLAIMS = len(seed_claims()) + OTHER_CLAIMS
+
+
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
-    """The seed (3 claims) and 2 more sources with 3 claims each, one claim revised and
-    reviewed; tokens "writer" (key ingest), "reviewer" (key log) and "revoked"."""
+    """The seed (its extracted claims, ``len(seed_claims())``) and 2 more sources with 3
+    claims each (``SERVED_CLAIMS`` in all), one claim revised and reviewed; tokens "writer"
+    (key ingest), "reviewer" (key log) and "revoked"."""
     home = tmp_path / "home"
     settings = Settings(home=home, database_url=db_url, passphrase=b"pw")
     instance = open_instance(settings)

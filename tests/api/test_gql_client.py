@@ -8,7 +8,7 @@ from gql import Client, GraphQLRequest, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
 
-from tests.api.conftest import Served
+from tests.api.conftest import SERVED_CLAIMS, Served
 
 
 def _client(served: Served, token: str | None = None) -> Client:
@@ -21,7 +21,7 @@ def test_gql_fetches_the_schema_and_validates_queries(served: Served) -> None:
     with _client(served) as session:
         query = "query($n: Int!) { claims(first: $n) { totalCount edges { node { statement claimant { name } } } } }"
         result = session.execute(GraphQLRequest(query, variable_values={"n": 3}))
-        assert result["claims"]["totalCount"] == 9
+        assert result["claims"]["totalCount"] == SERVED_CLAIMS
         assert len(result["claims"]["edges"]) == 3
     client = _client(served)
     with client as session, pytest.raises(Exception, match="noSuchField"):

@@ -11,7 +11,7 @@ import httpx
 from ledger import merkle
 from ledger.checkpoint import parse_verifier_key, verify_checkpoint
 from ledger.entries import parse_entry
-from tests.api.conftest import gql, post
+from tests.api.conftest import SERVED_CLAIMS, gql, post
 
 PAGE = """query($first: Int!, $after: String, $filter: ClaimFilterInput) {
   claims(first: $first, after: $after, filter: $filter) {
@@ -23,12 +23,13 @@ def test_claims_pages_with_stable_cursors(server: str) -> None:
     seen, after = [], None
     while True:
         page = gql(server, PAGE, first=4, after=after)["claims"]
-        assert page["totalCount"] == 9
+        assert page["totalCount"] == SERVED_CLAIMS
         seen += [edge["node"]["seq"] for edge in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert seen == sorted(seen) and len(seen) == 9
+    assert seen == sorted(seen) and len(seen) == SERVED_CLAIMS
+    assert len(set(seen)) == SERVED_CLAIMS
 
 
 def test_claims_filters(server: str) -> None:
@@ -313,9 +314,9 @@ def test_claims_date_ranges_over_http(server: str) -> None:
     def count(**where: str) -> int:
         return int(gql(server, PAGE, first=10, filter=where)["claims"]["totalCount"])
 
-    assert count(publishedFrom="2024-03-20", publishedTo="2024-03-20") == 9
+    assert count(publishedFrom="2024-03-20", publishedTo="2024-03-20") == SERVED_CLAIMS
     assert count(publishedTo="2024-03-19") == 0
-    assert count(recordedFrom="2000-01-01", recordedTo="9999-12-31") == 9
+    assert count(recordedFrom="2000-01-01", recordedTo="9999-12-31") == SERVED_CLAIMS
     assert count(recordedTo="2000-01-01") == 0
     for field, value in [("recordedFrom", "2024-02-30"), ("publishedTo", "03/20/2024")]:
         refused = httpx.post(

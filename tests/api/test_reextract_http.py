@@ -9,6 +9,7 @@ import hashlib
 from tests.api.conftest import Served, gql, launch, post
 from tests.conftest import SEED
 from tests.e2e.test_llm_extractor import CONTAINERS, MODEL, FakeLLM, answer, fake  # noqa: F401
+from tests.helpers import seed_claims
 
 REEXTRACT = """mutation($s: ID!, $r: String) { reextractSource(source: $s, retractOld: $r) {
   __typename ... on SourceReextracted { extractor claims retracted }
@@ -20,8 +21,9 @@ CLAIMS = """query($s: String) { claims(filter: {source: $s}) { totalCount
 def test_reextract_source_over_http(served: Served, fake: FakeLLM) -> None:  # noqa: F811
     sha = hashlib.sha256(SEED.read_bytes()).hexdigest()
     writer = served.tokens["writer"]
+    seeded = len(seed_claims())
     before = gql(served.url, CLAIMS, s=sha)["claims"]
-    assert before["totalCount"] == 3
+    assert before["totalCount"] == seeded
 
     same = post(served.url, REEXTRACT, writer, s=sha)["data"]["reextractSource"]
     assert same["__typename"] == "DuplicateError", same
@@ -36,10 +38,10 @@ def test_reextract_source_over_http(served: Served, fake: FakeLLM) -> None:  # n
         proc.terminate()
         proc.wait(timeout=10)
     assert done["__typename"] == "SourceReextracted", done
-    assert (done["claims"], done["retracted"]) == (1, 3)
+    assert (done["claims"], done["retracted"]) == (1, seeded)
     after = gql(served.url, CLAIMS, s=sha)["claims"]
-    assert after["totalCount"] == 4
+    assert after["totalCount"] == seeded + 1
     statuses = [(e["node"]["status"], e["node"]["extractor"]["name"]) for e in after["edges"]]
-    assert statuses == [("RETRACTED", "claims-ledger/rules")] * 3 + [
+    assert statuses == [("RETRACTED", "claims-ledger/rules")] * seeded + [
         ("ACTIVE", "claims-ledger/llm")
     ]
