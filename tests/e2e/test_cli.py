@@ -16,9 +16,13 @@ from tests.helpers import (
     ROOT,
     add_source_with_claims,
     run_cli,
+    seed_claims,
     source_bytes,
     source_payload,
 )
+
+SEED_CLAIMS = len(seed_claims())
+SEED_ENTRIES = 3 + SEED_CLAIMS  # two keys registered, the seed source, its claims
 
 
 def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -31,7 +35,7 @@ def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[
 def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = cli(home, "run", "--no-serve")
-    assert "1 sources added with 3 claims" in first.stdout
+    assert f"1 sources added with {SEED_CLAIMS} claims," in first.stdout
     assert (home / "ledger.sqlite3").exists()
     assert sorted(p.name for p in (home / "keys").iterdir()) == [
         "ingest.key.pem",
@@ -41,7 +45,9 @@ def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: 
     db = sqlite3.connect(home / "ledger.sqlite3")
     kinds = [row[0] for row in db.execute("SELECT kind FROM entries ORDER BY seq")]
     assert (
-        kinds == ["key.registered", "key.registered", "source.registered"] + ["claim.extracted"] * 3
+        kinds
+        == ["key.registered", "key.registered", "source.registered"]
+        + ["claim.extracted"] * SEED_CLAIMS
     )
     seed_sha = db.execute("SELECT sha256 FROM sources").fetchone()[0]
     db.close()
@@ -53,8 +59,8 @@ def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: 
     )
     second = cli(home, "run", "--no-serve")
     assert "0 sources added with 0 claims, 1 already present" in second.stdout
-    assert "entries 6" in second.stdout
-    assert "ok 6 entries verified" in cli(home, "verify").stdout
+    assert f"entries {SEED_ENTRIES}" in second.stdout
+    assert f"ok {SEED_ENTRIES} entries verified" in cli(home, "verify").stdout
 
 
 def test_keys_create_list_and_revoke(tmp_path: Path) -> None:
@@ -139,7 +145,7 @@ def test_claims_lists_with_filters(tmp_path: Path) -> None:
     home = tmp_path / "home"
     cli(home, "run", "--no-serve")
     everything = cli(home, "claims").stdout
-    assert "3 claims" in everything and "Shin Won-shik" in everything
+    assert f"{SEED_CLAIMS} claims" in everything and "Shin Won-shik" in everything
     found = cli(home, "claims", "--search", "7,000", "--claimant", "shin").stdout
     assert "1 claims" in found and "containers" in found
     assert "0 claims" in cli(home, "claims", "--status", "retracted").stdout
@@ -159,14 +165,16 @@ def test_claims_lists_with_filters(tmp_path: Path) -> None:
         "--recorded-to",
         tomorrow.isoformat(),
     ).stdout
-    assert "3 claims" in dated
+    assert f"{SEED_CLAIMS} claims" in dated
     assert "0 claims" in cli(home, "claims", "--published-to", "2024-03-19").stdout
     assert "0 claims" in cli(home, "claims", "--recorded-to", "2020-01-01").stdout
     wrong = cli(home, "claims", "--recorded-from", "2024-13-01", ok=False)
     assert wrong.returncode == 1 and "recorded_from must be a date YYYY-MM-DD" in wrong.stderr
     assert "0 claims" in cli(home, "claims", "--as-of", "2").stdout  # keys only then
-    ordered = cli(home, "claims", "--order-by", "score", "--desc", "--as-of", "6").stdout
-    assert "3 claims" in ordered
+    ordered = cli(
+        home, "claims", "--order-by", "score", "--desc", "--as-of", str(SEED_ENTRIES)
+    ).stdout
+    assert f"{SEED_CLAIMS} claims" in ordered
     assert cli(home, "claims", "--as-of", "999", ok=False).returncode == 1
     assert cli(home, "claims", "--order-by", "nope", ok=False).returncode != 0
     empty = cli(home, "claims", "--search", "!!", ok=False)
@@ -185,7 +193,7 @@ def test_verify_and_rebuild_find_a_tampered_projection(tmp_path: Path) -> None:
     check = cli(home, "rebuild", "--check", ok=False)
     assert check.returncode == 1 and "publisher is 'Forged Times'" in check.stdout
     assert "repaired 1 differences" in cli(home, "rebuild").stdout
-    assert "ok 6 entries verified" in cli(home, "verify").stdout
+    assert f"ok {SEED_ENTRIES} entries verified" in cli(home, "verify").stdout
 
 
 @pytest.mark.parametrize("edit", ["payload", "payload-as-text", "delete"])
@@ -226,7 +234,7 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
     )
     verifier = parse_verifier_key(vkey)
     checkpoint = verify_checkpoint(note, verifier, "claims-ledger/local")
-    assert checkpoint.size == 6
+    assert checkpoint.size == SEED_ENTRIES
     assert cli(home, "checkpoint", "--size", "2").stdout != note
     proof = cli(home, "prove", "2").stdout
     db = sqlite3.connect(home / "ledger.sqlite3")
@@ -235,10 +243,12 @@ def test_checkpoint_prove_export_and_offline_verify(tmp_path: Path) -> None:
     assert verify_proof_file(proof, merkle.Hash(leaf), verifier).index == 2
 
     bundle = tmp_path / "bundle"
-    assert "exported 6 entries and 1 sources" in cli(home, "export", str(bundle)).stdout
+    assert (
+        f"exported {SEED_ENTRIES} entries and 1 sources" in cli(home, "export", str(bundle)).stdout
+    )
     other = tmp_path / "elsewhere"  # a verifier with no ledger of its own
     ok = cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey)
-    assert "ok 6 entries verified" in ok.stdout
+    assert f"ok {SEED_ENTRIES} entries verified" in ok.stdout
     assert not other.exists()  # no database was created or needed
     old = tmp_path / "old-checkpoint.txt"
     old.write_text(cli(home, "checkpoint", "--size", "2").stdout)
@@ -286,7 +296,10 @@ def test_every_verification_failure_exits_2(tmp_path: Path) -> None:
     (bundle / "checkpoint.txt").write_text("not a note\n")
     fails(other, "--bundle", str(bundle), "--log-key", vkey, expected="checkpoint.txt: note has")
     (bundle / "checkpoint.txt").write_bytes(note)
-    assert "ok 6 entries" in cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey).stdout
+    assert (
+        f"ok {SEED_ENTRIES} entries"
+        in cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey).stdout
+    )
     usage = cli(other, "verify", "--bundle", str(bundle), "--log-key", "nonsense", ok=False)
     assert usage.returncode == 2 and "--log-key" in usage.stderr
     db = sqlite3.connect(home / "ledger.sqlite3")
@@ -307,10 +320,17 @@ def test_export_says_which_entries_no_checkpoint_covers(tmp_path: Path) -> None:
     db.close()
     failed = cli(home, "verify", ok=False)
     assert failed.returncode == 2
-    assert "entries 2 to 5 (4 of 6) are not covered by any signed checkpoint" in failed.stderr
+    last = SEED_ENTRIES - 1
+    assert (
+        f"entries 2 to {last} ({SEED_ENTRIES - 2} of {SEED_ENTRIES}) are not covered"
+        " by any signed checkpoint" in failed.stderr
+    )
     done = cli(home, "export", str(tmp_path / "bundle"))
     assert "exported 2 entries" in done.stdout
-    assert "left out 4 entries (seq 2 to 5): no signed checkpoint covers them" in done.stderr
+    assert (
+        f"left out {SEED_ENTRIES - 2} entries (seq 2 to {last}): no signed checkpoint covers them"
+        in done.stderr
+    )
 
 
 def test_a_log_without_any_checkpoint_is_verified_with_a_warning(tmp_path: Path) -> None:
@@ -323,8 +343,11 @@ def test_a_log_without_any_checkpoint_is_verified_with_a_warning(tmp_path: Path)
     db.commit()
     db.close()
     done = cli(home, "verify")
-    assert "ok 6 entries verified; 0 checkpoints" in done.stdout
-    assert "warning: no signed checkpoint covers entries 0 to 5 (6)" in done.stderr
+    assert f"ok {SEED_ENTRIES} entries verified; 0 checkpoints" in done.stdout
+    assert (
+        f"warning: no signed checkpoint covers entries 0 to {SEED_ENTRIES - 1} ({SEED_ENTRIES})"
+        in done.stderr
+    )
 
 
 def test_submit_a_source_signed_elsewhere_only_with_its_bytes(tmp_path: Path) -> None:
