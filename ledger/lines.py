@@ -644,7 +644,7 @@ class _Growing:
         return rank
 
 
-NEAR_DAYS = 31
+NEAR_DAYS = 62
 
 
 def _near(a: Point, b: Point) -> bool:
