@@ -54,6 +54,9 @@ class Subject:
     action: str | None = None
     entities: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
+    period: frozenset[str] = frozenset()
+    """The months the clause names ("added 304,000 jobs in January"): figures for different
+    months are different points in time of a series, not one line."""
     measure: str = ""
     """What is counted when the words say more than the unit: "people" killed, a "death
     toll" and "deaths" are all ``death``; a modal figure ("could reach 20,000") is a
@@ -244,9 +247,10 @@ def unit_head(unit: str) -> str:
 def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` holding ``text[start:end]``: from the last boundary before it
     (a comma and space, "that", a reporting verb, a semicolon...) to the first after it."""
-    left = 0
-    for match in _LEFT_BOUNDARY.finditer(text, 0, start):
-        left = match.end()
+    lefts = [0, *(match.end() for match in _LEFT_BOUNDARY.finditer(text, 0, start))]
+    left = lefts[-1]
+    if len(lefts) > 1 and not any(_keep(t.word) for t in _tokens(text[left:start])):
+        left = lefts[-2]  # "The participation rate, at 63.2 percent,": the noun before
     for match in _TOKEN.finditer(text, left, start):
         if _fold(match.group()) in _SPEECH_BOUNDARY:
             left = match.end()
@@ -279,7 +283,7 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     measure = adjacent or _measure(unit, before, after)
     if unit == "vote" and _TALLY.fullmatch(quantity.text):
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
-    if measure and _MODALS & {t.word for t in [*before, *after]}:
+    if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
         measure = f"{measure} projected"
     role = _role(claim.text[:at])
     if role is not None:
@@ -294,9 +298,24 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
             - {unit, *(measure or "").split()}
             - set(_PREDICATES)
             - _MEASURE_WORDS
+            - _GENERIC
         ),
         measure=measure or "",
+        period=_period(claim.text, left, [*before, *after]),
     )
+
+
+_OPENING_TIME = re.compile(r"(?:In|During|For|Through|By)\s+([A-Z][a-z]+)[^,;]{0,12},")
+_GENERIC = wordset("rate rates level levels ratio")
+
+
+def _period(text: str, left: int, tokens: list[_Token]) -> frozenset[str]:
+    """The months named in the clause, or in an opening "In December," of the sentence."""
+    months = {t.word for t in tokens if t.capital and t.word in MONTHS}
+    opening = _OPENING_TIME.match(text)
+    if opening is not None and left >= opening.end() and _fold(opening.group(1)) in MONTHS:
+        months.add(_fold(opening.group(1)))
+    return frozenset(months)
 
 
 # Measures: what a figure counts when the unit alone does not say ("people" killed or
@@ -545,6 +564,8 @@ def compatible(a: Subject, b: Subject) -> bool:
     if a.places and b.places and not _share_place(a, b):
         return False
     if not _same_direction(a, b):
+        return False
+    if a.period and b.period and not a.period & b.period:
         return False
     if a.measure:
         return True  # "people killed", "the death toll": the measure says what is counted
