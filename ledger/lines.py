@@ -306,12 +306,17 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
 
 
 _OPENING_TIME = re.compile(r"(?:In|During|For|Through|By)\s+([A-Z][a-z]+)[^,;]{0,12},")
+_IN_PERIOD = wordset("in for during")
 _GENERIC = wordset("rate rates level levels ratio")
 
 
 def _period(text: str, left: int, tokens: list[_Token]) -> frozenset[str]:
     """The months named in the clause, or in an opening "In December," of the sentence."""
-    months = {t.word for t in tokens if t.capital and t.word in MONTHS}
+    months = {
+        t.word
+        for previous, t in itertools.pairwise(tokens)
+        if t.capital and t.word in MONTHS and previous.word in _IN_PERIOD
+    }  # "in January", not "since September": that is where a running count starts
     opening = _OPENING_TIME.match(text)
     if opening is not None and left >= opening.end() and _fold(opening.group(1)) in MONTHS:
         months.add(_fold(opening.group(1)))
