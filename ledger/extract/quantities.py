@@ -145,6 +145,7 @@ _CHANGE_VERBS = wordset(
 )
 _MONTH_WORDS = frozenset(MONTHS) | wordset("jan feb mar apr jun jul aug sep sept oct nov dec")
 # Capitalised words that may stand before a figure without making it part of a name.
+_MOVES_UP = _CHANGE_VERBS | wordset("inched inch inches crept creep nudged ticks edges")
 _COPULAS = wordset("was is were are of by")
 _TALLY_CUES = wordset(
     """vote votes voted tally count confirmed approved passed rejected defeated adopted
@@ -317,6 +318,8 @@ class _Scanner:
                     continue
                 if phrase == ("over",) and self.lower(index - 1) in _PHRASAL:
                     continue
+                if phrase == ("up", "to") and self.lower(index - 1) in _MOVES_UP:
+                    continue  # "edged up to 4 percent": the level reached, not a ceiling
                 return kind, None, after
         return None, None, index
 

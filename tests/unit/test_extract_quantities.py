@@ -323,3 +323,15 @@ def test_a_vote_tally_is_the_votes_for(text: str, quoted: str) -> None:
 )
 def test_a_tally_needs_a_vote_word_right_before_and_the_larger_figure_first(text: str) -> None:
     assert all(q.unit != "votes" for q in find_quantities(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("the unemployment rate inched up to 4 percent", "exact"),
+        ("the rate edged up to 4 percent", "exact"),
+        ("up to 4 percent of voters", "at_most"),
+    ],
+)
+def test_up_to_after_a_verb_of_change_is_the_level_reached(text: str, bound: str) -> None:
+    assert only(text).bound == bound

@@ -34,6 +34,8 @@ class Score:
     found: int
     precision: float
     recall: float
+    out_of_order: tuple[str, ...] = ()
+    """Gold lines whose found points, all on one line, are not in the gold order there."""
 
 
 def _claims(article: str) -> list[LineClaim]:
@@ -59,9 +61,11 @@ def score_story(path: Path) -> Score:
     claims = [c for article in story["articles"] for c in _claims(article)]
     by_claim = {c.claim_id: c for c in claims}
     line_of: dict[str, str] = {}
+    position: dict[str, int] = {}
     for line in group(claims):
-        for point in line.points:
+        for at, point in enumerate(line.points):
             line_of[point.id] = line.id
+            position[point.id] = at
     gold: list[tuple[int, str]] = []  # (gold line index, found point id)
     total = 0
     for index, line in enumerate(story["lines"]):
@@ -73,6 +77,7 @@ def score_story(path: Path) -> Score:
                     for pid in line_of
                     if pid.startswith(point["article"] + "#")
                     and _value(by_claim, pid) == point["value"]
+                    and _bound(by_claim, pid) == point["bound"]
                     and _overlaps(by_claim[pid.rsplit(":", 1)[0]].text, point["sentence"])
                     and pid not in {g[1] for g in gold}
                 ),
@@ -86,17 +91,30 @@ def score_story(path: Path) -> Score:
         together_gold += same_gold
         together_found += same_found
         both += same_gold and same_found
+    out_of_order = []
+    for index, line in enumerate(story["lines"]):
+        found_ids = [pid for g, pid in gold if g == index]
+        if len({line_of[pid] for pid in found_ids}) == 1:
+            at = [position[pid] for pid in found_ids]
+            if at != sorted(at):
+                out_of_order.append(line["subject"])
     return Score(
         gold_points=total,
         found=len(gold),
         precision=both / together_found if together_found else 1.0,
         recall=both / together_gold if together_gold else 1.0,
+        out_of_order=tuple(out_of_order),
     )
 
 
 def _value(by_claim: dict[str, LineClaim], point_id: str) -> str:
     claim_id, index = point_id.rsplit(":", 1)
     return by_claim[claim_id].quantities[int(index)].value
+
+
+def _bound(by_claim: dict[str, LineClaim], point_id: str) -> str:
+    claim_id, index = point_id.rsplit(":", 1)
+    return by_claim[claim_id].quantities[int(index)].bound
 
 
 def _overlaps(quote: str, sentence: str) -> bool:
