@@ -359,6 +359,8 @@ _BETWEEN_NAME_AND_FIGURE = wordset(
     """of at to about around nearly almost roughly approximately some over more than least
     at just only an estimated"""
 )
+_DISTANCES = wordset("mile km kilometer kilometre meter metre m ft foot feet yard")
+_DEPTH_WORDS = wordset("below beneath deep depth down underground underwater")
 _MODALS = wordset("could might may")
 _AUXILIARIES = wordset("have has had were are was is been be being already reportedly now")
 _QUANTIFIERS = wordset("many several some numerous countless other more dozens hundreds thousands")
@@ -434,6 +436,8 @@ def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None
     hundreds": 600 killed)."""
     if unit in _MEASURE_OF_UNIT:
         return _MEASURE_OF_UNIT[unit]
+    if unit in _DISTANCES and _DEPTH_WORDS & {t.word for t in [*before, *after]}:
+        return "depth"  # "11 miles below the Earth's surface", "put it at 5 miles down"
     if unit not in _PERSON_HEADS:
         return None
     sides = [_until_conjunction(after), _until_conjunction(before[::-1])]
