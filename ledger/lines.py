@@ -173,7 +173,8 @@ _STOP = wordset(
     including such other into onto since until after before during while when where what
     just only even still yet already now new latest further additional another each all both
     any most very own per cent percent number numbers figure figures amount estimate
-    according mr mrs ms dr"""
+    according mr mrs ms dr meanwhile however though moreover furthermore nonetheless
+    nevertheless instead overall"""
 )
 _TIME = (
     frozenset(MONTHS)
@@ -248,9 +249,9 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` holding ``text[start:end]``: from the last boundary before it
     (a comma and space, "that", a reporting verb, a semicolon...) to the first after it."""
     lefts = [0, *(match.end() for match in _LEFT_BOUNDARY.finditer(text, 0, start))]
+    while len(lefts) > 1 and not _names_something(text[lefts[-1] : start]):
+        lefts.pop()  # "The participation rate, at 63.2 percent,": the noun before
     left = lefts[-1]
-    if len(lefts) > 1 and not any(_keep(t.word) for t in _tokens(text[left:start])):
-        left = lefts[-2]  # "The participation rate, at 63.2 percent,": the noun before
     for match in _TOKEN.finditer(text, left, start):
         if _fold(match.group()) in _SPEECH_BOUNDARY:
             left = match.end()
@@ -259,6 +260,12 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     if found is not None:
         right = found.start()
     return left, right
+
+
+def _names_something(text: str) -> bool:
+    """Whether words hold a content word besides a predicate: "rose from" names nothing
+    ("The unemployment rate, meanwhile, rose from 3.9 percent to 4 percent")."""
+    return any(_keep(t.word) and t.word not in _PREDICATE_OF for t in _tokens(text))
 
 
 def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
