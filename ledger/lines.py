@@ -196,7 +196,7 @@ _SPEECH_BOUNDARY = frozenset(REPORTING_FORMS) - wordset(
     """add adds added adding report reports reported reporting estimate estimates estimated
     estimating"""
 )
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
+_TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CAPITAL = re.compile(r"[A-Z]")
 
 
@@ -672,6 +672,10 @@ class _Growing:
         a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0.
         A figure joins the earliest line that fits best."""
         rank = 0
+        if subject.period and any(
+            s.period and not s.period & subject.period for s in self.subjects
+        ):
+            return 0  # a line is one period's figure: January's and December's are two lines
         for s, p in zip(self.subjects, self.points, strict=True):
             if compatible(s, subject):
                 if anchored(s, subject):
