@@ -279,7 +279,9 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     before = _tokens(claim.text[left:at])
     after = _tokens(claim.text[end:right])
     adjacent = _adjacent_measure(before)
-    unit_words = quantity.unit or adjacent or _implicit_unit(claim.text, at, end, before, after)
+    unit_words = quantity.unit or adjacent
+    if unit_words is None and quantity.high is None:  # a bare range is ages, hours, a score
+        unit_words = _implicit_unit(claim.text, at, end, before, after)
     if unit_words is None:
         return None
     unit = unit_head(unit_words)

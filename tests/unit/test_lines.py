@@ -303,3 +303,9 @@ def test_a_line_prefers_the_one_naming_the_same_party() -> None:
     ]
     lines = {tuple(p.claim_id for p in line.points) for line in group(claims)}
     assert ("d", "b") in lines  # anchored on the party, not the earliest line "They" fits
+
+
+def test_a_bare_range_takes_no_unit_from_the_clause() -> None:
+    ages = Quantity(value="5", unit=None, bound="exact", text="5 to 17", high="17")
+    c = claim("most of the cases are in children ages 5 to 17", ages)
+    assert subject_of(c, ages) is None
