@@ -11,6 +11,7 @@ docs/decisions/0009 explains the rules and their limits.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from ledger.extract.model import Bound, Precision, Quantity
 from ledger.extract.roles import PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,13 +54,25 @@ class Subject:
     action: str | None = None
     entities: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
+    period: frozenset[str] = frozenset()
+    """The months the clause names ("added 304,000 jobs in January"): figures for different
+    months are different points in time of a series, not one line."""
+    measure: str = ""
+    """What is counted when the words say more than the unit: "people" killed, a "death
+    toll" and "deaths" are all ``death``; a modal figure ("could reach 20,000") is a
+    projection (``death projected``). Empty: the unit is the measure."""
+
+    @property
+    def measured(self) -> str:
+        """The measure, else the unit."""
+        return self.measure or self.unit
 
     @property
     def key(self) -> str:
         """The subject as one deterministic string."""
         thing = f" of {' '.join(sorted(self.thing))}" if self.thing else ""
         parts = [*sorted(self.entities), *([self.action] if self.action else [])]
-        return f"{self.unit}{thing} | {' '.join(parts)} | {' '.join(sorted(self.words))}"
+        return f"{self.measured}{thing} | {' '.join(parts)} | {' '.join(sorted(self.words))}"
 
     @property
     def places(self) -> frozenset[str]:
@@ -160,7 +173,8 @@ _STOP = wordset(
     including such other into onto since until after before during while when where what
     just only even still yet already now new latest further additional another each all both
     any most very own per cent percent number numbers figure figures amount estimate
-    according mr mrs ms dr"""
+    according mr mrs ms dr meanwhile however though moreover furthermore nonetheless
+    nevertheless instead overall"""
 )
 _TIME = (
     frozenset(MONTHS)
@@ -182,7 +196,7 @@ _SPEECH_BOUNDARY = frozenset(REPORTING_FORMS) - wordset(
     """add adds added adding report reports reported reporting estimate estimates estimated
     estimating"""
 )
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
+_TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CAPITAL = re.compile(r"[A-Z]")
 
 
@@ -234,9 +248,10 @@ def unit_head(unit: str) -> str:
 def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` holding ``text[start:end]``: from the last boundary before it
     (a comma and space, "that", a reporting verb, a semicolon...) to the first after it."""
-    left = 0
-    for match in _LEFT_BOUNDARY.finditer(text, 0, start):
-        left = match.end()
+    lefts = [0, *(match.end() for match in _LEFT_BOUNDARY.finditer(text, 0, start))]
+    while len(lefts) > 1 and not _names_something(text[lefts[-1] : start]):
+        lefts.pop()  # "The participation rate, at 63.2 percent,": the noun before
+    left = lefts[-1]
     for match in _TOKEN.finditer(text, left, start):
         if _fold(match.group()) in _SPEECH_BOUNDARY:
             left = match.end()
@@ -247,29 +262,206 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+def _names_something(text: str) -> bool:
+    """Whether words hold a content word besides a predicate: "rose from" names nothing
+    ("The unemployment rate, meanwhile, rose from 3.9 percent to 4 percent")."""
+    return any(_keep(t.word) and t.word not in _PREDICATE_OF for t in _tokens(text))
+
+
 def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     """The subject of one figure of ``claim``; None when the figure has no unit or its words
     are not in the claim's text."""
-    if quantity.unit is None:
-        return None
     at = claim.text.find(quantity.text)
     if at < 0:
         return None
-    left, right = clause_around(claim.text, at, at + len(quantity.text))
-    unit = unit_head(quantity.unit)
+    end = at + len(quantity.text)
+    left, right = clause_around(claim.text, at, end)
     before = _tokens(claim.text[left:at])
-    after = _tokens(claim.text[at + len(quantity.text) : right])
+    after = _tokens(claim.text[end:right])
+    adjacent = _adjacent_measure(before)
+    unit_words = quantity.unit or adjacent
+    if unit_words is None and quantity.high is None:  # a bare range is ages, hours, a score
+        unit_words = _implicit_unit(claim.text, at, end, before, after)
+    if unit_words is None:
+        return None
+    unit = unit_head(unit_words)
     thing, after = _complement(after)
     skip = _name_words(claim.claimant_name)
     entities, words = _content(before, skip, agent=True, opens=left == 0)
     more_entities, more_words = _content(after, skip, agent=False, opens=False)
+    measure = adjacent or _measure(unit, before, after)
+    if unit == "vote" and _TALLY.fullmatch(quantity.text):
+        measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
+    if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
+        measure = f"{measure} projected"
+    role = _role(claim.text[:at])
+    if role is not None:
+        measure = f"{measure or unit} {role}"
     return Subject(
         unit=unit,
         thing=thing,
-        action=_nearest_action(before, after),
+        action=None if measure else _nearest_action(before, after),
         entities=frozenset(entities | more_entities),
-        words=frozenset((words | more_words) - {unit} - set(_PREDICATES)),
+        words=frozenset(
+            (words | more_words)
+            - {unit, *(measure or "").split()}
+            - set(_PREDICATES)
+            - _MEASURE_WORDS
+            - _GENERIC
+        ),
+        measure=measure or "",
+        period=_period(claim.text, left, [*before, *after]),
     )
+
+
+_OPENING_TIME = re.compile(r"(?:In|During|For|Through|By)\s+([A-Z][a-z]+)[^,;]{0,12},")
+_IN_PERIOD = wordset("in for during")
+_GENERIC = wordset("rate rates level levels ratio")
+
+
+def _period(text: str, left: int, tokens: list[_Token]) -> frozenset[str]:
+    """The months named in the clause, or in an opening "In December," of the sentence."""
+    months = {
+        t.word
+        for previous, t in itertools.pairwise(tokens)
+        if t.capital and t.word in MONTHS and previous.word in _IN_PERIOD
+    }  # "in January", not "since September": that is where a running count starts
+    opening = _OPENING_TIME.match(text)
+    if opening is not None and left >= opening.end() and _fold(opening.group(1)) in MONTHS:
+        months.add(_fold(opening.group(1)))
+    return frozenset(months)
+
+
+# Measures: what a figure counts when the unit alone does not say ("people" killed or
+# injured), a noun naming the measure before a bare figure ("the death toll rose to 2,400",
+# "a majority of 170"), and the measures a person count takes from its predicate.
+_PERSONS = wordset(
+    """people person persons other others resident residents patient patients child children
+    adult adults villager villagers civilian civilians victim victims individual individuals
+    men women migrant migrants student students worker workers passenger passengers"""
+)
+_PERSON_HEADS = frozenset(singular(w) for w in _PERSONS)
+_MEASURE_OF_PREDICATE = {
+    **dict.fromkeys(
+        wordset("killed kill kills killing died die dies dead perished drowned"), "death"
+    ),
+    **dict.fromkeys(wordset("injured injure injuring wounded hurt"), "injury"),
+    **dict.fromkeys(wordset("hospitalized hospitalised hospitalization"), "hospitalization"),
+    **dict.fromkeys(wordset("diagnosed infected"), "case"),
+    **dict.fromkeys(wordset("missing unaccounted"), "missing"),
+    **dict.fromkeys(wordset("displaced evacuated homeless"), "displaced"),
+    **dict.fromkeys(wordset("arrested detained"), "arrest"),
+}
+_MEASURE_OF_UNIT = {
+    "death": "death", "fatality": "death", "dead": "death", "toll": "death",
+    "injury": "injury", "hospitalization": "hospitalization", "case": "case",
+    "infection": "case",
+}  # fmt: skip
+# A noun that names the measure of a bare figure anywhere before it in its clause ("the
+# number of confirmed measles cases ... is now at 124", "the death toll has risen to 2,900").
+_NAMED_BEFORE = {"toll": "death", "deaths": "death", "cases": "case", "tally": "vote"}
+# A noun that names the measure only right before the figure ("a majority of 170 MPs",
+# "magnitude 7.2 quake"), whatever the figure's own unit.
+_NAMED_ADJACENT = {"majority": "majority", "magnitude": "magnitude"}
+_MEASURE_WORDS = frozenset(_MEASURE_OF_PREDICATE) | wordset("toll deaths death case cases")
+_BETWEEN_NAME_AND_FIGURE = wordset(
+    """of at to about around nearly almost roughly approximately some over more than least
+    at just only an estimated"""
+)
+_DISTANCES = wordset("mile km kilometer kilometre meter metre m ft foot feet yard")
+_DEPTH_WORDS = wordset("below beneath deep depth down underground underwater")
+_MODALS = wordset("could might may")
+_AUXILIARIES = wordset("have has had were are was is been be being already reportedly now")
+_QUANTIFIERS = wordset("many several some numerous countless other more dozens hundreds thousands")
+_CONJUNCTIONS = wordset("and but while whereas")
+
+
+_CHANGE_BEFORE = re.compile(
+    r"\b(?:up|down|(?:an? )?(?:increase|rise|drop|fall|decline|gain|loss|jump) of)\s+"
+    r"(?:(?:about|around|nearly|almost|some|more than|at least|over)\s+)?$",
+    re.IGNORECASE,
+)
+_TALLY = re.compile(r"[\d,]+\s*(?:-|–|to)\s*[\d,]+")
+_WHOLE_BEFORE = re.compile(r"\bout of\s+(?:a total of\s+)?$", re.IGNORECASE)
+
+
+def _role(before: str) -> str | None:
+    """A figure that is not the measured level itself: a change ("up 211", "down 250 seats",
+    "an increase of 34") or the whole a part is out of ("410 out of 650 seats")."""
+    if _CHANGE_BEFORE.search(before):
+        return "change"
+    if _WHOLE_BEFORE.search(before):
+        return "whole"
+    return None
+
+
+def _adjacent_measure(before: list[_Token]) -> str | None:
+    """ "majority of 170", "magnitude 7.2": the measure named right before the figure."""
+    for token in reversed(before):
+        if token.word in _NAMED_ADJACENT:
+            return _NAMED_ADJACENT[token.word]
+        if token.word not in _BETWEEN_NAME_AND_FIGURE:
+            return None
+    return None
+
+
+def _implicit_unit(
+    text: str, at: int, end: int, before: list[_Token], after: list[_Token]
+) -> str | None:
+    """The unit of a bare figure: "410 out of 650 seats" (the whole's unit), "150 injured
+    people" (a noun after a participle), "the death toll rose to 2,400" (a noun naming the
+    measure earlier in the clause), "more than a thousand have been buried" after "many
+    bodies" (the counted noun the sentence began with), "2,300 have been killed"."""
+    out_of = re.match(r"\s+out of\s+[\d,.]+\s+([A-Za-z]+)", text[end:])
+    if out_of is not None:
+        return out_of.group(1)
+    if len(after) >= 2 and after[0].word.endswith(("ed", "en")) and after[1].word in _PERSONS:
+        return after[1].word
+    for token in reversed(before):
+        if token.word in _NAMED_BEFORE:
+            return token.word
+    rest = list(after)
+    while rest and rest[0].word in _AUXILIARIES:
+        rest = rest[1:]
+    if len(rest) == len(after) or not rest or not rest[0].word.endswith(("ed", "en", "ing")):
+        return None
+    words = [_Token(_fold(m.group()), False) for m in _TOKEN.finditer(text, 0, at)]
+    antecedent = next(
+        (
+            token.word
+            for previous, token in reversed(list(itertools.pairwise(words)))
+            if previous.word in _QUANTIFIERS and token.word.endswith("s") and _keep(token.word)
+        ),
+        None,
+    )
+    if antecedent is not None:
+        return antecedent
+    return "people" if rest[0].word in _MEASURE_OF_PREDICATE else None
+
+
+def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None:
+    """The measure of a figure: its unit's ("deaths", "seats"), else for a count of persons
+    the predicate nearest it, not across a conjunction ("killed 600 people and injured
+    hundreds": 600 killed)."""
+    if unit in _MEASURE_OF_UNIT:
+        return _MEASURE_OF_UNIT[unit]
+    if unit in _DISTANCES and _DEPTH_WORDS & {t.word for t in [*before, *after]}:
+        return "depth"  # "11 miles below the Earth's surface", "put it at 5 miles down"
+    if unit not in _PERSON_HEADS:
+        return None
+    sides = [_until_conjunction(after), _until_conjunction(before[::-1])]
+    for distance in range(max(len(sides[0]), len(sides[1]))):
+        for side in sides:
+            if distance < len(side) and side[distance].word in _MEASURE_OF_PREDICATE:
+                return _MEASURE_OF_PREDICATE[side[distance].word]
+    return None
+
+
+def _until_conjunction(tokens: list[_Token]) -> list[_Token]:
+    for index, token in enumerate(tokens):
+        if token.word in _CONJUNCTIONS:
+            return tokens[:index]
+    return tokens
 
 
 def _nearest_action(before: list[_Token], after: list[_Token]) -> str | None:
@@ -348,8 +540,8 @@ def _entity(run: list[str], claimant: str) -> str | None:
     """An entity's name (a place by the country it stands for); None for the claimant."""
     words = [w for w in run if w not in TITLE_WORDS and _keep(w)]
     name = " ".join(words)
-    if not words or name == claimant:
-        return None
+    if not words or name == claimant or (claimant and set(words) <= set(claimant.split())):
+        return None  # the claimant, or part of its name ("Texas Department" of ...)
     return _PLACES.get(name, name)
 
 
@@ -381,7 +573,7 @@ def compatible(a: Subject, b: Subject) -> bool:
     the action and the entities not different (where both say); no entity where one's
     action comes from and the other's goes; at least half the other words of the smaller
     side shared (where both have some); and something shared besides the unit."""
-    if a.unit != b.unit:
+    if a.measured != b.measured:
         return False
     if a.thing and b.thing and not a.thing & b.thing:
         return False
@@ -391,6 +583,10 @@ def compatible(a: Subject, b: Subject) -> bool:
         return False
     if not _same_direction(a, b):
         return False
+    if a.period and b.period and not a.period & b.period:
+        return False
+    if a.measure:
+        return True  # "people killed", "the death toll": the measure says what is counted
     if a.words and b.words and 2 * len(a.words & b.words) < min(len(a.words), len(b.words)):
         return False  # "unemployment rate" and "inflation" both rose: two things measured
     return bool(
@@ -442,9 +638,11 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
                 continue
             point = _point(claim, index, quantity, order)
             order += 1
-            keys = [(subject.unit, w) for w in sorted(_index_words(subject))]
+            keys = [(subject.measured, w) for w in sorted(_index_words(subject))]
             candidates = sorted({i for key in keys for i in by_word.get(key, ())})
-            home = next((i for i in candidates if lines[i].accepts(subject, point)), None)
+            ranks = [(lines[i].accepts(subject, point), i) for i in candidates]
+            best = max((rank for rank, _ in ranks), default=0)
+            home = next((i for rank, i in ranks if rank == best), None) if best else None
             if home is None:
                 home = len(lines)
                 lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
@@ -471,24 +669,37 @@ class _Growing:
     points: list[Point]
     label: str
 
-    def accepts(self, subject: Subject, point: Point) -> bool:
-        """A figure joins if compatible with one of the line's figures, and either names a
-        common entity or was made within ``NEAR_DAYS`` of it."""
-        return any(
-            compatible(s, subject) and (anchored(s, subject) or _near(p, point))
-            for s, p in zip(self.subjects, self.points, strict=True)
-        )
+    def accepts(self, subject: Subject, point: Point) -> int:
+        """How well a figure fits: 2 if compatible with one of the line's figures and naming
+        a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0.
+        A figure joins the earliest line that fits best."""
+        rank = 0
+        if subject.period and any(
+            s.period and not s.period & subject.period for s in self.subjects
+        ):
+            return 0  # a line is one period's figure: January's and December's are two lines
+        for s, p in zip(self.subjects, self.points, strict=True):
+            if compatible(s, subject):
+                if anchored(s, subject):
+                    return 2
+                if _near(p, point):
+                    rank = 1
+        return rank
 
 
-NEAR_DAYS = 31
+NEAR_DAYS = 62
 
 
 def _near(a: Point, b: Point) -> bool:
-    day_a, day_b = a.made_on or a.published, b.made_on or b.published
-    if day_a is None or day_b is None:
-        return False
-    gap = dt.date.fromisoformat(day_a) - dt.date.fromisoformat(day_b)
-    return abs(gap.days) <= NEAR_DAYS
+    """Made, or published, within ``NEAR_DAYS`` of each other (a date made read wrongly
+    does not keep a point off the line its source's date puts it near)."""
+    days_a = {d for d in (a.made_on, a.published) if d}
+    days_b = {d for d in (b.made_on, b.published) if d}
+    return any(
+        abs((dt.date.fromisoformat(x) - dt.date.fromisoformat(y)).days) <= NEAR_DAYS
+        for x in days_a
+        for y in days_b
+    )
 
 
 def _index_words(subject: Subject) -> set[str]:

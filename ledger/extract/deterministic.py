@@ -198,7 +198,10 @@ class _Run:
     ) -> ExtractedClaim:
         """A statement attributed to its speaker, with the sources it cites."""
         claimant = self.index.claimant(speech.speaker)
-        if speech.cites or speech.links:
+        attributed = claimant.name is not None or claimant.role is not None
+        # A chain hangs on someone: a speaker that resolves to nobody ("they", with no
+        # group before it) leaves the claim unattributed, its relays included.
+        if attributed and (speech.cites or speech.links):
             cites = tuple(self.index.cited(mention) for mention in speech.cites)
             links = tuple(
                 replace(self.index.cited(mention), role=relation)

@@ -145,6 +145,12 @@ _CHANGE_VERBS = wordset(
 )
 _MONTH_WORDS = frozenset(MONTHS) | wordset("jan feb mar apr jun jul aug sep sept oct nov dec")
 # Capitalised words that may stand before a figure without making it part of a name.
+_MOVES_UP = _CHANGE_VERBS | wordset("inched inch inches crept creep nudged ticks edges")
+_COPULAS = wordset("was is were are of by")
+_TALLY_CUES = wordset(
+    """vote votes voted tally count confirmed approved passed rejected defeated adopted
+    ratified margin"""
+)
 _BEFORE_FIGURE = _GRAMMAR | wordset(
     """about around approximately roughly nearly almost some estimated only just another
     exactly fewer over under below above those these with"""
@@ -248,6 +254,17 @@ class _Scanner:
         if marker is not None and span is None:
             return None, index + 1  # "between"/"from" without a range: read the figure alone
         last = number.last if span is None else span.last
+        tally = self._tally(begin, number) if span is None else None
+        if tally is not None:
+            return (
+                Quantity(
+                    value=_plain(number.value),
+                    unit="votes",
+                    bound=bound or "exact",
+                    text=self.text[self.tokens[index].start : self.tokens[tally].end],
+                ),
+                tally + 1,
+            )
         if span is None and self._dash_after(number.last):
             return None, self._past_dashes(number.last)  # "3-2", "555-0100"
         unit, unit_last = self._unit(number, last)
@@ -301,6 +318,8 @@ class _Scanner:
                     continue
                 if phrase == ("over",) and self.lower(index - 1) in _PHRASAL:
                     continue
+                if phrase == ("up", "to") and self.lower(index - 1) in _MOVES_UP:
+                    continue  # "edged up to 4 percent": the level reached, not a ceiling
                 return kind, None, after
         return None, None, index
 
@@ -591,6 +610,29 @@ class _Scanner:
         if not low < high.value:
             return None
         return _Range(low, high.value, high.last)
+
+    def _tally(self, begin: int, number: _Number) -> int | None:
+        """A vote tally, "the Senate voted 50-48", "the final tally was 50-48", "confirmed
+        50 to 48": the votes for (the first figure) are the quantity; the index of the second
+        figure's last token, or None. A vote word must come right before (past a copula)."""
+        if number.word or number.percent or number.currency or number.year_like:
+            return None
+        before = number.first - 1
+        if self.lower(before) in _COPULAS:
+            before -= 1
+        if self.lower(before) not in _TALLY_CUES:
+            return None
+        joint = number.last + 1
+        link = self.lower(joint)
+        dash = link in ("-", "–") and self.glued(joint) and self.glued(joint + 1)
+        if not (dash or (link == "to" and self.spaced(joint) and self.spaced(joint + 1))):
+            return None
+        other = self._number(joint + 1)
+        if other is None or other.word or other.first != joint + 1 or other.percent:
+            return None
+        if other.value > number.value:
+            return None  # a tally is written winner first; "voted 5 to 12" is something else
+        return other.last
 
     def _unit_of_change_target(self, number: _Number) -> str | None:
         """ "rose from 4.1 to 4.3 percent": the first figure takes the second one's unit."""

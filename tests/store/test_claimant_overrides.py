@@ -23,7 +23,11 @@ def _claims(ledger: Ledger, writer: SigningKey) -> list[str]:
         with ledger.batch() as batch:
             source = add_source(batch, writer, n)
             payload = claim_payload(source.hash.hex(), source_sha(n), n).model_copy(
-                update={"claimant": Claimant(name=name, role=None, affiliation=None)}
+                update={
+                    "claimant": Claimant(
+                        name=name, role=None, affiliation=None, kind=None, cites=()
+                    )
+                }
             )
             ids.append(batch.add(payload, writer).hash.hex())
     return ids

@@ -54,7 +54,10 @@ def test_the_story_line_moves_across_sources(story: Ledger) -> None:
     assert story.claim_lines(LineFilter(unit="containers", search="russia"))[0] == line
     assert story.claim_lines(LineFilter(unit="percent", min_sources=2)) == []
     shin = story.claimant_identities(search="Shin Won-sik")[0]
-    assert story.claim_lines(LineFilter(claimant=shin.id)) == [line]
+    # Shin Won-sik gives two of the container figures and the shells the containers could hold
+    his = story.claim_lines(LineFilter(claimant=shin.id))
+    assert his[0] == line and [other.unit for other in his[1:]] == ["shell"]
+    assert all(any(p.claimant == shin.id for p in found.points) for found in his)
     with pytest.raises(NotFound, match="claim line nope"):
         story.claim_line("nope")
 

@@ -251,7 +251,7 @@ def test_a_change_from_one_figure_to_another_is_not_a_range() -> None:
         "2016 votes", "2019-2023", "in the 1990s", "March 5", "5 March", "Sept. 12", "10:30",
         "3 p.m.", "at 9 am", "1st place", "the third time", "Apollo 11", "Article 5", "No. 10",
         "Windows 11", "F-16", "COVID-19", "G7 leaders", "Su-27 fighters", "call 555-0100",
-        "+44 20 7946 0958", "the vote was 52-48", "a 15-year-old boy", "a 30-day ceasefire",
+        "+44 20 7946 0958", "the match was 3-2", "a 15-year-old boy", "a 30-day ceasefire",
         "24/7", "version 1.2.3", "4G networks", "one of the best", "thousands protested",
         "thousands of them", "priced at 812p",
     ],
@@ -303,3 +303,35 @@ def test_hostile_input_is_scanned_in_linear_time() -> None:
         # a hundred times. The bounds are generous so a busy machine does not fail the test.
         assert seconds(long) < 30 * seconds(short) + 1.0
         assert seconds(long) < 10.0
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("The near party-line vote was 50-48, capping a fight", "50-48"),
+        ("The final tally was 50-48.", "50-48"),
+        ("after the Senate voted 50-48 to confirm him", "50-48"),
+        ("He was confirmed 50 to 48, the thinnest margin", "50 to 48"),
+    ],
+)
+def test_a_vote_tally_is_the_votes_for(text: str, quoted: str) -> None:
+    assert only(text) == Quantity(value="50", unit="votes", bound="exact", text=quoted)
+
+
+@pytest.mark.parametrize(
+    "text", ["the side won 3-2 on Sunday", "children ages 5 to 17", "a vote on 12-17 March"]
+)
+def test_a_tally_needs_a_vote_word_right_before_and_the_larger_figure_first(text: str) -> None:
+    assert all(q.unit != "votes" for q in find_quantities(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("the unemployment rate inched up to 4 percent", "exact"),
+        ("the rate edged up to 4 percent", "exact"),
+        ("up to 4 percent of voters", "at_most"),
+    ],
+)
+def test_up_to_after_a_verb_of_change_is_the_level_reached(text: str, bound: str) -> None:
+    assert only(text).bound == bound

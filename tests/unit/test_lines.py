@@ -190,3 +190,122 @@ def test_the_containers_story_gives_one_line_with_the_figure_moving() -> None:
     # The food sent the other way, the shells and the chip exports are lines of their own.
     others = {line.subject.unit for line in lines if line is not containers[0]}
     assert others == {"container", "shell", "percent"}
+
+
+def measured(text: str, figure: str, unit: str | None) -> str | None:
+    found = subject_of(claim(text, q("1", unit, figure)), q("1", unit, figure))
+    return None if found is None else found.measured
+
+
+def test_the_measure_of_people_killed_a_death_toll_and_deaths_is_death() -> None:
+    assert (
+        measured("An earthquake killed more than 2,400 people", "more than 2,400 people", "people")
+        == "death"
+    )
+    assert measured("The death toll had risen to 2862", "2862", None) == "death"
+    assert (
+        measured("At least 2,300 have been killed, officials said", "At least 2,300", None)
+        == "death"
+    )
+    assert measured("The quake caused 296 deaths", "296 deaths", "deaths") == "death"
+    # the predicate nearest the figure, not across a conjunction
+    text = "It killed more than 600 people and injured hundreds more"
+    assert measured(text, "more than 600 people", "people") == "death"
+    text = "93 patients have been hospitalized and two children have died"
+    assert measured(text, "93 patients", "patients") == "hospitalization"
+    assert measured(text, "two children", "children") == "death"
+    assert (
+        measured("More than 150 injured people were sent to hospitals", "More than 150", None)
+        == "injury"
+    )
+    assert measured("10,000 people are missing", "10,000 people", "people") == "missing"
+    assert (
+        measured(
+            "At least 124 people have been diagnosed with measles", "At least 124 people", "people"
+        )
+        == "case"
+    )
+    assert measured("The number of confirmed measles cases is now at 124", "124", None) == "case"
+
+
+def test_what_is_not_the_level_itself_is_measured_apart() -> None:
+    assert measured("the death toll could reach 20,000", "20,000", None) == "death projected"
+    assert measured("20,000 people might have died", "20,000 people", "people") == "death projected"
+    assert measured("Labour won 412 seats, up 211 from 2019", "211", None) is None
+    assert measured("the Conservatives were down 250 seats", "250 seats", "seats") == "seat change"
+    assert measured("the party will win 410 out of 650 seats", "410", None) == "seat"
+    assert measured("the party will win 410 out of 650 seats", "650 seats", "seats") == "seat whole"
+    assert measured("a thumping majority of 170", "170", None) == "majority"
+    assert measured("Labour can boast a majority of 176 MPs", "176 MPs", "MPs") == "majority"
+    assert measured("The magnitude 7.2 quake struck", "7.2 quake", "quakes") == "magnitude"
+    assert measured("the epicenter was 11 miles below the surface", "11 miles", "miles") == "depth"
+    assert measured("the Senate voted 50-48 to confirm him", "50-48", "votes") == "tally"
+
+
+def test_different_measures_and_months_are_different_lines() -> None:
+    claims = [
+        claim(
+            "The quake killed 600 people",
+            q("600", "people", "600 people"),
+            ref="a",
+            made_on="2019-02-01",
+        ),
+        claim(
+            "The quake injured 600 people",
+            q("600", "people", "600 people"),
+            ref="b",
+            made_on="2019-02-01",
+        ),
+        claim(
+            "Employers added 304,000 jobs in January",
+            q("304000", "jobs", "304,000 jobs"),
+            ref="c",
+            made_on="2019-02-01",
+        ),
+        claim(
+            "Employers added 304,000 jobs",
+            q("304000", "jobs", "304,000 jobs"),
+            ref="d",
+            made_on="2019-02-01",
+        ),
+        claim(
+            "In December, employers added 222,000 jobs",
+            q("222000", "jobs", "222,000 jobs"),
+            ref="e",
+            made_on="2019-02-01",
+        ),
+    ]
+    lines = {tuple(p.claim_id for p in line.points) for line in group(claims)}
+    assert lines == {("a",), ("b",), ("c", "d"), ("e",)}
+
+
+def test_a_line_prefers_the_one_naming_the_same_party() -> None:
+    claims = [
+        claim(
+            "The Labour Party won 412 seats",
+            q("412", "seats", "412 seats"),
+            ref="a",
+            made_on="2024-07-05",
+        ),
+        claim(
+            "The Conservatives won 121 seats",
+            q("121", "seats", "121 seats"),
+            ref="b",
+            made_on="2024-07-05",
+        ),
+        claim("They won 120 seats", q("120", "seats", "120 seats"), ref="c", made_on="2024-07-05"),
+        claim(
+            "The Conservatives won 131 seats",
+            q("131", "seats", "131 seats"),
+            ref="d",
+            made_on="2024-07-04",
+        ),
+    ]
+    lines = {tuple(p.claim_id for p in line.points) for line in group(claims)}
+    assert ("d", "b") in lines  # anchored on the party, not the earliest line "They" fits
+
+
+def test_a_bare_range_takes_no_unit_from_the_clause() -> None:
+    ages = Quantity(value="5", unit=None, bound="exact", text="5 to 17", high="17")
+    c = claim("most of the cases are in children ages 5 to 17", ages)
+    assert subject_of(c, ages) is None

@@ -2,11 +2,12 @@
 extractor runs on every article of a story, its figures are grouped into lines, and the
 lines are scored against the gold lines.
 
-A gold point is found when a figure of the same article has its value and was quoted from
-its sentence. Over found points, pairwise: precision is the share of pairs put on one line
-that the gold puts on one line, recall the share of gold pairs put on one line. The floors
-below are what the rules reach today (docs/decisions/0009 gives the figures); a change that
-lowers them fails here. ``LEDGER_DEVSET`` may name another copy of benchmarks/data.
+A gold point is found when a figure of the same article has its value and bound and was
+quoted from its sentence. Over found points, pairwise: precision is the share of pairs put
+on one line that the gold puts on one line, recall the share of gold pairs put on one line;
+a gold line whose points are on one line must have them in the gold order. Most stories are
+right (every point found, precision and recall 1.0, in order); the others keep the floors
+measured, with the points missed named below and in docs/decisions/0009. ``LEDGER_DEVSET`` may name another copy of benchmarks/data.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Score:
     found: int
     precision: float
     recall: float
+    out_of_order: tuple[str, ...] = ()
+    """Gold lines whose found points, all on one line, are not in the gold order there."""
 
 
 def _claims(article: str) -> list[LineClaim]:
@@ -59,9 +62,11 @@ def score_story(path: Path) -> Score:
     claims = [c for article in story["articles"] for c in _claims(article)]
     by_claim = {c.claim_id: c for c in claims}
     line_of: dict[str, str] = {}
+    position: dict[str, int] = {}
     for line in group(claims):
-        for point in line.points:
+        for at, point in enumerate(line.points):
             line_of[point.id] = line.id
+            position[point.id] = at
     gold: list[tuple[int, str]] = []  # (gold line index, found point id)
     total = 0
     for index, line in enumerate(story["lines"]):
@@ -73,6 +78,7 @@ def score_story(path: Path) -> Score:
                     for pid in line_of
                     if pid.startswith(point["article"] + "#")
                     and _value(by_claim, pid) == point["value"]
+                    and _bound(by_claim, pid) == point["bound"]
                     and _overlaps(by_claim[pid.rsplit(":", 1)[0]].text, point["sentence"])
                     and pid not in {g[1] for g in gold}
                 ),
@@ -86,11 +92,19 @@ def score_story(path: Path) -> Score:
         together_gold += same_gold
         together_found += same_found
         both += same_gold and same_found
+    out_of_order = []
+    for index, line in enumerate(story["lines"]):
+        found_ids = [pid for g, pid in gold if g == index]
+        if len({line_of[pid] for pid in found_ids}) == 1:
+            at = [position[pid] for pid in found_ids]
+            if at != sorted(at):
+                out_of_order.append(line["subject"])
     return Score(
         gold_points=total,
         found=len(gold),
         precision=both / together_found if together_found else 1.0,
         recall=both / together_gold if together_gold else 1.0,
+        out_of_order=tuple(out_of_order),
     )
 
 
@@ -99,20 +113,40 @@ def _value(by_claim: dict[str, LineClaim], point_id: str) -> str:
     return by_claim[claim_id].quantities[int(index)].value
 
 
+def _bound(by_claim: dict[str, LineClaim], point_id: str) -> str:
+    claim_id, index = point_id.rsplit(":", 1)
+    return by_claim[claim_id].quantities[int(index)].bound
+
+
 def _overlaps(quote: str, sentence: str) -> bool:
     return quote in sentence or sentence in quote
 
 
-FLOORS = {
-    # story: (gold points found, pairwise precision, pairwise recall), as measured on
-    # 2026-11-30 (points missed are the extractor's: no unit for "death toll ... 2,400",
-    # "50-48 vote" read as no figure)
-    "a-kavanaugh-confirmation-2018": (0, 1.0, 1.0),
-    "a-texas-measles-2025": (4, 1.0, 1.0),
-    "a-uk-election-2024": (7, 1.0, 0.22),
-    "b-morocco-quake-2023": (13, 1.0, 0.5),
-    "b-us-jobs-jan-2019": (20, 0.65, 0.61),
+RIGHT = (1.0, 1.0, ())
+FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
+    # story: (pairwise precision, pairwise recall, gold lines allowed out of order), as
+    # measured on 2026-11-30 with every gold point found (value, bound and sentence). Where a
+    # story is not right, docs/decisions/0009 names the points missed and why:
+    "a-kavanaugh-confirmation-2018": RIGHT,
+    # The point of "at least 124 people ... diagnosed with measles" is on its line, but the
+    # extractor dates the claim 1992 (from "the largest measles cluster since 1992"), so it
+    # sorts first: a dates-extractor fault, not the line's.
+    "a-texas-measles-2025": (1.0, 1.0, ("measles cases in the West Texas outbreak",)),
+    # Two points name their party only by anaphora ("the party will win 410 out of 650
+    # seats", "So far they have won only 121 seats"): each stays off its party's line.
+    "a-uk-election-2024": (1.0, 0.5, ()),
+    "b-morocco-quake-2023": RIGHT,
+    # Three points are bare figures in a revision ("revised ... to 222,000 from a previously
+    # estimated 312,000", "trimmed down to 222,000", "the blockbuster 312,000 first
+    # reported"): no unit, so not found; "The U.S. economy added 304,000 jobs" shares no word
+    # with "employers added 304,000 jobs to their payrolls" and starts its own line; "the
+    # proportion of Americans who either have a job or are seeking one" is not read as the
+    # labor force participation rate; "expected an increase of about 170,000 jobs" is a
+    # change, "predicted ... 165,000 new jobs" a level.
+    "b-us-jobs-jan-2019": (1.0, 0.70, ()),
+    "c-libya-floods-2023": RIGHT,
 }
+FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
@@ -120,7 +154,8 @@ FLOORS = {
 def test_story_lines_against_gold(path: Path) -> None:
     score = score_story(path)
     print(path.stem, score)
-    found, precision, recall = FLOORS.get(path.stem, (0, 0.0, 0.0))
-    assert score.found >= found
+    precision, recall, out_of_order = FLOORS.get(path.stem, (0.0, 0.0, ()))
+    assert score.found >= score.gold_points - FOUND_ALL_BUT.get(path.stem, 0)
     assert score.precision >= precision
     assert score.recall >= recall
+    assert set(score.out_of_order) <= set(out_of_order)
