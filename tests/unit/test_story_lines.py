@@ -145,8 +145,11 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # change, "predicted ... 165,000 new jobs" a level.
     "b-us-jobs-jan-2019": (1.0, 0.70, ()),
     "c-libya-floods-2023": RIGHT,
+    # Folded in from the held-out set on 2026-11-30 (its errors read once); floors as
+    # measured then, before any rule was fitted to it.
+    "d-nepal-quake-2015": (0.66, 0.55, ()),
 }
-FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3}
+FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3, "d-nepal-quake-2015": 3}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
