@@ -105,6 +105,8 @@ ClaimChangeResult = Annotated[
     ClaimChanged | NotFoundError | StaleRevisionError | InvalidInputError,
     strawberry.union("ClaimChangeResult"),
 ]
+
+
 @strawberry.type(description="A source extracted again: its new claims and retracted old ones.")
 class SourceReextracted:
     source: t.Source

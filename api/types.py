@@ -10,10 +10,10 @@ import strawberry
 from api.context import Info
 from api.ids import global_id
 from ledger import entries
+from ledger.proofs import ConsistencyProof as ConsistencyProofResult
+from ledger.proofs import InclusionProof as InclusionProofResult
 from ledger.rules import KeyState
-from ledger.service import ConsistencyProof as ConsistencyProofResult
 from ledger.service import HistoryItem
-from ledger.service import InclusionProof as InclusionProofResult
 from ledger.service import Provenance as ProvenanceResult
 from ledger.service import ProvenanceLink as ProvenanceLinkResult
 from ledger.state import ClaimState, SourceState

@@ -10,16 +10,14 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, derived, merkle, rules
+from ledger import deadline, derived, merkle
+from ledger.batch import Batch, SourceTexts, override_entries
 from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
 from ledger.derived import ClaimantView, LineFilter, LineView
 from ledger.echo import shorten
 from ledger.entries import (
-    KIND_OF,
-    Body,
     Claimant,
     ClaimantLinked,
-    ClaimantOverride,
     ClaimantUnlinked,
     ClaimChanges,
     ClaimRetracted,
@@ -37,18 +35,23 @@ from ledger.entries import (
     format_timestamp,
     parse_entry,
     parse_timestamp,
-    sign_body,
     verify_signature,
 )
 from ledger.errors import (
     ConfigError,
-    Conflict,
     IntegrityError,
     InvalidInput,
     NotFound,
     SignatureError,
 )
 from ledger.inputs import check_hex, check_optional
+from ledger.proofs import (
+    ConsistencyProof,
+    InclusionProof,
+    check_tree_size,
+    inclusion_proofs,
+    proof_nodes,
+)
 from ledger.queries import MAX_FILTER_CHARS, ClaimFilter, ClaimOrder, Position, check_position
 from ledger.rules import KeyState
 from ledger.signing import SigningKey
@@ -59,7 +62,6 @@ from ledger.state import (
     SourceState,
     changed_fields,
     fold,
-    signer_state,
     source_state,
 )
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
@@ -68,142 +70,10 @@ from ledger.store import derived as derived_store
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
-_TEXTS_KEPT = 64
-_TEXT_CHARS_KEPT = 16_000_000
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class SourceTexts:
-    """Normalized source texts by their SHA-256, checked when put here (so any text found
-    under a digest hashes to it): the most recent up to 64 texts and 16 million characters,
-    so claims appended one by one do not re-read and re-parse their source."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, str] = {}
-        self._chars = 0
-
-    def get(self, text_sha256: str) -> str | None:
-        return self._items.get(text_sha256)
-
-    def put(self, text_sha256: str, text: str) -> None:
-        old = self._items.pop(text_sha256, None)
-        self._chars += len(text) - (len(old) if old is not None else 0)
-        self._items[text_sha256] = text
-        while len(self._items) > 1 and (
-            len(self._items) > _TEXTS_KEPT or self._chars > _TEXT_CHARS_KEPT
-        ):
-            self._chars -= len(self._items.pop(next(iter(self._items))))
-
-
-class Batch:
-    """Entries being appended in one transaction; each is signed and checked as it is added."""
-
-    def __init__(
-        self, txn: Txn, head: Head, origin: str, ts: str, texts: SourceTexts | None = None
-    ) -> None:
-        self.txn = txn
-        self.origin = origin
-        self.overlay = Overlay(txn)
-        self.entries: list[SignedEntry] = []
-        self.blobs: dict[str, bytes] = {}
-        self._next_seq = head.size
-        self._prev = head.last_hash
-        self._ts = ts
-        self._texts = SourceTexts() if texts is None else texts
-        """Normalized source texts, by their SHA-256 (checked when put here; shared by the
-        ledger's batches, so claims submitted one by one do not re-parse their source)."""
-
-    def add(self, payload: Payload, signer: SigningKey) -> SignedEntry:
-        deadline.check()
-        body = Body(
-            log=self.origin,
-            seq=self._next_seq,
-            prev=self._prev,
-            ts=self._ts,
-            kind=KIND_OF[type(payload)],
-            signer=signer.key_id,
-            payload=payload,
-        )
-        entry = sign_body(body, signer)
-        self._accept(entry)
-        return entry
-
-    def add_signed(self, entry: SignedEntry) -> SignedEntry:
-        """Accept an entry signed elsewhere: it must sit exactly at the head and verify."""
-        deadline.check()
-        body = entry.body
-        where = f"submitted entry {body.seq}"
-        if body.log != self.origin:
-            raise InvalidInput(f"{where}: names log {body.log!r}, this ledger is {self.origin!r}")
-        if body.seq != self._next_seq or body.prev != self._prev:
-            expected_prev = self._prev.hex() if self._prev else None
-            raise Conflict(
-                f"{where}: the log head moved; expected seq {self._next_seq} "
-                f"with prev {expected_prev}: fetch the head, re-sign and resubmit"
-            )
-        if body.ts < self._ts_floor():
-            raise InvalidInput(f"{where}: ts {body.ts} is earlier than the previous entry")
-        rules.check_version_order(body.seq, body.v, self._version_floor())
-        key = signer_state(entry, self.overlay)
-        verify_signature(entry, key.public_key)
-        self._accept(entry)
-        return entry
-
-    def add_blob(self, sha256: str, data: bytes) -> None:
-        # Not looked up in the database: a source's bytes are stored only with its
-        # registration, and registering a stored source again is refused as a duplicate.
-        self.blobs.setdefault(sha256, data)
-
-    def _recheck(self, entry: SignedEntry) -> None:
-        """What the entry's signature refers to: a source's bytes, a claim's quote in its
-        source's text (each source's bytes are parsed once)."""
-        payload = entry.body.payload
-        if isinstance(payload, SourceRegistered):
-            data = self.blobs.get(payload.sha256) or self.txn.blob(payload.sha256)
-            self._texts.put(payload.text_sha256, rules.source_text(entry.seq, payload, data))
-        elif isinstance(payload, ClaimantOverride):
-            self._check_override(entry)
-        elif isinstance(payload, Extraction):
-            source = self.overlay.get_source_by_entry(payload.source)
-            assert source is not None  # the claim's rules found it
-            text = self._texts.get(source.text_sha256)
-            if text is None:
-                text = rules.source_text(source.seq, source, self.txn.blob(source.sha256))
-                self._texts.put(source.text_sha256, text)
-            rules.check_quote(entry.seq, payload.selector, text)
-
-    def _check_override(self, entry: SignedEntry) -> None:
-        """A link or unlink must change the identities as they stand before it (computed
-        from every claim and earlier override: links are rare, reviewer-made entries)."""
-        claims = {c.claim_id: c for c in self.txn.all_claims()}
-        claims.update(self.overlay.changes.claims)
-        earlier = _override_entries(self.txn)
-        earlier += [e for e in self.entries if isinstance(e.body.payload, ClaimantOverride)]
-        found = derived.derive(claims.values(), [derived.override_of(e) for e in earlier])
-        derived.check_override_changes(found.identities, entry)
-
-    def _ts_floor(self) -> str:
-        return self.entries[-1].body.ts if self.entries else (self.txn.head().last_ts or "")
-
-    def _version_floor(self) -> int | None:
-        """The format version of the entry before the next one (None for entry 0)."""
-        if self.entries:
-            return self.entries[-1].body.v
-        if self._next_seq == 0:
-            return None
-        last = self.txn.entry_where_seq(self._next_seq - 1)
-        assert last is not None  # the head is in the log
-        return parse_entry(last.data, where=f"entry {last.seq}").body.v
-
-    def _accept(self, entry: SignedEntry) -> None:
-        self.overlay.apply(entry)
-        self._recheck(entry)
-        self.entries.append(entry)
-        self._next_seq += 1
-        self._prev = entry.hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +235,7 @@ class Ledger:
         """The claim as the ledger stood at tree size ``size`` (None if not extracted yet)."""
         check_hex(claim_id, "claim id")
         with self.store.reader() as txn:  # one snapshot: the head and the claim's entries
-            _check_tree_size(size, txn.head().size)
+            check_tree_size(size, txn.head().size)
             try:
                 chains = _Chains.read(txn, [claim_id])
             except NotFound:
@@ -377,7 +247,7 @@ class Ledger:
         """The source if it was registered before tree size ``size`` (sources never change)."""
         check_hex(sha256, "source hash")
         with self.store.reader() as txn:
-            _check_tree_size(size, txn.head().size)
+            check_tree_size(size, txn.head().size)
             source = txn.get_source(sha256)
         return source if source is not None and source.seq < size else None
 
@@ -496,7 +366,7 @@ class Ledger:
         with self.store.writer() as txn:
             size = txn.head().size
             if derived_store.derived_size(txn) != size:
-                overrides = [derived.override_of(e) for e in _override_entries(txn)]
+                overrides = [derived.override_of(e) for e in override_entries(txn)]
                 found = derived.derive(txn.all_claims(), overrides)
                 derived_store.write_derived(txn, found, size)
         return size
@@ -667,8 +537,8 @@ class Ledger:
         One read: every node the proofs, the root and the leaves need is fetched at once.
         """
         with self.store.reader() as txn:
-            size, nodes = _proof_nodes(txn, seqs, size)
-        return _inclusion_proofs(seqs, size, nodes)
+            size, nodes = proof_nodes(txn, seqs, size)
+        return inclusion_proofs(seqs, size, nodes)
 
     def provenance(self, claim_id: str) -> Provenance:
         """The claim's attribution chain, each link checked, with proofs to the latest checkpoint.
@@ -693,9 +563,9 @@ class Ledger:
             found = _Chains.read(txn, claim_ids)
             chains = [[found.sources[_source_entry_of(c)], *c] for c in found.chains]
             seqs = sorted({e.seq for chain in chains for e in chain})
-            size, nodes = _proof_nodes(txn, seqs, checkpoint.size)
+            size, nodes = proof_nodes(txn, seqs, checkpoint.size)
         keys = found.keys
-        proofs = dict(zip(seqs, _inclusion_proofs(seqs, size, nodes), strict=True))
+        proofs = dict(zip(seqs, inclusion_proofs(seqs, size, nodes), strict=True))
         return [
             Provenance(
                 claim_id=claim_id,
@@ -737,7 +607,7 @@ class Ledger:
         with self.store.reader() as txn:
             head = txn.head().size
             new_size = head if new_size is None else new_size
-            _check_tree_size(new_size, head)
+            check_tree_size(new_size, head)
             if not 0 <= old_size <= new_size:
                 raise InvalidInput(f"old size {old_size} must be between 0 and {new_size}")
             ids = [
@@ -772,18 +642,6 @@ class Ledger:
         return self.store.head()
 
 
-@dataclass(frozen=True, slots=True)
-class InclusionProof:
-    seq: int
-    size: int
-    leaf: merkle.Hash
-    hashes: tuple[merkle.Hash, ...]
-    root: merkle.Hash
-
-    def verify(self) -> None:
-        merkle.verify_inclusion(self.leaf, self.seq, self.size, self.hashes, self.root)
-
-
 _ROLE_OF_KIND = {
     "source.registered": "source",
     "claim.extracted": "extraction",
@@ -811,54 +669,6 @@ class Provenance:
     links: list[ProvenanceLink]
 
 
-@dataclass(frozen=True, slots=True)
-class ConsistencyProof:
-    old_size: int
-    new_size: int
-    hashes: tuple[merkle.Hash, ...]
-    old_root: merkle.Hash
-    new_root: merkle.Hash
-
-    def verify(self) -> None:
-        merkle.verify_consistency(
-            self.old_size, self.new_size, self.hashes, self.old_root, self.new_root
-        )
-
-
-def _proof_nodes(
-    txn: Txn, seqs: Sequence[int], size: int | None
-) -> tuple[int, merkle.DictNodeReader]:
-    """The tree size (default: the head) and every node inclusion proofs of ``seqs`` at it
-    need (with the root and the leaves), fetched in one read."""
-    head = txn.head().size
-    size = head if size is None else size
-    _check_tree_size(size, head)
-    ids = list(merkle.frontier_ids(size))
-    for seq in seqs:
-        deadline.check()
-        if not 0 <= seq < size:
-            raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
-        ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
-    return size, merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
-
-
-def _inclusion_proofs(
-    seqs: Sequence[int], size: int, nodes: merkle.DictNodeReader
-) -> list[InclusionProof]:
-    root = merkle.root_at(size, nodes)
-    deadline.check()
-    return [
-        InclusionProof(
-            seq=seq,
-            size=size,
-            leaf=nodes.read_nodes([(0, seq)])[(0, seq)],
-            hashes=tuple(merkle.inclusion_proof(seq, size, nodes)),
-            root=root,
-        )
-        for seq in seqs
-    ]
-
-
 def _source_entry_of(chain: Sequence[SignedEntry]) -> str:
     payload = chain[0].body.payload
     assert isinstance(payload, Extraction)
@@ -875,13 +685,8 @@ def _as_of(txn: Txn, size: int | None) -> int | None:
     if size is None:
         return None
     head = txn.head().size
-    _check_tree_size(size, head)
+    check_tree_size(size, head)
     return None if size == head else size
-
-
-def _check_tree_size(size: int, head: int) -> None:
-    if not 0 <= size <= head:
-        raise InvalidInput(f"tree size {size} is out of range: the log has {head} entries")
 
 
 def _registration(key: SigningKey, roles: tuple[Role, ...]) -> KeyRegistered:
@@ -953,10 +758,3 @@ class _SourcesOnly:
 
     def retraction_seq(self, claim_id: str) -> int | None:
         return None
-
-
-def _override_entries(txn: Txn) -> list[SignedEntry]:
-    """Every claimant.linked and claimant.unlinked entry, in log order."""
-    return [
-        parse_entry(data, where=f"entry {seq}") for seq, data in derived_store.override_entries(txn)
-    ]
