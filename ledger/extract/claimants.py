@@ -249,7 +249,7 @@ class ClaimantIndex:
             if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
             timeline = timelines.setdefault(_head(mention.role), [])
-            found = _nearest_compatible(timeline, mention)
+            found = _nearest_compatible(timeline, mention, text=self._text)
             if (
                 mention.kind == "organization"
                 and (found is not None)
@@ -436,13 +436,17 @@ def _nearest(candidates: list[_Entity], position: int) -> _Entity | None:
 
 
 def _nearest_compatible(
-    timeline: list[tuple[int, _Entity]], mention: Mention, *, earlier_only: bool = False
+    timeline: list[tuple[int, _Entity]],
+    mention: Mention,
+    *,
+    earlier_only: bool = False,
+    text: str = "",
 ) -> _Entity | None:
     """Walk back from the mention, then forward, to the first entity with a compatible role."""
     index = bisect.bisect_left(timeline, mention.start, key=_position)
     later = [] if earlier_only else timeline[index:]
     for _, entity in itertools.chain(reversed(timeline[:index]), later):
-        if _compatible(entity, mention):
+        if _compatible(entity, mention, text):
             return entity
     return None
 
@@ -495,12 +499,16 @@ def _names_a_body(affiliation: str) -> bool:
     return len(words) > 1 and words[0][:1].isupper() and not is_place(affiliation)
 
 
-def _compatible(entity: _Entity, mention: Mention) -> bool:
+def _compatible(entity: _Entity, mention: Mention, text: str = "") -> bool:
     """Same role (one may be the tail of the other) and no conflicting affiliation."""
     role, known = mention.role, entity.role
     if role is None or known is None or not (_extends(role, known) or _extends(known, role)):
         return False
-    return mention.affiliation is None or entity.affiliation in (None, mention.affiliation)
+    said, own = mention.affiliation, entity.affiliation
+    if said is None or own is None or said == own:
+        return True
+    # "the REB president" is the president of the "Election Board (REB)"
+    return " " not in said and (said.upper() in _initials(own) or f"{own} ({said})" in text)
 
 
 def _head(role: str) -> str:

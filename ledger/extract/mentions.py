@@ -148,8 +148,10 @@ class _Finder:
         name_end = self._name_run(end)
         _, name = self._split_title(end, name_end)
         head = self.tokens[end - 1]
-        if end == i + 1 < name_end and head.text[0].isupper() and head.lower not in TITLE_WORDS:
-            return None  # "Official Gazette", "Health Ministry": a name, not a role and name
+        if end == i + 1 < name_end and head.text[0].isupper():
+            # "Official Gazette", "Health Ministry": a name, not a role and name;
+            # "Inspector Jane Roe of the police": a title and a name, read as a name
+            return None
         if name_end > end and name is not None:
             # "military spokesman Major-General Waheed Arshad": the role phrase is the role
             return self._mention(
@@ -193,6 +195,14 @@ class _Finder:
         title, name = self._split_title(i, run_end)
         affiliation, title = _peel_affiliation(title)
         role = role_text(title) if title else None
+        person = self._person_after_body(i, run_end) if not title else None
+        if person is not None:
+            # "Elections Commission Jane Roe": the body, then the person who speaks for it
+            affiliation, name = self._span_text(i, person), self._span_text(person, run_end)
+        elif title and name is None:
+            found = self._title_of_body(i, run_end, role)
+            if found is not None:
+                return found
         if run_end < len(self.tokens) and self.tokens[run_end].lower in _POSSESSIVE:
             found = self._possessive_role(i, run_end)
             if found is not None:
@@ -208,6 +218,58 @@ class _Finder:
                 return found
         mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
         return mention, run_end
+
+    def _person_after_body(self, i: int, j: int) -> int | None:
+        """Where a person's name starts in a run that names a body first: the run's last
+        organisation word, then two to four plain name words ("Police Division Jane Roe");
+        none when a link word, place, acronym or another body word follows the body word."""
+        tokens = self.tokens
+        last = max((k for k in range(i, j) if tokens[k].lower in ORGANIZATION_WORDS), default=-1)
+        tail = tokens[last + 1 : j]
+        if last < i or not 2 <= len(tail) <= 4:
+            return None
+        for token in tail:
+            if not token.text[:1].isupper() or not token.text.replace("-", "").isalpha():
+                return None
+            if _is_acronym(token.text) or is_place(token.text) or token.lower in TITLE_WORDS:
+                return None
+        if is_place(" ".join(token.text for token in tail)):
+            return None
+        return last + 1
+
+    def _title_of_body(self, i: int, j: int, role: str | None) -> tuple[Mention, int] | None:
+        """ "Chairman of the Elections Commission Jane Roe": a title, its body, then the name."""
+        tokens = self.tokens
+        if role is None or j + 1 >= len(tokens) or tokens[j].lower not in _NAME_LINKS:
+            return None
+        start = j + 2 if tokens[j + 1].lower == "the" else j + 1
+        run_end = self._name_run(start)
+        if run_end < len(tokens) and tokens[run_end].lower in _POSSESSIVE:
+            # "of Ruritania's Election Board"
+            start = run_end + 1
+            run_end = self._name_run(start)
+        person = self._person_after_body(start, run_end)
+        if person is not None:
+            affiliation = self._span_text(start, person)
+            name = self._span_text(person, run_end)
+            return self._mention(i, run_end, name=name, role=role, affiliation=affiliation), run_end
+        # "of the Election Board (REB) Jane Roe": the body's name closed by its acronym
+        after = run_end + 3
+        acronym = (
+            run_end > start
+            and after < len(tokens)
+            and [t.text for t in tokens[run_end:after:2]] == ["(", ")"]
+            and _is_acronym(tokens[run_end + 1].text)
+        )
+        if not acronym or not any(t.lower in ORGANIZATION_WORDS for t in tokens[start:run_end]):
+            return None
+        name_end = self._name_run(after)
+        _, person_name = self._split_title(after, name_end)
+        if person_name is None or not 2 <= name_end - after <= 4:
+            return None
+        body = self._span_text(start, run_end)
+        mention = self._mention(i, name_end, name=person_name, role=role, affiliation=body)
+        return mention, name_end
 
     def _attributive(self, i: int, run_end: int) -> tuple[Mention, int] | None:
         """Match "Pentagon spokesman John Kirby", "South Korean officials", "a DIA report"."""
@@ -235,9 +297,9 @@ class _Finder:
             linked, end = self._linked_affiliation(end, links=_DOCUMENT_LINKS)
             affiliation = linked or affiliation
         name_end = self._name_run(end)
-        title, name = self._split_title(end, name_end)
-        if name_end > end and not title and name is not None:
-            end = name_end
+        _, name = self._split_title(end, name_end)
+        if name_end > end and name is not None:
+            end = name_end  # "police spokesman Major Jane Roe": the rank is no more news
         else:
             name = None
         if name is None:
@@ -558,14 +620,26 @@ def _kind(tokens: list[Token], name: str | None, role: str | None) -> SourceKind
 
 
 def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
-    """Split a leading country or demonym off a title: "South Korean Defense Minister"."""
+    """Split a leading country or demonym off a title: "South Korean Defense Minister"; or
+    a body: an acronym ("NASA Launch Manager") or a name of two or more words ending in an
+    organisation word ("State Department Spokesman", "Elections Commission Chairman")."""
     for size in (2, 1):
         if len(title) > size:
             words = " ".join(title[:size])
             country = country_of_demonym(words) or country_of(words)
             if country is not None:
                 return country, title[size:]
+    if len(title) > 1 and _is_acronym(title[0]):
+        return title[0], title[1:]
+    for size in range(2, len(title)):
+        if title[size - 1].lower() in ORGANIZATION_WORDS:
+            return " ".join(title[:size]), title[size:]
     return None, title
+
+
+def _is_acronym(word: str) -> bool:
+    """ "NASA", "YSK": two or more capital letters."""
+    return len(word) > 1 and word.isalpha() and word.isupper()
 
 
 _COMPASS_WORDS = wordset(

@@ -1,0 +1,77 @@
+"""Titles, ranks and bodies written in front of a name come off it: the name is the person's."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ledger.extract import DeterministicExtractor
+from ledger.extract.mentions import find_mentions
+
+PUBLISHED = datetime.date(2024, 3, 20)
+
+
+def first_mention(text: str) -> tuple[str | None, str | None, str | None]:
+    found = find_mentions(text, 0, len(text))[0]
+    return found.name, found.role, found.affiliation
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ESA Mission Manager Clara Veldt said the probe was healthy.",
+            ("Clara Veldt", "mission manager", "ESA"),
+        ),
+        (
+            "Harbour Authority Chairman Piet Olsen said the port would reopen.",
+            ("Piet Olsen", "chairman", "Harbour Authority"),
+        ),
+        (
+            "Inspector Lena Haugh of the county police said two cars collided.",
+            ("Lena Haugh", "inspector", None),
+        ),
+        (
+            "Transport Commission Ruth Abello says fares will rise.",
+            ("Ruth Abello", None, "Transport Commission"),
+        ),
+        (
+            "The Chairman of the Water Board Tomas Rendo said supplies were safe.",
+            ("Tomas Rendo", "chairman", "Water Board"),
+        ),
+        (
+            "The President of Freedonia's High Court Board (HCB) Ana Lutz said it met.",
+            ("Ana Lutz", "president", "High Court Board"),
+        ),
+    ],
+)
+def test_title_before_a_name_is_split_off(
+    text: str, expected: tuple[str | None, str | None, str | None]
+) -> None:
+    assert first_mention(text) == expected
+
+
+def test_a_rank_after_a_role_is_left_off_the_name() -> None:
+    text = "Harbour police spokesman Major Ivo Brandt said three boats sank."
+    assert first_mention(text) == ("Ivo Brandt", "police spokesman", "Harbour")
+
+
+def test_an_organisation_name_is_not_split_into_a_person() -> None:
+    assert first_mention("The Ministry of Foreign Affairs said it would reply.")[0] == (
+        "Ministry of Foreign Affairs"
+    )
+    assert first_mention("Major League Baseball said the season would start.")[0] == (
+        "Major League Baseball"
+    )
+
+
+def test_the_acronym_of_a_body_finds_its_officer_again() -> None:
+    text = (
+        "President Ola Brun opened the session on Monday.\n\n"
+        "The President of the National Vote Board (NVB) Kari Moen said turnout was 61 percent.\n\n"
+        "The NVB President noted that 12 complaints were filed."
+    )
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    noted = next(c for c in claims if "complaints" in c.statement)
+    assert noted.claimant.name == "Kari Moen"
