@@ -293,6 +293,11 @@ class _Finder:
                 return self._mention(0, whole + 1, role=described), whole + 1
         role = role_text([token.text for token in tokens[run_end : head + 1]])
         end = head + 1
+        if affiliation == run and tokens[head].lower in _NAMED_BODY_HEADS:
+            # "the Acme Liberation group": the body's name is the capitalized run
+            body = _without_creed(run)
+            if not is_place(body):
+                return self._mention(i, end, name=body, role=role, kind="organization"), end
         if role_kind(role) == "document":
             linked, end = self._linked_affiliation(end, links=_DOCUMENT_LINKS)
             affiliation = linked or affiliation
@@ -637,11 +642,24 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
     return None, title
 
 
+def _without_creed(run: str) -> str:
+    """A body's name without a trailing creed adjective: "Acme Islamist" -> "Acme"."""
+    words = run.split()
+    while len(words) > 1 and words[-1].endswith("ist"):
+        words.pop()
+    return " ".join(words)
+
+
 def _is_acronym(word: str) -> bool:
     """ "NASA", "YSK": two or more capital letters."""
     return len(word) > 1 and word.isalpha() and word.isupper()
 
 
+# Heads that describe a body named by the capitalized words before them ("the Acme
+# militant group", "the Zeta party"); "the Interior ministry" names a function instead.
+_NAMED_BODY_HEADS = wordset(
+    "group party company firm movement militia faction organization organisation"
+)
 _COMPASS_WORDS = wordset(
     "eastern western northern southern central northeastern northwestern southeastern southwestern"
 )

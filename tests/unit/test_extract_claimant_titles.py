@@ -75,3 +75,20 @@ def test_the_acronym_of_a_body_finds_its_officer_again() -> None:
     claims = DeterministicExtractor().extract(text, published=PUBLISHED)
     noted = next(c for c in claims if "complaints" in c.statement)
     assert noted.claimant.name == "Kari Moen"
+
+
+def test_a_body_described_by_its_name_and_kind_is_named() -> None:
+    text = (
+        "The Crimson Dawn Marxist group said it had seized 12 trucks.\n\n"
+        "Later, the group said three of its fighters were killed."
+    )
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    assert [c.claimant.name for c in claims] == ["Crimson Dawn", "Crimson Dawn"]
+
+
+def test_a_demonym_before_a_body_is_its_country_not_its_name() -> None:
+    assert first_mention("A Danish company said it would cut 400 jobs.") == (
+        None,
+        "company",
+        "Denmark",
+    )
