@@ -164,6 +164,12 @@ class ClaimantIndex:
                 continue
             if first.name and first in self._links:
                 self._aliases[second.name] = self._links[first]
+            elif (
+                first.kind == "document"
+                and first.affiliation in self._entities
+                and self._text[first.start : first.end].endswith(first.affiliation or "")
+            ):  # "data from the Health Department (HD)": HD is the department
+                self._aliases[second.name] = self._entities[first.affiliation or ""]
             elif first.name is None and first.kind == "organization":
                 # "Cyprus' statistical service (Cystat)": the body's name is in parentheses
                 self._link(first, self._entity(second.name))

@@ -414,10 +414,21 @@ class _Sentence:
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
             if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
-                return self._head_of_phrase(subject), False
+                return self._head_of_phrase(self._before_acronym(subject)), False
         if after is not None:
             return after, True
         return None, False
+
+    def _before_acronym(self, mention: Mention) -> Mention:
+        """The mention an acronym in parentheses follows: in "data from the Health
+        Department (HD) showed" the data show, not HD."""
+        index = bisect.bisect_left(self.mentions, mention.start, key=_start)
+        if index == 0 or self.text[mention.start - 1 : mention.start] != "(":
+            return mention
+        earlier = self.mentions[index - 1]
+        if self.text[earlier.end : mention.start] != " (" or mention.end >= self.end:
+            return mention
+        return earlier if self.text[mention.end] == ")" else mention
 
     def _head_of_phrase(self, mention: Mention) -> Mention:
         """The mention a prepositional phrase hangs on: in "a Libyan official in the port
@@ -468,8 +479,14 @@ class _Sentence:
         return self.mentions[index - 1] if index else None
 
     def _parenthetical_start(self, position: int) -> int:
-        """Where a ", ... ," just before ``position`` opens ("Reyes, who ..., told")."""
-        closing = self._comma_before(position)
+        """Where a ", ... ," just before ``position`` opens ("Reyes, who ..., told"), adverbs
+        after it allowed ("Acme, a unit of Zeta, also said")."""
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        while index > 0 and self.tokens[index - 1].lower in _SUBJECT_GAP_WORDS:
+            index -= 1
+        closing = self._comma_before(
+            self.tokens[index].start if index < len(self.tokens) else position
+        )
         if closing is None:
             return position
         opening = self.text.rfind(",", self.start, closing)
@@ -483,9 +500,9 @@ class _Sentence:
             stripped = stripped.removeprefix(".").strip()  # "Robert F. Kennedy Jr. said"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True
-        if stripped == "," and subject.role is not None and subject.name is not None:
-            # The comma closing an appositive: "Kirby, a spokesman for the NSC, said".
-            return True
+        if stripped[:1] == "," and subject.role is not None and subject.name is not None:
+            # The comma closing an appositive: "Kirby, a spokesman for the NSC, (has) said".
+            stripped = stripped[1:]
         return all(word.lower() in _SUBJECT_GAP_WORDS for word in stripped.split())
 
     def _quoted(

@@ -1,0 +1,41 @@
+"""Subjects kept apart from their verbs: an appositive then an auxiliary, a parenthetical
+then an adverb, an acronym in parentheses after the subject's head."""
+
+from __future__ import annotations
+
+import datetime
+
+from ledger.extract import DeterministicExtractor, ExtractedClaim
+
+PUBLISHED = datetime.date(2024, 3, 20)
+
+
+def only(text: str) -> ExtractedClaim:
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    assert len(claims) == 1
+    return claims[0]
+
+
+def test_appositive_then_auxiliary_before_the_verb() -> None:
+    claim = only("Rosa Pell, the mayor of Dunmore, has confirmed that 14 houses burned down.")
+    assert claim.claimant.name == "Rosa Pell"
+    assert claim.reporting == "reported_speech"
+
+
+def test_parenthetical_then_adverb_before_the_verb() -> None:
+    claim = only(
+        "Novatek, part of the state's Clean Grid program, also said the plant cut "
+        "emissions by 30 percent."
+    )
+    assert claim.claimant.name == "Novatek"
+
+
+def test_acronym_in_parentheses_is_not_the_subject() -> None:
+    text = (
+        "Figures from the Bureau of Fisheries (BOF) showed that catches fell 12 percent.\n\n"
+        "Last year the BOF said 4,000 boats were registered."
+    )
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    assert claims[0].claimant.name == "figures"
+    assert claims[0].claimant.affiliation == "Bureau of Fisheries"
+    assert claims[1].claimant.name == "Bureau of Fisheries"
