@@ -153,7 +153,13 @@ class _Finder:
             # "Inspector Jane Roe of the police": a title and a name, read as a name
             return None
         if name_end > end and name is not None:
-            # "military spokesman Major-General Waheed Arshad": the role phrase is the role
+            # "military spokesman Major-General Waheed Arshad": the role phrase is the role;
+            # an appositive after the name says more ("study author Jane Roe, a biologist
+            # at the Zeta Institute,")
+            found = self._appositive(i, name_end, name)
+            if found is not None:
+                mention, close = found
+                return replace(mention, affiliation=mention.affiliation or affiliation), close
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end

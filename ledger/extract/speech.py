@@ -201,7 +201,11 @@ class _Sentence:
         body = body and speaker is not None and speaker.kind in ("organization", "document")
         if token.lower in BODY_VERBS and (inverted or speaker is None or not (body or estimate)):
             return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
-        if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
+        if speaker is None or (
+            inverted
+            and token.lower in AMBIGUOUS_FORMS
+            and not self._closing_inversion(token, speaker)
+        ):
             return []
         group = speaker.kind == "person" and (speaker.role or "").endswith("s")
         plural = group or self.text[speaker.start : speaker.end].lower() == "they"
@@ -228,6 +232,13 @@ class _Sentence:
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def _closing_inversion(self, verb: Token, speaker: Mention) -> bool:
+        """ "C, reports the Daily Star." / "C, notes X.": a form that is also a noun or a
+        verb with an object ("reports", "notes") after a comma, its speaker ending the
+        sentence, can only be an inverted attribution."""
+        rest = self.text[speaker.end : self.body_end].strip(_CLOSING)
+        return self._comma_before(verb.start) is not None and not rest
 
     def _characterises(self, index: int) -> bool:
         """Whether token ``index`` is a verb that reports a judgement of its object:

@@ -39,3 +39,18 @@ def test_acronym_in_parentheses_is_not_the_subject() -> None:
     assert claims[0].claimant.name == "figures"
     assert claims[0].claimant.affiliation == "Bureau of Fisheries"
     assert claims[1].claimant.name == "Bureau of Fisheries"
+
+
+def test_role_and_name_then_an_appositive_is_one_speaker() -> None:
+    claim = only(
+        "“About 30 percent of the reef is already bleached,” senior researcher Ines Marr, a marine "
+        "scientist at the Coral Research Institute (CRI) in Port Elda, Fiji, told reporters."
+    )
+    assert claim.claimant.name == "Ines Marr"
+    assert claim.reporting == "direct_quote"
+
+
+def test_ambiguous_form_inverted_at_the_end_of_the_sentence() -> None:
+    claim = only("Floods cut power to 20,000 homes in the valley, reports the Daily Courier.")
+    assert claim.claimant.name == "Daily Courier"
+    assert claim.reporting == "reported_speech"
