@@ -462,7 +462,10 @@ class _Finder:
         """A document noun that is also a verb form, before a verb: "estimates showed"."""
         tokens = self.tokens
         following = tokens[k + 1].lower if k + 1 < len(tokens) else ""
-        return role_kind(tokens[k].lower) == "document" and following in REPORTING_FORMS
+        estimate = following == "put"  # "estimates put the toll at"
+        return role_kind(tokens[k].lower) == "document" and (
+            following in REPORTING_FORMS or estimate
+        )
 
     def _linked_affiliation(
         self, end: int, *, links: frozenset[str] = _AFFILIATION_LINKS
@@ -493,6 +496,8 @@ class _Finder:
                 return self._span_text(start, self._owner_end(head + 1)), self._owner_end(head + 1)
         if run_end == start:
             return None, end
+        if run_end < len(tokens) and tokens[run_end].text in _PLACE_NOUNS:
+            run_end += 1  # "the ministry in the besieged Ruritanian territory"
         return self._span_text(start, run_end), run_end
 
     def _owner_end(self, k: int) -> int:
@@ -666,6 +671,8 @@ def _is_acronym(word: str) -> bool:
 _NAMED_BODY_HEADS = wordset(
     "group party company firm movement militia faction organization organisation"
 )
+# Lower-case nouns that end a place named by an adjective ("the Ruritanian territory").
+_PLACE_NOUNS = wordset("territory territories region province state city capital country enclave")
 _COMPASS_WORDS = wordset(
     "eastern western northern southern central northeastern northwestern southeastern southwestern"
 )

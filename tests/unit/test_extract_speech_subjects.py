@@ -54,3 +54,16 @@ def test_ambiguous_form_inverted_at_the_end_of_the_sentence() -> None:
     claim = only("Floods cut power to 20,000 homes in the valley, reports the Daily Courier.")
     assert claim.claimant.name == "Daily Courier"
     assert claim.reporting == "reported_speech"
+
+
+def test_estimates_put_a_figure() -> None:
+    claim = only("Independent estimates put the number of displaced people at 40,000.")
+    assert claim.claimant.name == "independent estimates"
+
+
+def test_body_in_a_place_named_by_an_adjective_and_a_noun() -> None:
+    claim = only(
+        "Storms destroyed 300 homes overnight, the interior ministry in the flooded "
+        "Ruritanian province said on Monday."
+    )
+    assert claim.claimant.name == "interior ministry"
