@@ -455,8 +455,18 @@ class _Finder:
             if token.lower in ROLE_HEADS and (token.text[0].islower() or k == j):
                 head = k
             elif token.lower not in _KNOWN_MODIFIERS and (not free or token.text[0].isupper()):
+                if not free and self._speaking_role_after(k):
+                    continue  # "transport experts said": a modifier the verb vouches for
                 break  # "took office" is no role; "SpaceX company" is a name, not a role
         return head
+
+    def _speaking_role_after(self, k: int) -> bool:
+        """Whether lower-case word ``k`` is followed by a role head and a reporting verb."""
+        tokens = self.tokens
+        if k + 2 >= len(tokens) or not tokens[k].text.isalpha() or not tokens[k].text.islower():
+            return False
+        head, verb = tokens[k + 1], tokens[k + 2]
+        return head.lower in ROLE_HEADS and head.text.islower() and verb.lower in REPORTING_FORMS
 
     def _document_subject(self, k: int) -> bool:
         """A document noun that is also a verb form, before a verb: "estimates showed"."""

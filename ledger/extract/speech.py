@@ -92,7 +92,9 @@ _INTRO_WORDS = wordset(
 _DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show", "reads", "determined"})
 # Words opening a subordinate clause: "after Powell announced the cut, the bank ..." is
 # background, not a statement the article reports.
-_SUBORDINATORS = wordset("after before when as since while because although though once until")
+_SUBORDINATORS = wordset(
+    "after before when as since while because although though once until which whom"
+)
 # Gerunds that report what the subject of another verb said: "X urged calm, saying that C".
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
 _CLAUSE_OPENERS = frozenset({",", "but", "and", "with", "while", ";", "—", "–"})

@@ -67,3 +67,16 @@ def test_body_in_a_place_named_by_an_adjective_and_a_noun() -> None:
         "Ruritanian province said on Monday."
     )
     assert claim.claimant.name == "interior ministry"
+
+
+def test_reporting_verb_in_a_relative_clause_is_not_the_statement() -> None:
+    claim = only(
+        "More buses, which the mayor has promised to buy, would cut waiting times by "
+        "half, transport experts said."
+    )
+    assert claim.claimant.role == "transport experts"
+
+
+def test_unknown_modifier_before_a_speaking_role() -> None:
+    claim = only("Fares will rise by 10 percent next year, transport experts said.")
+    assert claim.claimant.role == "transport experts"
