@@ -282,7 +282,8 @@ class ClaimantIndex:
             if affiliation and affiliation not in self._entities and _names_a_body(affiliation):
                 self._entity(affiliation).kind = "organization"  # "officials at the Port Authority"
             if affiliation and affiliation in self._entities:
-                bodies.add(self._entities[affiliation])
+                # "the COVE study" names a study: COVE is no company "the company" can mean
+                bodies.add(self._entities[affiliation], last=mention.kind != "document")
             entity = self._links.get(mention)
             if entity is not None:
                 if described is not None and self._short_name_first_given(mention, entity):
@@ -464,11 +465,12 @@ class _Bodies:
         self._by_word: dict[str, _Entity] = {}
         self._last_named: _Entity | None = None
 
-    def add(self, entity: _Entity) -> None:
-        """Record an organisation as the latest one named by each of its words."""
+    def add(self, entity: _Entity, *, last: bool = True) -> None:
+        """Record an organisation as the latest one named by each of its words (and, with
+        ``last``, as the last body named)."""
         for word in f"{entity.name or ''} {entity.role or ''}".lower().split():
             self._by_word[word] = entity
-        if entity.name is not None and not is_place(entity.name):
+        if last and entity.name is not None and not is_place(entity.name):
             self._last_named = entity
 
     def last(self, head: str, *, generic: bool = True) -> _Entity | None:

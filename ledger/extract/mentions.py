@@ -126,6 +126,8 @@ class _Finder:
         if token.lower in _PRONOUNS:
             return self._mention(i, i + 1, pronoun=True, kind=_PRONOUNS[token.lower]), i + 1
         if token.lower in _DETERMINERS and self._name_run(i + 1) > i + 1:
+            if self._code_at(self._name_run(i + 1)):
+                return None
             # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
             mention, end = self._named(i + 1)
             return replace(mention, article=token.lower == "the" and mention.name is not None), end
@@ -136,8 +138,22 @@ class _Finder:
             if found is not None:
                 return found
         if self._name_run(i) > i:
+            if self._code_at(self._name_run(i)):
+                return None
             return self._named(i)
         return None
+
+    def _code_at(self, j: int) -> bool:
+        """Whether a capitalized run ending before token ``j`` is a code glued to a number:
+        "COVID-19", "F-35" name a disease or a product, not a body."""
+        tokens = self.tokens
+        return (
+            j + 1 < len(tokens)
+            and tokens[j].text == "-"
+            and tokens[j].start == tokens[j - 1].end
+            and tokens[j + 1].start == tokens[j].end
+            and tokens[j + 1].text[0].isdigit()
+        )
 
     def _role_only(self, i: int) -> tuple[Mention, int] | None:
         """Match "the defense minister", "a spokesman for the Pentagon", maybe then a name."""

@@ -170,6 +170,7 @@ def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> lis
             continue
         found = reader.speech_at(index, token)
         if found:
+            found = reader.outer_postposed(index, found[0]) or found
             return reader.with_links(reader.with_second_speaker(found))
     return reader.with_links(according or reader.saying())
 
@@ -187,6 +188,21 @@ class _Sentence:
         )
         self.quotes = quotations(text, start, end)
         self.body_end = _strip_end(text, start, end)  # the sentence without its final stop
+
+    def outer_postposed(self, index: int, inner: Speech) -> list[Speech]:
+        """ "The study's results showed C, the company said.": a document's finding
+        reported by a speaker whose attribution closes the sentence is that speaker's."""
+        if inner.speaker.kind != "document" or inner.frame == "quote":
+            return []
+        for k in range(index + 1, len(self.tokens)):
+            later = self.speech_at(k, self.tokens[k])
+            if (
+                later
+                and later[0].frame == "postposed"
+                and later[0].content_start <= inner.clause_start
+            ):
+                return later
+        return []
 
     def speech_at(self, index: int, token: Token) -> list[Speech]:
         """Speech whose reporting verb is token ``index``, if any."""
@@ -509,7 +525,7 @@ class _Sentence:
     def _subject_gap(gap: str, subject: Mention) -> bool:
         """A gap that keeps subject and verb together: adverbs or one ", parenthetical,"."""
         stripped = gap.strip().removeprefix(")").strip()  # "District (SPPHD) says"
-        if (subject.name or "").endswith(("Jr", "Sr")):
+        if (subject.name or "").endswith(("Jr", "Sr", "Inc", "Corp", "Ltd", "Co")):
             stripped = stripped.removeprefix(".").strip()  # "Robert F. Kennedy Jr. said"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True

@@ -80,3 +80,23 @@ def test_reporting_verb_in_a_relative_clause_is_not_the_statement() -> None:
 def test_unknown_modifier_before_a_speaking_role() -> None:
     claim = only("Fares will rise by 10 percent next year, transport experts said.")
     assert claim.claimant.role == "transport experts"
+
+
+def test_a_finding_reported_by_a_closing_attribution_is_the_speakers() -> None:
+    claim = only("The trial's results showed a 60 percent drop in infections, the ministry said.")
+    assert claim.claimant.name == "ministry"
+
+
+def test_company_abbreviation_before_the_verb() -> None:
+    claim = only("Veltro Inc. says its new battery lasts 40 percent longer.")
+    assert claim.claimant.name == "Veltro Inc"
+
+
+def test_the_company_is_not_a_code_nor_a_studys_label() -> None:
+    text = (
+        "Veltro Corp announced on Monday that its vaccine trial had enrolled 2,000 people.\n\n"
+        "Of them, 40 caught RSV-2 in the ALPHA study.\n\n"
+        "The trial showed the shot was 80 percent effective, the company said."
+    )
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    assert claims[-1].claimant.name == "Veltro Corp"
