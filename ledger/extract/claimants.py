@@ -251,8 +251,22 @@ class ClaimantIndex:
                 timeline.extend((position, entity) for position in entity.positions)
         for timeline in timelines.values():
             timeline.sort(key=_position)
+        previous: Mention | None = None
         for mention in self._mentions:
+            before, previous = previous, mention
             if mention.name or mention.pronoun or mention.role is None or mention in self._links:
+                continue
+            named = self._links.get(before) if before is not None else None
+            if (
+                named is not None
+                and before is not None
+                and mention.kind == "person" == named.kind
+                and named.name is not None
+                and self._text[before.end : mention.start] == ", "
+            ):
+                # "Jane Roe, the spokesperson of the ministry did not say": an apposition
+                # whose closing comma is missing
+                self._link(mention, named)
                 continue
             timeline = timelines.setdefault(_head(mention.role), [])
             found = _nearest_compatible(timeline, mention, text=self._text)

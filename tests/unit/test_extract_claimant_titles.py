@@ -92,3 +92,14 @@ def test_a_demonym_before_a_body_is_its_country_not_its_name() -> None:
         "company",
         "Denmark",
     )
+
+
+def test_apposition_without_its_closing_comma_is_the_same_person() -> None:
+    text = (
+        "Ms Petra Lind, the spokesperson of the agency gave no details about where the "
+        "cases were reported. "
+        "She said the director would brief 30 mayors on the outbreak."
+    )
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    said = next(c for c in claims if "30 mayors" in c.statement)
+    assert said.claimant.name == "Petra Lind"
