@@ -68,7 +68,7 @@ _NOT_NAMES = wordset(
     to with from by amid amidst although though because despite there here what who why
     how where which his her its their our my your also not no some many most all both each
     every such other another several further furthermore additionally nevertheless still
-    then today yesterday"""
+    then today yesterday jan feb mar apr jun jul aug sep sept oct nov dec"""
 ) | frozenset(MONTHS + WEEKDAYS)
 # Words that end a role phrase: a verb or function word cannot modify "minister".
 _VERBS = wordset("is are was were be been has have had will would could can may might must")
@@ -97,8 +97,19 @@ def tokenize(text: str, start: int, end: int) -> list[Token]:
     ]
 
 
+# A wire dateline opening an article: "SEOUL, March 5 (Reuters) - ", "WASHINGTON (AP) — ",
+# "AFP- ".
+DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s?[-–—]+\s"
+)
+
+
 def find_mentions(text: str, start: int, end: int) -> list[Mention]:
-    """Non-overlapping mentions in ``text[start:end]``, left to right."""
+    """Non-overlapping mentions in ``text[start:end]``, left to right; a dateline's place
+    and agency are no one the article speaks of."""
+    dateline = DATELINE.match(text, start, end)
+    if dateline is not None:
+        start = dateline.end()
     tokens = tokenize(text, start, end)
     finder = _Finder(text, tokens)
     mentions: list[Mention] = []

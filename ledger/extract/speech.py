@@ -15,6 +15,7 @@ from ledger.extract.cues import (
     WEEKDAYS,
     wordset,
 )
+from ledger.extract.mentions import DATELINE as DATELINE  # statement.py imports it from here
 from ledger.extract.mentions import Mention, Token, tokenize
 from ledger.extract.model import Reporting
 from ledger.extract.quotes import quotations
@@ -49,6 +50,10 @@ class Speech:
     Yonhap"; ("submitted to", Rep. Kang) for "a report submitted to Rep. Kang"."""
 
 
+# Words of a date written before a document ("a Jan. 20 statement", "a March 2019 study").
+_DATE_GAP_WORDS = frozenset(MONTHS + WEEKDAYS) | wordset(
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
 _SUBJECT_GAP_WORDS = wordset(
     """also has have had previously recently earlier later then further again repeatedly
@@ -135,10 +140,6 @@ _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 _TRAILING = " \t\n.,;:"
 _CLOSING = _TRAILING + "!?\"”’'"
 _SPACE = re.compile(r"\s*")
-# A wire dateline opening an article: "SEOUL, March 5 (Reuters) - ", "WASHINGTON (AP) — ".
-DATELINE = re.compile(
-    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s[-–—]+\s"
-)
 
 
 def present_tense(form: str) -> bool:
@@ -652,13 +653,26 @@ class _Sentence:
             return self.mentions[index]
         return None
 
+    def _dated_document_after(self, position: int) -> Mention | None:
+        """A document after a date: "according to a Jan. 20 statement by NASA", "to a
+        2019 study"."""
+        index = bisect.bisect_left(self.mentions, position, key=_start)
+        if index >= len(self.mentions) or self.mentions[index].kind != "document":
+            return None
+        gap = self.text[position : self.mentions[index].start].split()
+        if len(gap) < 2 or gap[0].lower() not in ("the", "a", "an"):
+            return None
+        if all(_date_word(word) for word in gap[1:]):
+            return self.mentions[index]
+        return None
+
     def according(self, index: int) -> list[Speech]:
         """Match "According to X, C." or "C, according to X [, ...]."."""
         tokens = self.tokens
         if index + 1 >= len(tokens) or tokens[index + 1].lower != "to":
             return []
         to_end = tokens[index + 1].end
-        speaker = self._mention_after(to_end)
+        speaker = self._mention_after(to_end) or self._dated_document_after(to_end)
         if speaker is None:
             return []
         comma = self.text.find(",", speaker.end, self.body_end)
@@ -921,6 +935,12 @@ def _is_name(token: Token) -> bool:
 def _touches(text: str, left: int, right: int, glue: str) -> bool:
     """True when only a few ``glue`` characters lie between ``left`` and ``right``."""
     return 0 <= right - left <= _QUOTE_GLUE and not text[left:right].strip(glue)
+
+
+def _date_word(word: str) -> bool:
+    """A month, weekday, day or year: "Jan.", "20", "2019,", "Monday"."""
+    plain = word.rstrip(".,").lower()
+    return plain in _DATE_GAP_WORDS or (plain.isdigit() and len(plain) <= 4)
 
 
 def _adjacent(gap: str) -> bool:

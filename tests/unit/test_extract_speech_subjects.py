@@ -100,3 +100,18 @@ def test_the_company_is_not_a_code_nor_a_studys_label() -> None:
     )
     claims = DeterministicExtractor().extract(text, published=PUBLISHED)
     assert claims[-1].claimant.name == "Veltro Corp"
+
+
+def test_dated_document_after_according_to() -> None:
+    claim = only("Rainfall fell 30 percent short in March, according to a Feb. 4 study by NOAA.")
+    assert claim.claimant.name == "study"
+    assert claim.claimant.affiliation == "NOAA"
+
+
+def test_a_dateline_agency_is_not_what_it_refers_to() -> None:
+    text = (
+        "Exports rose 8 percent in May, the Trade Ministry says.\n\n"
+        "XNA- Imports fell 3 percent to $2 billion over the same month, it said."
+    )
+    claims = DeterministicExtractor().extract(text, published=PUBLISHED)
+    assert claims[-1].claimant.name == "Trade Ministry"
