@@ -574,9 +574,18 @@ class _Finder:
         tokens = self.tokens
         if j == i or j + 1 >= len(tokens) or tokens[j].text not in _NAME_LINKS:
             return False
-        if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
+        if not _is_name_word(tokens[j + 1]):
             return False
-        return _is_name_word(tokens[j + 1])
+        if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
+            # "Minister of Health" is a title; "Directorate General of Health Services",
+            # a body word on both sides, a body's name
+            k = j + 1
+            while k < len(tokens) and _is_name_word(tokens[k]):
+                k += 1
+            return any(t.lower in ORGANIZATION_WORDS for t in tokens[i:j]) and any(
+                t.lower in ORGANIZATION_WORDS for t in tokens[j + 1 : k]
+            )
+        return True
 
     def _and_link_at(self, i: int, j: int) -> bool:
         """True for "and" inside a body's name ("Centers for Disease Control and Prevention")."""

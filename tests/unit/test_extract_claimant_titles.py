@@ -103,3 +103,12 @@ def test_apposition_without_its_closing_comma_is_the_same_person() -> None:
     claims = DeterministicExtractor().extract(text, published=PUBLISHED)
     said = next(c for c in claims if "30 mayors" in c.statement)
     assert said.claimant.name == "Petra Lind"
+
+
+def test_a_title_word_inside_a_bodys_name() -> None:
+    assert first_mention("The Directorate General of Water Services said 12 dams leak.")[0] == (
+        "Directorate General of Water Services"
+    )
+    assert first_mention("Secretary General of the Alliance Ana Ruiz said 12 ships sank.")[1] == (
+        "secretary general"
+    )
