@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.features import part_of_speech
 from ledger.extract.model import SourceKind
 from ledger.extract.places import country_of, country_of_demonym, is_place
 from ledger.extract.roles import (
@@ -151,6 +152,9 @@ class _Finder:
         if self._name_run(i) > i:
             if self._code_at(self._name_run(i)):
                 return None
+            if i == 0 and self._name_run(0) == 1 and _people_noun(token.lower):
+                # "Pollsters said": a plural noun for people opening the sentence, no name
+                return self._mention(0, 1, role=token.lower, kind="person"), 1
             return self._named(i)
         return None
 
@@ -614,7 +618,7 @@ class _Finder:
         """Split a capitalized run into its title words and the name after them."""
         tokens = self.tokens
         last_title = -1
-        honorific = False
+        role_end = -1  # the last title word that says what the person does
         for k in range(i, j):
             word = tokens[k].lower
             hyphenated = "-" in word and word.rsplit("-", 1)[1] in TITLE_WORDS  # "Major-General"
@@ -623,20 +627,20 @@ class _Finder:
                 or hyphenated
                 or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k))
             ):
-                last_title, honorific = k, False
+                last_title = role_end = k
             elif word in HONORIFICS and (self._abbreviation_at(k) or k + 1 < j):
-                last_title, honorific = k, True  # "Dr. Kyobe", British "Dr Kyobe"
+                last_title = k  # "Dr. Kyobe", British "Dr Kyobe", "Health Minister Dr. Kyobe"
         if last_title >= 0 and any(
             t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]
         ):
-            last_title = -1  # "Directorate General of Health Services" is a body's name
+            last_title = role_end = -1  # "Directorate General of Health Services": a body
         name_start = last_title + 1 if last_title >= 0 else i
         if name_start < j and tokens[name_start].text == ".":
             name_start += 1
         name = self._span_text(name_start, j) if name_start < j else None
-        if last_title < 0 or honorific:
+        if role_end < 0:
             return [], name
-        title = [t.text for t in tokens[i : last_title + 1] if t.text != "."]
+        title = [t.text for t in tokens[i : role_end + 1] if t.text != "."]
         return title, name
 
     def _span_text(self, i: int, j: int) -> str:
@@ -697,6 +701,15 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
         if title[size - 1].lower() in ORGANIZATION_WORDS:
             return " ".join(title[:size]), title[size:]
     return None, title
+
+
+_PEOPLE_SUFFIXES = ("ers", "ors", "ists", "ants", "ents")
+
+
+def _people_noun(word: str) -> bool:
+    """A plural common noun for people doing something ("pollsters", "organizers",
+    "epidemiologists"): tagged NNS in the English lexicon, with an agent suffix."""
+    return word.endswith(_PEOPLE_SUFFIXES) and part_of_speech().get(word) == "NNS"
 
 
 def _without_creed(run: str) -> str:

@@ -112,3 +112,19 @@ def test_a_title_word_inside_a_bodys_name() -> None:
     assert first_mention("Secretary General of the Alliance Ana Ruiz said 12 ships sank.")[1] == (
         "secretary general"
     )
+
+
+def test_an_honorific_after_a_title_keeps_the_title() -> None:
+    assert first_mention("Water Minister Dr. Ruth Okafor said 12 wells dried up.") == (
+        "Ruth Okafor",
+        "water minister",
+        None,
+    )
+
+
+def test_a_plural_noun_for_people_opening_a_sentence_is_no_name() -> None:
+    claim = DeterministicExtractor().extract(
+        "Organizers said 40,000 runners took part in the race.", published=PUBLISHED
+    )[0]
+    assert claim.claimant.name is None
+    assert claim.claimant.role == "organizers"
