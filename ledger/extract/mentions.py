@@ -194,6 +194,12 @@ class _Finder:
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end
+        titled = role.split()[-1] in TITLE_WORDS
+        portfolio = _portfolio_then_name(affiliation) if titled else None
+        if portfolio is not None:
+            # "Minister of Health Jane Roe": the title's portfolio, then the name
+            body, person = portfolio
+            return self._mention(i, end, name=person, role=role, affiliation=body), end
         return self._named_after(i, end, role, affiliation) or (
             self._mention(i, end, role=role, affiliation=affiliation),
             end,
@@ -703,6 +709,25 @@ def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
     return None, title
 
 
+def _portfolio_then_name(run: str | None) -> tuple[str, str] | None:
+    """Split "Health Jane Roe" (after "Minister of") into the portfolio, common nouns in
+    the English lexicon or a place, and the name of two to four words that follows it."""
+    words = (run or "").split()
+    tags = part_of_speech()
+    cut = 0
+    while cut < len(words) and tags.get(words[cut].lower()) in ("NN", "NNS"):
+        cut += 1
+    if cut == 0:  # "Governor of New Amsterdam Jane Roe": a place for a portfolio
+        cut = next((size for size in (3, 2, 1) if is_place(" ".join(words[:size]))), 0)
+    rest = words[cut:]
+    if cut == 0 or not 2 <= len(rest) <= 4 or tags.get(rest[0].lower()) in _COMMON_TAGS:
+        return None
+    if not all(word[:1].isupper() and word.replace("-", "").isalpha() for word in rest):
+        return None
+    return " ".join(words[:cut]), " ".join(rest)
+
+
+_COMMON_TAGS = frozenset({"NN", "NNS", "JJ", "VB", "VBD", "VBN", "VBG", "VBZ", "RB", "IN"})
 _PEOPLE_SUFFIXES = ("ers", "ors", "ists", "ants", "ents")
 
 

@@ -128,3 +128,22 @@ def test_a_plural_noun_for_people_opening_a_sentence_is_no_name() -> None:
     )[0]
     assert claim.claimant.name is None
     assert claim.claimant.role == "organizers"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Minister of Health Lena Marsh said 12 clinics closed.",
+            ("Lena Marsh", "minister", "Health"),
+        ),
+        (
+            "President of Kenya Anna Wekesa said 12 clinics closed.",
+            ("Anna Wekesa", "president", "Kenya"),
+        ),
+    ],
+)
+def test_a_titles_portfolio_then_a_name(
+    text: str, expected: tuple[str | None, str | None, str | None]
+) -> None:
+    assert first_mention(text) == expected
