@@ -164,6 +164,12 @@ class ClaimantIndex:
                 continue
             if first.name and first in self._links:
                 self._aliases[second.name] = self._links[first]
+            elif (
+                first.kind == "document"
+                and first.affiliation in self._entities
+                and self._text[first.start : first.end].endswith(first.affiliation or "")
+            ):  # "data from the Health Department (HD)": HD is the department
+                self._aliases[second.name] = self._entities[first.affiliation or ""]
             elif first.name is None and first.kind == "organization":
                 # "Cyprus' statistical service (Cystat)": the body's name is in parentheses
                 self._link(first, self._entity(second.name))
@@ -245,11 +251,25 @@ class ClaimantIndex:
                 timeline.extend((position, entity) for position in entity.positions)
         for timeline in timelines.values():
             timeline.sort(key=_position)
+        previous: Mention | None = None
         for mention in self._mentions:
+            before, previous = previous, mention
             if mention.name or mention.pronoun or mention.role is None or mention in self._links:
                 continue
+            named = self._links.get(before) if before is not None else None
+            if (
+                named is not None
+                and before is not None
+                and mention.kind == "person" == named.kind
+                and named.name is not None
+                and self._text[before.end : mention.start] == ", "
+            ):
+                # "Jane Roe, the spokesperson of the ministry did not say": an apposition
+                # whose closing comma is missing
+                self._link(mention, named)
+                continue
             timeline = timelines.setdefault(_head(mention.role), [])
-            found = _nearest_compatible(timeline, mention)
+            found = _nearest_compatible(timeline, mention, text=self._text)
             if (
                 mention.kind == "organization"
                 and (found is not None)
@@ -276,7 +296,8 @@ class ClaimantIndex:
             if affiliation and affiliation not in self._entities and _names_a_body(affiliation):
                 self._entity(affiliation).kind = "organization"  # "officials at the Port Authority"
             if affiliation and affiliation in self._entities:
-                bodies.add(self._entities[affiliation])
+                # "the COVE study" names a study: COVE is no company "the company" can mean
+                bodies.add(self._entities[affiliation], last=mention.kind != "document")
             entity = self._links.get(mention)
             if entity is not None:
                 if described is not None and self._short_name_first_given(mention, entity):
@@ -436,13 +457,17 @@ def _nearest(candidates: list[_Entity], position: int) -> _Entity | None:
 
 
 def _nearest_compatible(
-    timeline: list[tuple[int, _Entity]], mention: Mention, *, earlier_only: bool = False
+    timeline: list[tuple[int, _Entity]],
+    mention: Mention,
+    *,
+    earlier_only: bool = False,
+    text: str = "",
 ) -> _Entity | None:
     """Walk back from the mention, then forward, to the first entity with a compatible role."""
     index = bisect.bisect_left(timeline, mention.start, key=_position)
     later = [] if earlier_only else timeline[index:]
     for _, entity in itertools.chain(reversed(timeline[:index]), later):
-        if _compatible(entity, mention):
+        if _compatible(entity, mention, text):
             return entity
     return None
 
@@ -454,11 +479,12 @@ class _Bodies:
         self._by_word: dict[str, _Entity] = {}
         self._last_named: _Entity | None = None
 
-    def add(self, entity: _Entity) -> None:
-        """Record an organisation as the latest one named by each of its words."""
+    def add(self, entity: _Entity, *, last: bool = True) -> None:
+        """Record an organisation as the latest one named by each of its words (and, with
+        ``last``, as the last body named)."""
         for word in f"{entity.name or ''} {entity.role or ''}".lower().split():
             self._by_word[word] = entity
-        if entity.name is not None and not is_place(entity.name):
+        if last and entity.name is not None and not is_place(entity.name):
             self._last_named = entity
 
     def last(self, head: str, *, generic: bool = True) -> _Entity | None:
@@ -495,12 +521,16 @@ def _names_a_body(affiliation: str) -> bool:
     return len(words) > 1 and words[0][:1].isupper() and not is_place(affiliation)
 
 
-def _compatible(entity: _Entity, mention: Mention) -> bool:
+def _compatible(entity: _Entity, mention: Mention, text: str = "") -> bool:
     """Same role (one may be the tail of the other) and no conflicting affiliation."""
     role, known = mention.role, entity.role
     if role is None or known is None or not (_extends(role, known) or _extends(known, role)):
         return False
-    return mention.affiliation is None or entity.affiliation in (None, mention.affiliation)
+    said, own = mention.affiliation, entity.affiliation
+    if said is None or own is None or said == own:
+        return True
+    # "the REB president" is the president of the "Election Board (REB)"
+    return " " not in said and (said.upper() in _initials(own) or f"{own} ({said})" in text)
 
 
 def _head(role: str) -> str:

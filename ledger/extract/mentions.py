@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.features import part_of_speech
 from ledger.extract.model import SourceKind
 from ledger.extract.places import country_of, country_of_demonym, is_place
 from ledger.extract.roles import (
@@ -68,7 +69,7 @@ _NOT_NAMES = wordset(
     to with from by amid amidst although though because despite there here what who why
     how where which his her its their our my your also not no some many most all both each
     every such other another several further furthermore additionally nevertheless still
-    then today yesterday"""
+    then today yesterday jan feb mar apr jun jul aug sep sept oct nov dec"""
 ) | frozenset(MONTHS + WEEKDAYS)
 # Words that end a role phrase: a verb or function word cannot modify "minister".
 _VERBS = wordset("is are was were be been has have had will would could can may might must")
@@ -97,8 +98,19 @@ def tokenize(text: str, start: int, end: int) -> list[Token]:
     ]
 
 
+# A wire dateline opening an article: "SEOUL, March 5 (Reuters) - ", "WASHINGTON (AP) — ",
+# "AFP- ".
+DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s?[-–—]+\s"
+)
+
+
 def find_mentions(text: str, start: int, end: int) -> list[Mention]:
-    """Non-overlapping mentions in ``text[start:end]``, left to right."""
+    """Non-overlapping mentions in ``text[start:end]``, left to right; a dateline's place
+    and agency are no one the article speaks of."""
+    dateline = DATELINE.match(text, start, end)
+    if dateline is not None:
+        start = dateline.end()
     tokens = tokenize(text, start, end)
     finder = _Finder(text, tokens)
     mentions: list[Mention] = []
@@ -126,6 +138,8 @@ class _Finder:
         if token.lower in _PRONOUNS:
             return self._mention(i, i + 1, pronoun=True, kind=_PRONOUNS[token.lower]), i + 1
         if token.lower in _DETERMINERS and self._name_run(i + 1) > i + 1:
+            if self._code_at(self._name_run(i + 1)):
+                return None
             # "the Bank of Korea", "The Defense Minister": the capitalized words decide.
             mention, end = self._named(i + 1)
             return replace(mention, article=token.lower == "the" and mention.name is not None), end
@@ -136,8 +150,25 @@ class _Finder:
             if found is not None:
                 return found
         if self._name_run(i) > i:
+            if self._code_at(self._name_run(i)):
+                return None
+            if i == 0 and self._name_run(0) == 1 and _people_noun(token.lower):
+                # "Pollsters said": a plural noun for people opening the sentence, no name
+                return self._mention(0, 1, role=token.lower, kind="person"), 1
             return self._named(i)
         return None
+
+    def _code_at(self, j: int) -> bool:
+        """Whether a capitalized run ending before token ``j`` is a code glued to a number:
+        "COVID-19", "F-35" name a disease or a product, not a body."""
+        tokens = self.tokens
+        return (
+            j + 1 < len(tokens)
+            and tokens[j].text == "-"
+            and tokens[j].start == tokens[j - 1].end
+            and tokens[j + 1].start == tokens[j].end
+            and tokens[j + 1].text[0].isdigit()
+        )
 
     def _role_only(self, i: int) -> tuple[Mention, int] | None:
         """Match "the defense minister", "a spokesman for the Pentagon", maybe then a name."""
@@ -148,13 +179,27 @@ class _Finder:
         name_end = self._name_run(end)
         _, name = self._split_title(end, name_end)
         head = self.tokens[end - 1]
-        if end == i + 1 < name_end and head.text[0].isupper() and head.lower not in TITLE_WORDS:
-            return None  # "Official Gazette", "Health Ministry": a name, not a role and name
+        if end == i + 1 < name_end and head.text[0].isupper():
+            # "Official Gazette", "Health Ministry": a name, not a role and name;
+            # "Inspector Jane Roe of the police": a title and a name, read as a name
+            return None
         if name_end > end and name is not None:
-            # "military spokesman Major-General Waheed Arshad": the role phrase is the role
+            # "military spokesman Major-General Waheed Arshad": the role phrase is the role;
+            # an appositive after the name says more ("study author Jane Roe, a biologist
+            # at the Zeta Institute,")
+            found = self._appositive(i, name_end, name)
+            if found is not None:
+                mention, close = found
+                return replace(mention, affiliation=mention.affiliation or affiliation), close
             return self._mention(
                 i, name_end, name=name, role=role, affiliation=affiliation
             ), name_end
+        titled = role.split()[-1] in TITLE_WORDS
+        portfolio = _portfolio_then_name(affiliation) if titled else None
+        if portfolio is not None:
+            # "Minister of Health Jane Roe": the title's portfolio, then the name
+            body, person = portfolio
+            return self._mention(i, end, name=person, role=role, affiliation=body), end
         return self._named_after(i, end, role, affiliation) or (
             self._mention(i, end, role=role, affiliation=affiliation),
             end,
@@ -193,6 +238,14 @@ class _Finder:
         title, name = self._split_title(i, run_end)
         affiliation, title = _peel_affiliation(title)
         role = role_text(title) if title else None
+        person = self._person_after_body(i, run_end) if not title else None
+        if person is not None:
+            # "Elections Commission Jane Roe": the body, then the person who speaks for it
+            affiliation, name = self._span_text(i, person), self._span_text(person, run_end)
+        elif title and name is None:
+            found = self._title_of_body(i, run_end, role)
+            if found is not None:
+                return found
         if run_end < len(self.tokens) and self.tokens[run_end].lower in _POSSESSIVE:
             found = self._possessive_role(i, run_end)
             if found is not None:
@@ -208,6 +261,58 @@ class _Finder:
                 return found
         mention = self._mention(i, run_end, name=name, role=role, affiliation=affiliation)
         return mention, run_end
+
+    def _person_after_body(self, i: int, j: int) -> int | None:
+        """Where a person's name starts in a run that names a body first: the run's last
+        organisation word, then two to four plain name words ("Police Division Jane Roe");
+        none when a link word, place, acronym or another body word follows the body word."""
+        tokens = self.tokens
+        last = max((k for k in range(i, j) if tokens[k].lower in ORGANIZATION_WORDS), default=-1)
+        tail = tokens[last + 1 : j]
+        if last < i or not 2 <= len(tail) <= 4:
+            return None
+        for token in tail:
+            if not token.text[:1].isupper() or not token.text.replace("-", "").isalpha():
+                return None
+            if _is_acronym(token.text) or is_place(token.text) or token.lower in TITLE_WORDS:
+                return None
+        if is_place(" ".join(token.text for token in tail)):
+            return None
+        return last + 1
+
+    def _title_of_body(self, i: int, j: int, role: str | None) -> tuple[Mention, int] | None:
+        """ "Chairman of the Elections Commission Jane Roe": a title, its body, then the name."""
+        tokens = self.tokens
+        if role is None or j + 1 >= len(tokens) or tokens[j].lower not in _NAME_LINKS:
+            return None
+        start = j + 2 if tokens[j + 1].lower == "the" else j + 1
+        run_end = self._name_run(start)
+        if run_end < len(tokens) and tokens[run_end].lower in _POSSESSIVE:
+            # "of Ruritania's Election Board"
+            start = run_end + 1
+            run_end = self._name_run(start)
+        person = self._person_after_body(start, run_end)
+        if person is not None:
+            affiliation = self._span_text(start, person)
+            name = self._span_text(person, run_end)
+            return self._mention(i, run_end, name=name, role=role, affiliation=affiliation), run_end
+        # "of the Election Board (REB) Jane Roe": the body's name closed by its acronym
+        after = run_end + 3
+        acronym = (
+            run_end > start
+            and after < len(tokens)
+            and [t.text for t in tokens[run_end:after:2]] == ["(", ")"]
+            and _is_acronym(tokens[run_end + 1].text)
+        )
+        if not acronym or not any(t.lower in ORGANIZATION_WORDS for t in tokens[start:run_end]):
+            return None
+        name_end = self._name_run(after)
+        _, person_name = self._split_title(after, name_end)
+        if person_name is None or not 2 <= name_end - after <= 4:
+            return None
+        body = self._span_text(start, run_end)
+        mention = self._mention(i, name_end, name=person_name, role=role, affiliation=body)
+        return mention, name_end
 
     def _attributive(self, i: int, run_end: int) -> tuple[Mention, int] | None:
         """Match "Pentagon spokesman John Kirby", "South Korean officials", "a DIA report"."""
@@ -231,13 +336,18 @@ class _Finder:
                 return self._mention(0, whole + 1, role=described), whole + 1
         role = role_text([token.text for token in tokens[run_end : head + 1]])
         end = head + 1
+        if affiliation == run and tokens[head].lower in _NAMED_BODY_HEADS:
+            # "the Acme Liberation group": the body's name is the capitalized run
+            body = _without_creed(run)
+            if not is_place(body):
+                return self._mention(i, end, name=body, role=role, kind="organization"), end
         if role_kind(role) == "document":
             linked, end = self._linked_affiliation(end, links=_DOCUMENT_LINKS)
             affiliation = linked or affiliation
         name_end = self._name_run(end)
-        title, name = self._split_title(end, name_end)
-        if name_end > end and not title and name is not None:
-            end = name_end
+        _, name = self._split_title(end, name_end)
+        if name_end > end and name is not None:
+            end = name_end  # "police spokesman Major Jane Roe": the rank is no more news
         else:
             name = None
         if name is None:
@@ -382,14 +492,27 @@ class _Finder:
             if token.lower in ROLE_HEADS and (token.text[0].islower() or k == j):
                 head = k
             elif token.lower not in _KNOWN_MODIFIERS and (not free or token.text[0].isupper()):
+                if not free and self._speaking_role_after(k):
+                    continue  # "transport experts said": a modifier the verb vouches for
                 break  # "took office" is no role; "SpaceX company" is a name, not a role
         return head
+
+    def _speaking_role_after(self, k: int) -> bool:
+        """Whether lower-case word ``k`` is followed by a role head and a reporting verb."""
+        tokens = self.tokens
+        if k + 2 >= len(tokens) or not tokens[k].text.isalpha() or not tokens[k].text.islower():
+            return False
+        head, verb = tokens[k + 1], tokens[k + 2]
+        return head.lower in ROLE_HEADS and head.text.islower() and verb.lower in REPORTING_FORMS
 
     def _document_subject(self, k: int) -> bool:
         """A document noun that is also a verb form, before a verb: "estimates showed"."""
         tokens = self.tokens
         following = tokens[k + 1].lower if k + 1 < len(tokens) else ""
-        return role_kind(tokens[k].lower) == "document" and following in REPORTING_FORMS
+        estimate = following == "put"  # "estimates put the toll at"
+        return role_kind(tokens[k].lower) == "document" and (
+            following in REPORTING_FORMS or estimate
+        )
 
     def _linked_affiliation(
         self, end: int, *, links: frozenset[str] = _AFFILIATION_LINKS
@@ -420,6 +543,8 @@ class _Finder:
                 return self._span_text(start, self._owner_end(head + 1)), self._owner_end(head + 1)
         if run_end == start:
             return None, end
+        if run_end < len(tokens) and tokens[run_end].text in _PLACE_NOUNS:
+            run_end += 1  # "the ministry in the besieged Ruritanian territory"
         return self._span_text(start, run_end), run_end
 
     def _owner_end(self, k: int) -> int:
@@ -459,9 +584,18 @@ class _Finder:
         tokens = self.tokens
         if j == i or j + 1 >= len(tokens) or tokens[j].text not in _NAME_LINKS:
             return False
-        if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
+        if not _is_name_word(tokens[j + 1]):
             return False
-        return _is_name_word(tokens[j + 1])
+        if any(t.lower in TITLE_WORDS for t in tokens[i:j]):
+            # "Minister of Health" is a title; "Directorate General of Health Services",
+            # a body word on both sides, a body's name
+            k = j + 1
+            while k < len(tokens) and _is_name_word(tokens[k]):
+                k += 1
+            return any(t.lower in ORGANIZATION_WORDS for t in tokens[i:j]) and any(
+                t.lower in ORGANIZATION_WORDS for t in tokens[j + 1 : k]
+            )
+        return True
 
     def _and_link_at(self, i: int, j: int) -> bool:
         """True for "and" inside a body's name ("Centers for Disease Control and Prevention")."""
@@ -490,7 +624,7 @@ class _Finder:
         """Split a capitalized run into its title words and the name after them."""
         tokens = self.tokens
         last_title = -1
-        honorific = False
+        role_end = -1  # the last title word that says what the person does
         for k in range(i, j):
             word = tokens[k].lower
             hyphenated = "-" in word and word.rsplit("-", 1)[1] in TITLE_WORDS  # "Major-General"
@@ -499,20 +633,20 @@ class _Finder:
                 or hyphenated
                 or (word in TITLE_ABBREVIATIONS and self._abbreviation_at(k))
             ):
-                last_title, honorific = k, False
+                last_title = role_end = k
             elif word in HONORIFICS and (self._abbreviation_at(k) or k + 1 < j):
-                last_title, honorific = k, True  # "Dr. Kyobe", British "Dr Kyobe"
+                last_title = k  # "Dr. Kyobe", British "Dr Kyobe", "Health Minister Dr. Kyobe"
         if last_title >= 0 and any(
             t.lower in ORGANIZATION_WORDS for t in tokens[last_title + 1 : j]
         ):
-            last_title = -1  # "Directorate General of Health Services" is a body's name
+            last_title = role_end = -1  # "Directorate General of Health Services": a body
         name_start = last_title + 1 if last_title >= 0 else i
         if name_start < j and tokens[name_start].text == ".":
             name_start += 1
         name = self._span_text(name_start, j) if name_start < j else None
-        if last_title < 0 or honorific:
+        if role_end < 0:
             return [], name
-        title = [t.text for t in tokens[i : last_title + 1] if t.text != "."]
+        title = [t.text for t in tokens[i : role_end + 1] if t.text != "."]
         return title, name
 
     def _span_text(self, i: int, j: int) -> str:
@@ -558,16 +692,71 @@ def _kind(tokens: list[Token], name: str | None, role: str | None) -> SourceKind
 
 
 def _peel_affiliation(title: list[str]) -> tuple[str | None, list[str]]:
-    """Split a leading country or demonym off a title: "South Korean Defense Minister"."""
+    """Split a leading country or demonym off a title: "South Korean Defense Minister"; or
+    a body: an acronym ("NASA Launch Manager") or a name of two or more words ending in an
+    organisation word ("State Department Spokesman", "Elections Commission Chairman")."""
     for size in (2, 1):
         if len(title) > size:
             words = " ".join(title[:size])
             country = country_of_demonym(words) or country_of(words)
             if country is not None:
                 return country, title[size:]
+    if len(title) > 1 and _is_acronym(title[0]):
+        return title[0], title[1:]
+    for size in range(2, len(title)):
+        if title[size - 1].lower() in ORGANIZATION_WORDS:
+            return " ".join(title[:size]), title[size:]
     return None, title
 
 
+def _portfolio_then_name(run: str | None) -> tuple[str, str] | None:
+    """Split "Health Jane Roe" (after "Minister of") into the portfolio, common nouns in
+    the English lexicon or a place, and the name of two to four words that follows it."""
+    words = (run or "").split()
+    tags = part_of_speech()
+    cut = 0
+    while cut < len(words) and tags.get(words[cut].lower()) in ("NN", "NNS"):
+        cut += 1
+    if cut == 0:  # "Governor of New Amsterdam Jane Roe": a place for a portfolio
+        cut = next((size for size in (3, 2, 1) if is_place(" ".join(words[:size]))), 0)
+    rest = words[cut:]
+    if cut == 0 or not 2 <= len(rest) <= 4 or tags.get(rest[0].lower()) in _COMMON_TAGS:
+        return None
+    if not all(word[:1].isupper() and word.replace("-", "").isalpha() for word in rest):
+        return None
+    return " ".join(words[:cut]), " ".join(rest)
+
+
+_COMMON_TAGS = frozenset({"NN", "NNS", "JJ", "VB", "VBD", "VBN", "VBG", "VBZ", "RB", "IN"})
+_PEOPLE_SUFFIXES = ("ers", "ors", "ists", "ants", "ents")
+
+
+def _people_noun(word: str) -> bool:
+    """A plural common noun for people doing something ("pollsters", "organizers",
+    "epidemiologists"): tagged NNS in the English lexicon, with an agent suffix."""
+    return word.endswith(_PEOPLE_SUFFIXES) and part_of_speech().get(word) == "NNS"
+
+
+def _without_creed(run: str) -> str:
+    """A body's name without a trailing creed adjective: "Acme Islamist" -> "Acme"."""
+    words = run.split()
+    while len(words) > 1 and words[-1].endswith("ist"):
+        words.pop()
+    return " ".join(words)
+
+
+def _is_acronym(word: str) -> bool:
+    """ "NASA", "YSK": two or more capital letters."""
+    return len(word) > 1 and word.isalpha() and word.isupper()
+
+
+# Heads that describe a body named by the capitalized words before them ("the Acme
+# militant group", "the Zeta party"); "the Interior ministry" names a function instead.
+_NAMED_BODY_HEADS = wordset(
+    "group party company firm movement militia faction organization organisation"
+)
+# Lower-case nouns that end a place named by an adjective ("the Ruritanian territory").
+_PLACE_NOUNS = wordset("territory territories region province state city capital country enclave")
 _COMPASS_WORDS = wordset(
     "eastern western northern southern central northeastern northwestern southeastern southwestern"
 )

@@ -112,7 +112,35 @@ def quotation_sources(
             run = [position]
     if run:
         _attribute_run(run, None, spoken, sources)
+    _attribute_follow_ups(text, units, spoken, sources)
     return sources
+
+
+def _attribute_follow_ups(
+    text: str, units: Sequence[Segment], spoken: Sequence[bool], sources: dict[int, int]
+) -> None:
+    """A sentence that is all quotation, with no attribution of its own, right after an
+    attributed statement (or such a sentence) is said by the same speaker, news style:
+    '“C1,” X said. “C2.”', or a new paragraph '“C2.”' after '“C1,” X said.'."""
+    for position in range(1, len(units)):
+        unit, previous = units[position], units[position - 1]
+        if spoken[position] or position in sources or unit.paragraph - previous.paragraph > 1:
+            continue
+        if not _all_quoted(text, unit):
+            continue
+        if spoken[position - 1]:
+            sources[position] = position - 1
+        elif position - 1 in sources:
+            sources[position] = sources[position - 1]
+
+
+def _all_quoted(text: str, unit: Segment) -> bool:
+    """Whether the whole sentence lies inside quotation marks."""
+    start, end = quotation_body(text, unit.start, unit.end)
+    return start < end and any(
+        q_start <= start and end <= q_end
+        for q_start, q_end in quotations(text, unit.start, unit.end)
+    )
 
 
 def _attribute_run(

@@ -51,7 +51,8 @@ TITLE_WORDS = wordset(
     chairman chairwoman director judge justice pope king queen prince princess premier
     chief commissioner spokesperson spokesman spokeswoman admiral colonel lieutenant
     sergeant captain speaker leader envoy prosecutor attorney commander ceo chair
-    chairperson"""
+    chairperson manager inspector major superintendent officer detective constable
+    corporal brigadier marshal"""
 )
 
 # Abbreviated titles (written with a period) and the role they stand for.
@@ -85,7 +86,7 @@ ORGANIZATION_WORDS = wordset(
     technologies systems capital partners industries petroleum oil gas telecom media
     communications entertainment airport railways ventures solutions brands foods tv
     television radio channel broadcasting gazette journal survey centers centres district
-    directorate headquarters cross crescent observatory watchdog monitor"""
+    directorate headquarters cross crescent observatory watchdog monitor league division"""
 )
 
 

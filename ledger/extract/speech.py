@@ -15,6 +15,7 @@ from ledger.extract.cues import (
     WEEKDAYS,
     wordset,
 )
+from ledger.extract.mentions import DATELINE as DATELINE  # statement.py imports it from here
 from ledger.extract.mentions import Mention, Token, tokenize
 from ledger.extract.model import Reporting
 from ledger.extract.quotes import quotations
@@ -49,6 +50,10 @@ class Speech:
     Yonhap"; ("submitted to", Rep. Kang) for "a report submitted to Rep. Kang"."""
 
 
+# Words of a date written before a document ("a Jan. 20 statement", "a March 2019 study").
+_DATE_GAP_WORDS = frozenset(MONTHS + WEEKDAYS) | wordset(
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
 # Words allowed between a subject and its verb: "Shin also said", "the minister on Monday said".
 _SUBJECT_GAP_WORDS = wordset(
     """also has have had previously recently earlier later then further again repeatedly
@@ -92,7 +97,9 @@ _INTRO_WORDS = wordset(
 _DOCUMENT_FORMS = frozenset({"found", "finds", "showed", "shows", "show", "reads", "determined"})
 # Words opening a subordinate clause: "after Powell announced the cut, the bank ..." is
 # background, not a statement the article reports.
-_SUBORDINATORS = wordset("after before when as since while because although though once until")
+_SUBORDINATORS = wordset(
+    "after before when as since while because although though once until which whom"
+)
 # Gerunds that report what the subject of another verb said: "X urged calm, saying that C".
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their"})
 _CLAUSE_OPENERS = frozenset({",", "but", "and", "with", "while", ";", "—", "–"})
@@ -133,10 +140,6 @@ _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 _TRAILING = " \t\n.,;:"
 _CLOSING = _TRAILING + "!?\"”’'"
 _SPACE = re.compile(r"\s*")
-# A wire dateline opening an article: "SEOUL, March 5 (Reuters) - ", "WASHINGTON (AP) — ".
-DATELINE = re.compile(
-    r"[A-Z][A-Z.'’ -]*[A-Z.](?:,[^,\n–—-]{1,30})?(?:\s\([^)\n]{1,40}\))?\s[-–—]+\s"
-)
 
 
 def present_tense(form: str) -> bool:
@@ -168,6 +171,7 @@ def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> lis
             continue
         found = reader.speech_at(index, token)
         if found:
+            found = reader.outer_postposed(index, found[0]) or found
             return reader.with_links(reader.with_second_speaker(found))
     return reader.with_links(according or reader.saying())
 
@@ -186,6 +190,21 @@ class _Sentence:
         self.quotes = quotations(text, start, end)
         self.body_end = _strip_end(text, start, end)  # the sentence without its final stop
 
+    def outer_postposed(self, index: int, inner: Speech) -> list[Speech]:
+        """ "The study's results showed C, the company said.": a document's finding
+        reported by a speaker whose attribution closes the sentence is that speaker's."""
+        if inner.speaker.kind != "document" or inner.frame == "quote":
+            return []
+        for k in range(index + 1, len(self.tokens)):
+            later = self.speech_at(k, self.tokens[k])
+            if (
+                later
+                and later[0].frame == "postposed"
+                and later[0].content_start <= inner.clause_start
+            ):
+                return later
+        return []
+
     def speech_at(self, index: int, token: Token) -> list[Speech]:
         """Speech whose reporting verb is token ``index``, if any."""
         form = REPORTING_FORMS.get(token.lower)
@@ -201,7 +220,11 @@ class _Sentence:
         body = body and speaker is not None and speaker.kind in ("organization", "document")
         if token.lower in BODY_VERBS and (inverted or speaker is None or not (body or estimate)):
             return []  # "Cal Fire lowered the acreage to", not "residents posted videos"
-        if speaker is None or (inverted and token.lower in AMBIGUOUS_FORMS):
+        if speaker is None or (
+            inverted
+            and token.lower in AMBIGUOUS_FORMS
+            and not self._closing_inversion(token, speaker)
+        ):
             return []
         group = speaker.kind == "person" and (speaker.role or "").endswith("s")
         plural = group or self.text[speaker.start : speaker.end].lower() == "they"
@@ -228,6 +251,13 @@ class _Sentence:
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
         return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+
+    def _closing_inversion(self, verb: Token, speaker: Mention) -> bool:
+        """ "C, reports the Daily Star." / "C, notes X.": a form that is also a noun or a
+        verb with an object ("reports", "notes") after a comma, its speaker ending the
+        sentence, can only be an inverted attribution."""
+        rest = self.text[speaker.end : self.body_end].strip(_CLOSING)
+        return self._comma_before(verb.start) is not None and not rest
 
     def _characterises(self, index: int) -> bool:
         """Whether token ``index`` is a verb that reports a judgement of its object:
@@ -414,10 +444,21 @@ class _Sentence:
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
             if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
-                return self._head_of_phrase(subject), False
+                return self._head_of_phrase(self._before_acronym(subject)), False
         if after is not None:
             return after, True
         return None, False
+
+    def _before_acronym(self, mention: Mention) -> Mention:
+        """The mention an acronym in parentheses follows: in "data from the Health
+        Department (HD) showed" the data show, not HD."""
+        index = bisect.bisect_left(self.mentions, mention.start, key=_start)
+        if index == 0 or self.text[mention.start - 1 : mention.start] != "(":
+            return mention
+        earlier = self.mentions[index - 1]
+        if self.text[earlier.end : mention.start] != " (" or mention.end >= self.end:
+            return mention
+        return earlier if self.text[mention.end] == ")" else mention
 
     def _head_of_phrase(self, mention: Mention) -> Mention:
         """The mention a prepositional phrase hangs on: in "a Libyan official in the port
@@ -468,8 +509,14 @@ class _Sentence:
         return self.mentions[index - 1] if index else None
 
     def _parenthetical_start(self, position: int) -> int:
-        """Where a ", ... ," just before ``position`` opens ("Reyes, who ..., told")."""
-        closing = self._comma_before(position)
+        """Where a ", ... ," just before ``position`` opens ("Reyes, who ..., told"), adverbs
+        after it allowed ("Acme, a unit of Zeta, also said")."""
+        index = bisect.bisect_left(self.tokens, position, key=_token_start)
+        while index > 0 and self.tokens[index - 1].lower in _SUBJECT_GAP_WORDS:
+            index -= 1
+        closing = self._comma_before(
+            self.tokens[index].start if index < len(self.tokens) else position
+        )
         if closing is None:
             return position
         opening = self.text.rfind(",", self.start, closing)
@@ -479,13 +526,13 @@ class _Sentence:
     def _subject_gap(gap: str, subject: Mention) -> bool:
         """A gap that keeps subject and verb together: adverbs or one ", parenthetical,"."""
         stripped = gap.strip().removeprefix(")").strip()  # "District (SPPHD) says"
-        if (subject.name or "").endswith(("Jr", "Sr")):
+        if (subject.name or "").endswith(("Jr", "Sr", "Inc", "Corp", "Ltd", "Co")):
             stripped = stripped.removeprefix(".").strip()  # "Robert F. Kennedy Jr. said"
         if len(stripped) > 1 and stripped[0] == "," and stripped[-1] == ",":
             return True
-        if stripped == "," and subject.role is not None and subject.name is not None:
-            # The comma closing an appositive: "Kirby, a spokesman for the NSC, said".
-            return True
+        if stripped[:1] == "," and subject.role is not None and subject.name is not None:
+            # The comma closing an appositive: "Kirby, a spokesman for the NSC, (has) said".
+            stripped = stripped[1:]
         return all(word.lower() in _SUBJECT_GAP_WORDS for word in stripped.split())
 
     def _quoted(
@@ -606,13 +653,26 @@ class _Sentence:
             return self.mentions[index]
         return None
 
+    def _dated_document_after(self, position: int) -> Mention | None:
+        """A document after a date: "according to a Jan. 20 statement by NASA", "to a
+        2019 study"."""
+        index = bisect.bisect_left(self.mentions, position, key=_start)
+        if index >= len(self.mentions) or self.mentions[index].kind != "document":
+            return None
+        gap = self.text[position : self.mentions[index].start].split()
+        if len(gap) < 2 or gap[0].lower() not in ("the", "a", "an"):
+            return None
+        if all(_date_word(word) for word in gap[1:]):
+            return self.mentions[index]
+        return None
+
     def according(self, index: int) -> list[Speech]:
         """Match "According to X, C." or "C, according to X [, ...]."."""
         tokens = self.tokens
         if index + 1 >= len(tokens) or tokens[index + 1].lower != "to":
             return []
         to_end = tokens[index + 1].end
-        speaker = self._mention_after(to_end)
+        speaker = self._mention_after(to_end) or self._dated_document_after(to_end)
         if speaker is None:
             return []
         comma = self.text.find(",", speaker.end, self.body_end)
@@ -875,6 +935,12 @@ def _is_name(token: Token) -> bool:
 def _touches(text: str, left: int, right: int, glue: str) -> bool:
     """True when only a few ``glue`` characters lie between ``left`` and ``right``."""
     return 0 <= right - left <= _QUOTE_GLUE and not text[left:right].strip(glue)
+
+
+def _date_word(word: str) -> bool:
+    """A month, weekday, day or year: "Jan.", "20", "2019,", "Monday"."""
+    plain = word.rstrip(".,").lower()
+    return plain in _DATE_GAP_WORDS or (plain.isdigit() and len(plain) <= 4)
 
 
 def _adjacent(gap: str) -> bool:
