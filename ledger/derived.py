@@ -83,8 +83,9 @@ class LineView:
 
 @dataclass(frozen=True, kw_only=True)
 class LineFilter:
-    """Which lines to list: by unit (as written, e.g. "containers"), words of the subject
-    or label, a claimant identity among the points, at least so many points or sources."""
+    """Which lines to list: by unit (as written, e.g. "containers", or its head noun; the
+    line's or any of its figures'), words of the subject or label, a claimant identity
+    among the points, at least so many points or sources."""
 
     unit: str | None = None
     search: str | None = None
