@@ -22,7 +22,7 @@ from ledger.extract.model import Bound, Precision, Quantity
 from ledger.extract.roles import PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +38,9 @@ class LineClaim:
     made_on_precision: Precision | None
     claimant: str | None = None
     claimant_name: str | None = None
+    claimant_label: str | None = None
+    """Shown for a claimant with no name ("district police chief (Nepal)"): a point's
+    ``claimant_name`` then, never an identity, and no part of the subject."""
     published: str | None = None
     """The source's publication date: orders a point whose date made is unknown."""
 
@@ -718,7 +721,7 @@ def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Poin
         unit=quantity.unit or "",
         text=quantity.text,
         claimant=claim.claimant,
-        claimant_name=claim.claimant_name,
+        claimant_name=claim.claimant_name or claim.claimant_label,
         source=claim.source,
         made_on=claim.made_on,
         made_on_precision=claim.made_on_precision,

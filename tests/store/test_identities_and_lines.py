@@ -135,6 +135,11 @@ def test_the_unit_filter_matches_any_figure_of_a_line(
         ingest_document(ledger, writer_key, doc, where=source, extractor=EXTRACTOR)
     (line,) = ledger.claim_lines(LineFilter(min_sources=2))
     assert [(p.value, p.unit) for p in line.points] == [("40", "people"), ("55", "deaths")]
+    # Claimants known only by a role are shown by it (with where they belong), no identity.
+    assert [(p.claimant_name, p.claimant) for p in line.points] == [
+        ("district police chief", None),
+        ("officials (Pokhara)", None),
+    ]
     assert ledger.claim_lines(LineFilter(unit="deaths")) == [line]
     assert ledger.claim_lines(LineFilter(unit="DEATH")) == [line]
     assert ledger.claim_lines(LineFilter(unit="people")) == [line]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 
 from ledger.extract import DeterministicExtractor
 from ledger.extract.model import Quantity
@@ -309,3 +310,17 @@ def test_a_bare_range_takes_no_unit_from_the_clause() -> None:
     ages = Quantity(value="5", unit=None, bound="exact", text="5 to 17", high="17")
     c = claim("most of the cases are in children ages 5 to 17", ages)
     assert subject_of(c, ages) is None
+
+
+def test_a_point_of_a_role_only_claimant_shows_the_role_and_keeps_no_identity() -> None:
+    text = "Floods in Chiang Rai left 12,000 homes under water"
+    figure = q("12000", "homes", "12,000 homes")
+    plain = claim(text, figure, ref="a")
+    labelled = replace(plain, claimant_label="provincial governor (Chiang Rai)")
+    named = replace(labelled, claimant_name="Somchai Wong")
+    (line,) = group([labelled])
+    assert line.points[0].claimant_name == "provincial governor (Chiang Rai)"
+    assert line.points[0].claimant is None
+    assert group([named])[0].points[0].claimant_name == "Somchai Wong"
+    # The label is shown, not read: the place it names stays in the subject.
+    assert group([labelled])[0].subject == group([plain])[0].subject
