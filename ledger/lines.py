@@ -11,14 +11,19 @@ docs/decisions/0009 explains the rules and their limits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pycountry
+
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.features import part_of_speech
 from ledger.extract.model import Bound, Precision, Quantity
+from ledger.extract.places import is_place
 from ledger.extract.roles import PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
@@ -60,6 +65,9 @@ class Subject:
     period: frozenset[str] = frozenset()
     """The months the clause names ("added 304,000 jobs in January"): figures for different
     months are different points in time of a series, not one line."""
+    areas: frozenset[str] = frozenset()
+    """The entities that name an area inside a country ("mount evere", "texas"): a figure
+    there counts that area, not its country's whole."""
     measure: str = ""
     """What is counted when the words say more than the unit: "people" killed, a "death
     toll" and "deaths" are all ``death``; a modal figure ("could reach 20,000") is a
@@ -191,7 +199,10 @@ _TO = wordset("to into toward towards for")
 _FROM = wordset("from by")
 _ENDS_THING = _TO | _FROM | frozenset(_PREDICATE_OF) | wordset("in on at since over with")
 _LEFT_BOUNDARY = re.compile(r"(?:[;:—(]|,\s|\bthat\b|\bwhile\b)", re.IGNORECASE)
-_RIGHT_BOUNDARY = re.compile(r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b)", re.IGNORECASE)
+# A closing quotation mark ends the words quoted: what follows is who said them.
+_RIGHT_BOUNDARY = re.compile(
+    r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b|(?<=\S)[\"”](?=[\s,.;:]|$))", re.IGNORECASE
+)
 # Reporting verbs that end the attribution before a clause ("officials said North Korea
 # sent ..."); "added", "reported" and "estimated" are left out: they are as often the
 # predicate of the figure itself ("the economy added 304,000 jobs").
@@ -216,10 +227,17 @@ def singular(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        if _noun(word[:-1]) and not _noun(word[:-2]):
+            return word[:-1]  # "avalanches" -> "avalanche", "headaches" -> "headache"
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def _noun(word: str) -> bool:
+    """Whether the TextBlob lexicon knows ``word`` as a singular noun."""
+    return part_of_speech().get(word) in {"NN", "NNP"}
 
 
 def _stem(word: str) -> str:
@@ -265,6 +283,13 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+def locate(text: str, words: str) -> int:
+    """Where a figure's words stand in ``text`` as words of their own (the "53" of "stood
+    at 53", not the end of "1,953"), else where they first occur; -1 if nowhere."""
+    found = re.search(rf"(?<![\w.,]){re.escape(words)}(?!\w|[.,]\d)", text)
+    return found.start() if found is not None else text.find(words)
+
+
 def _names_something(text: str) -> bool:
     """Whether words hold a content word besides a predicate: "rose from" names nothing
     ("The unemployment rate, meanwhile, rose from 3.9 percent to 4 percent")."""
@@ -274,7 +299,7 @@ def _names_something(text: str) -> bool:
 def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     """The subject of one figure of ``claim``; None when the figure has no unit or its words
     are not in the claim's text."""
-    at = claim.text.find(quantity.text)
+    at = locate(claim.text, quantity.text)
     if at < 0:
         return None
     end = at + len(quantity.text)
@@ -290,9 +315,12 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     unit = unit_head(unit_words)
     thing, after = _complement(after)
     skip = _name_words(claim.claimant_name)
-    entities, words = _content(before, skip, agent=True, opens=left == 0)
-    more_entities, more_words = _content(after, skip, agent=False, opens=False)
-    measure = adjacent or _measure(unit, before, after)
+    entities, areas, words = _content(before, skip, agent=True, opens=left == 0)
+    more_entities, more_areas, more_words = _content(after, skip, agent=False, opens=False)
+    if not entities and not more_entities:  # "officials in India said the toll stood at 53"
+        entities, areas = _attribution_places(claim.text, left, right, skip)
+    measure = _measure("body", before, after) if adjacent == "body" else adjacent
+    measure = measure or _measure(unit, before, after)
     if unit == "vote" and _TALLY.fullmatch(quantity.text):
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
@@ -305,6 +333,7 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
         thing=thing,
         action=None if measure else _nearest_action(before, after),
         entities=frozenset(entities | more_entities),
+        areas=frozenset(areas | more_areas),
         words=frozenset(
             (words | more_words)
             - {unit, *(measure or "").split()}
@@ -354,9 +383,11 @@ _MEASURE_OF_PREDICATE = {
     **dict.fromkeys(wordset("missing unaccounted"), "missing"),
     **dict.fromkeys(wordset("displaced evacuated homeless"), "displaced"),
     **dict.fromkeys(wordset("arrested detained"), "arrest"),
+    **dict.fromkeys(wordset("buried interred"), "burial"),
 }
 _MEASURE_OF_UNIT = {
     "death": "death", "fatality": "death", "dead": "death", "toll": "death",
+
     "injury": "injury", "hospitalization": "hospitalization", "case": "case",
     "infection": "case",
 }  # fmt: skip
@@ -365,7 +396,9 @@ _MEASURE_OF_UNIT = {
 _NAMED_BEFORE = {"toll": "death", "deaths": "death", "cases": "case", "tally": "vote"}
 # A noun that names the measure only right before the figure ("a majority of 170 MPs",
 # "magnitude 7.2 quake"), whatever the figure's own unit.
-_NAMED_ADJACENT = {"majority": "majority", "magnitude": "magnitude"}
+_NAMED_ADJACENT = {
+    "majority": "majority", "magnitude": "magnitude", "bodies": "body", "corpses": "body",
+}  # fmt: skip
 _MEASURE_WORDS = frozenset(_MEASURE_OF_PREDICATE) | wordset("toll deaths death case cases")
 _BETWEEN_NAME_AND_FIGURE = wordset(
     """of at to about around nearly almost roughly approximately some over more than least
@@ -375,6 +408,7 @@ _DISTANCES = wordset("mile km kilometer kilometre meter metre m ft foot feet yar
 _DEPTH_WORDS = wordset("below beneath deep depth down underground underwater")
 _MODALS = wordset("could might may")
 _AUXILIARIES = wordset("have has had were are was is been be being already reportedly now")
+_REPORTED_AS = wordset("reported confirmed feared believed known presumed thought said")
 _QUANTIFIERS = wordset("many several some numerous countless other more dozens hundreds thousands")
 _CONJUNCTIONS = wordset("and but while whereas")
 
@@ -420,14 +454,24 @@ def _implicit_unit(
         return out_of.group(1)
     if len(after) >= 2 and after[0].word.endswith(("ed", "en")) and after[1].word in _PERSONS:
         return after[1].word
+    nearer = _until_conjunction(before[::-1])
+    for token in nearer:
+        if token.word in _NAMED_BEFORE:
+            return token.word
+        if token.word in _MEASURE_OF_PREDICATE and any(t.word == "number" for t in nearer):
+            return "people"  # "the number known to have died ... had risen to 1,953"
     for token in reversed(before):
         if token.word in _NAMED_BEFORE:
             return token.word
     rest = list(after)
     while rest and rest[0].word in _AUXILIARIES:
         rest = rest[1:]
-    if len(rest) == len(after) or not rest or not rest[0].word.endswith(("ed", "en", "ing")):
+    if len(rest) < len(after) and len(rest) > 1 and rest[0].word in _REPORTED_AS:
+        rest = rest[1:]  # "10 have been reported dead", "were confirmed killed"
+    if len(rest) == len(after) or not rest:
         return None
+    if not rest[0].word.endswith(("ed", "en", "ing")) and rest[0].word not in _MEASURE_OF_PREDICATE:
+        return None  # a participle, or a predicate of a measure ("were hurt", "reported dead")
     words = [_Token(_fold(m.group()), False) for m in _TOKEN.finditer(text, 0, at)]
     antecedent = next(
         (
@@ -450,8 +494,21 @@ def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None
         return _MEASURE_OF_UNIT[unit]
     if unit in _DISTANCES and _DEPTH_WORDS & {t.word for t in [*before, *after]}:
         return "depth"  # "11 miles below the Earth's surface", "put it at 5 miles down"
+    if unit in _BODIES:  # bodies count the dead, unless said to be buried ...
+        return _nearest_measure(before, after) or "death"
     if unit not in _PERSON_HEADS:
         return None
+    for token in _until_conjunction(before[::-1]):
+        if token.word in _NAMED_BEFORE:  # "the toll ... has risen to 1,341 people"
+            return _MEASURE_OF_UNIT.get(singular(token.word), _NAMED_BEFORE[token.word])
+    return _nearest_measure(before, after)
+
+
+_BODIES = wordset("body corpse")
+
+
+def _nearest_measure(before: list[_Token], after: list[_Token]) -> str | None:
+    """The measure of the predicate nearest the figure, not across a conjunction."""
     sides = [_until_conjunction(after), _until_conjunction(before[::-1])]
     for distance in range(max(len(sides[0]), len(sides[1]))):
         for side in sides:
@@ -510,12 +567,13 @@ def _name_words(name: str | None) -> str:
 
 def _content(
     tokens: list[_Token], claimant: str, *, agent: bool, opens: bool
-) -> tuple[set[str], set[str]]:
-    """Entities and other content words of one side of the figure. An entity run becomes
+) -> tuple[set[str], set[str], set[str]]:
+    """Entities, areas and other content words of one side of the figure. An entity run becomes
     one tagged word: before the figure an entity is where the action comes from, after "to"
     where it goes. A lone capitalized word opening the sentence is an entity only if it is
     a known place."""
     entities: set[str] = set()
+    areas: set[str] = set()
     out: set[str] = set()
     i = 0
     while i < len(tokens):
@@ -531,12 +589,61 @@ def _content(
                 start > 0 or not opens or len(run) > 1 or entity in _PLACES.values()
             ):
                 entities.add(_tagged(_stemmed_place(entity), previous, agent=agent))
+                if _area(entity):
+                    areas.add(_stemmed_place(entity))
             elif entity is not None:
                 out.add(_stem(token.word))
         elif _keep(token.word) and token.word not in claimant.split():
             out.add(_stem(token.word))
         i += 1
-    return entities, out
+    return entities, areas, out
+
+
+def _attribution_places(
+    text: str, left: int, right: int, claimant: str
+) -> tuple[set[str], set[str]]:
+    """The known places (countries, subdivisions) of the attribution around a clause that
+    names none: before it back to the previous boundary when a reporting verb cut it ("while
+    officials in India said the toll there stood at 53"), after it when a closing quotation
+    mark ended it ('"The toll has reached 1,170," a Nepal police spokesman said'). Where the
+    speaker is from is where the figure is, unless the clause says otherwise."""
+    spans = []
+    ends = [0, *(m.end() for m in _LEFT_BOUNDARY.finditer(text, 0, left))]
+    if len(ends) > 1 and ends[-1] == left:
+        ends.pop()  # the clause's own opener ("said that ..."): the attribution is before it
+    start = ends[-1]
+    if start < left and any(
+        _fold(m.group()) in _SPEECH_BOUNDARY for m in _TOKEN.finditer(text, start, left)
+    ):
+        spans.append(text[start:left])
+    if text[right : right + 1] in {'"', "”"}:
+        spans.append(text[right:])
+    entities: set[str] = set()
+    areas: set[str] = set()
+    for span in spans:
+        tokens = _tokens(span)
+        i = 0
+        while i < len(tokens):
+            if tokens[i].capital and _keep(tokens[i].word):
+                start_run = i
+                while i + 1 < len(tokens) and tokens[i + 1].capital:
+                    i += 1
+                entity = _entity([t.word for t in tokens[start_run : i + 1]], claimant)
+                if entity is not None and _known_place(entity):
+                    entities.add(_stemmed_place(entity))
+                    if _area(entity):
+                        areas.add(_stemmed_place(entity))
+            i += 1
+    return entities, areas
+
+
+def _known_place(entity: str) -> bool:
+    """A country or an ISO 3166-2 subdivision (folded name)."""
+    return (
+        entity in _PLACES.values()
+        or _stemmed_place(entity) in _country_keys()
+        or is_place(entity.title())
+    )
 
 
 def _entity(run: list[str], claimant: str) -> str | None:
@@ -582,7 +689,7 @@ def compatible(a: Subject, b: Subject) -> bool:
         return False
     if a.action and b.action and a.action != b.action:
         return False
-    if a.places and b.places and not _share_place(a, b):
+    if a.places and b.places and not (_share_place(a, b) and _same_scope(a, b)):
         return False
     if not _same_direction(a, b):
         return False
@@ -616,6 +723,51 @@ def _share_place(a: Subject, b: Subject) -> bool:
     )
 
 
+def _same_scope(a: Subject, b: Subject) -> bool:
+    """Whether two subjects that name places count over the same area: each area (a place
+    inside a country: a state, a county, a mountain) one names is among the other's places.
+    A country is the widest scope, so "10 killed on Mount Everest in Nepal" and "4 cases in
+    Gaines County, Texas" count a part, not the country's or the state's whole."""
+    return all(_within(x, b.places) for x in a.areas) and all(_within(y, a.places) for y in b.areas)
+
+
+def _within(place: str, places: frozenset[str]) -> bool:
+    words = set(place.split())
+    return any(words <= set(p.split()) or set(p.split()) <= words for p in places)
+
+
+# Head words of a named area that is not a country ("Mount Everest", "Gaines County").
+_AREA_WORDS = wordset(
+    """mount mountain mountains lake river valley island islands county province district
+    region city town village coast bay gulf peninsula desert state prefecture"""
+)
+
+
+def _area(entity: str) -> bool:
+    """Whether an entity (folded) names an area inside a country: a known subdivision
+    (ISO 3166-2) or a name with a geographic head word; countries and other names are not."""
+    if entity in _PLACES.values() or _stemmed_place(entity) in _country_keys():
+        return False
+    return is_place(entity.title()) or bool(_AREA_WORDS & set(entity.split()))
+
+
+@functools.cache
+def _country_keys() -> frozenset[str]:
+    """Every name of every country as a subject holds it (folded, stemmed)."""
+    names = {*_PLACES.values(), *(_fold(n) for n in _country_names())}
+    return frozenset(_stemmed_place(" ".join(n.split())) for n in names)
+
+
+def _country_names() -> list[str]:
+    names = []
+    for country in pycountry.countries:
+        for field in ("name", "common_name", "official_name"):
+            value = getattr(country, field, None)
+            if value:
+                names += [str(value), str(value).split(",")[0]]
+    return names
+
+
 def _same_direction(a: Subject, b: Subject) -> bool:
     """No entity is where one side's action comes from and the other's goes."""
     return not any(
@@ -645,7 +797,9 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             candidates = sorted({i for key in keys for i in by_word.get(key, ())})
             ranks = [(lines[i].accepts(subject, point), i) for i in candidates]
             best = max((rank for rank, _ in ranks), default=0)
-            home = next((i for rank, i in ranks if rank == best), None) if best else None
+            tied = [i for rank, i in ranks if rank == best] if best else []
+            # Of lines that fit as well, the one sharing most words, then the earliest.
+            home = min(tied, key=lambda i: (-lines[i].shared(subject), i)) if tied else None
             if home is None:
                 home = len(lines)
                 lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
@@ -681,6 +835,13 @@ class _Growing:
             s.period and not s.period & subject.period for s in self.subjects
         ):
             return 0  # a line is one period's figure: January's and December's are two lines
+        if subject.places:
+            elsewhere = sum(
+                bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
+                for s in self.subjects
+            )
+            if 2 * elsewhere > len(self.subjects):
+                return 0  # most of the line's figures are about another place
         for s, p in zip(self.subjects, self.points, strict=True):
             if compatible(s, subject):
                 if anchored(s, subject):
@@ -688,6 +849,11 @@ class _Growing:
                 if _near(p, point):
                     rank = 1
         return rank
+
+    def shared(self, subject: Subject) -> int:
+        """How many of the figure's words and things the line's figures say too."""
+        mine = subject.words | subject.thing
+        return len(mine & {w for s in self.subjects for w in s.words | s.thing})
 
 
 NEAR_DAYS = 62
@@ -731,7 +897,7 @@ def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Poin
 
 
 def _label(claim: LineClaim, quantity: Quantity) -> str:
-    at = claim.text.find(quantity.text)
+    at = locate(claim.text, quantity.text)
     left, right = clause_around(claim.text, at, at + len(quantity.text))
     return " ".join(claim.text[left:right].split())
 

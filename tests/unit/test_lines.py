@@ -324,3 +324,104 @@ def test_a_point_of_a_role_only_claimant_shows_the_role_and_keeps_no_identity() 
     assert group([named])[0].points[0].claimant_name == "Somchai Wong"
     # The label is shown, not read: the place it names stays in the subject.
     assert group([labelled])[0].subject == group([plain])[0].subject
+
+
+def test_more_ways_a_count_of_the_dead_or_hurt_is_said() -> None:
+    text = "The toll from the cyclone in Fiji has climbed to 812 people, police said"
+    assert measured(text, "812 people", "people") == "death"
+    assert measured("Rangers found 9 dead bodies near the pass", "9 dead bodies", "bodies") == (
+        "death"
+    )
+    text = "the bodies of 14 hikers were pulled from the ravine"
+    assert measured(text, "14 hikers", "hikers") == "death"
+    assert measured("Over 700 bodies were buried on Tuesday", "700 bodies", "bodies") == "burial"
+    assert measured("Officials in Peru estimated 3,120 were hurt", "3,120", None) == "injury"
+    text = "so far 31 have been confirmed dead, the mayor said"
+    assert measured(text, "31", None) == "death"
+    text = "the number feared to have drowned in the delta had climbed to 2,215"
+    assert measured(text, "2,215", None) == "death"
+    text = "the toll had climbed to 2,215 and the number of injured to 5,040"
+    assert measured(text, "5,040", None) == "injury"
+
+
+def test_a_figure_is_read_where_it_stands_as_a_word_of_its_own() -> None:
+    text = "The count rose to 1,953 in Peru, while officials in Chile said the toll there was 53"
+    found = subject_of(claim(text, q("53", None, "53")), q("53", None, "53"))
+    assert found is not None and found.places == {"chile"}
+
+
+def test_the_attribution_gives_the_place_when_the_clause_names_none() -> None:
+    text = "Officials in Chile said the toll there had reached 640."
+    found = subject_of(claim(text, q("640", None, "640")), q("640", None, "640"))
+    assert found is not None and found.places == {"chile"} and found.measure == "death"
+    # A closing quotation mark ends the clause; of the attribution only places count.
+    text = '"The death toll has reached 640," a Peru police spokesman told Reuters.'
+    found = subject_of(claim(text, q("640", None, "640")), q("640", None, "640"))
+    assert found is not None and found.places == {"peru"} and found.measure == "death"
+    text = "A Peru police spokesman said the death toll had reached 640 in Lima"
+    found = subject_of(claim(text, q("640", None, "640")), q("640", None, "640"))
+    assert found is not None and found.places == {"lima"}  # the clause's own place wins
+
+
+def test_a_count_in_a_part_of_a_country_is_not_the_country_count() -> None:
+    peru = "Floods in Peru have killed {} people, officials said"
+    andes = "Officials said {} people were killed when a mudslide hit Mount Huascaran in Peru"
+    claims = [
+        claim(peru.format("210"), q("210", "people", "210 people"), ref="a", made_on="2024-02-01"),
+        claim(andes.format("12"), q("12", "people", "12 people"), ref="b", made_on="2024-02-01"),
+        claim(peru.format("260"), q("260", "people", "260 people"), ref="c", made_on="2024-02-02"),
+        claim(
+            "There are 15 dead bodies on Mount Huascaran",
+            q("15", "dead bodies", "15 dead bodies"),
+            ref="d",
+            made_on="2024-02-03",
+        ),
+    ]
+    assert sorted([p.claim_id for p in line.points] for line in group(claims)) == [
+        ["a", "c"],
+        ["b", "d"],
+    ]
+    # A state and a part of it named by the state's name are one scope.
+    west = subject("measles cases in West Texas reached 300", "300", "cases")
+    state = subject("Texas reported 300 measles cases", "300", "cases")
+    assert compatible(west, state)
+
+
+def test_a_figure_naming_no_place_does_not_carry_another_place_onto_a_line() -> None:
+    text = "Floods in {} have killed {} people"
+    claims = [
+        claim(text.format("Peru", "210"), q("210", "people", "210 people"), ref="a"),
+        claim("The death toll has reached 230", q("230", None, "230"), ref="b"),
+        claim(text.format("Peru", "260"), q("260", "people", "260 people"), ref="c"),
+        claim(text.format("Bolivia", "17"), q("17", "people", "17 people"), ref="d"),
+    ]
+    claims = [replace(c, made_on="2024-02-01") for c in claims]
+    assert sorted([p.claim_id for p in line.points] for line in group(claims)) == [
+        ["a", "b", "c"],
+        ["d"],
+    ]
+
+
+def test_of_lines_that_fit_alike_a_figure_joins_the_one_sharing_most_words() -> None:
+    claims = [
+        claim(
+            "Floods in Peru killed 210 people",
+            q("210", "people", "210 people"),
+            ref="a",
+            made_on="2024-02-01",
+        ),
+        claim(
+            "An avalanche on Mount Huascaran in Peru killed 12 people",
+            q("12", "people", "12 people"),
+            ref="b",
+            made_on="2024-02-01",
+        ),
+        claim(
+            "The avalanches killed 14 people",
+            q("14", "people", "14 people"),
+            ref="c",
+            made_on="2024-02-02",
+        ),
+    ]
+    lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
+    assert lines["c"] == lines["b"] != lines["a"]

@@ -142,11 +142,14 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # change, "predicted ... 165,000 new jobs" a level.
     "b-us-jobs-jan-2019": (1.0, 0.70, ()),
     "c-libya-floods-2023": RIGHT,
-    # Folded in from the held-out set on 2026-11-30 (its errors read once); floors as
-    # measured then, before any rule was fitted to it.
-    "d-nepal-quake-2015": (0.66, 0.55, ()),
+    # Folded in from the held-out set on 2026-11-30 at (0.66, 0.55), 3 points not found.
+    # "Officials in Nepal estimated 4,279 were hurt" is read as exact (gold: approximate),
+    # so not found; '"... 10 have been reported dead so far ...," an official in Nepal's
+    # tourism department told AFP' is on the Nepal line (its attribution names Nepal; only
+    # the sentence before says Everest), not on the Everest line.
+    "d-nepal-quake-2015": (0.77, 0.88, ()),
 }
-FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3, "d-nepal-quake-2015": 3}
+FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3, "d-nepal-quake-2015": 1}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
