@@ -325,9 +325,11 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
         measure = f"{measure} projected"
-    role = _role(claim.text[:at])
+    role = _role(claim.text[:at]) or _new(claim.text[at:])
     if role is not None:
         measure = f"{measure or unit} {role}"
+    if _expected(claim.text, at, left, before):
+        measure = f"{measure or unit} projected"
     return Subject(
         unit=unit,
         thing=thing,
@@ -420,6 +422,28 @@ _CHANGE_BEFORE = re.compile(
 )
 _TALLY = re.compile(r"[\d,]+\s*(?:-|–|to)\s*[\d,]+")
 _WHOLE_BEFORE = re.compile(r"\bout of\s+(?:a total of\s+)?$", re.IGNORECASE)
+
+
+_NEW = re.compile(r"[\d,.]+(?:\s+(?:thousand|million|billion))?\s+new\b", re.IGNORECASE)
+_EXPECTING = wordset(
+    """expect expects expected expecting predict predicts predicted predicting forecast
+    forecasts forecasted forecasting anticipate anticipates anticipated anticipating"""
+)
+
+
+def _new(text: str) -> str | None:
+    """ "165,000 new jobs", "212 new cases": the figure counts what was added, a change."""
+    return "change" if _NEW.match(text) else None
+
+
+def _expected(text: str, at: int, left: int, before: list[_Token]) -> bool:
+    """Whether the figure is what someone expected, not what happened: an expectation
+    verb in its clause before it ("economists had expected an increase of 170,000 jobs"),
+    or the word right before its clause ("They predicted, on average, 165,000 new jobs")."""
+    if any(t.word in _EXPECTING for t in before):
+        return True
+    previous = list(_TOKEN.finditer(text, 0, left))
+    return bool(previous) and left < at and _fold(previous[-1].group()) in _EXPECTING
 
 
 def _role(before: str) -> str | None:
@@ -650,8 +674,11 @@ def _entity(run: list[str], claimant: str) -> str | None:
     """An entity's name (a place by the country it stands for); None for the claimant."""
     words = [w for w in run if w not in TITLE_WORDS and _keep(w)]
     name = " ".join(words)
-    if not words or name == claimant or (claimant and set(words) <= set(claimant.split())):
-        return None  # the claimant, or part of its name ("Texas Department" of ...)
+    if not words or name == claimant:
+        return None
+    if claimant and set(words) <= set(claimant.split()) and not _known_place(name):
+        return None  # part of the claimant's name ("Texas Department" of ...), unless a
+        # place ("The U.S. economy added ..., the U.S. Bureau of Labor Statistics said")
     return _PLACES.get(name, name)
 
 
@@ -697,7 +724,14 @@ def compatible(a: Subject, b: Subject) -> bool:
         return False
     if a.measure:
         return True  # "people killed", "the death toll": the measure says what is counted
-    if a.words and b.words and 2 * len(a.words & b.words) < min(len(a.words), len(b.words)):
+    # One act ("added", not the "rose" or "stood at" any level does) by the same place.
+    same_act = a.action not in {None, "change"} and a.action == b.action and _share_place(a, b)
+    if (
+        a.words
+        and b.words
+        and 2 * len(a.words & b.words) < min(len(a.words), len(b.words))
+        and not same_act  # "U.S. employers added" and "the U.S. economy added" 304,000 jobs
+    ):
         return False  # "unemployment rate" and "inflation" both rose: two things measured
     return bool(
         _share_place(a, b)

@@ -425,3 +425,34 @@ def test_of_lines_that_fit_alike_a_figure_joins_the_one_sharing_most_words() -> 
     ]
     lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
     assert lines["c"] == lines["b"] != lines["a"]
+
+
+def test_one_act_by_one_place_is_one_subject_whoever_is_said_to_do_it() -> None:
+    firms = subject("U.S. firms exported 1,200 tractors to Kenya", "1,200 tractors", "tractors")
+    economy = subject("The U.S. economy exported 1,200 tractors", "1,200 tractors", "tractors")
+    assert compatible(firms, economy)
+    # A generic change of a level does not make two levels one ("rose" is any level's act).
+    wages = subject("Wages of Canadian workers rose 3 percent", "3 percent", "percent")
+    share = subject("The share of Canadians working rose 3 percent", "3 percent", "percent")
+    assert not compatible(wages, share)
+
+
+def test_a_place_in_the_claimants_name_still_places_the_figure() -> None:
+    text = "Data show Kenya's economy added 9,000 jobs in May, the Kenya National Bureau of Statistics said"
+    figure = q("9000", "jobs", "9,000 jobs")
+    found = subject_of(
+        replace(claim(text, figure), claimant_name="Kenya National Bureau of Statistics"), figure
+    )
+    assert found is not None and found.places == {"kenya"}
+
+
+def test_new_items_are_a_change_and_an_expected_figure_a_projection() -> None:
+    assert measured("The ministry logged 212 new cases", "212 new cases", "cases") == (
+        "case change"
+    )
+    text = "Analysts had expected an increase of 40,000 jobs"
+    assert measured(text, "40,000 jobs", "jobs") == "job change projected"
+    text = "They forecast, on average, 38,000 new jobs"
+    assert measured(text, "38,000 new jobs", "jobs") == "job change projected"
+    text = "They forecast 38,000, but employers added 52,000 jobs"
+    assert measured(text, "52,000 jobs", "jobs") == "job"  # what happened, not the forecast
