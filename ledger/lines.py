@@ -24,7 +24,7 @@ from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
 from ledger.extract.features import part_of_speech
 from ledger.extract.model import Bound, Precision, Quantity
 from ledger.extract.places import is_place
-from ledger.extract.roles import PERSON_HEADS, TITLE_WORDS
+from ledger.extract.roles import ORGANIZATION_HEADS, PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
 RULES_VERSION = "3"
@@ -296,9 +296,10 @@ def _names_something(text: str) -> bool:
     return any(_keep(t.word) and t.word not in _PREDICATE_OF for t in _tokens(text))
 
 
-def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
+def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subject | None:
     """The subject of one figure of ``claim``; None when the figure has no unit or its words
-    are not in the claim's text."""
+    are not in the claim's text. ``context`` is the text of the source's claims just
+    before it, where "the party" of the clause finds the party it stands for."""
     at = locate(claim.text, quantity.text)
     if at < 0:
         return None
@@ -316,6 +317,8 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     thing, after = _complement(after)
     skip = _name_words(claim.claimant_name)
     entities, areas, words = _content(before, skip, agent=True, opens=left == 0)
+    if not entities and context:
+        entities |= _antecedents(before, context, skip)
     more_entities, more_areas, more_words = _content(after, skip, agent=False, opens=False)
     if not entities and not more_entities:  # "officials in India said the toll stood at 53"
         entities, areas = _attribution_places(claim.text, left, right, skip)
@@ -661,6 +664,34 @@ def _attribution_places(
     return entities, areas
 
 
+_ORGANIZATION_HEADS = frozenset(ORGANIZATION_HEADS)
+
+
+def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
+    """The agent a definite description before the figure stands for: "the party will win
+    410 seats" after "the Labour Party is on track to win" is Labour's. The nearest name in
+    ``context`` (the claims just before, in the same source) ending in the same
+    organisation noun; pronouns ("they", "it") are left alone: their antecedent is too
+    often not the nearest name."""
+    heads = [
+        token.word
+        for previous, token in itertools.pairwise(before)
+        if previous.word == "the" and not token.capital and token.word in _ORGANIZATION_HEADS
+    ]
+    if not heads:
+        return set()
+    names = [
+        [_fold(w) for w in m.group().split()]
+        for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+", context)
+    ]
+    for name in reversed(names):
+        if name[-1] == heads[-1]:
+            entity = _entity(name, claimant)
+            if entity is not None:
+                return {f"from:{_stemmed_place(entity)}"}
+    return set()
+
+
 def _known_place(entity: str) -> bool:
     """A country or an ISO 3166-2 subdivision (folded name)."""
     return (
@@ -820,9 +851,13 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
     lines: list[_Growing] = []
     by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
     order = 0
+    recent: dict[str, list[str]] = {}  # source -> its claims' texts so far
     for claim in claims:
+        earlier = recent.setdefault(claim.source, [])
+        context = " ".join(earlier[-_CONTEXT_CLAIMS:])
+        earlier.append(claim.text)
         for index, quantity in enumerate(claim.quantities):
-            subject = subject_of(claim, quantity)
+            subject = subject_of(claim, quantity, context)
             if subject is None:
                 continue
             point = _point(claim, index, quantity, order)
@@ -852,6 +887,10 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
         )
         for grown in lines
     ]
+
+
+_CONTEXT_CLAIMS = 2
+"""How many of a source's claims before a figure's "the party" may name the party."""
 
 
 @dataclass

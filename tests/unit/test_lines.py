@@ -456,3 +456,31 @@ def test_new_items_are_a_change_and_an_expected_figure_a_projection() -> None:
     assert measured(text, "38,000 new jobs", "jobs") == "job change projected"
     text = "They forecast 38,000, but employers added 52,000 jobs"
     assert measured(text, "52,000 jobs", "jobs") == "job"  # what happened, not the forecast
+
+
+def test_the_party_of_a_clause_is_the_party_the_source_just_named() -> None:
+    claims = [
+        claim("The Green Party won 12 seats", q("12", "seats", "12 seats"), ref="a", source="x"),
+        claim("Polls show the Green Party is set to gain ground", ref="b", source="y"),
+        claim(
+            "Voters say the party will win 14 seats",
+            q("14", "seats", "14 seats"),
+            ref="c",
+            source="y",
+        ),
+        claim("The Pirate Party won 3 seats", q("3", "seats", "3 seats"), ref="d", source="x"),
+        claim(
+            "Officials say the party will win 4 seats",
+            q("4", "seats", "4 seats"),
+            ref="e",
+            source="z",
+        ),
+    ]
+    claims = [replace(c, made_on="2024-05-02") for c in claims]
+    lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
+    assert lines["c"] == lines["a"] != lines["d"]
+    # With no party named before it in its source, "the party" is no one's.
+    alone = subject_of(claims[4], q("4", "seats", "4 seats"))
+    assert alone is not None and alone.entities == frozenset()
+    named = subject_of(claims[2], q("14", "seats", "14 seats"), claims[1].text)
+    assert named is not None and named.entities == {"from:green party"}
