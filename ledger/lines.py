@@ -319,7 +319,10 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
     entities, areas, words = _content(before, skip, agent=True, opens=left == 0)
     if not entities and context:
         entities |= _antecedents(before, context, skip)
-    more_entities, more_areas, more_words = _content(after, skip, agent=False, opens=False)
+    more_entities, _, more_words = _content(after, skip, agent=False, opens=False)
+    # An area scopes the figure only in its own predicate: "killing hundreds of people and
+    # damaging buildings in the Atlas Mountains" does not count the Atlas Mountains' dead.
+    _, more_areas, _ = _content(_until_conjunction(after), skip, agent=False, opens=False)
     if not entities and not more_entities:  # "officials in India said the toll stood at 53"
         entities, areas = _attribution_places(claim.text, left, right, skip)
     measure = _measure("body", before, after) if adjacent == "body" else adjacent
@@ -867,8 +870,17 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             ranks = [(lines[i].accepts(subject, point), i) for i in candidates]
             best = max((rank for rank, _ in ranks), default=0)
             tied = [i for rank, i in ranks if rank == best] if best else []
-            # Of lines that fit as well, the one sharing most words, then the earliest.
-            home = min(tied, key=lambda i: (-lines[i].shared(subject), i)) if tied else None
+            # Of lines that fit as well: the one sharing most words, then the one the same
+            # source added to last (a sentence goes on about the figure before it), then
+            # the earliest.
+            home = (
+                min(
+                    tied,
+                    key=lambda i: (-lines[i].shared(subject), -lines[i].last_in(claim.source), i),
+                )
+                if tied
+                else None
+            )
             if home is None:
                 home = len(lines)
                 lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
@@ -913,7 +925,7 @@ class _Growing:
                 bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
                 for s in self.subjects
             )
-            if 2 * elsewhere > len(self.subjects):
+            if 2 * elsewhere >= len(self.subjects):
                 return 0  # most of the line's figures are about another place
         for s, p in zip(self.subjects, self.points, strict=True):
             if compatible(s, subject):
@@ -922,6 +934,10 @@ class _Growing:
                 if _near(p, point):
                     rank = 1
         return rank
+
+    def last_in(self, source: str) -> int:
+        """The log order of the line's last figure from ``source`` (-1: none)."""
+        return max((p.order for p in self.points if p.source == source), default=-1)
 
     def shared(self, subject: Subject) -> int:
         """How many of the figure's words and things the line's figures say too."""

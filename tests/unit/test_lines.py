@@ -303,7 +303,9 @@ def test_a_line_prefers_the_one_naming_the_same_party() -> None:
         ),
     ]
     lines = {tuple(p.claim_id for p in line.points) for line in group(claims)}
-    assert ("d", "b") in lines  # anchored on the party, not the earliest line "They" fits
+    # anchored on the party, not the earliest line "They" fits; "They", naming no one,
+    # goes on from the sentence before it in its source (the Conservatives')
+    assert lines == {("a",), ("d", "b", "c")}
 
 
 def test_a_bare_range_takes_no_unit_from_the_clause() -> None:
@@ -484,3 +486,28 @@ def test_the_party_of_a_clause_is_the_party_the_source_just_named() -> None:
     assert alone is not None and alone.entities == frozenset()
     named = subject_of(claims[2], q("14", "seats", "14 seats"), claims[1].text)
     assert named is not None and named.entities == {"from:green party"}
+
+
+def test_a_figure_naming_nothing_goes_on_from_its_sources_last_line() -> None:
+    quake = "An earthquake in Peru killed 210 people"
+    slide = "A mudslide on Mount Huascaran in Peru killed 12 people"
+    claims = [
+        claim(quake, q("210", "people", "210 people"), ref="a", source="x"),
+        claim(slide, q("12", "people", "12 people"), ref="b", source="x"),
+        claim("So far 12 have been reported dead", q("12", None, "12"), ref="c", source="x"),
+        claim(slide, q("12", "people", "12 people"), ref="d", source="y"),
+        claim(quake, q("210", "people", "210 people"), ref="e", source="y"),
+        claim("By now 214 have been confirmed dead", q("214", None, "214"), ref="f", source="y"),
+    ]
+    claims = [replace(c, made_on="2024-02-01") for c in claims]
+    lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
+    assert lines["c"] == lines["b"] == lines["d"] != lines["a"] == lines["e"] == lines["f"]
+
+
+def test_an_area_scopes_a_figure_only_in_its_own_predicate() -> None:
+    text = "The storm hit Peru, killing 40 people and flooding towns in the Ucayali Region"
+    found = subject(text, "40 people", "people")
+    country = subject("Storms in Peru have killed 55 people", "55 people", "people")
+    assert found.areas == frozenset() and compatible(found, country)
+    text = "The storm killed 40 people in the Ucayali Region"
+    assert not compatible(subject(text, "40 people", "people"), country)
