@@ -263,7 +263,8 @@ def _past_comma(text: str, speech: Speech, mention: DateMention) -> bool:
     """Whether ``mention`` follows the verb past a comma or semicolon: "officials said,
     making it the worst year since 2019" (a clause of its own, not the attribution)."""
     verb_end = speech.verb_start + len(speech.verb)
-    return mention.start >= verb_end and any(c in ",;" for c in text[verb_end : mention.start])
+    between = text[verb_end : mention.start]
+    return mention.start >= verb_end and re.search(r"[,;](?:\s|$)", between) is not None
 
 
 def _speech_date(text: str, speech: Speech, dates: list[DateMention]) -> DateMention | None:
