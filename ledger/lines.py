@@ -848,9 +848,10 @@ def _same_direction(a: Subject, b: Subject) -> bool:
 
 
 def group(claims: Sequence[LineClaim]) -> list[Line]:
-    """Lines of the figures of ``claims`` (in log order). Each figure joins the earliest line
-    holding a figure whose subject is compatible with its own, else starts a line; a line
-    never splits or merges later, so appending claims keeps every line id."""
+    """Lines of the figures of ``claims`` (in log order). Each figure joins the line that
+    fits it best (``_Growing.accepts``; of equals, the one sharing most of its words, then
+    the one its source added to last, then the earliest), else starts a line; a line never
+    splits or merges later, so appending claims keeps every line id."""
     lines: list[_Growing] = []
     by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
     order = 0
@@ -913,8 +914,9 @@ class _Growing:
 
     def accepts(self, subject: Subject, point: Point) -> int:
         """How well a figure fits: 2 if compatible with one of the line's figures and naming
-        a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0.
-        A figure joins the earliest line that fits best."""
+        a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0;
+        0 too for a line of another period, or (for a figure naming places) one at least
+        half of whose figures name other places or areas. Ties: see ``group``."""
         rank = 0
         if subject.period and any(
             s.period and not s.period & subject.period for s in self.subjects
@@ -926,7 +928,7 @@ class _Growing:
                 for s in self.subjects
             )
             if 2 * elsewhere >= len(self.subjects):
-                return 0  # most of the line's figures are about another place
+                return 0  # half the line's figures are about another place
         for s, p in zip(self.subjects, self.points, strict=True):
             if compatible(s, subject):
                 if anchored(s, subject):

@@ -511,3 +511,34 @@ def test_an_area_scopes_a_figure_only_in_its_own_predicate() -> None:
     assert found.areas == frozenset() and compatible(found, country)
     text = "The storm killed 40 people in the Ucayali Region"
     assert not compatible(subject(text, "40 people", "people"), country)
+
+
+def test_a_revised_figure_given_its_unit_joins_its_months_line() -> None:
+    """Bare figures of a revision ("to 120,000 from a previously estimated 150,000") once
+    the extractor gives them their unit from context: on the month's line, not the next
+    month's."""
+    claims = [
+        claim(
+            "The Canadian economy added 95,000 jobs in April",
+            q("95000", "jobs", "95,000 jobs"),
+            ref="a",
+            source="x",
+        ),
+        claim(
+            "In March, the Canadian economy added a revised 120,000 jobs",
+            q("120000", "jobs", "120,000 jobs"),
+            ref="b",
+            source="x",
+        ),
+        claim(
+            "The agency also revised down its estimate of job growth in March, to 120,000 from"
+            " a previously estimated 150,000",
+            q("120000", "jobs", "120,000"),
+            q("150000", "jobs", "estimated 150,000"),
+            ref="c",
+            source="y",
+        ),
+    ]
+    claims = [replace(c, made_on="2024-05-03") for c in claims]
+    lines = {p.id: line.id for line in group(claims) for p in line.points}
+    assert lines["c:0"] == lines["c:1"] == lines["b:0"] != lines["a:0"]
