@@ -807,7 +807,13 @@ def _within(place: str, places: frozenset[str]) -> bool:
 # Head words of a named area that is not a country ("Mount Everest", "Gaines County").
 _AREA_WORDS = wordset(
     """mount mountain mountains lake river valley island islands county province district
-    region city town village coast bay gulf peninsula desert state prefecture"""
+    region city town village coast bay gulf peninsula desert prefecture"""
+)
+# Subdivisions named by a bare direction ("Central", "Western" are regions somewhere) are
+# far more often a plain adjective in news ("Western officials").
+_DIRECTIONS = wordset(
+    """north south east west central northern southern eastern western northeast northwest
+    southeast southwest upper lower middle inner outer"""
 )
 
 
@@ -816,6 +822,8 @@ def _area(entity: str) -> bool:
     (ISO 3166-2) or a name with a geographic head word; countries and other names are not."""
     if entity in _PLACES.values() or _stemmed_place(entity) in _country_keys():
         return False
+    if entity in _DIRECTIONS or part_of_speech().get(entity, "NNP") not in {"NNP", "NNPS"}:
+        return False  # "Western" officials, "cork" (a common word before a place)
     return is_place(entity.title()) or bool(_AREA_WORDS & set(entity.split()))
 
 

@@ -542,3 +542,12 @@ def test_a_revised_figure_given_its_unit_joins_its_months_line() -> None:
     claims = [replace(c, made_on="2024-05-03") for c in claims]
     lines = {p.id: line.id for line in group(claims) for p in line.points}
     assert lines["c:0"] == lines["c:1"] == lines["b:0"] != lines["a:0"]
+
+
+def test_directions_and_organisations_are_not_areas() -> None:
+    western = subject("Aid from Western donors reached 300 villages", "300 villages", "villages")
+    assert western.areas == frozenset()  # "Western" alone is a region somewhere, not here
+    fighters = subject("Islamic State fighters killed 30 people in Iraq", "30 people", "people")
+    assert fighters.areas == frozenset()
+    county = subject("The storm killed 30 people in Harris County", "30 people", "people")
+    assert county.areas == {"harri count"}
