@@ -26,6 +26,7 @@ from ledger.identity import (
     display_name,
     fold_text,
     name_key,
+    role_only_label,
 )
 from ledger.lines import RULES_VERSION as LINE_RULES
 from ledger.lines import Line, LineClaim, Point, group
@@ -83,8 +84,9 @@ class LineView:
 
 @dataclass(frozen=True, kw_only=True)
 class LineFilter:
-    """Which lines to list: by unit (as written, e.g. "containers"), words of the subject
-    or label, a claimant identity among the points, at least so many points or sources."""
+    """Which lines to list: by unit (as written, e.g. "containers", or its head noun; the
+    line's or any of its figures'), words of the subject or label, a claimant identity
+    among the points, at least so many points or sources."""
 
     unit: str | None = None
     search: str | None = None
@@ -138,6 +140,7 @@ def line_claim_of(claim: ClaimState, identities: Identities) -> LineClaim:
         made_on_precision=_precision(claim.made_on_precision) if claim.made_on else None,
         claimant=identity.id if identity is not None else None,
         claimant_name=identity.name if identity is not None else claim.claimant.name,
+        claimant_label=role_only_label(claim.claimant.role, claim.claimant.affiliation),
         published=claim.source_published,
     )
 

@@ -346,6 +346,23 @@ def role_label(role: str | None, affiliation: str | None) -> str | None:
     return " ".join(words) or None
 
 
+def role_only_label(role: str | None, affiliation: str | None) -> str | None:
+    """How a claimant known only by a role is shown: the role as written, with its
+    affiliation when the role does not already say it ("lawmaker (Democratic Party)",
+    "Nepal police spokesperson"); None without a role. A label, never an identity: two
+    claims by "a lawmaker" need not be one person."""
+    if not role or not role.strip():
+        return None
+    shown = " ".join(role.split())
+    if not affiliation or not affiliation.strip():
+        return shown
+    place = affiliation_key(affiliation)
+    held = org_tokens(shown)
+    if place is not None and all(any(w.startswith(p) for w in held) for p in place.split()):
+        return shown  # "South Korean defense minister" already says South Korea
+    return f"{shown} ({' '.join(affiliation.split())})"
+
+
 def _role_place_word(word: str) -> bool:
     """A place or nationality word in a role: "south", "korean", "british", "chinese"."""
     return word in place_words() or word.endswith(("ean", "ian", "ese", "ish", "can"))

@@ -11,18 +11,23 @@ docs/decisions/0009 explains the rules and their limits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pycountry
+
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
+from ledger.extract.features import part_of_speech
 from ledger.extract.model import Bound, Precision, Quantity
-from ledger.extract.roles import PERSON_HEADS, TITLE_WORDS
+from ledger.extract.places import is_place
+from ledger.extract.roles import ORGANIZATION_HEADS, PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +43,9 @@ class LineClaim:
     made_on_precision: Precision | None
     claimant: str | None = None
     claimant_name: str | None = None
+    claimant_label: str | None = None
+    """Shown for a claimant with no name ("district police chief (Nepal)"): a point's
+    ``claimant_name`` then, never an identity, and no part of the subject."""
     published: str | None = None
     """The source's publication date: orders a point whose date made is unknown."""
 
@@ -57,6 +65,9 @@ class Subject:
     period: frozenset[str] = frozenset()
     """The months the clause names ("added 304,000 jobs in January"): figures for different
     months are different points in time of a series, not one line."""
+    areas: frozenset[str] = frozenset()
+    """The entities that name an area inside a country ("mount evere", "texas"): a figure
+    there counts that area, not its country's whole."""
     measure: str = ""
     """What is counted when the words say more than the unit: "people" killed, a "death
     toll" and "deaths" are all ``death``; a modal figure ("could reach 20,000") is a
@@ -188,7 +199,10 @@ _TO = wordset("to into toward towards for")
 _FROM = wordset("from by")
 _ENDS_THING = _TO | _FROM | frozenset(_PREDICATE_OF) | wordset("in on at since over with")
 _LEFT_BOUNDARY = re.compile(r"(?:[;:—(]|,\s|\bthat\b|\bwhile\b)", re.IGNORECASE)
-_RIGHT_BOUNDARY = re.compile(r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b)", re.IGNORECASE)
+# A closing quotation mark ends the words quoted: what follows is who said them.
+_RIGHT_BOUNDARY = re.compile(
+    r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b|(?<=\S)[\"”](?=[\s,.;:]|$))", re.IGNORECASE
+)
 # Reporting verbs that end the attribution before a clause ("officials said North Korea
 # sent ..."); "added", "reported" and "estimated" are left out: they are as often the
 # predicate of the figure itself ("the economy added 304,000 jobs").
@@ -213,10 +227,17 @@ def singular(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        if _noun(word[:-1]) and not _noun(word[:-2]):
+            return word[:-1]  # "avalanches" -> "avalanche", "headaches" -> "headache"
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def _noun(word: str) -> bool:
+    """Whether the TextBlob lexicon knows ``word`` as a singular noun."""
+    return part_of_speech().get(word) in {"NN", "NNP"}
 
 
 def _stem(word: str) -> str:
@@ -262,16 +283,24 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+def locate(text: str, words: str) -> int:
+    """Where a figure's words stand in ``text`` as words of their own (the "53" of "stood
+    at 53", not the end of "1,953"), else where they first occur; -1 if nowhere."""
+    found = re.search(rf"(?<![\w.,]){re.escape(words)}(?!\w|[.,]\d)", text)
+    return found.start() if found is not None else text.find(words)
+
+
 def _names_something(text: str) -> bool:
     """Whether words hold a content word besides a predicate: "rose from" names nothing
     ("The unemployment rate, meanwhile, rose from 3.9 percent to 4 percent")."""
     return any(_keep(t.word) and t.word not in _PREDICATE_OF for t in _tokens(text))
 
 
-def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
+def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subject | None:
     """The subject of one figure of ``claim``; None when the figure has no unit or its words
-    are not in the claim's text."""
-    at = claim.text.find(quantity.text)
+    are not in the claim's text. ``context`` is the text of the source's claims just
+    before it, where "the party" of the clause finds the party it stands for."""
+    at = locate(claim.text, quantity.text)
     if at < 0:
         return None
     end = at + len(quantity.text)
@@ -287,21 +316,32 @@ def subject_of(claim: LineClaim, quantity: Quantity) -> Subject | None:
     unit = unit_head(unit_words)
     thing, after = _complement(after)
     skip = _name_words(claim.claimant_name)
-    entities, words = _content(before, skip, agent=True, opens=left == 0)
-    more_entities, more_words = _content(after, skip, agent=False, opens=False)
-    measure = adjacent or _measure(unit, before, after)
+    entities, areas, words = _content(before, skip, agent=True, opens=left == 0)
+    if not entities and context:
+        entities |= _antecedents(before, context, skip)
+    more_entities, _, more_words = _content(after, skip, agent=False, opens=False)
+    # An area scopes the figure only in its own predicate: "killing hundreds of people and
+    # damaging buildings in the Atlas Mountains" does not count the Atlas Mountains' dead.
+    _, more_areas, _ = _content(_until_conjunction(after), skip, agent=False, opens=False)
+    if not entities and not more_entities:  # "officials in India said the toll stood at 53"
+        entities, areas = _attribution_places(claim.text, left, right, skip)
+    measure = _measure("body", before, after) if adjacent == "body" else adjacent
+    measure = measure or _measure(unit, before, after)
     if unit == "vote" and _TALLY.fullmatch(quantity.text):
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
         measure = f"{measure} projected"
-    role = _role(claim.text[:at])
+    role = _role(claim.text[:at]) or _new(claim.text[at:])
     if role is not None:
         measure = f"{measure or unit} {role}"
+    if _expected(claim.text, at, left, before):
+        measure = f"{measure or unit} projected"
     return Subject(
         unit=unit,
         thing=thing,
         action=None if measure else _nearest_action(before, after),
         entities=frozenset(entities | more_entities),
+        areas=frozenset(areas | more_areas),
         words=frozenset(
             (words | more_words)
             - {unit, *(measure or "").split()}
@@ -351,9 +391,11 @@ _MEASURE_OF_PREDICATE = {
     **dict.fromkeys(wordset("missing unaccounted"), "missing"),
     **dict.fromkeys(wordset("displaced evacuated homeless"), "displaced"),
     **dict.fromkeys(wordset("arrested detained"), "arrest"),
+    **dict.fromkeys(wordset("buried interred"), "burial"),
 }
 _MEASURE_OF_UNIT = {
     "death": "death", "fatality": "death", "dead": "death", "toll": "death",
+
     "injury": "injury", "hospitalization": "hospitalization", "case": "case",
     "infection": "case",
 }  # fmt: skip
@@ -362,7 +404,9 @@ _MEASURE_OF_UNIT = {
 _NAMED_BEFORE = {"toll": "death", "deaths": "death", "cases": "case", "tally": "vote"}
 # A noun that names the measure only right before the figure ("a majority of 170 MPs",
 # "magnitude 7.2 quake"), whatever the figure's own unit.
-_NAMED_ADJACENT = {"majority": "majority", "magnitude": "magnitude"}
+_NAMED_ADJACENT = {
+    "majority": "majority", "magnitude": "magnitude", "bodies": "body", "corpses": "body",
+}  # fmt: skip
 _MEASURE_WORDS = frozenset(_MEASURE_OF_PREDICATE) | wordset("toll deaths death case cases")
 _BETWEEN_NAME_AND_FIGURE = wordset(
     """of at to about around nearly almost roughly approximately some over more than least
@@ -372,6 +416,7 @@ _DISTANCES = wordset("mile km kilometer kilometre meter metre m ft foot feet yar
 _DEPTH_WORDS = wordset("below beneath deep depth down underground underwater")
 _MODALS = wordset("could might may")
 _AUXILIARIES = wordset("have has had were are was is been be being already reportedly now")
+_REPORTED_AS = wordset("reported confirmed feared believed known presumed thought said")
 _QUANTIFIERS = wordset("many several some numerous countless other more dozens hundreds thousands")
 _CONJUNCTIONS = wordset("and but while whereas")
 
@@ -383,6 +428,28 @@ _CHANGE_BEFORE = re.compile(
 )
 _TALLY = re.compile(r"[\d,]+\s*(?:-|–|to)\s*[\d,]+")
 _WHOLE_BEFORE = re.compile(r"\bout of\s+(?:a total of\s+)?$", re.IGNORECASE)
+
+
+_NEW = re.compile(r"[\d,.]+(?:\s+(?:thousand|million|billion))?\s+new\b", re.IGNORECASE)
+_EXPECTING = wordset(
+    """expect expects expected expecting predict predicts predicted predicting forecast
+    forecasts forecasted forecasting anticipate anticipates anticipated anticipating"""
+)
+
+
+def _new(text: str) -> str | None:
+    """ "165,000 new jobs", "212 new cases": the figure counts what was added, a change."""
+    return "change" if _NEW.match(text) else None
+
+
+def _expected(text: str, at: int, left: int, before: list[_Token]) -> bool:
+    """Whether the figure is what someone expected, not what happened: an expectation
+    verb in its clause before it ("economists had expected an increase of 170,000 jobs"),
+    or the word right before its clause ("They predicted, on average, 165,000 new jobs")."""
+    if any(t.word in _EXPECTING for t in before):
+        return True
+    previous = list(_TOKEN.finditer(text, 0, left))
+    return bool(previous) and left < at and _fold(previous[-1].group()) in _EXPECTING
 
 
 def _role(before: str) -> str | None:
@@ -417,14 +484,24 @@ def _implicit_unit(
         return out_of.group(1)
     if len(after) >= 2 and after[0].word.endswith(("ed", "en")) and after[1].word in _PERSONS:
         return after[1].word
+    nearer = _until_conjunction(before[::-1])
+    for token in nearer:
+        if token.word in _NAMED_BEFORE:
+            return token.word
+        if token.word in _MEASURE_OF_PREDICATE and any(t.word == "number" for t in nearer):
+            return "people"  # "the number known to have died ... had risen to 1,953"
     for token in reversed(before):
         if token.word in _NAMED_BEFORE:
             return token.word
     rest = list(after)
     while rest and rest[0].word in _AUXILIARIES:
         rest = rest[1:]
-    if len(rest) == len(after) or not rest or not rest[0].word.endswith(("ed", "en", "ing")):
+    if len(rest) < len(after) and len(rest) > 1 and rest[0].word in _REPORTED_AS:
+        rest = rest[1:]  # "10 have been reported dead", "were confirmed killed"
+    if len(rest) == len(after) or not rest:
         return None
+    if not rest[0].word.endswith(("ed", "en", "ing")) and rest[0].word not in _MEASURE_OF_PREDICATE:
+        return None  # a participle, or a predicate of a measure ("were hurt", "reported dead")
     words = [_Token(_fold(m.group()), False) for m in _TOKEN.finditer(text, 0, at)]
     antecedent = next(
         (
@@ -447,8 +524,21 @@ def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None
         return _MEASURE_OF_UNIT[unit]
     if unit in _DISTANCES and _DEPTH_WORDS & {t.word for t in [*before, *after]}:
         return "depth"  # "11 miles below the Earth's surface", "put it at 5 miles down"
+    if unit in _BODIES:  # bodies count the dead, unless said to be buried ...
+        return _nearest_measure(before, after) or "death"
     if unit not in _PERSON_HEADS:
         return None
+    for token in _until_conjunction(before[::-1]):
+        if token.word in _NAMED_BEFORE:  # "the toll ... has risen to 1,341 people"
+            return _MEASURE_OF_UNIT.get(singular(token.word), _NAMED_BEFORE[token.word])
+    return _nearest_measure(before, after)
+
+
+_BODIES = wordset("body corpse")
+
+
+def _nearest_measure(before: list[_Token], after: list[_Token]) -> str | None:
+    """The measure of the predicate nearest the figure, not across a conjunction."""
     sides = [_until_conjunction(after), _until_conjunction(before[::-1])]
     for distance in range(max(len(sides[0]), len(sides[1]))):
         for side in sides:
@@ -507,12 +597,13 @@ def _name_words(name: str | None) -> str:
 
 def _content(
     tokens: list[_Token], claimant: str, *, agent: bool, opens: bool
-) -> tuple[set[str], set[str]]:
-    """Entities and other content words of one side of the figure. An entity run becomes
+) -> tuple[set[str], set[str], set[str]]:
+    """Entities, areas and other content words of one side of the figure. An entity run becomes
     one tagged word: before the figure an entity is where the action comes from, after "to"
     where it goes. A lone capitalized word opening the sentence is an entity only if it is
     a known place."""
     entities: set[str] = set()
+    areas: set[str] = set()
     out: set[str] = set()
     i = 0
     while i < len(tokens):
@@ -528,20 +619,100 @@ def _content(
                 start > 0 or not opens or len(run) > 1 or entity in _PLACES.values()
             ):
                 entities.add(_tagged(_stemmed_place(entity), previous, agent=agent))
+                if _area(entity):
+                    areas.add(_stemmed_place(entity))
             elif entity is not None:
                 out.add(_stem(token.word))
         elif _keep(token.word) and token.word not in claimant.split():
             out.add(_stem(token.word))
         i += 1
-    return entities, out
+    return entities, areas, out
+
+
+def _attribution_places(
+    text: str, left: int, right: int, claimant: str
+) -> tuple[set[str], set[str]]:
+    """The known places (countries, subdivisions) of the attribution around a clause that
+    names none: before it back to the previous boundary when a reporting verb cut it ("while
+    officials in India said the toll there stood at 53"), after it when a closing quotation
+    mark ended it ('"The toll has reached 1,170," a Nepal police spokesman said'). Where the
+    speaker is from is where the figure is, unless the clause says otherwise."""
+    spans = []
+    ends = [0, *(m.end() for m in _LEFT_BOUNDARY.finditer(text, 0, left))]
+    if len(ends) > 1 and ends[-1] == left:
+        ends.pop()  # the clause's own opener ("said that ..."): the attribution is before it
+    start = ends[-1]
+    if start < left and any(
+        _fold(m.group()) in _SPEECH_BOUNDARY for m in _TOKEN.finditer(text, start, left)
+    ):
+        spans.append(text[start:left])
+    if text[right : right + 1] in {'"', "”"}:
+        spans.append(text[right:])
+    entities: set[str] = set()
+    areas: set[str] = set()
+    for span in spans:
+        tokens = _tokens(span)
+        i = 0
+        while i < len(tokens):
+            if tokens[i].capital and _keep(tokens[i].word):
+                start_run = i
+                while i + 1 < len(tokens) and tokens[i + 1].capital:
+                    i += 1
+                entity = _entity([t.word for t in tokens[start_run : i + 1]], claimant)
+                if entity is not None and _known_place(entity):
+                    entities.add(_stemmed_place(entity))
+                    if _area(entity):
+                        areas.add(_stemmed_place(entity))
+            i += 1
+    return entities, areas
+
+
+_ORGANIZATION_HEADS = frozenset(ORGANIZATION_HEADS)
+
+
+def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
+    """The agent a definite description before the figure stands for: "the party will win
+    410 seats" after "the Labour Party is on track to win" is Labour's. The nearest name in
+    ``context`` (the claims just before, in the same source) ending in the same
+    organisation noun; pronouns ("they", "it") are left alone: their antecedent is too
+    often not the nearest name."""
+    heads = [
+        token.word
+        for previous, token in itertools.pairwise(before)
+        if previous.word == "the" and not token.capital and token.word in _ORGANIZATION_HEADS
+    ]
+    if not heads:
+        return set()
+    names = [
+        [_fold(w) for w in m.group().split()]
+        for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+", context)
+    ]
+    for name in reversed(names):
+        if name[-1] == heads[-1]:
+            entity = _entity(name, claimant)
+            if entity is not None:
+                return {f"from:{_stemmed_place(entity)}"}
+    return set()
+
+
+def _known_place(entity: str) -> bool:
+    """A country or an ISO 3166-2 subdivision (folded name)."""
+    return (
+        entity in _PLACES.values()
+        or _stemmed_place(entity) in _country_keys()
+        or is_place(entity.title())
+    )
 
 
 def _entity(run: list[str], claimant: str) -> str | None:
     """An entity's name (a place by the country it stands for); None for the claimant."""
     words = [w for w in run if w not in TITLE_WORDS and _keep(w)]
     name = " ".join(words)
-    if not words or name == claimant or (claimant and set(words) <= set(claimant.split())):
-        return None  # the claimant, or part of its name ("Texas Department" of ...)
+    if not words or name == claimant:
+        return None
+    if claimant and set(words) <= set(claimant.split()) and not _known_place(name):
+        return None  # part of the claimant's name ("Texas Department" of ...), unless a
+        # place ("The U.S. economy added ..., the U.S. Bureau of Labor Statistics said")
     return _PLACES.get(name, name)
 
 
@@ -579,7 +750,7 @@ def compatible(a: Subject, b: Subject) -> bool:
         return False
     if a.action and b.action and a.action != b.action:
         return False
-    if a.places and b.places and not _share_place(a, b):
+    if a.places and b.places and not (_share_place(a, b) and _same_scope(a, b)):
         return False
     if not _same_direction(a, b):
         return False
@@ -587,7 +758,14 @@ def compatible(a: Subject, b: Subject) -> bool:
         return False
     if a.measure:
         return True  # "people killed", "the death toll": the measure says what is counted
-    if a.words and b.words and 2 * len(a.words & b.words) < min(len(a.words), len(b.words)):
+    # One act ("added", not the "rose" or "stood at" any level does) by the same place.
+    same_act = a.action not in {None, "change"} and a.action == b.action and _share_place(a, b)
+    if (
+        a.words
+        and b.words
+        and 2 * len(a.words & b.words) < min(len(a.words), len(b.words))
+        and not same_act  # "U.S. employers added" and "the U.S. economy added" 304,000 jobs
+    ):
         return False  # "unemployment rate" and "inflation" both rose: two things measured
     return bool(
         _share_place(a, b)
@@ -613,6 +791,59 @@ def _share_place(a: Subject, b: Subject) -> bool:
     )
 
 
+def _same_scope(a: Subject, b: Subject) -> bool:
+    """Whether two subjects that name places count over the same area: each area (a place
+    inside a country: a state, a county, a mountain) one names is among the other's places.
+    A country is the widest scope, so "10 killed on Mount Everest in Nepal" and "4 cases in
+    Gaines County, Texas" count a part, not the country's or the state's whole."""
+    return all(_within(x, b.places) for x in a.areas) and all(_within(y, a.places) for y in b.areas)
+
+
+def _within(place: str, places: frozenset[str]) -> bool:
+    words = set(place.split())
+    return any(words <= set(p.split()) or set(p.split()) <= words for p in places)
+
+
+# Head words of a named area that is not a country ("Mount Everest", "Gaines County").
+_AREA_WORDS = wordset(
+    """mount mountain mountains lake river valley island islands county province district
+    region city town village coast bay gulf peninsula desert prefecture"""
+)
+# Subdivisions named by a bare direction ("Central", "Western" are regions somewhere) are
+# far more often a plain adjective in news ("Western officials").
+_DIRECTIONS = wordset(
+    """north south east west central northern southern eastern western northeast northwest
+    southeast southwest upper lower middle inner outer"""
+)
+
+
+def _area(entity: str) -> bool:
+    """Whether an entity (folded) names an area inside a country: a known subdivision
+    (ISO 3166-2) or a name with a geographic head word; countries and other names are not."""
+    if entity in _PLACES.values() or _stemmed_place(entity) in _country_keys():
+        return False
+    if entity in _DIRECTIONS or part_of_speech().get(entity, "NNP") not in {"NNP", "NNPS"}:
+        return False  # "Western" officials, "cork" (a common word before a place)
+    return is_place(entity.title()) or bool(_AREA_WORDS & set(entity.split()))
+
+
+@functools.cache
+def _country_keys() -> frozenset[str]:
+    """Every name of every country as a subject holds it (folded, stemmed)."""
+    names = {*_PLACES.values(), *(_fold(n) for n in _country_names())}
+    return frozenset(_stemmed_place(" ".join(n.split())) for n in names)
+
+
+def _country_names() -> list[str]:
+    names = []
+    for country in pycountry.countries:
+        for field in ("name", "common_name", "official_name"):
+            value = getattr(country, field, None)
+            if value:
+                names += [str(value), str(value).split(",")[0]]
+    return names
+
+
 def _same_direction(a: Subject, b: Subject) -> bool:
     """No entity is where one side's action comes from and the other's goes."""
     return not any(
@@ -625,15 +856,20 @@ def _same_direction(a: Subject, b: Subject) -> bool:
 
 
 def group(claims: Sequence[LineClaim]) -> list[Line]:
-    """Lines of the figures of ``claims`` (in log order). Each figure joins the earliest line
-    holding a figure whose subject is compatible with its own, else starts a line; a line
-    never splits or merges later, so appending claims keeps every line id."""
+    """Lines of the figures of ``claims`` (in log order). Each figure joins the line that
+    fits it best (``_Growing.accepts``; of equals, the one sharing most of its words, then
+    the one its source added to last, then the earliest), else starts a line; a line never
+    splits or merges later, so appending claims keeps every line id."""
     lines: list[_Growing] = []
     by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
     order = 0
+    recent: dict[str, list[str]] = {}  # source -> its claims' texts so far
     for claim in claims:
+        earlier = recent.setdefault(claim.source, [])
+        context = " ".join(earlier[-_CONTEXT_CLAIMS:])
+        earlier.append(claim.text)
         for index, quantity in enumerate(claim.quantities):
-            subject = subject_of(claim, quantity)
+            subject = subject_of(claim, quantity, context)
             if subject is None:
                 continue
             point = _point(claim, index, quantity, order)
@@ -642,7 +878,18 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             candidates = sorted({i for key in keys for i in by_word.get(key, ())})
             ranks = [(lines[i].accepts(subject, point), i) for i in candidates]
             best = max((rank for rank, _ in ranks), default=0)
-            home = next((i for rank, i in ranks if rank == best), None) if best else None
+            tied = [i for rank, i in ranks if rank == best] if best else []
+            # Of lines that fit as well: the one sharing most words, then the one the same
+            # source added to last (a sentence goes on about the figure before it), then
+            # the earliest.
+            home = (
+                min(
+                    tied,
+                    key=lambda i: (-lines[i].shared(subject), -lines[i].last_in(claim.source), i),
+                )
+                if tied
+                else None
+            )
             if home is None:
                 home = len(lines)
                 lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
@@ -663,6 +910,10 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
     ]
 
 
+_CONTEXT_CLAIMS = 2
+"""How many of a source's claims before a figure's "the party" may name the party."""
+
+
 @dataclass
 class _Growing:
     subjects: list[Subject]
@@ -671,13 +922,21 @@ class _Growing:
 
     def accepts(self, subject: Subject, point: Point) -> int:
         """How well a figure fits: 2 if compatible with one of the line's figures and naming
-        a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0.
-        A figure joins the earliest line that fits best."""
+        a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0;
+        0 too for a line of another period, or (for a figure naming places) one at least
+        half of whose figures name other places or areas. Ties: see ``group``."""
         rank = 0
         if subject.period and any(
             s.period and not s.period & subject.period for s in self.subjects
         ):
             return 0  # a line is one period's figure: January's and December's are two lines
+        if subject.places:
+            elsewhere = sum(
+                bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
+                for s in self.subjects
+            )
+            if 2 * elsewhere >= len(self.subjects):
+                return 0  # half the line's figures are about another place
         for s, p in zip(self.subjects, self.points, strict=True):
             if compatible(s, subject):
                 if anchored(s, subject):
@@ -685,6 +944,15 @@ class _Growing:
                 if _near(p, point):
                     rank = 1
         return rank
+
+    def last_in(self, source: str) -> int:
+        """The log order of the line's last figure from ``source`` (-1: none)."""
+        return max((p.order for p in self.points if p.source == source), default=-1)
+
+    def shared(self, subject: Subject) -> int:
+        """How many of the figure's words and things the line's figures say too."""
+        mine = subject.words | subject.thing
+        return len(mine & {w for s in self.subjects for w in s.words | s.thing})
 
 
 NEAR_DAYS = 62
@@ -718,7 +986,7 @@ def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Poin
         unit=quantity.unit or "",
         text=quantity.text,
         claimant=claim.claimant,
-        claimant_name=claim.claimant_name,
+        claimant_name=claim.claimant_name or claim.claimant_label,
         source=claim.source,
         made_on=claim.made_on,
         made_on_precision=claim.made_on_precision,
@@ -728,7 +996,7 @@ def _point(claim: LineClaim, index: int, quantity: Quantity, order: int) -> Poin
 
 
 def _label(claim: LineClaim, quantity: Quantity) -> str:
-    at = claim.text.find(quantity.text)
+    at = locate(claim.text, quantity.text)
     left, right = clause_around(claim.text, at, at + len(quantity.text))
     return " ".join(claim.text[left:right].split())
 

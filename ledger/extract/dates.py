@@ -295,6 +295,21 @@ def find_dates(
     return _without_overlaps(text, found)
 
 
+# Words before a date that make it the time of an event the statement is about ("the
+# largest cluster since 1992", "by March", "until 2019"), never the time it was made.
+_EVENT_CUES = wordset(
+    """since until till through throughout by from before after during for to between"""
+)
+
+
+def event_date(text: str, mention: DateMention) -> bool:
+    """Whether ``mention`` dates an event rather than a statement: a date after "since",
+    "by", "until", "before", "during"... bounds or places what happened ("the largest
+    outbreak since 1992", "cases doubled by March"); "on Tuesday", "in February" and a bare
+    "Tuesday" may date the saying."""
+    return _word_before(text, mention.start) in _EVENT_CUES
+
+
 def _without_overlaps(text: str, found: list[_Found]) -> list[DateMention]:
     """Keep the earliest, then longest, of overlapping expressions."""
     kept: list[_Found] = []

@@ -13,7 +13,7 @@ from ledger import deadline
 from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
-from ledger.extract.dates import DateMention, find_dates
+from ledger.extract.dates import DateMention, event_date, find_dates
 from ledger.extract.mentions import Mention, find_mentions
 from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
 from ledger.extract.places import data_version
@@ -151,12 +151,13 @@ class _Run:
             return [self._quoted(sentence, self.sentences[source])]
         dates = find_dates(self.text, self.published, sentence.unit.start, sentence.unit.end)
         lead = sentence.speeches[0]
-        first = _speech_date(lead, dates)
+        first = _speech_date(self.text, lead, dates)
         return [
             self._reported(
                 sentence,
                 speech,
-                _speech_date(speech, dates) or (first if speech.speaker == lead.speaker else None),
+                _speech_date(self.text, speech, dates)
+                or (first if speech.speaker == lead.speaker else None),
             )
             for speech in sentence.speeches
         ]
@@ -177,7 +178,7 @@ class _Run:
             cites=(),
         )
         dates = find_dates(self.text, self.published, source.unit.start, source.unit.end)
-        return self._reported(sentence, borrowed, _speech_date(speech, dates))
+        return self._reported(sentence, borrowed, _speech_date(self.text, speech, dates))
 
     def _assertion(self, sentence: _Sentence) -> ExtractedClaim:
         """The publication's own statement, made on the publication date."""
@@ -258,21 +259,35 @@ def _common_word_opening(text: str, unit: Segment, mention: Mention, lowercase: 
     return opening and mention.name.lower() in lowercase
 
 
-def _speech_date(speech: Speech, dates: list[DateMention]) -> DateMention | None:
+def _past_comma(text: str, speech: Speech, mention: DateMention) -> bool:
+    """Whether ``mention`` follows the verb past a comma or semicolon: "officials said,
+    making it the worst year since 2019" (a clause of its own, not the attribution)."""
+    verb_end = speech.verb_start + len(speech.verb)
+    between = text[verb_end : mention.start]
+    return mention.start >= verb_end and re.search(r"[,;](?:\s|$)", between) is not None
+
+
+def _speech_date(text: str, speech: Speech, dates: list[DateMention]) -> DateMention | None:
     """The date expression of the attribution nearest its verb, outside the content.
 
     A body's act ("Cal Fire lowered the estimate on Monday") is its statement, so for
-    those verbs a date in the clause counts too.
+    those verbs a date in the clause counts too. A date that places an event ("since 1992",
+    "by March") never dates the saying, and neither does one past a comma after the verb
+    (", making it the largest outbreak in 2019").
     """
     act = speech.verb.lower() in BODY_VERBS
     candidates = [
         mention
         for mention in dates
-        if (act and speech.clause_start <= mention.start < speech.clause_end)
-        or (
-            speech.attribution_start <= mention.start
-            and mention.end <= max(speech.attribution_end, speech.attribution_start)
-            and not (speech.content_start <= mention.start < speech.content_end)
+        if not event_date(text, mention)
+        and not _past_comma(text, speech, mention)
+        and (
+            (act and speech.clause_start <= mention.start < speech.clause_end)
+            or (
+                speech.attribution_start <= mention.start
+                and mention.end <= max(speech.attribution_end, speech.attribution_start)
+                and not (speech.content_start <= mention.start < speech.content_end)
+            )
         )
     ]
     if not candidates:

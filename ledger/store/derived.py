@@ -276,12 +276,25 @@ def identity_claim_ids(
 def line_page(txn: Txn, where: LineFilter, *, after_seq: int, limit: int) -> list[LineView]:
     """Lines matching ``where`` in the order of their first figure, after ``after_seq``."""
     query = select(lines_t.c.id).where(
-        lines_t.c.first_seq > after_seq,
         lines_t.c.points >= where.min_points,
         lines_t.c.sources >= where.min_sources,
     )
-    if where.unit is not None:
-        query = query.where(lines_t.c.unit == unit_head(where.unit))
+    head = unit_head(where.unit) if where.unit is not None else None
+    if head is not None:
+        # Any figure's unit, not only the first's: a line of deaths holds "1,341 people"
+        # and "the death toll of 1,394" alike. The head noun is a spelling rule SQL does
+        # not have: the database narrows to lines with a unit that starts alike, and the
+        # rule decides below.
+        query = query.where(
+            or_(
+                lines_t.c.unit == head,
+                lines_t.c.id.in_(
+                    select(points_t.c.line_id).where(
+                        func.lower(points_t.c.unit).contains(head[:3], autoescape=True)
+                    )
+                ),
+            )
+        )
     if where.search is not None:
         for word in where.search.split():
             query = query.where(
@@ -296,9 +309,22 @@ def line_page(txn: Txn, where: LineFilter, *, after_seq: int, limit: int) -> lis
                 select(points_t.c.line_id).where(points_t.c.identity_id == where.claimant)
             )
         )
-    ids = [row[0] for row in txn.conn.execute(query.order_by(lines_t.c.first_seq).limit(limit))]
-    found = lines_by_id(txn, ids)
-    return [found[i] for i in ids]
+    query = query.where(lines_t.c.first_seq > after_seq).order_by(lines_t.c.first_seq, lines_t.c.id)
+    lines: list[LineView] = []
+    read = 0
+    while len(lines) < limit:
+        rows = txn.conn.execute(query.offset(read).limit(limit)).all()
+        read += len(rows)
+        found = lines_by_id(txn, [row.id for row in rows])
+        lines += [found[row.id] for row in rows if head is None or _has_unit(found[row.id], head)]
+        if len(rows) < limit:
+            break
+    return lines[:limit]
+
+
+def _has_unit(line: LineView, head: str) -> bool:
+    """Whether the line's subject or one of its figures is in a unit with this head noun."""
+    return line.unit == head or any(p.unit and unit_head(p.unit) == head for p in line.points)
 
 
 def lines_by_id(txn: Txn, ids: Sequence[str]) -> dict[str, LineView]:

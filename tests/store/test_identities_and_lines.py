@@ -111,3 +111,37 @@ def test_verify_and_rebuild_compare_fresh_tables_with_the_log(story: Ledger) -> 
     verify_store(story.store)  # stale now: recomputed by the next read, nothing to compare
     assert story.claimant_identities(search="Shin Won-sik")[0] == shin
     verify_store(story.store)
+
+
+def test_the_unit_filter_matches_any_figure_of_a_line(
+    ledger: Ledger, writer_key: SigningKey
+) -> None:
+    """A line of deaths begins with "40 people" killed; "deaths" finds it by its second figure."""
+    for source, published, text in [
+        (
+            "https://news.example/landslide-1",
+            "2024-07-01",
+            "Landslides in the Pokhara valley have killed 40 people, the district police chief"
+            " said on Monday.",
+        ),
+        (
+            "https://news.example/landslide-2",
+            "2024-07-03",
+            "Officials in Pokhara said on Wednesday that the landslides had caused 55 deaths so"
+            " far.",
+        ),
+    ]:
+        doc = read_text(f"date {published}\n{source}\n\n{text}\n")
+        ingest_document(ledger, writer_key, doc, where=source, extractor=EXTRACTOR)
+    (line,) = ledger.claim_lines(LineFilter(min_sources=2))
+    assert [(p.value, p.unit) for p in line.points] == [("40", "people"), ("55", "deaths")]
+    # Claimants known only by a role are shown by it (with where they belong), no identity.
+    assert [(p.claimant_name, p.claimant) for p in line.points] == [
+        ("district police chief", None),
+        ("officials (Pokhara)", None),
+    ]
+    assert ledger.claim_lines(LineFilter(unit="deaths")) == [line]
+    assert ledger.claim_lines(LineFilter(unit="DEATH")) == [line]
+    assert ledger.claim_lines(LineFilter(unit="people")) == [line]
+    assert ledger.claim_lines(LineFilter(unit="deathly")) == []
+    assert ledger.claim_lines(LineFilter(unit="containers")) == []

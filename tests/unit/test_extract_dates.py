@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ledger.extract.dates import find_dates
+from ledger.extract.dates import event_date, find_dates
 
 WEDNESDAY = datetime.date(2024, 3, 20)
 
@@ -67,3 +67,20 @@ def test_impossible_dates_and_ranges_are_not_days() -> None:
 def test_search_window() -> None:
     text = "On Monday he said it happened on Friday."
     assert [m.day for m in find_dates(text, WEDNESDAY, 0, 10)] == [datetime.date(2024, 3, 18)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the worst flooding since 2011", True),
+        ("repairs finished by June", True),
+        ("the curfew lasted until 1998", True),
+        ("rationing during 2016", True),
+        ("the mayor said on Monday", False),
+        ("officials said in February", False),
+        ("the mayor said Monday", False),
+    ],
+)
+def test_event_dates_are_not_statement_dates(text: str, expected: bool) -> None:
+    (mention,) = find_dates(text, WEDNESDAY)
+    assert event_date(text, mention) is expected

@@ -130,3 +130,20 @@ def test_rules_digest_is_over_the_file_bytes() -> None:
         digest.update(data)
     digest.update(f"pycountry\0{importlib.metadata.version('pycountry')}\0".encode())
     assert rules_digest() == digest.hexdigest() == DeterministicExtractor().rules_sha256
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "At least 52 people in the district have caught cholera, regional officials said,"
+        " making it the worst outbreak since 2011.",
+        "At least 52 people in the district have caught cholera, regional officials said,"
+        " calling it the worst outbreak in 2011 terms.",
+        "The river rose 3 meters overnight, the agency reported, the highest level by March"
+        " in a decade.",
+    ],
+)
+def test_a_date_of_an_event_is_not_the_date_a_claim_was_made(text: str) -> None:
+    published = datetime.date(2024, 6, 12)
+    claims = DeterministicExtractor().extract(text, published=published)
+    assert claims and all(c.made_on == published for c in claims)

@@ -12,6 +12,7 @@ from ledger.identity import (
     cluster,
     name_key,
     role_label,
+    role_only_label,
     strip_titles,
 )
 
@@ -210,3 +211,20 @@ def test_overrides_naming_unknown_refs_are_ignored() -> None:
     atts = [att("c1", "Jane Roe", "a")]
     found = cluster(atts, [Override(verdict="link", a="c1", b="nope")])
     assert found.partition() == {frozenset({"c1"})}
+
+
+@pytest.mark.parametrize(
+    ("role", "affiliation", "shown"),
+    [
+        ("lawmaker", "Green Party", "lawmaker (Green Party)"),
+        ("harbour master", None, "harbour master"),
+        ("Peruvian interior minister", "Peru", "Peruvian interior minister"),
+        ("  fire   chief ", "Lyon", "fire chief (Lyon)"),
+        (None, "Lyon", None),
+        ("", None, None),
+    ],
+)
+def test_a_claimant_with_only_a_role_is_labelled_by_it(
+    role: str | None, affiliation: str | None, shown: str | None
+) -> None:
+    assert role_only_label(role, affiliation) == shown

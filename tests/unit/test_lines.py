@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 
 from ledger.extract import DeterministicExtractor
 from ledger.extract.model import Quantity
@@ -302,10 +303,251 @@ def test_a_line_prefers_the_one_naming_the_same_party() -> None:
         ),
     ]
     lines = {tuple(p.claim_id for p in line.points) for line in group(claims)}
-    assert ("d", "b") in lines  # anchored on the party, not the earliest line "They" fits
+    # anchored on the party, not the earliest line "They" fits; "They", naming no one,
+    # goes on from the sentence before it in its source (the Conservatives')
+    assert lines == {("a",), ("d", "b", "c")}
 
 
 def test_a_bare_range_takes_no_unit_from_the_clause() -> None:
     ages = Quantity(value="5", unit=None, bound="exact", text="5 to 17", high="17")
     c = claim("most of the cases are in children ages 5 to 17", ages)
     assert subject_of(c, ages) is None
+
+
+def test_a_point_of_a_role_only_claimant_shows_the_role_and_keeps_no_identity() -> None:
+    text = "Floods in Chiang Rai left 12,000 homes under water"
+    figure = q("12000", "homes", "12,000 homes")
+    plain = claim(text, figure, ref="a")
+    labelled = replace(plain, claimant_label="provincial governor (Chiang Rai)")
+    named = replace(labelled, claimant_name="Somchai Wong")
+    (line,) = group([labelled])
+    assert line.points[0].claimant_name == "provincial governor (Chiang Rai)"
+    assert line.points[0].claimant is None
+    assert group([named])[0].points[0].claimant_name == "Somchai Wong"
+    # The label is shown, not read: the place it names stays in the subject.
+    assert group([labelled])[0].subject == group([plain])[0].subject
+
+
+def test_more_ways_a_count_of_the_dead_or_hurt_is_said() -> None:
+    text = "The toll from the cyclone in Fiji has climbed to 812 people, police said"
+    assert measured(text, "812 people", "people") == "death"
+    assert measured("Rangers found 9 dead bodies near the pass", "9 dead bodies", "bodies") == (
+        "death"
+    )
+    text = "the bodies of 14 hikers were pulled from the ravine"
+    assert measured(text, "14 hikers", "hikers") == "death"
+    assert measured("Over 700 bodies were buried on Tuesday", "700 bodies", "bodies") == "burial"
+    assert measured("Officials in Peru estimated 3,120 were hurt", "3,120", None) == "injury"
+    text = "so far 31 have been confirmed dead, the mayor said"
+    assert measured(text, "31", None) == "death"
+    text = "the number feared to have drowned in the delta had climbed to 2,215"
+    assert measured(text, "2,215", None) == "death"
+    text = "the toll had climbed to 2,215 and the number of injured to 5,040"
+    assert measured(text, "5,040", None) == "injury"
+
+
+def test_a_figure_is_read_where_it_stands_as_a_word_of_its_own() -> None:
+    text = "The count rose to 1,953 in Peru, while officials in Chile said the toll there was 53"
+    found = subject_of(claim(text, q("53", None, "53")), q("53", None, "53"))
+    assert found is not None and found.places == {"chile"}
+
+
+def test_the_attribution_gives_the_place_when_the_clause_names_none() -> None:
+    text = "Officials in Chile said the toll there had reached 640."
+    found = subject_of(claim(text, q("640", None, "640")), q("640", None, "640"))
+    assert found is not None and found.places == {"chile"} and found.measure == "death"
+    # A closing quotation mark ends the clause; of the attribution only places count.
+    text = '"The death toll has reached 640," a Peru police spokesman told Reuters.'
+    found = subject_of(claim(text, q("640", None, "640")), q("640", None, "640"))
+    assert found is not None and found.places == {"peru"} and found.measure == "death"
+    text = "A Peru police spokesman said the death toll had reached 640 in Lima"
+    found = subject_of(claim(text, q("640", None, "640")), q("640", None, "640"))
+    assert found is not None and found.places == {"lima"}  # the clause's own place wins
+
+
+def test_a_count_in_a_part_of_a_country_is_not_the_country_count() -> None:
+    peru = "Floods in Peru have killed {} people, officials said"
+    andes = "Officials said {} people were killed when a mudslide hit Mount Huascaran in Peru"
+    claims = [
+        claim(peru.format("210"), q("210", "people", "210 people"), ref="a", made_on="2024-02-01"),
+        claim(andes.format("12"), q("12", "people", "12 people"), ref="b", made_on="2024-02-01"),
+        claim(peru.format("260"), q("260", "people", "260 people"), ref="c", made_on="2024-02-02"),
+        claim(
+            "There are 15 dead bodies on Mount Huascaran",
+            q("15", "dead bodies", "15 dead bodies"),
+            ref="d",
+            made_on="2024-02-03",
+        ),
+    ]
+    assert sorted([p.claim_id for p in line.points] for line in group(claims)) == [
+        ["a", "c"],
+        ["b", "d"],
+    ]
+    # A state and a part of it named by the state's name are one scope.
+    west = subject("measles cases in West Texas reached 300", "300", "cases")
+    state = subject("Texas reported 300 measles cases", "300", "cases")
+    assert compatible(west, state)
+
+
+def test_a_figure_naming_no_place_does_not_carry_another_place_onto_a_line() -> None:
+    text = "Floods in {} have killed {} people"
+    claims = [
+        claim(text.format("Peru", "210"), q("210", "people", "210 people"), ref="a"),
+        claim("The death toll has reached 230", q("230", None, "230"), ref="b"),
+        claim(text.format("Peru", "260"), q("260", "people", "260 people"), ref="c"),
+        claim(text.format("Bolivia", "17"), q("17", "people", "17 people"), ref="d"),
+    ]
+    claims = [replace(c, made_on="2024-02-01") for c in claims]
+    assert sorted([p.claim_id for p in line.points] for line in group(claims)) == [
+        ["a", "b", "c"],
+        ["d"],
+    ]
+
+
+def test_of_lines_that_fit_alike_a_figure_joins_the_one_sharing_most_words() -> None:
+    claims = [
+        claim(
+            "Floods in Peru killed 210 people",
+            q("210", "people", "210 people"),
+            ref="a",
+            made_on="2024-02-01",
+        ),
+        claim(
+            "An avalanche on Mount Huascaran in Peru killed 12 people",
+            q("12", "people", "12 people"),
+            ref="b",
+            made_on="2024-02-01",
+        ),
+        claim(
+            "The avalanches killed 14 people",
+            q("14", "people", "14 people"),
+            ref="c",
+            made_on="2024-02-02",
+        ),
+    ]
+    lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
+    assert lines["c"] == lines["b"] != lines["a"]
+
+
+def test_one_act_by_one_place_is_one_subject_whoever_is_said_to_do_it() -> None:
+    firms = subject("U.S. firms exported 1,200 tractors to Kenya", "1,200 tractors", "tractors")
+    economy = subject("The U.S. economy exported 1,200 tractors", "1,200 tractors", "tractors")
+    assert compatible(firms, economy)
+    # A generic change of a level does not make two levels one ("rose" is any level's act).
+    wages = subject("Wages of Canadian workers rose 3 percent", "3 percent", "percent")
+    share = subject("The share of Canadians working rose 3 percent", "3 percent", "percent")
+    assert not compatible(wages, share)
+
+
+def test_a_place_in_the_claimants_name_still_places_the_figure() -> None:
+    text = "Data show Kenya's economy added 9,000 jobs in May, the Kenya National Bureau of Statistics said"
+    figure = q("9000", "jobs", "9,000 jobs")
+    found = subject_of(
+        replace(claim(text, figure), claimant_name="Kenya National Bureau of Statistics"), figure
+    )
+    assert found is not None and found.places == {"kenya"}
+
+
+def test_new_items_are_a_change_and_an_expected_figure_a_projection() -> None:
+    assert measured("The ministry logged 212 new cases", "212 new cases", "cases") == (
+        "case change"
+    )
+    text = "Analysts had expected an increase of 40,000 jobs"
+    assert measured(text, "40,000 jobs", "jobs") == "job change projected"
+    text = "They forecast, on average, 38,000 new jobs"
+    assert measured(text, "38,000 new jobs", "jobs") == "job change projected"
+    text = "They forecast 38,000, but employers added 52,000 jobs"
+    assert measured(text, "52,000 jobs", "jobs") == "job"  # what happened, not the forecast
+
+
+def test_the_party_of_a_clause_is_the_party_the_source_just_named() -> None:
+    claims = [
+        claim("The Green Party won 12 seats", q("12", "seats", "12 seats"), ref="a", source="x"),
+        claim("Polls show the Green Party is set to gain ground", ref="b", source="y"),
+        claim(
+            "Voters say the party will win 14 seats",
+            q("14", "seats", "14 seats"),
+            ref="c",
+            source="y",
+        ),
+        claim("The Pirate Party won 3 seats", q("3", "seats", "3 seats"), ref="d", source="x"),
+        claim(
+            "Officials say the party will win 4 seats",
+            q("4", "seats", "4 seats"),
+            ref="e",
+            source="z",
+        ),
+    ]
+    claims = [replace(c, made_on="2024-05-02") for c in claims]
+    lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
+    assert lines["c"] == lines["a"] != lines["d"]
+    # With no party named before it in its source, "the party" is no one's.
+    alone = subject_of(claims[4], q("4", "seats", "4 seats"))
+    assert alone is not None and alone.entities == frozenset()
+    named = subject_of(claims[2], q("14", "seats", "14 seats"), claims[1].text)
+    assert named is not None and named.entities == {"from:green party"}
+
+
+def test_a_figure_naming_nothing_goes_on_from_its_sources_last_line() -> None:
+    quake = "An earthquake in Peru killed 210 people"
+    slide = "A mudslide on Mount Huascaran in Peru killed 12 people"
+    claims = [
+        claim(quake, q("210", "people", "210 people"), ref="a", source="x"),
+        claim(slide, q("12", "people", "12 people"), ref="b", source="x"),
+        claim("So far 12 have been reported dead", q("12", None, "12"), ref="c", source="x"),
+        claim(slide, q("12", "people", "12 people"), ref="d", source="y"),
+        claim(quake, q("210", "people", "210 people"), ref="e", source="y"),
+        claim("By now 214 have been confirmed dead", q("214", None, "214"), ref="f", source="y"),
+    ]
+    claims = [replace(c, made_on="2024-02-01") for c in claims]
+    lines = {p.claim_id: line.id for line in group(claims) for p in line.points}
+    assert lines["c"] == lines["b"] == lines["d"] != lines["a"] == lines["e"] == lines["f"]
+
+
+def test_an_area_scopes_a_figure_only_in_its_own_predicate() -> None:
+    text = "The storm hit Peru, killing 40 people and flooding towns in the Ucayali Region"
+    found = subject(text, "40 people", "people")
+    country = subject("Storms in Peru have killed 55 people", "55 people", "people")
+    assert found.areas == frozenset() and compatible(found, country)
+    text = "The storm killed 40 people in the Ucayali Region"
+    assert not compatible(subject(text, "40 people", "people"), country)
+
+
+def test_a_revised_figure_given_its_unit_joins_its_months_line() -> None:
+    """Bare figures of a revision ("to 120,000 from a previously estimated 150,000") once
+    the extractor gives them their unit from context: on the month's line, not the next
+    month's."""
+    claims = [
+        claim(
+            "The Canadian economy added 95,000 jobs in April",
+            q("95000", "jobs", "95,000 jobs"),
+            ref="a",
+            source="x",
+        ),
+        claim(
+            "In March, the Canadian economy added a revised 120,000 jobs",
+            q("120000", "jobs", "120,000 jobs"),
+            ref="b",
+            source="x",
+        ),
+        claim(
+            "The agency also revised down its estimate of job growth in March, to 120,000 from"
+            " a previously estimated 150,000",
+            q("120000", "jobs", "120,000"),
+            q("150000", "jobs", "estimated 150,000"),
+            ref="c",
+            source="y",
+        ),
+    ]
+    claims = [replace(c, made_on="2024-05-03") for c in claims]
+    lines = {p.id: line.id for line in group(claims) for p in line.points}
+    assert lines["c:0"] == lines["c:1"] == lines["b:0"] != lines["a:0"]
+
+
+def test_directions_and_organisations_are_not_areas() -> None:
+    western = subject("Aid from Western donors reached 300 villages", "300 villages", "villages")
+    assert western.areas == frozenset()  # "Western" alone is a region somewhere, not here
+    fighters = subject("Islamic State fighters killed 30 people in Iraq", "30 people", "people")
+    assert fighters.areas == frozenset()
+    county = subject("The storm killed 30 people in Harris County", "30 people", "people")
+    assert county.areas == {"harri count"}

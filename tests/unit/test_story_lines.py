@@ -128,28 +128,27 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # measured on 2026-11-30 with every gold point found (value, bound and sentence). Where a
     # story is not right, docs/decisions/0009 names the points missed and why:
     "a-kavanaugh-confirmation-2018": RIGHT,
-    # The point of "at least 124 people ... diagnosed with measles" is on its line, but the
-    # extractor dates the claim 1992 (from "the largest measles cluster since 1992"), so it
-    # sorts first: a dates-extractor fault, not the line's.
-    "a-texas-measles-2025": (1.0, 1.0, ("measles cases in the West Texas outbreak",)),
-    # Two points name their party only by anaphora ("the party will win 410 out of 650
-    # seats", "So far they have won only 121 seats"): each stays off its party's line.
-    "a-uk-election-2024": (1.0, 0.5, ()),
+    "a-texas-measles-2025": RIGHT,
+    # Two points name their party only by anaphora: "the party will win 410 out of 650
+    # seats" finds the Labour Party named in the claim before it; "So far they have won
+    # only 121 seats" follows "the Tories" (the Conservatives' line says Conservatives),
+    # so it stays off its party's line.
+    "a-uk-election-2024": (1.0, 0.8, ()),
     "b-morocco-quake-2023": RIGHT,
     # Three points are bare figures in a revision ("revised ... to 222,000 from a previously
     # estimated 312,000", "trimmed down to 222,000", "the blockbuster 312,000 first
-    # reported"): no unit, so not found; "The U.S. economy added 304,000 jobs" shares no word
-    # with "employers added 304,000 jobs to their payrolls" and starts its own line; "the
+    # reported"): no unit, so not found (given the unit "jobs", the first two join the
+    # December line; "That was less than the blockbuster 312,000" needs coreference). "the
     # proportion of Americans who either have a job or are seeking one" is not read as the
-    # labor force participation rate; "expected an increase of about 170,000 jobs" is a
-    # change, "predicted ... 165,000 new jobs" a level.
-    "b-us-jobs-jan-2019": (1.0, 0.70, ()),
+    # labor force participation rate.
+    "b-us-jobs-jan-2019": (1.0, 0.91, ()),
     "c-libya-floods-2023": RIGHT,
-    # Folded in from the held-out set on 2026-11-30 (its errors read once); floors as
-    # measured then, before any rule was fitted to it.
-    "d-nepal-quake-2015": (0.66, 0.55, ()),
+    # Folded in from the held-out set on 2026-11-30 at (0.66, 0.55), 3 points not found;
+    # now right over the points found. "Officials in Nepal estimated 4,279 were hurt" is
+    # read as exact (gold: approximate), so not found: a quantities matter.
+    "d-nepal-quake-2015": RIGHT,
 }
-FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3, "d-nepal-quake-2015": 3}
+FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3, "d-nepal-quake-2015": 1}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
