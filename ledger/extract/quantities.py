@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cache
+from importlib import metadata
+from pathlib import Path
 
+from ledger.errors import ConfigError
 from ledger.extract.cues import MONTHS, wordset
+from ledger.extract.features import DISTRIBUTION
 from ledger.extract.model import Bound, Quantity
 
 # Numbers (digits with "," or "." between), words (letters joined by ' ’ . -), one symbol.
@@ -44,6 +49,10 @@ class _Token:
 _BOUND_PHRASES: tuple[tuple[tuple[str, ...], Bound], ...] = (
     (("more", "than"), "more_than"), (("over",), "more_than"), (("upwards", "of"), "more_than"),
     (("in", "excess", "of"), "more_than"), (("above",), "more_than"),
+    (("longer", "than"), "more_than"), (("passed",), "more_than"), (("passes",), "more_than"),
+    (("topped",), "more_than"), (("topping",), "more_than"), (("tops",), "more_than"),
+    (("exceeded",), "more_than"), (("exceeding",), "more_than"), (("exceeds",), "more_than"),
+    (("surpassed",), "more_than"), (("surpassing",), "more_than"),
     (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"),
     (("no", "less", "than"), "at_least"), (("not", "less", "than"), "at_least"),
     (("a", "minimum", "of"), "at_least"),
@@ -56,7 +65,7 @@ _BOUND_PHRASES: tuple[tuple[tuple[str, ...], Bound], ...] = (
     (("approx",), "approximate"), (("roughly",), "approximate"), (("nearly",), "approximate"),
     (("almost",), "approximate"), (("some",), "approximate"), (("an", "estimated"), "approximate"),
     (("estimated",), "approximate"), (("close", "to"), "approximate"), (("~",), "approximate"),
-    (("circa",), "approximate"),
+    (("circa",), "approximate"), (("near",), "approximate"),
 )  # fmt: skip
 _BOUND_BY_FIRST: dict[str, list[tuple[tuple[str, ...], Bound]]] = {}
 for _phrase, _kind in _BOUND_PHRASES:
@@ -82,6 +91,7 @@ _GLUED_UNITS = wordset("km kg mm cm mph kph ft lb lbs mw gw kw mwh gwh twh bpd")
 # -> 24, "hundreds of" -> 200, "tens of thousands of" -> 20,000.
 _ROUND_PLURALS = {
     "dozens": 12, "hundreds": 100, "thousands": 1000, "millions": 10**6, "billions": 10**9,
+    "scores": 20,
 }  # fmt: skip
 _DENOMINATORS = {
     "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
@@ -156,6 +166,34 @@ _BEFORE_FIGURE = _GRAMMAR | wordset(
     exactly fewer over under below above those these with"""
 )
 
+# After a spelled-out figure with no noun, words that show the noun was left out because
+# the sentence already gave it: "six wounded", "one was captured", "hundreds more".
+_ELIDED_AFTER = wordset("were was are have had more others ( )")
+_CASUALTY_WORDS = wordset(
+    """killed dead died injured wounded hurt missing captured arrested detained hospitalised
+    hospitalized evacuated rescued displaced trapped abducted kidnapped"""
+)
+_NOT_COUNTING = wordset("the no any every each which whichever this that")
+# Nouns that stand for a count of people: "the death toll rose to 25", "a population of 9,000".
+_PEOPLE_NOUNS = wordset("population populations headcount")
+_PEOPLE_UNITS = wordset("persons individuals")
+# Plural nouns that point back at something else ("six others") or count nothing.
+_ANAPHORIC = wordset("others ones them data news")
+_LONGER_TIMES = wordset("decade decades century centuries")
+_QUAKE_WORDS = wordset("quake quakes earthquake earthquakes tremor tremors aftershock aftershocks")
+_POINT_CHANGES = wordset("swing swings rise increase drop fall decline gain jump")
+_DEGREE_SCALES = {"celsius": "degrees Celsius", "fahrenheit": "degrees Fahrenheit"}
+_MAGNITUDES = wordset("magnitude magnitudes")
+# Words of a figure-word compound that are not plain nouns: "a 60-strong team" (people).
+_COMPOUND_UNITS = {
+    "strong": "people", "bps": "basis points", "bp": "basis points", "percent": "percent",
+    "magnitude": "magnitude", "point": "points",
+}  # fmt: skip
+_METRIC = {
+    "kilometres": "km", "kilometers": "km", "metres": "m", "meters": "m", "kilograms": "kg",
+    "centimetres": "cm", "centimeters": "cm", "millimetres": "mm", "millimeters": "mm",
+}  # fmt: skip
+
 
 # Words a quantity's text can start with (besides figures, currency symbols and codes).
 _STARTERS = (
@@ -184,20 +222,59 @@ class _Number:
     figure: Decimal | None = None  # the digits' own value, before any scale ("7" of "7 million")
 
 
+@dataclass
+class _Found:
+    """A quantity read by the scanner, with the tokens it spans; ``kept`` is false for a
+    spelled-out figure with no unit ("six wounded"), kept only when a unit is inferred."""
+
+    quantity: Quantity
+    first: int  # its text's first token
+    figure: int  # the figure's first token (past any bound words)
+    last: int  # its text's last token
+    kept: bool = True
+    spelled: bool = False  # a spelled-out figure or a round plural ("six", "hundreds")
+
+
 def find_quantities(
     text: str, start: int = 0, end: int | None = None, *, skip: Sequence[tuple[int, int]] = ()
 ) -> list[Quantity]:
-    """Quantities in ``text[start:end]``, in order; numbers inside ``skip`` spans (dates) are not."""
+    """Quantities in ``text[start:end]``, in order; numbers inside ``skip`` spans (dates) are not.
+
+    The sentence before the window is read too (a bounded stretch of text), so that a bare
+    figure can take the unit the text gave its neighbours ("added 304,000 jobs. December's
+    total was revised to 222,000" -> jobs); see ``_Units``."""
     end = len(text) if end is None else end
-    tokens = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    before = _context_start(text, start)
+    context = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, before, start)]
+    window = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    tokens = context + window
     scanner = _Scanner(text, tokens, skip)
-    found: list[Quantity] = []
+    found: list[_Found] = []
     index = 0
     while index < len(tokens):
-        quantity, index = scanner.quantity_at(index)
-        if quantity is not None:
-            found.append(quantity)
-    return found
+        in_context = index < len(context)
+        item, index = scanner.quantity_at(index)
+        if in_context and index > len(context):
+            item, index = None, len(context)  # cut by the window's start: read it there
+        if item is not None:
+            found.append(item)
+    _Units(scanner, found).resolve()
+    return [item.quantity for item in found if item.first >= len(context) and item.kept]
+
+
+def _context_start(text: str, start: int) -> int:
+    """Where the context read before a window begins: at most ``_CONTEXT`` characters back,
+    at a space, so that no token is cut."""
+    if start <= 0:
+        return start
+    low = max(0, start - _CONTEXT)
+    if low == 0:
+        return 0
+    space = text.find(" ", low, start)
+    return start if space < 0 else space + 1
+
+
+_CONTEXT = 480
 
 
 @dataclass(frozen=True)
@@ -229,23 +306,37 @@ class _Scanner:
         return token is not None and previous is not None and previous.end == token.start
 
     def spaced(self, index: int) -> bool:
-        """Whether token ``index`` follows the previous one after exactly one space."""
+        """Whether token ``index`` follows the previous one after a space or a few (no
+        line break): "2  degrees" is a typo, not two things."""
         token, previous = self.token(index), self.token(index - 1)
         if token is None or previous is None:
             return False
-        return self.text[previous.end : token.start] in (" ", "\t", "\u00a0")
+        gap = self.text[previous.end : token.start]
+        return 0 < len(gap) <= 3 and all(c in " \t\u00a0" for c in gap)
 
     # -- one quantity ---------------------------------------------------------------------
 
-    def quantity_at(self, index: int) -> tuple[Quantity | None, int]:
+    def quantity_at(self, index: int) -> tuple[_Found | None, int]:
         """The quantity whose text starts at token ``index`` (or None) and the token index
         to go on from: past a figure that is not a quantity (a year, a score), so its parts
         are not read again."""
         if not self._may_start(index):
             return None, index + 1
         bound, marker, begin = self._lead(index)
-        if self._after_dash(begin):
+        if self._after_dash(begin) and self.lower(begin - 2) not in _MAGNITUDES:
             return None, index + 1  # "2022-23", "COVID-19": the tail of something else
+        compound = self._compound_quantity(begin)
+        if compound is not None:
+            measured, measure, end = compound
+            if measured is None:
+                return None, end + 1  # "a 15-year-old": an age
+            quantity = Quantity(
+                value=_plain(measured),
+                unit=measure,
+                bound=bound or "exact",
+                text=self.text[self.tokens[index].start : self.tokens[end].end],
+            )
+            return _Found(quantity, index, begin, end), end + 1
         number = self._number(begin)
         if number is None:
             return None, index + 1
@@ -256,21 +347,21 @@ class _Scanner:
         last = number.last if span is None else span.last
         tally = self._tally(begin, number) if span is None else None
         if tally is not None:
-            return (
-                Quantity(
-                    value=_plain(number.value),
-                    unit="votes",
-                    bound=bound or "exact",
-                    text=self.text[self.tokens[index].start : self.tokens[tally].end],
-                ),
-                tally + 1,
+            quantity = Quantity(
+                value=_plain(number.value),
+                unit="votes",
+                bound="exact" if bound is None or self.lower(index) in _TALLY_CUES else bound,
+                text=self.text[self.tokens[index].start : self.tokens[tally].end],
             )
-        if span is None and self._dash_after(number.last):
-            return None, self._past_dashes(number.last)  # "3-2", "555-0100"
+            return _Found(quantity, index, begin, tally), tally + 1
+        priced = number.currency is not None and not self._figure_after_dash(number.last + 1)
+        if span is None and self._dash_after(number.last) and not priced:
+            return None, self._past_dashes(number.last)  # "3-2", "555-0100" ("$100-a-barrel")
         unit, unit_last = self._unit(number, last)
         if unit is None and span is None:
             unit = self._unit_of_change_target(number)
-        if self._not_a_quantity(number, span, unit, bound):
+        tentative = self._tentative(number, span, unit)
+        if not tentative and self._not_a_quantity(number, span, unit, bound):
             return None, last + 1
         final = max(unit_last, last)
         quantity = Quantity(
@@ -280,7 +371,68 @@ class _Scanner:
             text=self.text[self.tokens[index].start : self.tokens[final].end],
             high=None if span is None else _plain(span.high),
         )
-        return quantity, final + 1
+        found = _Found(quantity, index, begin, final, kept=not tentative, spelled=number.word)
+        return found, final + 1
+
+    def _compound_quantity(self, index: int) -> tuple[Decimal | None, str, int] | None:
+        """A figure joined to the noun it measures, "a 35-day shutdown", "the 600-seat
+        parliament", "a three-day mourning", "a 60-strong team", "a 50-bps hike": the
+        value, the unit and the compound's last token. An age ("a 15-year-old", "a
+        six-month-old baby") is no quantity: value None. None when no compound starts at
+        ``index`` ("152-millimeter" after a figure is part of that figure's unit)."""
+        token = self.token(index)
+        if token is None or any(s <= token.start < e for s, e in self.skip):
+            return None
+        if token.is_number:
+            if not _FIGURE.fullmatch(token.text) or not self._compound(index):
+                return None
+            if self.glued(index) and self.lower(index - 1) not in ("-", "–", "(", '"', "“"):
+                return None  # "G7-led", "F-16-style"
+            if self.token(index + 2) is not None and self.glued(index + 3):
+                if self.lower(index + 3) in ("-", "–") and self.token(index + 4) is not None:
+                    tail = f"{self.lower(index + 2)}-{self.lower(index + 4)}"
+                    last = index + 4
+                else:
+                    tail, last = self.lower(index + 2), index + 2
+            else:
+                tail, last = self.lower(index + 2), index + 2
+            value = Decimal(token.text.replace(",", ""))
+        else:
+            head, _, tail = token.lower.partition("-")
+            if head not in _UNITS_WORDS or not tail or _hyphen_number(token.lower) is not None:
+                return None
+            value, last = Decimal(_UNITS_WORDS[head]), index
+        word, _, rest = tail.partition("-")
+        if rest == "old" and word in _TIME_UNITS | wordset("year month week day"):
+            return (value if value >= 130 else None), _plural(word), last
+        unit = _compound_unit(word)
+        if unit is None or rest or value == 1:
+            return None
+        return value, unit, last
+
+    def _tentative(self, number: _Number, span: _Range | None, unit: str | None) -> bool:
+        """A spelled-out count or round plural with no unit of its own, "six wounded and one
+        was captured", "scores injured", "hundreds more": a quantity only if its unit can be
+        told from what surrounds it (``_Units``)."""
+        if unit is not None or span is not None or not number.word or number.percent:
+            return False
+        if number.scaled and not number.round_plural:
+            return False
+        following, before = self.lower(number.last + 1), self.lower(number.first - 1)
+        if number.first > 0 and before in _NOT_COUNTING:
+            return False
+        if following == "of":  # "six of the seven board members", not "one of the best"
+            at = number.last + 2
+            at += self.lower(at) in ("the", "these", "those", "its", "their")
+            return self._is_figure(at)
+        if number.round_plural and following in (",", ";", "."):
+            return True  # "the toll could reach thousands, an official said"
+        return (
+            following in _ELIDED_AFTER
+            or following in _CASUALTY_WORDS
+            or before in _CASUALTY_WORDS  # "killed five troops and wounded four"
+            or before in ("another", "other")  # "another two hit a vehicle"
+        )
 
     def _may_start(self, index: int) -> bool:
         """A cheap test that lets most words through unread."""
@@ -337,6 +489,7 @@ class _Scanner:
             or word in ("a", "an", "half", "dozen", "tens", "rs", "rs.")
             or word in _DOLLAR_PREFIXES
             or _hyphen_number(word) is not None
+            or word.partition("-")[0] in _UNITS_WORDS  # "near four-year"
         )
 
     # -- figures --------------------------------------------------------------------------
@@ -410,7 +563,21 @@ class _Scanner:
             if after.lower in ("lakh", "thousand") and self.lower(last + 1) == "crore":
                 scaled = scaled * _SCALES["crore"]  # "11.11 lakh crore"
                 last += 1
+            rest = self.token(last + 1)
+            if (
+                rest is not None
+                and self.spaced(last + 1)
+                and _FIGURE.fullmatch(rest.text)
+                and "," in rest.text
+                and value == value.to_integral_value()
+                and Decimal(rest.text.replace(",", "")) < _SCALES[after.lower]
+            ):
+                # "1 million 51,998 voters": the rest of the figure after its scale
+                scaled, last = scaled + Decimal(rest.text.replace(",", "")), last + 1
             return _Number(scaled, index, last, scaled=True, figure=value)
+        grouped = self._digit_groups(index)
+        if grouped is not None:
+            return grouped
         year_like = not after_currency and _YEAR.fullmatch(token.text) is not None
         return _Number(value, index, index, year_like=year_like)
 
@@ -422,21 +589,25 @@ class _Scanner:
         previous, after = self.token(index - 1), self.token(index + 1)
         if previous is not None and self.glued(index) and not after_currency:
             if previous.text in ("-", "–"):
-                if not self.lower(index - 2)[:1].isdigit() or not self.glued(index - 1):
+                if self.lower(index - 2) in _MAGNITUDES:
+                    pass  # "a magnitude-7.8 earthquake"
+                elif not self.lower(index - 2)[:1].isdigit() or not self.glued(index - 1):
                     return False  # "F-16", "Su-27", "mid-2022"
             elif previous.is_word or previous.is_number or previous.text in "/:#+.,":
                 return False  # "G7", "24/7", "10:30", "#1", "+44"
         if after is not None and self.glued(index + 1):
             if after.text in (":", "/") or after.lower in ("st", "nd", "rd", "th", "s", "'s"):
                 return False  # "10:30", "1st", "1990s"
-            if after.text in ("-", "–") and not self._figure_after_dash(index + 1):
-                return False  # "152-millimeter", "10-year-old": a modifier
+            dash = after.text in ("-", "–") and not self._figure_after_dash(index + 1)
+            if dash and not after_currency:
+                return False  # "152-millimeter", "10-year-old": a modifier ("$100-a-barrel" is not)
         if previous is not None and previous.is_word and self.spaced(index) and not after_currency:
             name = previous.lower
             if name.rstrip(".") in _MONTH_WORDS or name in ("no", "no.", "number", "nos"):
                 return False  # "March 5", "number 10"
             if any(c.isupper() for c in previous.text) and name not in _BEFORE_FIGURE:
-                return False  # "Apollo 11", "Article 5", "Windows 11"
+                if not self._counted_after(index):
+                    return False  # "Apollo 11", "Article 5", "Windows 11"
         if previous is not None and previous.text == "." and self.spaced(index):
             name = self.lower(index - 2)
             if name == "no" or name in _MONTH_WORDS:
@@ -446,7 +617,48 @@ class _Scanner:
                 return False  # "5 March", "3 p.m."
             if after.lower == "of" and self.lower(index + 2).rstrip(".") in _MONTH_WORDS:
                 return False
-        return not (token.text.isdigit() and self._bare_neighbour(index))
+        if token.text.isdigit() and self._bare_neighbour(index):
+            return self._digit_groups(index) is not None  # "56 949 009", not "+44 20 7946"
+        return True
+
+    def _digit_groups(self, index: int) -> _Number | None:
+        """ "56 949 009": thousands separated by spaces, two groups of three digits or more
+        after a first group of one to three (not a phone number: "+44 20 7946 0958")."""
+        token = self.tokens[index]
+        if not (token.text.isdigit() and len(token.text) <= 3) or self._digit_before(index):
+            return None
+        last = index
+        while (
+            last - index < 6
+            and self.spaced(last + 1)
+            and (group := self.token(last + 1)) is not None
+            and group.text.isdigit()
+            and len(group.text) == 3
+            and self.text[self.tokens[last].end : group.start] == " "
+        ):
+            last += 1
+        if last - index < 2 or self._digit_after(last):
+            return None
+        digits = "".join(self.tokens[i].text for i in range(index, last + 1))
+        return _Number(Decimal(digits), index, last)
+
+    def _digit_before(self, index: int) -> bool:
+        before = self.token(index - 1)
+        return before is not None and (before.text.isdigit() or before.text == "+")
+
+    def _digit_after(self, index: int) -> bool:
+        after = self.token(index + 1)
+        return after is not None and after.text.isdigit() and self.spaced(index + 1)
+
+    def _counted_after(self, index: int) -> bool:
+        """Whether a figure after a name is followed by a plural noun it counts: "the
+        incumbent Yameen 96,132 votes", "Coalition 77 seats" (not "Apollo 11 astronauts",
+        where the figure is a small plain number)."""
+        token, after = self.tokens[index], self.token(index + 1)
+        if after is None or not self.spaced(index + 1) or not after.text.islower():
+            return False
+        large = "," in token.text or (token.text.isdigit() and int(token.text) >= 20)
+        return large and _noun_tag(after.lower) == "NNS"
 
     def _bare_neighbour(self, index: int) -> bool:
         """Whether a plain digit group sits next to another: "+44 20 7946 0958"."""
@@ -483,6 +695,8 @@ class _Scanner:
         fraction = self._fraction(index)
         if fraction is not None:
             return fraction
+        if word == "scores" and not self._scores_counted(index):
+            return None  # "test scores": "scores" counts only as "scores of", "scores injured"
         if word in _ROUND_PLURALS or word == "tens":
             return self._round_plural(index)
         if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in _SCALES:
@@ -525,6 +739,10 @@ class _Scanner:
         if last < index or current is None:
             return None
         return _Number(total + current, first, last, word=True, scaled=scaled)
+
+    def _scores_counted(self, index: int) -> bool:
+        following = self.lower(index + 1)
+        return following in ("of", "more") or following in _CASUALTY_WORDS
 
     def _round_plural(self, index: int) -> _Number | None:
         """ "dozens of", "hundreds of thousands of", "tens of millions of": approximate,
@@ -647,8 +865,8 @@ class _Scanner:
     def _changing(self, number: _Number) -> bool:
         """ "rose from 4.1 to 4.3 percent" is a change between two figures, not a range."""
         before = number.first - 1
-        if self.lower(before) == "from":
-            before -= 1
+        if self.lower(before) in ("from", "by"):
+            before -= 1  # "rose from 4.1 to 4.3", "fell by 937 to 23,866"
         return self.lower(before) in _CHANGE_VERBS
 
     # -- units ----------------------------------------------------------------------------
@@ -666,6 +884,14 @@ class _Scanner:
         if self.glued(at):
             if token.text == "%" or token.text == "pc":
                 return "percent", at
+            if token.text in ("C", "F") and not self.glued(at + 1):
+                return _DEGREE_SCALES["celsius" if token.text == "C" else "fahrenheit"], at
+            if token.text == "°":
+                scale = self.token(at + 1)
+                if scale is not None and scale.text in ("C", "F") and self.glued(at + 1):
+                    name = "celsius" if scale.text == "C" else "fahrenheit"
+                    return _DEGREE_SCALES[name], at + 1
+                return "degrees", at
             if _glued_unit(token):
                 return token.lower, at
             return None, -1
@@ -682,6 +908,10 @@ class _Scanner:
             return "percent", at + 1
         if first in ("percentage", "basis") and second in ("point", "points"):
             return f"{first} points", at + 1
+        if first in _DEGREE_SCALES:
+            return _DEGREE_SCALES[first], at  # "14.7 Celsius"
+        if first in ("degree", "degrees") and second in _DEGREE_SCALES:
+            return _DEGREE_SCALES[second], at + 1
         if first == "pounds" and second == "sterling":
             return "GBP", at + 1
         if first in _DOLLAR_COUNTRIES and second in ("dollar", "dollars"):
@@ -692,9 +922,17 @@ class _Scanner:
             return ("CNY" if token.text == "RMB" else token.text), at
         if first == "of" and (number.round_plural or number.word):
             at += 2 if self.lower(at + 1) in ("the", "those", "these") else 1
+            if self._is_figure(at):
+                return None, -1  # "six of the seven board members": the whole is a figure
+        elif first == "more" and self.spaced(at + 1) and self._head_at(at + 1):
+            at += 1  # "33 more people", "dozens more people"
         elif number.round_plural:
             return None, -1
         return self._noun(at)
+
+    def _head_at(self, index: int) -> bool:
+        token = self.token(index)
+        return token is not None and token.text.islower() and _is_head(token)
 
     def _noun(self, at: int) -> tuple[str | None, int]:
         """The counted noun with its noun modifiers: "4.8 million artillery shells"."""
@@ -717,12 +955,18 @@ class _Scanner:
                 kept = _noun_modifiers([self.tokens[i] for i in run[:offset]])
                 head = _plural(token.lower) if token.text.islower() else token.text
                 unit = " ".join([*kept, head])
+                if offset and _is_verb_like(self.tokens[run[offset - 1]].lower):
+                    # "150 injured people": the text stays the figure, so that what
+                    # happened to them ("injured") is read beside it, as with "150 injured".
+                    return unit, -1
                 return _CURRENCY_WORDS.get(unit, unit), index
-            if _is_verb_like(token.lower):
-                break
+            following = self.token(index + 1) if offset + 1 < len(run) else None
+            if _is_verb_like(token.lower) and not (following and _is_head(following)):
+                break  # "300 killed", but "700 confirmed cases" counts cases
         if run and run[0] == at:
             token = self.tokens[at]
-            if token.text.islower() and not _is_adjective(token.lower):
+            tag = _noun_tag(token.lower)
+            if token.text.islower() and not _is_adjective(token.lower) and tag in (None, "NN"):
                 return _plural(token.lower), at
         return None, -1
 
@@ -742,8 +986,24 @@ class _Scanner:
 def _glued_unit(token: _Token) -> bool:
     """A unit written straight after a figure: "100km", "3.5pc", "500MW", "30m" (not "4G")."""
     if len(token.text) == 1 or token.lower == "pc":
-        return token.text in ("m", "t", "g") or token.text == "pc"
+        return token.text in ("m", "t", "g", "C", "F") or token.text == "pc"
     return token.lower in _GLUED_UNITS
+
+
+def _compound_unit(word: str) -> str | None:
+    """The unit of a figure-word compound's word: "day" -> days, "strong" -> people."""
+    if word in _COMPOUND_UNITS:
+        return _COMPOUND_UNITS[word]
+    if word in _UNITS_WORDS or word in _SCALES or word in _DENOMINATORS:
+        return None
+    if word in _MEASURES or _noun_tag(word) == "NN":
+        return _metric(_plural(word))
+    return None
+
+
+def _metric(unit: str) -> str:
+    """Metric units by their symbols, as the figures are usually written: "km", "m"."""
+    return _METRIC.get(unit, unit)
 
 
 def _hyphen_number(word: str) -> int | None:
@@ -813,3 +1073,301 @@ def _plain(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros: 3.50E+6 -> "3500000"."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"
+
+
+_SENTENCE_ENDS = frozenset(".!?")
+_CLOSING = frozenset("\"'”’)")
+_ABBREVIATED = wordset(
+    """mr mrs ms dr st gov sen rep gen col lt sgt capt prof inc co corp ltd jr sr vs no
+    jan feb mar apr jun jul aug sep sept oct nov dec"""
+)
+_LINKS = wordset("from to and or versus vs compared with against")
+_CONTRASTS = wordset("but whereas although though")
+_CHANGE_NOUNS = wordset("gains growth losses cuts")
+
+
+class _Units:
+    """Units a figure takes from its surroundings when it has none of its own.
+
+    News leaves out the counted noun once a sentence (or the one before it) has given it:
+    "74,000 jobs, construction 52,000", "the death toll rose to 25", "Nine troops were
+    killed in April, and 25 have died", "added 304,000 jobs. ... revised to 222,000". Each
+    figure looks back a bounded number of tokens, so the pass is linear in the input."""
+
+    def __init__(self, scanner: _Scanner, found: list[_Found]) -> None:
+        self.scanner = scanner
+        self.found = found
+        self.sentence = _sentence_numbers(scanner)
+        self.owner: dict[int, int] = {}
+        self.in_sentence: dict[int, list[int]] = {}
+        for position, item in enumerate(found):
+            for index in range(item.first, item.last + 1):
+                self.owner[index] = position
+            self.in_sentence.setdefault(self.sentence[item.first], []).append(position)
+
+    def resolve(self) -> None:
+        for position, item in enumerate(self.found):
+            quantity = item.quantity
+            unit = quantity.unit
+            if unit in _PEOPLE_UNITS:
+                unit = "people"
+            elif unit in _METRIC:
+                unit = _METRIC[unit]
+            elif unit == "percent":
+                unit = self._percent_or_points(item)
+            elif unit == "degrees":
+                unit = self._degree_scale(position)
+            if self._magnitude(item, unit):
+                unit = "magnitude"
+            if unit is None or unit in _ANAPHORIC:
+                unit = self._inferred(position) or (None if unit is None else "people")
+            if unit is not None and not item.kept:
+                item.kept = True
+            if unit != quantity.unit:
+                item.quantity = replace(quantity, unit=unit)
+
+    # -- what the figure itself says -------------------------------------------------------
+
+    def _percent_or_points(self, item: _Found) -> str:
+        """ "35.7% Coalition (down 5.7%)", "a 3.7% swing", "now at 30 percent, a three
+        percent rise": a change of a share is in percentage points."""
+        s = self.scanner
+        before, after = s.lower(item.first - 1), s.lower(item.last + 1)
+        if after in ("swing", "swings"):
+            return "percentage points"
+        if before not in ("up", "down") and after not in _POINT_CHANGES:
+            return "percent"
+        start = item.first - 1
+        while start >= 0 and self.sentence[start] == self.sentence[item.first]:
+            owner = self.owner.get(start)
+            if owner is not None and self._level(self.found[owner]):
+                return "percentage points"
+            start -= 1
+            if item.first - start > 40:
+                break
+        return "percent"
+
+    def _level(self, item: _Found) -> bool:
+        """A share that is a level ("now at 30 percent"), not a change ("rose 0.1 percent")."""
+        s = self.scanner
+        before, after = s.lower(item.first - 1), s.lower(item.last + 1)
+        if item.quantity.unit not in ("percent", "percentage points"):
+            return False
+        return not (before in _CHANGE_VERBS or before == "by" or after in _POINT_CHANGES)
+
+    def _degree_scale(self, position: int) -> str:
+        """ "1.3 degrees" after "1.5 degrees Celsius": the scale the text gave before."""
+        for earlier in reversed(self.found[max(0, position - 6) : position]):
+            unit = earlier.quantity.unit or ""
+            if unit.startswith("degrees "):
+                return unit
+        return "degrees"
+
+    def _magnitude(self, item: _Found, unit: str | None) -> bool:
+        """ "a magnitude 6.2", "a magnitude of 6.8", "a 5.9 earthquake": an earthquake's size."""
+        s = self.scanner
+        if item.spelled or not Decimal(item.quantity.value) < 10:
+            return False
+        before = s.lower(item.first - 1)
+        if before in ("of", "-"):
+            before = s.lower(item.first - 2)
+        if before in _MAGNITUDES:
+            return True
+        return unit is not None and unit.split()[-1] in _QUAKE_WORDS
+
+    # -- what the text around it says ------------------------------------------------------
+
+    def _inferred(self, position: int) -> str | None:
+        item = self.found[position]
+        return (
+            self._of_the(item)
+            or self._looking_back(position)
+            or self._casualty(item)
+            or self._previous_sentence(position)
+        )
+
+    def _of_the(self, item: _Found) -> str | None:
+        """ "77 of the 151 seats", "410 out of 650 seats", "140 of the cases"."""
+        s = self.scanner
+        at = item.last + 1
+        if s.lower(at) == "out" and s.lower(at + 1) == "of":
+            at += 2
+        elif s.lower(at) == "of":
+            at += 1
+            if s.lower(at) in ("the", "these", "those", "its", "their", "all"):
+                at += 1
+        else:
+            return None
+        owner = self.owner.get(at)
+        if owner is not None:
+            unit = self.found[owner].quantity.unit
+            return unit if _countable(unit) else None
+        token = s.token(at)
+        if token is not None and token.text.islower() and _plural_noun(token.lower):
+            return _people(token.lower)
+        return None
+
+    def _looking_back(self, position: int) -> str | None:
+        """The nearest counted noun before the figure in its sentence: a plural noun, a
+        figure's unit, or a word for a count of people ("toll")."""
+        item, s = self.found[position], self.scanner
+        sentence = self.sentence[item.first]
+        index = item.first - 1
+        while index >= 0 and item.first - index <= 40 and self.sentence[index] == sentence:
+            owner = self.owner.get(index)
+            if owner is not None:
+                other = self.found[owner]
+                unit = other.quantity.unit
+                if _countable(unit) or (unit is not None and self._linked(other, item)):
+                    return unit
+                index = other.first - 1
+                continue
+            token = s.tokens[index]
+            word = token.lower
+            if word in _CONTRASTS:
+                break  # "..., but 10 have been reported dead": another clause
+            if token.is_word and token.text.islower():
+                if word in _PEOPLE_NOUNS:
+                    return "people"
+                if word in _CASUALTY_WORDS and s.lower(index - 1) in ("the", "of"):
+                    return "people"  # "the number of injured over 9,000"
+                if word in ("toll", "tolls"):
+                    return "deaths"
+                if word in _CHANGE_NOUNS and _noun_tag(s.lower(index - 1)) == "NN":
+                    return _plural(s.lower(index - 1))  # "job gains" count jobs
+                if self._counted_noun(index) and not self._aside(index):
+                    return _people(word)
+            index -= 1
+        return None
+
+    def _counted_noun(self, index: int) -> bool:
+        """A plural noun that heads its phrase: "police" in "police said", not in "police
+        spokesman"."""
+        s = self.scanner
+        word = s.lower(index)
+        if not (_plural_noun(word) and _countable(word)) or word in _ANAPHORIC:
+            return False
+        following = s.token(index + 1)
+        return following is None or not (
+            following.text.islower() and _noun_tag(following.lower) in ("NN", "NNS")
+        )
+
+    def _aside(self, index: int) -> bool:
+        """A noun that says where or from what, not what is counted: "large parts of Nepal",
+        "the death toll from the floods"."""
+        s = self.scanner
+        place = s.token(index + 2)
+        if s.lower(index + 1) == "of" and place is not None and place.text[0].isupper():
+            return True
+        before = index - 1
+        if s.lower(before) in ("the", "these", "those"):
+            before -= 1
+        return s.lower(before) == "from"
+
+    def _linked(self, other: _Found, item: _Found) -> bool:
+        """Whether two figures are joined by a few linking words: "4.3% from 4.1"."""
+        between = range(other.last + 1, item.first)
+        return len(between) <= 3 and all(self.scanner.lower(i) in _LINKS for i in between)
+
+    def _previous_sentence(self, position: int) -> str | None:
+        """The unit of the last counted figure of the sentence before: "employers added
+        304,000 jobs. ... revised to 222,000" (a figure in digits before a spelled one)."""
+        item = self.found[position]
+        wanted = self.sentence[item.first] - 1
+        digits: str | None = None
+        spelled: str | None = None
+        for earlier in reversed([self.found[p] for p in self.in_sentence.get(wanted, ())]):
+            unit = earlier.quantity.unit
+            if not earlier.kept or not _countable(unit):
+                continue
+            if earlier.spelled:
+                spelled = unit
+            else:
+                digits = unit  # the first one of the sentence wins: its subject
+        return digits or spelled
+
+    def _casualty(self, item: _Found) -> str | None:
+        """ "4,279 were hurt", "329 injured": people."""
+        for index in range(item.last + 1, item.last + 5):
+            if self.scanner.lower(index) in _CASUALTY_WORDS:
+                return "people"
+        return None
+
+
+def _sentence_numbers(scanner: _Scanner) -> list[int]:
+    """The sentence number of every token: a new sentence after ".", "!" or "?" followed by
+    a capital or a figure (not after "Mr." or "U.S."), and after a line break."""
+    tokens, text = scanner.tokens, scanner.text
+    numbers: list[int] = []
+    current = 0
+    for index, token in enumerate(tokens):
+        if index > 0:
+            previous = tokens[index - 1]
+            gap = text[previous.end : token.start]
+            if "\n" in gap or (gap and _ends_sentence(scanner, index - 1, token)):
+                current += 1
+        numbers.append(current)
+    return numbers
+
+
+def _ends_sentence(scanner: _Scanner, index: int, following: _Token) -> bool:
+    at = index
+    if scanner.tokens[at].text in _CLOSING and at > 0:
+        at -= 1
+    if scanner.tokens[at].text not in _SENTENCE_ENDS:
+        return False
+    first = following.text[0]
+    if not (first.isupper() or first.isdigit() or first in "\"“‘'"):
+        return False
+    word = scanner.lower(at - 1)
+    return not (word in _ABBREVIATED or "." in word or (len(word) == 1 and word.isalpha()))
+
+
+def _countable(unit: str | None) -> bool:
+    """A unit that counts things (not a share, money, time or a measure)."""
+    if unit is None or unit in ("percent", "percentage points", "basis points"):
+        return False
+    if unit in _CODES or unit in _CURRENCY_WORDS.values() or unit == "magnitude":
+        return False
+    head = unit.split()[-1].lower()
+    return head not in _MEASURES and head not in _LONGER_TIMES and not head.startswith("degree")
+
+
+def _plural_noun(word: str) -> bool:
+    """A plural noun by the general English lexicon (Brill's tags), or by its form when
+    the lexicon does not have it."""
+    if word in _COUNTED or word in _IRREGULAR.values():
+        return True
+    tag = _noun_tag(word)
+    if tag is not None:
+        return tag == "NNS"
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s"))
+
+
+def _people(word: str) -> str:
+    return "people" if word in _PEOPLE_UNITS else word
+
+
+@cache
+def word_tags() -> dict[str, str]:
+    """Lower-case word -> its most frequent Penn tag in Brill's lexicon (the TextBlob
+    wheel's ``en-lexicon.txt``, see ``ledger.extract.features``), read from the lower-case
+    entries only: "deaths" is NNS, though "Deaths" (a headline word) is listed first as NNP."""
+    tags: dict[str, str] = {}
+    try:
+        path = metadata.distribution(DISTRIBUTION).locate_file(_TAGS_FILE)
+        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
+    except (metadata.PackageNotFoundError, OSError) as error:
+        raise ConfigError(f"{_TAGS_FILE}: not readable from the {DISTRIBUTION} wheel") from error
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].islower() and not line.startswith(";;;"):
+            tags.setdefault(fields[0], fields[1])
+    return tags
+
+
+_TAGS_FILE = "textblob/en/en-lexicon.txt"
+
+
+def _noun_tag(word: str) -> str | None:
+    return word_tags().get(word)
