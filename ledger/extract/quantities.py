@@ -184,6 +184,8 @@ _QUAKE_WORDS = wordset("quake quakes earthquake earthquakes tremor tremors after
 _POINT_CHANGES = wordset("swing swings rise increase drop fall decline gain jump")
 _DEGREE_SCALES = {"celsius": "degrees Celsius", "fahrenheit": "degrees Fahrenheit"}
 _MAGNITUDES = wordset("magnitude magnitudes")
+_ORDINAL_PARTS = wordset("first second third fourth final last latter other")
+_FEW_OF = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6}
 # Words of a figure-word compound that are not plain nouns: "a 60-strong team" (people).
 _COMPOUND_UNITS = {
     "strong": "people", "bps": "basis points", "bp": "basis points", "percent": "percent",
@@ -233,6 +235,7 @@ class _Found:
     last: int  # its text's last token
     kept: bool = True
     spelled: bool = False  # a spelled-out figure or a round plural ("six", "hundreds")
+    compound: bool = False  # "a 35-day shutdown": it describes a noun, it counts nothing
 
 
 def find_quantities(
@@ -336,7 +339,7 @@ class _Scanner:
                 bound=bound or "exact",
                 text=self.text[self.tokens[index].start : self.tokens[end].end],
             )
-            return _Found(quantity, index, begin, end), end + 1
+            return _Found(quantity, index, begin, end, compound=True), end + 1
         number = self._number(begin)
         if number is None:
             return None, index + 1
@@ -422,6 +425,8 @@ class _Scanner:
         if number.first > 0 and before in _NOT_COUNTING:
             return False
         if following == "of":  # "six of the seven board members", not "one of the best"
+            if number.value == 1:
+                return False  # "one of 15 tests" says which, not how many
             at = number.last + 2
             at += self.lower(at) in ("the", "these", "those", "its", "their")
             return self._is_figure(at)
@@ -445,7 +450,10 @@ class _Scanner:
     def _not_a_quantity(
         self, number: _Number, span: _Range | None, unit: str | None, bound: Bound | None
     ) -> bool:
-        """Years ("in 2024", "2019-2023"), bare number words ("one of the best")."""
+        """Years ("in 2024", "2019-2023"), bare number words ("one of the best"), ages
+        ("Solih, 56, was", "children ages 5 to 17", "under the age of 5")."""
+        if self._age(number):
+            return True
         if number.year_like:
             if span is not None:
                 return _YEAR.fullmatch(_plain(span.high)) is not None
@@ -454,6 +462,23 @@ class _Scanner:
         if number.word and unit is None:
             return number.round_plural or not (number.scaled or number.percent)
         return False
+
+    def _age(self, number: _Number) -> bool:
+        before, after = self.lower(number.first - 1), self.lower(number.last + 1)
+        if before in ("aged", "ages", "age") or (
+            before == "of" and self.lower(number.first - 2) == "age"
+        ):
+            return True
+        name = self.token(number.first - 2)
+        return (
+            before == ","
+            and after == ","
+            and name is not None
+            and name.text[0].isupper()
+            and not number.word
+            and number.value < 130
+            and number.value == number.value.to_integral_value()
+        )
 
     # -- bound words ----------------------------------------------------------------------
 
@@ -605,9 +630,9 @@ class _Scanner:
             name = previous.lower
             if name.rstrip(".") in _MONTH_WORDS or name in ("no", "no.", "number", "nos"):
                 return False  # "March 5", "number 10"
-            if any(c.isupper() for c in previous.text) and name not in _BEFORE_FIGURE:
-                if not self._counted_after(index):
-                    return False  # "Apollo 11", "Article 5", "Windows 11"
+            named = any(c.isupper() for c in previous.text) and name not in _BEFORE_FIGURE
+            if named and not self._counted_after(index):
+                return False  # "Apollo 11", "Article 5", "Windows 11"
         if previous is not None and previous.text == "." and self.spaced(index):
             name = self.lower(index - 2)
             if name == "no" or name in _MONTH_WORDS:
@@ -702,6 +727,9 @@ class _Scanner:
         if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in _SCALES:
             value = Decimal(_SCALES[self.lower(index + 2)]) / 2
             return _Number(value, index, index + 2, word=True, scaled=True)
+        if word == "a" and self.lower(index + 1) == "few" and self.lower(index + 2) in _FEW_OF:
+            few = Decimal(2 * _FEW_OF[self.lower(index + 2)])  # "a few dozen": as "dozens", 24
+            return _Number(few, index, index + 2, word=True, scaled=True, inexact=True)
         if word in ("a", "an"):
             following = self.lower(index + 1)
             if not (following == "dozen" or following in _SCALES) or not self.spaced(index + 1):
@@ -770,14 +798,43 @@ class _Scanner:
             last = index + 1
         else:
             return None
-        if denominator == 0 or self.lower(last + 1) != "of":
+        if denominator == 0:
             return None
+        part = self._part_of_a_unit(numerator, denominator, index, last)
+        if part is not None:
+            return part
+        if self.lower(last + 1) != "of":
+            return None
+        if self.lower(index - 1) in _ORDINAL_PARTS:
+            return None  # "the second half of 2016", "the first quarter of the year"
         if (numerator > 1) != self.lower(last).endswith("s"):
             return None  # "two thirds of" or "a third of", not "two third of"
         share = Decimal(100 * numerator) / Decimal(denominator)
         exact = share == share.quantize(Decimal("0.01"))
         value = share if exact else share.quantize(Decimal("0.1"))
         return _Number(value, index, last, word=True, percent=True, inexact=not exact)
+
+    def _part_of_a_unit(
+        self, numerator: int, denominator: int, index: int, last: int
+    ) -> _Number | None:
+        """ "half a percentage point", "a quarter of a percentage point", "a third of a
+        mile": the fraction of one unit (0.5, 0.25, 0.33), the unit read after "a"."""
+        article = last + 1
+        if self.lower(article) == "of" and self.lower(index) != "half":
+            article += 1
+        if self.lower(article) not in ("a", "an") or not self.spaced(article + 1):
+            return None
+        measure = self.lower(article + 1)
+        if (
+            measure in _SCALES
+            or measure == "dozen"
+            or not (measure in ("percentage", "basis", "point") or measure in _MEASURES)
+        ):
+            return None
+        share = Decimal(numerator) / Decimal(denominator)
+        exact = share == share.quantize(Decimal("0.0001"))
+        value = share if exact else share.quantize(Decimal("0.01"))
+        return _Number(value, index, article, word=True, scaled=True, inexact=not exact)
 
     def _ratio(self, number: _Number) -> _Number:
         """ "1 in 5 adults", "one in three" -> a share in percent (20, 33.3)."""
@@ -804,6 +861,10 @@ class _Scanner:
         """ "12-17", "12 to 17", "between 12 and 17", "from 5,000 to 7,000": the range, or
         None when the figure stands alone."""
         joint = number.last + 1
+        if marker is not None and self.lower(joint) in ("percent", "%") and not number.currency:
+            following = self.lower(joint + 1)
+            if (following == "and" and marker == "between") or following == "to":
+                joint += 1  # "between 2 percent and 2.25 percent": the unit said twice
         link = self.lower(joint)
         dash = link in ("-", "–") and self.glued(joint) and self.glued(joint + 1)
         spaced_word = self.spaced(joint) and self.spaced(joint + 1)
@@ -922,6 +983,8 @@ class _Scanner:
             return ("CNY" if token.text == "RMB" else token.text), at
         if first == "of" and (number.round_plural or number.word):
             at += 2 if self.lower(at + 1) in ("the", "those", "these") else 1
+            if number.value == 1 and _superlative(self.lower(at)):
+                return None, -1  # "one of the bitterest battles", "one of the worst-hit areas"
             if self._is_figure(at):
                 return None, -1  # "six of the seven board members": the whole is a figure
         elif first == "more" and self.spaced(at + 1) and self._head_at(at + 1):
@@ -967,6 +1030,10 @@ class _Scanner:
             token = self.tokens[at]
             tag = _noun_tag(token.lower)
             if token.text.islower() and not _is_adjective(token.lower) and tag in (None, "NN"):
+                following = self.token(at + 1) if len(run) > 1 else None
+                compound = following is not None and following.text.islower()
+                if following is not None and compound and _noun_tag(following.lower) == "NN":
+                    return f"{token.lower} {_plural(following.lower)}", at + 1  # "board member"
                 return _plural(token.lower), at
         return None, -1
 
@@ -988,6 +1055,11 @@ def _glued_unit(token: _Token) -> bool:
     if len(token.text) == 1 or token.lower == "pc":
         return token.text in ("m", "t", "g", "C", "F") or token.text == "pc"
     return token.lower in _GLUED_UNITS
+
+
+def _superlative(word: str) -> bool:
+    head = word.partition("-")[0]
+    return head in ("most", "least", "worst", "best") or _noun_tag(head) in ("JJS", "RBS")
 
 
 def _compound_unit(word: str) -> str | None:
@@ -1044,7 +1116,9 @@ def _noun_modifiers(tokens: list[_Token]) -> list[str]:
     adjectives, names and anything before them are dropped."""
     kept: list[str] = []
     for token in reversed(tokens):
-        if len(kept) == 2 or not token.text.islower() or _is_adjective(token.lower):
+        if len(kept) == 2 or not token.text.islower():
+            break
+        if _is_adjective(token.lower) and token.lower not in ("cubic", "square"):
             break
         kept.insert(0, token.lower)
     return kept
@@ -1181,6 +1255,7 @@ class _Units:
         item = self.found[position]
         return (
             self._of_the(item)
+            or self._number_of(position)
             or self._looking_back(position)
             or self._casualty(item)
             or self._previous_sentence(position)
@@ -1207,6 +1282,24 @@ class _Units:
             return _people(token.lower)
         return None
 
+    def _number_of(self, position: int) -> str | None:
+        """ "the number of nations that unveiled such restrictions had grown to 33": what
+        "number of" names, though another noun stands nearer."""
+        item, s = self.found[position], self.scanner
+        sentence = self.sentence[item.first]
+        index = item.first - 1
+        while index > 0 and item.first - index <= 40 and self.sentence[index] == sentence:
+            if s.lower(index) == "of" and s.lower(index - 1) in ("number", "numbers", "total"):
+                for at in range(index + 1, min(index + 5, item.first)):
+                    token = s.tokens[at]
+                    if not (token.is_word and token.text.islower()):
+                        break
+                    if _plural_noun(token.lower) and _countable(token.lower):
+                        return _people(token.lower)
+                return None
+            index -= 1
+        return None
+
     def _looking_back(self, position: int) -> str | None:
         """The nearest counted noun before the figure in its sentence: a plural noun, a
         figure's unit, or a word for a count of people ("toll")."""
@@ -1218,6 +1311,8 @@ class _Units:
             if owner is not None:
                 other = self.found[owner]
                 unit = other.quantity.unit
+                if other.compound:
+                    unit = None
                 if _countable(unit) or (unit is not None and self._linked(other, item)):
                     return unit
                 index = other.first - 1
@@ -1248,8 +1343,10 @@ class _Units:
         if not (_plural_noun(word) and _countable(word)) or word in _ANAPHORIC:
             return False
         following = s.token(index + 1)
-        return following is None or not (
-            following.text.islower() and _noun_tag(following.lower) in ("NN", "NNS")
+        return (
+            word not in _COUNTED
+            or following is None
+            or not (following.text.islower() and _noun_tag(following.lower) in ("NN", "NNS"))
         )
 
     def _aside(self, index: int) -> bool:
@@ -1278,7 +1375,7 @@ class _Units:
         spelled: str | None = None
         for earlier in reversed([self.found[p] for p in self.in_sentence.get(wanted, ())]):
             unit = earlier.quantity.unit
-            if not earlier.kept or not _countable(unit):
+            if not earlier.kept or earlier.compound or not _countable(unit):
                 continue
             if earlier.spelled:
                 spelled = unit

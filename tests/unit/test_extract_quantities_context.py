@@ -41,10 +41,7 @@ def test_spelled_out_counts_in_a_list_keep_the_noun_of_the_first() -> None:
 
 
 def test_a_revision_takes_the_unit_of_the_sentence_before() -> None:
-    text = (
-        "The plant built 48,000 cars in May. "
-        "The April figure was revised to 41,000 from 39,500."
-    )
+    text = "The plant built 48,000 cars in May. The April figure was revised to 41,000 from 39,500."
     assert units(text) == [
         ("48,000 cars", "48000", "cars"),
         ("41,000", "41000", "cars"),
@@ -222,9 +219,7 @@ def test_figures_split_by_their_scale_or_by_spaces() -> None:
     assert units("turnout was 2 million 48,112 voters") == [
         ("2 million 48,112 voters", "2048112", "voters")
     ]
-    assert units("registered voters numbered 41 220 315") == [
-        ("41 220 315", "41220315", "voters")
-    ]
+    assert units("registered voters numbered 41 220 315") == [("41 220 315", "41220315", "voters")]
     assert units("call +44 20 7946 0958") == []
 
 
@@ -249,3 +244,59 @@ def test_the_unit_search_is_linear_in_a_long_sentence() -> None:
     for piece in ["7 jobs and 8 ", "9, ", "killed 3 and 4 ", "five were "]:
         short, long = piece * (2_000 // len(piece)), piece * (20_000 // len(piece))
         assert seconds(long) < 30 * seconds(short) + 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Garcia, 47, was elected",
+        "children ages 6 to 11",
+        "those under the age of 12.",
+        "ending one of the longest sieges",
+        "one of the hardest-hit towns",
+        "in the second half of 2019",
+    ],
+)
+def test_ages_superlatives_and_ordinal_halves_are_not_quantities(text: str) -> None:
+    assert find_quantities(text) == []
+
+
+def test_one_of_a_figure_says_which_not_how_many() -> None:
+    assert units("for one of 12 approved drugs") == [("12", "12", "drugs")]
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted", "value", "unit", "bound"),
+    [
+        ("a few dozen cases", "a few dozen cases", "24", "cases", "approximate"),
+        ("by half a percentage point", "half a percentage point", "0.5", "percentage points",
+         "exact"),
+        ("by a quarter of a percentage point", "a quarter of a percentage point", "0.25",
+         "percentage points", "exact"),
+        ("a third of a mile", "a third of a mile", "0.33", "miles", "approximate"),
+        ("2.4 million cubic metres", "2.4 million cubic metres", "2400000", "cubic metres",
+         "exact"),
+        ("one council member", "one council member", "1", "council members", "exact"),
+    ],
+)  # fmt: skip
+def test_parts_of_a_unit_few_dozens_and_noun_pairs(
+    text: str, quoted: str, value: str, unit: str, bound: str
+) -> None:
+    (found,) = find_quantities(text)
+    assert (found.text, found.value, found.unit, found.bound) == (quoted, value, unit, bound)
+
+
+def test_a_range_may_repeat_its_percent() -> None:
+    (found,) = find_quantities("a target between 1.5 percent and 1.75 percent")
+    assert (found.value, found.high, found.unit) == ("1.5", "1.75", "percent")
+
+
+def test_number_of_names_the_counted_thing_across_a_relative_clause() -> None:
+    text = "The number of towns that reported such shortages had grown to 41."
+    assert units(text)[0][2] == "towns"
+
+
+def test_a_compound_is_no_antecedent_and_a_verb_after_a_noun_is_no_modifier() -> None:
+    text = "The party took 301 seats in the 500-member chamber, up 44 from 2019."
+    assert [u for _, _, u in units(text)] == ["seats", "members", "seats"]
+    assert units("and valid votes cast were 8,120,004")[0][2] == "votes"
