@@ -8,6 +8,7 @@ Conventions are documented in docs/extraction.md ("Quantities").
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -963,7 +964,7 @@ class _Scanner:
     def _unit_words(self, number: _Number, at: int) -> tuple[str | None, int]:
         """A unit written after the figure: percent, a currency, or the counted noun."""
         token, first, second = self.tokens[at], self.lower(at), self.lower(at + 1)
-        if token.text == "%" or first in ("percent", "pc"):
+        if token.text == "%" or first in ("percent", "pc", "pct"):
             return "percent", at
         if first == "per" and second == "cent":
             return "percent", at + 1
@@ -1172,6 +1173,15 @@ class _Units:
         self.scanner = scanner
         self.found = found
         self.sentence = _sentence_numbers(scanner)
+        lowers = scanner.lowers
+        # "the number of", "the total of" ("a number of sectors" is several, not a count)
+        self.numbers_of = [
+            i
+            for i in range(2, len(lowers))
+            if lowers[i] == "of"
+            and lowers[i - 1] in ("number", "numbers", "total")
+            and lowers[i - 2] != "a"
+        ]
         self.owner: dict[int, int] = {}
         self.in_sentence: dict[int, list[int]] = {}
         for position, item in enumerate(found):
@@ -1286,18 +1296,18 @@ class _Units:
         """ "the number of nations that unveiled such restrictions had grown to 33": what
         "number of" names, though another noun stands nearer."""
         item, s = self.found[position], self.scanner
-        sentence = self.sentence[item.first]
-        index = item.first - 1
-        while index > 0 and item.first - index <= 40 and self.sentence[index] == sentence:
-            if s.lower(index) == "of" and s.lower(index - 1) in ("number", "numbers", "total"):
-                for at in range(index + 1, min(index + 5, item.first)):
-                    token = s.tokens[at]
-                    if not (token.is_word and token.text.islower()):
-                        break
-                    if _plural_noun(token.lower) and _countable(token.lower):
-                        return _people(token.lower)
-                return None
-            index -= 1
+        at = bisect.bisect_left(self.numbers_of, item.first) - 1
+        if at < 0:
+            return None
+        index = self.numbers_of[at]
+        if item.first - index > 40 or self.sentence[index] != self.sentence[item.first]:
+            return None
+        for after in range(index + 1, min(index + 5, item.first)):
+            token = s.tokens[after]
+            if not (token.is_word and token.text.islower()):
+                break
+            if _plural_noun(token.lower) and _countable(token.lower):
+                return _people(token.lower)
         return None
 
     def _looking_back(self, position: int) -> str | None:
@@ -1317,10 +1327,13 @@ class _Units:
                     return unit
                 index = other.first - 1
                 continue
-            token = s.tokens[index]
-            word = token.lower
+            word = s.lowers[index]
             if word in _CONTRASTS:
                 break  # "..., but 10 have been reported dead": another clause
+            if word in _GRAMMAR or (word not in _CLUE_WORDS and not word.endswith("s")):
+                index -= 1
+                continue  # a quick pass over words that cannot be a counted noun
+            token = s.tokens[index]
             if token.is_word and token.text.islower():
                 if word in _PEOPLE_NOUNS:
                     return "people"
@@ -1468,3 +1481,14 @@ _TAGS_FILE = "textblob/en/en-lexicon.txt"
 
 def _noun_tag(word: str) -> str | None:
     return word_tags().get(word)
+
+
+# Words the look back stops at though they do not end in "s" (see ``_Units._looking_back``).
+_CLUE_WORDS = (
+    _COUNTED
+    | frozenset(_IRREGULAR.values())
+    | _PEOPLE_NOUNS
+    | _CASUALTY_WORDS
+    | _CHANGE_NOUNS
+    | wordset("toll")
+)

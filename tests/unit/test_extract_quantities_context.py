@@ -300,3 +300,23 @@ def test_a_compound_is_no_antecedent_and_a_verb_after_a_noun_is_no_modifier() ->
     text = "The party took 301 seats in the 500-member chamber, up 44 from 2019."
     assert [u for _, _, u in units(text)] == ["seats", "members", "seats"]
     assert units("and valid votes cast were 8,120,004")[0][2] == "votes"
+
+
+def test_a_claim_whose_content_misses_its_figures_takes_them_from_its_clause() -> None:
+    import datetime
+
+    from ledger.extract import DeterministicExtractor
+
+    text = (
+        "Officials counted the ballots overnight.\n\n"
+        "However, according to the commission, 1,250 complaints were filed in the past week.\n"
+    )
+    claims = DeterministicExtractor().extract(text, published=datetime.date(2024, 5, 2))
+    (claim,) = [c for c in claims if "complaints" in c.selector.exact]
+    assert [(q.value, q.unit) for q in claim.quantities] == [("1250", "complaints")]
+
+
+def test_pct_is_percent_and_a_number_of_is_not_the_number_of() -> None:
+    assert units("rates rose to 6.25 pct")[0][2] == "percent"
+    text = "Hiring rose in a number of sectors: retail added 9,000 jobs, farming 2,000."
+    assert [u for _, _, u in units(text)] == ["jobs", "jobs"]
