@@ -35,6 +35,8 @@ RULE_FILES = (
     "mentions.py",
     "places.py",
     "quantities.py",
+    "quantity_context.py",
+    "quantity_words.py",
     "quotes.py",
     "roles.py",
     "segment.py",

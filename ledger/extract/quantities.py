@@ -8,19 +8,55 @@ Conventions are documented in docs/extraction.md ("Quantities").
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from importlib import metadata
-from pathlib import Path
 
-from ledger.errors import ConfigError
-from ledger.extract.cues import MONTHS, wordset
-from ledger.extract.features import DISTRIBUTION
+from ledger.extract.cues import wordset
 from ledger.extract.model import Bound, Quantity
+from ledger.extract.quantity_context import Units
+from ledger.extract.quantity_words import (
+    BEFORE_FIGURE,
+    BOUND_BY_FIRST,
+    CASUALTY_WORDS,
+    CHANGE_VERBS,
+    CODES,
+    COPULAS,
+    COUNTED,
+    CURRENCY_WORDS,
+    DEGREE_SCALES,
+    DENOMINATORS,
+    DOLLAR_COUNTRIES,
+    DOLLAR_PREFIXES,
+    ELIDED_AFTER,
+    FEW_OF,
+    GLUED_SCALES,
+    GLUED_UNITS,
+    GRAMMAR,
+    MAGNITUDES,
+    MEASURES,
+    MONTH_WORDS,
+    MOVES_UP,
+    NOT_COUNTING,
+    ORDINAL_PARTS,
+    PHRASAL,
+    ROUND_PLURALS,
+    SCALES,
+    STARTERS,
+    SYMBOLS,
+    TALLY_CUES,
+    TIME_UNITS,
+    TIMES,
+    UNITS_WORDS,
+    compound_unit,
+    hyphen_number,
+    is_adjective,
+    is_verb_like,
+    noun_tag,
+    plural,
+    superlative,
+)
 
 # Numbers (digits with "," or "." between), words (letters joined by ' ’ . -), one symbol.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’.-][^\W\d_]+)*|\S")
@@ -45,167 +81,6 @@ class _Token:
     @property
     def is_word(self) -> bool:
         return self.text[0].isalpha()
-
-
-_BOUND_PHRASES: tuple[tuple[tuple[str, ...], Bound], ...] = (
-    (("more", "than"), "more_than"), (("over",), "more_than"), (("upwards", "of"), "more_than"),
-    (("in", "excess", "of"), "more_than"), (("above",), "more_than"),
-    (("longer", "than"), "more_than"), (("passed",), "more_than"), (("passes",), "more_than"),
-    (("topped",), "more_than"), (("topping",), "more_than"), (("tops",), "more_than"),
-    (("exceeded",), "more_than"), (("exceeding",), "more_than"), (("exceeds",), "more_than"),
-    (("surpassed",), "more_than"), (("surpassing",), "more_than"),
-    (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"),
-    (("no", "less", "than"), "at_least"), (("not", "less", "than"), "at_least"),
-    (("a", "minimum", "of"), "at_least"),
-    (("up", "to"), "at_most"), (("as", "many", "as"), "at_most"), (("as", "much", "as"), "at_most"),
-    (("at", "most"), "at_most"), (("a", "maximum", "of"), "at_most"),
-    (("no", "more", "than"), "at_most"), (("not", "more", "than"), "at_most"),
-    (("fewer", "than"), "less_than"), (("less", "than"), "less_than"), (("under",), "less_than"),
-    (("below",), "less_than"),
-    (("about",), "approximate"), (("around",), "approximate"), (("approximately",), "approximate"),
-    (("approx",), "approximate"), (("roughly",), "approximate"), (("nearly",), "approximate"),
-    (("almost",), "approximate"), (("some",), "approximate"), (("an", "estimated"), "approximate"),
-    (("estimated",), "approximate"), (("close", "to"), "approximate"), (("~",), "approximate"),
-    (("circa",), "approximate"), (("near",), "approximate"),
-)  # fmt: skip
-_BOUND_BY_FIRST: dict[str, list[tuple[tuple[str, ...], Bound]]] = {}
-for _phrase, _kind in _BOUND_PHRASES:
-    _BOUND_BY_FIRST.setdefault(_phrase[0], []).append((_phrase, _kind))
-# "took over 30 towns": here "over" is part of the verb, not a bound.
-_PHRASAL = wordset("take takes took taken taking hand hands handed handing turn turned turns")
-
-_UNITS_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
-_SCALES = {
-    "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12,
-    "crore": 10**7, "lakh": 10**5,
-}  # fmt: skip
-# Letters written straight after a figure that scale it: "$1.2bn", "£30m", "5k".
-_GLUED_SCALES = {"bn": 10**9, "b": 10**9, "tn": 10**12, "trn": 10**12, "mn": 10**6, "k": 1000}
-_GLUED_UNITS = wordset("km kg mm cm mph kph ft lb lbs mw gw kw mwh gwh twh bpd")
-# A plural of round numbers is approximate, valued at twice the round number: "dozens of"
-# -> 24, "hundreds of" -> 200, "tens of thousands of" -> 20,000.
-_ROUND_PLURALS = {
-    "dozens": 12, "hundreds": 100, "thousands": 1000, "millions": 10**6, "billions": 10**9,
-    "scores": 20,
-}  # fmt: skip
-_DENOMINATORS = {
-    "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
-    "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
-    "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10,
-}  # fmt: skip
-
-_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB"}
-_DOLLAR_PREFIXES = {"us": "USD", "a": "AUD", "c": "CAD", "hk": "HKD", "nz": "NZD", "s": "SGD"}
-_CODES = wordset("USD EUR GBP JPY CNY RMB INR KRW RUB CHF AUD CAD HKD UAH")
-_CURRENCY_WORDS = {
-    "dollar": "USD", "dollars": "USD", "euro": "EUR", "euros": "EUR", "yen": "JPY",
-    "yuan": "CNY", "renminbi": "CNY", "won": "KRW", "rupee": "INR", "rupees": "INR",
-    "ruble": "RUB", "rubles": "RUB", "rouble": "RUB", "roubles": "RUB", "hryvnia": "UAH",
-    "hryvnias": "UAH", "franc": "CHF", "francs": "CHF", "lira": "TRY", "rand": "ZAR",
-    "shekel": "ILS", "shekels": "ILS", "riyal": "SAR", "riyals": "SAR", "naira": "NGN",
-}  # fmt: skip
-_DOLLAR_COUNTRIES = {"canadian": "CAD", "australian": "AUD", "singapore": "SGD", "us": "USD"}
-
-# Words after a figure that are grammar, not what is counted ("7 of the", "10 to 12").
-_GRAMMAR = wordset(
-    """of and or but nor to in on at for the a an per from by with as than that which who whom
-    whose is are was were be been being has have had will would could may might can should
-    must shall do does did this these those it its their his her our your my not no into onto
-    over under about after before since during while when where more most less least each
-    every any all such only also still even just very so up down out off there here then now
-    ago last next past against between among across through via if because percent cent
-    them they we you us him he she me i"""
-)
-# Adjectives that modify the counted noun ("450,000 active-duty soldiers" counts soldiers).
-_ADJECTIVES = wordset(
-    """new more additional other extra active young old armed foreign registered nuclear
-    military civilian local total further many several major small large big high low key
-    top main full public private global national international domestic senior junior
-    elderly injured wounded dead missing displaced unemployed former current previous
-    potential possible separate different various same first second third"""
-)
-_ADJECTIVE_SUFFIXES = (
-    "al", "ive", "ous", "ic", "ful", "less", "able", "ible", "ary", "ese", "ian", "ern", "ed",
-    "ing", "est", "ish", "ly",
-)  # fmt: skip
-_ING_NOUNS = wordset("shipping housing training fishing mining building banking polling funding")
-_COUNTED = wordset(
-    """people police personnel staff troops cattle livestock aircraft sheep fish deer crew
-    men women children feet teeth mice geese offspring"""
-)
-_MEASURES = wordset(
-    """km kilometre kilometer kilometres kilometers mile miles metre meter metres meters kg
-    kilogram kilograms tonne tonnes ton tons barrel barrels litre liter litres liters gallon
-    gallons hectare hectares acre acres mph kph degree degrees ft foot feet inch inches hour
-    hours day days week weeks month months year years minute minutes second seconds mw gw
-    kw mwh gwh twh bpd pound pounds ounce ounces"""
-)
-_TIME_UNITS = wordset("hour hours day days week weeks month months year years minute minutes")
-_TIMES = wordset("am pm a.m p.m o'clock gmt utc bst est edt cet")
-_CHANGE_VERBS = wordset(
-    """rose rise rises rising risen fell fall falls falling fallen increased increase increases
-    decreased decrease decreases climbed climb dropped drop grew grow grown jumped jump surged
-    soared slipped declined plunged tumbled slumped cut raised lowered reduced up down revised
-    went moved edged ticked doubled boosted lifted eased shrank widened narrowed"""
-)
-_MONTH_WORDS = frozenset(MONTHS) | wordset("jan feb mar apr jun jul aug sep sept oct nov dec")
-# Capitalised words that may stand before a figure without making it part of a name.
-_MOVES_UP = _CHANGE_VERBS | wordset("inched inch inches crept creep nudged ticks edges")
-_COPULAS = wordset("was is were are of by")
-_TALLY_CUES = wordset(
-    """vote votes voted tally count confirmed approved passed rejected defeated adopted
-    ratified margin"""
-)
-_BEFORE_FIGURE = _GRAMMAR | wordset(
-    """about around approximately roughly nearly almost some estimated only just another
-    exactly fewer over under below above those these with"""
-)
-
-# After a spelled-out figure with no noun, words that show the noun was left out because
-# the sentence already gave it: "six wounded", "one was captured", "hundreds more".
-_ELIDED_AFTER = wordset("were was are have had more others ( )")
-_CASUALTY_WORDS = wordset(
-    """killed dead died injured wounded hurt missing captured arrested detained hospitalised
-    hospitalized evacuated rescued displaced trapped abducted kidnapped"""
-)
-_NOT_COUNTING = wordset("the no any every each which whichever this that")
-# Nouns that stand for a count of people: "the death toll rose to 25", "a population of 9,000".
-_PEOPLE_NOUNS = wordset("population populations headcount")
-_PEOPLE_UNITS = wordset("persons individuals")
-# Plural nouns that point back at something else ("six others") or count nothing.
-_ANAPHORIC = wordset("others ones them data news")
-_LONGER_TIMES = wordset("decade decades century centuries")
-_QUAKE_WORDS = wordset("quake quakes earthquake earthquakes tremor tremors aftershock aftershocks")
-_POINT_CHANGES = wordset("swing swings rise increase drop fall decline gain jump")
-_DEGREE_SCALES = {"celsius": "degrees Celsius", "fahrenheit": "degrees Fahrenheit"}
-_MAGNITUDES = wordset("magnitude magnitudes")
-_ORDINAL_PARTS = wordset("first second third fourth final last latter other")
-_FEW_OF = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6}
-# Words of a figure-word compound that are not plain nouns: "a 60-strong team" (people).
-_COMPOUND_UNITS = {
-    "strong": "people", "bps": "basis points", "bp": "basis points", "percent": "percent",
-    "magnitude": "magnitude", "point": "points",
-}  # fmt: skip
-_METRIC = {
-    "kilometres": "km", "kilometers": "km", "metres": "m", "meters": "m", "kilograms": "kg",
-    "centimetres": "cm", "centimeters": "cm", "millimetres": "mm", "millimeters": "mm",
-}  # fmt: skip
-
-
-# Words a quantity's text can start with (besides figures, currency symbols and codes).
-_STARTERS = (
-    frozenset(_BOUND_BY_FIRST)
-    | frozenset(_UNITS_WORDS)
-    | frozenset(_ROUND_PLURALS)
-    | frozenset(_DOLLAR_PREFIXES)
-    | wordset("a an half dozen tens between from rs rs.")
-)
 
 
 @dataclass(frozen=True)
@@ -262,7 +137,7 @@ def find_quantities(
             item, index = None, len(context)  # cut by the window's start: read it there
         if item is not None:
             found.append(item)
-    _Units(scanner, found).resolve()
+    Units(scanner, found).resolve()
     return [item.quantity for item in found if item.first >= len(context) and item.kept]
 
 
@@ -327,7 +202,7 @@ class _Scanner:
         if not self._may_start(index):
             return None, index + 1
         bound, marker, begin = self._lead(index)
-        if self._after_dash(begin) and self.lower(begin - 2) not in _MAGNITUDES:
+        if self._after_dash(begin) and self.lower(begin - 2) not in MAGNITUDES:
             return None, index + 1  # "2022-23", "COVID-19": the tail of something else
         compound = self._compound_quantity(begin)
         if compound is not None:
@@ -354,7 +229,7 @@ class _Scanner:
             quantity = Quantity(
                 value=_plain(number.value),
                 unit="votes",
-                bound="exact" if bound is None or self.lower(index) in _TALLY_CUES else bound,
+                bound="exact" if bound is None or self.lower(index) in TALLY_CUES else bound,
                 text=self.text[self.tokens[index].start : self.tokens[tally].end],
             )
             return _Found(quantity, index, begin, tally), tally + 1
@@ -403,13 +278,13 @@ class _Scanner:
             value = Decimal(token.text.replace(",", ""))
         else:
             head, _, tail = token.lower.partition("-")
-            if head not in _UNITS_WORDS or not tail or _hyphen_number(token.lower) is not None:
+            if head not in UNITS_WORDS or not tail or hyphen_number(token.lower) is not None:
                 return None
-            value, last = Decimal(_UNITS_WORDS[head]), index
+            value, last = Decimal(UNITS_WORDS[head]), index
         word, _, rest = tail.partition("-")
-        if rest == "old" and word in _TIME_UNITS | wordset("year month week day"):
-            return (value if value >= 130 else None), _plural(word), last
-        unit = _compound_unit(word)
+        if rest == "old" and word in TIME_UNITS | wordset("year month week day"):
+            return (value if value >= 130 else None), plural(word), last
+        unit = compound_unit(word)
         if unit is None or rest or value == 1:
             return None
         return value, unit, last
@@ -423,7 +298,7 @@ class _Scanner:
         if number.scaled and not number.round_plural:
             return False
         following, before = self.lower(number.last + 1), self.lower(number.first - 1)
-        if number.first > 0 and before in _NOT_COUNTING:
+        if number.first > 0 and before in NOT_COUNTING:
             return False
         if following == "of":  # "six of the seven board members", not "one of the best"
             if number.value == 1:
@@ -434,19 +309,19 @@ class _Scanner:
         if number.round_plural and following in (",", ";", "."):
             return True  # "the toll could reach thousands, an official said"
         return (
-            following in _ELIDED_AFTER
-            or following in _CASUALTY_WORDS
-            or before in _CASUALTY_WORDS  # "killed five troops and wounded four"
+            following in ELIDED_AFTER
+            or following in CASUALTY_WORDS
+            or before in CASUALTY_WORDS  # "killed five troops and wounded four"
             or before in ("another", "other")  # "another two hit a vehicle"
         )
 
     def _may_start(self, index: int) -> bool:
         """A cheap test that lets most words through unread."""
         token = self.tokens[index]
-        if token.is_number or token.text in _SYMBOLS or token.text in _CODES:
+        if token.is_number or token.text in SYMBOLS or token.text in CODES:
             return True
         word = self.lowers[index]
-        return word in _STARTERS or word.partition("-")[0] in _UNITS_WORDS
+        return word in STARTERS or word.partition("-")[0] in UNITS_WORDS
 
     def _not_a_quantity(
         self, number: _Number, span: _Range | None, unit: str | None, bound: Bound | None
@@ -458,7 +333,7 @@ class _Scanner:
         if number.year_like:
             if span is not None:
                 return _YEAR.fullmatch(_plain(span.high)) is not None
-            distance = unit in _MEASURES and unit not in _TIME_UNITS  # "1850 km"
+            distance = unit in MEASURES and unit not in TIME_UNITS  # "1850 km"
             return not (number.currency or unit == "percent" or (bound and unit) or distance)
         if number.word and unit is None:
             return number.round_plural or not (number.scaled or number.percent)
@@ -489,14 +364,14 @@ class _Scanner:
         word = self.lower(index)
         if word in ("between", "from") and self._starts_figure(index + 1):
             return None, word, index + 1
-        for phrase, kind in _BOUND_BY_FIRST.get(word, ()):
+        for phrase, kind in BOUND_BY_FIRST.get(word, ()):
             after = index + len(phrase)
             if all(self.lower(index + k) == part for k, part in enumerate(phrase)):
                 if not self._starts_figure(after):
                     continue
-                if phrase == ("over",) and self.lower(index - 1) in _PHRASAL:
+                if phrase == ("over",) and self.lower(index - 1) in PHRASAL:
                     continue
-                if phrase == ("up", "to") and self.lower(index - 1) in _MOVES_UP:
+                if phrase == ("up", "to") and self.lower(index - 1) in MOVES_UP:
                     continue  # "edged up to 4 percent": the level reached, not a ceiling
                 return kind, None, after
         return None, None, index
@@ -506,16 +381,16 @@ class _Scanner:
         token = self.token(index)
         if token is None or not (self.spaced(index) or self.lower(index - 1) == "~"):
             return False
-        if token.is_number or token.text in _SYMBOLS or token.text in _CODES:
+        if token.is_number or token.text in SYMBOLS or token.text in CODES:
             return True
         word = token.lower
         return (
-            word in _UNITS_WORDS
-            or word in _ROUND_PLURALS
+            word in UNITS_WORDS
+            or word in ROUND_PLURALS
             or word in ("a", "an", "half", "dozen", "tens", "rs", "rs.")
-            or word in _DOLLAR_PREFIXES
-            or _hyphen_number(word) is not None
-            or word.partition("-")[0] in _UNITS_WORDS  # "near four-year"
+            or word in DOLLAR_PREFIXES
+            or hyphen_number(word) is not None
+            or word.partition("-")[0] in UNITS_WORDS  # "near four-year"
         )
 
     # -- figures --------------------------------------------------------------------------
@@ -543,22 +418,22 @@ class _Scanner:
         token = self.token(index)
         if token is None:
             return None, index
-        if token.text in _SYMBOLS and self._figure_follows(index + 1):
-            return _SYMBOLS[token.text], index + 1
-        if token.text in _CODES and self.spaced(index + 1) and self._is_figure(index + 1):
+        if token.text in SYMBOLS and self._figure_follows(index + 1):
+            return SYMBOLS[token.text], index + 1
+        if token.text in CODES and self.spaced(index + 1) and self._is_figure(index + 1):
             return ("CNY" if token.text == "RMB" else token.text), index + 1
         if token.lower in ("rs", "rs.") and self._figure_follows(index + 1):
             return "INR", index + 1
         dollar = self.token(index + 1)
         if (
-            token.lower in _DOLLAR_PREFIXES
+            token.lower in DOLLAR_PREFIXES
             and token.text.isupper()
             and dollar is not None
             and dollar.text == "$"
             and self.glued(index + 1)
             and self._figure_follows(index + 2)
         ):
-            return _DOLLAR_PREFIXES[token.lower], index + 2
+            return DOLLAR_PREFIXES[token.lower], index + 2
         return None, index
 
     def _figure_follows(self, index: int) -> bool:
@@ -566,7 +441,7 @@ class _Scanner:
 
     def _is_figure(self, index: int) -> bool:
         token = self.token(index)
-        return token is not None and (token.is_number or token.lower in _UNITS_WORDS)
+        return token is not None and (token.is_number or token.lower in UNITS_WORDS)
 
     def _figure(self, index: int, after_currency: bool) -> _Number | None:
         """Digits with a glued or following scale: "7,000", "1.5 million", "$1.2bn"."""
@@ -576,7 +451,7 @@ class _Scanner:
         value = Decimal(token.text.replace(",", ""))
         after = self.token(index + 1)
         if after is not None and after.is_word and self.glued(index + 1):
-            scale = _GLUED_SCALES.get(after.lower)
+            scale = GLUED_SCALES.get(after.lower)
             if after.lower == "m" and after_currency:
                 scale = 10**6  # "£30m"; without a currency "30m" is metres
             if scale is not None:
@@ -584,10 +459,10 @@ class _Scanner:
             if _glued_unit(after):
                 return _Number(value, index, index)
             return None  # "4G", "1e3", "3D"
-        if after is not None and after.lower in _SCALES and self.spaced(index + 1):
-            scaled, last = value * _SCALES[after.lower], index + 1
+        if after is not None and after.lower in SCALES and self.spaced(index + 1):
+            scaled, last = value * SCALES[after.lower], index + 1
             if after.lower in ("lakh", "thousand") and self.lower(last + 1) == "crore":
-                scaled = scaled * _SCALES["crore"]  # "11.11 lakh crore"
+                scaled = scaled * SCALES["crore"]  # "11.11 lakh crore"
                 last += 1
             rest = self.token(last + 1)
             if (
@@ -596,7 +471,7 @@ class _Scanner:
                 and _FIGURE.fullmatch(rest.text)
                 and "," in rest.text
                 and value == value.to_integral_value()
-                and Decimal(rest.text.replace(",", "")) < _SCALES[after.lower]
+                and Decimal(rest.text.replace(",", "")) < SCALES[after.lower]
             ):
                 # "1 million 51,998 voters": the rest of the figure after its scale
                 scaled, last = scaled + Decimal(rest.text.replace(",", "")), last + 1
@@ -615,7 +490,7 @@ class _Scanner:
         previous, after = self.token(index - 1), self.token(index + 1)
         if previous is not None and self.glued(index) and not after_currency:
             if previous.text in ("-", "–"):
-                if self.lower(index - 2) in _MAGNITUDES:
+                if self.lower(index - 2) in MAGNITUDES:
                     pass  # "a magnitude-7.8 earthquake"
                 elif not self.lower(index - 2)[:1].isdigit() or not self.glued(index - 1):
                     return False  # "F-16", "Su-27", "mid-2022"
@@ -629,19 +504,19 @@ class _Scanner:
                 return False  # "152-millimeter", "10-year-old": a modifier ("$100-a-barrel" is not)
         if previous is not None and previous.is_word and self.spaced(index) and not after_currency:
             name = previous.lower
-            if name.rstrip(".") in _MONTH_WORDS or name in ("no", "no.", "number", "nos"):
+            if name.rstrip(".") in MONTH_WORDS or name in ("no", "no.", "number", "nos"):
                 return False  # "March 5", "number 10"
-            named = any(c.isupper() for c in previous.text) and name not in _BEFORE_FIGURE
+            named = any(c.isupper() for c in previous.text) and name not in BEFORE_FIGURE
             if named and not self._counted_after(index):
                 return False  # "Apollo 11", "Article 5", "Windows 11"
         if previous is not None and previous.text == "." and self.spaced(index):
             name = self.lower(index - 2)
-            if name == "no" or name in _MONTH_WORDS:
+            if name == "no" or name in MONTH_WORDS:
                 return False  # "No. 10", "Sept. 12"
         if after is not None and self.spaced(index + 1):
-            if after.lower.rstrip(".") in _MONTH_WORDS or after.lower in _TIMES:
+            if after.lower.rstrip(".") in MONTH_WORDS or after.lower in TIMES:
                 return False  # "5 March", "3 p.m."
-            if after.lower == "of" and self.lower(index + 2).rstrip(".") in _MONTH_WORDS:
+            if after.lower == "of" and self.lower(index + 2).rstrip(".") in MONTH_WORDS:
                 return False
         if token.text.isdigit() and self._bare_neighbour(index):
             return self._digit_groups(index) is not None  # "56 949 009", not "+44 20 7946"
@@ -684,7 +559,7 @@ class _Scanner:
         if after is None or not self.spaced(index + 1) or not after.text.islower():
             return False
         large = "," in token.text or (token.text.isdigit() and int(token.text) >= 20)
-        return large and _noun_tag(after.lower) == "NNS"
+        return large and noun_tag(after.lower) == "NNS"
 
     def _bare_neighbour(self, index: int) -> bool:
         """Whether a plain digit group sits next to another: "+44 20 7946 0958"."""
@@ -723,17 +598,17 @@ class _Scanner:
             return fraction
         if word == "scores" and not self._scores_counted(index):
             return None  # "test scores": "scores" counts only as "scores of", "scores injured"
-        if word in _ROUND_PLURALS or word == "tens":
+        if word in ROUND_PLURALS or word == "tens":
             return self._round_plural(index)
-        if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in _SCALES:
-            value = Decimal(_SCALES[self.lower(index + 2)]) / 2
+        if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in SCALES:
+            value = Decimal(SCALES[self.lower(index + 2)]) / 2
             return _Number(value, index, index + 2, word=True, scaled=True)
-        if word == "a" and self.lower(index + 1) == "few" and self.lower(index + 2) in _FEW_OF:
-            few = Decimal(2 * _FEW_OF[self.lower(index + 2)])  # "a few dozen": as "dozens", 24
+        if word == "a" and self.lower(index + 1) == "few" and self.lower(index + 2) in FEW_OF:
+            few = Decimal(2 * FEW_OF[self.lower(index + 2)])  # "a few dozen": as "dozens", 24
             return _Number(few, index, index + 2, word=True, scaled=True, inexact=True)
         if word in ("a", "an"):
             following = self.lower(index + 1)
-            if not (following == "dozen" or following in _SCALES) or not self.spaced(index + 1):
+            if not (following == "dozen" or following in SCALES) or not self.spaced(index + 1):
                 return None
             return self._words(index + 1, first=index, start=Decimal(1))
         return self._words(index, first=index, start=None)
@@ -746,19 +621,19 @@ class _Scanner:
             if position > index and not self.spaced(position):
                 break
             word = self.lower(position)
-            compound = _hyphen_number(word)
+            compound = hyphen_number(word)
             if compound is not None:
                 current = (current or Decimal(0)) + compound
                 scaled = scaled or compound >= 100
-            elif word in _UNITS_WORDS:
-                current = (current or Decimal(0)) + _UNITS_WORDS[word]
+            elif word in UNITS_WORDS:
+                current = (current or Decimal(0)) + UNITS_WORDS[word]
             elif word in ("dozen", "hundred"):
                 current = (current or Decimal(1)) * (12 if word == "dozen" else 100)
                 scaled = True
-            elif word in _SCALES and current is not None:
-                total, current, scaled = total + current * _SCALES[word], Decimal(0), True
+            elif word in SCALES and current is not None:
+                total, current, scaled = total + current * SCALES[word], Decimal(0), True
             elif word == "and" and self.lower(last) == "hundred":
-                if self.lower(position + 1) not in _UNITS_WORDS:
+                if self.lower(position + 1) not in UNITS_WORDS:
                     break
                 position += 1
                 continue
@@ -771,31 +646,31 @@ class _Scanner:
 
     def _scores_counted(self, index: int) -> bool:
         following = self.lower(index + 1)
-        return following in ("of", "more") or following in _CASUALTY_WORDS
+        return following in ("of", "more") or following in CASUALTY_WORDS
 
     def _round_plural(self, index: int) -> _Number | None:
         """ "dozens of", "hundreds of thousands of", "tens of millions of": approximate,
         valued at twice the round number."""
         word, following, larger = self.lower(index), self.lower(index + 1), self.lower(index + 2)
-        if following == "of" and larger in _ROUND_PLURALS and word in ("tens", "hundreds"):
-            value = (10 if word == "tens" else 100) * 2 * _ROUND_PLURALS[larger]
+        if following == "of" and larger in ROUND_PLURALS and word in ("tens", "hundreds"):
+            value = (10 if word == "tens" else 100) * 2 * ROUND_PLURALS[larger]
             return _Number(Decimal(value), index, index + 2, word=True, round_plural=True)
         if word == "tens":
             return None
-        value = 2 * _ROUND_PLURALS[word]
+        value = 2 * ROUND_PLURALS[word]
         return _Number(Decimal(value), index, index, word=True, round_plural=True)
 
     def _fraction(self, index: int) -> _Number | None:
         """ "a third of", "two-thirds of", "half of" -> a share in percent."""
         word = self.lower(index)
         head, _, tail = word.partition("-")
-        if tail and head in _UNITS_WORDS and tail in _DENOMINATORS:
-            numerator, denominator, last = _UNITS_WORDS[head], _DENOMINATORS[tail], index
+        if tail and head in UNITS_WORDS and tail in DENOMINATORS:
+            numerator, denominator, last = UNITS_WORDS[head], DENOMINATORS[tail], index
         elif word == "half":
             numerator, denominator, last = 1, 2, index
-        elif (word in ("a", "an") or word in _UNITS_WORDS) and self.spaced(index + 1):
-            numerator = 1 if word in ("a", "an") else _UNITS_WORDS[word]
-            denominator = _DENOMINATORS.get(self.lower(index + 1), 0)
+        elif (word in ("a", "an") or word in UNITS_WORDS) and self.spaced(index + 1):
+            numerator = 1 if word in ("a", "an") else UNITS_WORDS[word]
+            denominator = DENOMINATORS.get(self.lower(index + 1), 0)
             last = index + 1
         else:
             return None
@@ -806,7 +681,7 @@ class _Scanner:
             return part
         if self.lower(last + 1) != "of":
             return None
-        if self.lower(index - 1) in _ORDINAL_PARTS:
+        if self.lower(index - 1) in ORDINAL_PARTS:
             return None  # "the second half of 2016", "the first quarter of the year"
         if (numerator > 1) != self.lower(last).endswith("s"):
             return None  # "two thirds of" or "a third of", not "two third of"
@@ -827,9 +702,9 @@ class _Scanner:
             return None
         measure = self.lower(article + 1)
         if (
-            measure in _SCALES
+            measure in SCALES
             or measure == "dozen"
-            or not (measure in ("percentage", "basis", "point") or measure in _MEASURES)
+            or not (measure in ("percentage", "basis", "point") or measure in MEASURES)
         ):
             return None
         share = Decimal(numerator) / Decimal(denominator)
@@ -849,7 +724,7 @@ class _Scanner:
             return number
         if whole.first != joint + 1 or not 0 < number.value < whole.value <= 1000:
             return number
-        if self.lower(whole.last + 1) in _MEASURES:
+        if self.lower(whole.last + 1) in MEASURES:
             return number  # "3 in 10 minutes" is a count in a time, not a share
         share = 100 * number.value / whole.value
         exact = share == share.quantize(Decimal("0.01"))
@@ -898,9 +773,9 @@ class _Scanner:
         if number.word or number.percent or number.currency or number.year_like:
             return None
         before = number.first - 1
-        if self.lower(before) in _COPULAS:
+        if self.lower(before) in COPULAS:
             before -= 1
-        if self.lower(before) not in _TALLY_CUES:
+        if self.lower(before) not in TALLY_CUES:
             return None
         joint = number.last + 1
         link = self.lower(joint)
@@ -929,7 +804,7 @@ class _Scanner:
         before = number.first - 1
         if self.lower(before) in ("from", "by"):
             before -= 1  # "rose from 4.1 to 4.3", "fell by 937 to 23,866"
-        return self.lower(before) in _CHANGE_VERBS
+        return self.lower(before) in CHANGE_VERBS
 
     # -- units ----------------------------------------------------------------------------
 
@@ -947,12 +822,12 @@ class _Scanner:
             if token.text == "%" or token.text == "pc":
                 return "percent", at
             if token.text in ("C", "F") and not self.glued(at + 1):
-                return _DEGREE_SCALES["celsius" if token.text == "C" else "fahrenheit"], at
+                return DEGREE_SCALES["celsius" if token.text == "C" else "fahrenheit"], at
             if token.text == "°":
                 scale = self.token(at + 1)
                 if scale is not None and scale.text in ("C", "F") and self.glued(at + 1):
                     name = "celsius" if scale.text == "C" else "fahrenheit"
-                    return _DEGREE_SCALES[name], at + 1
+                    return DEGREE_SCALES[name], at + 1
                 return "degrees", at
             if _glued_unit(token):
                 return token.lower, at
@@ -970,21 +845,21 @@ class _Scanner:
             return "percent", at + 1
         if first in ("percentage", "basis") and second in ("point", "points"):
             return f"{first} points", at + 1
-        if first in _DEGREE_SCALES:
-            return _DEGREE_SCALES[first], at  # "14.7 Celsius"
-        if first in ("degree", "degrees") and second in _DEGREE_SCALES:
-            return _DEGREE_SCALES[second], at + 1
+        if first in DEGREE_SCALES:
+            return DEGREE_SCALES[first], at  # "14.7 Celsius"
+        if first in ("degree", "degrees") and second in DEGREE_SCALES:
+            return DEGREE_SCALES[second], at + 1
         if first == "pounds" and second == "sterling":
             return "GBP", at + 1
-        if first in _DOLLAR_COUNTRIES and second in ("dollar", "dollars"):
-            return _DOLLAR_COUNTRIES[first], at + 1
-        if first in _CURRENCY_WORDS:
-            return _CURRENCY_WORDS[first], at
-        if token.text in _CODES:
+        if first in DOLLAR_COUNTRIES and second in ("dollar", "dollars"):
+            return DOLLAR_COUNTRIES[first], at + 1
+        if first in CURRENCY_WORDS:
+            return CURRENCY_WORDS[first], at
+        if token.text in CODES:
             return ("CNY" if token.text == "RMB" else token.text), at
         if first == "of" and (number.round_plural or number.word):
             at += 2 if self.lower(at + 1) in ("the", "those", "these") else 1
-            if number.value == 1 and _superlative(self.lower(at)):
+            if number.value == 1 and superlative(self.lower(at)):
                 return None, -1  # "one of the bitterest battles", "one of the worst-hit areas"
             if self._is_figure(at):
                 return None, -1  # "six of the seven board members": the whole is a figure
@@ -1009,7 +884,7 @@ class _Scanner:
                 continue
             if position > at and not self.spaced(position):
                 break
-            if not token.is_word or token.lower in _GRAMMAR:
+            if not token.is_word or token.lower in GRAMMAR:
                 break
             run.append(position)
             position += 1
@@ -1017,25 +892,25 @@ class _Scanner:
             token = self.tokens[index]
             if _is_head(token):
                 kept = _noun_modifiers([self.tokens[i] for i in run[:offset]])
-                head = _plural(token.lower) if token.text.islower() else token.text
+                head = plural(token.lower) if token.text.islower() else token.text
                 unit = " ".join([*kept, head])
-                if offset and _is_verb_like(self.tokens[run[offset - 1]].lower):
+                if offset and is_verb_like(self.tokens[run[offset - 1]].lower):
                     # "150 injured people": the text stays the figure, so that what
                     # happened to them ("injured") is read beside it, as with "150 injured".
                     return unit, -1
-                return _CURRENCY_WORDS.get(unit, unit), index
+                return CURRENCY_WORDS.get(unit, unit), index
             following = self.token(index + 1) if offset + 1 < len(run) else None
-            if _is_verb_like(token.lower) and not (following and _is_head(following)):
+            if is_verb_like(token.lower) and not (following and _is_head(following)):
                 break  # "300 killed", but "700 confirmed cases" counts cases
         if run and run[0] == at:
             token = self.tokens[at]
-            tag = _noun_tag(token.lower)
-            if token.text.islower() and not _is_adjective(token.lower) and tag in (None, "NN"):
+            tag = noun_tag(token.lower)
+            if token.text.islower() and not is_adjective(token.lower) and tag in (None, "NN"):
                 following = self.token(at + 1) if len(run) > 1 else None
                 compound = following is not None and following.text.islower()
-                if following is not None and compound and _noun_tag(following.lower) == "NN":
-                    return f"{token.lower} {_plural(following.lower)}", at + 1  # "board member"
-                return _plural(token.lower), at
+                if following is not None and compound and noun_tag(following.lower) == "NN":
+                    return f"{token.lower} {plural(following.lower)}", at + 1  # "board member"
+                return plural(token.lower), at
         return None, -1
 
     def _compound(self, index: int) -> bool:
@@ -1055,61 +930,17 @@ def _glued_unit(token: _Token) -> bool:
     """A unit written straight after a figure: "100km", "3.5pc", "500MW", "30m" (not "4G")."""
     if len(token.text) == 1 or token.lower == "pc":
         return token.text in ("m", "t", "g", "C", "F") or token.text == "pc"
-    return token.lower in _GLUED_UNITS
-
-
-def _superlative(word: str) -> bool:
-    head = word.partition("-")[0]
-    return head in ("most", "least", "worst", "best") or _noun_tag(head) in ("JJS", "RBS")
-
-
-def _compound_unit(word: str) -> str | None:
-    """The unit of a figure-word compound's word: "day" -> days, "strong" -> people."""
-    if word in _COMPOUND_UNITS:
-        return _COMPOUND_UNITS[word]
-    if word in _UNITS_WORDS or word in _SCALES or word in _DENOMINATORS:
-        return None
-    if word in _MEASURES or _noun_tag(word) == "NN":
-        return _metric(_plural(word))
-    return None
-
-
-def _metric(unit: str) -> str:
-    """Metric units by their symbols, as the figures are usually written: "km", "m"."""
-    return _METRIC.get(unit, unit)
-
-
-def _hyphen_number(word: str) -> int | None:
-    """ "twenty-five" -> 25, "one-thousand" -> 1000; None for "three-day"."""
-    head, _, tail = word.partition("-")
-    if not tail or head not in _UNITS_WORDS:
-        return None
-    if tail in _SCALES:
-        return _UNITS_WORDS[head] * _SCALES[tail]
-    tens, ones = _UNITS_WORDS[head], _UNITS_WORDS.get(tail, 0)
-    if tens >= 20 and tens % 10 == 0 and 0 < ones < 10:
-        return tens + ones
-    return None
+    return token.lower in GLUED_UNITS
 
 
 def _is_head(token: _Token) -> bool:
     """A word that can be what is counted: a plural, a measure, an invariable plural."""
     word = token.lower
-    if word in _COUNTED or word in _MEASURES or word in _CURRENCY_WORDS:
+    if word in COUNTED or word in MEASURES or word in CURRENCY_WORDS:
         return True
-    if _is_adjective(word):
+    if is_adjective(word):
         return False
     return len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s"))
-
-
-def _is_adjective(word: str) -> bool:
-    if word in _ING_NOUNS:
-        return False
-    return "-" in word or word in _ADJECTIVES or word.endswith(_ADJECTIVE_SUFFIXES)
-
-
-def _is_verb_like(word: str) -> bool:
-    return word.endswith(("ed", "ing", "ly")) and word not in _ING_NOUNS
 
 
 def _noun_modifiers(tokens: list[_Token]) -> list[str]:
@@ -1119,376 +950,13 @@ def _noun_modifiers(tokens: list[_Token]) -> list[str]:
     for token in reversed(tokens):
         if len(kept) == 2 or not token.text.islower():
             break
-        if _is_adjective(token.lower) and token.lower not in ("cubic", "square"):
+        if is_adjective(token.lower) and token.lower not in ("cubic", "square"):
             break
         kept.insert(0, token.lower)
     return kept
-
-
-_IRREGULAR = {"person": "people", "man": "men", "woman": "women", "child": "children"}
-_ABBREVIATIONS = _GLUED_UNITS | wordset("m t g")
-
-
-def _plural(word: str) -> str:
-    """The plural a unit is reported in: "container" -> "containers", "km" stays "km"."""
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if word in _ABBREVIATIONS or word in _COUNTED or word in _CURRENCY_WORDS:
-        return word
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith(("ss", "x", "ch", "sh")):
-        return word + "es"
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
 
 
 def _plain(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros: 3.50E+6 -> "3500000"."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"
-
-
-_SENTENCE_ENDS = frozenset(".!?")
-_CLOSING = frozenset("\"'”’)")
-_ABBREVIATED = wordset(
-    """mr mrs ms dr st gov sen rep gen col lt sgt capt prof inc co corp ltd jr sr vs no
-    jan feb mar apr jun jul aug sep sept oct nov dec"""
-)
-_LINKS = wordset("from to and or versus vs compared with against")
-_CONTRASTS = wordset("but whereas although though")
-_CHANGE_NOUNS = wordset("gains growth losses cuts")
-
-
-class _Units:
-    """Units a figure takes from its surroundings when it has none of its own.
-
-    News leaves out the counted noun once a sentence (or the one before it) has given it:
-    "74,000 jobs, construction 52,000", "the death toll rose to 25", "Nine troops were
-    killed in April, and 25 have died", "added 304,000 jobs. ... revised to 222,000". Each
-    figure looks back a bounded number of tokens, so the pass is linear in the input."""
-
-    def __init__(self, scanner: _Scanner, found: list[_Found]) -> None:
-        self.scanner = scanner
-        self.found = found
-        self.sentence = _sentence_numbers(scanner)
-        lowers = scanner.lowers
-        # "the number of", "the total of" ("a number of sectors" is several, not a count)
-        self.numbers_of = [
-            i
-            for i in range(2, len(lowers))
-            if lowers[i] == "of"
-            and lowers[i - 1] in ("number", "numbers", "total")
-            and lowers[i - 2] != "a"
-        ]
-        self.owner: dict[int, int] = {}
-        self.in_sentence: dict[int, list[int]] = {}
-        for position, item in enumerate(found):
-            for index in range(item.first, item.last + 1):
-                self.owner[index] = position
-            self.in_sentence.setdefault(self.sentence[item.first], []).append(position)
-
-    def resolve(self) -> None:
-        for position, item in enumerate(self.found):
-            quantity = item.quantity
-            unit = quantity.unit
-            if unit in _PEOPLE_UNITS:
-                unit = "people"
-            elif unit in _METRIC:
-                unit = _METRIC[unit]
-            elif unit == "percent":
-                unit = self._percent_or_points(item)
-            elif unit == "degrees":
-                unit = self._degree_scale(position)
-            if self._magnitude(item, unit):
-                unit = "magnitude"
-            if unit is None or unit in _ANAPHORIC:
-                unit = self._inferred(position) or (None if unit is None else "people")
-            if unit is not None and not item.kept:
-                item.kept = True
-            if unit != quantity.unit:
-                item.quantity = replace(quantity, unit=unit)
-
-    # -- what the figure itself says -------------------------------------------------------
-
-    def _percent_or_points(self, item: _Found) -> str:
-        """ "35.7% Coalition (down 5.7%)", "a 3.7% swing", "now at 30 percent, a three
-        percent rise": a change of a share is in percentage points."""
-        s = self.scanner
-        before, after = s.lower(item.first - 1), s.lower(item.last + 1)
-        if after in ("swing", "swings"):
-            return "percentage points"
-        if before not in ("up", "down") and after not in _POINT_CHANGES:
-            return "percent"
-        start = item.first - 1
-        while start >= 0 and self.sentence[start] == self.sentence[item.first]:
-            owner = self.owner.get(start)
-            if owner is not None and self._level(self.found[owner]):
-                return "percentage points"
-            start -= 1
-            if item.first - start > 40:
-                break
-        return "percent"
-
-    def _level(self, item: _Found) -> bool:
-        """A share that is a level ("now at 30 percent"), not a change ("rose 0.1 percent")."""
-        s = self.scanner
-        before, after = s.lower(item.first - 1), s.lower(item.last + 1)
-        if item.quantity.unit not in ("percent", "percentage points"):
-            return False
-        return not (before in _CHANGE_VERBS or before == "by" or after in _POINT_CHANGES)
-
-    def _degree_scale(self, position: int) -> str:
-        """ "1.3 degrees" after "1.5 degrees Celsius": the scale the text gave before."""
-        for earlier in reversed(self.found[max(0, position - 6) : position]):
-            unit = earlier.quantity.unit or ""
-            if unit.startswith("degrees "):
-                return unit
-        return "degrees"
-
-    def _magnitude(self, item: _Found, unit: str | None) -> bool:
-        """ "a magnitude 6.2", "a magnitude of 6.8", "a 5.9 earthquake": an earthquake's size."""
-        s = self.scanner
-        if item.spelled or not Decimal(item.quantity.value) < 10:
-            return False
-        before = s.lower(item.first - 1)
-        if before in ("of", "-"):
-            before = s.lower(item.first - 2)
-        if before in _MAGNITUDES:
-            return True
-        return unit is not None and unit.split()[-1] in _QUAKE_WORDS
-
-    # -- what the text around it says ------------------------------------------------------
-
-    def _inferred(self, position: int) -> str | None:
-        item = self.found[position]
-        return (
-            self._of_the(item)
-            or self._number_of(position)
-            or self._looking_back(position)
-            or self._casualty(item)
-            or self._previous_sentence(position)
-        )
-
-    def _of_the(self, item: _Found) -> str | None:
-        """ "77 of the 151 seats", "410 out of 650 seats", "140 of the cases"."""
-        s = self.scanner
-        at = item.last + 1
-        if s.lower(at) == "out" and s.lower(at + 1) == "of":
-            at += 2
-        elif s.lower(at) == "of":
-            at += 1
-            if s.lower(at) in ("the", "these", "those", "its", "their", "all"):
-                at += 1
-        else:
-            return None
-        owner = self.owner.get(at)
-        if owner is not None:
-            unit = self.found[owner].quantity.unit
-            return unit if _countable(unit) else None
-        token = s.token(at)
-        if token is not None and token.text.islower() and _plural_noun(token.lower):
-            return _people(token.lower)
-        return None
-
-    def _number_of(self, position: int) -> str | None:
-        """ "the number of nations that unveiled such restrictions had grown to 33": what
-        "number of" names, though another noun stands nearer."""
-        item, s = self.found[position], self.scanner
-        at = bisect.bisect_left(self.numbers_of, item.first) - 1
-        if at < 0:
-            return None
-        index = self.numbers_of[at]
-        if item.first - index > 40 or self.sentence[index] != self.sentence[item.first]:
-            return None
-        for after in range(index + 1, min(index + 5, item.first)):
-            token = s.tokens[after]
-            if not (token.is_word and token.text.islower()):
-                break
-            if _plural_noun(token.lower) and _countable(token.lower):
-                return _people(token.lower)
-        return None
-
-    def _looking_back(self, position: int) -> str | None:
-        """The nearest counted noun before the figure in its sentence: a plural noun, a
-        figure's unit, or a word for a count of people ("toll")."""
-        item, s = self.found[position], self.scanner
-        sentence = self.sentence[item.first]
-        index = item.first - 1
-        while index >= 0 and item.first - index <= 40 and self.sentence[index] == sentence:
-            owner = self.owner.get(index)
-            if owner is not None:
-                other = self.found[owner]
-                unit = other.quantity.unit
-                if other.compound:
-                    unit = None
-                if _countable(unit) or (unit is not None and self._linked(other, item)):
-                    return unit
-                index = other.first - 1
-                continue
-            word = s.lowers[index]
-            if word in _CONTRASTS:
-                break  # "..., but 10 have been reported dead": another clause
-            if word in _GRAMMAR or (word not in _CLUE_WORDS and not word.endswith("s")):
-                index -= 1
-                continue  # a quick pass over words that cannot be a counted noun
-            token = s.tokens[index]
-            if token.is_word and token.text.islower():
-                if word in _PEOPLE_NOUNS:
-                    return "people"
-                if word in _CASUALTY_WORDS and s.lower(index - 1) in ("the", "of"):
-                    return "people"  # "the number of injured over 9,000"
-                if word in ("toll", "tolls"):
-                    return "deaths"
-                if word in _CHANGE_NOUNS and _noun_tag(s.lower(index - 1)) == "NN":
-                    return _plural(s.lower(index - 1))  # "job gains" count jobs
-                if self._counted_noun(index) and not self._aside(index):
-                    return _people(word)
-            index -= 1
-        return None
-
-    def _counted_noun(self, index: int) -> bool:
-        """A plural noun that heads its phrase: "police" in "police said", not in "police
-        spokesman"."""
-        s = self.scanner
-        word = s.lower(index)
-        if not (_plural_noun(word) and _countable(word)) or word in _ANAPHORIC:
-            return False
-        following = s.token(index + 1)
-        return (
-            word not in _COUNTED
-            or following is None
-            or not (following.text.islower() and _noun_tag(following.lower) in ("NN", "NNS"))
-        )
-
-    def _aside(self, index: int) -> bool:
-        """A noun that says where or from what, not what is counted: "large parts of Nepal",
-        "the death toll from the floods"."""
-        s = self.scanner
-        place = s.token(index + 2)
-        if s.lower(index + 1) == "of" and place is not None and place.text[0].isupper():
-            return True
-        before = index - 1
-        if s.lower(before) in ("the", "these", "those"):
-            before -= 1
-        return s.lower(before) == "from"
-
-    def _linked(self, other: _Found, item: _Found) -> bool:
-        """Whether two figures are joined by a few linking words: "4.3% from 4.1"."""
-        between = range(other.last + 1, item.first)
-        return len(between) <= 3 and all(self.scanner.lower(i) in _LINKS for i in between)
-
-    def _previous_sentence(self, position: int) -> str | None:
-        """The unit of the last counted figure of the sentence before: "employers added
-        304,000 jobs. ... revised to 222,000" (a figure in digits before a spelled one)."""
-        item = self.found[position]
-        wanted = self.sentence[item.first] - 1
-        digits: str | None = None
-        spelled: str | None = None
-        for earlier in reversed([self.found[p] for p in self.in_sentence.get(wanted, ())]):
-            unit = earlier.quantity.unit
-            if not earlier.kept or earlier.compound or not _countable(unit):
-                continue
-            if earlier.spelled:
-                spelled = unit
-            else:
-                digits = unit  # the first one of the sentence wins: its subject
-        return digits or spelled
-
-    def _casualty(self, item: _Found) -> str | None:
-        """ "4,279 were hurt", "329 injured": people."""
-        for index in range(item.last + 1, item.last + 5):
-            if self.scanner.lower(index) in _CASUALTY_WORDS:
-                return "people"
-        return None
-
-
-def _sentence_numbers(scanner: _Scanner) -> list[int]:
-    """The sentence number of every token: a new sentence after ".", "!" or "?" followed by
-    a capital or a figure (not after "Mr." or "U.S."), and after a line break."""
-    tokens, text = scanner.tokens, scanner.text
-    numbers: list[int] = []
-    current = 0
-    for index, token in enumerate(tokens):
-        if index > 0:
-            previous = tokens[index - 1]
-            gap = text[previous.end : token.start]
-            if "\n" in gap or (gap and _ends_sentence(scanner, index - 1, token)):
-                current += 1
-        numbers.append(current)
-    return numbers
-
-
-def _ends_sentence(scanner: _Scanner, index: int, following: _Token) -> bool:
-    at = index
-    if scanner.tokens[at].text in _CLOSING and at > 0:
-        at -= 1
-    if scanner.tokens[at].text not in _SENTENCE_ENDS:
-        return False
-    first = following.text[0]
-    if not (first.isupper() or first.isdigit() or first in "\"“‘'"):
-        return False
-    word = scanner.lower(at - 1)
-    return not (word in _ABBREVIATED or "." in word or (len(word) == 1 and word.isalpha()))
-
-
-def _countable(unit: str | None) -> bool:
-    """A unit that counts things (not a share, money, time or a measure)."""
-    if unit is None or unit in ("percent", "percentage points", "basis points"):
-        return False
-    if unit in _CODES or unit in _CURRENCY_WORDS.values() or unit == "magnitude":
-        return False
-    head = unit.split()[-1].lower()
-    return head not in _MEASURES and head not in _LONGER_TIMES and not head.startswith("degree")
-
-
-def _plural_noun(word: str) -> bool:
-    """A plural noun by the general English lexicon (Brill's tags), or by its form when
-    the lexicon does not have it."""
-    if word in _COUNTED or word in _IRREGULAR.values():
-        return True
-    tag = _noun_tag(word)
-    if tag is not None:
-        return tag == "NNS"
-    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s"))
-
-
-def _people(word: str) -> str:
-    return "people" if word in _PEOPLE_UNITS else word
-
-
-@cache
-def word_tags() -> dict[str, str]:
-    """Lower-case word -> its most frequent Penn tag in Brill's lexicon (the TextBlob
-    wheel's ``en-lexicon.txt``, see ``ledger.extract.features``), read from the lower-case
-    entries only: "deaths" is NNS, though "Deaths" (a headline word) is listed first as NNP."""
-    tags: dict[str, str] = {}
-    try:
-        path = metadata.distribution(DISTRIBUTION).locate_file(_TAGS_FILE)
-        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
-    except (metadata.PackageNotFoundError, OSError) as error:
-        raise ConfigError(f"{_TAGS_FILE}: not readable from the {DISTRIBUTION} wheel") from error
-    for line in lines:
-        fields = line.split()
-        if len(fields) >= 2 and fields[0].islower() and not line.startswith(";;;"):
-            tags.setdefault(fields[0], fields[1])
-    return tags
-
-
-_TAGS_FILE = "textblob/en/en-lexicon.txt"
-
-
-def _noun_tag(word: str) -> str | None:
-    return word_tags().get(word)
-
-
-# Words the look back stops at though they do not end in "s" (see ``_Units._looking_back``).
-_CLUE_WORDS = (
-    _COUNTED
-    | frozenset(_IRREGULAR.values())
-    | _PEOPLE_NOUNS
-    | _CASUALTY_WORDS
-    | _CHANGE_NOUNS
-    | wordset("toll")
-)
