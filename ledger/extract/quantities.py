@@ -300,19 +300,23 @@ class _Scanner:
         following, before = self.lower(number.last + 1), self.lower(number.first - 1)
         if number.first > 0 and before in NOT_COUNTING:
             return False
-        if following == "of":  # "six of the seven board members", not "one of the best"
+        if following in ("of", "among"):  # "six of the seven members", not "one of the best"
             if number.value == 1:
                 return False  # "one of 15 tests" says which, not how many
             at = number.last + 2
+            if self.lower(at) == "them":
+                return True  # "only five of them fell ill": as many as the noun before
             at += self.lower(at) in ("the", "these", "those", "its", "their")
             return self._is_figure(at)
-        if number.round_plural and following in (",", ";", "."):
+        ends = following in (",", ";", ".", ")")
+        if number.round_plural and ends:
             return True  # "the toll could reach thousands, an official said"
         return (
             following in ELIDED_AFTER
             or following in CASUALTY_WORDS
             or before in CASUALTY_WORDS  # "killed five troops and wounded four"
-            or before in ("another", "other")  # "another two hit a vehicle"
+            or before in ("another", "other", "up", "down")  # "another two hit", "up eight"
+            or (ends and before in ("to", "at", "of"))  # "rose to seven.", "a majority of three."
         )
 
     def _may_start(self, index: int) -> bool:
@@ -492,6 +496,8 @@ class _Scanner:
             if previous.text in ("-", "–"):
                 if self.lower(index - 2) in MAGNITUDES:
                     pass  # "a magnitude-7.8 earthquake"
+                elif self.lower(index - 2) == "%" and self.lower(index - 3)[:1].isdigit():
+                    pass  # "2%-4%": the top of a range
                 elif not self.lower(index - 2)[:1].isdigit() or not self.glued(index - 1):
                     return False  # "F-16", "Su-27", "mid-2022"
             elif previous.is_word or previous.is_number or previous.text in "/:#+.,":
@@ -603,6 +609,8 @@ class _Scanner:
         if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in SCALES:
             value = Decimal(SCALES[self.lower(index + 2)]) / 2
             return _Number(value, index, index + 2, word=True, scaled=True)
+        if word == "a" and self.lower(index + 1) == "couple" and self.lower(index + 2) == "of":
+            return _Number(Decimal(2), index, index + 1, word=True, inexact=True)  # "a couple of"
         if word == "a" and self.lower(index + 1) == "few" and self.lower(index + 2) in FEW_OF:
             few = Decimal(2 * FEW_OF[self.lower(index + 2)])  # "a few dozen": as "dozens", 24
             return _Number(few, index, index + 2, word=True, scaled=True, inexact=True)
@@ -679,8 +687,8 @@ class _Scanner:
         part = self._part_of_a_unit(numerator, denominator, index, last)
         if part is not None:
             return part
-        if self.lower(last + 1) != "of":
-            return None
+        if self.lower(last + 1) != "of" and not (word == "half" and self.lower(last + 1) == "the"):
+            return None  # a share needs its "of" ("half the size" has it implied)
         if self.lower(index - 1) in ORDINAL_PARTS:
             return None  # "the second half of 2016", "the first quarter of the year"
         if (numerator > 1) != self.lower(last).endswith("s"):
@@ -737,7 +745,14 @@ class _Scanner:
         """ "12-17", "12 to 17", "between 12 and 17", "from 5,000 to 7,000": the range, or
         None when the figure stands alone."""
         joint = number.last + 1
-        if marker is not None and self.lower(joint) in ("percent", "%") and not number.currency:
+        if (
+            self.lower(joint) == "%"
+            and self.glued(joint)
+            and self.lower(joint + 1) in ("-", "–")
+            and self.glued(joint + 1)
+        ):
+            joint += 1  # "2%-4%"
+        elif marker is not None and self.lower(joint) in ("percent", "%") and not number.currency:
             following = self.lower(joint + 1)
             if (following == "and" and marker == "between") or following == "to":
                 joint += 1  # "between 2 percent and 2.25 percent": the unit said twice
@@ -802,8 +817,10 @@ class _Scanner:
     def _changing(self, number: _Number) -> bool:
         """ "rose from 4.1 to 4.3 percent" is a change between two figures, not a range."""
         before = number.first - 1
-        if self.lower(before) in ("from", "by"):
-            before -= 1  # "rose from 4.1 to 4.3", "fell by 937 to 23,866"
+        if self.lower(before) == "by":
+            return True  # "fell in August by 937 to 23,866": by an amount to a level
+        if self.lower(before) == "from":
+            before -= 1  # "rose from 4.1 to 4.3"
         return self.lower(before) in CHANGE_VERBS
 
     # -- units ----------------------------------------------------------------------------

@@ -320,3 +320,28 @@ def test_pct_is_percent_and_a_number_of_is_not_the_number_of() -> None:
     assert units("rates rose to 6.25 pct")[0][2] == "percent"
     text = "Hiring rose in a number of sectors: retail added 9,000 jobs, farming 2,000."
     assert [u for _, _, u in units(text)] == ["jobs", "jobs"]
+
+
+def test_more_places_a_spelled_count_leaves_its_noun_out() -> None:
+    text = "The Reds won 40 seats (down 6), the Blues nine (up two)."
+    assert [(v, u) for _, v, u in units(text)] == [
+        ("40", "seats"), ("6", "seats"), ("9", "seats"), ("2", "seats"),
+    ]  # fmt: skip
+    text = "Of 2,000 volunteers, only three of them fell ill."
+    assert [(v, u) for _, v, u in units(text)] == [("2000", "volunteers"), ("3", "volunteers")]
+    text = "The number of schools closed has risen to eleven."
+    assert units(text)[-1][1:] == ("11", "schools")
+
+
+def test_a_couple_half_the_and_a_percent_range_with_a_dash() -> None:
+    (found,) = find_quantities("she called a couple of times")
+    assert (found.value, found.unit, found.bound) == ("2", "times", "approximate")
+    (found,) = find_quantities("it is about half the size of a bus")
+    assert (found.value, found.unit, found.bound) == ("50", "percent", "approximate")
+    (found,) = find_quantities("the 1%-3% target band")
+    assert (found.value, found.high, found.unit) == ("1", "3", "percent")
+
+
+def test_by_an_amount_to_a_level_is_two_figures_whatever_comes_before() -> None:
+    found = find_quantities("claims fell in May by 210 to 9,870 in a month")
+    assert [(q.value, q.high) for q in found] == [("210", None), ("9870", None)]
