@@ -817,11 +817,20 @@ class _Scanner:
     def _changing(self, number: _Number) -> bool:
         """ "rose from 4.1 to 4.3 percent" is a change between two figures, not a range."""
         before = number.first - 1
-        if self.lower(before) == "by":
+        if self.lower(before) == "by" and self._to_a_level(number):
             return True  # "fell in August by 937 to 23,866": by an amount to a level
         if self.lower(before) == "from":
             before -= 1  # "rose from 4.1 to 4.3"
         return self.lower(before) in CHANGE_VERBS
+
+    def _to_a_level(self, number: _Number) -> bool:
+        """After "by", whether "to" names the level reached, not the top of a range: a level
+        is many times the change ("by 937 to 23,866"); a range's ends are close ("higher by
+        5 to 15 cents", "by 2 to 3 points")."""
+        target = self._number(number.last + 2)
+        if target is None or self.lower(number.last + 1) != "to":
+            return False
+        return target.value >= 5 * number.value
 
     # -- units ----------------------------------------------------------------------------
 

@@ -185,6 +185,13 @@ class Units:
                 break
             if plural_noun(token.lower) and countable(token.lower):
                 return people(token.lower)
+            following = s.token(after + 1)
+            if noun_tag(token.lower) in ("JJ", "VBN") and not (
+                following is not None
+                and following.text.islower()
+                and noun_tag(following.lower) in ("NN", "NNS", "JJ", "VBN")
+            ):
+                return "people"  # "the number of (registered) unemployed": people
         return None
 
     def _looking_back(self, position: int) -> str | None:

@@ -345,3 +345,13 @@ def test_a_couple_half_the_and_a_percent_range_with_a_dash() -> None:
 def test_by_an_amount_to_a_level_is_two_figures_whatever_comes_before() -> None:
     found = find_quantities("claims fell in May by 210 to 9,870 in a month")
     assert [(q.value, q.high) for q in found] == [("210", None), ("9870", None)]
+
+
+def test_by_a_few_to_a_few_more_is_a_range() -> None:
+    (found,) = find_quantities("fares could rise by 5 to 15 cents")
+    assert (found.value, found.high, found.unit) == ("5", "15", "cents")
+
+
+def test_the_number_of_a_group_named_by_an_adjective_is_people() -> None:
+    text = "The number of long-term jobless fell by 300 to 41,200."
+    assert [u for _, _, u in units(text)] == ["people", "people"]
