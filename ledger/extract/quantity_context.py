@@ -55,8 +55,10 @@ class Units:
         self.numbers_of = [
             i
             for i in range(2, len(lowers))
-            if lowers[i] == "of"
-            and lowers[i - 1] in ("number", "numbers", "total")
+            if (
+                (lowers[i] == "of" and lowers[i - 1] in ("number", "numbers", "total"))
+                or (lowers[i - 1] == "number" and _of_people(lowers[i]))
+            )
             and lowers[i - 2] != "a"
         ]
         self.owner: dict[int, int] = {}
@@ -179,6 +181,8 @@ class Units:
         index = self.numbers_of[at]
         if item.first - index > 40 or self.sentence[index] != self.sentence[item.first]:
             return None
+        if _of_people(s.lower(index)):
+            return "people"  # "the number waiting more than 12 hours", "the number who"
         for after in range(index + 1, min(index + 5, item.first)):
             token = s.tokens[after]
             if not (token.is_word and token.text.islower()):
@@ -315,3 +319,8 @@ def _ends_sentence(scanner: _Scanner, index: int, following: _Token) -> bool:
         return False
     word = scanner.lower(at - 1)
     return not (word in ABBREVIATED or "." in word or (len(word) == 1 and word.isalpha()))
+
+
+def _of_people(word: str) -> bool:
+    """ "the number who ...", "the number waiting ...": a count of people."""
+    return word == "who" or (word.endswith("ing") and noun_tag(word) == "VBG")

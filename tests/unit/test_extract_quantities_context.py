@@ -355,3 +355,9 @@ def test_by_a_few_to_a_few_more_is_a_range() -> None:
 def test_the_number_of_a_group_named_by_an_adjective_is_people() -> None:
     text = "The number of long-term jobless fell by 300 to 41,200."
     assert [u for _, _, u in units(text)] == ["people", "people"]
+
+
+def test_the_number_who_or_waiting_counts_people() -> None:
+    text = "The number waiting over a year for surgery hit 8,410, up from 7,950."
+    assert [u for _, _, u in units(text)] == ["people", "people"]
+    assert units("the number who lost their homes rose by 600")[0][2] == "people"
