@@ -17,6 +17,7 @@ from ledger.extract.cues import wordset
 from ledger.extract.model import Bound, Quantity
 from ledger.extract.quantity_context import Units
 from ledger.extract.quantity_words import (
+    ANAPHORIC,
     BEFORE_FIGURE,
     BOUND_BY_FIRST,
     CASUALTY_WORDS,
@@ -123,9 +124,21 @@ def find_quantities(
     figure can take the unit the text gave its neighbours ("added 304,000 jobs. December's
     total was revised to 222,000" -> jobs); see ``_Units``."""
     end = len(text) if end is None else end
-    before = _context_start(text, start)
-    context = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, before, start)]
     window = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    context: list[_Token] = []
+    scanner, found = _scan(text, context, window, skip)
+    if start > 0 and any(_wants_context(item) for item in found):
+        before = _context_start(text, start)
+        context = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, before, start)]
+        scanner, found = _scan(text, context, window, skip)
+    Units(scanner, found).resolve()
+    return [item.quantity for item in found if item.first >= len(context) and item.kept]
+
+
+def _scan(
+    text: str, context: list[_Token], window: list[_Token], skip: Sequence[tuple[int, int]]
+) -> tuple[_Scanner, list[_Found]]:
+    """The quantities read from the context's and the window's tokens, units as written."""
     tokens = context + window
     scanner = _Scanner(text, tokens, skip)
     found: list[_Found] = []
@@ -137,8 +150,14 @@ def find_quantities(
             item, index = None, len(context)  # cut by the window's start: read it there
         if item is not None:
             found.append(item)
-    Units(scanner, found).resolve()
-    return [item.quantity for item in found if item.first >= len(context) and item.kept]
+    return scanner, found
+
+
+def _wants_context(item: _Found) -> bool:
+    """Whether a figure's unit may depend on the text before the window: none of its own,
+    "others", bare "degrees", or a percent that may be a change of a share."""
+    unit = item.quantity.unit
+    return not item.kept or unit is None or unit in ANAPHORIC or unit in ("degrees", "percent")
 
 
 def _context_start(text: str, start: int) -> int:
