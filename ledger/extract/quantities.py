@@ -173,6 +173,7 @@ def _context_start(text: str, start: int) -> int:
 
 
 _CONTEXT = 480
+_RATE_PERIODS = frozenset(("day", "week", "month", "year", "hour"))
 
 
 @dataclass(frozen=True)
@@ -929,12 +930,19 @@ class _Scanner:
                 continue
             if position > at and not self.spaced(position):
                 break
+            if token.lower == "of" and run and self._inside_a_name(position):
+                position += 1  # "151 House of Representatives seats"
+                continue
             if not token.is_word or token.lower in GRAMMAR:
                 break
             run.append(position)
             position += 1
         for offset, index in enumerate(run):
             token = self.tokens[index]
+            if _is_head(token) and not token.text.islower():
+                later = [self.tokens[i] for i in run[offset + 1 :]]
+                if any(t.text.islower() and _is_head(t) for t in later):
+                    continue  # "151 House of Representatives seats" counts seats
             if _is_head(token):
                 kept = _noun_modifiers([self.tokens[i] for i in run[:offset]])
                 head = plural(token.lower) if token.text.islower() else token.text
@@ -943,9 +951,11 @@ class _Scanner:
                     # "150 injured people": the text stays the figure, so that what
                     # happened to them ("injured") is read beside it, as with "150 injured".
                     return unit, -1
+                unit, index = self._and_more(unit, index)
                 return CURRENCY_WORDS.get(unit, unit), index
             following = self.token(index + 1) if offset + 1 < len(run) else None
-            if is_verb_like(token.lower) and not (following and _is_head(following)):
+            verb = is_verb_like(token.lower) and token.text.islower()  # not "Assembly"
+            if verb and not (following and _is_head(following)):
                 break  # "300 killed", but "700 confirmed cases" counts cases
         if run and run[0] == at:
             token = self.tokens[at]
@@ -957,6 +967,34 @@ class _Scanner:
                     return f"{token.lower} {plural(following.lower)}", at + 1  # "board member"
                 return plural(token.lower), at
         return None, -1
+
+    def _inside_a_name(self, index: int) -> bool:
+        before, after = self.token(index - 1), self.token(index + 1)
+        return (
+            before is not None
+            and after is not None
+            and before.text[0].isupper()
+            and after.text[0].isupper()
+            and self.spaced(index + 1)
+        )
+
+    def _and_more(self, unit: str, index: int) -> tuple[str, int]:
+        """What the counted noun goes on with: "1.2 million barrels a day" (a rate, `barrels
+        per day`), "seven cities and prefectures" (two kinds counted together)."""
+        link, word = self.lower(index + 1), self.token(index + 2)
+        if word is None or not (self.spaced(index + 1) and self.spaced(index + 2)):
+            return unit, index
+        if link in ("a", "per") and word.lower in _RATE_PERIODS and unit not in CURRENCY_WORDS:
+            return f"{unit} per {word.lower}", index + 2
+        if (
+            link == "and"
+            and word.text.islower()
+            and noun_tag(word.lower) == "NNS"
+            and unit.islower()
+            and not (noun_tag(self.lower(index + 3)) or "").startswith("VB")
+        ):
+            return f"{unit} and {word.lower}", index + 2
+        return unit, index
 
     def _compound(self, index: int) -> bool:
         """A "152-millimeter" compound: a figure, a glued hyphen and a glued word."""
@@ -983,6 +1021,9 @@ def _is_head(token: _Token) -> bool:
     word = token.lower
     if word in COUNTED or word in MEASURES or word in CURRENCY_WORDS:
         return True
+    last = word.rpartition("-")[2]
+    if last != word and (last in MEASURES or last == "years"):
+        return True  # "49 light-years"
     if is_adjective(word):
         return False
     return len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s"))

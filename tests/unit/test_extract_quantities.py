@@ -108,7 +108,8 @@ def described(text: str) -> list[tuple[str, str, str | None, str, str | None]]:
         ("1,000 tons of rice", "1,000 tons", "1000", "tons"),
         ("a range of 600 km", "600 km", "600", "km"),
         ("a 100km corridor", "100km", "100", "km"),
-        ("3 million barrels per day", "3 million barrels", "3000000", "barrels"),
+        ("3 million barrels per day", "3 million barrels per day", "3000000",
+         "barrels per day"),
         ("5,000 North Korean troops", "5,000 North Korean troops", "5000", "troops"),
         ("1,200 new cases", "1,200 new cases", "1200", "cases"),
         ("one container", "one container", "1", "containers"),  # units are plural

@@ -361,3 +361,24 @@ def test_the_number_who_or_waiting_counts_people() -> None:
     text = "The number waiting over a year for surgery hit 8,410, up from 7,950."
     assert [u for _, _, u in units(text)] == ["people", "people"]
     assert units("the number who lost their homes rose by 600")[0][2] == "people"
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted", "unit"),
+    [
+        ("output of 2.5 million barrels a day", "2.5 million barrels a day", "barrels per day"),
+        ("burned 12 homes and barns overnight", "12 homes and barns", "homes and barns"),
+        ("at least 30 light-years away", "at least 30 light-years", "light-years"),
+        ("40 of the 90 National Assembly of Wales seats", "90 National Assembly of Wales seats",
+         "seats"),
+    ],
+)  # fmt: skip
+def test_rates_pairs_of_nouns_hyphenated_measures_and_names_before_the_noun(
+    text: str, quoted: str, unit: str
+) -> None:
+    found = find_quantities(text)[-1]
+    assert (found.text, found.unit) == (quoted, unit)
+
+
+def test_a_pair_of_nouns_stops_before_a_verb() -> None:
+    assert units("won 4 seats and votes rose")[0][2] == "seats"
