@@ -157,7 +157,7 @@ MEASURES = wordset(
 TIME_UNITS = wordset("hour hours day days week weeks month months year years minute minutes")
 
 
-TIMES = wordset("am pm a.m p.m o'clock gmt utc bst est edt cet")
+TIMES = wordset("am pm a.m p.m o'clock gmt utc bst est edt cet noon midnight")
 
 
 CHANGE_VERBS = wordset(

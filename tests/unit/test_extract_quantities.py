@@ -253,7 +253,7 @@ def test_a_change_from_one_figure_to_another_is_not_a_range() -> None:
     [
         "2016 unemployment", "in 2023", "the 2022-23 season", "since mid-2022", "the 2024 election",
         "2016 votes", "2019-2023", "in the 1990s", "March 5", "5 March", "Sept. 12", "10:30",
-        "3 p.m.", "at 9 am", "1st place", "the third time", "Apollo 11", "Article 5", "No. 10",
+        "3 p.m.", "at 9 am", "by 12 noon tomorrow", "1st place", "the third time", "Apollo 11", "Article 5", "No. 10",
         "Windows 11", "F-16", "COVID-19", "G7 leaders", "Su-27 fighters", "call 555-0100",
         "+44 20 7946 0958", "the match was 3-2", "a 15-year-old boy", "a six-month-old calf",
         "24/7", "version 1.2.3", "4G networks", "one of the best", "thousands protested",
