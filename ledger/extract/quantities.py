@@ -192,6 +192,7 @@ class _Scanner:
         self.tokens = tokens
         self.skip = skip
         self.lowers = [token.lower for token in tokens]
+        self.against: dict[int, _Number] = {}  # the second figure of a tally, by its index
 
     def token(self, index: int) -> _Token | None:
         return self.tokens[index] if 0 <= index < len(self.tokens) else None
@@ -219,6 +220,15 @@ class _Scanner:
         """The quantity whose text starts at token ``index`` (or None) and the token index
         to go on from: past a figure that is not a quantity (a year, a score), so its parts
         are not read again."""
+        if index in self.against:
+            against = self.against.pop(index)
+            quantity = Quantity(
+                value=_plain(against.value),
+                unit="votes",
+                bound="exact",
+                text=self.text[self.tokens[index].start : self.tokens[against.last].end],
+            )
+            return _Found(quantity, index, index, against.last), against.last + 1
         if not self._may_start(index):
             return None, index + 1
         bound, marker, begin = self._lead(index)
@@ -252,6 +262,10 @@ class _Scanner:
                 bound="exact" if bound is None or self.lower(index) in TALLY_CUES else bound,
                 text=self.text[self.tokens[index].start : self.tokens[tally].end],
             )
+            second = self._number(number.last + 2)
+            if second is not None:
+                self.against[second.first] = second  # "50-48": the votes against, next
+                return _Found(quantity, index, begin, tally), second.first
             return _Found(quantity, index, begin, tally), tally + 1
         priced = number.currency is not None and not self._figure_after_dash(number.last + 1)
         if span is None and self._dash_after(number.last) and not priced:

@@ -318,8 +318,11 @@ def test_hostile_input_is_scanned_in_linear_time() -> None:
         ("He was confirmed 50 to 48, the thinnest margin", "50 to 48"),
     ],
 )
-def test_a_vote_tally_is_the_votes_for(text: str, quoted: str) -> None:
-    assert only(text) == Quantity(value="50", unit="votes", bound="exact", text=quoted)
+def test_a_vote_tally_is_the_votes_for_then_the_votes_against(text: str, quoted: str) -> None:
+    assert find_quantities(text) == [
+        Quantity(value="50", unit="votes", bound="exact", text=quoted),
+        Quantity(value="48", unit="votes", bound="exact", text="48"),
+    ]
 
 
 @pytest.mark.parametrize(

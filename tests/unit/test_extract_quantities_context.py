@@ -204,8 +204,9 @@ def test_verbs_and_phrases_that_bound_a_figure(text: str, bound: str) -> None:
 
 
 def test_a_vote_verb_that_also_bounds_still_reads_a_tally_as_exact() -> None:
-    (found,) = find_quantities("the bill passed 61-38")
+    found, against = find_quantities("the bill passed 61-38")
     assert (found.value, found.unit, found.bound) == ("61", "votes", "exact")
+    assert (against.value, against.unit, against.text) == ("38", "votes", "38")
 
 
 def test_a_change_by_an_amount_to_a_level_is_not_a_range() -> None:
