@@ -157,7 +157,7 @@ def _wants_context(item: _Found) -> bool:
     """Whether a figure's unit may depend on the text before the window: none of its own,
     "others", bare "degrees", or a percent that may be a change of a share."""
     unit = item.quantity.unit
-    return not item.kept or unit is None or unit in ANAPHORIC or unit in ("degrees", "percent")
+    return not item.kept or unit is None or unit in ANAPHORIC or unit in _NEAR_UNITS
 
 
 def _context_start(text: str, start: int) -> int:
@@ -174,6 +174,9 @@ def _context_start(text: str, start: int) -> int:
 
 _CONTEXT = 480
 _RATE_PERIODS = frozenset(("day", "week", "month", "year", "hour"))
+# Units that the figures before a window may change: "degrees" (Celsius?), a percent or
+# points after a share (percentage points?).
+_NEAR_UNITS = frozenset(("degrees", "percent", "points"))
 
 
 @dataclass(frozen=True)

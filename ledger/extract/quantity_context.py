@@ -78,6 +78,8 @@ class Units:
                 unit = METRIC[unit]
             elif unit == "percent":
                 unit = self._percent_or_points(item)
+            elif unit == "points" and self._after_a_share(item):
+                unit = "percentage points"  # "turnout was 61.3 percent, down 4.2 points"
             elif unit == "degrees":
                 unit = self._degree_scale(position)
             if self._magnitude(item, unit):
@@ -100,15 +102,19 @@ class Units:
             return "percentage points"
         if before not in ("up", "down") and after not in POINT_CHANGES:
             return "percent"
+        return "percentage points" if self._after_a_share(item) else "percent"
+
+    def _after_a_share(self, item: _Found) -> bool:
+        """Whether a share that is a level comes before the figure in its sentence."""
         start = item.first - 1
         while start >= 0 and self.sentence[start] == self.sentence[item.first]:
             owner = self.owner.get(start)
             if owner is not None and self._level(self.found[owner]):
-                return "percentage points"
+                return True
             start -= 1
             if item.first - start > 40:
                 break
-        return "percent"
+        return False
 
     def _level(self, item: _Found) -> bool:
         """A share that is a level ("now at 30 percent"), not a change ("rose 0.1 percent")."""

@@ -383,3 +383,8 @@ def test_rates_pairs_of_nouns_hyphenated_measures_and_names_before_the_noun(
 
 def test_a_pair_of_nouns_stops_before_a_verb() -> None:
     assert units("won 4 seats and votes rose")[0][2] == "seats"
+
+
+def test_points_after_a_share_are_percentage_points() -> None:
+    assert units("Turnout was 61.3 percent, down 4.2 points.")[1][2] == "percentage points"
+    assert units("The index rose 4.2 points.")[0][2] == "points"
