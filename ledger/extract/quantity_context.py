@@ -35,6 +35,7 @@ from ledger.extract.quantity_words import (
 )
 
 if TYPE_CHECKING:
+    from ledger.extract.model import Bound
     from ledger.extract.quantities import _Found, _Scanner, _Token
 
 
@@ -90,8 +91,22 @@ class Units:
                 item.kept = True
             if unit != quantity.unit:
                 item.quantity = replace(quantity, unit=unit)
+            converted = self._converted(position)
+            if converted is not None and item.quantity.bound == "exact":
+                item.quantity = replace(item.quantity, bound=converted)
 
     # -- what the figure itself says -------------------------------------------------------
+
+    def _converted(self, position: int) -> Bound | None:
+        """ "around 12km (eight miles)": a figure in brackets right after another restates
+        it in other units, so it takes that figure's bound."""
+        item, s = self.found[position], self.scanner
+        if position == 0 or s.lower(item.first - 1) != "(":
+            return None
+        previous = self.found[position - 1]
+        if previous.last != item.first - 2 or previous.quantity.bound == "exact":
+            return None
+        return previous.quantity.bound
 
     def _percent_or_points(self, item: _Found) -> str:
         """ "35.7% Coalition (down 5.7%)", "a 3.7% swing", "now at 30 percent, a three

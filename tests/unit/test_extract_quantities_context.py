@@ -388,3 +388,13 @@ def test_a_pair_of_nouns_stops_before_a_verb() -> None:
 def test_points_after_a_share_are_percentage_points() -> None:
     assert units("Turnout was 61.3 percent, down 4.2 points.")[1][2] == "percentage points"
     assert units("The index rose 4.2 points.")[0][2] == "points"
+
+
+def test_a_conversion_in_brackets_keeps_the_bound_of_the_figure_it_restates() -> None:
+    found = find_quantities("a camp about 30 km (19 miles) north")
+    assert [(q.value, q.unit, q.bound) for q in found] == [
+        ("30", "km", "approximate"),
+        ("19", "miles", "approximate"),
+    ]
+    found = find_quantities("a camp 30 km (19 miles) north")
+    assert [q.bound for q in found] == ["exact", "exact"]
