@@ -1,8 +1,10 @@
 """Quantities in news text: "approximately 7,000 containers" -> 7000 containers, approximate.
 
 A linear scan over word, number and symbol tokens (no backtracking regex over the input):
-figures, number words, fractions, scales, currencies, percentages, bounds and ranges, and
-the counted noun. Years, dates, times, ordinals and numbers inside names are left out.
+figures, number words, fractions, scales, currencies, percentages, bounds and ranges,
+figure-word compounds, and the counted noun. Years, dates, times, ordinals, ages and
+numbers inside names are left out. A figure whose noun the text left out takes it from
+the text around it (``quantity_context``); the word lists are in ``quantity_words``.
 Conventions are documented in docs/extraction.md ("Quantities").
 """
 
@@ -122,7 +124,7 @@ def find_quantities(
 
     The sentence before the window is read too (a bounded stretch of text), so that a bare
     figure can take the unit the text gave its neighbours ("added 304,000 jobs. December's
-    total was revised to 222,000" -> jobs); see ``_Units``."""
+    total was revised to 222,000" -> jobs); see ``quantity_context.Units``."""
     end = len(text) if end is None else end
     window = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
     context: list[_Token] = []
@@ -329,7 +331,7 @@ class _Scanner:
     def _tentative(self, number: _Number, span: _Range | None, unit: str | None) -> bool:
         """A spelled-out count or round plural with no unit of its own, "six wounded and one
         was captured", "scores injured", "hundreds more": a quantity only if its unit can be
-        told from what surrounds it (``_Units``)."""
+        told from what surrounds it (``quantity_context.Units``)."""
         if unit is not None or span is not None or not number.word or number.percent:
             return False
         if number.scaled and not number.round_plural:

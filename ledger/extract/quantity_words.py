@@ -395,7 +395,7 @@ def noun_tag(word: str) -> str | None:
     return word_tags().get(word)
 
 
-# Words the look back stops at though they do not end in "s" (see ``_Units._looking_back``).
+# Words the look back stops at though they do not end in "s" (``Units._looking_back``).
 CLUE_WORDS = (
     COUNTED
     | frozenset(IRREGULAR.values())
