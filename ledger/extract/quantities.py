@@ -1,8 +1,10 @@
 """Quantities in news text: "approximately 7,000 containers" -> 7000 containers, approximate.
 
 A linear scan over word, number and symbol tokens (no backtracking regex over the input):
-figures, number words, fractions, scales, currencies, percentages, bounds and ranges, and
-the counted noun. Years, dates, times, ordinals and numbers inside names are left out.
+figures, number words, fractions, scales, currencies, percentages, bounds and ranges,
+figure-word compounds, and the counted noun. Years, dates, times, ordinals, ages and
+numbers inside names are left out. A figure whose noun the text left out takes it from
+the text around it (``quantity_context``); the word lists are in ``quantity_words``.
 Conventions are documented in docs/extraction.md ("Quantities").
 """
 
@@ -13,8 +15,51 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ledger.extract.cues import MONTHS, wordset
+from ledger.extract.cues import wordset
 from ledger.extract.model import Bound, Quantity
+from ledger.extract.quantity_context import Units
+from ledger.extract.quantity_words import (
+    ANAPHORIC,
+    BEFORE_FIGURE,
+    BOUND_BY_FIRST,
+    CASUALTY_WORDS,
+    CHANGE_VERBS,
+    CODES,
+    COPULAS,
+    COUNTED,
+    CURRENCY_WORDS,
+    DEGREE_SCALES,
+    DENOMINATORS,
+    DOLLAR_COUNTRIES,
+    DOLLAR_PREFIXES,
+    ELIDED_AFTER,
+    FEW_OF,
+    GLUED_SCALES,
+    GLUED_UNITS,
+    GRAMMAR,
+    MAGNITUDES,
+    MEASURES,
+    MONTH_WORDS,
+    MOVES_UP,
+    NOT_COUNTING,
+    ORDINAL_PARTS,
+    PHRASAL,
+    ROUND_PLURALS,
+    SCALES,
+    STARTERS,
+    SYMBOLS,
+    TALLY_CUES,
+    TIME_UNITS,
+    TIMES,
+    UNITS_WORDS,
+    compound_unit,
+    hyphen_number,
+    is_adjective,
+    is_verb_like,
+    noun_tag,
+    plural,
+    superlative,
+)
 
 # Numbers (digits with "," or "." between), words (letters joined by ' ’ . -), one symbol.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’.-][^\W\d_]+)*|\S")
@@ -41,132 +86,6 @@ class _Token:
         return self.text[0].isalpha()
 
 
-_BOUND_PHRASES: tuple[tuple[tuple[str, ...], Bound], ...] = (
-    (("more", "than"), "more_than"), (("over",), "more_than"), (("upwards", "of"), "more_than"),
-    (("in", "excess", "of"), "more_than"), (("above",), "more_than"),
-    (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"),
-    (("no", "less", "than"), "at_least"), (("not", "less", "than"), "at_least"),
-    (("a", "minimum", "of"), "at_least"),
-    (("up", "to"), "at_most"), (("as", "many", "as"), "at_most"), (("as", "much", "as"), "at_most"),
-    (("at", "most"), "at_most"), (("a", "maximum", "of"), "at_most"),
-    (("no", "more", "than"), "at_most"), (("not", "more", "than"), "at_most"),
-    (("fewer", "than"), "less_than"), (("less", "than"), "less_than"), (("under",), "less_than"),
-    (("below",), "less_than"),
-    (("about",), "approximate"), (("around",), "approximate"), (("approximately",), "approximate"),
-    (("approx",), "approximate"), (("roughly",), "approximate"), (("nearly",), "approximate"),
-    (("almost",), "approximate"), (("some",), "approximate"), (("an", "estimated"), "approximate"),
-    (("estimated",), "approximate"), (("close", "to"), "approximate"), (("~",), "approximate"),
-    (("circa",), "approximate"),
-)  # fmt: skip
-_BOUND_BY_FIRST: dict[str, list[tuple[tuple[str, ...], Bound]]] = {}
-for _phrase, _kind in _BOUND_PHRASES:
-    _BOUND_BY_FIRST.setdefault(_phrase[0], []).append((_phrase, _kind))
-# "took over 30 towns": here "over" is part of the verb, not a bound.
-_PHRASAL = wordset("take takes took taken taking hand hands handed handing turn turned turns")
-
-_UNITS_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
-_SCALES = {
-    "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12,
-    "crore": 10**7, "lakh": 10**5,
-}  # fmt: skip
-# Letters written straight after a figure that scale it: "$1.2bn", "£30m", "5k".
-_GLUED_SCALES = {"bn": 10**9, "b": 10**9, "tn": 10**12, "trn": 10**12, "mn": 10**6, "k": 1000}
-_GLUED_UNITS = wordset("km kg mm cm mph kph ft lb lbs mw gw kw mwh gwh twh bpd")
-# A plural of round numbers is approximate, valued at twice the round number: "dozens of"
-# -> 24, "hundreds of" -> 200, "tens of thousands of" -> 20,000.
-_ROUND_PLURALS = {
-    "dozens": 12, "hundreds": 100, "thousands": 1000, "millions": 10**6, "billions": 10**9,
-}  # fmt: skip
-_DENOMINATORS = {
-    "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
-    "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "seventh": 7, "sevenths": 7,
-    "eighth": 8, "eighths": 8, "ninth": 9, "ninths": 9, "tenth": 10, "tenths": 10,
-}  # fmt: skip
-
-_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB"}
-_DOLLAR_PREFIXES = {"us": "USD", "a": "AUD", "c": "CAD", "hk": "HKD", "nz": "NZD", "s": "SGD"}
-_CODES = wordset("USD EUR GBP JPY CNY RMB INR KRW RUB CHF AUD CAD HKD UAH")
-_CURRENCY_WORDS = {
-    "dollar": "USD", "dollars": "USD", "euro": "EUR", "euros": "EUR", "yen": "JPY",
-    "yuan": "CNY", "renminbi": "CNY", "won": "KRW", "rupee": "INR", "rupees": "INR",
-    "ruble": "RUB", "rubles": "RUB", "rouble": "RUB", "roubles": "RUB", "hryvnia": "UAH",
-    "hryvnias": "UAH", "franc": "CHF", "francs": "CHF", "lira": "TRY", "rand": "ZAR",
-    "shekel": "ILS", "shekels": "ILS", "riyal": "SAR", "riyals": "SAR", "naira": "NGN",
-}  # fmt: skip
-_DOLLAR_COUNTRIES = {"canadian": "CAD", "australian": "AUD", "singapore": "SGD", "us": "USD"}
-
-# Words after a figure that are grammar, not what is counted ("7 of the", "10 to 12").
-_GRAMMAR = wordset(
-    """of and or but nor to in on at for the a an per from by with as than that which who whom
-    whose is are was were be been being has have had will would could may might can should
-    must shall do does did this these those it its their his her our your my not no into onto
-    over under about after before since during while when where more most less least each
-    every any all such only also still even just very so up down out off there here then now
-    ago last next past against between among across through via if because percent cent
-    them they we you us him he she me i"""
-)
-# Adjectives that modify the counted noun ("450,000 active-duty soldiers" counts soldiers).
-_ADJECTIVES = wordset(
-    """new more additional other extra active young old armed foreign registered nuclear
-    military civilian local total further many several major small large big high low key
-    top main full public private global national international domestic senior junior
-    elderly injured wounded dead missing displaced unemployed former current previous
-    potential possible separate different various same first second third"""
-)
-_ADJECTIVE_SUFFIXES = (
-    "al", "ive", "ous", "ic", "ful", "less", "able", "ible", "ary", "ese", "ian", "ern", "ed",
-    "ing", "est", "ish", "ly",
-)  # fmt: skip
-_ING_NOUNS = wordset("shipping housing training fishing mining building banking polling funding")
-_COUNTED = wordset(
-    """people police personnel staff troops cattle livestock aircraft sheep fish deer crew
-    men women children feet teeth mice geese offspring"""
-)
-_MEASURES = wordset(
-    """km kilometre kilometer kilometres kilometers mile miles metre meter metres meters kg
-    kilogram kilograms tonne tonnes ton tons barrel barrels litre liter litres liters gallon
-    gallons hectare hectares acre acres mph kph degree degrees ft foot feet inch inches hour
-    hours day days week weeks month months year years minute minutes second seconds mw gw
-    kw mwh gwh twh bpd pound pounds ounce ounces"""
-)
-_TIME_UNITS = wordset("hour hours day days week weeks month months year years minute minutes")
-_TIMES = wordset("am pm a.m p.m o'clock gmt utc bst est edt cet")
-_CHANGE_VERBS = wordset(
-    """rose rise rises rising risen fell fall falls falling fallen increased increase increases
-    decreased decrease decreases climbed climb dropped drop grew grow grown jumped jump surged
-    soared slipped declined plunged tumbled slumped cut raised lowered reduced up down revised
-    went moved edged ticked doubled boosted lifted eased shrank widened narrowed"""
-)
-_MONTH_WORDS = frozenset(MONTHS) | wordset("jan feb mar apr jun jul aug sep sept oct nov dec")
-# Capitalised words that may stand before a figure without making it part of a name.
-_MOVES_UP = _CHANGE_VERBS | wordset("inched inch inches crept creep nudged ticks edges")
-_COPULAS = wordset("was is were are of by")
-_TALLY_CUES = wordset(
-    """vote votes voted tally count confirmed approved passed rejected defeated adopted
-    ratified margin"""
-)
-_BEFORE_FIGURE = _GRAMMAR | wordset(
-    """about around approximately roughly nearly almost some estimated only just another
-    exactly fewer over under below above those these with"""
-)
-
-
-# Words a quantity's text can start with (besides figures, currency symbols and codes).
-_STARTERS = (
-    frozenset(_BOUND_BY_FIRST)
-    | frozenset(_UNITS_WORDS)
-    | frozenset(_ROUND_PLURALS)
-    | frozenset(_DOLLAR_PREFIXES)
-    | wordset("a an half dozen tens between from rs rs.")
-)
-
-
 @dataclass(frozen=True)
 class _Number:
     """A figure's value and the tokens it spans, with what kind of figure it is."""
@@ -184,20 +103,82 @@ class _Number:
     figure: Decimal | None = None  # the digits' own value, before any scale ("7" of "7 million")
 
 
+@dataclass
+class _Found:
+    """A quantity read by the scanner, with the tokens it spans; ``kept`` is false for a
+    spelled-out figure with no unit ("six wounded"), kept only when a unit is inferred."""
+
+    quantity: Quantity
+    first: int  # its text's first token
+    figure: int  # the figure's first token (past any bound words)
+    last: int  # its text's last token
+    kept: bool = True
+    spelled: bool = False  # a spelled-out figure or a round plural ("six", "hundreds")
+    compound: bool = False  # "a 35-day shutdown": it describes a noun, it counts nothing
+
+
 def find_quantities(
     text: str, start: int = 0, end: int | None = None, *, skip: Sequence[tuple[int, int]] = ()
 ) -> list[Quantity]:
-    """Quantities in ``text[start:end]``, in order; numbers inside ``skip`` spans (dates) are not."""
+    """Quantities in ``text[start:end]``, in order; numbers inside ``skip`` spans (dates) are not.
+
+    The sentence before the window is read too (a bounded stretch of text), so that a bare
+    figure can take the unit the text gave its neighbours ("added 304,000 jobs. December's
+    total was revised to 222,000" -> jobs); see ``quantity_context.Units``."""
     end = len(text) if end is None else end
-    tokens = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    window = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
+    context: list[_Token] = []
+    scanner, found = _scan(text, context, window, skip)
+    if start > 0 and any(_wants_context(item) for item in found):
+        before = _context_start(text, start)
+        context = [_Token(m[0], m.start(), m.end()) for m in _TOKEN.finditer(text, before, start)]
+        scanner, found = _scan(text, context, window, skip)
+    Units(scanner, found).resolve()
+    return [item.quantity for item in found if item.first >= len(context) and item.kept]
+
+
+def _scan(
+    text: str, context: list[_Token], window: list[_Token], skip: Sequence[tuple[int, int]]
+) -> tuple[_Scanner, list[_Found]]:
+    """The quantities read from the context's and the window's tokens, units as written."""
+    tokens = context + window
     scanner = _Scanner(text, tokens, skip)
-    found: list[Quantity] = []
+    found: list[_Found] = []
     index = 0
     while index < len(tokens):
-        quantity, index = scanner.quantity_at(index)
-        if quantity is not None:
-            found.append(quantity)
-    return found
+        in_context = index < len(context)
+        item, index = scanner.quantity_at(index)
+        if in_context and index > len(context):
+            item, index = None, len(context)  # cut by the window's start: read it there
+        if item is not None:
+            found.append(item)
+    return scanner, found
+
+
+def _wants_context(item: _Found) -> bool:
+    """Whether a figure's unit may depend on the text before the window: none of its own,
+    "others", bare "degrees", or a percent that may be a change of a share."""
+    unit = item.quantity.unit
+    return not item.kept or unit is None or unit in ANAPHORIC or unit in _NEAR_UNITS
+
+
+def _context_start(text: str, start: int) -> int:
+    """Where the context read before a window begins: at most ``_CONTEXT`` characters back,
+    at a space, so that no token is cut."""
+    if start <= 0:
+        return start
+    low = max(0, start - _CONTEXT)
+    if low == 0:
+        return 0
+    space = text.find(" ", low, start)
+    return start if space < 0 else space + 1
+
+
+_CONTEXT = 480
+_RATE_PERIODS = frozenset(("day", "week", "month", "year", "hour"))
+# Units that the figures before a window may change: "degrees" (Celsius?), a percent or
+# points after a share (percentage points?).
+_NEAR_UNITS = frozenset(("degrees", "percent", "points"))
 
 
 @dataclass(frozen=True)
@@ -216,6 +197,7 @@ class _Scanner:
         self.tokens = tokens
         self.skip = skip
         self.lowers = [token.lower for token in tokens]
+        self.against: dict[int, _Number] = {}  # the second figure of a tally, by its index
 
     def token(self, index: int) -> _Token | None:
         return self.tokens[index] if 0 <= index < len(self.tokens) else None
@@ -229,23 +211,46 @@ class _Scanner:
         return token is not None and previous is not None and previous.end == token.start
 
     def spaced(self, index: int) -> bool:
-        """Whether token ``index`` follows the previous one after exactly one space."""
+        """Whether token ``index`` follows the previous one after a space or a few (no
+        line break): "2  degrees" is a typo, not two things."""
         token, previous = self.token(index), self.token(index - 1)
         if token is None or previous is None:
             return False
-        return self.text[previous.end : token.start] in (" ", "\t", "\u00a0")
+        gap = self.text[previous.end : token.start]
+        return 0 < len(gap) <= 3 and all(c in " \t\u00a0" for c in gap)
 
     # -- one quantity ---------------------------------------------------------------------
 
-    def quantity_at(self, index: int) -> tuple[Quantity | None, int]:
+    def quantity_at(self, index: int) -> tuple[_Found | None, int]:
         """The quantity whose text starts at token ``index`` (or None) and the token index
         to go on from: past a figure that is not a quantity (a year, a score), so its parts
         are not read again."""
+        if index in self.against:
+            against = self.against.pop(index)
+            quantity = Quantity(
+                value=_plain(against.value),
+                unit="votes",
+                bound="exact",
+                text=self.text[self.tokens[index].start : self.tokens[against.last].end],
+            )
+            return _Found(quantity, index, index, against.last), against.last + 1
         if not self._may_start(index):
             return None, index + 1
         bound, marker, begin = self._lead(index)
-        if self._after_dash(begin):
+        if self._after_dash(begin) and self.lower(begin - 2) not in MAGNITUDES:
             return None, index + 1  # "2022-23", "COVID-19": the tail of something else
+        compound = self._compound_quantity(begin)
+        if compound is not None:
+            measured, measure, end = compound
+            if measured is None:
+                return None, end + 1  # "a 15-year-old": an age
+            quantity = Quantity(
+                value=_plain(measured),
+                unit=measure,
+                bound=bound or "exact",
+                text=self.text[self.tokens[index].start : self.tokens[end].end],
+            )
+            return _Found(quantity, index, begin, end, compound=True), end + 1
         number = self._number(begin)
         if number is None:
             return None, index + 1
@@ -256,21 +261,25 @@ class _Scanner:
         last = number.last if span is None else span.last
         tally = self._tally(begin, number) if span is None else None
         if tally is not None:
-            return (
-                Quantity(
-                    value=_plain(number.value),
-                    unit="votes",
-                    bound=bound or "exact",
-                    text=self.text[self.tokens[index].start : self.tokens[tally].end],
-                ),
-                tally + 1,
+            quantity = Quantity(
+                value=_plain(number.value),
+                unit="votes",
+                bound="exact" if bound is None or self.lower(index) in TALLY_CUES else bound,
+                text=self.text[self.tokens[index].start : self.tokens[tally].end],
             )
-        if span is None and self._dash_after(number.last):
-            return None, self._past_dashes(number.last)  # "3-2", "555-0100"
+            second = self._number(number.last + 2)
+            if second is not None:
+                self.against[second.first] = second  # "50-48": the votes against, next
+                return _Found(quantity, index, begin, tally), second.first
+            return _Found(quantity, index, begin, tally), tally + 1
+        priced = number.currency is not None and not self._figure_after_dash(number.last + 1)
+        if span is None and self._dash_after(number.last) and not priced:
+            return None, self._past_dashes(number.last)  # "3-2", "555-0100" ("$100-a-barrel")
         unit, unit_last = self._unit(number, last)
         if unit is None and span is None:
             unit = self._unit_of_change_target(number)
-        if self._not_a_quantity(number, span, unit, bound):
+        tentative = self._tentative(number, span, unit)
+        if not tentative and self._not_a_quantity(number, span, unit, bound):
             return None, last + 1
         final = max(unit_last, last)
         quantity = Quantity(
@@ -280,28 +289,115 @@ class _Scanner:
             text=self.text[self.tokens[index].start : self.tokens[final].end],
             high=None if span is None else _plain(span.high),
         )
-        return quantity, final + 1
+        found = _Found(quantity, index, begin, final, kept=not tentative, spelled=number.word)
+        return found, final + 1
+
+    def _compound_quantity(self, index: int) -> tuple[Decimal | None, str, int] | None:
+        """A figure joined to the noun it measures, "a 35-day shutdown", "the 600-seat
+        parliament", "a three-day mourning", "a 60-strong team", "a 50-bps hike": the
+        value, the unit and the compound's last token. An age ("a 15-year-old", "a
+        six-month-old baby") is no quantity: value None. None when no compound starts at
+        ``index`` ("152-millimeter" after a figure is part of that figure's unit)."""
+        token = self.token(index)
+        if token is None or any(s <= token.start < e for s, e in self.skip):
+            return None
+        if token.is_number:
+            if not _FIGURE.fullmatch(token.text) or not self._compound(index):
+                return None
+            if self.glued(index) and self.lower(index - 1) not in ("-", "–", "(", '"', "“"):
+                return None  # "G7-led", "F-16-style"
+            if self.token(index + 2) is not None and self.glued(index + 3):
+                if self.lower(index + 3) in ("-", "–") and self.token(index + 4) is not None:
+                    tail = f"{self.lower(index + 2)}-{self.lower(index + 4)}"
+                    last = index + 4
+                else:
+                    tail, last = self.lower(index + 2), index + 2
+            else:
+                tail, last = self.lower(index + 2), index + 2
+            value = Decimal(token.text.replace(",", ""))
+        else:
+            head, _, tail = token.lower.partition("-")
+            if head not in UNITS_WORDS or not tail or hyphen_number(token.lower) is not None:
+                return None
+            value, last = Decimal(UNITS_WORDS[head]), index
+        word, _, rest = tail.partition("-")
+        if rest == "old" and word in TIME_UNITS | wordset("year month week day"):
+            return (value if value >= 130 else None), plural(word), last
+        unit = compound_unit(word)
+        if unit is None or rest or value == 1:
+            return None
+        return value, unit, last
+
+    def _tentative(self, number: _Number, span: _Range | None, unit: str | None) -> bool:
+        """A spelled-out count or round plural with no unit of its own, "six wounded and one
+        was captured", "scores injured", "hundreds more": a quantity only if its unit can be
+        told from what surrounds it (``quantity_context.Units``)."""
+        if unit is not None or span is not None or not number.word or number.percent:
+            return False
+        if number.scaled and not number.round_plural:
+            return False
+        following, before = self.lower(number.last + 1), self.lower(number.first - 1)
+        if number.first > 0 and before in NOT_COUNTING:
+            return False
+        if following in ("of", "among"):  # "six of the seven members", not "one of the best"
+            if number.value == 1:
+                return False  # "one of 15 tests" says which, not how many
+            at = number.last + 2
+            if self.lower(at) == "them":
+                return True  # "only five of them fell ill": as many as the noun before
+            at += self.lower(at) in ("the", "these", "those", "its", "their")
+            return self._is_figure(at)
+        ends = following in (",", ";", ".", ")")
+        if number.round_plural and ends:
+            return True  # "the toll could reach thousands, an official said"
+        return (
+            following in ELIDED_AFTER
+            or following in CASUALTY_WORDS
+            or before in CASUALTY_WORDS  # "killed five troops and wounded four"
+            or before in ("another", "other", "up", "down")  # "another two hit", "up eight"
+            or (ends and before in ("to", "at", "of"))  # "rose to seven.", "a majority of three."
+        )
 
     def _may_start(self, index: int) -> bool:
         """A cheap test that lets most words through unread."""
         token = self.tokens[index]
-        if token.is_number or token.text in _SYMBOLS or token.text in _CODES:
+        if token.is_number or token.text in SYMBOLS or token.text in CODES:
             return True
         word = self.lowers[index]
-        return word in _STARTERS or word.partition("-")[0] in _UNITS_WORDS
+        return word in STARTERS or word.partition("-")[0] in UNITS_WORDS
 
     def _not_a_quantity(
         self, number: _Number, span: _Range | None, unit: str | None, bound: Bound | None
     ) -> bool:
-        """Years ("in 2024", "2019-2023"), bare number words ("one of the best")."""
+        """Years ("in 2024", "2019-2023"), bare number words ("one of the best"), ages
+        ("Solih, 56, was", "children ages 5 to 17", "under the age of 5")."""
+        if self._age(number):
+            return True
         if number.year_like:
             if span is not None:
                 return _YEAR.fullmatch(_plain(span.high)) is not None
-            distance = unit in _MEASURES and unit not in _TIME_UNITS  # "1850 km"
+            distance = unit in MEASURES and unit not in TIME_UNITS  # "1850 km"
             return not (number.currency or unit == "percent" or (bound and unit) or distance)
         if number.word and unit is None:
             return number.round_plural or not (number.scaled or number.percent)
         return False
+
+    def _age(self, number: _Number) -> bool:
+        before, after = self.lower(number.first - 1), self.lower(number.last + 1)
+        if before in ("aged", "ages", "age") or (
+            before == "of" and self.lower(number.first - 2) == "age"
+        ):
+            return True
+        name = self.token(number.first - 2)
+        return (
+            before == ","
+            and after == ","
+            and name is not None
+            and name.text[0].isupper()
+            and not number.word
+            and number.value < 130
+            and number.value == number.value.to_integral_value()
+        )
 
     # -- bound words ----------------------------------------------------------------------
 
@@ -311,14 +407,14 @@ class _Scanner:
         word = self.lower(index)
         if word in ("between", "from") and self._starts_figure(index + 1):
             return None, word, index + 1
-        for phrase, kind in _BOUND_BY_FIRST.get(word, ()):
+        for phrase, kind in BOUND_BY_FIRST.get(word, ()):
             after = index + len(phrase)
             if all(self.lower(index + k) == part for k, part in enumerate(phrase)):
                 if not self._starts_figure(after):
                     continue
-                if phrase == ("over",) and self.lower(index - 1) in _PHRASAL:
+                if phrase == ("over",) and self.lower(index - 1) in PHRASAL:
                     continue
-                if phrase == ("up", "to") and self.lower(index - 1) in _MOVES_UP:
+                if phrase == ("up", "to") and self.lower(index - 1) in MOVES_UP:
                     continue  # "edged up to 4 percent": the level reached, not a ceiling
                 return kind, None, after
         return None, None, index
@@ -328,15 +424,16 @@ class _Scanner:
         token = self.token(index)
         if token is None or not (self.spaced(index) or self.lower(index - 1) == "~"):
             return False
-        if token.is_number or token.text in _SYMBOLS or token.text in _CODES:
+        if token.is_number or token.text in SYMBOLS or token.text in CODES:
             return True
         word = token.lower
         return (
-            word in _UNITS_WORDS
-            or word in _ROUND_PLURALS
+            word in UNITS_WORDS
+            or word in ROUND_PLURALS
             or word in ("a", "an", "half", "dozen", "tens", "rs", "rs.")
-            or word in _DOLLAR_PREFIXES
-            or _hyphen_number(word) is not None
+            or word in DOLLAR_PREFIXES
+            or hyphen_number(word) is not None
+            or word.partition("-")[0] in UNITS_WORDS  # "near four-year"
         )
 
     # -- figures --------------------------------------------------------------------------
@@ -364,22 +461,22 @@ class _Scanner:
         token = self.token(index)
         if token is None:
             return None, index
-        if token.text in _SYMBOLS and self._figure_follows(index + 1):
-            return _SYMBOLS[token.text], index + 1
-        if token.text in _CODES and self.spaced(index + 1) and self._is_figure(index + 1):
+        if token.text in SYMBOLS and self._figure_follows(index + 1):
+            return SYMBOLS[token.text], index + 1
+        if token.text in CODES and self.spaced(index + 1) and self._is_figure(index + 1):
             return ("CNY" if token.text == "RMB" else token.text), index + 1
         if token.lower in ("rs", "rs.") and self._figure_follows(index + 1):
             return "INR", index + 1
         dollar = self.token(index + 1)
         if (
-            token.lower in _DOLLAR_PREFIXES
+            token.lower in DOLLAR_PREFIXES
             and token.text.isupper()
             and dollar is not None
             and dollar.text == "$"
             and self.glued(index + 1)
             and self._figure_follows(index + 2)
         ):
-            return _DOLLAR_PREFIXES[token.lower], index + 2
+            return DOLLAR_PREFIXES[token.lower], index + 2
         return None, index
 
     def _figure_follows(self, index: int) -> bool:
@@ -387,7 +484,7 @@ class _Scanner:
 
     def _is_figure(self, index: int) -> bool:
         token = self.token(index)
-        return token is not None and (token.is_number or token.lower in _UNITS_WORDS)
+        return token is not None and (token.is_number or token.lower in UNITS_WORDS)
 
     def _figure(self, index: int, after_currency: bool) -> _Number | None:
         """Digits with a glued or following scale: "7,000", "1.5 million", "$1.2bn"."""
@@ -397,7 +494,7 @@ class _Scanner:
         value = Decimal(token.text.replace(",", ""))
         after = self.token(index + 1)
         if after is not None and after.is_word and self.glued(index + 1):
-            scale = _GLUED_SCALES.get(after.lower)
+            scale = GLUED_SCALES.get(after.lower)
             if after.lower == "m" and after_currency:
                 scale = 10**6  # "£30m"; without a currency "30m" is metres
             if scale is not None:
@@ -405,12 +502,26 @@ class _Scanner:
             if _glued_unit(after):
                 return _Number(value, index, index)
             return None  # "4G", "1e3", "3D"
-        if after is not None and after.lower in _SCALES and self.spaced(index + 1):
-            scaled, last = value * _SCALES[after.lower], index + 1
+        if after is not None and after.lower in SCALES and self.spaced(index + 1):
+            scaled, last = value * SCALES[after.lower], index + 1
             if after.lower in ("lakh", "thousand") and self.lower(last + 1) == "crore":
-                scaled = scaled * _SCALES["crore"]  # "11.11 lakh crore"
+                scaled = scaled * SCALES["crore"]  # "11.11 lakh crore"
                 last += 1
+            rest = self.token(last + 1)
+            if (
+                rest is not None
+                and self.spaced(last + 1)
+                and _FIGURE.fullmatch(rest.text)
+                and "," in rest.text
+                and value == value.to_integral_value()
+                and Decimal(rest.text.replace(",", "")) < SCALES[after.lower]
+            ):
+                # "1 million 51,998 voters": the rest of the figure after its scale
+                scaled, last = scaled + Decimal(rest.text.replace(",", "")), last + 1
             return _Number(scaled, index, last, scaled=True, figure=value)
+        grouped = self._digit_groups(index)
+        if grouped is not None:
+            return grouped
         year_like = not after_currency and _YEAR.fullmatch(token.text) is not None
         return _Number(value, index, index, year_like=year_like)
 
@@ -422,31 +533,78 @@ class _Scanner:
         previous, after = self.token(index - 1), self.token(index + 1)
         if previous is not None and self.glued(index) and not after_currency:
             if previous.text in ("-", "–"):
-                if not self.lower(index - 2)[:1].isdigit() or not self.glued(index - 1):
+                if self.lower(index - 2) in MAGNITUDES:
+                    pass  # "a magnitude-7.8 earthquake"
+                elif self.lower(index - 2) == "%" and self.lower(index - 3)[:1].isdigit():
+                    pass  # "2%-4%": the top of a range
+                elif not self.lower(index - 2)[:1].isdigit() or not self.glued(index - 1):
                     return False  # "F-16", "Su-27", "mid-2022"
             elif previous.is_word or previous.is_number or previous.text in "/:#+.,":
                 return False  # "G7", "24/7", "10:30", "#1", "+44"
         if after is not None and self.glued(index + 1):
             if after.text in (":", "/") or after.lower in ("st", "nd", "rd", "th", "s", "'s"):
                 return False  # "10:30", "1st", "1990s"
-            if after.text in ("-", "–") and not self._figure_after_dash(index + 1):
-                return False  # "152-millimeter", "10-year-old": a modifier
+            dash = after.text in ("-", "–") and not self._figure_after_dash(index + 1)
+            if dash and not after_currency:
+                return False  # "152-millimeter", "10-year-old": a modifier ("$100-a-barrel" is not)
         if previous is not None and previous.is_word and self.spaced(index) and not after_currency:
             name = previous.lower
-            if name.rstrip(".") in _MONTH_WORDS or name in ("no", "no.", "number", "nos"):
+            if name.rstrip(".") in MONTH_WORDS or name in ("no", "no.", "number", "nos"):
                 return False  # "March 5", "number 10"
-            if any(c.isupper() for c in previous.text) and name not in _BEFORE_FIGURE:
+            named = any(c.isupper() for c in previous.text) and name not in BEFORE_FIGURE
+            if named and not self._counted_after(index):
                 return False  # "Apollo 11", "Article 5", "Windows 11"
         if previous is not None and previous.text == "." and self.spaced(index):
             name = self.lower(index - 2)
-            if name == "no" or name in _MONTH_WORDS:
+            if name == "no" or name in MONTH_WORDS:
                 return False  # "No. 10", "Sept. 12"
         if after is not None and self.spaced(index + 1):
-            if after.lower.rstrip(".") in _MONTH_WORDS or after.lower in _TIMES:
+            if after.lower.rstrip(".") in MONTH_WORDS or after.lower in TIMES:
                 return False  # "5 March", "3 p.m."
-            if after.lower == "of" and self.lower(index + 2).rstrip(".") in _MONTH_WORDS:
+            if after.lower == "of" and self.lower(index + 2).rstrip(".") in MONTH_WORDS:
                 return False
-        return not (token.text.isdigit() and self._bare_neighbour(index))
+        if token.text.isdigit() and self._bare_neighbour(index):
+            return self._digit_groups(index) is not None  # "56 949 009", not "+44 20 7946"
+        return True
+
+    def _digit_groups(self, index: int) -> _Number | None:
+        """ "56 949 009": thousands separated by spaces, two groups of three digits or more
+        after a first group of one to three (not a phone number: "+44 20 7946 0958")."""
+        token = self.tokens[index]
+        if not (token.text.isdigit() and len(token.text) <= 3) or self._digit_before(index):
+            return None
+        last = index
+        while (
+            last - index < 6
+            and self.spaced(last + 1)
+            and (group := self.token(last + 1)) is not None
+            and group.text.isdigit()
+            and len(group.text) == 3
+            and self.text[self.tokens[last].end : group.start] == " "
+        ):
+            last += 1
+        if last - index < 2 or self._digit_after(last):
+            return None
+        digits = "".join(self.tokens[i].text for i in range(index, last + 1))
+        return _Number(Decimal(digits), index, last)
+
+    def _digit_before(self, index: int) -> bool:
+        before = self.token(index - 1)
+        return before is not None and (before.text.isdigit() or before.text == "+")
+
+    def _digit_after(self, index: int) -> bool:
+        after = self.token(index + 1)
+        return after is not None and after.text.isdigit() and self.spaced(index + 1)
+
+    def _counted_after(self, index: int) -> bool:
+        """Whether a figure after a name is followed by a plural noun it counts: "the
+        incumbent Yameen 96,132 votes", "Coalition 77 seats" (not "Apollo 11 astronauts",
+        where the figure is a small plain number)."""
+        token, after = self.tokens[index], self.token(index + 1)
+        if after is None or not self.spaced(index + 1) or not after.text.islower():
+            return False
+        large = "," in token.text or (token.text.isdigit() and int(token.text) >= 20)
+        return large and noun_tag(after.lower) == "NNS"
 
     def _bare_neighbour(self, index: int) -> bool:
         """Whether a plain digit group sits next to another: "+44 20 7946 0958"."""
@@ -483,14 +641,21 @@ class _Scanner:
         fraction = self._fraction(index)
         if fraction is not None:
             return fraction
-        if word in _ROUND_PLURALS or word == "tens":
+        if word == "scores" and not self._scores_counted(index):
+            return None  # "test scores": "scores" counts only as "scores of", "scores injured"
+        if word in ROUND_PLURALS or word == "tens":
             return self._round_plural(index)
-        if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in _SCALES:
-            value = Decimal(_SCALES[self.lower(index + 2)]) / 2
+        if word == "half" and self.lower(index + 1) == "a" and self.lower(index + 2) in SCALES:
+            value = Decimal(SCALES[self.lower(index + 2)]) / 2
             return _Number(value, index, index + 2, word=True, scaled=True)
+        if word == "a" and self.lower(index + 1) == "couple" and self.lower(index + 2) == "of":
+            return _Number(Decimal(2), index, index + 1, word=True, inexact=True)  # "a couple of"
+        if word == "a" and self.lower(index + 1) == "few" and self.lower(index + 2) in FEW_OF:
+            few = Decimal(2 * FEW_OF[self.lower(index + 2)])  # "a few dozen": as "dozens", 24
+            return _Number(few, index, index + 2, word=True, scaled=True, inexact=True)
         if word in ("a", "an"):
             following = self.lower(index + 1)
-            if not (following == "dozen" or following in _SCALES) or not self.spaced(index + 1):
+            if not (following == "dozen" or following in SCALES) or not self.spaced(index + 1):
                 return None
             return self._words(index + 1, first=index, start=Decimal(1))
         return self._words(index, first=index, start=None)
@@ -503,19 +668,19 @@ class _Scanner:
             if position > index and not self.spaced(position):
                 break
             word = self.lower(position)
-            compound = _hyphen_number(word)
+            compound = hyphen_number(word)
             if compound is not None:
                 current = (current or Decimal(0)) + compound
                 scaled = scaled or compound >= 100
-            elif word in _UNITS_WORDS:
-                current = (current or Decimal(0)) + _UNITS_WORDS[word]
+            elif word in UNITS_WORDS:
+                current = (current or Decimal(0)) + UNITS_WORDS[word]
             elif word in ("dozen", "hundred"):
                 current = (current or Decimal(1)) * (12 if word == "dozen" else 100)
                 scaled = True
-            elif word in _SCALES and current is not None:
-                total, current, scaled = total + current * _SCALES[word], Decimal(0), True
+            elif word in SCALES and current is not None:
+                total, current, scaled = total + current * SCALES[word], Decimal(0), True
             elif word == "and" and self.lower(last) == "hundred":
-                if self.lower(position + 1) not in _UNITS_WORDS:
+                if self.lower(position + 1) not in UNITS_WORDS:
                     break
                 position += 1
                 continue
@@ -526,40 +691,73 @@ class _Scanner:
             return None
         return _Number(total + current, first, last, word=True, scaled=scaled)
 
+    def _scores_counted(self, index: int) -> bool:
+        following = self.lower(index + 1)
+        return following in ("of", "more") or following in CASUALTY_WORDS
+
     def _round_plural(self, index: int) -> _Number | None:
         """ "dozens of", "hundreds of thousands of", "tens of millions of": approximate,
         valued at twice the round number."""
         word, following, larger = self.lower(index), self.lower(index + 1), self.lower(index + 2)
-        if following == "of" and larger in _ROUND_PLURALS and word in ("tens", "hundreds"):
-            value = (10 if word == "tens" else 100) * 2 * _ROUND_PLURALS[larger]
+        if following == "of" and larger in ROUND_PLURALS and word in ("tens", "hundreds"):
+            value = (10 if word == "tens" else 100) * 2 * ROUND_PLURALS[larger]
             return _Number(Decimal(value), index, index + 2, word=True, round_plural=True)
         if word == "tens":
             return None
-        value = 2 * _ROUND_PLURALS[word]
+        value = 2 * ROUND_PLURALS[word]
         return _Number(Decimal(value), index, index, word=True, round_plural=True)
 
     def _fraction(self, index: int) -> _Number | None:
         """ "a third of", "two-thirds of", "half of" -> a share in percent."""
         word = self.lower(index)
         head, _, tail = word.partition("-")
-        if tail and head in _UNITS_WORDS and tail in _DENOMINATORS:
-            numerator, denominator, last = _UNITS_WORDS[head], _DENOMINATORS[tail], index
+        if tail and head in UNITS_WORDS and tail in DENOMINATORS:
+            numerator, denominator, last = UNITS_WORDS[head], DENOMINATORS[tail], index
         elif word == "half":
             numerator, denominator, last = 1, 2, index
-        elif (word in ("a", "an") or word in _UNITS_WORDS) and self.spaced(index + 1):
-            numerator = 1 if word in ("a", "an") else _UNITS_WORDS[word]
-            denominator = _DENOMINATORS.get(self.lower(index + 1), 0)
+        elif (word in ("a", "an") or word in UNITS_WORDS) and self.spaced(index + 1):
+            numerator = 1 if word in ("a", "an") else UNITS_WORDS[word]
+            denominator = DENOMINATORS.get(self.lower(index + 1), 0)
             last = index + 1
         else:
             return None
-        if denominator == 0 or self.lower(last + 1) != "of":
+        if denominator == 0:
             return None
+        part = self._part_of_a_unit(numerator, denominator, index, last)
+        if part is not None:
+            return part
+        if self.lower(last + 1) != "of" and not (word == "half" and self.lower(last + 1) == "the"):
+            return None  # a share needs its "of" ("half the size" has it implied)
+        if self.lower(index - 1) in ORDINAL_PARTS:
+            return None  # "the second half of 2016", "the first quarter of the year"
         if (numerator > 1) != self.lower(last).endswith("s"):
             return None  # "two thirds of" or "a third of", not "two third of"
         share = Decimal(100 * numerator) / Decimal(denominator)
         exact = share == share.quantize(Decimal("0.01"))
         value = share if exact else share.quantize(Decimal("0.1"))
         return _Number(value, index, last, word=True, percent=True, inexact=not exact)
+
+    def _part_of_a_unit(
+        self, numerator: int, denominator: int, index: int, last: int
+    ) -> _Number | None:
+        """ "half a percentage point", "a quarter of a percentage point", "a third of a
+        mile": the fraction of one unit (0.5, 0.25, 0.33), the unit read after "a"."""
+        article = last + 1
+        if self.lower(article) == "of" and self.lower(index) != "half":
+            article += 1
+        if self.lower(article) not in ("a", "an") or not self.spaced(article + 1):
+            return None
+        measure = self.lower(article + 1)
+        if (
+            measure in SCALES
+            or measure == "dozen"
+            or not (measure in ("percentage", "basis", "point") or measure in MEASURES)
+        ):
+            return None
+        share = Decimal(numerator) / Decimal(denominator)
+        exact = share == share.quantize(Decimal("0.0001"))
+        value = share if exact else share.quantize(Decimal("0.01"))
+        return _Number(value, index, article, word=True, scaled=True, inexact=not exact)
 
     def _ratio(self, number: _Number) -> _Number:
         """ "1 in 5 adults", "one in three" -> a share in percent (20, 33.3)."""
@@ -573,7 +771,7 @@ class _Scanner:
             return number
         if whole.first != joint + 1 or not 0 < number.value < whole.value <= 1000:
             return number
-        if self.lower(whole.last + 1) in _MEASURES:
+        if self.lower(whole.last + 1) in MEASURES:
             return number  # "3 in 10 minutes" is a count in a time, not a share
         share = 100 * number.value / whole.value
         exact = share == share.quantize(Decimal("0.01"))
@@ -586,6 +784,17 @@ class _Scanner:
         """ "12-17", "12 to 17", "between 12 and 17", "from 5,000 to 7,000": the range, or
         None when the figure stands alone."""
         joint = number.last + 1
+        if (
+            self.lower(joint) == "%"
+            and self.glued(joint)
+            and self.lower(joint + 1) in ("-", "–")
+            and self.glued(joint + 1)
+        ):
+            joint += 1  # "2%-4%"
+        elif marker is not None and self.lower(joint) in ("percent", "%") and not number.currency:
+            following = self.lower(joint + 1)
+            if (following == "and" and marker == "between") or following == "to":
+                joint += 1  # "between 2 percent and 2.25 percent": the unit said twice
         link = self.lower(joint)
         dash = link in ("-", "–") and self.glued(joint) and self.glued(joint + 1)
         spaced_word = self.spaced(joint) and self.spaced(joint + 1)
@@ -618,9 +827,9 @@ class _Scanner:
         if number.word or number.percent or number.currency or number.year_like:
             return None
         before = number.first - 1
-        if self.lower(before) in _COPULAS:
+        if self.lower(before) in COPULAS:
             before -= 1
-        if self.lower(before) not in _TALLY_CUES:
+        if self.lower(before) not in TALLY_CUES:
             return None
         joint = number.last + 1
         link = self.lower(joint)
@@ -647,9 +856,20 @@ class _Scanner:
     def _changing(self, number: _Number) -> bool:
         """ "rose from 4.1 to 4.3 percent" is a change between two figures, not a range."""
         before = number.first - 1
+        if self.lower(before) == "by" and self._to_a_level(number):
+            return True  # "fell in August by 937 to 23,866": by an amount to a level
         if self.lower(before) == "from":
-            before -= 1
-        return self.lower(before) in _CHANGE_VERBS
+            before -= 1  # "rose from 4.1 to 4.3"
+        return self.lower(before) in CHANGE_VERBS
+
+    def _to_a_level(self, number: _Number) -> bool:
+        """After "by", whether "to" names the level reached, not the top of a range: a level
+        is many times the change ("by 937 to 23,866"); a range's ends are close ("higher by
+        5 to 15 cents", "by 2 to 3 points")."""
+        target = self._number(number.last + 2)
+        if target is None or self.lower(number.last + 1) != "to":
+            return False
+        return target.value >= 5 * number.value
 
     # -- units ----------------------------------------------------------------------------
 
@@ -666,6 +886,14 @@ class _Scanner:
         if self.glued(at):
             if token.text == "%" or token.text == "pc":
                 return "percent", at
+            if token.text in ("C", "F") and not self.glued(at + 1):
+                return DEGREE_SCALES["celsius" if token.text == "C" else "fahrenheit"], at
+            if token.text == "°":
+                scale = self.token(at + 1)
+                if scale is not None and scale.text in ("C", "F") and self.glued(at + 1):
+                    name = "celsius" if scale.text == "C" else "fahrenheit"
+                    return DEGREE_SCALES[name], at + 1
+                return "degrees", at
             if _glued_unit(token):
                 return token.lower, at
             return None, -1
@@ -676,25 +904,39 @@ class _Scanner:
     def _unit_words(self, number: _Number, at: int) -> tuple[str | None, int]:
         """A unit written after the figure: percent, a currency, or the counted noun."""
         token, first, second = self.tokens[at], self.lower(at), self.lower(at + 1)
-        if token.text == "%" or first in ("percent", "pc"):
+        if token.text == "%" or first in ("percent", "pc", "pct"):
             return "percent", at
         if first == "per" and second == "cent":
             return "percent", at + 1
         if first in ("percentage", "basis") and second in ("point", "points"):
             return f"{first} points", at + 1
+        if first in DEGREE_SCALES:
+            return DEGREE_SCALES[first], at  # "14.7 Celsius"
+        if first in ("degree", "degrees") and second in DEGREE_SCALES:
+            return DEGREE_SCALES[second], at + 1
         if first == "pounds" and second == "sterling":
             return "GBP", at + 1
-        if first in _DOLLAR_COUNTRIES and second in ("dollar", "dollars"):
-            return _DOLLAR_COUNTRIES[first], at + 1
-        if first in _CURRENCY_WORDS:
-            return _CURRENCY_WORDS[first], at
-        if token.text in _CODES:
+        if first in DOLLAR_COUNTRIES and second in ("dollar", "dollars"):
+            return DOLLAR_COUNTRIES[first], at + 1
+        if first in CURRENCY_WORDS:
+            return CURRENCY_WORDS[first], at
+        if token.text in CODES:
             return ("CNY" if token.text == "RMB" else token.text), at
         if first == "of" and (number.round_plural or number.word):
             at += 2 if self.lower(at + 1) in ("the", "those", "these") else 1
+            if number.value == 1 and superlative(self.lower(at)):
+                return None, -1  # "one of the bitterest battles", "one of the worst-hit areas"
+            if self._is_figure(at):
+                return None, -1  # "six of the seven board members": the whole is a figure
+        elif first == "more" and self.spaced(at + 1) and self._head_at(at + 1):
+            at += 1  # "33 more people", "dozens more people"
         elif number.round_plural:
             return None, -1
         return self._noun(at)
+
+    def _head_at(self, index: int) -> bool:
+        token = self.token(index)
+        return token is not None and token.text.islower() and _is_head(token)
 
     def _noun(self, at: int) -> tuple[str | None, int]:
         """The counted noun with its noun modifiers: "4.8 million artillery shells"."""
@@ -707,24 +949,71 @@ class _Scanner:
                 continue
             if position > at and not self.spaced(position):
                 break
-            if not token.is_word or token.lower in _GRAMMAR:
+            if token.lower == "of" and run and self._inside_a_name(position):
+                position += 1  # "151 House of Representatives seats"
+                continue
+            if not token.is_word or token.lower in GRAMMAR:
                 break
             run.append(position)
             position += 1
         for offset, index in enumerate(run):
             token = self.tokens[index]
+            if _is_head(token) and not token.text.islower():
+                later = [self.tokens[i] for i in run[offset + 1 :]]
+                if any(t.text.islower() and _is_head(t) for t in later):
+                    continue  # "151 House of Representatives seats" counts seats
             if _is_head(token):
                 kept = _noun_modifiers([self.tokens[i] for i in run[:offset]])
-                head = _plural(token.lower) if token.text.islower() else token.text
+                head = plural(token.lower) if token.text.islower() else token.text
                 unit = " ".join([*kept, head])
-                return _CURRENCY_WORDS.get(unit, unit), index
-            if _is_verb_like(token.lower):
-                break
+                if offset and is_verb_like(self.tokens[run[offset - 1]].lower):
+                    # "150 injured people": the text stays the figure, so that what
+                    # happened to them ("injured") is read beside it, as with "150 injured".
+                    return unit, -1
+                unit, index = self._and_more(unit, index)
+                return CURRENCY_WORDS.get(unit, unit), index
+            following = self.token(index + 1) if offset + 1 < len(run) else None
+            verb = is_verb_like(token.lower) and token.text.islower()  # not "Assembly"
+            if verb and not (following and _is_head(following)):
+                break  # "300 killed", but "700 confirmed cases" counts cases
         if run and run[0] == at:
             token = self.tokens[at]
-            if token.text.islower() and not _is_adjective(token.lower):
-                return _plural(token.lower), at
+            tag = noun_tag(token.lower)
+            if token.text.islower() and not is_adjective(token.lower) and tag in (None, "NN"):
+                following = self.token(at + 1) if len(run) > 1 else None
+                compound = following is not None and following.text.islower()
+                if following is not None and compound and noun_tag(following.lower) == "NN":
+                    return f"{token.lower} {plural(following.lower)}", at + 1  # "board member"
+                return plural(token.lower), at
         return None, -1
+
+    def _inside_a_name(self, index: int) -> bool:
+        before, after = self.token(index - 1), self.token(index + 1)
+        return (
+            before is not None
+            and after is not None
+            and before.text[0].isupper()
+            and after.text[0].isupper()
+            and self.spaced(index + 1)
+        )
+
+    def _and_more(self, unit: str, index: int) -> tuple[str, int]:
+        """What the counted noun goes on with: "1.2 million barrels a day" (a rate, `barrels
+        per day`), "seven cities and prefectures" (two kinds counted together)."""
+        link, word = self.lower(index + 1), self.token(index + 2)
+        if word is None or not (self.spaced(index + 1) and self.spaced(index + 2)):
+            return unit, index
+        if link in ("a", "per") and word.lower in _RATE_PERIODS and unit not in CURRENCY_WORDS:
+            return f"{unit} per {word.lower}", index + 2
+        if (
+            link == "and"
+            and word.text.islower()
+            and noun_tag(word.lower) == "NNS"
+            and unit.islower()
+            and not (noun_tag(self.lower(index + 3)) or "").startswith("VB")
+        ):
+            return f"{unit} and {word.lower}", index + 2
+        return unit, index
 
     def _compound(self, index: int) -> bool:
         """A "152-millimeter" compound: a figure, a glued hyphen and a glued word."""
@@ -742,41 +1031,21 @@ class _Scanner:
 def _glued_unit(token: _Token) -> bool:
     """A unit written straight after a figure: "100km", "3.5pc", "500MW", "30m" (not "4G")."""
     if len(token.text) == 1 or token.lower == "pc":
-        return token.text in ("m", "t", "g") or token.text == "pc"
-    return token.lower in _GLUED_UNITS
-
-
-def _hyphen_number(word: str) -> int | None:
-    """ "twenty-five" -> 25, "one-thousand" -> 1000; None for "three-day"."""
-    head, _, tail = word.partition("-")
-    if not tail or head not in _UNITS_WORDS:
-        return None
-    if tail in _SCALES:
-        return _UNITS_WORDS[head] * _SCALES[tail]
-    tens, ones = _UNITS_WORDS[head], _UNITS_WORDS.get(tail, 0)
-    if tens >= 20 and tens % 10 == 0 and 0 < ones < 10:
-        return tens + ones
-    return None
+        return token.text in ("m", "t", "g", "C", "F") or token.text == "pc"
+    return token.lower in GLUED_UNITS
 
 
 def _is_head(token: _Token) -> bool:
     """A word that can be what is counted: a plural, a measure, an invariable plural."""
     word = token.lower
-    if word in _COUNTED or word in _MEASURES or word in _CURRENCY_WORDS:
+    if word in COUNTED or word in MEASURES or word in CURRENCY_WORDS:
         return True
-    if _is_adjective(word):
+    last = word.rpartition("-")[2]
+    if last != word and (last in MEASURES or last == "years"):
+        return True  # "49 light-years"
+    if is_adjective(word):
         return False
     return len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is", "'s"))
-
-
-def _is_adjective(word: str) -> bool:
-    if word in _ING_NOUNS:
-        return False
-    return "-" in word or word in _ADJECTIVES or word.endswith(_ADJECTIVE_SUFFIXES)
-
-
-def _is_verb_like(word: str) -> bool:
-    return word.endswith(("ed", "ing", "ly")) and word not in _ING_NOUNS
 
 
 def _noun_modifiers(tokens: list[_Token]) -> list[str]:
@@ -784,29 +1053,12 @@ def _noun_modifiers(tokens: list[_Token]) -> list[str]:
     adjectives, names and anything before them are dropped."""
     kept: list[str] = []
     for token in reversed(tokens):
-        if len(kept) == 2 or not token.text.islower() or _is_adjective(token.lower):
+        if len(kept) == 2 or not token.text.islower():
+            break
+        if is_adjective(token.lower) and token.lower not in ("cubic", "square"):
             break
         kept.insert(0, token.lower)
     return kept
-
-
-_IRREGULAR = {"person": "people", "man": "men", "woman": "women", "child": "children"}
-_ABBREVIATIONS = _GLUED_UNITS | wordset("m t g")
-
-
-def _plural(word: str) -> str:
-    """The plural a unit is reported in: "container" -> "containers", "km" stays "km"."""
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if word in _ABBREVIATIONS or word in _COUNTED or word in _CURRENCY_WORDS:
-        return word
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith(("ss", "x", "ch", "sh")):
-        return word + "es"
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
 
 
 def _plain(value: Decimal) -> str:

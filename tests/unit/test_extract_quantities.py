@@ -62,10 +62,13 @@ def test_not_quantities(text: str) -> None:
     assert find_quantities(text) == []
 
 
-def test_verbs_are_not_units() -> None:
+def test_verbs_are_not_units_but_casualties_are_people() -> None:
     assert [(q.value, q.unit) for q in find_quantities("300 killed and 500 injured")] == [
+        ("300", "people"),
+        ("500", "people"),
+    ]
+    assert [(q.value, q.unit) for q in find_quantities("The plant closed and 300 left.")] == [
         ("300", None),
-        ("500", None),
     ]
 
 
@@ -105,7 +108,8 @@ def described(text: str) -> list[tuple[str, str, str | None, str, str | None]]:
         ("1,000 tons of rice", "1,000 tons", "1000", "tons"),
         ("a range of 600 km", "600 km", "600", "km"),
         ("a 100km corridor", "100km", "100", "km"),
-        ("3 million barrels per day", "3 million barrels", "3000000", "barrels"),
+        ("3 million barrels per day", "3 million barrels per day", "3000000",
+         "barrels per day"),
         ("5,000 North Korean troops", "5,000 North Korean troops", "5000", "troops"),
         ("1,200 new cases", "1,200 new cases", "1200", "cases"),
         ("one container", "one container", "1", "containers"),  # units are plural
@@ -249,9 +253,9 @@ def test_a_change_from_one_figure_to_another_is_not_a_range() -> None:
     [
         "2016 unemployment", "in 2023", "the 2022-23 season", "since mid-2022", "the 2024 election",
         "2016 votes", "2019-2023", "in the 1990s", "March 5", "5 March", "Sept. 12", "10:30",
-        "3 p.m.", "at 9 am", "1st place", "the third time", "Apollo 11", "Article 5", "No. 10",
+        "3 p.m.", "at 9 am", "by 12 noon tomorrow", "1st place", "the third time", "Apollo 11", "Article 5", "No. 10",
         "Windows 11", "F-16", "COVID-19", "G7 leaders", "Su-27 fighters", "call 555-0100",
-        "+44 20 7946 0958", "the match was 3-2", "a 15-year-old boy", "a 30-day ceasefire",
+        "+44 20 7946 0958", "the match was 3-2", "a 15-year-old boy", "a six-month-old calf",
         "24/7", "version 1.2.3", "4G networks", "one of the best", "thousands protested",
         "thousands of them", "priced at 812p",
     ],
@@ -314,8 +318,11 @@ def test_hostile_input_is_scanned_in_linear_time() -> None:
         ("He was confirmed 50 to 48, the thinnest margin", "50 to 48"),
     ],
 )
-def test_a_vote_tally_is_the_votes_for(text: str, quoted: str) -> None:
-    assert only(text) == Quantity(value="50", unit="votes", bound="exact", text=quoted)
+def test_a_vote_tally_is_the_votes_for_then_the_votes_against(text: str, quoted: str) -> None:
+    assert find_quantities(text) == [
+        Quantity(value="50", unit="votes", bound="exact", text=quoted),
+        Quantity(value="48", unit="votes", bound="exact", text="48"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -135,20 +135,20 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # so it stays off its party's line.
     "a-uk-election-2024": (1.0, 0.8, ()),
     "b-morocco-quake-2023": RIGHT,
-    # Three points are bare figures in a revision ("revised ... to 222,000 from a previously
-    # estimated 312,000", "trimmed down to 222,000", "the blockbuster 312,000 first
-    # reported"): no unit, so not found (given the unit "jobs", the first two join the
-    # December line; "That was less than the blockbuster 312,000" needs coreference). "the
+    # The three bare figures of the revision ("revised ... to 222,000 from a previously
+    # estimated 312,000", "trimmed down to 222,000", "the blockbuster 312,000 first reported")
+    # take their unit (jobs) from the text around them and are found; "That was less than
+    # the blockbuster 312,000" needs coreference to join the December line, and "the
     # proportion of Americans who either have a job or are seeking one" is not read as the
     # labor force participation rate.
-    "b-us-jobs-jan-2019": (1.0, 0.91, ()),
+    "b-us-jobs-jan-2019": (1.0, 0.83, ()),
     "c-libya-floods-2023": RIGHT,
     # Folded in from the held-out set on 2026-11-30 at (0.66, 0.55), 3 points not found;
     # now right over the points found. "Officials in Nepal estimated 4,279 were hurt" is
     # read as exact (gold: approximate), so not found: a quantities matter.
     "d-nepal-quake-2015": RIGHT,
 }
-FOUND_ALL_BUT = {"b-us-jobs-jan-2019": 3, "d-nepal-quake-2015": 1}
+FOUND_ALL_BUT = {"d-nepal-quake-2015": 1}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
