@@ -273,12 +273,23 @@ def _common_word_opening(text: str, unit: Segment, mention: Mention, lowercase: 
     return opening and mention.name.lower() in lowercase
 
 
+_CLAUSE_OPENER = re.compile(r"(?i)\b(?:[a-z]{2,}ing|who|which|whose|where|when|while|as)\b")
+
+
 def _past_comma(text: str, speech: Speech, mention: DateMention) -> bool:
-    """Whether ``mention`` follows the verb past a comma or semicolon: "officials said,
-    making it the worst year since 2019" (a clause of its own, not the attribution)."""
+    """Whether ``mention`` follows the verb in a clause of its own: past a semicolon, or
+    past a comma that opens a participle or relative clause ("officials said, making it the
+    worst year in 2019"; "said Ana Ruiz, who took office in 2019"). A comma that only closes
+    an apposition keeps the date with the saying ("said Omar Haddad, a volunteer, on
+    Tuesday")."""
     verb_end = speech.verb_start + len(speech.verb)
+    if mention.start < verb_end:
+        return False
     between = text[verb_end : mention.start]
-    return mention.start >= verb_end and re.search(r"[,;](?:\s|$)", between) is not None
+    if re.search(r";(?:\s|$)", between):
+        return True
+    parts = re.split(r",(?:\s|$)", between)
+    return any(_CLAUSE_OPENER.match(part.strip()) for part in parts[1:])
 
 
 def _speech_date(text: str, speech: Speech, dates: list[DateMention]) -> DateMention | None:

@@ -147,3 +147,29 @@ def test_a_date_of_an_event_is_not_the_date_a_claim_was_made(text: str) -> None:
     published = datetime.date(2024, 6, 12)
     claims = DeterministicExtractor().extract(text, published=published)
     assert claims and all(c.made_on == published for c in claims)
+
+
+@pytest.mark.parametrize(
+    ("text", "made_on"),
+    [
+        # An apposition between the verb and the date keeps the date with the saying.
+        (
+            "Turnout reached 61 percent, said Ana Ruiz, the board's chair, on Monday.",
+            datetime.date(2024, 6, 10),
+        ),
+        # A relative or participle clause after a comma dates its own event.
+        (
+            "Turnout reached 61 percent, said Ana Ruiz, who took office on Monday.",
+            datetime.date(2024, 6, 12),
+        ),
+        (
+            "Turnout reached 61 percent, officials said, surpassing the record set on Monday.",
+            datetime.date(2024, 6, 12),
+        ),
+    ],
+)
+def test_a_comma_after_the_verb_ends_the_attribution_only_before_a_clause(
+    text: str, made_on: datetime.date
+) -> None:
+    claims = DeterministicExtractor().extract(text, published=datetime.date(2024, 6, 12))
+    assert [c.made_on for c in claims] == [made_on]
