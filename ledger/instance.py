@@ -50,8 +50,9 @@ def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
     try:
         ledger.check_origin()
         if bootstrap:
-            ledger.log_key = _load_or_create(keyring, settings.log_key_name)
-            writer = _load_or_create(keyring, settings.writer_key_name)
+            plain = settings.unencrypted_keys
+            ledger.log_key = _load_or_create(keyring, settings.log_key_name, unencrypted=plain)
+            writer = _load_or_create(keyring, settings.writer_key_name, unencrypted=plain)
             ledger.ensure_genesis(ledger.log_key)
             ledger.check_log_key()
             ledger.ensure_key(ledger.log_key, writer, ("writer",))
@@ -63,11 +64,11 @@ def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
     return instance
 
 
-def _load_or_create(keyring: KeyRing, name: str) -> SigningKey:
+def _load_or_create(keyring: KeyRing, name: str, *, unencrypted: bool) -> SigningKey:
     if keyring.exists(name):
         return keyring.load(name)
     try:
-        return keyring.create(name)
+        return keyring.create(name, unencrypted=unencrypted)
     except SigningKeyError:
         if keyring.exists(name):  # another process created it first
             return keyring.load(name)

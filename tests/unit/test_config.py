@@ -102,3 +102,12 @@ def test_serve_refuses_guard_options_that_are_not_positive(tmp_path: Path) -> No
     ):
         done = run_cli(tmp_path, "serve", option, "0", LEDGER_UNENCRYPTED_KEYS="1")
         assert done.returncode == 1 and message in done.stderr, done.stderr
+
+
+def test_unencrypted_keys_setting_creates_plain_keys_on_first_use(tmp_path: Path) -> None:
+    done = run_cli(tmp_path, "status", LEDGER_UNENCRYPTED_KEYS="true")
+    assert done.returncode == 0, done.stderr
+    keys = sorted((tmp_path / "keys").glob("*.key.pem"))
+    assert [k.name for k in keys] == ["ingest.key.pem", "log.key.pem"]
+    assert all(b"ENCRYPTED" not in k.read_bytes() for k in keys)
+    assert not (tmp_path / "keys" / "passphrase").exists()
