@@ -85,5 +85,10 @@ class TreeSizeConflict(Conflict):
         self.size = size
 
 
+class ForkedCheckpoint(TreeSizeConflict):
+    """A validly signed checkpoint of the size a witness holds, with another root hash:
+    evidence that the log shows two histories."""
+
+
 class QuorumNotMet(VerificationError):
     """Fewer distinct trusted witnesses cosigned a checkpoint than the policy requires."""

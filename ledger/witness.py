@@ -41,6 +41,7 @@ from ledger.checkpoint import (
 from ledger.cosignature import Cosigner
 from ledger.errors import (
     ConfigError,
+    ForkedCheckpoint,
     FormatError,
     IntegrityError,
     InvalidInput,
@@ -348,7 +349,7 @@ class Witness:
                 and checkpoint.size == held.size
                 and checkpoint.root_hash != (held.root_hash)
             ):
-                raise TreeSizeConflict(
+                raise ForkedCheckpoint(
                     f"checkpoint of size {checkpoint.size} has another root hash than the one "
                     f"this witness cosigned: the log has forked",
                     size=held_size,

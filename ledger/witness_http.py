@@ -16,7 +16,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ledger.errors import LedgerError, ProofError, TreeSizeConflict
+from ledger.errors import ForkedCheckpoint, LedgerError, ProofError, TreeSizeConflict
 from ledger.witness import MAX_REQUEST_BYTES, SIZE_CONTENT_TYPE, Witness, http_status
 
 log = logging.getLogger("ledger.witness")
@@ -120,7 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             lines = self.server.witness.add_checkpoint(body)
         except TreeSizeConflict as exc:
-            log.warning("add-checkpoint refused (409): %s", exc)
+            # A fork is evidence; another old size is how a log learns what is held.
+            level = logging.WARNING if isinstance(exc, ForkedCheckpoint) else logging.INFO
+            log.log(level, "add-checkpoint refused (409): %s", exc)
             self._reply(HTTPStatus.CONFLICT, f"{exc.size}\n", SIZE_CONTENT_TYPE)
         except LedgerError as exc:
             status = http_status(exc)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checkpoint import SignedNote
+from ledger.checkpoint import SignedNote, Verifier
 from ledger.config import Settings
 from ledger.cosignature import Cosigner, CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.errors import QuorumNotMet, SignatureError
@@ -236,3 +236,25 @@ def test_three_witnesses_refuse_a_forked_log(
     append_sources(ledger, writer, [3, 4, 5])
     final = _cosign(witnesses, held, honest)
     assert verify_cosignatures(final, log, policy).checkpoint.size > held
+
+
+def test_keygen_and_vkey_commands(tmp_path: Path) -> None:
+    key = tmp_path / "keys" / "w.pem"
+    made = run_cli(tmp_path, "witness", "keygen", "--name", "w.example/one", "--key", str(key))
+    assert made.returncode == 0, made.stderr
+    assert key.stat().st_mode & 0o777 == 0o600
+    log_vkey = Verifier.from_public_key("a.example/log", Ed25519PrivateKey.generate().public_key())
+    config = tmp_path / "witness.toml"
+    config.write_text(
+        'name = "w.example/one"\nkey = "keys/w.pem"\n\n[[log]]\norigin = "a.example/log"\n'
+        f'keys = ["{log_vkey.key_text()}"]\n'
+    )
+    shown = run_cli(tmp_path, "witness", "vkey", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == made.stdout
+    assert CosignerKey.from_vkey(shown.stdout.strip()).name == "w.example/one"
+    config.write_text(config.read_text().replace(log_vkey.key_text().split("+")[1], "00000000"))
+    refused = run_cli(tmp_path, "witness", "vkey", "--config", str(config))
+    assert refused.returncode == 1 and "witness config" in refused.stderr
+    again = run_cli(tmp_path, "witness", "keygen", "--name", "w.example/one", "--key", str(key))
+    assert again.returncode == 1 and "refusing to overwrite" in again.stderr

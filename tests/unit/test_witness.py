@@ -18,6 +18,7 @@ from ledger.checkpoint import Checkpoint, SignedNote, Verifier, sign_checkpoint
 from ledger.cosignature import Cosigner, WitnessPolicy, verify_cosignatures
 from ledger.errors import (
     ConfigError,
+    ForkedCheckpoint,
     FormatError,
     InvalidInput,
     LedgerError,
@@ -184,7 +185,7 @@ def test_old_size_not_the_one_held_is_409_with_the_size(witness: Witness) -> Non
 
 def test_same_size_other_root_is_409(witness: Witness) -> None:
     witness.add_checkpoint(HONEST.request(0, 10))
-    with pytest.raises(TreeSizeConflict, match="forked") as raised:
+    with pytest.raises(ForkedCheckpoint, match="forked") as raised:
         witness.add_checkpoint(FORK.request(10, 10))
     assert raised.value.size == 10
     assert http_status(raised.value) == 409
@@ -365,3 +366,22 @@ def test_a_silent_client_does_not_block_others(served: str) -> None:
         idle.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
         response = httpx.post(f"{served}/add-checkpoint", content=HONEST.request(0, 3), timeout=5)
         assert response.status_code == 200
+
+
+def test_connections_past_the_cap_get_503(witness: Witness) -> None:
+    import socket
+
+    server = make_server("127.0.0.1", 0, witness, timeout=3, max_connections=1)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as idle:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert idle.recv(100).startswith(b"HTTP/1.1 200")  # holds the only slot
+            url = f"http://127.0.0.1:{server.server_port}/add-checkpoint"
+            assert httpx.post(url, content=HONEST.request(0, 3), timeout=5).status_code == 503
+        time.sleep(0.2)  # the idle connection closed: its slot is free again
+        assert httpx.post(url, content=HONEST.request(0, 3), timeout=5).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
