@@ -244,11 +244,10 @@ class _Slot:
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, note.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            with os.fdopen(fd, "wb") as handle:  # writes it all, closes fd
+                handle.write(note.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
             os.replace(tmp, self.path)
             directory = os.open(self.path.parent, os.O_RDONLY)
             try:

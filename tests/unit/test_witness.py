@@ -4,6 +4,7 @@ per-origin state and the compare-and-swap on the old size, and its HTTP face."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -326,7 +327,7 @@ def test_config_file(tmp_path: Path) -> None:
 
 @pytest.fixture
 def served(witness: Witness) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, witness, timeout=2)
+    server = make_server("127.0.0.1", 0, witness, timeout=10)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -359,18 +360,26 @@ def test_http_statuses_and_bodies(served: str) -> None:
 
 
 def test_a_silent_client_does_not_block_others(served: str) -> None:
-    import socket
-
+    """A client that promised a body and sends nothing holds only its own connection:
+    another is answered long before the server's 10 s timeout would free the first."""
     host, port = served.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as idle:
         idle.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
-        response = httpx.post(f"{served}/add-checkpoint", content=HONEST.request(0, 3), timeout=5)
+        response = httpx.post(f"{served}/add-checkpoint", content=HONEST.request(0, 3), timeout=3)
         assert response.status_code == 200
 
 
-def test_connections_past_the_cap_get_503(witness: Witness) -> None:
-    import socket
+def test_a_body_without_content_length_is_411(served: str) -> None:
+    host, port = served.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as client:
+        client.sendall(
+            b"POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nold 0\r\n0\r\n\r\n"
+        )
+        assert client.recv(100).startswith(b"HTTP/1.1 411")
 
+
+def test_connections_past_the_cap_get_503(witness: Witness) -> None:
     server = make_server("127.0.0.1", 0, witness, timeout=3, max_connections=1)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
