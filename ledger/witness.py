@@ -343,14 +343,15 @@ class Witness:
                     size=held_size,
                 )
             held_root = held.root_hash if held is not None else merkle.EMPTY_ROOT
+            # Before the proof: RFC 9162 would call this a bad proof (422), the spec a 409.
             if (
                 held is not None
-                and checkpoint.size == held.size
-                and checkpoint.root_hash != (held.root_hash)
+                and checkpoint.size == held_size
+                and checkpoint.root_hash != held_root
             ):
                 raise ForkedCheckpoint(
                     f"checkpoint of size {checkpoint.size} has another root hash than the one "
-                    f"this witness cosigned: the log has forked",
+                    "this witness cosigned: the log has forked",
                     size=held_size,
                 )
             merkle.verify_consistency(
