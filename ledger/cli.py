@@ -18,6 +18,7 @@ from rich.table import Table
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.cli_identities import register as register_identity_commands
+from ledger.cli_witness import register as register_witness_commands
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
 from ledger.entries import ClaimChanges, Rating, Role, build
 from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
@@ -56,6 +57,7 @@ def _instance() -> Iterator[Instance]:
 
 
 register_identity_commands(app, _instance, out)
+register_witness_commands(app, out)
 
 
 def _seeds_dir() -> Path:

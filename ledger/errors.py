@@ -69,3 +69,26 @@ class StorageError(LedgerError):
 
 class TimedOut(LedgerError):
     """The work ran past its deadline and was stopped; a write that timed out wrote nothing."""
+
+
+class UnknownLog(NotFound):
+    """A witness is asked about a log (origin) it is not configured for."""
+
+
+class TreeSizeConflict(Conflict):
+    """A witness holds another checkpoint for the log than the request assumes: the old
+    size is not the size it last cosigned, or a checkpoint of that size has another root.
+    ``size`` is the size of the checkpoint the witness holds (0 if none)."""
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class ForkedCheckpoint(TreeSizeConflict):
+    """A validly signed checkpoint of the size a witness holds, with another root hash:
+    evidence that the log shows two histories."""
+
+
+class QuorumNotMet(VerificationError):
+    """Fewer distinct trusted witnesses cosigned a checkpoint than the policy requires."""
