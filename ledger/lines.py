@@ -946,7 +946,8 @@ class _Growing:
         whose source used none of the names its own source used (``names``: source -> the
         names its claims used so far). Ties: see ``group``."""
         rank = 0
-        if _dated(point) and not any(_near(p, point, SPAN_DAYS) for p in self.points if _dated(p)):
+        dated = [p for p in self.points if _dated(p)]
+        if _dated(point) and dated and not any(_near(p, point, SPAN_DAYS) for p in dated):
             return 0  # years apart: "Labor won 77 seats" in 2022 is no point of a 2024 line
         if subject.period and any(
             s.period and not s.period & subject.period for s in self.subjects

@@ -567,6 +567,8 @@ def test_a_line_does_not_bridge_half_a_year_without_a_figure() -> None:
     assert _lines_of(close) == [["a:0", "b:0"]]  # four months: one line, as before
     apart = [close[0], replace(close[1], made_on="2023-03-01", published="2023-03-01")]
     assert _lines_of(apart) == [["a:0"], ["b:0"]]  # two years: a shared place is not enough
+    undated = [replace(close[0], made_on=None, made_on_precision=None), apart[1]]
+    assert _lines_of(undated) == [["b:0", "a:0"]]  # no date to be far from: undated last
     # A figure in between carries the line on.
     middle = claim(
         "Canada exported 310 tonnes of maple syrup to France.",
