@@ -214,11 +214,13 @@ _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CAPITAL = re.compile(r"[A-Z]")
 
 
-def _fold(word: str) -> str:
+def _fold(word: str, *, spelling: bool = True) -> str:
+    """A word as compared: no diacritics, case, possessive or dots; British spellings as
+    American unless ``spelling`` is False (names: "Labour" and "Labor" are two parties)."""
     decomposed = unicodedata.normalize("NFKD", word)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    plain = plain.replace("’", "'").removesuffix("'s").removesuffix("'")
-    return british_american(plain.replace(".", ""))
+    plain = plain.replace("’", "'").removesuffix("'s").removesuffix("'").replace(".", "")
+    return british_american(plain) if spelling else plain
 
 
 def singular(word: str) -> str:
@@ -570,11 +572,13 @@ class _Token:
 
 
 def _tokens(text: str) -> list[_Token]:
-    return [
-        _Token(_fold(m.group()), bool(_CAPITAL.match(m.group())))
-        for m in _TOKEN.finditer(text)
-        if not m.group()[0].isdigit()
-    ]
+    """The words of ``text``; a capitalised word keeps its spelling (it may be a name)."""
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        if not match.group()[0].isdigit():
+            capital = bool(_CAPITAL.match(match.group()))
+            tokens.append(_Token(_fold(match.group(), spelling=not capital), capital))
+    return tokens
 
 
 def _complement(after: list[_Token]) -> tuple[frozenset[str], list[_Token]]:
@@ -592,7 +596,7 @@ def _complement(after: list[_Token]) -> tuple[frozenset[str], list[_Token]]:
 
 
 def _name_words(name: str | None) -> str:
-    return " ".join(_fold(w) for w in (name or "").split())
+    return " ".join(_fold(w, spelling=False) for w in (name or "").split())
 
 
 def _content(
@@ -622,7 +626,7 @@ def _content(
                 if _area(entity):
                     areas.add(_stemmed_place(entity))
             elif entity is not None:
-                out.add(_stem(token.word))
+                out.add(_stem(british_american(token.word)))  # a common word opening it
         elif _keep(token.word) and token.word not in claimant.split():
             out.add(_stem(token.word))
         i += 1
@@ -684,7 +688,7 @@ def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
     if not heads:
         return set()
     names = [
-        [_fold(w) for w in m.group().split()]
+        [_fold(w, spelling=False) for w in m.group().split()]
         for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+", context)
     ]
     for name in reversed(names):

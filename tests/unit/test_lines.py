@@ -588,7 +588,7 @@ def test_sources_about_different_countries_do_not_share_a_line() -> None:
     claims = [
         claim(first, ref="a0", source="au", made_on="2030-05-04"),
         claim(
-            "Labor won 80 seats, the electoral commission said.",
+            "Labour won 80 seats, the electoral commission said.",
             q("80", "seats", "80 seats"),
             ref="a1",
             source="au",
@@ -604,9 +604,23 @@ def test_sources_about_different_countries_do_not_share_a_line() -> None:
         ),
     ]
     assert _lines_of(claims) == [["a1:0"], ["b1:0"]]
-    # Without the countries (sources that name none), the party names still meet.
+    # Without the countries (sources that name none), the party's name joins them.
     unplaced = [c for c in claims if c.quantities]
     assert _lines_of(unplaced) == [["a1:0", "b1:0"]]
+
+
+def test_names_keep_their_spelling_and_common_words_fold() -> None:
+    labor = claim(
+        "By Sunday Labor had won 80 seats.", q("80", "seats", "80 seats"), ref="a", source="x"
+    )
+    labour = claim(
+        "By Sunday Labour had won 83 seats.", q("83", "seats", "83 seats"), ref="b", source="y"
+    )
+    assert _lines_of([labor, labour]) == [["a:0"], ["b:0"]]  # two parties' names
+    idf = subject("the Israel Defence Forces said 40 rockets were fired", "40 rockets", "rockets")
+    us = subject("the Israel Defense Forces said 38 rockets were fired", "38 rockets", "rockets")
+    assert idf.entities == us.entities  # one name spelled two ways (its words cut short)
+    assert subject("labour costs rose 3 percent", "3 percent", "percent").words == {"labor", "cost"}
 
 
 def test_close_in_time_is_not_enough_for_sources_that_name_nothing_in_common() -> None:
