@@ -59,6 +59,28 @@ def parse_cursor(token: str) -> int:
     return _number(value, token)
 
 
+_LINE_ID = re.compile(r"[0-9a-f]{64}:[0-9]{1,4}")
+
+
+def line_cursor(first_seq: int, line_id: str) -> str:
+    """A claim line's keyset position: its first figure's claim position and its id. The
+    position alone is not unique (two figures of one claim can each start a line)."""
+    return _encode(f"line:{first_seq}:{line_id}")
+
+
+def parse_line_cursor(token: str) -> tuple[int, str | None]:
+    """The position a line cursor names: (first claim position, line id). A plain
+    ``seq:N`` cursor (as made before lines had their own) names the end of position N."""
+    text = _decode(token, "cursor")
+    if text.startswith("seq:"):
+        return parse_cursor(token), None
+    prefix, sep, rest = text.partition(":")
+    seq, sep2, line_id = rest.partition(":")
+    if prefix != "line" or not sep or not sep2 or not _LINE_ID.fullmatch(line_id):
+        raise InvalidInput(f"cursor {echo(token)} is not valid")
+    return _number(seq, token), line_id
+
+
 def claim_cursor(order: ClaimOrder, position: Position) -> str:
     """A claim's keyset position in ``order``: the order, the sort value and the seq.
 

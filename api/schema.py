@@ -15,7 +15,15 @@ from strawberry.types.graphql import OperationType
 from api import identity_types as it
 from api import types as t
 from api.context import Context, Info
-from api.ids import claim_cursor, cursor, parse_claim_cursor, parse_cursor, parse_global_id
+from api.ids import (
+    claim_cursor,
+    cursor,
+    line_cursor,
+    parse_claim_cursor,
+    parse_cursor,
+    parse_global_id,
+    parse_line_cursor,
+)
 from api.limits import DocumentLimits
 from api.mutations import Mutation
 from ledger import deadline
@@ -246,7 +254,7 @@ class Query:
 
     @strawberry.field(
         description="Claim lines: figures for the same measured thing across sources, in the "
-        "order of their first figure, keyset-paged."
+        "order of their first figure (then line id), keyset-paged."
     )
     def claim_lines(
         self,
@@ -256,7 +264,7 @@ class Query:
         after: str | None = None,
     ) -> it.ClaimLineConnection:
         size = _page_size(first)
-        after_seq = parse_cursor(after) if after else -1
+        after_seq, after_id = parse_line_cursor(after) if after else (-1, None)
         where = filter or it.ClaimLineFilterInput()
         found = info.context.ledger.claim_lines(
             LineFilter(
@@ -268,9 +276,10 @@ class Query:
             ),
             limit=size + 1,
             after_seq=after_seq,
+            after_id=after_id,
         )
         edges = [
-            it.ClaimLineEdge(cursor=cursor(v.first_seq), node=it.ClaimLine(view=v))
+            it.ClaimLineEdge(cursor=line_cursor(v.first_seq, v.id), node=it.ClaimLine(view=v))
             for v in found[:size]
         ]
         return it.ClaimLineConnection(

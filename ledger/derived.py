@@ -161,7 +161,9 @@ def derive(claims: Iterable[ClaimState], overrides: Sequence[Override]) -> Deriv
     """Identities and lines of the claims (retracted ones left out) with the overrides."""
     live = live_claims(claims)
     identities = cluster([attribution_of(c) for c in live], overrides)
-    lines = group([line_claim_of(c, identities) for c in live if c.quantities])
+    # Claims without figures too: they make no points, but say which countries and names
+    # their source is about, and name "the party" a figure's clause goes on about.
+    lines = group([line_claim_of(c, identities) for c in live])
     return Derived(identities=identities, lines=lines, claims={c.claim_id: c for c in live})
 
 

@@ -27,7 +27,7 @@ from ledger.extract.places import is_place
 from ledger.extract.roles import ORGANIZATION_HEADS, PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,11 +214,13 @@ _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CAPITAL = re.compile(r"[A-Z]")
 
 
-def _fold(word: str) -> str:
+def _fold(word: str, *, spelling: bool = True) -> str:
+    """A word as compared: no diacritics, case, possessive or dots; British spellings as
+    American unless ``spelling`` is False (names: "Labour" and "Labor" are two parties)."""
     decomposed = unicodedata.normalize("NFKD", word)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    plain = plain.replace("’", "'").removesuffix("'s").removesuffix("'")
-    return british_american(plain.replace(".", ""))
+    plain = plain.replace("’", "'").removesuffix("'s").removesuffix("'").replace(".", "")
+    return british_american(plain) if spelling else plain
 
 
 def singular(word: str) -> str:
@@ -570,11 +572,13 @@ class _Token:
 
 
 def _tokens(text: str) -> list[_Token]:
-    return [
-        _Token(_fold(m.group()), bool(_CAPITAL.match(m.group())))
-        for m in _TOKEN.finditer(text)
-        if not m.group()[0].isdigit()
-    ]
+    """The words of ``text``; a capitalised word keeps its spelling (it may be a name)."""
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        if not match.group()[0].isdigit():
+            capital = bool(_CAPITAL.match(match.group()))
+            tokens.append(_Token(_fold(match.group(), spelling=not capital), capital))
+    return tokens
 
 
 def _complement(after: list[_Token]) -> tuple[frozenset[str], list[_Token]]:
@@ -592,7 +596,7 @@ def _complement(after: list[_Token]) -> tuple[frozenset[str], list[_Token]]:
 
 
 def _name_words(name: str | None) -> str:
-    return " ".join(_fold(w) for w in (name or "").split())
+    return " ".join(_fold(w, spelling=False) for w in (name or "").split())
 
 
 def _content(
@@ -622,7 +626,7 @@ def _content(
                 if _area(entity):
                     areas.add(_stemmed_place(entity))
             elif entity is not None:
-                out.add(_stem(token.word))
+                out.add(_stem(british_american(token.word)))  # a common word opening it
         elif _keep(token.word) and token.word not in claimant.split():
             out.add(_stem(token.word))
         i += 1
@@ -684,7 +688,7 @@ def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
     if not heads:
         return set()
     names = [
-        [_fold(w) for w in m.group().split()]
+        [_fold(w, spelling=False) for w in m.group().split()]
         for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+", context)
     ]
     for name in reversed(names):
@@ -864,10 +868,18 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
     by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
     order = 0
     recent: dict[str, list[str]] = {}  # source -> its claims' texts so far
+    named: dict[str, frozenset[str]] = {}  # source -> the countries its claims named so far
+    proper: dict[str, frozenset[str]] = {}  # source -> the names its claims used so far
     for claim in claims:
         earlier = recent.setdefault(claim.source, [])
         context = " ".join(earlier[-_CONTEXT_CLAIMS:])
         earlier.append(claim.text)
+        named[claim.source] = named.get(claim.source, frozenset()) | _countries_in(
+            claim.text, _name_words(claim.claimant_name)
+        )
+        proper[claim.source] = (
+            proper.get(claim.source, frozenset()) | _names_in(claim.text) | named[claim.source]
+        )
         for index, quantity in enumerate(claim.quantities):
             subject = subject_of(claim, quantity, context)
             if subject is None:
@@ -876,7 +888,7 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             order += 1
             keys = [(subject.measured, w) for w in sorted(_index_words(subject))]
             candidates = sorted({i for key in keys for i in by_word.get(key, ())})
-            ranks = [(lines[i].accepts(subject, point), i) for i in candidates]
+            ranks = [(lines[i].accepts(subject, point, named, proper), i) for i in candidates]
             best = max((rank for rank, _ in ranks), default=0)
             tied = [i for rank, i in ranks if rank == best] if best else []
             # Of lines that fit as well: the one sharing most words, then the one the same
@@ -920,12 +932,27 @@ class _Growing:
     points: list[Point]
     label: str
 
-    def accepts(self, subject: Subject, point: Point) -> int:
+    def accepts(
+        self,
+        subject: Subject,
+        point: Point,
+        countries: dict[str, frozenset[str]],
+        names: dict[str, frozenset[str]],
+    ) -> int:
         """How well a figure fits: 2 if compatible with one of the line's figures and naming
         a common entity, 1 if compatible with one made within ``NEAR_DAYS`` of it, else 0;
-        0 too for a line of another period, or (for a figure naming places) one at least
-        half of whose figures name other places or areas. Ties: see ``group``."""
+        0 too for a line of another period, one none of whose figures was made or published
+        within ``SPAN_DAYS`` of it, or (for a figure naming places) one at least half of
+        whose figures name other places or areas. A figure is never compatible with a
+        figure of a source that named only other countries than its own source
+        (``countries``: source -> the countries its claims named so far, this one's
+        included); nor, without a common entity in the two figures' clauses, with one
+        whose source used none of the names its own source used (``names``: source -> the
+        names its claims used so far). Ties: see ``group``."""
         rank = 0
+        dated = [p for p in self.points if _dated(p)]
+        if _dated(point) and dated and not any(_near(p, point, SPAN_DAYS) for p in dated):
+            return 0  # years apart: "Labor won 77 seats" in 2022 is no point of a 2024 line
         if subject.period and any(
             s.period and not s.period & subject.period for s in self.subjects
         ):
@@ -937,12 +964,15 @@ class _Growing:
             )
             if 2 * elsewhere >= len(self.subjects):
                 return 0  # half the line's figures are about another place
+        mine, used = countries[point.source], names[point.source]
         for s, p in zip(self.subjects, self.points, strict=True):
+            if not _same_countries(countries[p.source], mine):
+                continue  # one source is about Libya, the other about Morocco
             if compatible(s, subject):
                 if anchored(s, subject):
                     return 2
-                if _near(p, point):
-                    rank = 1
+                if _near(p, point) and _common_name(names[p.source], used):
+                    rank = 1  # near in time, and the sources name a common thing
         return rank
 
     def last_in(self, source: str) -> int:
@@ -956,18 +986,130 @@ class _Growing:
 
 
 NEAR_DAYS = 62
+SPAN_DAYS = 183
+"""A line never bridges half a year without a figure: a figure joins a line only if one
+of its figures was made or published within this many days of it, whatever they share
+(the dev set's gold lines go at most 49 days between points, the written story of
+container shipments 137; a party's seats or a country's growth rate reported years apart
+are two lines, not one)."""
 
 
-def _near(a: Point, b: Point) -> bool:
-    """Made, or published, within ``NEAR_DAYS`` of each other (a date made read wrongly
-    does not keep a point off the line its source's date puts it near)."""
+def _same_countries(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sources may be about one thing: one names no country, or they name a
+    common one ("Korea" is in "North Korea")."""
+    return not a or not b or any(_within(x, b) for x in a)
+
+
+def _common_name(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sources may report one event: one uses no name, or they share one."""
+    return not a or not b or bool(a & b)
+
+
+def _dated(point: Point) -> bool:
+    return bool(point.made_on or point.published)
+
+
+def _near(a: Point, b: Point, days: int = NEAR_DAYS) -> bool:
+    """Made, or published, within ``days`` of each other (a date made read wrongly does
+    not keep a point off the line its source's date puts it near)."""
     days_a = {d for d in (a.made_on, a.published) if d}
     days_b = {d for d in (b.made_on, b.published) if d}
     return any(
-        abs((dt.date.fromisoformat(x) - dt.date.fromisoformat(y)).days) <= NEAR_DAYS
+        abs((dt.date.fromisoformat(x) - dt.date.fromisoformat(y)).days) <= days
         for x in days_a
         for y in days_b
     )
+
+
+def _countries_in(text: str, claimant: str) -> frozenset[str]:
+    """The countries a claim's sentence names (folded and stemmed as subjects hold them:
+    "Moroccan" and "Morocco" -> "moroc"), in its capitalised runs or any part of one up to
+    three words ("the Libyan Red Crescent" names Libya). A source's claims together say
+    which countries it is about: a figure whose clause names none ("At least 2,300 have
+    been killed") is still a figure of that source's country, and two sources that name
+    only different countries are not reporting the same count."""
+    found: set[str] = set()
+    tokens = _tokens(text)
+    i = 0
+    while i < len(tokens):
+        if not tokens[i].capital:
+            i += 1
+            continue
+        start = i
+        while i + 1 < len(tokens) and tokens[i + 1].capital:
+            i += 1
+        run = [t.word for t in tokens[start : i + 1]]
+        for size in range(1, min(3, len(run)) + 1):
+            for at in range(len(run) - size + 1):
+                name = " ".join(run[at : at + size])
+                if name != claimant and _keep(run[at]):
+                    country = _country_named(name)
+                    if country is not None:
+                        found.add(_stemmed_place(country))
+        i += 1
+    return frozenset(found)
+
+
+def _names_in(text: str) -> frozenset[str]:
+    """The words of the names a sentence uses (capitalised, not opening it; no titles,
+    organisation or person nouns, months or other common words): what its source is
+    about ("Derna", "Marrakech", "Labour"). Two sources that use no common name are not
+    reporting one event, however close in time."""
+    tokens = _tokens(text)
+    return frozenset(
+        _stemmed_place(t.word)
+        for t in tokens[1:]
+        if t.capital
+        and _keep(t.word)
+        and t.word not in TITLE_WORDS
+        and t.word not in _ORGANIZATION_HEADS
+        and part_of_speech().get(t.word, "NNP") in {"NNP", "NNPS"}
+    )
+
+
+_DEMONYM_ENDINGS = ("", "n", "an", "ian", "ean", "ese", "i", "ish")
+# Adjectives of countries that are not their name with an ending.
+_IRREGULAR_DEMONYMS = {
+    "british": "uk", "english": "uk", "scottish": "uk", "welsh": "uk", "french": "france",
+    "dutch": "netherlands", "swiss": "switzerland", "greek": "greece", "american": "us",
+    "filipino": "philippines", "thai": "thailand", "danish": "denmark", "swedish": "sweden",
+    "finnish": "finland", "polish": "poland", "spanish": "spain", "portuguese": "portugal",
+    "irish": "ireland", "icelandic": "iceland", "afghan": "afghanistan",
+}  # fmt: skip
+
+
+def _country_named(name: str) -> str | None:
+    """The country a folded name names: a country's name ("libya", "north korea", a
+    capital standing for it) or its adjective, the name (less a final vowel) with a
+    demonym ending ("libyan", "moroccan", "nepalese", "iraqi"); not any word that merely
+    begins alike ("liberal" is not Liberia)."""
+    place = _PLACES.get(name, _IRREGULAR_DEMONYMS.get(name, name))
+    if place in _country_names_folded():
+        return place
+    words = place.split()
+    for ending in _DEMONYM_ENDINGS:
+        if words[-1].endswith(ending) and len(words[-1]) > len(ending) + 2:
+            stem = " ".join([*words[:-1], words[-1][: len(words[-1]) - len(ending)]])
+            for country in _country_stems().get(stem, ()):
+                return country
+    return None
+
+
+@functools.cache
+def _country_names_folded() -> frozenset[str]:
+    return frozenset({*_PLACES.values(), *(" ".join(_fold(n).split()) for n in _country_names())})
+
+
+@functools.cache
+def _country_stems() -> dict[str, tuple[str, ...]]:
+    """A country's name less a final vowel ("liby", "morocc"), and whole, -> the name."""
+    stems: dict[str, tuple[str, ...]] = {}
+    names = {n: n for n in _country_names_folded()} | _PLACES
+    for name, country in sorted(names.items()):
+        for stem in sorted({name, name.rstrip("aeiouy")}):
+            if len(stem) > 2:
+                stems[stem] = (*stems.get(stem, ()), country)
+    return stems
 
 
 def _index_words(subject: Subject) -> set[str]:

@@ -419,17 +419,26 @@ class Ledger:
         return [c for c in claims if c is not None]
 
     def claim_lines(
-        self, where: LineFilter, *, limit: int = 50, after_seq: int = -1
+        self,
+        where: LineFilter,
+        *,
+        limit: int = 50,
+        after_seq: int = -1,
+        after_id: str | None = None,
     ) -> list[LineView]:
-        """Claim lines matching ``where``, in the order of their first figure."""
+        """Claim lines matching ``where``, in the order of their first figure, then id: those
+        after the line ``after_id`` starting at ``after_seq`` (None: after all lines there)."""
         _check_limit(limit)
         check_optional(where.search, "search", limit=MAX_FILTER_CHARS)
         check_optional(where.unit, "unit")
+        check_optional(after_id, "line id")
         if where.claimant is not None:
             check_hex(where.claimant, "claimant")
         self._refresh_unless_pinned()
         with self.store.reader() as txn:
-            return derived_store.line_page(txn, where, after_seq=after_seq, limit=limit)
+            return derived_store.line_page(
+                txn, where, after_seq=after_seq, after_id=after_id, limit=limit
+            )
 
     def claim_line(self, line_id: str) -> LineView:
         """One claim line by its id (``<claim id>:<figure index>`` of its first figure)."""

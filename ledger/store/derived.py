@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 
 from ledger.derived import (
     RULES,
@@ -273,8 +273,13 @@ def identity_claim_ids(
     return [(seq, claim) for seq, claim in txn.conn.execute(query)]
 
 
-def line_page(txn: Txn, where: LineFilter, *, after_seq: int, limit: int) -> list[LineView]:
-    """Lines matching ``where`` in the order of their first figure, after ``after_seq``."""
+def line_page(
+    txn: Txn, where: LineFilter, *, after_seq: int, after_id: str | None = None, limit: int
+) -> list[LineView]:
+    """Lines matching ``where`` in the order of their first figure's claim position, then
+    id: those after (``after_seq``, ``after_id``), or after every line at ``after_seq``
+    when ``after_id`` is None. The position alone is no key: two figures of one claim can
+    each start a line."""
     query = select(lines_t.c.id).where(
         lines_t.c.points >= where.min_points,
         lines_t.c.sources >= where.min_sources,
@@ -309,7 +314,10 @@ def line_page(txn: Txn, where: LineFilter, *, after_seq: int, limit: int) -> lis
                 select(points_t.c.line_id).where(points_t.c.identity_id == where.claimant)
             )
         )
-    query = query.where(lines_t.c.first_seq > after_seq).order_by(lines_t.c.first_seq, lines_t.c.id)
+    after = lines_t.c.first_seq > after_seq
+    if after_id is not None:
+        after = or_(after, and_(lines_t.c.first_seq == after_seq, lines_t.c.id > after_id))
+    query = query.where(after).order_by(lines_t.c.first_seq, lines_t.c.id)
     lines: list[LineView] = []
     read = 0
     while len(lines) < limit:

@@ -87,7 +87,10 @@ def test_claim_lines_by_filter_and_by_id(local: Local) -> None:
     (line,) = [e["node"] for e in found]
     assert [p["value"] for p in line["points"]] == ["1000", "6700", "7000", "10000", "13000"]
     assert line["points"][1]["claimant"] == {"name": "Shin Won-sik"}
-    assert line["points"][3]["madeOn"] == "2024-06-10" and line["points"][3]["published"] == "2024-06-10"
+    assert (
+        line["points"][3]["madeOn"] == "2024-06-10"
+        and line["points"][3]["published"] == "2024-06-10"
+    )
     assert all(p["claim"]["claimId"] for p in line["points"])
     by_unit = _data(local.run(LINES, f={"unit": "containers", "search": "Russia"}))
     assert line in [e["node"] for e in by_unit["claimLines"]["edges"]]
@@ -128,3 +131,52 @@ def test_link_and_unlink_need_a_reviewer_and_refuse_a_no_op(local: Local) -> Non
     named = _data(local.run(CLAIMANT_NODE, id=shin["id"]))
     assert named["node"] == {"__typename": "Claimant", "name": "Shin Won-sik"}
     assert named["claimant"] == {"name": "Shin Won-sik"}
+
+
+PAGE = """query($first: Int!, $after: String) { claimLines(first: $first, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { cursor node { lineId } } } }"""
+
+
+def test_claim_lines_page_through_lines_that_start_in_one_claim(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite:///{tmp_path / 'paging.sqlite3'}",
+        passphrase=b"pw",
+    )
+    instance = open_instance(settings)
+    text = (
+        "date 2031-04-02\nharbour-gazette\n\n"
+        "The port authority said that 40 tractors and 900 tonnes of grain were unloaded "
+        "at Valdivia on Tuesday.\n\n"
+        "Customs officials said 12 containers of textiles were held at the border.\n"
+    )
+    ingest_document(
+        instance.ledger,
+        instance.writer_key(),
+        read_text(text),
+        where="harbour-gazette",
+        extractor=DeterministicExtractor(),
+    )
+    local = Local(instance, {}, [])
+    try:
+        every = [
+            e["node"]["lineId"] for e in _data(local.run(PAGE, first=50))["claimLines"]["edges"]
+        ]
+        first_claims = [line_id.rsplit(":", 1)[0] for line_id in every]
+        assert len(every) == 3 and first_claims[0] == first_claims[1]  # two lines, one claim
+        paged: list[str] = []
+        cursors: list[str] = []
+        after = None
+        while True:
+            page = _data(local.run(PAGE, first=1, after=after))["claimLines"]
+            paged += [e["node"]["lineId"] for e in page["edges"]]
+            cursors += [e["cursor"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert paged == every  # the second line of the shared claim is not skipped
+        assert len(set(cursors)) == len(cursors)
+        again = _data(local.run(PAGE, first=2, after=cursors[0]))["claimLines"]["edges"]
+        assert [e["cursor"] for e in again] == cursors[1:]  # stable across page sizes
+    finally:
+        instance.close()

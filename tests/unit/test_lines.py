@@ -551,3 +551,116 @@ def test_directions_and_organisations_are_not_areas() -> None:
     assert fighters.areas == frozenset()
     county = subject("The storm killed 30 people in Harris County", "30 people", "people")
     assert county.areas == {"harri count"}
+
+
+def _lines_of(claims: list[LineClaim]) -> list[list[str]]:
+    return [[p.id for p in line.points] for line in group(claims)]
+
+
+def test_a_line_does_not_bridge_half_a_year_without_a_figure() -> None:
+    said = "Canada exported 300 tonnes of maple syrup to France."
+    later = "Canada exported 320 tonnes of maple syrup to France."
+    close = [
+        claim(said, q("300", "tonnes", "300 tonnes"), ref="a", source="x", made_on="2021-03-01"),
+        claim(later, q("320", "tonnes", "320 tonnes"), ref="b", source="y", made_on="2021-07-15"),
+    ]
+    assert _lines_of(close) == [["a:0", "b:0"]]  # four months: one line, as before
+    apart = [close[0], replace(close[1], made_on="2023-03-01", published="2023-03-01")]
+    assert _lines_of(apart) == [["a:0"], ["b:0"]]  # two years: a shared place is not enough
+    undated = [replace(close[0], made_on=None, made_on_precision=None), apart[1]]
+    assert _lines_of(undated) == [["b:0", "a:0"]]  # no date to be far from: undated last
+    # A figure in between carries the line on.
+    middle = claim(
+        "Canada exported 310 tonnes of maple syrup to France.",
+        q("310", "tonnes", "310 tonnes"),
+        ref="m",
+        source="z",
+        made_on="2022-01-15",
+    )
+    last = replace(close[1], claim_id="d", source="w", made_on="2022-07-01", published=None)
+    chained = [close[0], replace(close[1], made_on="2021-08-15"), middle, last]
+    assert _lines_of(chained) == [["a:0", "b:0", "m:0", "d:0"]]
+
+
+def test_sources_about_different_countries_do_not_share_a_line() -> None:
+    first = "Australian voters went to the polls on Saturday."
+    second = "British voters went to the polls on Thursday."
+    claims = [
+        claim(first, ref="a0", source="au", made_on="2030-05-04"),
+        claim(
+            "Labour won 80 seats, the electoral commission said.",
+            q("80", "seats", "80 seats"),
+            ref="a1",
+            source="au",
+            made_on="2030-05-04",
+        ),
+        claim(second, ref="b0", source="gb", made_on="2030-05-09"),
+        claim(
+            "Labour won 390 seats, the returning officers said.",
+            q("390", "seats", "390 seats"),
+            ref="b1",
+            source="gb",
+            made_on="2030-05-09",
+        ),
+    ]
+    assert _lines_of(claims) == [["a1:0"], ["b1:0"]]
+    # Without the countries (sources that name none), the party's name joins them.
+    unplaced = [c for c in claims if c.quantities]
+    assert _lines_of(unplaced) == [["a1:0", "b1:0"]]
+
+
+def test_names_keep_their_spelling_and_common_words_fold() -> None:
+    labor = claim(
+        "By Sunday Labor had won 80 seats.", q("80", "seats", "80 seats"), ref="a", source="x"
+    )
+    labour = claim(
+        "By Sunday Labour had won 83 seats.", q("83", "seats", "83 seats"), ref="b", source="y"
+    )
+    assert _lines_of([labor, labour]) == [["a:0"], ["b:0"]]  # two parties' names
+    idf = subject("the Israel Defence Forces said 40 rockets were fired", "40 rockets", "rockets")
+    us = subject("the Israel Defense Forces said 38 rockets were fired", "38 rockets", "rockets")
+    assert idf.entities == us.entities  # one name spelled two ways (its words cut short)
+    assert subject("labour costs rose 3 percent", "3 percent", "percent").words == {"labor", "cost"}
+
+
+def test_close_in_time_is_not_enough_for_sources_that_name_nothing_in_common() -> None:
+    claims = [
+        claim(
+            "A cyclone struck Port Halden on Monday.", ref="a0", source="a", made_on="2031-02-03"
+        ),
+        claim(
+            "At least 140 people were killed.",
+            q("140", "people", "140 people"),
+            ref="a1",
+            source="a",
+            made_on="2031-02-03",
+        ),
+        claim("Wildfires swept through Vella Ridge.", ref="b0", source="b", made_on="2031-02-05"),
+        claim(
+            "At least 60 people were killed.",
+            q("60", "people", "60 people"),
+            ref="b1",
+            source="b",
+            made_on="2031-02-05",
+        ),
+        claim(
+            "Rescuers in Port Halden said at least 180 people were killed.",
+            q("180", "people", "180 people"),
+            ref="c1",
+            source="c",
+            made_on="2031-02-06",
+        ),
+    ]
+    assert _lines_of(claims) == [["a1:0", "c1:0"], ["b1:0"]]
+
+
+def test_countries_are_read_from_names_and_their_adjectives_only() -> None:
+    from ledger.lines import _countries_in
+
+    text = "The Moroccan army and Libyan officials met Liberal lawmakers from North Korea."
+    assert _countries_in(text, "") == {"moroc", "libya", "north korea", "korea"}
+    assert _countries_in("The French and British envoys spoke to US officials.", "") == {
+        "franc",
+        "uk",
+        "us",
+    }
