@@ -154,7 +154,7 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # the blockbuster 312,000" needs coreference to join the December line, and "the
     # proportion of Americans who either have a job or are seeking one" is not read as the
     # labor force participation rate.
-    "b-us-jobs-jan-2019": (1.0, 0.83, ()),
+    "b-us-jobs-jan-2019": (1.0, 0.76, ()),
     "c-libya-floods-2023": RIGHT,
     # Folded in from the held-out set on 2026-11-30 at (0.66, 0.55), 3 points not found;
     # now right over the points found. "Officials in Nepal estimated 4,279 were hurt" is
