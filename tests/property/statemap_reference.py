@@ -1,0 +1,59 @@
+"""A plain reference for the claim-state map, transcribed from docs/formats/state-map.md
+and slow on purpose: dicts split bit by bit, hashes spelled out with their tag bytes. The
+property tests compare ledger.statemap's bucketed tree with it."""
+
+from __future__ import annotations
+
+import hashlib
+
+EMPTY = bytes(32)
+
+
+def ref_bit(key: bytes, depth: int) -> int:
+    return (int.from_bytes(key, "big") >> (255 - depth)) & 1
+
+
+def ref_leaf(key: bytes, value: bytes) -> bytes:
+    return hashlib.sha256(b"\x10" + key + value).digest()
+
+
+def ref_node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x11" + left + right).digest()
+
+
+def ref_hash(pairs: dict[bytes, bytes], depth: int = 0) -> bytes:
+    """The hash of the subtree at `depth` holding `pairs` (all on one path so far)."""
+    if not pairs:
+        return EMPTY
+    if len(pairs) == 1:
+        ((key, value),) = pairs.items()
+        return ref_leaf(key, value)
+    left = {k: v for k, v in pairs.items() if ref_bit(k, depth) == 0}
+    right = {k: v for k, v in pairs.items() if ref_bit(k, depth) == 1}
+    return ref_node(ref_hash(left, depth + 1), ref_hash(right, depth + 1))
+
+
+def ref_proof(pairs: dict[bytes, bytes], key: bytes) -> tuple[int, list[bytes], bytes, bytes]:
+    """(kind, siblings top first with EMPTY kept, tail fields) of `key`'s proof."""
+    siblings: list[bytes] = []
+    depth, current = 0, pairs
+    while len(current) >= 2:
+        own = {k: v for k, v in current.items() if ref_bit(k, depth) == ref_bit(key, depth)}
+        other = {k: v for k, v in current.items() if k not in own}
+        siblings.append(ref_hash(other, depth + 1))
+        depth, current = depth + 1, own
+    if not current:
+        return 0, siblings, b"", b""
+    ((found, value),) = current.items()
+    if found == key:
+        return 1, siblings, value, b""
+    return 2, siblings, found, value
+
+
+def ref_encode(kind: int, siblings: list[bytes], first: bytes, second: bytes) -> bytes:
+    """The proof bytes, written out bit by bit."""
+    bits = "".join("0" if s == EMPTY else "1" for s in siblings)
+    bits += "0" * (-len(bits) % 8)
+    bitmap = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
+    listed = b"".join(s for s in siblings if s != EMPTY)
+    return bytes([kind]) + len(siblings).to_bytes(2, "big") + bitmap + listed + first + second
