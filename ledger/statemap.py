@@ -30,6 +30,8 @@ the dense levels (docs/benchmarks.md).
 from __future__ import annotations
 
 import hashlib
+import sys
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -407,6 +409,20 @@ class StateMap:
     def _bucket_of(self, key: bytes) -> int:
         return int.from_bytes(key[:4], "big") >> (32 - self._bits)
 
+    def memory_bytes(self) -> int:
+        """Bytes held by the map's own objects (``sys.getsizeof``; hashes shared by several
+        positions, such as ``EMPTY``, counted once)."""
+        seen: set[int] = set()
+        rows: list[list[bytes] | list[int]] = [self._buckets, *self._levels, *self._counts]
+        total = sys.getsizeof(self._levels) + sys.getsizeof(self._counts)
+        for row in rows:
+            total += sys.getsizeof(row)
+            for item in row:
+                if id(item) not in seen:
+                    seen.add(id(item))
+                    total += sys.getsizeof(item)
+        return total
+
     def get(self, key: bytes) -> bytes | None:
         _check_size(key, "key")
         blob = self._buckets[self._bucket_of(key)]
@@ -420,44 +436,48 @@ class StateMap:
         return [pair for blob in self._buckets for pair in _records(blob)]
 
     def set(self, key: bytes, value: bytes) -> None:
-        """Insert ``key`` or replace its value: rehashes its bucket and the dense levels
-        above it. When the key count doubles past what the dense levels were sized for,
-        the map is rebuilt with more levels (amortized O(1) a key)."""
-        _check_size(key, "key")
-        _check_size(value, "value")
-        index = self._bucket_of(key)
-        records = _records(self._buckets[index])
-        position = 0
-        while position < len(records) and records[position][0] < key:
-            position += 1
-        if position < len(records) and records[position][0] == key:
-            if records[position][1] == value:
-                return
-            records[position] = (key, value)
-        else:
-            records.insert(position, (key, value))
-            self._count += 1
-            if not self._fixed and bucket_bits_for(self._count) > self._bits:
-                self._buckets[index] = b"".join(k + v for k, v in records)
-                self._rebuild(self.items(), None)
-                return
-        self._buckets[index] = b"".join(k + v for k, v in records)
-        h, c = subtree_hash(records, self._bits), len(records)
-        levels, counts = self._levels, self._counts
-        for t in range(self._bits, 0, -1):
-            levels[t][index] = h
-            counts[t][index] = c
-            sibling = index ^ 1
-            sh, sc = levels[t][sibling], counts[t][sibling]
-            h = _combine(sh, h, sc, c) if index & 1 else _combine(h, sh, c, sc)
-            c += sc
-            index >>= 1
-        levels[0][0] = h
-        counts[0][0] = c
+        """Insert ``key`` or replace its value."""
+        self.update(((key, value),))
 
     def update(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
-        for key, value in pairs:
-            self.set(key, value)
+        """Insert or replace keys (an append batch's worth at once): each bucket touched is
+        rehashed once, then each dense node above the touched buckets once, so one key
+        costs O(log n) hashes and a batch shares the nodes near the root. When the key
+        count doubles past what the dense levels were sized for, the map is rebuilt with
+        one more level (amortized O(1) a key). Nothing changes if a pair is malformed."""
+        writes = list(pairs)
+        for key, value in writes:
+            _check_size(key, "key")
+            _check_size(value, "value")
+        touched: dict[int, list[tuple[bytes, bytes]]] = {}
+        for key, value in writes:
+            index = self._bucket_of(key)
+            records = touched.get(index)
+            if records is None:
+                records = touched[index] = _records(self._buckets[index])
+            position = bisect_left(records, (key,))
+            if position < len(records) and records[position][0] == key:
+                records[position] = (key, value)
+            else:
+                records.insert(position, (key, value))
+                self._count += 1
+        for index, records in touched.items():
+            self._buckets[index] = b"".join(k + v for k, v in records)
+        if not self._fixed and bucket_bits_for(self._count) > self._bits:
+            self._rebuild(self.items(), None)
+            return
+        b, levels, counts = self._bits, self._levels, self._counts
+        for index, records in touched.items():
+            levels[b][index] = subtree_hash(records, b)
+            counts[b][index] = len(records)
+        dirty = set(touched)
+        for t in range(b, 0, -1):
+            below, below_counts, up, up_counts = levels[t], counts[t], levels[t - 1], counts[t - 1]
+            dirty = {index >> 1 for index in dirty}
+            for parent in dirty:
+                left, right = below_counts[2 * parent], below_counts[2 * parent + 1]
+                up[parent] = _combine(below[2 * parent], below[2 * parent + 1], left, right)
+                up_counts[parent] = left + right
 
     def prove(self, key: bytes) -> StateProof:
         """A proof of the value of ``key`` (membership) or of its absence."""

@@ -92,6 +92,20 @@ def test_incremental_updates_give_the_root_of_a_fresh_build(
 
 
 @relaxed
+@given(maps, st.lists(st.lists(st.tuples(keys(), values), max_size=12), max_size=4), bits)
+def test_batches_of_updates_give_the_root_of_a_fresh_build(
+    start: dict[bytes, bytes], batches: list[list[tuple[bytes, bytes]]], dense: int | None
+) -> None:
+    tree = StateMap(start.items(), bits=dense)
+    current = dict(start)
+    for batch in batches:
+        tree.update(batch)
+        current.update(batch)
+        assert tree.root == ref_hash(current)
+        assert len(tree) == len(current)
+
+
+@relaxed
 @given(maps, keys(), st.data())
 def test_any_single_bit_flip_in_a_proof_is_refused(
     pairs: dict[bytes, bytes], probe: bytes, data: st.DataObject

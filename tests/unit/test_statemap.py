@@ -183,6 +183,20 @@ def test_growing_past_a_power_of_two_adds_dense_levels() -> None:
     assert tree.root == StateMap((k, sha("v")) for k in keys).root
 
 
+def test_a_batch_with_a_malformed_pair_changes_nothing() -> None:
+    tree = StateMap((sha(f"k{i}"), sha("v")) for i in range(20))
+    root = tree.root
+    with pytest.raises(InvalidInput):
+        tree.update([(sha("new key"), sha("v")), (sha("k3"), b"short")])
+    assert tree.root == root and len(tree) == 20 and tree.get(sha("new key")) is None
+
+
+def test_memory_is_counted_from_the_maps_own_objects() -> None:
+    small = StateMap((sha(f"k{i}"), sha("v")) for i in range(100)).memory_bytes()
+    large = StateMap((sha(f"k{i}"), sha("v")) for i in range(1000)).memory_bytes()
+    assert 64 * 100 < small < 400 * 100 and 64 * 1000 < large < 400 * 1000
+
+
 def test_an_update_rehashes_one_path_not_the_map(monkeypatch: pytest.MonkeyPatch) -> None:
     """O(log n): replacing one value in a map of 4,096 keys takes a few dozen hashes."""
     tree = StateMap((sha(f"key {i}"), sha("v")) for i in range(4096))
@@ -197,6 +211,15 @@ def test_an_update_rehashes_one_path_not_the_map(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(statemap, "_sha256", counting)
     tree.set(sha("key 123"), sha("w"))
     assert tree.bits == 10 and calls <= tree.bits + 40
+    # A batch shares the nodes near the root: 64 keys cost fewer hashes than 64 updates.
+    batch = [(sha(f"key {i}"), sha("x")) for i in range(64)]
+    twin = StateMap(tree.items())
+    calls = 0
+    tree.update(batch)
+    in_batch, calls = calls, 0
+    for key, value in batch:
+        twin.set(key, value)
+    assert twin.root == tree.root and in_batch < 0.8 * calls
     calls = 0
     tree.prove(sha("key 456"))
     assert calls <= 40
