@@ -57,3 +57,58 @@ def ref_encode(kind: int, siblings: list[bytes], first: bytes, second: bytes) ->
     bitmap = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
     listed = b"".join(s for s in siblings if s != EMPTY)
     return bytes([kind]) + len(siblings).to_bytes(2, "big") + bitmap + listed + first + second
+
+
+def ref_verify(root: bytes, key: bytes, data: bytes) -> tuple[bool, bytes | None]:
+    """docs/formats/state-map.md §3 "Bytes" and "Verifying", step by step, on raw bytes:
+    (accepted, value; None for an absence)."""
+    implied = ref_fold(key, data, checks=True)
+    if implied is None or implied[0] != root:
+        return False, None
+    return True, implied[1]
+
+
+def ref_fold(key: bytes, data: bytes, *, checks: bool) -> tuple[bytes, bytes | None] | None:
+    """(the root the proof bytes imply, the value shown) or None if they are refused;
+    without `checks`, the canonical-shape checks (steps 3 and 4) are skipped: a forger's
+    root for a tree no honest map builds."""
+    if len(data) < 3 or data[0] not in (0, 1, 2):
+        return None
+    kind, depth = data[0], int.from_bytes(data[1:3], "big")
+    if depth > 256:
+        return None
+    width = (depth + 7) // 8
+    bits = "".join(f"{b:08b}" for b in data[3 : 3 + width])
+    if len(bits) != 8 * width or "1" in bits[depth:]:
+        return None
+    tail = [0, 1, 2][kind]
+    if len(data) != 3 + width + 32 * (bits.count("1") + tail):
+        return None
+    siblings, offset = [], 3 + width
+    for i in range(depth):
+        if bits[i] == "1":
+            if data[offset : offset + 32] == EMPTY:
+                return None
+            siblings.append(data[offset : offset + 32])
+            offset += 32
+        else:
+            siblings.append(EMPTY)
+    fields = [data[offset + 32 * j : offset + 32 * (j + 1)] for j in range(tail)]
+    value: bytes | None = None
+    if kind == 0:
+        h = EMPTY
+    elif kind == 1:
+        value = fields[0]
+        h = ref_leaf(key, value)
+    else:
+        other = fields[0]
+        off_path = any(ref_bit(other, i) != ref_bit(key, i) for i in range(depth))
+        if other == key or (checks and off_path):
+            return None
+        h = ref_leaf(other, fields[1])
+    if checks and depth > 0 and siblings[depth - 1] == EMPTY:
+        return None
+    for d in range(depth, 0, -1):
+        s = siblings[d - 1]
+        h = ref_node(s, h) if ref_bit(key, d - 1) else ref_node(h, s)
+    return h, value

@@ -18,7 +18,14 @@ from ledger.statemap import (
     verify_membership,
     verify_proof,
 )
-from tests.property.statemap_reference import ref_encode, ref_hash, ref_proof
+from tests.property.statemap_reference import (
+    EMPTY,
+    ref_encode,
+    ref_fold,
+    ref_hash,
+    ref_proof,
+    ref_verify,
+)
 
 BASE = int.from_bytes(bytes.fromhex("5c" * 32), "big")
 
@@ -157,3 +164,55 @@ def test_decoding_accepts_only_canonical_bytes(
         except FormatError:
             continue
         assert decoded.to_bytes() == candidate
+
+
+def code_verify(root: bytes, key: bytes, data: bytes) -> tuple[bool, bytes | None]:
+    try:
+        return True, verify_proof(root, key, StateProof.from_bytes(data))
+    except (FormatError, StateMapProofError):
+        return False, None
+
+
+@relaxed
+@given(maps, keys(), st.data())
+def test_the_documented_verifier_and_the_code_agree_on_any_bytes(
+    pairs: dict[bytes, bytes], probe: bytes, data: st.DataObject
+) -> None:
+    """Valid proofs, and variants a forger might try: another kind byte, a deeper or
+    shallower path, an EMPTY sibling listed or dropped, a flipped bit, a swapped leaf."""
+    tree = StateMap(pairs.items())
+    key = data.draw(st.sampled_from([*pairs, probe]))
+    proof = tree.prove(key)
+    encoded = proof.to_bytes()
+    variants = [encoded, bytes([data.draw(st.integers(0, 3))]) + encoded[1:]]
+    deeper = (*proof.siblings, EMPTY)
+    variants.append(ref_encode(int(proof.kind), list(deeper), *_tail(proof)))
+    if proof.depth:
+        variants.append(ref_encode(int(proof.kind), list(proof.siblings[:-1]), *_tail(proof)))
+        listed = bytearray(encoded)
+        listed[3] |= 0x80  # claim the depth-1 sibling is listed
+        variants.append(bytes(listed))
+    position = data.draw(st.integers(min_value=0, max_value=len(encoded) * 8 - 1))
+    flipped = bytearray(encoded)
+    flipped[position // 8] ^= 1 << (position % 8)
+    variants.append(bytes(flipped))
+    if pairs:
+        other_key, other_value = data.draw(st.sampled_from(sorted(pairs.items())))
+        variants.append(ref_encode(2, list(proof.siblings), other_key, other_value))
+        variants.append(ref_encode(1, list(proof.siblings), other_value, b""))
+    for variant in variants:
+        assert code_verify(tree.root, key, variant) == ref_verify(tree.root, key, variant)
+        # Against the root the variant itself implies (a forger's non-canonical tree),
+        # only the canonical-shape checks can refuse it: both must refuse alike.
+        forged = ref_fold(key, variant, checks=False)
+        if forged is not None:
+            assert code_verify(forged[0], key, variant) == ref_verify(forged[0], key, variant)
+    assert ref_verify(tree.root, key, encoded) == (True, pairs.get(key))
+
+
+def _tail(proof: StateProof) -> tuple[bytes, bytes]:
+    if proof.value is not None:
+        return proof.value, b""
+    if proof.other_key is not None and proof.other_value is not None:
+        return proof.other_key, proof.other_value
+    return b"", b""
