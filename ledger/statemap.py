@@ -23,7 +23,7 @@ The in-memory map keeps the top ``bits`` levels of the tree as dense arrays of h
 key counts, and below them one *bucket* per subtree of depth ``bits``: its (key, value)
 records, sorted, as one bytes object. ``bits`` follows the number of keys (a few keys per
 bucket on average), so an update rehashes its bucket (a handful of records) and ``bits``
-dense nodes: O(log n). Memory at 1,000,000 keys is about 64 bytes of records per key plus
+dense nodes: O(log n). Memory at 1,000,000 keys is 91 bytes a key: 64 of records, the rest
 the dense levels (docs/benchmarks.md).
 """
 
@@ -50,8 +50,8 @@ CLAIM_NAMESPACE = b"\x01"
 SOURCE_NAMESPACE = b"\x02"
 
 MAX_BUCKET_BITS = 24
-"""The dense levels stop growing here (2^24 buckets: 16.7M keys at ~1 a bucket would
-already be 8 per bucket at 134M keys; beyond that buckets simply grow)."""
+"""The dense levels stop growing at 2^24 buckets, reached at 2^27 (134M) keys; beyond that
+the buckets grow instead."""
 
 _RECORD = 2 * HASH_SIZE
 _sha256 = hashlib.sha256
@@ -345,7 +345,8 @@ class StateMap:
         self, pairs: Iterable[tuple[bytes, bytes]] = (), *, bits: int | None = None
     ) -> None:
         """Build from (key, value) pairs (a key given twice keeps its last value).
-        ``bits`` fixes the dense levels (tests); by default they follow the key count."""
+        ``bits`` fixes the dense levels (tests, or a server sizing the map ahead); by default
+        they follow the key count."""
         latest: dict[bytes, bytes] = {}
         for key, value in pairs:
             _check_size(key, "key")
