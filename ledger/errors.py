@@ -59,6 +59,16 @@ class ProofError(VerificationError):
     """A Merkle inclusion or consistency proof does not verify."""
 
 
+class StateMapProofError(ProofError):
+    """A claim-state map proof (membership or absence) does not verify; names the key and
+    the depth where the path ends."""
+
+    def __init__(self, message: str, *, key: bytes | None = None, depth: int | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.depth = depth
+
+
 class IntegrityError(VerificationError):
     """Stored data disagrees with what the log implies (hashes, links, projections)."""
 
