@@ -1,0 +1,56 @@
+"""Reporting verbs beyond the hand-listed ones: Levin's (1993) verbs of communication, with
+their inflections taken from Brill's lexicon. Sentences written for these tests."""
+
+from __future__ import annotations
+
+import datetime
+
+from ledger.extract import DeterministicExtractor, ExtractedClaim
+from ledger.extract.cues import AMBIGUOUS_FORMS, REPORTING_FORMS, REPORTING_VERBS
+
+PUBLISHED = datetime.date(2024, 3, 22)
+
+
+def only(text: str) -> ExtractedClaim:
+    (claim,) = DeterministicExtractor().extract(text, published=PUBLISHED)
+    return claim
+
+
+def test_inflections_come_from_the_lexicon() -> None:
+    assert REPORTING_VERBS["assure"][0] == "assured"  # the simple past first
+    assert {"assures", "assuring", "assure"} <= set(REPORTING_VERBS["assure"])
+    assert "notified" in REPORTING_VERBS["notify"]  # y -> ied
+    assert "bragged" in REPORTING_VERBS["brag"]  # a doubled consonant
+    assert REPORTING_FORMS["reiterating"] == ("reiterate", True)
+    assert "reveal" in REPORTING_FORMS  # the bare form, read as a verb first
+
+
+def test_forms_read_first_as_nouns_are_ambiguous_or_left_out() -> None:
+    assert "remarks" in AMBIGUOUS_FORMS and "cautions" not in AMBIGUOUS_FORMS  # NNS, VBZ
+    assert "remark" not in REPORTING_FORMS and "claim" not in REPORTING_FORMS
+    assert "reveal" in AMBIGUOUS_FORMS  # a bare form may follow "to"
+
+
+def test_irregular_and_deliberately_short_entries_stay_as_listed() -> None:
+    assert REPORTING_VERBS["say"] == ("said", "says", "say", "saying")
+    assert "expected" not in REPORTING_FORMS  # "is expected to" is no report
+
+
+def test_an_advise_verb_closes_a_quotation() -> None:
+    claim = only(
+        "“All 4,000 ballots from the northern district were counted twice,” "
+        "the returning officer assured."
+    )
+    assert claim.reporting == "direct_quote"
+    assert claim.claimant.role == "returning officer"
+
+
+def test_a_warning_verb_takes_a_that_clause() -> None:
+    claim = only("The mayor cautioned that the river would crest at 9 metres on Friday.")
+    assert claim.reporting == "reported_speech"
+    assert claim.claimant.role == "mayor"
+
+
+def test_a_bare_present_form_reports() -> None:
+    claim = only("Officials reveal that 40 homes were lost in the fire.")
+    assert claim.claimant.role == "officials"
