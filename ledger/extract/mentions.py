@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
 from ledger.extract.features import part_of_speech
+from ledger.extract.lexicon import penn_tags
 from ledger.extract.model import SourceKind
 from ledger.extract.places import country_of, country_of_demonym, is_place
 from ledger.extract.roles import (
@@ -714,17 +715,25 @@ def _portfolio_then_name(run: str | None) -> tuple[str, str] | None:
     the English lexicon or a place, and the name of two to four words that follows it."""
     words = (run or "").split()
     tags = part_of_speech()
-    cut = 0
-    while cut < len(words) and tags.get(words[cut].lower()) in ("NN", "NNS"):
-        cut += 1
-    if cut == 0:  # "Governor of New Amsterdam Jane Roe": a place for a portfolio
-        cut = next((size for size in (3, 2, 1) if is_place(" ".join(words[:size]))), 0)
-    rest = words[cut:]
-    if cut == 0 or not 2 <= len(rest) <= 4 or tags.get(rest[0].lower()) in _COMMON_TAGS:
-        return None
-    if not all(word[:1].isupper() and word.replace("-", "").isalpha() for word in rest):
-        return None
-    return " ".join(words[:cut]), " ".join(rest)
+    # the portfolio's words as the lexicon reads them in lower case ("State" and "Affairs"
+    # are common nouns there, "Foreign" an adjective): "Foreign Affairs", ending in a noun
+    common = penn_tags()
+    longest = 0
+    while longest < len(words) and (common.get(words[longest].lower()) in _PORTFOLIO_TAGS):
+        longest += 1
+    # "Governor of New Amsterdam Jane Roe": a place for a portfolio comes first
+    cuts = [size for size in (3, 2, 1) if is_place(" ".join(words[:size]))][:1]
+    cuts += [cut for cut in range(longest, 0, -1) if common.get(words[cut - 1].lower()) != "JJ"]
+    for cut in cuts:  # the longest portfolio that leaves a name
+        rest = words[cut:]
+        if not 2 <= len(rest) <= 4 or tags.get(rest[0].lower()) in _COMMON_TAGS:
+            continue
+        if all(word[:1].isupper() and word.replace("-", "").isalpha() for word in rest):
+            return " ".join(words[:cut]), " ".join(rest)
+    return None
+
+
+_PORTFOLIO_TAGS = frozenset({"NN", "NNS", "JJ"})
 
 
 _COMMON_TAGS = frozenset({"NN", "NNS", "JJ", "VB", "VBD", "VBN", "VBG", "VBZ", "RB", "IN"})
