@@ -14,7 +14,7 @@ from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
 from ledger.extract.dates import DateMention, event_date, find_dates
-from ledger.extract.mentions import Mention, find_mentions
+from ledger.extract.mentions import Mention, bodies_by_usage, find_mentions
 from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
@@ -113,6 +113,8 @@ class _Run:
                 if not any(q_start <= m.start < q_end for q_start, q_end in quoted[unit])
                 and not _common_word_opening(text, unit, m, lowercase)
             ]
+        settled = iter(bodies_by_usage([m for unit in units for m in mentions[unit]]))
+        mentions = {unit: [next(settled) for _ in mentions[unit]] for unit in units}
         self.index = ClaimantIndex([m for unit in units for m in mentions[unit]], text)
         self.sentences = []
         for unit in units:

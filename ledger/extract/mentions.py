@@ -679,6 +679,41 @@ class _Finder:
         )
 
 
+def bodies_by_usage(mentions: list[Mention]) -> list[Mention]:
+    """The article's mentions, where a name of plain words read as a person's ("Cal Fire")
+    is used as a body's name is: repeated in full and never cut to its last word, as a
+    person is after the first mention ("Roe said"), never given a role, and ending in a
+    word the lexicon reads in lower case as a common noun ("Fire", not "Roe")."""
+    full: dict[str, int] = {}
+    single: set[str] = set()  # one-word names: "Roe", "Fire"
+    titled: set[str] = set()  # "Jane Roe" given a role somewhere
+    for mention in mentions:
+        if mention.name is None or mention.pronoun:
+            continue
+        if " " not in mention.name:
+            single.add(mention.name)
+        elif mention.role is not None or mention.kind != "person":
+            titled.add(mention.name)
+        else:
+            full[mention.name] = full.get(mention.name, 0) + 1
+    common = penn_tags()
+    bodies = {
+        name
+        for name, count in full.items()
+        if count > 1
+        and name not in titled
+        and name.split()[-1] not in single
+        and common.get(name.split()[-1].lower()) in _COMMON_NOUN_TAGS
+    }
+    return [
+        replace(mention, kind="organization") if mention.name in bodies else mention
+        for mention in mentions
+    ]
+
+
+_COMMON_NOUN_TAGS = frozenset({"NN", "NNS"})
+
+
 def _kind(tokens: list[Token], name: str | None, role: str | None) -> SourceKind | None:
     """A mention's kind: from its role's head noun, else from its name and honorific."""
     if role is not None:

@@ -1,0 +1,41 @@
+"""Who a name is, from how the article uses it: bodies named by what they are before
+their name, names of bodies read as persons. Sentences written for these tests."""
+
+from __future__ import annotations
+
+import datetime
+
+from ledger.extract import DeterministicExtractor, ExtractedClaim
+from ledger.extract.mentions import bodies_by_usage, find_mentions
+
+PUBLISHED = datetime.date(2024, 3, 22)
+
+
+def extract(text: str) -> list[ExtractedClaim]:
+    return DeterministicExtractor().extract(text, published=PUBLISHED)
+
+
+def kinds(text: str) -> dict[str, str | None]:
+    mentions = bodies_by_usage(find_mentions(text, 0, len(text)))
+    return {m.name: m.kind for m in mentions if m.name}
+
+
+def test_a_name_repeated_in_full_ending_in_a_common_noun_is_a_body() -> None:
+    text = (
+        "Metro Water lowered its estimate of the leak to 3 million litres on Monday. "
+        "Metro Water said crews would finish repairs by Friday."
+    )
+    assert kinds(text)["Metro Water"] == "organization"
+    first = extract(text)[0]
+    assert first.claimant.name == "Metro Water"  # a body verb needs a body
+
+
+def test_a_person_is_cut_to_the_surname() -> None:
+    text = "Jane Hill said 3,000 people came. Jane Hill spoke first. Hill said 40 were hurt."
+    assert kinds(text)["Jane Hill"] == "person"
+
+
+def test_a_name_given_once_or_ending_in_a_name_stays_a_person() -> None:
+    assert kinds("Metro Water said the leak was fixed.")["Metro Water"] == "person"
+    text = "Jane Roe said 3,000 people came. Jane Roe spoke first."
+    assert kinds(text)["Jane Roe"] == "person"
