@@ -39,3 +39,19 @@ def test_a_name_given_once_or_ending_in_a_name_stays_a_person() -> None:
     assert kinds("Metro Water said the leak was fixed.")["Metro Water"] == "person"
     text = "Jane Roe said 3,000 people came. Jane Roe spoke first."
     assert kinds(text)["Jane Roe"] == "person"
+
+
+def test_a_described_body_takes_the_name_that_opens_the_next_sentence() -> None:
+    claims = extract(
+        "Twelve cargo ships were delayed in the strait, the Oslo-based shipping agency "
+        "said on Monday.\n\nThe Nordic Freight Office said 3 ports would stay closed."
+    )
+    assert [c.claimant.name for c in claims] == ["Nordic Freight Office"] * 2
+
+
+def test_a_body_named_later_inside_a_sentence_is_not_the_described_one() -> None:
+    claims = extract(
+        "About 400 homes were evacuated, according to the regional fire command. "
+        "The fire in Keld District had spread 4 km by Saturday, the command said."
+    )
+    assert [c.claimant.name for c in claims] == ["regional fire command"] * 2
