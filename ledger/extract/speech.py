@@ -157,6 +157,27 @@ def past_tense(form: str) -> str:
     return REPORTING_VERBS[base][0]
 
 
+_BE = wordset("is are was were be been being")
+
+
+def raised_report(text: str, start: int, end: int) -> int | None:
+    """Where the sentence ``text[start:end]`` reports a statement with no speaker in a
+    passive of a reporting verb raising its subject: "turnout was reported to be 61%",
+    "the party is said to have won 12 seats", "the toll was estimated to exceed 300"
+    (the offset of the verb); None with an agent ("was reported by X") or none at all.
+    Whose report it is the sentence does not say: the article's current source."""
+    tokens = tokenize(text, start, end)
+    for index in range(1, len(tokens) - 2):
+        verb = tokens[index]
+        if tokens[index - 1].lower not in _BE or verb.text[0].isupper():
+            continue
+        base = REPORTING_FORMS.get(verb.lower, ("", True))
+        participle = not base[1] and (verb.lower.endswith("ed") or verb.lower == "said")
+        if participle and tokens[index + 1].lower == "to" and tokens[index + 2].text.isalpha():
+            return verb.start
+    return None
+
+
 def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> list[Speech]:
     """The first reported statement of the sentence ``text[start:end]`` and its continuations.
 

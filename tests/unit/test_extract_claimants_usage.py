@@ -55,3 +55,25 @@ def test_a_body_named_later_inside_a_sentence_is_not_the_described_one() -> None
         "The fire in Keld District had spread 4 km by Saturday, the command said."
     )
     assert [c.claimant.name for c in claims] == ["regional fire command"] * 2
+
+
+def test_a_raised_passive_report_goes_on_from_the_statement_before() -> None:
+    claims = extract(
+        "The election board said on Tuesday that 412 of 500 districts had counted.\n\n"
+        "Turnout was reported to be 61 percent, up from 55 percent in 2019."
+    )
+    second = claims[1]
+    assert second.claimant.name == "election board"
+    assert second.reporting == "reported_speech"
+    assert second.made_on == datetime.date(2024, 3, 19)  # the board's Tuesday
+    assert second.statement.startswith("According to ")
+
+
+def test_no_raised_report_without_a_statement_before_or_with_an_agent() -> None:
+    alone = extract("Turnout was reported to be 61 percent, up from 55 percent in 2019.")
+    assert alone[0].claimant.name is None
+    agent = extract(
+        "The election board said on Tuesday that 412 of 500 districts had counted.\n\n"
+        "Turnout of 61 percent was thought to be a record for the 500 districts."
+    )
+    assert agent[1].claimant.name is None  # "thought" is no reporting verb
