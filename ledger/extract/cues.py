@@ -62,7 +62,6 @@ _LISTED_VERBS: dict[str, tuple[str, ...]] = {
     "contend": ("contended", "contends"),
     "complain": ("complained", "complains"),
     "expect": ("expects", "expect"),
-    "suggest": ("suggests",),
     "indicate": ("indicated", "indicating"),
     "determine": ("determined", "determines"),
     "read": ("reads",),

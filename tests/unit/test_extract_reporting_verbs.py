@@ -54,3 +54,9 @@ def test_a_warning_verb_takes_a_that_clause() -> None:
 def test_a_bare_present_form_reports() -> None:
     claim = only("Officials reveal that 40 homes were lost in the fire.")
     assert claim.claimant.role == "officials"
+
+
+def test_a_document_suggests_in_the_bare_plural() -> None:
+    claim = only("Home sales fell 12 percent in the first quarter, preliminary figures suggest.")
+    assert claim.claimant.name == "preliminary figures"
+    assert claim.reporting == "reported_speech"
