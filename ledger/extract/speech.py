@@ -404,6 +404,10 @@ class _Sentence:
         dateline = DATELINE.match(self.text, self.start, self.end)
         clause_start = dateline.end() if dateline else self.start
         for index, token in enumerate(self.tokens):
+            with_subject = self._with_gerund(index)
+            if with_subject is not None:
+                speeches = self._forward(index, with_subject, first=False)
+                return [replace(s, attribution_start=with_subject.start) for s in speeches]
             if token.lower not in _SAYING:
                 continue
             subject = None
@@ -419,6 +423,22 @@ class _Sentence:
             speeches = self._forward(index, subject, first=False)
             return [replace(s, attribution_start=subject.start) for s in speeches]
         return []
+
+    def _with_gerund(self, index: int) -> Mention | None:
+        """ "..., with the United States announcing it was sending aid": the subject of a
+        reporting gerund that stands right before it after "with", when a clause follows
+        ("that", or a pronoun subject: not "announcing new aid")."""
+        tokens = self.tokens
+        form = REPORTING_FORMS.get(tokens[index].lower)
+        if form is None or not form[1] or index + 1 >= len(tokens):
+            return None
+        if tokens[index + 1].lower not in _PRONOUN_WORDS and tokens[index + 1].lower != "that":
+            return None
+        subject = self._mention_ending_by(tokens[index].start)
+        if subject is None or self.text[subject.end : tokens[index].start].strip():
+            return None
+        before = bisect.bisect_left(tokens, self._with_article(subject.start), key=_token_start)
+        return subject if before > 0 and tokens[before - 1].lower == "with" else None
 
     def _is_subject(self, mention: Mention) -> bool:
         """A mention that opens a clause and is followed by its verb, not by a list's comma."""

@@ -60,3 +60,11 @@ def test_a_document_suggests_in_the_bare_plural() -> None:
     claim = only("Home sales fell 12 percent in the first quarter, preliminary figures suggest.")
     assert claim.claimant.name == "preliminary figures"
     assert claim.reporting == "reported_speech"
+
+
+def test_with_a_subject_and_a_reporting_gerund_before_a_clause() -> None:
+    claim = only("Aid flights resumed on Monday, with Norway announcing it would send 12 planes.")
+    assert claim.claimant.name == "Norway"
+    assert claim.reporting == "reported_speech"
+    plain = only("Aid flights resumed on Monday, with Norway announcing 12 new planes.")
+    assert plain.claimant.name is None  # an object, not a clause: the writer's account
