@@ -60,6 +60,7 @@ _SUBJECT_GAP_WORDS = wordset(
     publicly reportedly separately on last this yesterday today now already initially first
     officially formally jointly immediately subsequently"""
 ) | frozenset(WEEKDAYS)
+_WEEKDAY_WORDS = frozenset(WEEKDAYS) | wordset("yesterday today")
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
 _PREPOSITION_ING = wordset(
     "including according during following regarding concerning excluding involving"
@@ -946,8 +947,8 @@ def _participle_link(token: Token) -> bool:
     """A word of a participle phrase between mentions: "carried out by polling", ", and
     paid for by the", "submitted to" (no finite or reporting verb, no relative clause)."""
     word = token.lower
-    if token.text in (",", "the", "and"):
-        return True
+    if token.text in (",", "the", "and") or word in _WEEKDAY_WORDS or word in ("'s", "’s"):
+        return True  # "released Tuesday by the country's electoral commission"
     if not token.text.isalpha() or not token.text.islower() or word in _VERB_WORDS:
         return False
     return word not in _RELATIVE_WORDS  # "polling company Ipsos" is a noun phrase

@@ -68,3 +68,12 @@ def test_with_a_subject_and_a_reporting_gerund_before_a_clause() -> None:
     assert claim.reporting == "reported_speech"
     plain = only("Aid flights resumed on Monday, with Norway announcing 12 new planes.")
     assert plain.claimant.name is None  # an object, not a clause: the writer's account
+
+
+def test_a_documents_participle_phrase_may_give_its_day_and_owner() -> None:
+    claim = only(
+        "Turnout reached 71 percent, preliminary results released Monday by the region's "
+        "election board showed."
+    )
+    assert claim.claimant.name == "preliminary results"
+    assert claim.made_on == datetime.date(2024, 3, 18)
