@@ -15,6 +15,7 @@ from ledger.extract.cues import (
     WEEKDAYS,
     wordset,
 )
+from ledger.extract.lexicon import penn_tags
 from ledger.extract.mentions import DATELINE as DATELINE  # statement.py imports it from here
 from ledger.extract.mentions import Mention, Token, tokenize
 from ledger.extract.model import Reporting
@@ -60,6 +61,8 @@ _SUBJECT_GAP_WORDS = wordset(
     publicly reportedly separately on last this yesterday today now already initially first
     officially formally jointly immediately subsequently"""
 ) | frozenset(WEEKDAYS)
+_PHRASE_TAGS = frozenset({"NN", "NNS", "JJ", "VBG"})  # "neighboring countries"
+_PHRASE_LINKS = wordset("and of the")
 _WEEKDAY_WORDS = frozenset(WEEKDAYS) | wordset("yesterday today")
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
 _PREPOSITION_ING = wordset(
@@ -485,11 +488,34 @@ class _Sentence:
                 return after, True  # ", said X, a role" / ", said X on Friday."
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
-            if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
+            if subject is not None and (
+                self._subject_gap(self.text[subject.end : limit], subject)
+                or self._phrase_goes_on(subject, limit)
+            ):
                 return self._head_of_phrase(self._before_acronym(subject)), False
         if after is not None:
             return after, True
         return None, False
+
+    def _phrase_goes_on(self, subject: Mention, limit: int) -> bool:
+        """ "officials in the Himalayan nation and neighboring countries said": the
+        prepositional phrase a mention ends in goes on in lower-case nouns and adjectives
+        up to the verb (as the lexicon tags them: no verb, no punctuation, a few words)."""
+        words = self.text[subject.end : limit].split()
+        inner = self.text[subject.start : subject.end].lower().split()
+        if words and words[0] in _PREPOSITIONS:
+            words = words[1:]  # "officials in the coastal province said"
+        elif not set(inner[1:]) & _PREPOSITIONS:
+            return False
+        if not words or len(words) > _PHRASE_WORDS:
+            return False
+        tags = penn_tags()
+        return all(
+            word.isalpha()
+            and word.islower()
+            and (word in _PHRASE_LINKS or tags.get(word) in _PHRASE_TAGS)
+            for word in words
+        )
 
     def _before_acronym(self, mention: Mention) -> Mention:
         """The mention an acronym in parentheses follows: in "data from the Health

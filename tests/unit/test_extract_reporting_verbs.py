@@ -77,3 +77,14 @@ def test_a_documents_participle_phrase_may_give_its_day_and_owner() -> None:
     )
     assert claim.claimant.name == "preliminary results"
     assert claim.made_on == datetime.date(2024, 3, 18)
+
+
+def test_a_subjects_prepositional_phrase_may_run_on_to_the_verb() -> None:
+    claim = only(
+        "Flooding has cut 14 roads, officials in the coastal province and nearby "
+        "districts said Monday."
+    )
+    assert claim.claimant.role == "officials"
+    assert claim.made_on == datetime.date(2024, 3, 18)
+    verb_between = only("The numbers from the ministry crushed estimates of 40,000 jobs.")
+    assert verb_between.claimant.role is None  # "crushed" is a verb: no phrase
