@@ -77,6 +77,10 @@ _LEVIN_VERBS = wordset(
     reiterate remark report reveal say state suggest advise alert apprise assure caution
     inform notify warn boast brag complain grouse moan whine"""
 )
+# Verbs of belief held by the subject ("researchers believe that ..."), Levin's
+# "conjecture" verbs (29.5) that news attributes, like "suspect" above. A passive of one
+# ("is believed to") states a common belief, not a report: see ``speech.raised_report``.
+BELIEF_VERBS = wordset("believe suspect")
 
 
 def _inflected(base: str) -> dict[str, str]:
@@ -110,7 +114,7 @@ def _reporting_verbs() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     tags = penn_tags()
     verbs: dict[str, tuple[str, ...]] = {}
     ambiguous: set[str] = set()
-    for base in sorted(set(_LISTED_VERBS) | _LEVIN_VERBS):
+    for base in sorted(set(_LISTED_VERBS) | _LEVIN_VERBS | BELIEF_VERBS):
         listed = _LISTED_VERBS.get(base, ())
         if listed and not listed[0].endswith("ed"):
             verbs[base] = listed  # irregular ("said", "told", "wrote"): listed in full

@@ -9,6 +9,7 @@ from typing import Literal
 
 from ledger.extract.cues import (
     AMBIGUOUS_FORMS,
+    BELIEF_VERBS,
     MONTHS,
     REPORTING_FORMS,
     REPORTING_VERBS,
@@ -177,6 +178,7 @@ def raised_report(text: str, start: int, end: int) -> int | None:
             continue
         base = REPORTING_FORMS.get(verb.lower, ("", True))
         participle = not base[1] and (verb.lower.endswith("ed") or verb.lower == "said")
+        participle = participle and base[0] not in BELIEF_VERBS  # "is believed to"
         if participle and tokens[index + 1].lower == "to" and tokens[index + 2].text.isalpha():
             return verb.start
     return None

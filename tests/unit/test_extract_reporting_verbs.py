@@ -88,3 +88,13 @@ def test_a_subjects_prepositional_phrase_may_run_on_to_the_verb() -> None:
     assert claim.made_on == datetime.date(2024, 3, 18)
     verb_between = only("The numbers from the ministry crushed estimates of 40,000 jobs.")
     assert verb_between.claimant.role is None  # "crushed" is a verb: no phrase
+
+
+def test_a_belief_is_attributed_but_its_passive_is_no_report() -> None:
+    claim = only("Geologists believe that the lake formed 12,000 years ago.")
+    assert claim.claimant.role == "geologists"
+    claims = DeterministicExtractor().extract(
+        "Police said 3 men were arrested on Monday. The gang is believed to have stolen 40 cars.",
+        published=PUBLISHED,
+    )
+    assert claims[1].claimant.role is None  # a common belief, not the police's report
