@@ -37,6 +37,7 @@ RULE_FILES = (
     "dates.py",
     "deterministic.py",
     "features.py",
+    "lexicon.py",
     "linear.py",
     "mentions.py",
     "places.py",
