@@ -62,6 +62,8 @@ _SUBJECT_GAP_WORDS = wordset(
     publicly reportedly separately on last this yesterday today now already initially first
     officially formally jointly immediately subsequently"""
 ) | frozenset(WEEKDAYS)
+_DESCRIBING_TAGS = frozenset({"JJ", "NN", "VBN"})  # "economic", "labor", "published"
+_DESCRIBING_WORDS = 3
 _PHRASE_TAGS = frozenset({"NN", "NNS", "JJ", "VBG"})  # "neighboring countries"
 _PHRASE_LINKS = wordset("and of the")
 _WEEKDAY_WORDS = frozenset(WEEKDAYS) | wordset("yesterday today")
@@ -723,6 +725,24 @@ class _Sentence:
             return self.mentions[index]
         return None
 
+    def _described_document_after(self, position: int) -> Mention | None:
+        """A document after words describing it: "according to economic surveys", "to
+        recent figures" (lower-case adjectives and nouns, as the lexicon tags them)."""
+        index = bisect.bisect_left(self.mentions, position, key=_start)
+        if index >= len(self.mentions) or self.mentions[index].kind != "document":
+            return None
+        words = self.text[position : self.mentions[index].start].split()
+        tags = penn_tags()
+        if not 0 < len(words) <= _DESCRIBING_WORDS or any(
+            not word.isalpha() or not word.islower() or tags.get(word) not in _DESCRIBING_TAGS
+            for word in words
+        ):
+            return None
+        document = self.mentions[index]
+        start = _skip_space(self.text, position)
+        described = f"{' '.join(words)} {document.role or ''}".strip()
+        return replace(document, start=start, role=described)  # "economic surveys"
+
     def _dated_document_after(self, position: int) -> Mention | None:
         """A document after a date: "according to a Jan. 20 statement by NASA", "to a
         2019 study"."""
@@ -742,7 +762,11 @@ class _Sentence:
         if index + 1 >= len(tokens) or tokens[index + 1].lower != "to":
             return []
         to_end = tokens[index + 1].end
-        speaker = self._mention_after(to_end) or self._dated_document_after(to_end)
+        speaker = (
+            self._mention_after(to_end)
+            or self._dated_document_after(to_end)
+            or self._described_document_after(to_end)
+        )
         if speaker is None:
             return []
         comma = self.text.find(",", speaker.end, self.body_end)

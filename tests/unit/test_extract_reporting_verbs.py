@@ -98,3 +98,9 @@ def test_a_belief_is_attributed_but_its_passive_is_no_report() -> None:
         published=PUBLISHED,
     )
     assert claims[1].claimant.role is None  # a common belief, not the police's report
+
+
+def test_according_to_a_document_described_in_lower_case() -> None:
+    claim = only("Rents rose 6 percent last year, according to municipal housing figures.")
+    assert claim.claimant.name == "municipal housing figures"
+    assert claim.reporting == "reported_speech"
