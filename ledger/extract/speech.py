@@ -165,13 +165,15 @@ def past_tense(form: str) -> str:
 
 
 _BE = wordset("is are was were be been being")
+_IMPERSONAL_GAP = 5  # "it was announced on Monday that": words between the verb and "that"
 
 
 def raised_report(text: str, start: int, end: int) -> int | None:
     """Where the sentence ``text[start:end]`` reports a statement with no speaker in a
     passive of a reporting verb raising its subject: "turnout was reported to be 61%",
-    "the party is said to have won 12 seats", "the toll was estimated to exceed 300"
-    (the offset of the verb); None with an agent ("was reported by X") or none at all.
+    "the party is said to have won 12 seats", "the toll was estimated to exceed 300", or
+    an impersonal one: "it was announced on Monday that C" (the offset of the verb); None
+    with an agent ("was reported by X") or none at all.
     Whose report it is the sentence does not say: the article's current source."""
     tokens = tokenize(text, start, end)
     for index in range(1, len(tokens) - 2):
@@ -182,6 +184,10 @@ def raised_report(text: str, start: int, end: int) -> int | None:
         participle = not base[1] and (verb.lower.endswith("ed") or verb.lower == "said")
         participle = participle and base[0] not in BELIEF_VERBS  # "is believed to"
         if participle and tokens[index + 1].lower == "to" and tokens[index + 2].text.isalpha():
+            return verb.start
+        following = [token.lower for token in tokens[index + 1 : index + 1 + _IMPERSONAL_GAP]]
+        impersonal = index >= 2 and tokens[index - 2].lower == "it" and "that" in following
+        if participle and impersonal:  # "It was announced on Monday that C"
             return verb.start
     return None
 

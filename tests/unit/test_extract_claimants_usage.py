@@ -77,3 +77,12 @@ def test_no_raised_report_without_a_statement_before_or_with_an_agent() -> None:
         "Turnout of 61 percent was thought to be a record for the 500 districts."
     )
     assert agent[1].claimant.name is None  # "thought" is no reporting verb
+
+
+def test_an_impersonal_passive_report_goes_on_from_the_statement_before() -> None:
+    claims = extract(
+        "The health ministry said on Tuesday that 40 clinics had closed. "
+        "It was announced that 12 more would close by Friday."
+    )
+    assert claims[1].claimant.name == "health ministry"
+    assert claims[1].made_on == datetime.date(2024, 3, 19)
