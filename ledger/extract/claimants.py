@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,6 +36,8 @@ _COLLECTIVE_BODIES = wordset(
     """government governments authorities media tv television press police military army
     forces regime junta officials"""
 )
+_SENTENCE_END = re.compile(r"[.!?][\"”’']?\s+(?=[A-Z\"“‘'])|\n\s*\n")
+_OPENERS = frozenset({"", "The", "the"})
 _ACRONYM_SKIP = frozenset({"of", "and", "the", "for", "on", "in", "&"})
 
 
@@ -291,6 +294,7 @@ class ClaimantIndex:
         """Link "the agency", "the ministry", "the company" to the last such body named."""
         bodies = _Bodies()
         described: _Entity | None = None  # the last body described but not named
+        unnamed: Mention | None = None  # a body only described, no other body named since
         for mention in self._mentions:
             affiliation = mention.affiliation
             if affiliation and affiliation not in self._entities and _names_a_body(affiliation):
@@ -303,6 +307,11 @@ class ClaimantIndex:
                 if described is not None and self._short_name_first_given(mention, entity):
                     self._rename(entity, described)  # "a monitor said ... the Observatory"
                     entity, described = described, None
+                elif unnamed is not None and self._named_next(unnamed, mention, entity):
+                    self._rename(entity, self._links[unnamed])  # "the alliance said. ISAF"
+                    entity = self._links[unnamed]
+                if entity.kind == "organization" and not mention.pronoun:
+                    unnamed = None
                 if entity.kind == "organization":
                     bodies.add(entity)
                 continue
@@ -321,6 +330,8 @@ class ClaimantIndex:
             found = _Entity(name=None)  # "Russia's foreign ministry": a body of its own
             self._link(mention, found)
             bodies.add(found)
+            if " " in mention.role and _head(mention.role) not in _COLLECTIVE_BODIES:
+                unnamed = mention  # "the NATO-led military alliance": its name may follow
             if mention.affiliation is None and self._indefinite(mention):
                 described = found  # "a Britain-based monitor": its name may come later
 
@@ -335,6 +346,22 @@ class ClaimantIndex:
             and " " not in name
             and name.lower() in ORGANIZATION_HEADS
             and entity.positions[:1] == [mention.start]
+        )
+
+    def _named_next(self, unnamed: Mention, mention: Mention, entity: _Entity) -> bool:
+        """ "..., the NATO-led military alliance said. The International Security
+        Assistance Force said ...": a body described by what it is, without a name the
+        article knows, and a body named for the first time as the subject opening the next
+        sentence, with no other body between, are one body."""
+        ends = list(_SENTENCE_END.finditer(self._text, unnamed.end, mention.start))
+        opening = bool(ends) and self._text[ends[-1].end() : mention.start].strip() in _OPENERS
+        return (
+            entity.kind == "organization"
+            and entity.name is not None
+            and " " in entity.name
+            and entity.positions[:1] == [mention.start]
+            and len(ends) == 1
+            and opening  # the next sentence opens on the name: its subject
         )
 
     def _rename(self, entity: _Entity, described: _Entity) -> None:

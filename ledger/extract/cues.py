@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 
+from ledger.extract.lexicon import VERB_TAGS, penn_tags
+
 
 def wordset(words: str) -> frozenset[str]:
     """A set of words written as one space-separated string (easier to read than a list)."""
     return frozenset(words.split())
 
 
-# Past/present forms of verbs that report what someone said; base form -> inflections.
-REPORTING_VERBS: dict[str, tuple[str, ...]] = {
+# Past/present forms of verbs that report what someone said; base form -> inflections. The
+# forms listed here are completed from the lexicon (see ``_inflected``); verbs with an
+# irregular past are listed in full.
+_LISTED_VERBS: dict[str, tuple[str, ...]] = {
     "say": ("said", "says", "say", "saying"),
     "tell": ("told", "tells", "telling"),
     "announce": ("announced", "announces", "announcing", "announce"),
@@ -58,11 +62,80 @@ REPORTING_VERBS: dict[str, tuple[str, ...]] = {
     "contend": ("contended", "contends"),
     "complain": ("complained", "complains"),
     "expect": ("expects", "expect"),
-    "suggest": ("suggests",),
     "indicate": ("indicated", "indicating"),
     "determine": ("determined", "determines"),
     "read": ("reads",),
 }
+
+# Verbs of communication from Levin (1993, English Verb Classes and Alternations), the
+# classes whose complement is an assertion: "say" verbs (37.7), "advise" verbs (37.9,
+# "assured the public that ..."), "complain" verbs (37.8). Left out: those whose
+# complement is a proposal or an order (propose, instruct, counsel, admonish, enlighten),
+# and those mostly used in another sense (relate, convey, articulate, repeat, brief).
+_LEVIN_VERBS = wordset(
+    """announce blurt claim confess confide declare mention note observe proclaim recount
+    reiterate remark report reveal say state suggest advise alert apprise assure caution
+    inform notify warn boast brag complain grouse moan whine"""
+)
+# Verbs of belief held by the subject ("researchers believe that ..."), Levin's
+# "conjecture" verbs (29.5) that news attributes, like "suspect" above. A passive of one
+# ("is believed to") states a common belief, not a report: see ``speech.raised_report``.
+BELIEF_VERBS = wordset("believe suspect")
+
+
+def _inflected(base: str) -> dict[str, str]:
+    """The regular inflections of ``base`` that the lexicon knows, by their Penn tag:
+    "assure" -> VBZ assures, VBD assured, VBG assuring (and VB assure when the lexicon
+    reads the bare form as a verb first, not "note" or "report")."""
+    tags = penn_tags()
+    stem = base[:-1] if base.endswith("e") and not base.endswith("ee") else base
+    doubled = base + base[-1] if re.fullmatch(r".*[^aeiou][aeiou][bdgmnprt]", base) else base
+    ies = base[:-1] + "ie" if re.fullmatch(r".*[^aeiou]y", base) else None
+    candidates = {
+        "VBZ": [f"{ies}s" if ies else "", base + "es", base + "s"],
+        "VBD": [f"{ies}d" if ies else "", stem + "ed", doubled + "ed"],
+        "VBG": [stem + "ing", doubled + "ing", base + "ing"],
+    }
+    found: dict[str, str] = {}
+    if tags.get(base) in VERB_TAGS:
+        found["VB"] = base
+    for tag, forms in candidates.items():
+        for form in forms:
+            if form and form in tags:
+                found[tag] = form
+                break
+    return found
+
+
+def _reporting_verbs() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """Every reporting verb with its forms (the simple past first), and the forms read
+    more often as a noun or adjective than as a verb ("remarks", "gripes"), which only
+    count after a subject like the listed ones in ``AMBIGUOUS_FORMS``."""
+    tags = penn_tags()
+    verbs: dict[str, tuple[str, ...]] = {}
+    ambiguous: set[str] = set()
+    for base in sorted(set(_LISTED_VERBS) | _LEVIN_VERBS | BELIEF_VERBS):
+        listed = _LISTED_VERBS.get(base, ())
+        if listed and not listed[0].endswith("ed"):
+            verbs[base] = listed  # irregular ("said", "told", "wrote"): listed in full
+            continue
+        derived = _inflected(base)
+        forms = list(listed)
+        for tag in ("VBD", "VBZ", "VB", "VBG"):
+            form = derived.get(tag)
+            if form is None or form in forms:
+                continue
+            if tag == "VBD" and not listed:
+                forms.insert(0, form)
+            else:
+                forms.append(form)
+            if tag == "VB" or tags.get(form) not in VERB_TAGS:
+                ambiguous.add(form)
+        verbs[base] = tuple(forms)
+    return verbs, frozenset(ambiguous)
+
+
+REPORTING_VERBS, _DERIVED_AMBIGUOUS = _reporting_verbs()
 
 # Inflected form -> (base, is_gerund); "saying" style forms continue an earlier clause.
 REPORTING_FORMS: dict[str, tuple[str, bool]] = {
@@ -70,22 +143,25 @@ REPORTING_FORMS: dict[str, tuple[str, bool]] = {
 }
 
 # Forms that are also common nouns or adjectives and so only count after a subject.
-AMBIGUOUS_FORMS = frozenset(
-    {
-        "states",
-        "claims",
-        "notes",
-        "reports",
-        "estimates",
-        "promises",
-        "suspects",
-        "finds",
-        "shows",
-        "estimate",
-        "warn",
-        "confirm",
-        "announce",
-    }
+AMBIGUOUS_FORMS = (
+    frozenset(
+        {
+            "states",
+            "claims",
+            "notes",
+            "reports",
+            "estimates",
+            "promises",
+            "suspects",
+            "finds",
+            "shows",
+            "estimate",
+            "warn",
+            "confirm",
+            "announce",
+        }
+    )
+    | _DERIVED_AMBIGUOUS
 )
 
 # News reports speech in the past tense ("said", "announced"); the present tense of the same

@@ -14,13 +14,19 @@ from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
 from ledger.extract.dates import DateMention, event_date, find_dates
-from ledger.extract.mentions import Mention, find_mentions
+from ledger.extract.mentions import Mention, bodies_by_usage, find_mentions
 from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
 from ledger.extract.places import data_version
 from ledger.extract.quantities import find_quantities
 from ledger.extract.quotes import quotation_body, quotation_sources, quoted_parts
 from ledger.extract.segment import Segment, segment
-from ledger.extract.speech import BODY_VERBS, Speech, find_speech, present_tense
+from ledger.extract.speech import (
+    BODY_VERBS,
+    Speech,
+    find_speech,
+    present_tense,
+    raised_report,
+)
 from ledger.extract.statement import assertion, reported
 
 # The files whose bytes decide the output: rules, word lists and learned weights.
@@ -31,6 +37,7 @@ RULE_FILES = (
     "dates.py",
     "deterministic.py",
     "features.py",
+    "lexicon.py",
     "linear.py",
     "mentions.py",
     "places.py",
@@ -115,6 +122,8 @@ class _Run:
                 if not any(q_start <= m.start < q_end for q_start, q_end in quoted[unit])
                 and not _common_word_opening(text, unit, m, lowercase)
             ]
+        settled = iter(bodies_by_usage([m for unit in units for m in mentions[unit]]))
+        mentions = {unit: [next(settled) for _ in mentions[unit]] for unit in units}
         self.index = ClaimantIndex([m for unit in units for m in mentions[unit]], text)
         self.sentences = []
         for unit in units:
@@ -148,9 +157,15 @@ class _Run:
         """
         if not sentence.speeches:
             source = self.quoted_by.get(position)
-            if source is None:
-                return [self._assertion(sentence)]
-            return [self._quoted(sentence, self.sentences[source])]
+            if source is not None:
+                return [self._quoted(sentence, self.sentences[source])]
+            before = self.sentences[position - 1] if position else None
+            unit = sentence.unit
+            if before is not None and before.speeches:
+                verb = raised_report(self.text, unit.start, unit.end)
+                if verb is not None:
+                    return [self._raised(sentence, before, verb)]
+            return [self._assertion(sentence)]
         dates = find_dates(self.text, self.published, sentence.unit.start, sentence.unit.end)
         lead = sentence.speeches[0]
         first = _speech_date(self.text, lead, dates)
@@ -178,6 +193,27 @@ class _Run:
             clause_start=unit.start,
             clause_end=unit.end,
             cites=(),
+        )
+        dates = find_dates(self.text, self.published, source.unit.start, source.unit.end)
+        return self._reported(sentence, borrowed, _speech_date(self.text, speech, dates))
+
+    def _raised(self, sentence: _Sentence, source: _Sentence, verb: int) -> ExtractedClaim:
+        """ "Turnout was reported to be 61%." after "X said ...": a report with no speaker
+        of its own goes on from the statement just before it, dated like it."""
+        speech = source.speeches[-1]
+        unit = sentence.unit
+        start, end = _content_span(self.text, unit.start, unit.end)
+        borrowed = replace(
+            speech,
+            kind="reported_speech",
+            frame="according",  # "According to X, turnout was reported to be 61%."
+            content_start=start,
+            content_end=end,
+            clause_start=unit.start,
+            clause_end=unit.end,
+            verb_start=verb,
+            cites=(),
+            links=(),
         )
         dates = find_dates(self.text, self.published, source.unit.start, source.unit.end)
         return self._reported(sentence, borrowed, _speech_date(self.text, speech, dates))
@@ -332,3 +368,12 @@ def check_input(text: str, published: datetime.date | None) -> None:
         isinstance(published, datetime.datetime) or not isinstance(published, datetime.date)
     ):
         raise InvalidInput("published: must be a datetime.date or None")
+
+
+def _content_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """A sentence without its surrounding spaces and final stop."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1] in " \t\n.":
+        end -= 1
+    return start, end

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from ledger.extract.cues import MONTHS, REPORTING_FORMS, WEEKDAYS, wordset
 from ledger.extract.features import part_of_speech
+from ledger.extract.lexicon import penn_tags
 from ledger.extract.model import SourceKind
 from ledger.extract.places import country_of, country_of_demonym, is_place
 from ledger.extract.roles import (
@@ -678,6 +679,41 @@ class _Finder:
         )
 
 
+def bodies_by_usage(mentions: list[Mention]) -> list[Mention]:
+    """The article's mentions, where a name of plain words read as a person's ("Cal Fire")
+    is used as a body's name is: repeated in full and never cut to its last word, as a
+    person is after the first mention ("Roe said"), never given a role, and ending in a
+    word the lexicon reads in lower case as a common noun ("Fire", not "Roe")."""
+    full: dict[str, int] = {}
+    single: set[str] = set()  # one-word names: "Roe", "Fire"
+    titled: set[str] = set()  # "Jane Roe" given a role somewhere
+    for mention in mentions:
+        if mention.name is None or mention.pronoun:
+            continue
+        if " " not in mention.name:
+            single.add(mention.name)
+        elif mention.role is not None or mention.kind != "person":
+            titled.add(mention.name)
+        else:
+            full[mention.name] = full.get(mention.name, 0) + 1
+    common = penn_tags()
+    bodies = {
+        name
+        for name, count in full.items()
+        if count > 1
+        and name not in titled
+        and name.split()[-1] not in single
+        and common.get(name.split()[-1].lower()) in _COMMON_NOUN_TAGS
+    }
+    return [
+        replace(mention, kind="organization") if mention.name in bodies else mention
+        for mention in mentions
+    ]
+
+
+_COMMON_NOUN_TAGS = frozenset({"NN", "NNS"})
+
+
 def _kind(tokens: list[Token], name: str | None, role: str | None) -> SourceKind | None:
     """A mention's kind: from its role's head noun, else from its name and honorific."""
     if role is not None:
@@ -714,17 +750,25 @@ def _portfolio_then_name(run: str | None) -> tuple[str, str] | None:
     the English lexicon or a place, and the name of two to four words that follows it."""
     words = (run or "").split()
     tags = part_of_speech()
-    cut = 0
-    while cut < len(words) and tags.get(words[cut].lower()) in ("NN", "NNS"):
-        cut += 1
-    if cut == 0:  # "Governor of New Amsterdam Jane Roe": a place for a portfolio
-        cut = next((size for size in (3, 2, 1) if is_place(" ".join(words[:size]))), 0)
-    rest = words[cut:]
-    if cut == 0 or not 2 <= len(rest) <= 4 or tags.get(rest[0].lower()) in _COMMON_TAGS:
-        return None
-    if not all(word[:1].isupper() and word.replace("-", "").isalpha() for word in rest):
-        return None
-    return " ".join(words[:cut]), " ".join(rest)
+    # the portfolio's words as the lexicon reads them in lower case ("State" and "Affairs"
+    # are common nouns there, "Foreign" an adjective): "Foreign Affairs", ending in a noun
+    common = penn_tags()
+    longest = 0
+    while longest < len(words) and (common.get(words[longest].lower()) in _PORTFOLIO_TAGS):
+        longest += 1
+    # "Governor of New Amsterdam Jane Roe": a place for a portfolio comes first
+    cuts = [size for size in (3, 2, 1) if is_place(" ".join(words[:size]))][:1]
+    cuts += [cut for cut in range(longest, 0, -1) if common.get(words[cut - 1].lower()) != "JJ"]
+    for cut in cuts:  # the longest portfolio that leaves a name
+        rest = words[cut:]
+        if not 2 <= len(rest) <= 4 or tags.get(rest[0].lower()) in _COMMON_TAGS:
+            continue
+        if all(word[:1].isupper() and word.replace("-", "").isalpha() for word in rest):
+            return " ".join(words[:cut]), " ".join(rest)
+    return None
+
+
+_PORTFOLIO_TAGS = frozenset({"NN", "NNS", "JJ"})
 
 
 _COMMON_TAGS = frozenset({"NN", "NNS", "JJ", "VB", "VBD", "VBN", "VBG", "VBZ", "RB", "IN"})

@@ -9,12 +9,14 @@ from typing import Literal
 
 from ledger.extract.cues import (
     AMBIGUOUS_FORMS,
+    BELIEF_VERBS,
     MONTHS,
     REPORTING_FORMS,
     REPORTING_VERBS,
     WEEKDAYS,
     wordset,
 )
+from ledger.extract.lexicon import penn_tags
 from ledger.extract.mentions import DATELINE as DATELINE  # statement.py imports it from here
 from ledger.extract.mentions import Mention, Token, tokenize
 from ledger.extract.model import Reporting
@@ -60,6 +62,11 @@ _SUBJECT_GAP_WORDS = wordset(
     publicly reportedly separately on last this yesterday today now already initially first
     officially formally jointly immediately subsequently"""
 ) | frozenset(WEEKDAYS)
+_DESCRIBING_TAGS = frozenset({"JJ", "NN", "VBN"})  # "economic", "labor", "published"
+_DESCRIBING_WORDS = 3
+_PHRASE_TAGS = frozenset({"NN", "NNS", "JJ", "VBG"})  # "neighboring countries"
+_PHRASE_LINKS = wordset("and of the")
+_WEEKDAY_WORDS = frozenset(WEEKDAYS) | wordset("yesterday today")
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
 _PREPOSITION_ING = wordset(
     "including according during following regarding concerning excluding involving"
@@ -155,6 +162,34 @@ def past_tense(form: str) -> str:
     """The simple past of a reporting verb form ("affirming" -> "affirmed")."""
     base, _ = REPORTING_FORMS[form.lower()]
     return REPORTING_VERBS[base][0]
+
+
+_BE = wordset("is are was were be been being")
+_IMPERSONAL_GAP = 5  # "it was announced on Monday that": words between the verb and "that"
+
+
+def raised_report(text: str, start: int, end: int) -> int | None:
+    """Where the sentence ``text[start:end]`` reports a statement with no speaker in a
+    passive of a reporting verb raising its subject: "turnout was reported to be 61%",
+    "the party is said to have won 12 seats", "the toll was estimated to exceed 300", or
+    an impersonal one: "it was announced on Monday that C" (the offset of the verb); None
+    with an agent ("was reported by X") or none at all.
+    Whose report it is the sentence does not say: the article's current source."""
+    tokens = tokenize(text, start, end)
+    for index in range(1, len(tokens) - 2):
+        verb = tokens[index]
+        if tokens[index - 1].lower not in _BE or verb.text[0].isupper():
+            continue
+        base = REPORTING_FORMS.get(verb.lower, ("", True))
+        participle = not base[1] and (verb.lower.endswith("ed") or verb.lower == "said")
+        participle = participle and base[0] not in BELIEF_VERBS  # "is believed to"
+        if participle and tokens[index + 1].lower == "to" and tokens[index + 2].text.isalpha():
+            return verb.start
+        following = [token.lower for token in tokens[index + 1 : index + 1 + _IMPERSONAL_GAP]]
+        impersonal = index >= 2 and tokens[index - 2].lower == "it" and "that" in following
+        if participle and impersonal:  # "It was announced on Monday that C"
+            return verb.start
+    return None
 
 
 def find_speech(text: str, start: int, end: int, mentions: list[Mention]) -> list[Speech]:
@@ -383,6 +418,10 @@ class _Sentence:
         dateline = DATELINE.match(self.text, self.start, self.end)
         clause_start = dateline.end() if dateline else self.start
         for index, token in enumerate(self.tokens):
+            with_subject = self._with_gerund(index)
+            if with_subject is not None:
+                speeches = self._forward(index, with_subject, first=False)
+                return [replace(s, attribution_start=with_subject.start) for s in speeches]
             if token.lower not in _SAYING:
                 continue
             subject = None
@@ -398,6 +437,22 @@ class _Sentence:
             speeches = self._forward(index, subject, first=False)
             return [replace(s, attribution_start=subject.start) for s in speeches]
         return []
+
+    def _with_gerund(self, index: int) -> Mention | None:
+        """ "..., with the United States announcing it was sending aid": the subject of a
+        reporting gerund that stands right before it after "with", when a clause follows
+        ("that", or a pronoun subject: not "announcing new aid")."""
+        tokens = self.tokens
+        form = REPORTING_FORMS.get(tokens[index].lower)
+        if form is None or not form[1] or index + 1 >= len(tokens):
+            return None
+        if tokens[index + 1].lower not in _PRONOUN_WORDS and tokens[index + 1].lower != "that":
+            return None
+        subject = self._mention_ending_by(tokens[index].start)
+        if subject is None or self.text[subject.end : tokens[index].start].strip():
+            return None
+        before = bisect.bisect_left(tokens, self._with_article(subject.start), key=_token_start)
+        return subject if before > 0 and tokens[before - 1].lower == "with" else None
 
     def _is_subject(self, mention: Mention) -> bool:
         """A mention that opens a clause and is followed by its verb, not by a list's comma."""
@@ -443,11 +498,34 @@ class _Sentence:
                 return after, True  # ", said X, a role" / ", said X on Friday."
         for limit in (verb.start, self._parenthetical_start(verb.start)):
             subject = self._mention_ending_by(limit)
-            if subject is not None and self._subject_gap(self.text[subject.end : limit], subject):
+            if subject is not None and (
+                self._subject_gap(self.text[subject.end : limit], subject)
+                or self._phrase_goes_on(subject, limit)
+            ):
                 return self._head_of_phrase(self._before_acronym(subject)), False
         if after is not None:
             return after, True
         return None, False
+
+    def _phrase_goes_on(self, subject: Mention, limit: int) -> bool:
+        """ "officials in the Himalayan nation and neighboring countries said": the
+        prepositional phrase a mention ends in goes on in lower-case nouns and adjectives
+        up to the verb (as the lexicon tags them: no verb, no punctuation, a few words)."""
+        words = self.text[subject.end : limit].split()
+        inner = self.text[subject.start : subject.end].lower().split()
+        if words and words[0] in _PREPOSITIONS:
+            words = words[1:]  # "officials in the coastal province said"
+        elif not set(inner[1:]) & _PREPOSITIONS:
+            return False
+        if not words or len(words) > _PHRASE_WORDS:
+            return False
+        tags = penn_tags()
+        return all(
+            word.isalpha()
+            and word.islower()
+            and (word in _PHRASE_LINKS or tags.get(word) in _PHRASE_TAGS)
+            for word in words
+        )
 
     def _before_acronym(self, mention: Mention) -> Mention:
         """The mention an acronym in parentheses follows: in "data from the Health
@@ -653,6 +731,24 @@ class _Sentence:
             return self.mentions[index]
         return None
 
+    def _described_document_after(self, position: int) -> Mention | None:
+        """A document after words describing it: "according to economic surveys", "to
+        recent figures" (lower-case adjectives and nouns, as the lexicon tags them)."""
+        index = bisect.bisect_left(self.mentions, position, key=_start)
+        if index >= len(self.mentions) or self.mentions[index].kind != "document":
+            return None
+        words = self.text[position : self.mentions[index].start].split()
+        tags = penn_tags()
+        if not 0 < len(words) <= _DESCRIBING_WORDS or any(
+            not word.isalpha() or not word.islower() or tags.get(word) not in _DESCRIBING_TAGS
+            for word in words
+        ):
+            return None
+        document = self.mentions[index]
+        start = _skip_space(self.text, position)
+        described = f"{' '.join(words)} {document.role or ''}".strip()
+        return replace(document, start=start, role=described)  # "economic surveys"
+
     def _dated_document_after(self, position: int) -> Mention | None:
         """A document after a date: "according to a Jan. 20 statement by NASA", "to a
         2019 study"."""
@@ -672,7 +768,11 @@ class _Sentence:
         if index + 1 >= len(tokens) or tokens[index + 1].lower != "to":
             return []
         to_end = tokens[index + 1].end
-        speaker = self._mention_after(to_end) or self._dated_document_after(to_end)
+        speaker = (
+            self._mention_after(to_end)
+            or self._dated_document_after(to_end)
+            or self._described_document_after(to_end)
+        )
         if speaker is None:
             return []
         comma = self.text.find(",", speaker.end, self.body_end)
@@ -905,8 +1005,8 @@ def _participle_link(token: Token) -> bool:
     """A word of a participle phrase between mentions: "carried out by polling", ", and
     paid for by the", "submitted to" (no finite or reporting verb, no relative clause)."""
     word = token.lower
-    if token.text in (",", "the", "and"):
-        return True
+    if token.text in (",", "the", "and") or word in _WEEKDAY_WORDS or word in ("'s", "’s"):
+        return True  # "released Tuesday by the country's electoral commission"
     if not token.text.isalpha() or not token.text.islower() or word in _VERB_WORDS:
         return False
     return word not in _RELATIVE_WORDS  # "polling company Ipsos" is a noun phrase

@@ -141,6 +141,15 @@ def test_a_plural_noun_for_people_opening_a_sentence_is_no_name() -> None:
             "President of Kenya Anna Wekesa said 12 clinics closed.",
             ("Anna Wekesa", "president", "Kenya"),
         ),
+        # "State" and "Affairs" are common nouns in lower case, "Foreign" an adjective
+        (
+            "Secretary of State Tom Brandt said 12 embassies closed.",
+            ("Tom Brandt", "secretary", "State"),
+        ),
+        (
+            "Minister of Foreign Affairs Lena Marsh said 12 envoys were recalled.",
+            ("Lena Marsh", "minister", "Foreign Affairs"),
+        ),
     ],
 )
 def test_a_titles_portfolio_then_a_name(
