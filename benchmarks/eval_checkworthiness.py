@@ -14,8 +14,8 @@ Modes (one at a time):
   see benchmarks/data/README.md): MAP over articles and claim-detection P/R/F1 per threshold.
 - ``--news-cv DIR``: the news stage out of fold: for each story (an article without a story
   is its own), the news stage is refitted on the other stories' articles over the packaged
-  first model (trained on debates only), and scores that story's sentences; P/R/F1 per
-  threshold over all out-of-fold scores.
+  first model (trained on debates only), and scores that story's sentences; MAP over
+  articles and P/R/F1 per threshold over all out-of-fold scores (headings left out).
 
     .venv/bin/python benchmarks/eval_checkworthiness.py [--data DIR] [--scores-out FILE]
     .venv/bin/python benchmarks/eval_checkworthiness.py --loo [--claimbuster FILE]
@@ -179,26 +179,39 @@ def news_report(articles: Mapping[str, Sequence[NewsSentence]]) -> None:
 
 
 def news_cross_validation(directory: Path) -> None:
-    """Leave one story out: refit the news stage without it, score its sentences."""
+    """Leave one story out: refit the news stage without it, score its sentences; then MAP
+    over articles and P/R/F1 per threshold, all from the out-of-fold scores."""
     first = replace(packaged_model(), news=None)
     articles = load_devset(directory)
-    folds: dict[str, list[tuple[str, bool]]] = {}
+    folds: dict[str, list[tuple[str, tuple[str, bool]]]] = {}
     for article in articles:
-        folds.setdefault(article.story or article.id, []).extend(news_units(article))
-    examples = {fold: news_examples(first, units) for fold, units in folds.items()}
-    units: list[NewsSentence] = []
-    for fold, held_out in examples.items():
-        stage = fit_news_stage([e for name, rest in examples.items() if name != fold for e in rest])
-        units.extend(
-            NewsSentence(
-                article=fold,
-                score=round(1000 * sigmoid(stage.logit(e.debate_logit, e.features))),
-                gold=e.label,
-            )
-            for e in held_out
+        folds.setdefault(article.story or article.id, []).extend(
+            (article.id, unit) for unit in news_units(article)
         )
+    examples = {
+        fold: list(
+            zip(
+                [name for name, _ in units],
+                news_examples(first, [unit for _, unit in units]),
+                strict=True,
+            )
+        )
+        for fold, units in folds.items()
+    }
+    scored: dict[str, list[NewsSentence]] = {}
+    for fold, held_out in examples.items():
+        rest = [e for name, pairs in examples.items() if name != fold for _, e in pairs]
+        stage = fit_news_stage(rest)
+        for article_id, e in held_out:
+            scored.setdefault(article_id, []).append(
+                NewsSentence(
+                    article=article_id,
+                    score=round(1000 * sigmoid(stage.logit(e.debate_logit, e.features))),
+                    gold=e.label,
+                )
+            )
     print(f"leave one story out: {len(articles)} articles in {len(folds)} folds")
-    detection_report(units)
+    news_report(scored)
 
 
 def detection_report(units: Sequence[NewsSentence]) -> None:

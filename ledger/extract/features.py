@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ledger.errors import ConfigError
-from ledger.extract.cues import cues, words
+from ledger.extract.cues import MODALS, cues, words
 
 HASH_BITS = 18
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
@@ -100,15 +100,27 @@ SUBJECTIVE = 0.5
 """Pattern's subjectivity at or above which an adjective counts as subjective."""
 
 
+_FINITE_PRESENT = frozenset(["VBZ", "VBP"])
+_PERFECT_OR_PASSIVE = frozenset(["has", "have", "had", "was", "were"])
+# Suffixes that make abstract nouns of verbs and adjectives ("involvement", "escalation",
+# "stability", "awareness"...), a closed set of English derivational morphology.
+NOMINAL_SUFFIXES = ("ment", "tion", "sion", "ance", "ence", "ity", "ness", "ism", "ship")
+_NOMINAL_ENDINGS = NOMINAL_SUFFIXES + tuple(suffix + "s" for suffix in NOMINAL_SUFFIXES)
+NOMINALS = 3
+"""Nominal forms (abstract nouns, gerunds after a preposition) for the ``nominal`` feature."""
+
+
 def news_features(sentence: str) -> dict[str, float]:
     """The named features of the news stage, each 0 or 1.
 
     ``anchor``: a figure, amount, year or date; ``attribution``: a past-tense reporting verb
-    or "according to"; ``past``: a verb in the past tense (Brill's lexicon tags it VBD, or an
-    unlisted or VBN "-ed" word of five letters or more, not right after a determiner);
+    or "according to"; ``past``: a finite verb in the past tense (see ``_has_past_tense``);
     ``bare``: none of those three, the writer's own present-tense statement; ``modal``,
     ``quote`` (a quotation mark), ``first_person``; ``subjective``: an adjective whose mean
-    subjectivity in Pattern's lexicon is at least ``SUBJECTIVE``.
+    subjectivity in Pattern's lexicon is at least ``SUBJECTIVE``. Two mark interpretive
+    prose: ``hedged``, a modal inside a "that" clause of a verb ("suggest that it could");
+    ``nominal``, at least ``NOMINALS`` nominal forms (abstract nouns with a nominalising
+    suffix, gerunds after a preposition; see ``_nominal_count``).
     """
     found = cues(sentence)
     tokens = words(sentence)
@@ -125,21 +137,72 @@ def news_features(sentence: str) -> dict[str, float]:
         "quote": any(char in _QUOTES for char in sentence),
         "first_person": "first_person" in found,
         "subjective": any(scores.get(token.lower(), 0.0) >= SUBJECTIVE for token in tokens),
+        "hedged": _is_hedged(tokens),
+        "nominal": _nominal_count(tokens) >= NOMINALS,
     }
     return {name: 1.0 if value else 0.0 for name, value in features.items()}
 
 
+def _tag(token: str) -> str | None:
+    """The most frequent Penn tag of a token in Brill's lexicon (None if unlisted)."""
+    return part_of_speech().get(token.lower())
+
+
 def _has_past_tense(tokens: list[str]) -> bool:
-    """Whether a lower-case token reads as a finite past-tense verb (see ``news_features``)."""
-    tags = part_of_speech()
+    """Whether the sentence has a finite verb in the past tense.
+
+    A verb tagged VBD in Brill's lexicon is one. An "-ed" word of five letters or more that
+    the lexicon tags VBN or does not list is one unless a present-tense verb (VBZ/VBP, not
+    "has"/"have") came first, since it is then a participle ("it poses a risk to efforts
+    aimed at...", "it is expected") - except right after has/have/had/was/were. Capitalised
+    words (names) and words right after a determiner ("a unified front") are skipped.
+    """
+    present = False
     for index, token in enumerate(tokens):
         if index > 0 and (token[0].isupper() or tokens[index - 1].lower() in _DETERMINERS):
             continue
         lower = token.lower()
-        tag = tags.get(lower)
-        if tag == "VBD" or (tag in (None, "VBN") and lower.endswith("ed") and len(lower) > 4):
+        tag = _tag(token)
+        if tag == "VBD":
+            return True
+        if tag in _FINITE_PRESENT and lower not in ("has", "have"):
+            present = True
+        participle = tag in (None, "VBN") and lower.endswith("ed") and len(lower) > 4
+        after_auxiliary = index > 0 and tokens[index - 1].lower() in _PERFECT_OR_PASSIVE
+        if participle and (not present or after_auxiliary):
             return True
     return False
+
+
+def _is_hedged(tokens: list[str]) -> bool:
+    """A modal verb after "that" introduced by a verb: hedged content under a verb."""
+    lower = [token.lower() for token in tokens]
+    for index in range(1, len(lower)):
+        if lower[index] == "that" and (_tag(tokens[index - 1]) or "").startswith("VB"):
+            return any(word in MODALS for word in lower[index + 1 :])
+    return False
+
+
+def _nominal_count(tokens: list[str]) -> int:
+    """Nominal forms: abstract nouns (lower-case words of 7+ letters with a nominalising
+    suffix that Brill's lexicon tags NN or NNS; the first word may be capitalised) and
+    gerunds used as nouns (a lower-case VBG right after a preposition, "in supporting")."""
+    nouns = sum(
+        1
+        for index, token in enumerate(tokens)
+        if (index == 0 or token.islower())
+        and len(token) > 6
+        and token.lower().endswith(_NOMINAL_ENDINGS)
+        and _tag(token) in ("NN", "NNS")
+    )
+    gerunds = sum(
+        1
+        for index in range(1, len(tokens))
+        if tokens[index].islower()
+        and _tag(tokens[index]) == "VBG"
+        and _tag(tokens[index - 1]) == "IN"
+    )
+    return nouns + gerunds
 
 
 DISTRIBUTION = "textblob"
@@ -164,15 +227,19 @@ def _data_file(relative: str) -> Path:
 
 @cache
 def part_of_speech() -> dict[str, str]:
-    """Lower-case word -> its most frequent Penn tag (first spelling listed wins)."""
-    tags: dict[str, str] = {}
+    """Lower-case word -> its most frequent Penn tag; the lower-case spelling's entry wins
+    over a capitalised one ("development" NN, not "Development" NNP)."""
+    folded: dict[str, str] = {}
+    exact: dict[str, str] = {}
     for line in _data_file(_TAGS_FILE).read_text(encoding="utf-8").splitlines():
         if line.startswith(";;;"):
             continue
         fields = line.split()
         if len(fields) >= 2:
-            tags.setdefault(fields[0].lower(), fields[1])
-    return tags
+            folded.setdefault(fields[0].lower(), fields[1])
+            if fields[0].islower():
+                exact.setdefault(fields[0], fields[1])
+    return folded | exact
 
 
 @cache

@@ -75,11 +75,6 @@ def test_the_seeds_factual_claims_pass_the_threshold() -> None:
     assert max(scored, key=lambda s: s.score) == claims[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: learned from debates, the model scores the seed's analysis prose "
-    "(no figures, no attribution, formal register) above THRESHOLD; see docs/extraction.md",
-)
 def test_the_seeds_analysis_sentences_stay_below_the_threshold() -> None:
     text, _ = load_seed()
     analysis = [

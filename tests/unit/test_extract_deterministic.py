@@ -70,11 +70,6 @@ def test_lethal_weapons_claim(seed_claims: list[ExtractedClaim]) -> None:
     assert any("lethal weaponry to Ukraine" in c.selector.exact for c in matching)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: the learned check-worthiness model scores the seed's unattributed "
-    "analysis sentences above THRESHOLD (docs/extraction.md, Evaluation of check-worthiness)",
-)
 def test_analysis_forecasts_and_headings_are_not_claims(seed_claims: list[ExtractedClaim]) -> None:
     exact = " ".join(c.selector.exact for c in seed_claims)
     for phrase in ("far-reaching implications", "nuanced diplomatic strategy", "Escalating Arms"):

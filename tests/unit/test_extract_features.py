@@ -74,8 +74,52 @@ def test_subjective_adjectives_come_from_patterns_lexicon() -> None:
 def test_news_features_are_zero_or_one_with_fixed_names(sentence: str) -> None:
     features = news_features(sentence)
     assert set(features) == {
-        "anchor", "attribution", "past", "bare", "modal", "quote", "first_person", "subjective"
+        "anchor", "attribution", "past", "bare", "modal", "quote", "first_person", "subjective",
+        "hedged", "nominal",
     }  # fmt: skip
     assert set(features.values()) <= {0.0, 1.0}
     assert features["bare"] == float(not (features["anchor"] or features["attribution"]
                                           or features["past"]))  # fmt: skip
+
+
+def test_an_ed_participle_after_a_present_tense_verb_is_not_past_tense() -> None:
+    # "linked" follows the present-tense "faces": a participle, not the sentence's tense.
+    assert news_features("The plan faces hurdles linked to funding.")["past"] == 0.0
+    assert news_features("The plan faces hurdles linked to funding.")["bare"] == 1.0
+    assert news_features("It is expected to grow.")["past"] == 0.0
+    # Before any present-tense verb, or right after an auxiliary, it still counts.
+    assert news_features("The rebels crossed the river.")["past"] == 1.0
+    assert news_features("The agency has expanded its programme.")["past"] == 1.0
+    assert news_features("The bridge is closed because the river flooded.")["past"] == 1.0
+
+
+def test_a_modal_in_a_that_clause_is_hedged() -> None:
+    assert (
+        news_features("Economists believe that the merger could reshape the sector.")["hedged"]
+        == 1.0
+    )
+    assert news_features("Prices could rise next year.")["hedged"] == 0.0
+    assert news_features("The ministry said that exports rose.")["hedged"] == 0.0
+    # "that" as a determiner, not after a verb, introduces no clause.
+    assert news_features("In that case the court would decide.")["hedged"] == 0.0
+
+
+def test_three_abstract_nouns_make_a_nominal_sentence() -> None:
+    abstract = (
+        "The consolidation raises questions about accountability, governance and competition."
+    )
+    assert news_features(abstract)["nominal"] == 1.0
+    assert news_features("The consolidation raises questions about the board.")["nominal"] == 0.0
+    # Gerunds after a preposition are nominal forms too; infinitives are not.
+    gerunds = "Hopes of cutting costs rest on raising fees and on selling land."
+    assert news_features(gerunds)["nominal"] == 1.0
+    assert news_features("Hopes to cut costs rest on higher fees and land sales.")["nominal"] == 0.0
+    # Capitalised names with the same endings ("Commission") are not abstract nouns.
+    names = "The European Commission met the Federation and the Association of Nations."
+    assert news_features(names)["nominal"] == 0.0
+
+
+def test_the_lower_case_spelling_decides_the_tag() -> None:
+    # Brill's lexicon lists "Development" (NNP) before "development" (NN).
+    assert part_of_speech()["development"] == "NN"
+    assert part_of_speech()["announced"] == "VBD"
