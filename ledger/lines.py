@@ -352,7 +352,7 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
         measure = f"{measure} projected"
-    role = _role(claim.text[:at]) or _after(quantity.text, claim.text[end:])
+    role = _role(claim.text[:at], unit) or _after(quantity.text, claim.text[end:])
     if role is not None:
         measure = f"{measure or unit} {role}"
     if _expected(claim.text, at, left, before):
@@ -449,11 +449,25 @@ _CHANGE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _TALLY = re.compile(r"[\d,]+\s*(?:-|–|to)\s*[\d,]+")
-_WHOLE_BEFORE = re.compile(r"\bout of\s+(?:a total of\s+)?$", re.IGNORECASE)
+# "410 out of 650 seats", "77 of the 151 seats", "one of 15 tests": the whole a part is of.
+_WHOLE_BEFORE = re.compile(
+    r"(?:\bout|(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred"
+    r"|thousand|million|half|most|all|some))[\d,.%]*)\s+of(?:\s+(?:the|its|their))?\s+"
+    r"(?:a total of\s+)?$",
+    re.IGNORECASE,
+)
+# "a rate hike of 0.5 points", "cut rates by 0.25 percentage points": a change of a rate.
+_BY_BEFORE = re.compile(
+    r"\bby\s+(?:an?\s+)?(?:(?:about|around|nearly|almost|some|more than|at least|over|just"
+    r"|further|another|substantial|whopping)\s+)*$",
+    re.IGNORECASE,
+)
+_RATE_UNITS = frozenset({"percent", "point", "points", "percentage point", "basis point"})
 
 
 _NEW_IN = re.compile(r"\s+new\b")
 _NEW_AFTER = re.compile(r"\s+(?:(?:thousand|million|billion)\s+)?new\b", re.IGNORECASE)
+_NEEDED_AFTER = re.compile(r"\s+(?:needed|required|necessary)(?:\s+(?:to|for|by)\b|[,.;]|$)")
 _MARGIN_AFTER = re.compile(
     r"\s+(?:[a-z]+\s+)?(?:more|fewer|less|higher|lower|greater|bigger|smaller)\s+than\b"
 )
@@ -466,9 +480,12 @@ _EXPECTING = wordset(
 def _after(words: str, after: str) -> str | None:
     """What the words of a figure and those right after it say it is, if not the level:
     "165,000 new jobs", "six new cases" count what was added (a change); "eight more than
-    needed", "3 points lower than" the gap between two levels (a margin)."""
+    needed", "3 points lower than" the gap between two levels (a margin); "the 76 needed
+    for a majority" what is needed."""
     if _NEW_IN.search(words) or _NEW_AFTER.match(after):
         return "change"
+    if _NEEDED_AFTER.match(after):
+        return "needed"  # "the 76 needed for a majority": a threshold, not the level
     return "margin" if _MARGIN_AFTER.match(after) else None
 
 
@@ -482,10 +499,11 @@ def _expected(text: str, at: int, left: int, before: list[_Token]) -> bool:
     return bool(previous) and left < at and _fold(previous[-1].group()) in _EXPECTING
 
 
-def _role(before: str) -> str | None:
+def _role(before: str, unit: str) -> str | None:
     """A figure that is not the measured level itself: a change ("up 211", "down 250 seats",
-    "an increase of 34") or the whole a part is out of ("410 out of 650 seats")."""
-    if _CHANGE_BEFORE.search(before):
+    "an increase of 34", a rate's "by 0.5 percentage points") or the whole a part is out of
+    ("410 out of 650 seats", "77 of the 151 seats")."""
+    if _CHANGE_BEFORE.search(before) or (unit in _RATE_UNITS and _BY_BEFORE.search(before)):
         return "change"
     if _WHOLE_BEFORE.search(before):
         return "whole"

@@ -764,3 +764,21 @@ def test_what_a_unit_counts_is_compared_by_its_head() -> None:
     sent = subject("It sent 300 tons of food and medicine", "300 tons", "tons")
     food = subject("It sent 250 tons of food", "250 tons", "tons")
     assert compatible(sent, food)
+
+
+def test_the_whole_a_figure_is_of_the_threshold_needed_and_a_rates_change() -> None:
+    text = "The Greens won 9 of the 120 seats in the chamber"
+    assert measured(text, "120 seats", "seats") == "seat whole"
+    assert measured(text, "9", "seats") == "seat"
+    text = "Three of 40 wards reported outbreaks"
+    assert measured(text, "40 wards", "wards") == "ward whole"
+    assert measured("It fell short of the 61 needed for a majority", "61", "seats") == (
+        "seat needed"
+    )
+    assert measured("Nurses required 300 beds", "300 beds", "beds") == "bed"  # a verb
+    text = "The bank raised its rate by a further 0.25 percentage points"
+    assert measured(text, "0.25 percentage points", "percentage points") == (
+        "percentage point change"
+    )
+    text = "The storm was felt by 2,000 people"
+    assert measured(text, "2,000 people", "people") == "people"  # by: no change of a count
