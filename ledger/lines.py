@@ -353,6 +353,10 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
         measure = f"{measure} projected"
     role = _role(claim.text[:at], unit) or _after(quantity.text, claim.text[end:])
+    if role is None and _ANOTHER_BEFORE.search(claim.text[:at]):
+        # "another 2,000 were still being processed" adds to a count (a change) unless its
+        # own predicate says what it counts ("632 killed and another 329 injured").
+        role = None if _nearest_measure(before, after) else "change"
     if role is not None:
         measure = f"{measure or unit} {role}"
     if _expected(claim.text, at, left, before):
@@ -445,6 +449,12 @@ _CONJUNCTIONS = wordset("and but while whereas")
 
 _CHANGE_BEFORE = re.compile(
     r"\b(?:up|down|(?:an? )?(?:increase|rise|drop|fall|decline|gain|loss|jump) of)\s+"
+    r"(?:(?:about|around|nearly|almost|some|more than|at least|over)\s+)?$",
+    re.IGNORECASE,
+)
+# "another 2,000", "an additional 40": more beyond a figure already given.
+_ANOTHER_BEFORE = re.compile(
+    r"\b(?:another|(?:an? )?additional|a further)\s+"
     r"(?:(?:about|around|nearly|almost|some|more than|at least|over)\s+)?$",
     re.IGNORECASE,
 )

@@ -782,3 +782,11 @@ def test_the_whole_a_figure_is_of_the_threshold_needed_and_a_rates_change() -> N
     )
     text = "The storm was felt by 2,000 people"
     assert measured(text, "2,000 people", "people") == "people"  # by: no change of a count
+
+
+def test_another_figure_adds_to_a_count_unless_its_predicate_names_a_measure() -> None:
+    text = "Crews had buried 400 bodies, while another 250 were awaiting identification"
+    assert measured(text, "250", "bodies") == "death change"
+    assert measured(text, "400 bodies", "bodies") == "burial"
+    text = "Officials said 90 people were killed and another 140 injured"
+    assert measured(text, "140", "people") == "injury"
