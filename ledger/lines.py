@@ -16,7 +16,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pycountry
 
@@ -27,7 +27,7 @@ from ledger.extract.places import is_place
 from ledger.extract.roles import ORGANIZATION_HEADS, PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
-RULES_VERSION = "4"
+RULES_VERSION = "5"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +60,8 @@ class Subject:
     unit: str
     thing: frozenset[str]
     action: str | None = None
+    head: str = ""
+    """The head of what the unit counts: "area" of "the world's land area"."""
     entities: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
     period: frozenset[str] = frozenset()
@@ -198,10 +200,10 @@ _TIME = (
 _TO = wordset("to into toward towards for")
 _FROM = wordset("from by")
 _ENDS_THING = _TO | _FROM | frozenset(_PREDICATE_OF) | wordset("in on at since over with")
-_LEFT_BOUNDARY = re.compile(r"(?:[;:—(]|,\s|\bthat\b|\bwhile\b)", re.IGNORECASE)
+_LEFT_BOUNDARY = re.compile(r"(?:[;:—(]|,\s|\s[–-]\s|\bthat\b|\bwhile\b)", re.IGNORECASE)
 # A closing quotation mark ends the words quoted: what follows is who said them.
 _RIGHT_BOUNDARY = re.compile(
-    r"(?:[;:—)]|,\s|\bwhile\b|\bwhich\b|(?<=\S)[\"”](?=[\s,.;:]|$))", re.IGNORECASE
+    r"(?:[;:—)]|,\s|\s[–-]\s|\bwhile\b|\bwhich\b|(?<=\S)[\"”](?=[\s,.;:]|$))", re.IGNORECASE
 )
 # Reporting verbs that end the attribution before a clause ("officials said North Korea
 # sent ..."); "added", "reported" and "estimated" are left out: they are as often the
@@ -259,6 +261,10 @@ def unit_head(unit: str) -> str:
         return unit
     if words[-1] in {"pct", "%"}:
         return "percent"
+    if words[-1] in {"bps", "bp"} or words[-2:] == ["basis", "points"]:
+        return "basis point"  # 50 basis points are 0.5 percentage points: two units
+    if words[-2:] == ["percentage", "points"]:
+        return "percentage point"
     return (
         words[-1] if words[-1] in {"percent", "points"} or unit.isupper() else singular(words[-1])
     )
@@ -280,9 +286,22 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
             left = match.end()
     right = len(text)
     found = _RIGHT_BOUNDARY.search(text, end)
+    while found is not None and _DASH.fullmatch(found.group()):
+        closing = _DASH.search(text, found.end())
+        going_on = closing is not None and _GOES_ON.match(text, closing.end()) is not None
+        if closing is None or not going_on:
+            break  # a lone dash ends the clause ("73 seats - just shy of the 76 needed")
+        # A pair of dashes sets off an aside ("461,400 patients – 30.5 per cent of the
+        # total – were waiting"): the clause goes on after it, unless a conjunction begins
+        # another ("on 131 seats – its worst – and the Liberal Democrats on 61").
+        found = _RIGHT_BOUNDARY.search(text, closing.end())
     if found is not None:
         right = found.start()
     return left, right
+
+
+_DASH = re.compile(r"\s[–-]\s")
+_GOES_ON = re.compile(r"(?!(?:and|but|or|while|whereas)\b)[a-z]")
 
 
 def locate(text: str, words: str) -> int:
@@ -316,7 +335,7 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
     if unit_words is None:
         return None
     unit = unit_head(unit_words)
-    thing, after = _complement(after)
+    thing, head, after = _complement(after)
     skip = _name_words(claim.claimant_name)
     entities, areas, words = _content(before, skip, agent=True, opens=left == 0)
     if not entities and context:
@@ -333,7 +352,11 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
         measure = f"{measure} projected"
-    role = _role(claim.text[:at]) or _new(claim.text[at:])
+    role = _role(claim.text[:at], unit) or _after(quantity.text, claim.text[end:])
+    if role is None and _ANOTHER_BEFORE.search(claim.text[:at]):
+        # "another 2,000 were still being processed" adds to a count (a change) unless its
+        # own predicate says what it counts ("632 killed and another 329 injured").
+        role = None if _nearest_measure(before, after) else "change"
     if role is not None:
         measure = f"{measure or unit} {role}"
     if _expected(claim.text, at, left, before):
@@ -341,6 +364,7 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
     return Subject(
         unit=unit,
         thing=thing,
+        head=head,
         action=None if measure else _nearest_action(before, after),
         entities=frozenset(entities | more_entities),
         areas=frozenset(areas | more_areas),
@@ -428,20 +452,51 @@ _CHANGE_BEFORE = re.compile(
     r"(?:(?:about|around|nearly|almost|some|more than|at least|over)\s+)?$",
     re.IGNORECASE,
 )
+# "another 2,000", "an additional 40": more beyond a figure already given.
+_ANOTHER_BEFORE = re.compile(
+    r"\b(?:another|(?:an? )?additional|a further)\s+"
+    r"(?:(?:about|around|nearly|almost|some|more than|at least|over)\s+)?$",
+    re.IGNORECASE,
+)
 _TALLY = re.compile(r"[\d,]+\s*(?:-|–|to)\s*[\d,]+")
-_WHOLE_BEFORE = re.compile(r"\bout of\s+(?:a total of\s+)?$", re.IGNORECASE)
+# "410 out of 650 seats", "77 of the 151 seats", "one of 15 tests": the whole a part is of.
+_WHOLE_BEFORE = re.compile(
+    r"(?:\bout|(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred"
+    r"|thousand|million|half|most|all|some))[\d,.%]*)\s+of(?:\s+(?:the|its|their))?\s+"
+    r"(?:a total of\s+)?$",
+    re.IGNORECASE,
+)
+# "a rate hike of 0.5 points", "cut rates by 0.25 percentage points": a change of a rate.
+_BY_BEFORE = re.compile(
+    r"\bby\s+(?:an?\s+)?(?:(?:about|around|nearly|almost|some|more than|at least|over|just"
+    r"|further|another|substantial|whopping)\s+)*$",
+    re.IGNORECASE,
+)
+_RATE_UNITS = frozenset({"percent", "point", "points", "percentage point", "basis point"})
 
 
-_NEW = re.compile(r"[\d,.]+(?:\s+(?:thousand|million|billion))?\s+new\b", re.IGNORECASE)
+_NEW_IN = re.compile(r"\s+new\b")
+_NEW_AFTER = re.compile(r"\s+(?:(?:thousand|million|billion)\s+)?new\b", re.IGNORECASE)
+_NEEDED_AFTER = re.compile(r"\s+(?:needed|required|necessary)(?:\s+(?:to|for|by)\b|[,.;]|$)")
+_MARGIN_AFTER = re.compile(
+    r"\s+(?:[a-z]+\s+)?(?:more|fewer|less|higher|lower|greater|bigger|smaller)\s+than\b"
+)
 _EXPECTING = wordset(
     """expect expects expected expecting predict predicts predicted predicting forecast
     forecasts forecasted forecasting anticipate anticipates anticipated anticipating"""
 )
 
 
-def _new(text: str) -> str | None:
-    """ "165,000 new jobs", "212 new cases": the figure counts what was added, a change."""
-    return "change" if _NEW.match(text) else None
+def _after(words: str, after: str) -> str | None:
+    """What the words of a figure and those right after it say it is, if not the level:
+    "165,000 new jobs", "six new cases" count what was added (a change); "eight more than
+    needed", "3 points lower than" the gap between two levels (a margin); "the 76 needed
+    for a majority" what is needed."""
+    if _NEW_IN.search(words) or _NEW_AFTER.match(after):
+        return "change"
+    if _NEEDED_AFTER.match(after):
+        return "needed"  # "the 76 needed for a majority": a threshold, not the level
+    return "margin" if _MARGIN_AFTER.match(after) else None
 
 
 def _expected(text: str, at: int, left: int, before: list[_Token]) -> bool:
@@ -454,10 +509,11 @@ def _expected(text: str, at: int, left: int, before: list[_Token]) -> bool:
     return bool(previous) and left < at and _fold(previous[-1].group()) in _EXPECTING
 
 
-def _role(before: str) -> str | None:
+def _role(before: str, unit: str) -> str | None:
     """A figure that is not the measured level itself: a change ("up 211", "down 250 seats",
-    "an increase of 34") or the whole a part is out of ("410 out of 650 seats")."""
-    if _CHANGE_BEFORE.search(before):
+    "an increase of 34", a rate's "by 0.5 percentage points") or the whole a part is out of
+    ("410 out of 650 seats", "77 of the 151 seats")."""
+    if _CHANGE_BEFORE.search(before) or (unit in _RATE_UNITS and _BY_BEFORE.search(before)):
         return "change"
     if _WHOLE_BEFORE.search(before):
         return "whole"
@@ -581,18 +637,24 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
-def _complement(after: list[_Token]) -> tuple[frozenset[str], list[_Token]]:
-    """What the unit counts: "(containers) of weapons and ammunition" -> {weapon}; the rest."""
+def _complement(after: list[_Token]) -> tuple[frozenset[str], str, list[_Token]]:
+    """What the unit counts: "(containers) of weapons and ammunition" -> {weapon}, its head
+    (the last word of its first noun phrase: "area" of "the world's land area is", not
+    "population" of "the population could"); the rest."""
     if not after or after[0].word != "of":
-        return frozenset(), after
+        return frozenset(), "", after
     thing: list[str] = []
+    head, ended = "", False
     rest = after[1:]
     while rest and not rest[0].capital and rest[0].word not in _ENDS_THING:
         word = rest[0].word
         if word not in _STOP and word not in _TIME:
             thing.append(_stem(word))
+            head = head if ended else _stem(word)
+        elif head:
+            ended = True  # a function word after the first phrase's words ends it
         rest = rest[1:]
-    return frozenset(thing), rest
+    return frozenset(thing), head, rest
 
 
 def _name_words(name: str | None) -> str:
@@ -750,8 +812,8 @@ def compatible(a: Subject, b: Subject) -> bool:
     side shared (where both have some); and something shared besides the unit."""
     if a.measured != b.measured:
         return False
-    if a.thing and b.thing and not a.thing & b.thing:
-        return False
+    if a.thing and b.thing and a.head not in b.thing and b.head not in a.thing:
+        return False  # "85% of the world's population" and "80% of the world's land area"
     if a.action and b.action and a.action != b.action:
         return False
     if a.places and b.places and not (_share_place(a, b) and _same_scope(a, b)):
@@ -870,10 +932,12 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
     recent: dict[str, list[str]] = {}  # source -> its claims' texts so far
     named: dict[str, frozenset[str]] = {}  # source -> the countries its claims named so far
     proper: dict[str, frozenset[str]] = {}  # source -> the names its claims used so far
+    before: dict[str, list[Subject]] = {}  # source -> the subjects of its previous claim
     for claim in claims:
         earlier = recent.setdefault(claim.source, [])
         context = " ".join(earlier[-_CONTEXT_CLAIMS:])
         earlier.append(claim.text)
+        previous, before[claim.source] = before.get(claim.source, []), []
         named[claim.source] = named.get(claim.source, frozenset()) | _countries_in(
             claim.text, _name_words(claim.claimant_name)
         )
@@ -884,6 +948,8 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             subject = subject_of(claim, quantity, context)
             if subject is None:
                 continue
+            subject = _continued(claim, quantity, subject, previous)
+            before[claim.source].append(subject)
             point = _point(claim, index, quantity, order)
             order += 1
             keys = [(subject.measured, w) for w in sorted(_index_words(subject))]
@@ -923,6 +989,35 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
 
 
 _CONTEXT_CLAIMS = 2
+
+# A sentence whose subject is a demonstrative pronoun goes on about the figure before it:
+# "That was less than the 312,000 first reported", "This is up from 5.1 percent".
+_DEMONSTRATIVE = re.compile(
+    r"(?:That|This|It)(?:['’]s\b|\s+(?:was|is|were|are|had been|has been|would be|marks|marked"
+    r"|compares|compared|represents|represented|remains|remained)\b)"
+)
+
+
+def _continued(
+    claim: LineClaim, quantity: Quantity, subject: Subject, previous: list[Subject]
+) -> Subject:
+    """The subject of a figure in a sentence that opens with a demonstrative ("That was
+    less than the blockbuster 312,000 first reported"): the subject of the figure of the
+    same unit in the source's claim just before (the last one if several), with the
+    months its own clause names, if any. Its own words say how it compares ("less",
+    "blockbuster"), not what it measures. A clause naming an entity keeps its subject."""
+    opening = _DEMONSTRATIVE.match(claim.text)
+    if opening is None or subject.entities:
+        return subject
+    at = locate(claim.text, quantity.text)
+    if clause_around(claim.text, at, at + len(quantity.text))[0] > opening.end():
+        return subject  # the figure is in a later clause of the sentence
+    same = [s for s in previous if s.unit == subject.unit and s.measure == subject.measure]
+    if not same:
+        return subject
+    return replace(same[-1], period=subject.period or same[-1].period)
+
+
 """How many of a source's claims before a figure's "the party" may name the party."""
 
 
@@ -965,15 +1060,22 @@ class _Growing:
             if 2 * elsewhere >= len(self.subjects):
                 return 0  # half the line's figures are about another place
         mine, used = countries[point.source], names[point.source]
+        # The sources already on the line report one event: a name shared with any of them
+        # says the figure's source reports it too.
+        on_line = any(used & names[source] for source in self.sources)
         for s, p in zip(self.subjects, self.points, strict=True):
             if not _same_countries(countries[p.source], mine):
                 continue  # one source is about Libya, the other about Morocco
             if compatible(s, subject):
                 if anchored(s, subject):
                     return 2
-                if _near(p, point) and _common_name(names[p.source], used):
+                if _near(p, point) and (on_line or _common_name(names[p.source], used)):
                     rank = 1  # near in time, and the sources name a common thing
         return rank
+
+    @property
+    def sources(self) -> set[str]:
+        return {p.source for p in self.points}
 
     def last_in(self, source: str) -> int:
         """The log order of the line's last figure from ``source`` (-1: none)."""

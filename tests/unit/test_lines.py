@@ -664,3 +664,129 @@ def test_countries_are_read_from_names_and_their_adjectives_only() -> None:
         "uk",
         "us",
     }
+
+
+def test_a_source_sharing_a_name_with_any_source_of_the_line_may_join_it_by_time() -> None:
+    """The sources already on a line report one event: a third source that shares a name
+    with one of them reports it too, even if the figure it fits is the other's."""
+    day = "2031-04-04"
+    claims = [
+        claim("Figures came from Ruritania's Statistics Office.", ref="a0", source="a"),
+        claim(
+            "Officials trimmed their estimate of factory output in March to 4,100 units",
+            q("4100", "units", "4,100 units"),
+            ref="a1",
+            source="a",
+        ),
+        claim("The Ruritania Statistics Office spoke of Ostrava plants.", ref="b0", source="b"),
+        claim(
+            "The tally was trimmed to 4,100 units",
+            q("4100", "units", "4,100 units"),
+            ref="b1",
+            source="b",
+        ),
+        claim("Plants near Ostrava had slowed, analysts said.", ref="c0", source="c"),
+        claim(
+            "In March, factory output was a revised 4,100 units",
+            q("4100", "units", "4,100 units"),
+            ref="c1",
+            source="c",
+        ),
+    ]
+    claims = [replace(c, made_on=day) for c in claims]
+    assert _lines_of(claims) == [["a1:0", "b1:0", "c1:0"]]
+    # Without the source in between, the two name nothing in common: two lines.
+    assert len(_lines_of([c for c in claims if c.source != "b"])) == 2
+
+
+def test_a_sentence_opening_with_a_demonstrative_goes_on_about_the_figure_before() -> None:
+    """ "That was below the 9,800 first announced": the figure is another value of the
+    subject of the figure just before, whatever its own words; its own months count."""
+    claims = [
+        claim(
+            "In May, the mills shipped a revised 9,200 tonnes.",
+            q("9200", "tonnes", "9,200 tonnes"),
+            ref="a",
+        ),
+        claim(
+            "That was below the remarkable 9,800 first announced.",
+            q("9800", "tonnes", "9,800"),
+            ref="b",
+        ),
+        claim(
+            "It was well above the 8,700 in April, when the strike began.",
+            q("8700", "tonnes", "8,700"),
+            ref="c",
+        ),
+    ]
+    claims = [replace(c, made_on="2031-06-06") for c in claims]
+    assert _lines_of(claims) == [["a:0", "b:0"], ["c:0"]]  # April's is another month
+    # Not across a claim without the figure, nor for a figure in a later clause.
+    apart = [*claims[:1], claim("Mills were busy.", ref="x"), claims[1]]
+    assert _lines_of(apart) == [["a:0"], ["b:0"]]
+
+
+def test_a_figure_said_new_or_said_more_than_another_is_not_the_level() -> None:
+    assert measured("The ministry logged six new cases", "six", "cases") == "case change"
+    text = "The bill drew 61 votes, eight more than it needed"
+    assert measured(text, "eight", "votes") == "vote margin"
+    assert measured(text, "61 votes", "votes") == "vote"
+
+
+def test_a_spaced_dash_ends_a_clause_unless_it_opens_an_aside() -> None:
+    text = "Greens took 14 seats - well short of the 30 they sought."
+    at = text.index("30")
+    left, right = clause_around(text, at, at + 2)
+    assert text[left:right] == "well short of the 30 they sought."
+    at = text.index("14")
+    assert text[slice(*clause_around(text, at, at + 8))] == "Greens took 14 seats"
+    text = "Some 5,300 pupils – a fifth of the year – were absent in May, the council said."
+    at = text.index("5,300")
+    left, right = clause_around(text, at, at + 12)
+    assert text[left:right] == "Some 5,300 pupils – a fifth of the year – were absent in May"
+    text = "Reds won 40 seats – a record – and the Blues 12."
+    at = text.index("40")
+    assert text[slice(*clause_around(text, at, at + 8))] == "Reds won 40 seats"
+
+
+def test_basis_points_and_percentage_points_are_two_units() -> None:
+    bank = subject("The bank raised its rate by 50 basis points", "50 basis points", "basis points")
+    other = subject("The bank raised its rate by 0.5 percentage points", "0.5", "percentage points")
+    assert bank.unit == "basis point" and other.unit == "percentage point"
+    assert not compatible(bank, other)
+
+
+def test_what_a_unit_counts_is_compared_by_its_head() -> None:
+    people = subject("Some 60% of the region's people have no clean water", "60%", "percent")
+    land = subject("Drought hit 45% of the region's farmland this year", "45%", "percent")
+    assert (people.head, land.head) == ("people", "farmland")
+    assert not compatible(people, land)  # both "of the region's", not one thing
+    sent = subject("It sent 300 tons of food and medicine", "300 tons", "tons")
+    food = subject("It sent 250 tons of food", "250 tons", "tons")
+    assert compatible(sent, food)
+
+
+def test_the_whole_a_figure_is_of_the_threshold_needed_and_a_rates_change() -> None:
+    text = "The Greens won 9 of the 120 seats in the chamber"
+    assert measured(text, "120 seats", "seats") == "seat whole"
+    assert measured(text, "9", "seats") == "seat"
+    text = "Three of 40 wards reported outbreaks"
+    assert measured(text, "40 wards", "wards") == "ward whole"
+    assert measured("It fell short of the 61 needed for a majority", "61", "seats") == (
+        "seat needed"
+    )
+    assert measured("Nurses required 300 beds", "300 beds", "beds") == "bed"  # a verb
+    text = "The bank raised its rate by a further 0.25 percentage points"
+    assert measured(text, "0.25 percentage points", "percentage points") == (
+        "percentage point change"
+    )
+    text = "The storm was felt by 2,000 people"
+    assert measured(text, "2,000 people", "people") == "people"  # by: no change of a count
+
+
+def test_another_figure_adds_to_a_count_unless_its_predicate_names_a_measure() -> None:
+    text = "Crews had buried 400 bodies, while another 250 were awaiting identification"
+    assert measured(text, "250", "bodies") == "death change"
+    assert measured(text, "400 bodies", "bodies") == "burial"
+    text = "Officials said 90 people were killed and another 140 injured"
+    assert measured(text, "140", "people") == "injury"
