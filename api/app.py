@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from dataclasses import replace
 from typing import Any
@@ -25,7 +26,7 @@ from ledger.deadline import Deadline
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
-from ledger.instance import Instance, open_instance
+from ledger.instance import Instance, Signers, open_instance
 from ledger.service import Ledger
 from ledger.signing import KeyRing
 from ledger.tokens import authenticate
@@ -201,7 +202,7 @@ def create_app(
     *,
     introspection: bool = True,
     timeout: float | None = DEFAULT_API_TIMEOUT,
-    keyring: KeyRing | None = None,
+    keyring: KeyRing | Signers | None = None,
     extractor: Extractor | None = None,
     fetcher: Fetcher | None = None,
     body_timeout: float | None = None,
@@ -265,12 +266,21 @@ def app_from_env(
         settings = replace(settings, api_introspection=introspection)
     if timeout is not None:
         settings = replace(settings, api_timeout=timeout)
-    instance: Instance = open_instance(settings)
+    # Queries need no key: keys are decrypted on the first mutation. Without a log key
+    # file the worker serves queries only.
+    instance: Instance = open_instance(settings, lazy_keys=True)
+    signers = instance.signers
+    can_sign = instance.ledger.log_key is not None or signers.exists(settings.log_key_name)
+    if not can_sign:
+        logging.getLogger("uvicorn.error").warning(
+            "no log key file in %s: serving queries only (mutations answer SIGNING_NOT_CONFIGURED)",
+            settings.keys_dir,
+        )
     return create_app(
         instance.ledger,
         introspection=settings.api_introspection,
         timeout=settings.api_timeout,
-        keyring=instance.keyring,
+        keyring=signers if can_sign else None,
         extractor=instance.extractor(),
         fetcher=Fetcher.from_env(),
         body_timeout=settings.api_body_timeout,

@@ -9,9 +9,10 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from ledger.deadline import Deadline
-from ledger.errors import NotFound
+from ledger.errors import ConfigError, NotFound, SigningKeyError
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
+from ledger.instance import Signers
 from ledger.service import HistoryItem, Ledger, Provenance
 from ledger.signing import KeyRing, SigningKey
 from ledger.state import SourceState
@@ -44,7 +45,9 @@ class Context:
     """What a request may use: the shared ledger service, its loaders, and who is asking."""
 
     ledger: Ledger
-    keyring: KeyRing | None = None
+    keyring: KeyRing | Signers | None = None
+    """The keys mutations sign with; None: a query-only server (mutations are refused
+    with ``SIGNING_NOT_CONFIGURED``)."""
     extractor: Extractor | None = None
     fetcher: Fetcher | None = None
     token: Token | None = None
@@ -58,17 +61,42 @@ class Context:
         return self.loaders
 
     def signer(self) -> SigningKey:
-        """The key the caller's token is bound to; UNAUTHENTICATED without a valid token."""
+        """The key the caller's token is bound to; UNAUTHENTICATED without a valid token,
+        SIGNING_NOT_CONFIGURED on a server that cannot sign."""
         if self.token is None:
             raise GraphQLError(
                 "a valid bearer token is required", extensions={"code": "UNAUTHENTICATED"}
             )
+        self.require_log_key()
         if self.keyring is None or not self.keyring.exists(self.token.key_name):
             raise GraphQLError(
                 f"this server holds no key {self.token.key_name!r} to sign with",
                 extensions={"code": "FORBIDDEN"},
             )
-        return self.keyring.load(self.token.key_name)
+        try:
+            return self.keyring.load(self.token.key_name)
+        except (SigningKeyError, ConfigError) as exc:
+            raise _not_configured() from exc
+
+    def require_log_key(self) -> None:
+        """Every append ends with a checkpoint the log key signs: SIGNING_NOT_CONFIGURED
+        unless this server holds it (loaded here on first need)."""
+        if self.ledger.log_key is not None:
+            return
+        if not isinstance(self.keyring, Signers):
+            raise _not_configured()
+        try:
+            self.keyring.log_key()
+        except (SigningKeyError, ConfigError) as exc:
+            raise _not_configured() from exc
+
+
+def _not_configured() -> GraphQLError:
+    # Which key or setting is missing is the operator's business, not the caller's.
+    return GraphQLError(
+        "signing is not configured on this server: it serves queries only",
+        extensions={"code": "SIGNING_NOT_CONFIGURED"},
+    )
 
 
 Info = StrawberryInfo[Context, None]

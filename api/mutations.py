@@ -419,6 +419,7 @@ class Mutation:
         context = info.context
         if context.token is None:
             context.signer()  # raises UNAUTHENTICATED
+        context.require_log_key()  # the server signs the checkpoint after it
 
         def act() -> EntryAccepted:
             raw = _base64(data, "data")

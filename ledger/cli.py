@@ -49,7 +49,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 @contextmanager
 def _instance() -> Iterator[Instance]:
-    instance = open_instance(Settings.from_env())
+    # Keys are decrypted only when a command signs: reading needs no passphrase.
+    instance = open_instance(Settings.from_env(), lazy_keys=True)
     try:
         yield instance
     finally:
@@ -183,6 +184,7 @@ def _serve(
 def init() -> None:
     """Create the data directory, database, keys and genesis entry if they do not exist."""
     with _instance() as instance:
+        instance.writer_key()  # the log and writer keys, created if missing
         _print_summary(instance)
 
 
@@ -471,10 +473,19 @@ def prove(
 def keys_list() -> None:
     """Keys registered in the ledger, and local key files."""
     with _instance() as instance:
-        local = set(instance.keyring.names())
+        try:
+            local: set[str] | None = set(instance.key_files())
+        except OSError as exc:
+            local = None
+            err.print(
+                f"[yellow]local key files unknown:[/] {instance.settings.keys_dir}: {exc.strerror}"
+            )
         for key in instance.ledger.list_keys():
             revoked = "" if key.revoked_seq is None else f", revoked at entry {key.revoked_seq}"
-            local_file = "local key file" if key.name in local else "no local key file"
+            if local is None:
+                local_file = "local key file unknown"
+            else:
+                local_file = "local key file" if key.name in local else "no local key file"
             out.print(f"[bold]{key.name}[/]  roles {','.join(key.roles)}")
             out.print(f"  key id    {key.key_id}")
             out.print(f"  verifier  {instance.ledger.verifier_key(key)}")
@@ -499,8 +510,9 @@ def keys_create(
                 f"key name {name!r} is already registered (key {taken.key_id}, entry "
                 f"{taken.registered_seq}); a key name is registered once and never reused"
             )
+        admin = instance.log_key()  # before the key file is written, as above
         key = instance.keyring.create(name, unencrypted=unencrypted)
-        entry = instance.ledger.register_key(instance.log_key(), key, roles)
+        entry = instance.ledger.register_key(admin, key, roles)
     out.print(f"key {name} {key.key_id} registered at entry {entry.seq}")
 
 
@@ -642,7 +654,7 @@ def claim_review(
     with _instance() as instance:
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.review_claim(
-            instance.keyring.load(key),
+            instance.signing_key(key),
             claim_id,
             follows=claim.head,
             rating=verdict,
@@ -665,6 +677,7 @@ def submit(
     data = read_local_bytes(path).rstrip(b"\n")  # a regular file, at most 10 MiB
     document = read_local_bytes(source) if source is not None else None
     with _instance() as instance:
+        instance.log_key()  # signs the checkpoint that follows the entry
         entry = instance.ledger.submit(data, source=document)
     out.print(f"entry {entry.seq} appended ({entry.kind})")
 

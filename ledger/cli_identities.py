@@ -80,7 +80,7 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
     ) -> None:
         """Record that the claimants of two claims are one person or organisation."""
         with instance() as opened:
-            entry = opened.ledger.link_claimants(opened.keyring.load(key), a, b, reason=reason)
+            entry = opened.ledger.link_claimants(opened.signing_key(key), a, b, reason=reason)
             merged = opened.ledger.claimant_identity(a)
         out.print(f"linked at entry {entry.seq}: claimant {merged.id} ({merged.name})")
 
@@ -93,6 +93,6 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
     ) -> None:
         """Record that the claimants of two claims are not the same."""
         with instance() as opened:
-            entry = opened.ledger.unlink_claimants(opened.keyring.load(key), a, b, reason=reason)
+            entry = opened.ledger.unlink_claimants(opened.signing_key(key), a, b, reason=reason)
             left, right = opened.ledger.claimant_identity(a), opened.ledger.claimant_identity(b)
         out.print(f"unlinked at entry {entry.seq}: claimants {left.id} and {right.id}")

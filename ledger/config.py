@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, SigningKeyError
 from ledger.signing import write_private_file
 
 DEFAULT_ORIGIN = "claims-ledger/local"
@@ -44,7 +45,8 @@ class Settings:
     """Where the ledger lives and how it signs.
 
     ``passphrase_file`` is consulted only when ``passphrase`` is unset; the default
-    one inside ``home/keys`` is created on first use so a fresh machine needs no set-up.
+    one inside ``home/keys`` is created with the first keys so a fresh machine needs no
+    set-up (never beside keys that already exist).
     """
 
     home: Path
@@ -122,14 +124,25 @@ class Settings:
         )
 
     def key_passphrase(self) -> bytes | None:
-        """The passphrase for key files; creates the default passphrase file on first use."""
+        """The passphrase for key files, asked for only when a key is loaded or created.
+
+        The default passphrase file is created only together with the first keys (a keys
+        folder holding no key file): next to existing keys nothing is ever written, and a
+        missing passphrase is an error naming the settings that provide one.
+        """
         if self.unencrypted_keys:
             return None
         if self.passphrase is not None:
             return self.passphrase
         path = self.passphrase_file or self.keys_dir / PASSPHRASE_FILE_NAME
-        if self.passphrase_file is None and not path.exists():
-            write_private_file(path, secrets.token_urlsafe(32).encode("ascii") + b"\n")
+        if self.passphrase_file is None and not _exists(path):
+            if _holds_key_files(self.keys_dir):
+                raise ConfigError(
+                    f"the keys in {self.keys_dir} are encrypted and no passphrase is "
+                    "configured: set LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE"
+                )
+            with contextlib.suppress(SigningKeyError):  # or another process did first
+                write_private_file(path, secrets.token_urlsafe(32).encode("ascii") + b"\n")
         try:
             value = path.read_bytes().strip()
         except OSError as exc:
@@ -137,6 +150,23 @@ class Settings:
         if not value:
             raise ConfigError(f"passphrase file {path} is empty")
         return value
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise ConfigError(f"{path.parent} cannot be read: {exc.strerror}") from exc
+
+
+def _holds_key_files(folder: Path) -> bool:
+    """Whether ``folder`` holds a key file (True if it cannot be listed: assume it does)."""
+    try:
+        return any(p.name.endswith(".key.pem") for p in folder.iterdir())
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
 
 
 def normalize_database_url(url: str) -> str:

@@ -15,6 +15,11 @@ class ConfigError(LedgerError):
     """A setting is missing or malformed (names the setting)."""
 
 
+class SigningNotConfigured(ConfigError):
+    """Something must be signed and this process holds no key to sign it with (reading
+    needs none)."""
+
+
 class InvalidInput(LedgerError):
     """Input was refused before anything was written (names the field or file)."""
 

@@ -96,7 +96,10 @@ def decode_private_key(name: str, pem: bytes, passphrase: bytes | None) -> Signi
     """Load a PKCS#8 PEM key; an encrypted one needs ``passphrase``."""
     encrypted = b"ENCRYPTED PRIVATE KEY" in pem
     if encrypted and passphrase is None:
-        raise SigningKeyError(f"key {name!r} is encrypted and no passphrase is configured")
+        raise SigningKeyError(
+            f"key {name!r} is encrypted and no passphrase is configured "
+            "(LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE)"
+        )
     try:
         private = serialization.load_pem_private_key(pem, passphrase if encrypted else None)
     except (ValueError, TypeError) as exc:
@@ -132,7 +135,9 @@ class KeyRing:
         """Generate and store a new key; refuses to overwrite an existing one."""
         key = SigningKey.generate(name)
         if not unencrypted and self.passphrase is None:
-            raise SigningKeyError("no key passphrase configured (LEDGER_KEY_PASSPHRASE)")
+            raise SigningKeyError(
+                "no key passphrase configured (LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE)"
+            )
         pem = encode_private_key(key, None if unencrypted else self.passphrase)
         write_private_file(self.path(name), pem)
         return key

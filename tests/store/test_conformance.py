@@ -364,5 +364,7 @@ def test_a_log_key_other_than_the_genesis_key_is_refused(
     settings, instance: Instance, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     other_home = dataclasses.replace(settings, home=tmp_path / "other-home")
-    with pytest.raises(ConfigError, match="not the key that began this log"):
+    # No log key file there: refused before any key is created (a new one could never sign).
+    with pytest.raises(ConfigError, match="only the key that began this log"):
         open_instance(other_home)
+    assert not (other_home.home / "keys").exists()

@@ -111,3 +111,17 @@ def test_unencrypted_keys_setting_creates_plain_keys_on_first_use(tmp_path: Path
     assert [k.name for k in keys] == ["ingest.key.pem", "log.key.pem"]
     assert all(b"ENCRYPTED" not in k.read_bytes() for k in keys)
     assert not (tmp_path / "keys" / "passphrase").exists()
+
+
+def test_the_default_passphrase_file_is_made_only_with_the_first_keys(tmp_path: Path) -> None:
+    fresh = Settings(home=tmp_path / "fresh", database_url="sqlite://")
+    made = fresh.key_passphrase()
+    assert made and (fresh.keys_dir / "passphrase").read_bytes().strip() == made
+    assert fresh.key_passphrase() == made  # read, not made again
+    # Keys encrypted under a passphrase given some other way: nothing is written beside them.
+    used = Settings(home=tmp_path / "used", database_url="sqlite://")
+    used.keys_dir.mkdir(parents=True)
+    (used.keys_dir / "desk.key.pem").write_bytes(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
+    with pytest.raises(ConfigError, match="LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE"):
+        used.key_passphrase()
+    assert [p.name for p in used.keys_dir.iterdir()] == ["desk.key.pem"]
