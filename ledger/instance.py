@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.config import Settings
+from ledger.cosigning import CosigningWorker
 from ledger.errors import SigningKeyError
 from ledger.extract.model import Extractor
 from ledger.extract.registry import default_name, load_extractor
@@ -21,6 +22,8 @@ class Instance:
     settings: Settings
     ledger: Ledger
     keyring: KeyRing
+    cosigning: CosigningWorker | None = None
+    """Asks the configured witnesses to cosign each new checkpoint (None: no witnesses)."""
 
     def log_key(self) -> SigningKey:
         return self.keyring.load(self.settings.log_key_name)
@@ -33,6 +36,14 @@ class Instance:
         return load_extractor(default_name())
 
     def close(self) -> None:
+        """Close the store. With witnesses, first give requests still pending up to one
+        request timeout to finish: a one-shot command asks in the background while it
+        works and waits this long at the end; what is left is asked after the next append
+        (or by ``claims-ledger witness ask``)."""
+        if self.cosigning is not None:
+            self.cosigning.wait_idle(self.cosigning.settings.timeout)
+            self.cosigning.stop()
+            self.cosigning = None
         self.ledger.store.close()
 
 
@@ -47,6 +58,9 @@ def open_instance(settings: Settings, *, bootstrap: bool = True) -> Instance:
     keyring = KeyRing(settings.keys_dir, settings.key_passphrase())
     ledger = Ledger(store, settings.origin)
     instance = Instance(settings, ledger, keyring)
+    if settings.witnesses is not None:
+        instance.cosigning = CosigningWorker(ledger, settings.witnesses).start()
+        ledger.on_checkpoint = instance.cosigning.notify
     try:
         ledger.check_origin()
         if bootstrap:
