@@ -1011,18 +1011,25 @@ class Store:
         row = {f: getattr(cosignature, f) for f in _COSIGNATURE_FIELDS}
         key = (cosignature.size, cosignature.witness, cosignature.key_id)
         try:
-            with self.engine.begin() as conn:
-                found = conn.execute(
-                    select(cosignatures_t.c.size).where(
-                        tuple_(
-                            cosignatures_t.c.size, cosignatures_t.c.witness, cosignatures_t.c.key_id
+            # Takes SQLite's write lock up front: a read upgraded to a write inside a
+            # deferred transaction fails at once (not after the busy timeout) when another
+            # connection has written meanwhile. Not the append lock: no entry is written.
+            with self.engine.connect() as plain:
+                conn = plain.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    found = conn.execute(
+                        select(cosignatures_t.c.size).where(
+                            tuple_(
+                                cosignatures_t.c.size,
+                                cosignatures_t.c.witness,
+                                cosignatures_t.c.key_id,
+                            )
+                            == key
                         )
-                        == key
-                    )
-                ).first()
-                if found is not None:
-                    return False
-                conn.execute(insert(cosignatures_t), row)
+                    ).first()
+                    if found is not None:
+                        return False
+                    conn.execute(insert(cosignatures_t), row)
         except SAIntegrityError:
             return False  # another process stored the same one meanwhile
         return True
