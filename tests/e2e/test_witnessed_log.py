@@ -151,6 +151,31 @@ def test_a_served_ledger_is_witnessed_and_its_fork_is_not(
         assert asked.returncode == 0, asked.stderr
         assert "witness2.test/w: unreachable" in asked.stdout
         assert "cosigned by 2 of 3" in asked.stdout
+
+        # A one-shot command's append is cosigned before the command exits.
+        env = {
+            "LEDGER_DATABASE_URL": settings.database_url,
+            "LEDGER_KEY_PASSPHRASE": "pw",
+            "LEDGER_WITNESSES": witnesses_file,
+        }
+        article = tmp_path / "article.txt"
+        article.write_text("The council said on Friday that 300 homes lost power.\n")
+        ingested = run_cli(settings.home, "ingest", str(article), **env)
+        assert ingested.returncode == 0, ingested.stderr
+        shown = run_cli(settings.home, "checkpoint", **env).stdout
+        assert _signatures(shown) == 1 + 2
+        assert shown == httpx.get(f"{url}/checkpoint").text
+
+        # Bundles carry the cosignatures; verify enforces a policy on them.
+        bundle = tmp_path / "bundle"
+        assert run_cli(settings.home, "export", str(bundle), **env).returncode == 0
+        vkeys = [arg for w in witnesses for arg in ("--witness", w.vkey.vkey())]
+        args = ["verify", "--bundle", str(bundle), "--log-key", _log_vkey(url), *vkeys]
+        assert run_cli(settings.home, *args, "--quorum", "2").returncode == 0
+        all_three = run_cli(settings.home, *args)
+        assert all_three.returncode == 2 and "missing: witness2.test/w" in all_three.stderr
+        local = run_cli(settings.home, "verify", *vkeys, "--quorum", "2", **env)
+        assert local.returncode == 0, local.stderr
         held = cosigned.checkpoint.size
     finally:
         proc.terminate()
