@@ -200,11 +200,21 @@ def ask_witness(
                 if held is None:
                     return _refused(witness, checkpoint, f"409 without a size: {response.text!r}")
                 if held > checkpoint.size:
-                    return _refused(
-                        witness,
-                        checkpoint,
-                        f"the witness holds size {held}, above this checkpoint's {checkpoint.size}",
-                    )
+                    # Another process of this ledger may have appended and been cosigned
+                    # since this checkpoint was read: ask about the latest one instead.
+                    latest = ledger.checkpoint()
+                    if latest.size < held:
+                        return _refused(
+                            witness,
+                            checkpoint,
+                            f"the witness holds size {held}, above this log's {latest.size}",
+                        )
+                    checkpoint = latest
+                    if (
+                        held == checkpoint.size
+                        and (store.latest_cosigned_size(witness.name, witness.key_id) or 0) >= held
+                    ):
+                        return AskResult(witness.name, "current", checkpoint.size)
                 if held == checkpoint.size and old == held:
                     return _refused(witness, checkpoint, "409 at the size held: a fork?")
                 log.info(

@@ -84,9 +84,7 @@ class FakeWitness:
 
 def _client(*witnesses: FakeWitness) -> httpx.Client:
     by_host = {w.cosigner.name.split("/")[0]: w for w in witnesses}
-    return httpx.Client(
-        transport=httpx.MockTransport(lambda r: by_host[r.url.host].handle(r))
-    )
+    return httpx.Client(transport=httpx.MockTransport(lambda r: by_host[r.url.host].handle(r)))
 
 
 def _settings(*witnesses: FakeWitness, quorum: int = 1, attempts: int = 3) -> WitnessSettings:
@@ -185,9 +183,7 @@ def test_a_refusal_other_than_409_is_not_retried(instance: Instance, tmp_path: P
     assert len(witness.requests) == 1
 
 
-def test_an_invalid_cosignature_is_dropped_never_stored(
-    instance: Instance, tmp_path: Path
-) -> None:
+def test_an_invalid_cosignature_is_dropped_never_stored(instance: Instance, tmp_path: Path) -> None:
     witness = FakeWitness(instance, tmp_path / "w")
     impostor = Cosigner(witness.cosigner.name, Ed25519PrivateKey.generate())
     note = instance.ledger.checkpoint().note
@@ -244,14 +240,13 @@ def test_the_worker_asks_in_the_background_and_a_dead_witness_does_not_slow_appe
 
 
 def test_ask_all_asks_every_witness_side_by_side(instance: Instance, tmp_path: Path) -> None:
-    one, two = FakeWitness(instance, tmp_path / "1", "one.test/w"), FakeWitness(
-        instance, tmp_path / "2", "two.test/w"
+    one, two = (
+        FakeWitness(instance, tmp_path / "1", "one.test/w"),
+        FakeWitness(instance, tmp_path / "2", "two.test/w"),
     )
     two.faults = [_down] * 3
     with _client(one, two) as http:
-        settings = WitnessSettings(
-            (one.log_witness, two.log_witness), 1, timeout=1.0, attempts=1
-        )
+        settings = WitnessSettings((one.log_witness, two.log_witness), 1, timeout=1.0, attempts=1)
         results = ask_all(instance.ledger, settings, http)
     assert {r.witness: r.outcome for r in results} == {
         "one.test/w": "cosigned",
@@ -293,3 +288,25 @@ def test_no_witnesses_configured_changes_nothing(instance: Instance) -> None:
     assert instance.cosigning is None and instance.ledger.on_checkpoint is None
     ledger = instance.ledger
     assert ledger.cosigned_note() == ledger.checkpoint().note
+
+
+def test_a_witness_ahead_of_the_checkpoint_asked_about_is_asked_about_the_latest(
+    instance: Instance, tmp_path: Path
+) -> None:
+    witness = FakeWitness(instance, tmp_path / "w")
+    ledger = instance.ledger
+    read_earlier = ledger.checkpoint()
+    # Meanwhile another process appended and had its checkpoint cosigned.
+    append_sources(ledger, instance.writer_key(), [6, 7])
+    witness.core.add_checkpoint(AddCheckpoint(0, (), ledger.checkpoint().note).to_bytes())
+    with _client(witness) as http:
+        result = ask_witness(
+            ledger, witness.log_witness, _settings(witness), http, checkpoint=read_earlier
+        )
+        assert (result.outcome, result.size) == ("cosigned", ledger.checkpoint().size)
+        assert [r.old_size for r in witness.requests] == [0, ledger.checkpoint().size]
+        # A witness holding more than this log has ever had is refused, not believed.
+        witness.faults = [lambda r: httpx.Response(409, text="999\n")]
+        append_sources(ledger, instance.writer_key(), [8])
+        ahead = ask_witness(ledger, witness.log_witness, _settings(witness), http)
+    assert ahead.outcome == "refused" and "999" in ahead.detail
