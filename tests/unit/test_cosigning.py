@@ -310,3 +310,29 @@ def test_a_witness_ahead_of_the_checkpoint_asked_about_is_asked_about_the_latest
         append_sources(ledger, instance.writer_key(), [8])
         ahead = ask_witness(ledger, witness.log_witness, _settings(witness), http)
     assert ahead.outcome == "refused" and "999" in ahead.detail
+
+
+def test_the_append_hook_runs_after_the_commit_outside_the_append_lock(
+    instance: Instance,
+) -> None:
+    ledger = instance.ledger
+    seen: list[int] = []
+
+    def hook() -> None:
+        # Another append from another thread must get the lock: the batch has released it.
+        done = threading.Event()
+
+        def other() -> None:
+            if len(seen) == 1:
+                append_sources(ledger, instance.writer_key(), [11])
+            done.set()
+
+        seen.append(ledger.store.checkpoint().size)  # the new checkpoint is committed
+        threading.Thread(target=other).start()
+        assert done.wait(10)
+
+    ledger.on_checkpoint = hook
+    before = ledger.checkpoint().size
+    append_sources(ledger, instance.writer_key(), [10])
+    assert seen[0] == before + 1 and ledger.checkpoint().size == before + 2
+    assert len(seen) == 2  # the other thread's append called it too
