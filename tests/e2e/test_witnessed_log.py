@@ -165,6 +165,14 @@ def test_a_served_ledger_is_witnessed_and_its_fork_is_not(
         shown = run_cli(settings.home, "checkpoint", **env).stdout
         assert _signatures(shown) == 1 + 2
         assert shown == httpx.get(f"{url}/checkpoint").text
+        claim_id = httpx.post(
+            f"{url}/graphql", json={"query": "{ claims(first: 1) { edges { node { claimId } } } }"}
+        ).json()["data"]["claims"]["edges"][0]["node"]["claimId"]
+        verified = client.verify_claim(claim_id)  # its provenance checkpoint: 2 of 3 too
+        assert verified.checkpoint.size == int(shown.split("\n")[1])
+        strict = LedgerClient(url, log_key=_log_vkey(url), witness_policy=replace(policy, quorum=3))
+        with pytest.raises(QuorumNotMet):
+            strict.verify_claim(claim_id)
 
         # Bundles carry the cosignatures; verify enforces a policy on them.
         bundle = tmp_path / "bundle"
