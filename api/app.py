@@ -222,7 +222,7 @@ def create_app(
 
     async def checkpoint(request: Request) -> Response:
         try:
-            note = ledger.checkpoint().note
+            note = ledger.cosigned_note()  # the log's note, then any witness cosignatures
         except NotFound:
             return PlainTextResponse("no checkpoint yet\n", status_code=404)
         return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
@@ -276,6 +276,8 @@ def app_from_env(
             "no log key file in %s: serving queries only (mutations answer SIGNING_NOT_CONFIGURED)",
             settings.keys_dir,
         )
+    if instance.cosigning is not None:
+        instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
     return create_app(
         instance.ledger,
         introspection=settings.api_introspection,

@@ -529,9 +529,17 @@ class Checkpoint:
     stored: strawberry.Private[StoredCheckpoint]
     origin: str
 
-    @strawberry.field(description="The signed note, byte for byte as served at /checkpoint.")
+    @strawberry.field(description="The note signed by the log alone.")
     def note(self) -> str:
         return self.stored.note
+
+    @strawberry.field(
+        description="The note with the witnesses' cosignature lines received so far "
+        "appended after the log's signature, byte for byte as served at /checkpoint."
+    )
+    def cosigned_note(self, info: Info) -> str:
+        lines = info.context.ledger.store.cosignatures(self.stored.size)
+        return self.stored.note + "".join(c.line for c in lines)
 
     @strawberry.field
     def size(self) -> int:

@@ -4,7 +4,7 @@ Layout (docs/formats/bundle.md)::
 
     manifest.json      format, origin, entry count, tree root, SHA-256 of entries.jsonl
     entries.jsonl      every entry's exact bytes, one per line, in log order
-    checkpoint.txt     the latest signed checkpoint note, as served
+    checkpoint.txt     the latest signed checkpoint note with its cosignatures, as served
     keys.json          the public keys registered in the log (for reading; the log is the truth)
     sources/<sha256>   the exact bytes of every registered source
 """
@@ -27,6 +27,7 @@ from ledger.checkpoint import (
     verify_checkpoint,
 )
 from ledger.chunks import read_source_file
+from ledger.cosignature import WitnessPolicy, verify_cosignatures
 from ledger.entries import KeyRegistered, parse_entry
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
 from ledger.service import Ledger
@@ -78,7 +79,7 @@ def export_bundle(ledger: Ledger, path: Path) -> ExportReport:
                 )
             (path / "sources" / source.sha256).write_bytes(data)
             sources += 1
-    (path / "checkpoint.txt").write_text(checkpoint.note, encoding="utf-8")
+    (path / "checkpoint.txt").write_text(ledger.cosigned_note(checkpoint.size), encoding="utf-8")
     keys = [
         {
             "key_id": key.key_id,
@@ -127,15 +128,19 @@ def verify_bundle(
     older_checkpoint: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    witness_policy: WitnessPolicy | None = None,
 ) -> VerifyReport:
-    """Verify a bundle with no database, trusting only ``log_key``.
+    """Verify a bundle with no database, trusting only ``log_key`` (and, given a
+    ``witness_policy``, the witnesses it names).
 
     Checks every entry as ``claims-ledger verify`` does, that entry 0 registers the
     given log key, that the bundle's checkpoint is signed by it and covers exactly the
     bundle's entries, that every source file hashes to its name, and — given an older
-    signed checkpoint — that the bundle's log extends it.
+    signed checkpoint — that the bundle's log extends it. With ``witness_policy``, the
+    checkpoint must carry valid cosignatures from k of its n witnesses (QuorumNotMet
+    names who is missing), checked before anything else.
     """
-    checkpoint = _read_checkpoint(path, log_key)
+    checkpoint = _read_checkpoint(path, log_key, witness_policy)
     keys = keys_in((seq, data) for seq, _, data in read_entries(path))
     genesis = next(read_entries(path), None)
     if genesis is not None:
@@ -162,12 +167,16 @@ def verify_bundle(
     return report
 
 
-def _read_checkpoint(path: Path, log_key: Verifier) -> Checkpoint:
+def _read_checkpoint(
+    path: Path, log_key: Verifier, witness_policy: WitnessPolicy | None = None
+) -> Checkpoint:
     note = read_note_file(path / "checkpoint.txt", "bundle checkpoint")
     try:
         SignedNote.from_text(note)
     except FormatError as exc:
         raise FormatError(f"{path / 'checkpoint.txt'}: {exc}") from exc
+    if witness_policy is not None:
+        return verify_cosignatures(note, log_key, witness_policy).checkpoint
     return verify_checkpoint(note, log_key)
 
 

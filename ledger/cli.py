@@ -20,6 +20,7 @@ from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
+from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.entries import ClaimChanges, Rating, Role, build
 from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
 from ledger.fetch import Fetcher
@@ -58,7 +59,7 @@ def _instance() -> Iterator[Instance]:
 
 
 register_identity_commands(app, _instance, out)
-register_witness_commands(app, out)
+register_witness_commands(app, out, _instance)
 
 
 def _seeds_dir() -> Path:
@@ -368,23 +369,38 @@ def verify(
     checkpoint: Annotated[
         Path | None, typer.Option(help="An older signed checkpoint the log must extend.")
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(help="A witness's vkey the latest checkpoint must be cosigned by (repeat)."),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(help="With --witness: how many of them must have cosigned (default: all)."),
+    ] = None,
 ) -> None:
     """Recompute every hash, link, signature, rule, tree node, checkpoint and projection.
 
-    Exit status 2 if anything fails to verify, malformed bytes or notes included."""
+    Exit status 2 if anything fails to verify, malformed bytes or notes included, or if
+    the latest checkpoint lacks the cosignatures --witness and --quorum ask for."""
     if bundle is not None and log_key is None:
         raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
     try:
         trusted = parse_verifier_key(log_key) if log_key is not None else None
     except FormatError as exc:
         raise typer.BadParameter(str(exc), param_hint="--log-key") from exc
+    policy = _witness_policy(witness or [], quorum)
     try:
         older = read_note_file(checkpoint, "checkpoint") if checkpoint else None
         if bundle is not None and trusted is not None:
             entries = _count_lines(bundle / "entries.jsonl")
             with _progress(entries) as advance:
                 report = verify_bundle(
-                    bundle, trusted, older_checkpoint=older, workers=workers, progress=advance
+                    bundle,
+                    trusted,
+                    older_checkpoint=older,
+                    workers=workers,
+                    progress=advance,
+                    witness_policy=policy,
                 )
         else:
             with _instance() as instance:
@@ -393,6 +409,9 @@ def verify(
                     report = verify_store(
                         store, size=size, workers=workers, progress=advance, older_checkpoint=older
                     )
+                if policy is not None:
+                    ledger = instance.ledger
+                    verify_cosignatures(ledger.cosigned_note(), ledger.log_verifier(), policy)
     except InvalidInput as exc:
         # Malformed bytes where verification expected a format (a note, a bundle file):
         # that is a failure to verify, not a usage error.
@@ -408,6 +427,18 @@ def verify(
         f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
         f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
     )
+
+
+def _witness_policy(vkeys: list[str], quorum: int | None) -> WitnessPolicy | None:
+    if not vkeys:
+        if quorum is not None:
+            raise typer.BadParameter("--quorum needs --witness", param_hint="--quorum")
+        return None
+    try:
+        keys = tuple(CosignerKey.from_vkey(v) for v in vkeys)
+        return WitnessPolicy(keys, len(keys) if quorum is None else quorum)
+    except FormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--witness/--quorum") from exc
 
 
 @contextmanager
@@ -450,9 +481,9 @@ def export(path: Annotated[Path, typer.Argument(help="New folder for the bundle.
 def checkpoint_(
     size: Annotated[int | None, typer.Option(help="A past tree size (default: latest).")] = None,
 ) -> None:
-    """Print the signed checkpoint note exactly as served."""
+    """Print the signed checkpoint note exactly as served (with its cosignatures)."""
     with _instance() as instance:
-        note = instance.ledger.checkpoint(size).note
+        note = instance.ledger.cosigned_note(size)
     sys.stdout.write(note)
 
 

@@ -6,19 +6,25 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 
 from ledger.cosignature import Cosigner
-from ledger.errors import ConfigError, FormatError
+from ledger.cosigning import ask_all
+from ledger.errors import ConfigError, FormatError, LedgerError
 from ledger.signing import write_private_file
 from ledger.witness import Witness, WitnessConfig, WitnessState, encode_private_key
 from ledger.witness_http import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, make_server
+
+if TYPE_CHECKING:
+    from ledger.instance import Instance
 
 PASSPHRASE_ENV = "LEDGER_WITNESS_KEY_PASSPHRASE"
 
@@ -35,10 +41,35 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def register(app: typer.Typer, out: Console) -> None:
-    """Add the ``witness`` command group to ``app``."""
+def register(
+    app: typer.Typer,
+    out: Console,
+    instance: Callable[[], AbstractContextManager[Instance]],
+) -> None:
+    """Add the ``witness`` command group to ``app`` (``instance`` opens this ledger)."""
     witness_app = typer.Typer(no_args_is_help=True, help=__doc__)
     app.add_typer(witness_app, name="witness")
+
+    @witness_app.command("ask")
+    def ask() -> None:
+        """Ask this ledger's witnesses (LEDGER_WITNESSES) to cosign its latest checkpoint
+        now, and wait for their answers. Exit status 1 unless the quorum has cosigned."""
+        with instance() as opened:
+            settings = opened.settings.witnesses
+            if settings is None:
+                raise ConfigError("no witnesses configured: set LEDGER_WITNESSES")
+            results = ask_all(opened.ledger, settings)
+            size = opened.ledger.checkpoint().size
+            have = {c.witness for c in opened.ledger.store.cosignatures(size)}
+        for result in results:
+            detail = f" ({result.detail})" if result.detail else ""
+            out.print(f"{result.witness}: {result.outcome}{detail}", markup=False)
+        if len(have) < settings.quorum:
+            raise LedgerError(
+                f"checkpoint {size} has cosignatures from {len(have)} witnesses, "
+                f"the quorum is {settings.quorum}"
+            )
+        out.print(f"checkpoint {size}: cosigned by {len(have)} of {len(settings.witnesses)}")
 
     @witness_app.command("keygen")
     def keygen(

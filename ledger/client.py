@@ -3,6 +3,9 @@ everything it receives locally, trusting only a pinned log verifier key.
 
     client = LedgerClient("http://127.0.0.1:8000", log_key="claims-ledger/local+…")
     checkpoint = client.checkpoint()          # signature + consistency with the last one seen
+
+With ``witness_policy=WitnessPolicy(witness_keys, k)`` every checkpoint the client accepts
+must also carry valid cosignatures from k of those witnesses (QuorumNotMet otherwise).
     report = client.verify_log()              # every entry, rule and signature; root = checkpoint
     claim = client.verify_claim(claim_id)     # provenance links: bytes, chain, keys, signatures, proofs
 """
@@ -19,6 +22,7 @@ import httpx
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Verifier, parse_verifier_key, verify_checkpoint
+from ledger.cosignature import WitnessPolicy, verify_cosignatures
 from ledger.entries import KeyRegistered, SignedEntry, parse_entry, verify_signature
 from ledger.errors import LedgerError, VerificationError
 from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
@@ -42,10 +46,17 @@ class LedgerClient:
     """Talks to one server; remembers the last checkpoint it verified (to prove consistency)."""
 
     def __init__(
-        self, url: str, *, log_key: str, http: httpx.Client | None = None, timeout: float = 30
+        self,
+        url: str,
+        *,
+        log_key: str,
+        http: httpx.Client | None = None,
+        timeout: float = 30,
+        witness_policy: WitnessPolicy | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.log_key: Verifier = parse_verifier_key(log_key)
+        self.witness_policy = witness_policy
         self.http = http or httpx.Client(timeout=timeout)
         self.last_checkpoint: Checkpoint | None = None
 
@@ -65,7 +76,7 @@ class LedgerClient:
         # The raw bytes: decoding leniently (or translating newlines) would accept a note
         # the format calls malformed.
         note = self.http.get(f"{self.url}/checkpoint").content
-        checkpoint = verify_checkpoint(note, self.log_key, self.log_key.name)
+        checkpoint = self._verify_note(note)
         previous = self.last_checkpoint
         if previous is not None:
             if checkpoint.size < previous.size:
@@ -87,6 +98,15 @@ class LedgerClient:
             )
         self.last_checkpoint = checkpoint
         return checkpoint
+
+    def _verify_note(self, note: str | bytes) -> Checkpoint:
+        """The log's signature (origin = the pinned key's name) and, under a witness
+        policy, k valid cosignatures (QuorumNotMet names the witnesses missing)."""
+        if self.witness_policy is None:
+            return verify_checkpoint(note, self.log_key, self.log_key.name)
+        return verify_cosignatures(
+            note, self.log_key, self.witness_policy, expected_origin=self.log_key.name
+        ).checkpoint
 
     def entries(self, start: int = 0, page: int = 100) -> Iterator[tuple[int, bytes]]:
         """(seq, exact bytes) of every entry from ``start``, paging through the API."""
@@ -127,9 +147,7 @@ class LedgerClient:
         data = self.query(_PROVENANCE, id=claim_id)["claim"]
         if data is None:
             raise ClientError(f"the server has no claim {claim_id}")
-        checkpoint = verify_checkpoint(
-            data["provenance"]["checkpoint"]["note"], self.log_key, self.log_key.name
-        )
+        checkpoint = self._verify_note(data["provenance"]["checkpoint"]["cosignedNote"])
         entries: list[SignedEntry] = []
         for link in data["provenance"]["links"]:
             entry = self._proven_entry(link["entryHash"], link["inclusionProof"], checkpoint)
@@ -190,4 +208,4 @@ class LedgerClient:
 
 
 _PROVENANCE = """query($id: ID!) { claim(id: $id) { statement provenance {
-  checkpoint { note } links { entryHash follows inclusionProof { treeSize hashes } } } } }"""
+  checkpoint { cosignedNote } links { entryHash follows inclusionProof { treeSize hashes } } } } }"""

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger.cosigning import WitnessSettings
 from ledger.errors import ConfigError, SigningKeyError
 from ledger.signing import write_private_file
 
@@ -73,6 +74,9 @@ class Settings:
     (LEDGER_API_MUTATION_RATE, ``off`` turns it off)."""
     api_client_mutation_rate: str | None = DEFAULT_API_CLIENT_MUTATION_RATE
     """Mutations allowed per client address (LEDGER_API_CLIENT_MUTATION_RATE)."""
+    witnesses: WitnessSettings | None = None
+    """The witnesses the log asks for cosignatures, and the quorum (LEDGER_WITNESSES, a
+    TOML file; None: no witnesses, checkpoints are signed by the log alone)."""
     log_key_name: str = "log"
     writer_key_name: str = "ingest"
 
@@ -97,6 +101,7 @@ class Settings:
         production = env_flag(env, "LEDGER_API_PRODUCTION")
         passphrase = env.get("LEDGER_KEY_PASSPHRASE")
         file = env.get("LEDGER_KEY_PASSPHRASE_FILE")
+        witnesses = env.get("LEDGER_WITNESSES", "").strip()
         return cls(
             home=home,
             database_url=normalize_database_url(url),
@@ -104,6 +109,7 @@ class Settings:
             passphrase=passphrase.encode("utf-8") if passphrase else None,
             passphrase_file=Path(file).expanduser() if file else None,
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
+            witnesses=WitnessSettings.load(Path(witnesses).expanduser()) if witnesses else None,
             api_introspection=env_flag(env, "LEDGER_API_INTROSPECTION", default=not production),
             api_timeout=seconds_setting(env, "LEDGER_API_TIMEOUT", DEFAULT_API_TIMEOUT),
             api_header_timeout=seconds_setting(

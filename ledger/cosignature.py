@@ -230,9 +230,13 @@ def verify_cosignatures(
         found.setdefault(witness, Cosigned(witness, timestamp))
     if len(found) < policy.quorum:
         names = ", ".join(sorted(w.name for w in found)) or "none"
+        missing = tuple(w for w in policy.witnesses if w not in found)
         raise QuorumNotMet(
             f"checkpoint at size {checkpoint.size} has valid cosignatures from "
             f"{len(found)} of the {len(policy.witnesses)} trusted witnesses ({names}), "
-            f"needs {policy.quorum}"
+            f"needs {policy.quorum}; missing: "
+            + ", ".join(f"{w.name}+{w.key_id.hex()}" for w in missing),
+            missing=tuple(f"{w.name}+{w.key_id.hex()}" for w in missing),
+            needed=policy.quorum - len(found),
         )
     return CosignedCheckpoint(checkpoint, tuple(found.values()))

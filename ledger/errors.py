@@ -106,4 +106,11 @@ class ForkedCheckpoint(TreeSizeConflict):
 
 
 class QuorumNotMet(VerificationError):
-    """Fewer distinct trusted witnesses cosigned a checkpoint than the policy requires."""
+    """Fewer distinct trusted witnesses cosigned a checkpoint than the policy requires.
+    ``missing``: the vkey names (``name+key ID``) of the policy witnesses without a valid
+    cosignature; ``needed``: how many more of them would meet the quorum."""
+
+    def __init__(self, message: str, *, missing: tuple[str, ...] = (), needed: int = 0) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.needed = needed

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from ledger.config import Settings
+from ledger.cosigning import CosigningWorker
 from ledger.errors import SigningKeyError, SigningNotConfigured
 from ledger.extract.model import Extractor
 from ledger.extract.registry import default_name, load_extractor
@@ -125,6 +126,8 @@ class Instance:
     settings: Settings
     ledger: Ledger
     signers: Signers = field(init=False)
+    cosigning: CosigningWorker | None = None
+    """Asks the configured witnesses to cosign each new checkpoint (None: no witnesses)."""
 
     def __post_init__(self) -> None:
         self.signers = Signers(self.settings, self.ledger)
@@ -153,6 +156,14 @@ class Instance:
         return load_extractor(default_name())
 
     def close(self) -> None:
+        """Close the store. With witnesses, first give requests still pending up to one
+        request timeout to finish: a one-shot command asks in the background while it
+        works and waits this long at the end; what is left is asked after the next append
+        (or by ``claims-ledger witness ask``)."""
+        if self.cosigning is not None:
+            self.cosigning.wait_idle(self.cosigning.settings.timeout)
+            self.cosigning.stop()
+            self.cosigning = None
         self.ledger.store.close()
 
 
@@ -172,6 +183,9 @@ def open_instance(
     store = Store.open(settings.database_url)
     ledger = Ledger(store, settings.origin)
     instance = Instance(settings, ledger)
+    if settings.witnesses is not None:
+        instance.cosigning = CosigningWorker(ledger, settings.witnesses).start()
+        ledger.on_checkpoint = instance.cosigning.notify
     try:
         ledger.check_origin()
         if bootstrap:

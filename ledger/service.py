@@ -108,6 +108,9 @@ class Ledger:
         self.clock = clock
         self._verdicts: dict[bytes, bool] = {}
         self._texts = SourceTexts()
+        self.on_checkpoint: Callable[[], None] | None = None
+        """Called after each append batch commits (outside its transaction and lock): the
+        witnesses' worker hook (``ledger.cosigning``). Must not block."""
 
     def check_origin(self) -> None:
         """Refuse to write into a log that was created under another origin."""
@@ -144,6 +147,8 @@ class Ledger:
             if batch.entries:
                 txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
                 self._integrate(txn, head.size, batch.entries, ts)
+        if batch.entries and self.on_checkpoint is not None:
+            self.on_checkpoint()
 
     def _integrate(self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str) -> None:
         """Add the batch's leaves to the Merkle tree and sign a checkpoint over the new root."""
@@ -499,6 +504,14 @@ class Ledger:
             raise NotFound(what)
         return found
 
+    def cosigned_note(self, size: int | None = None) -> str:
+        """The checkpoint's note with the witnesses' stored cosignature lines appended
+        (just the log's note when it has none): what /checkpoint, bundles and proof files
+        carry."""
+        checkpoint = self.checkpoint(size)
+        lines = [c.line for c in self.store.cosignatures(checkpoint.size)]
+        return checkpoint.note + "".join(lines)
+
     def log_verifier(self) -> Verifier:
         """The checkpoint verifier: the key entry 0 registered, named by the log's origin."""
         genesis = self.store.entry_by_seq(0)
@@ -637,7 +650,8 @@ class Ledger:
             raise IntegrityError(
                 f"stored tree root at size {checkpoint.size} differs from the checkpoint"
             )
-        return ProofFile(seq, proof.hashes, checkpoint.note).to_text()
+        note = checkpoint.note + "".join(c.line for c in self.store.cosignatures(checkpoint.size))
+        return ProofFile(seq, proof.hashes, note).to_text()
 
     def entries(self, start: int = 0, stop: int | None = None) -> Iterator[StoredEntry]:
         return self.store.iter_entries(start, stop)

@@ -1,5 +1,5 @@
 """Storage: the only package that knows SQL."""
 
-from ledger.store.sql import Head, Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store.sql import Head, Store, StoredCheckpoint, StoredCosignature, StoredEntry, Txn
 
-__all__ = ["Head", "Store", "StoredCheckpoint", "StoredEntry", "Txn"]
+__all__ = ["Head", "Store", "StoredCheckpoint", "StoredCosignature", "StoredEntry", "Txn"]

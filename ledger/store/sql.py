@@ -75,6 +75,7 @@ from ledger.store.tables import (
     ApiTokenRow,
     CheckpointRow,
     ClaimRow,
+    CosignatureRow,
     EntryRow,
     KeyRow,
     SourceBlobRow,
@@ -92,6 +93,7 @@ sources_t = SourceRow.__table__  # type: ignore[attr-defined]
 claims_t = ClaimRow.__table__  # type: ignore[attr-defined]
 nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
+cosignatures_t = CosignatureRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
 quantities_t = claim_quantities_table
@@ -114,6 +116,20 @@ class StoredCheckpoint:
     root: bytes
     note: str
     signed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCosignature:
+    """A witness's cosignature on the checkpoint at ``size``, verified before it was stored."""
+
+    size: int
+    witness: str
+    key_id: str
+    """The witness key's ID, 8 hex digits."""
+    line: str
+    """The signature line as the witness sent it, ending in LF."""
+    timestamp: int
+    received_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +429,15 @@ class Txn:
             query = query.where(checkpoints_t.c.size == size)
         row = self.conn.execute(query).first()
         return _stored_checkpoint(row) if row is not None else None
+
+    def cosignatures(self, size: int) -> list[StoredCosignature]:
+        """The stored cosignatures on the checkpoint at ``size``, by witness name."""
+        query = (
+            select(cosignatures_t)
+            .where(cosignatures_t.c.size == size)
+            .order_by(cosignatures_t.c.witness, cosignatures_t.c.key_id)
+        )
+        return [_stored_cosignature(row) for row in self.conn.execute(query)]
 
     def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
         """Sizes of the stored checkpoints with after < size <= upto, ascending."""
@@ -976,6 +1001,49 @@ class Store:
             rows = conn.execute(select(tokens_t).order_by(tokens_t.c.created_at)).all()
         return [{f: getattr(row, f) for f in _TOKEN_FIELDS} for row in rows]
 
+    def cosignatures(self, size: int) -> list[StoredCosignature]:
+        with self.reader() as txn:
+            return txn.cosignatures(size)
+
+    def add_cosignature(self, cosignature: StoredCosignature) -> bool:
+        """Store a (verified) cosignature; False if that witness key's cosignature on that
+        checkpoint is already stored (the first one is kept: the table is append-only)."""
+        row = {f: getattr(cosignature, f) for f in _COSIGNATURE_FIELDS}
+        key = (cosignature.size, cosignature.witness, cosignature.key_id)
+        try:
+            # Takes SQLite's write lock up front: a read upgraded to a write inside a
+            # deferred transaction fails at once (not after the busy timeout) when another
+            # connection has written meanwhile. Not the append lock: no entry is written.
+            with self.engine.connect() as plain:
+                conn = plain.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    found = conn.execute(
+                        select(cosignatures_t.c.size).where(
+                            tuple_(
+                                cosignatures_t.c.size,
+                                cosignatures_t.c.witness,
+                                cosignatures_t.c.key_id,
+                            )
+                            == key
+                        )
+                    ).first()
+                    if found is not None:
+                        return False
+                    conn.execute(insert(cosignatures_t), row)
+        except SAIntegrityError:
+            return False  # another process stored the same one meanwhile
+        return True
+
+    def latest_cosigned_size(self, witness: str, key_id: str) -> int | None:
+        """The largest checkpoint size this witness key has a stored cosignature on."""
+        with self.reader() as txn:
+            found = txn.conn.execute(
+                select(func.max(cosignatures_t.c.size)).where(
+                    cosignatures_t.c.witness == witness, cosignatures_t.c.key_id == key_id
+                )
+            ).scalar()
+        return int(found) if found is not None else None
+
     def iter_checkpoints(self) -> Iterator[StoredCheckpoint]:
         after = -1
         while True:
@@ -1055,6 +1123,13 @@ def _stored_entry(row: Row[Any] | _RawRow) -> StoredEntry:
 def _as_bytes(value: bytes | memoryview | str) -> bytes:
     # SQLite lets a tampered row hold TEXT in a BLOB column; hand verification the bytes.
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+_COSIGNATURE_FIELDS = ("size", "witness", "key_id", "line", "timestamp", "received_at")
+
+
+def _stored_cosignature(row: Row[Any]) -> StoredCosignature:
+    return StoredCosignature(**{f: getattr(row, f) for f in _COSIGNATURE_FIELDS})
 
 
 def _stored_checkpoint(row: Row[Any]) -> StoredCheckpoint:

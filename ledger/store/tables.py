@@ -337,7 +337,7 @@ class DerivedStateRow(SQLModel, table=True):
     rules: str = Field(max_length=64)
 
 
-LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints")
+LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints", "checkpoint_cosignatures")
 PROJECTION_TABLES = (
     "keys",
     "sources",
@@ -384,6 +384,22 @@ class CheckpointRow(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     signed_at: str = Field(max_length=27)
+
+
+class CosignatureRow(SQLModel, table=True):
+    """Witness cosignatures on stored checkpoints, each verified before it is stored
+    (append-only). One row per checkpoint size and witness key: a later cosignature by the
+    same witness on the same checkpoint is not kept."""
+
+    __tablename__ = "checkpoint_cosignatures"
+
+    size: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    witness: str = Field(primary_key=True, max_length=255)
+    key_id: str = Field(primary_key=True, max_length=8)
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    """The signature line exactly as the witness sent it (with its final LF)."""
+    timestamp: int = Field(sa_type=BigInteger)
+    received_at: str = Field(max_length=27)
 
 
 class ApiTokenRow(SQLModel, table=True):
