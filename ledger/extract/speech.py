@@ -78,7 +78,8 @@ _BEFORE_THAT = wordset(
     briefing statement interview televised speech meeting separate also week month
     published released aired broadcast posted issued given with to by after before of
     written report filing letter post video message remarks comments hearing session
-    summit visit trip rally event forum call phone telephone social media website"""
+    summit visit trip rally event forum call phone telephone social media website morning
+    afternoon evening night"""
 ) | frozenset(WEEKDAYS + MONTHS)
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")

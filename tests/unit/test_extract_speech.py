@@ -83,6 +83,14 @@ def test_introductory_phrase_is_not_the_content() -> None:
     assert claim.made_on == TUESDAY
 
 
+@pytest.mark.parametrize("part", ["night", "evening", "morning", "afternoon"])
+def test_said_a_weekday_and_a_part_of_it_before_that(part: str) -> None:
+    claim = only(
+        f"Harbour master Ines Duarte said Tuesday {part} that 14 boats had sunk at anchor."
+    )
+    assert (claim.made_on, claim.made_on_precision) == (TUESDAY, "day")
+
+
 def test_told_someone_that() -> None:
     claim = only(
         "The finance minister told Bloomberg News in an interview published Tuesday that "
