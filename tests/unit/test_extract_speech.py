@@ -91,6 +91,17 @@ def test_said_a_weekday_and_a_part_of_it_before_that(part: str) -> None:
     assert (claim.made_on, claim.made_on_precision) == (TUESDAY, "day")
 
 
+@pytest.mark.parametrize("said", ["said", "said Tuesday", "said Tuesday evening"])
+def test_postposed_attribution_then_and_a_clause_of_its_own(said: str) -> None:
+    # "At least" opens the content, not an introduction ("At a briefing, X said C").
+    claim = only(
+        f"At least 30 cabins have burned, county officials {said}, and two trails remain shut."
+    )
+    assert claim.statement == "At least 30 cabins have burned, county officials said."
+    assert claim.claimant.role == "county officials"
+    assert [q.text for q in claim.quantities] == ["At least 30 cabins"]
+
+
 def test_told_someone_that() -> None:
     claim = only(
         "The finance minister told Bloomberg News in an interview published Tuesday that "
