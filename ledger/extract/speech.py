@@ -478,8 +478,13 @@ class _Sentence:
     def _subordinate(self, position: int) -> bool:
         """Whether the words at ``position`` open a subordinate clause ("after X said")."""
         index = bisect.bisect_left(self.tokens, position, key=_token_start)
-        while index > 0 and self.tokens[index - 1].lower in _DETERMINERS:
-            index -= 1  # "after its chair announced"
+        while index > 0:
+            if self.tokens[index - 1].lower in _DETERMINERS:
+                index -= 1  # "after its chair announced"
+            elif index > 1 and self.tokens[index - 1].lower in ("'s", "’s"):
+                index -= 2  # "as the state's governor warned"
+            else:
+                break
         if index < 1 or self.tokens[index - 1].lower not in _SUBORDINATORS:
             return False
         # ", while Y said" contrasts two statements; "while Y said" opening a sentence does not

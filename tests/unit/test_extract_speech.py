@@ -292,6 +292,15 @@ def test_speech_in_a_subordinate_clause_is_background() -> None:
     assert claim.reporting == "assertion"
 
 
+def test_speech_after_a_possessive_in_a_subordinate_clause_is_background() -> None:
+    claim = only(
+        "The river crested at 9 metres on Friday, its highest in decades, as the "
+        "province's premier warned that more rain was coming."
+    )
+    assert claim.reporting == "assertion"
+    assert [q.text for q in claim.quantities] == ["9 metres"]
+
+
 def test_adding_a_figure_is_not_speech() -> None:
     claim = only("Employers added 210,000 jobs in May, the most in a year.")
     assert claim.reporting == "assertion"
