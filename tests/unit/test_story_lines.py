@@ -159,8 +159,14 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # now right over the points found. "Officials in Nepal estimated 4,279 were hurt" is
     # read as exact (gold: approximate), so not found: a quantities matter.
     "d-nepal-quake-2015": RIGHT,
+    # Folded in from the third held-out set on 2026-11-30 at (1.0, 0.70), 13 of 17 points
+    # found. Still not found: Green's "higher than the 36 currently reported" and "identified
+    # four of the deceased" (no figure is read in either). The unaccounted-for line (850,
+    # "down from estimates of about 1,000") and the searched line (32 percent of the area,
+    # 85% of the rubble) are each two lines.
+    "e-maui-wildfires-2023": (1.0, 0.95, ()),
 }
-FOUND_ALL_BUT = {"d-nepal-quake-2015": 1}
+FOUND_ALL_BUT = {"d-nepal-quake-2015": 1, "e-maui-wildfires-2023": 2}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
