@@ -966,6 +966,7 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             if subject is None:
                 continue
             subject = _continued(claim, quantity, subject, previous)
+            subject = _compared(claim, quantity, subject, before[claim.source])
             before[claim.source].append(subject)
             point = _point(claim, index, quantity, order)
             order += 1
@@ -1042,6 +1043,26 @@ def _continued(
 
 
 """How many of a source's claims before a figure's "the party" may name the party."""
+
+# "850 people unaccounted for, down from estimates of about 1,000": the figure after "down
+# from"/"up from" is an earlier value of what the figure before it measures.
+_COMPARED_FROM = re.compile(
+    r"\b(?:down|up)\s+from\s+(?:[a-z]+\s+){0,4}?"
+    r"(?:(?:about|around|nearly|almost|some|roughly|more than|at least|over)\s+)?$"
+)
+
+
+def _compared(
+    claim: LineClaim, quantity: Quantity, subject: Subject, earlier: list[Subject]
+) -> Subject:
+    """The subject of a figure that a sentence gives as the earlier value of its figure
+    before it ("an estimated 850 people unaccounted for, down from about 1,000"): that
+    figure's subject (the last of the same unit or measure in the claim so far)."""
+    at = locate(claim.text, quantity.text)
+    if at < 0 or not _COMPARED_FROM.search(claim.text[:at]):
+        return subject
+    same = [s for s in earlier if s.unit == subject.unit or s.measured == subject.measured]
+    return replace(same[-1], period=subject.period or same[-1].period) if same else subject
 
 
 @dataclass

@@ -861,3 +861,23 @@ def test_a_figure_fitting_two_lines_by_time_only_joins_the_nearer_in_time() -> N
         ["a"],
         ["b", "c"],
     ]
+
+
+def test_a_figure_down_or_up_from_another_is_an_earlier_value_of_what_that_measures() -> None:
+    claims = story_claims(
+        [
+            (
+                "herald",
+                datetime.date(2024, 5, 2),
+                "The sheriff said that about 40 hikers remain missing, down from estimates "
+                "of nearly 120 on Monday.",
+            ),
+            (
+                "courier",
+                datetime.date(2024, 5, 3),
+                "The sheriff said that 35 hikers remain missing, up from 30 on Thursday.",
+            ),
+        ]
+    )
+    lines = [[p.value for p in line.points] for line in group(claims)]
+    assert any({"40", "120", "35", "30"} <= set(values) for values in lines), lines
