@@ -27,7 +27,7 @@ from ledger.extract.places import is_place
 from ledger.extract.roles import ORGANIZATION_HEADS, PERSON_HEADS, TITLE_WORDS
 from ledger.identity import british_american
 
-RULES_VERSION = "5"
+RULES_VERSION = "6"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -348,6 +348,8 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         entities, areas = _attribution_places(claim.text, left, right, skip)
     measure = _measure("body", before, after) if adjacent == "body" else adjacent
     measure = measure or _measure(unit, before, after)
+    if not measure and not _LETTER.search(quantity.text):
+        measure = _named_before(before)  # "the death toll from the fires stood at 93"
     if unit == "vote" and _TALLY.fullmatch(quantity.text):
         measure = "tally"  # "voted 50-48": the votes for in a tally, a measure of its own
     if measure and _MODALS & {t.word for t in [*before, *after] if not t.capital}:
@@ -475,8 +477,11 @@ _BY_BEFORE = re.compile(
 _RATE_UNITS = frozenset({"percent", "point", "points", "percentage point", "basis point"})
 
 
-_NEW_IN = re.compile(r"\s+new\b")
-_NEW_AFTER = re.compile(r"\s+(?:(?:thousand|million|billion)\s+)?new\b", re.IGNORECASE)
+# "six new cases", "17 additional deaths", "40 further arrests", "12 more bodies": what was
+# added to a count ("eight more than" is a margin, below).
+_ADDED = r"(?:new|additional|further|more(?!\s+than\b))\b"
+_NEW_IN = re.compile(rf"\s+{_ADDED}")
+_NEW_AFTER = re.compile(rf"\s+(?:(?:thousand|million|billion)\s+)?{_ADDED}", re.IGNORECASE)
 _NEEDED_AFTER = re.compile(r"\s+(?:needed|required|necessary)(?:\s+(?:to|for|by)\b|[,.;]|$)")
 _MARGIN_AFTER = re.compile(
     r"\s+(?:[a-z]+\s+)?(?:more|fewer|less|higher|lower|greater|bigger|smaller)\s+than\b"
@@ -489,7 +494,8 @@ _EXPECTING = wordset(
 
 def _after(words: str, after: str) -> str | None:
     """What the words of a figure and those right after it say it is, if not the level:
-    "165,000 new jobs", "six new cases" count what was added (a change); "eight more than
+    "165,000 new jobs", "six new cases", "17 additional deaths" count what was added (a
+    change); "eight more than
     needed", "3 points lower than" the gap between two levels (a margin); "the 76 needed
     for a majority" what is needed."""
     if _NEW_IN.search(words) or _NEW_AFTER.match(after):
@@ -593,6 +599,17 @@ def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None
 
 
 _BODIES = wordset("body corpse")
+_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _named_before(before: list[_Token]) -> str | None:
+    """The measure a noun names earlier in a bare figure's clause, not across a conjunction
+    ("the death toll from last week's fires stood at 93"): whatever noun the figure's unit
+    was taken from ("fires"), the toll is what it gives."""
+    for token in _until_conjunction(before[::-1]):
+        if token.word in _NAMED_BEFORE:
+            return _MEASURE_OF_UNIT.get(singular(token.word), _NAMED_BEFORE[token.word])
+    return None
 
 
 def _nearest_measure(before: list[_Token], after: list[_Token]) -> str | None:
@@ -949,6 +966,7 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             if subject is None:
                 continue
             subject = _continued(claim, quantity, subject, previous)
+            subject = _compared(claim, quantity, subject, before[claim.source])
             before[claim.source].append(subject)
             point = _point(claim, index, quantity, order)
             order += 1
@@ -957,13 +975,19 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             ranks = [(lines[i].accepts(subject, point, named, proper), i) for i in candidates]
             best = max((rank for rank, _ in ranks), default=0)
             tied = [i for rank, i in ranks if rank == best] if best else []
-            # Of lines that fit as well: the one sharing most words, then the one the same
-            # source added to last (a sentence goes on about the figure before it), then
-            # the earliest.
+            # Of lines that fit as well: the one sharing most words, then (for lines that
+            # fit by time only) the one with a figure nearest in time, then the one the
+            # same source added to last (a sentence goes on about the figure before it),
+            # then the earliest.
             home = (
                 min(
                     tied,
-                    key=lambda i: (-lines[i].shared(subject), -lines[i].last_in(claim.source), i),
+                    key=lambda i: (
+                        -lines[i].shared(subject),
+                        lines[i].days_from(point) if best == 1 else 0,
+                        -lines[i].last_in(claim.source),
+                        i,
+                    ),
                 )
                 if tied
                 else None
@@ -1020,6 +1044,26 @@ def _continued(
 
 """How many of a source's claims before a figure's "the party" may name the party."""
 
+# "850 people unaccounted for, down from estimates of about 1,000": the figure after "down
+# from"/"up from" is an earlier value of what the figure before it measures.
+_COMPARED_FROM = re.compile(
+    r"\b(?:down|up)\s+from\s+(?:[a-z]+\s+){0,4}?"
+    r"(?:(?:about|around|nearly|almost|some|roughly|more than|at least|over)\s+)?$"
+)
+
+
+def _compared(
+    claim: LineClaim, quantity: Quantity, subject: Subject, earlier: list[Subject]
+) -> Subject:
+    """The subject of a figure that a sentence gives as the earlier value of its figure
+    before it ("an estimated 850 people unaccounted for, down from about 1,000"): that
+    figure's subject (the last of the same unit or measure in the claim so far)."""
+    at = locate(claim.text, quantity.text)
+    if at < 0 or not _COMPARED_FROM.search(claim.text[:at]):
+        return subject
+    same = [s for s in earlier if s.unit == subject.unit or s.measured == subject.measured]
+    return replace(same[-1], period=subject.period or same[-1].period) if same else subject
+
 
 @dataclass
 class _Growing:
@@ -1052,7 +1096,7 @@ class _Growing:
             s.period and not s.period & subject.period for s in self.subjects
         ):
             return 0  # a line is one period's figure: January's and December's are two lines
-        if subject.places:
+        if any(_known_place(place) for place in subject.places):
             elsewhere = sum(
                 bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
                 for s in self.subjects
@@ -1076,6 +1120,11 @@ class _Growing:
     @property
     def sources(self) -> set[str]:
         return {p.source for p in self.points}
+
+    def days_from(self, point: Point) -> int:
+        """Days between the figure and the line's figure nearest it in time (made or
+        published); a large number when either is undated."""
+        return min((_days_apart(p, point) for p in self.points), default=_FAR)
 
     def last_in(self, source: str) -> int:
         """The log order of the line's last figure from ``source`` (-1: none)."""
@@ -1114,12 +1163,23 @@ def _dated(point: Point) -> bool:
 def _near(a: Point, b: Point, days: int = NEAR_DAYS) -> bool:
     """Made, or published, within ``days`` of each other (a date made read wrongly does
     not keep a point off the line its source's date puts it near)."""
+    return _days_apart(a, b) <= days
+
+
+_FAR = 1_000_000
+
+
+def _days_apart(a: Point, b: Point) -> int:
+    """The fewest days between a date (made or published) of one and one of the other."""
     days_a = {d for d in (a.made_on, a.published) if d}
     days_b = {d for d in (b.made_on, b.published) if d}
-    return any(
-        abs((dt.date.fromisoformat(x) - dt.date.fromisoformat(y)).days) <= days
-        for x in days_a
-        for y in days_b
+    return min(
+        (
+            abs((dt.date.fromisoformat(x) - dt.date.fromisoformat(y)).days)
+            for x in days_a
+            for y in days_b
+        ),
+        default=_FAR,
     )
 
 

@@ -346,6 +346,8 @@ class _Scanner:
             if self.lower(at) == "them":
                 return True  # "only five of them fell ill": as many as the noun before
             at += self.lower(at) in ("the", "these", "those", "its", "their")
+            if self.lower(at) in CASUALTY_WORDS and self.lower(at - 1) == "the":
+                return True  # "four of the deceased", "three of the injured"
             return self._is_figure(at)
         ends = following in (",", ";", ".", ")")
         if number.round_plural and ends:

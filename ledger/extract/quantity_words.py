@@ -196,7 +196,7 @@ ELIDED_AFTER = wordset("were was are have had more others ( )")
 
 
 CASUALTY_WORDS = wordset(
-    """killed dead died injured wounded hurt missing captured arrested detained hospitalised
+    """killed dead deceased died injured wounded hurt missing captured arrested detained hospitalised
     hospitalized evacuated rescued displaced trapped abducted kidnapped"""
 )
 

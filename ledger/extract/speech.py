@@ -78,7 +78,8 @@ _BEFORE_THAT = wordset(
     briefing statement interview televised speech meeting separate also week month
     published released aired broadcast posted issued given with to by after before of
     written report filing letter post video message remarks comments hearing session
-    summit visit trip rally event forum call phone telephone social media website"""
+    summit visit trip rally event forum call phone telephone social media website morning
+    afternoon evening night"""
 ) | frozenset(WEEKDAYS + MONTHS)
 # Who is told: "told reporters", "told the BBC" (names are skipped too).
 _AUDIENCE = wordset("reporters journalists lawmakers parliament media crowd supporters")
@@ -141,6 +142,7 @@ _RELATIVE_WORDS = wordset("who which that whose where when while because althoug
 _PARTICIPLE_MENTIONS = 4  # mentions a participle phrase may list ("the BBC, ITV and Sky")
 _CONTINUATION_LINKS = frozenset({"while", "and"})
 _CONTRAST = frozenset({"while", "whereas", "but"})
+_CONJUNCTION_OPENERS = frozenset({"and", "but"})
 _THAT_WINDOW = 10
 _QUOTE_GLUE = 3  # at most ", " or ": " between a quotation and its attribution
 # Trimmed from the ends of content: spaces and the punctuation that joins clauses.
@@ -476,8 +478,13 @@ class _Sentence:
     def _subordinate(self, position: int) -> bool:
         """Whether the words at ``position`` open a subordinate clause ("after X said")."""
         index = bisect.bisect_left(self.tokens, position, key=_token_start)
-        while index > 0 and self.tokens[index - 1].lower in _DETERMINERS:
-            index -= 1  # "after its chair announced"
+        while index > 0:
+            if self.tokens[index - 1].lower in _DETERMINERS:
+                index -= 1  # "after its chair announced"
+            elif index > 1 and self.tokens[index - 1].lower in ("'s", "’s"):
+                index -= 2  # "as the state's governor warned"
+            else:
+                break
         if index < 1 or self.tokens[index - 1].lower not in _SUBORDINATORS:
             return False
         # ", while Y said" contrasts two statements; "while Y said" opening a sentence does not
@@ -641,10 +648,29 @@ class _Sentence:
         opening = self.text[(previous + 1 if previous != -1 else self.start) : comma]
         words = opening.strip(" \"“”'‘’(").split()
         intro = previous == -1 and len(words) <= _INTRO_MAX_WORDS
-        if not words or (intro and words[0].lower() in _INTRO_WORDS):
+        if not words:
             return False
-        _, frame = self._content_start(verb_index)
+        start, frame = self._content_start(verb_index)
+        if intro and words[0].lower() in _INTRO_WORDS and not self._no_object(verb_index, start):
+            return False
         return frame != "that"
+
+    def _no_object(self, verb_index: int, start: int) -> bool:
+        """Whether nothing after the verb can be what was said: the sentence ends there, or
+        a comma then "and"/"but" opens a clause of its own ("At least 40 people died,
+        officials said Monday, and dozens are missing"), so "At least" opened no intro."""
+        if not self.text[start : self.body_end].strip(_CLOSING):
+            return True
+        comma = False
+        for token in self.tokens[verb_index + 1 :]:
+            if token.start >= self.body_end:
+                return True
+            if token.lower in _CONJUNCTION_OPENERS:
+                return comma
+            if not _adverbial(token):
+                return False
+            comma = comma or token.text == ","
+        return True
 
     def _postposed(
         self,

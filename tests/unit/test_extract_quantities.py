@@ -72,6 +72,18 @@ def test_verbs_are_not_units_but_casualties_are_people() -> None:
     ]
 
 
+def test_a_spelled_count_of_the_dead_or_hurt_is_people() -> None:
+    for text in (
+        "Coroners have named five of the deceased so far.",
+        "Doctors said three of the injured were in a critical condition.",
+    ):
+        assert [(q.value, q.unit) for q in find_quantities(text)][:1] in (
+            [("5", "people")],
+            [("3", "people")],
+        ), text
+    assert find_quantities("One of the dead was a firefighter.") == []
+
+
 def test_values_are_strings_never_floats() -> None:
     for quantity in find_quantities("0.1 tons, 1e3 and 3.50 million"):
         assert isinstance(quantity.value, str)

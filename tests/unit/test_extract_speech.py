@@ -83,6 +83,25 @@ def test_introductory_phrase_is_not_the_content() -> None:
     assert claim.made_on == TUESDAY
 
 
+@pytest.mark.parametrize("part", ["night", "evening", "morning", "afternoon"])
+def test_said_a_weekday_and_a_part_of_it_before_that(part: str) -> None:
+    claim = only(
+        f"Harbour master Ines Duarte said Tuesday {part} that 14 boats had sunk at anchor."
+    )
+    assert (claim.made_on, claim.made_on_precision) == (TUESDAY, "day")
+
+
+@pytest.mark.parametrize("said", ["said", "said Tuesday", "said Tuesday evening"])
+def test_postposed_attribution_then_and_a_clause_of_its_own(said: str) -> None:
+    # "At least" opens the content, not an introduction ("At a briefing, X said C").
+    claim = only(
+        f"At least 30 cabins have burned, county officials {said}, and two trails remain shut."
+    )
+    assert claim.statement == "At least 30 cabins have burned, county officials said."
+    assert claim.claimant.role == "county officials"
+    assert [q.text for q in claim.quantities] == ["At least 30 cabins"]
+
+
 def test_told_someone_that() -> None:
     claim = only(
         "The finance minister told Bloomberg News in an interview published Tuesday that "
@@ -271,6 +290,15 @@ def test_saying_after_another_verb_reports_the_subject() -> None:
 def test_speech_in_a_subordinate_clause_is_background() -> None:
     claim = only("After the central bank announced a 50 basis point cut, the peso fell 2 percent.")
     assert claim.reporting == "assertion"
+
+
+def test_speech_after_a_possessive_in_a_subordinate_clause_is_background() -> None:
+    claim = only(
+        "The river crested at 9 metres on Friday, its highest in decades, as the "
+        "province's premier warned that more rain was coming."
+    )
+    assert claim.reporting == "assertion"
+    assert [q.text for q in claim.quantities] == ["9 metres"]
 
 
 def test_adding_a_figure_is_not_speech() -> None:

@@ -790,3 +790,94 @@ def test_another_figure_adds_to_a_count_unless_its_predicate_names_a_measure() -
     assert measured(text, "400 bodies", "bodies") == "burial"
     text = "Officials said 90 people were killed and another 140 injured"
     assert measured(text, "140", "people") == "injury"
+
+
+def test_additional_further_and_more_items_are_a_change() -> None:
+    assert measured(
+        "Nine additional deaths were confirmed", "Nine additional deaths", "deaths"
+    ) == ("death change")
+    assert measured("Police made 40 further arrests", "40 further arrests", "arrests") == (
+        "arrest change"
+    )
+    assert measured("Crews found 12 more bodies", "12", "bodies") == "death change"
+    assert measured("The bill drew 61 votes, eight more than needed", "eight", "votes") == (
+        "vote margin"
+    )
+
+
+def test_a_bare_figure_after_a_toll_measures_the_toll_whatever_noun_gave_its_unit() -> None:
+    text = "The death toll from the storms in Fiji stood at 61 on Monday"
+    assert measured(text, "61", "storms") == "death"
+    assert measured("The storms in Fiji destroyed 61 houses", "61 houses", "houses") == "house"
+
+
+def test_a_figure_naming_only_an_unknown_town_may_join_a_line_of_known_places() -> None:
+    # A town no gazetteer knows may lie in any of the line's places: it is not "elsewhere";
+    # a known other country still is.
+    text = "Floods in {} have killed {} people"
+    claims = [
+        claim(text.format("Peru", "210"), q("210", "people", "210 people"), ref="a"),
+        claim("The death toll has reached 230", q("230", None, "230"), ref="b"),
+        claim(text.format("Peru", "240"), q("240", "people", "240 people"), ref="c"),
+        claim(
+            "Floods that swept Quellaveco have killed 260 people",
+            q("260", "people", "260 people"),
+            ref="d",
+        ),
+        claim(text.format("Bolivia", "17"), q("17", "people", "17 people"), ref="e"),
+    ]
+    claims = [replace(c, made_on="2024-02-01") for c in claims]
+    assert sorted([p.claim_id for p in line.points] for line in group(claims)) == [
+        ["a", "b", "c", "d"],
+        ["e"],
+    ]
+
+
+def test_a_figure_fitting_two_lines_by_time_only_joins_the_nearer_in_time() -> None:
+    claims = [
+        claim(
+            "Floods in Peru have killed 210 people",
+            q("210", "people", "210 people"),
+            ref="a",
+            source="peru",
+            made_on="2024-01-01",
+        ),
+        claim(
+            "An earthquake in Chile has killed 40 people",
+            q("40", "people", "40 people"),
+            ref="b",
+            source="chile",
+            made_on="2024-02-20",
+        ),
+        claim(
+            "At least 50 people have been killed, officials said",
+            q("50", "people", "At least 50 people"),
+            ref="c",
+            source="unnamed",
+            made_on="2024-02-21",
+        ),
+    ]
+    assert sorted([p.claim_id for p in line.points] for line in group(claims)) == [
+        ["a"],
+        ["b", "c"],
+    ]
+
+
+def test_a_figure_down_or_up_from_another_is_an_earlier_value_of_what_that_measures() -> None:
+    claims = story_claims(
+        [
+            (
+                "herald",
+                datetime.date(2024, 5, 2),
+                "The sheriff said that about 40 hikers remain missing, down from estimates "
+                "of nearly 120 on Monday.",
+            ),
+            (
+                "courier",
+                datetime.date(2024, 5, 3),
+                "The sheriff said that 35 hikers remain missing, up from 30 on Thursday.",
+            ),
+        ]
+    )
+    lines = [[p.value for p in line.points] for line in group(claims)]
+    assert any({"40", "120", "35", "30"} <= set(values) for values in lines), lines

@@ -159,8 +159,15 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # now right over the points found. "Officials in Nepal estimated 4,279 were hurt" is
     # read as exact (gold: approximate), so not found: a quantities matter.
     "d-nepal-quake-2015": RIGHT,
+    # Folded in from the third held-out set on 2026-11-30 at (1.0, 0.70), 13 of 17 points
+    # found. Still not found: Green's "the death toll will jump higher than the 36 currently
+    # reported" (no figure is read: a margin's base). "identified four of the deceased" (4
+    # people) is a line apart from "Two of the victims ... have now been identified" (2
+    # victims: two units). The searched line (about 32 percent of the area "registered", 85%
+    # of the rubble "searched") is two lines, the 32 on the "80 percent contained" line.
+    "e-maui-wildfires-2023": (1.0, 0.95, ()),
 }
-FOUND_ALL_BUT = {"d-nepal-quake-2015": 1}
+FOUND_ALL_BUT = {"d-nepal-quake-2015": 1, "e-maui-wildfires-2023": 1}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")
