@@ -17,6 +17,7 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from typing import cast
 
 import limits
 from graphql import (
@@ -35,13 +36,16 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from api.limits import MAX_QUERY_BYTES, MAX_TOKENS
 from api.media import error_body, error_response, scope_media_type
 
 RATE_LIMITED = "RATE_LIMITED"
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 def _timed_out_head(seconds: float) -> bytes:
@@ -88,6 +92,11 @@ def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
             self._disarm()
             super().connection_lost(exc)
 
+        def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+            if app is service_unavailable:  # uvicorn's plain-text 503 past the limit
+                app = cast(ASGI3Application, _service_unavailable)
+            super()._start_asgi_task(cycle, app)
+
         def _between_requests(self) -> bool:
             return self.cycle is None or self.cycle.response_complete
 
@@ -108,6 +117,18 @@ def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
             self.transport.close()
 
     return HeaderTimeoutProtocol
+
+
+async def _service_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 503 past a worker's connection limit (``limit_concurrency``), as JSON."""
+    response = error_response(
+        503,
+        "the server is at its connection limit: retry shortly",
+        code=SERVICE_UNAVAILABLE,
+        media_type=scope_media_type(scope),
+        headers={"connection": "close"},
+    )
+    await response(scope, receive, send)
 
 
 class _SlowBody(Exception):
