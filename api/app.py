@@ -9,18 +9,32 @@ from dataclasses import replace
 from typing import Any
 
 from anyio import CapacityLimiter, to_thread
+from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as HTTPException_
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from api.context import Context, Loaders
+from api.cors import CORS
 from api.guards import BodyTimeout, MutationRateLimit
-from api.schema import build_schema
+from api.media import (
+    ACCEPTABLE,
+    GRAPHQL_RESPONSE,
+    JSON,
+    content_type,
+    error_response,
+    negotiate,
+    scope_media_type,
+)
+from api.schema import INTERNAL_SERVER_ERROR, TIMEOUT, build_schema
 from ledger.config import DEFAULT_API_TIMEOUT, Settings
 from ledger.deadline import Deadline
 from ledger.errors import NotFound
@@ -30,6 +44,59 @@ from ledger.instance import Instance, Signers, open_instance
 from ledger.service import Ledger
 from ledger.signing import KeyRing
 from ledger.tokens import authenticate
+
+ALLOWED_METHODS = "GET, POST, OPTIONS"
+ACCEPT_POST = "application/json; charset=utf-8"
+"""The one request body type (the ``Accept-Post`` header of a 415)."""
+
+
+def _unsupported_body(header: str | None) -> str | None:
+    """Why a POST body with this ``Content-Type`` cannot be read (None: it can):
+    ``application/json``, in UTF-8, is the only type taken (uploads and forms are off;
+    a form or a text body would let another site's page post without a preflight)."""
+    if header is None or not header.strip():
+        return "a POST needs a Content-Type: send the request as application/json"
+    kind, *params = (p.strip() for p in header.split(";"))
+    if kind.lower() != JSON:
+        return f"unsupported content type {kind[:80]!r}: send the request as application/json"
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return f"unsupported charset {value.strip()[:80]!r}: send the request in UTF-8"
+    return None
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """True when ``result`` holds only errors raised before execution: no data, no error
+    at a path, and none that is a time-out or an unexpected failure (those keep
+    ``data: null``: the request was good, the server did not finish it)."""
+    if result.data is not None or not result.errors:
+        return False
+    for error in result.errors:
+        if error.path or (error.extensions or {}).get("code") in (TIMEOUT, INTERNAL_SERVER_ERROR):
+            return False
+    return True
+
+
+def _refusal(exc: HTTPException, media: str) -> Response:
+    """strawberry's refusals of a request, as JSON: a mutation over GET is 405 (allowed
+    over POST); an operation that cannot be chosen (``operationName`` naming none, or
+    several without one) is a GraphQL request error (400, or 200 with application/json);
+    the rest are requests that are not well-formed (400)."""
+    cause = exc.__cause__
+    if isinstance(cause, InvalidOperationTypeError):
+        return error_response(
+            405,
+            f"{exc.reason}: send mutations with POST",
+            media_type=media,
+            headers={"allow": "POST"},
+        )
+    if isinstance(cause, CannotGetOperationTypeError):
+        return error_response(200 if media == JSON else 400, exc.reason, media_type=media)
+    return error_response(exc.status_code, exc.reason, media_type=media)
 
 
 class _BadRequest(Exception):
@@ -98,11 +165,89 @@ class _GraphQL(GraphQL[Context, None]):
         return await to_thread.run_sync(in_thread, limiter=self.limiter)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await self._respond(request)
+        response.headers.add_vary_header("Accept")
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        """The answer to one request, by the GraphQL-over-HTTP specification: its method
+        (405), the media type it accepts (406), its body's type (415), the request
+        itself (400), then the operation's result, whose status depends on the media
+        type. Every refusal's body is JSON: ``{"errors": [{"message": …}]}``."""
+        method = request.method
+        media = negotiate(request.headers.get("accept"))
+        fallback = media or JSON
+        if method == "OPTIONS":
+            return Response(status_code=204, headers={"allow": ALLOWED_METHODS})
+        if method not in ("GET", "POST"):
+            return error_response(
+                405,
+                f"{method} is not supported on /graphql: use GET (queries) or POST",
+                media_type=fallback,
+                headers={"allow": ALLOWED_METHODS},
+            )
+        if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+            if self.graphql_ide:
+                return await self.render_graphql_ide(request)
+            return error_response(404, "Not Found", media_type=fallback)
+        if media is None:
+            return error_response(
+                406,
+                f"none of the media types in Accept can be sent: use {GRAPHQL_RESPONSE} or {JSON}",
+                headers={"accept": ACCEPTABLE},
+            )
+        if method == "POST":
+            refusal = _unsupported_body(request.headers.get("content-type"))
+            if refusal is not None:
+                return error_response(
+                    415, refusal, media_type=media, headers={"accept-post": ACCEPT_POST}
+                )
+            # strawberry compares the type case-sensitively: hand it the canonical spelling.
+            scope = request.scope
+            scope["headers"] = [
+                *((k, v) for k, v in scope["headers"] if k != b"content-type"),
+                (b"content-type", JSON.encode("ascii")),
+            ]
+            request = Request(scope, request.receive)
+        request.state.media_type = media
+        try:
+            response = await self.run(request)
         except _BadRequest as exc:  # raised while parsing the body, before any response
-            response = JSONResponse({"errors": [{"message": str(exc)}]}, status_code=400)
-            await response(scope, receive, send)
+            return error_response(400, str(exc), media_type=media)
+        except HTTPException as exc:
+            return _refusal(exc, media)
+        response.headers["content-type"] = content_type(media)
+        if getattr(request.state, "request_error", False) and media == GRAPHQL_RESPONSE:
+            response.status_code = 400
+        return response
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """The response body; notes on the request whether the result is a request error
+        (nothing executed: a document that does not parse, breaks a limit or does not
+        validate, variables that do not coerce). With graphql-response+json such a
+        response has no ``data`` entry and gets 400; with application/json it keeps
+        ``data: null`` and 200, as before."""
+        body = await super().process_result(request, result)
+        request_error = _is_request_error(result)
+        request.state.request_error = request_error
+        if request_error and getattr(request.state, "media_type", JSON) == GRAPHQL_RESPONSE:
+            body.pop("data", None)
+        return body
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and data.operation_name == "":
+            data.operation_name = None  # the same as no operationName (the spec says)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(
+                400,
+                "The GraphQL operation's `operationName` must be a string or null, if provided.",
+            )
+        return data
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -191,10 +336,21 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {"errors": [{"message": f"request body over {self.limit} bytes"}]}, status_code=413
+        response = error_response(
+            413, f"request body over {self.limit} bytes", media_type=scope_media_type(scope)
         )
         await response(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The router's 404 and 405, as JSON error bodies."""
+    assert isinstance(exc, HTTPException_)
+    return error_response(
+        exc.status_code,
+        exc.detail,
+        media_type=scope_media_type(request.scope),
+        headers=exc.headers,
+    )
 
 
 def create_app(
@@ -209,6 +365,7 @@ def create_app(
     mutation_rate: str | None = None,
     client_mutation_rate: str | None = None,
     threads: int = GRAPHQL_THREADS,
+    cors_origins: tuple[str, ...] = (),
 ) -> Starlette:
     """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
     each GraphQL request may run ``timeout`` seconds (None: no limit); at most ``threads``
@@ -217,7 +374,8 @@ def create_app(
     Mutations sign with keys from ``keyring`` (the one each caller's token names).
     A request body must arrive within ``body_timeout`` seconds (None: no limit);
     ``mutation_rate`` and ``client_mutation_rate`` (e.g. ``30/minute``; None: none)
-    limit mutations per bearer token and per client address.
+    limit mutations per bearer token and per client address. Pages on the web origins in
+    ``cors_origins`` may call the API from a browser (CORS; none by default).
     """
 
     async def checkpoint(request: Request) -> Response:
@@ -240,12 +398,15 @@ def create_app(
         middleware.append(
             Middleware(MutationRateLimit, per_token=mutation_rate, per_client=client_mutation_rate)
         )
+    if cors_origins:  # outermost of all: refusals get CORS headers too
+        middleware.insert(0, Middleware(CORS, origins=cors_origins))
     return Starlette(
         middleware=middleware,
+        exception_handlers={HTTPException_: _http_error},
         routes=[
             Route("/checkpoint", checkpoint, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # the view answers every method (405 for most)
         ],
     )
 
@@ -288,4 +449,5 @@ def app_from_env(
         body_timeout=settings.api_body_timeout,
         mutation_rate=settings.api_mutation_rate,
         client_mutation_rate=settings.api_client_mutation_rate,
+        cors_origins=settings.api_cors_origins,
     )

@@ -17,6 +17,7 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from typing import cast
 
 import limits
 from graphql import (
@@ -33,21 +34,41 @@ from graphql import (
 )
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from api.limits import MAX_QUERY_BYTES, MAX_TOKENS
+from api.media import error_body, error_response, scope_media_type
 
 RATE_LIMITED = "RATE_LIMITED"
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
-_TIMED_OUT_HEAD = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+def _timed_out_head(seconds: float) -> bytes:
+    """The whole 408 answer to a request whose headers did not arrive in time (the
+    request is unknown, so its Accept is too: the body is application/json)."""
+    body = json.dumps(
+        error_body(f"request headers not received within {seconds:g} s", REQUEST_TIMEOUT),
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return (
+        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\n"
+        + f"content-length: {len(body)}\r\n".encode("ascii")
+        + b"connection: close\r\n\r\n"
+        + body
+    )
 
 
 def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol, closing connections whose request line and headers
     are not complete ``seconds`` after the connection opened or after the previous
     response on it was sent (a 408 is written first)."""
+
+    timed_out = _timed_out_head(seconds)
 
     class HeaderTimeoutProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
@@ -71,6 +92,11 @@ def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
             self._disarm()
             super().connection_lost(exc)
 
+        def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+            if app is service_unavailable:  # uvicorn's plain-text 503 past the limit
+                app = cast(ASGI3Application, _service_unavailable)
+            super()._start_asgi_task(cycle, app)
+
         def _between_requests(self) -> bool:
             return self.cycle is None or self.cycle.response_complete
 
@@ -87,10 +113,22 @@ def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
             self._header_timer = None
             if self.transport.is_closing() or not self._between_requests():
                 return
-            self.transport.write(_TIMED_OUT_HEAD)
+            self.transport.write(timed_out)
             self.transport.close()
 
     return HeaderTimeoutProtocol
+
+
+async def _service_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 503 past a worker's connection limit (``limit_concurrency``), as JSON."""
+    response = error_response(
+        503,
+        "the server is at its connection limit: retry shortly",
+        code=SERVICE_UNAVAILABLE,
+        media_type=scope_media_type(scope),
+        headers={"connection": "close"},
+    )
+    await response(scope, receive, send)
 
 
 class _SlowBody(Exception):
@@ -127,16 +165,11 @@ class BodyTimeout:
         try:
             await self.app(scope, timed, send)
         except _SlowBody:
-            response = JSONResponse(
-                {
-                    "errors": [
-                        {
-                            "message": f"request body not received within {self.seconds:g} s",
-                            "extensions": {"code": REQUEST_TIMEOUT},
-                        }
-                    ]
-                },
-                status_code=408,
+            response = error_response(
+                408,
+                f"request body not received within {self.seconds:g} s",
+                code=REQUEST_TIMEOUT,
+                media_type=scope_media_type(scope),
                 headers={"connection": "close"},
             )
             await response(scope, receive, send)
@@ -243,7 +276,7 @@ class MutationRateLimit:
 
         await self.app(scope, replay, send)
 
-    def _take(self, scope: Scope, cost: int) -> JSONResponse | None:
+    def _take(self, scope: Scope, cost: int) -> Response | None:
         """Count ``cost`` mutations against every limit that applies, or the 429 answer
         if any of them has no room (then nothing is counted)."""
         checks: list[tuple[limits.RateLimitItem, str, str]] = []
@@ -258,17 +291,12 @@ class MutationRateLimit:
             if not self.limiter.test(item, kind, key, cost=cost):
                 reset = self.limiter.get_window_stats(item, kind, key).reset_time
                 retry = max(1, math.ceil(reset - time.time()))
-                return JSONResponse(
-                    {
-                        "errors": [
-                            {
-                                "message": f"too many mutations from this {kind}: the limit is "
-                                f"{item}; retry after {retry} s",
-                                "extensions": {"code": RATE_LIMITED},
-                            }
-                        ]
-                    },
-                    status_code=429,
+                return error_response(
+                    429,
+                    f"too many mutations from this {kind}: the limit is {item}; "
+                    f"retry after {retry} s",
+                    code=RATE_LIMITED,
+                    media_type=scope_media_type(scope),
                     headers={"retry-after": str(retry)},
                 )
         for item, kind, key in checks:

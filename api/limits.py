@@ -228,6 +228,11 @@ class DocumentLimits(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is None and context.query is not None:
             context.graphql_document = parse_checked(context.query)
+        if context.graphql_document is not None:
+            # strawberry would run the first operation; GraphQL's GetOperation() refuses.
+            _check_operation_named(
+                context.graphql_document, getattr(context, "_provided_operation_name", None)
+            )
         _check_deadline()
         yield
 
@@ -251,6 +256,18 @@ class DocumentLimits(SchemaExtension):
         for error in getattr(result, "errors", None) or []:
             if "Did you mean" in error.message:
                 error.message = _SUGGESTION.sub("", error.message)
+
+
+def _check_operation_named(document: DocumentNode, operation_name: str | None) -> None:
+    """GraphQL's GetOperation(): without ``operationName`` a document must hold exactly one
+    operation (a request error otherwise, before anything runs; the mutation rate limit
+    counts the operation that would run the same way)."""
+    if operation_name is None:
+        count = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if count > 1:
+            raise GraphQLError(
+                f"the document holds {count} operations: name the one to run in operationName"
+            )
 
 
 def _check_deadline() -> None:

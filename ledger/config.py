@@ -29,6 +29,10 @@ DEFAULT_API_MUTATION_RATE = "30/minute"
 """Mutations per bearer token (LEDGER_API_MUTATION_RATE)."""
 DEFAULT_API_CLIENT_MUTATION_RATE = "60/minute"
 """Mutations per client address (LEDGER_API_CLIENT_MUTATION_RATE)."""
+_WEB_ORIGIN = re.compile(
+    r"^(https?)://([a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::([0-9]{1,5}))?$"
+)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 _RATE_PATTERN = re.compile(
     r"^\s*[1-9][0-9]{0,8}\s*(/|per)\s*([1-9][0-9]{0,5}\s+)?(second|minute|hour|day)s?\s*$",
     re.IGNORECASE,
@@ -77,6 +81,9 @@ class Settings:
     witnesses: WitnessSettings | None = None
     """The witnesses the log asks for cosignatures, and the quorum (LEDGER_WITNESSES, a
     TOML file; None: no witnesses, checkpoints are signed by the log alone)."""
+    api_cors_origins: tuple[str, ...] = ()
+    """Web origins (``https://host[:port]``) whose pages may call the API from a browser
+    (LEDGER_API_CORS_ORIGINS, comma-separated; none by default)."""
     log_key_name: str = "log"
     writer_key_name: str = "ingest"
 
@@ -127,6 +134,7 @@ class Settings:
             api_client_mutation_rate=rate_setting(
                 env, "LEDGER_API_CLIENT_MUTATION_RATE", DEFAULT_API_CLIENT_MUTATION_RATE
             ),
+            api_cors_origins=origins_setting(env, "LEDGER_API_CORS_ORIGINS"),
         )
 
     def key_passphrase(self) -> bytes | None:
@@ -235,3 +243,28 @@ def rate_setting(env: Mapping[str, str], name: str, default: str) -> str | None:
             f"{name} must be a rate such as 30/minute or '5 per 10 seconds', or off; got {value!r}"
         )
     return value
+
+
+def origins_setting(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated web origins (``scheme://host[:port]``, http or https), each as a
+    browser sends it in ``Origin``: lower case, without a default port or a trailing
+    slash. Empty: none. ``*`` and anything with a path, query or user are refused."""
+    origins: list[str] = []
+    for item in env.get(name, "").split(","):
+        raw = item.strip()
+        if not raw:
+            continue
+        match = _WEB_ORIGIN.match(raw.lower().rstrip("/"))
+        port = match.group(3) if match else None
+        if match is None or (port is not None and not 0 < int(port) < 65536):
+            raise ConfigError(
+                f"{name} must list origins such as https://factcheck.example or "
+                f"http://localhost:3000, separated by commas; got {raw!r}"
+            )
+        scheme, host = match.group(1), match.group(2)
+        origin = f"{scheme}://{host}"
+        if port is not None and port.lstrip("0") != _DEFAULT_PORTS[scheme]:
+            origin += f":{int(port)}"
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)

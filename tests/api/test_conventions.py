@@ -1,5 +1,5 @@
 """GraphQL-over-HTTP conventions and limits over real HTTP, on SQLite and PostgreSQL:
-malformed requests get 400, batches are refused, depth/token/page limits hold, and an
+malformed requests get 400 (another content type 415), batches are refused, depth/token/page limits hold, and an
 unexpected failure is masked with no stack trace or SQL."""
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def test_malformed_requests_get_400(server: str) -> None:
             content=b'{"query": "{ checkpoint { size } }"}',
             headers={"content-type": content_type},
         )
-        assert wrong.status_code == 400 and "Unsupported content type" in wrong.text
+        # 415 Unsupported Media Type (RFC 9110 §15.5.16), with a JSON error body.
+        assert wrong.status_code == 415 and "unsupported content type" in wrong.text
     assert httpx.put(endpoint, json={"query": "{ checkpoint { size } }"}).status_code == 405
     # A well-formed request whose document does not parse is a GraphQL error (200 for
     # application/json), not an HTTP one.

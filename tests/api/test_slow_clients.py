@@ -99,7 +99,9 @@ def test_idle_connections_hold_the_limit_only_until_the_header_timeout(
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
     try:
         time.sleep(0.3)
-        assert httpx.get(f"{url}/healthz").status_code == 503  # 4 connections: the limit
+        refused = httpx.get(f"{url}/healthz")
+        assert refused.status_code == 503  # 4 connections: the limit
+        assert refused.json()["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
         time.sleep(1.5)  # the idle ones are closed after the header timeout
         assert httpx.get(f"{url}/healthz").status_code == 200
         for sock in idle:

@@ -125,3 +125,36 @@ def test_the_default_passphrase_file_is_made_only_with_the_first_keys(tmp_path: 
     with pytest.raises(ConfigError, match="LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE"):
         used.key_passphrase()
     assert [p.name for p in used.keys_dir.iterdir()] == ["desk.key.pem"]
+
+
+def test_cors_origins_are_off_by_default_and_normalized() -> None:
+    assert Settings.from_env({"LEDGER_HOME": "/tmp/x"}).api_cors_origins == ()
+    env = {
+        "LEDGER_HOME": "/tmp/x",
+        "LEDGER_API_CORS_ORIGINS": " https://Checks.Example:443/ ,http://localhost:5173,"
+        "https://checks.example, http://[::1]:8080",
+    }
+    assert Settings.from_env(env).api_cors_origins == (
+        "https://checks.example",
+        "http://localhost:5173",
+        "http://[::1]:8080",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "*",
+        "https://*.example",
+        "https://a.example/app",
+        "ftp://a.example",
+        "a.example",
+        "https://user@a.example",
+        "https://a.example:0",
+        "https://a.example:70000",
+        "null",
+    ],
+)
+def test_cors_origins_must_be_explicit_web_origins(value: str) -> None:
+    with pytest.raises(ConfigError, match="LEDGER_API_CORS_ORIGINS"):
+        Settings.from_env({"LEDGER_HOME": "/tmp/x", "LEDGER_API_CORS_ORIGINS": value})
