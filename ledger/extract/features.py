@@ -18,11 +18,9 @@ import itertools
 import re
 import zlib
 from functools import cache
-from importlib import metadata
-from pathlib import Path
 
-from ledger.errors import ConfigError
 from ledger.extract.cues import MODALS, cues, words
+from ledger.extract.lexicon import data_file, penn_tags
 
 HASH_BITS = 18
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
@@ -205,48 +203,20 @@ def _nominal_count(tokens: list[str]) -> int:
     return nouns + gerunds
 
 
-DISTRIBUTION = "textblob"
-_TAGS_FILE = "textblob/en/en-lexicon.txt"
 _SUBJECTIVITY_FILE = "textblob/en/en-sentiment.xml"
 _LEXICON_WORD = re.compile(r'<word form="([^"]+)"[^>]*? subjectivity="([0-9.]+)"')
 
 
-def _data_file(relative: str) -> Path:
-    """The path of a data file inside the installed TextBlob distribution."""
-    try:
-        path = Path(str(metadata.distribution(DISTRIBUTION).locate_file(relative)))
-    except metadata.PackageNotFoundError as error:
-        raise ConfigError(
-            f"{relative}: the {DISTRIBUTION} distribution is not installed "
-            "(a dependency of claims-ledger)"
-        ) from error
-    if not path.is_file():
-        raise ConfigError(f"{path}: missing from the installed {DISTRIBUTION} distribution")
-    return path
-
-
-@cache
 def part_of_speech() -> dict[str, str]:
-    """Lower-case word -> its most frequent Penn tag; the lower-case spelling's entry wins
-    over a capitalised one ("development" NN, not "Development" NNP)."""
-    folded: dict[str, str] = {}
-    exact: dict[str, str] = {}
-    for line in _data_file(_TAGS_FILE).read_text(encoding="utf-8").splitlines():
-        if line.startswith(";;;"):
-            continue
-        fields = line.split()
-        if len(fields) >= 2:
-            folded.setdefault(fields[0].lower(), fields[1])
-            if fields[0].islower():
-                exact.setdefault(fields[0], fields[1])
-    return folded | exact
+    """Lower-case word -> its most frequent Penn tag in Brill's lexicon (``lexicon.penn_tags``)."""
+    return penn_tags()
 
 
 @cache
 def subjectivity() -> dict[str, float]:
     """Adjective -> mean subjectivity over its senses (0 objective .. 1 subjective)."""
     senses: dict[str, list[float]] = {}
-    text = _data_file(_SUBJECTIVITY_FILE).read_text(encoding="utf-8")
+    text = data_file(_SUBJECTIVITY_FILE).read_text(encoding="utf-8")
     for form, value in _LEXICON_WORD.findall(text):
         senses.setdefault(form.lower(), []).append(float(value))
     return {form: sum(values) / len(values) for form, values in senses.items()}

@@ -7,13 +7,8 @@ from context)."""
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import metadata
-from pathlib import Path
-
-from ledger.errors import ConfigError
 from ledger.extract.cues import MONTHS, wordset
-from ledger.extract.features import DISTRIBUTION
+from ledger.extract.lexicon import lowercase_tags
 from ledger.extract.model import Bound
 
 BOUND_PHRASES: tuple[tuple[tuple[str, ...], Bound], ...] = (
@@ -370,25 +365,11 @@ def people(word: str) -> str:
     return "people" if word in PEOPLE_UNITS else word
 
 
-@cache
 def word_tags() -> dict[str, str]:
-    """Lower-case word -> its most frequent Penn tag in Brill's lexicon (the TextBlob
-    wheel's ``en-lexicon.txt``, see ``ledger.extract.features``), read from the lower-case
-    entries only: "deaths" is NNS, though "Deaths" (a headline word) is listed first as NNP."""
-    tags: dict[str, str] = {}
-    try:
-        path = metadata.distribution(DISTRIBUTION).locate_file(TAGS_FILE)
-        lines = Path(str(path)).read_text(encoding="utf-8").splitlines()
-    except (metadata.PackageNotFoundError, OSError) as error:
-        raise ConfigError(f"{TAGS_FILE}: not readable from the {DISTRIBUTION} wheel") from error
-    for line in lines:
-        fields = line.split()
-        if len(fields) >= 2 and fields[0].islower() and not line.startswith(";;;"):
-            tags.setdefault(fields[0], fields[1])
-    return tags
-
-
-TAGS_FILE = "textblob/en/en-lexicon.txt"
+    """Lower-case word -> its most frequent Penn tag in Brill's lexicon, read from the
+    lower-case entries only (``lexicon.lowercase_tags``): "deaths" is NNS, though "Deaths"
+    (a headline word) is listed first as NNP."""
+    return lowercase_tags()
 
 
 def noun_tag(word: str) -> str | None:
