@@ -94,19 +94,32 @@ def encode_private_key(key: SigningKey, passphrase: bytes | None) -> bytes:
 
 def decode_private_key(name: str, pem: bytes, passphrase: bytes | None) -> SigningKey:
     """Load a PKCS#8 PEM key; an encrypted one needs ``passphrase``."""
+    private = load_ed25519_pem(
+        pem,
+        passphrase,
+        what=f"key {name!r}",
+        missing="configured (LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE)",
+        hint=" (wrong passphrase?)",
+    )
+    return SigningKey.from_private(name, private)
+
+
+def load_ed25519_pem(
+    pem: bytes, passphrase: bytes | None, *, what: str, missing: str = "set", hint: str = ""
+) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PKCS#8 PEM; an encrypted one needs ``passphrase``.
+    ``what`` names the key in errors, ``missing`` ends "no passphrase is ...", ``hint``
+    follows "cannot be loaded"."""
     encrypted = b"ENCRYPTED PRIVATE KEY" in pem
     if encrypted and passphrase is None:
-        raise SigningKeyError(
-            f"key {name!r} is encrypted and no passphrase is configured "
-            "(LEDGER_KEY_PASSPHRASE or LEDGER_KEY_PASSPHRASE_FILE)"
-        )
+        raise SigningKeyError(f"{what} is encrypted and no passphrase is {missing}")
     try:
         private = serialization.load_pem_private_key(pem, passphrase if encrypted else None)
     except (ValueError, TypeError) as exc:
-        raise SigningKeyError(f"key {name!r} cannot be loaded (wrong passphrase?): {exc}") from exc
+        raise SigningKeyError(f"{what} cannot be loaded{hint}: {exc}") from exc
     if not isinstance(private, Ed25519PrivateKey):
-        raise SigningKeyError(f"key {name!r} is not an Ed25519 key")
-    return SigningKey.from_private(name, private)
+        raise SigningKeyError(f"{what} is not an Ed25519 key")
+    return private
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from ledger.errors import (
     UnknownLog,
 )
 from ledger.merkle import Hash
+from ledger.signing import load_ed25519_pem
 
 MAX_PROOF_LINES = 63
 """The spec's bound on consistency proof lines in one request."""
@@ -188,16 +189,7 @@ def load_private_key(path: Path, passphrase: bytes | None = None) -> Ed25519Priv
         pem = path.read_bytes()
     except OSError as exc:
         raise SigningKeyError(f"witness key {path}: {exc}") from exc
-    encrypted = b"ENCRYPTED PRIVATE KEY" in pem
-    if encrypted and passphrase is None:
-        raise SigningKeyError(f"witness key {path} is encrypted and no passphrase is set")
-    try:
-        key = serialization.load_pem_private_key(pem, passphrase if encrypted else None)
-    except (ValueError, TypeError) as exc:
-        raise SigningKeyError(f"witness key {path} cannot be loaded: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError(f"witness key {path} is not an Ed25519 key")
-    return key
+    return load_ed25519_pem(pem, passphrase, what=f"witness key {path}")
 
 
 def encode_private_key(key: Ed25519PrivateKey, passphrase: bytes | None = None) -> bytes:
