@@ -70,6 +70,9 @@ class Subject:
     areas: frozenset[str] = frozenset()
     """The entities that name an area inside a country ("mount evere", "texas"): a figure
     there counts that area, not its country's whole."""
+    years: frozenset[int] = frozenset()
+    """The years the clause places the figure in ("in 1906 when they won just 156 seats",
+    "In 1997, ..."): a figure of another year is a point of another time, not this line's."""
     measure: str = ""
     """What is counted when the words say more than the unit: "people" killed, a "death
     toll" and "deaths" are all ``death``; a modal figure ("could reach 20,000") is a
@@ -177,6 +180,12 @@ _PLACES = {
     **{country: country for country in _COUNTRIES},
 }  # fmt: skip
 
+# Parties by their common nicknames, so that "the Tories" meet "the Conservatives".
+_ALIASES = {
+    "tories": "conservatives", "tory": "conservative", "gop": "republicans",
+    "dems": "democrats", "lib dems": "liberal democrats",
+}  # fmt: skip
+
 _STOP = wordset(
     """a an the of and or to in on at for from by with as than that which who whom whose is
     are was were be been being has have had do does did will would could may might can shall
@@ -194,7 +203,7 @@ _TIME = (
     | frozenset(WEEKDAYS)
     | wordset(
         """year years month months week weeks day days today yesterday tomorrow ago last next
-        earlier later recently previously currently time times period quarter quarters"""
+        earlier later recently previously currently time times period quarter quarters far"""
     )
 )
 _TO = wordset("to into toward towards for")
@@ -379,7 +388,23 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         ),
         measure=measure or "",
         period=_period(claim.text, left, [*before, *after]),
+        years=_years(claim.text, left, right),
     )
+
+
+# "in 1906", "during 2019", an opening "In 1997," — not "since 1992" (where a running
+# count starts) nor "from 2019" (a comparison's base).
+_IN_YEAR = re.compile(r"\b(?:[Ii]n|[Dd]uring|[Tt]hroughout)\s+((?:1[89]|20)\d\d)\b(?![-–/])")
+
+
+def _years(text: str, left: int, right: int) -> frozenset[int]:
+    """The years named in the figure's clause, or in an opening "In 1997" of the sentence
+    before it."""
+    years = {int(m.group(1)) for m in _IN_YEAR.finditer(text, left, right)}
+    opening = _IN_YEAR.match(text)
+    if not years and opening is not None and left >= opening.end():
+        years.add(int(opening.group(1)))
+    return frozenset(years)
 
 
 _OPENING_TIME = re.compile(r"(?:In|During|For|Through|By)\s+([A-Z][a-z]+)[^,;]{0,12},")
@@ -418,6 +443,7 @@ _MEASURE_OF_PREDICATE = {
     **dict.fromkeys(wordset("diagnosed infected"), "case"),
     **dict.fromkeys(wordset("missing unaccounted"), "missing"),
     **dict.fromkeys(wordset("displaced evacuated homeless"), "displaced"),
+    **dict.fromkeys(wordset("identified identify identifies identifying"), "identified"),
     **dict.fromkeys(wordset("arrested detained"), "arrest"),
     **dict.fromkeys(wordset("buried interred"), "burial"),
 }
@@ -765,7 +791,7 @@ def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
         if previous.word == "the" and not token.capital and token.word in _ORGANIZATION_HEADS
     ]
     if not heads:
-        return set()
+        return _group_antecedent(before, context, claimant)
     names = [
         [_fold(w, spelling=False) for w in m.group().split()]
         for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+", context)
@@ -776,6 +802,28 @@ def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
             if entity is not None:
                 return {f"from:{_stemmed_place(entity)}"}
     return set()
+
+
+# A named group in the plural ("the Tories", "the Liberal Democrats"): what a following
+# "they" most often stands for when nothing else in the clause is named.
+_PLURAL_GROUP = re.compile(r"\b[Tt]he\s+((?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*s)\b")
+
+
+def _group_antecedent(before: list[_Token], context: str, claimant: str) -> set[str]:
+    """The group "they" stands for as the figure's agent ("So far they have won only 121
+    seats" after "In 1997 the Tories were reduced to 165 seats"): the last plural group
+    named with "the" in ``context``, when it is not a place ("the Philippines")."""
+    if not any(t.word == "they" for t in before) or any(
+        t.capital and _keep(t.word) for t in before
+    ):
+        return set()
+    groups = _PLURAL_GROUP.findall(context)
+    if not groups:
+        return set()
+    entity = _entity([_fold(w, spelling=False) for w in groups[-1].split()], claimant)
+    if entity is None or entity in _PLACES.values() or is_place(entity.title()):
+        return set()  # (by its whole name: "the Greens" are no Greenland)
+    return {f"from:{_stemmed_place(entity)}"}
 
 
 def _known_place(entity: str) -> bool:
@@ -796,7 +844,7 @@ def _entity(run: list[str], claimant: str) -> str | None:
     if claimant and set(words) <= set(claimant.split()) and not _known_place(name):
         return None  # part of the claimant's name ("Texas Department" of ...), unless a
         # place ("The U.S. economy added ..., the U.S. Bureau of Labor Statistics said")
-    return _PLACES.get(name, name)
+    return _PLACES.get(name, _ALIASES.get(name, name))
 
 
 def _stemmed_place(entity: str) -> str:
@@ -822,11 +870,14 @@ def _keep(word: str) -> bool:
     )
 
 
-def compatible(a: Subject, b: Subject) -> bool:
+def compatible(a: Subject, b: Subject, *, same_figure: bool = False) -> bool:
     """Whether two subjects may measure the same thing: the same unit; what it counts,
     the action and the entities not different (where both say); no entity where one's
     action comes from and the other's goes; at least half the other words of the smaller
-    side shared (where both have some); and something shared besides the unit."""
+    side shared (where both have some) unless ``same_figure`` (the two give one distinctive
+    value: then their words may describe it differently, "the labor force participation
+    rate" and "the proportion of Americans who either have a job or are seeking one", both
+    63.2 percent); and something shared besides the unit."""
     if a.measured != b.measured:
         return False
     if a.thing and b.thing and a.head not in b.thing and b.head not in a.thing:
@@ -848,10 +899,12 @@ def compatible(a: Subject, b: Subject) -> bool:
         and b.words
         and 2 * len(a.words & b.words) < min(len(a.words), len(b.words))
         and not same_act  # "U.S. employers added" and "the U.S. economy added" 304,000 jobs
+        and not same_figure
     ):
         return False  # "unemployment rate" and "inflation" both rose: two things measured
     return bool(
-        _share_place(a, b)
+        same_figure
+        or _share_place(a, b)
         or (a.action is not None and a.action == b.action)
         or a.thing & b.thing
         or a.words & b.words
@@ -1096,6 +1149,11 @@ class _Growing:
             s.period and not s.period & subject.period for s in self.subjects
         ):
             return 0  # a line is one period's figure: January's and December's are two lines
+        if all(
+            _other_years(subject, point, s, p)
+            for s, p in zip(self.subjects, self.points, strict=True)
+        ):
+            return 0  # "they won just 156 seats" in 1906 is no point of a 2024 line
         if any(_known_place(place) for place in subject.places):
             elsewhere = sum(
                 bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
@@ -1110,7 +1168,7 @@ class _Growing:
         for s, p in zip(self.subjects, self.points, strict=True):
             if not _same_countries(countries[p.source], mine):
                 continue  # one source is about Libya, the other about Morocco
-            if compatible(s, subject):
+            if compatible(s, subject, same_figure=_same_figure(p, point)):
                 if anchored(s, subject):
                     return 2
                 if _near(p, point) and (on_line or _common_name(names[p.source], used)):
@@ -1154,6 +1212,33 @@ def _same_countries(a: frozenset[str], b: frozenset[str]) -> bool:
 def _common_name(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two sources may report one event: one uses no name, or they share one."""
     return not a or not b or bool(a & b)
+
+
+def _same_figure(a: Point, b: Point) -> bool:
+    """Whether two figures give one value precise enough not to meet by chance: the same
+    value and bound with three significant digits or more ("63.2", "304,000"; not "4" or
+    "170,000")."""
+    return (a.value, a.high, a.bound) == (b.value, b.high, b.bound) and _significant(a.value) >= 3
+
+
+def _significant(value: str) -> int:
+    """Significant digits of a decimal string: "63.2" 3, "304000" 3, "0.05" 1."""
+    digits = value.lstrip("-").replace(".", "").lstrip("0")
+    return len(digits.rstrip("0")) if "." not in value else len(digits)
+
+
+def _other_years(a: Subject, a_point: Point, b: Subject, b_point: Point) -> bool:
+    """Whether two figures are about different years: both clauses name years and none in
+    common, or one names years more than a year away from when the other was made (a story
+    running over New Year keeps its line: "sent 1,000 containers", said in October, and
+    "7,000", said in March)."""
+    if a.years and b.years:
+        return not a.years & b.years
+    named, other = (a.years, b_point) if a.years else (b.years, a_point)
+    day = other.made_on or other.published
+    if not named or not day:
+        return False
+    return all(abs(year - int(day[:4])) > 1 for year in named)
 
 
 def _dated(point: Point) -> bool:

@@ -91,11 +91,17 @@ _VERB_WORDS = frozenset(REPORTING_FORMS) | wordset(
 _PHRASE_WORDS = 6  # "in the port city of"
 _SHORT_TAIL = 6  # words after ", said X" that can only be adverbials ("on Friday")
 _INTRO_MAX_WORDS = 8  # "In a statement on Tuesday," introduces; a longer opening is content
+# Words opening an introductory phrase of any length: a subordinate clause ("After the
+# storm killed 300 people in the north of the province, officials said the toll would
+# rise"), not a phrase that may be the subject ("At least 124 people ..., officials said").
+_LONG_INTRO_WORDS = wordset(
+    "after before while when whenever although though because unless prior despite amid"
+)
 # Words opening a sentence's introductory phrase ("In a statement, X said C"): text before
 # such a comma is not the content of a postposed "C, X said".
 _INTRO_WORDS = wordset(
     """in on at as if when whenever while after before since although though because unless
-    during meanwhile however separately earlier later last this also but and yet still for
+    prior during meanwhile however separately earlier later last this also but and yet still for
     from with without despite amid amidst following asked speaking writing addressing
     responding by through under over upon once then now today yesterday elsewhere instead
     previously similarly likewise nevertheless furthermore moreover additionally thus so
@@ -287,7 +293,24 @@ class _Sentence:
             return self._postposed(group_start, group_end, speaker, token, cites)
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
-        return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+        found = [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+        opened = self._subordinate_opening(group_start)
+        if found and opened is not None:
+            # "Although inflation accelerated in May ..., Rusnok said C": May is when
+            # inflation rose, not when Rusnok spoke.
+            found[0] = replace(found[0], attribution_start=opened)
+        return found
+
+    def _subordinate_opening(self, group_start: int) -> int | None:
+        """Where the attribution starts after a subordinate clause opening the sentence
+        ("Although ..., X said C"), else None."""
+        comma = self._comma_before(group_start)
+        if comma is None or self.text.rfind(",", self.start, comma) != -1:
+            return None
+        words = self.text[self.start : comma].strip(" \"“”'‘’(").split()
+        if not words or words[0].lower() not in _LONG_INTRO_WORDS:
+            return None
+        return comma + 1
 
     def _closing_inversion(self, verb: Token, speaker: Mention) -> bool:
         """ "C, reports the Daily Star." / "C, notes X.": a form that is also a noun or a
@@ -647,11 +670,17 @@ class _Sentence:
         previous = self.text.rfind(",", self.start, comma)
         opening = self.text[(previous + 1 if previous != -1 else self.start) : comma]
         words = opening.strip(" \"“”'‘’(").split()
-        intro = previous == -1 and len(words) <= _INTRO_MAX_WORDS
         if not words:
             return False
+        # A phrase opened by a preposition, a subordinator or a participle introduces the
+        # sentence however long it is ("Giving an interview on CNN prior to meeting with the
+        # media for a formal update, Green said the toll will jump"); other short ones may.
+        opener = words[0].lower()
+        long_intro = opener in _LONG_INTRO_WORDS or (len(opener) > 5 and opener.endswith("ing"))
+        intro = previous == -1 and (len(words) <= _INTRO_MAX_WORDS or long_intro)
         start, frame = self._content_start(verb_index)
-        if intro and words[0].lower() in _INTRO_WORDS and not self._no_object(verb_index, start):
+        introduces = opener in _INTRO_WORDS or long_intro
+        if intro and introduces and not self._no_object(verb_index, start):
             return False
         return frame != "that"
 
@@ -667,6 +696,8 @@ class _Sentence:
                 return True
             if token.lower in _CONJUNCTION_OPENERS:
                 return comma
+            if comma and len(token.lower) > 5 and token.lower.endswith("ing"):
+                return True  # "..., officials said, making it the largest cluster since"
             if not _adverbial(token):
                 return False
             comma = comma or token.text == ","
