@@ -286,15 +286,27 @@ def unit_head(unit: str) -> str:
 def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` holding ``text[start:end]``: from the last boundary before it
     (a comma and space, "that", a reporting verb, a semicolon...) to the first after it."""
-    lefts = [0, *(match.end() for match in _LEFT_BOUNDARY.finditer(text, 0, start))]
+    lefts = [
+        0,
+        *(
+            match.end()
+            for match in _LEFT_BOUNDARY.finditer(text, 0, start)
+            if not _locates(text, match)
+        ),
+    ]
     while len(lefts) > 1 and not _names_something(text[lefts[-1] : start]):
         lefts.pop()  # "The participation rate, at 63.2 percent,": the noun before
     left = lefts[-1]
     for match in _TOKEN.finditer(text, left, start):
-        if _fold(match.group()) in _SPEECH_BOUNDARY:
+        if _fold(match.group()) in _SPEECH_BOUNDARY and text[match.end() : start].strip() not in (
+            "to",
+            "at",
+        ):  # not "the total number of victims found to 78": no clause follows the verb
             left = match.end()
     right = len(text)
     found = _RIGHT_BOUNDARY.search(text, end)
+    while found is not None and _locates(text, found):
+        found = _RIGHT_BOUNDARY.search(text, found.end())
     while found is not None and _DASH.fullmatch(found.group()):
         closing = _DASH.search(text, found.end())
         going_on = closing is not None and _GOES_ON.match(text, closing.end()) is not None
@@ -310,6 +322,23 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _DASH = re.compile(r"\s[–-]\s")
+_PLACE_AFTER = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+
+
+def _locates(text: str, boundary: re.Match[str]) -> bool:
+    """Whether a comma only separates a place from the one it lies in ("Surfside, Florida
+    has risen to 86"): a name before it, a known place after it."""
+    if not boundary.group().startswith(","):
+        return False
+    before = text[: boundary.start()].rsplit(None, 1)
+    after = _PLACE_AFTER.match(text, boundary.end())
+    if not before or not before[-1][:1].isupper() or after is None:
+        return False
+    name = " ".join(_fold(w, spelling=False) for w in after.group().rstrip(".").split())
+    place = _PLACES.get(name, name)
+    return place in _PLACES.values() or is_place(place.title())
+
+
 _GOES_ON = re.compile(r"(?!(?:and|but|or|while|whereas)\b)[a-z]")
 
 
@@ -353,8 +382,15 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
     # An area scopes the figure only in its own predicate: "killing hundreds of people and
     # damaging buildings in the Atlas Mountains" does not count the Atlas Mountains' dead.
     _, more_areas, _ = _content(_until_conjunction(after), skip, agent=False, opens=False)
+    # "Surfside, Florida": the state only says where the town is; the town is the scope.
+    qualifiers = _qualifiers(claim.text)
+    entities = {e for e in entities if e.split(":", 1)[-1] not in qualifiers}
+    more_entities = {e for e in more_entities if e.split(":", 1)[-1] not in qualifiers}
+    areas -= qualifiers
     if not entities and not more_entities:  # "officials in India said the toll stood at 53"
         entities, areas = _attribution_places(claim.text, left, right, skip)
+        entities = {e for e in entities if e.split(":", 1)[-1] not in qualifiers}
+        areas -= qualifiers
     measure = _measure("body", before, after) if adjacent == "body" else adjacent
     measure = measure or _measure(unit, before, after)
     if not measure and not _LETTER.search(quantity.text):
@@ -365,9 +401,11 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         measure = f"{measure} projected"
     role = _role(claim.text[:at], unit) or _after(quantity.text, claim.text[end:])
     if role is None and _ANOTHER_BEFORE.search(claim.text[:at]):
-        # "another 2,000 were still being processed" adds to a count (a change) unless its
-        # own predicate says what it counts ("632 killed and another 329 injured").
-        role = None if _nearest_measure(before, after) else "change"
+        # "another 2,000 were still being processed" adds to a count (a change) unless,
+        # after another figure, its own predicate says what it counts ("632 killed and
+        # another 329 injured"); "identified those additional four people" adds.
+        after_another = bool(claim.quantities) and quantity is not claim.quantities[0]
+        role = None if after_another and _nearest_measure(before, after) else "change"
     if role is not None:
         measure = f"{measure or unit} {role}"
     if _expected(claim.text, at, left, before):
@@ -616,15 +654,34 @@ def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None
         return "depth"  # "11 miles below the Earth's surface", "put it at 5 miles down"
     if unit in _BODIES:  # bodies count the dead, unless said to be buried ...
         return _nearest_measure(before, after) or "death"
+    if unit in _VICTIMS and _RECOVERED & {t.word for t in [*before, *after]}:
+        return _nearest_measure(before, after) or "death"  # "victims recovered", "found"
     if unit not in _PERSON_HEADS:
         return None
+    for token in _until_conjunction(after)[:3]:  # "with 150 people still missing"
+        if token.word in _MEASURE_OF_PREDICATE:
+            return _MEASURE_OF_PREDICATE[token.word]
     for token in _until_conjunction(before[::-1]):
         if token.word in _NAMED_BEFORE:  # "the toll ... has risen to 1,341 people"
             return _MEASURE_OF_UNIT.get(singular(token.word), _NAMED_BEFORE[token.word])
-    return _nearest_measure(before, after)
+    return _nearest_measure(before, after) or _number_of(before)
+
+
+def _number_of(before: list[_Token]) -> str | None:
+    """The measure "the number of" names before the figure, a few words on: "The number
+    of those confirmed dead after the collapse ... has risen to 86" counts deaths."""
+    words = [t.word for t in before]
+    for at in range(len(words) - 1):
+        if words[at] == "number" and words[at + 1] == "of":
+            for word in words[at + 2 : at + 6]:
+                if word in _MEASURE_OF_PREDICATE:
+                    return _MEASURE_OF_PREDICATE[word]
+    return None
 
 
 _BODIES = wordset("body corpse")
+_VICTIMS = wordset("victim")
+_RECOVERED = wordset("recovered recover recovering found pulled")
 _LETTER = re.compile(r"[A-Za-z]")
 
 
@@ -736,6 +793,27 @@ def _content(
             out.add(_stem(token.word))
         i += 1
     return entities, areas, out
+
+
+# "Surfside, Florida", "Cloquet, Minn.", "Surfside, a beachside town in Florida": a place
+# named after a comma, or at the end of an apposition after one, locates the name before it.
+_QUALIFIED = re.compile(
+    r"(?<![\w.])[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*,\s+"
+    r"(?:an?\s+[\w\s-]{1,40}?\s+(?:in|of|near)\s+)?"
+    r"((?:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
+)
+
+
+def _qualifiers(text: str) -> set[str]:
+    """The places (as subjects hold them) that only say where another named place is."""
+    found = set()
+    for match in _QUALIFIED.finditer(text):
+        words = match.group(1).removeprefix("the ").rstrip(".").split()
+        name = " ".join(_fold(w, spelling=False) for w in words)
+        place = _PLACES.get(name, name)
+        if place in _PLACES.values() or is_place(place.title()) or _area(place):
+            found.add(_stemmed_place(place))
+    return found
 
 
 def _attribution_places(

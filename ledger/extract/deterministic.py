@@ -91,7 +91,7 @@ class DeterministicExtractor:
     """The rule-based claim extractor (``Extractor`` protocol)."""
 
     name: str = "claims-ledger/rules"
-    version: str = "2.3.0"
+    version: str = "2.4.0"
 
     def __init__(self) -> None:
         self.rules_sha256: str = rules_digest()

@@ -68,6 +68,9 @@ _PHRASE_TAGS = frozenset({"NN", "NNS", "JJ", "VBG"})  # "neighboring countries"
 _PHRASE_LINKS = wordset("and of the")
 _WEEKDAY_WORDS = frozenset(WEEKDAYS) | wordset("yesterday today")
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
+# Participles that carry a running total on ("..., bringing the death toll to 98"): part
+# of the statement, unlike a writer's gloss (", signaling a deepening alliance").
+_TOTAL_ING = wordset("raising bringing pushing lifting taking")
 _PREPOSITION_ING = wordset(
     "including according during following regarding concerning excluding involving"
 )
@@ -305,7 +308,7 @@ class _Sentence:
         """Where the attribution starts after a subordinate clause opening the sentence
         ("Although ..., X said C"), else None."""
         comma = self._comma_before(group_start)
-        if comma is None or self.text.rfind(",", self.start, comma) != -1:
+        if comma is None:
             return None
         words = self.text[self.start : comma].strip(" \"“”'‘’(").split()
         if not words or words[0].lower() not in _LONG_INTRO_WORDS:
@@ -676,13 +679,24 @@ class _Sentence:
         # sentence however long it is ("Giving an interview on CNN prior to meeting with the
         # media for a formal update, Green said the toll will jump"); other short ones may.
         opener = words[0].lower()
-        long_intro = opener in _LONG_INTRO_WORDS or (len(opener) > 5 and opener.endswith("ing"))
-        intro = previous == -1 and (len(words) <= _INTRO_MAX_WORDS or long_intro)
         start, frame = self._content_start(verb_index)
+        if self._long_opening() and not self._no_object(verb_index, start):
+            return False  # "After weeks of searching, which had been interrupted ..., X said C"
+        long_intro = opener in _LONG_INTRO_WORDS or _participle(opener)
+        intro = previous == -1 and (len(words) <= _INTRO_MAX_WORDS or long_intro)
         introduces = opener in _INTRO_WORDS or long_intro
         if intro and introduces and not self._no_object(verb_index, start):
             return False
         return frame != "that"
+
+    def _long_opening(self) -> bool:
+        """Whether the sentence opens with a subordinator or a participle: its opening
+        phrase, commas and all, introduces what follows."""
+        first = self.text[self.start : self.body_end].lstrip(" \"“”'‘’(").split(maxsplit=1)
+        if not first:
+            return False
+        word = first[0].lower().rstrip(",")
+        return word in _LONG_INTRO_WORDS or _participle(word)
 
     def _no_object(self, verb_index: int, start: int) -> bool:
         """Whether nothing after the verb can be what was said: the sentence ends there, or
@@ -998,6 +1012,8 @@ class _Sentence:
             if self._another_speaker_at(i + 1) or self._closing_relay_at(i + 1):
                 return _strip_end(self.text, content_start, token.start), None
             word = tokens[i + 1].lower if i + 1 < len(tokens) else ""
+            if word in _TOTAL_ING:
+                continue  # ", raising the total to 78": the figure the statement leads to
             if word.endswith("ing") and word not in _PREPOSITION_ING:
                 # ", signaling a deepening alliance": the writer's gloss, not the claim.
                 return _strip_end(self.text, content_start, token.start), None
@@ -1067,6 +1083,11 @@ def _participle_link(token: Token) -> bool:
     if not token.text.isalpha() or not token.text.islower() or word in _VERB_WORDS:
         return False
     return word not in _RELATIVE_WORDS  # "polling company Ipsos" is a noun phrase
+
+
+def _participle(word: str) -> bool:
+    """A present participle opening a phrase ("Giving", "Speaking"), by its ending."""
+    return len(word) > 5 and word.endswith("ing") and word not in _PREPOSITION_ING
 
 
 def _start(mention: Mention) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 
 from ledger.extract import DeterministicExtractor
-from ledger.lines import group, subject_of
+from ledger.lines import Subject, group, subject_of
 from tests.unit.test_lines import claim, q, story_claims
 
 EXTRACTOR = DeterministicExtractor()
@@ -150,3 +150,73 @@ def test_a_long_introduction_does_not_make_the_speech_postposed() -> None:
         published=DAY,
     )
     assert [q.value for q in found.quantities] == ["212", "6"]
+
+
+def _subject(text: str, figure: str, unit: str, value: str = "1") -> Subject:
+    quantity = q(value, unit, figure)
+    found = subject_of(claim(text, quantity), quantity)
+    assert found is not None
+    return found
+
+
+def test_a_place_named_with_its_state_keeps_one_clause_and_the_town_as_scope() -> None:
+    text = (
+        "The number of those confirmed dead after the flood in Riverton, Wyoming has risen to 23."
+    )
+    found = _subject(text, "23", "people")
+    assert found.measure == "death"  # "the number of those confirmed dead": the clause is whole
+    assert "wyomi" not in found.areas  # the state only says where Riverton is
+    assert any(place.startswith("river") for place in found.places)
+
+
+def test_a_predicate_right_after_a_count_beats_the_toll_before_it() -> None:
+    text = "Officials updated the death toll to 11 on Monday with 150 people still missing."
+    assert _subject(text, "150 people", "people").measure == "missing"
+    assert _subject(text, "11", "deaths").measure == "death"
+
+
+def test_victims_recovered_or_found_are_deaths_and_additional_ones_a_change() -> None:
+    text = (
+        "Crews recovered an additional 9 victims, raising the total number of victims found to 41."
+    )
+    assert _subject(text, "41", "victims").measure == "death"
+    assert _subject(text, "9 victims", "victims").measure == "death change"
+    identified = "Police identified those additional three people as A. Lund and B. Lund."
+    assert _subject(identified, "three people", "people").measure == "identified change"
+
+
+def test_ages_in_a_list_of_names_are_not_counts() -> None:
+    text = "Police named the dead as Ana Ruiz, 61; Tom Lee, 33; and Mia Chen, 9."
+    (found,) = EXTRACTOR.extract(text, published=DAY)
+    assert found.quantities == ()
+
+
+def test_a_total_carried_on_by_a_participle_is_part_of_the_statement() -> None:
+    (found,) = EXTRACTOR.extract(
+        "The mayor said crews recovered 6 more victims, bringing the death toll to 41.",
+        published=DAY,
+    )
+    assert [q.value for q in found.quantities] == ["6", "41"]
+    (glossed,) = EXTRACTOR.extract(
+        "The ministry said 6,000 troops were sent, signaling a deepening alliance.",
+        published=DAY,
+    )
+    assert "signaling" not in glossed.statement
+
+
+def test_an_opening_subordinate_clause_with_commas_of_its_own_is_not_the_content() -> None:
+    (found,) = EXTRACTOR.extract(
+        "After days of searching, which storms had slowed, the governor said 52 people "
+        "have now been identified.",
+        published=DAY,
+    )
+    assert found.statement.startswith("The governor said 52 people")
+    assert [q.value for q in found.quantities] == ["52"]
+
+
+def test_a_toll_moving_between_spelled_out_figures_gives_both() -> None:
+    (found,) = EXTRACTOR.extract(
+        "The fire chief said the death toll had increased from two to five overnight.",
+        published=DAY,
+    )
+    assert [(q.value, q.unit) for q in found.quantities] == [("2", "deaths"), ("5", "deaths")]
