@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -41,7 +42,15 @@ from ledger.errors import FormatError, IntegrityError, ProofError, VerificationE
 from ledger.rules import KeyState
 from ledger.state import ClaimState, Overlay, fold, subject_of
 from ledger.store import Store, StoredCheckpoint
-from ledger.verify import LogChecker, VerifyReport, _ClaimView, key_states
+from ledger.trust_state import TrustState, load_state, save_state
+from ledger.verify import (
+    LogChecker,
+    Progress,
+    VerifyReport,
+    _ClaimView,
+    key_states,
+    verify_store,
+)
 
 CHUNK = 1024
 """New entries checked per chunk task."""
@@ -591,7 +600,9 @@ def _check_nodes(computed: list[merkle.Node], nodes: merkle.NodeReader) -> None:
 # -- over a database ------------------------------------------------------------------------
 
 
-def verify_store_since(store: Store, state: VerifiedState) -> SinceResult:
+def verify_store_since(
+    store: Store, state: VerifiedState, *, log_verifier: Verifier | None = None
+) -> SinceResult:
     """``verify_since`` over the database's entries after ``state`` up to its head."""
     head = store.head().size
     if head < state.size:
@@ -606,7 +617,9 @@ def verify_store_since(store: Store, state: VerifiedState) -> SinceResult:
             c for size in txn.checkpoint_sizes(state.size, head) if (c := txn.checkpoint(size))
         ]
     log = StoreLog(store)
-    return verify_since(state, rows, log, checkpoints, store=store, nodes=log)
+    return verify_since(
+        state, rows, log, checkpoints, log_verifier=log_verifier, store=store, nodes=log
+    )
 
 
 def state_of_store(store: Store, report: VerifyReport) -> VerifiedState:
@@ -635,6 +648,75 @@ def state_of_store(store: Store, report: VerifyReport) -> VerifiedState:
     )
 
 
+# -- with a state file ------------------------------------------------------------------------
+
+
+def from_trust_state(saved: TrustState) -> VerifiedState:
+    """The plain values of a state file (``ledger.trust_state``) whose entries were verified."""
+    if not saved.entries_verified:
+        raise VerificationError(
+            f"saved state at size {saved.size}: only its checkpoint was verified, not the "
+            "entries below it, so there is nothing to verify incrementally from: run a full "
+            "verify (without --since) first"
+        )
+    return VerifiedState(
+        size=saved.size,
+        root=saved.root,
+        frontier=saved.frontier,
+        note=saved.note,
+        key_entries=saved.key_entries,
+    )
+
+
+def to_trust_state(state: VerifiedState, verifier: Verifier) -> TrustState:
+    """The state file for ``state`` (its note re-checked under ``verifier``)."""
+    if state.note is None:
+        raise VerificationError("an empty log has no checkpoint to save as a state")
+    return TrustState.build(
+        state.note,
+        verifier,
+        state.frontier,
+        entries_verified=True,
+        key_entries=state.key_entries or (),
+    )
+
+
+@dataclass(frozen=True)
+class StateRun:
+    """What ``verify_with_state`` did: an incremental check (``since``) or a full one."""
+
+    report: VerifyReport
+    state: VerifiedState
+    since: SinceResult | None
+    saved: Path | None
+
+
+def verify_with_state(
+    store: Store,
+    verifier: Verifier,
+    *,
+    since: Path | None,
+    save: Path | None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> StateRun:
+    """The ``verify --since``/``--save-state`` core: with a state file at ``since``, check
+    only what is new after it; with none there yet (first use), or without ``since``, a
+    full verify. Then, and only after success, write the new state atomically to ``save``
+    (default: back to ``since``). Nothing is written when anything fails."""
+    loaded = load_state(since, verifier) if since is not None else None
+    if loaded is not None:
+        result = verify_store_since(store, from_trust_state(loaded), log_verifier=verifier)
+        report, state, incremental = result.report, result.state, result
+    else:
+        report = verify_store(store, workers=workers, progress=progress)
+        state, incremental = state_of_store(store, report), None
+    target = save if save is not None else since
+    if target is not None:
+        save_state(target, to_trust_state(state, verifier))
+    return StateRun(report, state, incremental, target)
+
+
 __all__ = [
     "OldLog",
     "ProvenIndex",
@@ -644,4 +726,5 @@ __all__ = [
     "state_of_store",
     "verify_since",
     "verify_store_since",
+    "verify_with_state",
 ]
