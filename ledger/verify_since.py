@@ -239,8 +239,8 @@ class ProvenIndex:
             )
         except (ProofError, VerificationError) as exc:
             raise IntegrityError(
-                f"entry {seq} ({why}) as the log now holds it is not the entry the saved "
-                f"checkpoint at size {self.size} commits to: {exc}",
+                f"entry {seq} ({why}) as the log now holds it, or the tree above it, is not "
+                f"what the saved checkpoint at size {self.size} commits to: {exc}",
                 seq=seq,
             ) from exc
 

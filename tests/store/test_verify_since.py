@@ -75,7 +75,7 @@ def test_an_older_entry_the_new_ones_refer_to_changed(busy: Instance) -> None:  
     )
     with pytest.raises(
         IntegrityError,
-        match=rf"entry {claim.seq} .*not the entry the saved checkpoint at size 14 commits to",
+        match=rf"entry {claim.seq} .*is not what the saved checkpoint at size 14 commits to",
     ):
         verify_store_since(store, state)
 
