@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.config import Settings
-from ledger.entries import ClaimChanges, Rating
-from ledger.errors import VerificationError
+from ledger.entries import ClaimChanges, Rating, parse_entry
+from ledger.errors import IntegrityError, VerificationError
 from ledger.instance import Instance, open_instance
 from ledger.signing import SigningKey
+from ledger.store import Store
 from ledger.verify import verify_store
 from ledger.verify_since import state_of_store, verify_store_since
 from tests.conftest import postgres_schema
@@ -111,22 +112,54 @@ def check(backend: str, ops: list[tuple[str, int]], split: int, tamper: int) -> 
         assert result.state == state_of_store(store, full)
         if full.entries == k:
             return
-        seq = k + tamper % (full.entries - k)
         unguard(store.engine)
-        with store.engine.begin() as conn:
-            data = bytes(
-                conn.execute(
-                    sa.text("SELECT data FROM entries WHERE seq = :s"), {"s": seq}
-                ).scalar_one()
-            )
-            forged = data[:-10] + (b"A" if data[-10:-9] != b"A" else b"B") + data[-9:]
-            conn.execute(
-                sa.text("UPDATE entries SET data = :d WHERE seq = :s"), {"d": forged, "s": seq}
-            )
+        # A new entry changed: named by its seq.
+        seq = k + tamper % (full.entries - k)
+        original = flip(store.engine, seq)
         with pytest.raises(VerificationError) as info:
             verify_store_since(store, saved)
         assert info.value.seq == seq
         assert f"entry {seq}" in str(info.value)
+        restore(store.engine, seq, original)
+        # An older entry the new ones need (the claim a new entry changes, the source a new
+        # claim cites, else entry k-1 for the link) changed: named by its seq.
+        if k:
+            older = referenced(store, k, full.entries) or [k - 1]
+            seq = older[tamper % len(older)]
+            flip(store.engine, seq)
+            with pytest.raises(IntegrityError, match=rf"entry {seq} \(.*is not what the saved"):
+                verify_store_since(store, saved)
+
+
+def flip(engine: sa.Engine, seq: int) -> bytes:
+    """Change one byte of entry ``seq``'s signature; returns its original bytes."""
+    with engine.begin() as conn:
+        data = bytes(
+            conn.execute(
+                sa.text("SELECT data FROM entries WHERE seq = :s"), {"s": seq}
+            ).scalar_one()
+        )
+        forged = data[:-10] + (b"A" if data[-10:-9] != b"A" else b"B") + data[-9:]
+        conn.execute(
+            sa.text("UPDATE entries SET data = :d WHERE seq = :s"), {"d": forged, "s": seq}
+        )
+    return data
+
+
+def restore(engine: sa.Engine, seq: int, data: bytes) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE entries SET data = :d WHERE seq = :s"), {"d": data, "s": seq})
+
+
+def referenced(store: Store, k: int, n: int) -> list[int]:
+    """Seqs below ``k`` of the claims and sources the entries ``k..n-1`` refer to."""
+    found = []
+    for row in store.iter_entries(k, n):
+        payload = parse_entry(row.data).body.payload
+        target = getattr(payload, "claim", None) or getattr(payload, "source", None)
+        if isinstance(target, str) and (old := store.entry_by_hash(target)) and old.seq < k:
+            found.append(old.seq)
+    return found
 
 
 SETTINGS = settings(
