@@ -113,3 +113,19 @@ def test_a_tree_node_of_the_new_entries_changed(busy: Instance) -> None:  # noqa
     )
     with pytest.raises(IntegrityError, match=r"tree node \(level 3, index 1\) is"):
         verify_store_since(busy.ledger.store, state)
+
+
+def test_a_log_truncated_below_the_saved_state(busy: Instance) -> None:  # noqa: F811
+    state = saved_at(busy, 15)
+    edit(busy.ledger.store.engine, "DELETE FROM checkpoints WHERE size >= 14")
+    edit(busy.ledger.store.engine, "DELETE FROM entries WHERE seq >= 14")
+    with pytest.raises(IntegrityError, match="saved state is at tree size 15, but the log holds"):
+        verify_store_since(busy.ledger.store, state)
+
+
+def test_new_entries_without_a_checkpoint(busy: Instance) -> None:  # noqa: F811
+    state = saved_at(busy, 10)
+    edit(busy.ledger.store.engine, "DELETE FROM checkpoints WHERE size >= 15")
+    with pytest.raises(IntegrityError, match="entries 14 to 15 are not covered") as info:
+        verify_store_since(busy.ledger.store, state)
+    assert info.value.seq == 14
