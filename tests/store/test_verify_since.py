@@ -5,6 +5,7 @@ names the new entry, the older entry, the saved state or the checkpoint that is 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,15 @@ from ledger import merkle
 from ledger.entries import ClaimRevised, parse_entry
 from ledger.errors import IntegrityError, SignatureError, VerificationError
 from ledger.instance import Instance
+from ledger.trust_state import load_state
 from ledger.verify import verify_store
-from ledger.verify_since import VerifiedState, state_of_store, verify_store_since
+from ledger.verify_since import (
+    VerifiedState,
+    state_of_store,
+    verify_store_since,
+    verify_with_state,
+)
+from tests.helpers import add_source_with_claims
 from tests.store.test_tamper import busy, data_of, edit  # noqa: F401 - busy is a fixture
 
 CHECKPOINTS = (1, 2, 6, 10, 14, 15)  # busy's checkpoints below its head (16)
@@ -129,3 +137,27 @@ def test_new_entries_without_a_checkpoint(busy: Instance) -> None:  # noqa: F811
     with pytest.raises(IntegrityError, match="entries 14 to 15 are not covered") as info:
         verify_store_since(busy.ledger.store, state)
     assert info.value.seq == 14
+
+
+def test_state_files_are_written_only_after_success(busy: Instance, tmp_path: Path) -> None:  # noqa: F811
+    ledger = busy.ledger
+    verifier = ledger.log_verifier()
+    folder = tmp_path / "states"
+    folder.mkdir()
+    state, other = folder / "state.json", folder / "other.json"
+    first = verify_with_state(ledger.store, verifier, since=state, save=None)
+    assert first.since is None and first.saved == state  # first use: a full verify
+    saved = state.read_text()
+    add_source_with_claims(ledger, busy.writer_key(), 7, claims=2)
+    run = verify_with_state(ledger.store, verifier, since=state, save=other)
+    assert run.since is not None and run.since.new_entries == 3
+    assert state.read_text() == saved  # --save-state elsewhere leaves STATE as it was
+    grown = load_state(other, verifier)
+    assert grown is not None and (grown.size, grown.root) == (19, run.report.root)
+    assert grown.key_entries == load_state(state, verifier).key_entries  # type: ignore[union-attr]
+    written = other.read_text()
+    edit(ledger.store.engine, "UPDATE checkpoints SET note = :n WHERE size = 19", n="forged\n")
+    with pytest.raises(VerificationError, match="checkpoint at tree size 19"):
+        verify_with_state(ledger.store, verifier, since=state, save=None)
+    assert (state.read_text(), other.read_text()) == (saved, written)
+    assert sorted(p.name for p in folder.iterdir()) == ["other.json", "state.json"]
