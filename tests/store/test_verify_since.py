@@ -161,3 +161,35 @@ def test_state_files_are_written_only_after_success(busy: Instance, tmp_path: Pa
         verify_with_state(ledger.store, verifier, since=state, save=None)
     assert (state.read_text(), other.read_text()) == (saved, written)
     assert sorted(p.name for p in folder.iterdir()) == ["other.json", "state.json"]
+
+
+def test_a_new_claim_row_edited(busy: Instance) -> None:  # noqa: F811
+    state = saved_at(busy, 10)
+    edit(
+        busy.ledger.store.engine, "UPDATE claims SET claimant_name = 'Someone Else' WHERE seq = 12"
+    )
+    with pytest.raises(IntegrityError, match=r"projections differ from the log: claims .*claimant"):
+        verify_store_since(busy.ledger.store, state)
+
+
+def test_the_row_of_an_older_claim_a_new_entry_changed_edited(busy: Instance) -> None:  # noqa: F811
+    """The revision at 14 changed a claim extracted before the saved size 14: its row must
+    be the replay of its entries, older ones proven."""
+    store = busy.ledger.store
+    state = saved_at(busy, 14)
+    revision = parse_entry(data_of(store.engine, 14)).body.payload
+    assert isinstance(revision, ClaimRevised)
+    edit(
+        store.engine,
+        "UPDATE claims SET statement = 'Forged.' WHERE claim_id = :c",
+        c=revision.claim,
+    )
+    with pytest.raises(IntegrityError, match=f"claims {revision.claim}: statement is 'Forged.'"):
+        verify_store_since(store, state)
+
+
+def test_a_row_for_a_new_entry_removed(busy: Instance) -> None:  # noqa: F811
+    state = saved_at(busy, 10)
+    edit(busy.ledger.store.engine, "DELETE FROM claims WHERE seq = 11")
+    with pytest.raises(IntegrityError, match="claims: the row for entry 11 is missing"):
+        verify_store_since(busy.ledger.store, state)
