@@ -17,11 +17,15 @@ takes it, the entries ``k..n`` and the signed checkpoints in ``(k, n]``, and che
   ``OldLog`` and each is accepted only with an inclusion proof against the *saved* root,
   so the store can hide or reorder nothing the old checkpoint commits to without failing.
 
+* with a database: the source and claim rows the new entries create, and the rows of the
+  claims they change (older ones included, replayed through proven entries).
+
 Cost: O(new entries + log n) hashes and signatures, plus O(log n) per older entry a new
-one looks up. Not rechecked: entries below ``k`` (the state says they were), projections
-(``claims-ledger verify`` without ``--since`` does), and absences: "no earlier source has
-this SHA-256", "this claim has no other earlier entry" are the store's answers, which an
-inclusion proof cannot show (the claim-state map in checkpoints will; see
+one looks up. Not rechecked: entries below ``k`` (the state says they were), the other
+projections (past claim states, search and quantity indexes, derived tables: a full
+``claims-ledger verify`` does), and absences: "no earlier source has this SHA-256",
+"this claim has no other earlier entry" are the store's answers, which an inclusion proof
+cannot show (the claim-state map in checkpoints will; see
 docs/decisions/0014-incremental-verification.md).
 """
 
