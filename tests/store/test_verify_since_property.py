@@ -1,12 +1,15 @@
 """Property: for random logs and a random saved checkpoint, verifying incrementally from a
 state saved there reaches the same verdict, root, head and new state as a full verify; and
-a new entry tampered with is named by its seq. On SQLite and PostgreSQL."""
+a new entry, or an older one the new ones need, tampered with is named by its seq. On SQLite
+and PostgreSQL, and from memory with no database (key entries then asked of the log and
+proven)."""
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,10 +24,11 @@ from ledger.instance import Instance, open_instance
 from ledger.signing import SigningKey
 from ledger.store import Store
 from ledger.verify import verify_store
-from ledger.verify_since import state_of_store, verify_store_since
+from ledger.verify_since import state_of_store, verify_since, verify_store_since
 from tests.conftest import postgres_schema
 from tests.helpers import add_source, claim_payload, source_sha
 from tests.store.test_tamper import unguard
+from tests.unit.test_verify_since_memory import MemoryLog, rows_after
 
 OPS = st.lists(
     st.one_of(
@@ -110,6 +114,18 @@ def check(backend: str, ops: list[tuple[str, int]], split: int, tamper: int) -> 
         assert result.new_entries == full.entries - k
         assert (result.report.root, result.report.head) == (full.root, full.head)
         assert result.state == state_of_store(store, full)
+        # The same from memory, with no database (a remote monitor's case).
+        entries = [row.data for row in store.iter_entries()]
+        checkpoints = [c for c in store.iter_checkpoints() if c.size > k]
+        remote = verify_since(
+            replace(saved, key_entries=None),
+            rows_after(entries, k),
+            MemoryLog(entries),
+            checkpoints,
+            log_verifier=instance.ledger.log_verifier(),
+        )
+        assert (remote.report.root, remote.report.head) == (full.root, full.head)
+        assert remote.state.frontier == result.state.frontier
         if full.entries == k:
             return
         unguard(store.engine)
