@@ -349,7 +349,13 @@ def proxied(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     api, api_url = launch(
         home,
         f"sqlite:///{home / 'ledger.sqlite3'}",
-        env={"LEDGER_API_CLIENT_MUTATION_RATE": "2/minute", "LEDGER_API_MUTATION_RATE": "off"},
+        env={
+            "LEDGER_API_CLIENT_MUTATION_RATE": "2/minute",
+            "LEDGER_API_MUTATION_RATE": "off",
+            # uvicorn (before LEDGER_TRUSTED_PROXIES) believes 127.0.0.1 by default.
+            "LEDGER_TRUSTED_PROXIES": "127.0.0.1",
+            "LEDGER_API_EVENT_HEARTBEAT": "0.5",
+        },
     )
     folder = tmp_path / "nginx"
     folder.mkdir()
@@ -446,3 +452,20 @@ def test_the_rate_limit_counts_the_forwarded_client_which_cannot_choose_it(
         assert _mutate(second, url) != 429
         assert _mutate(second, url) != 429
         assert _mutate(second, url) == 429
+
+
+def test_metrics_are_not_served_through_the_proxy_and_events_stream_unbuffered(
+    proxied: tuple[str, str, Path],
+) -> None:
+    url, api, cert = proxied
+    with _client(cert, "127.0.0.1") as client:
+        assert client.get(f"{url}/metrics", timeout=10).status_code == 403
+        with httpx.stream("GET", f"{api}/events", timeout=5) as probe:
+            if probe.status_code == 404:
+                pytest.skip("this server has no /events stream")
+        started = time.monotonic()
+        with client.stream("GET", f"{url}/events", timeout=10) as stream:
+            assert stream.status_code == 200
+            first = next(stream.iter_raw())
+        # A heartbeat (every 0.5 s here) arrives at once, not when a buffer fills.
+        assert first and time.monotonic() - started < 5
