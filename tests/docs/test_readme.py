@@ -16,19 +16,24 @@ Every ```sh block of README.md is one of three things, and each is checked:
   answer with ``data`` and without ``errors`` (a body that is not JSON gets a 400 with
   ``errors``: the bug this file exists for).
 
-No network: the server and every request stay on 127.0.0.1.
+Once more in a fresh ``git clone`` of this checkout (committed files only), from the
+clone's root. No network: the server and every request stay on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer.main
 
@@ -227,3 +232,66 @@ def test_the_command_synopsis_names_only_commands_and_options_that_exist() -> No
             assert option in _options(command), f"{line!r}: {command.name} has no {option}"
         checked += 1
     assert checked >= 25
+
+
+@pytest.mark.slow
+def test_the_readme_runs_in_a_fresh_clone(tmp_path: Path) -> None:
+    """What a fresh clone holds (committed files only: seeds, weights, migrations) is
+    enough for the README: set-up and ingest, then every runnable block, all from the
+    clone's root as the README says, against a server started from the clone."""
+    if not shutil.which("git") or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    cloned = subprocess.run(
+        ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cloned.returncode == 0, cloned.stderr
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "claims-ledger"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{clone}" exec "{sys.executable}" -m ledger.cli "$@"\n')
+    shim.chmod(0o755)
+    home = tmp_path / "home"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LEDGER_HOME": str(home),
+        "LEDGER_KEY_PASSPHRASE": "pw",
+    }
+    first = subprocess.run(
+        [str(shim), "run", "--no-serve"], cwd=clone, env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert "claim.extracted" in first.stdout
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(shim), "serve", "--port", str(port)],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.1)
+        readme = (clone / "README.md").read_text()
+        blocks = [b for b in sh_blocks(readme) if b != QUICK_START and not _is_synopsis(b)]
+        assert blocks
+        for block in blocks:
+            output = run_block(block, url, home, bin_dir, clone)
+            assert graphql_problems(output, block) == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
