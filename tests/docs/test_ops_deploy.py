@@ -285,7 +285,7 @@ def test_the_entry_script_serves_with_the_secret_passphrase(
         text=True,
         timeout=120,
     )
-    assert unsigned.returncode == 1
+    assert unsigned.returncode != 0
     assert "LEDGER_KEY_PASSPHRASE_FILE" in unsigned.stderr
     status = subprocess.run(
         [script, "status"], env=env, capture_output=True, text=True, timeout=120
