@@ -166,6 +166,24 @@ def test_the_auditor_verifies_exports_and_reads(granted: Ledger, tmp_path: Path)
     assert "entries" in cli(granted, "ledger_auditor", "status", home=auditor_home)
 
 
+def test_stale_derived_caches_need_the_readers_privileges(
+    granted: Ledger, tmp_path: Path
+) -> None:
+    """Why ledger_reader is not SELECT-only: after an append, the first claimants read
+    recomputes the caches; as ledger_auditor it is refused, as ledger_reader it works."""
+    cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 3)))
+    auditor = run_cli(
+        tmp_path / "auditor",
+        "claimants",
+        LEDGER_DATABASE_URL=url("ledger_auditor", granted.dbname),
+    )
+    assert auditor.returncode != 0
+    assert "permission denied" in (auditor.stdout + auditor.stderr).lower()
+    assert "Shin Won-shik" in cli(granted, "ledger_reader", "claimants", home=tmp_path / "reader")
+    # Fresh now: the auditor reads them.
+    assert "Shin Won-shik" in cli(granted, "ledger_auditor", "claimants", home=tmp_path / "a2")
+
+
 def test_a_query_only_api_worker_serves_with_the_reader_role(
     granted: Ledger, tmp_path: Path
 ) -> None:
