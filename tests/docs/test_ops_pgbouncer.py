@@ -24,6 +24,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import URL, make_url
 
 from ledger.errors import ConfigError
 from ledger.store.engine import _driver_options
@@ -159,3 +162,34 @@ def test_concurrent_appends_through_pgbouncer_transaction_pooling(
     assert seqs == list(range(len(seqs)))
     assert sources is not None and sources[0] == 1 + WRITERS  # the seed and each writer's
     assert f"ok {len(seqs)} entries verified" in verified.stdout
+
+
+_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
+    lambda name: name != "prepare_threshold"
+)
+_values = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-=%/ ", max_size=20)
+
+
+@given(
+    query=st.dictionaries(_names, _values, max_size=4),
+    threshold=st.one_of(st.none(), st.just("none"), st.just("NONE"), st.integers(0, 10**6)),
+)
+def test_driver_options_keep_every_other_parameter(
+    query: dict[str, str], threshold: str | int | None
+) -> None:
+    """Only prepare_threshold is taken out of the URL; every other parameter is kept
+    with its value as SQLAlchemy reads it, however it had to be escaped."""
+    params = dict(query)
+    if threshold is not None:
+        params["prepare_threshold"] = str(threshold)
+    url = str(URL.create("postgresql+psycopg", "u", None, "h", 5432, "db", params))
+    rest, args = _driver_options(url)
+    as_read = dict(make_url(url).query)  # as SQLAlchemy reads it (blank values dropped)
+    as_read.pop("prepare_threshold", None)
+    assert dict(make_url(rest).query) == as_read
+    if threshold is None:
+        assert args == {}
+    elif isinstance(threshold, int):
+        assert args == {"prepare_threshold": threshold}
+    else:
+        assert args == {"prepare_threshold": None}
