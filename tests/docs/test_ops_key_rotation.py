@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -18,7 +20,7 @@ from ledger.client import LedgerClient
 from ledger.config import Settings
 from ledger.errors import ConfigError
 from tests.api.conftest import launch
-from tests.helpers import run_cli, source_bytes
+from tests.helpers import ROOT, run_cli, source_bytes
 
 PW = {"LEDGER_KEY_PASSPHRASE": "pw"}
 RETRACT = """mutation($c: String!, $f: String!) {
@@ -130,3 +132,44 @@ def test_rotating_the_ingestion_key_and_an_api_writer(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def rotation_block() -> str:
+    """The command block of operations.md's "Rotating keys", as printed there."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text.split("### Rotating keys", 1)[1]
+    block = re.search(r"```\n(claims-ledger keys create.*?)```", section, re.S)
+    assert block
+    return block.group(1)
+
+
+def test_the_documented_rotation_commands_run_as_printed(tmp_path: Path) -> None:
+    """The block itself, run by bash; only `…` (a document) and `<old key id>` filled in,
+    after a token `api-2026` bound to the old key."""
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    old = key_ids(home)["ingest"]
+    cli(home, "tokens", "create", "api-2026", "--key", "ingest")
+    block = rotation_block()
+    assert block.count("…") == 1 and block.count("<old key id>") == 1
+    script = block.replace("…", article(tmp_path, 7)).replace("<old key id>", old)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "claims-ledger"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m ledger.cli "$@"\n')
+    shim.chmod(0o755)
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LEDGER_HOME": str(home), **PW},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "\nok " in "\n" + done.stdout
+    keys = cli(home, "keys", "list")
+    assert re.search(
+        r"^ingest  roles writer\n.*\n.*\n\s+registered at entry 1, revoked at", keys, re.M
+    )
+    new = key_ids(home)["ingest-2027"]
+    assert signers(home)[-2:] != [old, old] and new in signers(home)
