@@ -6,8 +6,10 @@ migrated and set up by it, granted, then used by each role the way its service d
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -166,9 +168,7 @@ def test_the_auditor_verifies_exports_and_reads(granted: Ledger, tmp_path: Path)
     assert "entries" in cli(granted, "ledger_auditor", "status", home=auditor_home)
 
 
-def test_stale_derived_caches_need_the_readers_privileges(
-    granted: Ledger, tmp_path: Path
-) -> None:
+def test_stale_derived_caches_need_the_readers_privileges(granted: Ledger, tmp_path: Path) -> None:
     """Why ledger_reader is not SELECT-only: after an append, the first claimants read
     recomputes the caches; as ledger_auditor it is refused, as ledger_reader it works."""
     cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 3)))
@@ -221,3 +221,54 @@ def test_grants_refuse_a_table_they_do_not_know(granted: Ledger) -> None:
         with psycopg.connect(url("ledger_owner", granted.dbname, ""), autocommit=True) as conn:
             conn.execute("DROP TABLE surprise")
     run_sql_file(granted.dbname, DEPLOY / "grants.sql")  # idempotent
+
+
+def test_the_documented_set_up_runs_as_printed(tmp_path: Path) -> None:
+    """The "Set up" block of operations.md, run by bash from the repository root with
+    PGHOST/PGPORT/PGUSER pointing at the test server; only the database's name and host
+    are replaced (each printed exactly once)."""
+    require_postgres()
+    if not shutil.which("psql"):
+        pytest.skip("psql is not installed")
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text.split("### Roles and least privilege", 1)[1].split("###", 1)[0]
+    found = re.search(r"```\n(psql .*?)```", section, re.S)
+    assert found
+    dbname = f"test_ops_setup_{uuid.uuid4().hex[:8]}"
+    script = found.group(1)
+    for old, new in (
+        ("DATABASE ledger OWNER", f"DATABASE {dbname} OWNER"),
+        ("@db/ledger ", f"@{SERVER}/{dbname} "),
+        ("-d ledger -f", f"-d {dbname} -f"),
+    ):
+        assert script.count(old) == 1, old
+        script = script.replace(old, new)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "claims-ledger"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m ledger.cli "$@"\n')
+    shim.chmod(0o755)
+    host, port = SERVER.rsplit(":", 1)
+    try:
+        done = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + script],
+            cwd=ROOT,
+            env={
+                "PATH": f"{bin_dir}:/usr/bin:/bin",
+                "PGHOST": host,
+                "PGPORT": port,
+                "PGUSER": "postgres",
+                "LEDGER_HOME": str(tmp_path / "home"),
+                "LEDGER_KEY_PASSPHRASE": "pw",
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert refused("ledger_writer", dbname, update(dbname, "entries"))
+        assert refused("ledger_reader", dbname, "DELETE FROM claims")
+        assert not refused("ledger_auditor", dbname, "SELECT count(*) FROM entries")
+    finally:
+        with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")  # type: ignore[arg-type]
