@@ -23,7 +23,7 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
       BEGIN
         EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', name);
-      EXCEPTION WHEN duplicate_object THEN
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
         NULL;  -- created meanwhile by another session
       END;
     END IF;
