@@ -10,7 +10,8 @@ code  name                 meaning
                            conflict, duplicate, unauthorized, or an internal error)
 2     VERIFICATION_FAILED  something did not verify (hash, signature, proof, rule,
                            checkpoint, cosignature quorum, malformed signed bytes)
-3     NOT_FOUND            the claim, source, key, entry or file named is not there
+3     NOT_FOUND            the claim, source, key or entry named is not in the ledger
+                           (a missing local file is refused input: 1)
 4     USAGE                the command line is wrong (unknown option, bad value,
                            malformed or ambiguous id, limit out of range)
 5     UNAVAILABLE          the database or server could not be reached, or timed out

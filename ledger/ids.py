@@ -175,3 +175,13 @@ def resolve_source(store: Store, text: str) -> str:
             f"{', '.join(list(found)[:SHOWN])}; give the SHA-256 (or a prefix) of one"
         )
     return next(iter(found))
+
+
+def source_filter(store: Store, text: str) -> str:
+    """What a claims filter's ``source`` takes for ``text``: the one source's SHA-256, or,
+    for a URL several fetches of which were registered (the page changed), the URL itself
+    (``ClaimFilter.source`` matches every source whose signed ``uri`` it is)."""
+    token = text.strip()
+    if is_url(token) and len(store.sources_with_uri(token)) > 1:
+        return token
+    return resolve_source(store, text)
