@@ -389,3 +389,23 @@ def test_dev_py_help_prints_usage() -> None:
         timeout=30,
     )
     assert unknown.returncode == 2 and "dev.py --help" in unknown.stdout
+
+
+def test_docs_cli_lists_the_exit_statuses_of_ledger_exit_codes() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    section = text.split("## Exit status", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ")]
+    documented = {int(cells[1]): cells[2].strip() for cells in rows if cells[1].strip().isdigit()}
+    assert documented == exit_codes.NAMES
+
+
+def test_docs_cli_names_every_command_with_json(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    with_json = []
+    for path, command in _commands():
+        names = [getattr(p, "name", None) for p in getattr(command, "params", [])]
+        if "json_" in names:
+            with_json.append(" ".join(path))
+    assert len(with_json) >= 11
+    for command_path in with_json:
+        assert f"`{command_path} " in text, command_path
