@@ -14,10 +14,12 @@ from rich.table import Table
 
 from ledger import cli_json
 from ledger.derived import LineFilter
+from ledger.ids import resolve
 from ledger.instance import Instance
 
 InstanceFactory = Callable[[], AbstractContextManager[Instance]]
 JSON_HELP = "Print JSON instead of a table (keys in docs/cli.md)."
+ID_HELP = "A claim id or claimant id: in full, a unique prefix of at least 6, or a global ID."
 
 
 def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
@@ -62,7 +64,8 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
             str | None, typer.Option(help="Words the subject or label must contain.")
         ] = None,
         claimant: Annotated[
-            str | None, typer.Option(help="A claimant id: lines with a figure it stated.")
+            str | None,
+            typer.Option(help="A claimant (id or prefix): lines with a figure it stated."),
         ] = None,
         min_sources: Annotated[int, typer.Option(min=1, help="At least this many sources.")] = 2,
         limit: Annotated[
@@ -71,8 +74,10 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     ) -> None:
         """List claim lines: one figure followed across sources, by date made."""
-        where = LineFilter(unit=unit, search=search, claimant=claimant, min_sources=min_sources)
         with instance() as opened:
+            if claimant is not None:
+                claimant = resolve(opened.ledger.store, "claimant", claimant)
+            where = LineFilter(unit=unit, search=search, claimant=claimant, min_sources=min_sources)
             found = opened.ledger.claim_lines(where, limit=limit)
         if json_:
             cli_json.emit({"lines": [cli_json.line(view) for view in found], "count": len(found)})
@@ -94,26 +99,28 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
 
     @app.command("link")
     def link(
-        a: Annotated[str, typer.Argument(help="A claim id or claimant id.")],
-        b: Annotated[str, typer.Argument(help="Another claim id or claimant id.")],
+        a: Annotated[str, typer.Argument(help=ID_HELP)],
+        b: Annotated[str, typer.Argument(help="Another " + ID_HELP[2:])],
         reason: Annotated[str, typer.Option(help="Why they are one claimant.")],
         key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
     ) -> None:
         """Record that the claimants of two claims are one person or organisation."""
         with instance() as opened:
+            a, b = (resolve(opened.ledger.store, "claimant", x) for x in (a, b))
             entry = opened.ledger.link_claimants(opened.signing_key(key), a, b, reason=reason)
             merged = opened.ledger.claimant_identity(a)
         out.print(f"linked at entry {entry.seq}: claimant {merged.id} ({merged.name})")
 
     @app.command("unlink")
     def unlink(
-        a: Annotated[str, typer.Argument(help="A claim id or claimant id.")],
-        b: Annotated[str, typer.Argument(help="Another claim id or claimant id.")],
+        a: Annotated[str, typer.Argument(help=ID_HELP)],
+        b: Annotated[str, typer.Argument(help="Another " + ID_HELP[2:])],
         reason: Annotated[str, typer.Option(help="Why they are not one claimant.")],
         key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
     ) -> None:
         """Record that the claimants of two claims are not the same."""
         with instance() as opened:
+            a, b = (resolve(opened.ledger.store, "claimant", x) for x in (a, b))
             entry = opened.ledger.unlink_claimants(opened.signing_key(key), a, b, reason=reason)
             left, right = opened.ledger.claimant_identity(a), opened.ledger.claimant_identity(b)
         out.print(f"unlinked at entry {entry.seq}: claimants {left.id} and {right.id}")

@@ -30,9 +30,14 @@ SHOWN: Final = 5
 """How many matching ids an ambiguous prefix's message lists."""
 FULL: Final = 64
 _HEX = re.compile(r"[0-9a-fA-F]+")
-_GLOBAL_TYPES: Final[dict[IdKind, str]] = {"claim": "Claim", "source": "Source"}
+_GLOBAL_TYPES: Final[dict[IdKind, tuple[str, ...]]] = {
+    "claim": ("Claim",),
+    "claimant": ("Claimant", "Claim"),
+    "source": ("Source",),
+}
 _WHAT: Final[dict[IdKind, str]] = {
     "claim": "claim id",
+    "claimant": "claim or claimant id",
     "source": "source SHA-256",
     "key": "key id",
     "entry": "entry hash",
@@ -76,7 +81,8 @@ def prefix_range(prefix: str) -> tuple[str, str | None]:
 def resolve(store: Store, kind: IdKind, text: str) -> str:
     """The full id ``text`` names: 64 hex digits as they are (upper case folded; whether
     the thing exists is for the caller to say), a prefix of at least ``MIN_PREFIX`` hex
-    digits matching exactly one id, or a global ID of the right type (claims, sources).
+    digits matching exactly one id, or a global ID of the right type (claims, claimants,
+    sources).
 
     ``UsageError`` for anything else and for an ambiguous prefix; ``NotFound`` for a
     prefix nothing starts with."""
@@ -84,18 +90,18 @@ def resolve(store: Store, kind: IdKind, text: str) -> str:
     token = text.strip()
     if _HEX.fullmatch(token):
         return _by_hex(store, kind, token.lower(), what)
-    type_name = _GLOBAL_TYPES.get(kind)
-    if type_name is not None:
+    type_names = _GLOBAL_TYPES.get(kind, ())
+    if type_names:
         try:
             found_type, key = parse_global_id(token)
         except InvalidInput:
             pass
         else:
-            if found_type != type_name:
+            if found_type not in type_names:
                 raise UsageError(f"{echo(token)} is the global ID of a {found_type}, not a {what}")
             if len(key) == FULL and _HEX.fullmatch(key):
                 return key.lower()
-    also = " or its global ID" if type_name else ""
+    also = " or its global ID" if type_names else ""
     raise UsageError(
         f"{what} {echo(text)} is not an id: give its {FULL} hex digits, a unique prefix of "
         f"at least {MIN_PREFIX}{also}"

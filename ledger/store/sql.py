@@ -108,9 +108,10 @@ _CLAIM_COLUMNS = tuple(c.name for c in claims_t.columns)
 _CLAIM_SEQ, _CLAIM_SEARCH = _CLAIM_COLUMNS.index("seq"), _CLAIM_COLUMNS.index("search_text")
 
 
-IdKind = Literal["claim", "source", "key", "entry"]
-"""What an id names: a claim (its extraction's entry hash), a source (the SHA-256 of its
-bytes), a key (its key id) or an entry (its hash)."""
+IdKind = Literal["claim", "claimant", "source", "key", "entry"]
+"""What an id names: a claim (its extraction's entry hash), a claimant (the id of one of
+its claims), a source (the SHA-256 of its bytes), a key (its key id) or an entry (its
+hash)."""
 
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
@@ -1025,6 +1026,7 @@ class Store:
         of the id's unique index (entries.hash, sources and keys primary keys)."""
         column = {
             "claim": entries_t.c.hash,
+            "claimant": entries_t.c.hash,
             "entry": entries_t.c.hash,
             "source": sources_t.c.sha256,
             "key": keys_t.c.key_id,
@@ -1032,7 +1034,7 @@ class Store:
         query = select(column).where(column >= low)
         if high is not None:
             query = query.where(column < high)
-        if kind == "claim":
+        if kind in ("claim", "claimant"):
             query = query.where(entries_t.c.kind == "claim.extracted")
         with self.reader() as txn:
             return list(txn.conn.execute(query.order_by(column).limit(limit)).scalars())

@@ -409,3 +409,15 @@ def test_docs_cli_names_every_command_with_json(capsys: pytest.CaptureFixture[st
     assert len(with_json) >= 11
     for command_path in with_json:
         assert f"`{command_path} " in text, command_path
+
+
+def test_claimant_commands_take_claim_prefixes(cli: Cli) -> None:
+    ids = _claim_ids(cli)
+    assert cli("lines", "--claimant", ids[0][:8], "--min-sources", "1", "--json").json()
+    missing = cli("lines", "--claimant", "000000", code=exit_codes.NOT_FOUND)
+    assert "no claim or claimant id in the ledger starts with 000000" in missing.err
+    short = cli("link", ids[0][:4], ids[1], "--reason", "same", code=exit_codes.USAGE)
+    assert "too short" in short.err
+    wrong = global_id("Source", ids[0])
+    refused = cli("unlink", ids[0], wrong, "--reason", "apart", code=exit_codes.USAGE)
+    assert "global ID of a Source, not a claim or claimant id" in refused.err
