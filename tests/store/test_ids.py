@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.errors import NotFound, UsageError
+from ledger.formats import PLAIN_TYPE, parse_bytes
 from ledger.ids import (
     MIN_PREFIX,
     global_id,
@@ -23,7 +24,7 @@ from ledger.ids import (
     resolve_source,
     source_filter,
 )
-from ledger.ingest import ingest_paths
+from ledger.ingest import ingest_document, ingest_paths
 from ledger.instance import Instance
 from ledger.service import Ledger
 from ledger.signing import SigningKey
@@ -178,3 +179,37 @@ def test_sources_are_found_by_the_path_they_were_ingested_from(
     with pytest.raises(NotFound, match=r"no source was read from https://example\.org/x"):
         resolve_source(store, "https://example.org/x")
     assert local_location("memo.txt") == str(article.resolve())
+
+
+def test_a_url_names_the_sources_fetched_from_it(ledger: Ledger, writer_key: SigningKey) -> None:
+    """By the signed ``uri`` alone (an API ingest records no location): one version is
+    found; two versions filter claims by the URL and are ambiguous as one source."""
+    url = "https://news.example.org/harbour"
+    first = parse_bytes(
+        b"40 ships were waiting, the harbour master said.\n",
+        media_type=PLAIN_TYPE,
+        where="a",
+        uri=url,
+    )
+    one = ingest_document(ledger, writer_key, first, where=url)
+    store = ledger.store
+    assert resolve_source(store, url) == one.source.sha256
+    assert source_filter(store, url) == one.source.sha256
+    assert store.locations_of([one.source.sha256]) == {}
+    second = parse_bytes(
+        b"41 ships were waiting, the harbour master said.\n",
+        media_type=PLAIN_TYPE,
+        where="b",
+        uri=url,
+    )
+    two = ingest_document(ledger, writer_key, second, where=url)
+    assert source_filter(store, url) == url  # ClaimFilter.source matches every version
+    with pytest.raises(UsageError, match="2 sources were read from https://news"):
+        resolve_source(store, url)
+    assert two.source.sha256 != one.source.sha256
+
+
+def test_the_api_schema_has_no_local_locations() -> None:
+    """Locations are this machine's: the GraphQL schema must not serve them."""
+    schema = (Path(__file__).resolve().parents[2] / "docs" / "schema.graphql").read_text()
+    assert "location" not in schema.lower()
