@@ -832,13 +832,26 @@ class Store:
     def open(cls, url: str) -> Store:
         """The store at ``url``, its schema upgraded; ``Unavailable`` (one line naming the
         server and the fix) when the database cannot be reached."""
-        store = cls(make_engine(url))
+        try:
+            store = cls(make_engine(url))
+        except OSError as exc:  # SQLite: the database file's folder cannot be made
+            raise Unavailable(
+                f"database file in {exc.filename} cannot be created ({exc.strerror}); set "
+                "LEDGER_HOME or LEDGER_DATABASE_URL to a folder you can write"
+            ) from exc
         try:
             migrate(store.engine)
         except OperationalError as exc:
             store.close()
-            where = store.engine.url.render_as_string(hide_password=True)
+            at = store.engine.url
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            if at.get_backend_name() == "sqlite":
+                raise Unavailable(
+                    f"database file {at.database} cannot be opened ({reason}); check that "
+                    "its folder exists and is writable, or set LEDGER_HOME or "
+                    "LEDGER_DATABASE_URL"
+                ) from exc
+            where = at.render_as_string(hide_password=True)
             raise Unavailable(
                 f"database {where} is unreachable ({reason}); start it, or point "
                 "LEDGER_DATABASE_URL at a running database"

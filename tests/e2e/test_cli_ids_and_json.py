@@ -421,3 +421,15 @@ def test_claimant_commands_take_claim_prefixes(cli: Cli) -> None:
     wrong = global_id("Source", ids[0])
     refused = cli("unlink", ids[0], wrong, "--reason", "apart", code=exit_codes.USAGE)
     assert "global ID of a Source, not a claim or claimant id" in refused.err
+
+
+def test_a_database_file_that_cannot_be_created_is_one_line_and_exit_5(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    url = f"sqlite:///{blocker}/ledger.sqlite3"
+    done = run_cli(tmp_path / "home", "status", LEDGER_DATABASE_URL=url)
+    assert done.returncode == exit_codes.UNAVAILABLE, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: database file in {blocker} cannot be created")
+    assert "LEDGER_HOME or LEDGER_DATABASE_URL" in line
