@@ -433,3 +433,38 @@ def test_a_database_file_that_cannot_be_created_is_one_line_and_exit_5(tmp_path:
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"error: database file in {blocker} cannot be created")
     assert "LEDGER_HOME or LEDGER_DATABASE_URL" in line
+
+
+def test_a_source_fetched_over_http_is_found_by_its_url(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = ARTICLE.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/harbour"
+    home = tmp_path / "home"
+    allow = {"LEDGER_FETCH_ALLOW_PRIVATE": "true", "NO_PROXY": "127.0.0.1"}
+    try:
+        done = run_cli(home, "ingest", url, **allow)
+        assert done.returncode == 0, done.stderr
+    finally:
+        httpd.shutdown()
+    listed = json.loads(run_cli(home, "sources", "--json").stdout)
+    [source] = listed["sources"]
+    assert source["uri"] == url and source["locations"] == [url]
+    found = json.loads(run_cli(home, "claims", "--source", url, "--json").stdout)
+    assert found["count"] >= 1
+    assert all(c["source_sha256"] == source["sha256"] for c in found["claims"])
