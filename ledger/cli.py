@@ -27,6 +27,7 @@ from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
+from ledger.echo import echo
 from ledger.entries import ClaimChanges, Rating, Role, build
 from ledger.errors import (
     Duplicate,
@@ -787,7 +788,17 @@ def keys_revoke(
 def _key_id(instance: Instance, text: str) -> str:
     """A key id from a key name, a full key id or a unique prefix of one."""
     named = key_named(instance.ledger.list_keys(), text)
-    return named.key_id if named is not None else resolve(instance.ledger.store, "key", text)
+    if named is not None:
+        return named.key_id
+    try:
+        return resolve(instance.ledger.store, "key", text)
+    except UsageError as exc:
+        if "is not an id" not in str(exc):
+            raise  # too short, too long or ambiguous: said as it is
+        raise UsageError(
+            f"no key is named {echo(text)} and it is not a key id: give a key name from "
+            "'claims-ledger keys list', a key id, or a unique prefix of at least 6 hex digits"
+        ) from exc
 
 
 def _roles(values: list[str]) -> list[Role]:

@@ -136,7 +136,7 @@ def test_keys_revoke_takes_a_name_or_prefix_and_refuses_a_malformed_or_ambiguous
     created = cli("keys", "create", "alice", "--role", "reviewer", "--no-passphrase").out
     key_id = created.split()[2]
     malformed = cli("keys", "revoke", "zzz", "--reason", "x", code=exit_codes.USAGE)
-    assert malformed.err.startswith("error: key id 'zzz' is not an id: give its 64 hex digits")
+    assert malformed.err.startswith("error: no key is named 'zzz' and it is not a key id: ")
     db = sqlite3.connect(home / "ledger.sqlite3")
     for n in (1, 2):  # two keys sharing a 7-digit prefix, written straight into the table
         db.execute(
