@@ -292,10 +292,15 @@ def status(json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = Fals
 @app.command()
 def ingest(
     targets: Annotated[list[str], typer.Argument(help="Files, folders or http(s) URLs.")],
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Register documents and their claims (folders recursively); same bytes twice add nothing."""
     with _instance() as instance:
-        _print_ingest(_ingest(instance, list(targets)))
+        results = _ingest(instance, list(targets))
+    if json_:
+        cli_json.emit(cli_json.ingested(results))
+    else:
+        _print_ingest(results)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.derived import ClaimantView, LineView
+from ledger.ingest import IngestResult
 from ledger.rules import KeyState
 from ledger.service import HistoryItem
 from ledger.state import ClaimState, SourceState
@@ -63,6 +64,23 @@ def source(state: SourceState, locations: Sequence[str]) -> dict[str, Any]:
 def sources(found: Sequence[SourceState], locations: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     items = [source(s, locations.get(s.sha256, ())) for s in found]
     return {"sources": items, "count": len(found)}
+
+
+def ingested(results: Sequence[IngestResult]) -> dict[str, Any]:
+    """What ``ingest`` did with each document, in the order given."""
+    return {
+        "documents": [
+            {
+                "read_from": r.where,
+                "sha256": r.source.sha256,
+                "added": r.added,
+                "claims": r.claims,
+            }
+            for r in results
+        ],
+        "added": sum(r.added for r in results),
+        "claims": sum(r.claims for r in results),
+    }
 
 
 def key(state: KeyState, verifier: str, local_file: bool | None) -> dict[str, Any]:

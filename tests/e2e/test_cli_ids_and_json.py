@@ -166,6 +166,15 @@ def test_prove_takes_a_sequence_number_or_an_entry_hash_prefix(cli: Cli) -> None
 # sources by location ---------------------------------------------------------------------
 
 
+def test_ingest_json_says_what_each_document_added(cli: Cli, built: Path) -> None:
+    article = built / "desk" / "article.txt"
+    again = cli("ingest", str(article), "--json").json()
+    assert isinstance(again, dict) and again["added"] == 0 and again["claims"] == 0
+    [document] = again["documents"]
+    assert document["read_from"] == str(article) and document["added"] is False
+    assert len(document["sha256"]) == 64
+
+
 def test_a_source_is_found_by_the_path_it_was_ingested_from(
     cli: Cli, built: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
