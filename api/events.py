@@ -79,7 +79,7 @@ def note_size(note: str) -> int:
     return int(note.split("\n", 2)[1])
 
 
-@dataclass
+@dataclass(eq=False)  # each stream is itself (hashed by identity)
 class _Stream:
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(BUFFER))
     dropped: bool = False
