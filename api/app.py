@@ -142,7 +142,7 @@ class _GraphQL(GraphQL[Context, None]):
         self.base = base
         self.timeout = timeout
         self.threads = threads
-        self.persisted = persisted or PersistedQueries(1000)
+        self.persisted = persisted if persisted is not None else PersistedQueries(1000)
         self.metrics = metrics
         self.limiter: CapacityLimiter | None = None
         # Operations hold the interpreter lock while they compute; the event loop's thread
@@ -240,6 +240,13 @@ class _GraphQL(GraphQL[Context, None]):
         if getattr(request.state, "request_error", False) and media == GRAPHQL_RESPONSE:
             response.status_code = 400
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser's GET without a query, not for a GET naming a persisted
+        query by hash (``extensions`` without ``query``)."""
+        if request.query_params.get("extensions") is not None:
+            return False
+        return super().should_render_graphql_ide(request)
 
     def _persisted_refusal(self, exc: PersistedQueryError, media: str) -> Response:
         """A persisted query not held (200 with application/json, as Apollo Server
