@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, /checkpoint (text/plain) and /healthz."""
+"""The ASGI application: /graphql, /checkpoint (text/plain), /healthz, /events (server-sent
+events) and /metrics (Prometheus), with the access log around them all."""
 
 from __future__ import annotations
 

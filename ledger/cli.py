@@ -152,7 +152,7 @@ def serve_command(
         ),
     ] = None,
 ) -> None:
-    """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
+    """Serve the GraphQL API (/graphql), /checkpoint, /events, /metrics and /healthz."""
     for name, seconds in (
         ("--timeout", timeout),
         ("--header-timeout", header_timeout),
