@@ -11,7 +11,8 @@ rounds, and the on/off ratio of those medians.
 Then, with everything on and ``LEDGER_API_EVENT_POLL`` at its default (0.5 s), an
 ``/events`` stream is opened and ``--appends`` mutations are made one at a time; for
 each, the time from the mutation's response to the stream's checkpoint event of that
-size. Reported: median and maximum.
+size (each mutation after a random pause of up to 0.5 s, so mutations fall at random
+points of the poll cycle). Reported: median and maximum.
 
     .venv/bin/python benchmarks/server_observability.py [--rounds 5] [--requests 300]
         [--appends 10]
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -111,15 +113,18 @@ def _event_latency(url: str, token: str, appends: int) -> list[float]:
     stop = threading.Event()
 
     def read() -> None:
-        with httpx.stream("GET", f"{url}/events", timeout=httpx.Timeout(10, read=60)) as r:
-            for line in r.iter_lines():
-                if stop.is_set():
-                    return
-                if line.startswith("data: "):
-                    data = json.loads(line[6:])
-                    if "note" in data:
-                        seen.setdefault(data["size"], time.perf_counter())
-                        ready.set()
+        try:
+            with httpx.stream("GET", f"{url}/events", timeout=httpx.Timeout(10, read=60)) as r:
+                for line in r.iter_lines():
+                    if stop.is_set():
+                        return
+                    if line.startswith("data: "):
+                        data = json.loads(line[6:])
+                        if "note" in data:
+                            seen.setdefault(data["size"], time.perf_counter())
+                            ready.set()
+        except httpx.HTTPError:  # the server stopped
+            return
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
@@ -127,6 +132,7 @@ def _event_latency(url: str, token: str, appends: int) -> list[float]:
     latencies = []
     with httpx.Client(timeout=60) as client:
         for n in range(appends):
+            time.sleep(random.uniform(0, 0.5))  # not in step with the server's polls
             text = f"The minister said on Monday that {7000 + n} containers were sent. Item {n}."
             client.post(
                 f"{url}/graphql",
@@ -141,6 +147,46 @@ def _event_latency(url: str, token: str, appends: int) -> list[float]:
             latencies.append(seen.get(size, float("inf")) - answered)
     stop.set()
     return latencies
+
+
+def _per_request_cost(ledger_home: Path, db: str, count: int = 20000) -> tuple[float, float]:
+    """Microseconds of CPU the access line and the metrics add to one request, measured in
+    process (the formatting and logging of the line to a file; the counter and histogram
+    updates), which the HTTP timings above cannot resolve on a loaded machine."""
+    import logging
+
+    from api.access_log import line
+    from api.metrics import Metrics
+    from ledger.instance import open_instance as open_
+
+    instance = open_(Settings(home=ledger_home, database_url=db, passphrase=b"pw"))
+    metrics = Metrics(instance.ledger)
+    logger = logging.getLogger("bench.access")
+    logger.propagate = False
+    handler = logging.FileHandler(ledger_home.parent / "bench-access.log")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    started = time.perf_counter()
+    for n in range(count):
+        logger.info(
+            line(
+                method="POST",
+                path="/graphql",
+                operation="Size",
+                status=200,
+                seconds=0.003,
+                size=40 + n % 7,
+                client="127.0.0.1",
+            )
+        )
+    logged = (time.perf_counter() - started) / count * 1e6
+    started = time.perf_counter()
+    for _ in range(count):
+        metrics.observe("/graphql", "Size", 200, 0.003)
+    observed = (time.perf_counter() - started) / count * 1e6
+    handler.close()
+    instance.close()
+    return logged, observed
 
 
 def main() -> None:
@@ -169,6 +215,7 @@ def main() -> None:
             latencies = _event_latency(url, token, args.appends)
         finally:
             _stop(process)
+        logged, observed = _per_request_cost(home, db)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
@@ -182,6 +229,7 @@ def main() -> None:
         print(
             f"  per round off {[f'{v:.3f}' for v in per['off']]} on {[f'{v:.3f}' for v in per['on']]}"
         )
+    print(f"in process, per request: access line {logged:.1f} us, metrics {observed:.1f} us")
     print(
         f"/events: checkpoint event after the mutation's response: median "
         f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
