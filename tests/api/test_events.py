@@ -4,6 +4,7 @@ cap answers 503 with Retry-After; a quiet stream gets heartbeats."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from api.events import encode, note_size
+from api.events import BUFFER, EventHub, _Stream, encode, note_size
+from ledger.service import Ledger
 from tests.api.server_process import Running, running
 from tests.helpers import QUOTE, run_cli
 
@@ -186,3 +188,22 @@ def test_event_encoding() -> None:
     assert note_size(note) == 42
     data = encode("checkpoint", {"size": 42, "note": note}, 42).decode().split("\n")[2]
     assert json.loads(data.removeprefix("data: "))["note"] == note  # one line, exact text
+
+
+def test_a_reader_that_falls_behind_is_dropped_not_buffered(ledger: Ledger) -> None:
+    """The per-stream buffer is bounded: past BUFFER waiting events the stream is dropped
+    (its client resumes with Last-Event-ID) and the other streams go on."""
+
+    async def scenario() -> None:
+        hub = EventHub(ledger)
+        slow, fast = _Stream(), _Stream()
+        hub.streams |= {slow, fast}
+        for n in range(BUFFER):
+            hub._fan_out(encode("claim", {"seq": n}, n + 1))
+            fast.queue.get_nowait()  # this one keeps up
+        assert not slow.dropped and slow.queue.qsize() == BUFFER
+        hub._fan_out(encode("claim", {"seq": BUFFER}, BUFFER + 1))
+        assert slow.dropped and hub.streams == {fast}
+        assert fast.queue.qsize() == 1 and not fast.dropped
+
+    asyncio.run(scenario())
