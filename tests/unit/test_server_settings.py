@@ -47,3 +47,16 @@ def test_values_are_read() -> None:
 def test_bad_values_are_refused_with_the_setting_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         ServerSettings.from_env({name: value})
+
+
+def test_every_setting_is_documented_in_the_api_guide() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "api" / "server_settings.py").read_text()
+    guide = (root / "docs" / "api.md").read_text()
+    table = guide[guide.index("## Server settings") :]
+    names = set(re.findall(r'"(LEDGER_[A-Z_]+)"', source))
+    assert len(names) == 7
+    assert all(f"`{name}`" in table for name in names), names
