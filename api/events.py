@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from dataclasses import dataclass, field
 
 from anyio import to_thread
@@ -83,6 +84,21 @@ def note_size(note: str) -> int:
 class _Stream:
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(BUFFER))
     dropped: bool = False
+    closing: bool = False
+
+
+_HUBS: weakref.WeakSet[EventHub] = weakref.WeakSet()
+
+
+def close_streams() -> None:
+    """End every open stream of this process at once (the server is stopping): each ends
+    its response properly, so the connection closes without waiting for a time-out.
+    Call on the serving loop."""
+    for hub in list(_HUBS):
+        for stream in list(hub.streams):
+            stream.closing = True
+            with contextlib.suppress(asyncio.QueueFull):  # full: it wakes anyway
+                stream.queue.put_nowait(b"")
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,7 @@ class EventHub:
         self.head = _Head(0, None)
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        _HUBS.add(self)
 
     # --- reading the log (in a worker thread) --------------------------------------------
 
@@ -231,7 +248,7 @@ class EventHub:
             return
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
-            while not stream.dropped:
+            while not stream.dropped:  # (or until the server stops: closing)
                 waiting = asyncio.ensure_future(stream.queue.get())
                 done, _ = await asyncio.wait(
                     {waiting, gone}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED
@@ -246,6 +263,8 @@ class EventHub:
                         chunk += stream.queue.get_nowait()
                 else:
                     waiting.cancel()
+                if stream.closing:
+                    break
                 if not await _send(send, _body(chunk)):
                     self._drop(stream, f"took more than {SEND_TIMEOUT:g} s to read an event")
                     return

@@ -43,6 +43,7 @@ from prometheus_client import values
 
 from api.access_log import configure as configure_access_log
 from api.app import app_from_env
+from api.events import close_streams
 from api.guards import header_timeout_protocol
 from api.server_settings import ServerSettings
 from ledger.config import Settings
@@ -135,7 +136,16 @@ def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: 
         forwarded_allow_ips=",".join(server.trusted_proxies) or None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
-    uvicorn.Server(config).run(sockets=[_socket(host, port)])
+    _Server(config).run(sockets=[_socket(host, port)])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending /events streams first when it stops (they never end by
+    themselves, and would hold the stop for GRACEFUL_SHUTDOWN seconds)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        close_streams()
+        await super().shutdown(sockets)
 
 
 def _context() -> ForkContext | SpawnContext:

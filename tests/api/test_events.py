@@ -30,11 +30,18 @@ class Reader:
         self.comments = 0
         self.status: int | None = None
         self.headers: httpx.Headers | None = None
+        self.error: httpx.HTTPError | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(url, headers or {}))
         self._thread.start()
 
     def _read(self, url: str, headers: dict[str, str]) -> None:
+        try:
+            self._read_events(url, headers)
+        except httpx.HTTPError as exc:
+            self.error = exc
+
+    def _read_events(self, url: str, headers: dict[str, str]) -> None:
         with (
             httpx.Client(timeout=httpx.Timeout(10, read=30)) as client,
             client.stream("GET", url, headers=headers) as response,
@@ -207,3 +214,18 @@ def test_a_reader_that_falls_behind_is_dropped_not_buffered(ledger: Ledger) -> N
         assert fast.queue.qsize() == 1 and not fast.dropped
 
     asyncio.run(scenario())
+
+
+def test_stopping_the_server_ends_open_streams_at_once(db_url: str, tmp_path: Path) -> None:
+    """Streams never end by themselves; a stop ends them properly instead of waiting out
+    the graceful-shutdown time (5 s) and cancelling them."""
+    with running(tmp_path / "home", db_url, env=FAST) as server:
+        reader = Reader(f"{server.url}/events")
+        reader.wait(lambda r: r.kinds() == ["checkpoint"])
+        started = time.monotonic()
+        server.stop()
+        stopped = time.monotonic() - started
+        reader._thread.join(timeout=10)
+        assert not reader._thread.is_alive() and reader.error is None  # ended properly
+        assert stopped < 4, stopped
+        assert "graceful shutdown exceeded" not in server.stderr.read_text()
