@@ -181,3 +181,21 @@ def test_unexpected_failure_keeps_its_traceback_in_the_error_log(
     assert [(a["operation"], a["errors"]) for a in access] == [("Cp", ["INTERNAL_SERVER_ERROR"])]
     [logged] = [r for r in caplog.records if r.name == "strawberry.execution"]
     assert logged.exc_info is not None and "disk on fire" in str(logged.exc_info[1])
+
+
+def test_refusals_before_the_graphql_view_are_logged_once(
+    caplog: pytest.LogCaptureFixture, ledger: Ledger
+) -> None:
+    """A body over the size limit (413) never reaches the view; its line is still there."""
+    caplog.set_level(logging.INFO)
+    with TestClient(create_app(ledger)) as client:
+        response = client.post(
+            "/graphql",
+            content=b"x" * (2 * 1024 * 1024 + 1),
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code == 413
+    [record] = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    logged = json.loads(record.getMessage())
+    assert (logged["status"], logged["path"], logged["operation"]) == (413, "/graphql", None)
+    assert not any(r.exc_info for r in caplog.records)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from api.apq import PersistedQueries, PersistedQueryError, sha256_hex
 from api.guards import mutation_cost
 from tests.api.server_process import running
+from tests.api.test_metrics import scrape, value
 
 QUERY = "query Size { checkpoint { size } }"
 NOT_FOUND_BODY = {
@@ -77,6 +78,14 @@ def test_protocol_over_http(db_url: str, tmp_path: Path) -> None:
             refused = httpx.post(graphql, json={"extensions": extensions})
             assert refused.status_code == 400
             assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        # Counted in the metrics.
+        metrics = scrape(httpx.get(f"{server.url}/metrics").text)
+        counted = {
+            result: value(metrics, "claims_ledger_persisted_queries_total", result=result)
+            for result in ("miss", "hit", "registered")
+        }
+        assert counted == {"miss": 3, "hit": 3, "registered": 1}
+        assert value(metrics, "claims_ledger_persisted_query_cache_entries") == 1
         # The access log names the persisted operation.
         server.stop()
         logged = [line for line in server.access_lines() if line["path"] == "/graphql"]
