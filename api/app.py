@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
@@ -242,7 +243,7 @@ class _GraphQL(GraphQL[Context, None]):
             response.status_code = 400
         return response
 
-    def should_render_graphql_ide(self, request: Any) -> bool:
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """GraphiQL for a browser's GET without a query, not for a GET naming a persisted
         query by hash (``extensions`` without ``query``)."""
         if request.query_params.get("extensions") is not None:
