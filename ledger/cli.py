@@ -21,12 +21,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger import cli_json, exit_codes
+from ledger.banner import KeyFiles, banner
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.cli_export import FORMAT_HELP, export_records
 from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
-from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
+from ledger.config import (
+    DEFAULT_API_TIMEOUT,
+    Settings,
+    count_setting,
+    env_flag,
+    seconds_setting,
+)
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.echo import echo
 from ledger.entries import ClaimChanges, Rating, Role, build
@@ -168,6 +175,7 @@ def run(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Create the ledger on first use, ingest the seeds, print a summary, serve the API."""
+    before = KeyFiles.look(Settings.from_env())
     with _instance() as instance:
         folder = seeds or _seeds_dir()
         if folder.is_dir():
@@ -175,6 +183,8 @@ def run(
         else:
             err.print(f"[yellow]no seeds folder at {folder}; nothing ingested[/]")
         _print_summary(instance)
+        if serve_api:
+            _print_banner(instance, host=host, port=port, before=before)
     if serve_api:
         _serve(host=host, port=port, workers=1)
 
@@ -224,8 +234,17 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="One JSON line per request on standard output "
+            "(default: LEDGER_API_ACCESS_LOG, on).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
+    """Serve the GraphQL API (/graphql), /checkpoint, /events, /metrics and /healthz."""
     for name, seconds in (
         ("--timeout", timeout),
         ("--header-timeout", header_timeout),
@@ -235,8 +254,11 @@ def serve_command(
             seconds_setting({name: str(seconds)}, name, DEFAULT_API_TIMEOUT)
     if max_connections is not None:
         count_setting({"--max-connections": str(max_connections)}, "--max-connections", 1)
+    before = KeyFiles.look(Settings.from_env())
     with _instance() as instance:
-        out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
+        _print_banner(
+            instance, host=host, port=port, before=before, workers=workers, access_log=access_log
+        )
     _serve(
         host=host,
         port=port,
@@ -246,7 +268,34 @@ def serve_command(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         max_connections=max_connections,
+        access_log=access_log,
     )
+
+
+def _print_banner(
+    instance: Instance,
+    *,
+    host: str,
+    port: int,
+    before: KeyFiles,
+    workers: int = 1,
+    access_log: bool | None = None,
+) -> None:
+    logging = access_log if access_log is not None else _access_log_setting()
+    lines = banner(
+        instance.settings,
+        instance.ledger,
+        host=host,
+        port=port,
+        before=before,
+        workers=workers,
+        access_log=logging,
+    )
+    out.print("\n".join(lines), markup=False, highlight=False)
+
+
+def _access_log_setting() -> bool:
+    return env_flag(os.environ, "LEDGER_API_ACCESS_LOG", default=True)
 
 
 def _serve(
@@ -259,6 +308,7 @@ def _serve(
     header_timeout: float | None = None,
     body_timeout: float | None = None,
     max_connections: int | None = None,
+    access_log: bool | None = None,
 ) -> None:
     # The command line sits above both layers; ledger/ itself never imports api/.
     from api.serve import Overrides, serve
@@ -269,6 +319,7 @@ def _serve(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         max_connections=max_connections,
+        access_log=access_log,
     )
     serve(host=host, port=port, workers=workers, overrides=overrides)
 
