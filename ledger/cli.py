@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
+from ledger.cli_client import register as register_client_commands
 from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
@@ -60,6 +61,7 @@ def _instance() -> Iterator[Instance]:
 
 register_identity_commands(app, _instance, out)
 register_witness_commands(app, out, _instance)
+register_client_commands(app, out, err)
 
 
 def _seeds_dir() -> Path:
