@@ -99,8 +99,11 @@ class StateMapCache:
     def _apply(self, leaves: Sequence[StateLeaf], size: int) -> None:
         assert self._map is not None
         state = self._map
-        for seq, key, _ in leaves:
-            self._undo.append((seq, key, state.get(key)))
+        written: dict[bytes, bytes] = {}  # a key written twice undoes to its first write
+        for seq, key, value in leaves:
+            old = written[key] if key in written else state.get(key)
+            self._undo.append((seq, key, old))
+            written[key] = value
         state.update((key, value) for _, key, value in leaves)
         while len(self._undo) > self._undo_limit:
             self._floor = self._undo.popleft()[0] + 1
