@@ -440,16 +440,24 @@ class StateMap:
         """Insert ``key`` or replace its value."""
         self.update(((key, value),))
 
-    def update(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
-        """Insert or replace keys (an append batch's worth at once): each bucket touched is
-        rehashed once, then each dense node above the touched buckets once, so one key
-        costs O(log n) hashes and a batch shares the nodes near the root. When the key
-        count doubles past what the dense levels were sized for, the map is rebuilt with
-        one more level (amortized O(1) a key). Nothing changes if a pair is malformed."""
+    def remove(self, key: bytes) -> None:
+        """Delete ``key`` if present (undoing an insert: ``ledger.statelog`` rewinds a map to
+        an earlier tree size this way)."""
+        self.update(((key, None),))
+
+    def update(self, pairs: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Insert or replace keys (an append batch's worth at once); a value of None
+        deletes the key. Each bucket touched is rehashed once, then each dense node above
+        the touched buckets once, so one key costs O(log n) hashes and a batch shares the
+        nodes near the root. When the key count doubles past what the dense levels were
+        sized for, the map is rebuilt with one more level (amortized O(1) a key); deletes
+        never shrink the dense levels (the root does not depend on them). Nothing changes
+        if a pair is malformed."""
         writes = list(pairs)
         for key, value in writes:
             _check_size(key, "key")
-            _check_size(value, "value")
+            if value is not None:
+                _check_size(value, "value")
         touched: dict[int, list[tuple[bytes, bytes]]] = {}
         for key, value in writes:
             index = self._bucket_of(key)
@@ -457,7 +465,12 @@ class StateMap:
             if records is None:
                 records = touched[index] = _records(self._buckets[index])
             position = bisect_left(records, (key,))
-            if position < len(records) and records[position][0] == key:
+            found = position < len(records) and records[position][0] == key
+            if value is None:
+                if found:
+                    del records[position]
+                    self._count -= 1
+            elif found:
                 records[position] = (key, value)
             else:
                 records.insert(position, (key, value))

@@ -80,6 +80,7 @@ from ledger.store.tables import (
     KeyRow,
     SourceBlobRow,
     SourceRow,
+    StateLeafRow,
     TreeNodeRow,
     claim_quantities_table,
     claim_versions_table,
@@ -95,6 +96,7 @@ nodes_t = TreeNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 cosignatures_t = CosignatureRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
+state_leaves_t = StateLeafRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
 quantities_t = claim_quantities_table
 version_quantities_t = version_quantities_table
@@ -105,6 +107,9 @@ _CLAIM_COLUMNS = tuple(c.name for c in claims_t.columns)
 """The claims table's columns, in the order of ``claim_values``."""
 _CLAIM_SEQ, _CLAIM_SEARCH = _CLAIM_COLUMNS.index("seq"), _CLAIM_COLUMNS.index("search_text")
 
+
+StateLeaf = tuple[int, bytes, bytes]
+"""A write to the claim-state map: the entry's seq, the map key, the value (entry hash)."""
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
 """An entries row as verification reads it: seq, bytes, hash, kind, signer, ts, subject."""
@@ -419,6 +424,23 @@ class Txn:
                 }
             ],
         )
+
+    def write_state_leaves(self, leaves: Sequence[StateLeaf]) -> None:
+        """Insert claim-state map writes (seq, map key, value) with the batch's entries."""
+        if leaves:
+            self.conn.exec_driver_sql(self.sql.insert(state_leaves_t), list(leaves))
+
+    def state_leaves(self, start: int, stop: int) -> list[StateLeaf]:
+        """The claim-state map writes of entries start <= seq < stop, in seq order."""
+        mark = self.sql.mark
+        sql = (
+            "SELECT seq, key, value FROM state_map_leaves "  # noqa: S608
+            f"WHERE seq >= {mark} AND seq < {mark} ORDER BY seq"
+        )
+        return [
+            (seq, _as_bytes(key), _as_bytes(value))
+            for seq, key, value in self._fetch(sql, (start, stop))
+        ]
 
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
         """The checkpoint at ``size``, or the latest one."""
