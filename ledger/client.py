@@ -25,8 +25,15 @@ from typing import Any
 import httpx
 
 from ledger import merkle, rules
-from ledger.checkpoint import Checkpoint, Verifier, parse_verifier_key, verify_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    Verifier,
+    parse_verifier_key,
+    state_map_root,
+    verify_checkpoint,
+)
 from ledger.chunks import check_position, check_version
+from ledger.completeness import check_latest, check_registration
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.entries import (
     ClaimExtracted,
@@ -54,11 +61,9 @@ from ledger.state import (
     source_state,
     subject_of,
 )
+from ledger.statemap import StateProof
 from ledger.trust_state import TrustState, frontier_from_last_leaf, load_state, save_state
 from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
-
-STATE_MAP_LINE = "claims-ledger/state-map "
-"""How a checkpoint extension line committing to the claim-state map starts."""
 
 
 class ClientError(LedgerError):
@@ -480,7 +485,9 @@ class LedgerClient:
             for link in data["provenance"]["links"]
         ]
         state, source, history = self._fold_chain(claim_id, links, checkpoint)
-        complete, why = self._completeness(claim_id, links, checkpoint, data["provenance"])
+        complete, why = self._completeness(
+            claim_id, links, checkpoint, data["provenance"]["stateProof"]
+        )
         self._advance_state(note, checkpoint)
         return VerifiedClaim(claim_id, state, source, checkpoint, links, history, complete, why)
 
@@ -529,39 +536,54 @@ class LedgerClient:
         return before, source, history
 
     def _completeness(
-        self,
-        claim_id: str,
-        links: list[SignedEntry],
-        checkpoint: Checkpoint,
-        provenance: dict[str, Any],
+        self, claim_id: str, links: list[SignedEntry], checkpoint: Checkpoint, proven: Any
     ) -> tuple[bool, str]:
-        """Whether the chain is the claim's whole history as of ``checkpoint``.
-
-        INTEGRATION POINT (branch ``map``): when the checkpoint carries a state-map root,
-        the provenance's state proof must show the claim's newest entry is ``links[-1]``."""
-        if any(line.startswith(STATE_MAP_LINE) for line in checkpoint.extensions):
-            raise VerificationError(
-                f"checkpoint at size {checkpoint.size} commits to a claim-state map, and this "
-                "client cannot check the state proof yet"
+        """Whether the chain is the claim's whole history as of ``checkpoint``: when the
+        checkpoint carries a claim-state map root, the provenance's state proof (against
+        that root) must name the chain's last entry as the claim's latest (decision 0012);
+        without a root the result says so instead of pretending."""
+        if state_map_root(checkpoint) is None:
+            return False, (
+                f"unproven: the checkpoint at size {checkpoint.size} carries no claim-state "
+                "map root, so a later revision, review or retraction the server left out "
+                "would not be seen (sync() or `claims-ledger client log` checks every entry)"
             )
-        return False, (
-            f"unproven: the checkpoint at size {checkpoint.size} carries no claim-state map "
-            "root, so a later revision, review or retraction the server left out would not "
-            "be seen (sync() or `claims-ledger client log` checks every entry)"
+        if proven is None:
+            raise VerificationError(
+                f"claim {claim_id}: the checkpoint at size {checkpoint.size} commits to a "
+                "claim-state map, but the server sent no state proof"
+            )
+        check_latest(
+            bytes.fromhex(claim_id),
+            [entry.hash for entry in links[1:]],
+            _state_proof(proven["proof"]),
+            checkpoint,
+        )
+        return True, (
+            f"proven: the claim-state map at size {checkpoint.size} names entry "
+            f"{links[-1].hash.hex()} as the claim's latest"
         )
 
     def verify_source(self, sha256: str, data: bytes | None = None) -> VerifiedSource:
         """A source's registration entry: proven in the latest checkpoint, signed by a key
         valid then with the role to register sources, naming ``sha256``; with ``data``, the
         bytes are checked against it (sha256, size, and the hash of their normalized text)."""
-        found = self.query("query($h: String!) { source(hash: $h) { entryHash } }", h=sha256)[
-            "source"
-        ]
+        found = self.query(_SOURCE, h=sha256)["source"]
         if found is None:
             raise ClientError(f"the server has no source {sha256}")
-        note = self._get_note()
+        proven = found["stateProof"]
+        note = proven["checkpoint"]["cosignedNote"] if proven is not None else self._get_note()
         checkpoint = self._accept(note)
         entry = self.proven_entry(checkpoint, hash=found["entryHash"])
+        if state_map_root(checkpoint) is not None:
+            if proven is None:
+                raise VerificationError(
+                    f"source {sha256}: the checkpoint at size {checkpoint.size} commits to a "
+                    "claim-state map, but the server sent no state proof"
+                )
+            check_registration(
+                bytes.fromhex(sha256), entry.hash, _state_proof(proven["proof"]), checkpoint
+            )
         payload = entry.body.payload
         if not isinstance(payload, SourceRegistered) or payload.sha256 != sha256:
             raise VerificationError(
@@ -773,10 +795,21 @@ class _Incremental(MemoryState):
             self._loading = False
 
 
+def _state_proof(text: Any) -> StateProof:
+    if not isinstance(text, str):
+        raise VerificationError("the server's state proof is not a base64 string")
+    try:
+        return StateProof.from_bytes(base64.b64decode(text, validate=True))
+    except (ValueError, LedgerError) as exc:
+        raise VerificationError(f"the server's state proof is malformed: {exc}") from exc
+
+
 def _hashes(values: Sequence[str]) -> list[merkle.Hash]:
     return [merkle.Hash(base64.b64decode(h)) for h in values]
 
 
 _PROVENANCE = """query($id: ID!) { claim(id: $id) { provenance {
-  checkpoint { cosignedNote } links { entryHash } } } }"""
+  checkpoint { cosignedNote } links { entryHash } stateProof { proof } } } }"""
+_SOURCE = """query($h: String!) { source(hash: $h) { entryHash
+  stateProof { proof checkpoint { cosignedNote } } } }"""
 _LINKS = """query($id: ID!) { claim(id: $id) { provenance { links { entryHash } } } }"""

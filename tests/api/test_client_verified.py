@@ -72,8 +72,8 @@ def test_the_verified_values_are_the_entries_values(served: Served) -> None:
     assert claim.state.head == claim.links[-1].hash.hex()
     assert claim.source.sha256 == claim.state.source_sha256
     assert claim.history[1].changes[0][0] == "statement"
-    # Without a claim-state map root the client says the chain's completeness is unproven.
-    assert not claim.complete and "unproven" in claim.completeness
+    # The checkpoint's claim-state map proves the chain ends at the claim's latest entry.
+    assert claim.complete and claim.links[-1].hash.hex() in claim.completeness
 
 
 def _changed(value: Any, column: sa.Column[Any]) -> Any:
@@ -259,3 +259,36 @@ def test_a_source_is_verified_from_its_registration_and_bytes(served: Served) ->
             sa.text("UPDATE sources SET title = 'Forged' WHERE sha256 = :s"), {"s": digest}
         )
     assert client.verify_source(digest).source.title == "Article 0"
+
+
+def test_a_hidden_review_is_caught_by_the_state_map(served: Served) -> None:
+    """A server leaving the newest link out of the provenance (a review, say) shows a chain
+    that folds fine on its own; the claim-state map proof against the same checkpoint
+    names the entry left out."""
+    import httpx
+
+    real = httpx.Client()
+
+    def drop_last(request: httpx.Request) -> httpx.Response:
+        forwarded = httpx.Request(
+            request.method, request.url, headers=request.headers, content=request.read()
+        )
+        response = real.send(forwarded)
+        if not request.url.path.endswith("/graphql"):
+            return httpx.Response(response.status_code, content=response.content)
+        body = response.json()
+        claim = (body.get("data") or {}).get("claim")
+        if claim and "provenance" in claim and "checkpoint" in claim["provenance"]:
+            claim["provenance"]["links"].pop()
+        return httpx.Response(response.status_code, json=body)
+
+    claim_id = _revised_claim(served.url)
+    honest = LedgerClient(served.url, log_key=_log_key(served.url)).verify_claim(claim_id)
+    assert honest.complete and honest.history[-1].kind == "claim.reviewed"
+    client = LedgerClient(
+        served.url,
+        log_key=_log_key(served.url),
+        http=httpx.Client(transport=httpx.MockTransport(drop_last)),
+    )
+    with pytest.raises(VerificationError, match="hidden"):
+        client.verify_claim(claim_id)
