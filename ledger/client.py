@@ -610,13 +610,23 @@ class LedgerClient:
         """Every entry checked as `claims-ledger verify` does; the root equals the checkpoint."""
         checkpoint = self.checkpoint()
         rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
+        return self._verify_all(rows, checkpoint)
+
+    def _verify_all(
+        self, rows: list[tuple[int, bytes, int]], checkpoint: Checkpoint
+    ) -> VerifyReport:
+        """Every entry of ``rows`` (the whole log) as `claims-ledger verify` checks it; its
+        root, and its claim-state map root when the checkpoint carries one, are the
+        checkpoint's."""
         keys = keys_in((seq, data) for seq, data, _ in rows)
-        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
+        checker = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key)
+        report = checker.report
         if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
             raise VerificationError(
                 f"the server's entries give size {report.entries} root {report.root.hex()}, "
                 f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
             )
+        checker.state.check(checkpoint)
         return report
 
     def sync(self) -> SyncReport:
@@ -654,13 +664,7 @@ class LedgerClient:
 
     def _full_sync(self, note: bytes, checkpoint: Checkpoint) -> SyncReport:
         rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
-        keys = keys_in((seq, data) for seq, data, _ in rows)
-        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
-        if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
-            raise VerificationError(
-                f"the server's entries give size {report.entries} root {report.root.hex()}, "
-                f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
-            )
+        report = self._verify_all(rows, checkpoint)
         leaves = [merkle.Hash(entry_hash(data)) for _, data, _ in rows]
         key_entries = [data for _, data, _ in rows if _is_key_entry(data)]
         if self.state_path is not None:

@@ -1,0 +1,347 @@
+"""`claims-ledger client` and `monitor` against real servers on 127.0.0.1: exit codes, the
+state file across runs, a rolled-back server, a forked one, and a log that signs a forged
+entry into its tree (the monitor runs its hook)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.client import TrustPolicy
+from ledger.config import Settings
+from ledger.entries import Body, parse_entry, sign_body
+from ledger.instance import open_instance
+from ledger.signing import SigningKey
+from ledger.trust_state import load_state
+from tests.api.conftest import Served, gql, launch
+from tests.helpers import run_cli, source_bytes, source_payload
+
+SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def _log_key(url: str) -> str:
+    keys = gql(url, "{ keys { registeredSeq verifierKey } }")["keys"]
+    return next(k["verifierKey"] for k in keys if k["registeredSeq"] == 0)
+
+
+def _client(home: Path, *args: str) -> Any:
+    return run_cli(home, *args)
+
+
+def _ingest(url: str, token: str, text: str) -> None:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={
+            "query": "mutation($t: String!) { ingestSource(text: $t) { __typename } }",
+            "variables": {"t": text},
+        },
+        headers={"authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+
+
+def _size(url: str) -> int:
+    return int(gql(url, "{ checkpoint { size } }")["checkpoint"]["size"])
+
+
+def test_client_commands_exit_0_2_3_4(served: Served, tmp_path: Path) -> None:
+    key = _log_key(served.url)
+    claim_id = gql(
+        served.url, "{ claims(first: 1, filter: {status: REVISED}) { edges { node { claimId } } } }"
+    )["claims"]["edges"][0]["node"]["claimId"]
+    done = _client(served.home, "client", "claim", served.url, claim_id, "--log-key", key, "--json")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["claim"]["statement"] == "North Korea sent about 6,700 containers."
+    assert shown["complete"] is True
+    assert [h["kind"] for h in shown["history"]] == [
+        "claim.extracted",
+        "claim.revised",
+        "claim.reviewed",
+    ]
+    text = _client(served.home, "client", "claim", served.url, claim_id, "--log-key", key)
+    assert text.returncode == 0 and "statement: North Korea sent about 6,700" in text.stdout
+    # another log's key: verification fails
+    stranger = TrustPolicy.parse(key).log_key
+    other = SigningKey.generate("x").private.public_key()
+    from ledger.checkpoint import Verifier
+
+    wrong = Verifier.from_public_key(stranger.name, other).key_text()
+    refused = _client(served.home, "client", "claim", served.url, claim_id, "--log-key", wrong)
+    assert refused.returncode == 2, refused.stderr
+    missing = _client(served.home, "client", "claim", served.url, "ab" * 32, "--log-key", key)
+    assert missing.returncode == 4, missing.stderr
+    down = _client(served.home, "client", "claim", "http://127.0.0.1:9", claim_id, "--log-key", key)
+    assert down.returncode == 3, down.stderr
+    usage = _client(served.home, "client", "claim", served.url, "--log-key", key)
+    assert usage.returncode == 64
+    # a source, and the bytes checked against it
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_bytes(source_bytes(0))
+    bad.write_bytes(source_bytes(0) + b"!")
+    sha = source_payload(0).sha256
+    ok = _client(
+        served.home, "client", "source", served.url, sha, "--log-key", key, "--file", str(good)
+    )
+    assert ok.returncode == 0 and "bytes: checked" in ok.stdout, ok.stderr
+    wrong_bytes = _client(
+        served.home, "client", "source", served.url, sha, "--log-key", key, "--file", str(bad)
+    )
+    assert wrong_bytes.returncode == 2, wrong_bytes.stderr
+
+
+@contextmanager
+def _server(home: Path, db: str) -> Iterator[str]:
+    proc, url = launch(home, db)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@SQLITE
+def test_state_file_first_use_then_incremental_then_rollback_and_fork(
+    served: Served, tmp_path: Path
+) -> None:
+    key = _log_key(served.url)
+    state = tmp_path / "state.json"
+    first = _client(
+        served.home, "client", "log", served.url, "--log-key", key, "--state", str(state)
+    )
+    assert first.returncode == 0, first.stderr
+    assert "every entry" in first.stdout
+    saved = load_state(state, TrustPolicy.parse(key).log_key)
+    assert saved is not None and saved.entries_verified and saved.size == _size(served.url)
+    # A copy of the ledger as it is now: later served as a rolled-back or forked server.
+    old_home = tmp_path / "old"
+    shutil.copytree(served.home, old_home)
+    db_file = Path(served.db_url.removeprefix("sqlite:///"))
+    old_db = tmp_path / "old.sqlite3"
+    shutil.copy(db_file, old_db)
+
+    _ingest(served.url, served.tokens["writer"], "The agency said 12 ships left port on Friday.")
+    _ingest(served.url, served.tokens["writer"], "Officials said 40 trucks crossed on Monday.")
+    newer = _client(
+        served.home, "client", "log", served.url, "--log-key", key, "--state", str(state), "--json"
+    )
+    assert newer.returncode == 0, newer.stderr
+    report = json.loads(newer.stdout)
+    assert report["full"] is False and report["from"] == saved.size
+    assert report["size"] == _size(served.url) > saved.size
+    assert report["kinds"].get("claim.extracted", 0) >= 2
+    current = state.read_bytes()
+
+    with _server(old_home, f"sqlite:///{old_db}") as old_url:
+        # Rolled back: the old server's checkpoint is smaller than the saved one.
+        rollback = _client(
+            served.home, "client", "log", old_url, "--log-key", key, "--state", str(state)
+        )
+        assert rollback.returncode == 2 and "shrank" in rollback.stderr, rollback.stderr
+        assert state.read_bytes() == current
+        # Forked: the old server grows another history past the saved size.
+        for n in range(4):
+            _ingest(
+                old_url,
+                served.tokens["writer"],
+                f"The ministry said {n + 7} ferries sailed on Tuesday.",
+            )
+        assert _size(old_url) >= report["size"]
+        fork = _client(
+            served.home, "client", "log", old_url, "--log-key", key, "--state", str(state)
+        )
+        assert fork.returncode == 2 and "consistent" in fork.stderr, fork.stderr
+        assert state.read_bytes() == current
+        # The monitor sees it too, and runs its hook with the reason in the environment.
+        out = tmp_path / "hook.txt"
+        hook = f"{sys.executable} -c \"import os,pathlib; pathlib.Path(os.environ['HOOK_OUT']).write_text(os.environ['LEDGER_MONITOR_REASON'])\""
+        watched = run_cli(
+            served.home,
+            "monitor",
+            old_url,
+            "--log-key",
+            key,
+            "--state",
+            str(state),
+            "--once",
+            "--hook",
+            hook,
+            HOOK_OUT=str(out),
+        )
+        assert watched.returncode == 2, watched.stderr
+        assert "not consistent" in out.read_text()
+        assert state.read_bytes() == current
+    healthy = run_cli(
+        served.home, "monitor", served.url, "--log-key", key, "--state", str(state), "--once"
+    )
+    assert healthy.returncode == 0 and "no new entries" in healthy.stdout, healthy.stderr
+
+
+class _ForgingLog:
+    """A log operator that appends an entry signed by an unregistered key and signs a
+    checkpoint over it with the real log key: everything the monitor asks about the tree
+    is answered consistently from the entries plus the forged one; other questions go to
+    the real server."""
+
+    def __init__(self, url: str, home: Path, db_url: str) -> None:
+        self.url = url
+        entries = []
+        after = -1
+        while True:
+            page = gql(
+                url, "query($a: Int!) { entries(after: $a, first: 100) { seq data } }", a=after
+            )["entries"]
+            entries += [base64.b64decode(row["data"]) for row in page]
+            if len(page) < 100:
+                break
+            after = page[-1]["seq"]
+        last = parse_entry(entries[-1])
+        forger = SigningKey.generate("forger")
+        body = Body(
+            log=last.body.log,
+            seq=last.seq + 1,
+            prev=last.hash,
+            ts=last.body.ts,
+            kind="source.registered",
+            signer=forger.key_id,
+            payload=source_payload(77),
+            v=last.body.v,
+        )
+        entries.append(sign_body(body, forger).data)
+        self.entries = entries
+        leaves = [merkle.Hash(parse_entry(e).hash) for e in entries]
+        self.reader = merkle.DictNodeReader.from_leaves(leaves)
+        served_note = httpx.get(f"{url}/checkpoint").text
+        instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
+        log = instance.log_key()
+        instance.close()
+        origin = Checkpoint.from_body(served_note.split("\n\n")[0] + "\n").origin
+        root = merkle.root_at(len(leaves), self.reader)
+        self.note = sign_checkpoint(Checkpoint(origin, len(leaves), root), origin, log.private)
+        assert verify_checkpoint(self.note, TrustPolicy.parse(_log_key(url)).log_key).size == len(
+            leaves
+        )
+
+    def answer(self, query: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        size = len(self.entries)
+        if "consistencyProof" in query:
+            hashes = merkle.consistency_proof(variables["a"], variables["b"], self.reader)
+            return {"consistencyProof": {"hashes": [base64.b64encode(h).decode() for h in hashes]}}
+        if "entries(" in query:
+            start = variables["a"] + 1
+            rows = self.entries[start : start + variables["n"]]
+            return {
+                "entries": [
+                    {"seq": start + i, "data": base64.b64encode(d).decode()}
+                    for i, d in enumerate(rows)
+                ]
+            }
+        if (
+            "inclusionProof(" in query
+            and variables.get("s") is not None
+            and variables.get("n") == size
+        ):
+            seq = variables["s"]
+            proof = merkle.inclusion_proof(seq, size, self.reader)
+            return {
+                "entry": {
+                    "data": base64.b64encode(self.entries[seq]).decode(),
+                    "hash": parse_entry(self.entries[seq]).hash.hex(),
+                },
+                "inclusionProof": {
+                    "seq": seq,
+                    "treeSize": size,
+                    "hashes": [base64.b64encode(h).decode() for h in proof],
+                },
+            }
+        return None
+
+
+@contextmanager
+def _forging_proxy(forger: _ForgingLog) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path == "/checkpoint":
+                self._send(200, forger.note.encode(), "text/plain; charset=utf-8")
+            else:
+                real = httpx.get(forger.url + self.path)
+                self._send(real.status_code, real.content, real.headers.get("content-type", ""))
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers["content-length"]))
+            request = json.loads(raw)
+            data = forger.answer(request["query"], request.get("variables") or {})
+            if data is not None:
+                self._send(200, json.dumps({"data": data}).encode(), "application/json")
+                return
+            real = httpx.post(
+                forger.url + self.path, content=raw, headers={"content-type": "application/json"}
+            )
+            self._send(real.status_code, real.content, "application/json")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@SQLITE
+def test_monitor_catches_a_forged_entry_the_log_signed_into_its_tree(
+    served: Served, tmp_path: Path
+) -> None:
+    key = _log_key(served.url)
+    state = tmp_path / "state.json"
+    first = run_cli(
+        served.home, "monitor", served.url, "--log-key", key, "--state", str(state), "--once"
+    )
+    assert first.returncode == 0, first.stderr
+    before = state.read_bytes()
+    forger = _ForgingLog(served.url, served.home, served.db_url)
+    out = tmp_path / "hook.txt"
+    hook = f"{sys.executable} -c \"import os,pathlib; pathlib.Path(os.environ['HOOK_OUT']).write_text(os.environ['LEDGER_MONITOR_REASON'])\""
+    with _forging_proxy(forger) as url:
+        watched = run_cli(
+            served.home,
+            "monitor",
+            url,
+            "--log-key",
+            key,
+            "--state",
+            str(state),
+            "--once",
+            "--hook",
+            hook,
+            HOOK_OUT=str(out),
+        )
+    assert watched.returncode == 2, watched.stderr
+    reason = out.read_text()
+    assert f"entry {len(forger.entries) - 1}" in reason and "not a registered key" in reason
+    assert state.read_bytes() == before
