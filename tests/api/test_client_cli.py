@@ -345,3 +345,76 @@ def test_monitor_catches_a_forged_entry_the_log_signed_into_its_tree(
     reason = out.read_text()
     assert f"entry {len(forger.entries) - 1}" in reason and "not a registered key" in reason
     assert state.read_bytes() == before
+
+
+REVISE = """mutation($c: String!, $f: String!) { reviseClaim(input: {claimId: $c, follows: $f,
+  reason: "corrected", statement: "A corrected statement."}) { __typename } }"""
+REVIEW = """mutation($c: String!, $f: String!) { reviewClaim(input: {claimId: $c, follows: $f,
+  rating: "False", ratingValue: 1, bestRating: 5, worstRating: 1}) { __typename } }"""
+RETRACT = """mutation($c: String!, $f: String!) { retractClaim(claimId: $c, follows: $f,
+  reason: "withdrawn") { __typename } }"""
+
+
+def _mutate(url: str, token: str, query: str, **variables: str) -> None:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    result = next(iter(body["data"].values()))
+    assert result["__typename"] in ("ClaimChanged", "SourceIngested"), result
+
+
+def _head(url: str, claim_id: str) -> str:
+    return str(
+        gql(url, "query($id: ID!) { claim(id: $id) { head } }", id=claim_id)["claim"]["head"]
+    )
+
+
+def test_incremental_sync_ends_where_a_full_sync_does(served: Served, tmp_path: Path) -> None:
+    """Entries of every kind after the saved state — changes to claims extracted before it,
+    a key registered and revoked, a new source — verified incrementally give the very state
+    file a full verification writes."""
+    from ledger.client import LedgerClient
+
+    key = _log_key(served.url)
+    policy = TrustPolicy.parse(key)
+    incremental = LedgerClient(served.url, policy=policy, state=tmp_path / "a.json")
+    assert incremental.sync().full
+    old = [
+        e["node"]["claimId"]
+        for e in gql(
+            served.url,
+            "{ claims(first: 3, filter: {status: ACTIVE}) { edges { node { claimId } } } }",
+        )["claims"]["edges"]
+    ]
+    writer, reviewer = served.tokens["writer"], served.tokens["reviewer"]
+    _mutate(served.url, writer, REVISE, c=old[0], f=_head(served.url, old[0]))
+    _mutate(served.url, reviewer, REVIEW, c=old[0], f=_head(served.url, old[0]))
+    _mutate(served.url, writer, RETRACT, c=old[1], f=_head(served.url, old[1]))
+    _mutate(served.url, reviewer, REVIEW, c=old[1], f=_head(served.url, old[1]))
+    env = {"LEDGER_DATABASE_URL": served.db_url, "LEDGER_KEY_PASSPHRASE": "pw"}
+    made = run_cli(
+        served.home, "keys", "create", "extra", "--role", "reviewer", "--unencrypted", **env
+    )
+    assert made.returncode == 0, made.stderr
+    key_id = made.stdout.split()[2]
+    gone = run_cli(served.home, "keys", "revoke", key_id, "--reason", "test", **env)
+    assert gone.returncode == 0, gone.stderr
+    _ingest(served.url, writer, "The agency said 12 ships left port on Friday.")
+    report = incremental.sync()
+    assert not report.full
+    assert report.kinds["claim.revised"] == 1 and report.kinds["claim.retracted"] == 1
+    assert report.kinds["key.registered"] == 1 and report.kinds["key.revoked"] == 1
+    full = LedgerClient(served.url, policy=policy, state=tmp_path / "b.json")
+    assert full.sync().full
+    a = json.loads((tmp_path / "a.json").read_text())
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert a == b
+    assert len(a["key_entries"]) == len(b["key_entries"]) >= 4
+    # and a claim changed after the state is verified with the new values
+    claim = incremental.verify_claim(old[1])
+    assert claim.status == "retracted" and claim.state.last_rating == "False"
