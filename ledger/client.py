@@ -645,8 +645,13 @@ class LedgerClient:
         start = state.size
         checker = _Incremental(self, state, checkpoint)
         leaves: list[merkle.Hash] = []
-        for seq, data in self._entries_below(start, checkpoint.size):
-            leaves.append(checker.check(seq, data))
+        page: list[tuple[int, bytes]] = []
+        for row in self._entries_below(start, checkpoint.size):
+            page.append(row)
+            if len(page) == _PAGE:
+                leaves += checker.check_page(page)
+                page = []
+        leaves += checker.check_page(page)
         grown = state.extend(leaves)
         if grown.root != checkpoint.root_hash:
             raise VerificationError(
@@ -708,7 +713,9 @@ class _Incremental(MemoryState):
         self.log = last.body.log if last is not None else None
         self.version = last.body.v if last is not None else 0
         self._loading = False
-        self._fetched_sources: set[str] = set()
+        self._registered_at: dict[str, str | None] = {}
+        """Where the server says each new source was registered (entry hash)."""
+        self._applying: str | None = None
 
     def check(self, seq: int, data: bytes) -> merkle.Hash:
         """Entry ``seq``: bytes, position, chain, time, version, signer, rules, signature."""
@@ -718,6 +725,7 @@ class _Incremental(MemoryState):
         body = entry.body
         check_position(seq, body.prev, body.ts, body.log, self.head, self.ts, self.log or body.log)
         check_version(seq, body.v, self.version)
+        self._applying = entry.hash.hex()
         try:
             self.apply(entry)
             verify_signature(entry, self.keys[body.signer].public_key)
@@ -733,17 +741,38 @@ class _Incremental(MemoryState):
 
     # Older facts, fetched and proven on demand ----------------------------------------
 
+    def check_page(self, rows: list[tuple[int, bytes]]) -> list[merkle.Hash]:
+        """``check`` each row, after asking the server in one query where each source the
+        rows register was registered (to catch an earlier registration of the same bytes)."""
+        shas = []
+        for seq, data in rows:
+            if b'"kind":"source.registered"' in data:
+                payload = parse_entry(data, where=f"entry {seq}").body.payload
+                if isinstance(payload, SourceRegistered):
+                    shas.append(payload.sha256)
+        if shas:
+            fields = " ".join(
+                f"s{i}: source(hash: $h{i}) {{ entryHash }}" for i in range(len(shas))
+            )
+            params = ", ".join(f"$h{i}: String!" for i in range(len(shas)))
+            found = self.client.query(
+                f"query({params}) {{ {fields} }}", **{f"h{i}": h for i, h in enumerate(shas)}
+            )
+            for i, sha in enumerate(shas):
+                answer = found[f"s{i}"]
+                self._registered_at[sha] = answer["entryHash"] if answer is not None else None
+        return [self.check(seq, data) for seq, data in rows]
+
     def get_source(self, sha256: str) -> SourceState | None:
+        """A source registered before the entry being applied: one the new entries
+        registered, else the one the server names, if that is an older entry (proven)."""
         known = super().get_source(sha256)
-        if known is not None or self._loading or sha256 in self._fetched_sources:
+        if known is not None or self._loading:
             return known
-        self._fetched_sources.add(sha256)
-        found = self.client.query(
-            "query($h: String!) { source(hash: $h) { entryHash } }", h=sha256
-        )["source"]
-        if found is None:
+        answer = self._registered_at.pop(sha256, None)
+        if answer is None or answer == self._applying:
             return None  # the server may hide an older duplicate: documented
-        self._older_source(found["entryHash"])
+        self._older_source(answer)
         return super().get_source(sha256)
 
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
@@ -806,6 +835,10 @@ def _state_proof(text: Any) -> StateProof:
         return StateProof.from_bytes(base64.b64decode(text, validate=True))
     except (ValueError, LedgerError) as exc:
         raise VerificationError(f"the server's state proof is malformed: {exc}") from exc
+
+
+_PAGE = 100
+"""Entries checked per page of ``sync`` (and per batched query of their sources)."""
 
 
 def _hashes(values: Sequence[str]) -> list[merkle.Hash]:
