@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import sys
 import threading
@@ -22,7 +23,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.client import TrustPolicy
 from ledger.config import Settings
-from ledger.entries import Body, parse_entry, sign_body
+from ledger.entries import Body, ClaimChanges, ClaimRevised, parse_entry, sign_body
 from ledger.instance import open_instance
 from ledger.signing import SigningKey
 from ledger.trust_state import load_state
@@ -197,7 +198,7 @@ class _ForgingLog:
     is answered consistently from the entries plus the forged one; other questions go to
     the real server."""
 
-    def __init__(self, url: str, home: Path, db_url: str) -> None:
+    def __init__(self, url: str, home: Path, db_url: str, forged: str = "stranger") -> None:
         self.url = url
         entries = []
         after = -1
@@ -210,25 +211,42 @@ class _ForgingLog:
                 break
             after = page[-1]["seq"]
         last = parse_entry(entries[-1])
-        forger = SigningKey.generate("forger")
+        instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
+        log, writer = instance.log_key(), instance.writer_key()
+        instance.close()
+        signer = SigningKey.generate("forger") if forged == "stranger" else writer
+        payload: Any = source_payload(77)
+        kind = "source.registered"
+        if forged == "duplicate":  # a second registration of a source registered long ago
+            payload = source_payload(0)
+        elif forged == "stale":  # a revision that skips the claim's latest entry (a review)
+            claim_id = gql(
+                url,
+                "{ claims(first: 1, filter: {status: REVISED}) { edges { node { claimId } } } }",
+            )["claims"]["edges"][0]["node"]["claimId"]
+            kind = "claim.revised"
+            payload = ClaimRevised(
+                claim=claim_id,
+                follows=claim_id,
+                changes=ClaimChanges(statement="A forged statement."),
+                reason="forged",
+            )
         body = Body(
             log=last.body.log,
             seq=last.seq + 1,
             prev=last.hash,
             ts=last.body.ts,
-            kind="source.registered",
-            signer=forger.key_id,
-            payload=source_payload(77),
+            kind=kind,
+            signer=signer.key_id,
+            payload=payload,
             v=last.body.v,
         )
-        entries.append(sign_body(body, forger).data)
+        entries.append(sign_body(body, signer).data)
         self.entries = entries
-        leaves = [merkle.Hash(parse_entry(e).hash) for e in entries]
+        self.hashes = [parse_entry(e).hash.hex() for e in entries]
+        leaves = [merkle.Hash(bytes.fromhex(h)) for h in self.hashes]
         self.reader = merkle.DictNodeReader.from_leaves(leaves)
         served_note = httpx.get(f"{url}/checkpoint").text
-        instance = open_instance(Settings(home=home, database_url=db_url, passphrase=b"pw"))
-        log = instance.log_key()
-        instance.close()
         origin = Checkpoint.from_body(served_note.split("\n\n")[0] + "\n").origin
         root = merkle.root_at(len(leaves), self.reader)
         self.note = sign_checkpoint(Checkpoint(origin, len(leaves), root), origin, log.private)
@@ -250,12 +268,12 @@ class _ForgingLog:
                     for i, d in enumerate(rows)
                 ]
             }
-        if (
-            "inclusionProof(" in query
-            and variables.get("s") is not None
-            and variables.get("n") == size
-        ):
-            seq = variables["s"]
+        if "inclusionProof(" in query and variables.get("n") == size:
+            seq = (
+                variables["s"]
+                if variables.get("s") is not None
+                else self.hashes.index(variables["h"])
+            )
             proof = merkle.inclusion_proof(seq, size, self.reader)
             return {
                 "entry": {
@@ -314,8 +332,16 @@ def _forging_proxy(forger: _ForgingLog) -> Iterator[str]:
 
 
 @SQLITE
+@pytest.mark.parametrize(
+    ("forged", "why"),
+    [
+        ("stranger", "not a registered key"),
+        ("duplicate", "already registered"),
+        ("stale", "follow|latest|head"),
+    ],
+)
 def test_monitor_catches_a_forged_entry_the_log_signed_into_its_tree(
-    served: Served, tmp_path: Path
+    served: Served, tmp_path: Path, forged: str, why: str
 ) -> None:
     key = _log_key(served.url)
     state = tmp_path / "state.json"
@@ -324,7 +350,7 @@ def test_monitor_catches_a_forged_entry_the_log_signed_into_its_tree(
     )
     assert first.returncode == 0, first.stderr
     before = state.read_bytes()
-    forger = _ForgingLog(served.url, served.home, served.db_url)
+    forger = _ForgingLog(served.url, served.home, served.db_url, forged)
     out = tmp_path / "hook.txt"
     hook = f"{sys.executable} -c \"import os,pathlib; pathlib.Path(os.environ['HOOK_OUT']).write_text(os.environ['LEDGER_MONITOR_REASON'])\""
     with _forging_proxy(forger) as url:
@@ -343,7 +369,8 @@ def test_monitor_catches_a_forged_entry_the_log_signed_into_its_tree(
         )
     assert watched.returncode == 2, watched.stderr
     reason = out.read_text()
-    assert f"entry {len(forger.entries) - 1}" in reason and "not a registered key" in reason
+    assert f"entry {len(forger.entries) - 1}" in reason, reason
+    assert re.search(why, reason), reason
     assert state.read_bytes() == before
 
 
