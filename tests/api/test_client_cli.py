@@ -445,3 +445,105 @@ def test_incremental_sync_ends_where_a_full_sync_does(served: Served, tmp_path: 
     # and a claim changed after the state is verified with the new values
     claim = incremental.verify_claim(old[1])
     assert claim.status == "retracted" and claim.state.last_rating == "False"
+
+
+@SQLITE
+def test_a_claim_check_seeds_the_state_and_a_rollback_is_caught_on_the_next_contact(
+    served: Served, tmp_path: Path
+) -> None:
+    from ledger.client import LedgerClient
+    from ledger.errors import VerificationError
+
+    key = _log_key(served.url)
+    policy = TrustPolicy.parse(key)
+    path = tmp_path / "state.json"
+    claim_id = gql(served.url, "{ claims(first: 1) { edges { node { claimId } } } }")["claims"][
+        "edges"
+    ][0]["node"]["claimId"]
+    before = httpx.get(f"{served.url}/checkpoint").content  # an honest, older checkpoint
+    _ingest(served.url, served.tokens["writer"], "The agency said 12 ships left port on Friday.")
+    LedgerClient(served.url, policy=policy, state=path).verify_claim(claim_id)
+    seeded = load_state(path, policy.log_key)  # checks the frontier folds to the root
+    assert seeded is not None and not seeded.entries_verified
+    assert seeded.size == _size(served.url) > policy.verify_note(before).size
+    _ingest(served.url, served.tokens["writer"], "Officials said 40 trucks crossed on Monday.")
+    real = httpx.Client()
+
+    def rolled_back(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/checkpoint"):
+            return httpx.Response(200, content=before)
+        forwarded = httpx.Request(
+            request.method, request.url, headers=request.headers, content=request.read()
+        )
+        response = real.send(forwarded)
+        return httpx.Response(response.status_code, content=response.content)
+
+    saved = path.read_bytes()
+    liar = LedgerClient(
+        served.url,
+        policy=policy,
+        state=path,
+        http=httpx.Client(transport=httpx.MockTransport(rolled_back)),
+    )
+    with pytest.raises(VerificationError, match="shrank"):
+        liar.checkpoint()
+    with pytest.raises(VerificationError, match="shrank"):
+        liar.sync()
+    assert path.read_bytes() == saved
+    # The next claim check moves a state that does not vouch for entries forward …
+    client = LedgerClient(served.url, policy=policy, state=path)
+    client.verify_claim(claim_id)
+    moved = load_state(path, policy.log_key)
+    assert moved is not None and moved.size == _size(served.url) > seeded.size
+    # … and the first log verification checks every entry and then vouches for them.
+    report = client.sync()
+    assert report.full
+    verified = load_state(path, policy.log_key)
+    assert verified is not None and verified.entries_verified and verified.key_entries
+
+
+@SQLITE
+def test_the_monitor_polls_and_follows_the_log(served: Served, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    key = _log_key(served.url)
+    state = tmp_path / "state.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "monitor",
+            served.url,
+            "--log-key",
+            key,
+            "--state",
+            str(state),
+            "--interval",
+            "0.2",
+        ],
+        cwd=str(Path(__file__).resolve().parents[2]),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "every entry" in first, first
+        size = _size(served.url)
+        _ingest(served.url, served.tokens["writer"], "Officials said 40 trucks crossed on Monday.")
+        for _ in range(200):
+            line = proc.stdout.readline()
+            if f"entries {size}.." in line:
+                break
+        else:
+            pytest.fail("the monitor never reported the new entries")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    saved = load_state(state, TrustPolicy.parse(key).log_key)
+    assert saved is not None and saved.size == _size(served.url)
