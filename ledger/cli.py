@@ -18,6 +18,7 @@ from rich.table import Table
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.cli_client import register as register_client_commands
+from ledger.cli_export import FORMAT_HELP, export_records
 from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
 from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
@@ -461,8 +462,24 @@ def _count_lines(path: Path) -> int:
 
 
 @app.command()
-def export(path: Annotated[Path, typer.Argument(help="New folder for the bundle.")]) -> None:
-    """Write a self-contained bundle: entries' exact bytes, keys, sources, latest checkpoint."""
+def export(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="New folder for a bundle; the file to write for other formats."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "bundle",
+    base_url: Annotated[
+        str | None, typer.Option(help="Where the ledger is served, for claim and review URLs.")
+    ] = None,
+) -> None:
+    """Write a self-contained bundle (entries' exact bytes, keys, sources, latest checkpoint),
+    or every claim as JSON Lines or CSV in another format (to PATH, else to stdout)."""
+    if fmt != "bundle":
+        with _instance() as instance:
+            export_records(instance.ledger, fmt, path, base_url=base_url, err=err)
+        return
+    if path is None:
+        raise typer.BadParameter("a bundle needs PATH, a new folder")
     with _instance() as instance:
         report = export_bundle(instance.ledger, path)
         key = instance.ledger.log_verifier().key_text()
