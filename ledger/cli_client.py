@@ -108,7 +108,13 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 def register(app: typer.Typer, out: Console, err: Console) -> None:
     """Add ``client`` (claim, source, log) and ``monitor`` to ``app``."""
-    client_app = typer.Typer(no_args_is_help=True, cls=_UsageGroup, help=__doc__)
+    client_app = typer.Typer(
+        no_args_is_help=True,
+        cls=_UsageGroup,
+        help="Verify a server's claims, sources and log against a pinned log key, printing "
+        "only values from verified entries; exit 0 verified, 2 failed, 3 unavailable, "
+        "4 not found, 1 local, 64 usage (docs/verification.md).",
+    )
     app.add_typer(client_app, name="client")
 
     def open_client(
