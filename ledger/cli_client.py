@@ -28,6 +28,7 @@ from typer.core import TyperCommand, TyperGroup
 from ledger.client import (
     ClientError,
     LedgerClient,
+    NotOnServer,
     SyncReport,
     TrustPolicy,
     Unavailable,
@@ -261,9 +262,10 @@ def _guarded(err: Console, call: Callable[[], T]) -> T:
         _fail(err, EXIT_FAILED, f"verification failed: {exc}")
     except Unavailable as exc:
         _fail(err, EXIT_UNAVAILABLE, f"server unavailable: {exc}")
+    except NotOnServer as exc:
+        _fail(err, EXIT_NOT_FOUND, str(exc))
     except ClientError as exc:
-        code = EXIT_NOT_FOUND if "has no" in str(exc) else EXIT_UNAVAILABLE
-        _fail(err, code, str(exc))
+        _fail(err, EXIT_UNAVAILABLE, str(exc))
     except LedgerError as exc:
         _fail(err, EXIT_LOCAL, str(exc))
 

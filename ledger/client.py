@@ -74,6 +74,10 @@ class Unavailable(ClientError):
     """The server could not be reached, or answered with an HTTP error."""
 
 
+class NotOnServer(ClientError):
+    """The server says it has no such claim or source (unverifiable: it may be hiding it)."""
+
+
 @dataclass(frozen=True)
 class TrustPolicy:
     """What a client trusts: the log's verifier key and, optionally, ``quorum`` of
@@ -477,7 +481,7 @@ class LedgerClient:
         """
         data = self.query(_PROVENANCE, id=claim_id)["claim"]
         if data is None:
-            raise ClientError(f"the server has no claim {claim_id}")
+            raise NotOnServer(f"the server has no claim {claim_id}")
         note = data["provenance"]["checkpoint"]["cosignedNote"]
         checkpoint = self._accept(note)
         links = [
@@ -570,7 +574,7 @@ class LedgerClient:
         bytes are checked against it (sha256, size, and the hash of their normalized text)."""
         found = self.query(_SOURCE, h=sha256)["source"]
         if found is None:
-            raise ClientError(f"the server has no source {sha256}")
+            raise NotOnServer(f"the server has no source {sha256}")
         proven = found["stateProof"]
         note = proven["checkpoint"]["cosignedNote"] if proven is not None else self._get_note()
         checkpoint = self._accept(note)
