@@ -18,6 +18,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, Verifier, sign_checkpoint
 from ledger.errors import FormatError, LedgerError, VerificationError
 from ledger.trust_state import (
+    StateFileError,
     TrustState,
     frontier_from_last_leaf,
     load_state,
@@ -146,7 +147,7 @@ def test_a_crash_mid_write_leaves_the_old_file(
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, fail_at, crash)
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(StateFileError, match="disk gone"):
         save_state(path, _state(_leaves(9)))
     monkeypatch.undo()
     assert path.read_bytes() == before
@@ -206,3 +207,8 @@ def test_key_entries_must_be_key_entries_in_order_below_the_size() -> None:
     note2 = sign_checkpoint(Checkpoint(ORIGIN, 2, smaller.root), ORIGIN, PRIVATE)
     with pytest.raises(FormatError, match="below the state's size"):
         TrustState.build(note2, VERIFIER, smaller.frontier, entries_verified=True, key_entries=data)
+
+
+def test_a_state_file_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError, match="cannot write"):
+        save_state(tmp_path / "nowhere" / "state.json", _state(_leaves(3)))
