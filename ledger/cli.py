@@ -34,6 +34,7 @@ from ledger.sources import read_local_bytes
 from ledger.state import key_named
 from ledger.tokens import create_token, list_tokens, revoke_token
 from ledger.verify import rebuild_projections, verify_store
+from ledger.verify_since import verify_with_state
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
@@ -380,11 +381,28 @@ def verify(
         int | None,
         typer.Option(help="With --witness: how many of them must have cosigned (default: all)."),
     ] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            help="A state file saved by an earlier verify: check only what is new since it, "
+            "then update it (a full verify first if the file does not exist yet)."
+        ),
+    ] = None,
+    save_state: Annotated[
+        Path | None,
+        typer.Option(help="Write the verified state here (atomically, after success)."),
+    ] = None,
 ) -> None:
     """Recompute every hash, link, signature, rule, tree node, checkpoint and projection.
 
+    With --since STATE, only the entries after the saved state, the checkpoints over them
+    and the consistency proof from the saved one (docs/verification.md).
+
     Exit status 2 if anything fails to verify, malformed bytes or notes included, or if
     the latest checkpoint lacks the cosignatures --witness and --quorum ask for."""
+    if since is not None or save_state is not None:
+        _verify_with_state(since, save_state, workers, witness, quorum, bundle, size, checkpoint)
+        return
     if bundle is not None and log_key is None:
         raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
     try:
@@ -430,6 +448,57 @@ def verify(
         f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
         f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
     )
+
+
+def _verify_with_state(
+    since: Path | None,
+    save: Path | None,
+    workers: int | None,
+    witness: list[str] | None,
+    quorum: int | None,
+    *others: object,
+) -> None:
+    """``verify --since`` / ``--save-state``: ``ledger.verify_since.verify_with_state``."""
+    if any(other is not None for other in others):
+        raise typer.BadParameter(
+            "--since and --save-state go with neither --bundle, --size nor --checkpoint"
+        )
+    policy = _witness_policy(witness or [], quorum)
+    try:
+        with _instance() as instance:
+            ledger = instance.ledger
+            store = ledger.store
+            with _progress(
+                0 if since is not None and since.exists() else store.head().size
+            ) as advance:
+                run = verify_with_state(
+                    store,
+                    ledger.log_verifier(),
+                    since=since,
+                    save=save,
+                    workers=workers,
+                    progress=advance,
+                )
+            if policy is not None:
+                verify_cosignatures(ledger.cosigned_note(), ledger.log_verifier(), policy)
+    except InvalidInput as exc:
+        raise VerificationError(str(exc)) from exc
+    report = run.report
+    head = report.head.hex() if report.head else "-"
+    if run.since is not None:
+        start = run.state.size - run.since.new_entries
+        out.print(
+            f"[green]ok[/] {run.since.new_entries} new entries verified since the state at "
+            f"size {start}; {report.checkpoints} checkpoints, {run.since.proofs} inclusion "
+            f"proofs of older entries; head {head}; root {report.root.hex()}"
+        )
+    else:
+        out.print(
+            f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
+            f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
+        )
+    if run.saved is not None:
+        out.print(f"state at size {run.state.size} saved to {run.saved}")
 
 
 def _witness_policy(vkeys: list[str], quorum: int | None) -> WitnessPolicy | None:
