@@ -98,13 +98,10 @@ class StateMapCache:
 
     def _apply(self, leaves: Sequence[StateLeaf], size: int) -> None:
         assert self._map is not None
-        state = self._map
-        written: dict[bytes, bytes] = {}  # a key written twice undoes to its first write
-        for seq, key, value in leaves:
-            old = written[key] if key in written else state.get(key)
-            self._undo.append((seq, key, old))
-            written[key] = value
-        state.update((key, value) for _, key, value in leaves)
+        previous = self._map.update((key, value) for _, key, value in leaves)
+        self._undo.extend(
+            (seq, key, old) for (seq, key, _), old in zip(leaves, previous, strict=True)
+        )
         while len(self._undo) > self._undo_limit:
             self._floor = self._undo.popleft()[0] + 1
         self._size = size

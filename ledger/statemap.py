@@ -107,6 +107,19 @@ def subtree_hash(records: list[tuple[bytes, bytes]], depth: int) -> bytes:
     if len(records) == 1:
         key, value = records[0]
         return _sha256(LEAF_TAG + key + value).digest()
+    if len(records) == 2:  # the common case in a bucket: no recursion, no scans
+        (a, va), (b, vb) = records
+        # The first bit where the two keys differ (they share the first ``depth`` bits).
+        split_at = KEY_BITS - (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length()
+        h = _sha256(
+            NODE_TAG + _sha256(LEAF_TAG + a + va).digest() + _sha256(LEAF_TAG + b + vb).digest()
+        ).digest()
+        for d in range(split_at - 1, depth - 1, -1):  # one-sided nodes above the split
+            if (a[d >> 3] >> (7 - (d & 7))) & 1:
+                h = _sha256(NODE_TAG + EMPTY + h).digest()
+            else:
+                h = _sha256(NODE_TAG + h + EMPTY).digest()
+        return h
     split = _split(records, depth)
     return _sha256(
         NODE_TAG
@@ -325,8 +338,10 @@ def verify_absence(root: bytes, key: bytes, proof: StateProof) -> None:
 
 
 def bucket_bits_for(count: int) -> int:
-    """Dense levels for ``count`` keys: 4 to 8 keys a bucket on average."""
-    return min(MAX_BUCKET_BITS, max(0, count.bit_length() - 3))
+    """Dense levels for ``count`` keys: 1 to 2 keys a bucket on average, so an update
+    rehashes little more than its own path (a map that grows is rebuilt with one level
+    more than this, so it is rebuilt each time it quadruples, not doubles)."""
+    return min(MAX_BUCKET_BITS, max(0, count.bit_length() - 1))
 
 
 def _records(blob: bytes) -> list[tuple[bytes, bytes]]:
@@ -445,15 +460,17 @@ class StateMap:
         an earlier tree size this way)."""
         self.update(((key, None),))
 
-    def update(self, pairs: Iterable[tuple[bytes, bytes | None]]) -> None:
+    def update(self, pairs: Iterable[tuple[bytes, bytes | None]]) -> list[bytes | None]:
         """Insert or replace keys (an append batch's worth at once); a value of None
         deletes the key. Each bucket touched is rehashed once, then each dense node above
         the touched buckets once, so one key costs O(log n) hashes and a batch shares the
         nodes near the root. When the key count doubles past what the dense levels were
         sized for, the map is rebuilt with one more level (amortized O(1) a key); deletes
         never shrink the dense levels (the root does not depend on them). Nothing changes
-        if a pair is malformed."""
+        if a pair is malformed. Returns each pair's key's value before that pair (None:
+        absent), in order, for an undo log."""
         writes = list(pairs)
+        previous: list[bytes | None] = []
         for key, value in writes:
             _check_size(key, "key")
             if value is not None:
@@ -466,6 +483,7 @@ class StateMap:
                 records = touched[index] = _records(self._buckets[index])
             position = bisect_left(records, (key,))
             found = position < len(records) and records[position][0] == key
+            previous.append(records[position][1] if found else None)
             if value is None:
                 if found:
                     del records[position]
@@ -478,8 +496,8 @@ class StateMap:
         for index, records in touched.items():
             self._buckets[index] = b"".join(k + v for k, v in records)
         if not self._fixed and bucket_bits_for(self._count) > self._bits:
-            self._rebuild(self.items(), None)
-            return
+            self._rebuild(self.items(), min(MAX_BUCKET_BITS, bucket_bits_for(self._count) + 1))
+            return previous
         b, levels, counts = self._bits, self._levels, self._counts
         for index, records in touched.items():
             levels[b][index] = subtree_hash(records, b)
@@ -488,10 +506,15 @@ class StateMap:
         for t in range(b, 0, -1):
             below, below_counts, up, up_counts = levels[t], counts[t], levels[t - 1], counts[t - 1]
             dirty = {index >> 1 for index in dirty}
-            for parent in dirty:
-                left, right = below_counts[2 * parent], below_counts[2 * parent + 1]
-                up[parent] = _combine(below[2 * parent], below[2 * parent + 1], left, right)
+            for parent in dirty:  # _combine, inlined: this loop is the update's hot path
+                i = 2 * parent
+                left, right = below_counts[i], below_counts[i + 1]
+                if left + right >= 2:
+                    up[parent] = _sha256(NODE_TAG + below[i] + below[i + 1]).digest()
+                else:
+                    up[parent] = below[i] if left else below[i + 1]
                 up_counts[parent] = left + right
+        return previous
 
     def prove(self, key: bytes) -> StateProof:
         """A proof of the value of ``key`` (membership) or of its absence."""
