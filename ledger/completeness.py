@@ -4,7 +4,7 @@ already verified (signature by the log key, and consistency with what it saw bef
 
 An inclusion proof shows an entry is in the log, not that it is the claim's latest entry:
 a server can show the extraction and leave out the review that disputed it or the
-retraction that withdrew it. The checkpoint's ``claims-ledger/state-map`` line commits to
+retraction that withdrew it. The checkpoint's ``claims-ledger/state-map/v1`` line commits to
 each claim's latest entry, so the last entry of the provenance must be the value the map
 proves for the claim's key, under the root of the *same* checkpoint.
 """
@@ -22,7 +22,7 @@ def _root(checkpoint: Checkpoint) -> bytes:
     root = state_map_root(checkpoint)
     if root is None:
         raise VerificationError(
-            f"checkpoint at tree size {checkpoint.size} carries no claims-ledger/state-map "
+            f"checkpoint at tree size {checkpoint.size} carries no claims-ledger/state-map/v1 "
             "line: what a claim's latest entry is cannot be checked against it"
         )
     return root

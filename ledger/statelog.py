@@ -11,7 +11,7 @@ An entry *writes* to the map when it is about one claim or registers a source:
 Key entries and ``claimant.linked``/``claimant.unlinked`` (which are about two claims'
 claimants, not about a claim's own chain) write nothing. The map at tree size n holds, for
 each key, the value of the last write among entries 0..n-1; the checkpoint at n carries its
-root on the line ``claims-ledger/state-map <base64 root>``.
+root on the line ``claims-ledger/state-map/v1 <base64 root>``.
 
 The database keeps every write (``state_map_leaves``, one row per writing entry, inserted
 in the append transaction). A process keeps one ``StateMapCache`` per store: the map at

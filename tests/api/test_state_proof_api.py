@@ -120,7 +120,7 @@ def test_provenance_carries_the_state_proof_and_a_dropping_proxy_is_caught(
     assert state["value"] == provenance["links"][-1]["entryHash"]
     assert provenance["links"][-1]["role"] == "review"
     assert state["checkpoint"]["note"] == provenance["checkpoint"]["note"]
-    assert f"claims-ledger/state-map {state['root']}\n" in provenance["checkpoint"]["note"]
+    assert f"claims-ledger/state-map/v1 {state['root']}\n" in provenance["checkpoint"]["note"]
     client_check(provenance, verifier)  # straight from the server: complete
     for drop in (1, 2):  # the review, then the revision too
         proxied = gql(dropping_proxy(drop), PROVENANCE, id=claim)["claim"]["provenance"]

@@ -86,7 +86,7 @@ def test_every_checkpoint_carries_the_root_of_the_reference_map(
         lines = body.split("\n")
         # The first three lines stay the tlog-checkpoint's; the map's root is line 4.
         assert lines[1] == str(stored.size)
-        assert lines[3].startswith("claims-ledger/state-map ")
+        assert lines[3].startswith("claims-ledger/state-map/v1 ")
         expected = ref_hash(reference_pairs(ledger.store, stored.size))
         assert signed_root(stored.note) == expected, stored.size
         verify_checkpoint(stored.note, ledger.log_verifier(), ledger.origin)
