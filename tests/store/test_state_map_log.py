@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import (
     Checkpoint,
     SignedNote,
@@ -275,3 +277,27 @@ def test_state_proof_input_errors(story: tuple[Ledger, list[str], list[str]]) ->
     with pytest.raises(NotFound, match="no checkpoint at tree size 3"):
         ledger.state_proof(claim_id="00" * 32, size=3)
     assert isinstance(ledger.state_proof(claim_id="00" * 32).proof, StateProof)
+
+
+def test_bundles_and_older_checkpoints_are_checked_for_their_map_root(
+    story: tuple[Ledger, list[str], list[str]], instance: Instance, tmp_path: Path
+) -> None:
+    """A checkpoint a client kept, or a bundle's, whose map root hides claim 0's newest
+    entries (signed by the log key itself) fails verification at that size."""
+    ledger = story[0]
+    latest = ledger.checkpoint()
+    body = Checkpoint.from_body(SignedNote.from_text(latest.note).text)
+    stale = signed_root(list(ledger.store.iter_checkpoints())[-3].note)
+    assert stale is not None
+    forged = sign_checkpoint(
+        Checkpoint(body.origin, body.size, body.root_hash, (state_map_line(stale),)),
+        ledger.origin,
+        instance.log_key().private,
+    )
+    with pytest.raises(IntegrityError, match=f"tree size {latest.size}: its claim-state map"):
+        verify_store(ledger.store, workers=0, older_checkpoint=forged)
+    export_bundle(ledger, tmp_path / "bundle")
+    verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0)
+    (tmp_path / "bundle" / "checkpoint.txt").write_text(forged, encoding="utf-8")
+    with pytest.raises(IntegrityError, match=f"tree size {latest.size}: its claim-state map"):
+        verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0)
