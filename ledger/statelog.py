@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from ledger.checkpoint import Checkpoint, state_map_root
-from ledger.entries import SignedEntry, SourceRegistered
+from ledger.entries import Extraction, SignedEntry, SourceRegistered
 from ledger.errors import FormatError, IntegrityError
 from ledger.state import subject_of
 from ledger.statemap import StateMap, StateProof, claim_key, source_key
@@ -44,11 +44,14 @@ before the cache is rebuilt from the rows instead (linear in the log)."""
 def map_write(entry: SignedEntry) -> tuple[bytes, bytes] | None:
     """The (map key, value) an entry writes, or None if it writes nothing."""
     payload = entry.body.payload
+    own = bytes(entry.hash)
+    if isinstance(payload, Extraction):  # nine entries in ten: its own hash is the claim id
+        return claim_key(own), own
     if isinstance(payload, SourceRegistered):
-        return source_key(bytes.fromhex(payload.sha256)), bytes(entry.hash)
-    claim = subject_of(entry)
+        return source_key(bytes.fromhex(payload.sha256)), own
+    claim = subject_of(entry)  # a revision, review or retraction names its claim
     if claim is not None:
-        return claim_key(bytes.fromhex(claim)), bytes(entry.hash)
+        return claim_key(bytes.fromhex(claim)), own
     return None
 
 

@@ -70,12 +70,14 @@ def map_key(namespace: bytes, raw: bytes) -> bytes:
 
 def claim_key(claim_id: bytes) -> bytes:
     """The map key of a claim id (the entry hash of its ``claim.extracted`` entry)."""
-    return map_key(CLAIM_NAMESPACE, claim_id)
+    _check_size(claim_id, "raw key")
+    return _sha256(KEY_TAG + CLAIM_NAMESPACE + claim_id).digest()
 
 
 def source_key(sha256: bytes) -> bytes:
     """The map key of a source, by the SHA-256 of its bytes."""
-    return map_key(SOURCE_NAMESPACE, sha256)
+    _check_size(sha256, "raw key")
+    return _sha256(KEY_TAG + SOURCE_NAMESPACE + sha256).digest()
 
 
 def leaf_hash(key: bytes, value: bytes) -> bytes:
