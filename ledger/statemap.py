@@ -21,10 +21,10 @@ state-map hash can be mistaken for an entry hash or a log tree node)::
 
 The in-memory map keeps the top ``bits`` levels of the tree as dense arrays of hashes and
 key counts, and below them one *bucket* per subtree of depth ``bits``: its (key, value)
-records, sorted, as one bytes object. ``bits`` follows the number of keys (a few keys per
-bucket on average), so an update rehashes its bucket (a handful of records) and ``bits``
-dense nodes: O(log n). Memory at 1,000,000 keys is 91 bytes a key: 64 of records, the rest
-the dense levels (docs/benchmarks.md).
+records, sorted, as one bytes object. ``bits`` follows the number of keys (1 to 2 keys a
+bucket on average, decision 0012), so an update rehashes its bucket (a record or two) and
+``bits`` dense nodes: O(log n). Memory at 1,000,000 keys is about 160 bytes a key: 64 of
+records, the rest the dense levels (docs/benchmarks.md).
 """
 
 from __future__ import annotations
