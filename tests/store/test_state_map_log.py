@@ -301,3 +301,27 @@ def test_bundles_and_older_checkpoints_are_checked_for_their_map_root(
     (tmp_path / "bundle" / "checkpoint.txt").write_text(forged, encoding="utf-8")
     with pytest.raises(IntegrityError, match=f"tree size {latest.size}: its claim-state map"):
         verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0)
+
+
+def test_migration_0010_fills_the_rows_of_an_existing_ledger(
+    story: tuple[Ledger, list[str], list[str]],
+) -> None:
+    """A ledger written before revision 0010 gets, on upgrade, exactly the rows its
+    entries imply (from the checked kind/hash/subject columns and the sources)."""
+    from ledger.store.engine import migrate
+
+    ledger = story[0]
+    engine = ledger.store.engine
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT seq, key, value FROM state_map_leaves ORDER BY seq"))
+        rows = [(seq, bytes(key), bytes(value)) for seq, key, value in before]
+    assert len(rows) == 10  # 2 sources, 5 claims, a revision, a review, a retraction
+    edit(engine, "DROP TABLE state_map_leaves")
+    edit(engine, "UPDATE alembic_version SET version_num = '0009'")
+    migrate(engine)
+    with engine.connect() as conn:
+        after = conn.execute(sa.text("SELECT seq, key, value FROM state_map_leaves ORDER BY seq"))
+        assert [(seq, bytes(key), bytes(value)) for seq, key, value in after] == rows
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM state_map_leaves"))
+    verify_store(ledger.store, workers=0)
