@@ -280,3 +280,17 @@ def test_proof_objects_check_their_fields() -> None:
         StateProof(ProofKind.OTHER_LEAF, (), other_key=sha("k"))
     with pytest.raises(InvalidInput, match="257 siblings"):
         StateProof(ProofKind.EMPTY, (sha("s"),) * 257)
+
+
+def test_a_lean_map_has_the_same_roots_and_proofs_in_less_memory() -> None:
+    """Bucket size is internal: the lean map (verification's) agrees key for key."""
+    pairs = [(sha(f"lean {i}"), sha(f"v {i}")) for i in range(3000)]
+    lean, fast = StateMap(lean=True), StateMap()
+    for start in range(0, len(pairs), 250):
+        lean.update(pairs[start : start + 250])
+        fast.update(pairs[start : start + 250])
+        assert lean.root == fast.root
+    assert lean.bits < fast.bits and lean.memory_bytes() < fast.memory_bytes()
+    for key in (pairs[7][0], sha("absent")):
+        assert lean.prove(key) == fast.prove(key)
+    assert StateMap(pairs, lean=True).root == fast.root
