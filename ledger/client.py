@@ -22,6 +22,7 @@ import httpx
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Verifier, parse_verifier_key, verify_checkpoint
+from ledger.completeness import check_served_latest
 from ledger.cosignature import WitnessPolicy, verify_cosignatures
 from ledger.entries import KeyRegistered, SignedEntry, parse_entry, verify_signature
 from ledger.errors import LedgerError, VerificationError
@@ -158,6 +159,9 @@ class LedgerClient:
             entries.append(entry)
         if entries[1].hash.hex() != claim_id:
             raise VerificationError(f"the chain's extraction is not claim {claim_id}")
+        state = data["provenance"].get("stateProof")  # no revision, review, retraction hidden
+        hashes = [entry.hash for entry in entries[1:]]
+        check_served_latest(claim_id, hashes, state and state["proof"], checkpoint)
         return VerifiedClaim(claim_id, data["statement"], checkpoint, entries)
 
     def _proven_entry(
@@ -208,4 +212,5 @@ class LedgerClient:
 
 
 _PROVENANCE = """query($id: ID!) { claim(id: $id) { statement provenance {
-  checkpoint { cosignedNote } links { entryHash follows inclusionProof { treeSize hashes } } } } }"""
+  checkpoint { cosignedNote } links { entryHash follows inclusionProof { treeSize hashes } }
+  stateProof { proof } } } }"""

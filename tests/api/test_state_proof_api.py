@@ -170,3 +170,19 @@ def test_top_level_state_proofs_for_sources_and_unknown_keys(served: Served) -> 
             StateProof.from_bytes(base64.b64decode(source["stateProof"]["proof"])),
             verify_checkpoint(source["stateProof"]["checkpoint"]["note"], verifier),
         )
+
+
+def test_the_verifying_client_refuses_a_provenance_with_its_newest_links_dropped(
+    served: Served, dropping_proxy: Callable[[int], str]
+) -> None:
+    from api.ids import parse_global_id
+    from ledger.client import LedgerClient
+
+    key = verifier_of(served).key_text()
+    claim = reviewed_claim(served.url)
+    claim_id = parse_global_id(claim)[1]
+    direct = LedgerClient(served.url, log_key=key).verify_claim(claim_id)
+    assert direct.links[-1].kind == "claim.reviewed"
+    proxied = LedgerClient(dropping_proxy(1), log_key=key)
+    with pytest.raises(VerificationError, match="a revision, review or retraction was hidden"):
+        proxied.verify_claim(claim_id)

@@ -4,6 +4,7 @@ and verification recomputes the root at every checkpoint — on SQLite and Postg
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -325,3 +326,25 @@ def test_migration_0010_fills_the_rows_of_an_existing_ledger(
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM state_map_leaves"))
     verify_store(ledger.store, workers=0)
+
+
+def test_a_withheld_or_malformed_state_proof_is_refused(
+    story: tuple[Ledger, list[str], list[str]],
+) -> None:
+    from ledger.completeness import check_served_latest
+
+    ledger, ids, _ = story
+    provenance = ledger.provenance(ids[0])
+    assert provenance.state is not None
+    checkpoint = verify_checkpoint(provenance.checkpoint.note, ledger.log_verifier())
+    chain = [link.entry.hash for link in provenance.links[1:]]
+    good = base64.b64encode(provenance.state.proof.to_bytes()).decode()
+    check_served_latest(ids[0], chain, good, checkpoint)
+    with pytest.raises(VerificationError, match="sent no state proof"):
+        check_served_latest(ids[0], chain, None, checkpoint)
+    with pytest.raises(VerificationError, match="malformed"):
+        check_served_latest(ids[0], chain, "not base64!", checkpoint)
+    with pytest.raises(VerificationError, match="malformed"):
+        check_served_latest(ids[0], chain, base64.b64encode(b"\x07\x00").decode(), checkpoint)
+    older = Checkpoint(checkpoint.origin, checkpoint.size, checkpoint.root_hash)
+    check_served_latest(ids[0], chain, None, older)  # a checkpoint from before the map
