@@ -130,12 +130,14 @@ class LedgerClient:
         within = takewhile(lambda row: row[0] < checkpoint.size, self.entries())
         rows = [(seq, data, 0) for seq, data in within]
         keys = keys_in((seq, data) for seq, data, _ in rows)
-        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
+        checker = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key)
+        report = checker.report
         if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
             raise VerificationError(
                 f"the server's entries give size {report.entries} root {report.root.hex()}, "
                 f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
             )
+        checker.state.check(checkpoint)  # its claim-state map root, replayed from the entries
         return report
 
     def verify_claim(self, claim_id: str) -> VerifiedClaim:
