@@ -475,7 +475,7 @@ class Provenance:
 @strawberry.type(
     description="A claim-state map proof (docs/formats/state-map.md): the map key's value "
     "(membership) or its absence, against the root on the checkpoint's "
-    "`claims-ledger/state-map` line."
+    "`claims-ledger/state-map/v1` line."
 )
 class StateProof:
     result: strawberry.Private[StateProofResult]

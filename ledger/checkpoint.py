@@ -345,9 +345,9 @@ class Checkpoint:
         return cls(origin, size, Hash(root), tuple(extensions))
 
 
-STATE_MAP_PREFIX = "claims-ledger/state-map "
+STATE_MAP_PREFIX = "claims-ledger/state-map/v1 "
 """Starts the extension line that carries the claim-state map's root (docs/formats/
-state-map.md): ``claims-ledger/state-map <standard base64 of the 32-byte root>``."""
+state-map.md): ``claims-ledger/state-map/v1 <standard base64 of the 32-byte root>``."""
 
 
 def state_map_line(root: bytes) -> str:

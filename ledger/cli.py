@@ -585,6 +585,31 @@ def prove(
     sys.stdout.write(text)
 
 
+@app.command("state-proof")
+def state_proof(
+    claim: Annotated[str | None, typer.Option(help="A claim id (hex).")] = None,
+    source: Annotated[str | None, typer.Option(help="A source's SHA-256 (hex).")] = None,
+    size: Annotated[int | None, typer.Option(help="A past tree size (default: latest).")] = None,
+) -> None:
+    """Print, as JSON, the claim-state map proof of a claim's latest entry or a source's
+    registration (or of its absence) against a checkpoint (docs/formats/state-map.md)."""
+    import base64
+
+    with _instance() as instance:
+        found = instance.ledger.state_proof(claim_id=claim, source=source, size=size)
+    value = found.value
+    document = {
+        "namespace": found.namespace,
+        "subject": found.raw.hex(),
+        "key": found.key.hex(),
+        "value": value.hex() if value is not None else None,
+        "proof": base64.b64encode(found.proof.to_bytes()).decode("ascii"),
+        "root": base64.b64encode(found.root).decode("ascii"),
+        "checkpoint": found.checkpoint.note,
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
 # keys ---------------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from ledger.checkpoint import (
     verify_checkpoint,
 )
 from ledger.chunks import check_position, check_version
-from ledger.completeness import check_latest, check_registration
+from ledger.completeness import check_registration, check_served_latest
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.entries import (
     ClaimExtracted,
@@ -546,23 +546,14 @@ class LedgerClient:
         checkpoint carries a claim-state map root, the provenance's state proof (against
         that root) must name the chain's last entry as the claim's latest (decision 0012);
         without a root the result says so instead of pretending."""
+        hashes = [entry.hash for entry in links[1:]]
+        check_served_latest(claim_id, hashes, proven and proven["proof"], checkpoint)
         if state_map_root(checkpoint) is None:
             return False, (
                 f"unproven: the checkpoint at size {checkpoint.size} carries no claim-state "
                 "map root, so a later revision, review or retraction the server left out "
                 "would not be seen (sync() or `claims-ledger client log` checks every entry)"
             )
-        if proven is None:
-            raise VerificationError(
-                f"claim {claim_id}: the checkpoint at size {checkpoint.size} commits to a "
-                "claim-state map, but the server sent no state proof"
-            )
-        check_latest(
-            bytes.fromhex(claim_id),
-            [entry.hash for entry in links[1:]],
-            _state_proof(proven["proof"]),
-            checkpoint,
-        )
         return True, (
             f"proven: the claim-state map at size {checkpoint.size} names entry "
             f"{links[-1].hash.hex()} as the claim's latest"

@@ -4,17 +4,19 @@ already verified (signature by the log key, and consistency with what it saw bef
 
 An inclusion proof shows an entry is in the log, not that it is the claim's latest entry:
 a server can show the extraction and leave out the review that disputed it or the
-retraction that withdrew it. The checkpoint's ``claims-ledger/state-map`` line commits to
+retraction that withdrew it. The checkpoint's ``claims-ledger/state-map/v1`` line commits to
 each claim's latest entry, so the last entry of the provenance must be the value the map
 proves for the claim's key, under the root of the *same* checkpoint.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 
 from ledger.checkpoint import Checkpoint, state_map_root
-from ledger.errors import StateMapProofError, VerificationError
+from ledger.errors import FormatError, StateMapProofError, VerificationError
 from ledger.statemap import StateProof, claim_key, source_key, verify_proof
 
 
@@ -22,7 +24,7 @@ def _root(checkpoint: Checkpoint) -> bytes:
     root = state_map_root(checkpoint)
     if root is None:
         raise VerificationError(
-            f"checkpoint at tree size {checkpoint.size} carries no claims-ledger/state-map "
+            f"checkpoint at tree size {checkpoint.size} carries no claims-ledger/state-map/v1 "
             "line: what a claim's latest entry is cannot be checked against it"
         )
     return root
@@ -104,3 +106,26 @@ def check_absent(namespace: str, raw: bytes, proof: StateProof, checkpoint: Chec
             f"{what}: the state map holds entry {found.hex()} for it at tree size "
             f"{checkpoint.size}, so it is not absent"
         )
+
+
+def check_served_latest(
+    claim_id: str, entry_hashes: Sequence[bytes], proof_b64: str | None, checkpoint: Checkpoint
+) -> None:
+    """``check_latest`` on what a server sent with a provenance: the claim id (hex) and the
+    state proof's ``proof`` field (standard base64, or None if the server sent none).
+
+    No proof is accepted only against a checkpoint that carries no state-map line (signed
+    before the map existed); a server that withholds the proof while its checkpoint
+    commits to a map is refused."""
+    if proof_b64 is None:
+        if state_map_root(checkpoint) is not None:
+            raise VerificationError(
+                f"claim {claim_id}: the server sent no state proof, though the checkpoint at "
+                f"tree size {checkpoint.size} commits to a claim-state map"
+            )
+        return
+    try:
+        proof = StateProof.from_bytes(base64.b64decode(proof_b64, validate=True))
+    except (binascii.Error, ValueError, FormatError) as exc:
+        raise VerificationError(f"claim {claim_id}: the state proof is malformed: {exc}") from exc
+    check_latest(bytes.fromhex(claim_id), entry_hashes, proof, checkpoint)

@@ -11,7 +11,7 @@ An entry *writes* to the map when it is about one claim or registers a source:
 Key entries and ``claimant.linked``/``claimant.unlinked`` (which are about two claims'
 claimants, not about a claim's own chain) write nothing. The map at tree size n holds, for
 each key, the value of the last write among entries 0..n-1; the checkpoint at n carries its
-root on the line ``claims-ledger/state-map <base64 root>``.
+root on the line ``claims-ledger/state-map/v1 <base64 root>``.
 
 The database keeps every write (``state_map_leaves``, one row per writing entry, inserted
 in the append transaction). A process keeps one ``StateMapCache`` per store: the map at
@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from ledger.checkpoint import Checkpoint, state_map_root
-from ledger.entries import SignedEntry, SourceRegistered
+from ledger.entries import Extraction, SignedEntry, SourceRegistered
 from ledger.errors import FormatError, IntegrityError
 from ledger.state import subject_of
 from ledger.statemap import StateMap, StateProof, claim_key, source_key
@@ -44,11 +44,14 @@ before the cache is rebuilt from the rows instead (linear in the log)."""
 def map_write(entry: SignedEntry) -> tuple[bytes, bytes] | None:
     """The (map key, value) an entry writes, or None if it writes nothing."""
     payload = entry.body.payload
+    own = bytes(entry.hash)
+    if isinstance(payload, Extraction):  # nine entries in ten: its own hash is the claim id
+        return claim_key(own), own
     if isinstance(payload, SourceRegistered):
-        return source_key(bytes.fromhex(payload.sha256)), bytes(entry.hash)
-    claim = subject_of(entry)
+        return source_key(bytes.fromhex(payload.sha256)), own
+    claim = subject_of(entry)  # a revision, review or retraction names its claim
     if claim is not None:
-        return claim_key(bytes.fromhex(claim)), bytes(entry.hash)
+        return claim_key(bytes.fromhex(claim)), own
     return None
 
 
@@ -98,13 +101,10 @@ class StateMapCache:
 
     def _apply(self, leaves: Sequence[StateLeaf], size: int) -> None:
         assert self._map is not None
-        state = self._map
-        written: dict[bytes, bytes] = {}  # a key written twice undoes to its first write
-        for seq, key, value in leaves:
-            old = written[key] if key in written else state.get(key)
-            self._undo.append((seq, key, old))
-            written[key] = value
-        state.update((key, value) for _, key, value in leaves)
+        previous = self._map.update((key, value) for _, key, value in leaves)
+        self._undo.extend(
+            (seq, key, old) for (seq, key, _), old in zip(leaves, previous, strict=True)
+        )
         while len(self._undo) > self._undo_limit:
             self._floor = self._undo.popleft()[0] + 1
         self._size = size
@@ -179,7 +179,7 @@ class StateReplay:
     keeps a digest of the rows the ``state_map_leaves`` table must hold."""
 
     def __init__(self) -> None:
-        self.map = StateMap()
+        self.map = StateMap(lean=True)  # roots only: the smaller map (about 90 bytes a key)
         self.writes = 0
         self.roots_checked = 0
         self._digest = hashlib.sha256()

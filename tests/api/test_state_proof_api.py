@@ -120,7 +120,7 @@ def test_provenance_carries_the_state_proof_and_a_dropping_proxy_is_caught(
     assert state["value"] == provenance["links"][-1]["entryHash"]
     assert provenance["links"][-1]["role"] == "review"
     assert state["checkpoint"]["note"] == provenance["checkpoint"]["note"]
-    assert f"claims-ledger/state-map {state['root']}\n" in provenance["checkpoint"]["note"]
+    assert f"claims-ledger/state-map/v1 {state['root']}\n" in provenance["checkpoint"]["note"]
     client_check(provenance, verifier)  # straight from the server: complete
     for drop in (1, 2):  # the review, then the revision too
         proxied = gql(dropping_proxy(drop), PROVENANCE, id=claim)["claim"]["provenance"]
@@ -170,3 +170,49 @@ def test_top_level_state_proofs_for_sources_and_unknown_keys(served: Served) -> 
             StateProof.from_bytes(base64.b64decode(source["stateProof"]["proof"])),
             verify_checkpoint(source["stateProof"]["checkpoint"]["note"], verifier),
         )
+
+
+def test_the_verifying_client_refuses_a_provenance_with_its_newest_links_dropped(
+    served: Served, dropping_proxy: Callable[[int], str]
+) -> None:
+    from api.ids import parse_global_id
+    from ledger.client import LedgerClient
+
+    key = verifier_of(served).key_text()
+    claim = reviewed_claim(served.url)
+    claim_id = parse_global_id(claim)[1]
+    direct = LedgerClient(served.url, log_key=key).verify_claim(claim_id)
+    assert direct.links[-1].kind == "claim.reviewed"
+    proxied = LedgerClient(dropping_proxy(1), log_key=key)
+    with pytest.raises(VerificationError, match="a revision, review or retraction was hidden"):
+        proxied.verify_claim(claim_id)
+
+
+def test_verify_log_checks_the_map_root_of_the_servers_checkpoint(served: Served) -> None:
+    """A checkpoint re-signed by the log key with a map root that is not the log's: the
+    client replaying every entry catches it at that size."""
+    from ledger.checkpoint import Checkpoint, SignedNote, sign_checkpoint, state_map_line
+    from ledger.client import LedgerClient
+    from ledger.config import Settings
+    from ledger.errors import IntegrityError
+    from ledger.instance import open_instance
+    from tests.store.test_tamper import edit, unguard
+
+    key = verifier_of(served).key_text()
+    LedgerClient(served.url, log_key=key).verify_log()
+    instance = open_instance(
+        Settings(home=served.home, database_url=served.db_url, passphrase=b"pw")
+    )
+    try:
+        ledger = instance.ledger
+        latest = ledger.checkpoint()
+        body = Checkpoint.from_body(SignedNote.from_text(latest.note).text)
+        forged = Checkpoint(body.origin, body.size, body.root_hash, (state_map_line(bytes(32)),))
+        note = sign_checkpoint(forged, ledger.origin, instance.log_key().private)
+        engine = ledger.store.engine
+        unguard(engine)
+        edit(engine, "UPDATE checkpoints SET note = :n WHERE size = :s", n=note, s=latest.size)
+    finally:
+        instance.close()
+    with pytest.raises(IntegrityError, match=f"tree size {latest.size}: its claim-state map"):
+        LedgerClient(served.url, log_key=key).verify_log()

@@ -4,12 +4,15 @@ and verification recomputes the root at every checkpoint — on SQLite and Postg
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import (
     Checkpoint,
     SignedNote,
@@ -86,7 +89,7 @@ def test_every_checkpoint_carries_the_root_of_the_reference_map(
         lines = body.split("\n")
         # The first three lines stay the tlog-checkpoint's; the map's root is line 4.
         assert lines[1] == str(stored.size)
-        assert lines[3].startswith("claims-ledger/state-map ")
+        assert lines[3].startswith("claims-ledger/state-map/v1 ")
         expected = ref_hash(reference_pairs(ledger.store, stored.size))
         assert signed_root(stored.note) == expected, stored.size
         verify_checkpoint(stored.note, ledger.log_verifier(), ledger.origin)
@@ -275,3 +278,73 @@ def test_state_proof_input_errors(story: tuple[Ledger, list[str], list[str]]) ->
     with pytest.raises(NotFound, match="no checkpoint at tree size 3"):
         ledger.state_proof(claim_id="00" * 32, size=3)
     assert isinstance(ledger.state_proof(claim_id="00" * 32).proof, StateProof)
+
+
+def test_bundles_and_older_checkpoints_are_checked_for_their_map_root(
+    story: tuple[Ledger, list[str], list[str]], instance: Instance, tmp_path: Path
+) -> None:
+    """A checkpoint a client kept, or a bundle's, whose map root hides claim 0's newest
+    entries (signed by the log key itself) fails verification at that size."""
+    ledger = story[0]
+    latest = ledger.checkpoint()
+    body = Checkpoint.from_body(SignedNote.from_text(latest.note).text)
+    stale = signed_root(list(ledger.store.iter_checkpoints())[-3].note)
+    assert stale is not None
+    forged = sign_checkpoint(
+        Checkpoint(body.origin, body.size, body.root_hash, (state_map_line(stale),)),
+        ledger.origin,
+        instance.log_key().private,
+    )
+    with pytest.raises(IntegrityError, match=f"tree size {latest.size}: its claim-state map"):
+        verify_store(ledger.store, workers=0, older_checkpoint=forged)
+    export_bundle(ledger, tmp_path / "bundle")
+    verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0)
+    (tmp_path / "bundle" / "checkpoint.txt").write_text(forged, encoding="utf-8")
+    with pytest.raises(IntegrityError, match=f"tree size {latest.size}: its claim-state map"):
+        verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0)
+
+
+def test_migration_0010_fills_the_rows_of_an_existing_ledger(
+    story: tuple[Ledger, list[str], list[str]],
+) -> None:
+    """A ledger written before revision 0010 gets, on upgrade, exactly the rows its
+    entries imply (from the checked kind/hash/subject columns and the sources)."""
+    from ledger.store.engine import migrate
+
+    ledger = story[0]
+    engine = ledger.store.engine
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT seq, key, value FROM state_map_leaves ORDER BY seq"))
+        rows = [(seq, bytes(key), bytes(value)) for seq, key, value in before]
+    assert len(rows) == 10  # 2 sources, 5 claims, a revision, a review, a retraction
+    edit(engine, "DROP TABLE state_map_leaves")
+    edit(engine, "UPDATE alembic_version SET version_num = '0009'")
+    migrate(engine)
+    with engine.connect() as conn:
+        after = conn.execute(sa.text("SELECT seq, key, value FROM state_map_leaves ORDER BY seq"))
+        assert [(seq, bytes(key), bytes(value)) for seq, key, value in after] == rows
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM state_map_leaves"))
+    verify_store(ledger.store, workers=0)
+
+
+def test_a_withheld_or_malformed_state_proof_is_refused(
+    story: tuple[Ledger, list[str], list[str]],
+) -> None:
+    from ledger.completeness import check_served_latest
+
+    ledger, ids, _ = story
+    provenance = ledger.provenance(ids[0])
+    assert provenance.state is not None
+    checkpoint = verify_checkpoint(provenance.checkpoint.note, ledger.log_verifier())
+    chain = [link.entry.hash for link in provenance.links[1:]]
+    good = base64.b64encode(provenance.state.proof.to_bytes()).decode()
+    check_served_latest(ids[0], chain, good, checkpoint)
+    with pytest.raises(VerificationError, match="sent no state proof"):
+        check_served_latest(ids[0], chain, None, checkpoint)
+    with pytest.raises(VerificationError, match="malformed"):
+        check_served_latest(ids[0], chain, "not base64!", checkpoint)
+    with pytest.raises(VerificationError, match="malformed"):
+        check_served_latest(ids[0], chain, base64.b64encode(b"\x07\x00").decode(), checkpoint)
+    older = Checkpoint(checkpoint.origin, checkpoint.size, checkpoint.root_hash)
+    check_served_latest(ids[0], chain, None, older)  # a checkpoint from before the map
