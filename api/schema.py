@@ -335,6 +335,17 @@ class Query:
         position = ledger.entry(seq=seq, hash=hash).seq
         return t.InclusionProof(result=ledger.inclusion_proof(position, tree_size))
 
+    @strawberry.field(
+        description="Claim-state map proof, against the latest checkpoint, for a claim id or "
+        "a source SHA-256 (hex; exactly one): the hash of the claim's latest entry or of the "
+        "source's registration, or a proof that the ledger holds no such claim or source. "
+        "Null if the latest checkpoint predates the map."
+    )
+    def state_proof(
+        self, info: Info, claim_id: str | None = None, source: str | None = None
+    ) -> t.StateProof | None:
+        return t.state_proof_or_none(info, claim_id=claim_id, source=source)
+
     @strawberry.field(description="Consistency proof between two tree sizes (default: latest).")
     def consistency_proof(
         self, info: Info, from_size: int, to_size: int | None = None

@@ -10,10 +10,11 @@ import strawberry
 from api.context import Info
 from api.ids import global_id
 from ledger import entries
+from ledger.errors import NotFound
 from ledger.proofs import ConsistencyProof as ConsistencyProofResult
 from ledger.proofs import InclusionProof as InclusionProofResult
 from ledger.rules import KeyState
-from ledger.service import HistoryItem
+from ledger.service import HistoryItem, StateProofResult
 from ledger.service import Provenance as ProvenanceResult
 from ledger.service import ProvenanceLink as ProvenanceLinkResult
 from ledger.state import ClaimState, SourceState
@@ -259,6 +260,26 @@ class Source(Node):
     def entry_hash(self) -> str:
         return self.state.entry_hash
 
+    @strawberry.field(
+        description="Proof in the claim-state map, against the latest checkpoint, that this "
+        "source's registration entry is the one given (null if that checkpoint predates the "
+        "map)."
+    )
+    def state_proof(self, info: Info) -> StateProof | None:
+        return state_proof_or_none(info, source=self.state.sha256)
+
+
+def state_proof_or_none(
+    info: Info, *, claim_id: str | None = None, source: str | None = None
+) -> StateProof | None:
+    """The state proof at the latest checkpoint, or None if it carries no map root."""
+    ledger = info.context.ledger
+    try:
+        result = ledger.state_proof(claim_id=claim_id, source=source)
+    except NotFound:
+        return None
+    return StateProof(result=result, origin=ledger.origin)
+
 
 @strawberry.type(description="A claim in its current state.")
 class Claim(Node):
@@ -439,6 +460,64 @@ class Provenance:
     @strawberry.field
     def links(self) -> list[ProvenanceLink]:
         return [ProvenanceLink(link=link) for link in self.result.links]
+
+    @strawberry.field(
+        description="Proof in the claim-state map, against the same checkpoint, that the "
+        "last link is the claim's latest entry: a client checks that `value` is the last "
+        "link's entryHash, so no revision, review or retraction was left out (null if the "
+        "checkpoint predates the map)."
+    )
+    def state_proof(self) -> StateProof | None:
+        state = self.result.state
+        return StateProof(result=state, origin=self.origin) if state is not None else None
+
+
+@strawberry.type(
+    description="A claim-state map proof (docs/formats/state-map.md): the map key's value "
+    "(membership) or its absence, against the root on the checkpoint's "
+    "`claims-ledger/state-map/v1` line."
+)
+class StateProof:
+    result: strawberry.Private[StateProofResult]
+    origin: str
+
+    @strawberry.field(description="claim or source.")
+    def namespace(self) -> str:
+        return self.result.namespace
+
+    @strawberry.field(description="The claim id or the source's SHA-256, hex.")
+    def subject(self) -> str:
+        return self.result.raw.hex()
+
+    @strawberry.field(
+        description="The map key, hex: SHA-256(0x12 ‖ 0x01 claim / 0x02 source ‖ subject)."
+    )
+    def key(self) -> str:
+        return self.result.key.hex()
+
+    @strawberry.field(description="Whether the key is in the map (false: a proof of absence).")
+    def present(self) -> bool:
+        return self.result.value is not None
+
+    @strawberry.field(
+        description="The entry hash the map holds, hex: the claim's latest entry, or the "
+        "source's registration entry (null when absent)."
+    )
+    def value(self) -> str | None:
+        value = self.result.value
+        return value.hex() if value is not None else None
+
+    @strawberry.field(description="The proof bytes (StateProof encoding), standard base64.")
+    def proof(self) -> str:
+        return _b64(self.result.proof.to_bytes())
+
+    @strawberry.field(description="The map root, standard base64, as on the checkpoint's line.")
+    def root(self) -> str:
+        return _b64(self.result.root)
+
+    @strawberry.field(description="The checkpoint whose state-map line carries the root.")
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(stored=self.result.checkpoint, origin=self.origin)
 
 
 @strawberry.type(description="A field an entry changed; values rendered as text.")

@@ -7,11 +7,19 @@ rules, projections written, committed per batch. Also single-entry appends (one
 transaction each) against single-row commits.
 
     .venv/bin/python benchmarks/append.py [--entries 20000] [--batch 1000] [--repeat 5]
+
+``--clock cpu`` times every run by this process's CPU time instead of the wall clock.
+``--map-cost`` adds a third kind of run, interleaved with the two others: the ledger with
+its claim-state map writes skipped (``ledger.service.map_writes`` patched to return none,
+in this process only: no rows, no map updates, the checkpoint's map root that of an empty
+map), to show what the map costs an append (decision 0012). The shipped ledger is the
+"ledger" column either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import hashlib
 import platform
@@ -33,6 +41,10 @@ from tests.helpers import (
     source_payload,
     source_sha,
 )
+
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+"""The clock runs are timed with: wall time, or with ``--clock cpu`` this process's CPU
+time (``time.process_time``), for a host shared with other work."""
 
 
 def payloads(n: int, offset: int) -> list:  # type: ignore[type-arg]
@@ -72,7 +84,7 @@ def baseline(entries: int, batch: int, single: bool) -> float:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE e (seq INTEGER PRIMARY KEY, hash TEXT UNIQUE, data BLOB)")
         step = 1 if single else batch
-        start = time.perf_counter()
+        start = CLOCK[0]()
         for lo in range(0, entries, step):
             rows = []
             for seq in range(lo, min(lo + step, entries)):
@@ -82,7 +94,7 @@ def baseline(entries: int, batch: int, single: bool) -> float:
             db.execute("BEGIN")
             db.executemany("INSERT INTO e VALUES (?, ?, ?)", rows)
             db.execute("COMMIT")
-        elapsed = time.perf_counter() - start
+        elapsed = CLOCK[0]() - start
         db.close()
     return entries / elapsed
 
@@ -124,7 +136,7 @@ def ledger_rate(entries: int, batch: int, single: bool, *, cite: str = "same") -
         # (bytes, which the garbage collector never scans): keep the collector from
         # re-scanning these ~20 objects an entry during the timed part.
         gc.freeze()
-        start = time.perf_counter()
+        start = CLOCK[0]()
         cited = ""
         for lo in range(0, entries, step):
             with ledger.batch() as b:
@@ -136,10 +148,22 @@ def ledger_rate(entries: int, batch: int, single: bool, *, cite: str = "same") -
                         b.add(payload, writer)
                     else:
                         b.add(payload.model_copy(update={"source": cited}), writer)
-        elapsed = time.perf_counter() - start
+        elapsed = CLOCK[0]() - start
         gc.unfreeze()
         instance.close()
     return entries / elapsed
+
+
+def without_map(fn: Callable[[], float]) -> float:
+    """``fn`` with the claim-state map's writes skipped (benchmark-only patch)."""
+    import ledger.service as service
+
+    real = service.map_writes
+    service.map_writes = lambda entries: []
+    try:
+        return fn()
+    finally:
+        service.map_writes = real
 
 
 def median_of(repeat: int, fn: Callable[[], float]) -> float:
@@ -160,22 +184,48 @@ def main() -> None:
         default="same",
         help="claims cite the source of their own batch (an ingest) or earlier ones",
     )
+    parser.add_argument(
+        "--map-cost",
+        action="store_true",
+        help="also run the ledger with the claim-state map's writes skipped",
+    )
+    parser.add_argument("--no-single", action="store_true", help="skip the single-append runs")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="time runs by wall clock, or by this process's CPU time (a busy shared host)",
+    )
     args = parser.parse_args()
+    if args.clock == "cpu":
+        CLOCK[0] = time.process_time
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
     )
     rows = []
-    for label, entries, single in (("bulk", args.entries, False), ("single", args.single, True)):
+    kinds = [("bulk", args.entries, False)] + (
+        [] if args.no_single else [("single", args.single, True)]
+    )
+    for label, entries, single in kinds:
         # Interleave baseline and ledger runs so machine noise hits both alike.
-        base_runs, ledger_runs = [], []
+        base_runs, ledger_runs, bare_runs = [], [], []
         for _ in range(args.repeat):
             base_runs.append(baseline(entries, args.batch, single))
             ledger_runs.append(ledger_rate(entries, args.batch, single, cite=args.cite))
+            if args.map_cost:
+                bare_runs.append(
+                    without_map(
+                        functools.partial(ledger_rate, entries, args.batch, single, cite=args.cite)
+                    )
+                )
         base, led = statistics.median(base_runs), statistics.median(ledger_runs)
         rows.append((label, base, led, led / base))
-    print(f"{'append':<8} {'baseline/s':>12} {'ledger/s':>12} {'ratio':>7}")
+        if args.map_cost:
+            bare = statistics.median(bare_runs)
+            rows.append((f"{label}, map writes skipped", base, bare, bare / base))
+    print(f"{'append':<28} {'baseline/s':>12} {'ledger/s':>12} {'ratio':>7}")
     for label, base, led, ratio in rows:
-        print(f"{label:<8} {base:>12,.0f} {led:>12,.0f} {ratio:>7.2f}")
+        print(f"{label:<28} {base:>12,.0f} {led:>12,.0f} {ratio:>7.2f}")
 
 
 if __name__ == "__main__":

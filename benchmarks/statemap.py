@@ -24,6 +24,19 @@ Reported: medians (and p99) of the calls' CPU time (this thread's clock) in ms, 
 verification median < 2 ms at 1,000,000 keys. Runs in about 1–2 minutes on a 2-core host.
 
     python benchmarks/statemap.py [--keys 1000000] [--updates 5000] [--proofs 5000] [--seed 1]
+
+**Served** (``--served ENTRIES``, decision 0012): the state proofs the ledger serves, by
+the core function ``Ledger.state_proof`` over the benchmark fixture of ``ENTRIES`` entries
+(``benchmarks/fixture.py``: at 1,000,000 entries, 900,000 claims and 100,000 sources, so
+as many map keys), against the latest checkpoint: each call opens a read snapshot, reads
+the checkpoint, parses its state-map line and proves the key from the process's cache.
+Reported: the cold start (the first call builds the map from ``state_map_leaves``), then
+wall-clock and CPU medians and p99 for present claim ids, present sources and absent ids,
+interleaved call by call with the baseline ``Ledger.inclusion_proof`` of a random entry at
+the same checkpoint; proof sizes; a client's check (``ledger.completeness``) of each
+proof against the checkpoint. Goal: median < 2 ms.
+
+    python benchmarks/statemap.py --served 1000000 [--proofs 2000] [--path DIR]
 """
 
 from __future__ import annotations
@@ -84,10 +97,103 @@ def stats(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), p99
 
 
+def served(entries: int, path: Path | None, proofs: int, seed: int) -> None:
+    """State proofs served by ``Ledger.state_proof`` over the fixture (see the docstring)."""
+    from benchmarks.fixture import default_path, ensure_fixture, fixture_settings
+    from ledger.checkpoint import verify_checkpoint
+    from ledger.completeness import check_absent, check_latest, check_registration
+    from ledger.entries import SourceRegistered, parse_entry
+    from ledger.instance import open_instance
+    from ledger.statelog import cache_for
+
+    home = ensure_fixture(entries, path or default_path(entries))
+    instance = open_instance(fixture_settings(home))
+    ledger = instance.ledger
+    rng = random.Random(seed)
+    head = ledger.head().size
+    checkpoint = ledger.checkpoint()
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} "
+        f"python {platform.python_version()}; fixture {home}, {head:,} entries"
+    )
+    claims: list[str] = []
+    sources: list[tuple[str, str]] = []
+    while len(claims) < proofs or len(sources) < proofs:
+        entry = ledger.entry(seq=rng.randrange(2, head))
+        if entry.kind == "claim.extracted" and len(claims) < proofs:
+            claims.append(entry.hash)
+        elif entry.kind == "source.registered" and len(sources) < proofs:
+            body = parse_entry(entry.data, where="bench").body.payload
+            assert isinstance(body, SourceRegistered)
+            sources.append((body.sha256, entry.hash))
+    absent = [rng.randbytes(32).hex() for _ in range(proofs)]
+    seqs = [rng.randrange(head) for _ in range(proofs)]
+    gc.collect()
+    rss_before = rss_mb()
+    cpu, wall = time.process_time(), time.perf_counter()
+    ledger.state_proof(claim_id=claims[0])
+    cold_cpu, cold_wall = time.process_time() - cpu, time.perf_counter() - wall
+    cache = cache_for(ledger.store)
+    print(
+        f"cold start (map built from {head:,} entries' rows): {cold_wall:.1f} s wall, "
+        f"{cold_cpu:.1f} s CPU; RSS {rss_before:.0f} -> {rss_mb():.0f} MB "
+        f"(peak {rss_mb('VmHWM'):.0f}); cache at size {cache.size:,}"
+    )
+    kinds: dict[str, Callable[[int], object]] = {
+        "claim, present": lambda i: ledger.state_proof(claim_id=claims[i]),
+        "source, present": lambda i: ledger.state_proof(source=sources[i][0]),
+        "absent id": lambda i: ledger.state_proof(claim_id=absent[i]),
+        "baseline: inclusion proof": lambda i: ledger.inclusion_proof(seqs[i], checkpoint.size),
+    }
+    wall_ms: dict[str, list[float]] = {k: [] for k in kinds}
+    cpu_ms: dict[str, list[float]] = {k: [] for k in kinds}
+    results: dict[str, list[object]] = {k: [] for k in kinds}
+    for i in range(proofs):
+        for kind, call in kinds.items():
+            c0, w0 = time.thread_time(), time.perf_counter()
+            result = call(i)
+            cpu_ms[kind].append((time.thread_time() - c0) * 1000)
+            wall_ms[kind].append((time.perf_counter() - w0) * 1000)
+            results[kind].append(result)
+    print(f"\n{'served by the core (ms)':<30} {'wall med':>9} {'p99':>8} {'CPU med':>9} {'p99':>8}")
+    for kind in kinds:
+        wm, wp = stats(wall_ms[kind])
+        cm, cp = stats(cpu_ms[kind])
+        print(f"  {kind:<28} {wm:>9.3f} {wp:>8.3f} {cm:>9.3f} {cp:>8.3f}")
+    note = verify_checkpoint(checkpoint.note, ledger.log_verifier())
+    sizes: dict[str, list[int]] = {}
+    for kind in ("claim, present", "source, present", "absent id"):
+        sizes[kind] = []
+        for i, found in enumerate(results[kind]):
+            proof = found.proof  # type: ignore[attr-defined]
+            sizes[kind].append(len(proof.to_bytes()))
+            if kind == "claim, present":
+                check_latest(bytes.fromhex(claims[i]), [bytes.fromhex(claims[i])], proof, note)
+            elif kind == "source, present":
+                sha, entry_hash = sources[i]
+                check_registration(bytes.fromhex(sha), bytes.fromhex(entry_hash), proof, note)
+            else:
+                check_absent("claim", bytes.fromhex(absent[i]), proof, note)
+    print()
+    for kind, found in sizes.items():
+        print(
+            f"{kind} proofs: bytes median {statistics.median(found):.0f}, max {max(found)} "
+            "(all checked by ledger.completeness against the checkpoint)"
+        )
+    for kind in ("claim, present", "source, present", "absent id"):
+        median = statistics.median(wall_ms[kind])
+        met = "met" if median < GOAL_MS else "NOT met"
+        print(f"goal served median < {GOAL_MS:g} ms at {head:,} entries, {kind}: "
+              f"{median:.3f} ms wall, {met}")  # fmt: skip
+    instance.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--served", type=int, default=None, metavar="ENTRIES")
+    parser.add_argument("--path", type=Path, default=None, help="fixture home for --served")
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--updates", type=int, default=5000)
     parser.add_argument("--proofs", type=int, default=5000, help="per kind (present, absent)")
@@ -95,6 +201,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.served is not None:
+        served(args.served, args.path, min(args.proofs, 2000), args.seed)
+        return
     started = time.perf_counter()
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} "

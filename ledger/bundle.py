@@ -162,6 +162,7 @@ def verify_bundle(
             f"bundle checkpoint says size {checkpoint.size} root {checkpoint.root_hash.hex()}, "
             f"the entries give size {report.entries} root {report.root.hex()}"
         )
+    checker.state.check(checkpoint)  # its claim-state map root, replayed from the entries
     report.checkpoints = 1 + (older_checkpoint is not None)
     _check_sources(path, checker.source_shas)
     return report

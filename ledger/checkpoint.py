@@ -345,6 +345,38 @@ class Checkpoint:
         return cls(origin, size, Hash(root), tuple(extensions))
 
 
+STATE_MAP_PREFIX = "claims-ledger/state-map/v1 "
+"""Starts the extension line that carries the claim-state map's root (docs/formats/
+state-map.md): ``claims-ledger/state-map/v1 <standard base64 of the 32-byte root>``."""
+
+
+def state_map_line(root: bytes) -> str:
+    """The checkpoint extension line committing to the claim-state map root ``root``."""
+    if len(root) != merkle.HASH_SIZE:
+        raise FormatError(f"state-map root is {len(root)} bytes, expected 32")
+    return STATE_MAP_PREFIX + _b64encode(root)
+
+
+def state_map_root(checkpoint: Checkpoint) -> bytes | None:
+    """The claim-state map root a checkpoint commits to, or None if it carries no
+    state-map line (checkpoints signed before the map existed). Other extension lines are
+    ignored, as the tlog-checkpoint spec asks; two state-map lines, or one whose root is
+    not canonical base64 of 32 bytes, raise FormatError naming the line."""
+    found: bytes | None = None
+    for number, line in enumerate(checkpoint.extensions, 4):
+        if not line.startswith(STATE_MAP_PREFIX):
+            continue
+        if found is not None:
+            raise FormatError(f"checkpoint line {number} is a second state-map line")
+        raw = _b64decode(line[len(STATE_MAP_PREFIX) :], f"checkpoint line {number} state-map root")
+        if len(raw) != merkle.HASH_SIZE:
+            raise FormatError(
+                f"checkpoint line {number}: the state-map root is {len(raw)} bytes, expected 32"
+            )
+        found = raw
+    return found
+
+
 def sign_checkpoint(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> str:
     """The signed note text of `checkpoint` (the key name should be the origin)."""
     return sign_note(checkpoint.to_body(), name, private_key)

@@ -42,7 +42,14 @@ from ledger.rules import KeyState
 from ledger.signing import ENTRY_DOMAIN
 from ledger.sources import read_local_bytes
 from ledger.state import source_state, subject_of
-from ledger.store.sql import EntryColumns, Store, extracted_claim_values, source_values
+from ledger.statelog import map_write
+from ledger.store.sql import (
+    EntryColumns,
+    StateLeaf,
+    Store,
+    extracted_claim_values,
+    source_values,
+)
 
 KIND_CODE: dict[str, int] = {kind: code for code, kind in enumerate(ENTRY_KINDS, start=1)}
 
@@ -123,6 +130,8 @@ class ChunkResult:
     """Projection rows (finding, table, seq, key): "missing", "extra" or "differs"."""
     facts: list[tuple[str, int, str | None]] = field(default_factory=list)
     """With ``index_facts``: each entry's hash (hex), kind code and subject."""
+    state: list[StateLeaf] = field(default_factory=list)
+    """The claim-state map writes of the entries checked (``ledger.statelog``)."""
     failure: Failure | None = None
 
 
@@ -236,6 +245,8 @@ class _Chunk:
                 result.entries.append((seq, entry.data))
             if task.index_facts:
                 result.facts.append((entry.hash.hex(), kind_code, subject_of(entry)))
+            if (write := map_write(entry)) is not None:
+                result.state.append((seq, *write))
             self._grow(entry)
             kinds.append(kind_code)
             result.stop = seq + 1

@@ -24,6 +24,7 @@ from ledger import cli_json, exit_codes
 from ledger.banner import KeyFiles, banner
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
+from ledger.cli_client import register as register_client_commands
 from ledger.cli_export import FORMAT_HELP, export_records
 from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
@@ -159,6 +160,7 @@ def _claim_id(instance: Instance, text: str) -> str:
 
 register_identity_commands(app, _instance, out)
 register_witness_commands(app, out, _instance)
+register_client_commands(app, out, err)
 
 
 def _seeds_dir() -> Path:
@@ -848,6 +850,31 @@ def sources(
         )
     out.print(table)
     out.print(f"{len(found)} sources")
+
+
+@app.command("state-proof")
+def state_proof(
+    claim: Annotated[str | None, typer.Option(help="A claim id (hex).")] = None,
+    source: Annotated[str | None, typer.Option(help="A source's SHA-256 (hex).")] = None,
+    size: Annotated[int | None, typer.Option(help="A past tree size (default: latest).")] = None,
+) -> None:
+    """Print, as JSON, the claim-state map proof of a claim's latest entry or a source's
+    registration (or of its absence) against a checkpoint (docs/formats/state-map.md)."""
+    import base64
+
+    with _instance() as instance:
+        found = instance.ledger.state_proof(claim_id=claim, source=source, size=size)
+    value = found.value
+    document = {
+        "namespace": found.namespace,
+        "subject": found.raw.hex(),
+        "key": found.key.hex(),
+        "value": value.hex() if value is not None else None,
+        "proof": base64.b64encode(found.proof.to_bytes()).decode("ascii"),
+        "root": base64.b64encode(found.root).decode("ascii"),
+        "checkpoint": found.checkpoint.note,
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
 # keys ---------------------------------------------------------------------------------

@@ -25,8 +25,15 @@ from typing import Any
 import httpx
 
 from ledger import merkle, rules
-from ledger.checkpoint import Checkpoint, Verifier, parse_verifier_key, verify_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    Verifier,
+    parse_verifier_key,
+    state_map_root,
+    verify_checkpoint,
+)
 from ledger.chunks import check_position, check_version
+from ledger.completeness import check_registration, check_served_latest
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.entries import (
     ClaimExtracted,
@@ -54,11 +61,9 @@ from ledger.state import (
     source_state,
     subject_of,
 )
+from ledger.statemap import StateProof
 from ledger.trust_state import TrustState, frontier_from_last_leaf, load_state, save_state
 from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
-
-STATE_MAP_LINE = "claims-ledger/state-map "
-"""How a checkpoint extension line committing to the claim-state map starts."""
 
 
 class ClientError(LedgerError):
@@ -67,6 +72,10 @@ class ClientError(LedgerError):
 
 class Unavailable(ClientError):
     """The server could not be reached, or answered with an HTTP error."""
+
+
+class NotOnServer(ClientError):
+    """The server says it has no such claim or source (unverifiable: it may be hiding it)."""
 
 
 @dataclass(frozen=True)
@@ -472,7 +481,7 @@ class LedgerClient:
         """
         data = self.query(_PROVENANCE, id=claim_id)["claim"]
         if data is None:
-            raise ClientError(f"the server has no claim {claim_id}")
+            raise NotOnServer(f"the server has no claim {claim_id}")
         note = data["provenance"]["checkpoint"]["cosignedNote"]
         checkpoint = self._accept(note)
         links = [
@@ -480,7 +489,9 @@ class LedgerClient:
             for link in data["provenance"]["links"]
         ]
         state, source, history = self._fold_chain(claim_id, links, checkpoint)
-        complete, why = self._completeness(claim_id, links, checkpoint, data["provenance"])
+        complete, why = self._completeness(
+            claim_id, links, checkpoint, data["provenance"]["stateProof"]
+        )
         self._advance_state(note, checkpoint)
         return VerifiedClaim(claim_id, state, source, checkpoint, links, history, complete, why)
 
@@ -529,39 +540,45 @@ class LedgerClient:
         return before, source, history
 
     def _completeness(
-        self,
-        claim_id: str,
-        links: list[SignedEntry],
-        checkpoint: Checkpoint,
-        provenance: dict[str, Any],
+        self, claim_id: str, links: list[SignedEntry], checkpoint: Checkpoint, proven: Any
     ) -> tuple[bool, str]:
-        """Whether the chain is the claim's whole history as of ``checkpoint``.
-
-        INTEGRATION POINT (branch ``map``): when the checkpoint carries a state-map root,
-        the provenance's state proof must show the claim's newest entry is ``links[-1]``."""
-        if any(line.startswith(STATE_MAP_LINE) for line in checkpoint.extensions):
-            raise VerificationError(
-                f"checkpoint at size {checkpoint.size} commits to a claim-state map, and this "
-                "client cannot check the state proof yet"
+        """Whether the chain is the claim's whole history as of ``checkpoint``: when the
+        checkpoint carries a claim-state map root, the provenance's state proof (against
+        that root) must name the chain's last entry as the claim's latest (decision 0012);
+        without a root the result says so instead of pretending."""
+        hashes = [entry.hash for entry in links[1:]]
+        check_served_latest(claim_id, hashes, proven and proven["proof"], checkpoint)
+        if state_map_root(checkpoint) is None:
+            return False, (
+                f"unproven: the checkpoint at size {checkpoint.size} carries no claim-state "
+                "map root, so a later revision, review or retraction the server left out "
+                "would not be seen (sync() or `claims-ledger client log` checks every entry)"
             )
-        return False, (
-            f"unproven: the checkpoint at size {checkpoint.size} carries no claim-state map "
-            "root, so a later revision, review or retraction the server left out would not "
-            "be seen (sync() or `claims-ledger client log` checks every entry)"
+        return True, (
+            f"proven: the claim-state map at size {checkpoint.size} names entry "
+            f"{links[-1].hash.hex()} as the claim's latest"
         )
 
     def verify_source(self, sha256: str, data: bytes | None = None) -> VerifiedSource:
         """A source's registration entry: proven in the latest checkpoint, signed by a key
         valid then with the role to register sources, naming ``sha256``; with ``data``, the
         bytes are checked against it (sha256, size, and the hash of their normalized text)."""
-        found = self.query("query($h: String!) { source(hash: $h) { entryHash } }", h=sha256)[
-            "source"
-        ]
+        found = self.query(_SOURCE, h=sha256)["source"]
         if found is None:
-            raise ClientError(f"the server has no source {sha256}")
-        note = self._get_note()
+            raise NotOnServer(f"the server has no source {sha256}")
+        proven = found["stateProof"]
+        note = proven["checkpoint"]["cosignedNote"] if proven is not None else self._get_note()
         checkpoint = self._accept(note)
         entry = self.proven_entry(checkpoint, hash=found["entryHash"])
+        if state_map_root(checkpoint) is not None:
+            if proven is None:
+                raise VerificationError(
+                    f"source {sha256}: the checkpoint at size {checkpoint.size} commits to a "
+                    "claim-state map, but the server sent no state proof"
+                )
+            check_registration(
+                bytes.fromhex(sha256), entry.hash, _state_proof(proven["proof"]), checkpoint
+            )
         payload = entry.body.payload
         if not isinstance(payload, SourceRegistered) or payload.sha256 != sha256:
             raise VerificationError(
@@ -588,13 +605,23 @@ class LedgerClient:
         """Every entry checked as `claims-ledger verify` does; the root equals the checkpoint."""
         checkpoint = self.checkpoint()
         rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
+        return self._verify_all(rows, checkpoint)
+
+    def _verify_all(
+        self, rows: list[tuple[int, bytes, int]], checkpoint: Checkpoint
+    ) -> VerifyReport:
+        """Every entry of ``rows`` (the whole log) as `claims-ledger verify` checks it; its
+        root, and its claim-state map root when the checkpoint carries one, are the
+        checkpoint's."""
         keys = keys_in((seq, data) for seq, data, _ in rows)
-        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
+        checker = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key)
+        report = checker.report
         if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
             raise VerificationError(
                 f"the server's entries give size {report.entries} root {report.root.hex()}, "
                 f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
             )
+        checker.state.check(checkpoint)
         return report
 
     def sync(self) -> SyncReport:
@@ -613,8 +640,13 @@ class LedgerClient:
         start = state.size
         checker = _Incremental(self, state, checkpoint)
         leaves: list[merkle.Hash] = []
-        for seq, data in self._entries_below(start, checkpoint.size):
-            leaves.append(checker.check(seq, data))
+        page: list[tuple[int, bytes]] = []
+        for row in self._entries_below(start, checkpoint.size):
+            page.append(row)
+            if len(page) == _PAGE:
+                leaves += checker.check_page(page)
+                page = []
+        leaves += checker.check_page(page)
         grown = state.extend(leaves)
         if grown.root != checkpoint.root_hash:
             raise VerificationError(
@@ -632,13 +664,7 @@ class LedgerClient:
 
     def _full_sync(self, note: bytes, checkpoint: Checkpoint) -> SyncReport:
         rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
-        keys = keys_in((seq, data) for seq, data, _ in rows)
-        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
-        if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
-            raise VerificationError(
-                f"the server's entries give size {report.entries} root {report.root.hex()}, "
-                f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
-            )
+        report = self._verify_all(rows, checkpoint)
         leaves = [merkle.Hash(entry_hash(data)) for _, data, _ in rows]
         key_entries = [data for _, data, _ in rows if _is_key_entry(data)]
         if self.state_path is not None:
@@ -682,7 +708,9 @@ class _Incremental(MemoryState):
         self.log = last.body.log if last is not None else None
         self.version = last.body.v if last is not None else 0
         self._loading = False
-        self._fetched_sources: set[str] = set()
+        self._registered_at: dict[str, str | None] = {}
+        """Where the server says each new source was registered (entry hash)."""
+        self._applying: str | None = None
 
     def check(self, seq: int, data: bytes) -> merkle.Hash:
         """Entry ``seq``: bytes, position, chain, time, version, signer, rules, signature."""
@@ -692,6 +720,7 @@ class _Incremental(MemoryState):
         body = entry.body
         check_position(seq, body.prev, body.ts, body.log, self.head, self.ts, self.log or body.log)
         check_version(seq, body.v, self.version)
+        self._applying = entry.hash.hex()
         try:
             self.apply(entry)
             verify_signature(entry, self.keys[body.signer].public_key)
@@ -707,17 +736,38 @@ class _Incremental(MemoryState):
 
     # Older facts, fetched and proven on demand ----------------------------------------
 
+    def check_page(self, rows: list[tuple[int, bytes]]) -> list[merkle.Hash]:
+        """``check`` each row, after asking the server in one query where each source the
+        rows register was registered (to catch an earlier registration of the same bytes)."""
+        shas = []
+        for seq, data in rows:
+            if b'"kind":"source.registered"' in data:
+                payload = parse_entry(data, where=f"entry {seq}").body.payload
+                if isinstance(payload, SourceRegistered):
+                    shas.append(payload.sha256)
+        if shas:
+            fields = " ".join(
+                f"s{i}: source(hash: $h{i}) {{ entryHash }}" for i in range(len(shas))
+            )
+            params = ", ".join(f"$h{i}: String!" for i in range(len(shas)))
+            found = self.client.query(
+                f"query({params}) {{ {fields} }}", **{f"h{i}": h for i, h in enumerate(shas)}
+            )
+            for i, sha in enumerate(shas):
+                answer = found[f"s{i}"]
+                self._registered_at[sha] = answer["entryHash"] if answer is not None else None
+        return [self.check(seq, data) for seq, data in rows]
+
     def get_source(self, sha256: str) -> SourceState | None:
+        """A source registered before the entry being applied: one the new entries
+        registered, else the one the server names, if that is an older entry (proven)."""
         known = super().get_source(sha256)
-        if known is not None or self._loading or sha256 in self._fetched_sources:
+        if known is not None or self._loading:
             return known
-        self._fetched_sources.add(sha256)
-        found = self.client.query(
-            "query($h: String!) { source(hash: $h) { entryHash } }", h=sha256
-        )["source"]
-        if found is None:
+        answer = self._registered_at.pop(sha256, None)
+        if answer is None or answer == self._applying:
             return None  # the server may hide an older duplicate: documented
-        self._older_source(found["entryHash"])
+        self._older_source(answer)
         return super().get_source(sha256)
 
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
@@ -773,10 +823,25 @@ class _Incremental(MemoryState):
             self._loading = False
 
 
+def _state_proof(text: Any) -> StateProof:
+    if not isinstance(text, str):
+        raise VerificationError("the server's state proof is not a base64 string")
+    try:
+        return StateProof.from_bytes(base64.b64decode(text, validate=True))
+    except (ValueError, LedgerError) as exc:
+        raise VerificationError(f"the server's state proof is malformed: {exc}") from exc
+
+
+_PAGE = 100
+"""Entries checked per page of ``sync`` (and per batched query of their sources)."""
+
+
 def _hashes(values: Sequence[str]) -> list[merkle.Hash]:
     return [merkle.Hash(base64.b64decode(h)) for h in values]
 
 
 _PROVENANCE = """query($id: ID!) { claim(id: $id) { provenance {
-  checkpoint { cosignedNote } links { entryHash } } } }"""
+  checkpoint { cosignedNote } links { entryHash } stateProof { proof } } } }"""
+_SOURCE = """query($h: String!) { source(hash: $h) { entryHash
+  stateProof { proof checkpoint { cosignedNote } } } }"""
 _LINKS = """query($id: ID!) { claim(id: $id) { provenance { links { entryHash } } } }"""

@@ -12,7 +12,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import deadline, derived, merkle
 from ledger.batch import Batch, SourceTexts, override_entries
-from ledger.checkpoint import Checkpoint, ProofFile, Verifier, sign_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    ProofFile,
+    SignedNote,
+    Verifier,
+    sign_checkpoint,
+    state_map_line,
+    state_map_root,
+)
 from ledger.derived import ClaimantView, LineFilter, LineView
 from ledger.echo import shorten
 from ledger.entries import (
@@ -64,6 +72,8 @@ from ledger.state import (
     fold,
     source_state,
 )
+from ledger.statelog import cache_for, map_writes
+from ledger.statemap import StateProof, claim_key, source_key
 from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
 from ledger.store import derived as derived_store
 
@@ -138,26 +148,39 @@ class Ledger:
     @contextmanager
     def batch(self) -> Iterator[Batch]:
         """One atomic append: everything added commits together, or nothing does."""
-        with self.store.writer() as txn:
-            head = txn.head()
-            now = format_timestamp(self.clock())
-            ts = max(now, head.last_ts or now)  # timestamps never go backwards
-            batch = Batch(txn, head, self.origin, ts, self._texts)
-            yield batch
-            if batch.entries:
-                txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
-                self._integrate(txn, head.size, batch.entries, ts)
+        mapped: int | None = None  # the head before the batch, once the map has its writes
+        try:
+            with self.store.writer() as txn:
+                head = txn.head()
+                now = format_timestamp(self.clock())
+                ts = max(now, head.last_ts or now)  # timestamps never go backwards
+                batch = Batch(txn, head, self.origin, ts, self._texts)
+                yield batch
+                if batch.entries:
+                    txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
+                    mapped = head.size
+                    self._integrate(txn, head.size, batch.entries, ts)
+        except BaseException:
+            if mapped is not None:  # the batch did not commit: its map writes are undone
+                cache_for(self.store).discard_from(mapped)
+            raise
         if batch.entries and self.on_checkpoint is not None:
             self.on_checkpoint()
 
     def _integrate(self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str) -> None:
-        """Add the batch's leaves to the Merkle tree and sign a checkpoint over the new root."""
+        """Add the batch's leaves to the Merkle tree, its writes to the claim-state map, and
+        sign a checkpoint over both roots (the map's on the checkpoint's fourth line)."""
         if self.log_key is None:
             raise ConfigError("appending needs the log key, to sign the new checkpoint")
         frontier_nodes = txn.read_nodes(merkle.frontier_ids(old_size))
         frontier = [frontier_nodes[i] for i in merkle.frontier_ids(old_size)]
         result = merkle.integrate(old_size, frontier, [merkle.Hash(e.hash) for e in entries])
-        checkpoint = Checkpoint(self.origin, result.size, result.root)
+        leaves = map_writes(entries)
+        txn.write_state_leaves(leaves)
+        state_root = cache_for(self.store).advance(txn, old_size, result.size, leaves)
+        checkpoint = Checkpoint(
+            self.origin, result.size, result.root, (state_map_line(state_root),)
+        )
         note = sign_checkpoint(checkpoint, self.origin, self.log_key.private)
         # Leaves are the entries' own hashes (entries.hash): only inner nodes are stored.
         inner = [node for node in result.nodes if node.level]
@@ -586,6 +609,9 @@ class Ledger:
             chains = [[found.sources[_source_entry_of(c)], *c] for c in found.chains]
             seqs = sorted({e.seq for chain in chains for e in chain})
             size, nodes = proof_nodes(txn, seqs, checkpoint.size)
+            states = self._state_proofs(
+                txn, checkpoint, [("claim", bytes.fromhex(c)) for c in claim_ids]
+            )
         keys = found.keys
         proofs = dict(zip(seqs, inclusion_proofs(seqs, size, nodes), strict=True))
         return [
@@ -602,8 +628,57 @@ class Ledger:
                     )
                     for entry in chain
                 ],
+                state=state,
             )
-            for claim_id, chain in zip(claim_ids, chains, strict=True)
+            for claim_id, chain, state in zip(claim_ids, chains, states, strict=True)
+        ]
+
+    def state_proof(
+        self, *, claim_id: str | None = None, source: str | None = None, size: int | None = None
+    ) -> StateProofResult:
+        """Proof, against the checkpoint at ``size`` (default: the latest), of the hash of
+        a claim's latest entry or of a source's registration entry, or of its absence
+        (an unknown claim id or source hash). NotFound if that checkpoint carries no
+        state-map root (signed before the map existed)."""
+        if (claim_id is None) == (source is None):
+            raise InvalidInput("name exactly one of a claim id or a source hash")
+        if claim_id is not None:
+            wanted = ("claim", bytes.fromhex(check_hex(claim_id, "claim id")))
+        else:
+            wanted = ("source", bytes.fromhex(check_hex(source or "", "source hash")))
+        with self.store.reader() as txn:
+            checkpoint = txn.checkpoint(size)
+            if checkpoint is None:
+                what = "no checkpoint yet" if size is None else f"no checkpoint at tree size {size}"
+                raise NotFound(what)
+            found = self._state_proofs(txn, checkpoint, [wanted])[0]
+        if found is None:
+            raise NotFound(
+                f"the checkpoint at tree size {checkpoint.size} carries no claim-state map "
+                "root (it was signed before the map existed)"
+            )
+        return found
+
+    def _state_proofs(
+        self, txn: Txn, checkpoint: StoredCheckpoint, wanted: Sequence[tuple[str, bytes]]
+    ) -> list[StateProofResult | None]:
+        """State-map proofs of (namespace, raw key) pairs against a stored checkpoint (all
+        None if it carries no map root); IntegrityError if the rows' root is not the one
+        the checkpoint signed."""
+        signed = state_map_root(Checkpoint.from_body(SignedNote.from_text(checkpoint.note).text))
+        if signed is None:
+            return [None for _ in wanted]
+        keys = [claim_key(raw) if ns == "claim" else source_key(raw) for ns, raw in wanted]
+        root, proofs = cache_for(self.store).prove(txn, checkpoint.size, keys)
+        if root != signed:
+            raise IntegrityError(
+                f"the claim-state map rows give root {root.hex()} at tree size "
+                f"{checkpoint.size}, but its checkpoint signed {signed.hex()}: the "
+                "state_map_leaves table was edited (run claims-ledger verify)"
+            )
+        return [
+            StateProofResult(ns, raw, key, proof, checkpoint, root)
+            for (ns, raw), key, proof in zip(wanted, keys, proofs, strict=True)
         ]
 
     def _signature_valid(self, entry: SignedEntry, key: KeyState | None) -> bool:
@@ -686,10 +761,33 @@ class ProvenanceLink:
 
 
 @dataclass(frozen=True, slots=True)
+class StateProofResult:
+    """A claim-state map proof for one key against one checkpoint (its root signed there)."""
+
+    namespace: str
+    """"claim" or "source"."""
+    raw: bytes
+    """The claim id or the source's SHA-256."""
+    key: bytes
+    """The map key (``claim_key(raw)`` or ``source_key(raw)``)."""
+    proof: StateProof
+    checkpoint: StoredCheckpoint
+    root: bytes
+
+    @property
+    def value(self) -> bytes | None:
+        """The entry hash the map holds for the key (None: absent)."""
+        return self.proof.value
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     claim_id: str
     checkpoint: StoredCheckpoint
     links: list[ProvenanceLink]
+    state: StateProofResult | None = None
+    """Proof that the last link is the claim's latest entry, against the same checkpoint
+    (None if the checkpoint predates the claim-state map)."""
 
 
 def _source_entry_of(chain: Sequence[SignedEntry]) -> str:

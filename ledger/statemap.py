@@ -21,10 +21,10 @@ state-map hash can be mistaken for an entry hash or a log tree node)::
 
 The in-memory map keeps the top ``bits`` levels of the tree as dense arrays of hashes and
 key counts, and below them one *bucket* per subtree of depth ``bits``: its (key, value)
-records, sorted, as one bytes object. ``bits`` follows the number of keys (a few keys per
-bucket on average), so an update rehashes its bucket (a handful of records) and ``bits``
-dense nodes: O(log n). Memory at 1,000,000 keys is 91 bytes a key: 64 of records, the rest
-the dense levels (docs/benchmarks.md).
+records, sorted, as one bytes object. ``bits`` follows the number of keys (1 to 2 keys a
+bucket on average, decision 0012), so an update rehashes its bucket (a record or two) and
+``bits`` dense nodes: O(log n). Memory at 1,000,000 keys is about 160 bytes a key: 64 of
+records, the rest the dense levels (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -70,12 +70,14 @@ def map_key(namespace: bytes, raw: bytes) -> bytes:
 
 def claim_key(claim_id: bytes) -> bytes:
     """The map key of a claim id (the entry hash of its ``claim.extracted`` entry)."""
-    return map_key(CLAIM_NAMESPACE, claim_id)
+    _check_size(claim_id, "raw key")
+    return _sha256(KEY_TAG + CLAIM_NAMESPACE + claim_id).digest()
 
 
 def source_key(sha256: bytes) -> bytes:
     """The map key of a source, by the SHA-256 of its bytes."""
-    return map_key(SOURCE_NAMESPACE, sha256)
+    _check_size(sha256, "raw key")
+    return _sha256(KEY_TAG + SOURCE_NAMESPACE + sha256).digest()
 
 
 def leaf_hash(key: bytes, value: bytes) -> bytes:
@@ -107,6 +109,19 @@ def subtree_hash(records: list[tuple[bytes, bytes]], depth: int) -> bytes:
     if len(records) == 1:
         key, value = records[0]
         return _sha256(LEAF_TAG + key + value).digest()
+    if len(records) == 2:  # the common case in a bucket: no recursion, no scans
+        (a, va), (b, vb) = records
+        # The first bit where the two keys differ (they share the first ``depth`` bits).
+        split_at = KEY_BITS - (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length()
+        h = _sha256(
+            NODE_TAG + _sha256(LEAF_TAG + a + va).digest() + _sha256(LEAF_TAG + b + vb).digest()
+        ).digest()
+        for d in range(split_at - 1, depth - 1, -1):  # one-sided nodes above the split
+            if (a[d >> 3] >> (7 - (d & 7))) & 1:
+                h = _sha256(NODE_TAG + EMPTY + h).digest()
+            else:
+                h = _sha256(NODE_TAG + h + EMPTY).digest()
+        return h
     split = _split(records, depth)
     return _sha256(
         NODE_TAG
@@ -325,8 +340,10 @@ def verify_absence(root: bytes, key: bytes, proof: StateProof) -> None:
 
 
 def bucket_bits_for(count: int) -> int:
-    """Dense levels for ``count`` keys: 4 to 8 keys a bucket on average."""
-    return min(MAX_BUCKET_BITS, max(0, count.bit_length() - 3))
+    """Dense levels for ``count`` keys: 1 to 2 keys a bucket on average, so an update
+    rehashes little more than its own path (a map that grows is rebuilt with one level
+    more than this, so it is rebuilt each time it quadruples, not doubles)."""
+    return min(MAX_BUCKET_BITS, max(0, count.bit_length() - 1))
 
 
 def _records(blob: bytes) -> list[tuple[bytes, bytes]]:
@@ -339,14 +356,21 @@ def _records(blob: bytes) -> list[tuple[bytes, bytes]]:
 class StateMap:
     """A mutable map of 32-byte keys to 32-byte values with a Merkle root and proofs."""
 
-    __slots__ = ("_bits", "_buckets", "_count", "_counts", "_fixed", "_levels")
+    __slots__ = ("_bits", "_buckets", "_count", "_counts", "_fixed", "_lean", "_levels")
 
     def __init__(
-        self, pairs: Iterable[tuple[bytes, bytes]] = (), *, bits: int | None = None
+        self,
+        pairs: Iterable[tuple[bytes, bytes]] = (),
+        *,
+        bits: int | None = None,
+        lean: bool = False,
     ) -> None:
         """Build from (key, value) pairs (a key given twice keeps its last value).
         ``bits`` fixes the dense levels (tests, or a server sizing the map ahead); by default
-        they follow the key count."""
+        they follow the key count. ``lean``: 4 to 8 keys a bucket instead of 1 to 2, about
+        90 bytes a key instead of 160, updates about half as fast again (verification,
+        which needs roots, not fast appends)."""
+        self._lean = lean
         latest: dict[bytes, bytes] = {}
         for key, value in pairs:
             _check_size(key, "key")
@@ -357,7 +381,7 @@ class StateMap:
 
     def _rebuild(self, records: list[tuple[bytes, bytes]], bits: int | None) -> None:
         self._count = len(records)
-        self._bits = b = bucket_bits_for(len(records)) if bits is None else bits
+        self._bits = b = self._bits_for(len(records)) if bits is None else bits
         if not 0 <= b <= MAX_BUCKET_BITS:
             raise InvalidInput(f"state-map bucket bits {b} is not in 0..{MAX_BUCKET_BITS}")
         size = 1 << b
@@ -397,6 +421,9 @@ class StateMap:
 
     def __len__(self) -> int:
         return self._count
+
+    def _bits_for(self, count: int) -> int:
+        return max(0, bucket_bits_for(count) - 2) if self._lean else bucket_bits_for(count)
 
     @property
     def bits(self) -> int:
@@ -440,16 +467,26 @@ class StateMap:
         """Insert ``key`` or replace its value."""
         self.update(((key, value),))
 
-    def update(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
-        """Insert or replace keys (an append batch's worth at once): each bucket touched is
-        rehashed once, then each dense node above the touched buckets once, so one key
-        costs O(log n) hashes and a batch shares the nodes near the root. When the key
-        count doubles past what the dense levels were sized for, the map is rebuilt with
-        one more level (amortized O(1) a key). Nothing changes if a pair is malformed."""
+    def remove(self, key: bytes) -> None:
+        """Delete ``key`` if present (undoing an insert: ``ledger.statelog`` rewinds a map to
+        an earlier tree size this way)."""
+        self.update(((key, None),))
+
+    def update(self, pairs: Iterable[tuple[bytes, bytes | None]]) -> list[bytes | None]:
+        """Insert or replace keys (an append batch's worth at once); a value of None
+        deletes the key. Each bucket touched is rehashed once, then each dense node above
+        the touched buckets once, so one key costs O(log n) hashes and a batch shares the
+        nodes near the root. When the key count doubles past what the dense levels were
+        sized for, the map is rebuilt with one more level (amortized O(1) a key); deletes
+        never shrink the dense levels (the root does not depend on them). Nothing changes
+        if a pair is malformed. Returns each pair's key's value before that pair (None:
+        absent), in order, for an undo log."""
         writes = list(pairs)
+        previous: list[bytes | None] = []
         for key, value in writes:
             _check_size(key, "key")
-            _check_size(value, "value")
+            if value is not None:
+                _check_size(value, "value")
         touched: dict[int, list[tuple[bytes, bytes]]] = {}
         for key, value in writes:
             index = self._bucket_of(key)
@@ -457,16 +494,22 @@ class StateMap:
             if records is None:
                 records = touched[index] = _records(self._buckets[index])
             position = bisect_left(records, (key,))
-            if position < len(records) and records[position][0] == key:
+            found = position < len(records) and records[position][0] == key
+            previous.append(records[position][1] if found else None)
+            if value is None:
+                if found:
+                    del records[position]
+                    self._count -= 1
+            elif found:
                 records[position] = (key, value)
             else:
                 records.insert(position, (key, value))
                 self._count += 1
         for index, records in touched.items():
             self._buckets[index] = b"".join(k + v for k, v in records)
-        if not self._fixed and bucket_bits_for(self._count) > self._bits:
-            self._rebuild(self.items(), None)
-            return
+        if not self._fixed and self._bits_for(self._count) > self._bits:
+            self._rebuild(self.items(), min(MAX_BUCKET_BITS, self._bits_for(self._count) + 1))
+            return previous
         b, levels, counts = self._bits, self._levels, self._counts
         for index, records in touched.items():
             levels[b][index] = subtree_hash(records, b)
@@ -475,10 +518,15 @@ class StateMap:
         for t in range(b, 0, -1):
             below, below_counts, up, up_counts = levels[t], counts[t], levels[t - 1], counts[t - 1]
             dirty = {index >> 1 for index in dirty}
-            for parent in dirty:
-                left, right = below_counts[2 * parent], below_counts[2 * parent + 1]
-                up[parent] = _combine(below[2 * parent], below[2 * parent + 1], left, right)
+            for parent in dirty:  # _combine, inlined: this loop is the update's hot path
+                i = 2 * parent
+                left, right = below_counts[i], below_counts[i + 1]
+                if left + right >= 2:
+                    up[parent] = _sha256(NODE_TAG + below[i] + below[i + 1]).digest()
+                else:
+                    up[parent] = below[i] if left else below[i + 1]
                 up_counts[parent] = left + right
+        return previous
 
     def prove(self, key: bytes) -> StateProof:
         """A proof of the value of ``key`` (membership) or of its absence."""

@@ -31,6 +31,11 @@ from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
 from ledger.entries import KeyRegistered, KeyRevoked, parse_entry
 from ledger.errors import FormatError, LedgerError, VerificationError
 
+
+class StateFileError(LedgerError):
+    """The state file could not be written (the old one, if any, is kept as it was)."""
+
+
 FORMAT = "claims-ledger/client-state@v1"
 """The value of the ``format`` member; a file with any other value is refused."""
 MAX_STATE_BYTES = 16 << 20
@@ -193,15 +198,22 @@ def save_state(path: Path, state: TrustState) -> None:
     is untouched and the temporary file removed."""
     text = json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n"
     folder = path.parent if str(path.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise StateFileError(f"state file {path}: cannot write beside it ({exc})") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StateFileError(
+                f"state file {path}: not written ({exc}); the old one is kept"
+            ) from exc
         raise
     _fsync_folder(folder)
 

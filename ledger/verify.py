@@ -72,6 +72,7 @@ from ledger.state import (
     source_state,
     subject_of,
 )
+from ledger.statelog import StateReplay, check_state_table
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
 from ledger.store.derived import (
     derived_differences,
@@ -325,6 +326,9 @@ class LogChecker:
         self._expected: Checkpoint | None = None
         self._expected_note: str | None = None
         self._expected_size: int | None = None
+        self.state = StateReplay()
+        """The claim-state map replayed from the entries (decision 0012)."""
+        self._state_checks: list[Checkpoint] = []
 
     @property
     def size(self) -> int:
@@ -376,6 +380,7 @@ class LogChecker:
                     f"{expected.root_hash.hex()} (history was rewritten or forked)",
                     seq=expected.size - 1,
                 )
+            self._state_checks.append(expected)
         if result.stop - result.start == 1 << self.chunk_bits:
             for node in self.chunks.append(result.frontiers[result.stop][0]):
                 if node.level:
@@ -389,6 +394,21 @@ class LogChecker:
         for checkpoint in checkpoints:
             root = merkle.fold_perfect(before + result.frontiers[checkpoint.size])
             self._check_checkpoint(checkpoint, root)
+        self._check_state(result)
+
+    def _check_state(self, result: ChunkResult) -> None:
+        """Feed the chunk's map writes, checking each checkpoint met in it (stored or
+        expected) that carries a state-map root against the map at its size."""
+        checks, self._state_checks = sorted(self._state_checks, key=lambda c: c.size), []
+        leaves, at = result.state, 0
+        for checkpoint in checks:
+            upto = at
+            while upto < len(leaves) and leaves[upto][0] < checkpoint.size:
+                upto += 1
+            self.state.feed(leaves[at:upto])
+            at = upto
+            self.state.check(checkpoint)
+        self.state.feed(leaves[at:])
 
     def finish(self) -> VerifyReport:
         self._check_nodes()
@@ -528,6 +548,7 @@ class LogChecker:
                 f"and root {note.root_hash.hex()}",
                 seq=size - 1,
             )
+        self._state_checks.append(note)
         self.report.checkpoints += 1
 
     # Earlier entries, for the rare replays ------------------------------------------------
@@ -663,6 +684,7 @@ def verify_store(
         )
     if at_head:
         report.uncheckpointed = check_checkpointed(covered, size)
+        check_state_table(store, checker.state, size)
         check_projections(store, checker)
     return report
 

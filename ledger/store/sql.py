@@ -81,6 +81,7 @@ from ledger.store.tables import (
     SourceBlobRow,
     SourceLocationRow,
     SourceRow,
+    StateLeafRow,
     TreeNodeRow,
     claim_quantities_table,
     claim_versions_table,
@@ -97,6 +98,7 @@ checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 cosignatures_t = CosignatureRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 locations_t = SourceLocationRow.__table__  # type: ignore[attr-defined]
+state_leaves_t = StateLeafRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
 quantities_t = claim_quantities_table
 version_quantities_t = version_quantities_table
@@ -113,6 +115,8 @@ IdKind = Literal["claim", "claimant", "source", "key", "entry"]
 its claims), a source (the SHA-256 of its bytes), a key (its key id) or an entry (its
 hash)."""
 
+StateLeaf = tuple[int, bytes, bytes]
+"""A write to the claim-state map: the entry's seq, the map key, the value (entry hash)."""
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
 """An entries row as verification reads it: seq, bytes, hash, kind, signer, ts, subject."""
@@ -427,6 +431,23 @@ class Txn:
                 }
             ],
         )
+
+    def write_state_leaves(self, leaves: Sequence[StateLeaf]) -> None:
+        """Insert claim-state map writes (seq, map key, value) with the batch's entries."""
+        if leaves:
+            self.conn.exec_driver_sql(self.sql.insert(state_leaves_t), list(leaves))
+
+    def state_leaves(self, start: int, stop: int) -> list[StateLeaf]:
+        """The claim-state map writes of entries start <= seq < stop, in seq order."""
+        mark = self.sql.mark
+        sql = (
+            "SELECT seq, key, value FROM state_map_leaves "  # noqa: S608
+            f"WHERE seq >= {mark} AND seq < {mark} ORDER BY seq"
+        )
+        return [
+            (seq, _as_bytes(key), _as_bytes(value))
+            for seq, key, value in self._fetch(sql, (start, stop))
+        ]
 
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
         """The checkpoint at ``size``, or the latest one."""

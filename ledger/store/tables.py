@@ -337,7 +337,14 @@ class DerivedStateRow(SQLModel, table=True):
     rules: str = Field(max_length=64)
 
 
-LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints", "checkpoint_cosignatures")
+LOG_TABLES = (
+    "entries",
+    "source_blobs",
+    "tree_nodes",
+    "checkpoints",
+    "checkpoint_cosignatures",
+    "state_map_leaves",
+)
 PROJECTION_TABLES = (
     "keys",
     "sources",
@@ -400,6 +407,19 @@ class CosignatureRow(SQLModel, table=True):
     """The signature line exactly as the witness sent it (with its final LF)."""
     timestamp: int = Field(sa_type=BigInteger)
     received_at: str = Field(max_length=27)
+
+
+class StateLeafRow(SQLModel, table=True):
+    """Writes to the claim-state map (append-only, decision 0012): the entry at ``seq``
+    set map key ``key`` to ``value`` (its own entry hash). The map at tree size n is, for
+    each key, the value of its row with the largest seq < n; its root is in the checkpoint
+    at n (docs/formats/state-map.md). Written with the entries, in the append transaction."""
+
+    __tablename__ = "state_map_leaves"
+
+    seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
+    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ApiTokenRow(SQLModel, table=True):

@@ -1,11 +1,8 @@
 """source locations: where the command line read each source from (decision 0016)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 15:00:00.000000
-
-0010 is the claim-state map's (branch ``map``); whichever merges second re-points its
-``down_revision`` at the other so the chain stays linear.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

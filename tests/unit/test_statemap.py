@@ -179,7 +179,9 @@ def test_growing_past_a_power_of_two_adds_dense_levels() -> None:
     for key in keys:
         tree.set(key, sha("v"))
         seen.add(tree.bits)
-    assert seen == {0, 1, 2, 3, 4} and tree.bits == 4
+    # Rebuilt with one level of headroom each time the key count outgrows the levels
+    # (at 2, 8 and 32 keys): every fourfold growth, not every doubling.
+    assert seen == {0, 2, 4, 6} and tree.bits == 6
     assert tree.root == StateMap((k, sha("v")) for k in keys).root
 
 
@@ -210,7 +212,7 @@ def test_an_update_rehashes_one_path_not_the_map(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(statemap, "_sha256", counting)
     tree.set(sha("key 123"), sha("w"))
-    assert tree.bits == 10 and calls <= tree.bits + 40
+    assert tree.bits == 12 and calls <= tree.bits + 40
     # A batch shares the nodes near the root: 64 keys cost fewer hashes than 64 updates.
     batch = [(sha(f"key {i}"), sha("x")) for i in range(64)]
     twin = StateMap(tree.items())
@@ -278,3 +280,17 @@ def test_proof_objects_check_their_fields() -> None:
         StateProof(ProofKind.OTHER_LEAF, (), other_key=sha("k"))
     with pytest.raises(InvalidInput, match="257 siblings"):
         StateProof(ProofKind.EMPTY, (sha("s"),) * 257)
+
+
+def test_a_lean_map_has_the_same_roots_and_proofs_in_less_memory() -> None:
+    """Bucket size is internal: the lean map (verification's) agrees key for key."""
+    pairs = [(sha(f"lean {i}"), sha(f"v {i}")) for i in range(3000)]
+    lean, fast = StateMap(lean=True), StateMap()
+    for start in range(0, len(pairs), 250):
+        lean.update(pairs[start : start + 250])
+        fast.update(pairs[start : start + 250])
+        assert lean.root == fast.root
+    assert lean.bits < fast.bits and lean.memory_bytes() < fast.memory_bytes()
+    for key in (pairs[7][0], sha("absent")):
+        assert lean.prove(key) == fast.prove(key)
+    assert StateMap(pairs, lean=True).root == fast.root

@@ -18,6 +18,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, Verifier, sign_checkpoint
 from ledger.errors import FormatError, LedgerError, VerificationError
 from ledger.trust_state import (
+    StateFileError,
     TrustState,
     frontier_from_last_leaf,
     load_state,
@@ -146,9 +147,68 @@ def test_a_crash_mid_write_leaves_the_old_file(
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, fail_at, crash)
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(StateFileError, match="disk gone"):
         save_state(path, _state(_leaves(9)))
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert load_state(path, VERIFIER) == old
     assert list(tmp_path.iterdir()) == [path]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=0, max_value=500), st.binary(max_size=8))
+def test_the_json_form_round_trips(size: int, salt: bytes) -> None:
+    state = _state(_leaves(size, salt))
+    text = json.dumps(state.to_json())
+    again = TrustState.from_json(json.loads(text), VERIFIER)
+    assert again == state
+    assert json.dumps(again.to_json()) == text
+    assert len(state.frontier) == size.bit_count()
+
+
+def test_key_entries_must_be_key_entries_in_order_below_the_size() -> None:
+    from ledger.entries import Body, KeyRegistered, sign_body
+    from ledger.signing import SigningKey
+
+    key = SigningKey.generate("log")
+    entries = []
+    for seq in range(3):
+        other = SigningKey.generate(f"k{seq}")
+        body = Body(
+            log=ORIGIN,
+            seq=seq,
+            prev=None if seq == 0 else entries[-1].hash,
+            ts="2024-03-20T09:00:00.000000Z",
+            kind="key.registered",
+            signer=key.key_id,
+            payload=KeyRegistered(
+                key_id=other.key_id,
+                name=other.name,
+                public_key=other.public_key_b64,
+                roles=("reviewer",),
+            ),
+        )
+        entries.append(sign_body(body, key))
+    leaves = [merkle.Hash(e.hash) for e in entries]
+    compact = merkle.integrate(0, [], leaves)
+    note = sign_checkpoint(Checkpoint(ORIGIN, 3, compact.root), ORIGIN, PRIVATE)
+    data = [e.data for e in entries]
+    state = TrustState.build(
+        note, VERIFIER, compact.frontier, entries_verified=True, key_entries=data
+    )
+    assert TrustState.from_json(state.to_json(), VERIFIER) == state
+    with pytest.raises(FormatError, match="not after"):
+        TrustState.build(
+            note, VERIFIER, compact.frontier, entries_verified=True, key_entries=data[::-1]
+        )
+    with pytest.raises(FormatError, match="only kept"):
+        TrustState.build(note, VERIFIER, compact.frontier, key_entries=data)
+    smaller = merkle.integrate(0, [], leaves[:2])
+    note2 = sign_checkpoint(Checkpoint(ORIGIN, 2, smaller.root), ORIGIN, PRIVATE)
+    with pytest.raises(FormatError, match="below the state's size"):
+        TrustState.build(note2, VERIFIER, smaller.frontier, entries_verified=True, key_entries=data)
+
+
+def test_a_state_file_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError, match="cannot write"):
+        save_state(tmp_path / "nowhere" / "state.json", _state(_leaves(3)))
