@@ -1,11 +1,11 @@
 """``claims-ledger client`` and ``claims-ledger monitor``: verify a remote server's claims,
 sources and log against a pinned log key (and witness quorum), keeping a state file.
 
-Exit status (docs/verification.md): 0 verified; 2 verification failed (the server's data
-or log did not check out, or it is not consistent with the saved state); 3 the server is
-unreachable or did not answer as the API should; 4 the server has no such claim or
-source; 1 a local problem (the state file or a file to check cannot be read or is
-invalid); 64 usage (bad arguments, a malformed key).
+Exit status (``ledger.exit_codes``, docs/cli.md, docs/verification.md): 0 verified; 2
+verification failed (the server's data or log did not check out, or it is not consistent
+with the saved state); 5 the server is unreachable or did not answer as the API should;
+3 the server has no such claim or source; 1 a local problem (the state file or a file to
+check cannot be read or is invalid); 4 usage (bad arguments, a malformed key).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from typer import _click
-from typer.core import TyperCommand, TyperGroup
 
+from ledger import exit_codes
 from ledger.client import (
     ClientError,
     LedgerClient,
@@ -37,51 +36,15 @@ from ledger.client import (
 )
 from ledger.errors import LedgerError, VerificationError
 
-EXIT_OK = 0
-EXIT_LOCAL = 1
-EXIT_FAILED = 2
-EXIT_UNAVAILABLE = 3
-EXIT_NOT_FOUND = 4
-EXIT_USAGE = 64
+EXIT_OK = exit_codes.OK
+EXIT_LOCAL = exit_codes.REFUSED
+EXIT_FAILED = exit_codes.VERIFICATION_FAILED
+EXIT_UNAVAILABLE = exit_codes.UNAVAILABLE
+EXIT_NOT_FOUND = exit_codes.NOT_FOUND
+EXIT_USAGE = exit_codes.USAGE
 HOOK_TIMEOUT = 60.0
 REASON_ENV = "LEDGER_MONITOR_REASON"
 T = TypeVar("T")
-
-
-def _as_usage(exc: Exception) -> None:
-    exc.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
-
-
-class _UsageCommand(TyperCommand):
-    """Bad arguments exit with 64, not click's 2 (which here means "verification failed").
-    Typer vendors click: the parser raises ``typer._click``'s UsageError."""
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
-    ) -> Any:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except _click.exceptions.UsageError as exc:
-            _as_usage(exc)
-            raise
-
-
-class _UsageGroup(TyperGroup):
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
-    ) -> Any:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except _click.exceptions.UsageError as exc:
-            _as_usage(exc)
-            raise
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except _click.exceptions.UsageError as exc:
-            _as_usage(exc)
-            raise
 
 
 LogKey = Annotated[
@@ -111,10 +74,9 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     """Add ``client`` (claim, source, log) and ``monitor`` to ``app``."""
     client_app = typer.Typer(
         no_args_is_help=True,
-        cls=_UsageGroup,
         help="Verify a server's claims, sources and log against a pinned log key, printing "
-        "only values from verified entries; exit 0 verified, 2 failed, 3 unavailable, "
-        "4 not found, 1 local, 64 usage (docs/verification.md).",
+        "only values from verified entries; exit 0 verified, 2 failed, 3 not found, "
+        "5 unavailable, 1 local, 4 usage (docs/cli.md).",
     )
     app.add_typer(client_app, name="client")
 
@@ -127,7 +89,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
             _fail(err, EXIT_USAGE, f"bad trust policy: {exc}")
         return _guarded(err, lambda: LedgerClient(url, policy=policy, state=state))
 
-    @client_app.command("claim", cls=_UsageCommand)
+    @client_app.command("claim")
     def claim(
         url: Annotated[str, typer.Argument(help="The server, e.g. http://127.0.0.1:8000")],
         claim_id: Annotated[str, typer.Argument(help="The claim id (hex).")],
@@ -145,7 +107,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         else:
             _print_claim(out, verified)
 
-    @client_app.command("source", cls=_UsageCommand)
+    @client_app.command("source")
     def source(
         url: Annotated[str, typer.Argument(help="The server.")],
         sha256: Annotated[str, typer.Argument(help="The SHA-256 of the source's bytes (hex).")],
@@ -173,7 +135,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         else:
             _print_source(out, verified)
 
-    @client_app.command("log", cls=_UsageCommand)
+    @client_app.command("log")
     def log(
         url: Annotated[str, typer.Argument(help="The server.")],
         log_key: LogKey,
@@ -188,7 +150,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         report = _guarded(err, client.sync)
         _print_sync(out, report, as_json)
 
-    @app.command("monitor", cls=_UsageCommand)
+    @app.command("monitor")
     def monitor(
         url: Annotated[str, typer.Argument(help="The server to watch.")],
         log_key: LogKey,
@@ -211,7 +173,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     ) -> None:
         """Poll a log's checkpoint, verify the new entries since the state file
         incrementally, and update the state file after each success. On any inconsistency:
-        run --hook, exit 2. An unreachable server is retried at the next poll (--once: exit 3)."""
+        run --hook, exit 2. An unreachable server is retried at the next poll (--once: exit 5)."""
         command = shlex.split(hook) if hook else None
         client = open_client(url, log_key, witness, quorum, state)
         while True:

@@ -85,11 +85,11 @@ def test_client_commands_exit_0_2_3_4(served: Served, tmp_path: Path) -> None:
     refused = _client(served.home, "client", "claim", served.url, claim_id, "--log-key", wrong)
     assert refused.returncode == 2, refused.stderr
     missing = _client(served.home, "client", "claim", served.url, "ab" * 32, "--log-key", key)
-    assert missing.returncode == 4, missing.stderr
+    assert missing.returncode == 3, missing.stderr
     down = _client(served.home, "client", "claim", "http://127.0.0.1:9", claim_id, "--log-key", key)
-    assert down.returncode == 3, down.stderr
+    assert down.returncode == 5, down.stderr
     usage = _client(served.home, "client", "claim", served.url, "--log-key", key)
-    assert usage.returncode == 64
+    assert usage.returncode == 4
     # a source, and the bytes checked against it
     good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
     good.write_bytes(source_bytes(0))

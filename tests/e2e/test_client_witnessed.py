@@ -71,7 +71,7 @@ def test_client_and_monitor_require_the_witness_quorum(
         assert state.read_bytes() != saved
         assert "cosignature" not in two.stderr
         bad = run_cli(settings.home, "client", "log", url, "--log-key", key, "--quorum", "2")
-        assert bad.returncode == 64, bad.stderr
+        assert bad.returncode == 4, bad.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=10)
