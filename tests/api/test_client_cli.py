@@ -425,7 +425,7 @@ def test_incremental_sync_ends_where_a_full_sync_does(served: Served, tmp_path: 
     _mutate(served.url, reviewer, REVIEW, c=old[1], f=_head(served.url, old[1]))
     env = {"LEDGER_DATABASE_URL": served.db_url, "LEDGER_KEY_PASSPHRASE": "pw"}
     made = run_cli(
-        served.home, "keys", "create", "extra", "--role", "reviewer", "--unencrypted", **env
+        served.home, "keys", "create", "extra", "--role", "reviewer", "--no-passphrase", **env
     )
     assert made.returncode == 0, made.stderr
     key_id = made.stdout.split()[2]
