@@ -4,6 +4,9 @@
     python3 dev.py run    # create .venv, install, then: claims-ledger run
     python3 dev.py test   # create .venv, install with test tools, then: pytest
     python3 dev.py lint   # ruff + mypy --strict on ledger/
+    python3 dev.py --help # this text
+
+Arguments after run or test go to it: python3 dev.py test tests/unit -x
 
 The environment is rebuilt whenever pyproject.toml changes, so nothing installed
 globally can hide a missing dependency.
@@ -50,6 +53,12 @@ def ensure_env() -> None:
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("run", [])
+    if command in ("-h", "--help", "help"):
+        print(__doc__.strip())  # before anything is installed: help needs no environment
+        return 0
+    if command not in ("run", "test", "lint"):
+        print(f"unknown command {command!r}; use run, test or lint (python3 dev.py --help)")
+        return 2
     ensure_env()
     os.chdir(ROOT)
     if command == "run":
@@ -65,7 +74,7 @@ def main(argv: list[str]) -> int:
             or subprocess.call([*mypy, "ledger"])
             or subprocess.call([*mypy, "--disable-error-code", "untyped-decorator", "api"])
         )
-    sys.exit(f"unknown command {command!r}; use run, test or lint")
+    return 2  # not reached: the command was checked above
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, /checkpoint (text/plain) and /healthz."""
+"""The ASGI application: /graphql, /checkpoint (text/plain), /healthz, /events (server-sent
+events) and /metrics (Prometheus), with the access log around them all."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from anyio import CapacityLimiter, to_thread
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as HTTPException_
 from starlette.middleware import Middleware
@@ -19,12 +21,17 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from api.access_log import ERROR_CODES, OPERATION, RequestLog, access_log, note
+from api.apq import PersistedQueries, PersistedQueryError
 from api.context import Context, Loaders
 from api.cors import CORS
+from api.events import EventHub
 from api.guards import BodyTimeout, MutationRateLimit
+from api.limits import parse_checked
 from api.media import (
     ACCEPTABLE,
     GRAPHQL_RESPONSE,
@@ -34,8 +41,12 @@ from api.media import (
     negotiate,
     scope_media_type,
 )
+from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from api.metrics import Metrics
 from api.schema import INTERNAL_SERVER_ERROR, TIMEOUT, build_schema
+from api.server_settings import ServerSettings
 from ledger.config import DEFAULT_API_TIMEOUT, Settings
+from ledger.cosigning import CosigningWorker
 from ledger.deadline import Deadline
 from ledger.errors import NotFound
 from ledger.extract.model import Extractor
@@ -122,6 +133,8 @@ class _GraphQL(GraphQL[Context, None]):
         introspection: bool,
         timeout: float | None,
         threads: int = GRAPHQL_THREADS,
+        persisted: PersistedQueries | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(
             build_schema(introspection=introspection),
@@ -131,6 +144,8 @@ class _GraphQL(GraphQL[Context, None]):
         self.base = base
         self.timeout = timeout
         self.threads = threads
+        self.persisted = persisted if persisted is not None else PersistedQueries(1000)
+        self.metrics = metrics
         self.limiter: CapacityLimiter | None = None
         # Operations hold the interpreter lock while they compute; the event loop's thread
         # asks for it back after at most this long (Python's default is 5 ms, and a request
@@ -148,6 +163,7 @@ class _GraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         if self.limiter is None:  # made on the serving loop
             self.limiter = CapacityLimiter(self.threads)
+        note(request.scope, OPERATION, _operation_name(request_data))
         run = super().execute_single
 
         def in_thread() -> ExecutionResult:
@@ -218,12 +234,36 @@ class _GraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except _BadRequest as exc:  # raised while parsing the body, before any response
             return error_response(400, str(exc), media_type=media)
+        except PersistedQueryError as exc:
+            return self._persisted_refusal(exc, media)
         except HTTPException as exc:
             return _refusal(exc, media)
         response.headers["content-type"] = content_type(media)
         if getattr(request.state, "request_error", False) and media == GRAPHQL_RESPONSE:
             response.status_code = 400
         return response
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """GraphiQL for a browser's GET without a query, not for a GET naming a persisted
+        query by hash (``extensions`` without ``query``)."""
+        if request.query_params.get("extensions") is not None:
+            return False
+        return super().should_render_graphql_ide(request)
+
+    def _persisted_refusal(self, exc: PersistedQueryError, media: str) -> Response:
+        """A persisted query not held (200 with application/json, as Apollo Server
+        answers; 400 with graphql-response+json, as for every request error: clients
+        read the error either way) or a malformed one (400)."""
+        if self.metrics is not None and exc.code != "BAD_REQUEST":
+            self.metrics.persisted.labels("miss").inc()
+        status = exc.status if exc.status != 200 or media == JSON else 400
+        return error_response(
+            status,
+            exc.message,
+            code=exc.code,
+            media_type=media,
+            headers={"cache-control": "private, no-cache, must-revalidate"},
+        )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """The response body; notes on the request whether the result is a request error
@@ -234,6 +274,11 @@ class _GraphQL(GraphQL[Context, None]):
         body = await super().process_result(request, result)
         request_error = _is_request_error(result)
         request.state.request_error = request_error
+        # An error without a code, before execution, is a document that did not validate.
+        fallback = "GRAPHQL_VALIDATION_FAILED" if request_error else "GRAPHQL_ERROR"
+        codes = [str((e.extensions or {}).get("code", fallback)) for e in result.errors or []]
+        if codes:
+            note(request.scope, ERROR_CODES, sorted(set(codes))[:10])
         if request_error and getattr(request.state, "media_type", JSON) == GRAPHQL_RESPONSE:
             body.pop("data", None)
         return body
@@ -247,6 +292,11 @@ class _GraphQL(GraphQL[Context, None]):
                 400,
                 "The GraphQL operation's `operationName` must be a string or null, if provided.",
             )
+        if isinstance(data, GraphQLRequestData):
+            hit = data.query is None
+            data.query = self.persisted.resolve(data.query, data.extensions)
+            if self.metrics is not None and data.extensions and "persistedQuery" in data.extensions:
+                self.metrics.persisted.labels("hit" if hit else "registered").inc()
         return data
 
     def decode_json(self, data: str | bytes) -> object:
@@ -279,6 +329,23 @@ class _GraphQL(GraphQL[Context, None]):
             loaders=Loaders(self.base.ledger),
             deadline=Deadline(self.timeout) if self.timeout is not None else None,
         )
+
+
+def _operation_name(data: GraphQLRequestData) -> str | None:
+    """The name of the operation a request runs: its ``operationName``, else the name of
+    its document's only operation (None: anonymous, or not known)."""
+    if isinstance(data.operation_name, str):
+        return data.operation_name
+    if not isinstance(data.query, str):
+        return None
+    try:
+        document = parse_checked(data.query)  # cached: parsing again costs nothing
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None
 
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -366,6 +433,8 @@ def create_app(
     client_mutation_rate: str | None = None,
     threads: int = GRAPHQL_THREADS,
     cors_origins: tuple[str, ...] = (),
+    server: ServerSettings | None = None,
+    cosigning: CosigningWorker | None = None,
 ) -> Starlette:
     """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
     each GraphQL request may run ``timeout`` seconds (None: no limit); at most ``threads``
@@ -376,7 +445,12 @@ def create_app(
     ``mutation_rate`` and ``client_mutation_rate`` (e.g. ``30/minute``; None: none)
     limit mutations per bearer token and per client address. Pages on the web origins in
     ``cors_origins`` may call the API from a browser (CORS; none by default).
+
+    ``server`` sets the access log, /metrics, the persisted-query cache and /events
+    (``ServerSettings``; defaults: all on); ``cosigning`` is the witnesses' worker whose
+    status /metrics reports.
     """
+    server = server or ServerSettings()
 
     async def checkpoint(request: Request) -> Response:
         try:
@@ -389,17 +463,56 @@ def create_app(
         head = ledger.head()
         return JSONResponse({"status": "ok", "entries": head.size})
 
+    events = EventHub(
+        ledger,
+        poll=server.event_poll,
+        heartbeat=server.event_heartbeat,
+        max_streams=server.event_streams,
+    )
+    persisted = PersistedQueries(server.apq_cache_size)
+
+    def gauges() -> dict[str, int]:
+        return {
+            "claims_ledger_event_streams": len(events.streams),
+            "claims_ledger_persisted_query_cache_entries": len(persisted),
+        }
+
+    metrics = Metrics(ledger, cosigning=cosigning, gauges=gauges) if server.metrics else None
+    if metrics is not None:
+        _count_batches(ledger, metrics)
+
+    async def scrape(request: Request) -> Response:
+        assert metrics is not None
+        text = await to_thread.run_sync(metrics.exposition)
+        return Response(text, media_type=METRICS_CONTENT_TYPE)
+
     base = Context(ledger=ledger, keyring=keyring, extractor=extractor, fetcher=fetcher)
-    graphql = _GraphQL(base, introspection=introspection, timeout=timeout, threads=threads)
+    graphql = _GraphQL(
+        base,
+        introspection=introspection,
+        timeout=timeout,
+        threads=threads,
+        persisted=persisted,
+        metrics=metrics,
+    )
     middleware = [Middleware(BodyLimit)]
     if body_timeout is not None:  # outermost: every read of the body is timed
         middleware.insert(0, Middleware(BodyTimeout, seconds=body_timeout))
     if mutation_rate or client_mutation_rate:  # innermost: sees the size-limited body
         middleware.append(
-            Middleware(MutationRateLimit, per_token=mutation_rate, per_client=client_mutation_rate)
+            Middleware(
+                MutationRateLimit,
+                per_token=mutation_rate,
+                per_client=client_mutation_rate,
+                persisted=persisted.lookup,
+            )
         )
-    if cors_origins:  # outermost of all: refusals get CORS headers too
+    if cors_origins:  # refusals get CORS headers too
         middleware.insert(0, Middleware(CORS, origins=cors_origins))
+    if server.access_log or metrics is not None:  # outermost: sees every answer
+        log = access_log if server.access_log else None
+        middleware.insert(0, Middleware(RequestLog, log=log, metrics=metrics))
+    extra = [Route("/metrics", scrape, methods=["GET"])] if metrics is not None else []
     return Starlette(
         middleware=middleware,
         exception_handlers={HTTPException_: _http_error},
@@ -407,8 +520,22 @@ def create_app(
             Route("/checkpoint", checkpoint, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql),  # the view answers every method (405 for most)
+            Route("/events", events, methods=["GET"]),
+            *extra,
         ],
     )
+
+
+def _count_batches(ledger: Ledger, metrics: Metrics) -> None:
+    """Count the append batches this server commits (after whatever already listens)."""
+    before = ledger.on_checkpoint
+
+    def counted() -> None:
+        metrics.batches.inc()
+        if before is not None:
+            before()
+
+    ledger.on_checkpoint = counted
 
 
 def app_from_env(
@@ -416,6 +543,7 @@ def app_from_env(
     introspection: bool | None = None,
     timeout: float | None = None,
     settings: Settings | None = None,
+    server: ServerSettings | None = None,
 ) -> Starlette:
     """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from LEDGER_*,
     or ``settings``).
@@ -450,4 +578,6 @@ def app_from_env(
         mutation_rate=settings.api_mutation_rate,
         client_mutation_rate=settings.api_client_mutation_rate,
         cors_origins=settings.api_cors_origins,
+        server=server or ServerSettings.from_env(),
+        cosigning=instance.cosigning,
     )

@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import limits
@@ -40,6 +40,7 @@ from uvicorn._types import ASGI3Application
 from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from api.apq import requested_hash
 from api.limits import MAX_QUERY_BYTES, MAX_TOKENS
 from api.media import error_body, error_response, scope_media_type
 
@@ -175,17 +176,23 @@ class BodyTimeout:
             await response(scope, receive, send)
 
 
-def mutation_cost(body: bytes) -> int:
+def mutation_cost(body: bytes, persisted: Callable[[str], str | None] | None = None) -> int:
     """How many root mutation fields the GraphQL request in ``body`` (JSON) would run.
 
     0 for queries and for anything the server would refuse before running it (not JSON,
     no single operation selected, a document that does not parse or is over the token
-    limit), so only what could write is counted.
+    limit), so only what could write is counted. A request naming a persisted query by
+    hash alone is sized by the query ``persisted`` holds under that hash (``api.apq``).
     """
     try:
         data = json.loads(body)  # as strawberry decodes it
     except (ValueError, RecursionError):  # refused with 400 by the GraphQL view
         return 0
+    if isinstance(data, dict) and data.get("query") is None and persisted is not None:
+        sha = requested_hash(data)
+        held = persisted(sha) if sha is not None else None
+        if held is not None:
+            data = {**data, "query": held}
     if not isinstance(data, dict) or not isinstance(data.get("query"), str):
         return 0
     if len(data["query"].encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
@@ -236,8 +243,16 @@ class MutationRateLimit:
     GraphQL error ``RATE_LIMITED`` before anything runs; each root mutation field counts
     once. Queries are never counted."""
 
-    def __init__(self, app: ASGIApp, *, per_token: str | None, per_client: str | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_token: str | None,
+        per_client: str | None,
+        persisted: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.app = app
+        self.persisted = persisted
         self.per_token = limits.parse(per_token) if per_token else None
         self.per_client = limits.parse(per_client) if per_client else None
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -259,7 +274,7 @@ class MutationRateLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        cost = mutation_cost(body)
+        cost = mutation_cost(body, self.persisted)
         if cost:
             refusal = self._take(scope, cost)
             if refusal is not None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from ledger.echo import echo
 from ledger.errors import InvalidInput
+from ledger.ids import decode_token as _decode
+from ledger.ids import encode_token as _encode
+from ledger.ids import global_id as global_id
+from ledger.ids import parse_global_id as parse_global_id
 from ledger.queries import ORDER_FIELDS, ClaimOrder, Position, check_position
 
 MAX_POSITION = 2**53 - 1
@@ -24,28 +26,6 @@ def _number(text: str, token: str, *, signed: bool = False) -> int:
     if abs(value) > MAX_POSITION:
         raise InvalidInput(f"cursor {echo(token)} is not valid")
     return value
-
-
-def _encode(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _decode(token: str, what: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"{what} {echo(token)} is not valid") from exc
-
-
-def global_id(type_name: str, key: str) -> str:
-    return _encode(f"{type_name}:{key}")
-
-
-def parse_global_id(token: str) -> tuple[str, str]:
-    type_name, sep, key = _decode(token, "id").partition(":")
-    if not sep or not type_name or not key:
-        raise InvalidInput(f"id {echo(token)} is not a global id")
-    return type_name, key
 
 
 def cursor(position: int) -> str:

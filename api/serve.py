@@ -8,6 +8,14 @@ and every worker's accepted sockets get asyncio's TCP_NODELAY; uvicorn's own
 The serving process only supervises: it starts the workers, restarts any that dies
 (backing off when one dies soon after it started, so a worker that cannot start is not
 respawned in a tight loop), and on SIGTERM or SIGINT stops them all and exits.
+
+Each worker writes the access log to standard output (``api.access_log``; off with
+LEDGER_API_ACCESS_LOG=false or ``--no-access-log``) and believes X-Forwarded-For and
+X-Forwarded-Proto only from the proxies LEDGER_TRUSTED_PROXIES lists (none by default:
+the client address is the peer's). With several workers, metrics are shared through
+prometheus_client's multiprocess mode: a fresh folder for the run (or the operator's
+PROMETHEUS_MULTIPROC_DIR) holds every worker's counters, and a scrape of any worker
+reports their sum.
 """
 
 from __future__ import annotations
@@ -17,9 +25,11 @@ import logging
 import logging.config
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -29,15 +39,23 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
+from prometheus_client import values
 
+from api.access_log import configure as configure_access_log
 from api.app import app_from_env
+from api.events import close_streams
 from api.guards import header_timeout_protocol
+from api.server_settings import ServerSettings
 from ledger.config import Settings
 
 log = logging.getLogger("uvicorn.error")
 
 STOP_GRACE = 10.0
 """Seconds workers get to finish their requests after a stop before they are killed."""
+GRACEFUL_SHUTDOWN = 5
+"""Seconds a stopping worker waits for open requests (event streams never end by
+themselves) before it cancels them."""
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +67,12 @@ class Overrides:
     header_timeout: float | None = None
     body_timeout: float | None = None
     max_connections: int | None = None
+    access_log: bool | None = None
+
+    def server(self, server: ServerSettings) -> ServerSettings:
+        if self.access_log is not None:
+            server = replace(server, access_log=self.access_log)
+        return server
 
     def apply(self, settings: Settings) -> Settings:
         if self.introspection is not None:
@@ -92,19 +116,36 @@ def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _die_with(parent)
     settings = overrides.apply(Settings.from_env())
+    server = overrides.server(ServerSettings.from_env())
+    configure_access_log(server.access_log)
+    # Metrics made from here on share the run's folder if it has one (the supervisor
+    # sets it after this module, and prometheus_client's choice, were imported).
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
     def factory() -> object:
-        return app_from_env(settings=settings)
+        return app_from_env(settings=settings, server=server)
 
     config = uvicorn.Config(
         factory,
         factory=True,
         log_level=log_level,
-        access_log=False,
+        access_log=False,  # ours (api.access_log) has one line per request, in JSON
         http=header_timeout_protocol(settings.api_header_timeout),
         limit_concurrency=settings.api_max_connections,
+        proxy_headers=bool(server.trusted_proxies),
+        forwarded_allow_ips=",".join(server.trusted_proxies) or None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
-    uvicorn.Server(config).run(sockets=[_socket(host, port)])
+    _Server(config).run(sockets=[_socket(host, port)])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending /events streams first when it stops (they never end by
+    themselves, and would hold the stop for GRACEFUL_SHUTDOWN seconds)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        close_streams()
+        await super().shutdown(sockets)
 
 
 def _context() -> ForkContext | SpawnContext:
@@ -176,6 +217,11 @@ def serve(
     """
     if not log.handlers:
         logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    ServerSettings.from_env()  # a bad setting stops the server here, not in every worker
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = tempfile.mkdtemp(prefix="claims-ledger-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
     args = (host, port, log_level, overrides or Overrides(), os.getpid())
     context = _context()
 
@@ -224,6 +270,9 @@ def serve(
         pass
     finally:
         _stop_all([slot.process for slot in slots])
+        if metrics_dir is not None:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _stop_all(processes: list[BaseProcess]) -> None:

@@ -1,7 +1,11 @@
-"""The ``claims-ledger`` command: a thin layer that parses arguments and calls the service."""
+"""The claims-ledger command: a thin layer that parses arguments and calls the service.
+
+Exit statuses are ``ledger.exit_codes``'s; ``main`` maps errors to them in one place, and
+``--json`` output is ``ledger.cli_json``'s (both documented in docs/cli.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -12,18 +16,38 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ledger import cli_json, exit_codes
+from ledger.banner import KeyFiles, banner
 from ledger.bundle import export_bundle, verify_bundle
 from ledger.checkpoint import parse_verifier_key, read_note_file
+from ledger.cli_export import FORMAT_HELP, export_records
 from ledger.cli_identities import register as register_identity_commands
 from ledger.cli_witness import register as register_witness_commands
-from ledger.config import DEFAULT_API_TIMEOUT, Settings, count_setting, seconds_setting
+from ledger.config import (
+    DEFAULT_API_TIMEOUT,
+    Settings,
+    count_setting,
+    env_flag,
+    seconds_setting,
+)
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
+from ledger.echo import echo
 from ledger.entries import ClaimChanges, Rating, Role, build
-from ledger.errors import Duplicate, FormatError, InvalidInput, LedgerError, VerificationError
+from ledger.errors import (
+    Duplicate,
+    FormatError,
+    InvalidInput,
+    LedgerError,
+    NotFound,
+    UsageError,
+    VerificationError,
+)
 from ledger.fetch import Fetcher
+from ledger.ids import MIN_PREFIX, resolve, resolve_source, source_filter
 from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
 from ledger.instance import Instance, open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
@@ -31,12 +55,50 @@ from ledger.reextract import reextract as reextract_source
 from ledger.sources import read_local_bytes
 from ledger.state import key_named
 from ledger.tokens import create_token, list_tokens, revoke_token
-from ledger.verify import rebuild_projections, verify_store
+from ledger.verify import VerifyReport, rebuild_projections, verify_store
+from ledger.verify_since import verify_with_state
 
+PROG = "claims-ledger"
+
+
+_VALUE_WORDS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH"}
+
+
+def _help_without_type_tags() -> None:
+    """Help shows an option's value as a word (TEXT, INTEGER, PATH or its metavar) and
+    nothing for a flag, instead of typer's ``<bool>``/``<str>`` tags (typer >= 0.17 has
+    no setting for this: its parameter classes are told how to display their type)."""
+    from typer.core import TyperArgument, TyperOption
+
+    def option_type(self: TyperOption, ctx: object) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        if self.metavar is not None:
+            return str(self.metavar)
+        bare = self.bare_type()
+        element = bare[5:-1] if bare.startswith("list[") else bare
+        return _VALUE_WORDS.get(element, "VALUE")
+
+    def argument_type(self: TyperArgument, ctx: object) -> str | None:
+        return None  # the argument's name (its metavar) is shown already
+
+    for cls, display in ((TyperOption, option_type), (TyperArgument, argument_type)):
+        if hasattr(cls, "display_type_rich"):
+            cls.display_type_rich = display  # type: ignore[method-assign,assignment]
+
+
+_help_without_type_tags()
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="A provenance-verified claims ledger: ingest news articles, list and review the "
+    "claims found in them, verify the signed append-only log, serve it over GraphQL. "
+    "Ids may be given in full, as a unique prefix of at least 6 hex digits, or as a "
+    "global ID; add --json to listing and show commands for machine-readable output "
+    "(docs/cli.md).",
 )
-keys_app = typer.Typer(no_args_is_help=True, help="Signer keys: create, register, list, revoke.")
+keys_app = typer.Typer(no_args_is_help=True, help="Signer keys: create, list, revoke.")
 claim_app = typer.Typer(
     no_args_is_help=True, help="One claim: show, history, revise, retract, review."
 )
@@ -46,6 +108,9 @@ app.add_typer(claim_app, name="claim")
 app.add_typer(tokens_app, name="tokens")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+PIPED_WIDTH = 10_000
+"""Columns a table may use when stdout is not a terminal: rows are never cut or wrapped."""
+JSON_HELP = "Print JSON instead of a table (keys in docs/cli.md)."
 
 
 @contextmanager
@@ -56,6 +121,40 @@ def _instance() -> Iterator[Instance]:
         yield instance
     finally:
         instance.close()
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ledger.extract import DeterministicExtractor
+
+    try:
+        package = version("claims-ledger")
+    except PackageNotFoundError:
+        package = "unknown (not installed)"
+    rules = DeterministicExtractor.version
+    sys.stdout.write(f"{PROG} {package} (extractor rules {rules})\n")
+    raise typer.Exit(exit_codes.OK)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    if not out.is_terminal:  # piped or redirected: tables as wide as their content
+        out.width = PIPED_WIDTH
+
+
+def _claim_id(instance: Instance, text: str) -> str:
+    """A claim id from a full id, a unique prefix or a global ID (``ledger.ids``)."""
+    return resolve(instance.ledger.store, "claim", text)
 
 
 register_identity_commands(app, _instance, out)
@@ -76,6 +175,7 @@ def run(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Create the ledger on first use, ingest the seeds, print a summary, serve the API."""
+    before = KeyFiles.look(Settings.from_env())
     with _instance() as instance:
         folder = seeds or _seeds_dir()
         if folder.is_dir():
@@ -83,6 +183,8 @@ def run(
         else:
             err.print(f"[yellow]no seeds folder at {folder}; nothing ingested[/]")
         _print_summary(instance)
+        if serve_api:
+            _print_banner(instance, host=host, port=port, before=before)
     if serve_api:
         _serve(host=host, port=port, workers=1)
 
@@ -132,8 +234,17 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="One JSON line per request on standard output "
+            "(default: LEDGER_API_ACCESS_LOG, on).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the GraphQL API (/graphql), /checkpoint and /healthz."""
+    """Serve the GraphQL API (/graphql), /checkpoint, /events, /metrics and /healthz."""
     for name, seconds in (
         ("--timeout", timeout),
         ("--header-timeout", header_timeout),
@@ -143,8 +254,11 @@ def serve_command(
             seconds_setting({name: str(seconds)}, name, DEFAULT_API_TIMEOUT)
     if max_connections is not None:
         count_setting({"--max-connections": str(max_connections)}, "--max-connections", 1)
+    before = KeyFiles.look(Settings.from_env())
     with _instance() as instance:
-        out.print(f"serving {instance.settings.origin} on http://{host}:{port}/graphql")
+        _print_banner(
+            instance, host=host, port=port, before=before, workers=workers, access_log=access_log
+        )
     _serve(
         host=host,
         port=port,
@@ -154,7 +268,34 @@ def serve_command(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         max_connections=max_connections,
+        access_log=access_log,
     )
+
+
+def _print_banner(
+    instance: Instance,
+    *,
+    host: str,
+    port: int,
+    before: KeyFiles,
+    workers: int = 1,
+    access_log: bool | None = None,
+) -> None:
+    logging = access_log if access_log is not None else _access_log_setting()
+    lines = banner(
+        instance.settings,
+        instance.ledger,
+        host=host,
+        port=port,
+        before=before,
+        workers=workers,
+        access_log=logging,
+    )
+    out.print("\n".join(lines), markup=False, highlight=False)
+
+
+def _access_log_setting() -> bool:
+    return env_flag(os.environ, "LEDGER_API_ACCESS_LOG", default=True)
 
 
 def _serve(
@@ -167,6 +308,7 @@ def _serve(
     header_timeout: float | None = None,
     body_timeout: float | None = None,
     max_connections: int | None = None,
+    access_log: bool | None = None,
 ) -> None:
     # The command line sits above both layers; ledger/ itself never imports api/.
     from api.serve import Overrides, serve
@@ -177,6 +319,7 @@ def _serve(
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         max_connections=max_connections,
+        access_log=access_log,
     )
     serve(host=host, port=port, workers=workers, overrides=overrides)
 
@@ -190,24 +333,38 @@ def init() -> None:
 
 
 @app.command()
-def status() -> None:
+def status(json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Print where the ledger lives and what it holds."""
     with _instance() as instance:
-        _print_summary(instance)
+        if json_:
+            cli_json.emit(_summary(instance))
+        else:
+            _print_summary(instance)
 
 
 @app.command()
 def ingest(
     targets: Annotated[list[str], typer.Argument(help="Files, folders or http(s) URLs.")],
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Register documents and their claims (folders recursively); same bytes twice add nothing."""
     with _instance() as instance:
-        _print_ingest(_ingest(instance, list(targets)))
+        results = _ingest(instance, list(targets))
+    if json_:
+        cli_json.emit(cli_json.ingested(results))
+    else:
+        _print_ingest(results)
 
 
 @app.command()
 def reextract(
-    source: Annotated[str, typer.Argument(help="The source's SHA-256 (hex).")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="The source: its SHA-256, a unique prefix, its global ID, its URL, or the "
+            "path it was ingested from."
+        ),
+    ],
     retract_old: Annotated[
         str | None,
         typer.Option(
@@ -217,18 +374,20 @@ def reextract(
         ),
     ] = None,
 ) -> None:
-    """Extract a registered source again with the configured extractor (LEDGER_EXTRACTOR),
-    appending its claims; refused if this extractor version already extracted it."""
+    """Extract a registered source again with the configured extractor.
+
+    The extractor is LEDGER_EXTRACTOR's; its claims are appended. Refused if this
+    extractor version already extracted the source."""
     with _instance() as instance:
         result = reextract_source(
             instance.ledger,
             instance.writer_key(),
-            source,
+            resolve_source(instance.ledger.store, source),
             extractor=instance.extractor(),
             retract_reason=retract_old,
         )
     out.print(
-        f"source {result.source.sha256[:16]} re-extracted by {result.extractor}: "
+        f"source {result.source.sha256} re-extracted by {result.extractor}: "
         f"{result.claims} claims added, {result.retracted} retracted"
     )
 
@@ -240,7 +399,13 @@ def claims(
         typer.Option(help='Words in statement or quote: "a phrase", prefix*; see docs/api.md.'),
     ] = None,
     claimant: Annotated[str | None, typer.Option(help="Part of the claimant's name.")] = None,
-    source: Annotated[str | None, typer.Option(help="Source SHA-256 or URI.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="The source: its SHA-256, a unique prefix, its global ID, its URL, or the "
+            "path of the file it was ingested from."
+        ),
+    ] = None,
     publisher: Annotated[str | None, typer.Option(help="Source publisher.")] = None,
     status: Annotated[str | None, typer.Option(help="active, revised or retracted.")] = None,
     made_from: Annotated[str | None, typer.Option(help="Made on or after (YYYY-MM-DD).")] = None,
@@ -257,7 +422,14 @@ def claims(
     recorded_to: Annotated[
         str | None, typer.Option(help="Recorded in the ledger on or before (YYYY-MM-DD, UTC).")
     ] = None,
-    reviewed: Annotated[bool | None, typer.Option("--reviewed/--unreviewed")] = None,
+    reviewed: Annotated[
+        bool | None,
+        typer.Option(
+            "--reviewed/--unreviewed",
+            help="Only claims with at least one review, or only claims with none.",
+            show_default=False,
+        ),
+    ] = None,
     order_by: Annotated[
         str, typer.Option(help="recorded, made_on, source_published or score.")
     ] = "recorded",
@@ -275,7 +447,8 @@ def claims(
     quantity_max: Annotated[
         str | None, typer.Option(help="A quantity of at most this value (decimal).")
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many (1-1000).")] = 50,
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List claims (oldest first unless ordered otherwise), with filters."""
     if status not in (None, "active", "revised", "retracted"):
@@ -301,7 +474,13 @@ def claims(
         quantity_max=quantity_max,
     )
     with _instance() as instance:
+        if source is not None:
+            named = source_filter(instance.ledger.store, source)
+            where = dataclasses.replace(where, source=named)
         found = instance.ledger.find_claims(where, order=order, limit=limit, as_of=as_of)
+    if json_:
+        cli_json.emit(cli_json.claims(found))
+        return
     table = Table("claim", "claimant", "made on", "status", "statement")
     for claim in found:
         who = ", ".join(
@@ -310,11 +489,11 @@ def claims(
             if part
         )
         table.add_row(
-            claim.claim_id[:12],
-            who or "unattributed",
+            claim.claim_id,
+            escape(who or "unattributed"),
             claim.made_on or "-",
             claim.status,
-            claim.statement,
+            escape(claim.statement),
         )
     out.print(table)
     out.print(f"{len(found)} claims")
@@ -322,20 +501,29 @@ def claims(
 
 @app.command("log")
 def log_(
-    start: Annotated[int, typer.Option("--from", help="First sequence number.")] = 0,
-    limit: Annotated[int, typer.Option(help="How many entries.")] = 20,
+    start: Annotated[int, typer.Option("--from", min=0, help="First sequence number.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, help="How many entries (at least 1).")] = 20,
     raw: Annotated[bool, typer.Option("--raw", help="Print each entry's exact bytes.")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print JSON Lines: one object per entry.")
+    ] = False,
 ) -> None:
-    """List entries of the log."""
+    """List entries of the log, oldest first."""
+    if raw and json_:
+        raise typer.BadParameter("use --raw or --json, not both", param_hint="--raw/--json")
     with _instance() as instance:
         rows = list(instance.ledger.entries(start, start + limit))
     if raw:
         for row in rows:
             sys.stdout.buffer.write(row.data + b"\n")
         return
+    if json_:
+        for row in rows:
+            cli_json.emit(cli_json.entry(row))
+        return
     table = Table("seq", "kind", "ts", "signer", "hash")
     for row in rows:
-        table.add_row(str(row.seq), row.kind, row.ts, row.signer[:12], row.hash[:16])
+        table.add_row(str(row.seq), row.kind, row.ts, row.signer, row.hash)
     out.print(table)
 
 
@@ -377,11 +565,63 @@ def verify(
         int | None,
         typer.Option(help="With --witness: how many of them must have cosigned (default: all)."),
     ] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            help="A state file saved by an earlier verify: check only what is new since it, "
+            "then update it (a full verify first if the file does not exist yet)."
+        ),
+    ] = None,
+    save_state: Annotated[
+        Path | None,
+        typer.Option(help="Write the verified state here (atomically, after success)."),
+    ] = None,
+    json_: Annotated[
+        bool,
+        typer.Option("--json", help="Print the report as JSON (also when verification fails)."),
+    ] = False,
 ) -> None:
     """Recompute every hash, link, signature, rule, tree node, checkpoint and projection.
 
+    With --since STATE, only the entries after the saved state, the checkpoints over them
+    and the consistency proof from the saved one (docs/verification.md).
+
     Exit status 2 if anything fails to verify, malformed bytes or notes included, or if
     the latest checkpoint lacks the cosignatures --witness and --quorum ask for."""
+    if since is not None or save_state is not None:
+        _verify_with_state(since, save_state, workers, witness, quorum, bundle, size, checkpoint)
+        return
+    try:
+        report = _verify(size, workers, bundle, log_key, checkpoint, witness, quorum)
+    except VerificationError as exc:
+        if json_:
+            cli_json.emit({"ok": False, "error": str(exc), "seq": exc.seq})
+        raise
+    if json_:
+        cli_json.emit(cli_json.verify_report(report))
+        return
+    head = report.head.hex() if report.head else "-"
+    if report.uncheckpointed:
+        err.print(
+            f"[yellow]warning:[/] no signed checkpoint covers entries 0 to "
+            f"{report.entries - 1} ({report.uncheckpointed}): this log has no checkpoint yet "
+            "(written before checkpoints existed); its next append signs one over them"
+        )
+    out.print(
+        f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
+        f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
+    )
+
+
+def _verify(
+    size: int | None,
+    workers: int | None,
+    bundle: Path | None,
+    log_key: str | None,
+    checkpoint: Path | None,
+    witness: list[str] | None,
+    quorum: int | None,
+) -> VerifyReport:
     if bundle is not None and log_key is None:
         raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
     try:
@@ -416,17 +656,58 @@ def verify(
         # Malformed bytes where verification expected a format (a note, a bundle file):
         # that is a failure to verify, not a usage error.
         raise VerificationError(str(exc)) from exc
-    head = report.head.hex() if report.head else "-"
-    if report.uncheckpointed:
-        err.print(
-            f"[yellow]warning:[/] no signed checkpoint covers entries 0 to "
-            f"{report.entries - 1} ({report.uncheckpointed}): this log has no checkpoint yet "
-            "(written before checkpoints existed); its next append signs one over them"
+    return report
+
+
+def _verify_with_state(
+    since: Path | None,
+    save: Path | None,
+    workers: int | None,
+    witness: list[str] | None,
+    quorum: int | None,
+    *others: object,
+) -> None:
+    """``verify --since`` / ``--save-state``: ``ledger.verify_since.verify_with_state``."""
+    if any(other is not None for other in others):
+        raise typer.BadParameter(
+            "--since and --save-state go with neither --bundle, --size nor --checkpoint"
         )
-    out.print(
-        f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
-        f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
-    )
+    policy = _witness_policy(witness or [], quorum)
+    try:
+        with _instance() as instance:
+            ledger = instance.ledger
+            store = ledger.store
+            with _progress(
+                0 if since is not None and since.exists() else store.head().size
+            ) as advance:
+                run = verify_with_state(
+                    store,
+                    ledger.log_verifier(),
+                    since=since,
+                    save=save,
+                    workers=workers,
+                    progress=advance,
+                )
+            if policy is not None:
+                verify_cosignatures(ledger.cosigned_note(), ledger.log_verifier(), policy)
+    except InvalidInput as exc:
+        raise VerificationError(str(exc)) from exc
+    report = run.report
+    head = report.head.hex() if report.head else "-"
+    if run.since is not None:
+        start = run.state.size - run.since.new_entries
+        out.print(
+            f"[green]ok[/] {run.since.new_entries} new entries verified since the state at "
+            f"size {start}; {report.checkpoints} checkpoints, {run.since.proofs} inclusion "
+            f"proofs of older entries; head {head}; root {report.root.hex()}"
+        )
+    else:
+        out.print(
+            f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "
+            f"{report.projection_rows} projection rows; head {head}; root {report.root.hex()}"
+        )
+    if run.saved is not None:
+        out.print(f"state at size {run.state.size} saved to {run.saved}")
 
 
 def _witness_policy(vkeys: list[str], quorum: int | None) -> WitnessPolicy | None:
@@ -459,8 +740,24 @@ def _count_lines(path: Path) -> int:
 
 
 @app.command()
-def export(path: Annotated[Path, typer.Argument(help="New folder for the bundle.")]) -> None:
-    """Write a self-contained bundle: entries' exact bytes, keys, sources, latest checkpoint."""
+def export(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="New folder for a bundle; the file to write for other formats."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "bundle",
+    base_url: Annotated[
+        str | None, typer.Option(help="Where the ledger is served, for claim and review URLs.")
+    ] = None,
+) -> None:
+    """Write a self-contained bundle (entries' exact bytes, keys, sources, latest checkpoint),
+    or every claim as JSON Lines or CSV in another format (to PATH, else to stdout)."""
+    if fmt != "bundle":
+        with _instance() as instance:
+            export_records(instance.ledger, fmt, path, base_url=base_url, err=err)
+        return
+    if path is None:
+        raise typer.BadParameter("a bundle needs PATH, a new folder")
     with _instance() as instance:
         report = export_bundle(instance.ledger, path)
         key = instance.ledger.log_verifier().key_text()
@@ -489,12 +786,68 @@ def checkpoint_(
 
 @app.command()
 def prove(
-    seq: Annotated[int, typer.Argument(help="Sequence number of the entry.")],
+    entry: Annotated[
+        str,
+        typer.Argument(
+            metavar="ENTRY",
+            help="The entry: its sequence number, its hash, or a unique hash prefix "
+            "of at least 6 hex digits.",
+        ),
+    ],
 ) -> None:
     """Print a c2sp.org/tlog-proof@v1 file proving the entry is in the latest checkpoint."""
     with _instance() as instance:
-        text = instance.ledger.proof_file(seq)
+        text = instance.ledger.proof_file(_entry_seq(instance, entry))
     sys.stdout.write(text)
+
+
+def _entry_seq(instance: Instance, text: str) -> int:
+    """An entry's sequence number from the number itself, its hash or a unique prefix.
+    Digits only are a number, unless at least 6 of them also start a hash: then refused
+    as ambiguous if that number is also an entry."""
+    token = text.strip()
+    digits = token.isascii() and token.isdigit()
+    if digits and len(token) < MIN_PREFIX:
+        return int(token)
+    try:
+        entry_hash = resolve(instance.ledger.store, "entry", token)
+    except NotFound:
+        if digits:
+            return int(token)
+        raise
+    if digits and int(token) < instance.ledger.head().size:
+        raise UsageError(
+            f"{token} is ambiguous: entry number {int(token)}, or the entry whose hash starts "
+            f"with it ({entry_hash}); give the full hash to mean that one"
+        )
+    return instance.ledger.entry(hash=entry_hash).seq
+
+
+@app.command()
+def sources(
+    publisher: Annotated[str | None, typer.Option(help="Only this publisher's.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many (1-1000).")] = 50,
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """List sources in the order they were registered, with where they were read from."""
+    with _instance() as instance:
+        found = instance.ledger.sources(limit=limit, publisher=publisher)
+        locations = instance.ledger.store.locations_of([s.sha256 for s in found])
+    if json_:
+        cli_json.emit(cli_json.sources(found, locations))
+        return
+    table = Table("sha256", "published", "publisher", "title", "read from")
+    for source in found:
+        where = locations.get(source.sha256) or ([source.uri] if source.uri else ["-"])
+        table.add_row(
+            source.sha256,
+            source.published or "-",
+            escape(source.publisher or "-"),
+            escape(source.title or "-"),
+            escape("\n".join(where)),
+        )
+    out.print(table)
+    out.print(f"{len(found)} sources")
 
 
 @app.command("state-proof")
@@ -526,7 +879,7 @@ def state_proof(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Keys registered in the ledger, and local key files."""
     with _instance() as instance:
         try:
@@ -536,6 +889,14 @@ def keys_list() -> None:
             err.print(
                 f"[yellow]local key files unknown:[/] {instance.settings.keys_dir}: {exc.strerror}"
             )
+        if json_:
+            verifier = instance.ledger.verifier_key
+            found = [
+                cli_json.key(k, verifier(k), None if local is None else k.name in local)
+                for k in instance.ledger.list_keys()
+            ]
+            cli_json.emit({"keys": found, "count": len(found)})
+            return
         for key in instance.ledger.list_keys():
             revoked = "" if key.revoked_seq is None else f", revoked at entry {key.revoked_seq}"
             if local is None:
@@ -550,11 +911,16 @@ def keys_list() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    name: str,
+    name: Annotated[str, typer.Argument(help="A new key name (a name is never reused).")],
     role: Annotated[list[str], typer.Option(help="admin, writer or reviewer; repeatable.")],
-    unencrypted: Annotated[
-        bool, typer.Option(help="Store the private key without a passphrase.")
-    ] = False,
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase/--no-passphrase",
+            help="Encrypt the key file with the passphrase (LEDGER_KEY_PASSPHRASE or "
+            "LEDGER_KEY_PASSPHRASE_FILE), or store the private key in plain text.",
+        ),
+    ] = True,
 ) -> None:
     """Generate a key file and register the key in the ledger (signed by the log key)."""
     roles = _roles(role)
@@ -567,19 +933,39 @@ def keys_create(
                 f"{taken.registered_seq}); a key name is registered once and never reused"
             )
         admin = instance.log_key()  # before the key file is written, as above
-        key = instance.keyring.create(name, unencrypted=unencrypted)
+        key = instance.keyring.create(name, unencrypted=not passphrase)
         entry = instance.ledger.register_key(admin, key, roles)
     out.print(f"key {name} {key.key_id} registered at entry {entry.seq}")
 
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: str, reason: Annotated[str, typer.Option(help="Why the key is revoked.")]
+    key: Annotated[
+        str, typer.Argument(help="The key: its name, its key id, or a unique key id prefix.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why the key is revoked.")],
 ) -> None:
     """Revoke a key from the next entry on (signed by the log key)."""
     with _instance() as instance:
+        key_id = _key_id(instance, key)
         entry = instance.ledger.revoke_key(instance.log_key(), key_id, reason)
     out.print(f"key {key_id} revoked at entry {entry.seq}")
+
+
+def _key_id(instance: Instance, text: str) -> str:
+    """A key id from a key name, a full key id or a unique prefix of one."""
+    named = key_named(instance.ledger.list_keys(), text)
+    if named is not None:
+        return named.key_id
+    try:
+        return resolve(instance.ledger.store, "key", text)
+    except UsageError as exc:
+        if "is not an id" not in str(exc):
+            raise  # too short, too long or ambiguous: said as it is
+        raise UsageError(
+            f"no key is named {echo(text)} and it is not a key id: give a key name from "
+            "'claims-ledger keys list', a key id, or a unique prefix of at least 6 hex digits"
+        ) from exc
 
 
 def _roles(values: list[str]) -> list[Role]:
@@ -607,12 +993,16 @@ def tokens_create(
 
 
 @tokens_app.command("list")
-def tokens_list() -> None:
+def tokens_list(json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Tokens and the keys they are bound to (never the secrets)."""
     with _instance() as instance:
-        for token in list_tokens(instance.ledger.store):
-            state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
-            out.print(f"{token.name}  key {token.key_name} {token.key_id[:16]}  {state}")
+        tokens = list_tokens(instance.ledger.store)
+    if json_:
+        cli_json.emit({"tokens": [cli_json.token(t) for t in tokens], "count": len(tokens)})
+        return
+    for token in tokens:
+        state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+        out.print(f"{token.name}  key {token.key_name} {token.key_id}  {state}", markup=False)
 
 
 @tokens_app.command("revoke")
@@ -626,19 +1016,37 @@ def tokens_revoke(name: str) -> None:
 # claims -------------------------------------------------------------------------------
 
 
+CLAIM_HELP = "The claim: its id, a unique prefix of at least 6 hex digits, or its global ID."
+
+
 @claim_app.command("show")
-def claim_show(claim_id: str) -> None:
+def claim_show(
+    claim_id: Annotated[str, typer.Argument(metavar="CLAIM", help=CLAIM_HELP)],
+    json_: Annotated[
+        bool, typer.Option("--json", help="One line of JSON instead of indented JSON.")
+    ] = False,
+) -> None:
     """The current state of a claim, as JSON."""
     with _instance() as instance:
-        claim = instance.ledger.claim(claim_id)
-    out.print_json(json.dumps(claim.to_json()))
+        claim = instance.ledger.claim(_claim_id(instance, claim_id))
+    if json_:
+        cli_json.emit(cli_json.claim(claim))
+    else:
+        out.print_json(json.dumps(claim.to_json()))
 
 
 @claim_app.command("history")
-def claim_history(claim_id: str) -> None:
+def claim_history(
+    claim_id: Annotated[str, typer.Argument(metavar="CLAIM", help=CLAIM_HELP)],
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """Every entry about a claim, in order, with who signed it and when."""
     with _instance() as instance:
+        claim_id = _claim_id(instance, claim_id)
         items = instance.ledger.history(claim_id)
+    if json_:
+        cli_json.emit(cli_json.history(claim_id, items))
+        return
     table = Table("seq", "kind", "ts", "signer", "status", "revision", "statement")
     for item in items:
         entry, state = item.entry, item.state
@@ -646,17 +1054,17 @@ def claim_history(claim_id: str) -> None:
             str(entry.seq),
             entry.kind,
             entry.body.ts,
-            item.key.name if item.key else entry.body.signer[:12],
+            escape(item.key.name) if item.key else entry.body.signer,
             state.status,
             str(state.revision),
-            state.statement,
+            escape(state.statement),
         )
     out.print(table)
 
 
 @claim_app.command("revise")
 def claim_revise(
-    claim_id: str,
+    claim_id: Annotated[str, typer.Argument(metavar="CLAIM", help=CLAIM_HELP)],
     reason: Annotated[str, typer.Option(help="Why the claim is revised.")],
     statement: Annotated[str | None, typer.Option(help="The corrected statement.")] = None,
     made_on: Annotated[str | None, typer.Option(help="The corrected date (YYYY-MM-DD).")] = None,
@@ -674,6 +1082,7 @@ def claim_revise(
         made_on_precision=made_on_precision or ("day" if made_on is not None else None),
     )
     with _instance() as instance:
+        claim_id = _claim_id(instance, claim_id)
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.revise_claim(
             instance.writer_key(), claim_id, follows=claim.head, changes=changes, reason=reason
@@ -683,10 +1092,12 @@ def claim_revise(
 
 @claim_app.command("retract")
 def claim_retract(
-    claim_id: str, reason: Annotated[str, typer.Option(help="Why the claim is retracted.")]
+    claim_id: Annotated[str, typer.Argument(metavar="CLAIM", help=CLAIM_HELP)],
+    reason: Annotated[str, typer.Option(help="Why the claim is retracted.")],
 ) -> None:
     """Retract a claim (signed by the writer key)."""
     with _instance() as instance:
+        claim_id = _claim_id(instance, claim_id)
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.retract_claim(
             instance.writer_key(), claim_id, follows=claim.head, reason=reason
@@ -696,7 +1107,7 @@ def claim_retract(
 
 @claim_app.command("review")
 def claim_review(
-    claim_id: str,
+    claim_id: Annotated[str, typer.Argument(metavar="CLAIM", help=CLAIM_HELP)],
     rating: Annotated[str, typer.Option(help="Textual rating, e.g. 'Mostly true'.")],
     value: Annotated[int | None, typer.Option(help="Numeric rating.")] = None,
     best: Annotated[int | None, typer.Option(help="Best possible rating.")] = None,
@@ -708,6 +1119,7 @@ def claim_review(
     """Review a claim with a verdict in ClaimReview terms."""
     verdict = Rating(textual=rating, value=value, best=best, worst=worst)
     with _instance() as instance:
+        claim_id = _claim_id(instance, claim_id)
         claim = instance.ledger.claim(claim_id)
         entry = instance.ledger.review_claim(
             instance.signing_key(key),
@@ -728,8 +1140,13 @@ def submit(
         typer.Option(help="The document's exact bytes: required for a source.registered entry."),
     ] = None,
 ) -> None:
-    """Append an entry signed elsewhere, after checking its signature and position (and, for a
-    source, that the document's bytes are the ones it describes)."""
+    """Append an entry signed elsewhere, after checking it.
+
+    Its signature and position are checked, and for a source, that the document's bytes
+    are the ones it describes."""
+    for given, what in ((path, "the signed entry"), (source, "the document's bytes")):
+        if given is not None and not given.exists():
+            raise InvalidInput(f"{given}: no such file; give the path of the file holding {what}")
     data = read_local_bytes(path).rstrip(b"\n")  # a regular file, at most 10 MiB
     document = read_local_bytes(source) if source is not None else None
     with _instance() as instance:
@@ -765,25 +1182,38 @@ def _print_ingest(results: list[IngestResult]) -> None:
     table = Table("source", "sha256", "added", "claims")
     for result in results:
         verdict = "[green]yes[/]" if result.added else "already in the ledger"
-        table.add_row(result.where, result.source.sha256[:16], verdict, str(result.claims))
+        table.add_row(escape(result.where), result.source.sha256, verdict, str(result.claims))
     out.print(table)
     added = sum(r.added for r in results)
     claims = sum(r.claims for r in results)
     out.print(f"{added} sources added with {claims} claims, {len(results) - added} already present")
 
 
-def _print_summary(instance: Instance) -> None:
+def _summary(instance: Instance) -> dict[str, object]:
+    """What ``status --json`` prints (docs/cli.md)."""
     settings = instance.settings
-    ledger = instance.ledger
-    head = ledger.head()
-    counts = ledger.store.kind_counts()
-    out.print(f"ledger  [bold]{settings.origin}[/]")
-    out.print(f"home    {settings.home}")
-    out.print(f"db      {_redact(settings.database_url)}")
-    out.print(f"keys    {settings.keys_dir}")
-    last = head.last_hash.hex() if head.last_hash else "-"
-    out.print(f"entries {head.size} (head {last})")
-    for kind, count in sorted(counts.items()):
+    head = instance.ledger.head()
+    return {
+        "origin": settings.origin,
+        "home": str(settings.home),
+        "database": _redact(settings.database_url),
+        "keys_dir": str(settings.keys_dir),
+        "entries": head.size,
+        "head": head.last_hash.hex() if head.last_hash else None,
+        "kinds": dict(sorted(instance.ledger.store.kind_counts().items())),
+    }
+
+
+def _print_summary(instance: Instance) -> None:
+    summary = _summary(instance)
+    out.print(f"ledger  [bold]{escape(str(summary['origin']))}[/]")
+    out.print(f"home    {summary['home']}", markup=False)
+    out.print(f"db      {summary['database']}", markup=False)
+    out.print(f"keys    {summary['keys_dir']}", markup=False)
+    out.print(f"entries {summary['entries']} (head {summary['head'] or '-'})")
+    kinds = summary["kinds"]
+    assert isinstance(kinds, dict)
+    for kind, count in kinds.items():
         out.print(f"  {kind:<18} {count}")
 
 
@@ -794,15 +1224,52 @@ def _redact(url: str) -> str:
     return url
 
 
-def main() -> None:
+def run_main(args: list[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return its exit
+    status: every error the ledger or the command line reports becomes one line on stderr
+    and a status from ``ledger.exit_codes`` (docs/cli.md); a bug still shows its traceback."""
     try:
-        app()
+        status = app(args=args, prog_name=PROG, standalone_mode=False)
+    except _CLICK_USAGE as exc:  # bad options, bad values (BadParameter), no such command
+        message = exc.format_message()  # type: ignore[attr-defined]
+        ctx = getattr(exc, "ctx", None)
+        if message:  # empty for a bare group: its help was printed instead
+            _fail(f"{message}; see {ctx.command_path if ctx else PROG} --help", "usage error")
+        return exit_codes.USAGE
+    except _CLICK_ERROR as exc:  # e.g. a file option that cannot be opened
+        _fail(exc.format_message(), "error")  # type: ignore[attr-defined]
+        return exit_codes.USAGE
+    except typer.Abort:
+        _fail("interrupted", "error")
+        return 130
     except VerificationError as exc:
-        err.print(f"[red]verification failed:[/] {exc}")
-        sys.exit(2)
+        _fail(str(exc), "verification failed")
+        return exit_codes.VERIFICATION_FAILED
     except LedgerError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        sys.exit(1)
+        _fail(str(exc), "error")
+        return exit_codes.for_error(exc)
+    except BrokenPipeError:  # piped into head: the reader left, nothing is wrong
+        sys.stderr.close()
+        return exit_codes.OK
+    return status if isinstance(status, int) else exit_codes.OK
+
+
+def _click_class(name: str) -> type[Exception]:
+    """click's ``UsageError`` or ``ClickException``, found through typer (which, from 0.2x
+    on, carries its own copy of click: ``import click`` would name other classes)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_CLICK_USAGE = _click_class("UsageError")
+_CLICK_ERROR = _click_class("ClickException")
+
+
+def _fail(message: str, label: str) -> None:
+    err.print(f"[red]{label}:[/] {escape(message)}", highlight=False)
+
+
+def main() -> None:
+    sys.exit(run_main())
 
 
 if __name__ == "__main__":

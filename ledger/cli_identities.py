@@ -9,12 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ledger import cli_json
 from ledger.derived import LineFilter
+from ledger.ids import resolve
 from ledger.instance import Instance
 
 InstanceFactory = Callable[[], AbstractContextManager[Instance]]
+JSON_HELP = "Print JSON instead of a table (keys in docs/cli.md)."
+ID_HELP = "A claim id or claimant id: in full, a unique prefix of at least 6, or a global ID."
 
 
 def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
@@ -25,17 +30,29 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         search: Annotated[
             str | None, typer.Option(help="Part of a name, or a name in another spelling.")
         ] = None,
-        limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+        limit: Annotated[
+            int, typer.Option(min=1, max=1000, help="At most this many (1-1000).")
+        ] = 50,
+        json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     ) -> None:
         """List claimant identities (people and organisations across spellings)."""
         with instance() as opened:
             found = opened.ledger.claimant_identities(search=search, limit=limit)
+        if json_:
+            items = [cli_json.claimant(view) for view in found]
+            cli_json.emit({"claimants": items, "count": len(found)})
+            return
         table = Table("claimant", "kind", "name", "claims", "also named", "roles")
         for view in found:
             others = ", ".join(n.name for n in view.names if n.name != view.name)
             roles = "; ".join(f"{r.role} ({r.first or '?'} to {r.last or '?'})" for r in view.roles)
             table.add_row(
-                view.id[:12], view.kind, view.name, str(view.claims), others or "-", roles or "-"
+                view.id,
+                view.kind,
+                escape(view.name),
+                str(view.claims),
+                escape(others or "-"),
+                escape(roles or "-"),
             )
         out.print(table)
         out.print(f"{len(found)} claimants")
@@ -47,17 +64,26 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
             str | None, typer.Option(help="Words the subject or label must contain.")
         ] = None,
         claimant: Annotated[
-            str | None, typer.Option(help="A claimant id: lines with a figure it stated.")
+            str | None,
+            typer.Option(help="A claimant (id or prefix): lines with a figure it stated."),
         ] = None,
-        min_sources: Annotated[int, typer.Option(help="At least this many sources.")] = 2,
-        limit: Annotated[int, typer.Option(help="At most this many (1-1000).")] = 50,
+        min_sources: Annotated[int, typer.Option(min=1, help="At least this many sources.")] = 2,
+        limit: Annotated[
+            int, typer.Option(min=1, max=1000, help="At most this many (1-1000).")
+        ] = 50,
+        json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     ) -> None:
         """List claim lines: one figure followed across sources, by date made."""
-        where = LineFilter(unit=unit, search=search, claimant=claimant, min_sources=min_sources)
         with instance() as opened:
+            if claimant is not None:
+                claimant = resolve(opened.ledger.store, "claimant", claimant)
+            where = LineFilter(unit=unit, search=search, claimant=claimant, min_sources=min_sources)
             found = opened.ledger.claim_lines(where, limit=limit)
+        if json_:
+            cli_json.emit({"lines": [cli_json.line(view) for view in found], "count": len(found)})
+            return
         for line in found:
-            out.print(f"[bold]{line.label}[/bold]  ({line.unit}; line {line.id[:12]}…)")
+            out.print(f"[bold]{escape(line.label)}[/bold]  ({escape(line.unit)}; line {line.id})")
             table = Table("made on", "figure", "bound", "claimant", "claim")
             for point in line.points:
                 made = point.made_on or f"({point.published or '?'})"
@@ -65,34 +91,36 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
                     made,
                     f"{point.value} {point.unit}",
                     point.bound,
-                    point.claimant_name or "unattributed",
-                    point.claim_id[:12],
+                    escape(point.claimant_name or "unattributed"),
+                    point.claim_id,
                 )
             out.print(table)
         out.print(f"{len(found)} lines")
 
     @app.command("link")
     def link(
-        a: Annotated[str, typer.Argument(help="A claim id or claimant id.")],
-        b: Annotated[str, typer.Argument(help="Another claim id or claimant id.")],
+        a: Annotated[str, typer.Argument(help=ID_HELP)],
+        b: Annotated[str, typer.Argument(help="Another " + ID_HELP[2:])],
         reason: Annotated[str, typer.Option(help="Why they are one claimant.")],
         key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
     ) -> None:
         """Record that the claimants of two claims are one person or organisation."""
         with instance() as opened:
+            a, b = (resolve(opened.ledger.store, "claimant", x) for x in (a, b))
             entry = opened.ledger.link_claimants(opened.signing_key(key), a, b, reason=reason)
             merged = opened.ledger.claimant_identity(a)
         out.print(f"linked at entry {entry.seq}: claimant {merged.id} ({merged.name})")
 
     @app.command("unlink")
     def unlink(
-        a: Annotated[str, typer.Argument(help="A claim id or claimant id.")],
-        b: Annotated[str, typer.Argument(help="Another claim id or claimant id.")],
+        a: Annotated[str, typer.Argument(help=ID_HELP)],
+        b: Annotated[str, typer.Argument(help="Another " + ID_HELP[2:])],
         reason: Annotated[str, typer.Option(help="Why they are not one claimant.")],
         key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
     ) -> None:
         """Record that the claimants of two claims are not the same."""
         with instance() as opened:
+            a, b = (resolve(opened.ledger.store, "claimant", x) for x in (a, b))
             entry = opened.ledger.unlink_claimants(opened.signing_key(key), a, b, reason=reason)
             left, right = opened.ledger.claimant_identity(a), opened.ledger.claimant_identity(b)
         out.print(f"unlinked at entry {entry.seq}: claimants {left.id} and {right.id}")

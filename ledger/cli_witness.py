@@ -47,7 +47,11 @@ def register(
     instance: Callable[[], AbstractContextManager[Instance]],
 ) -> None:
     """Add the ``witness`` command group to ``app`` (``instance`` opens this ledger)."""
-    witness_app = typer.Typer(no_args_is_help=True, help=__doc__)
+    witness_app = typer.Typer(
+        no_args_is_help=True,
+        help="Run a c2sp.org/tlog-witness for logs, make its key, print its verifier key "
+        "(docs/formats/witness.md, docs/operations.md).",
+    )
     app.add_typer(witness_app, name="witness")
 
     @witness_app.command("ask")

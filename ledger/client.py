@@ -1,31 +1,67 @@
-"""A client for verification scripts: asks a claims-ledger server over HTTP and checks
-everything it receives locally, trusting only a pinned log verifier key.
+"""A client for verification scripts: asks a claims-ledger server over HTTP, checks
+everything it receives locally, and hands back only values decoded from entries it has
+verified — never a column of the server's projections.
 
-    client = LedgerClient("http://127.0.0.1:8000", log_key="claims-ledger/local+…")
-    checkpoint = client.checkpoint()          # signature + consistency with the last one seen
+    policy = TrustPolicy.parse("claims-ledger/local+…", witnesses=[vkey, …], quorum=2)
+    client = LedgerClient("http://127.0.0.1:8000", policy=policy, state=Path("ledger.state"))
+    checkpoint = client.checkpoint()          # signatures, quorum, consistency with the state
+    claim = client.verify_claim(claim_id)     # VerifiedClaim: statement, quote, … from entries
+    source = client.verify_source(sha256, data=open(path, "rb").read())
+    report = client.sync()                    # the log since the saved state; saves the new one
 
-With ``witness_policy=WitnessPolicy(witness_keys, k)`` every checkpoint the client accepts
-must also carry valid cosignatures from k of those witnesses (QuorumNotMet otherwise).
-    report = client.verify_log()              # every entry, rule and signature; root = checkpoint
-    claim = client.verify_claim(claim_id)     # provenance links: bytes, chain, keys, signatures, proofs
+What "verified" means for each call is in docs/verification.md; the state file's format in
+docs/formats/client-state.md; why the state file moves as it does in decision 0013.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import takewhile
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ledger import merkle
-from ledger.checkpoint import Checkpoint, Verifier, parse_verifier_key, verify_checkpoint
+from ledger import merkle, rules
+from ledger.checkpoint import (
+    Checkpoint,
+    Verifier,
+    parse_verifier_key,
+    state_map_root,
+    verify_checkpoint,
+)
+from ledger.chunks import check_position, check_version
 from ledger.completeness import check_served_latest
-from ledger.cosignature import WitnessPolicy, verify_cosignatures
-from ledger.entries import KeyRegistered, SignedEntry, parse_entry, verify_signature
+from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
+from ledger.entries import (
+    ClaimExtracted,
+    ClaimReviewed,
+    KeyRegistered,
+    KeyRevoked,
+    SignedEntry,
+    SourceRegistered,
+    current_payload,
+    entry_hash,
+    parse_entry,
+    verify_signature,
+)
 from ledger.errors import LedgerError, VerificationError
+from ledger.rules import KeyState
+from ledger.state import (
+    ClaimState,
+    FieldChange,
+    MemoryState,
+    Overlay,
+    SourceState,
+    changed_fields,
+    fold,
+    key_named,
+    source_state,
+    subject_of,
+)
+from ledger.trust_state import TrustState, frontier_from_last_leaf, load_state, save_state
 from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
 
 
@@ -33,81 +69,289 @@ class ClientError(LedgerError):
     """The server answered with an error, or not as GraphQL over HTTP should."""
 
 
-@dataclass
+class Unavailable(ClientError):
+    """The server could not be reached, or answered with an HTTP error."""
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """What a client trusts: the log's verifier key and, optionally, ``quorum`` of
+    ``witnesses`` who must have cosigned every checkpoint it accepts."""
+
+    log_key: Verifier
+    witnesses: WitnessPolicy | None = None
+
+    @classmethod
+    def parse(
+        cls, log_key: str, witnesses: Sequence[str] = (), quorum: int | None = None
+    ) -> TrustPolicy:
+        """From a verifier key text and witness vkeys (quorum: all of them by default)."""
+        if quorum is not None and not witnesses:
+            raise ClientError("a witness quorum needs witness keys")
+        keys = tuple(CosignerKey.from_vkey(v) for v in witnesses)
+        policy = WitnessPolicy(keys, len(keys) if quorum is None else quorum) if keys else None
+        return cls(parse_verifier_key(log_key), policy)
+
+    def verify_note(self, note: str | bytes) -> Checkpoint:
+        """The log's signature (origin = the key's name) and, under a witness policy, a
+        quorum of valid cosignatures (QuorumNotMet names the witnesses missing)."""
+        if self.witnesses is None:
+            return verify_checkpoint(note, self.log_key, self.log_key.name)
+        return verify_cosignatures(
+            note, self.log_key, self.witnesses, expected_origin=self.log_key.name
+        ).checkpoint
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """One verified entry of a claim's chain and what it changed (``state.changed_fields``)."""
+
+    entry: SignedEntry
+    changes: list[FieldChange]
+
+    @property
+    def seq(self) -> int:
+        return self.entry.seq
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.entry.body
+        payload = body.payload.model_dump(mode="json", exclude={"changes"})
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "entry_hash": self.entry.hash.hex(),
+            "signer": body.signer,
+            "at": body.ts,
+            "changes": [list(change) for change in self.changes],
+            "payload": payload,
+        }
+
+
+@dataclass(frozen=True)
 class VerifiedClaim:
-    """A claim whose whole attribution chain checked out against ``checkpoint``."""
+    """A claim whose whole chain of entries checked out against ``checkpoint``; every value
+    here is decoded from those entries (``state`` is the ledger's own fold of them).
+
+    ``complete`` is True when the checkpoint's claim-state map proves that the chain ends at
+    the claim's newest entry (no later revision, review or retraction hidden); False, with
+    ``completeness`` saying why, for a checkpoint without a state-map root."""
 
     claim_id: str
-    statement: str
+    state: ClaimState
+    source: SourceState
     checkpoint: Checkpoint
-    links: list[SignedEntry] = field(default_factory=list)
+    links: list[SignedEntry]
+    history: list[HistoryStep]
+    complete: bool
+    completeness: str
+
+    @property
+    def statement(self) -> str:
+        return self.state.statement
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    @property
+    def reviews(self) -> list[ClaimReviewed]:
+        """The reviews (rating, note, url), oldest first."""
+        found = []
+        for step in self.history:
+            payload = step.entry.body.payload
+            if isinstance(payload, ClaimReviewed):
+                found.append(payload)
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.claim_id,
+            "claim": self.state.to_json(),
+            "source": _source_json(self.source),
+            "history": [step.to_json() for step in self.history],
+            "checkpoint": {"size": self.checkpoint.size, "root": self.checkpoint.root_hash.hex()},
+            "complete": self.complete,
+            "completeness": self.completeness,
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedSource:
+    """A source's registration entry, proven in ``checkpoint``; ``bytes_checked`` when the
+    caller's bytes were checked against it (sha256, size, text hash)."""
+
+    source: SourceState
+    entry: SignedEntry
+    checkpoint: Checkpoint
+    bytes_checked: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": _source_json(self.source),
+            "bytes_checked": self.bytes_checked,
+            "checkpoint": {"size": self.checkpoint.size, "root": self.checkpoint.root_hash.hex()},
+        }
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What ``sync`` verified: entries ``[start, size)`` against the checkpoint at ``size``."""
+
+    start: int
+    size: int
+    root: merkle.Hash
+    full: bool
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+def _source_json(source: SourceState) -> dict[str, Any]:
+    return {name: getattr(source, name) for name in source.__dataclass_fields__}
 
 
 class LedgerClient:
-    """Talks to one server; remembers the last checkpoint it verified (to prove consistency)."""
+    """Talks to one server. Remembers the newest checkpoint it verified (in memory, and in
+    the state file when ``state`` is given) and refuses any checkpoint not consistent with it."""
 
     def __init__(
         self,
         url: str,
         *,
-        log_key: str,
+        policy: TrustPolicy | None = None,
+        log_key: str | None = None,
+        witness_policy: WitnessPolicy | None = None,
+        state: Path | None = None,
         http: httpx.Client | None = None,
         timeout: float = 30,
-        witness_policy: WitnessPolicy | None = None,
     ) -> None:
+        if policy is None:
+            if log_key is None:
+                raise ClientError("a client needs a trust policy or a log key")
+            policy = TrustPolicy(parse_verifier_key(log_key), witness_policy)
         self.url = url.rstrip("/")
-        self.log_key: Verifier = parse_verifier_key(log_key)
-        self.witness_policy = witness_policy
+        self.policy = policy
+        self.log_key: Verifier = policy.log_key
         self.http = http or httpx.Client(timeout=timeout)
-        self.last_checkpoint: Checkpoint | None = None
+        self.state_path = state
+        self.state: TrustState | None = load_state(state, self.log_key) if state else None
+        self.last_checkpoint: Checkpoint | None = self.state.checkpoint if self.state else None
+
+    # -- transport ---------------------------------------------------------------------
 
     def query(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = self.http.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables}
-        )
+        try:
+            response = self.http.post(
+                f"{self.url}/graphql", json={"query": query, "variables": variables}
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"{self.url}/graphql: {exc}") from exc
         if response.status_code != 200:
-            raise ClientError(f"{self.url}/graphql answered {response.status_code}")
-        body = response.json()
+            raise Unavailable(f"{self.url}/graphql answered {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ClientError(f"{self.url}/graphql answered something that is not JSON") from exc
+        if not isinstance(body, dict):
+            raise ClientError(f"{self.url}/graphql answered a JSON {type(body).__name__}")
         if body.get("errors"):
             raise ClientError(f"server error: {body['errors'][0].get('message')}")
         return body["data"]  # type: ignore[no-any-return]
 
-    def checkpoint(self) -> Checkpoint:
-        """The latest checkpoint, signed by the pinned key and consistent with the last one."""
+    def _get_note(self) -> bytes:
+        try:
+            response = self.http.get(f"{self.url}/checkpoint")
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"{self.url}/checkpoint: {exc}") from exc
+        if response.status_code != 200:
+            raise Unavailable(f"{self.url}/checkpoint answered {response.status_code}")
         # The raw bytes: decoding leniently (or translating newlines) would accept a note
         # the format calls malformed.
-        note = self.http.get(f"{self.url}/checkpoint").content
-        checkpoint = self._verify_note(note)
+        return response.content
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        """The latest checkpoint: signed by the pinned key (and a witness quorum under a
+        policy), and consistent with the newest one this client verified before."""
+        return self._accept(self._get_note())
+
+    def _accept(self, note: str | bytes) -> Checkpoint:
+        """Verify ``note`` and its consistency with the newest checkpoint seen (in memory
+        or in the state file): it may not be smaller, and must extend it."""
+        checkpoint = self.policy.verify_note(note)
         previous = self.last_checkpoint
         if previous is not None:
-            if checkpoint.size < previous.size:
-                raise VerificationError(
-                    f"the log shrank: checkpoint size {checkpoint.size} after {previous.size}"
-                )
-            proof = self.query(
-                "query($a: Int!, $b: Int!) { consistencyProof(fromSize: $a, toSize: $b) "
-                "{ hashes } }",
-                a=previous.size,
-                b=checkpoint.size,
-            )["consistencyProof"]
-            merkle.verify_consistency(
-                previous.size,
-                checkpoint.size,
-                [merkle.Hash(base64.b64decode(h)) for h in proof["hashes"]],
-                previous.root_hash,
-                checkpoint.root_hash,
-            )
-        self.last_checkpoint = checkpoint
+            self._check_consistent(previous, checkpoint)
+        if previous is None or checkpoint.size >= previous.size:
+            self.last_checkpoint = checkpoint
         return checkpoint
 
-    def _verify_note(self, note: str | bytes) -> Checkpoint:
-        """The log's signature (origin = the pinned key's name) and, under a witness
-        policy, k valid cosignatures (QuorumNotMet names the witnesses missing)."""
-        if self.witness_policy is None:
-            return verify_checkpoint(note, self.log_key, self.log_key.name)
-        return verify_cosignatures(
-            note, self.log_key, self.witness_policy, expected_origin=self.log_key.name
-        ).checkpoint
+    def _check_consistent(self, old: Checkpoint, new: Checkpoint) -> None:
+        if new.size < old.size:
+            raise VerificationError(
+                f"the log shrank: checkpoint size {new.size} after {old.size} was verified "
+                "(a rollback, or a server showing an older view)"
+            )
+        if new.size == old.size:
+            if new.root_hash != old.root_hash:
+                raise VerificationError(
+                    f"two checkpoints at size {new.size} with different roots "
+                    f"({old.root_hash.hex()} and {new.root_hash.hex()}): the log forked"
+                )
+            return
+        proof = self.query(
+            "query($a: Int!, $b: Int!) { consistencyProof(fromSize: $a, toSize: $b) { hashes } }",
+            a=old.size,
+            b=new.size,
+        )["consistencyProof"]
+        try:
+            merkle.verify_consistency(
+                old.size, new.size, _hashes(proof["hashes"]), old.root_hash, new.root_hash
+            )
+        except VerificationError as exc:
+            raise VerificationError(
+                f"checkpoint at size {new.size} is not consistent with the one verified at "
+                f"size {old.size} (history was rewritten or forked): {exc}"
+            ) from exc
+
+    def _advance_state(self, note: str | bytes, checkpoint: Checkpoint) -> None:
+        """After a claim or source check: save ``checkpoint`` as the newest verified one,
+        unless the saved state already vouches for its entries (only ``sync`` moves that)."""
+        if self.state_path is None:
+            return
+        if self.state is not None and (
+            self.state.entries_verified or checkpoint.size <= self.state.size
+        ):
+            return
+        frontier: Sequence[merkle.Hash] = ()
+        if checkpoint.size:
+            last = checkpoint.size - 1
+            data = self.query(
+                "query($s: Int!, $n: Int!) { entry(seq: $s) { hash } "
+                "inclusionProof(seq: $s, treeSize: $n) { hashes } }",
+                s=last,
+                n=checkpoint.size,
+            )
+            if data["entry"] is None:
+                raise VerificationError(f"the server has no entry {last} under its checkpoint")
+            leaf = merkle.Hash(bytes.fromhex(data["entry"]["hash"]))
+            frontier = frontier_from_last_leaf(
+                checkpoint.size,
+                leaf,
+                _hashes(data["inclusionProof"]["hashes"]),
+                checkpoint.root_hash,
+            )
+        self._save(TrustState.build(note, self.log_key, frontier))
+
+    def _save(self, state: TrustState) -> None:
+        assert self.state_path is not None
+        save_state(self.state_path, state)
+        self.state = state
+
+    # -- entries -----------------------------------------------------------------------
 
     def entries(self, start: int = 0, page: int = 100) -> Iterator[tuple[int, bytes]]:
         """(seq, exact bytes) of every entry from ``start``, paging through the API."""
@@ -124,11 +368,233 @@ class LedgerClient:
                 return
             after = rows[-1]["seq"]
 
+    def _entries_below(self, start: int, stop: int) -> Iterator[tuple[int, bytes]]:
+        """Entries ``[start, stop)``, each at the position it claims, none missing."""
+        expected = start
+        for seq, data in self.entries(start):
+            if seq >= stop:
+                break
+            if seq != expected:
+                raise VerificationError(f"the server skipped entry {expected} (sent {seq})")
+            yield seq, data
+            expected += 1
+        if expected != stop:
+            raise VerificationError(
+                f"the server sent entries up to {expected}, its checkpoint covers {stop}"
+            )
+
+    def proven_entry(
+        self, checkpoint: Checkpoint, *, seq: int | None = None, hash: str | None = None
+    ) -> SignedEntry:
+        """An entry by position or hash, its bytes parsed, its inclusion in ``checkpoint``
+        proven (VerificationError naming the entry otherwise)."""
+        data = self.query(
+            "query($s: Int, $h: String, $n: Int!) { entry(seq: $s, hash: $h) { data } "
+            "inclusionProof(seq: $s, hash: $h, treeSize: $n) { seq treeSize hashes } }",
+            s=seq,
+            h=hash,
+            n=checkpoint.size,
+        )
+        what = f"entry {hash}" if hash is not None else f"entry {seq}"
+        if data["entry"] is None:
+            raise VerificationError(f"the server has no {what}")
+        entry = parse_entry(base64.b64decode(data["entry"]["data"]), where=what)
+        if hash is not None and entry.hash.hex() != hash:
+            raise VerificationError(f"the bytes served for {what} hash to {entry.hash.hex()}")
+        if seq is not None and entry.seq != seq:
+            raise VerificationError(f"the bytes served for {what} say seq {entry.seq}")
+        proof = data["inclusionProof"]
+        if proof["treeSize"] != checkpoint.size:
+            raise VerificationError(f"{what}: inclusion proof is for tree size {proof['treeSize']}")
+        try:
+            merkle.verify_inclusion(
+                merkle.Hash(entry.hash),
+                entry.seq,
+                checkpoint.size,
+                _hashes(proof["hashes"]),
+                checkpoint.root_hash,
+            )
+        except VerificationError as exc:
+            raise VerificationError(
+                f"entry {entry.seq} ({entry.hash.hex()}) is not in the tree of size "
+                f"{checkpoint.size}: {exc}",
+                seq=entry.seq,
+            ) from exc
+        return entry
+
+    # -- keys --------------------------------------------------------------------------
+
+    def _key_state(self, key_id: str, checkpoint: Checkpoint) -> KeyState:
+        """A signer's key as of ``checkpoint``, from its registration (and revocation)
+        entries, each proven. Below a state that verified every entry, the state's own key
+        entries decide (a revocation the server hides there is still seen); above it, the
+        server's key list points at the entries, which are proven."""
+        known = self._state_keys()
+        key = known.get(key_id)
+        listed = self.query("{ keys { keyId registeredSeq revokedSeq } }")["keys"]
+        record = next((k for k in listed if k["keyId"] == key_id), None)
+        floor = self.state.size if self.state is not None and self.state.entries_verified else 0
+        if key is None:
+            if record is None or record["registeredSeq"] < floor:
+                raise VerificationError(f"signer {key_id} is not a registered key")
+            entry = self.proven_entry(checkpoint, seq=record["registeredSeq"])
+            payload = entry.body.payload
+            if not isinstance(payload, KeyRegistered) or payload.key_id != key_id:
+                raise VerificationError(f"entry {entry.seq} does not register key {key_id}")
+            key = rules.key_from_registration(payload, entry.seq)
+        revoked = record["revokedSeq"] if record is not None else None
+        if key.revoked_seq is None and revoked is not None and revoked >= floor:
+            entry = self.proven_entry(checkpoint, seq=revoked)
+            payload = entry.body.payload
+            if not isinstance(payload, KeyRevoked) or payload.key_id != key_id:
+                raise VerificationError(f"entry {entry.seq} does not revoke key {key_id}")
+            registered = key
+            key = rules.next_key_state(
+                entry, lambda k: registered if k == key_id else None, lambda _: None
+            )
+        return key
+
+    def _state_keys(self) -> dict[str, KeyState]:
+        keys: dict[str, KeyState] = {}
+        if self.state is None or not self.state.entries_verified:
+            return keys
+        for data in self.state.key_entries:
+            entry = parse_entry(data, where="state key entry")
+            key = rules.next_key_state(entry, keys.get, partial(key_named, keys.values()))
+            keys[key.key_id] = key
+        return keys
+
+    # -- claims and sources ------------------------------------------------------------
+
+    def verify_claim(self, claim_id: str) -> VerifiedClaim:
+        """A claim, decoded from its verified chain: the source's registration, the
+        extraction (whose hash is ``claim_id``), then every revision, review and retraction,
+        each entry's bytes proven in a checkpoint the policy accepts and consistent with the
+        state, signed by a key valid at its position with the role its kind needs, folded
+        through the ledger's own rules (``ledger.state``). The server's projection columns
+        are only used to find entries; a value that the entries do not give is not returned.
+        """
+        data = self.query(_PROVENANCE, id=claim_id)["claim"]
+        if data is None:
+            raise ClientError(f"the server has no claim {claim_id}")
+        note = data["provenance"]["checkpoint"]["cosignedNote"]
+        checkpoint = self._accept(note)
+        links = [
+            self.proven_entry(checkpoint, hash=link["entryHash"])
+            for link in data["provenance"]["links"]
+        ]
+        state, source, history = self._fold_chain(claim_id, links, checkpoint)
+        complete, why = self._completeness(claim_id, links, checkpoint, data["provenance"])
+        self._advance_state(note, checkpoint)
+        return VerifiedClaim(claim_id, state, source, checkpoint, links, history, complete, why)
+
+    def _fold_chain(
+        self, claim_id: str, links: list[SignedEntry], checkpoint: Checkpoint
+    ) -> tuple[ClaimState, SourceState, list[HistoryStep]]:
+        if len(links) < 2 or not isinstance(links[0].body.payload, SourceRegistered):
+            raise VerificationError(
+                f"claim {claim_id}: the chain must start with a source registration and "
+                "the extraction"
+            )
+        if links[1].hash.hex() != claim_id:
+            raise VerificationError(
+                f"the chain's extraction is entry {links[1].hash.hex()}, not claim {claim_id}"
+            )
+        memory = MemoryState()
+        for entry in links:
+            if entry.body.signer not in memory.keys:
+                memory.keys[entry.body.signer] = self._key_state(entry.body.signer, checkpoint)
+        history: list[HistoryStep] = []
+        before: ClaimState | None = None
+        for position, entry in enumerate(links):
+            if position >= 2 and subject_of(entry) != claim_id:
+                raise VerificationError(
+                    f"entry {entry.seq} in the chain is not about claim {claim_id}", seq=entry.seq
+                )
+            if position and entry.seq <= links[position - 1].seq:
+                raise VerificationError(
+                    f"entry {entry.seq} comes before the link it follows", seq=entry.seq
+                )
+            try:
+                memory.apply(entry)
+                verify_signature(entry, memory.keys[entry.body.signer].public_key)
+            except VerificationError:
+                raise
+            except LedgerError as exc:
+                raise VerificationError(
+                    f"entry {entry.seq} of claim {claim_id}: {exc}", seq=entry.seq
+                ) from exc
+            if position:
+                after = memory.claims[claim_id]
+                history.append(HistoryStep(entry, changed_fields(before, after)))
+                before = after
+        source = memory.get_source_by_entry(links[0].hash.hex())
+        assert source is not None and before is not None
+        return before, source, history
+
+    def _completeness(
+        self,
+        claim_id: str,
+        links: list[SignedEntry],
+        checkpoint: Checkpoint,
+        provenance: dict[str, Any],
+    ) -> tuple[bool, str]:
+        """Whether the chain is the claim's whole history as of ``checkpoint``: when the
+        checkpoint carries a state-map root, the provenance's state proof must show the
+        claim's newest entry is ``links[-1]`` (``ledger.completeness``; a missing or wrong
+        proof raises VerificationError)."""
+        if state_map_root(checkpoint) is not None:
+            state = provenance.get("stateProof")
+            hashes = [entry.hash for entry in links[1:]]
+            check_served_latest(claim_id, hashes, state and state["proof"], checkpoint)
+            return True, (
+                f"complete: the claim-state map at size {checkpoint.size} proves entry "
+                f"{links[-1].hash.hex()} is the claim's latest"
+            )
+        return False, (
+            f"unproven: the checkpoint at size {checkpoint.size} carries no claim-state map "
+            "root, so a later revision, review or retraction the server left out would not "
+            "be seen (sync() or `claims-ledger client log` checks every entry)"
+        )
+
+    def verify_source(self, sha256: str, data: bytes | None = None) -> VerifiedSource:
+        """A source's registration entry: proven in the latest checkpoint, signed by a key
+        valid then with the role to register sources, naming ``sha256``; with ``data``, the
+        bytes are checked against it (sha256, size, and the hash of their normalized text)."""
+        found = self.query("query($h: String!) { source(hash: $h) { entryHash } }", h=sha256)[
+            "source"
+        ]
+        if found is None:
+            raise ClientError(f"the server has no source {sha256}")
+        note = self._get_note()
+        checkpoint = self._accept(note)
+        entry = self.proven_entry(checkpoint, hash=found["entryHash"])
+        payload = entry.body.payload
+        if not isinstance(payload, SourceRegistered) or payload.sha256 != sha256:
+            raise VerificationError(
+                f"entry {entry.seq} does not register source {sha256}", seq=entry.seq
+            )
+        key = self._key_state(entry.body.signer, checkpoint)
+        try:
+            rules.check_signer(entry, lambda signer: key if signer == key.key_id else None)
+            verify_signature(entry, key.public_key)
+            if data is not None:
+                rules.source_text(entry.seq, payload, data)
+        except VerificationError:
+            raise
+        except LedgerError as exc:
+            raise VerificationError(
+                f"source {sha256} (entry {entry.seq}): {exc}", seq=entry.seq
+            ) from exc
+        self._advance_state(note, checkpoint)
+        return VerifiedSource(source_state(entry, payload), entry, checkpoint, data is not None)
+
+    # -- the whole log -----------------------------------------------------------------
+
     def verify_log(self) -> VerifyReport:
         """Every entry checked as `claims-ledger verify` does; the root equals the checkpoint."""
         checkpoint = self.checkpoint()
-        within = takewhile(lambda row: row[0] < checkpoint.size, self.entries())
-        rows = [(seq, data, 0) for seq, data in within]
+        rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
         keys = keys_in((seq, data) for seq, data, _ in rows)
         checker = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key)
         report = checker.report
@@ -140,79 +606,186 @@ class LedgerClient:
         checker.state.check(checkpoint)  # its claim-state map root, replayed from the entries
         return report
 
-    def verify_claim(self, claim_id: str) -> VerifiedClaim:
-        """Check a claim's provenance: every link's bytes, its place in the chain, the key
-        that signed it (from that key's own registration entry, itself proven), the
-        signature, and an inclusion proof against a checkpoint signed by the pinned key.
+    def sync(self) -> SyncReport:
+        """Verify the log up to its newest checkpoint and save that as the state.
 
-        A revocation the server hides cannot be seen from one claim; ``verify_log`` walks
-        every entry and catches that too."""
-        data = self.query(_PROVENANCE, id=claim_id)["claim"]
+        With a saved state whose entries were verified: only the entries after it (bytes,
+        position, chain, timestamps, signatures, keys and roles, the ledger's rules — older
+        entries they refer to fetched with inclusion proofs), the consistency proof from the
+        saved checkpoint, and the tree root extended from the saved frontier. Otherwise
+        every entry (``verify_log``). The state file changes only after all of it passed."""
+        note = self._get_note()
+        checkpoint = self._accept(note)
+        state = self.state
+        if state is None or not state.entries_verified:
+            return self._full_sync(note, checkpoint)
+        start = state.size
+        checker = _Incremental(self, state, checkpoint)
+        leaves: list[merkle.Hash] = []
+        for seq, data in self._entries_below(start, checkpoint.size):
+            leaves.append(checker.check(seq, data))
+        grown = state.extend(leaves)
+        if grown.root != checkpoint.root_hash:
+            raise VerificationError(
+                f"the entries {start}..{checkpoint.size - 1} extend the saved tree to root "
+                f"{grown.root.hex()}, the checkpoint at size {checkpoint.size} signs "
+                f"{checkpoint.root_hash.hex()}"
+            )
+        keys = state.key_entries + tuple(checker.key_entries)
+        self._save(
+            TrustState.build(
+                note, self.log_key, grown.frontier, entries_verified=True, key_entries=keys
+            )
+        )
+        return SyncReport(start, checkpoint.size, grown.root, False, checker.kinds)
+
+    def _full_sync(self, note: bytes, checkpoint: Checkpoint) -> SyncReport:
+        rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
+        keys = keys_in((seq, data) for seq, data, _ in rows)
+        report = verify_rows(rows, MemoryIndex(), keys, log_verifier=self.log_key).report
+        if (report.entries, report.root) != (checkpoint.size, checkpoint.root_hash):
+            raise VerificationError(
+                f"the server's entries give size {report.entries} root {report.root.hex()}, "
+                f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
+            )
+        leaves = [merkle.Hash(entry_hash(data)) for _, data, _ in rows]
+        key_entries = [data for _, data, _ in rows if _is_key_entry(data)]
+        if self.state_path is not None:
+            self._save(
+                TrustState.build(
+                    note,
+                    self.log_key,
+                    merkle.integrate(0, [], leaves).frontier,
+                    entries_verified=True,
+                    key_entries=key_entries,
+                )
+            )
+        return SyncReport(0, checkpoint.size, report.root, True, dict(report.kinds))
+
+
+def _is_key_entry(data: bytes) -> bool:
+    if b'"kind":"key.' not in data:
+        return False
+    return isinstance(parse_entry(data).body.payload, KeyRegistered | KeyRevoked)
+
+
+class _Incremental(MemoryState):
+    """The ledger's state as far as the new entries need it: every key (from the state's
+    key entries), and, fetched on demand with inclusion proofs, the older sources and
+    claim histories the new entries refer to. ``check`` applies one new entry."""
+
+    def __init__(self, client: LedgerClient, state: TrustState, checkpoint: Checkpoint) -> None:
+        super().__init__()
+        self.client = client
+        self.boundary = state.size
+        self.checkpoint = checkpoint
+        self.key_entries: list[bytes] = []
+        self.kinds: dict[str, int] = {}
+        for data in state.key_entries:
+            entry = parse_entry(data, where="state key entry")
+            key = rules.next_key_state(entry, self.keys.get, partial(key_named, self.keys.values()))
+            self.keys[key.key_id] = key
+        last = client.proven_entry(checkpoint, seq=state.size - 1) if state.size else None
+        self.head = last.hash if last is not None else None
+        self.ts = last.body.ts if last is not None else ""
+        self.log = last.body.log if last is not None else None
+        self.version = last.body.v if last is not None else 0
+        self._loading = False
+        self._fetched_sources: set[str] = set()
+
+    def check(self, seq: int, data: bytes) -> merkle.Hash:
+        """Entry ``seq``: bytes, position, chain, time, version, signer, rules, signature."""
+        entry = parse_entry(data, where=f"entry {seq}")
+        if entry.seq != seq:
+            raise VerificationError(f"entry {seq}: its bytes say seq {entry.seq}", seq=seq)
+        body = entry.body
+        check_position(seq, body.prev, body.ts, body.log, self.head, self.ts, self.log or body.log)
+        check_version(seq, body.v, self.version)
+        try:
+            self.apply(entry)
+            verify_signature(entry, self.keys[body.signer].public_key)
+        except VerificationError:
+            raise
+        except LedgerError as exc:
+            raise VerificationError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
+        if _is_key_entry(data):
+            self.key_entries.append(data)
+        self.head, self.ts, self.log, self.version = entry.hash, body.ts, body.log, body.v
+        self.kinds[entry.kind] = self.kinds.get(entry.kind, 0) + 1
+        return merkle.Hash(entry.hash)
+
+    # Older facts, fetched and proven on demand ----------------------------------------
+
+    def get_source(self, sha256: str) -> SourceState | None:
+        known = super().get_source(sha256)
+        if known is not None or self._loading or sha256 in self._fetched_sources:
+            return known
+        self._fetched_sources.add(sha256)
+        found = self.client.query(
+            "query($h: String!) { source(hash: $h) { entryHash } }", h=sha256
+        )["source"]
+        if found is None:
+            return None  # the server may hide an older duplicate: documented
+        self._older_source(found["entryHash"])
+        return super().get_source(sha256)
+
+    def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
+        known = super().get_source_by_entry(entry_hash)
+        if known is not None or self._loading:
+            return known
+        return self._older_source(entry_hash)
+
+    def _older_source(self, entry_hash: str) -> SourceState | None:
+        try:
+            entry = self.client.proven_entry(self.checkpoint, hash=entry_hash)
+        except VerificationError:
+            return None  # not in the log: the rules refuse the claim citing it
+        payload = entry.body.payload
+        if entry.seq >= self.boundary or not isinstance(payload, SourceRegistered):
+            return None
+        source = source_state(entry, payload)
+        self.sources[source.sha256] = source
+        self._source_by_entry[source.entry_hash] = source
+        return source
+
+    def get_claim(self, claim_id: str) -> ClaimState | None:
+        known = super().get_claim(claim_id)
+        if known is not None or self._loading:
+            return known
+        self._older_claim(claim_id)
+        return super().get_claim(claim_id)
+
+    def _older_claim(self, claim_id: str) -> None:
+        """A claim extracted before the boundary: its entries below it, from the server's
+        provenance, each proven and folded (a link the server leaves out shows up as a
+        broken ``follows`` chain when the new entry is applied)."""
+        data = self.client.query(_LINKS, id=claim_id)["claim"]
         if data is None:
-            raise ClientError(f"the server has no claim {claim_id}")
-        checkpoint = self._verify_note(data["provenance"]["checkpoint"]["cosignedNote"])
-        entries: list[SignedEntry] = []
-        for link in data["provenance"]["links"]:
-            entry = self._proven_entry(link["entryHash"], link["inclusionProof"], checkpoint)
-            if entries and link["follows"] != entries[-1].hash.hex():
-                raise VerificationError(f"entry {entry.seq} does not follow the link before it")
-            public_key = self._signer_key(entry, checkpoint)
-            verify_signature(entry, public_key)
-            entries.append(entry)
-        if entries[1].hash.hex() != claim_id:
-            raise VerificationError(f"the chain's extraction is not claim {claim_id}")
-        state = data["provenance"].get("stateProof")  # no revision, review, retraction hidden
-        hashes = [entry.hash for entry in entries[1:]]
-        check_served_latest(claim_id, hashes, state and state["proof"], checkpoint)
-        return VerifiedClaim(claim_id, data["statement"], checkpoint, entries)
-
-    def _proven_entry(
-        self, entry_hash: str, proof: dict[str, Any], checkpoint: Checkpoint
-    ) -> SignedEntry:
-        raw = self.query("query($h: String!) { entry(hash: $h) { data } }", h=entry_hash)
-        if raw["entry"] is None:
-            raise VerificationError(f"the server has no entry {entry_hash}")
-        entry = parse_entry(base64.b64decode(raw["entry"]["data"]))
-        if entry.hash.hex() != entry_hash:
-            raise VerificationError(f"entry bytes for {entry_hash} hash to {entry.hash.hex()}")
-        if proof["treeSize"] != checkpoint.size:
-            raise VerificationError("an inclusion proof is for another tree size")
-        merkle.verify_inclusion(
-            merkle.Hash(entry.hash),
-            entry.seq,
-            checkpoint.size,
-            [merkle.Hash(base64.b64decode(h)) for h in proof["hashes"]],
-            checkpoint.root_hash,
-        )
-        return entry
-
-    def _signer_key(self, entry: SignedEntry, checkpoint: Checkpoint) -> bytes:
-        """The signer's public key, from its registration entry, proven in the same tree."""
-        keys = self.query("{ keys { keyId registeredSeq revokedSeq } }")["keys"]
-        record = next((k for k in keys if k["keyId"] == entry.body.signer), None)
-        if record is None:
-            raise VerificationError(f"entry {entry.seq}: signer {entry.body.signer} is unknown")
-        seq = record["registeredSeq"]
-        proof = self.query(
-            "query($s: Int!, $n: Int!) { entry(seq: $s) { hash } "
-            "inclusionProof(seq: $s, treeSize: $n) { treeSize hashes } }",
-            s=seq,
-            n=checkpoint.size,
-        )
-        registration = self._proven_entry(
-            proof["entry"]["hash"], proof["inclusionProof"], checkpoint
-        )
-        payload = registration.body.payload
-        if not isinstance(payload, KeyRegistered) or payload.key_id != entry.body.signer:
-            raise VerificationError(f"entry {seq} does not register key {entry.body.signer}")
-        if not (seq < entry.seq or seq == entry.seq == 0):
-            raise VerificationError(f"entry {entry.seq} is signed before its key was registered")
-        revoked = record["revokedSeq"]
-        if revoked is not None and entry.seq > revoked:
-            raise VerificationError(f"entry {entry.seq} is signed by a key revoked at {revoked}")
-        return base64.b64decode(payload.public_key)
+            return
+        older = []
+        for link in data["provenance"]["links"][1:]:
+            entry = self.client.proven_entry(self.checkpoint, hash=link["entryHash"])
+            if entry.seq < self.boundary:
+                older.append(entry)
+        if not older or older[0].hash.hex() != claim_id:
+            return
+        extraction = current_payload(older[0].body.payload)
+        assert isinstance(extraction, ClaimExtracted)
+        self.get_source_by_entry(extraction.source)  # fetched and proven now, not while loading
+        self._loading = True
+        try:
+            overlay = Overlay(self)
+            for entry in older:
+                fold(entry, overlay)
+            self.absorb(overlay.changes)
+        finally:
+            self._loading = False
 
 
-_PROVENANCE = """query($id: ID!) { claim(id: $id) { statement provenance {
-  checkpoint { cosignedNote } links { entryHash follows inclusionProof { treeSize hashes } }
-  stateProof { proof } } } }"""
+def _hashes(values: Sequence[str]) -> list[merkle.Hash]:
+    return [merkle.Hash(base64.b64decode(h)) for h in values]
+
+
+_PROVENANCE = """query($id: ID!) { claim(id: $id) { provenance {
+  checkpoint { cosignedNote } links { entryHash } stateProof { proof } } } }"""
+_LINKS = """query($id: ID!) { claim(id: $id) { provenance { links { entryHash } } } }"""

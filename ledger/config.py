@@ -12,9 +12,10 @@ from pathlib import Path
 
 from ledger.cosigning import WitnessSettings
 from ledger.errors import ConfigError, SigningKeyError
-from ledger.signing import write_private_file
+from ledger.signing import KEY_NAME_PATTERN, write_private_file
 
 DEFAULT_ORIGIN = "claims-ledger/local"
+DEFAULT_WRITER_KEY = "ingest"
 _ORIGIN_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 PASSPHRASE_FILE_NAME = "passphrase"
 DEFAULT_API_TIMEOUT = 10.0
@@ -85,7 +86,9 @@ class Settings:
     """Web origins (``https://host[:port]``) whose pages may call the API from a browser
     (LEDGER_API_CORS_ORIGINS, comma-separated; none by default)."""
     log_key_name: str = "log"
-    writer_key_name: str = "ingest"
+    writer_key_name: str = DEFAULT_WRITER_KEY
+    """The key `ingest`, `reextract` and `run` sign with, created and registered (writer)
+    on first use (LEDGER_WRITER_KEY; changing it is how that key is rotated)."""
 
     @property
     def keys_dir(self) -> Path:
@@ -116,6 +119,7 @@ class Settings:
             passphrase=passphrase.encode("utf-8") if passphrase else None,
             passphrase_file=Path(file).expanduser() if file else None,
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
+            writer_key_name=writer_key_setting(env),
             witnesses=WitnessSettings.load(Path(witnesses).expanduser()) if witnesses else None,
             api_introspection=env_flag(env, "LEDGER_API_INTROSPECTION", default=not production),
             api_timeout=seconds_setting(env, "LEDGER_API_TIMEOUT", DEFAULT_API_TIMEOUT),
@@ -268,3 +272,14 @@ def origins_setting(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         if origin not in origins:
             origins.append(origin)
     return tuple(origins)
+
+
+def writer_key_setting(env: Mapping[str, str]) -> str:
+    """LEDGER_WRITER_KEY: the name of the key ingestion signs with (default ``ingest``)."""
+    name = env.get("LEDGER_WRITER_KEY", "").strip() or DEFAULT_WRITER_KEY
+    if not KEY_NAME_PATTERN.match(name) or name == "log":
+        raise ConfigError(
+            f"LEDGER_WRITER_KEY {name!r} must be a key name ({KEY_NAME_PATTERN.pattern}) "
+            "other than log"
+        )
+    return name

@@ -353,6 +353,22 @@ class _Lane:
     busy: bool = False
     thread: threading.Thread | None = None
     last: AskResult | None = None
+    last_success: float | None = None
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class WitnessStatus:
+    """What this process knows of one witness: when it last held a cosignature of the
+    latest checkpoint asked about (``last_success``, Unix seconds; None: not yet), how
+    many requests ended ``refused`` or ``unreachable`` since the worker started, and the
+    last outcome (``AskResult.outcome``; None: never asked)."""
+
+    witness: str
+    last_success: float | None
+    failures: int
+    last_outcome: str | None
+    last_size: int | None
 
 
 class CosigningWorker:
@@ -393,6 +409,19 @@ class CosigningWorker:
         """The last outcome per witness asked so far."""
         return [lane.last for lane in self._lanes if lane.last is not None]
 
+    def status(self) -> list[WitnessStatus]:
+        """Every configured witness's status, in configuration order (read-only)."""
+        return [
+            WitnessStatus(
+                witness=lane.witness.name,
+                last_success=lane.last_success,
+                failures=lane.failures,
+                last_outcome=lane.last.outcome if lane.last is not None else None,
+                last_size=lane.last.size if lane.last is not None else None,
+            )
+            for lane in self._lanes
+        ]
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no witness has a request pending or running; False on timeout."""
         with self._idle:
@@ -419,6 +448,10 @@ class CosigningWorker:
                 lane.last = ask_witness(
                     self.ledger, lane.witness, self.settings, self.http, sleep=self._stop.wait
                 )
+                if lane.last.outcome in ("cosigned", "current"):
+                    lane.last_success = time.time()
+                elif lane.last.outcome in ("refused", "unreachable"):
+                    lane.failures += 1
             except Exception:  # a worker thread must survive anything
                 log.exception("asking witness %s failed", lane.witness.name)
             finally:

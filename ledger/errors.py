@@ -24,6 +24,11 @@ class InvalidInput(LedgerError):
     """Input was refused before anything was written (names the field or file)."""
 
 
+class UsageError(InvalidInput):
+    """A value given by hand is malformed or ambiguous: an id that is no id, a prefix that
+    matches several, a limit out of range (the command line's exit status 4)."""
+
+
 class FormatError(InvalidInput):
     """Bytes that should follow a documented format do not (names the format and where)."""
 
@@ -80,6 +85,11 @@ class IntegrityError(VerificationError):
 
 class StorageError(LedgerError):
     """The database refused or failed an operation."""
+
+
+class Unavailable(StorageError):
+    """The database or a server could not be reached; the message names which and how to
+    fix it (the command line's exit status 5)."""
 
 
 class TimedOut(LedgerError):

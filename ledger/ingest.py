@@ -20,10 +20,12 @@ from ledger.entries import (
     SourceRegistered,
     format_timestamp,
 )
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, UsageError
 from ledger.extract.model import ExtractedClaim, Extractor
 from ledger.fetch import Fetcher
 from ledger.formats import PLAIN_TYPE, parse_bytes, read_file
+from ledger.ids import is_url as has_scheme
+from ledger.ids import local_location
 from ledger.inputs import check_string
 from ledger.service import Ledger
 from ledger.signing import SigningKey
@@ -168,6 +170,12 @@ def expand_targets(
         if is_url(target):
             yield target
             continue
+        if isinstance(target, str) and has_scheme(target):
+            scheme = target.partition("://")[0]
+            raise UsageError(
+                f"{echo(target)}: unsupported scheme {scheme!r}: give an http(s) URL or a "
+                "local path"
+            )
         path = Path(target)
         if path.exists() and in_pseudo_filesystem(path):
             raise InvalidInput(f"{path}: is under /proc, /sys or /dev; not a document")
@@ -222,12 +230,18 @@ def ingest_paths(
 ) -> list[IngestResult]:
     """Read (and fetch) every document first, so bad input writes nothing, then ingest each.
 
-    For the command line: local paths are read (regular files only)."""
+    For the command line: local paths are read (regular files only), and where each
+    document was read from is recorded as its location (``Store.add_location``: a local
+    file's absolute path, a URL as given; local, unsigned, never served; decision 0016).
+    """
     found = expand_targets(targets, skipped=skipped)
-    docs = [(str(t), read_target(t, fetcher)) for t in found]
+    docs = [(t, read_target(t, fetcher)) for t in found]
     results = []
-    for where, doc in docs:
+    for target, doc in docs:
+        where = str(target)
         result = ingest_document(ledger, signer, doc, where=where, extractor=extractor)
+        location = where if is_url(target) else local_location(target)
+        ledger.store.add_location(location, result.source.sha256, format_timestamp(ledger.clock()))
         results.append(result)
         if progress is not None:
             progress(result)

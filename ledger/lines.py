@@ -70,6 +70,9 @@ class Subject:
     areas: frozenset[str] = frozenset()
     """The entities that name an area inside a country ("mount evere", "texas"): a figure
     there counts that area, not its country's whole."""
+    years: frozenset[int] = frozenset()
+    """The years the clause places the figure in ("in 1906 when they won just 156 seats",
+    "In 1997, ..."): a figure of another year is a point of another time, not this line's."""
     measure: str = ""
     """What is counted when the words say more than the unit: "people" killed, a "death
     toll" and "deaths" are all ``death``; a modal figure ("could reach 20,000") is a
@@ -177,6 +180,12 @@ _PLACES = {
     **{country: country for country in _COUNTRIES},
 }  # fmt: skip
 
+# Parties by their common nicknames, so that "the Tories" meet "the Conservatives".
+_ALIASES = {
+    "tories": "conservatives", "tory": "conservative", "gop": "republicans",
+    "dems": "democrats", "lib dems": "liberal democrats",
+}  # fmt: skip
+
 _STOP = wordset(
     """a an the of and or to in on at for from by with as than that which who whom whose is
     are was were be been being has have had do does did will would could may might can shall
@@ -194,7 +203,7 @@ _TIME = (
     | frozenset(WEEKDAYS)
     | wordset(
         """year years month months week weeks day days today yesterday tomorrow ago last next
-        earlier later recently previously currently time times period quarter quarters"""
+        earlier later recently previously currently time times period quarter quarters far"""
     )
 )
 _TO = wordset("to into toward towards for")
@@ -277,15 +286,27 @@ def unit_head(unit: str) -> str:
 def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause of ``text`` holding ``text[start:end]``: from the last boundary before it
     (a comma and space, "that", a reporting verb, a semicolon...) to the first after it."""
-    lefts = [0, *(match.end() for match in _LEFT_BOUNDARY.finditer(text, 0, start))]
+    lefts = [
+        0,
+        *(
+            match.end()
+            for match in _LEFT_BOUNDARY.finditer(text, 0, start)
+            if not _locates(text, match)
+        ),
+    ]
     while len(lefts) > 1 and not _names_something(text[lefts[-1] : start]):
         lefts.pop()  # "The participation rate, at 63.2 percent,": the noun before
     left = lefts[-1]
     for match in _TOKEN.finditer(text, left, start):
-        if _fold(match.group()) in _SPEECH_BOUNDARY:
+        if _fold(match.group()) in _SPEECH_BOUNDARY and text[match.end() : start].strip() not in (
+            "to",
+            "at",
+        ):  # not "the total number of victims found to 78": no clause follows the verb
             left = match.end()
     right = len(text)
     found = _RIGHT_BOUNDARY.search(text, end)
+    while found is not None and _locates(text, found):
+        found = _RIGHT_BOUNDARY.search(text, found.end())
     while found is not None and _DASH.fullmatch(found.group()):
         closing = _DASH.search(text, found.end())
         going_on = closing is not None and _GOES_ON.match(text, closing.end()) is not None
@@ -301,6 +322,23 @@ def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _DASH = re.compile(r"\s[–-]\s")
+_PLACE_AFTER = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+
+
+def _locates(text: str, boundary: re.Match[str]) -> bool:
+    """Whether a comma only separates a place from the one it lies in ("Surfside, Florida
+    has risen to 86"): a name before it, a known place after it."""
+    if not boundary.group().startswith(","):
+        return False
+    before = text[: boundary.start()].rsplit(None, 1)
+    after = _PLACE_AFTER.match(text, boundary.end())
+    if not before or not before[-1][:1].isupper() or after is None:
+        return False
+    name = " ".join(_fold(w, spelling=False) for w in after.group().rstrip(".").split())
+    place = _PLACES.get(name, name)
+    return place in _PLACES.values() or is_place(place.title())
+
+
 _GOES_ON = re.compile(r"(?!(?:and|but|or|while|whereas)\b)[a-z]")
 
 
@@ -344,8 +382,15 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
     # An area scopes the figure only in its own predicate: "killing hundreds of people and
     # damaging buildings in the Atlas Mountains" does not count the Atlas Mountains' dead.
     _, more_areas, _ = _content(_until_conjunction(after), skip, agent=False, opens=False)
+    # "Surfside, Florida": the state only says where the town is; the town is the scope.
+    qualifiers = _qualifiers(claim.text)
+    entities = {e for e in entities if e.split(":", 1)[-1] not in qualifiers}
+    more_entities = {e for e in more_entities if e.split(":", 1)[-1] not in qualifiers}
+    areas -= qualifiers
     if not entities and not more_entities:  # "officials in India said the toll stood at 53"
         entities, areas = _attribution_places(claim.text, left, right, skip)
+        entities = {e for e in entities if e.split(":", 1)[-1] not in qualifiers}
+        areas -= qualifiers
     measure = _measure("body", before, after) if adjacent == "body" else adjacent
     measure = measure or _measure(unit, before, after)
     if not measure and not _LETTER.search(quantity.text):
@@ -356,9 +401,11 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         measure = f"{measure} projected"
     role = _role(claim.text[:at], unit) or _after(quantity.text, claim.text[end:])
     if role is None and _ANOTHER_BEFORE.search(claim.text[:at]):
-        # "another 2,000 were still being processed" adds to a count (a change) unless its
-        # own predicate says what it counts ("632 killed and another 329 injured").
-        role = None if _nearest_measure(before, after) else "change"
+        # "another 2,000 were still being processed" adds to a count (a change) unless,
+        # after another figure, its own predicate says what it counts ("632 killed and
+        # another 329 injured"); "identified those additional four people" adds.
+        after_another = bool(claim.quantities) and quantity is not claim.quantities[0]
+        role = None if after_another and _nearest_measure(before, after) else "change"
     if role is not None:
         measure = f"{measure or unit} {role}"
     if _expected(claim.text, at, left, before):
@@ -379,7 +426,23 @@ def subject_of(claim: LineClaim, quantity: Quantity, context: str = "") -> Subje
         ),
         measure=measure or "",
         period=_period(claim.text, left, [*before, *after]),
+        years=_years(claim.text, left, right),
     )
+
+
+# "in 1906", "during 2019", an opening "In 1997," — not "since 1992" (where a running
+# count starts) nor "from 2019" (a comparison's base).
+_IN_YEAR = re.compile(r"\b(?:[Ii]n|[Dd]uring|[Tt]hroughout)\s+((?:1[89]|20)\d\d)\b(?![-–/])")
+
+
+def _years(text: str, left: int, right: int) -> frozenset[int]:
+    """The years named in the figure's clause, or in an opening "In 1997" of the sentence
+    before it."""
+    years = {int(m.group(1)) for m in _IN_YEAR.finditer(text, left, right)}
+    opening = _IN_YEAR.match(text)
+    if not years and opening is not None and left >= opening.end():
+        years.add(int(opening.group(1)))
+    return frozenset(years)
 
 
 _OPENING_TIME = re.compile(r"(?:In|During|For|Through|By)\s+([A-Z][a-z]+)[^,;]{0,12},")
@@ -418,6 +481,7 @@ _MEASURE_OF_PREDICATE = {
     **dict.fromkeys(wordset("diagnosed infected"), "case"),
     **dict.fromkeys(wordset("missing unaccounted"), "missing"),
     **dict.fromkeys(wordset("displaced evacuated homeless"), "displaced"),
+    **dict.fromkeys(wordset("identified identify identifies identifying"), "identified"),
     **dict.fromkeys(wordset("arrested detained"), "arrest"),
     **dict.fromkeys(wordset("buried interred"), "burial"),
 }
@@ -590,15 +654,34 @@ def _measure(unit: str, before: list[_Token], after: list[_Token]) -> str | None
         return "depth"  # "11 miles below the Earth's surface", "put it at 5 miles down"
     if unit in _BODIES:  # bodies count the dead, unless said to be buried ...
         return _nearest_measure(before, after) or "death"
+    if unit in _VICTIMS and _RECOVERED & {t.word for t in [*before, *after]}:
+        return _nearest_measure(before, after) or "death"  # "victims recovered", "found"
     if unit not in _PERSON_HEADS:
         return None
+    for token in _until_conjunction(after)[:3]:  # "with 150 people still missing"
+        if token.word in _MEASURE_OF_PREDICATE:
+            return _MEASURE_OF_PREDICATE[token.word]
     for token in _until_conjunction(before[::-1]):
         if token.word in _NAMED_BEFORE:  # "the toll ... has risen to 1,341 people"
             return _MEASURE_OF_UNIT.get(singular(token.word), _NAMED_BEFORE[token.word])
-    return _nearest_measure(before, after)
+    return _nearest_measure(before, after) or _number_of(before)
+
+
+def _number_of(before: list[_Token]) -> str | None:
+    """The measure "the number of" names before the figure, a few words on: "The number
+    of those confirmed dead after the collapse ... has risen to 86" counts deaths."""
+    words = [t.word for t in before]
+    for at in range(len(words) - 1):
+        if words[at] == "number" and words[at + 1] == "of":
+            for word in words[at + 2 : at + 6]:
+                if word in _MEASURE_OF_PREDICATE:
+                    return _MEASURE_OF_PREDICATE[word]
+    return None
 
 
 _BODIES = wordset("body corpse")
+_VICTIMS = wordset("victim")
+_RECOVERED = wordset("recovered recover recovering found pulled")
 _LETTER = re.compile(r"[A-Za-z]")
 
 
@@ -712,6 +795,27 @@ def _content(
     return entities, areas, out
 
 
+# "Surfside, Florida", "Cloquet, Minn.", "Surfside, a beachside town in Florida": a place
+# named after a comma, or at the end of an apposition after one, locates the name before it.
+_QUALIFIED = re.compile(
+    r"(?<![\w.])[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*,\s+"
+    r"(?:an?\s+[\w\s-]{1,40}?\s+(?:in|of|near)\s+)?"
+    r"((?:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
+)
+
+
+def _qualifiers(text: str) -> set[str]:
+    """The places (as subjects hold them) that only say where another named place is."""
+    found = set()
+    for match in _QUALIFIED.finditer(text):
+        words = match.group(1).removeprefix("the ").rstrip(".").split()
+        name = " ".join(_fold(w, spelling=False) for w in words)
+        place = _PLACES.get(name, name)
+        if place in _PLACES.values() or is_place(place.title()) or _area(place):
+            found.add(_stemmed_place(place))
+    return found
+
+
 def _attribution_places(
     text: str, left: int, right: int, claimant: str
 ) -> tuple[set[str], set[str]]:
@@ -765,7 +869,7 @@ def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
         if previous.word == "the" and not token.capital and token.word in _ORGANIZATION_HEADS
     ]
     if not heads:
-        return set()
+        return _group_antecedent(before, context, claimant)
     names = [
         [_fold(w, spelling=False) for w in m.group().split()]
         for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+", context)
@@ -776,6 +880,28 @@ def _antecedents(before: list[_Token], context: str, claimant: str) -> set[str]:
             if entity is not None:
                 return {f"from:{_stemmed_place(entity)}"}
     return set()
+
+
+# A named group in the plural ("the Tories", "the Liberal Democrats"): what a following
+# "they" most often stands for when nothing else in the clause is named.
+_PLURAL_GROUP = re.compile(r"\b[Tt]he\s+((?:[A-Z][\w'’-]*\s+)*[A-Z][\w'’-]*s)\b")
+
+
+def _group_antecedent(before: list[_Token], context: str, claimant: str) -> set[str]:
+    """The group "they" stands for as the figure's agent ("So far they have won only 121
+    seats" after "In 1997 the Tories were reduced to 165 seats"): the last plural group
+    named with "the" in ``context``, when it is not a place ("the Philippines")."""
+    if not any(t.word == "they" for t in before) or any(
+        t.capital and _keep(t.word) for t in before
+    ):
+        return set()
+    groups = _PLURAL_GROUP.findall(context)
+    if not groups:
+        return set()
+    entity = _entity([_fold(w, spelling=False) for w in groups[-1].split()], claimant)
+    if entity is None or entity in _PLACES.values() or is_place(entity.title()):
+        return set()  # (by its whole name: "the Greens" are no Greenland)
+    return {f"from:{_stemmed_place(entity)}"}
 
 
 def _known_place(entity: str) -> bool:
@@ -796,7 +922,7 @@ def _entity(run: list[str], claimant: str) -> str | None:
     if claimant and set(words) <= set(claimant.split()) and not _known_place(name):
         return None  # part of the claimant's name ("Texas Department" of ...), unless a
         # place ("The U.S. economy added ..., the U.S. Bureau of Labor Statistics said")
-    return _PLACES.get(name, name)
+    return _PLACES.get(name, _ALIASES.get(name, name))
 
 
 def _stemmed_place(entity: str) -> str:
@@ -822,11 +948,14 @@ def _keep(word: str) -> bool:
     )
 
 
-def compatible(a: Subject, b: Subject) -> bool:
+def compatible(a: Subject, b: Subject, *, same_figure: bool = False) -> bool:
     """Whether two subjects may measure the same thing: the same unit; what it counts,
     the action and the entities not different (where both say); no entity where one's
     action comes from and the other's goes; at least half the other words of the smaller
-    side shared (where both have some); and something shared besides the unit."""
+    side shared (where both have some) unless ``same_figure`` (the two give one distinctive
+    value: then their words may describe it differently, "the labor force participation
+    rate" and "the proportion of Americans who either have a job or are seeking one", both
+    63.2 percent); and something shared besides the unit."""
     if a.measured != b.measured:
         return False
     if a.thing and b.thing and a.head not in b.thing and b.head not in a.thing:
@@ -848,10 +977,12 @@ def compatible(a: Subject, b: Subject) -> bool:
         and b.words
         and 2 * len(a.words & b.words) < min(len(a.words), len(b.words))
         and not same_act  # "U.S. employers added" and "the U.S. economy added" 304,000 jobs
+        and not same_figure
     ):
         return False  # "unemployment rate" and "inflation" both rose: two things measured
     return bool(
-        _share_place(a, b)
+        same_figure
+        or _share_place(a, b)
         or (a.action is not None and a.action == b.action)
         or a.thing & b.thing
         or a.words & b.words
@@ -1096,6 +1227,11 @@ class _Growing:
             s.period and not s.period & subject.period for s in self.subjects
         ):
             return 0  # a line is one period's figure: January's and December's are two lines
+        if all(
+            _other_years(subject, point, s, p)
+            for s, p in zip(self.subjects, self.points, strict=True)
+        ):
+            return 0  # "they won just 156 seats" in 1906 is no point of a 2024 line
         if any(_known_place(place) for place in subject.places):
             elsewhere = sum(
                 bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
@@ -1110,7 +1246,7 @@ class _Growing:
         for s, p in zip(self.subjects, self.points, strict=True):
             if not _same_countries(countries[p.source], mine):
                 continue  # one source is about Libya, the other about Morocco
-            if compatible(s, subject):
+            if compatible(s, subject, same_figure=_same_figure(p, point)):
                 if anchored(s, subject):
                     return 2
                 if _near(p, point) and (on_line or _common_name(names[p.source], used)):
@@ -1154,6 +1290,33 @@ def _same_countries(a: frozenset[str], b: frozenset[str]) -> bool:
 def _common_name(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two sources may report one event: one uses no name, or they share one."""
     return not a or not b or bool(a & b)
+
+
+def _same_figure(a: Point, b: Point) -> bool:
+    """Whether two figures give one value precise enough not to meet by chance: the same
+    value and bound with three significant digits or more ("63.2", "304,000"; not "4" or
+    "170,000")."""
+    return (a.value, a.high, a.bound) == (b.value, b.high, b.bound) and _significant(a.value) >= 3
+
+
+def _significant(value: str) -> int:
+    """Significant digits of a decimal string: "63.2" 3, "304000" 3, "0.05" 1."""
+    digits = value.lstrip("-").replace(".", "").lstrip("0")
+    return len(digits.rstrip("0")) if "." not in value else len(digits)
+
+
+def _other_years(a: Subject, a_point: Point, b: Subject, b_point: Point) -> bool:
+    """Whether two figures are about different years: both clauses name years and none in
+    common, or one names years more than a year away from when the other was made (a story
+    running over New Year keeps its line: "sent 1,000 containers", said in October, and
+    "7,000", said in March)."""
+    if a.years and b.years:
+        return not a.years & b.years
+    named, other = (a.years, b_point) if a.years else (b.years, a_point)
+    day = other.made_on or other.published
+    if not named or not day:
+        return False
+    return all(abs(year - int(day[:4])) > 1 for year in named)
 
 
 def _dated(point: Point) -> bool:

@@ -91,7 +91,7 @@ class DeterministicExtractor:
     """The rule-based claim extractor (``Extractor`` protocol)."""
 
     name: str = "claims-ledger/rules"
-    version: str = "2.2.0"
+    version: str = "2.4.0"
 
     def __init__(self) -> None:
         self.rules_sha256: str = rules_digest()
@@ -282,6 +282,8 @@ class _Run:
         clause's figures out ("However, according to IECC, 2,275 complaints have been
         filed"), the clause's outside the attribution."""
         found = self._quantities(speech.content_start, speech.content_end)
+        if found and speech.verb.lower() in _ESTIMATE_VERBS:
+            return _estimated(self.text, speech.content_start, found)
         if found:
             return found
         attribution = (speech.attribution_start, speech.attribution_end)
@@ -296,6 +298,23 @@ class _Run:
 
 
 _Day = tuple[datetime.date | None, Precision | None]
+_ESTIMATE_VERBS = frozenset({"estimate", "estimated", "estimates", "estimating"})
+_CONTENT_OPENING = re.compile(r"\s*(?:that\s+)?", re.IGNORECASE)
+
+
+def _estimated(text: str, content_start: int, found: tuple[Quantity, ...]) -> tuple[Quantity, ...]:
+    """The figure an estimate verb reports, when the content opens with it ("Officials in
+    Nepal estimated 4,279 were hurt", "estimates that 300,000 people were affected"), is an
+    estimate as "an estimated 4,279" is; the content's other figures keep their bounds
+    ("affected by Friday's magnitude 6.8 quake")."""
+    first = found[0]
+    opening = _CONTENT_OPENING.match(text, content_start)
+    at = opening.end() if opening is not None else content_start
+    if first.bound != "exact" or not text.startswith(first.text, at):
+        return found
+    return (replace(first, bound="approximate"), *found[1:])
+
+
 _QUOTE_MARKS = ' \t\n"“”'
 _COMMON_WORD = re.compile(r"(?<![\w-])[a-z][a-z]+(?![\w-])")
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ledger.extract.cues import wordset
+from ledger.extract.cues import MONTHS, wordset
 from ledger.extract.model import Bound, Quantity
 from ledger.extract.quantity_context import Units
 from ledger.extract.quantity_words import (
@@ -358,6 +358,8 @@ class _Scanner:
             or before in CASUALTY_WORDS  # "killed five troops and wounded four"
             or before in ("another", "other", "up", "down")  # "another two hit", "up eight"
             or (ends and before in ("to", "at", "of"))  # "rose to seven.", "a majority of three."
+            or (before == "from" and following == "to")  # "had increased from one to four"
+            or (before == "to" and self.lower(number.first - 3) == "from")
         )
 
     def _may_start(self, index: int) -> bool:
@@ -393,9 +395,10 @@ class _Scanner:
         name = self.token(number.first - 2)
         return (
             before == ","
-            and after == ","
+            and after in (",", ";", ".", ")", "")  # "Leon Oliwkowicz, 80; Anna Ortiz, 46."
             and name is not None
             and name.text[0].isupper()
+            and (after == "," or name.lower not in MONTHS)  # not "sales in March, 40."
             and not number.word
             and number.value < 130
             and number.value == number.value.to_integral_value()

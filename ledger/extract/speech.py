@@ -68,6 +68,9 @@ _PHRASE_TAGS = frozenset({"NN", "NNS", "JJ", "VBG"})  # "neighboring countries"
 _PHRASE_LINKS = wordset("and of the")
 _WEEKDAY_WORDS = frozenset(WEEKDAYS) | wordset("yesterday today")
 # "-ing" words that are prepositions, so ", including ..." does not end the content.
+# Participles that carry a running total on ("..., bringing the death toll to 98"): part
+# of the statement, unlike a writer's gloss (", signaling a deepening alliance").
+_TOTAL_ING = wordset("raising bringing pushing lifting taking")
 _PREPOSITION_ING = wordset(
     "including according during following regarding concerning excluding involving"
 )
@@ -91,11 +94,17 @@ _VERB_WORDS = frozenset(REPORTING_FORMS) | wordset(
 _PHRASE_WORDS = 6  # "in the port city of"
 _SHORT_TAIL = 6  # words after ", said X" that can only be adverbials ("on Friday")
 _INTRO_MAX_WORDS = 8  # "In a statement on Tuesday," introduces; a longer opening is content
+# Words opening an introductory phrase of any length: a subordinate clause ("After the
+# storm killed 300 people in the north of the province, officials said the toll would
+# rise"), not a phrase that may be the subject ("At least 124 people ..., officials said").
+_LONG_INTRO_WORDS = wordset(
+    "after before while when whenever although though because unless prior despite amid"
+)
 # Words opening a sentence's introductory phrase ("In a statement, X said C"): text before
 # such a comma is not the content of a postposed "C, X said".
 _INTRO_WORDS = wordset(
     """in on at as if when whenever while after before since although though because unless
-    during meanwhile however separately earlier later last this also but and yet still for
+    prior during meanwhile however separately earlier later last this also but and yet still for
     from with without despite amid amidst following asked speaking writing addressing
     responding by through under over upon once then now today yesterday elsewhere instead
     previously similarly likewise nevertheless furthermore moreover additionally thus so
@@ -287,7 +296,24 @@ class _Sentence:
             return self._postposed(group_start, group_end, speaker, token, cites)
         if inverted or (form[0] == "add" and self._content_start(index)[1] != "that"):
             return []  # "Employers added 304,000 jobs": adding that C reports, adding jobs not
-        return [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+        found = [replace(s, cites=cites + s.cites) for s in self._forward(index, speaker)]
+        opened = self._subordinate_opening(group_start)
+        if found and opened is not None:
+            # "Although inflation accelerated in May ..., Rusnok said C": May is when
+            # inflation rose, not when Rusnok spoke.
+            found[0] = replace(found[0], attribution_start=opened)
+        return found
+
+    def _subordinate_opening(self, group_start: int) -> int | None:
+        """Where the attribution starts after a subordinate clause opening the sentence
+        ("Although ..., X said C"), else None."""
+        comma = self._comma_before(group_start)
+        if comma is None:
+            return None
+        words = self.text[self.start : comma].strip(" \"“”'‘’(").split()
+        if not words or words[0].lower() not in _LONG_INTRO_WORDS:
+            return None
+        return comma + 1
 
     def _closing_inversion(self, verb: Token, speaker: Mention) -> bool:
         """ "C, reports the Daily Star." / "C, notes X.": a form that is also a noun or a
@@ -647,13 +673,30 @@ class _Sentence:
         previous = self.text.rfind(",", self.start, comma)
         opening = self.text[(previous + 1 if previous != -1 else self.start) : comma]
         words = opening.strip(" \"“”'‘’(").split()
-        intro = previous == -1 and len(words) <= _INTRO_MAX_WORDS
         if not words:
             return False
+        # A phrase opened by a preposition, a subordinator or a participle introduces the
+        # sentence however long it is ("Giving an interview on CNN prior to meeting with the
+        # media for a formal update, Green said the toll will jump"); other short ones may.
+        opener = words[0].lower()
         start, frame = self._content_start(verb_index)
-        if intro and words[0].lower() in _INTRO_WORDS and not self._no_object(verb_index, start):
+        if self._long_opening() and not self._no_object(verb_index, start):
+            return False  # "After weeks of searching, which had been interrupted ..., X said C"
+        long_intro = opener in _LONG_INTRO_WORDS or _participle(opener)
+        intro = previous == -1 and (len(words) <= _INTRO_MAX_WORDS or long_intro)
+        introduces = opener in _INTRO_WORDS or long_intro
+        if intro and introduces and not self._no_object(verb_index, start):
             return False
         return frame != "that"
+
+    def _long_opening(self) -> bool:
+        """Whether the sentence opens with a subordinator or a participle: its opening
+        phrase, commas and all, introduces what follows."""
+        first = self.text[self.start : self.body_end].lstrip(" \"“”'‘’(").split(maxsplit=1)
+        if not first:
+            return False
+        word = first[0].lower().rstrip(",")
+        return word in _LONG_INTRO_WORDS or _participle(word)
 
     def _no_object(self, verb_index: int, start: int) -> bool:
         """Whether nothing after the verb can be what was said: the sentence ends there, or
@@ -667,6 +710,8 @@ class _Sentence:
                 return True
             if token.lower in _CONJUNCTION_OPENERS:
                 return comma
+            if comma and len(token.lower) > 5 and token.lower.endswith("ing"):
+                return True  # "..., officials said, making it the largest cluster since"
             if not _adverbial(token):
                 return False
             comma = comma or token.text == ","
@@ -967,6 +1012,8 @@ class _Sentence:
             if self._another_speaker_at(i + 1) or self._closing_relay_at(i + 1):
                 return _strip_end(self.text, content_start, token.start), None
             word = tokens[i + 1].lower if i + 1 < len(tokens) else ""
+            if word in _TOTAL_ING:
+                continue  # ", raising the total to 78": the figure the statement leads to
             if word.endswith("ing") and word not in _PREPOSITION_ING:
                 # ", signaling a deepening alliance": the writer's gloss, not the claim.
                 return _strip_end(self.text, content_start, token.start), None
@@ -1036,6 +1083,11 @@ def _participle_link(token: Token) -> bool:
     if not token.text.isalpha() or not token.text.islower() or word in _VERB_WORDS:
         return False
     return word not in _RELATIVE_WORDS  # "polling company Ipsos" is a noun phrase
+
+
+def _participle(word: str) -> bool:
+    """A present participle opening a phrase ("Giving", "Speaking"), by its ending."""
+    return len(word) > 5 and word.endswith("ing") and word not in _PREPOSITION_ING
 
 
 def _start(mention: Mention) -> int:

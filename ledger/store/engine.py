@@ -7,11 +7,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 import migrations
+from ledger.errors import ConfigError
 from ledger.private import private_file, tighten_if_present
 
 WRITE_OPTION = "ledger_write"
@@ -22,7 +23,31 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings the ledger relies on."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    url, connect_args = _driver_options(url)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
+
+
+def _driver_options(url: str) -> tuple[str, dict[str, Any]]:
+    """``?prepare_threshold=none`` (or a number) in a PostgreSQL URL sets psycopg's
+    threshold for server-side prepared statements: ``none`` turns them off, as a pooler in
+    transaction mode that does not track them (PgBouncer before 1.21) requires."""
+    parsed = make_url(url)
+    value = parsed.query.get("prepare_threshold")
+    if value is None:
+        return url, {}
+    text_value = value if isinstance(value, str) else value[-1]
+    if text_value.lower() == "none":
+        threshold = None
+    elif text_value.isdigit():
+        threshold = int(text_value)
+    else:
+        raise ConfigError(
+            f"LEDGER_DATABASE_URL: prepare_threshold must be none or a number, not {text_value!r}"
+        )
+    rest = parsed.difference_update_query(["prepare_threshold"])
+    return rest.render_as_string(hide_password=False), {"prepare_threshold": threshold}
 
 
 def _sqlite_engine(url: str) -> Engine:

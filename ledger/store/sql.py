@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Engine,
@@ -51,7 +51,7 @@ from ledger.entries import (
     SignedEntry,
     current_extraction,
 )
-from ledger.errors import Conflict, StorageError, TimedOut
+from ledger.errors import Conflict, StorageError, TimedOut, Unavailable
 from ledger.merkle import Hash, Node, NodeId
 from ledger.queries import (
     ClaimFilter,
@@ -79,6 +79,7 @@ from ledger.store.tables import (
     EntryRow,
     KeyRow,
     SourceBlobRow,
+    SourceLocationRow,
     SourceRow,
     StateLeafRow,
     TreeNodeRow,
@@ -97,6 +98,7 @@ checkpoints_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 cosignatures_t = CosignatureRow.__table__  # type: ignore[attr-defined]
 tokens_t = ApiTokenRow.__table__  # type: ignore[attr-defined]
 state_leaves_t = StateLeafRow.__table__  # type: ignore[attr-defined]
+locations_t = SourceLocationRow.__table__  # type: ignore[attr-defined]
 versions_t = claim_versions_table
 quantities_t = claim_quantities_table
 version_quantities_t = version_quantities_table
@@ -110,6 +112,12 @@ _CLAIM_SEQ, _CLAIM_SEARCH = _CLAIM_COLUMNS.index("seq"), _CLAIM_COLUMNS.index("s
 
 StateLeaf = tuple[int, bytes, bytes]
 """A write to the claim-state map: the entry's seq, the map key, the value (entry hash)."""
+
+IdKind = Literal["claim", "claimant", "source", "key", "entry"]
+"""What an id names: a claim (its extraction's entry hash), a claimant (the id of one of
+its claims), a source (the SHA-256 of its bytes), a key (its key id) or an entry (its
+hash)."""
+
 
 EntryColumns = tuple[int, bytes, str, str, str, str, str | None]
 """An entries row as verification reads it: seq, bytes, hash, kind, signer, ts, subject."""
@@ -844,8 +852,32 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
-        store = cls(make_engine(url))
-        migrate(store.engine)
+        """The store at ``url``, its schema upgraded; ``Unavailable`` (one line naming the
+        server and the fix) when the database cannot be reached."""
+        try:
+            store = cls(make_engine(url))
+        except OSError as exc:  # SQLite: the database file's folder cannot be made
+            raise Unavailable(
+                f"database file in {exc.filename} cannot be created ({exc.strerror}); set "
+                "LEDGER_HOME or LEDGER_DATABASE_URL to a folder you can write"
+            ) from exc
+        try:
+            migrate(store.engine)
+        except OperationalError as exc:
+            store.close()
+            at = store.engine.url
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            if at.get_backend_name() == "sqlite":
+                raise Unavailable(
+                    f"database file {at.database} cannot be opened ({reason}); check that "
+                    "its folder exists and is writable, or set LEDGER_HOME or "
+                    "LEDGER_DATABASE_URL"
+                ) from exc
+            where = at.render_as_string(hide_password=True)
+            raise Unavailable(
+                f"database {where} is unreachable ({reason}); start it, or point "
+                "LEDGER_DATABASE_URL at a running database"
+            ) from exc
         return store
 
     def close(self) -> None:
@@ -1022,6 +1054,68 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tokens_t).order_by(tokens_t.c.created_at)).all()
         return [{f: getattr(row, f) for f in _TOKEN_FIELDS} for row in rows]
+
+    def ids_in_range(self, kind: IdKind, low: str, high: str | None, limit: int) -> list[str]:
+        """Up to ``limit`` ids of ``kind`` with ``low <= id < high`` (no upper bound when
+        ``high`` is None), in order: the ids starting with a prefix, found by a range scan
+        of the id's unique index (entries.hash, sources and keys primary keys)."""
+        column = {
+            "claim": entries_t.c.hash,
+            "claimant": entries_t.c.hash,
+            "entry": entries_t.c.hash,
+            "source": sources_t.c.sha256,
+            "key": keys_t.c.key_id,
+        }[kind]
+        query = select(column).where(column >= low)
+        if high is not None:
+            query = query.where(column < high)
+        if kind in ("claim", "claimant"):
+            query = query.where(entries_t.c.kind == "claim.extracted")
+        with self.reader() as txn:
+            return list(txn.conn.execute(query.order_by(column).limit(limit)).scalars())
+
+    def add_location(self, location: str, sha256: str, when: str) -> bool:
+        """Record that the source ``sha256`` was read from ``location``; False if that
+        was already recorded (the first time is kept)."""
+        row = {"location": location, "sha256": sha256, "recorded_at": when}
+        found = (locations_t.c.location == location) & (locations_t.c.sha256 == sha256)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(locations_t.c.sha256).where(found)).first() is not None:
+                    return False
+                conn.execute(insert(locations_t), row)
+        except SAIntegrityError:
+            return False  # recorded by a concurrent ingest of the same file
+        return True
+
+    def sources_with_uri(self, uri: str) -> list[str]:
+        """The sources whose signed entry names ``uri`` (indexed), oldest first."""
+        query = select(sources_t.c.sha256).where(sources_t.c.uri == uri).order_by(sources_t.c.seq)
+        with self.reader() as txn:
+            return list(txn.conn.execute(query).scalars())
+
+    def sources_at(self, location: str) -> list[tuple[str, str]]:
+        """The sources read from ``location``: (sha256, recorded_at), oldest first."""
+        query = (
+            select(locations_t.c.sha256, locations_t.c.recorded_at)
+            .where(locations_t.c.location == location)
+            .order_by(locations_t.c.recorded_at, locations_t.c.sha256)
+        )
+        with self.reader() as txn:
+            return [(row[0], row[1]) for row in txn.conn.execute(query)]
+
+    def locations_of(self, shas: Sequence[str]) -> dict[str, list[str]]:
+        """Each source's recorded locations, oldest first (sources with none left out)."""
+        found: dict[str, list[str]] = {}
+        query = (
+            select(locations_t.c.sha256, locations_t.c.location)
+            .where(locations_t.c.sha256.in_(list(shas)))
+            .order_by(locations_t.c.recorded_at, locations_t.c.location)
+        )
+        with self.reader() as txn:
+            for sha, location in txn.conn.execute(query):
+                found.setdefault(sha, []).append(location)
+        return found
 
     def cosignatures(self, size: int) -> list[StoredCosignature]:
         with self.reader() as txn:

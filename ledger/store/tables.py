@@ -433,3 +433,16 @@ class ApiTokenRow(SQLModel, table=True):
     key_id: str = Field(max_length=64)
     created_at: str = Field(max_length=27)
     revoked_at: str | None = Field(default=None, max_length=27)
+
+
+class SourceLocationRow(SQLModel, table=True):
+    """Where this installation's command line read each source from: the absolute path of
+    a local file, or a URL as given (decision 0016). Local and unsigned: not in the log,
+    not in bundles, never served by the API; ``claims --source PATH`` finds a source by it.
+    One row per location and bytes: a file ingested again after it changed adds a row."""
+
+    __tablename__ = "source_locations"
+
+    location: str = Field(primary_key=True)
+    sha256: str = Field(primary_key=True, max_length=64)
+    recorded_at: str = Field(max_length=27)

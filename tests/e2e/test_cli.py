@@ -301,7 +301,7 @@ def test_every_verification_failure_exits_2(tmp_path: Path) -> None:
         in cli(other, "verify", "--bundle", str(bundle), "--log-key", vkey).stdout
     )
     usage = cli(other, "verify", "--bundle", str(bundle), "--log-key", "nonsense", ok=False)
-    assert usage.returncode == 2 and "--log-key" in usage.stderr
+    assert usage.returncode == 4 and "--log-key" in usage.stderr  # usage, not verification
     db = sqlite3.connect(home / "ledger.sqlite3")
     db.execute("DROP TRIGGER checkpoints_no_update")
     db.execute("UPDATE checkpoints SET note = 'garbage' WHERE size = 2")

@@ -61,7 +61,7 @@ def test_reextract_appends_new_claims_and_retracts_the_old_on_request(
     again = run_cli(home, "reextract", sha, **llm)
     assert again.returncode == 1 and "already has 1 claims from extractor" in again.stderr
     unknown = run_cli(home, "reextract", "0" * 64)
-    assert unknown.returncode == 1 and "is not registered" in unknown.stderr
+    assert unknown.returncode == 3 and "is not registered" in unknown.stderr  # not found
     verified = run_cli(home, "verify")
     entries = 2 + 1 + 2 * seed_claims + 1  # keys, the source, claims and retractions, the new claim
     assert verified.returncode == 0, verified.stderr

@@ -38,7 +38,7 @@ def seed_claims() -> list[ExtractedClaim]:
 def test_identity() -> None:
     extractor: Extractor = DeterministicExtractor()
     assert extractor.name == "claims-ledger/rules"
-    assert extractor.version == "2.2.0"
+    assert extractor.version == "2.4.0"
     assert re.fullmatch(r"[0-9a-f]{64}", extractor.rules_sha256)
 
 

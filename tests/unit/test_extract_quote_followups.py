@@ -32,7 +32,7 @@ def test_quoted_paragraph_after_an_attributed_quote_is_the_same_speakers() -> No
     text = (
         "“We lost 300 hectares of wheat,” said Marta Quell, who heads the farmers’ union.\n\n"
         "“The damage will cost growers more than 2 million euros this year. "
-        "Prices will rise by 15 percent.”"
+        "Prices rose by 15 percent in March.”"
     )
     claims = extract(text)
     assert claim_with(claims, "2 million euros").claimant.name == "Marta Quell"

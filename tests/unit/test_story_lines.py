@@ -142,32 +142,24 @@ FLOORS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     # story is not right, docs/decisions/0009 names the points missed and why:
     "a-kavanaugh-confirmation-2018": RIGHT,
     "a-texas-measles-2025": RIGHT,
-    # Two points name their party only by anaphora: "the party will win 410 out of 650
-    # seats" finds the Labour Party named in the claim before it; "So far they have won
-    # only 121 seats" follows "the Tories" (the Conservatives' line says Conservatives),
-    # so it stays off its party's line.
-    "a-uk-election-2024": (1.0, 0.8, ()),
+    "a-uk-election-2024": RIGHT,
     "b-morocco-quake-2023": RIGHT,
-    # All 23 points found. The December revision is one line (NPR's "added a revised
-    # 222,000" joins AP's and the Daily Mail's through the Daily Mail, which shares a name
-    # with NPR; "That was less than the blockbuster 312,000 first reported" goes on about
-    # the figure before it); "the proportion of Americans who either have a job or are
-    # seeking one" is not read as the labor force participation rate.
-    "b-us-jobs-jan-2019": (1.0, 0.93, ()),
+    "b-us-jobs-jan-2019": RIGHT,
     "c-libya-floods-2023": RIGHT,
-    # Folded in from the held-out set on 2026-11-30 at (0.66, 0.55), 3 points not found;
-    # now right over the points found. "Officials in Nepal estimated 4,279 were hurt" is
-    # read as exact (gold: approximate), so not found: a quantities matter.
+    # Right over the points found; one not found since the check-worthiness news stage was
+    # refitted with the Surfside story (2.4.0): '"There are 18 dead bodies on Mount Everest
+    # but we brought down only the wounded."' scored 505 and now just under the 500 mark
+    # (a quote in the first person), so it is no claim. Not forced back: the model decides.
     "d-nepal-quake-2015": RIGHT,
-    # Folded in from the third held-out set on 2026-11-30 at (1.0, 0.70), 13 of 17 points
-    # found. Still not found: Green's "the death toll will jump higher than the 36 currently
-    # reported" (no figure is read: a margin's base). "identified four of the deceased" (4
-    # people) is a line apart from "Two of the victims ... have now been identified" (2
-    # victims: two units). The searched line (about 32 percent of the area "registered", 85%
-    # of the rubble "searched") is two lines, the 32 on the "80 percent contained" line.
-    "e-maui-wildfires-2023": (1.0, 0.95, ()),
+    # One pair apart: teleSUR's "about 32 percent of the area most affected by the fire has
+    # been registered" (a translation of "registrado", searched) and the Star-Advertiser's
+    # "85% of the rubble had been searched" share neither the thing counted (area, rubble)
+    # nor the verb, so the rules keep them on two lines.
+    "e-maui-wildfires-2023": (1.0, 0.98, ()),
+    # Folded in from the fourth held-out set on 2026-11-30 at (1.0, 0.53), 12 of 16 found.
+    "f-surfside-condo-collapse-2021": RIGHT,
 }
-FOUND_ALL_BUT = {"d-nepal-quake-2015": 1, "e-maui-wildfires-2023": 1}
+FOUND_ALL_BUT: dict[str, int] = {"d-nepal-quake-2015": 1}
 
 
 @pytest.mark.skipif(not STORIES, reason=f"no dev-set stories under {DATA}")

@@ -1,0 +1,79 @@
+"""Settings of the HTTP server itself (access log, metrics, persisted queries, event
+stream, proxies), read from ``LEDGER_API_*`` / ``LEDGER_TRUSTED_PROXIES`` when asked for.
+
+They concern serving only, so they live beside the server rather than in
+``ledger.config.Settings`` (which the CLI's other commands read too).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ledger.config import count_setting, env_flag, seconds_setting
+from ledger.errors import ConfigError
+
+DEFAULT_APQ_CACHE_SIZE = 1000
+"""Persisted queries each worker keeps (LEDGER_API_APQ_CACHE_SIZE)."""
+DEFAULT_EVENT_STREAMS = 100
+"""Concurrent /events streams per worker (LEDGER_API_EVENT_STREAMS)."""
+DEFAULT_EVENT_POLL = 0.5
+"""Seconds between two looks at the log's head by the event stream (LEDGER_API_EVENT_POLL)."""
+DEFAULT_EVENT_HEARTBEAT = 15.0
+"""Seconds of quiet after which a stream gets a comment line (LEDGER_API_EVENT_HEARTBEAT)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    access_log: bool = True
+    """One JSON line per request on the ``claims_ledger.access`` logger (LEDGER_API_ACCESS_LOG)."""
+    metrics: bool = True
+    """Prometheus metrics at ``/metrics`` (LEDGER_API_METRICS)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For and
+    X-Forwarded-Proto are believed (LEDGER_TRUSTED_PROXIES; none by default)."""
+    apq_cache_size: int = DEFAULT_APQ_CACHE_SIZE
+    event_streams: int = DEFAULT_EVENT_STREAMS
+    event_poll: float = DEFAULT_EVENT_POLL
+    event_heartbeat: float = DEFAULT_EVENT_HEARTBEAT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
+        env = os.environ if env is None else env
+        return cls(
+            access_log=env_flag(env, "LEDGER_API_ACCESS_LOG", default=True),
+            metrics=env_flag(env, "LEDGER_API_METRICS", default=True),
+            trusted_proxies=proxies_setting(env, "LEDGER_TRUSTED_PROXIES"),
+            apq_cache_size=count_setting(env, "LEDGER_API_APQ_CACHE_SIZE", DEFAULT_APQ_CACHE_SIZE),
+            event_streams=count_setting(env, "LEDGER_API_EVENT_STREAMS", DEFAULT_EVENT_STREAMS),
+            event_poll=seconds_setting(env, "LEDGER_API_EVENT_POLL", DEFAULT_EVENT_POLL),
+            event_heartbeat=seconds_setting(
+                env, "LEDGER_API_EVENT_HEARTBEAT", DEFAULT_EVENT_HEARTBEAT
+            ),
+        )
+
+
+def proxies_setting(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (``10.0.0.0/8``); ``*`` trusts every
+    address (only for a server no client can reach except through the proxy)."""
+    proxies: list[str] = []
+    for item in env.get(name, "").split(","):
+        raw = item.strip()
+        if not raw:
+            continue
+        if raw != "*":
+            try:
+                if "/" in raw:
+                    ipaddress.ip_network(raw, strict=False)
+                else:
+                    ipaddress.ip_address(raw)
+            except ValueError:
+                raise ConfigError(
+                    f"{name} must list IP addresses or networks such as 127.0.0.1 or "
+                    f"10.0.0.0/8, separated by commas; got {raw!r}"
+                ) from None
+        if raw not in proxies:
+            proxies.append(raw)
+    return tuple(proxies)

@@ -1,0 +1,253 @@
+"""The state a verifier keeps between runs: the newest checkpoint it has verified, and the
+compact range ("frontier") of the tree at that size, in one JSON file
+(docs/formats/client-state.md).
+
+    state = load_state(path, log_key)          # None on first use; checks the note's signature
+    ...                                        # verify something newer, consistent with state
+    save_state(path, TrustState.build(note, checkpoint, frontier, key_entries=...))
+
+``save_state`` replaces the file atomically (temporary file in the same folder, fsync,
+rename, fsync of the folder): a crash leaves the old file or the new one, never a mix.
+``TrustState.extend(leaves)`` appends leaf hashes to the saved frontier and gives the root
+at the new size without any earlier entry. ``frontier_from_last_leaf`` derives the frontier
+from the inclusion proof of the tree's last leaf, so a client that never downloaded the log
+can still save a state it can extend later.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
+from ledger.entries import KeyRegistered, KeyRevoked, parse_entry
+from ledger.errors import FormatError, LedgerError, VerificationError
+
+FORMAT = "claims-ledger/client-state@v1"
+"""The value of the ``format`` member; a file with any other value is refused."""
+MAX_STATE_BYTES = 16 << 20
+"""A state file larger than this is refused before it is parsed."""
+_MEMBERS = {
+    "format",
+    "origin",
+    "size",
+    "root",
+    "checkpoint",
+    "frontier",
+    "entries_verified",
+    "key_entries",
+}
+
+
+@dataclass(frozen=True)
+class TrustState:
+    """A checkpoint the holder has verified, with what is needed to extend it.
+
+    ``note``: the signed checkpoint note exactly as it was served (log signature and any
+    witness cosignatures). ``frontier``: the hashes of ``merkle.frontier_ids(size)``, largest
+    subtree first. ``entries_verified``: every entry below ``size`` was checked (signatures,
+    keys, rules), not only the checkpoint; then ``key_entries`` holds the exact bytes of
+    every key.registered and key.revoked entry below ``size``, in log order, so a later
+    incremental check knows every key's state without asking the server."""
+
+    note: str
+    checkpoint: Checkpoint
+    frontier: tuple[merkle.Hash, ...]
+    entries_verified: bool = False
+    key_entries: tuple[bytes, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        return self.checkpoint.origin
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+    @property
+    def root(self) -> merkle.Hash:
+        return self.checkpoint.root_hash
+
+    @classmethod
+    def build(
+        cls,
+        note: str | bytes,
+        verifier: Verifier,
+        frontier: Sequence[bytes],
+        *,
+        entries_verified: bool = False,
+        key_entries: Sequence[bytes] = (),
+    ) -> TrustState:
+        """A state for ``note`` after checking its log signature (origin = the key's name),
+        that ``frontier`` folds to its root, and that ``key_entries`` are key entries below
+        its size in order (VerificationError / FormatError naming what is wrong)."""
+        text = note.decode("utf-8") if isinstance(note, bytes) else note
+        checkpoint = verify_checkpoint(text, verifier, verifier.name)
+        hashes = tuple(merkle.Hash(bytes(h)) for h in frontier)
+        compact = merkle.Frontier.restore(checkpoint.size, hashes)
+        if compact.root() != checkpoint.root_hash:
+            raise VerificationError(
+                f"state: the frontier hashes fold to {compact.root().hex()}, the checkpoint "
+                f"at size {checkpoint.size} signs {checkpoint.root_hash.hex()}"
+            )
+        if key_entries and not entries_verified:
+            raise FormatError("state: key_entries are only kept when entries_verified is true")
+        _check_key_entries(key_entries, checkpoint.size)
+        return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries))
+
+    def extend(self, leaves: Sequence[merkle.Hash]) -> merkle.Integration:
+        """The tree after appending ``leaves`` (entry hashes from seq ``size`` on)."""
+        return merkle.integrate(self.size, self.frontier, leaves)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "origin": self.origin,
+            "size": self.size,
+            "root": _b64(self.root),
+            "checkpoint": self.note,
+            "frontier": [_b64(h) for h in self.frontier],
+            "entries_verified": self.entries_verified,
+            "key_entries": [_b64(e) for e in self.key_entries],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, verifier: Verifier, *, where: str = "state") -> TrustState:
+        """Parse and check a state file's JSON value (see ``build`` for the checks; ``size``,
+        ``root`` and ``origin`` must repeat the note's)."""
+        if not isinstance(data, dict):
+            raise FormatError(f"{where}: not a JSON object")
+        if set(data) != _MEMBERS:
+            missing, extra = sorted(_MEMBERS - set(data)), sorted(set(data) - _MEMBERS)
+            raise FormatError(f"{where}: members missing {missing}, unknown {extra}")
+        if data["format"] != FORMAT:
+            raise FormatError(f"{where}: format is {data['format']!r}, expected {FORMAT!r}")
+        note = _typed(data, "checkpoint", str, where)
+        frontier = [_unb64(h, f"{where}: frontier") for h in _typed(data, "frontier", list, where)]
+        keys = [
+            _unb64(e, f"{where}: key_entries") for e in _typed(data, "key_entries", list, where)
+        ]
+        verified = _typed(data, "entries_verified", bool, where)
+        try:
+            state = cls.build(note, verifier, frontier, entries_verified=verified, key_entries=keys)
+        except LedgerError as exc:
+            raise type(exc)(f"{where}: {exc}") from exc
+        size = _typed(data, "size", int, where)
+        root = _unb64(_typed(data, "root", str, where), f"{where}: root")
+        origin = _typed(data, "origin", str, where)
+        if (origin, size, root) != (state.origin, state.size, state.root):
+            raise FormatError(f"{where}: origin, size or root differ from its checkpoint note")
+        return state
+
+
+def frontier_from_last_leaf(
+    size: int, leaf: merkle.Hash, proof: Sequence[merkle.Hash], root: merkle.Hash
+) -> tuple[merkle.Hash, ...]:
+    """The frontier of a tree of ``size`` leaves from the inclusion proof of its last leaf
+    (index size-1), after checking that proof against ``root``.
+
+    The last leaf is rightmost, so every hash on its path is a left sibling: the first L
+    (2**L = the lowest set bit of ``size``) lie inside the last frontier subtree and fold
+    with the leaf into that subtree's hash; the rest are the other frontier subtrees,
+    smallest first."""
+    if size < 1:
+        raise VerificationError("an empty tree has no last leaf (its frontier is empty)")
+    merkle.verify_inclusion(leaf, size - 1, size, proof, root)
+    inner = (size & -size).bit_length() - 1  # level of the last frontier subtree
+    last = leaf
+    for sibling in proof[:inner]:
+        last = merkle.node_hash(sibling, last)
+    return (*reversed(proof[inner:]), last)
+
+
+def load_state(path: Path, verifier: Verifier) -> TrustState | None:
+    """The state saved at ``path``, checked (``TrustState.from_json``); None if there is no
+    file yet (first use). A file that is there but unreadable or wrong raises."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_STATE_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FormatError(f"state file {path}: cannot read it ({exc.strerror})") from exc
+    if len(raw) > MAX_STATE_BYTES:
+        raise FormatError(f"state file {path}: larger than {MAX_STATE_BYTES} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"state file {path}: not UTF-8 JSON ({exc})") from exc
+    return TrustState.from_json(data, verifier, where=f"state file {path}")
+
+
+def save_state(path: Path, state: TrustState) -> None:
+    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, written
+    and fsynced, renamed over ``path``, then the folder fsynced. On any failure the old file
+    is untouched and the temporary file removed."""
+    text = json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n"
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not every platform opens folders; the rename itself is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _check_key_entries(entries: Sequence[bytes], size: int) -> None:
+    last = -1
+    for number, data in enumerate(entries):
+        entry = parse_entry(data, where=f"state: key entry {number}")
+        if not isinstance(entry.body.payload, KeyRegistered | KeyRevoked):
+            raise FormatError(f"state: key entry {number} (seq {entry.seq}) is a {entry.kind}")
+        if not last < entry.seq < size:
+            raise FormatError(
+                f"state: key entry {number} has seq {entry.seq}, not after {last} and "
+                f"below the state's size {size}"
+            )
+        last = entry.seq
+
+
+def _typed(data: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    value = data[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise FormatError(f"{where}: {name} is not a {kind.__name__}")
+    return value
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unb64(text: Any, where: str) -> bytes:
+    if not isinstance(text, str):
+        raise FormatError(f"{where}: not a base64 string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError(f"{where}: bad base64 ({exc})") from exc

@@ -1,0 +1,768 @@
+"""Incremental verification: check only what is new since a saved, verified state.
+
+A state is a checkpoint the holder verified (size ``k``, root, its signed note) with the
+tree's compact range at ``k`` (``merkle.frontier_ids(k)``'s hashes). ``verify_since``
+takes it, the entries ``k..n`` and the signed checkpoints in ``(k, n]``, and checks:
+
+* every new entry: bytes, seq, prev link, log name, timestamps, format version, signer key
+  and role at its position, signature (``ledger.chunks``, the same code a full verify
+  runs), then the rules that look back (``ledger.verify.LogChecker``'s join: key entries,
+  source registrations, claims citing a source, changes to claims, quotes);
+* the tree: the new leaves extend the saved frontier; the root at every checkpoint in
+  range must be the one it signs, each checkpoint's signature by the log key; the newest
+  checkpoint must cover the newest entry; the tree nodes stored for the new leaves must be
+  the recomputed ones; the consistency proof ``k -> n`` the log serves must verify;
+* older entries the new ones refer to (a cited source, a claim's earlier entries, entry
+  ``k - 1`` for the link, entry 0 for the log key) are read through an untrusted
+  ``OldLog`` and each is accepted only with an inclusion proof against the *saved* root,
+  so the store can hide or reorder nothing the old checkpoint commits to without failing.
+
+* with a database: the source and claim rows the new entries create, and the rows of the
+  claims they change (older ones included, replayed through proven entries).
+
+Cost: O(new entries + log n) hashes and signatures, plus O(log n) per older entry a new
+one looks up. Not rechecked: entries below ``k`` (the state says they were), the other
+projections (past claim states, search and quantity indexes, derived tables: a full
+``claims-ledger verify`` does), and absences: "no earlier source has this SHA-256",
+"this claim has no other earlier entry" are the store's answers, which an inclusion proof
+cannot show (the claim-state map in checkpoints will; see
+docs/decisions/0014-incremental-verification.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
+from ledger.chunks import KIND_CODE, ChunkResult, ChunkTask, Row, check_chunk, check_node
+from ledger.entries import ENTRY_KINDS, EntryHash, SourceRegistered, entry_hash, parse_entry
+from ledger.errors import FormatError, IntegrityError, ProofError, VerificationError
+from ledger.rules import KeyState
+from ledger.state import ClaimState, Overlay, fold, subject_of
+from ledger.store import Store, StoredCheckpoint
+from ledger.trust_state import TrustState, load_state, save_state
+from ledger.verify import (
+    LogChecker,
+    Progress,
+    VerifyReport,
+    _ClaimView,
+    _diff_rows,
+    _explain,
+    key_states,
+    verify_store,
+)
+
+CHUNK = 1024
+"""New entries checked per chunk task."""
+_EXTRACTED = KIND_CODE["claim.extracted"]
+_KEY_KINDS = (b'"kind":"key.registered"', b'"kind":"key.revoked"')
+
+
+# -- the saved state, as plain values ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifiedState:
+    """What a successful verification leaves behind: the log at ``size`` entries was
+    checked, its root is ``root`` (signed in ``note``, the checkpoint at that size), and
+    ``frontier`` holds the hashes of ``merkle.frontier_ids(size)``, largest subtree first.
+
+    ``key_entries``: the bytes of every key entry below ``size`` in log order, when the
+    state keeps them (then the store is not asked for them); None: ask the store, and
+    prove each against ``root``."""
+
+    size: int
+    root: merkle.Hash
+    frontier: tuple[merkle.Hash, ...]
+    note: str | None
+    key_entries: tuple[bytes, ...] | None = None
+
+    def check_frontier(self) -> None:
+        """The frontier has the hashes ``merkle.frontier_ids(size)`` names, folding to root."""
+        try:
+            compact = merkle.Frontier.restore(self.size, self.frontier)
+        except VerificationError as exc:
+            raise VerificationError(f"saved state: {exc}") from exc
+        if compact.root() != self.root:
+            raise VerificationError(
+                f"saved state: its frontier folds to {compact.root().hex()}, not to its "
+                f"root {self.root.hex()} at size {self.size}: the state was altered"
+            )
+
+    def check(self, verifier: Verifier | None) -> Checkpoint | None:
+        """The state is self-consistent: its frontier folds to its root and, when a log key
+        is known, its note is a checkpoint at its size and root signed by that key."""
+        self.check_frontier()
+        if self.note is None:
+            if self.size:
+                raise VerificationError(f"saved state at size {self.size} has no checkpoint")
+            return None
+        if verifier is None:
+            return None
+        try:
+            checkpoint = verify_checkpoint(self.note, verifier, verifier.name)
+        except (VerificationError, FormatError) as exc:
+            raise VerificationError(f"saved state: its checkpoint note: {exc}") from exc
+        if checkpoint.size != self.size or checkpoint.root_hash != self.root:
+            raise VerificationError(
+                f"saved state: size {self.size} and root {self.root.hex()} are not those of "
+                f"its signed checkpoint (size {checkpoint.size}, root "
+                f"{checkpoint.root_hash.hex()}): the state was altered"
+            )
+        return checkpoint
+
+
+# -- the untrusted older log ----------------------------------------------------------------
+
+
+class OldLog(Protocol):
+    """Where older entries and proofs come from (a database, a server): nothing it says is
+    believed without a proof against a root the verifier already trusts."""
+
+    def seq_of(self, entry_hash: str) -> int | None: ...
+
+    def entry_at(self, seq: int) -> bytes | None: ...
+
+    def history(self, subject: str, before: int) -> list[bytes]:
+        """Every entry about claim ``subject`` with seq below ``before``, in order."""
+        ...
+
+    def source_seq(self, sha256: str) -> int | None:
+        """The seq of the registration of the source with this SHA-256 (hex), if any."""
+        ...
+
+    def key_entries(self, stop: int) -> list[tuple[int, bytes]]:
+        """(seq, bytes) of every key entry below ``stop``, in order."""
+        ...
+
+    def inclusion_proof(self, index: int, size: int) -> list[merkle.Hash]: ...
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[merkle.Hash]: ...
+
+
+class StoreLog:
+    """An ``OldLog`` over the database: its indexes for lookups, its tree nodes for proofs."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def seq_of(self, entry_hash: str) -> int | None:
+        found = self.store.entry_by_hash(entry_hash)
+        return found.seq if found is not None else None
+
+    def entry_at(self, seq: int) -> bytes | None:
+        found = self.store.entry_by_seq(seq)
+        return found.data if found is not None else None
+
+    def history(self, subject: str, before: int) -> list[bytes]:
+        return [row.data for row in self.store.subject_entries(subject) if row.seq < before]
+
+    def source_seq(self, sha256: str) -> int | None:
+        found = self.store.get_source(sha256)
+        return found.seq if found is not None else None
+
+    def key_entries(self, stop: int) -> list[tuple[int, bytes]]:
+        with self.store.reader() as txn:
+            return txn.key_entries(stop)
+
+    def inclusion_proof(self, index: int, size: int) -> list[merkle.Hash]:
+        with self.store.reader() as txn:
+            return merkle.inclusion_proof(index, size, txn)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[merkle.Hash]:
+        with self.store.reader() as txn:
+            return merkle.consistency_proof(old_size, new_size, txn)
+
+    def read_nodes(self, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, merkle.Hash]:
+        with self.store.reader() as txn:
+            return txn.read_nodes(ids)
+
+
+class ProvenIndex:
+    """An ``EntryIndex`` for the join: entries below the saved size come from ``OldLog``
+    and each is checked by an inclusion proof against the saved root before it is used;
+    new entries come from the walk itself (already checked)."""
+
+    def __init__(self, old: OldLog, size: int, root: merkle.Hash) -> None:
+        self.old = old
+        self.size = size
+        self.root = root
+        self.proofs = 0
+        self._proven: dict[int, bytes] = {}
+        self._new: list[bytes] = []
+        self._new_seqs: dict[str, int] = {}
+        self._new_subjects: dict[str, list[int]] = {}
+
+    # New entries ------------------------------------------------------------------------
+
+    def add(self, seq: int, data: bytes, hash_hex: str, kind: int, subject: str | None) -> None:
+        """New entry ``seq``, checked by the walk (its hash, kind and subject from there)."""
+        if seq != self.size + len(self._new):
+            raise VerificationError(f"entry {seq} learnt out of order")
+        self._new.append(data)
+        if subject is not None or kind == KIND_CODE["source.registered"]:
+            self._new_seqs[hash_hex] = seq
+        if subject is not None:
+            self._new_subjects.setdefault(subject, []).append(seq)
+
+    # Older entries, proven ---------------------------------------------------------------
+
+    def proven(self, seq: int, why: str) -> bytes:
+        """Entry ``seq`` (below the saved size) after proving it is in the saved tree."""
+        found = self._proven.get(seq)
+        if found is not None:
+            return found
+        data = self.old.entry_at(seq)
+        if data is None:
+            raise IntegrityError(
+                f"entry {seq} ({why}) is missing from the log, but the saved checkpoint at "
+                f"size {self.size} includes it",
+                seq=seq,
+            )
+        self.prove(seq, data, why)
+        if len(self._proven) >= 4096:
+            self._proven.clear()
+        self._proven[seq] = data
+        return data
+
+    def prove(self, seq: int, data: bytes, why: str) -> None:
+        """``data`` is leaf ``seq`` of the saved tree, or IntegrityError naming the entry."""
+        if not 0 <= seq < self.size:
+            raise IntegrityError(
+                f"entry {seq} ({why}) is not below the saved size {self.size}", seq=seq
+            )
+        self.proofs += 1
+        leaf = merkle.Hash(entry_hash(data))
+        try:
+            merkle.verify_inclusion(
+                leaf, seq, self.size, self.old.inclusion_proof(seq, self.size), self.root
+            )
+        except (ProofError, VerificationError) as exc:
+            raise IntegrityError(
+                f"entry {seq} ({why}) as the log now holds it, or the tree above it, is not "
+                f"what the saved checkpoint at size {self.size} commits to: {exc}",
+                seq=seq,
+            ) from exc
+
+    # EntryIndex ---------------------------------------------------------------------------
+
+    def entry_at(self, seq: int) -> bytes | None:
+        if seq >= self.size:
+            offset = seq - self.size
+            return self._new[offset] if offset < len(self._new) else None
+        return self.proven(seq, "an earlier entry a new one refers to")
+
+    def seq_of(self, entry_hash_hex: str) -> int | None:
+        if (seq := self._new_seqs.get(entry_hash_hex)) is not None:
+            return seq
+        seq = self.old.seq_of(entry_hash_hex)
+        if seq is None or not 0 <= seq < self.size:
+            return None
+        data = self.proven(seq, f"found by its hash {entry_hash_hex[:16]}…")
+        if entry_hash(data).hex() != entry_hash_hex:
+            raise IntegrityError(
+                f"the log's index finds entry hash {entry_hash_hex} at seq {seq}, whose "
+                f"entry hashes to {entry_hash(data).hex()}",
+                seq=seq,
+            )
+        return seq
+
+    def history(self, subject: str, before: int) -> list[bytes]:
+        out: list[bytes] = []
+        for data in self.old.history(subject, min(before, self.size)):
+            try:
+                entry = parse_entry(data, where=f"history of claim {subject}")
+            except FormatError as exc:
+                raise IntegrityError(f"history of claim {subject}: {exc}") from exc
+            seq = entry.seq
+            if seq >= before:
+                continue
+            if subject_of(entry) != subject and entry.hash.hex() != subject:
+                raise IntegrityError(
+                    f"the log's index lists entry {seq} in the history of claim {subject}, "
+                    "but it is about something else",
+                    seq=seq,
+                )
+            if self._proven.get(seq) != data:
+                self.prove(seq, data, f"in the history of claim {subject}")
+                self._proven[seq] = data
+            out.append(data)
+        out += [
+            self._new[seq - self.size]
+            for seq in self._new_subjects.get(subject, [])
+            if seq < before
+        ]
+        return out
+
+    def kind_at(self, seq: int) -> int:
+        data = self.entry_at(seq)
+        if data is None:
+            return 0
+        return KIND_CODE[parse_entry(data, where=f"entry {seq}").kind]
+
+    def source_sha(self, entry_hash_hex: str) -> bytes | None:
+        """The SHA-256 of the source entry ``entry_hash_hex`` registers, if it is one."""
+        seq = self.seq_of(entry_hash_hex)
+        if seq is None or seq >= self.size:
+            return None
+        payload = parse_entry(self.proven(seq, "a cited source"), where=f"entry {seq}")
+        found = payload.body.payload
+        return bytes.fromhex(found.sha256) if isinstance(found, SourceRegistered) else None
+
+    def source_registered(self, sha: bytes) -> bool:
+        """Whether an entry below the saved size registered the source with SHA-256 ``sha``
+        (the store's "no" is believed: see the module's note on absences)."""
+        seq = self.old.source_seq(sha.hex())
+        if seq is None or not 0 <= seq < self.size:
+            return False
+        payload = parse_entry(self.proven(seq, "an earlier source registration"), where="")
+        found = payload.body.payload
+        return isinstance(found, SourceRegistered) and found.sha256 == sha.hex()
+
+
+# -- the join, over the new entries -----------------------------------------------------------
+
+
+class _OldSourceShas(set[bytes]):
+    """Source SHA-256s registered so far: the new ones in the set, older ones looked up."""
+
+    def __init__(self, index: ProvenIndex) -> None:
+        super().__init__()
+        self.index = index
+
+    def __contains__(self, sha: object) -> bool:
+        if super().__contains__(sha):
+            return True
+        return isinstance(sha, bytes) and self.index.source_registered(sha)
+
+
+class _OldSources(dict[bytes, bytes]):
+    """Source entry hash -> SHA-256: the new ones in the dict, older ones looked up."""
+
+    def __init__(self, index: ProvenIndex) -> None:
+        super().__init__()
+        self.index = index
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None  # type: ignore[arg-type]
+
+    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        found = super().get(key)
+        if found is None:
+            found = self.index.source_sha(key.hex())
+        return found if found is not None else default
+
+
+class SinceChecker(LogChecker):
+    """``LogChecker``'s join, started at the saved size instead of 0: older facts (keys,
+    sources, claims, the last entry) come from the ``ProvenIndex``, and the tree grows
+    from the saved frontier leaf by leaf."""
+
+    def __init__(
+        self,
+        index: ProvenIndex,
+        state: VerifiedState,
+        old_keys: dict[str, KeyState],
+        hint: dict[str, KeyState],
+        rows: list[bytes],
+        *,
+        log_verifier: Verifier | None,
+        blobs: Callable[[str], bytes | None] | None,
+    ) -> None:
+        super().__init__(index, hint, log_verifier=log_verifier, blobs=blobs)
+        self.proven_index = index
+        self._rows = rows  # the new entries' bytes, from seq state.size on
+        self.keys = dict(old_keys)
+        self.source_shas = _OldSourceShas(index)
+        self.source_by_entry = _OldSources(index)
+        self.tree = merkle.Frontier.restore(state.size, state.frontier)
+        self.new_nodes: list[merkle.Node] = []
+        self.report.entries = state.size
+        self.report.root = state.root
+        self.start = state.size
+        if state.size:
+            last = parse_entry(index.proven(state.size - 1, "the last verified entry"), where="")
+            self.report.head = last.hash
+            self._last_ts = last.body.ts
+            self._last_v = last.body.v
+            self.origin = last.body.log
+
+    def absorb_new(self, result: ChunkResult, checkpoints: Sequence[StoredCheckpoint]) -> None:
+        """The next chunk of new entries, and the checkpoints whose size falls in it."""
+        if result.start != self.size:
+            raise VerificationError(f"chunk at {result.start} joined at {self.size}")
+        for offset, (hash_hex, kind, subject) in enumerate(result.facts):
+            seq = result.start + offset
+            self.proven_index.add(seq, self._rows[seq - self.start], hash_hex, kind, subject)
+        if result.first_ts:
+            self._check_boundary(result)
+        self.kinds.extend(result.kinds)
+        self._apply_events(result)
+        self.row_findings.extend(result.row_findings)
+        self.report.projection_rows += result.rows
+        if result.failure is not None:
+            raise result.failure.exception()
+        wanted = {c.size: c for c in checkpoints}
+        for hash_hex, _, _ in result.facts:
+            self.new_nodes += [
+                node
+                for node in self.tree.append(merkle.Hash(bytes.fromhex(hash_hex)))
+                if node.level
+            ]
+            if (checkpoint := wanted.get(self.tree.size)) is not None:
+                self._check_checkpoint(checkpoint, self.tree.root())
+        self.report.entries = result.stop
+        if result.last_hash is not None:
+            self.report.head = EntryHash(result.last_hash)
+        self._last_ts = result.last_ts
+        self._last_v = result.last_v or self._last_v
+        self.report.root = self.tree.root()
+
+    def claim_before(self, claim_id: str, before: int) -> ClaimState | None:
+        seq = self.index.seq_of(claim_id)
+        if seq is None or seq >= before:
+            return None
+        kind = self.kinds[seq - self.start] if seq >= self.start else self.proven_index.kind_at(seq)
+        if kind != _EXTRACTED:
+            return None
+        state = Overlay(_ClaimView(self, seq))
+        for data in self.index.history(claim_id, before):
+            fold(parse_entry(data, where=f"history of claim {claim_id}"), state)
+        return state.changes.claims.get(claim_id)
+
+    def finish_new(self) -> VerifyReport:
+        if self.keys != self.hint:
+            raise IntegrityError(
+                "the key entries found through the entries table's kind column are not the "
+                "key entries in the log: the lookup columns were edited"
+            )
+        for code, kind in enumerate(ENTRY_KINDS, start=1):
+            if count := self.kinds.count(code):
+                self.report.kinds[kind] = count
+        return self.report
+
+
+# -- the entry point --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SinceResult:
+    """What ``verify_since`` checked, and the state to save for next time."""
+
+    report: VerifyReport
+    state: VerifiedState
+    new_entries: int
+    proofs: int
+    """Inclusion proofs checked for older entries the new ones refer to."""
+
+
+def _log_verifier(entry0: bytes) -> Verifier:
+    """The log key entry 0 registers (as ``LogChecker`` takes it when it walks entry 0)."""
+    keys = list(key_states([(0, entry0)]).values())
+    if len(keys) != 1:
+        raise IntegrityError("entry 0 does not register the log key", seq=0)
+    log = parse_entry(entry0, where="entry 0").body.log
+    return Verifier.from_public_key(log, Ed25519PublicKey.from_public_bytes(keys[0].public_key))
+
+
+def verify_since(
+    state: VerifiedState,
+    rows: Iterable[Row],
+    old: OldLog,
+    checkpoints: Iterable[StoredCheckpoint],
+    *,
+    log_verifier: Verifier | None = None,
+    store: Store | None = None,
+    nodes: merkle.NodeReader | None = None,
+) -> SinceResult:
+    """Check the entries after ``state`` (``rows``: seq ``state.size`` on, in order), the
+    checkpoints in ``(state.size, n]`` (ascending; the last must be at ``n``) and the
+    consistency proof from the saved checkpoint; return the new state.
+
+    ``store``: where source bytes are read from to recheck new sources and quotes (None:
+    those checks are left out, as for a client holding only entries). ``nodes``: stored
+    tree nodes to compare with the recomputed ones (None: not compared).
+    Raises a ``VerificationError`` naming the entry or checkpoint at the first problem.
+    """
+    state.check_frontier()
+    index = ProvenIndex(old, state.size, state.root)
+    if log_verifier is None and state.size:
+        # The key entry 0 registers, believed only to check the state's own note first (a
+        # state altered consistently is named as such), then proven against the saved root.
+        entry0 = old.entry_at(0)
+        if entry0 is None:
+            raise IntegrityError("entry 0 (the log key) is missing from the log", seq=0)
+        log_verifier = _log_verifier(entry0)
+        state.check(log_verifier)
+        index.prove(0, entry0, "entry 0, the log key")
+    else:
+        state.check(log_verifier)
+    new_rows = list(rows)
+    new_data = [row[1] for row in new_rows]
+    if state.key_entries is not None:
+        old_key_rows = [(_seq_of(data), data) for data in state.key_entries]
+    else:
+        old_key_rows = old.key_entries(state.size)
+        for seq, data in old_key_rows:
+            index.prove(seq, data, "a key entry")
+    new_key_rows = [
+        (row[0], row[1]) for row in new_rows if any(kind in row[1] for kind in _KEY_KINDS)
+    ]
+    old_keys = key_states(old_key_rows)
+    hint = key_states([*old_key_rows, *new_key_rows])
+    checker = SinceChecker(
+        index,
+        state,
+        old_keys,
+        hint,
+        new_data,
+        log_verifier=log_verifier,
+        blobs=store.blob if store is not None else None,
+    )
+    pending = list(checkpoints)
+    for c in pending:
+        if c.size <= state.size:
+            raise IntegrityError(
+                f"checkpoint at tree size {c.size} is not after the saved size {state.size}"
+            )
+    size = state.size + len(new_rows)
+    for start, stop in _chunks(state.size, size):
+        part = new_rows[start - state.size : stop - state.size]
+        bounds = (start, stop if stop < size else None)  # rows the chunk's entries create
+        task = ChunkTask(
+            start,
+            stop,
+            rows=part,
+            index_facts=True,
+            recheck_sources=store is not None,
+            projection_bounds=bounds if store is not None else None,
+        )
+        result = check_chunk(store, task, hint)
+        checker.absorb_new(result, [c for c in pending if start < c.size <= stop])
+    for c in pending:
+        if c.size > size:
+            raise IntegrityError(
+                f"a checkpoint was signed at tree size {c.size}, but the log has only {size} "
+                f"entries: entries were removed after it was signed",
+                seq=size,
+            )
+    newest = pending[-1] if pending else None
+    if size > state.size and (newest is None or newest.size != size):
+        covered = newest.size if newest is not None else state.size
+        raise IntegrityError(
+            f"entries {covered} to {size - 1} are not covered by any signed checkpoint: "
+            "appends sign one in the same transaction, so they were added behind the "
+            "ledger's back or their checkpoint was removed",
+            seq=covered,
+        )
+    report = checker.finish_new()
+    if store is not None:
+        check_new_projections(store, checker)
+    if nodes is not None:
+        _check_nodes(checker.new_nodes, nodes)
+    report.nodes = len(checker.new_nodes)
+    root = checker.tree.root()
+    if state.size and size > state.size:
+        try:
+            merkle.verify_consistency(
+                state.size, size, old.consistency_proof(state.size, size), state.root, root
+            )
+        except (ProofError, VerificationError) as exc:
+            raise IntegrityError(
+                f"consistency proof from the saved checkpoint at size {state.size} to the "
+                f"checkpoint at size {size}: {exc}",
+                seq=size - 1,
+            ) from exc
+    keys = None
+    if state.key_entries is not None:
+        keys = state.key_entries + tuple(data for _, data in new_key_rows)
+    new_state = VerifiedState(
+        size=size,
+        root=root,
+        frontier=checker.tree.hashes,
+        note=newest.note if newest is not None else state.note,
+        key_entries=keys,
+    )
+    return SinceResult(report, new_state, len(new_rows), index.proofs)
+
+
+def check_new_projections(store: Store, checker: SinceChecker) -> None:
+    """The source and claim rows the new entries create or change, against the log: rows
+    with seq from the saved size on (compared by the chunks), and every claim a new entry
+    changed, older ones included, against its replay. Not the past claim states, the
+    search and quantity indexes or the derived tables (a full verify checks those)."""
+    findings = sorted(checker.row_findings, key=lambda f: (f[1] != "sources", f[2]))
+    for finding, table, seq, key in findings:
+        if finding == "differs" and table == "claims" and key in checker.modified:
+            continue
+        if finding == "missing":
+            what = f"{table}: the row for entry {seq} is missing"
+        elif finding == "extra":
+            what = f"{table}: row {key} (seq {seq}) is not implied by the log"
+        else:
+            what = _explain(store, checker, table, seq, key)
+        raise IntegrityError(f"projections differ from the log: {what}", seq=seq)
+    for claim_id in sorted(checker.modified):
+        row = store.get_claim(claim_id)
+        claim = checker.claim_before(claim_id, checker.size)
+        derived = {claim_id: claim} if claim is not None else {}
+        differences = _diff_rows("claims", {claim_id: row} if row is not None else {}, derived)
+        if differences:
+            raise IntegrityError(f"projections differ from the log: {differences[0]}")
+        checker.report.projection_rows += 1
+
+
+def _seq_of(data: bytes) -> int:
+    return parse_entry(data, where="saved key entry").seq
+
+
+def _chunks(start: int, stop: int) -> Iterator[tuple[int, int]]:
+    for low in range(start, stop, CHUNK):
+        yield low, min(low + CHUNK, stop)
+
+
+def _check_nodes(computed: list[merkle.Node], nodes: merkle.NodeReader) -> None:
+    for first in range(0, len(computed), 500):
+        part = computed[first : first + 500]
+        stored = nodes.read_nodes([n.id for n in part])
+        for node in part:
+            check_node(node, stored.get(node.id))
+
+
+# -- over a database ------------------------------------------------------------------------
+
+
+def verify_store_since(
+    store: Store, state: VerifiedState, *, log_verifier: Verifier | None = None
+) -> SinceResult:
+    """``verify_since`` over the database's entries after ``state`` up to its head."""
+    head = store.head().size
+    if head < state.size:
+        raise IntegrityError(
+            f"the saved state is at tree size {state.size}, but the log holds only {head} "
+            "entries: it was truncated",
+            seq=head,
+        )
+    with store.reader() as txn:
+        rows: list[Row] = list(txn.entry_rows(state.size, head))
+        checkpoints = [
+            c for size in txn.checkpoint_sizes(state.size, head) if (c := txn.checkpoint(size))
+        ]
+    log = StoreLog(store)
+    return verify_since(
+        state, rows, log, checkpoints, log_verifier=log_verifier, store=store, nodes=log
+    )
+
+
+def state_of_store(store: Store, report: VerifyReport) -> VerifiedState:
+    """The state a full ``verify_store`` of the whole log leaves: the checkpoint at its
+    head, and the frontier read from the tree nodes (checked to fold to the verified root)."""
+    size = report.entries
+    with store.reader() as txn:
+        checkpoint = txn.checkpoint(size) if size else None
+        ids = merkle.frontier_ids(size)
+        found = txn.read_nodes(ids)
+        key_rows = txn.key_entries(size)
+    if size and checkpoint is None:
+        raise VerificationError(f"no signed checkpoint at the verified size {size}")
+    frontier = tuple(found[i] for i in ids if i in found)
+    if (
+        len(frontier) != len(ids)
+        or (merkle.fold_perfect(frontier) if frontier else merkle.EMPTY_ROOT) != report.root
+    ):
+        raise VerificationError(f"the tree's frontier at size {size} is not the verified root")
+    return VerifiedState(
+        size=size,
+        root=report.root,
+        frontier=frontier,
+        note=checkpoint.note if checkpoint is not None else None,
+        key_entries=tuple(data for _, data in key_rows),
+    )
+
+
+# -- with a state file ------------------------------------------------------------------------
+
+
+def from_trust_state(saved: TrustState) -> VerifiedState:
+    """The plain values of a state file (``ledger.trust_state``) whose entries were verified."""
+    if not saved.entries_verified:
+        raise VerificationError(
+            f"saved state at size {saved.size}: only its checkpoint was verified, not the "
+            "entries below it, so there is nothing to verify incrementally from: run a full "
+            "verify (without --since) first"
+        )
+    return VerifiedState(
+        size=saved.size,
+        root=saved.root,
+        frontier=saved.frontier,
+        note=saved.note,
+        key_entries=saved.key_entries,
+    )
+
+
+def to_trust_state(state: VerifiedState, verifier: Verifier) -> TrustState:
+    """The state file for ``state`` (its note re-checked under ``verifier``)."""
+    if state.note is None:
+        raise VerificationError("an empty log has no checkpoint to save as a state")
+    return TrustState.build(
+        state.note,
+        verifier,
+        state.frontier,
+        entries_verified=True,
+        key_entries=state.key_entries or (),
+    )
+
+
+@dataclass(frozen=True)
+class StateRun:
+    """What ``verify_with_state`` did: an incremental check (``since``) or a full one."""
+
+    report: VerifyReport
+    state: VerifiedState
+    since: SinceResult | None
+    saved: Path | None
+
+
+def verify_with_state(
+    store: Store,
+    verifier: Verifier,
+    *,
+    since: Path | None,
+    save: Path | None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> StateRun:
+    """The ``verify --since``/``--save-state`` core: with a state file at ``since``, check
+    only what is new after it; with none there yet (first use), or without ``since``, a
+    full verify. Then, and only after success, write the new state atomically to ``save``
+    (default: back to ``since``). Nothing is written when anything fails."""
+    loaded = load_state(since, verifier) if since is not None else None
+    if loaded is not None:
+        result = verify_store_since(store, from_trust_state(loaded), log_verifier=verifier)
+        report, state, incremental = result.report, result.state, result
+    else:
+        report = verify_store(store, workers=workers, progress=progress)
+        state, incremental = state_of_store(store, report), None
+    target = save if save is not None else since
+    if target is not None:
+        save_state(target, to_trust_state(state, verifier))
+    return StateRun(report, state, incremental, target)
+
+
+__all__ = [
+    "OldLog",
+    "ProvenIndex",
+    "SinceResult",
+    "StoreLog",
+    "VerifiedState",
+    "state_of_store",
+    "verify_since",
+    "verify_store_since",
+    "verify_with_state",
+]
