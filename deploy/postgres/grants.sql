@@ -10,7 +10,7 @@ DECLARE
   s text := current_schema();
   -- The log: append-only (triggers refuse UPDATE, DELETE, TRUNCATE even for the owner).
   log_tables text[] := ARRAY['entries', 'source_blobs', 'tree_nodes', 'checkpoints',
-                             'checkpoint_cosignatures'];
+                             'checkpoint_cosignatures', 'state_map_leaves'];
   -- Projections of the log, rewritten by appends: keys (revoked_at), claims and their
   -- versions (revisions, retractions, reviews), sources, and the quantity indexes (a
   -- revision deletes and re-inserts a claim's rows in claim_quantities).

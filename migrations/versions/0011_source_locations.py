@@ -1,7 +1,7 @@
 """source locations: where the command line read each source from (decision 0016)
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 Create Date: 2026-11-30 15:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

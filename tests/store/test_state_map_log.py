@@ -304,10 +304,10 @@ def test_bundles_and_older_checkpoints_are_checked_for_their_map_root(
         verify_bundle(tmp_path / "bundle", ledger.log_verifier(), workers=0)
 
 
-def test_migration_0010_fills_the_rows_of_an_existing_ledger(
+def test_migration_0012_fills_the_rows_of_an_existing_ledger(
     story: tuple[Ledger, list[str], list[str]],
 ) -> None:
-    """A ledger written before revision 0010 gets, on upgrade, exactly the rows its
+    """A ledger written before revision 0012 gets, on upgrade, exactly the rows its
     entries imply (from the checked kind/hash/subject columns and the sources)."""
     from ledger.store.engine import migrate
 
@@ -318,7 +318,7 @@ def test_migration_0010_fills_the_rows_of_an_existing_ledger(
         rows = [(seq, bytes(key), bytes(value)) for seq, key, value in before]
     assert len(rows) == 10  # 2 sources, 5 claims, a revision, a review, a retraction
     edit(engine, "DROP TABLE state_map_leaves")
-    edit(engine, "UPDATE alembic_version SET version_num = '0009'")
+    edit(engine, "UPDATE alembic_version SET version_num = '0011'")
     migrate(engine)
     with engine.connect() as conn:
         after = conn.execute(sa.text("SELECT seq, key, value FROM state_map_leaves ORDER BY seq"))

@@ -1,7 +1,7 @@
 """claim-state map leaves
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 15:00:00.000000
 
 The writes to the claim-state map (decision 0012, docs/formats/state-map.md): one row per
@@ -21,8 +21,8 @@ from alembic import op
 
 from migrations import append_only
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
