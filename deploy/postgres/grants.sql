@@ -21,6 +21,9 @@ DECLARE
   derived_tables text[] := ARRAY['claimant_identities', 'claimant_names', 'claimant_roles',
                                  'claim_claimants', 'claim_lines', 'line_points',
                                  'derived_state'];
+  -- Local records the log does not hold (decision 0016): where the command line read each
+  -- source from, inserted at ingest, never changed.
+  local_tables text[] := ARRAY['source_locations'];
   -- Administered by ledger_owner only: bearer tokens (`tokens create|revoke`) and the
   -- schema version. Services read them.
   admin_tables text[] := ARRAY['api_tokens', 'alembic_version'];
@@ -29,7 +32,7 @@ DECLARE
   name text;
 BEGIN
   FOR t IN SELECT tablename, tableowner FROM pg_tables WHERE schemaname = s LOOP
-    IF NOT t.tablename = ANY (log_tables || projection_tables || derived_tables || admin_tables) THEN
+    IF NOT t.tablename = ANY (log_tables || projection_tables || derived_tables || local_tables || admin_tables) THEN
       RAISE EXCEPTION 'table %.% is not classified in deploy/postgres/grants.sql; add it to one of its lists first', s, t.tablename;
     END IF;
     IF t.tableowner IN ('ledger_writer', 'ledger_reader', 'ledger_auditor') THEN
@@ -42,6 +45,9 @@ BEGIN
     EXECUTE format('GRANT SELECT ON %I.%I TO %s', s, t.tablename, services);
   END LOOP;
   FOREACH name IN ARRAY log_tables LOOP
+    EXECUTE format('GRANT INSERT ON %I.%I TO ledger_writer', s, name);
+  END LOOP;
+  FOREACH name IN ARRAY local_tables LOOP
     EXECUTE format('GRANT INSERT ON %I.%I TO ledger_writer', s, name);
   END LOOP;
   FOREACH name IN ARRAY projection_tables LOOP
