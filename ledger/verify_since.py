@@ -50,6 +50,7 @@ from ledger.trust_state import TrustState, load_state, save_state
 from ledger.verify import (
     LogChecker,
     Progress,
+    StoreIndex,
     VerifyReport,
     _ClaimView,
     _diff_rows,
@@ -146,22 +147,9 @@ class OldLog(Protocol):
     def consistency_proof(self, old_size: int, new_size: int) -> list[merkle.Hash]: ...
 
 
-class StoreLog:
-    """An ``OldLog`` over the database: its indexes for lookups, its tree nodes for proofs."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def seq_of(self, entry_hash: str) -> int | None:
-        found = self.store.entry_by_hash(entry_hash)
-        return found.seq if found is not None else None
-
-    def entry_at(self, seq: int) -> bytes | None:
-        found = self.store.entry_by_seq(seq)
-        return found.data if found is not None else None
-
-    def history(self, subject: str, before: int) -> list[bytes]:
-        return [row.data for row in self.store.subject_entries(subject) if row.seq < before]
+class StoreLog(StoreIndex):
+    """An ``OldLog`` over the database: its indexes for lookups (``StoreIndex``), its tree
+    nodes for proofs."""
 
     def source_seq(self, sha256: str) -> int | None:
         found = self.store.get_source(sha256)

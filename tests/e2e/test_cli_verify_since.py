@@ -109,4 +109,4 @@ def test_since_refuses_bundle_and_size(tmp_path: Path) -> None:
     home = tmp_path / "home"
     cli(home, "init")
     usage = cli(home, "verify", "--since", str(tmp_path / "s.json"), "--size", "1", ok=False)
-    assert usage.returncode == 2 and "--since and --save-state" in usage.stderr
+    assert usage.returncode == 4 and "--since and --save-state" in usage.stderr
