@@ -827,6 +827,22 @@ def check_projections(store: Store, checker: LogChecker) -> None:
     stored: dict[str, KeyState] = {k.key_id: k for k in store.all_keys()}
     _raise_first(_diff_rows("keys", stored, checker.keys))
     checker.report.projection_rows += len(stored)
+    check_entry_rows(store, checker)
+    checker.report.projection_rows += check_claim_versions(store, checker)
+    # The full-text and quantity indexes, against the claim rows just checked (a claim
+    # removed from one would be hidden from a filter while every row still looked right).
+    with store.reader() as txn:
+        _raise_first(txn.search_index_differences())
+        _raise_first(txn.quantity_index_differences())
+        # Identities and lines, if fresh, against a derivation from the checked claims.
+        _raise_first(_derived_differences(txn, txn.all_claims))
+
+
+def check_entry_rows(store: Store, checker: LogChecker) -> int:
+    """The source and claim rows the chunks found missing, extra or different (the first
+    named, sources first), then every claim changed after its extraction against its
+    replayed state at the checker's size; returns how many changed claims were compared.
+    ``verify`` and ``verify --since`` both end with this."""
     findings = sorted(checker.row_findings, key=lambda f: (f[1] != "sources", f[2]))
     for finding, table, seq, key in findings:
         if finding == "differs" and table == "claims" and key in checker.modified:
@@ -837,21 +853,13 @@ def check_projections(store: Store, checker: LogChecker) -> None:
             what = f"{table}: row {key} (seq {seq}) is not implied by the log"
         else:
             what = _explain(store, checker, table, seq, key)
-        raise IntegrityError(f"projections differ from the log: {what}")
-    end = checker.size
+        raise IntegrityError(f"projections differ from the log: {what}", seq=seq)
     for claim_id in sorted(checker.modified):
         row = store.get_claim(claim_id)
-        claim = checker.claim_before(claim_id, end)
+        claim = checker.claim_before(claim_id, checker.size)
         derived = {claim_id: claim} if claim is not None else {}
         _raise_first(_diff_rows("claims", {claim_id: row} if row is not None else {}, derived))
-    checker.report.projection_rows += check_claim_versions(store, checker)
-    # The full-text and quantity indexes, against the claim rows just checked (a claim
-    # removed from one would be hidden from a filter while every row still looked right).
-    with store.reader() as txn:
-        _raise_first(txn.search_index_differences())
-        _raise_first(txn.quantity_index_differences())
-        # Identities and lines, if fresh, against a derivation from the checked claims.
-        _raise_first(_derived_differences(txn, txn.all_claims))
+    return len(checker.modified)
 
 
 def check_claim_versions(store: Store, checker: LogChecker) -> int:

@@ -53,8 +53,7 @@ from ledger.verify import (
     StoreIndex,
     VerifyReport,
     _ClaimView,
-    _diff_rows,
-    _explain,
+    check_entry_rows,
     key_states,
     verify_store,
 )
@@ -585,25 +584,7 @@ def check_new_projections(store: Store, checker: SinceChecker) -> None:
     with seq from the saved size on (compared by the chunks), and every claim a new entry
     changed, older ones included, against its replay. Not the past claim states, the
     search and quantity indexes or the derived tables (a full verify checks those)."""
-    findings = sorted(checker.row_findings, key=lambda f: (f[1] != "sources", f[2]))
-    for finding, table, seq, key in findings:
-        if finding == "differs" and table == "claims" and key in checker.modified:
-            continue
-        if finding == "missing":
-            what = f"{table}: the row for entry {seq} is missing"
-        elif finding == "extra":
-            what = f"{table}: row {key} (seq {seq}) is not implied by the log"
-        else:
-            what = _explain(store, checker, table, seq, key)
-        raise IntegrityError(f"projections differ from the log: {what}", seq=seq)
-    for claim_id in sorted(checker.modified):
-        row = store.get_claim(claim_id)
-        claim = checker.claim_before(claim_id, checker.size)
-        derived = {claim_id: claim} if claim is not None else {}
-        differences = _diff_rows("claims", {claim_id: row} if row is not None else {}, derived)
-        if differences:
-            raise IntegrityError(f"projections differ from the log: {differences[0]}")
-        checker.report.projection_rows += 1
+    checker.report.projection_rows += check_entry_rows(store, checker)
 
 
 def _seq_of(data: bytes) -> int:
