@@ -7,7 +7,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
 
 import typer
 from rich.console import Console
@@ -52,7 +51,7 @@ def export_records(
             count = write_export(
                 ledger,
                 chosen,
-                _text(handle),
+                handle,
                 base_url=base_url,
                 progress=lambda n: bar.update(task, description=f"{fmt}: {n} records"),
             )
@@ -63,7 +62,3 @@ def export_records(
         Path(temp).unlink(missing_ok=True)
         raise
     err.print(f"{count} {fmt} records written to {target}")
-
-
-def _text(handle: TextIO) -> TextIO:
-    return handle

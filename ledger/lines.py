@@ -334,9 +334,7 @@ def _locates(text: str, boundary: re.Match[str]) -> bool:
     after = _PLACE_AFTER.match(text, boundary.end())
     if not before or not before[-1][:1].isupper() or after is None:
         return False
-    name = " ".join(_fold(w, spelling=False) for w in after.group().rstrip(".").split())
-    place = _PLACES.get(name, name)
-    return place in _PLACES.values() or is_place(place.title())
+    return _named_place(after.group().rstrip(".").split()) is not None
 
 
 _GOES_ON = re.compile(r"(?!(?:and|but|or|while|whereas)\b)[a-z]")
@@ -804,16 +802,20 @@ _QUALIFIED = re.compile(
 )
 
 
-def _qualifiers(text: str) -> set[str]:
-    """The places (as subjects hold them) that only say where another named place is."""
+@functools.lru_cache(maxsize=1024)
+def _qualifiers(text: str) -> frozenset[str]:
+    """The places (as subjects hold them) that only say where another named place is
+    (cached: every figure of a claim asks about the same text)."""
     found = set()
     for match in _QUALIFIED.finditer(text):
         words = match.group(1).removeprefix("the ").rstrip(".").split()
-        name = " ".join(_fold(w, spelling=False) for w in words)
-        place = _PLACES.get(name, name)
-        if place in _PLACES.values() or is_place(place.title()) or _area(place):
+        place = _named_place(words)
+        if place is None:
+            name = " ".join(_fold(w, spelling=False) for w in words)
+            place = name if _area(name) else None
+        if place is not None:
             found.add(_stemmed_place(place))
-    return found
+    return frozenset(found)
 
 
 def _attribution_places(
@@ -898,10 +900,19 @@ def _group_antecedent(before: list[_Token], context: str, claimant: str) -> set[
     groups = _PLURAL_GROUP.findall(context)
     if not groups:
         return set()
-    entity = _entity([_fold(w, spelling=False) for w in groups[-1].split()], claimant)
-    if entity is None or entity in _PLACES.values() or is_place(entity.title()):
+    words = groups[-1].split()
+    entity = _entity([_fold(w, spelling=False) for w in words], claimant)
+    if entity is None or _named_place(words) is not None:
         return set()  # (by its whole name: "the Greens" are no Greenland)
     return {f"from:{_stemmed_place(entity)}"}
+
+
+def _named_place(words: Sequence[str]) -> str | None:
+    """The place a written name stands for ("Florida", "the Netherlands" -> "netherlands",
+    "Britain" -> "uk") when that whole name is a country or subdivision, else None."""
+    name = " ".join(_fold(w, spelling=False) for w in words)
+    place = _PLACES.get(name, name)
+    return place if place in _PLACES.values() or is_place(place.title()) else None
 
 
 def _known_place(entity: str) -> bool:

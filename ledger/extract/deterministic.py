@@ -13,6 +13,7 @@ from ledger import deadline
 from ledger.errors import InvalidInput
 from ledger.extract.checkworthy import THRESHOLD, score_sentence
 from ledger.extract.claimants import UNATTRIBUTED, ClaimantIndex
+from ledger.extract.cues import REPORTING_FORMS
 from ledger.extract.dates import DateMention, event_date, find_dates
 from ledger.extract.mentions import Mention, bodies_by_usage, find_mentions
 from ledger.extract.model import Claimant, ExtractedClaim, Precision, Quantity, Selector
@@ -282,7 +283,8 @@ class _Run:
         clause's figures out ("However, according to IECC, 2,275 complaints have been
         filed"), the clause's outside the attribution."""
         found = self._quantities(speech.content_start, speech.content_end)
-        if found and speech.verb.lower() in _ESTIMATE_VERBS:
+        lemma, _ = REPORTING_FORMS.get(speech.verb.lower(), ("", False))
+        if found and lemma == "estimate":
             return _estimated(self.text, speech.content_start, found)
         if found:
             return found
@@ -298,7 +300,6 @@ class _Run:
 
 
 _Day = tuple[datetime.date | None, Precision | None]
-_ESTIMATE_VERBS = frozenset({"estimate", "estimated", "estimates", "estimating"})
 _CONTENT_OPENING = re.compile(r"\s*(?:that\s+)?", re.IGNORECASE)
 
 
