@@ -559,7 +559,7 @@ def app_from_env(
     # file the worker serves queries only.
     instance: Instance = open_instance(settings, lazy_keys=True)
     signers = instance.signers
-    can_sign = instance.ledger.log_key is not None or signers.exists(settings.log_key_name)
+    can_sign = instance.ledger.log_key is not None or signers.exists(signers.log_key_name())
     if not can_sign:
         logging.getLogger("uvicorn.error").warning(
             "no log key file in %s: serving queries only (mutations answer SIGNING_NOT_CONFIGURED)",

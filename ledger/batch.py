@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+
 from ledger import deadline, derived, rules
 from ledger.entries import (
+    FORMAT_VERSION,
     KIND_OF,
     Body,
     ClaimantOverride,
     Extraction,
+    LogKeyRotated,
     Payload,
     SignedEntry,
     SourceRegistered,
+    build,
     parse_entry,
+    rotation_message_for,
     sign_body,
     verify_signature,
 )
@@ -67,6 +73,7 @@ class Batch:
 
     def add(self, payload: Payload, signer: SigningKey) -> SignedEntry:
         deadline.check()
+        self._check_not_rotated()
         body = Body(
             log=self.origin,
             seq=self._next_seq,
@@ -80,11 +87,57 @@ class Batch:
         self._accept(entry)
         return entry
 
+    def add_rotation(self, old: SigningKey, new: SigningKey, reason: str) -> SignedEntry:
+        """A ``log.key.rotated`` entry handing the log over from ``old`` to ``new``: ``new``
+        signs its acceptance of this very body, then ``old`` signs the entry. It ends the
+        batch, so the checkpoint over it is the last ``old`` signs."""
+        deadline.check()
+        self._check_not_rotated()
+        fields = {
+            "key_id": new.key_id,
+            "name": new.name,
+            "algorithm": "ed25519",
+            "public_key": new.public_key_b64,
+            "reason": reason,
+        }
+        head = {  # Body.to_json_head of the entry being built
+            "v": FORMAT_VERSION,
+            "log": self.origin,
+            "seq": self._next_seq,
+            "prev": self._prev.hex() if self._prev is not None else None,
+            "ts": self._ts,
+            "kind": "log.key.rotated",
+            "signer": old.key_id,
+        }
+        accept = new.sign_message(rotation_message_for(head, fields))
+        payload = build(
+            LogKeyRotated,
+            where="log.key.rotated",
+            **fields,
+            accept=base64.b64encode(accept).decode("ascii"),
+        )
+        return self.add(payload, old)
+
+    def _check_not_rotated(self) -> None:
+        """Nothing follows a rotation in its batch: the checkpoint over the rotation entry
+        must be the last one the old log key signs."""
+        if self.entries and isinstance(self.entries[-1].body.payload, LogKeyRotated):
+            raise Conflict(
+                f"entry {self._next_seq}: a log.key.rotated entry ends its append; append "
+                "the rest afterwards, under the new log key"
+            )
+
     def add_signed(self, entry: SignedEntry) -> SignedEntry:
         """Accept an entry signed elsewhere: it must sit exactly at the head and verify."""
         deadline.check()
+        self._check_not_rotated()
         body = entry.body
         where = f"submitted entry {body.seq}"
+        if isinstance(body.payload, LogKeyRotated):
+            raise InvalidInput(
+                f"{where}: a log.key.rotated entry is appended by the ledger that holds the log "
+                "key ('claims-ledger keys rotate-log'), never submitted"
+            )
         if body.log != self.origin:
             raise InvalidInput(f"{where}: names log {body.log!r}, this ledger is {self.origin!r}")
         if body.seq != self._next_seq or body.prev != self._prev:

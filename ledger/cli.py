@@ -27,6 +27,7 @@ from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.cli_client import register as register_client_commands
 from ledger.cli_export import FORMAT_HELP, export_records
 from ledger.cli_identities import register as register_identity_commands
+from ledger.cli_rotation import register as register_rotation_commands
 from ledger.cli_witness import register as register_witness_commands
 from ledger.config import (
     DEFAULT_API_TIMEOUT,
@@ -99,7 +100,9 @@ app = typer.Typer(
     "global ID; add --json to listing and show commands for machine-readable output "
     "(docs/cli.md).",
 )
-keys_app = typer.Typer(no_args_is_help=True, help="Signer keys: create, list, revoke.")
+keys_app = typer.Typer(
+    no_args_is_help=True, help="Signer keys: create, list, revoke; rotate the log key."
+)
 claim_app = typer.Typer(
     no_args_is_help=True, help="One claim: show, history, revise, retract, review."
 )
@@ -161,6 +164,7 @@ def _claim_id(instance: Instance, text: str) -> str:
 register_identity_commands(app, _instance, out)
 register_witness_commands(app, out, _instance)
 register_client_commands(app, out, err)
+register_rotation_commands(keys_app, _instance, out)
 
 
 def _seeds_dir() -> Path:
@@ -684,7 +688,7 @@ def _verify_with_state(
             ) as advance:
                 run = verify_with_state(
                     store,
-                    ledger.log_verifier(),
+                    ledger.log_verifiers(),
                     since=since,
                     save=save,
                     workers=workers,

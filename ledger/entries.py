@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.canonical import canonical_json_typed, load_json
+from ledger.canonical import canonical_json, canonical_json_typed, load_json
 from ledger.errors import FormatError, InvalidInput
 from ledger.inputs import SHORT_LIMIT, TEXT_LIMIT, string_problem
 from ledger.merkle import leaf_hash
@@ -98,6 +98,7 @@ EntryKind = Literal[
     "claim.reviewed",
     "claimant.linked",
     "claimant.unlinked",
+    "log.key.rotated",
 ]
 ENTRY_KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 Role = Literal["admin", "writer", "reviewer"]
@@ -133,6 +134,26 @@ class KeyRegistered(_Model):
 class KeyRevoked(_Model):
     key_id: HexHash
     reason: ShortText
+
+
+Base64Signature = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{86}==$")]
+"""A 64-byte Ed25519 signature in padded standard base64 (88 characters)."""
+
+ROTATION_DOMAIN = b"claims-ledger/log-key-rotation/v1\n"
+"""Prefix of the message the new log key signs to accept a rotation (docs/formats/entries.md):
+never valid as an entry signature, whose domain differs."""
+
+
+class LogKeyRotated(_Model):
+    """The log key hands over to a new key: signed by the current log key (the entry's
+    signer) and accepted, in ``accept``, by the new one (decision 0022)."""
+
+    key_id: HexHash
+    name: ShortText
+    algorithm: Literal["ed25519"]
+    public_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+    reason: ShortText
+    accept: Base64Signature
 
 
 class SourceRegistered(_Model):
@@ -428,6 +449,7 @@ Payload = (
     | ClaimRevisedV1
     | ClaimantLinked
     | ClaimantUnlinked
+    | LogKeyRotated
 )
 PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
     "key.registered": KeyRegistered,
@@ -439,6 +461,7 @@ PAYLOAD_TYPES: dict[EntryKind, type[Payload]] = {
     "claim.reviewed": ClaimReviewed,
     "claimant.linked": ClaimantLinked,
     "claimant.unlinked": ClaimantUnlinked,
+    "log.key.rotated": LogKeyRotated,
 }
 """The payload of each kind in the current format version (``FORMAT_VERSION``)."""
 V1_KINDS: tuple[EntryKind, ...] = (
@@ -462,6 +485,32 @@ PAYLOADS_BY_VERSION: dict[int, dict[EntryKind, type[Payload]]] = {
 KIND_OF: dict[type[Payload], EntryKind] = {
     t: k for version in PAYLOADS_BY_VERSION.values() for k, t in version.items()
 }
+
+
+KEY_PAYLOADS = (KeyRegistered, KeyRevoked, LogKeyRotated)
+"""The payloads of key entries: those that register, revoke or rotate a key."""
+KEY_KINDS: tuple[EntryKind, ...] = ("key.registered", "key.revoked", "log.key.rotated")
+KEY_KIND_MARKS: tuple[bytes, ...] = tuple(f'"kind":"{k}"'.encode() for k in KEY_KINDS)
+"""Byte strings one of which every key entry holds (a cheap filter before parsing)."""
+
+
+def looks_like_key_entry(data: bytes) -> bool:
+    """True if ``data`` may be a key entry (it holds one of ``KEY_KIND_MARKS``; parse to be sure)."""
+    return any(mark in data for mark in KEY_KIND_MARKS)
+
+
+def rotation_message(body: Body) -> bytes:
+    """What the new key signs to accept a ``log.key.rotated`` entry: the rotation domain,
+    then the canonical body with ``accept`` left out of the payload."""
+    payload = payload_json(body.payload)
+    payload.pop("accept", None)
+    return rotation_message_for(body.to_json_head(), payload)
+
+
+def rotation_message_for(head: dict[str, Any], payload: dict[str, Any]) -> bytes:
+    """``rotation_message`` before the payload exists: ``head`` as ``Body.to_json_head``,
+    ``payload`` every field but ``accept``."""
+    return ROTATION_DOMAIN + canonical_json({**head, "payload": payload})
 
 
 def current_payload(payload: Payload) -> Payload:

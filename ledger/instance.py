@@ -10,15 +10,43 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from ledger import rules
 from ledger.config import Settings
 from ledger.cosigning import CosigningWorker
-from ledger.errors import SigningKeyError, SigningNotConfigured
+from ledger.entries import SignedEntry
+from ledger.errors import Duplicate, SigningKeyError, SigningNotConfigured
 from ledger.extract.model import Extractor
 from ledger.extract.registry import default_name, load_extractor
 from ledger.private import private_directory
+from ledger.rules import KeyState
 from ledger.service import Ledger
-from ledger.signing import KeyRing, SigningKey
+from ledger.signing import KeyRing, SigningKey, check_key_name
+from ledger.state import key_named
 from ledger.store import Store
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A log-key rotation done: the ``log.key.rotated`` entry, the old and the new key."""
+
+    entry: SignedEntry
+    old: SigningKey
+    new: SigningKey
+
+    @property
+    def last_old_checkpoint(self) -> int:
+        """The tree size of the last checkpoint the old key signs (the one over the entry)."""
+        return self.entry.seq + 1
+
+
+def next_log_key_name(keys: list[KeyState]) -> str:
+    """``log-N`` for the N-th log key (entry 0's is the first), skipping names taken."""
+    count = sum(1 for k in keys if rules.is_log_key(k))
+    names = {k.name for k in keys}
+    n = count + 1
+    while f"log-{n}" in names:
+        n += 1
+    return f"log-{n}"
 
 
 class Signers:
@@ -34,6 +62,20 @@ class Signers:
         self._keyring: KeyRing | None = None
         self._writer: SigningKey | None = None
         self._lock = threading.Lock()
+        ledger.load_log_key = self.load_log_key
+
+    def log_key_name(self) -> str:
+        """The name of the log key's file: the log key's registered name once a rotation
+        registered it; before that, ``LEDGER_LOG_KEY``'s (default ``log``)."""
+        current = rules.current_log_key(self.ledger.store.all_keys())
+        if current is None or current.registered_seq == 0:
+            return self.settings.log_key_name
+        return current.name
+
+    def load_log_key(self, key: KeyState) -> SigningKey:
+        """The local file of log key ``key`` (a rotation another process appended)."""
+        name = self.settings.log_key_name if key.registered_seq == 0 else key.name
+        return self.keyring.load(name)
 
     @property
     def keyring(self) -> KeyRing:
@@ -71,7 +113,7 @@ class Signers:
             if self.ledger.store.entry_by_seq(0) is None:
                 self._bootstrap()
             else:
-                name = self.settings.log_key_name
+                name = self.log_key_name()
                 if not self.exists(name):
                     first = self.ledger.store.entry_by_seq(0)
                     began = first.signer if first is not None else "?"
@@ -151,6 +193,37 @@ class Instance:
         """Local key ``name``, ready to sign an append (the log key loaded too)."""
         return self.signers.load(name)
 
+    def rotate_log_key(
+        self, reason: str, *, name: str | None = None, unencrypted: bool = False
+    ) -> Rotation:
+        """Hand the log over to a new log key (decision 0022): create its key file (under
+        the passphrase rules of every key), append the ``log.key.rotated`` entry the current
+        log key signs and the new one accepts, and sign every later checkpoint with it.
+        Refused, with nothing left behind, when the name is taken, its key file exists, or
+        this instance does not hold the current log key."""
+        keys = self.ledger.list_keys()
+        name = check_key_name(name if name is not None else next_log_key_name(keys))
+        taken = key_named(keys, name)
+        if taken is not None:
+            raise Duplicate(
+                f"key name {name!r} is already registered (key {taken.key_id}, entry "
+                f"{taken.registered_seq}); a key name is registered once and never reused: "
+                "give another with --name"
+            )
+        if self.signers.exists(name):
+            raise SigningKeyError(
+                f"a key file {name!r} already exists in {self.settings.keys_dir}; "
+                "give another name with --name"
+            )
+        old = self.log_key()  # the current log key, before any file is written
+        new = self.keyring.create(name, unencrypted=unencrypted)
+        try:
+            entry = self.ledger.rotate_log_key(new, reason)
+        except BaseException:
+            self.keyring.path(name).unlink(missing_ok=True)  # refused: nothing left behind
+            raise
+        return Rotation(entry, old, new)
+
     def extractor(self) -> Extractor:
         """The extractor ingestion uses: ``LEDGER_EXTRACTOR`` (default: the deterministic rules)."""
         return load_extractor(default_name())
@@ -191,8 +264,8 @@ def open_instance(
         if bootstrap:
             if not lazy_keys or store.entry_by_seq(0) is None:
                 instance.writer_key()  # the log key, the writer key, genesis
-        elif instance.signers.exists(settings.log_key_name):
-            ledger.log_key = instance.keyring.load(settings.log_key_name)
+        elif instance.signers.exists(instance.signers.log_key_name()):
+            ledger.log_key = instance.keyring.load(instance.signers.log_key_name())
     except BaseException:
         instance.close()
         raise

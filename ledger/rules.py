@@ -8,7 +8,7 @@ facts. Each check raises a ``LedgerError`` naming the entry and what is wrong.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -19,12 +19,21 @@ from ledger.entries import (
     Extraction,
     KeyRegistered,
     KeyRevoked,
+    LogKeyRotated,
     Selector,
     SignedEntry,
+    rotation_message,
 )
-from ledger.errors import Conflict, Duplicate, InvalidInput, NotFound, Unauthorized
+from ledger.errors import (
+    Conflict,
+    Duplicate,
+    InvalidInput,
+    NotFound,
+    SignatureError,
+    Unauthorized,
+)
 from ledger.formats import parse_bytes
-from ledger.signing import KeyId, key_id
+from ledger.signing import KeyId, key_id, verify_signed_message
 
 if TYPE_CHECKING:
     from ledger.state import ClaimState
@@ -44,7 +53,14 @@ ROLE_FOR_KIND = {
     "claim.reviewed": "reviewer",
     "claimant.linked": "reviewer",
     "claimant.unlinked": "reviewer",
+    "log.key.rotated": "admin",
 }
+
+LOG_ROLE = "log"
+"""The role a key a ``log.key.rotated`` entry registers holds besides admin, writer and
+reviewer: it marks the key as the log key from the entry after the rotation on (no
+``key.registered`` entry may grant it). The key entry 0 registers is the first log key."""
+LOG_KEY_ROLES: tuple[str, ...] = ("admin", "writer", "reviewer", LOG_ROLE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,6 +194,97 @@ def next_key_state(
     check_key_revocation(entry, payload, key)
     assert key is not None
     return replace(key, revoked_seq=entry.seq, revoked_reason=payload.reason)
+
+
+def is_log_key(key: KeyState) -> bool:
+    """Whether ``key`` is (or was) a log key: entry 0's, or one a rotation registered."""
+    return key.registered_seq == 0 or LOG_ROLE in key.roles
+
+
+def log_key_at(keys: Iterable[KeyState], seq: int) -> KeyState | None:
+    """The log key at entry ``seq``: the log key valid there (one at most: each rotation
+    revokes the key that signs it at that entry and registers its successor after it)."""
+    return next((k for k in keys if is_log_key(k) and k.valid_at(seq)), None)
+
+
+def checkpoint_key(keys: Iterable[KeyState], size: int) -> KeyState | None:
+    """The key that signs the checkpoint of tree size ``size``: the log key at its last
+    entry, ``size - 1``. So the checkpoint over a rotation is the old key's last, and every
+    later one is the new key's (None for size 0, or if no log key is valid there)."""
+    return log_key_at(keys, size - 1) if size > 0 else None
+
+
+def current_log_key(keys: Iterable[KeyState]) -> KeyState | None:
+    """The log key now: the log key no rotation (or revocation) has ended."""
+    found = [k for k in keys if is_log_key(k) and k.revoked_seq is None]
+    return max(found, key=lambda k: k.registered_seq, default=None)
+
+
+def rotation_key_states(
+    entry: SignedEntry,
+    lookup: Callable[[str], KeyState | None],
+    named: Callable[[str], KeyState | None],
+) -> tuple[KeyState, KeyState]:
+    """The old log key (revoked at the rotation) and the new one (registered there, a log
+    key from the next entry on) after a ``log.key.rotated`` entry, once its rules hold: the
+    signer is the log key at this entry, the new key is new (id and name), its id is the
+    hash of its public key, and ``accept`` is its signature over the rotation message."""
+    payload = entry.body.payload
+    assert isinstance(payload, LogKeyRotated)
+    where = f"entry {entry.seq}: log.key.rotated"
+    old = lookup(entry.body.signer)
+    if old is None or not is_log_key(old):
+        name = "an unregistered key" if old is None else f"key {old.name}"
+        raise Unauthorized(
+            f"{where} is signed by {name} ({entry.body.signer}), not by the log key: only "
+            "the current log key hands over to a new one"
+        )
+    if not old.valid_at(entry.seq):
+        raise Unauthorized(
+            f"{where}: the log key {old.name} ({old.key_id}) was already rotated or revoked "
+            f"at entry {old.revoked_seq}; a rotation cannot be branched or repeated"
+        )
+    public_key = base64.b64decode(payload.public_key)
+    if len(public_key) != 32 or key_id(public_key) != payload.key_id:
+        raise Conflict(f"{where}: key_id is not the SHA-256 of the public key")
+    if lookup(payload.key_id) is not None:
+        raise Duplicate(f"{where}: key {payload.key_id} is already registered")
+    taken = named(payload.name)
+    if taken is not None:
+        raise Duplicate(
+            f"{where}: key name {payload.name!r} is already taken by key {taken.key_id} "
+            f"(registered at entry {taken.registered_seq}); a key name is never reused"
+        )
+    try:
+        verify_signed_message(
+            public_key,
+            rotation_message(entry.body),
+            base64.b64decode(payload.accept),
+            where=f"{where}: the new key's acceptance (accept)",
+        )
+    except SignatureError as exc:
+        raise SignatureError(
+            f"{exc}: the new key's holder did not accept this rotation", seq=entry.seq
+        ) from exc
+    new = KeyState(
+        key_id=KeyId(payload.key_id),
+        name=payload.name,
+        public_key=public_key,
+        roles=LOG_KEY_ROLES,
+        registered_seq=entry.seq,
+    )
+    return replace(old, revoked_seq=entry.seq, revoked_reason=payload.reason), new
+
+
+def key_changes(
+    entry: SignedEntry,
+    lookup: Callable[[str], KeyState | None],
+    named: Callable[[str], KeyState | None],
+) -> tuple[KeyState, ...]:
+    """The key states a key entry (registered, revoked, rotated) leaves, after its rules."""
+    if isinstance(entry.body.payload, LogKeyRotated):
+        return rotation_key_states(entry, lookup, named)
+    return (next_key_state(entry, lookup, named),)
 
 
 def check_version_order(seq: int, version: int, previous: int | None) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, derived, merkle
+from ledger import deadline, derived, merkle, rules
 from ledger.batch import Batch, SourceTexts, override_entries
 from ledger.checkpoint import (
     Checkpoint,
@@ -118,6 +118,9 @@ class Ledger:
         self.clock = clock
         self._verdicts: dict[bytes, bool] = {}
         self._texts = SourceTexts()
+        self.load_log_key: Callable[[KeyState], SigningKey] | None = None
+        """Loads the local key file of a log key (set by ``ledger.instance``): how a process
+        follows a rotation another process appended."""
         self.on_checkpoint: Callable[[], None] | None = None
         """Called after each append batch commits (outside its transaction and lock): the
         witnesses' worker hook (``ledger.cosigning``). Must not block."""
@@ -134,16 +137,65 @@ class Ledger:
                 )
 
     def check_log_key(self) -> None:
-        """Refuse a log key other than the one entry 0 registered: checkpoints signed by any
-        other key would not verify."""
+        """Refuse a log key other than the log's current one (entry 0's, or the last
+        rotation's): checkpoints signed by any other key would not verify."""
         first = self.store.entry_by_seq(0)
         if first is None or self.log_key is None:
             return
-        if first.signer != self.log_key.key_id:
+        current = rules.current_log_key(self.store.all_keys())
+        if current is None or current.registered_seq == 0:
+            if first.signer != self.log_key.key_id:
+                raise ConfigError(
+                    f"the local log key {self.log_key.key_id} is not the key that began this "
+                    f"log ({first.signer}); point LEDGER_HOME at that key's folder"
+                )
+            return
+        if current.key_id != self.log_key.key_id:
             raise ConfigError(
-                f"the local log key {self.log_key.key_id} is not the key that began this log "
-                f"({first.signer}); point LEDGER_HOME at that key's folder"
+                f"the local log key {self.log_key.name} ({self.log_key.key_id}) is not the "
+                f"log's current key {current.name} ({current.key_id}, rotated in at entry "
+                f"{current.registered_seq}); point LEDGER_HOME at that key's folder"
             )
+
+    def _checkpoint_signer(self, batch: Batch) -> SigningKey:
+        """The key that signs the checkpoint over ``batch``: the log key at its last entry.
+        If another process rotated the log key since this one loaded it, the new key is
+        loaded (``load_log_key``); without that, the append is refused."""
+        key = self.log_key
+        if key is None:
+            raise ConfigError("appending needs the log key, to sign the new checkpoint")
+        last = batch.entries[-1].seq
+        state = batch.overlay.get_key(key.key_id)
+        if state is not None and rules.is_log_key(state) and state.valid_at(last):
+            return key
+        keys: dict[str, KeyState] = {k.key_id: k for k in batch.txn.all_keys()}
+        keys.update(batch.overlay.changes.keys)
+        current = rules.log_key_at(keys.values(), last)
+        if current is not None and self.load_log_key is not None:
+            loaded = self.load_log_key(current)
+            if loaded.key_id == current.key_id:
+                self.log_key = loaded
+                return loaded
+        now = f"{current.name} ({current.key_id})" if current is not None else "unknown"
+        raise ConfigError(
+            f"this process signs with the log key {key.name} ({key.key_id}), but the log key "
+            f"at entry {last} is {now}: the log key was rotated; give this process the new "
+            "key's file (LEDGER_HOME) and restart it"
+        )
+
+    def rotate_log_key(self, new: SigningKey, reason: str) -> SignedEntry:
+        """Hand the log over to ``new`` (decision 0022): one ``log.key.rotated`` entry signed
+        by the current log key and accepted by ``new``, under the append lock; the
+        checkpoint over it is the last the old key signs, and this ledger signs every later
+        one with ``new``. Refused (nothing written) if the local key is not the log key."""
+        old = self.log_key
+        if old is None:
+            raise ConfigError("rotating the log key needs the current log key")
+        check_optional(reason, "reason")
+        with self.batch() as batch:
+            entry = batch.add_rotation(old, new, reason)
+        self.log_key = new
+        return entry
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
@@ -157,9 +209,10 @@ class Ledger:
                 batch = Batch(txn, head, self.origin, ts, self._texts)
                 yield batch
                 if batch.entries:
+                    signer = self._checkpoint_signer(batch)
                     txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
                     mapped = head.size
-                    self._integrate(txn, head.size, batch.entries, ts)
+                    self._integrate(txn, head.size, batch.entries, ts, signer)
         except BaseException:
             if mapped is not None:  # the batch did not commit: its map writes are undone
                 cache_for(self.store).discard_from(mapped)
@@ -167,11 +220,11 @@ class Ledger:
         if batch.entries and self.on_checkpoint is not None:
             self.on_checkpoint()
 
-    def _integrate(self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str) -> None:
+    def _integrate(
+        self, txn: Txn, old_size: int, entries: Sequence[SignedEntry], ts: str, signer: SigningKey
+    ) -> None:
         """Add the batch's leaves to the Merkle tree, its writes to the claim-state map, and
         sign a checkpoint over both roots (the map's on the checkpoint's fourth line)."""
-        if self.log_key is None:
-            raise ConfigError("appending needs the log key, to sign the new checkpoint")
         frontier_nodes = txn.read_nodes(merkle.frontier_ids(old_size))
         frontier = [frontier_nodes[i] for i in merkle.frontier_ids(old_size)]
         result = merkle.integrate(old_size, frontier, [merkle.Hash(e.hash) for e in entries])
@@ -181,7 +234,7 @@ class Ledger:
         checkpoint = Checkpoint(
             self.origin, result.size, result.root, (state_map_line(state_root),)
         )
-        note = sign_checkpoint(checkpoint, self.origin, self.log_key.private)
+        note = sign_checkpoint(checkpoint, self.origin, signer.private)
         # Leaves are the entries' own hashes (entries.hash): only inner nodes are stored.
         inner = [node for node in result.nodes if node.level]
         txn.write_tree(inner, StoredCheckpoint(result.size, result.root, note, ts))
@@ -536,7 +589,11 @@ class Ledger:
         return checkpoint.note + "".join(lines)
 
     def log_verifier(self) -> Verifier:
-        """The checkpoint verifier: the key entry 0 registered, named by the log's origin."""
+        """The checkpoint verifier of the current log key (entry 0's, or the last rotation's),
+        named by the log's origin: the key that signs the latest checkpoint."""
+        current = rules.current_log_key(self.store.all_keys())
+        if current is not None:
+            return self.log_verifier_of(current)
         genesis = self.store.entry_by_seq(0)
         if genesis is None:
             raise NotFound("the log is empty")
@@ -545,13 +602,26 @@ class Ledger:
         public_key = base64.b64decode(payload.public_key)
         return Verifier.from_public_key(self.origin, Ed25519PublicKey.from_public_bytes(public_key))
 
+    def log_verifiers(self) -> list[Verifier]:
+        """The checkpoint verifiers of every log key this log has had, oldest first."""
+        keys = sorted(
+            (k for k in self.store.all_keys() if rules.is_log_key(k)),
+            key=lambda k: k.registered_seq,
+        )
+        return [self.log_verifier_of(k) for k in keys] or [self.log_verifier()]
+
+    def log_verifier_of(self, key: KeyState) -> Verifier:
+        """The checkpoint verifier of log key ``key`` (named by the log's origin)."""
+        public_key = Ed25519PublicKey.from_public_bytes(key.public_key)
+        return Verifier.from_public_key(self.origin, public_key)
+
     def verifier_key(self, key: KeyState) -> str:
         """A key's note verifier key, ``name+hex+base64``.
 
-        The log key (entry 0's) signs checkpoints under the log's origin, so its name is
-        the origin; every other key is named by its own name.
+        A log key (entry 0's, or one a rotation registered) signs checkpoints under the
+        log's origin, so its name is the origin; every other key is named by its own name.
         """
-        name = self.origin if key.registered_seq == 0 else key.name
+        name = self.origin if rules.is_log_key(key) else key.name
         public_key = Ed25519PublicKey.from_public_bytes(key.public_key)
         return Verifier.from_public_key(name, public_key).key_text()
 

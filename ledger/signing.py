@@ -61,6 +61,10 @@ class SigningKey:
         )
         return cls(name=check_key_name(name), private=private, public_key=raw, key_id=key_id(raw))
 
+    def sign_message(self, message: bytes) -> bytes:
+        """Sign ``message`` exactly (it must already carry its own domain prefix)."""
+        return self.private.sign(message)
+
     def sign_entry(self, body: bytes) -> bytes:
         """Sign canonical entry body bytes under the entry domain prefix."""
         return self.private.sign(ENTRY_DOMAIN + body)
@@ -74,6 +78,17 @@ def verify_entry_signature(public_key: bytes, body: bytes, signature: bytes, *, 
     """Raise ``SignatureError`` (naming ``where``) unless ``signature`` signs ``body``."""
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, ENTRY_DOMAIN + body)
+    except (InvalidSignature, ValueError) as exc:
+        raise SignatureError(f"{where}: Ed25519 signature does not verify") from exc
+
+
+def verify_signed_message(
+    public_key: bytes, message: bytes, signature: bytes, *, where: str
+) -> None:
+    """Raise ``SignatureError`` (naming ``where``) unless ``signature`` signs ``message``
+    exactly (the caller adds any domain prefix)."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError) as exc:
         raise SignatureError(f"{where}: Ed25519 signature does not verify") from exc
 

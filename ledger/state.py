@@ -274,6 +274,13 @@ def _on_key_entry(entry: SignedEntry, state: Overlay) -> None:
         state.changes.created.add(key.key_id)
 
 
+def _on_log_key_rotated(entry: SignedEntry, state: Overlay) -> None:
+    old, new = rules.rotation_key_states(entry, state.get_key, state.get_key_named)
+    state.changes.keys[old.key_id] = old
+    state.changes.keys[new.key_id] = new
+    state.changes.created.add(new.key_id)
+
+
 def _on_source_registered(entry: SignedEntry, state: Overlay) -> None:
     p = entry.body.payload
     assert isinstance(p, SourceRegistered)
@@ -422,6 +429,7 @@ _HANDLERS: dict[str, Callable[[SignedEntry, Overlay], None]] = {
     "claim.reviewed": _on_claim_reviewed,
     "claimant.linked": _on_claimant_override,
     "claimant.unlinked": _on_claimant_override,
+    "log.key.rotated": _on_log_key_rotated,
 }
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger import merkle
-from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
-from ledger.entries import KeyRegistered, KeyRevoked, parse_entry
+from ledger.checkpoint import Checkpoint, Verifier, open_note, parse_verifier_key
+from ledger.entries import KEY_PAYLOADS, parse_entry
 from ledger.errors import FormatError, LedgerError, VerificationError
 
 
@@ -50,6 +50,28 @@ _MEMBERS = {
     "entries_verified",
     "key_entries",
 }
+_OPTIONAL = {"log_keys"}
+"""Members a file may leave out: ``log_keys`` is written once the holder followed a
+log-key rotation (decision 0022)."""
+
+Trusted = Verifier | Sequence[Verifier]
+"""The log key(s) a caller trusts for a state's note."""
+
+
+def _trusted(verifiers: Trusted) -> tuple[Verifier, ...]:
+    return (verifiers,) if isinstance(verifiers, Verifier) else tuple(verifiers)
+
+
+def check_note(text: str, verifiers: Trusted) -> Checkpoint:
+    """The checkpoint of ``text``, after checking it is signed by one of ``verifiers`` (log
+    keys, named by the log's origin, which the checkpoint's origin must equal)."""
+    trusted = _trusted(verifiers)
+    checkpoint = Checkpoint.from_body(open_note(text, trusted).text)
+    if checkpoint.origin not in {v.name for v in trusted}:
+        raise VerificationError(
+            f"checkpoint origin {checkpoint.origin!r} is not the expected {trusted[0].name!r}"
+        )
+    return checkpoint
 
 
 @dataclass(frozen=True)
@@ -60,14 +82,17 @@ class TrustState:
     witness cosignatures). ``frontier``: the hashes of ``merkle.frontier_ids(size)``, largest
     subtree first. ``entries_verified``: every entry below ``size`` was checked (signatures,
     keys, rules), not only the checkpoint; then ``key_entries`` holds the exact bytes of
-    every key.registered and key.revoked entry below ``size``, in log order, so a later
-    incremental check knows every key's state without asking the server."""
+    every key.registered, key.revoked and log.key.rotated entry below ``size``, in log
+    order, so a later incremental check knows every key's state without asking the server.
+    ``log_keys``: the log keys the holder followed through rotations, oldest first, the
+    note signed by the last (empty: no rotation followed; the caller's key signs it)."""
 
     note: str
     checkpoint: Checkpoint
     frontier: tuple[merkle.Hash, ...]
     entries_verified: bool = False
     key_entries: tuple[bytes, ...] = ()
+    log_keys: tuple[Verifier, ...] = ()
 
     @property
     def origin(self) -> str:
@@ -85,17 +110,31 @@ class TrustState:
     def build(
         cls,
         note: str | bytes,
-        verifier: Verifier,
+        verifier: Trusted,
         frontier: Sequence[bytes],
         *,
         entries_verified: bool = False,
         key_entries: Sequence[bytes] = (),
+        log_keys: Sequence[Verifier] = (),
     ) -> TrustState:
         """A state for ``note`` after checking its log signature (origin = the key's name),
         that ``frontier`` folds to its root, and that ``key_entries`` are key entries below
-        its size in order (VerificationError / FormatError naming what is wrong)."""
+        its size in order (VerificationError / FormatError naming what is wrong).
+
+        ``verifier``: the log key (or keys) the caller trusts. With ``log_keys`` (a chain of
+        rotations the holder followed), one of the trusted keys must be in the chain, and
+        the note is checked under its last key."""
         text = note.decode("utf-8") if isinstance(note, bytes) else note
-        checkpoint = verify_checkpoint(text, verifier, verifier.name)
+        trusted = _trusted(verifier)
+        if log_keys:
+            if not any(t.public_key == k.public_key for t in trusted for k in log_keys):
+                raise VerificationError(
+                    "state: it follows the log keys "
+                    f"{', '.join(k.key_text() for k in log_keys)}, none of which is the "
+                    f"trusted {trusted[0].key_text() if trusted else 'key'}"
+                )
+            trusted = (log_keys[-1],)
+        checkpoint = check_note(text, trusted)
         hashes = tuple(merkle.Hash(bytes(h)) for h in frontier)
         compact = merkle.Frontier.restore(checkpoint.size, hashes)
         if compact.root() != checkpoint.root_hash:
@@ -106,7 +145,11 @@ class TrustState:
         if key_entries and not entries_verified:
             raise FormatError("state: key_entries are only kept when entries_verified is true")
         _check_key_entries(key_entries, checkpoint.size)
-        return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries))
+        return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries), tuple(log_keys))
+
+    def pinned(self, fallback: Verifier) -> Verifier:
+        """The log key this state trusts now: the last one it followed, else ``fallback``."""
+        return self.log_keys[-1] if self.log_keys else fallback
 
     def extend(self, leaves: Sequence[merkle.Hash]) -> merkle.Integration:
         """The tree after appending ``leaves`` (entry hashes from seq ``size`` on)."""
@@ -122,16 +165,18 @@ class TrustState:
             "frontier": [_b64(h) for h in self.frontier],
             "entries_verified": self.entries_verified,
             "key_entries": [_b64(e) for e in self.key_entries],
+            **({"log_keys": [k.key_text() for k in self.log_keys]} if self.log_keys else {}),
         }
 
     @classmethod
-    def from_json(cls, data: Any, verifier: Verifier, *, where: str = "state") -> TrustState:
+    def from_json(cls, data: Any, verifier: Trusted, *, where: str = "state") -> TrustState:
         """Parse and check a state file's JSON value (see ``build`` for the checks; ``size``,
         ``root`` and ``origin`` must repeat the note's)."""
         if not isinstance(data, dict):
             raise FormatError(f"{where}: not a JSON object")
-        if set(data) != _MEMBERS:
-            missing, extra = sorted(_MEMBERS - set(data)), sorted(set(data) - _MEMBERS)
+        if not _MEMBERS <= set(data) <= _MEMBERS | _OPTIONAL:
+            allowed = _MEMBERS | _OPTIONAL
+            missing, extra = sorted(_MEMBERS - set(data)), sorted(set(data) - allowed)
             raise FormatError(f"{where}: members missing {missing}, unknown {extra}")
         if data["format"] != FORMAT:
             raise FormatError(f"{where}: format is {data['format']!r}, expected {FORMAT!r}")
@@ -141,8 +186,19 @@ class TrustState:
             _unb64(e, f"{where}: key_entries") for e in _typed(data, "key_entries", list, where)
         ]
         verified = _typed(data, "entries_verified", bool, where)
+        followed = data.get("log_keys", [])
+        if not isinstance(followed, list) or not all(isinstance(k, str) for k in followed):
+            raise FormatError(f"{where}: log_keys is not a list of verifier keys")
         try:
-            state = cls.build(note, verifier, frontier, entries_verified=verified, key_entries=keys)
+            log_keys = [parse_verifier_key(k) for k in followed]
+            state = cls.build(
+                note,
+                verifier,
+                frontier,
+                entries_verified=verified,
+                key_entries=keys,
+                log_keys=log_keys,
+            )
         except LedgerError as exc:
             raise type(exc)(f"{where}: {exc}") from exc
         size = _typed(data, "size", int, where)
@@ -173,7 +229,7 @@ def frontier_from_last_leaf(
     return (*reversed(proof[inner:]), last)
 
 
-def load_state(path: Path, verifier: Verifier) -> TrustState | None:
+def load_state(path: Path, verifier: Trusted) -> TrustState | None:
     """The state saved at ``path``, checked (``TrustState.from_json``); None if there is no
     file yet (first use). A file that is there but unreadable or wrong raises."""
     try:
@@ -235,7 +291,7 @@ def _check_key_entries(entries: Sequence[bytes], size: int) -> None:
     last = -1
     for number, data in enumerate(entries):
         entry = parse_entry(data, where=f"state: key entry {number}")
-        if not isinstance(entry.body.payload, KeyRegistered | KeyRevoked):
+        if not isinstance(entry.body.payload, KEY_PAYLOADS):
             raise FormatError(f"state: key entry {number} (seq {entry.seq}) is a {entry.kind}")
         if not last < entry.seq < size:
             raise FormatError(

@@ -45,12 +45,13 @@ from ledger.chunks import (
 from ledger.derived import derive, override_of
 from ledger.entries import (
     ENTRY_KINDS,
+    KEY_PAYLOADS,
     ClaimRetracted,
     EntryHash,
-    KeyRegistered,
-    KeyRevoked,
+    LogKeyRotated,
     Selector,
     SourceRegistered,
+    looks_like_key_entry,
     parse_entry,
 )
 from ledger.errors import (
@@ -208,9 +209,9 @@ def key_states(entries: Iterable[tuple[int, bytes]]) -> dict[str, KeyState]:
     for seq, data in entries:
         try:
             entry = parse_entry(data, where=f"entry {seq}")
-            if entry.seq == seq and isinstance(entry.body.payload, KeyRegistered | KeyRevoked):
-                key = rules.next_key_state(entry, keys.get, partial(key_named, keys.values()))
-                keys[key.key_id] = key
+            if entry.seq == seq and isinstance(entry.body.payload, KEY_PAYLOADS):
+                changed = rules.key_changes(entry, keys.get, partial(key_named, keys.values()))
+                keys.update((key.key_id, key) for key in changed)
         except LedgerError:
             continue
     return keys
@@ -307,6 +308,10 @@ class LogChecker:
         self._texts: OrderedDict[str, str] = OrderedDict()
         self.hint = keys
         self.log_verifier = log_verifier
+        self.pinned = log_verifier
+        """The log key the caller trusts (None: the one entry 0 registers)."""
+        self.log_keys: list[tuple[int, Verifier]] = []
+        """(first tree size it signs, verifier) of each log key the walk met, in order."""
         self.chunk_bits = chunk_bits
         self.node_store = nodes
         self.report = VerifyReport()
@@ -337,14 +342,44 @@ class LogChecker:
     def expect(self, note: str) -> None:
         """Require the log to extend this signed checkpoint (checked when the walk gets there).
 
-        Its signature is checked against the log key as soon as that is known: the one
-        given, or the one entry 0 registers.
+        Its signature is checked when the walk reaches its size, against the log key the
+        log names for that size (entry 0's, or a rotation's: ``log_key_for``).
         """
         self._expected_note = note
         # Its size, unverified, only to plan which roots the chunks compute.
         self._expected_size = Checkpoint.from_body(SignedNote.from_text(note).text).size
-        if self.log_verifier is not None:
-            self._expected = verify_checkpoint(note, self.log_verifier)
+
+    def add_log_key(self, first_size: int, origin: str, public_key: bytes) -> None:
+        """A log key (entry 0's, or one a rotation hands over to) signs the checkpoints of
+        tree size ``first_size`` on (until the next one)."""
+        verifier = Verifier.from_public_key(origin, Ed25519PublicKey.from_public_bytes(public_key))
+        self.log_keys.append((first_size, verifier))
+
+    def log_key_for(self, size: int) -> Verifier:
+        """The key that must sign the checkpoint of tree size ``size``: the log key at its
+        last entry, as the log's own key entries name it (decision 0022)."""
+        found = self.log_verifier if not self.log_keys else None
+        for first, verifier in self.log_keys:
+            if first <= size:
+                found = verifier
+        if found is None:
+            raise VerificationError("no log key to check checkpoints with")
+        return found
+
+    def check_pinned(self) -> None:
+        """A given (pinned) log key must be one of the log's log keys: entry 0's, or one a
+        rotation signed by an earlier log key handed over to. Every checkpoint was checked
+        against the key the log names for it, and the last one, which covers every entry,
+        is signed by the pinned key or by one the chain reached from it."""
+        pinned = self.pinned
+        if pinned is None or not self.log_keys:
+            return
+        if all(v.public_key != pinned.public_key for _, v in self.log_keys):
+            raise SignatureError(
+                f"the trusted log key {pinned.name}+{pinned.key_id.hex()} is not this log's "
+                f"key: entry 0 registers {self.log_keys[0][1].key_text()} and no "
+                f"log.key.rotated entry below tree size {self.size} hands over to it"
+            )
 
     def expected_size(self) -> int | None:
         """The tree size of the older checkpoint the log must extend, if one was given."""
@@ -370,6 +405,14 @@ class LogChecker:
         self._last_ts = result.last_ts
         self._last_v = result.last_v or self._last_v
         before = list(self.chunks.hashes)
+        note, size = self._expected_note, self._expected_size
+        if note is not None and size is not None and result.start < size <= result.stop:
+            try:
+                self._expected = verify_checkpoint(note, self.log_key_for(size))
+            except VerificationError as exc:
+                raise SignatureError(
+                    f"the older checkpoint at tree size {size}: {exc}", seq=size - 1
+                ) from exc
         expected = self._expected
         if expected is not None and result.start < expected.size <= result.stop:
             root = merkle.fold_perfect(before + result.frontiers[expected.size])
@@ -414,13 +457,15 @@ class LogChecker:
         self._check_nodes()
         hashes = list(self.chunks.hashes) + self._tail
         self.report.root = merkle.fold_perfect(hashes) if hashes else merkle.EMPTY_ROOT
-        if self._expected_note is not None and self._expected is None:
+        if self._expected_note is not None and self.size == 0:
             raise VerificationError("the log is empty: it cannot extend the older checkpoint")
-        if self._expected is not None and self._expected.size > self.size:
+        expected_size = self._expected_size or 0
+        if self._expected_note is not None and expected_size > self.size:
             raise VerificationError(
-                f"the older checkpoint has tree size {self._expected.size}, but the log holds "
+                f"the older checkpoint has tree size {expected_size}, but the log holds "
                 f"only {self.size} entries: it was truncated"
             )
+        self.check_pinned()
         if self.keys != self.hint:
             raise IntegrityError(
                 "the key entries found through the entries table's kind column are not the "
@@ -481,15 +526,16 @@ class LogChecker:
         """A key entry or a change to a claim (already parsed and signature-checked once)."""
         entry = parse_entry(data, where=f"entry {seq}")
         payload = entry.body.payload
-        if isinstance(payload, KeyRegistered | KeyRevoked):
-            key = rules.next_key_state(entry, self.keys.get, partial(key_named, self.keys.values()))
-            self.keys[key.key_id] = key
-            if seq == 0 and self.log_verifier is None:
-                self.log_verifier = Verifier.from_public_key(
-                    entry.body.log, Ed25519PublicKey.from_public_bytes(key.public_key)
-                )
-                if self._expected_note is not None:
-                    self._expected = verify_checkpoint(self._expected_note, self.log_verifier)
+        if isinstance(payload, KEY_PAYLOADS):
+            changed = rules.key_changes(
+                entry, self.keys.get, partial(key_named, self.keys.values())
+            )
+            self.keys.update((key.key_id, key) for key in changed)
+            if seq == 0:
+                self.add_log_key(1, entry.body.log, changed[0].public_key)
+            elif isinstance(payload, LogKeyRotated):
+                # The checkpoint over the rotation (size seq + 1) is the old key's last.
+                self.add_log_key(seq + 2, entry.body.log, changed[1].public_key)
         else:
             # Workers checked the signer against the keys' final states; the claim's own
             # rules need its earlier entries, replayed here.
@@ -532,10 +578,8 @@ class LogChecker:
                 "or forked after it was signed",
                 seq=size - 1,
             )
-        if self.log_verifier is None:
-            raise VerificationError("no log key to check checkpoints with")
         try:
-            note = verify_checkpoint(checkpoint.note, self.log_verifier, self.origin)
+            note = verify_checkpoint(checkpoint.note, self.log_key_for(size), self.origin)
         except VerificationError as exc:
             raise SignatureError(f"checkpoint at tree size {size}: {exc}", seq=size - 1) from exc
         except FormatError as exc:
@@ -724,7 +768,7 @@ def _sizes_within(store: Store, start: int, stop: int, checker: LogChecker) -> t
 
 def keys_in(rows: Iterable[tuple[int, bytes]]) -> dict[str, KeyState]:
     """``key_states`` over the rows that look like key entries (a cheap first pass)."""
-    return key_states((seq, data) for seq, data in rows if b'"kind":"key.' in data)
+    return key_states((seq, data) for seq, data in rows if looks_like_key_entry(data))
 
 
 def verify_rows(

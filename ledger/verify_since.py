@@ -38,15 +38,22 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import merkle
-from ledger.checkpoint import Checkpoint, Verifier, verify_checkpoint
+from ledger import merkle, rules
+from ledger.checkpoint import Checkpoint, SignedNote, Verifier
 from ledger.chunks import KIND_CODE, ChunkResult, ChunkTask, Row, check_chunk, check_node
-from ledger.entries import ENTRY_KINDS, EntryHash, SourceRegistered, entry_hash, parse_entry
+from ledger.entries import (
+    ENTRY_KINDS,
+    EntryHash,
+    SourceRegistered,
+    entry_hash,
+    looks_like_key_entry,
+    parse_entry,
+)
 from ledger.errors import FormatError, IntegrityError, ProofError, VerificationError
 from ledger.rules import KeyState
 from ledger.state import ClaimState, Overlay, fold, subject_of
 from ledger.store import Store, StoredCheckpoint
-from ledger.trust_state import TrustState, load_state, save_state
+from ledger.trust_state import Trusted, TrustState, check_note, load_state, save_state
 from ledger.verify import (
     LogChecker,
     Progress,
@@ -61,7 +68,6 @@ from ledger.verify import (
 CHUNK = 1024
 """New entries checked per chunk task."""
 _EXTRACTED = KIND_CODE["claim.extracted"]
-_KEY_KINDS = (b'"kind":"key.registered"', b'"kind":"key.revoked"')
 
 
 # -- the saved state, as plain values ---------------------------------------------------------
@@ -95,9 +101,10 @@ class VerifiedState:
                 f"root {self.root.hex()} at size {self.size}: the state was altered"
             )
 
-    def check(self, verifier: Verifier | None) -> Checkpoint | None:
+    def check(self, verifier: Trusted | None) -> Checkpoint | None:
         """The state is self-consistent: its frontier folds to its root and, when a log key
-        is known, its note is a checkpoint at its size and root signed by that key."""
+        is known, its note is a checkpoint at its size and root signed by that key (or by
+        one of those keys)."""
         self.check_frontier()
         if self.note is None:
             if self.size:
@@ -106,7 +113,7 @@ class VerifiedState:
         if verifier is None:
             return None
         try:
-            checkpoint = verify_checkpoint(self.note, verifier, verifier.name)
+            checkpoint = check_note(self.note, verifier)
         except (VerificationError, FormatError) as exc:
             raise VerificationError(f"saved state: its checkpoint note: {exc}") from exc
         if checkpoint.size != self.size or checkpoint.root_hash != self.root:
@@ -447,6 +454,8 @@ class SinceResult:
     new_entries: int
     proofs: int
     """Inclusion proofs checked for older entries the new ones refer to."""
+    log_key: Verifier | None = None
+    """The log key that signs the new state's checkpoint (a rotation may have changed it)."""
 
 
 def _log_verifier(entry0: bytes) -> Verifier:
@@ -458,13 +467,56 @@ def _log_verifier(entry0: bytes) -> Verifier:
     return Verifier.from_public_key(log, Ed25519PublicKey.from_public_bytes(keys[0].public_key))
 
 
+def _log_verifiers(keys: dict[str, KeyState], origin: str) -> list[Verifier]:
+    """The checkpoint verifiers of the log keys among ``keys``, in the order they began."""
+    found = sorted(
+        (k for k in keys.values() if rules.is_log_key(k)), key=lambda k: k.registered_seq
+    )
+    return [
+        Verifier.from_public_key(origin, Ed25519PublicKey.from_public_bytes(k.public_key))
+        for k in found
+    ]
+
+
+def _seed_log_keys(
+    checker: SinceChecker,
+    state: VerifiedState,
+    old_keys: dict[str, KeyState],
+    trusted: Trusted | None,
+) -> None:
+    """Give the checker the log keys the entries below the state name (each signs from the
+    checkpoint after its rotation's), and require the saved note's signer to be the log
+    key they name at the saved size: a trusted key the log never handed over to is refused."""
+    assert state.note is not None
+    origin = Checkpoint.from_body(SignedNote.from_text(state.note).text).origin
+    for key in sorted(old_keys.values(), key=lambda k: k.registered_seq):
+        if rules.is_log_key(key):
+            first = 1 if key.registered_seq == 0 else key.registered_seq + 2
+            checker.add_log_key(first, origin, key.public_key)
+    signer = checker.log_key_for(state.size)
+    try:
+        check_note(state.note, signer)
+    except (VerificationError, FormatError) as exc:
+        raise VerificationError(
+            f"saved state: its checkpoint at size {state.size} is not signed by the log key "
+            f"the log names there ({signer.key_text()}): {exc}"
+        ) from exc
+    if trusted is not None:
+        keys = trusted if isinstance(trusted, Sequence) else [trusted]
+        if all(k.public_key != v.public_key for k in keys for _, v in checker.log_keys):
+            raise VerificationError(
+                "saved state: the trusted log key is none of the log's log keys below size "
+                f"{state.size}"
+            )
+
+
 def verify_since(
     state: VerifiedState,
     rows: Iterable[Row],
     old: OldLog,
     checkpoints: Iterable[StoredCheckpoint],
     *,
-    log_verifier: Verifier | None = None,
+    log_verifier: Trusted | None = None,
     store: Store | None = None,
     nodes: merkle.NodeReader | None = None,
 ) -> SinceResult:
@@ -479,29 +531,30 @@ def verify_since(
     """
     state.check_frontier()
     index = ProvenIndex(old, state.size, state.root)
-    if log_verifier is None and state.size:
-        # The key entry 0 registers, believed only to check the state's own note first (a
-        # state altered consistently is named as such), then proven against the saved root.
-        entry0 = old.entry_at(0)
-        if entry0 is None:
-            raise IntegrityError("entry 0 (the log key) is missing from the log", seq=0)
-        log_verifier = _log_verifier(entry0)
-        state.check(log_verifier)
-        index.prove(0, entry0, "entry 0, the log key")
-    else:
-        state.check(log_verifier)
-    new_rows = list(rows)
-    new_data = [row[1] for row in new_rows]
     if state.key_entries is not None:
         old_key_rows = [(_seq_of(data), data) for data in state.key_entries]
     else:
         old_key_rows = old.key_entries(state.size)
+    old_keys = key_states(old_key_rows)
+    if log_verifier is None and state.size:
+        # The key entry 0 registers (and the log keys rotations registered after it),
+        # believed only to check the state's own note first (a state altered consistently
+        # is named as such), then proven against the saved root.
+        entry0 = old.entry_at(0)
+        if entry0 is None:
+            raise IntegrityError("entry 0 (the log key) is missing from the log", seq=0)
+        log_verifier = _log_verifier(entry0)
+        origin = log_verifier.name
+        state.check([log_verifier, *_log_verifiers(old_keys, origin)])
+        index.prove(0, entry0, "entry 0, the log key")
+    else:
+        state.check(log_verifier)
+    if state.key_entries is None:
         for seq, data in old_key_rows:
             index.prove(seq, data, "a key entry")
-    new_key_rows = [
-        (row[0], row[1]) for row in new_rows if any(kind in row[1] for kind in _KEY_KINDS)
-    ]
-    old_keys = key_states(old_key_rows)
+    new_rows = list(rows)
+    new_data = [row[1] for row in new_rows]
+    new_key_rows = [(row[0], row[1]) for row in new_rows if looks_like_key_entry(row[1])]
     hint = key_states([*old_key_rows, *new_key_rows])
     checker = SinceChecker(
         index,
@@ -509,9 +562,11 @@ def verify_since(
         old_keys,
         hint,
         new_data,
-        log_verifier=log_verifier,
+        log_verifier=log_verifier if isinstance(log_verifier, Verifier) else None,
         blobs=store.blob if store is not None else None,
     )
+    if state.size:
+        _seed_log_keys(checker, state, old_keys, log_verifier)
     pending = list(checkpoints)
     for c in pending:
         if c.size <= state.size:
@@ -576,7 +631,8 @@ def verify_since(
         note=newest.note if newest is not None else state.note,
         key_entries=keys,
     )
-    return SinceResult(report, new_state, len(new_rows), index.proofs)
+    final = checker.log_key_for(size) if size and checker.log_keys else None
+    return SinceResult(report, new_state, len(new_rows), index.proofs, final)
 
 
 def check_new_projections(store: Store, checker: SinceChecker) -> None:
@@ -608,7 +664,7 @@ def _check_nodes(computed: list[merkle.Node], nodes: merkle.NodeReader) -> None:
 
 
 def verify_store_since(
-    store: Store, state: VerifiedState, *, log_verifier: Verifier | None = None
+    store: Store, state: VerifiedState, *, log_verifier: Trusted | None = None
 ) -> SinceResult:
     """``verify_since`` over the database's entries after ``state`` up to its head."""
     head = store.head().size
@@ -675,7 +731,7 @@ def from_trust_state(saved: TrustState) -> VerifiedState:
     )
 
 
-def to_trust_state(state: VerifiedState, verifier: Verifier) -> TrustState:
+def to_trust_state(state: VerifiedState, verifier: Trusted) -> TrustState:
     """The state file for ``state`` (its note re-checked under ``verifier``)."""
     if state.note is None:
         raise VerificationError("an empty log has no checkpoint to save as a state")
@@ -700,7 +756,7 @@ class StateRun:
 
 def verify_with_state(
     store: Store,
-    verifier: Verifier,
+    verifier: Trusted,
     *,
     since: Path | None,
     save: Path | None,
@@ -715,6 +771,11 @@ def verify_with_state(
     if loaded is not None:
         result = verify_store_since(store, from_trust_state(loaded), log_verifier=verifier)
         report, state, incremental = result.report, result.state, result
+        if result.log_key is not None:  # the log key after any rotation among the new entries
+            verifier = [
+                *([verifier] if isinstance(verifier, Verifier) else verifier),
+                result.log_key,
+            ]
     else:
         report = verify_store(store, workers=workers, progress=progress)
         state, incremental = state_of_store(store, report), None

@@ -604,11 +604,12 @@ class Txn:
         ]
 
     def key_entries(self, stop: int) -> list[tuple[int, bytes]]:
-        """(seq, bytes) of entries whose kind column says key.registered or key.revoked
-        (read through the partial index of rare kinds)."""
+        """(seq, bytes) of entries whose kind column says key.registered, key.revoked or
+        log.key.rotated (read through the partial index of rare kinds)."""
         sql = (
             f"SELECT seq, data FROM entries WHERE {RARE_KINDS} "  # noqa: S608
-            f"AND kind IN ('key.registered', 'key.revoked') AND seq < {self.sql.mark} "
+            "AND kind IN ('key.registered', 'key.revoked', 'log.key.rotated') "
+            f"AND seq < {self.sql.mark} "
             "ORDER BY seq"
         )
         rows = self.conn.exec_driver_sql(sql, (stop,))
