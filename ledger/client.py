@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,28 +27,36 @@ import httpx
 from ledger import merkle, rules
 from ledger.checkpoint import (
     Checkpoint,
+    SignedNote,
     Verifier,
     parse_verifier_key,
     state_map_root,
     verify_checkpoint,
 )
+from ledger.checkpoint import (
+    key_id as key_id_for_note,
+)
 from ledger.chunks import check_position, check_version
 from ledger.completeness import check_registration, check_served_latest
 from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.entries import (
+    KEY_PAYLOADS,
     ClaimExtracted,
     ClaimReviewed,
     KeyRegistered,
     KeyRevoked,
+    LogKeyRotated,
     SignedEntry,
     SourceRegistered,
     current_payload,
     entry_hash,
+    looks_like_key_entry,
     parse_entry,
     verify_signature,
 )
 from ledger.errors import LedgerError, VerificationError
 from ledger.rules import KeyState
+from ledger.signing import key_id as signing_key_id
 from ledger.state import (
     ClaimState,
     FieldChange,
@@ -64,6 +72,9 @@ from ledger.state import (
 from ledger.statemap import StateProof
 from ledger.trust_state import TrustState, frontier_from_last_leaf, load_state, save_state
 from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
+
+MAX_ROTATIONS = 64
+"""Log-key rotations a client follows for one checkpoint before it gives up."""
 
 
 class ClientError(LedgerError):
@@ -243,6 +254,12 @@ class LedgerClient:
         self.state_path = state
         self.state: TrustState | None = load_state(state, self.log_key) if state else None
         self.last_checkpoint: Checkpoint | None = self.state.checkpoint if self.state else None
+        self.followed: list[Verifier] = [self.log_key]
+        """The log keys this client trusted, oldest first: the pin, then each key a
+        rotation handed over to (decision 0022); the last is the one it trusts now."""
+        if self.state is not None and self.state.log_keys:
+            self.followed = list(self.state.log_keys)
+            self._pin(self.followed[-1])
 
     # -- transport ---------------------------------------------------------------------
 
@@ -285,7 +302,11 @@ class LedgerClient:
 
     def _accept(self, note: str | bytes) -> Checkpoint:
         """Verify ``note`` and its consistency with the newest checkpoint seen (in memory
-        or in the state file): it may not be smaller, and must extend it."""
+        or in the state file): it may not be smaller, and must extend it. A note signed by
+        another key than the pinned one is accepted only through the log's rotation
+        entries (``_follow_rotations``)."""
+        if not self._signed_by_pinned(note):
+            self._follow_rotations(note)
         checkpoint = self.policy.verify_note(note)
         previous = self.last_checkpoint
         if previous is not None:
@@ -293,6 +314,132 @@ class LedgerClient:
         if previous is None or checkpoint.size >= previous.size:
             self.last_checkpoint = checkpoint
         return checkpoint
+
+    # -- log-key rotations ---------------------------------------------------------------
+
+    def _pin(self, key: Verifier) -> None:
+        self.log_key = key
+        self.policy = replace(self.policy, log_key=key)
+
+    def _signed_by_pinned(self, note: str | bytes) -> bool:
+        """Whether the note carries a signature line by the pinned key (checked later)."""
+        parsed = SignedNote.from_text(note)
+        pinned = (self.log_key.name, self.log_key.key_id)
+        return any((line.name, line.key_id) == pinned for line in parsed.signatures)
+
+    def _follow_rotations(self, note: str | bytes) -> None:
+        """Follow the log from the pinned key to the key that signed ``note``, one rotation
+        at a time, then pin that key and save it in the state file.
+
+        For each: the server's key list says at which entry ``r`` the pinned key was
+        rotated; the checkpoint at size ``r + 1`` must be signed by the pinned key and be
+        consistent with the newest checkpoint this client holds; entry ``r``, proven in it
+        (and its last entry), must be a ``log.key.rotated`` signed by the pinned key and
+        accepted by the new key (``rules.check_rotation_acceptance``). Anything else —
+        no rotation, one signed by another key, a checkpoint by an unknown key — raises a
+        VerificationError naming the size or entry; nothing is pinned or saved then."""
+        target = Checkpoint.from_body(SignedNote.from_text(note).text)
+        followed = list(self.followed)
+        pinned, holding = self.log_key, self.last_checkpoint
+        for _ in range(MAX_ROTATIONS):
+            pinned_id = _entry_key_id(pinned)
+            listed = self.query("{ keys { keyId registeredSeq revokedSeq } }")["keys"]
+            record = next((k for k in listed if k["keyId"] == pinned_id), None)
+            rotated = record["revokedSeq"] if record is not None else None
+            if rotated is None or rotated + 1 > target.size:
+                raise VerificationError(
+                    f"checkpoint at size {target.size} is not signed by the trusted log key "
+                    f"{pinned.key_text()}, and the log shows no rotation of that key before it "
+                    "(a checkpoint by an unknown key)"
+                )
+            size = rotated + 1
+            found = self.query("query($n: Int!) { checkpoint(size: $n) { note } }", n=size)[
+                "checkpoint"
+            ]
+            if found is None:
+                raise VerificationError(
+                    f"the server has no checkpoint at size {size}, over the rotation at entry "
+                    f"{rotated}"
+                )
+            try:
+                last_old = verify_checkpoint(found["note"], pinned, pinned.name)
+            except (VerificationError, LedgerError) as exc:
+                raise VerificationError(
+                    f"the checkpoint at size {size} over the rotation at entry {rotated} is "
+                    f"not signed by the trusted log key {pinned.key_text()}: {exc}",
+                    seq=rotated,
+                ) from exc
+            if last_old.size != size:
+                raise VerificationError(
+                    f"the checkpoint served for size {size} says {last_old.size}"
+                )
+            if holding is not None:
+                if holding.size > size:
+                    raise VerificationError(
+                        f"this client holds a checkpoint at size {holding.size} signed by "
+                        f"{pinned.key_text()}, but the log says that key was rotated at entry "
+                        f"{rotated}: the log forked",
+                        seq=rotated,
+                    )
+                self._check_consistent(holding, last_old)
+            new = self._check_rotation(last_old, rotated, pinned)
+            followed.append(new)
+            pinned, holding = new, last_old
+            if any(
+                (line.name, line.key_id) == (new.name, new.key_id)
+                for line in SignedNote.from_text(note).signatures
+            ):
+                break
+        else:
+            raise VerificationError(
+                f"checkpoint at size {target.size}: more than {MAX_ROTATIONS} log-key "
+                "rotations to follow"
+            )
+        if holding is not None and (
+            self.last_checkpoint is None or holding.size >= self.last_checkpoint.size
+        ):
+            self.last_checkpoint = holding
+        self.followed = followed
+        self._pin(followed[-1])
+        if self.state_path is not None and self.state is not None:
+            # The saved checkpoint stays; the file now also names the keys followed.
+            self._save(replace(self.state, log_keys=tuple(followed)))
+
+    def _check_rotation(self, last_old: Checkpoint, seq: int, pinned: Verifier) -> Verifier:
+        """Entry ``seq``, proven in ``last_old`` as its last entry: a ``log.key.rotated``
+        signed by ``pinned`` and accepted by the new key; that key's verifier."""
+        entry = self.proven_entry(last_old, seq=seq)
+        payload = entry.body.payload
+        where = f"entry {seq}"
+        if not isinstance(payload, LogKeyRotated):
+            raise VerificationError(
+                f"{where} (where the server says the log key was rotated) is a {entry.kind}, "
+                "not a log.key.rotated",
+                seq=seq,
+            )
+        if entry.seq != last_old.size - 1:
+            raise VerificationError(
+                f"{where}: the rotation is not the last entry of its checkpoint"
+            )
+        if entry.body.signer != _entry_key_id(pinned):
+            raise VerificationError(
+                f"{where}: log.key.rotated is signed by {entry.body.signer}, not by the "
+                f"trusted log key {pinned.key_text()}: a rotation is followed only when a key "
+                "already trusted signed it",
+                seq=seq,
+            )
+        try:
+            verify_signature(entry, pinned.public_key)
+            rules.check_rotation_acceptance(entry)
+        except VerificationError:
+            raise
+        except LedgerError as exc:
+            raise VerificationError(f"{where}: {exc}", seq=seq) from exc
+        return Verifier(
+            pinned.name,
+            key_id_for_note(pinned.name, base64.b64decode(payload.public_key)),
+            base64.b64decode(payload.public_key),
+        )
 
     def _check_consistent(self, old: Checkpoint, new: Checkpoint) -> None:
         if new.size < old.size:
@@ -349,7 +496,11 @@ class LedgerClient:
                 _hashes(data["inclusionProof"]["hashes"]),
                 checkpoint.root_hash,
             )
-        self._save(TrustState.build(note, self.log_key, frontier))
+        self._save(TrustState.build(note, self.log_key, frontier, log_keys=self._chain()))
+
+    def _chain(self) -> tuple[Verifier, ...]:
+        """The log keys to save in the state file: none unless a rotation was followed."""
+        return tuple(self.followed) if len(self.followed) > 1 else ()
 
     def _save(self, state: TrustState) -> None:
         assert self.state_path is not None
@@ -444,13 +595,22 @@ class LedgerClient:
                 raise VerificationError(f"signer {key_id} is not a registered key")
             entry = self.proven_entry(checkpoint, seq=record["registeredSeq"])
             payload = entry.body.payload
-            if not isinstance(payload, KeyRegistered) or payload.key_id != key_id:
+            if isinstance(payload, LogKeyRotated) and payload.key_id == key_id:
+                try:
+                    rules.check_rotation_acceptance(entry)
+                except LedgerError as exc:
+                    raise VerificationError(str(exc), seq=entry.seq) from exc
+                key = rules.key_from_rotation(payload, entry.seq)
+            elif isinstance(payload, KeyRegistered) and payload.key_id == key_id:
+                key = rules.key_from_registration(payload, entry.seq)
+            else:
                 raise VerificationError(f"entry {entry.seq} does not register key {key_id}")
-            key = rules.key_from_registration(payload, entry.seq)
         revoked = record["revokedSeq"] if record is not None else None
         if key.revoked_seq is None and revoked is not None and revoked >= floor:
             entry = self.proven_entry(checkpoint, seq=revoked)
             payload = entry.body.payload
+            if isinstance(payload, LogKeyRotated) and entry.body.signer == key_id:
+                return replace(key, revoked_seq=entry.seq, revoked_reason=payload.reason)
             if not isinstance(payload, KeyRevoked) or payload.key_id != key_id:
                 raise VerificationError(f"entry {entry.seq} does not revoke key {key_id}")
             registered = key
@@ -465,8 +625,8 @@ class LedgerClient:
             return keys
         for data in self.state.key_entries:
             entry = parse_entry(data, where="state key entry")
-            key = rules.next_key_state(entry, keys.get, partial(key_named, keys.values()))
-            keys[key.key_id] = key
+            changed = rules.key_changes(entry, keys.get, partial(key_named, keys.values()))
+            keys.update((key.key_id, key) for key in changed)
         return keys
 
     # -- claims and sources ------------------------------------------------------------
@@ -657,7 +817,12 @@ class LedgerClient:
         keys = state.key_entries + tuple(checker.key_entries)
         self._save(
             TrustState.build(
-                note, self.log_key, grown.frontier, entries_verified=True, key_entries=keys
+                note,
+                self.log_key,
+                grown.frontier,
+                entries_verified=True,
+                key_entries=keys,
+                log_keys=self._chain(),
             )
         )
         return SyncReport(start, checkpoint.size, grown.root, False, checker.kinds)
@@ -675,15 +840,21 @@ class LedgerClient:
                     merkle.integrate(0, [], leaves).frontier,
                     entries_verified=True,
                     key_entries=key_entries,
+                    log_keys=self._chain(),
                 )
             )
         return SyncReport(0, checkpoint.size, report.root, True, dict(report.kinds))
 
 
 def _is_key_entry(data: bytes) -> bool:
-    if b'"kind":"key.' not in data:
+    if not looks_like_key_entry(data):
         return False
-    return isinstance(parse_entry(data).body.payload, KeyRegistered | KeyRevoked)
+    return isinstance(parse_entry(data).body.payload, KEY_PAYLOADS)
+
+
+def _entry_key_id(verifier: Verifier) -> str:
+    """The entry key id (SHA-256 of the public key) of a note verifier's key."""
+    return signing_key_id(verifier.public_key)
 
 
 class _Incremental(MemoryState):
@@ -700,8 +871,10 @@ class _Incremental(MemoryState):
         self.kinds: dict[str, int] = {}
         for data in state.key_entries:
             entry = parse_entry(data, where="state key entry")
-            key = rules.next_key_state(entry, self.keys.get, partial(key_named, self.keys.values()))
-            self.keys[key.key_id] = key
+            changed = rules.key_changes(
+                entry, self.keys.get, partial(key_named, self.keys.values())
+            )
+            self.keys.update((key.key_id, key) for key in changed)
         last = client.proven_entry(checkpoint, seq=state.size - 1) if state.size else None
         self.head = last.hash if last is not None else None
         self.ts = last.body.ts if last is not None else ""

@@ -244,9 +244,7 @@ def rotation_key_states(
             f"{where}: the log key {old.name} ({old.key_id}) was already rotated or revoked "
             f"at entry {old.revoked_seq}; a rotation cannot be branched or repeated"
         )
-    public_key = base64.b64decode(payload.public_key)
-    if len(public_key) != 32 or key_id(public_key) != payload.key_id:
-        raise Conflict(f"{where}: key_id is not the SHA-256 of the public key")
+    check_rotation_acceptance(entry)
     if lookup(payload.key_id) is not None:
         raise Duplicate(f"{where}: key {payload.key_id} is already registered")
     taken = named(payload.name)
@@ -255,6 +253,31 @@ def rotation_key_states(
             f"{where}: key name {payload.name!r} is already taken by key {taken.key_id} "
             f"(registered at entry {taken.registered_seq}); a key name is never reused"
         )
+    new = key_from_rotation(payload, entry.seq)
+    return replace(old, revoked_seq=entry.seq, revoked_reason=payload.reason), new
+
+
+def key_from_rotation(payload: LogKeyRotated, seq: int) -> KeyState:
+    """The key a ``log.key.rotated`` entry at ``seq`` registers (a log key from ``seq + 1``)."""
+    return KeyState(
+        key_id=KeyId(payload.key_id),
+        name=payload.name,
+        public_key=base64.b64decode(payload.public_key),
+        roles=LOG_KEY_ROLES,
+        registered_seq=seq,
+    )
+
+
+def check_rotation_acceptance(entry: SignedEntry) -> None:
+    """A ``log.key.rotated`` entry's new key is the one its id names, and ``accept`` is that
+    key's signature over the rotation message (the new key's holder agreed): what a client
+    that holds only this entry and the old key can check of it."""
+    payload = entry.body.payload
+    assert isinstance(payload, LogKeyRotated)
+    where = f"entry {entry.seq}: log.key.rotated"
+    public_key = base64.b64decode(payload.public_key)
+    if len(public_key) != 32 or key_id(public_key) != payload.key_id:
+        raise Conflict(f"{where}: key_id is not the SHA-256 of the public key")
     try:
         verify_signed_message(
             public_key,
@@ -266,14 +289,6 @@ def rotation_key_states(
         raise SignatureError(
             f"{exc}: the new key's holder did not accept this rotation", seq=entry.seq
         ) from exc
-    new = KeyState(
-        key_id=KeyId(payload.key_id),
-        name=payload.name,
-        public_key=public_key,
-        roles=LOG_KEY_ROLES,
-        registered_seq=entry.seq,
-    )
-    return replace(old, revoked_seq=entry.seq, revoked_reason=payload.reason), new
 
 
 def key_changes(

@@ -85,7 +85,8 @@ class TrustState:
     every key.registered, key.revoked and log.key.rotated entry below ``size``, in log
     order, so a later incremental check knows every key's state without asking the server.
     ``log_keys``: the log keys the holder followed through rotations, oldest first, the
-    note signed by the last (empty: no rotation followed; the caller's key signs it)."""
+    last one trusted now and the note signed by one of them (empty: no rotation followed;
+    the caller's key signs the note)."""
 
     note: str
     checkpoint: Checkpoint
@@ -123,7 +124,8 @@ class TrustState:
 
         ``verifier``: the log key (or keys) the caller trusts. With ``log_keys`` (a chain of
         rotations the holder followed), one of the trusted keys must be in the chain, and
-        the note is checked under its last key."""
+        the note is checked under the chain's keys (the holder trusts its last one now; the
+        note may predate the last rotation)."""
         text = note.decode("utf-8") if isinstance(note, bytes) else note
         trusted = _trusted(verifier)
         if log_keys:
@@ -133,7 +135,7 @@ class TrustState:
                     f"{', '.join(k.key_text() for k in log_keys)}, none of which is the "
                     f"trusted {trusted[0].key_text() if trusted else 'key'}"
                 )
-            trusted = (log_keys[-1],)
+            trusted = tuple(log_keys)
         checkpoint = check_note(text, trusted)
         hashes = tuple(merkle.Hash(bytes(h)) for h in frontier)
         compact = merkle.Frontier.restore(checkpoint.size, hashes)
@@ -146,10 +148,6 @@ class TrustState:
             raise FormatError("state: key_entries are only kept when entries_verified is true")
         _check_key_entries(key_entries, checkpoint.size)
         return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries), tuple(log_keys))
-
-    def pinned(self, fallback: Verifier) -> Verifier:
-        """The log key this state trusts now: the last one it followed, else ``fallback``."""
-        return self.log_keys[-1] if self.log_keys else fallback
 
     def extend(self, leaves: Sequence[merkle.Hash]) -> merkle.Integration:
         """The tree after appending ``leaves`` (entry hashes from seq ``size`` on)."""
