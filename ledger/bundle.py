@@ -19,6 +19,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import rules
 from ledger.checkpoint import (
     Checkpoint,
     SignedNote,
@@ -30,6 +33,7 @@ from ledger.chunks import read_source_file
 from ledger.cosignature import WitnessPolicy, verify_cosignatures
 from ledger.entries import KeyRegistered, parse_entry
 from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
+from ledger.rules import KeyState
 from ledger.service import Ledger
 from ledger.verify import (
     FileIndex,
@@ -140,10 +144,15 @@ def verify_bundle(
     checkpoint must carry valid cosignatures from k of its n witnesses (QuorumNotMet
     names who is missing), checked before anything else.
     """
-    checkpoint = _read_checkpoint(path, log_key, witness_policy)
     keys = keys_in((seq, data) for seq, _, data in read_entries(path))
+    signer = _checkpoint_signer(path, log_key, keys)
+    checkpoint = _read_checkpoint(path, signer, witness_policy)
+    rotated_in = any(
+        rules.is_log_key(k) and k.registered_seq > 0 and k.public_key == log_key.public_key
+        for k in keys.values()
+    )
     genesis = next(read_entries(path), None)
-    if genesis is not None:
+    if genesis is not None and not rotated_in:
         _check_genesis_key(genesis[2], log_key)
     with closing(FileIndex(path / "entries.jsonl")) as index:
         checker = verify_rows(
@@ -157,6 +166,11 @@ def verify_bundle(
             sources=path / "sources",
         )
     report = checker.report
+    if checkpoint.size and checker.log_key_for(checkpoint.size).public_key != signer.public_key:
+        raise IntegrityError(
+            f"bundle checkpoint at size {checkpoint.size}: the log's own key entries name "
+            f"another log key for it than {signer.key_text()}"
+        )
     if (checkpoint.size, checkpoint.root_hash) != (report.entries, report.root):
         raise IntegrityError(
             f"bundle checkpoint says size {checkpoint.size} root {checkpoint.root_hash.hex()}, "
@@ -166,6 +180,23 @@ def verify_bundle(
     report.checkpoints = 1 + (older_checkpoint is not None)
     _check_sources(path, checker.source_shas)
     return report
+
+
+def _checkpoint_signer(path: Path, log_key: Verifier, keys: dict[str, KeyState]) -> Verifier:
+    """The key that must have signed the bundle's checkpoint: the log key its entries name
+    at its size (decision 0022: after a rotation, the new key), else the one given. The
+    walk then checks that the given key is one of the log's log keys, reached through
+    rotations each signed by the log key before it."""
+    note = read_note_file(path / "checkpoint.txt", "bundle checkpoint")
+    try:
+        size = Checkpoint.from_body(SignedNote.from_text(note).text).size
+    except FormatError as exc:
+        raise FormatError(f"{path / 'checkpoint.txt'}: {exc}") from exc
+    found = rules.checkpoint_key(keys.values(), size)
+    if found is None:
+        return log_key
+    public_key = Ed25519PublicKey.from_public_bytes(found.public_key)
+    return Verifier.from_public_key(log_key.name, public_key)
 
 
 def _read_checkpoint(

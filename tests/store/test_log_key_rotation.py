@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -110,19 +111,17 @@ def test_a_rotation_by_a_key_that_is_not_the_log_key_is_refused(instance: Instan
     admin = SigningKey.generate("admin2")
     ledger.register_key(instance.log_key(), admin, ["admin"])
     head = ledger.head().size
-    with pytest.raises(Unauthorized, match="not by the log key"):
-        with ledger.batch() as batch:
-            batch.add_rotation(admin, SigningKey.generate("log-x"), "forged")
+    with pytest.raises(Unauthorized, match="not by the log key"), ledger.batch() as batch:
+        batch.add_rotation(admin, SigningKey.generate("log-x"), "forged")
     assert ledger.head().size == head
 
 
 def test_nothing_follows_a_rotation_in_its_append(instance: Instance) -> None:
     ledger = instance.ledger
     head = ledger.head().size
-    with pytest.raises(Conflict, match="ends its append"):
-        with ledger.batch() as batch:
-            batch.add_rotation(instance.log_key(), SigningKey.generate("log-2"), "r")
-            batch.add(rules_registration(SigningKey.generate("carol")), instance.log_key())
+    with pytest.raises(Conflict, match="ends its append"), ledger.batch() as batch:
+        batch.add_rotation(instance.log_key(), SigningKey.generate("log-2"), "r")
+        batch.add(rules_registration(SigningKey.generate("carol")), instance.log_key())
     assert ledger.head().size == head
 
 
@@ -181,9 +180,11 @@ def test_the_rules_refuse_a_rotation_without_the_new_keys_acceptance(instance: I
         accept_by=SigningKey.generate("x"),
         ts=head.last_ts,
     )
-    with pytest.raises(SignatureError, match=rf"entry {head.size}: log.key.rotated: .*accept"):
-        with ledger.batch() as batch:
-            batch.overlay.apply(forged)
+    with (
+        pytest.raises(SignatureError, match=rf"entry {head.size}: log.key.rotated: .*accept"),
+        ledger.batch() as batch,
+    ):
+        batch.overlay.apply(forged)
     # and the payload without its acceptance is malformed
     text = forged.data.replace(b',"algorithm"', b',"algorithm"', 1)
     without = text.replace(b'"accept":"' + forged.body.payload.accept.encode() + b'",', b"")  # type: ignore[union-attr]
@@ -252,3 +253,87 @@ def test_a_reopened_instance_signs_with_the_new_key(instance: Instance) -> None:
         verify_store(reopened.ledger.store)
     finally:
         reopened.close()
+
+
+def test_a_forged_rotation_by_an_admin_key_fails_verification() -> None:
+    """A log whose entry 2 is a rotation signed by an admin that is not the log key (as a
+    thief of that admin key and of the database would write it): every verifier refuses
+    it, naming the entry."""
+    from ledger.entries import KeyRegistered
+
+    log, mallory, new = (SigningKey.generate(n) for n in ("log", "mallory", "log-2"))
+    ts = "2030-01-01T00:00:00.000000Z"
+    entries = []
+    for signer, payload in (
+        (
+            log,
+            KeyRegistered(
+                key_id=log.key_id,
+                name="log",
+                public_key=log.public_key_b64,
+                roles=("admin", "writer", "reviewer"),
+            ),
+        ),
+        (
+            log,
+            KeyRegistered(
+                key_id=mallory.key_id,
+                name="mallory",
+                public_key=mallory.public_key_b64,
+                roles=("admin",),
+            ),
+        ),
+    ):
+        prev = entries[-1].hash if entries else None
+        body = Body(
+            "claims-ledger/x", len(entries), prev, ts, "key.registered", signer.key_id, payload
+        )
+        entries.append(sign_body(body, signer))
+    entries.append(_rotation_entry("claims-ledger/x", 2, entries[-1].hash, mallory, new, ts=ts))
+    with pytest.raises(Unauthorized, match=r"entry 2: log\.key\.rotated is signed by key mallory"):
+        replay(entries)
+    rows = [(e.seq, e.data) for e in entries]
+    with pytest.raises(
+        VerificationError, match=r"entry 2 breaks the log's rules.*not by the log key"
+    ):
+        verify_rows(((s, d, 0) for s, d in rows), MemoryIndex(), keys_in(rows))
+
+
+def test_a_bundle_of_a_rotated_log_verifies_with_the_old_or_the_new_key(
+    instance: Instance, tmp_path: Path
+) -> None:
+    from ledger.bundle import export_bundle, verify_bundle
+
+    ledger = instance.ledger
+    add_source_with_claims(ledger, instance.writer_key(), 1, claims=1)
+    old = ledger.log_verifier()
+    _rotate(instance)
+    add_source_with_claims(ledger, instance.writer_key(), 2, claims=1)
+    new = ledger.log_verifier()
+    older = ledger.checkpoint(2).note  # signed by the old key
+    export_bundle(ledger, tmp_path / "bundle")
+    for trusted in (old, new):
+        report = verify_bundle(tmp_path / "bundle", trusted, older_checkpoint=older, workers=0)
+        assert report.kinds["log.key.rotated"] == 1
+    stranger = ledger.log_verifier_of(
+        replace(ledger.list_keys()[0], public_key=SigningKey.generate("s").public_key)
+    )
+    with pytest.raises(VerificationError):
+        verify_bundle(tmp_path / "bundle", stranger, workers=0)
+
+
+def test_verify_since_walks_over_a_rotation(instance: Instance, tmp_path: Path) -> None:
+    from ledger.verify_since import verify_with_state
+
+    ledger = instance.ledger
+    add_source_with_claims(ledger, instance.writer_key(), 1, claims=1)
+    state = tmp_path / "state.json"
+    verify_with_state(ledger.store, ledger.log_verifiers(), since=state, save=None)
+    _rotate(instance)
+    add_source_with_claims(ledger, instance.writer_key(), 2, claims=1)
+    run = verify_with_state(ledger.store, ledger.log_verifiers(), since=state, save=None)
+    assert run.since is not None and run.since.report.kinds["log.key.rotated"] == 1
+    _rotate(instance, "log-3", "again")
+    add_source_with_claims(ledger, instance.writer_key(), 3, claims=1)
+    run = verify_with_state(ledger.store, ledger.log_verifiers(), since=state, save=None)
+    assert run.since is not None and run.state.size == ledger.head().size
