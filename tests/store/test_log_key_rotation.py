@@ -337,3 +337,47 @@ def test_verify_since_walks_over_a_rotation(instance: Instance, tmp_path: Path) 
     add_source_with_claims(ledger, instance.writer_key(), 3, claims=1)
     run = verify_with_state(ledger.store, ledger.log_verifiers(), since=state, save=None)
     assert run.since is not None and run.state.size == ledger.head().size
+
+
+def test_a_witness_listing_both_keys_cosigns_across_the_rotation(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """The operator step for witnesses: add the new verifier key to the log's ``keys``
+    (several per origin are allowed) before rotating; a witness that only knows the old
+    key refuses the first checkpoint the new key signs (403), so nothing is cosigned by
+    mistake, and accepts it once the key is listed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.cosignature import Cosigner
+    from ledger.witness import AddCheckpoint, LogConfig, Witness, WitnessConfig, WitnessState
+
+    ledger = instance.ledger
+    old = ledger.log_verifier()
+    add_source_with_claims(ledger, instance.writer_key(), 1, claims=1)
+    new_key = _rotate(instance)
+    rotated_at = ledger.head().size - 1
+    add_source_with_claims(ledger, instance.writer_key(), 2, claims=1)
+    new = ledger.log_verifier()
+    assert new.public_key == new_key.public_key
+    cosigner = Cosigner("witness.test/w", Ed25519PrivateKey.generate())
+
+    def witness(*keys: object, state: str) -> Witness:
+        logs = {ledger.origin: LogConfig(ledger.origin, keys)}  # type: ignore[arg-type]
+        return Witness(WitnessConfig(cosigner, logs), WitnessState(tmp_path / state))
+
+    def request(old_size: int, size: int) -> bytes:
+        proof = ledger.consistency_proof(old_size, size).hashes if old_size else ()
+        return AddCheckpoint(old_size, proof, ledger.checkpoint(size).note).to_bytes()
+
+    sizes = [s for s in range(1, ledger.head().size + 1) if ledger.store.checkpoint(s)]
+    last_old = rotated_at + 1
+    assert last_old in sizes
+    only_old = witness(old, state="a")
+    only_old.add_checkpoint(request(0, last_old))  # the old key's last checkpoint
+    with pytest.raises(SignatureError):
+        only_old.add_checkpoint(request(last_old, sizes[-1]))
+    both = witness(old, new, state="b")
+    previous = 0
+    for size in sizes:
+        assert both.add_checkpoint(request(previous, size)).startswith("— witness.test/w ")
+        previous = size
