@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.canonical import sha256
+from ledger.canonical import canonical_json, sha256
 from ledger.entries import (
     Body,
     Cited,
@@ -16,11 +17,14 @@ from ledger.entries import (
     ClaimExtracted,
     ExtractorInfo,
     KeyRegistered,
+    LogKeyRotated,
     Payload,
     Quantity,
     SignedEntry,
     SourceRegistered,
     parse_entry,
+    rotation_message,
+    rotation_message_for,
     sign_body,
 )
 from ledger.formats import parse_bytes
@@ -123,11 +127,70 @@ def example_entries() -> list[SignedEntry]:
     return entries
 
 
+def _new_log_key() -> SigningKey:
+    return SigningKey.from_private(
+        "log-2", Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
+    )
+
+
+def rotation_example(entries: list[SignedEntry]) -> tuple[SignedEntry, bytes]:
+    """Entry 3 of the worked example: the log key hands over to ``log-2`` (the entry, and
+    the body without ``accept`` that the new key signed)."""
+    key, new = _example_key(), _new_log_key()
+    fields = {
+        "key_id": new.key_id,
+        "name": new.name,
+        "algorithm": "ed25519",
+        "public_key": new.public_key_b64,
+        "reason": "yearly rotation",
+    }
+    head = {
+        "v": 2,
+        "log": "claims-ledger/example",
+        "seq": 3,
+        "prev": entries[2].hash.hex(),
+        "ts": EXAMPLE_TS,
+        "kind": "log.key.rotated",
+        "signer": key.key_id,
+    }
+    accept = new.sign_message(rotation_message_for(head, fields))
+    payload = LogKeyRotated(**fields, accept=base64.b64encode(accept).decode())  # type: ignore[arg-type]
+    body = Body(
+        "claims-ledger/example",
+        3,
+        entries[2].hash,
+        EXAMPLE_TS,
+        "log.key.rotated",
+        key.key_id,
+        payload,
+    )
+    entry = sign_body(body, key)
+    assert rotation_message(entry.body) == rotation_message_for(head, fields)
+    return entry, canonical_json({**head, "payload": fields})
+
+
+def test_the_rotation_example_is_what_the_code_produces() -> None:
+    entries = example_entries()[:3]
+    rotation, body_prime = rotation_example(entries)
+    new = _new_log_key()
+    examples = [block.strip().encode() for block in _blocks(ENTRIES_MD, "json")]
+    assert examples[-1] == rotation.data
+    assert f"entry hash  {rotation.hash.hex()}" in ENTRIES_MD
+    assert f"new public key  {new.public_key.hex()}" in ENTRIES_MD
+    assert f"new key id      {new.key_id}" in ENTRIES_MD
+    assert "\n" + body_prime.decode() + "\n" in ENTRIES_MD
+    assert parse_entry(rotation.data) == rotation
+    # It follows the rules: the log key signs it, the new key accepted it.
+    state = replay([*entries, rotation])
+    assert state.keys[new.key_id].roles == ("admin", "writer", "reviewer", "log")
+    assert state.keys[_example_key().key_id].revoked_seq == 3
+
+
 def test_worked_example_is_what_the_code_produces() -> None:
     key = _example_key()
     entries = example_entries()
     examples = [block.strip().encode() for block in _blocks(ENTRIES_MD, "json")]
-    assert examples == [entry.data for entry in entries]
+    assert examples[:-1] == [entry.data for entry in entries]  # the last: the rotation
     for entry in entries:
         assert f"entry hash  {entry.hash.hex()}" in ENTRIES_MD
         assert parse_entry(entry.data) == entry

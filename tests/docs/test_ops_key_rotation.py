@@ -1,12 +1,15 @@
-"""docs/operations.md, "Rotating writer and reviewer keys", end to end: a new key is
+"""docs/operations.md, "Rotating keys", end to end: a new key is
 registered, signs; the old one is revoked and refused from then on; everything it signed
 before stays valid, for `claims-ledger verify` and for the verifying client over HTTP.
+The log key is rotated by its own block (`keys rotate-log`), which a client that pinned
+the old key follows.
 
 Both signing paths are rotated: the CLI's ingestion key (LEDGER_WRITER_KEY names it) and
 an API writer (a bearer token is bound to a key: a new token for the new key)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -173,3 +176,83 @@ def test_the_documented_rotation_commands_run_as_printed(tmp_path: Path) -> None
     )
     new = key_ids(home)["ingest-2027"]
     assert signers(home)[-2:] != [old, old] and new in signers(home)
+
+
+def log_rotation_block() -> str:
+    """The log-key command block of operations.md's "Rotating keys", as printed there."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text.split("### Rotating keys", 1)[1]
+    block = re.search(r"```\n(claims-ledger keys list --json.*?)```", section, re.S)
+    assert block
+    return block.group(1)
+
+
+def test_the_documented_log_key_rotation_runs_as_printed(tmp_path: Path) -> None:
+    """The log-key block run by bash on a served ledger: a verifying client that pinned
+    the old key before keeps verifying after, having followed the rotation, and a new
+    append through the running server (which loaded the old key) is signed by the new one."""
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    cli(home, "ingest", article(tmp_path, 1))
+    old_vkey = log_vkey(home)
+    token = cli(home, "tokens", "create", "api", "--key", "ingest").strip()
+    proc, url = launch(home, f"sqlite:///{home / 'ledger.sqlite3'}")
+    try:
+        state = tmp_path / "client.state"
+        client = LedgerClient(url, log_key=old_vkey, state=state)
+        client.sync()
+        before = client.checkpoint().size
+        # Make the server sign once with the old key, so it holds it in memory.
+        mutation = "mutation($t: String!) { ingestSource(text: $t) { __typename } }"
+
+        def ingest(text: str) -> None:
+            answer = httpx.post(
+                f"{url}/graphql",
+                json={"query": mutation, "variables": {"t": text}},
+                headers={"authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
+            assert "errors" not in answer, answer
+
+        ingest("The port authority said 14 ships left on Monday.")
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        shim = bin_dir / "claims-ledger"
+        shim.write_text(
+            f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m ledger.cli "$@"\n'
+        )
+        shim.chmod(0o755)
+        done = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + log_rotation_block()],
+            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LEDGER_HOME": str(home), **PW},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "log key rotated at entry" in done.stdout and "\nok " in done.stdout
+        assert re.search(r"^log-2  roles admin,writer,reviewer,log$", done.stdout, re.M)
+        before_keys = json.loads((tmp_path / "keys-before.json").read_text())["keys"]
+        assert next(k for k in before_keys if k["name"] == "log")["verifier_key"] == old_vkey
+        new_vkey = log_vkey_named(home, "log-2")
+        ingest("The port authority said 15 ships left on Tuesday.")  # the server follows
+        checkpoint = client.checkpoint()
+        assert checkpoint.size > before
+        assert client.log_key.key_text() == new_vkey
+        assert client.sync().kinds["log.key.rotated"] == 1
+        assert json.loads(state.read_text())["log_keys"] == [old_vkey, new_vkey]
+        assert cli(home, "verify").startswith("ok ")
+        # Refused: a name already taken (exit 1, one line, nothing written).
+        entries = len(signers(home))
+        done = run_cli(home, "keys", "rotate-log", "--name", "log-2", **PW)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert "already registered" in done.stderr and len(signers(home)) == entries
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def log_vkey_named(home: Path, name: str) -> str:
+    listing = json.loads(cli(home, "keys", "list", "--json"))["keys"]
+    return str(next(k["verifier_key"] for k in listing if k["name"] == name))
