@@ -32,7 +32,13 @@ from ledger.checkpoint import (
 from ledger.chunks import read_source_file
 from ledger.cosignature import WitnessPolicy, verify_cosignatures
 from ledger.entries import KeyRegistered, parse_entry
-from ledger.errors import FormatError, IntegrityError, InvalidInput, VerificationError
+from ledger.errors import (
+    FormatError,
+    IntegrityError,
+    InvalidInput,
+    SignatureError,
+    VerificationError,
+)
 from ledger.rules import KeyState
 from ledger.service import Ledger
 from ledger.verify import (
@@ -145,6 +151,13 @@ def verify_bundle(
     names who is missing), checked before anything else.
     """
     keys = keys_in((seq, data) for seq, _, data in read_entries(path))
+    log_keys = [k for k in keys.values() if rules.is_log_key(k)]
+    if log_keys and all(k.public_key != log_key.public_key for k in log_keys):
+        raise SignatureError(
+            f"{path / 'checkpoint.txt'}: the log key you gave ({log_key.key_text()}) is not "
+            "a log key of this bundle's log: entry 0 registers another key and no "
+            "log.key.rotated entry hands over to it (this is another log)"
+        )
     signer = _checkpoint_signer(path, log_key, keys)
     checkpoint = _read_checkpoint(path, signer, witness_policy)
     rotated_in = any(

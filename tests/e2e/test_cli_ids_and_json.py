@@ -375,7 +375,9 @@ def test_help_is_written_for_people(
             if getattr(param, "param_type_name", "") == "option":
                 assert getattr(param, "help", None), (path, param.name)
     assert len(helps) > 30
-    assert "Signer keys: create, list, revoke; rotate the log key." in helps["keys"]  # no "register"
+    assert (
+        "Signer keys: create, list, revoke; rotate the log key." in helps["keys"]
+    )  # no "register"
     assert "create, register" not in helps["keys"]
     assert "--passphrase" in helps["keys create"] and "unencrypted" not in helps["keys create"]
     assert "Only claims with at least one review" in helps["claims"]
