@@ -118,6 +118,8 @@ class Ledger:
         self.clock = clock
         self._verdicts: dict[bytes, bool] = {}
         self._texts = SourceTexts()
+        self._signed_at: tuple[str, int] | None = None
+        """(log key id, tree size) of the last checkpoint this ledger signed."""
         self.load_log_key: Callable[[KeyState], SigningKey] | None = None
         """Loads the local key file of a log key (set by ``ledger.instance``): how a process
         follows a rotation another process appended."""
@@ -157,13 +159,20 @@ class Ledger:
                 f"{current.registered_seq}); point LEDGER_HOME at that key's folder"
             )
 
-    def _checkpoint_signer(self, batch: Batch) -> SigningKey:
-        """The key that signs the checkpoint over ``batch``: the log key at its last entry.
-        If another process rotated the log key since this one loaded it, the new key is
-        loaded (``load_log_key``); without that, the append is refused."""
+    def _checkpoint_signer(self, batch: Batch, start: int) -> SigningKey:
+        """The key that signs the checkpoint over ``batch`` (appended at tree size
+        ``start``): the log key at its last entry. If another process rotated the log key
+        since this one loaded it, the new key is loaded (``load_log_key``); without that,
+        the append is refused.
+
+        Keys change only through entries: when this process signed the checkpoint at
+        ``start`` itself with the same key and the batch leaves that key alone, it is still
+        the log key, and no key is read."""
         key = self.log_key
         if key is None:
             raise ConfigError("appending needs the log key, to sign the new checkpoint")
+        if self._signed_at == (key.key_id, start) and key.key_id not in batch.overlay.changes.keys:
+            return key
         last = batch.entries[-1].seq
         state = batch.overlay.get_key(key.key_id)
         if state is not None and rules.is_log_key(state) and state.valid_at(last):
@@ -209,7 +218,7 @@ class Ledger:
                 batch = Batch(txn, head, self.origin, ts, self._texts)
                 yield batch
                 if batch.entries:
-                    signer = self._checkpoint_signer(batch)
+                    signer = self._checkpoint_signer(batch, head.size)
                     txn.write(batch.entries, batch.overlay.changes, list(batch.blobs.items()))
                     mapped = head.size
                     self._integrate(txn, head.size, batch.entries, ts, signer)
@@ -217,6 +226,9 @@ class Ledger:
             if mapped is not None:  # the batch did not commit: its map writes are undone
                 cache_for(self.store).discard_from(mapped)
             raise
+        if batch.entries:  # a batch that changed the signer's key (a rotation) sets none
+            changed = signer.key_id in batch.overlay.changes.keys
+            self._signed_at = None if changed else (signer.key_id, head.size + len(batch.entries))
         if batch.entries and self.on_checkpoint is not None:
             self.on_checkpoint()
 
