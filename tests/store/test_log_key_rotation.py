@@ -381,3 +381,94 @@ def test_a_witness_listing_both_keys_cosigns_across_the_rotation(
     for size in sizes:
         assert both.add_checkpoint(request(previous, size)).startswith("— witness.test/w ")
         previous = size
+
+
+def test_a_second_rotation_by_the_same_old_key_fails_verification() -> None:
+    from ledger.entries import KeyRegistered
+
+    log = SigningKey.generate("log")
+    ts = "2030-01-01T00:00:00.000000Z"
+    genesis = sign_body(
+        Body(
+            "claims-ledger/x",
+            0,
+            None,
+            ts,
+            "key.registered",
+            log.key_id,
+            KeyRegistered(
+                key_id=log.key_id,
+                name="log",
+                public_key=log.public_key_b64,
+                roles=("admin", "writer", "reviewer"),
+            ),
+        ),
+        log,
+    )
+    first = _rotation_entry(
+        "claims-ledger/x", 1, genesis.hash, log, SigningKey.generate("log-2"), ts=ts
+    )
+    branch = _rotation_entry(
+        "claims-ledger/x", 2, first.hash, log, SigningKey.generate("log-3"), ts=ts
+    )
+    rows = [(e.seq, e.data) for e in (genesis, first, branch)]
+    with pytest.raises(
+        VerificationError, match=r"entry 2 breaks the log's rules.*revoked at entry 1"
+    ):
+        verify_rows(((s, d, 0) for s, d in rows), MemoryIndex(), keys_in(rows))
+
+
+class _Offline:
+    """A client's rotation check against entries it is handed (no server)."""
+
+    def __init__(self, entry):  # type: ignore[no-untyped-def]
+        from ledger.client import LedgerClient
+
+        class Client(LedgerClient):
+            def proven_entry(self, checkpoint, *, seq=None, hash=None):  # type: ignore[no-untyped-def]
+                return entry
+
+        self.client = Client("http://offline.invalid", log_key=_verifier(_PINNED).key_text())
+
+
+_PINNED = SigningKey.generate("log")
+
+
+def _verifier(key: SigningKey):  # type: ignore[no-untyped-def]
+    from ledger.checkpoint import Verifier
+
+    return Verifier.from_public_key("claims-ledger/x", key.private.public_key())
+
+
+@pytest.mark.parametrize(
+    ("signer", "accept_by", "message"),
+    [
+        (
+            "mallory",
+            None,
+            r"entry 5: log.key.rotated is signed by [0-9a-f]{64}, not by the trusted",
+        ),
+        ("log", "stranger", r"entry 5: .*accept.*did not accept this rotation"),
+    ],
+)
+def test_the_client_follows_only_a_rotation_its_pinned_key_signed_and_the_new_key_accepted(
+    signer: str, accept_by: str | None, message: str
+) -> None:
+    from ledger import merkle
+    from ledger.checkpoint import Checkpoint
+
+    keys = {"log": _PINNED, "mallory": SigningKey.generate("mallory")}
+    entry = _rotation_entry(
+        "claims-ledger/x",
+        5,
+        bytes(32),
+        keys[signer],
+        SigningKey.generate("log-2"),
+        accept_by=SigningKey.generate("x") if accept_by else None,
+        ts="2030-01-01T00:00:00.000000Z",
+    )
+    offline = _Offline(entry).client
+    with pytest.raises(VerificationError, match=message):
+        offline._check_rotation(
+            Checkpoint("claims-ledger/x", 6, merkle.EMPTY_ROOT), 5, _verifier(_PINNED)
+        )
