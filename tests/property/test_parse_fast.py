@@ -9,7 +9,9 @@ missing or repeated keys, escapes, whitespace) both must give the same answer.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from typing import Any
 
 import orjson
@@ -32,6 +34,7 @@ from ledger.entries import (
     ClaimRevisedV1,
     ExtractorInfo,
     KeyRevoked,
+    LogKeyRotated,
     Quantity,
     QuantityV1,
     Selector,
@@ -42,6 +45,7 @@ from ledger.entries import (
     frame,
     parse_entry,
     parse_entry_reference,
+    rotation_message,
     sign_body,
     split_entry,
 )
@@ -178,7 +182,17 @@ revisions = st.builds(
 )
 retractions = st.builds(ClaimRetracted, claim=hexes, follows=hexes, reason=text)
 revocations = st.builds(KeyRevoked, key_id=hexes, reason=text)
+rotations = st.builds(
+    LogKeyRotated,
+    key_id=hexes,
+    name=text,
+    algorithm=st.just("ed25519"),
+    public_key=st.binary(min_size=32, max_size=32).map(lambda b: base64.b64encode(b).decode()),
+    reason=text,
+    accept=st.binary(min_size=64, max_size=64).map(lambda b: base64.b64encode(b).decode()),
+)
 KINDS = {
+    LogKeyRotated: "log.key.rotated",
     ClaimExtracted: "claim.extracted",
     ClaimExtractedV1: "claim.extracted",
     ClaimRevised: "claim.revised",
@@ -194,7 +208,8 @@ def entries(draw: st.DrawFn) -> SignedEntry:
     version = draw(st.sampled_from([1, 2]))
     claim = claims_v1 if version == 1 else claims
     revision = revisions_v1 if version == 1 else revisions
-    payload = draw(st.one_of(claim, revision, sources, retractions, revocations))
+    added = (rotations,) if version == 2 else ()  # kinds that exist from version 2 on
+    payload = draw(st.one_of(claim, revision, sources, retractions, revocations, *added))
     body = Body(
         log=draw(st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1)),
         seq=draw(st.integers(0, 2**53 - 1)),
@@ -360,3 +375,29 @@ def test_a_revision_made_on_a_day_that_does_not_exist_is_refused(good: str, bad:
             parse(raw, where="e")
     with pytest.raises(InvalidInput, match=f"made_on: '{bad}' is not a"):
         build(ClaimChanges, where="revision", made_on=bad)
+
+
+@st.composite
+def rotation_entries(draw: st.DrawFn) -> SignedEntry:
+    body = Body(
+        log=draw(st.text(min_size=1)),
+        seq=draw(st.integers(1, 2**53 - 1)),
+        prev=draw(st.binary(min_size=32, max_size=32)),
+        ts=draw(st.datetimes(timezones=st.just(dt.UTC)).map(format_timestamp)),
+        kind="log.key.rotated",
+        signer=KEY.key_id,
+        payload=draw(rotations),
+    )
+    return sign_body(body, KEY)
+
+
+@given(rotation_entries())
+def test_the_rotation_message_is_the_body_bytes_without_accept(entry: SignedEntry) -> None:
+    """``rotation_message`` (built from the typed body) against the plain definition in
+    docs/formats/entries.md, built from the entry's bytes: the body's JSON with
+    ``payload.accept`` removed, canonical (sorted keys, no whitespace, UTF-8 as is)."""
+    body = json.loads(entry.body_bytes)
+    del body["payload"]["accept"]
+    plain = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = b"claims-ledger/log-key-rotation/v1\n" + plain.encode("utf-8")
+    assert rotation_message(entry.body) == expected
