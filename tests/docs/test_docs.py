@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ledger.entries import (
     rotation_message_for,
     sign_body,
 )
+from ledger.errors import SignatureError
 from ledger.formats import parse_bytes
 from ledger.ingest import ingest_paths
 from ledger.instance import Instance
@@ -219,10 +221,28 @@ def _doc_verifier():  # type: ignore[no-untyped-def]
     return namespace["check_log"]
 
 
+def test_the_doc_verifier_follows_the_rotation_example() -> None:
+    entries = example_entries()[:3]
+    rotation, _ = rotation_example(entries)
+    check_log = _doc_verifier()
+    assert check_log([*(e.data for e in entries), rotation.data]) == rotation.hash.hex()
+    # Signed by the log key, but accepted by a stranger instead of the new key: refused.
+    stranger = SigningKey.generate("stranger")
+    accept = base64.b64encode(stranger.sign_message(rotation_message(rotation.body))).decode()
+    payload = rotation.body.payload.model_copy(update={"accept": accept})
+    forged = sign_body(dataclasses.replace(rotation.body, payload=payload), _example_key())
+    with pytest.raises(Exception):  # noqa: B017 - any failure is a rejection
+        check_log([*(e.data for e in entries), forged.data])
+    with pytest.raises(SignatureError, match=r"entry 3: log\.key\.rotated"):
+        replay([*entries, forged])
+
+
 def test_the_doc_verifier_accepts_a_real_ledger(instance: Instance) -> None:
     ingest_paths(instance.ledger, instance.writer_key(), [SEED])
     add_source_with_claims(instance.ledger, instance.writer_key(), 1, claims=3)
     instance.ledger.revoke_key(instance.log_key(), instance.writer_key().key_id, "rotated")
+    instance.ledger.rotate_log_key(SigningKey.generate("log-2"), "yearly")
+    instance.ledger.register_key(instance.ledger.log_key, SigningKey.generate("w2"), ["writer"])
     rows = list(instance.ledger.entries())
     head = _doc_verifier()([r.data for r in rows])
     assert head == rows[-1].hash
