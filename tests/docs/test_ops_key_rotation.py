@@ -256,3 +256,20 @@ def test_the_documented_log_key_rotation_runs_as_printed(tmp_path: Path) -> None
 def log_vkey_named(home: Path, name: str) -> str:
     listing = json.loads(cli(home, "keys", "list", "--json"))["keys"]
     return str(next(k["verifier_key"] for k in listing if k["name"] == name))
+
+
+def test_rotate_log_refuses_without_the_passphrase_and_leaves_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    cli(home, "run", "--no-serve")
+    keys_dir = home / "keys"
+    files = sorted(p.name for p in keys_dir.iterdir())
+    entries = len(signers(home))
+    done = run_cli(home, "keys", "rotate-log", "--reason", "no passphrase")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "LEDGER_KEY_PASSPHRASE" in done.stderr
+    assert sorted(p.name for p in keys_dir.iterdir()) == files
+    assert len(signers(home)) == entries
+    rotated = json.loads(cli(home, "keys", "rotate-log", "--json"))
+    assert rotated["new_key"]["name"] == "log-2" and rotated["old_key"]["revoked_seq"] == entries
+    assert rotated["last_old_checkpoint"] == entries + 1
+    assert "log-2.key.pem" in {p.name for p in keys_dir.iterdir()}
