@@ -43,7 +43,7 @@ from ledger.export import (
     web_annotation,
 )
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
-from ledger.service import Ledger
+from ledger.service import Ledger, Provenance
 from ledger.state import ClaimState
 
 HERE = Path(__file__).resolve().parent
@@ -461,6 +461,7 @@ class Pages:
                     proofs_ok[link.entry.seq] = ""
                 except LedgerError as exc:
                     proofs_ok[link.entry.seq] = str(exc)
+        verify_data = self._verify_data(provenance) if provenance is not None else None
         identity = self.ledger.claimants_of([claim_id]).get(claim_id)
         line_of: dict[str, str] = {}
         if identity is not None:
@@ -481,12 +482,35 @@ class Pages:
             proofs_ok=proofs_ok,
             identity=identity,
             line_of=line_of,
+            verify_data=verify_data,
             as_of=as_of,
             b64=_b64,
             hexlify=lambda b: b.hex(),
         )
         response.headers["vary"] = "Accept"
         return response
+
+    def _verify_data(self, provenance: Provenance) -> dict[str, Any]:
+        """What the browser's verifier (``static/verify.js``) checks: the log-signed
+        checkpoint note, the log key as served (the reader may pin another), and each
+        link's exact bytes, its signer's public key and its inclusion proof."""
+        log_key = next((k for k in self.ledger.list_keys() if k.registered_seq == 0), None)
+        return {
+            "origin": self.ledger.origin,
+            "checkpoint": provenance.checkpoint.note,
+            "logKey": self.ledger.verifier_key(log_key) if log_key is not None else "",
+            "links": [
+                {
+                    "seq": link.entry.seq,
+                    "role": link.role,
+                    "data": _b64(link.entry.data),
+                    "publicKey": _b64(link.key.public_key) if link.key is not None else None,
+                    "proof": [_b64(h) for h in link.proof.hashes],
+                    "size": link.proof.size,
+                }
+                for link in provenance.links
+            ],
+        }
 
     # Sources ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class ServedPages:
     """The claim that was revised and reviewed."""
     claims: list[str]
     sources: list[str]
+    db_url: str
 
 
 @contextlib.contextmanager
@@ -74,7 +75,7 @@ def served_pages(kind: str, tmp: Path) -> Iterator[ServedPages]:
         instance.close()
         proc, url = launch(home, db_url)
         try:
-            yield ServedPages(url, kind, ids[0], claims, sources)
+            yield ServedPages(url, kind, ids[0], claims, sources, db_url)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

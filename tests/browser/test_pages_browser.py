@@ -9,6 +9,7 @@ With ``PAGES_SCREENSHOTS=1`` the main pages are saved to ``docs/pages/*.png``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -189,3 +190,194 @@ def test_graphiql_runs_the_example_without_a_cdn(browser: object, site: ServedPa
     _shot(browser, "graphiql", site)
     _no_console_errors(browser)
     _assert_local(_requested(browser))
+
+
+# -- verified in the browser ----------------------------------------------------------------
+
+
+def _verify_data(browser: object, site: ServedPages) -> dict[str, object]:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{site.url}/claims/{site.revised}")  # type: ignore[attr-defined]
+    holder = browser.find_element(By.ID, "verify-data")  # type: ignore[attr-defined]
+    return json.loads(holder.get_attribute("textContent"))  # type: ignore[no-any-return]
+
+
+def _verdict(browser: object) -> tuple[str, str]:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "verification-verdict"))
+    verdict = browser.find_element(By.ID, "verification-verdict").text  # type: ignore[attr-defined]
+    details = browser.find_element(By.ID, "verification-details").text  # type: ignore[attr-defined]
+    return verdict, details
+
+
+def _in_browser(
+    browser: object, data: dict[str, object], pinned: str | None = None
+) -> dict[str, object]:
+    script = (
+        "const done = arguments[arguments.length - 1];"
+        "window.claimsLedger.verify(arguments[0], arguments[1]).then(done,"
+        " e => done({ok: false, failures: ['threw: ' + e.message]}));"
+    )
+    return browser.execute_async_script(script, data, pinned)  # type: ignore[attr-defined,no-any-return]
+
+
+def _in_python(data: dict[str, object], pinned: str | None = None) -> list[str]:
+    """The project's verifier on the same inputs: what fails, by the same names."""
+    from ledger import merkle
+    from ledger.checkpoint import parse_verifier_key, verify_checkpoint
+    from ledger.entries import parse_entry
+    from ledger.errors import LedgerError
+    from ledger.signing import verify_entry_signature
+
+    failures = []
+    checkpoint = None
+    try:
+        verifier = parse_verifier_key(str(pinned or data["logKey"]))
+        checkpoint = verify_checkpoint(str(data["checkpoint"]), verifier, str(data["origin"]))
+    except LedgerError as exc:
+        failures.append(f"checkpoint: {exc}")
+    for link in data["links"]:  # type: ignore[attr-defined]
+        where = f"entry #{link['seq']} ({link['role']})"
+        try:
+            raw = base64.b64decode(link["data"], validate=True)
+            entry = parse_entry(raw, where=where)
+            verify_entry_signature(
+                base64.b64decode(link["publicKey"]), entry.body_bytes, entry.signature, where=where
+            )
+            if checkpoint is not None:
+                proof = [base64.b64decode(h) for h in link["proof"]]
+                if link["size"] != checkpoint.size:
+                    raise LedgerError("proof for another tree size")
+                merkle.verify_inclusion(
+                    merkle.leaf_hash(raw), link["seq"], link["size"], proof, checkpoint.root_hash
+                )
+        except (LedgerError, ValueError) as exc:
+            failures.append(f"{where}: {exc}")
+    return failures
+
+
+def _flip(b64: str, offset: int) -> str:
+    raw = bytearray(base64.b64decode(b64))
+    raw[offset] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def test_verified_in_the_browser_on_an_honest_ledger(browser: object, site: ServedPages) -> None:
+    data = _verify_data(browser, site)
+    verdict, details = _verdict(browser)
+    assert verdict == "Verified in your browser", details
+    assert len(details.splitlines()) == 1 + len(data["links"])  # type: ignore[arg-type]
+    assert _in_browser(browser, data)["ok"] is True
+    assert _in_python(data) == []
+    browser.execute_script(  # type: ignore[attr-defined]
+        "document.getElementById('provenance').scrollIntoView()"
+    )
+    _shot(browser, "claim-verified", site)
+
+
+TAMPERINGS = {
+    "entry body byte": lambda d: d["links"][1].update(data=_flip(d["links"][1]["data"], 20)),
+    "entry signature": lambda d: d["links"][2].update(
+        data=d["links"][2]["data"][:-8]
+        + ("AAAA" if d["links"][2]["data"][-8:-4] != "AAAA" else "BBBB")
+        + d["links"][2]["data"][-4:]
+    ),
+    "proof hash": lambda d: d["links"][0].update(
+        proof=[_flip(d["links"][0]["proof"][0], 0), *d["links"][0]["proof"][1:]]
+    ),
+    "signer key": lambda d: d["links"][1].update(
+        publicKey=d["links"][0]["publicKey"]
+        if d["links"][0]["publicKey"] != d["links"][1]["publicKey"]
+        else d["links"][3]["publicKey"]
+    ),
+    "checkpoint root": lambda d: d.update(checkpoint=_tamper_root(str(d["checkpoint"]))),
+}
+
+
+def _tamper_root(note: str) -> str:
+    lines = note.split("\n")
+    lines[2] = _flip(lines[2], 5)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("what", sorted(TAMPERINGS))
+def test_tampered_inputs_fail_in_the_browser_and_in_python(
+    browser: object, site: ServedPages, what: str
+) -> None:
+    data = json.loads(json.dumps(_verify_data(browser, site)))
+    TAMPERINGS[what](data)
+    result = _in_browser(browser, data)
+    python = _in_python(data)
+    assert result["ok"] is False and python, (what, result, python)
+    # both name the same places (the entry, or the checkpoint)
+    assert sorted(f.split(":")[0] for f in result["failures"]) == sorted(  # type: ignore[union-attr]
+        f.split(":")[0] for f in python
+    ), (result, python)
+
+
+def test_a_pinned_key_that_is_not_the_log_key_fails(browser: object, site: ServedPages) -> None:
+    from selenium.webdriver.common.by import By
+
+    from ledger.checkpoint import verifier_key
+    from ledger.signing import SigningKey
+
+    data = _verify_data(browser, site)
+    other = verifier_key(str(data["origin"]), SigningKey.generate("other").private.public_key())
+    result = _in_browser(browser, data, other)
+    assert result["ok"] is False
+    assert any(
+        f.startswith("checkpoint: the checkpoint has no signature") for f in result["failures"]
+    )  # type: ignore[union-attr]
+    assert _in_python(data, other)[0].startswith("checkpoint:")
+    # pinned through the page's form, kept in the browser, then unpinned
+    field = browser.find_element(By.ID, "pinned-key")  # type: ignore[attr-defined]
+    field.clear()
+    field.send_keys(other)
+    browser.find_element(By.CSS_SELECTOR, "#pin-form button[type=submit]").click()  # type: ignore[attr-defined]
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "verification-verdict").text.startswith("Not verified")
+    )
+    browser.refresh()  # type: ignore[attr-defined]
+    verdict, details = _verdict(browser)
+    assert verdict == "Not verified in your browser" and "checkpoint" in details
+    browser.find_element(By.ID, "unpin").click()  # type: ignore[attr-defined]
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.ID, "verification-verdict").text == "Verified in your browser"
+    )
+
+
+def test_zz_a_tampered_ledger_fails_in_the_browser(browser: object, site: ServedPages) -> None:
+    """Last in the module: edits the served database as an attacker with access would."""
+    import sqlalchemy as sa
+
+    from ledger.store.tables import LOG_TABLES
+
+    data = _verify_data(browser, site)
+    review = data["links"][-1]  # type: ignore[index]
+    raw = base64.b64decode(review["data"])
+    assert b'"checked' in raw
+    forged = raw.replace(b'"checked', b'"chocked', 1)
+    engine = sa.create_engine(site.db_url)
+    with engine.begin() as conn:
+        for table in LOG_TABLES:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+            else:
+                for action in ("update", "delete"):
+                    conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_no_{action}"))
+        conn.execute(
+            sa.text("UPDATE entries SET data = :d WHERE seq = :s"),
+            {"d": forged, "s": review["seq"]},
+        )
+    engine.dispose()
+    tampered = _verify_data(browser, site)
+    assert base64.b64decode(tampered["links"][-1]["data"]) == forged  # type: ignore[index]
+    verdict, details = _verdict(browser)
+    assert verdict == "Not verified in your browser"
+    assert f"entry #{review['seq']} (review)" in details, details
+    assert _in_python(tampered)
