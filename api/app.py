@@ -530,7 +530,7 @@ def create_app(
             Route("/graphql", graphql),  # the view answers every method (405 for most)
             Route("/events", events, methods=["GET"]),
             *extra,
-            *page_routes(ledger),  # the HTML pages and their assets (api/pages.py)
+            *page_routes(ledger, graphiql=introspection),  # the HTML pages and their assets (api/pages.py)
         ],
     )
 

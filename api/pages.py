@@ -374,8 +374,12 @@ def _page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 class Pages:
     """The page handlers over one ledger."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, graphiql: bool = True) -> None:
         self.ledger = ledger
+        self.ide = graphiql
+
+    def _render(self, name: str, **values: Any) -> HTMLResponse:
+        return _render(name, graphiql=self.ide, **values)
 
     def _names(self) -> dict[str, str]:
         return {str(key.key_id): key.name for key in self.ledger.list_keys()}
@@ -398,7 +402,7 @@ class Pages:
         )
         total = self.ledger.count_claims(where, as_of=as_of)
         kept = {k: v for k, v in params.items() if k != "after" and v != ""}
-        return _render(
+        return self._render(
             "claims.html",
             claims=page,
             total=total,
@@ -467,7 +471,7 @@ class Pages:
         if identity is not None:
             for line in self.ledger.claim_lines(LineFilter(claimant=identity.id), limit=200):
                 line_of.update((p.id, line.id) for p in line.points if p.claim_id == claim_id)
-        response = _render(
+        response = self._render(
             "claim.html",
             claim=claim,
             source=source,
@@ -520,7 +524,7 @@ class Pages:
         text = self.ledger.source_text(sha)
         claims = self.ledger.source_claims(sha)[:MAX_SOURCE_CLAIMS]
         spans = [(c.selector.start, c.selector.end, c.claim_id) for c in claims]
-        return _render(
+        return self._render(
             "source.html",
             source=source,
             segments=segments(text, spans),
@@ -550,7 +554,7 @@ class Pages:
         identity = self.ledger.claimant_identity(identity_id)
         claims = self.ledger.identity_claims(identity.id, limit=200)
         lines = self.ledger.claim_lines(LineFilter(claimant=identity.id), limit=200)
-        return _render("claimant.html", identity=identity, claims=claims, lines=lines)
+        return self._render("claimant.html", identity=identity, claims=claims, lines=lines)
 
     def line(self, request: Request) -> Response:
         line_id = request.path_params["line_id"]
@@ -559,7 +563,7 @@ class Pages:
             raise InvalidInput(f"line id {echo(line_id)} is not <claim id>:<figure index>")
         claim_id = ids.resolve(self.ledger.store, "claim", head)
         line = self.ledger.claim_line(f"{claim_id}:{int(index)}")
-        return _render("line.html", line=line, chart=line_chart(line.points))
+        return self._render("line.html", line=line, chart=line_chart(line.points))
 
     # The log --------------------------------------------------------------------------------
 
@@ -575,7 +579,7 @@ class Pages:
         entries = list(self.ledger.entries(start, start + MAX_ENTRIES))
         checkpoints = self.ledger.recent_checkpoints(MAX_CHECKPOINTS)
         keys = self.ledger.list_keys()
-        return _render(
+        return self._render(
             "log.html",
             head=head,
             entries=entries,
@@ -591,7 +595,7 @@ class Pages:
         if not text.isascii() or not text.isdigit() or len(text) > 16:
             raise InvalidInput(f"entry {echo(text)} is not a sequence number")
         entry = self.ledger.entry(seq=int(text))
-        return _render(
+        return self._render(
             "entry.html",
             entry=entry,
             b64=_b64,
@@ -600,7 +604,7 @@ class Pages:
         )
 
     def graphiql(self, request: Request) -> Response:
-        return _render("graphiql.html", example=EXAMPLE_QUERY)
+        return self._render("graphiql.html", example=EXAMPLE_QUERY)
 
 
 def _negotiation_refused() -> Response:
@@ -645,10 +649,13 @@ def graphiql_html() -> str:
     return _env.get_template("graphiql.html").render(example=EXAMPLE_QUERY)
 
 
-def routes(ledger: Ledger) -> list[BaseRoute]:
-    """The pages' routes, to mount in the app beside /graphql."""
-    pages = Pages(ledger)
+def routes(ledger: Ledger, *, graphiql: bool = True) -> list[BaseRoute]:
+    """The pages' routes, to mount in the app beside /graphql; ``/graphiql`` only with
+    ``graphiql`` (on when introspection is: GraphiQL needs it)."""
+    pages = Pages(ledger, graphiql=graphiql)
+    extra = [Route("/graphiql", _page(pages.graphiql), methods=["GET"])] if graphiql else []
     return [
+        *extra,
         Route("/", _page(pages.claims), methods=["GET"]),
         Route("/claims", _page(pages.claims), methods=["GET"]),
         Route("/claims/{claim_id}", _page(pages.claim), methods=["GET"]),
@@ -658,7 +665,6 @@ def routes(ledger: Ledger) -> list[BaseRoute]:
         Route("/lines/{line_id}", _page(pages.line), methods=["GET"]),
         Route("/log", _page(pages.log), methods=["GET"]),
         Route("/entries/{seq}", _page(pages.entry), methods=["GET"]),
-        Route("/graphiql", _page(pages.graphiql), methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
 
