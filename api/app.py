@@ -1,5 +1,6 @@
 """The ASGI application: /graphql, /checkpoint (text/plain), /healthz, /events (server-sent
-events) and /metrics (Prometheus), with the access log around them all."""
+events), /metrics (Prometheus) and the HTML pages (api/pages.py), with the access log
+around them all."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ from api.media import (
 )
 from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from api.metrics import Metrics
+from api.pages import graphiql_html
+from api.pages import routes as page_routes
 from api.schema import INTERNAL_SERVER_ERROR, TIMEOUT, build_schema
 from api.server_settings import ServerSettings
 from ledger.config import DEFAULT_API_TIMEOUT, Settings
@@ -242,6 +245,11 @@ class _GraphQL(GraphQL[Context, None]):
         if getattr(request.state, "request_error", False) and media == GRAPHQL_RESPONSE:
             response.status_code = 400
         return response
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL on the project's own assets (``api/static/vendor``), no CDN."""
+        return graphiql_html()
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """GraphiQL for a browser's GET without a query, not for a GET naming a persisted
@@ -522,6 +530,7 @@ def create_app(
             Route("/graphql", graphql),  # the view answers every method (405 for most)
             Route("/events", events, methods=["GET"]),
             *extra,
+            *page_routes(ledger, graphiql=introspection),  # the HTML pages and their assets (api/pages.py)
         ],
     )
 

@@ -220,6 +220,13 @@ class Source(Node):
     def text_sha256(self) -> str:
         return self.state.text_sha256
 
+    @strawberry.field(
+        description="The normalized text (docs/formats/sources.md) that selectors count "
+        "Unicode code points in; its SHA-256 is textSha256."
+    )
+    def text(self, info: Info) -> str:
+        return info.context.ledger.source_text(self.state.sha256)
+
     @strawberry.field
     def size(self) -> int:
         return self.state.size
@@ -394,6 +401,14 @@ class Claim(Node):
     async def history(self, info: Info) -> list[HistoryEvent]:
         items = await info.context.load().history.load(self.state.claim_id)
         return [HistoryEvent.from_item(item) for item in items]
+
+    @strawberry.field(
+        description="Every review of the claim, oldest first, with its full rating "
+        "(textual, value, best, worst), note, url, signer and time."
+    )
+    async def reviews(self, info: Info) -> list[HistoryEvent]:
+        items = await info.context.load().history.load(self.state.claim_id)
+        return [HistoryEvent.from_item(i) for i in items if i.entry.kind == "claim.reviewed"]
 
 
 @strawberry.type(description="One signed step of a claim's attribution chain.")

@@ -74,7 +74,7 @@ from ledger.state import (
 )
 from ledger.statelog import cache_for, map_writes
 from ledger.statemap import StateProof, claim_key, source_key
-from ledger.store import Head, Store, StoredCheckpoint, StoredEntry, Txn
+from ledger.store import Head, Store, StoredCheckpoint, StoredCosignature, StoredEntry, Txn
 from ledger.store import derived as derived_store
 
 Clock = Callable[[], dt.datetime]
@@ -355,6 +355,24 @@ class Ledger:
             raise NotFound(f"source {shorten(sha256)} is not in the ledger")
         return source
 
+    def source_bytes(self, sha256: str) -> bytes:
+        """The exact bytes a source was registered with (``NotFound``: no such source)."""
+        source = self.source(sha256)
+        data = self.store.blob(source.sha256)
+        if data is None:
+            raise NotFound(f"source {shorten(sha256)}: its bytes are not stored")
+        return data
+
+    def source_text(self, sha256: str) -> str:
+        """A source's normalized text, the one selectors count code points in: its stored
+        bytes parsed as its media type, after checking they hash to what its registration
+        says (``InvalidInput`` naming what differs)."""
+        source = self.source(sha256)
+        entry = self.entry(seq=source.seq)
+        payload = parse_entry(entry.data, where=f"entry {entry.seq}").body.payload
+        assert isinstance(payload, SourceRegistered)
+        return rules.source_text(source.seq, payload, self.store.blob(source.sha256))
+
     def revise_claim(
         self, signer: SigningKey, claim_id: str, *, follows: str, changes: ClaimChanges, reason: str
     ) -> SignedEntry:
@@ -599,6 +617,16 @@ class Ledger:
         checkpoint = self.checkpoint(size)
         lines = [c.line for c in self.store.cosignatures(checkpoint.size)]
         return checkpoint.note + "".join(lines)
+
+    def recent_checkpoints(
+        self, limit: int = 10, *, below: int | None = None
+    ) -> list[tuple[StoredCheckpoint, list[StoredCosignature]]]:
+        """The latest ``limit`` checkpoints (those at tree sizes under ``below``), newest
+        first, each with the witnesses' cosignatures stored for it."""
+        _check_limit(limit)
+        with self.store.reader() as txn:
+            found = txn.recent_checkpoints(limit, below)
+            return [(c, txn.cosignatures(c.size)) for c in found]
 
     def log_verifier(self) -> Verifier:
         """The checkpoint verifier of the current log key (entry 0's, or the last rotation's),

@@ -459,6 +459,14 @@ class Txn:
         row = self.conn.execute(query).first()
         return _stored_checkpoint(row) if row is not None else None
 
+    def recent_checkpoints(self, limit: int, below: int | None = None) -> list[StoredCheckpoint]:
+        """The ``limit`` latest checkpoints (those at sizes under ``below``), newest first."""
+        query = select(checkpoints_t)
+        if below is not None:
+            query = query.where(checkpoints_t.c.size < below)
+        query = query.order_by(checkpoints_t.c.size.desc()).limit(limit)
+        return [_stored_checkpoint(row) for row in self.conn.execute(query)]
+
     def cosignatures(self, size: int) -> list[StoredCosignature]:
         """The stored cosignatures on the checkpoint at ``size``, by witness name."""
         query = (
