@@ -475,57 +475,88 @@ class StateMap:
     def update(self, pairs: Iterable[tuple[bytes, bytes | None]]) -> list[bytes | None]:
         """Insert or replace keys (an append batch's worth at once); a value of None
         deletes the key. Each bucket touched is rehashed once, then each dense node above
-        the touched buckets once, so one key costs O(log n) hashes and a batch shares the
-        nodes near the root. When the key count doubles past what the dense levels were
-        sized for, the map is rebuilt with one more level (amortized O(1) a key); deletes
-        never shrink the dense levels (the root does not depend on them). Nothing changes
-        if a pair is malformed. Returns each pair's key's value before that pair (None:
-        absent), in order, for an undo log."""
+        the touched buckets once, level by level (the touched positions kept sorted, so a
+        node's two children come one after the other), so one key costs O(log n) hashes
+        and a batch shares the nodes near the root. When the key count doubles past what
+        the dense levels were sized for, the map is rebuilt with one more level (amortized
+        O(1) a key); deletes never shrink the dense levels (the root does not depend on
+        them). Nothing changes if a pair is malformed. Returns each pair's key's value
+        before that pair (None: absent), in order, for an undo log."""
         writes = list(pairs)
-        previous: list[bytes | None] = []
         for key, value in writes:
-            _check_size(key, "key")
-            if value is not None:
+            if len(key) != HASH_SIZE:
+                _check_size(key, "key")
+            if value is not None and len(value) != HASH_SIZE:
                 _check_size(value, "value")
+        previous: list[bytes | None] = []
+        add = previous.append
+        buckets = self._buckets
+        shift = 32 - self._bits
+        from_bytes = int.from_bytes
         touched: dict[int, list[tuple[bytes, bytes]]] = {}
+        count = self._count
         for key, value in writes:
-            index = self._bucket_of(key)
+            index = from_bytes(key[:4], "big") >> shift
             records = touched.get(index)
             if records is None:
-                records = touched[index] = _records(self._buckets[index])
+                blob = buckets[index]
+                if not blob:  # the common case as a map grows: a new key, an empty bucket
+                    if value is None:
+                        add(None)
+                    else:
+                        touched[index] = [(key, value)]
+                        count += 1
+                        add(None)
+                    continue
+                records = touched[index] = _records(blob)
             position = bisect_left(records, (key,))
             found = position < len(records) and records[position][0] == key
-            previous.append(records[position][1] if found else None)
+            add(records[position][1] if found else None)
             if value is None:
                 if found:
                     del records[position]
-                    self._count -= 1
+                    count -= 1
             elif found:
                 records[position] = (key, value)
             else:
                 records.insert(position, (key, value))
-                self._count += 1
+                count += 1
+        self._count = count
         for index, records in touched.items():
-            self._buckets[index] = b"".join(k + v for k, v in records)
-        if not self._fixed and self._bits_for(self._count) > self._bits:
-            self._rebuild(self.items(), min(MAX_BUCKET_BITS, self._bits_for(self._count) + 1))
+            buckets[index] = b"".join([k + v for k, v in records])
+        if not self._fixed and self._bits_for(count) > self._bits:
+            self._rebuild(self.items(), min(MAX_BUCKET_BITS, self._bits_for(count) + 1))
             return previous
         b, levels, counts = self._bits, self._levels, self._counts
+        sha = _sha256
+        hashes, sizes = levels[b], counts[b]
         for index, records in touched.items():
-            levels[b][index] = subtree_hash(records, b)
-            counts[b][index] = len(records)
-        dirty = set(touched)
+            n = len(records)
+            if n == 1:
+                key, value = records[0]
+                hashes[index] = sha(LEAF_TAG + key + value).digest()
+            else:
+                hashes[index] = subtree_hash(records, b)
+            sizes[index] = n
+        dirty = sorted(touched)
         for t in range(b, 0, -1):
             below, below_counts, up, up_counts = levels[t], counts[t], levels[t - 1], counts[t - 1]
-            dirty = {index >> 1 for index in dirty}
-            for parent in dirty:  # _combine, inlined: this loop is the update's hot path
-                i = 2 * parent
+            last = -1
+            parents = []
+            for index in dirty:  # sorted: a parent's two children come together
+                parent = index >> 1
+                if parent == last:
+                    continue
+                last = parent
+                parents.append(parent)
+                i = index & ~1
                 left, right = below_counts[i], below_counts[i + 1]
-                if left + right >= 2:
-                    up[parent] = _sha256(NODE_TAG + below[i] + below[i + 1]).digest()
+                if left + right >= 2:  # _combine, inlined: this loop is the update's hot path
+                    up[parent] = sha(NODE_TAG + below[i] + below[i + 1]).digest()
                 else:
                     up[parent] = below[i] if left else below[i + 1]
                 up_counts[parent] = left + right
+            dirty = parents
         return previous
 
     def prove(self, key: bytes) -> StateProof:

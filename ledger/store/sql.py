@@ -330,7 +330,10 @@ class Txn:
         blobs: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """Insert entries, blobs and projection rows (inserting new rows, updating known ones)."""
-        self._insert_many(entries_t, [_entry_row(e) for e in entries])
+        if entries:  # rows as tuples in table order, built directly (one per appended entry)
+            self.conn.exec_driver_sql(
+                self.sql.insert(entries_t), [_entry_values(e) for e in entries]
+            )
         self._insert_many(blobs_t, [{"sha256": sha, "data": data} for sha, data in blobs])
         created = changes.created
         self._upsert(keys_t, [_KEY_ORDER(_key_row(k)) for k in changes.keys.values()], created)
@@ -1220,16 +1223,25 @@ def _raise_if_timed_out(limit: deadline.Deadline | None, exc: OperationalError) 
         raise TimedOut(f"the request ran past its time limit of {limit.seconds:g} s") from exc
 
 
-def _entry_row(entry: SignedEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "hash": entry.hash.hex(),
-        "kind": entry.kind,
-        "signer": entry.body.signer,
-        "ts": entry.body.ts,
-        "subject": subject_of(entry),
-        "data": entry.data,
-    }
+def _entry_values(entry: SignedEntry) -> tuple[Any, ...]:
+    """An entry's row as column values in the order of ``entries`` (seq, hash, kind,
+    signer, ts, subject, data)."""
+    body = entry.body
+    own = entry.hash.hex()
+    subject = own if body.kind == "claim.extracted" else subject_of(entry)
+    return (body.seq, own, body.kind, body.signer, body.ts, subject, entry.data)
+
+
+if [c.name for c in entries_t.columns] != [
+    "seq",
+    "hash",
+    "kind",
+    "signer",
+    "ts",
+    "subject",
+    "data",
+]:
+    raise RuntimeError("entries: columns are not in the order _entry_values builds")
 
 
 def _stored_entry(row: Row[Any] | _RawRow) -> StoredEntry:
