@@ -572,6 +572,18 @@ class Ledger:
         with self.store.reader() as txn:
             return txn.count_claims(where, _as_of(txn, as_of))
 
+    def count_claims_bounded(
+        self, where: ClaimFilter, limit: int, *, as_of: int | None = None
+    ) -> tuple[int, bool]:
+        """How many claims match ``where``, counted no further than ``limit``: (the count,
+        True) when at most ``limit`` match, else (``limit``, False) meaning "at least
+        ``limit``". Reads at most ``limit + 1`` matching claims (decision 0024)."""
+        if limit < 0:
+            raise InvalidInput(f"count limit must not be negative, got {limit}")
+        with self.store.reader() as txn:
+            found = txn.count_claims(where, _as_of(txn, as_of), at_most=limit)
+        return (found, True) if found <= limit else (limit, False)
+
     def history(self, claim_id: str) -> list[HistoryItem]:
         """Every entry about a claim in log order, each with the state it produced."""
         return self.history_many([claim_id])[0]

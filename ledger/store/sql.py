@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     cast,
     delete,
+    false,
     func,
     insert,
     literal,
@@ -65,13 +66,23 @@ from ledger.queries import (
     unit_key,
 )
 from ledger.rules import KeyState
-from ledger.search import fts5_match, like_patterns, parse_search, phrases, search_text, tsquery
+from ledger.search import (
+    SearchQuery,
+    fts5_match,
+    like_patterns,
+    parse_search,
+    phrases,
+    search_text,
+    tsquery,
+)
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, ClaimVersion, SourceState, subject_of
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
     ABOUT_A_CLAIM,
+    CHANGED_CLAIMS,
     RARE_KINDS,
+    REVIEWED_CLAIMS,
     ApiTokenRow,
     CheckpointRow,
     ClaimRow,
@@ -739,10 +750,11 @@ class Txn:
         result is in ``order`` either way. ``as_of``: as the ledger stood at that tree
         size (``_claim_states``).
         """
-        states = self._claim_states(where, as_of)
+        walking = False
         if as_of is None:
-            query, c = states, states.selected_columns
+            query, c, walking = self._planned(where, order.field)
         else:
+            states = self._claim_states(where, as_of)
             query, c = states.select(), states.c
         key = _sort_key(c, order.field)
         for position, later in ((after, True), (before, False)):
@@ -752,7 +764,8 @@ class Txn:
         ordering = [key.desc(), c.seq.desc()] if descending else [key, c.seq]
         if order.field == "recorded":
             ordering = ordering[1:]
-        rows = self.conn.execute(query.order_by(*ordering).limit(limit))
+        with _order_index_only(self.conn, walking):
+            rows = self.conn.execute(query.order_by(*ordering).limit(limit)).all()
         found = [_claim_state(row) for row in rows]
         return found[::-1] if from_end else found
 
@@ -775,6 +788,126 @@ class Txn:
             current.where(claims_t.c.head_seq < as_of),
             past.where(v.head_seq < as_of, v.to_seq >= as_of),
         ).subquery("claims_as_of")
+
+    def _planned(self, where: ClaimFilter, field: OrderField) -> tuple[Any, Any, bool]:
+        """A select over ``claims`` of the claims matching ``where``, written for the plan
+        that reads least (decision 0024): when one of the filter's indexes finds at most
+        ``FEW`` claims (``_few``), those claims by seq, every constraint checked on them,
+        then sorted; otherwise the order's index, read in order with every constraint
+        checked on each row (``_walk``), which fills a page after about ``limit * N / M``
+        rows when M of N claims match, M > ``FEW``."""
+        resolved = self._resolve(where)
+        few = self._few(where, resolved)
+        if few is not None:  # materialized, so that no plan reads more than those claims
+            rows = select(claims_t).where(claims_t.c.seq.in_(few))
+            found = rows.cte("few_claims").prefix_with("MATERIALIZED")
+            return _walk(select(found), found.c, where, resolved), found.c, False
+        walk = _walk(select(claims_t), claims_t.c, where, resolved, order=field)
+        return walk, claims_t.c, True
+
+    def _resolve(self, where: ClaimFilter) -> _Resolved:
+        """What the filter's constraints resolve to before any claim is read: the claimant
+        names holding the substring, the seq range of the recorded dates."""
+        names = None
+        if where.claimant:
+            names = [n for n in self._claimant_names() if _holds_text(n, where.claimant)]
+        seqs = None
+        if where.recorded_from or where.recorded_to:
+            start = self._first_recorded(where.recorded_from) if where.recorded_from else 0
+            end = self._first_recorded(next_day(where.recorded_to)) if where.recorded_to else None
+            seqs = (start, end)
+        return _Resolved(self.conn.dialect.name, names, seqs)
+
+    def _claimant_names(self) -> list[str]:
+        """Every distinct claimant name, read by skipping through ``ix_claims_claimant_seq``
+        (one index seek per name: a few thousand names, not a million claims)."""
+        return [name for (name,) in self._fetch(CLAIMANT_NAMES, ())]
+
+    def _first_recorded(self, moment: str) -> int:
+        """The seq of the first claim recorded at or after ``moment`` (one past the last
+        claim if none): a binary search over seq, as recording times never go backwards."""
+        c = claims_t.c
+        last = self.conn.execute(select(func.max(c.seq))).scalar_one()
+        low, high = 0, (-1 if last is None else last) + 1
+        while low < high:  # the first seq whose next claim is recorded at moment or later
+            middle = (low + high) // 2
+            row = self.conn.execute(
+                select(c.seq, c.recorded_at).where(c.seq >= middle).order_by(c.seq).limit(1)
+            ).first()
+            if row is None or row.recorded_at >= moment:
+                high = middle
+            else:
+                low = row.seq + 1
+        return low
+
+    def _few(self, where: ClaimFilter, resolved: _Resolved) -> list[int] | None:
+        """The seqs of the claims matching one of the filter's indexed constraints, if one
+        of them matches at most ``FEW``; None if each matches more (or none is indexed).
+
+        Each probe reads at most ``FEW + 1`` entries of one index; the first that stops
+        short decides. The other constraints are checked on the claims it found."""
+        for probe in self._probes(where, resolved):
+            found = [seq for (seq,) in self.conn.execute(probe.limit(FEW + 1))]
+            if len(found) <= FEW:
+                return found
+        return None
+
+    def _probes(self, where: ClaimFilter, resolved: _Resolved) -> Iterator[Any]:
+        """A select of claim seqs through an index for each indexed constraint of ``where``,
+        the kinds that usually match few first."""
+        c, dialect = claims_t.c, self.conn.dialect.name
+        if where.source:
+            by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
+            yield union_all(  # one constraint: the source's SHA-256 or its URI
+                select(c.seq).where(c.source_sha256 == where.source),
+                select(c.seq).where(c.source_sha256.in_(by_uri)),
+            )
+        if where.status in ("revised", "retracted"):
+            yield select(c.seq).where(c.status == where.status, text(CHANGED_CLAIMS))
+        if where.reviewed:
+            yield select(c.seq).where(text(REVIEWED_CLAIMS))
+        if where.recorded_from or where.recorded_to:
+            low, high = resolved.recorded or (0, None)
+            yield select(c.seq).where(*_seq_range(c.seq, low, high))
+        if where.quantity_filtered:
+            yield _quantity_match(quantities_t, "claim_seq", where)
+        if where.text is not None:  # the search index alone (the phrases are checked after)
+            parsed = parse_search(where.text)
+            exact = SearchQuery(tuple(t for t in parsed.terms if not t.prefix))
+            if exact.terms:  # a prefix reads every token it starts: probe without them
+                parsed = exact
+            if dialect == "sqlite":
+                yield (
+                    select(literal_column("rowid"))
+                    .select_from(text("claims_fts"))
+                    .where(
+                        text("claims_fts MATCH :fts_query").bindparams(fts_query=fts5_match(parsed))
+                    )
+                )
+            else:
+                yield select(c.seq).where(_tsquery_match(c, parsed))
+        if where.claimant:
+            names = resolved.names or []
+            yield select(c.seq).where(c.claimant_name.in_(names))
+        if where.signer:
+            yield select(c.seq).where(c.signer == where.signer)
+        if where.extractor:
+            yield select(c.seq).where(c.extractor_name == where.extractor)
+        if where.publisher:  # the publisher's sources, then each one's claims: streamed
+            s = sources_t.c
+            yield (
+                select(c.seq)
+                .select_from(sources_t.join(claims_t, c.source_sha256 == s.sha256))
+                .where(s.publisher == where.publisher)
+            )
+        for field, start, end in (
+            ("made_on", where.made_from, where.made_to),
+            ("source_published", where.published_from, where.published_to),
+        ):
+            if start is not None or end is not None:
+                value = _sort_key(c, field)  # type: ignore[arg-type]
+                bounds = [value >= (start or "0")] + ([value <= end] if end else [])
+                yield select(c.seq).where(*bounds)
 
     def source_claims(self, sha256: str) -> list[ClaimState]:
         """Every claim extracted from the source, in its current state, in log order (read
@@ -820,7 +953,18 @@ class Txn:
             for name, role, affiliation, kind, count in self.conn.execute(query)
         ]
 
-    def count_claims(self, where: ClaimFilter, as_of: int | None = None) -> int:
+    def count_claims(
+        self, where: ClaimFilter, as_of: int | None = None, *, at_most: int | None = None
+    ) -> int:
+        """How many claims match ``where``; with ``at_most``, counted no further than
+        ``at_most + 1`` (so a result above ``at_most`` means "more than ``at_most``")."""
+        if as_of is None and at_most is not None:
+            query, c, walking = self._planned(where, "recorded")
+            matching = query.with_only_columns(c.seq)
+            bounded = matching.limit(at_most + 1).subquery("bounded")
+            with _order_index_only(self.conn, walking):
+                counted = self.conn.execute(select(func.count()).select_from(bounded)).scalar_one()
+            return int(counted)
         states = self._claim_states(where, as_of)
         if as_of is None:
             query = states.with_only_columns(func.count(), maintain_column_froms=True)
@@ -1363,11 +1507,152 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
     return query
 
 
-def _quantity_match(index: Any, owner: str, where: ClaimFilter) -> Any:
-    """The claim states (``owner`` values) with a quantity matching the filter, read from
-    the quantity index: by (unit, value) and by (head_unit, value) when a unit is given,
-    else by value."""
-    q = index.c
+_PLANNER_SETTINGS = {
+    "enable_sort": "off",
+    "enable_seqscan": "off",
+    "enable_bitmapscan": "off",
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+}
+"""The walk's plan on PostgreSQL: the order's index (the rest is priced out), run as it is
+(the walk's cost estimate, a guess about the filter, would otherwise start JIT
+compilation and parallel workers: 100+ ms each, for a scan of a few ms)."""
+
+
+@contextmanager
+def _order_index_only(conn: Connection, walking: bool) -> Iterator[None]:
+    """On PostgreSQL, while a walk runs: ``_PLANNER_SETTINGS``, so that its planner reads
+    the order's index (it would rather scan and sort the table when it misjudges how many
+    rows a filter keeps, a text ``LIKE`` above all). Set for the transaction
+    (``set_config(..., true)``) and put back right after."""
+    if not walking or conn.dialect.name != "postgresql":
+        yield
+        return
+    names = ", ".join(f"current_setting('{name}')" for name in _PLANNER_SETTINGS)
+    changes = ", ".join(f"set_config('{name}', :{name}, true)" for name in _PLANNER_SETTINGS)
+    # One round trip: the select list is evaluated left to right, the old values first.
+    row = conn.execute(text(f"SELECT {names}, {changes}"), _PLANNER_SETTINGS).one()
+    before = tuple(row)[: len(_PLANNER_SETTINGS)]
+    try:
+        yield
+    finally:
+        conn.execute(text(f"SELECT {changes}"), dict(zip(_PLANNER_SETTINGS, before, strict=True)))
+
+
+CLAIMANT_NAMES = (
+    "WITH RECURSIVE names(name) AS ("
+    " SELECT min(claimant_name) FROM claims"
+    " UNION ALL SELECT (SELECT min(claimant_name) FROM claims"
+    " WHERE claimant_name > names.name) FROM names WHERE names.name IS NOT NULL)"
+    " SELECT name FROM names WHERE name IS NOT NULL"
+)
+"""Every distinct claimant name, each found by one seek of ``ix_claims_claimant_seq`` past
+the one before (a loose index scan, spelt out: neither database skips through an index
+for DISTINCT by itself)."""
+
+FEW = 2000
+"""A constraint whose index finds at most this many claims is answered from those claims,
+then sorted; above it the order's index is read with every constraint as a filter
+(decision 0024: both plans then read at most a few thousand rows for a first page)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    dialect: str
+    names: list[str] | None
+    """The claimant names holding the claimant filter's substring (None: no such filter)."""
+    recorded: tuple[int, int | None] | None
+    """The seq range [start, end) of the recorded-date range (end None: to the end)."""
+
+
+def _seq_range(seq: Any, low: int, high: int | None) -> list[Any]:
+    return [seq >= low] + ([seq < high] if high is not None else [])
+
+
+def _holds_text(name: str, text: str) -> bool:
+    """``_holds`` in Python: ``name`` contains ``text``, ASCII letters compared caseless."""
+    return text.translate(_ASCII_LOWER) in name.translate(_ASCII_LOWER)
+
+
+def _unindexed(value: Any) -> Any:
+    """``value`` as an expression no index serves (the same text): for a constraint the
+    order's index scan must check row by row rather than read its own index and sort."""
+    return value.concat(literal_column("''", Text))
+
+
+def _walk(
+    query: Any,
+    c: Any,
+    where: ClaimFilter,
+    resolved: _Resolved,
+    *,
+    order: OrderField | None = None,
+) -> Any:
+    """``query`` over ``claims`` narrowed by every constraint of ``where``, each checked on
+    the row itself: the index a plan reads is the order's (``order``) or the seqs already
+    in ``query`` (``order`` None). A constraint on the order's own column keeps its index
+    form, so the order's index is read from its start; signer, extractor and a claimant with
+    one matching name also keep theirs in log order, as their (value, seq) index is in it."""
+    recorded = order == "recorded"
+    if where.quantity_filtered:
+        query = query.where(_quantity_exists(c, where))
+    if where.text is not None:
+        padded = literal_column("' '", Text) + c.search_text + literal_column("' '", Text)
+        query = query.where(*(padded.like(p) for p in like_patterns(parse_search(where.text))))
+    if where.claimant:
+        names = resolved.names or []
+        if not names:
+            query = query.where(false())
+        elif recorded and len(names) == 1:
+            query = query.where(c.claimant_name == names[0])
+        else:
+            query = query.where(_holds(c.claimant_name, where.claimant, resolved.dialect))
+    if where.source:
+        by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
+        source = _unindexed(c.source_sha256)
+        query = query.where(or_(source == where.source, source.in_(by_uri)))
+    if where.publisher:  # each row's source read by its key: never all the publisher's
+        s = sources_t.c
+        of_publisher = and_(s.sha256 == c.source_sha256, _unindexed(s.publisher) == where.publisher)
+        query = query.where(select(s.sha256).where(of_publisher).exists())
+    if where.status:
+        query = query.where(_unindexed(c.status) == where.status)
+    for field, start, end in (
+        ("made_on", where.made_from, where.made_to),
+        ("source_published", where.published_from, where.published_to),
+    ):
+        if start is not None or end is not None:
+            value = _sort_key(c, field)  # type: ignore[arg-type]
+            if field != order:
+                value = _unindexed(value)
+            query = query.where(value >= (start or "0"))
+            if end is not None:
+                query = query.where(value <= end)
+    if resolved.recorded is not None:
+        low, high = resolved.recorded
+        query = query.where(*_seq_range(c.seq if recorded else c.seq + 0, low, high))
+    if where.extractor:
+        column = c.extractor_name if recorded else _unindexed(c.extractor_name)
+        query = query.where(column == where.extractor)
+    if where.reviewed is not None:
+        query = query.where(c.review_count > 0 if where.reviewed else c.review_count == 0)
+    if where.signer:
+        query = query.where((c.signer if recorded else _unindexed(c.signer)) == where.signer)
+    return query
+
+
+def _quantity_exists(c: Any, where: ClaimFilter) -> Any:
+    """Whether the claim row at hand has a quantity matching the filter (its quantity rows
+    read by their key, (claim_seq, position))."""
+    q = quantities_t.c
+    conditions = [q.claim_seq == c.seq, *_quantity_bounds(q, where)]
+    key = unit_key(where.quantity_unit)
+    if key is not None:
+        conditions.append(or_(q.unit == key, q.head_unit == key))
+    return select(literal_column("1")).select_from(quantities_t).where(*conditions).exists()
+
+
+def _quantity_bounds(q: Any, where: ClaimFilter) -> list[Any]:
     bounds = []
     low = parse_decimal(where.quantity_min, "quantity_min")
     high = parse_decimal(where.quantity_max, "quantity_max")
@@ -1375,6 +1660,15 @@ def _quantity_match(index: Any, owner: str, where: ClaimFilter) -> Any:
         bounds.append(q.value >= float(low))
     if high is not None:
         bounds += [q.value <= float(high), func.coalesce(q.high, q.value) <= float(high)]
+    return bounds
+
+
+def _quantity_match(index: Any, owner: str, where: ClaimFilter) -> Any:
+    """The claim states (``owner`` values) with a quantity matching the filter, read from
+    the quantity index: by (unit, value) and by (head_unit, value) when a unit is given,
+    else by value."""
+    q = index.c
+    bounds = _quantity_bounds(q, where)
     key = unit_key(where.quantity_unit)
     if key is None:
         return select(q[owner]).where(*bounds)
@@ -1421,9 +1715,14 @@ def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
         matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
         candidates = c.seq.in_(matching.bindparams(fts_query=fts5_match(parsed)))
     else:
-        vector = func.array_to_tsvector(func.string_to_array(c.search_text, literal_column("' '")))
-        candidates = vector.op("@@")(cast(tsquery(parsed), TSQUERY))
+        candidates = _tsquery_match(c, parsed)
     return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
+
+
+def _tsquery_match(c: Any, parsed: SearchQuery) -> Any:
+    """The GIN index's expression (``ix_claims_search``) matching the query's tokens."""
+    vector = func.array_to_tsvector(func.string_to_array(c.search_text, literal_column("' '")))
+    return vector.op("@@")(cast(tsquery(parsed), TSQUERY))
 
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

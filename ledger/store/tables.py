@@ -34,6 +34,10 @@ CHANGED_CLAIMS = "status <> 'active'"
 writes an active claim, so appends never touch it), for the status filters that would
 otherwise read the whole order index to find a few."""
 
+REVIEWED_CLAIMS = "review_count > 0"
+"""Which claims ``ix_claims_reviewed_seq`` holds: reviewed ones (an extraction writes an
+unreviewed claim, so appends never touch it), for ``reviewed: true`` (decision 0024)."""
+
 RARE_KINDS = "kind NOT IN ('claim.extracted', 'source.registered')"
 """Which entries ``ix_entries_rare_kind_seq`` holds: every kind but the two that make up
 nearly all of a log (key entries, revisions, retractions, reviews). Both databases use a
@@ -123,9 +127,9 @@ class ClaimRow(SQLModel, table=True):
     extraction's entry hash, so a claim is found by id through the unique index on
     ``entries.hash``: ``claim_id`` needs no index of its own. Indexed besides: the source
     and the three orders (score, made_on, published; see ``SEARCH_OBJECTS``), and the
-    claims no longer active (partial, ``CHANGED_CLAIMS``). Signer and extractor have a few
-    values each and the claimant filter is a substring match: no index helps them, a
-    filter on the order's index scan answers them (decision 0006).
+    claims no longer active (partial, ``CHANGED_CLAIMS``), the reviewed ones (partial,
+    ``REVIEWED_CLAIMS``), and (signer, seq), (extractor_name, seq), (claimant_name, seq):
+    how a filter picks between them and the order's index is decision 0024.
     """
 
     __tablename__ = "claims"
@@ -170,8 +174,19 @@ class ClaimRow(SQLModel, table=True):
     """The claimant's cited sources as canonical JSON (``[]`` for none)."""
 
     # Orders by made_on and source_published use expression indexes (search_index.py).
+    # Signer, extractor and claimant name each have a (value, seq) index: a filter on one
+    # of them reads its claims in log order, or finds a few before sorting (decision 0024).
     __table_args__ = (
         Index("ix_claims_score_seq", "score", "seq"),
+        Index("ix_claims_signer_seq", "signer", "seq"),
+        Index("ix_claims_extractor_seq", "extractor_name", "seq"),
+        Index("ix_claims_claimant_seq", "claimant_name", "seq"),
+        Index(
+            "ix_claims_reviewed_seq",
+            "seq",
+            sqlite_where=text(REVIEWED_CLAIMS),
+            postgresql_where=text(REVIEWED_CLAIMS),
+        ),
         Index(
             "ix_claims_status_seq",
             "status",

@@ -12,6 +12,7 @@ from ledger.errors import InvalidInput
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, Position, position_of, sort_value
 from ledger.service import Ledger
 from ledger.signing import SigningKey
+from ledger.store import sql
 from tests.helpers import add_source, claim_payload, source_payload
 
 
@@ -215,11 +216,12 @@ def test_every_order_is_read_from_an_index_without_sorting(
 
 
 @pytest.mark.parametrize("field", ["recorded", "made_on", "score"])
-def test_filters_on_unindexed_columns_keep_every_order_sort_free(
-    dated: tuple[Ledger, list[str]], field: str
+def test_filters_that_match_many_keep_every_order_sort_free(
+    dated: tuple[Ledger, list[str]], field: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Status, signer, extractor and claimant have no index of their own (decision 0006):
-    they filter the scan of the order's index, which still needs no sort."""
+    """Status, signer, extractor and claimant matching more than ``FEW`` claims (here: any)
+    filter the scan of the order's index, which still needs no sort (decision 0024)."""
+    monkeypatch.setattr(sql, "FEW", 0)
     ledger, ids = dated
     signer = ledger.claim(ids[0]).signer
     where = ClaimFilter(status="active", signer=signer, extractor="test", claimant="shin")
@@ -230,8 +232,30 @@ def test_filters_on_unindexed_columns_keep_every_order_sort_free(
 
 
 def test_search_is_answered_from_the_search_index(dated: tuple[Ledger, list[str]]) -> None:
+    """The search's probe (decision 0024) reads the search index, and only it."""
     ledger, _ = dated
     where = ClaimFilter(text='"north korea" contain*')
-    plan = _plan(ledger, ClaimOrder(), where, ["enable_seqscan", "enable_indexscan"])
+    seen: list[tuple[str, object]] = []
+
+    def capture(_c: object, _cur: object, statement: str, params: object, *_: object) -> None:
+        if ("claims_fts" in statement or "@@" in statement) and "ORDER BY" not in statement:
+            seen.append((statement, params))
+
+    engine = ledger.store.engine
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert ledger.find_claims(where, limit=10)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    [(statement, params)] = seen
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)  # type: ignore[arg-type]
+            plan = "\n".join(str(row[-1]) for row in rows)
+        else:
+            for setting in ("enable_seqscan", "enable_indexscan"):
+                conn.exec_driver_sql(f"SET {setting} = off")
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))  # type: ignore[arg-type]
     expected = "claims_fts" if ledger.store.dialect == "sqlite" else "ix_claims_search"
     assert expected in plan, plan
+    assert "SCAN claims\n" not in f"{plan}\n" and "Seq Scan" not in plan, plan

@@ -186,7 +186,10 @@ def test_changed_statuses_are_found_through_their_partial_index(
             claims = ledger.find_claims(ClaimFilter(status=status), order=order)  # type: ignore[arg-type]
             found[status] = [c.claim_id for c in claims]
 
-    seen = _captured(store, lambda statement: "FROM claims" in statement, find)
+    def probe(statement: str) -> bool:  # decision 0024: the index read that finds them
+        return "FROM claims" in statement and "ORDER BY" not in statement
+
+    seen = _captured(store, probe, find)
     assert found == {"retracted": [busy[0]], "revised": []}  # revised, then retracted
     assert ledger.count_claims(ClaimFilter(status="active")) == len(busy) - 1
     assert len(seen) == 2

@@ -1,0 +1,206 @@
+"""How every claims filter is answered (decision 0024), on SQLite and PostgreSQL alike: a
+constraint whose index finds few claims is read from that index, the claims then fetched
+by seq and sorted; otherwise the order's index is read in order with every constraint
+checked on each row, never sorted. Both plans give the same claims; the statements are
+captured and explained on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.entries import Rating
+from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+from ledger.service import Ledger
+from ledger.signing import SigningKey
+from ledger.store import sql
+from tests.store.test_claim_queries import _dated_ledger
+
+ORDERS = [ClaimOrder(field, descending) for field in ORDER_FIELDS for descending in (False, True)]
+
+
+@pytest.fixture
+def dated(ledger: Ledger, writer_key: SigningKey, log_key: SigningKey) -> tuple[Ledger, list[str]]:
+    """``_dated_ledger``'s six claims; the second reviewed, the fourth retracted."""
+    ids = _dated_ledger(ledger, writer_key)
+    rating = Rating(textual="True", value=5, best=5, worst=1)
+    ledger.review_claim(log_key, ids[1], follows=ids[1], rating=rating)
+    ledger.retract_claim(writer_key, ids[3], follows=ids[3], reason="withdrawn")
+    return ledger, ids
+
+
+def _filters(ledger: Ledger, ids: list[str]) -> dict[str, ClaimFilter]:
+    """One filter per constraint, each matching some of the claims and not all."""
+    first = ledger.claim(ids[0])
+    return {
+        "claimant": ClaimFilter(claimant="won-SHIK"),
+        "claimant-none": ClaimFilter(claimant="nobody"),
+        "source": ClaimFilter(source=first.source_sha256),
+        "source-uri": ClaimFilter(source="https://news.example/2"),
+        "publisher": ClaimFilter(publisher="Example News"),
+        "signer": ClaimFilter(signer=first.signer),
+        "extractor": ClaimFilter(extractor="test"),
+        "status": ClaimFilter(status="retracted"),
+        "active": ClaimFilter(status="active"),
+        "reviewed": ClaimFilter(reviewed=True),
+        "unreviewed": ClaimFilter(reviewed=False),
+        "made": ClaimFilter(made_from="2024-02-02", made_to="2024-02-03"),
+        "published": ClaimFilter(published_from="2024-03-02"),
+        "recorded": ClaimFilter(recorded_from="2030-01-02", recorded_to="2030-01-02"),
+        "search": ClaimFilter(text="containers"),
+        "phrase": ClaimFilter(text='"north korea" contain*'),
+        "prefix": ClaimFilter(text="contain*"),
+        "quantity": ClaimFilter(quantity_unit="containers", quantity_max="7020"),
+        "combined": ClaimFilter(claimant="shin", extractor="test", made_from="2024-02-02"),
+    }
+
+
+PROBE_INDEXES = {
+    "claimant": "ix_claims_claimant_seq",
+    "source": "ix_claims_source_sha256",
+    "source-uri": "ix_claims_source_sha256",
+    "publisher": "ix_claims_source_sha256",
+    "signer": "ix_claims_signer_seq",
+    "extractor": "ix_claims_extractor_seq",
+    "status": "ix_claims_status_seq",
+    "reviewed": "ix_claims_reviewed_seq",
+    "made": "ix_claims_order_made_on",
+    "published": "ix_claims_order_published",
+    "search": "claims_fts|ix_claims_search",
+    "phrase": "claims_fts|ix_claims_search",
+    "prefix": "claims_fts|ix_claims_search",
+    "quantity": "ix_claim_quantities_",
+}
+"""The index each filter's probe reads (SQLite's FTS5 table or PostgreSQL's GIN index for
+search)."""
+
+
+@pytest.fixture
+def walking(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every probe finds "many": the order's index is walked."""
+    monkeypatch.setattr(sql, "FEW", 0)
+    yield
+
+
+def _captured(ledger: Ledger, action: Callable[[], object]) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: object, _cur: object, statement: str, params: Any, *_: object) -> None:
+        seen.append((statement, params))
+
+    sa.event.listen(ledger.store.engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        sa.event.remove(ledger.store.engine, "before_cursor_execute", capture)
+    return seen
+
+
+def _plan(ledger: Ledger, statement: str, params: Any, settings: list[str]) -> str:
+    """The database's plan (PostgreSQL: with ``settings`` off, which its tiny tables here
+    would rather use: a sequential scan, a sort)."""
+    with ledger.store.engine.connect() as conn:
+        if ledger.store.dialect == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            return "\n".join(str(row[-1]) for row in rows)
+        for setting in settings:
+            conn.exec_driver_sql(f"SET {setting} = off")
+        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
+
+
+def _ids(ledger: Ledger, where: ClaimFilter, order: ClaimOrder) -> list[str]:
+    return [c.claim_id for c in ledger.find_claims(where, order=order, limit=100)]
+
+
+def test_both_plans_find_the_same_claims(
+    dated: tuple[Ledger, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger, ids = dated
+    for name, where in _filters(ledger, ids).items():
+        for order in ORDERS:
+            monkeypatch.setattr(sql, "FEW", 10**6)
+            few = _ids(ledger, where, order)
+            monkeypatch.setattr(sql, "FEW", 0)
+            walked = _ids(ledger, where, order)
+            assert few == walked, (name, order)
+            if name.endswith("-none"):
+                assert few == [], name
+            else:
+                assert few, name
+            if order == ORDERS[0]:
+                expected = len(few)
+                for limit, exact in ((10, True), (len(few), True), (len(few) - 1, False)):
+                    if limit < 0:
+                        continue
+                    bounded = ledger.count_claims_bounded(where, limit)
+                    assert bounded == ((expected, True) if exact else (limit, False)), (name, limit)
+
+
+@pytest.mark.parametrize("name", sorted(PROBE_INDEXES))
+def test_a_filter_that_finds_few_claims_reads_its_index_then_the_claims_by_seq(
+    dated: tuple[Ledger, list[str]], name: str
+) -> None:
+    ledger, ids = dated
+    where = _filters(ledger, ids)[name]
+    for order in (ClaimOrder(), ClaimOrder("made_on", descending=True)):
+        seen = _captured(ledger, lambda o=order: ledger.find_claims(where, order=o, limit=10))
+        probes = [(s, p) for s, p in seen if "LIMIT" in s and "ORDER BY" not in s]
+        pages = [(s, p) for s, p in seen if "ORDER BY" in s and "claims.claim_id" in s]
+        assert probes and len(pages) == 1, seen
+        plans = [_plan(ledger, s, p, ["enable_seqscan"]) for s, p in probes]
+        wanted = PROBE_INDEXES[name].split("|")
+        assert any(index in plan for plan in plans for index in wanted), plans
+        assert not any("SCAN claims\n" in f"{plan}\n" for plan in plans), plans
+        # Those claims, materialized, fetched by seq: no plan can read more of the table.
+        page = _plan(ledger, *pages[0], ["enable_seqscan", "enable_bitmapscan"])
+        if ledger.store.dialect == "sqlite":
+            assert "MATERIALIZE few_claims" in page, page
+            assert "SEARCH claims USING INTEGER PRIMARY KEY (rowid=?)" in page, page
+        else:
+            assert "CTE Scan on few_claims" in page, page
+            assert "Index Cond: (seq = " in page or "One-Time Filter: false" in page, page
+
+
+@pytest.mark.usefixtures("walking")
+@pytest.mark.parametrize("order", ORDERS, ids=lambda o: f"{o.field}{'-desc' * o.descending}")
+def test_a_filter_that_finds_many_claims_walks_the_orders_index_unsorted(
+    dated: tuple[Ledger, list[str]], order: ClaimOrder
+) -> None:
+    ledger, ids = dated
+    for name, where in _filters(ledger, ids).items():
+        if name.endswith("-none"):
+            continue  # no claimant name holds it: answered without reading a claim
+        seen = _captured(ledger, lambda w=where: ledger.find_claims(w, order=order, limit=10))
+        pages = [(s, p) for s, p in seen if "ORDER BY" in s and "claims.claim_id" in s]
+        assert len(pages) == 1, (name, seen)
+        plan = _plan(ledger, *pages[0], ["enable_seqscan", "enable_sort"])
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, (name, plan)
+
+
+def test_claimant_names_are_read_by_skipping_through_their_index(
+    dated: tuple[Ledger, list[str]],
+) -> None:
+    ledger, _ = dated
+    with ledger.store.reader() as txn:
+        assert txn._claimant_names() == ["Shin Won-shik"]
+    plan = _plan(ledger, sql.CLAIMANT_NAMES, (), ["enable_seqscan"])
+    assert "ix_claims_claimant_seq" in plan, plan
+    assert "SCAN claims\n" not in f"{plan}\n" and "Seq Scan on claims" not in plan, plan
+
+
+def test_a_recorded_date_is_found_by_a_binary_search_over_seq(
+    dated: tuple[Ledger, list[str]],
+) -> None:
+    ledger, _ = dated
+    claims = ledger.store.all_claims()
+    with ledger.store.reader() as txn:
+        for day in ("2029-12-31", "2030-01-01", "2030-01-02", "2030-01-03", "2030-01-04"):
+            later = [c.seq for c in claims if c.recorded_at >= day]
+            expected = later[0] if later else claims[-1].seq + 1
+            found = txn._first_recorded(day)
+            assert all(c.recorded_at < day for c in claims if c.seq < found), day
+            assert all(c.recorded_at >= day for c in claims if c.seq >= found), day
+            assert found <= expected, day
