@@ -50,6 +50,37 @@ _MEMBERS = {
     "entries_verified",
     "key_entries",
 }
+_OPTIONAL = {"state_map"}
+"""Members a state file may leave out (``state_map``: written since the map sidecar)."""
+
+
+@dataclass(frozen=True)
+class MapFileRef:
+    """The state file's binding to its claim-state map sidecar (``ledger.map_since``): the
+    SHA-256 and length of the sidecar's bytes."""
+
+    sha256: bytes
+    length: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sha256": self.sha256.hex(), "bytes": self.length}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> MapFileRef:
+        if not isinstance(data, dict) or set(data) != {"sha256", "bytes"}:
+            raise FormatError(f"{where}: state_map is not an object with sha256 and bytes")
+        digest, length = data["sha256"], data["bytes"]
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise FormatError(f"{where}: state_map.sha256 is not 64 hex digits")
+        try:
+            raw = bytes.fromhex(digest)
+        except ValueError as exc:
+            raise FormatError(f"{where}: state_map.sha256 is not 64 hex digits") from exc
+        if digest != raw.hex() or isinstance(length, bool) or not isinstance(length, int):
+            raise FormatError(f"{where}: state_map.sha256 must be lowercase hex, bytes an integer")
+        if length < 0:
+            raise FormatError(f"{where}: state_map.bytes is negative")
+        return cls(raw, length)
 
 
 @dataclass(frozen=True)
@@ -68,6 +99,8 @@ class TrustState:
     frontier: tuple[merkle.Hash, ...]
     entries_verified: bool = False
     key_entries: tuple[bytes, ...] = ()
+    state_map: MapFileRef | None = None
+    """The verified claim-state map at ``size`` kept beside the state (None: none kept)."""
 
     @property
     def origin(self) -> str:
@@ -90,6 +123,7 @@ class TrustState:
         *,
         entries_verified: bool = False,
         key_entries: Sequence[bytes] = (),
+        state_map: MapFileRef | None = None,
     ) -> TrustState:
         """A state for ``note`` after checking its log signature (origin = the key's name),
         that ``frontier`` folds to its root, and that ``key_entries`` are key entries below
@@ -106,14 +140,16 @@ class TrustState:
         if key_entries and not entries_verified:
             raise FormatError("state: key_entries are only kept when entries_verified is true")
         _check_key_entries(key_entries, checkpoint.size)
-        return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries))
+        if state_map is not None and not entries_verified:
+            raise FormatError("state: a state_map is only kept when entries_verified is true")
+        return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries), state_map)
 
     def extend(self, leaves: Sequence[merkle.Hash]) -> merkle.Integration:
         """The tree after appending ``leaves`` (entry hashes from seq ``size`` on)."""
         return merkle.integrate(self.size, self.frontier, leaves)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT,
             "origin": self.origin,
             "size": self.size,
@@ -123,6 +159,9 @@ class TrustState:
             "entries_verified": self.entries_verified,
             "key_entries": [_b64(e) for e in self.key_entries],
         }
+        if self.state_map is not None:
+            out["state_map"] = self.state_map.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: Any, verifier: Verifier, *, where: str = "state") -> TrustState:
@@ -130,8 +169,9 @@ class TrustState:
         ``root`` and ``origin`` must repeat the note's)."""
         if not isinstance(data, dict):
             raise FormatError(f"{where}: not a JSON object")
-        if set(data) != _MEMBERS:
-            missing, extra = sorted(_MEMBERS - set(data)), sorted(set(data) - _MEMBERS)
+        if not _MEMBERS <= set(data) <= _MEMBERS | _OPTIONAL:
+            missing = sorted(_MEMBERS - set(data))
+            extra = sorted(set(data) - _MEMBERS - _OPTIONAL)
             raise FormatError(f"{where}: members missing {missing}, unknown {extra}")
         if data["format"] != FORMAT:
             raise FormatError(f"{where}: format is {data['format']!r}, expected {FORMAT!r}")
@@ -141,8 +181,16 @@ class TrustState:
             _unb64(e, f"{where}: key_entries") for e in _typed(data, "key_entries", list, where)
         ]
         verified = _typed(data, "entries_verified", bool, where)
+        ref = MapFileRef.from_json(data["state_map"], where) if "state_map" in data else None
         try:
-            state = cls.build(note, verifier, frontier, entries_verified=verified, key_entries=keys)
+            state = cls.build(
+                note,
+                verifier,
+                frontier,
+                entries_verified=verified,
+                key_entries=keys,
+                state_map=ref,
+            )
         except LedgerError as exc:
             raise type(exc)(f"{where}: {exc}") from exc
         size = _typed(data, "size", int, where)
