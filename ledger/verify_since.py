@@ -356,7 +356,6 @@ class ProvenIndex:
         found = payload.body.payload
         return isinstance(found, SourceRegistered) and found.sha256 == sha.hex()
 
-
     def _mapped_source(self, sha: bytes) -> bool:
         assert self.map is not None
         registration = self.map.value_at_start(source_key(sha))
