@@ -704,9 +704,21 @@ def _verify_with_state(
         start = run.state.size - run.since.new_entries
         out.print(
             f"[green]ok[/] {run.since.new_entries} new entries verified since the state at "
-            f"size {start}; {report.checkpoints} checkpoints, {run.since.proofs} inclusion "
-            f"proofs of older entries; head {head}; root {report.root.hex()}"
+            f"size {start}; {report.checkpoints} checkpoints ({run.since.map_roots} "
+            f"state-map roots), {run.since.proofs} inclusion proofs of older entries; head "
+            f"{head}; root {report.root.hex()}"
         )
+        if run.since.state_map is None:
+            err.print(
+                "note: the saved checkpoint carries no state-map root, so the claim-state "
+                "map was not checked (absences are the store's answers)"
+            )
+        elif run.map_rebuilt:
+            err.print(
+                f"note: no map file beside the state; the map at size {start} was rebuilt "
+                "from the store's rows (linear in the log) and checked against the saved "
+                "checkpoint"
+            )
     else:
         out.print(
             f"[green]ok[/] {report.entries} entries verified; {report.checkpoints} checkpoints, "

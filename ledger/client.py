@@ -55,6 +55,7 @@ from ledger.entries import (
     verify_signature,
 )
 from ledger.errors import LedgerError, VerificationError
+from ledger.map_since import check_start, load_map, map_path, since_replay, write_map
 from ledger.rules import KeyState
 from ledger.signing import key_id as signing_key_id
 from ledger.state import (
@@ -69,7 +70,8 @@ from ledger.state import (
     source_state,
     subject_of,
 )
-from ledger.statemap import StateProof
+from ledger.statelog import StateReplay, map_write
+from ledger.statemap import StateMap, StateProof, claim_key, source_key
 from ledger.trust_state import TrustState, frontier_from_last_leaf, load_state, save_state
 from ledger.verify import MemoryIndex, VerifyReport, keys_in, verify_rows
 
@@ -782,6 +784,7 @@ class LedgerClient:
                 f"its signed checkpoint says {checkpoint.size} {checkpoint.root_hash.hex()}"
             )
         checker.state.check(checkpoint)
+        report.state_map = checker.state.map
         return report
 
     def sync(self) -> SyncReport:
@@ -797,8 +800,11 @@ class LedgerClient:
         state = self.state
         if state is None or not state.entries_verified:
             return self._full_sync(note, checkpoint)
+        kept = self._kept_map(state)
+        if kept is None:  # no verified map at the saved size: never skip the map check
+            return self._full_sync(note, checkpoint)
         start = state.size
-        checker = _Incremental(self, state, checkpoint)
+        checker = _Incremental(self, state, checkpoint, since_replay(kept))
         leaves: list[merkle.Hash] = []
         page: list[tuple[int, bytes]] = []
         for row in self._entries_below(start, checkpoint.size):
@@ -807,6 +813,10 @@ class LedgerClient:
                 leaves += checker.check_page(page)
                 page = []
         leaves += checker.check_page(page)
+        try:
+            checker.map.check(checkpoint)  # IntegrityError naming the checkpoint's size
+        except LedgerError as exc:
+            raise VerificationError(str(exc)) from exc
         grown = state.extend(leaves)
         if grown.root != checkpoint.root_hash:
             raise VerificationError(
@@ -815,6 +825,8 @@ class LedgerClient:
                 f"{checkpoint.root_hash.hex()}"
             )
         keys = state.key_entries + tuple(checker.key_entries)
+        assert self.state_path is not None
+        ref = write_map(map_path(self.state_path), checkpoint.size, checker.map.map)
         self._save(
             TrustState.build(
                 note,
@@ -823,9 +835,23 @@ class LedgerClient:
                 entries_verified=True,
                 key_entries=keys,
                 log_keys=self._chain(),
+                state_map=ref,
             )
         )
         return SyncReport(start, checkpoint.size, grown.root, False, checker.kinds)
+
+    def _kept_map(self, state: TrustState) -> StateMap | None:
+        """The verified map at the saved size from the map file beside the state (checked
+        against its binding and the saved checkpoint's map root); None if there is none,
+        or the saved checkpoint carries no map root to check it with."""
+        if self.state_path is None or state.state_map is None:
+            return None
+        if state_map_root(state.checkpoint) is None:
+            return None
+        kept = load_map(map_path(self.state_path), state.state_map, state.size)
+        if kept is not None:
+            check_start(kept, state.checkpoint, f"state map file {map_path(self.state_path)}")
+        return kept
 
     def _full_sync(self, note: bytes, checkpoint: Checkpoint) -> SyncReport:
         rows = [(seq, data, 0) for seq, data in self._entries_below(0, checkpoint.size)]
@@ -833,6 +859,9 @@ class LedgerClient:
         leaves = [merkle.Hash(entry_hash(data)) for _, data, _ in rows]
         key_entries = [data for _, data, _ in rows if _is_key_entry(data)]
         if self.state_path is not None:
+            ref = None
+            if report.state_map is not None:
+                ref = write_map(map_path(self.state_path), checkpoint.size, report.state_map)
             self._save(
                 TrustState.build(
                     note,
@@ -841,6 +870,7 @@ class LedgerClient:
                     entries_verified=True,
                     key_entries=key_entries,
                     log_keys=self._chain(),
+                    state_map=ref,
                 )
             )
         return SyncReport(0, checkpoint.size, report.root, True, dict(report.kinds))
@@ -862,9 +892,14 @@ class _Incremental(MemoryState):
     key entries), and, fetched on demand with inclusion proofs, the older sources and
     claim histories the new entries refer to. ``check`` applies one new entry."""
 
-    def __init__(self, client: LedgerClient, state: TrustState, checkpoint: Checkpoint) -> None:
+    def __init__(
+        self, client: LedgerClient, state: TrustState, checkpoint: Checkpoint, map: StateReplay
+    ) -> None:
         super().__init__()
         self.client = client
+        self.map = map
+        """The verified map from the saved size on: fed each new entry's write, it answers
+        for the saved size (``value_at_start``) what the server is not believed about."""
         self.boundary = state.size
         self.checkpoint = checkpoint
         self.key_entries: list[bytes] = []
@@ -903,6 +938,9 @@ class _Incremental(MemoryState):
             raise VerificationError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
         if _is_key_entry(data):
             self.key_entries.append(data)
+        write = map_write(entry)
+        if write is not None:
+            self.map.feed([(seq, *write)])
         self.head, self.ts, self.log, self.version = entry.hash, body.ts, body.log, body.v
         self.kinds[entry.kind] = self.kinds.get(entry.kind, 0) + 1
         return merkle.Hash(entry.hash)
@@ -937,10 +975,16 @@ class _Incremental(MemoryState):
         known = super().get_source(sha256)
         if known is not None or self._loading:
             return known
-        answer = self._registered_at.pop(sha256, None)
-        if answer is None or answer == self._applying:
-            return None  # the server may hide an older duplicate: documented
-        self._older_source(answer)
+        self._registered_at.pop(sha256, None)
+        registration = self.map.value_at_start(source_key(bytes.fromhex(sha256)))
+        if registration is None:
+            return None  # the verified map at the saved size: no earlier registration
+        if self._older_source(registration.hex()) is None:
+            raise VerificationError(
+                f"source {sha256}: the verified claim-state map at size {self.boundary} says "
+                f"entry {registration.hex()} registered it, but the server does not serve "
+                "that registration below that size: a source registration was hidden"
+            )
         return super().get_source(sha256)
 
     def get_source_by_entry(self, entry_hash: str) -> SourceState | None:
@@ -973,14 +1017,22 @@ class _Incremental(MemoryState):
         """A claim extracted before the boundary: its entries below it, from the server's
         provenance, each proven and folded (a link the server leaves out shows up as a
         broken ``follows`` chain when the new entry is applied)."""
+        latest = self.map.value_at_start(claim_key(bytes.fromhex(claim_id)))
         data = self.client.query(_LINKS, id=claim_id)["claim"]
-        if data is None:
-            return
         older = []
-        for link in data["provenance"]["links"][1:]:
+        for link in data["provenance"]["links"][1:] if data is not None else []:
             entry = self.client.proven_entry(self.checkpoint, hash=link["entryHash"])
             if entry.seq < self.boundary:
                 older.append(entry)
+        last = bytes(older[-1].hash) if older else None
+        if last != latest:
+            raise VerificationError(
+                f"history of claim {claim_id}: the server's entries below size "
+                f"{self.boundary} end at {last.hex() if last else 'nothing'}, but the verified "
+                f"claim-state map at that size says its latest entry is "
+                f"{latest.hex() if latest else 'none'}: an entry of the claim (a revision or "
+                "retraction) was hidden"
+            )
         if not older or older[0].hash.hex() != claim_id:
             return
         extraction = current_payload(older[0].body.payload)

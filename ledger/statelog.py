@@ -178,16 +178,32 @@ class StateReplay:
     entry's writes, it checks each checkpoint's state-map line against its own root and
     keeps a digest of the rows the ``state_map_leaves`` table must hold."""
 
-    def __init__(self) -> None:
-        self.map = StateMap(lean=True)  # roots only: the smaller map (about 90 bytes a key)
+    def __init__(self, start: StateMap | None = None, *, remember: bool = False) -> None:
+        """``start``: the map at the size the replay starts from (an incremental check's
+        verified map at the saved size; default: empty, a replay from entry 0).
+        ``remember``: keep each key's value at the start when a write replaces it, so
+        ``value_at_start`` answers for the starting size after the replay has moved on."""
+        self.map = StateMap(lean=True) if start is None else start  # lean: roots only
         self.writes = 0
         self.roots_checked = 0
         self._digest = hashlib.sha256()
+        self._start: dict[bytes, bytes | None] | None = {} if remember else None
 
     def feed(self, leaves: Sequence[StateLeaf]) -> None:
-        self.map.update((key, value) for _, key, value in leaves)
+        previous = self.map.update((key, value) for _, key, value in leaves)
+        if self._start is not None:
+            for (_, key, _), old in zip(leaves, previous, strict=True):
+                self._start.setdefault(key, old)
         self.writes += len(leaves)
         self._digest.update(leaf_digest_input(leaves))
+
+    def value_at_start(self, key: bytes) -> bytes | None:
+        """The key's value in the map the replay started from (``remember`` must be set)."""
+        if self._start is None:
+            raise ValueError("this replay does not remember its starting map")
+        if key in self._start:
+            return self._start[key]
+        return self.map.get(key)
 
     def check(self, checkpoint: Checkpoint) -> None:
         """Raise IntegrityError unless a checkpoint's state-map root (if it has the line) is

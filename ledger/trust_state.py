@@ -50,9 +50,10 @@ _MEMBERS = {
     "entries_verified",
     "key_entries",
 }
-_OPTIONAL = {"log_keys"}
+_OPTIONAL = {"log_keys", "state_map"}
 """Members a file may leave out: ``log_keys`` is written once the holder followed a
-log-key rotation (decision 0022)."""
+log-key rotation (decision 0022); ``state_map`` since the claim-state map sidecar
+(decision 0014)."""
 
 Trusted = Verifier | Sequence[Verifier]
 """The log key(s) a caller trusts for a state's note."""
@@ -75,6 +76,35 @@ def check_note(text: str, verifiers: Trusted) -> Checkpoint:
 
 
 @dataclass(frozen=True)
+class MapFileRef:
+    """The state file's binding to its claim-state map sidecar (``ledger.map_since``): the
+    SHA-256 and length of the sidecar's bytes."""
+
+    sha256: bytes
+    length: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sha256": self.sha256.hex(), "bytes": self.length}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> MapFileRef:
+        if not isinstance(data, dict) or set(data) != {"sha256", "bytes"}:
+            raise FormatError(f"{where}: state_map is not an object with sha256 and bytes")
+        digest, length = data["sha256"], data["bytes"]
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise FormatError(f"{where}: state_map.sha256 is not 64 hex digits")
+        try:
+            raw = bytes.fromhex(digest)
+        except ValueError as exc:
+            raise FormatError(f"{where}: state_map.sha256 is not 64 hex digits") from exc
+        if digest != raw.hex() or isinstance(length, bool) or not isinstance(length, int):
+            raise FormatError(f"{where}: state_map.sha256 must be lowercase hex, bytes an integer")
+        if length < 0:
+            raise FormatError(f"{where}: state_map.bytes is negative")
+        return cls(raw, length)
+
+
+@dataclass(frozen=True)
 class TrustState:
     """A checkpoint the holder has verified, with what is needed to extend it.
 
@@ -94,6 +124,8 @@ class TrustState:
     entries_verified: bool = False
     key_entries: tuple[bytes, ...] = ()
     log_keys: tuple[Verifier, ...] = ()
+    state_map: MapFileRef | None = None
+    """The verified claim-state map at ``size`` kept beside the state (None: none kept)."""
 
     @property
     def origin(self) -> str:
@@ -117,6 +149,7 @@ class TrustState:
         entries_verified: bool = False,
         key_entries: Sequence[bytes] = (),
         log_keys: Sequence[Verifier] = (),
+        state_map: MapFileRef | None = None,
     ) -> TrustState:
         """A state for ``note`` after checking its log signature (origin = the key's name),
         that ``frontier`` folds to its root, and that ``key_entries`` are key entries below
@@ -147,14 +180,24 @@ class TrustState:
         if key_entries and not entries_verified:
             raise FormatError("state: key_entries are only kept when entries_verified is true")
         _check_key_entries(key_entries, checkpoint.size)
-        return cls(text, checkpoint, hashes, entries_verified, tuple(key_entries), tuple(log_keys))
+        if state_map is not None and not entries_verified:
+            raise FormatError("state: a state_map is only kept when entries_verified is true")
+        return cls(
+            text,
+            checkpoint,
+            hashes,
+            entries_verified,
+            tuple(key_entries),
+            tuple(log_keys),
+            state_map,
+        )
 
     def extend(self, leaves: Sequence[merkle.Hash]) -> merkle.Integration:
         """The tree after appending ``leaves`` (entry hashes from seq ``size`` on)."""
         return merkle.integrate(self.size, self.frontier, leaves)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT,
             "origin": self.origin,
             "size": self.size,
@@ -165,6 +208,9 @@ class TrustState:
             "key_entries": [_b64(e) for e in self.key_entries],
             **({"log_keys": [k.key_text() for k in self.log_keys]} if self.log_keys else {}),
         }
+        if self.state_map is not None:
+            out["state_map"] = self.state_map.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: Any, verifier: Trusted, *, where: str = "state") -> TrustState:
@@ -184,6 +230,7 @@ class TrustState:
             _unb64(e, f"{where}: key_entries") for e in _typed(data, "key_entries", list, where)
         ]
         verified = _typed(data, "entries_verified", bool, where)
+        ref = MapFileRef.from_json(data["state_map"], where) if "state_map" in data else None
         followed = data.get("log_keys", [])
         if not isinstance(followed, list) or not all(isinstance(k, str) for k in followed):
             raise FormatError(f"{where}: log_keys is not a list of verifier keys")
@@ -196,6 +243,7 @@ class TrustState:
                 entries_verified=verified,
                 key_entries=keys,
                 log_keys=log_keys,
+                state_map=ref,
             )
         except LedgerError as exc:
             raise type(exc)(f"{where}: {exc}") from exc

@@ -74,6 +74,7 @@ from ledger.state import (
     subject_of,
 )
 from ledger.statelog import StateReplay, check_state_table
+from ledger.statemap import StateMap
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
 from ledger.store.derived import (
     derived_differences,
@@ -194,6 +195,9 @@ class VerifyReport:
     uncheckpointed: int = 0
     """Entries no checkpoint covers, from seq ``entries - uncheckpointed`` on: only in a log
     that has no checkpoint yet (written before checkpoints existed); reported, not failed."""
+    state_map: StateMap | None = field(default=None, repr=False, compare=False)
+    """The claim-state map replayed from the entries, at ``entries`` (a full verify of the
+    whole log: what ``verify --save-state`` keeps beside its state file)."""
 
 
 # -- keys, from a first pass -------------------------------------------------------------------
@@ -730,6 +734,7 @@ def verify_store(
         report.uncheckpointed = check_checkpointed(covered, size)
         check_state_table(store, checker.state, size)
         check_projections(store, checker)
+        report.state_map = checker.state.map
     return report
 
 

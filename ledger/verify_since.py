@@ -20,13 +20,19 @@ takes it, the entries ``k..n`` and the signed checkpoints in ``(k, n]``, and che
 * with a database: the source and claim rows the new entries create, and the rows of the
   claims they change (older ones included, replayed through proven entries).
 
+* the claim-state map: starting from the verifier's own verified map at ``k``
+  (``ledger.map_since``: the map file beside the state, or rebuilt from the store's rows
+  and checked against the saved checkpoint's map root), the new entries' writes are
+  replayed and every new checkpoint's state-map root checked. The map at ``k`` answers
+  the two questions an inclusion proof cannot: "which earlier entry registered this
+  SHA-256" (absence included) and "which is this claim's latest entry before ``k``" (the
+  history the store returns must end there).
+
 Cost: O(new entries + log n) hashes and signatures, plus O(log n) per older entry a new
-one looks up. Not rechecked: entries below ``k`` (the state says they were), the other
-projections (past claim states, search and quantity indexes, derived tables: a full
-``claims-ledger verify`` does), and absences: "no earlier source has this SHA-256",
-"this claim has no other earlier entry" are the store's answers, which an inclusion proof
-cannot show (the claim-state map in checkpoints will; see
-docs/decisions/0014-incremental-verification.md).
+one looks up, plus loading the map file (linear in the number of map keys, no log reads).
+Not rechecked: entries below ``k`` (the state says they were), the other projections
+(past claim states, search and quantity indexes, derived tables: a full
+``claims-ledger verify`` does). See docs/decisions/0014-incremental-verification.md.
 """
 
 from __future__ import annotations
@@ -50,10 +56,27 @@ from ledger.entries import (
     parse_entry,
 )
 from ledger.errors import FormatError, IntegrityError, ProofError, VerificationError
+from ledger.map_since import (
+    check_start,
+    load_map,
+    map_from_rows,
+    map_path,
+    since_replay,
+    write_map,
+)
 from ledger.rules import KeyState
 from ledger.state import ClaimState, Overlay, fold, subject_of
+from ledger.statelog import StateReplay
+from ledger.statemap import StateMap, claim_key, source_key
 from ledger.store import Store, StoredCheckpoint
-from ledger.trust_state import Trusted, TrustState, check_note, load_state, save_state
+from ledger.trust_state import (
+    MapFileRef,
+    Trusted,
+    TrustState,
+    check_note,
+    load_state,
+    save_state,
+)
 from ledger.verify import (
     LogChecker,
     Progress,
@@ -188,6 +211,9 @@ class ProvenIndex:
         self.size = size
         self.root = root
         self.proofs = 0
+        self.map: StateReplay | None = None
+        """The verified claim-state map from the saved size on (None: the store's answers
+        about absences are believed, as before the map)."""
         self._proven: dict[int, bytes] = {}
         self._new: list[bytes] = []
         self._new_seqs: dict[str, int] = {}
@@ -287,12 +313,34 @@ class ProvenIndex:
                 self.prove(seq, data, f"in the history of claim {subject}")
                 self._proven[seq] = data
             out.append(data)
+        if self.map is not None and before >= self.size:
+            self._check_latest(subject, out)
         out += [
             self._new[seq - self.size]
             for seq in self._new_subjects.get(subject, [])
             if seq < before
         ]
         return out
+
+    def _check_latest(self, subject: str, older: list[bytes]) -> None:
+        """The claim's entries below the saved size, as the store returned them, must end
+        at the entry the verified map at that size holds for the claim."""
+        assert self.map is not None
+        latest = self.map.value_at_start(claim_key(bytes.fromhex(subject)))
+        last = entry_hash(older[-1]) if older else None
+        if last == latest:
+            return
+        if latest is None:
+            raise IntegrityError(
+                f"the log returns entries of claim {subject} below size {self.size}, but the "
+                f"verified claim-state map at that size has no such claim"
+            )
+        raise IntegrityError(
+            f"history of claim {subject}: the log's entries below size {self.size} end at "
+            f"{last.hex() if last else 'nothing'}, but the verified claim-state map at that "
+            f"size says its latest entry is {latest.hex()}: an entry of the claim "
+            "(a revision or retraction) was hidden"
+        )
 
     def kind_at(self, seq: int) -> int:
         data = self.entry_at(seq)
@@ -310,14 +358,41 @@ class ProvenIndex:
         return bytes.fromhex(found.sha256) if isinstance(found, SourceRegistered) else None
 
     def source_registered(self, sha: bytes) -> bool:
-        """Whether an entry below the saved size registered the source with SHA-256 ``sha``
-        (the store's "no" is believed: see the module's note on absences)."""
+        """Whether an entry below the saved size registered the source with SHA-256 ``sha``:
+        the verified map's answer when there is one (the registration it names is then
+        proven), else the store's (whose "no" is believed)."""
+        if self.map is not None:
+            return self._mapped_source(sha)
         seq = self.old.source_seq(sha.hex())
         if seq is None or not 0 <= seq < self.size:
             return False
         payload = parse_entry(self.proven(seq, "an earlier source registration"), where="")
         found = payload.body.payload
         return isinstance(found, SourceRegistered) and found.sha256 == sha.hex()
+
+    def _mapped_source(self, sha: bytes) -> bool:
+        assert self.map is not None
+        registration = self.map.value_at_start(source_key(sha))
+        if registration is None:
+            return False
+        seq = self.old.seq_of(registration.hex())
+        if seq is None or not 0 <= seq < self.size:
+            raise IntegrityError(
+                f"source {sha.hex()}: the verified claim-state map at size {self.size} says "
+                f"entry {registration.hex()} registered it, but the log's index does not find "
+                "that entry below that size: a source registration was hidden"
+            )
+        data = self.proven(seq, f"the registration of source {sha.hex()}")
+        payload = parse_entry(data, where=f"entry {seq}").body.payload
+        if entry_hash(data) != registration or not (
+            isinstance(payload, SourceRegistered) and payload.sha256 == sha.hex()
+        ):
+            raise IntegrityError(
+                f"source {sha.hex()}: entry {seq} is not the registration {registration.hex()} "
+                "the verified claim-state map names",
+                seq=seq,
+            )
+        return True
 
 
 # -- the join, over the new entries -----------------------------------------------------------
@@ -376,6 +451,8 @@ class SinceChecker(LogChecker):
         self.source_shas = _OldSourceShas(index)
         self.source_by_entry = _OldSources(index)
         self.tree = merkle.Frontier.restore(state.size, state.frontier)
+        if index.map is not None:
+            self.state = index.map
         self.new_nodes: list[merkle.Node] = []
         self.report.entries = state.size
         self.report.root = state.root
@@ -411,6 +488,10 @@ class SinceChecker(LogChecker):
             ]
             if (checkpoint := wanted.get(self.tree.size)) is not None:
                 self._check_checkpoint(checkpoint, self.tree.root())
+        if self.proven_index.map is not None:
+            self._check_state(result)  # the new writes; each new checkpoint's map root
+        else:
+            self._state_checks.clear()
         self.report.entries = result.stop
         if result.last_hash is not None:
             self.report.head = EntryHash(result.last_hash)
@@ -456,6 +537,10 @@ class SinceResult:
     """Inclusion proofs checked for older entries the new ones refer to."""
     log_key: Verifier | None = None
     """The log key that signs the new state's checkpoint (a rotation may have changed it)."""
+    state_map: StateMap | None = None
+    """The verified claim-state map at the new size (None: no map was checked)."""
+    map_roots: int = 0
+    """New checkpoints whose state-map root was checked."""
 
 
 def _log_verifier(entry0: bytes) -> Verifier:
@@ -519,6 +604,8 @@ def verify_since(
     log_verifier: Trusted | None = None,
     store: Store | None = None,
     nodes: merkle.NodeReader | None = None,
+    state_map: StateMap | None = None,
+    rebuild_map: Callable[[Checkpoint | None], StateMap | None] | None = None,
 ) -> SinceResult:
     """Check the entries after ``state`` (``rows``: seq ``state.size`` on, in order), the
     checkpoints in ``(state.size, n]`` (ascending; the last must be at ``n``) and the
@@ -527,6 +614,12 @@ def verify_since(
     ``store``: where source bytes are read from to recheck new sources and quotes (None:
     those checks are left out, as for a client holding only entries). ``nodes``: stored
     tree nodes to compare with the recomputed ones (None: not compared).
+    ``state_map``: the verifier's own map at ``state.size`` (its root must be the one the
+    saved checkpoint signs); without it, ``rebuild_map`` is asked for one from the saved,
+    verified checkpoint (``ledger.map_since.map_from_rows``). With a map, every new
+    checkpoint's state-map root is checked and the map answers the absence questions;
+    with none (neither given, or the saved checkpoint predates the map), the store's
+    answers are believed and the result says ``state_map=None``.
     Raises a ``VerificationError`` naming the entry or checkpoint at the first problem.
     """
     state.check_frontier()
@@ -545,10 +638,18 @@ def verify_since(
             raise IntegrityError("entry 0 (the log key) is missing from the log", seq=0)
         log_verifier = _log_verifier(entry0)
         origin = log_verifier.name
-        state.check([log_verifier, *_log_verifiers(old_keys, origin)])
+        saved = state.check([log_verifier, *_log_verifiers(old_keys, origin)])
         index.prove(0, entry0, "entry 0, the log key")
     else:
-        state.check(log_verifier)
+        saved = state.check(log_verifier)
+    if state.size and saved is None:
+        raise VerificationError("no log key to check the saved checkpoint with")
+    if state_map is not None:
+        check_start(state_map, saved, "the verified map kept beside the state")
+    elif rebuild_map is not None:
+        state_map = rebuild_map(saved)
+    if state_map is not None:
+        index.map = since_replay(state_map)
     if state.key_entries is None:
         for seq, data in old_key_rows:
             index.prove(seq, data, "a key entry")
@@ -632,7 +733,16 @@ def verify_since(
         key_entries=keys,
     )
     final = checker.log_key_for(size) if size and checker.log_keys else None
-    return SinceResult(report, new_state, len(new_rows), index.proofs, final)
+    replay = index.map
+    return SinceResult(
+        report,
+        new_state,
+        len(new_rows),
+        index.proofs,
+        final,
+        state_map=replay.map if replay is not None else None,
+        map_roots=replay.roots_checked if replay is not None else 0,
+    )
 
 
 def check_new_projections(store: Store, checker: SinceChecker) -> None:
@@ -664,9 +774,15 @@ def _check_nodes(computed: list[merkle.Node], nodes: merkle.NodeReader) -> None:
 
 
 def verify_store_since(
-    store: Store, state: VerifiedState, *, log_verifier: Trusted | None = None
+    store: Store,
+    state: VerifiedState,
+    *,
+    log_verifier: Trusted | None = None,
+    state_map: StateMap | None = None,
 ) -> SinceResult:
-    """``verify_since`` over the database's entries after ``state`` up to its head."""
+    """``verify_since`` over the database's entries after ``state`` up to its head, with
+    the verifier's map at ``state.size`` or, without one, the map rebuilt from the store's
+    rows and checked against the saved checkpoint (linear in the log)."""
     head = store.head().size
     if head < state.size:
         raise IntegrityError(
@@ -681,7 +797,15 @@ def verify_store_since(
         ]
     log = StoreLog(store)
     return verify_since(
-        state, rows, log, checkpoints, log_verifier=log_verifier, store=store, nodes=log
+        state,
+        rows,
+        log,
+        checkpoints,
+        log_verifier=log_verifier,
+        store=store,
+        nodes=log,
+        state_map=state_map,
+        rebuild_map=lambda saved: map_from_rows(store, state.size, saved),
     )
 
 
@@ -731,8 +855,11 @@ def from_trust_state(saved: TrustState) -> VerifiedState:
     )
 
 
-def to_trust_state(state: VerifiedState, verifier: Trusted) -> TrustState:
-    """The state file for ``state`` (its note re-checked under ``verifier``)."""
+def to_trust_state(
+    state: VerifiedState, verifier: Trusted, state_map: MapFileRef | None = None
+) -> TrustState:
+    """The state file for ``state`` (its note re-checked under ``verifier``), binding the
+    map file ``state_map`` if one was written."""
     if state.note is None:
         raise VerificationError("an empty log has no checkpoint to save as a state")
     return TrustState.build(
@@ -741,6 +868,7 @@ def to_trust_state(state: VerifiedState, verifier: Trusted) -> TrustState:
         state.frontier,
         entries_verified=True,
         key_entries=state.key_entries or (),
+        state_map=state_map,
     )
 
 
@@ -752,6 +880,9 @@ class StateRun:
     state: VerifiedState
     since: SinceResult | None
     saved: Path | None
+    map_rebuilt: bool = False
+    """The state had no map file, so the map at its size was rebuilt from the store's rows
+    (and checked against its checkpoint): linear in the log."""
 
 
 def verify_with_state(
@@ -766,23 +897,40 @@ def verify_with_state(
     """The ``verify --since``/``--save-state`` core: with a state file at ``since``, check
     only what is new after it; with none there yet (first use), or without ``since``, a
     full verify. Then, and only after success, write the new state atomically to ``save``
-    (default: back to ``since``). Nothing is written when anything fails."""
+    (default: back to ``since``) with its map file beside it (``STATE.map``, written and
+    renamed first, then the state that binds it). Nothing is written when anything fails.
+
+    The map at the saved size comes from the state's map file; without one (a state saved
+    before map files, or the file deleted) it is rebuilt from the store's rows and accepted
+    only if its root is the saved checkpoint's (``map_rebuilt``)."""
     loaded = load_state(since, verifier) if since is not None else None
+    rebuilt = False
+    new_map: StateMap | None
     if loaded is not None:
-        result = verify_store_since(store, from_trust_state(loaded), log_verifier=verifier)
+        assert since is not None
+        kept = None
+        if loaded.state_map is not None:
+            kept = load_map(map_path(since), loaded.state_map, loaded.size)
+        rebuilt = kept is None
+        result = verify_store_since(
+            store, from_trust_state(loaded), log_verifier=verifier, state_map=kept
+        )
         report, state, incremental = result.report, result.state, result
         if result.log_key is not None:  # the log key after any rotation among the new entries
             verifier = [
                 *([verifier] if isinstance(verifier, Verifier) else verifier),
                 result.log_key,
             ]
+        new_map = result.state_map
     else:
         report = verify_store(store, workers=workers, progress=progress)
         state, incremental = state_of_store(store, report), None
+        new_map = report.state_map
     target = save if save is not None else since
     if target is not None:
-        save_state(target, to_trust_state(state, verifier))
-    return StateRun(report, state, incremental, target)
+        ref = write_map(map_path(target), state.size, new_map) if new_map is not None else None
+        save_state(target, to_trust_state(state, verifier, ref))
+    return StateRun(report, state, incremental, target, rebuilt)
 
 
 __all__ = [

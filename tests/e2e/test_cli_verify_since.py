@@ -110,3 +110,29 @@ def test_since_refuses_bundle_and_size(tmp_path: Path) -> None:
     cli(home, "init")
     usage = cli(home, "verify", "--since", str(tmp_path / "s.json"), "--size", "1", ok=False)
     assert usage.returncode == 4 and "--since and --save-state" in usage.stderr
+
+
+def test_the_map_file_beside_the_state(tmp_path: Path) -> None:
+    """``--save-state`` writes STATE.map, which ``--since`` uses to check the new
+    checkpoints' claim-state map roots; a truncated one is refused (exit 2, nothing
+    written); a deleted one is rebuilt from the store's rows, with a note."""
+    home, state = tmp_path / "home", tmp_path / "state.json"
+    mapped = tmp_path / "state.json.map"
+    cli(home, "run", "--no-serve")
+    cli(home, "verify", "--save-state", str(state))
+    assert json.loads(state.read_text())["state_map"]["bytes"] == mapped.stat().st_size
+    ingest_one(home, tmp_path, 3)
+    before = (state.read_text(), mapped.read_bytes())
+    mapped.write_bytes(before[1][:-64])
+    failed = cli(home, "verify", "--since", str(state), ok=False)
+    assert failed.returncode == 2
+    assert f"state map file {mapped}" in failed.stderr and "binds" in failed.stderr
+    assert state.read_text() == before[0] and mapped.read_bytes() == before[1][:-64]
+    mapped.write_bytes(before[1])
+    done = cli(home, "verify", "--since", str(state))
+    assert "(1 state-map roots)" in done.stdout and "note:" not in done.stderr
+    ingest_one(home, tmp_path, 4)
+    mapped.unlink()
+    done = cli(home, "verify", "--since", str(state))
+    assert "rebuilt from the store's rows" in done.stderr
+    assert json.loads(state.read_text())["state_map"]["bytes"] == mapped.stat().st_size

@@ -160,7 +160,12 @@ def test_state_files_are_written_only_after_success(busy: Instance, tmp_path: Pa
     with pytest.raises(VerificationError, match="checkpoint at tree size 19"):
         verify_with_state(ledger.store, verifier, since=state, save=None)
     assert (state.read_text(), other.read_text()) == (saved, written)
-    assert sorted(p.name for p in folder.iterdir()) == ["other.json", "state.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "other.json",
+        "other.json.map",
+        "state.json",
+        "state.json.map",
+    ]
 
 
 def test_a_new_claim_row_edited(busy: Instance) -> None:  # noqa: F811
