@@ -99,6 +99,7 @@ class Row:
     workers: int
     ledger: list[Run] = field(default_factory=list)
     bare: list[Run] = field(default_factory=list)
+    single_ms: list[float] = field(default_factory=list)
 
 
 def queries(sample: dict[str, Any]) -> list[Query]:
@@ -355,7 +356,10 @@ def bare_app() -> Any:
         return PlainTextResponse("ok")
 
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/graphql", GraphQL(schema, graphql_ide=None), methods=["GET", "POST"])]
+        routes=[
+            Route("/healthz", healthz),
+            Route("/graphql", GraphQL(schema, graphql_ide=None), methods=["GET", "POST"]),
+        ]
     )
 
 
@@ -470,6 +474,18 @@ def post(base: str, text: str) -> dict[str, Any]:
     return body
 
 
+def drain(base: str) -> None:
+    """Wait until the server has finished what a previous run left queued (requests whose
+    client went away still run to the end or to the time limit): a cheap operation queues
+    behind them for a place among the operation threads."""
+    for _ in range(GRAPHQL_THREADS_MAX):
+        post(base, "{ checkpoint { size } }")
+
+
+GRAPHQL_THREADS_MAX = 8
+"""More than ``api.app.GRAPHQL_THREADS``: one drain request per operation thread."""
+
+
 def sample_values(base: str) -> dict[str, Any]:
     first = post(base, _page(1))["data"]["claims"]["edges"][0]["node"]
     size = post(base, "{ checkpoint { size } }")["data"]["checkpoint"]["size"]
@@ -522,7 +538,15 @@ def lua_string(s: str) -> str:
 def wrk(
     url: str, bodies: list[str] | None, *, duration: float, connections: int, workdir: Path
 ) -> Run:
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "30s"]
+    args = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+        "--timeout",
+        "30s",
+    ]
     if bodies is not None:
         script = workdir / "post.lua"
         script.write_text(LUA % ", ".join(lua_string(json.dumps({"query": b})) for b in bodies))
@@ -644,12 +668,17 @@ def main() -> None:
                 for q in qs:
                     row = Row(q.name, workers)
                     for _ in range(args.repeats):
+                        started = time.perf_counter()
+                        post(lbase, q.text)  # alone: its latency even when wrk sees none
+                        row.single_ms.append((time.perf_counter() - started) * 1000)
                         row.ledger.append(
                             wrk(
                                 f"{lbase}/graphql",
                                 [q.text],
                                 duration=args.duration,
-                                connections=args.connections,
+                                # One connection for queries only the ledger answers: a
+                                # slow one leaves at most one request running after wrk.
+                                connections=args.connections if q.both else 1,
                                 workdir=work,
                             )
                         )
@@ -702,7 +731,7 @@ def main() -> None:
 
 def format_row(row: Row) -> str:
     cells = [
-        row.query,
+        f"{row.query} (alone {statistics.median(row.single_ms):.0f} ms)",
         str(row.workers),
         f"{med(row.ledger, 'rps'):.0f}",
         f"{med(row.ledger, 'p50_ms'):.1f}",
@@ -718,6 +747,8 @@ def format_row(row: Row) -> str:
         ]
     else:
         cells += ["—", "—", "—", "—"]
+    if med(row.ledger, "rps") == 0:  # wrk saw no answer within the run
+        cells[2:5] = ["0", "none answered", "—"]
     errors = sum(r.errors for r in row.ledger + row.bare)
     if errors:
         cells[0] += f" ({errors} errors)"
