@@ -1,7 +1,7 @@
 """The GraphQL read path from outside: the ledger's API against a bare strawberry app.
 
-Two servers on 127.0.0.1, both on uvicorn with the ledger's HTTP protocol class
-(``api.serve.header_timeout_protocol``), each with ``--workers`` processes:
+Two servers on 127.0.0.1, both on uvicorn with httptools (the ledger's protocol class
+adds a header timeout), each with ``--workers`` processes:
 
 - **ledger**: ``claims-ledger serve`` on the benchmark fixture (``benchmarks/fixture.py``;
   SQLite by default, ``--database-url`` for PostgreSQL), access log on (to /dev/null);
@@ -364,9 +364,10 @@ def bare_app() -> Any:
 
 
 def serve_bare(port: int, workers: int) -> None:
+    """uvicorn with httptools, as the ledger's workers (whose protocol class adds only a
+    header timeout, ``api.serve.header_timeout_protocol``: a class made at run time,
+    which uvicorn's own worker processes cannot be handed)."""
     import uvicorn
-
-    from api.serve import header_timeout_protocol
 
     uvicorn.run(
         "benchmarks.graphql:bare_app",
@@ -376,7 +377,7 @@ def serve_bare(port: int, workers: int) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
-        http=header_timeout_protocol(10.0),
+        http="httptools",
     )
 
 
