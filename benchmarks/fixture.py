@@ -116,7 +116,8 @@ def build_ledger(
         if not quiet:
             print(message, flush=True)
 
-    instance = open_instance(fixture_settings(path, database_url))  # schema, keys, genesis on first use
+    # Schema, keys and genesis on first use.
+    instance = open_instance(fixture_settings(path, database_url))
     try:
         writer = instance.writer_key()
         ledger = instance.ledger
