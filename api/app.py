@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from anyio import CapacityLimiter, to_thread
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode
@@ -306,6 +307,11 @@ class _GraphQL(GraphQL[Context, None]):
             if self.metrics is not None and data.extensions and "persistedQuery" in data.extensions:
                 self.metrics.persisted.labels("hit" if hit else "registered").inc()
         return data
+
+    def encode_json(self, data: object) -> bytes:
+        """The response body: orjson writes the JSON several times faster than the
+        standard library (the same compact JSON; non-ASCII as UTF-8, not ``\\u`` escapes)."""
+        return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         try:

@@ -17,6 +17,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import cast
 
 import limits
@@ -197,11 +198,19 @@ def mutation_cost(body: bytes, persisted: Callable[[str], str | None] | None = N
         return 0
     if len(data["query"].encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES:
         return 0  # refused by the document limits before anything runs
+    name = data.get("operationName")
+    return _document_cost(data["query"], name if isinstance(name, str) else None)
+
+
+@lru_cache(maxsize=1000)
+def _document_cost(query: str, operation_name: str | None) -> int:
+    """``mutation_cost`` of a query text (cached: every request runs this on the event
+    loop, and clients send the same few queries again and again)."""
     try:
-        document = parse(data["query"], no_location=True, max_tokens=MAX_TOKENS)
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return 0
-    operation = _selected(document, data.get("operationName"))
+    operation = _selected(document, operation_name)
     if operation is None or operation.operation != OperationType.MUTATION:
         return 0
     fragments = {

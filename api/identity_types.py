@@ -92,7 +92,7 @@ class Claimant(Node):
             page_info=page_info(
                 [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
             ),
-            total_count=self.view.claims,
+            count=lambda: self.view.claims,
         )
 
 

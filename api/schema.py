@@ -151,7 +151,7 @@ class Query:
                 has_previous=more if backward else start is not None,
             ),
             # Read in the operation's snapshot (``_OneSnapshot``): the page and the total agree.
-            total_count=ledger.count_claims(where, as_of=as_of),
+            count=lambda: ledger.count_claims(where, as_of=as_of),
         )
 
     @strawberry.field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from enum import Enum
 
 import strawberry
@@ -212,13 +213,13 @@ class Source(Node):
     def id(self) -> strawberry.ID:
         return strawberry.ID(global_id("Source", self.state.sha256))
 
-    @strawberry.field(description="SHA-256 of the exact bytes received, hex.")
-    def sha256(self) -> str:
-        return self.state.sha256
+    sha256: str = strawberry.field(
+        default=None, description="SHA-256 of the exact bytes received, hex."
+    )
 
-    @strawberry.field(description="SHA-256 of the normalized text claims point into, hex.")
-    def text_sha256(self) -> str:
-        return self.state.text_sha256
+    text_sha256: str = strawberry.field(
+        default=None, description="SHA-256 of the normalized text claims point into, hex."
+    )
 
     @strawberry.field(
         description="The normalized text (docs/formats/sources.md) that selectors count "
@@ -227,45 +228,31 @@ class Source(Node):
     def text(self, info: Info) -> str:
         return info.context.ledger.source_text(self.state.sha256)
 
-    @strawberry.field
-    def size(self) -> int:
-        return self.state.size
+    size: int = strawberry.field(default=None)
 
-    @strawberry.field
-    def media_type(self) -> str:
-        return self.state.media_type
+    media_type: str = strawberry.field(default=None)
 
-    @strawberry.field
-    def uri(self) -> str | None:
-        return self.state.uri
+    uri: str | None = strawberry.field(default=None)
 
-    @strawberry.field
-    def title(self) -> str | None:
-        return self.state.title
+    title: str | None = strawberry.field(default=None)
 
-    @strawberry.field
-    def publisher(self) -> str | None:
-        return self.state.publisher
+    publisher: str | None = strawberry.field(default=None)
 
-    @strawberry.field(description="Publication date given by the source, YYYY-MM-DD.")
-    def published(self) -> str | None:
-        return self.state.published
+    published: str | None = strawberry.field(
+        default=None, description="Publication date given by the source, YYYY-MM-DD."
+    )
 
-    @strawberry.field
-    def retrieved_at(self) -> str | None:
-        return self.state.retrieved_at
+    retrieved_at: str | None = strawberry.field(default=None)
 
-    @strawberry.field(description="When the ledger recorded it (entry timestamp).")
-    def recorded_at(self) -> str:
-        return self.state.recorded_at
+    recorded_at: str = strawberry.field(
+        default=None, description="When the ledger recorded it (entry timestamp)."
+    )
 
-    @strawberry.field(description="Sequence number of its source.registered entry.")
-    def seq(self) -> int:
-        return self.state.seq
+    seq: int = strawberry.field(
+        default=None, description="Sequence number of its source.registered entry."
+    )
 
-    @strawberry.field
-    def entry_hash(self) -> str:
-        return self.state.entry_hash
+    entry_hash: str = strawberry.field(default=None)
 
     @strawberry.field(
         description="Proof in the claim-state map, against the latest checkpoint, that this "
@@ -274,6 +261,21 @@ class Source(Node):
     )
     def state_proof(self, info: Info) -> StateProof | None:
         return state_proof_or_none(info, source=self.state.sha256)
+
+    def __post_init__(self) -> None:
+        # Plain fields, set once: strawberry reads them without a resolver call.
+        self.sha256 = self.state.sha256
+        self.text_sha256 = self.state.text_sha256
+        self.size = self.state.size
+        self.media_type = self.state.media_type
+        self.uri = self.state.uri
+        self.title = self.state.title
+        self.publisher = self.state.publisher
+        self.published = self.state.published
+        self.retrieved_at = self.state.retrieved_at
+        self.recorded_at = self.state.recorded_at
+        self.seq = self.state.seq
+        self.entry_hash = self.state.entry_hash
 
 
 def state_proof_or_none(
@@ -296,91 +298,57 @@ class Claim(Node):
     def id(self) -> strawberry.ID:
         return strawberry.ID(global_id("Claim", self.state.claim_id))
 
-    @strawberry.field(description="Entry hash of the claim's claim.extracted entry, hex.")
-    def claim_id(self) -> str:
-        return self.state.claim_id
-
-    @strawberry.field
-    def statement(self) -> str:
-        return self.state.statement
-
-    @strawberry.field
-    def quote(self) -> Quote:
-        s = self.state.selector
-        return Quote(exact=s.exact, prefix=s.prefix, suffix=s.suffix, start=s.start, end=s.end)
-
-    @strawberry.field
-    def claimant(self) -> Attribution:
-        return Attribution.of(self.state.claimant)
-
-    @strawberry.field
-    def reporting(self) -> Reporting:
-        return Reporting(self.state.reporting)
-
-    @strawberry.field(
-        description="When the claim was made, YYYY-MM-DD (a month as its first day, a year "
-        "as its January 1: see madeOnPrecision)."
+    claim_id: str = strawberry.field(
+        default=None, description="Entry hash of the claim's claim.extracted entry, hex."
     )
-    def made_on(self) -> str | None:
-        return self.state.made_on
 
-    @strawberry.field(description="How precisely madeOn is known; null exactly when it is.")
-    def made_on_precision(self) -> DatePrecision | None:
-        precision = self.state.made_on_precision
-        return DatePrecision(precision) if precision is not None else None
+    statement: str = strawberry.field(default=None)
 
-    @strawberry.field
-    def quantities(self) -> list[Quantity]:
-        return [Quantity.of(q) for q in self.state.quantities]
+    quote: Quote = strawberry.field(default=None)
 
-    @strawberry.field(description="Check-worthiness, 0-1000.")
-    def score(self) -> int:
-        return self.state.score
+    claimant: Attribution = strawberry.field(default=None)
 
-    @strawberry.field
-    def extractor(self) -> ExtractorInfo:
-        s = self.state
-        return ExtractorInfo(
-            name=s.extractor_name,
-            version=s.extractor_version,
-            rules_sha256=s.extractor_rules_sha256,
-        )
+    reporting: Reporting = strawberry.field(default=None)
 
-    @strawberry.field
-    def status(self) -> ClaimStatus:
-        return ClaimStatus(self.state.status)
+    made_on: str | None = strawberry.field(
+        default=None,
+        description="When the claim was made, YYYY-MM-DD (a month as its first day, a year "
+        "as its January 1: see madeOnPrecision).",
+    )
 
-    @strawberry.field(description="How many revisions the claim has had.")
-    def revision(self) -> int:
-        return self.state.revision
+    made_on_precision: DatePrecision | None = strawberry.field(
+        default=None, description="How precisely madeOn is known; null exactly when it is."
+    )
 
-    @strawberry.field
-    def review_count(self) -> int:
-        return self.state.review_count
+    quantities: list[Quantity] = strawberry.field(default=None)
 
-    @strawberry.field
-    def last_rating(self) -> str | None:
-        return self.state.last_rating
+    score: int = strawberry.field(default=None, description="Check-worthiness, 0-1000.")
 
-    @strawberry.field(description="Sequence number of its claim.extracted entry.")
-    def seq(self) -> int:
-        return self.state.seq
+    extractor: ExtractorInfo = strawberry.field(default=None)
 
-    @strawberry.field(description="Entry hash of the claim's latest entry (what a change follows).")
-    def head(self) -> str:
-        return self.state.head
+    status: ClaimStatus = strawberry.field(default=None)
 
-    @strawberry.field
-    def recorded_at(self) -> str:
-        return self.state.recorded_at
+    revision: int = strawberry.field(
+        default=None, description="How many revisions the claim has had."
+    )
 
-    @strawberry.field
-    def updated_at(self) -> str:
-        return self.state.updated_at
+    review_count: int = strawberry.field(default=None)
 
-    @strawberry.field(description="Key id of the extraction's signer.")
-    def signer(self) -> str:
-        return self.state.signer
+    last_rating: str | None = strawberry.field(default=None)
+
+    seq: int = strawberry.field(
+        default=None, description="Sequence number of its claim.extracted entry."
+    )
+
+    head: str = strawberry.field(
+        default=None, description="Entry hash of the claim's latest entry (what a change follows)."
+    )
+
+    recorded_at: str = strawberry.field(default=None)
+
+    updated_at: str = strawberry.field(default=None)
+
+    signer: str = strawberry.field(default=None, description="Key id of the extraction's signer.")
 
     @strawberry.field
     async def source(self, info: Info) -> Source:
@@ -409,58 +377,91 @@ class Claim(Node):
     async def reviews(self, info: Info) -> list[HistoryEvent]:
         items = await info.context.load().history.load(self.state.claim_id)
         return [HistoryEvent.from_item(i) for i in items if i.entry.kind == "claim.reviewed"]
+    def __post_init__(self) -> None:
+        # Plain fields, set once: strawberry reads them without a resolver call.
+        s = self.state
+        self.claim_id = s.claim_id
+        self.statement = s.statement
+        q = s.selector
+        self.quote = Quote(
+            exact=q.exact, prefix=q.prefix, suffix=q.suffix, start=q.start, end=q.end
+        )
+        self.claimant = Attribution.of(s.claimant)
+        self.reporting = Reporting(s.reporting)
+        self.made_on = s.made_on
+        precision = s.made_on_precision
+        self.made_on_precision = DatePrecision(precision) if precision is not None else None
+        self.quantities = [Quantity.of(q) for q in s.quantities]
+        self.score = s.score
+        self.extractor = ExtractorInfo(
+            name=s.extractor_name,
+            version=s.extractor_version,
+            rules_sha256=s.extractor_rules_sha256,
+        )
+        self.status = ClaimStatus(self.state.status)
+        self.revision = self.state.revision
+        self.review_count = self.state.review_count
+        self.last_rating = self.state.last_rating
+        self.seq = self.state.seq
+        self.head = self.state.head
+        self.recorded_at = self.state.recorded_at
+        self.updated_at = self.state.updated_at
+        self.signer = self.state.signer
 
 
 @strawberry.type(description="One signed step of a claim's attribution chain.")
 class ProvenanceLink:
     link: strawberry.Private[ProvenanceLinkResult]
 
-    @strawberry.field(description="source, extraction, revision, retraction or review.")
-    def role(self) -> str:
-        return self.link.role
+    role: str = strawberry.field(
+        default=None, description="source, extraction, revision, retraction or review."
+    )
 
-    @strawberry.field
-    def seq(self) -> int:
-        return self.link.entry.seq
+    seq: int = strawberry.field(default=None)
 
-    @strawberry.field
-    def kind(self) -> str:
-        return self.link.entry.kind
+    kind: str = strawberry.field(default=None)
 
-    @strawberry.field
-    def entry_hash(self) -> str:
-        return self.link.entry.hash.hex()
+    entry_hash: str = strawberry.field(default=None)
 
-    @strawberry.field(description="The entry hash this link names as the one before it.")
-    def follows(self) -> str | None:
-        payload = self.link.entry.body.payload
-        value = getattr(payload, "follows", None) or getattr(payload, "source", None)
-        return value if isinstance(value, str) else None
+    follows: str | None = strawberry.field(
+        default=None, description="The entry hash this link names as the one before it."
+    )
 
-    @strawberry.field
-    def signer_key_id(self) -> str:
-        return self.link.entry.body.signer
+    signer_key_id: str = strawberry.field(default=None)
 
-    @strawberry.field
-    def signer_name(self) -> str | None:
-        return self.link.key.name if self.link.key else None
+    signer_name: str | None = strawberry.field(default=None)
 
-    @strawberry.field
-    def at(self) -> str:
-        return self.link.entry.body.ts
+    at: str = strawberry.field(default=None)
 
-    @strawberry.field(description="The signer key was registered and not revoked at this point.")
-    def key_valid(self) -> bool:
-        key = self.link.key
-        return key is not None and key.valid_at(self.link.entry.seq)
+    key_valid: bool = strawberry.field(
+        default=None, description="The signer key was registered and not revoked at this point."
+    )
 
-    @strawberry.field(description="The signature verifies under that key (checked by the server).")
-    def signature_valid(self) -> bool:
-        return self.link.signature_valid
+    signature_valid: bool = strawberry.field(
+        default=None, description="The signature verifies under that key (checked by the server)."
+    )
 
-    @strawberry.field(description="Inclusion proof against the provenance checkpoint.")
-    def inclusion_proof(self) -> InclusionProof:
-        return InclusionProof(result=self.link.proof)
+    inclusion_proof: InclusionProof = strawberry.field(
+        default=None, description="Inclusion proof against the provenance checkpoint."
+    )
+
+    def __post_init__(self) -> None:
+        # Plain fields, set once: strawberry reads them without a resolver call.
+        link, entry = self.link, self.link.entry
+        self.role = link.role
+        self.seq = entry.seq
+        self.kind = entry.kind
+        self.entry_hash = entry.hash.hex()
+        value = getattr(entry.body.payload, "follows", None) or getattr(
+            entry.body.payload, "source", None
+        )
+        self.follows = value if isinstance(value, str) else None
+        self.signer_key_id = entry.body.signer
+        self.signer_name = link.key.name if link.key else None
+        self.at = entry.body.ts
+        self.key_valid = link.key is not None and link.key.valid_at(entry.seq)
+        self.signature_valid = link.signature_valid
+        self.inclusion_proof = InclusionProof(result=link.proof)
 
 
 @strawberry.type(description="A claim's attribution chain and the checkpoint its proofs lead to.")
@@ -652,25 +653,23 @@ class Checkpoint:
 class InclusionProof:
     result: strawberry.Private[InclusionProofResult]
 
-    @strawberry.field
-    def seq(self) -> int:
-        return self.result.seq
+    seq: int = strawberry.field(default=None)
 
-    @strawberry.field
-    def tree_size(self) -> int:
-        return self.result.size
+    tree_size: int = strawberry.field(default=None)
 
-    @strawberry.field
-    def leaf_hash(self) -> str:
-        return _b64(self.result.leaf)
+    leaf_hash: str = strawberry.field(default=None)
 
-    @strawberry.field
-    def hashes(self) -> list[str]:
-        return [_b64(h) for h in self.result.hashes]
+    hashes: list[str] = strawberry.field(default=None)
 
-    @strawberry.field
-    def root_hash(self) -> str:
-        return _b64(self.result.root)
+    root_hash: str = strawberry.field(default=None)
+
+    def __post_init__(self) -> None:
+        # Plain fields, set once: strawberry reads them without a resolver call.
+        self.seq = self.result.seq
+        self.tree_size = self.result.size
+        self.leaf_hash = _b64(self.result.leaf)
+        self.hashes = [_b64(h) for h in self.result.hashes]
+        self.root_hash = _b64(self.result.root)
 
 
 @strawberry.type(description="RFC 9162 consistency proof; hashes standard base64.")
@@ -716,7 +715,13 @@ class ClaimEdge:
 class ClaimConnection:
     edges: list[ClaimEdge]
     page_info: PageInfo
-    total_count: int
+    count: strawberry.Private[Callable[[], int]]
+    """Counts the matching claims: called only when ``totalCount`` is selected (a count
+    over a million claims costs more than the page)."""
+
+    @strawberry.field
+    def total_count(self) -> int:
+        return self.count()
 
 
 @strawberry.type

@@ -12,9 +12,18 @@ with the marker is reused as is. A home without it (an interrupted build) is res
 its head: every batch commits atomically, and the payload of each sequence number is fixed.
 
     .venv/bin/python benchmarks/fixture.py --entries 1000000 [--path DIR]
+    .venv/bin/python benchmarks/fixture.py --entries 1000000 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_gql
 
 Default location: ``/tmp/claims-ledger-bench/ledger-<entries>``. Prints progress and the
 append rate. Other benchmarks import ``fixture_settings`` and ``ensure_fixture``.
+
+With ``--database-url`` the entries go to that database (PostgreSQL: create the database
+first, e.g. ``createdb -h 127.0.0.1 -U postgres bench_gql``; the schema is created on first
+use) while keys and the marker stay in the home, which defaults to
+``/tmp/claims-ledger-bench/ledger-<entries>-<database name>``; the marker records the URL.
+``--entries`` on a partly built home resumes it, so a build can be stopped at any batch
+and continued later (``build_ledger(..., stop_after=seconds)`` stops on purpose).
 """
 
 from __future__ import annotations
@@ -41,14 +50,23 @@ def default_path(entries: int) -> Path:
     return CACHE_DIR / f"ledger-{entries}"
 
 
-def fixture_settings(path: Path) -> Settings:
-    """The settings every benchmark uses to open the fixture at ``path``."""
-    return Settings(home=path, database_url=f"sqlite:///{path}/{DATABASE}", passphrase=PASSPHRASE)
+def default_pg_path(entries: int, database_url: str) -> Path:
+    return CACHE_DIR / f"ledger-{entries}-{database_url.rsplit('/', 1)[-1]}"
 
 
-def fixture_env(path: Path) -> dict[str, str]:
+def fixture_settings(path: Path, database_url: str | None = None) -> Settings:
+    """The settings every benchmark uses to open the fixture at ``path`` (its SQLite file,
+    or ``database_url`` when given)."""
+    url = database_url or f"sqlite:///{path}/{DATABASE}"
+    return Settings(home=path, database_url=url, passphrase=PASSPHRASE)
+
+
+def fixture_env(path: Path, database_url: str | None = None) -> dict[str, str]:
     """``LEDGER_*`` variables under which ``claims-ledger`` opens the fixture at ``path``."""
-    return {"LEDGER_HOME": str(path), "LEDGER_KEY_PASSPHRASE": PASSPHRASE.decode("ascii")}
+    env = {"LEDGER_HOME": str(path), "LEDGER_KEY_PASSPHRASE": PASSPHRASE.decode("ascii")}
+    if database_url:
+        env["LEDGER_DATABASE_URL"] = database_url
+    return env
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:
@@ -65,8 +83,18 @@ def is_complete(path: Path, entries: int) -> bool:
     return marker is not None and marker.get("entries") == entries
 
 
-def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
-    """Build (or reuse, or finish) a ledger home at ``path`` holding ``entries`` entries."""
+def build_ledger(
+    path: Path,
+    entries: int,
+    *,
+    quiet: bool = False,
+    database_url: str | None = None,
+    stop_after: float | None = None,
+) -> Path:
+    """Build (or reuse, or finish) a ledger home at ``path`` holding ``entries`` entries.
+
+    ``stop_after`` (seconds): stop at the first batch boundary past it, leaving a partial
+    build (no marker) that a later call resumes."""
     if entries < 2:
         raise ValueError("a ledger starts with 2 genesis entries; ask for at least 2")
     marker = read_marker(path)
@@ -88,7 +116,8 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
         if not quiet:
             print(message, flush=True)
 
-    instance = open_instance(fixture_settings(path))  # schema, keys, genesis on first use
+    # Schema, keys and genesis on first use.
+    instance = open_instance(fixture_settings(path, database_url))
     try:
         writer = instance.writer_key()
         ledger = instance.ledger
@@ -115,6 +144,14 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
                         batch.add(claim_payload(source.hash.hex(), payload.sha256, seq), writer)
             size = stop
             now = time.perf_counter()
+            if stop_after is not None and now - started >= stop_after and size < entries:
+                rate = (size - start_size) / (now - started)
+                say(
+                    f"fixture: stopped after {now - started:.0f} s at {size:,} entries "
+                    f"({rate:,.0f} entries/s; the rest would take "
+                    f"{(entries - size) / rate:,.0f} s); run again to resume"
+                )
+                return path
             if now - last_report >= 10 or size == entries:
                 last_report = now
                 done = size - start_size
@@ -131,7 +168,7 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
             raise RuntimeError(f"latest checkpoint is at {checkpoint.size}, expected {entries}")
     finally:
         instance.close()
-    db_bytes = (path / DATABASE).stat().st_size
+    db_bytes = _database_bytes(path, database_url)
     info = {
         "entries": entries,
         "source_bytes": True,
@@ -141,6 +178,7 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
         "seconds_this_run": round(elapsed, 3),
         "entries_per_second": round(appended / elapsed) if elapsed and appended else None,
         "database_bytes": db_bytes,
+        "database_url": database_url or f"sqlite:///{path}/{DATABASE}",
     }
     (path / MARKER).write_text(json.dumps(info, indent=2) + "\n")
     if appended:
@@ -150,6 +188,22 @@ def build_ledger(path: Path, entries: int, *, quiet: bool = False) -> Path:
         )
     say(f"fixture: complete at {path}")
     return path
+
+
+def _database_bytes(path: Path, database_url: str | None) -> int:
+    if not database_url or database_url.startswith("sqlite"):
+        return (path / DATABASE).stat().st_size
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            size = connection.execute(
+                sqlalchemy.text("SELECT pg_database_size(current_database())")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(size)
 
 
 def ensure_fixture(entries: int, path: Path | None = None) -> Path:
@@ -166,10 +220,24 @@ def main() -> None:
         "--path",
         type=Path,
         default=None,
-        help=f"ledger home (default: {CACHE_DIR}/ledger-<entries>)",
+        help=f"ledger home (default: {CACHE_DIR}/ledger-<entries>[-<database>])",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="build in this database (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/"
+        "bench_gql) instead of the home's SQLite file",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=None,
+        help="seconds: stop at the next batch boundary (resumable), printing the rate",
     )
     args = parser.parse_args()
-    home = build_ledger(args.path or default_path(args.entries), args.entries)
+    url = args.database_url
+    path = args.path or (default_pg_path(args.entries, url) if url else default_path(args.entries))
+    home = build_ledger(path, args.entries, database_url=url, stop_after=args.stop_after)
     print(json.dumps(read_marker(home), indent=2))
 
 
