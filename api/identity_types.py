@@ -14,6 +14,7 @@ from api.types import Claim, ClaimConnection, ClaimEdge, Node, PageInfo
 from ledger.derived import ClaimantView, LineView
 from ledger.errors import NotFound
 from ledger.lines import Point
+from ledger.service import check_count_limit
 
 MAX_PAGE = 100
 
@@ -93,7 +94,14 @@ class Claimant(Node):
                 [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
             ),
             count=lambda: self.view.claims,
+            bounded=lambda limit: _bounded(self.view.claims, limit),
         )
+
+
+def _bounded(count: int, limit: int) -> tuple[int, bool]:
+    """A count already known exactly, reported the way ``countAtMost`` reports any count."""
+    check_count_limit(limit)
+    return (count, True) if count <= limit else (limit, False)
 
 
 @strawberry.type

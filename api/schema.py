@@ -152,6 +152,7 @@ class Query:
             ),
             # Read in the operation's snapshot (``_OneSnapshot``): the page and the total agree.
             count=lambda: ledger.count_claims(where, as_of=as_of),
+            bounded=lambda limit: ledger.count_claims_bounded(where, limit, as_of=as_of),
         )
 
     @strawberry.field(

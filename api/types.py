@@ -718,10 +718,32 @@ class ClaimConnection:
     count: strawberry.Private[Callable[[], int]]
     """Counts the matching claims: called only when ``totalCount`` is selected (a count
     over a million claims costs more than the page)."""
+    bounded: strawberry.Private[Callable[[int], tuple[int, bool]]]
+    """Counts the matching claims no further than a limit (``Ledger.count_claims_bounded``)."""
 
-    @strawberry.field
+    @strawberry.field(
+        description="Exact number of matching claims. It reads every match, so over a large "
+        "ledger it can cost far more than the page; countAtMost is bounded (docs/api.md)."
+    )
     def total_count(self) -> int:
         return self.count()
+
+    @strawberry.field(
+        description="Matching claims counted no further than `limit` (1 to 100000, default "
+        "10000): `exact` false means at least `value` claims match. Reads at most `limit` + 1 "
+        "matches, whatever the ledger's size."
+    )
+    def count_at_most(self, limit: int = 10_000) -> ClaimCount:
+        value, exact = self.bounded(limit)
+        return ClaimCount(value=value, exact=exact)
+
+
+@strawberry.type(description="A bounded count of matching claims (countAtMost).")
+class ClaimCount:
+    value: int = strawberry.field(description="The count, or the limit when `exact` is false.")
+    exact: bool = strawberry.field(
+        description="True: exactly `value` claims match. False: more than `value` match."
+    )
 
 
 @strawberry.type

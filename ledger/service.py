@@ -80,6 +80,15 @@ from ledger.store import derived as derived_store
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_COUNT_LIMIT = 100_000
+"""The most matches a bounded count reads (``count_claims_bounded``): linear work per
+request stays bounded whatever the ledger's size."""
+
+
+def check_count_limit(limit: int) -> None:
+    """Refuse a bounded count's limit outside 1..MAX_COUNT_LIMIT."""
+    if not 1 <= limit <= MAX_COUNT_LIMIT:
+        raise InvalidInput(f"count limit must be 1 to {MAX_COUNT_LIMIT:,}, got {limit}")
 
 
 def utc_now() -> dt.datetime:
@@ -578,8 +587,7 @@ class Ledger:
         """How many claims match ``where``, counted no further than ``limit``: (the count,
         True) when at most ``limit`` match, else (``limit``, False) meaning "at least
         ``limit``". Reads at most ``limit + 1`` matching claims (decision 0024)."""
-        if limit < 0:
-            raise InvalidInput(f"count limit must not be negative, got {limit}")
+        check_count_limit(limit)
         with self.store.reader() as txn:
             found = txn.count_claims(where, _as_of(txn, as_of), at_most=limit)
         return (found, True) if found <= limit else (limit, False)

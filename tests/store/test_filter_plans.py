@@ -133,7 +133,7 @@ def test_both_plans_find_the_same_claims(
             if order == ORDERS[0]:
                 expected = len(few)
                 for limit, exact in ((10, True), (len(few), True), (len(few) - 1, False)):
-                    if limit < 0:
+                    if limit < 1:  # a bounded count's limit is 1 to MAX_COUNT_LIMIT
                         continue
                     bounded = ledger.count_claims_bounded(where, limit)
                     assert bounded == ((expected, True) if exact else (limit, False)), (name, limit)
