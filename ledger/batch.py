@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from ledger import deadline, derived, rules
+from ledger import deadline, rules
 from ledger.entries import (
     FORMAT_VERSION,
     KIND_OF,
@@ -25,7 +25,6 @@ from ledger.errors import Conflict, InvalidInput
 from ledger.signing import SigningKey
 from ledger.state import Overlay, signer_state
 from ledger.store import Head, Txn
-from ledger.store import derived as derived_store
 
 _TEXTS_KEPT = 64
 _TEXT_CHARS_KEPT = 16_000_000
@@ -180,6 +179,8 @@ class Batch:
     def _check_override(self, entry: SignedEntry) -> None:
         """A link or unlink must change the identities as they stand before it (computed
         from every claim and earlier override: links are rare, reviewer-made entries)."""
+        from ledger import derived
+
         claims = {c.claim_id: c for c in self.txn.all_claims()}
         claims.update(self.overlay.changes.claims)
         earlier = override_entries(self.txn)
@@ -210,6 +211,8 @@ class Batch:
 
 def override_entries(txn: Txn) -> list[SignedEntry]:
     """Every claimant.linked and claimant.unlinked entry, in log order."""
+    from ledger.store import derived as derived_store
+
     return [
         parse_entry(data, where=f"entry {seq}") for seq, data in derived_store.override_entries(txn)
     ]

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,9 +21,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ledger import cli_json, exit_codes
-from ledger.banner import KeyFiles, banner
-from ledger.bundle import export_bundle, verify_bundle
-from ledger.checkpoint import parse_verifier_key, read_note_file
 from ledger.cli_client import register as register_client_commands
 from ledger.cli_export import FORMAT_HELP, export_records
 from ledger.cli_identities import register as register_identity_commands
@@ -36,9 +33,7 @@ from ledger.config import (
     env_flag,
     seconds_setting,
 )
-from ledger.cosignature import CosignerKey, WitnessPolicy, verify_cosignatures
 from ledger.echo import echo
-from ledger.entries import ClaimChanges, Rating, Role, build
 from ledger.errors import (
     Duplicate,
     FormatError,
@@ -48,17 +43,15 @@ from ledger.errors import (
     UsageError,
     VerificationError,
 )
-from ledger.fetch import Fetcher
-from ledger.ids import MIN_PREFIX, resolve, resolve_source, source_filter
-from ledger.ingest import IngestResult, Target, expand_targets, ingest_paths
-from ledger.instance import Instance, open_instance
-from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
-from ledger.reextract import reextract as reextract_source
 from ledger.sources import read_local_bytes
-from ledger.state import key_named
-from ledger.tokens import create_token, list_tokens, revoke_token
-from ledger.verify import VerifyReport, rebuild_projections, verify_store
-from ledger.verify_since import verify_with_state
+
+if TYPE_CHECKING:
+    from ledger.banner import KeyFiles
+    from ledger.cosignature import WitnessPolicy
+    from ledger.entries import Role
+    from ledger.ingest import IngestResult, Target
+    from ledger.instance import Instance
+    from ledger.verify import VerifyReport
 
 PROG = "claims-ledger"
 
@@ -119,6 +112,8 @@ JSON_HELP = "Print JSON instead of a table (keys in docs/cli.md)."
 
 @contextmanager
 def _instance() -> Iterator[Instance]:
+    from ledger.instance import open_instance
+
     # Keys are decrypted only when a command signs: reading needs no passphrase.
     instance = open_instance(Settings.from_env(), lazy_keys=True)
     try:
@@ -158,6 +153,8 @@ def _options(
 
 def _claim_id(instance: Instance, text: str) -> str:
     """A claim id from a full id, a unique prefix or a global ID (``ledger.ids``)."""
+    from ledger.ids import resolve
+
     return resolve(instance.ledger.store, "claim", text)
 
 
@@ -181,6 +178,8 @@ def run(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Create the ledger on first use, ingest the seeds, print a summary, serve the API."""
+    from ledger.banner import KeyFiles
+
     before = KeyFiles.look(Settings.from_env())
     with _instance() as instance:
         folder = seeds or _seeds_dir()
@@ -251,6 +250,8 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the GraphQL API (/graphql), /checkpoint, /events, /metrics and /healthz."""
+    from ledger.banner import KeyFiles
+
     for name, seconds in (
         ("--timeout", timeout),
         ("--header-timeout", header_timeout),
@@ -287,6 +288,8 @@ def _print_banner(
     workers: int = 1,
     access_log: bool | None = None,
 ) -> None:
+    from ledger.banner import banner
+
     logging = access_log if access_log is not None else _access_log_setting()
     lines = banner(
         instance.settings,
@@ -384,6 +387,9 @@ def reextract(
 
     The extractor is LEDGER_EXTRACTOR's; its claims are appended. Refused if this
     extractor version already extracted the source."""
+    from ledger.ids import resolve_source
+    from ledger.reextract import reextract as reextract_source
+
     with _instance() as instance:
         result = reextract_source(
             instance.ledger,
@@ -457,6 +463,9 @@ def claims(
     json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List claims (oldest first unless ordered otherwise), with filters."""
+    from ledger.ids import source_filter
+    from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
+
     if status not in (None, "active", "revised", "retracted"):
         raise typer.BadParameter("--status must be active, revised or retracted")
     if order_by not in ORDER_FIELDS:
@@ -538,6 +547,8 @@ def rebuild(
     check: Annotated[bool, typer.Option("--check", help="Report differences only.")] = False,
 ) -> None:
     """Re-derive the projections from the log alone and report any difference."""
+    from ledger.verify import rebuild_projections
+
     with _instance() as instance:
         report = rebuild_projections(instance.ledger.store, apply=not check)
     for line in report.differences:
@@ -628,6 +639,11 @@ def _verify(
     witness: list[str] | None,
     quorum: int | None,
 ) -> VerifyReport:
+    from ledger.bundle import verify_bundle
+    from ledger.checkpoint import parse_verifier_key, read_note_file
+    from ledger.cosignature import verify_cosignatures
+    from ledger.verify import verify_store
+
     if bundle is not None and log_key is None:
         raise typer.BadParameter("--bundle needs --log-key: the key you trust for this log")
     try:
@@ -674,6 +690,9 @@ def _verify_with_state(
     *others: object,
 ) -> None:
     """``verify --since`` / ``--save-state``: ``ledger.verify_since.verify_with_state``."""
+    from ledger.cosignature import verify_cosignatures
+    from ledger.verify_since import verify_with_state
+
     if any(other is not None for other in others):
         raise typer.BadParameter(
             "--since and --save-state go with neither --bundle, --size nor --checkpoint"
@@ -729,6 +748,8 @@ def _verify_with_state(
 
 
 def _witness_policy(vkeys: list[str], quorum: int | None) -> WitnessPolicy | None:
+    from ledger.cosignature import CosignerKey, WitnessPolicy
+
     if not vkeys:
         if quorum is not None:
             raise typer.BadParameter("--quorum needs --witness", param_hint="--quorum")
@@ -770,6 +791,8 @@ def export(
 ) -> None:
     """Write a self-contained bundle (entries' exact bytes, keys, sources, latest checkpoint),
     or every claim as JSON Lines or CSV in another format (to PATH, else to stdout)."""
+    from ledger.bundle import export_bundle
+
     if fmt != "bundle":
         with _instance() as instance:
             export_records(instance.ledger, fmt, path, base_url=base_url, err=err)
@@ -823,6 +846,8 @@ def _entry_seq(instance: Instance, text: str) -> int:
     """An entry's sequence number from the number itself, its hash or a unique prefix.
     Digits only are a number, unless at least 6 of them also start a hash: then refused
     as ambiguous if that number is also an entry."""
+    from ledger.ids import MIN_PREFIX, resolve
+
     token = text.strip()
     digits = token.isascii() and token.isdigit()
     if digits and len(token) < MIN_PREFIX:
@@ -941,6 +966,8 @@ def keys_create(
     ] = True,
 ) -> None:
     """Generate a key file and register the key in the ledger (signed by the log key)."""
+    from ledger.state import key_named
+
     roles = _roles(role)
     with _instance() as instance:
         taken = key_named(instance.ledger.list_keys(), name)
@@ -972,6 +999,9 @@ def keys_revoke(
 
 def _key_id(instance: Instance, text: str) -> str:
     """A key id from a key name, a full key id or a unique prefix of one."""
+    from ledger.ids import resolve
+    from ledger.state import key_named
+
     named = key_named(instance.ledger.list_keys(), text)
     if named is not None:
         return named.key_id
@@ -987,6 +1017,7 @@ def _key_id(instance: Instance, text: str) -> str:
 
 
 def _roles(values: list[str]) -> list[Role]:
+
     allowed: dict[str, Role] = {"admin": "admin", "writer": "writer", "reviewer": "reviewer"}
     unknown = [v for v in values if v not in allowed]
     if unknown:
@@ -1003,6 +1034,8 @@ def tokens_create(
     key: Annotated[str, typer.Option(help="Local key the token's writes are signed with.")],
 ) -> None:
     """Create a bearer token (printed once; only its hash is stored)."""
+    from ledger.tokens import create_token
+
     with _instance() as instance:
         signing_key = instance.keyring.load(key)
         secret = create_token(instance.ledger.store, name, signing_key)
@@ -1013,6 +1046,8 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Tokens and the keys they are bound to (never the secrets)."""
+    from ledger.tokens import list_tokens
+
     with _instance() as instance:
         tokens = list_tokens(instance.ledger.store)
     if json_:
@@ -1026,6 +1061,8 @@ def tokens_list(json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] =
 @tokens_app.command("revoke")
 def tokens_revoke(name: str) -> None:
     """Revoke a token at once."""
+    from ledger.tokens import revoke_token
+
     with _instance() as instance:
         revoke_token(instance.ledger.store, name)
     out.print(f"token {name} revoked")
@@ -1092,6 +1129,8 @@ def claim_revise(
     ] = None,
 ) -> None:
     """Revise a claim (signed by the writer key); follows the claim's latest entry."""
+    from ledger.entries import ClaimChanges, build
+
     changes = build(
         ClaimChanges,
         where="revision",
@@ -1135,6 +1174,8 @@ def claim_review(
     key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
 ) -> None:
     """Review a claim with a verdict in ClaimReview terms."""
+    from ledger.entries import Rating
+
     verdict = Rating(textual=rating, value=value, best=best, worst=worst)
     with _instance() as instance:
         claim_id = _claim_id(instance, claim_id)
@@ -1175,6 +1216,9 @@ def submit(
 
 def _ingest(instance: Instance, targets: list[Target]) -> list[IngestResult]:
     """Ingest with a progress bar (one step per document) on stderr."""
+    from ledger.fetch import Fetcher
+    from ledger.ingest import expand_targets, ingest_paths
+
     expanded = list(expand_targets(targets, skipped=_print_skipped))
     columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with (

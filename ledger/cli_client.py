@@ -18,23 +18,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
 from ledger import exit_codes
-from ledger.client import (
-    ClientError,
-    LedgerClient,
-    NotOnServer,
-    SyncReport,
-    TrustPolicy,
-    Unavailable,
-    VerifiedClaim,
-    VerifiedSource,
-)
 from ledger.errors import LedgerError, VerificationError
+
+if TYPE_CHECKING:  # ledger.client (httpx, the store) is imported by the commands that use it
+    from ledger.client import LedgerClient, SyncReport, VerifiedClaim, VerifiedSource
 
 EXIT_OK = exit_codes.OK
 EXIT_LOCAL = exit_codes.REFUSED
@@ -83,6 +76,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     def open_client(
         url: str, log_key: str, witness: list[str] | None, quorum: int | None, state: Path | None
     ) -> LedgerClient:
+        from ledger.client import LedgerClient, TrustPolicy
+
         try:
             policy = TrustPolicy.parse(log_key, witness or (), quorum)
         except LedgerError as exc:
@@ -174,6 +169,8 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         """Poll a log's checkpoint, verify the new entries since the state file
         incrementally, and update the state file after each success. On any inconsistency:
         run --hook, exit 2. An unreachable server is retried at the next poll (--once: exit 5)."""
+        from ledger.client import ClientError, Unavailable
+
         command = shlex.split(hook) if hook else None
         client = open_client(url, log_key, witness, quorum, state)
         while True:
@@ -218,6 +215,8 @@ def _run_hook(err: Console, command: list[str], reason: str, url: str, state: Pa
 
 def _guarded(err: Console, call: Callable[[], T]) -> T:
     """Run ``call``, turning the ledger's errors into the documented exit status."""
+    from ledger.client import ClientError, NotOnServer, Unavailable
+
     try:
         return call()
     except VerificationError as exc:

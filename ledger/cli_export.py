@@ -7,13 +7,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ledger.export import FORMATS, Format, write_export
-from ledger.service import Ledger
+if TYPE_CHECKING:  # imported when the command runs: the command line starts without them
+    from ledger.export import Format
+    from ledger.service import Ledger
 
 FORMAT_HELP = (
     "bundle (a verifiable folder, the default), jsonl or csv (claims in their current "
@@ -26,6 +28,8 @@ def export_records(
     ledger: Ledger, fmt: str, path: Path | None, *, base_url: str | None, err: Console
 ) -> None:
     """Write the export to ``path`` (replaced only once complete) or to stdout."""
+    from ledger.export import FORMATS, write_export
+
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be bundle or one of {', '.join(FORMATS)}")
     if base_url is not None and not base_url.startswith(("http://", "https://")):

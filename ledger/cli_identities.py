@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,11 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from ledger import cli_json
-from ledger.derived import LineFilter
-from ledger.ids import resolve
-from ledger.instance import Instance
 
-InstanceFactory = Callable[[], AbstractContextManager[Instance]]
+if TYPE_CHECKING:  # the store and the derived views are imported by the commands
+    from ledger.instance import Instance
+
+InstanceFactory = Callable[[], AbstractContextManager["Instance"]]
 JSON_HELP = "Print JSON instead of a table (keys in docs/cli.md)."
 ID_HELP = "A claim id or claimant id: in full, a unique prefix of at least 6, or a global ID."
 
@@ -74,6 +74,9 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     ) -> None:
         """List claim lines: one figure followed across sources, by date made."""
+        from ledger.derived import LineFilter
+        from ledger.ids import resolve
+
         with instance() as opened:
             if claimant is not None:
                 claimant = resolve(opened.ledger.store, "claimant", claimant)
@@ -105,6 +108,8 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
     ) -> None:
         """Record that the claimants of two claims are one person or organisation."""
+        from ledger.ids import resolve
+
         with instance() as opened:
             a, b = (resolve(opened.ledger.store, "claimant", x) for x in (a, b))
             entry = opened.ledger.link_claimants(opened.signing_key(key), a, b, reason=reason)
@@ -119,6 +124,8 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
     ) -> None:
         """Record that the claimants of two claims are not the same."""
+        from ledger.ids import resolve
+
         with instance() as opened:
             a, b = (resolve(opened.ledger.store, "claimant", x) for x in (a, b))
             entry = opened.ledger.unlink_claimants(opened.signing_key(key), a, b, reason=reason)

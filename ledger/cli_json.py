@@ -12,16 +12,17 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.derived import ClaimantView, LineView
-from ledger.ingest import IngestResult
-from ledger.rules import KeyState
-from ledger.service import HistoryItem
-from ledger.state import ClaimState, SourceState
-from ledger.store.sql import StoredEntry
-from ledger.tokens import Token
-from ledger.verify import VerifyReport
+if TYPE_CHECKING:  # annotations only: the command line imports this module at start
+    from ledger.derived import ClaimantView, LineView
+    from ledger.ingest import IngestResult
+    from ledger.rules import KeyState
+    from ledger.service import HistoryItem
+    from ledger.state import ClaimState, SourceState
+    from ledger.store.sql import StoredEntry
+    from ledger.tokens import Token
+    from ledger.verify import VerifyReport
 
 FORMAT = 1
 """Bumped only if a key ever changes meaning (never so far)."""

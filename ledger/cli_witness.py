@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 
 from ledger.cosignature import Cosigner
-from ledger.cosigning import ask_all
 from ledger.errors import ConfigError, FormatError, LedgerError
 from ledger.signing import write_private_file
 from ledger.witness import Witness, WitnessConfig, WitnessState, encode_private_key
@@ -58,6 +57,8 @@ def register(
     def ask() -> None:
         """Ask this ledger's witnesses (LEDGER_WITNESSES) to cosign its latest checkpoint
         now, and wait for their answers. Exit status 1 unless the quorum has cosigned."""
+        from ledger.cosigning import ask_all
+
         with instance() as opened:
             settings = opened.settings.witnesses
             if settings is None:

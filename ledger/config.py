@@ -9,10 +9,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ledger.cosigning import WitnessSettings
 from ledger.errors import ConfigError, SigningKeyError
 from ledger.signing import KEY_NAME_PATTERN, write_private_file
+
+if TYPE_CHECKING:  # ledger.cosigning pulls in the store and httpx: imported when used
+    from ledger.cosigning import WitnessSettings
 
 DEFAULT_ORIGIN = "claims-ledger/local"
 DEFAULT_WRITER_KEY = "ingest"
@@ -38,6 +41,12 @@ _RATE_PATTERN = re.compile(
     r"^\s*[1-9][0-9]{0,8}\s*(/|per)\s*([1-9][0-9]{0,5}\s+)?(second|minute|hour|day)s?\s*$",
     re.IGNORECASE,
 )
+
+
+def _load_witnesses(path: Path) -> WitnessSettings:
+    from ledger.cosigning import WitnessSettings
+
+    return WitnessSettings.load(path)
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -120,7 +129,7 @@ class Settings:
             passphrase_file=Path(file).expanduser() if file else None,
             unencrypted_keys=env_flag(env, "LEDGER_UNENCRYPTED_KEYS"),
             writer_key_name=writer_key_setting(env),
-            witnesses=WitnessSettings.load(Path(witnesses).expanduser()) if witnesses else None,
+            witnesses=_load_witnesses(Path(witnesses).expanduser()) if witnesses else None,
             api_introspection=env_flag(env, "LEDGER_API_INTROSPECTION", default=not production),
             api_timeout=seconds_setting(env, "LEDGER_API_TIMEOUT", DEFAULT_API_TIMEOUT),
             api_header_timeout=seconds_setting(

@@ -7,10 +7,11 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import deadline, derived, merkle, rules
+from ledger import deadline, merkle, rules
 from ledger.batch import Batch, SourceTexts, override_entries
 from ledger.checkpoint import (
     Checkpoint,
@@ -21,7 +22,6 @@ from ledger.checkpoint import (
     state_map_line,
     state_map_root,
 )
-from ledger.derived import ClaimantView, LineFilter, LineView
 from ledger.echo import shorten
 from ledger.entries import (
     Claimant,
@@ -75,7 +75,6 @@ from ledger.state import (
 from ledger.statelog import cache_for, map_writes
 from ledger.statemap import StateProof, claim_key, source_key
 from ledger.store import Head, Store, StoredCheckpoint, StoredCosignature, StoredEntry, Txn
-from ledger.store import derived as derived_store
 
 Clock = Callable[[], dt.datetime]
 DEFAULT_ORDER = ClaimOrder()
@@ -89,6 +88,9 @@ def check_count_limit(limit: int) -> None:
     """Refuse a bounded count's limit outside 1..MAX_COUNT_LIMIT."""
     if not 1 <= limit <= MAX_COUNT_LIMIT:
         raise InvalidInput(f"count limit must be 1 to {MAX_COUNT_LIMIT:,}, got {limit}")
+
+if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked for
+    from ledger.derived import ClaimantView, LineFilter, LineView
 
 
 def utc_now() -> dt.datetime:
@@ -480,6 +482,9 @@ class Ledger:
     def refresh_derived(self) -> int:
         """Recompute identities and lines from the log if it grew since they were last
         computed (under the append lock, so no append slips in); the tree size they reflect."""
+        from ledger import derived
+        from ledger.store import derived as derived_store
+
         size = derived_store.fresh_size(self.store)
         if size is not None:
             return size
@@ -496,6 +501,8 @@ class Ledger:
     ) -> list[ClaimantView]:
         """Claimant identities in the order of their first claim; ``search`` matches any of
         their names (substring, case and accents aside, or equal after romanization)."""
+        from ledger.store import derived as derived_store
+
         _check_limit(limit)
         check_optional(search, "search", limit=MAX_FILTER_CHARS)
         self._refresh_unless_pinned()
@@ -505,6 +512,8 @@ class Ledger:
     def claimant_identity(self, identity_id: str) -> ClaimantView:
         """One identity by its id, or by the id of any of its claims (so an id that a link
         merged into an older identity still finds it)."""
+        from ledger.store import derived as derived_store
+
         check_hex(identity_id, "claimant id")
         self._refresh_unless_pinned()
         with self.store.reader() as txn:
@@ -519,6 +528,8 @@ class Ledger:
 
     def claimants_of(self, claim_ids: Sequence[str]) -> dict[str, ClaimantView]:
         """The identity of each attributed claim among ``claim_ids``."""
+        from ledger.store import derived as derived_store
+
         self._refresh_unless_pinned()
         with self.store.reader() as txn:
             owners = derived_store.claimant_of_claims(txn, claim_ids)
@@ -529,6 +540,8 @@ class Ledger:
         self, identity_id: str, *, limit: int = 50, after_seq: int = -1
     ) -> list[ClaimState]:
         """An identity's claims in log order, after position ``after_seq``."""
+        from ledger.store import derived as derived_store
+
         _check_limit(limit)
         identity = self.claimant_identity(identity_id)
         with self.store.reader() as txn:
@@ -548,6 +561,8 @@ class Ledger:
     ) -> list[LineView]:
         """Claim lines matching ``where``, in the order of their first figure, then id: those
         after the line ``after_id`` starting at ``after_seq`` (None: after all lines there)."""
+        from ledger.store import derived as derived_store
+
         _check_limit(limit)
         check_optional(where.search, "search", limit=MAX_FILTER_CHARS)
         check_optional(where.unit, "unit")
@@ -562,6 +577,8 @@ class Ledger:
 
     def claim_line(self, line_id: str) -> LineView:
         """One claim line by its id (``<claim id>:<figure index>`` of its first figure)."""
+        from ledger.store import derived as derived_store
+
         check_optional(line_id, "line id")
         self._refresh_unless_pinned()
         with self.store.reader() as txn:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import signal
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -209,17 +213,70 @@ def add_source_with_claims(ledger: Ledger, writer: SigningKey, n: int, claims: i
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``claims-ledger`` as a user would: a new process, only the given LEDGER_* set."""
+def _cli_environ(home: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment of a ``claims-ledger`` run: this one without LEDGER_*, plus these."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     environ.update({"LEDGER_HOME": str(home), "COLUMNS": "200", **env})
+    return environ
+
+
+def run_cli_process(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``claims-ledger`` as a user would: a new process, only the given LEDGER_* set.
+    For what only a process shows: the entry point, signals, servers, settings read once
+    per process; ``run_cli`` is the same run in this process."""
     return subprocess.run(
         [sys.executable, "-m", "ledger.cli", *args],
         cwd=ROOT,
-        env=environ,
+        env=_cli_environ(home, env),
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def run_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``run_cli_process``'s run in this process, through ``ledger.cli.run_main`` (what the
+    entry point runs): the same environment (only the given LEDGER_* set), working
+    directory, empty stdin, and captured stdout, stderr and exit status (1 and a traceback
+    on stderr for an uncaught exception, as the interpreter would). What a run may leave
+    in the process is put back: the environment, the working directory, ``sys.argv`` and
+    the standard streams, the root logger's handlers and level, and signal handlers."""
+    from ledger.cli import run_main
+
+    saved_environ = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_argv = sys.argv
+    root = logging.getLogger()
+    saved_logging = list(root.handlers), root.level
+    saved_signals = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(_cli_environ(home, env))
+        os.chdir(ROOT)
+        sys.argv = ["claims-ledger", *args]
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(), stdout, stderr
+        try:
+            code = run_main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if exc.code is not None and not isinstance(exc.code, int):
+                stderr.write(f"{exc.code}\n")
+        except Exception:  # what the interpreter prints for an uncaught exception
+            traceback.print_exc(file=stderr)
+            code = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        root.handlers[:], root.level = saved_logging[0], saved_logging[1]
+        for number, handler in saved_signals.items():
+            signal.signal(number, handler)
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", "ledger.cli", *args], code, stdout.getvalue(), stderr.getvalue()
     )
 
 

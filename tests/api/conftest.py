@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
 from ledger.tokens import create_token, revoke_token
-from tests.conftest import SEED
+from tests.conftest import SEED, postgres_schema
 from tests.helpers import ROOT, add_source_with_claims, seed_claims
 
 
@@ -74,12 +75,11 @@ OTHER_CLAIMS = 2 * 3  # the two sources `served` adds beside the seed
 SERVED_CLAIMS = len(seed_claims()) + OTHER_CLAIMS
 
 
-@pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(db_url: str, home: Path) -> Iterator[Served]:
     """The seed (its extracted claims, ``len(seed_claims())``) and 2 more sources with 3
     claims each (``SERVED_CLAIMS`` in all), one claim revised and reviewed; tokens "writer"
-    (key ingest), "reviewer" (key log) and "revoked"."""
-    home = tmp_path / "home"
+    (key ingest), "reviewer" (key log) and "revoked"; served until the block ends."""
     settings = Settings(home=home, database_url=db_url, passphrase=b"pw")
     instance = open_instance(settings)
     ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
@@ -110,9 +110,36 @@ def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
     revoke_token(ledger.store, "revoked")
     instance.close()
     proc, url = launch(home, db_url)
-    yield Served(url, home, db_url, tokens)
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield Served(url, home, db_url, tokens)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+    """``serving``'s ledger, built and served for this test alone (it may write)."""
+    with serving(db_url, tmp_path / "home") as served:
+        yield served
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def read_only_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``serving``'s ledger on SQLite and on PostgreSQL, built and served once per module
+    for tests that only read: a test that writes through it would change what the next
+    one sees, so writers use ``served``."""
+    base = tmp_path_factory.mktemp("read_only")
+    if request.param == "sqlite":
+        with serving(f"sqlite:///{base / 'ledger.sqlite3'}", base / "home") as served:
+            yield served.url
+    else:
+        with postgres_schema() as url, serving(url, base / "home") as served:
+            yield served.url
 
 
 @pytest.fixture

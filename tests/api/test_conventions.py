@@ -5,9 +5,17 @@ unexpected failure is masked with no stack trace or SQL."""
 from __future__ import annotations
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.api.conftest import Served
+
+
+@pytest.fixture
+def server(read_only_server: str) -> str:
+    """The tests here taking ``server`` only read: one served ledger per module and database."""
+    return read_only_server
+
 
 JSON = {"content-type": "application/json"}
 

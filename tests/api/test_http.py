@@ -7,11 +7,19 @@ import base64
 import itertools
 
 import httpx
+import pytest
 
 from ledger import merkle
 from ledger.checkpoint import parse_verifier_key, verify_checkpoint
 from ledger.entries import parse_entry
 from tests.api.conftest import SERVED_CLAIMS, gql, post
+
+
+@pytest.fixture
+def server(read_only_server: str) -> str:
+    """The tests here taking ``server`` only read: one served ledger per module and database."""
+    return read_only_server
+
 
 PAGE = """query($first: Int!, $after: String, $filter: ClaimFilterInput) {
   claims(first: $first, after: $after, filter: $filter) {

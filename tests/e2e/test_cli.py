@@ -1,4 +1,5 @@
-"""The claims-ledger command, run as a separate process the way a user runs it."""
+"""The claims-ledger command: in this process through ``run_main`` (``tests.helpers.run_cli``)
+and, for a fresh home set up and run twice, as a separate process the way a user runs it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.helpers import (
     ROOT,
     add_source_with_claims,
     run_cli,
+    run_cli_process,
     seed_claims,
     source_bytes,
     source_payload,
@@ -25,8 +27,10 @@ SEED_CLAIMS = len(seed_claims())
 SEED_ENTRIES = 3 + SEED_CLAIMS  # two keys registered, the seed source, its claims
 
 
-def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = run_cli(home, *args)
+def cli(
+    home: Path, *args: str, ok: bool = True, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    proc = (run_cli_process if process else run_cli)(home, *args)
     if ok:
         assert proc.returncode == 0, proc.stderr + proc.stdout
     return proc
@@ -34,7 +38,7 @@ def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[
 
 def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    first = cli(home, "run", "--no-serve")
+    first = cli(home, "run", "--no-serve", process=True)
     assert f"1 sources added with {SEED_CLAIMS} claims," in first.stdout
     assert (home / "ledger.sqlite3").exists()
     assert sorted(p.name for p in (home / "keys").iterdir()) == [
@@ -57,7 +61,7 @@ def test_run_on_a_fresh_home_creates_keys_ledger_and_ingests_the_seed(tmp_path: 
         seed_sha
         == hashlib.sha256((ROOT / "seeds" / "000_9738ca0b5516d57a.txt").read_bytes()).hexdigest()
     )
-    second = cli(home, "run", "--no-serve")
+    second = cli(home, "run", "--no-serve", process=True)
     assert "0 sources added with 0 claims, 1 already present" in second.stdout
     assert f"entries {SEED_ENTRIES}" in second.stdout
     assert f"ok {SEED_ENTRIES} entries verified" in cli(home, "verify").stdout

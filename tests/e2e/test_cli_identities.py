@@ -1,4 +1,4 @@
-"""claims-ledger claimants, lines, link and unlink, run as a separate process."""
+"""claims-ledger claimants, lines, link and unlink, run through the command line (in process)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from ledger.config import Settings, normalize_database_url
 from ledger.errors import ConfigError
-from tests.helpers import run_cli
+from tests.helpers import run_cli_process
 
 
 def test_defaults_put_everything_under_the_data_directory(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_api_timeout_setting() -> None:
 
 
 def test_serve_refuses_a_timeout_that_is_not_positive(tmp_path: Path) -> None:
-    done = run_cli(tmp_path, "serve", "--timeout", "0", LEDGER_UNENCRYPTED_KEYS="1")
+    done = run_cli_process(tmp_path, "serve", "--timeout", "0", LEDGER_UNENCRYPTED_KEYS="1")
     assert done.returncode == 1
     assert "--timeout must be a positive number of seconds" in done.stderr
 
@@ -100,12 +100,12 @@ def test_serve_refuses_guard_options_that_are_not_positive(tmp_path: Path) -> No
         ("--body-timeout", "--body-timeout must be a positive number of seconds"),
         ("--max-connections", "--max-connections must be a positive whole number"),
     ):
-        done = run_cli(tmp_path, "serve", option, "0", LEDGER_UNENCRYPTED_KEYS="1")
+        done = run_cli_process(tmp_path, "serve", option, "0", LEDGER_UNENCRYPTED_KEYS="1")
         assert done.returncode == 1 and message in done.stderr, done.stderr
 
 
 def test_unencrypted_keys_setting_creates_plain_keys_on_first_use(tmp_path: Path) -> None:
-    done = run_cli(tmp_path, "status", LEDGER_UNENCRYPTED_KEYS="true")
+    done = run_cli_process(tmp_path, "status", LEDGER_UNENCRYPTED_KEYS="true")
     assert done.returncode == 0, done.stderr
     keys = sorted((tmp_path / "keys").glob("*.key.pem"))
     assert [k.name for k in keys] == ["ingest.key.pem", "log.key.pem"]
