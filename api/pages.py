@@ -42,6 +42,7 @@ from ledger.export import (
     provenance_graph,
     web_annotation,
 )
+from ledger.inputs import web_url
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
 from ledger.service import Ledger, Provenance
 from ledger.state import ClaimState
@@ -692,6 +693,7 @@ def _claim_title(claim: ClaimState) -> str:
     return claim.statement if len(claim.statement) <= 90 else claim.statement[:89] + "…"
 
 
+_env.filters["web_url"] = web_url  # None unless http(s): only those become links
 _env.filters["short"] = _short
 _env.filters["when"] = _when
 _env.filters["title"] = _claim_title

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 import strawberry
@@ -290,6 +290,16 @@ def state_proof_or_none(
     return StateProof(result=result, origin=ledger.origin)
 
 
+
+def _up_to(items: Sequence[HistoryItem], head: str) -> list[HistoryItem]:
+    """A claim's history up to and including its entry ``head``: the whole history for
+    the claim as it is now, the part before a later entry for a claim read ``asOf`` an
+    earlier tree size (whose state's head is an older entry)."""
+    for i, item in enumerate(items):
+        if item.entry.hash.hex() == head:
+            return list(items[: i + 1])
+    return list(items)
+
 @strawberry.type(description="A claim in its current state.")
 class Claim(Node):
     state: strawberry.Private[ClaimState]
@@ -368,7 +378,7 @@ class Claim(Node):
     )
     async def history(self, info: Info) -> list[HistoryEvent]:
         items = await info.context.load().history.load(self.state.claim_id)
-        return [HistoryEvent.from_item(item) for item in items]
+        return [HistoryEvent.from_item(item) for item in _up_to(items, self.state.head)]
 
     @strawberry.field(
         description="Every review of the claim, oldest first, with its full rating "
@@ -376,7 +386,12 @@ class Claim(Node):
     )
     async def reviews(self, info: Info) -> list[HistoryEvent]:
         items = await info.context.load().history.load(self.state.claim_id)
-        return [HistoryEvent.from_item(i) for i in items if i.entry.kind == "claim.reviewed"]
+        return [
+            HistoryEvent.from_item(i)
+            for i in _up_to(items, self.state.head)
+            if i.entry.kind == "claim.reviewed"
+        ]
+
     def __post_init__(self) -> None:
         # Plain fields, set once: strawberry reads them without a resolver call.
         s = self.state

@@ -34,6 +34,7 @@ from ledger.entries import (
     SignedEntry,
 )
 from ledger.errors import InvalidInput
+from ledger.inputs import web_url
 from ledger.queries import ClaimFilter, ClaimOrder, position_of
 from ledger.service import HistoryItem, Ledger
 from ledger.state import ClaimState, SourceState
@@ -160,7 +161,7 @@ def _appearance(source: SourceState | None) -> dict[str, Any] | None:
     if source is None:
         return None
     work: dict[str, Any] = {"@type": "CreativeWork"}
-    if source.uri and source.uri.startswith(("http://", "https://")):
+    if web_url(source.uri):
         work["url"] = source.uri
     if source.title:
         work["headline"] = source.title
@@ -208,7 +209,8 @@ def claim_reviews(
             "@context": SCHEMA_ORG,
             "@type": "ClaimReview",
             "@id": f"{LEDGER_NS}entry:{entry_hash}",
-            "url": payload.url or f"{claim_url(base_url, state.claim_id)}#review-{entry_hash}",
+            "url": web_url(payload.url)
+            or f"{claim_url(base_url, state.claim_id)}#review-{entry_hash}",
             "datePublished": item.entry.body.ts[:10],
             "claimReviewed": state.statement,
             "itemReviewed": item_reviewed,

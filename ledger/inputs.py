@@ -62,3 +62,26 @@ def check_hex(value: str, field: str) -> str:
     if not _HEX64.fullmatch(value):
         raise InvalidInput(f"{field} must be 64 lowercase hex digits, got {echo(value)}")
     return value
+
+
+def web_url(value: str | None) -> str | None:
+    """``value`` if it is an absolute http or https URL with a host, which a page may link
+    to and an export may hand on as a web address; else None. Anything a browser could run
+    or resolve elsewhere (``javascript:``, ``data:``, a relative or protocol-relative
+    reference, or one hiding its scheme behind whitespace or control characters, which
+    browsers strip) is not a web URL."""
+    if value is None or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    scheme, _, rest = value.partition(":")
+    if scheme.lower() not in ("http", "https") or not rest.startswith("//"):
+        return None
+    host = rest[2:].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return value if host.rpartition("@")[2] else None
+
+
+def check_web_url(value: str | None, field: str) -> str | None:
+    """``value`` checked as an optional http(s) URL (``web_url``); raises InvalidInput."""
+    check_optional(value, field)
+    if value is not None and web_url(value) is None:
+        raise InvalidInput(f"{field} {echo(value)} is not an absolute http or https URL")
+    return value

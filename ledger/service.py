@@ -52,7 +52,7 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
-from ledger.inputs import check_hex, check_optional
+from ledger.inputs import check_hex, check_optional, check_web_url
 from ledger.proofs import (
     ConsistencyProof,
     InclusionProof,
@@ -425,6 +425,7 @@ class Ledger:
         note: str | None = None,
         url: str | None = None,
     ) -> SignedEntry:
+        check_web_url(url, "review url")  # pages link it and ClaimReview hands it on
         payload = ClaimReviewed(claim=claim_id, follows=follows, rating=rating, note=note, url=url)
         return self.append(signer, [payload])[0]
 
