@@ -19,9 +19,7 @@ linear in the log.
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, state_map_root
@@ -29,7 +27,7 @@ from ledger.errors import FormatError, VerificationError
 from ledger.statelog import StateReplay
 from ledger.statemap import EMPTY, HASH_SIZE, StateMap
 from ledger.store import Store
-from ledger.trust_state import MapFileRef, StateFileError, _fsync_folder
+from ledger.trust_state import MapFileRef, write_atomically
 
 MAGIC = b"claims-ledger/state-map-file@v1\n"
 """The first 32 bytes of a map file."""
@@ -108,23 +106,7 @@ def write_map(path: Path, size: int, state_map: StateMap) -> MapFileRef:
     """Write the map file atomically (temporary file, fsync, rename, folder fsync) and
     return its binding for the state file, which the caller writes after it."""
     data = encode_map(size, state_map)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise StateFileError(f"state map file {path}: cannot write beside it ({exc})") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise StateFileError(f"state map file {path}: not written ({exc})") from exc
-        raise
-    _fsync_folder(folder)
+    write_atomically(path, data, "state map file")
     return MapFileRef(hashlib.sha256(data).digest(), len(data))
 
 

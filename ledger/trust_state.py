@@ -295,18 +295,24 @@ def load_state(path: Path, verifier: Trusted) -> TrustState | None:
 
 
 def save_state(path: Path, state: TrustState) -> None:
-    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, written
-    and fsynced, renamed over ``path``, then the folder fsynced. On any failure the old file
-    is untouched and the temporary file removed."""
+    """Write ``state`` to ``path`` atomically (``write_atomically``): on any failure the old
+    file is untouched."""
     text = json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n"
+    write_atomically(path, text.encode("utf-8"), "state file")
+
+
+def write_atomically(path: Path, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path``: a temporary file in the same folder, written and
+    fsynced, renamed over ``path``, then the folder fsynced. On any failure the old file is
+    untouched, the temporary file removed, and a StateFileError names ``what``."""
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise StateFileError(f"state file {path}: cannot write beside it ({exc})") from exc
+        raise StateFileError(f"{what} {path}: cannot write beside it ({exc})") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -314,7 +320,7 @@ def save_state(path: Path, state: TrustState) -> None:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise StateFileError(
-                f"state file {path}: not written ({exc}); the old one is kept"
+                f"{what} {path}: not written ({exc}); the old one is kept"
             ) from exc
         raise
     _fsync_folder(folder)
