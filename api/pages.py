@@ -337,7 +337,7 @@ def _render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         headers={
             "content-security-policy": (
                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'"
+                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
             ),
             "x-content-type-options": "nosniff",
             "referrer-policy": "no-referrer",

@@ -152,6 +152,21 @@ def test_graphiql_is_served_locally_with_the_example(site: ServedPages) -> None:
         assert get(site, asset).status_code == 200
 
 
+def test_pages_run_no_inline_script(site: ServedPages) -> None:
+    """Escaping keeps markup out; the policy is the second wall: scripts only from this
+    server (no 'unsafe-inline'), and no page relies on an inline script or handler."""
+    paths = ["/", "/claims", "/log", "/graphiql", f"/claims/{site.revised}"]
+    paths += [f"/sources/{site.sources[0]}", "/entries/0"]
+    for path in paths:
+        page = get(site, path)
+        policy = page.headers["content-security-policy"]
+        script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+        assert script_src.split() == ["script-src", "'self'"], (path, policy)
+        for tag in re.findall(r"<script\b[^>]*>", page.text):
+            assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
+        assert not re.search(r"\son[a-z]+\s*=", page.text), path
+
+
 def test_source_text_in_graphql(site: ServedPages) -> None:
     query = "query($h: String!) { source(hash: $h) { text textSha256 } }"
     body = httpx.post(
