@@ -44,7 +44,7 @@ from ledger.export import (
 )
 from ledger.inputs import web_url
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
-from ledger.service import Ledger, Provenance
+from ledger.service import Ledger, Provenance, history_until
 from ledger.state import ClaimState
 
 HERE = Path(__file__).resolve().parent
@@ -432,7 +432,7 @@ class Pages:
             claim = self.ledger.claim(claim_id)
         if chosen is None:
             return _negotiation_refused()
-        history = [i for i in self.ledger.history(claim_id) if as_of is None or i.entry.seq < as_of]
+        history = history_until(self.ledger.history(claim_id), claim)
         source = self.ledger.source(claim.source_sha256)
         record = ClaimRecord(claim, source, history)
         base = str(request.base_url).rstrip("/")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from enum import Enum
 
 import strawberry
@@ -15,7 +15,7 @@ from ledger.errors import NotFound
 from ledger.proofs import ConsistencyProof as ConsistencyProofResult
 from ledger.proofs import InclusionProof as InclusionProofResult
 from ledger.rules import KeyState
-from ledger.service import HistoryItem, StateProofResult
+from ledger.service import HistoryItem, StateProofResult, history_until
 from ledger.service import Provenance as ProvenanceResult
 from ledger.service import ProvenanceLink as ProvenanceLinkResult
 from ledger.state import ClaimState, SourceState
@@ -291,15 +291,6 @@ def state_proof_or_none(
 
 
 
-def _up_to(items: Sequence[HistoryItem], head: str) -> list[HistoryItem]:
-    """A claim's history up to and including its entry ``head``: the whole history for
-    the claim as it is now, the part before a later entry for a claim read ``asOf`` an
-    earlier tree size (whose state's head is an older entry)."""
-    for i, item in enumerate(items):
-        if item.entry.hash.hex() == head:
-            return list(items[: i + 1])
-    return list(items)
-
 @strawberry.type(description="A claim in its current state.")
 class Claim(Node):
     state: strawberry.Private[ClaimState]
@@ -378,7 +369,7 @@ class Claim(Node):
     )
     async def history(self, info: Info) -> list[HistoryEvent]:
         items = await info.context.load().history.load(self.state.claim_id)
-        return [HistoryEvent.from_item(item) for item in _up_to(items, self.state.head)]
+        return [HistoryEvent.from_item(item) for item in history_until(items, self.state)]
 
     @strawberry.field(
         description="Every review of the claim, oldest first, with its full rating "
@@ -388,7 +379,7 @@ class Claim(Node):
         items = await info.context.load().history.load(self.state.claim_id)
         return [
             HistoryEvent.from_item(i)
-            for i in _up_to(items, self.state.head)
+            for i in history_until(items, self.state)
             if i.entry.kind == "claim.reviewed"
         ]
 

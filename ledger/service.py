@@ -108,6 +108,17 @@ class HistoryItem:
     """The signer's key as registered (None if the log names a key it never registered)."""
 
 
+def history_until(items: Sequence[HistoryItem], state: ClaimState) -> list[HistoryItem]:
+    """The part of a claim's history that produced ``state``: up to and including its head
+    entry. That is the whole history for the claim as it is now, and for a state read as of
+    an earlier tree size the entries before that size (the pages' ``as_of`` and GraphQL's
+    ``claim(asOf:)`` alike)."""
+    for i, item in enumerate(items):
+        if item.entry.hash.hex() == state.head:
+            return list(items[: i + 1])
+    return list(items)
+
+
 class Ledger:
     """Appends, revisions, reviews, proofs and reads over one store.
 

@@ -61,6 +61,22 @@ def test_claim_page_shows_quote_history_and_provenance(site: ServedPages) -> Non
     assert 'class="bad"' not in text
 
 
+def test_claim_page_as_of_shows_the_history_of_then(site: ServedPages) -> None:
+    query = "query($id: ID!) { claim(id: $id) { history { seq kind } } }"
+    body = {"query": query, "variables": {"id": site.revised}}
+    history = httpx.post(f"{site.url}/graphql", json=body, timeout=20).json()
+    seqs = {h["kind"]: h["seq"] for h in history["data"]["claim"]["history"]}
+    kinds = ("claim-extracted", "claim-revised", "claim-reviewed")
+    for as_of, shown in (
+        (seqs["claim.revised"], kinds[:1]),
+        (seqs["claim.reviewed"], kinds[:2]),
+        (seqs["claim.reviewed"] + 1, kinds),
+    ):
+        text = get(site, f"/claims/{site.revised}?as_of={as_of}").text
+        events = re.findall(r'<li class="event kind-([a-z-]+)"', text)
+        assert tuple(events) == shown, (as_of, events)
+
+
 def test_source_page_highlights_every_claim_and_serves_its_bytes(site: ServedPages) -> None:
     for sha in site.sources:
         page = get(site, f"/sources/{sha}")
