@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -601,8 +602,21 @@ class Body:
 
     def to_bytes(self) -> bytes:
         # The payload model goes in as is: its fields are serialized directly (the same
-        # bytes as payload_json, without building that dict first).
-        return canonical_json_typed({**self.to_json_head(), "payload": self.payload})
+        # bytes as payload_json, without building that dict first). The head's fields are
+        # spelled out as in to_json_head (one dict, not two: this runs once an append).
+        prev = self.prev
+        return canonical_json_typed(
+            {
+                "v": self.v,
+                "log": self.log,
+                "seq": self.seq,
+                "prev": prev.hex() if prev is not None else None,
+                "ts": self.ts,
+                "kind": self.kind,
+                "signer": self.signer,
+                "payload": self.payload,
+            }
+        )
 
     def to_json_head(self) -> dict[str, Any]:
         """Every body field but the payload, as JSON values."""
@@ -636,6 +650,7 @@ class SignedEntry:
         return self.body.kind
 
 
+_sha256 = hashlib.sha256
 _PREFIX = b'{"body":'
 _SIG_SEP = b',"sig":"'
 _SUFFIX = b'"}'
@@ -666,8 +681,16 @@ def sign_body(body: Body, key: SigningKey) -> SignedEntry:
         )
     body_bytes = body.to_bytes()
     signature = key.sign_entry(body_bytes)
-    data = frame(body_bytes, signature)
-    return SignedEntry(body, body_bytes, signature, data, entry_hash(data))
+    if len(signature) != 64:
+        raise FormatError(f"Ed25519 signature must be 64 bytes, got {len(signature)}")
+    # frame() and entry_hash(), inlined (their references; tests/property/test_signatures.py
+    # compares): this runs once an append.
+    data = b"".join(
+        (_PREFIX, body_bytes, _SIG_SEP, binascii.b2a_base64(signature, newline=False), _SUFFIX)
+    )
+    return SignedEntry(
+        body, body_bytes, signature, data, EntryHash(_sha256(b"\x00" + data).digest())
+    )
 
 
 def split_entry(data: bytes, *, where: str) -> tuple[bytes, bytes]:

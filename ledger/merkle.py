@@ -443,6 +443,33 @@ def integrate(old_size: int, frontier: Sequence[Hash], new_leaves: Sequence[Hash
     return Integration(compact.size, tuple(nodes), compact.hashes, compact.root())
 
 
+def integrate_inner(
+    old_size: int, frontier: Sequence[Hash], new_leaves: Sequence[Hash]
+) -> Integration:
+    """``integrate`` without the leaves among the returned nodes (the append path stores a
+    leaf as its entry's own hash, so it keeps only the inner nodes): one loop, no ``Node``
+    built per leaf. Same inner nodes, frontier and root as ``integrate``, its reference
+    (tests/property/test_merkle.py compares them)."""
+    compact = Frontier.restore(old_size, frontier)
+    hashes = compact._hashes
+    size = old_size
+    nodes: list[Node] = []
+    sha = hashlib.sha256
+    for leaf in new_leaves:
+        if len(leaf) != HASH_SIZE:
+            raise VerificationError(f"leaf hash {size} is {len(leaf)} bytes")
+        value, level = leaf, 0
+        # Each trailing 1 bit of the size is a frontier subtree the new leaf completes.
+        while size >> level & 1:
+            value = Hash(sha(b"\x01" + hashes.pop() + value).digest())
+            level += 1
+            nodes.append(Node(level, size >> level, value))
+        hashes.append(value)
+        size += 1
+    compact._size = size
+    return Integration(size, tuple(nodes), compact.hashes, compact.root())
+
+
 class DictNodeReader:
     """An in-memory NodeReader (tests, exported bundles)."""
 

@@ -89,6 +89,7 @@ def check_count_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_COUNT_LIMIT:
         raise InvalidInput(f"count limit must be 1 to {MAX_COUNT_LIMIT:,}, got {limit}")
 
+
 if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked for
     from ledger.derived import ClaimantView, LineFilter, LineView
 
@@ -261,7 +262,7 @@ class Ledger:
         sign a checkpoint over both roots (the map's on the checkpoint's fourth line)."""
         frontier_nodes = txn.read_nodes(merkle.frontier_ids(old_size))
         frontier = [frontier_nodes[i] for i in merkle.frontier_ids(old_size)]
-        result = merkle.integrate(old_size, frontier, [merkle.Hash(e.hash) for e in entries])
+        result = merkle.integrate_inner(old_size, frontier, [merkle.Hash(e.hash) for e in entries])
         leaves = map_writes(entries)
         txn.write_state_leaves(leaves)
         state_root = cache_for(self.store).advance(txn, old_size, result.size, leaves)
@@ -270,8 +271,7 @@ class Ledger:
         )
         note = sign_checkpoint(checkpoint, self.origin, signer.private)
         # Leaves are the entries' own hashes (entries.hash): only inner nodes are stored.
-        inner = [node for node in result.nodes if node.level]
-        txn.write_tree(inner, StoredCheckpoint(result.size, result.root, note, ts))
+        txn.write_tree(result.nodes, StoredCheckpoint(result.size, result.root, note, ts))
 
     def append(self, signer: SigningKey, payloads: Sequence[Payload]) -> list[SignedEntry]:
         if not payloads:

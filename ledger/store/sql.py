@@ -431,9 +431,9 @@ class Txn:
 
     def write_tree(self, nodes: Sequence[Node], checkpoint: StoredCheckpoint) -> None:
         """Insert newly completed tree nodes and the checkpoint signed over them."""
-        self._insert_many(
-            nodes_t, [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes]
-        )
+        if nodes:  # (level, idx, hash): the table's column order
+            rows = [(n.level, n.index, n.hash) for n in nodes]
+            self.conn.exec_driver_sql(self.sql.insert(nodes_t), rows)
         self._insert_many(
             checkpoints_t,
             [

@@ -20,6 +20,7 @@ from ledger.entries import (
     ClaimRevised,
     ClaimRevisedV1,
     Rating,
+    entry_hash,
     format_timestamp,
     frame,
     parse_entry,
@@ -125,6 +126,15 @@ def test_build_then_parse_gives_the_same_entry(body: Body) -> None:
     entry = sign_body(body, KEY)
     assert parse_entry(entry.data) == entry
     assert entry.body_bytes == canonical_json(body.to_json())
+
+
+@given(bodies)
+def test_sign_body_frames_and_hashes_as_frame_and_entry_hash(body: Body) -> None:
+    """sign_body's inlined framing and hashing against the plain functions."""
+    entry = sign_body(body, KEY)
+    assert entry.body_bytes == body.to_bytes()
+    assert entry.data == frame(entry.body_bytes, entry.signature)
+    assert entry.hash == entry_hash(entry.data)
 
 
 @given(bodies)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import ProofError
+from ledger.errors import ProofError, VerificationError
 from ledger.merkle import (
     DictNodeReader,
     Frontier,
@@ -21,6 +21,7 @@ from ledger.merkle import (
     inclusion_proof,
     inclusion_proof_length,
     integrate,
+    integrate_inner,
     leaf_hash,
     reference_consistency_proof,
     reference_inclusion_proof,
@@ -190,6 +191,26 @@ def test_integrate_in_batches_matches_one_batch_and_reference(
     whole = integrate(0, [], LEAVES[:size])
     assert stored == {n.id: n.hash for n in whole.nodes} == perfect_nodes(size)
     assert root == whole.root == ref_root(size)
+
+
+@settings(max_examples=60, deadline=None)
+@given(old_size=st.integers(0, 700), count=st.integers(0, 400))
+def test_integrate_inner_gives_integrates_inner_nodes_frontier_and_root(
+    old_size: int, count: int
+) -> None:
+    """The append path's loop against its reference, ``integrate``."""
+    frontier = [FULL_TREE.read_nodes([i])[i] for i in frontier_ids(old_size)]
+    new = LEAVES[old_size : old_size + count]
+    fast = integrate_inner(old_size, frontier, new)
+    plain = integrate(old_size, frontier, new)
+    assert fast.nodes == tuple(n for n in plain.nodes if n.level)
+    assert (fast.size, fast.frontier, fast.root) == (plain.size, plain.frontier, plain.root)
+
+
+def test_integrate_inner_refuses_a_leaf_of_the_wrong_size() -> None:
+    frontier = [FULL_TREE.read_nodes([i])[i] for i in frontier_ids(3)]
+    with pytest.raises(VerificationError, match="leaf hash 3 is 31 bytes"):
+        integrate_inner(3, frontier, [Hash(b"x" * 31)])
 
 
 # --- Tampering is refused -----------------------------------------------------------------
