@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ledger import rules
 from ledger.entries import (
+    KEY_KINDS,
     Claimant,
     ClaimantOverride,
     ClaimExtracted,
@@ -148,6 +149,9 @@ class Overlay:
         self._source_by_entry: dict[str, SourceState] = {}
         self._keys: dict[str, KeyState | None] = {}
         self._retractions: dict[str, int] = {}
+        self._signers: dict[tuple[str, str], KeyState] = {}
+        """(signer, kind) pairs whose signer check passed, with the key state it passed on:
+        see ``apply``."""
 
     def get_key(self, key_id: str) -> KeyState | None:
         changed = self.changes.keys.get(key_id)
@@ -184,8 +188,19 @@ class Overlay:
         return found if found is not None else self.base.retraction_seq(claim_id)
 
     def apply(self, entry: SignedEntry) -> None:
-        """Check ``entry`` against the rules and fold it in; raises and changes nothing if refused."""
-        check_signer(entry, self)
+        """Check ``entry`` against the rules and fold it in; raises and changes nothing if refused.
+
+        The signer check runs in full once per signer and kind: a later entry of that kind
+        by that signer, whose key state is still the very same object, never revoked, passes
+        it too (its seq is higher, so still after the key's registration; same roles).
+        Key entries are always checked in full (a key may revoke itself)."""
+        body = entry.body
+        memo = (body.signer, body.kind)
+        passed = self._signers.get(memo)
+        if passed is None or self.get_key(body.signer) is not passed:
+            key = check_signer(entry, self)
+            if key.revoked_seq is None and body.kind not in KEY_KINDS:
+                self._signers[memo] = key
         fold(entry, self)
 
     def note_retraction(self, claim_id: str, seq: int) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ledger.entries import KIND_OF, Body, KeyRegistered, KeyRevoked, Payload, sign_body
 from ledger.errors import LedgerError
 from ledger.signing import SigningKey
-from ledger.state import MemoryState
+from ledger.state import MemoryState, Overlay
 from ledger.verify import MemoryIndex, keys_in, verify_rows
 from tests.helpers import source_payload
 
@@ -93,8 +93,26 @@ def _registration(k: int, roles: tuple[str, ...]) -> KeyRegistered:
 def test_ledger_rules_match_the_reference_model(
     operations: list[tuple[str, int, int, int]],
 ) -> None:
+    _check_against_reference(operations, MemoryState())
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops)
+@example([("write", 0, 0, 0), ("revoke", 0, 0, 0), ("write", 0, 0, 0), ("write", 0, 0, 0)])
+@example([("register", 1, 0, 1), ("write", 1, 0, 0), ("revoke", 1, 1, 0), ("write", 1, 0, 0)])
+def test_one_batch_overlay_matches_the_reference_model(
+    operations: list[tuple[str, int, int, int]],
+) -> None:
+    """The same through one ``Overlay``, as a batch appends: its signer checks, kept per
+    signer and kind while the key stands unchanged, refuse exactly what the reference does."""
+    _check_against_reference(operations, Overlay(MemoryState()))
+
+
+def _check_against_reference(
+    operations: list[tuple[str, int, int, int]], state: MemoryState | Overlay
+) -> None:
     genesis = _entry(0, None, _registration(0, ("admin", "writer")), KEYS[0])
-    state, ref = MemoryState(), Reference()
+    ref = Reference()
     state.apply(genesis)
     ref.registered[0] = (0, ("admin", "writer"))
     accepted = [genesis]

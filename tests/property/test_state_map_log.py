@@ -17,6 +17,7 @@ from ledger.checkpoint import Checkpoint, SignedNote, state_map_root
 from ledger.entries import ClaimChanges, ClaimRetracted, ClaimReviewed, Rating, parse_entry
 from ledger.service import Ledger
 from ledger.signing import SigningKey
+from ledger.statelog import map_write, map_writes
 from ledger.store import Store
 from ledger.verify import verify_store
 from tests.helpers import add_source, claim_payload, source_sha
@@ -67,6 +68,9 @@ def test_checkpoint_roots_equal_the_reference_after_random_appends(
             for stored in store.iter_checkpoints():
                 body = Checkpoint.from_body(SignedNote.from_text(stored.note).text)
                 assert state_map_root(body) == reference_root(store, stored.size), stored.size
+            entries = [parse_entry(e.data, where="test") for e in store.iter_entries(0, None)]
+            reference = [(e.seq, *w) for e in entries if (w := map_write(e)) is not None]
+            assert map_writes(entries) == reference  # the append path's loop, inlined
             whole = verify_store(store, workers=0)
             assert verify_store(store, workers=0, chunk_bits=1) == whole
         finally:
