@@ -389,30 +389,41 @@ class StateMap:
         hashes: list[bytes] = [EMPTY] * size
         counts: list[int] = [0] * size
         shift = 32 - b
-        start = 0
-        while start < len(records):
-            index = int.from_bytes(records[start][0][:4], "big") >> shift
-            end = start + 1
-            while (
-                end < len(records) and int.from_bytes(records[end][0][:4], "big") >> shift == index
-            ):
-                end += 1
-            group = records[start:end]
-            buckets[index] = b"".join(k + v for k, v in group)
-            hashes[index] = subtree_hash(group, b)
-            counts[index] = end - start
-            start = end
+        from_bytes = int.from_bytes
+        groups: dict[int, list[tuple[bytes, bytes]]] = {}
+        for record in records:  # sorted, so each bucket's records stay sorted
+            index = from_bytes(record[0][:4], "big") >> shift
+            group = groups.get(index)
+            if group is None:
+                groups[index] = [record]
+            else:
+                group.append(record)
+        sha = _sha256
+        for index, group in groups.items():
+            counts[index] = len(group)
+            if len(group) == 1:  # most buckets: one record, its leaf hash
+                key, value = group[0]
+                buckets[index] = key + value
+                hashes[index] = sha(LEAF_TAG + key + value).digest()
+            else:
+                buckets[index] = b"".join([k + v for k, v in group])
+                hashes[index] = subtree_hash(group, b)
         levels = [hashes]
         level_counts = [counts]
-        for _ in range(b):
+        for _ in range(b):  # each level from the one below: ``_combine``, inlined
             below, below_counts = levels[-1], level_counts[-1]
-            up: list[bytes] = []
-            up_counts: list[int] = []
-            for i in range(0, len(below), 2):
-                up.append(_combine(below[i], below[i + 1], below_counts[i], below_counts[i + 1]))
-                up_counts.append(below_counts[i] + below_counts[i + 1])
-            levels.append(up)
-            level_counts.append(up_counts)
+            lefts, rights = below_counts[0::2], below_counts[1::2]
+            levels.append(
+                [
+                    sha(NODE_TAG + left + right).digest()
+                    if nl + nr >= 2
+                    else (left if nl else right)
+                    for left, right, nl, nr in zip(
+                        below[0::2], below[1::2], lefts, rights, strict=True
+                    )
+                ]
+            )
+            level_counts.append([nl + nr for nl, nr in zip(lefts, rights, strict=True)])
         levels.reverse()
         level_counts.reverse()
         self._buckets = buckets

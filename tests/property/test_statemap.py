@@ -216,3 +216,25 @@ def _tail(proof: StateProof) -> tuple[bytes, bytes]:
     if proof.other_key is not None and proof.other_value is not None:
         return proof.other_key, proof.other_value
     return b"", b""
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(st.tuples(keys(), values), min_size=1, max_size=150), max_size=5),
+    st.data(),
+)
+def test_a_map_growing_through_rebuilds_keeps_the_reference_root_and_proofs(
+    batches: list[list[tuple[bytes, bytes]]], data: st.DataObject
+) -> None:
+    """Up to 750 keys in batches, so the dense levels are rebuilt several times (the
+    rebuild's combine loop, inlined, against the reference's recursion)."""
+    tree = StateMap()
+    current: dict[bytes, bytes] = {}
+    for batch in batches:
+        tree.update(batch)
+        current.update(batch)
+        assert tree.root == ref_hash(current)
+        assert tree.items() == sorted(current.items())
+    probes = data.draw(st.lists(st.sampled_from([*current, bytes(32)]), max_size=8))
+    for key in probes:
+        assert tree.prove(key).to_bytes() == ref_encode(*ref_proof(current, key))
