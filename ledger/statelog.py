@@ -123,7 +123,7 @@ class StateMapCache:
 
     def _apply(self, leaves: Sequence[StateLeaf], size: int) -> None:
         assert self._map is not None
-        previous = self._map.update((key, value) for _, key, value in leaves)
+        previous = self._map.update([(key, value) for _, key, value in leaves])
         self._undo.extend(
             (seq, key, old) for (seq, key, _), old in zip(leaves, previous, strict=True)
         )

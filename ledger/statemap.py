@@ -534,7 +534,11 @@ class StateMap:
                 count += 1
         self._count = count
         for index, records in touched.items():
-            buckets[index] = b"".join([k + v for k, v in records])
+            if len(records) == 1:
+                key, value = records[0]
+                buckets[index] = key + value
+            else:
+                buckets[index] = b"".join([k + v for k, v in records])
         if not self._fixed and self._bits_for(count) > self._bits:
             self._rebuild(self.items(), min(MAX_BUCKET_BITS, self._bits_for(count) + 1))
             return previous
