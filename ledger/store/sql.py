@@ -1793,7 +1793,8 @@ def _quote_values(selector: Selector, claimant: Claimant) -> tuple[Any, ...]:
 
 def _attribution_values(claimant: Claimant) -> tuple[str | None, str]:
     """The ``claimant_kind`` and ``claimant_cites`` columns."""
-    return claimant.kind, canonical_json_typed(claimant.cites).decode()
+    cites = claimant.cites  # most claimants cite nothing: "[]", the canonical empty array
+    return claimant.kind, canonical_json_typed(cites).decode() if cites else "[]"
 
 
 def source_values(source: SourceState) -> tuple[Any, ...]:
