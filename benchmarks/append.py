@@ -9,6 +9,8 @@ transaction each) against single-row commits.
     .venv/bin/python benchmarks/append.py [--entries 20000] [--batch 1000] [--repeat 5]
 
 ``--clock cpu`` times every run by this process's CPU time instead of the wall clock.
+``--parts`` runs the ledger once more with a CPU-time probe around each step of the append
+path and prints where an entry's time goes (the probes cost ~0.3 µs each, in the total).
 ``--map-cost`` adds a third kind of run, interleaved with the two others: the ledger with
 its claim-state map writes skipped (``ledger.service.map_writes`` patched to return none,
 in this process only: no rows, no map updates, the checkpoint's map root that of an empty
@@ -166,6 +168,82 @@ def without_map(fn: Callable[[], float]) -> float:
         service.map_writes = real
 
 
+PARTS = (
+    # (label, where the probe goes, attribute) in the order they are printed; a label
+    # starting with "-" is subtracted from the part printed just before it.
+    ("Ed25519 signature (the baseline pays it too)", "ledger.signing:SigningKey", "sign_entry"),
+    ("canonical body, framing, entry hash (sign_body)", "ledger.batch", "sign_body"),
+    ("rule checks and projection state (Overlay.apply)", "ledger.state:Overlay", "apply"),
+    ("rechecks: source bytes parsed, quotes compared", "ledger.batch:Batch", "_recheck"),
+    ("Batch.add in all (the four above included)", "ledger.batch:Batch", "add"),
+    ("rows (Txn.write): entries, blobs, claims, FTS5, quantities", "ledger.store.sql:Txn", "write"),
+    ("  building the claim rows (in rows)", "ledger.store.sql", "claim_values"),
+    ("map: keys (map_writes)", "ledger.service", "map_writes"),
+    ("map: state_map_leaves rows", "ledger.store.sql:Txn", "write_state_leaves"),
+    (
+        "map: update of the in-memory map (StateMapCache.advance)",
+        "ledger.statelog:StateMapCache",
+        "advance",
+    ),
+    ("Merkle: frontier read", "ledger.store.sql:Txn", "read_nodes"),
+    ("Merkle: integration", "ledger.merkle", "integrate_inner"),
+    ("checkpoint signature", "ledger.service", "sign_checkpoint"),
+    ("tree rows and checkpoint row", "ledger.store.sql:Txn", "write_tree"),
+    ("commit", "sqlalchemy.engine.default:DefaultDialect", "do_commit"),
+    ("the benchmark's model_copy (counted against the ledger)", "pydantic:BaseModel", "model_copy"),
+)
+
+
+def parts(entries: int, batch: int, cite: str) -> None:
+    """One ledger run with a ``time.process_time`` probe around each step (``PARTS``);
+    prints µs of CPU an entry for each, and the rest (batch set-up, garbage collector)."""
+    import importlib
+
+    spent: dict[str, float] = dict.fromkeys((p[0] for p in PARTS), 0.0)
+    undo = []
+    for label, where, name in PARTS:
+        module, _, cls = where.partition(":")
+        owner = importlib.import_module(module)
+        if cls:
+            owner = getattr(owner, cls)
+        real = getattr(owner, name)
+
+        def probe(*args, _real=real, _label=label, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.process_time()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                spent[_label] += time.process_time() - start
+
+        setattr(owner, name, probe)
+        undo.append((owner, name, real))
+    clock = CLOCK[0]
+    CLOCK[0] = time.process_time
+    try:
+        total = 1e6 / ledger_rate(entries, batch, False, cite=cite)
+    finally:
+        CLOCK[0] = clock
+        for owner, name, real in reversed(undo):
+            setattr(owner, name, real)
+    us = {label: seconds / entries * 1e6 for label, seconds in spent.items()}
+    add = us["Batch.add in all (the four above included)"]
+    inside_add = sum(us[p[0]] for p in PARTS[1:4])
+    sign = us[PARTS[0][0]]
+    shown = [
+        (PARTS[0][0], sign),
+        (PARTS[1][0], us[PARTS[1][0]] - sign),
+        *((p[0], us[p[0]]) for p in PARTS[2:4]),
+        ("rest of Batch.add (Body, bookkeeping)", add - inside_add),
+        *((p[0], us[p[0]]) for p in PARTS[5:]),
+    ]
+    counted = sum(v for k, v in shown if not k.startswith(" "))
+    print(f"CPU µs an entry, bulk ({entries:,} entries, batches of {batch:,}):")
+    for label, value in shown:
+        print(f"  {label:<66} {value:6.1f}")
+    print(f"  {'the rest (batch set-up, garbage collector, ...)':<66} {total - counted:6.1f}")
+    print(f"  {'total':<66} {total:6.1f}")
+
+
 def median_of(repeat: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(repeat))
 
@@ -196,12 +274,18 @@ def main() -> None:
         default="wall",
         help="time runs by wall clock, or by this process's CPU time (a busy shared host)",
     )
+    parser.add_argument(
+        "--parts", action="store_true", help="only profile the ledger's append, step by step"
+    )
     args = parser.parse_args()
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}"
     )
+    if args.parts:
+        parts(args.entries, args.batch, args.cite)
+        return
     rows = []
     kinds = [("bulk", args.entries, False)] + (
         [] if args.no_single else [("single", args.single, True)]
