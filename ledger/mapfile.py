@@ -330,30 +330,31 @@ class FileMap(StateMap):
 
     # -- saving -----------------------------------------------------------------------
 
-    def save(self, path: Path) -> MapNodeRef:
+    def save(self, path: Path, *, compact_floor: int = COMPACT_FLOOR) -> MapNodeRef:
         """Write the map at its current root to ``path`` and return the state file's new
         binding (which the caller writes after this returns). To its own file: the changed
         nodes appended after the bound bytes, then fsync (compacted instead when the file
-        has grown past twice its live records); to another path: a copy of the bound bytes
-        plus the changed nodes, written beside it and renamed."""
+        has grown past twice its live records plus ``compact_floor`` bytes); to another
+        path: a copy of the bound bytes plus the changed nodes, written beside it and
+        renamed."""
         root = self.root
         if Path(path) != self._path:
             return self._write_copy(path, root)
         pending = _pending_bytes(self._top)
-        if self._length + pending > 2 * self._live_bytes() + COMPACT_FLOOR:
+        if self._length + pending > 2 * self._live_bytes() + compact_floor:
             return self._compact(path, root)
-        if pending == 0 and self._ref.root == root:
-            return self._ref
         try:
             fd = os.open(path, os.O_RDWR)
         except OSError as exc:
             raise StateFileError(f"state map file {path}: cannot open it ({exc})") from exc
         try:
-            os.ftruncate(fd, self._length)  # an unfinished save's tail, which nothing binds
+            if os.fstat(fd).st_size != self._length:
+                os.ftruncate(fd, self._length)  # an unfinished save's tail: nothing binds it
             out = bytearray()
             top = _emit(self._top, self._length, out)
-            os.pwrite(fd, bytes(out), self._length)
-            os.fsync(fd)
+            if out:
+                os.pwrite(fd, bytes(out), self._length)
+                os.fsync(fd)
         except OSError as exc:
             raise StateFileError(f"state map file {path}: not written ({exc})") from exc
         finally:
