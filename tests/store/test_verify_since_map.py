@@ -229,3 +229,45 @@ def test_a_state_file_binding_a_forged_map_file(busy: Instance, tmp_path: Path) 
     path.write_text(json.dumps(saved))
     with pytest.raises(VerificationError, match="the saved checkpoint at size 16 signs"):
         verify_with_state(store, verifier, since=path, save=None)
+
+
+def test_a_crash_between_the_map_file_and_the_state_file(
+    busy: Instance,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The map file is saved first, then the state file that binds it. A crash in between
+    (here: the state write raising) leaves the old state: after an append it finds its own
+    nodes (no rebuild); after a whole new file was renamed in, it rebuilds from the rows.
+    Either way the next run succeeds and saves a state the one after uses."""
+    import ledger.verify_since as since_module
+
+    ledger, store = busy.ledger, busy.ledger.store
+    verifier = ledger.log_verifier()
+    path = tmp_path / "state.json"
+    verify_with_state(store, verifier, since=None, save=path, workers=0)
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("power cut before the state file was renamed")
+
+    for case, source in (("appended", 40), ("whole file", 41)):
+        with ledger.batch() as batch:
+            add_source(batch, busy.writer_key(), source)
+        if case == "whole file":
+            map_path(path).unlink()  # the run rebuilds, then writes a whole new file
+        state_before = path.read_bytes()
+        monkeypatch.setattr(since_module, "save_state", crash)
+        with pytest.raises(RuntimeError, match="power cut"):
+            verify_with_state(store, verifier, since=path, save=None)
+        monkeypatch.undo()
+        assert path.read_bytes() == state_before
+        run = verify_with_state(store, verifier, since=path, save=None)
+        assert run.map_rebuilt is (case == "whole file")
+        assert run.since is not None and run.since.map_roots == 1
+        saved = load_state(path, verifier)
+        assert saved is not None and isinstance(saved.state_map, MapNodeRef)
+        assert saved.state_map.length == map_path(path).stat().st_size
+        full = verify_store(store, workers=0)
+        assert full.state_map is not None and saved.state_map.root == full.state_map.root
+        again = verify_with_state(store, verifier, since=path, save=None)
+        assert not again.map_rebuilt
