@@ -29,7 +29,8 @@ takes it, the entries ``k..n`` and the signed checkpoints in ``(k, n]``, and che
   history the store returns must end there).
 
 Cost: O(new entries + log n) hashes and signatures, plus O(log n) per older entry a new
-one looks up, plus loading the map file (linear in the number of map keys, no log reads).
+one looks up, plus O(log n) map-file reads and hashes per map key the new entries write
+(the file is read lazily and authenticated against the saved map root: ``ledger.mapfile``).
 Not rechecked: entries below ``k`` (the state says they were), the other projections
 (past claim states, search and quantity indexes, derived tables: a full
 ``claims-ledger verify`` does). See docs/decisions/0014-incremental-verification.md.
