@@ -580,14 +580,13 @@ def write_map_file(path: Path, state_map: StateMap) -> MapNodeRef:
     rebuild from the store's rows, or a version 1 file read): O(n), written beside it and
     renamed. Returns the state file's binding."""
     records = state_map.items()
-    keys = [int.from_bytes(key, "big") for key, _ in records]
     file_id = secrets.token_bytes(16)
     inner = [0]
 
     def fill(out: _Writer) -> int:
         if not records:
             return 0
-        return _build(records, keys, 0, len(records), 0, out, inner)[1]
+        return _build(records, 0, len(records), 0, out, inner)[1]
 
     top, length = _write_file(path, file_id, fill)
     return MapNodeRef(file_id, state_map.root, top, length, len(records), inner[0])
@@ -595,7 +594,6 @@ def write_map_file(path: Path, state_map: StateMap) -> MapNodeRef:
 
 def _build(
     records: list[tuple[bytes, bytes]],
-    keys: list[int],
     lo: int,
     hi: int,
     depth: int,
@@ -609,10 +607,11 @@ def _build(
         record = LEAF_TAG + key + value
         return _sha256(record).digest(), out.write(record)
     shift = KEY_BITS - 1 - depth
-    middle = ((keys[lo] >> (shift + 1)) << (shift + 1)) | (1 << shift)
-    split = bisect_left(keys, middle, lo, hi)
-    left = _build(records, keys, lo, split, depth + 1, out, inner) if split > lo else (EMPTY, 0)
-    right = _build(records, keys, split, hi, depth + 1, out, inner) if split < hi else (EMPTY, 0)
+    first = int.from_bytes(records[lo][0], "big")
+    middle = (((first >> (shift + 1)) << (shift + 1)) | (1 << shift)).to_bytes(HASH_SIZE, "big")
+    split = bisect_left(records, (middle,), lo, hi)  # the first key with bit ``depth`` set
+    left = _build(records, lo, split, depth + 1, out, inner) if split > lo else (EMPTY, 0)
+    right = _build(records, split, hi, depth + 1, out, inner) if split < hi else (EMPTY, 0)
     digest = _sha256(NODE_TAG + left[0] + right[0]).digest()
     inner[0] += 1
     return digest, out.write(NODE_TAG + digest + _OFFSETS.pack(left[1], right[1]))
