@@ -112,7 +112,13 @@ def one_run(
     shutil.copyfile(pristine, work)
     out: dict[str, float] = {}
     out["load"], loaded = timed(lambda: open_map(work, ref, checkpoint), clock)
-    assert loaded is not None
+    if loaded is None:
+        with work.open("rb") as handle:
+            header = handle.read(64)
+        raise SystemExit(
+            f"{work} was not opened: header {header.hex()}, {work.stat().st_size} bytes; "
+            f"binding {ref}"
+        )
     try:
         out["checks"], result = timed(lambda: since(store, state, stop, loaded), clock)
         assert result.state_map is loaded and result.map_roots >= 1
