@@ -114,6 +114,7 @@ class FileMap(StateMap):
         "_path",
         "_ref",
         "_top",
+        "reads",
     )
 
     def __init__(self, path: Path, ref: MapNodeRef, trusted_root: bytes) -> None:
@@ -125,6 +126,8 @@ class FileMap(StateMap):
         self._length = ref.length
         self._keys = ref.keys
         self._inner_count = ref.inner
+        self.reads = 0
+        """Records read from the file so far (what a verification cost in file reads)."""
         where = f"state map file {path}"
         try:
             self._fd = os.open(path, os.O_RDONLY)
@@ -158,6 +161,7 @@ class FileMap(StateMap):
         if not HEADER_SIZE <= offset <= self._length - NODE_SIZE:
             raise self._fail(offset, f"a node offset outside the records (0..{self._length})")
         data = os.pread(self._fd, LEAF_SIZE, offset)
+        self.reads += 1
         node = _Node()
         node.ref = offset
         if not data:

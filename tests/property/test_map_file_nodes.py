@@ -193,3 +193,20 @@ def test_deletions_and_malformed_writes_change_nothing() -> None:
         assert file_map.root == ref.root
     with pytest.raises(VerificationError, match="the saved checkpoint signs"):
         FileMap(path, ref, b"\x01" * 32)
+
+
+def test_an_update_reads_and_appends_in_proportion_to_the_keys_it_writes() -> None:
+    """20 writes into a map of 20,000 keys read a few hundred records (their paths and
+    the siblings), not the file, and append about a path's worth of records each."""
+    path = folder() / "m"
+    pairs = [(os.urandom(32), os.urandom(32)) for _ in range(20_000)]
+    ref = write_map_file(path, StateMap(pairs, lean=True))
+    file_map = open_file_map(path, ref, ref.root)
+    assert file_map is not None and file_map.reads == 1  # the root's record
+    writes = [(os.urandom(32), os.urandom(32)) for _ in range(10)] + pairs[:10]
+    file_map.update(writes)
+    depth = (20_000).bit_length() + 6  # ~log2(n), with room for unlucky paths
+    assert file_map.reads <= len(writes) * 2 * depth
+    saved = file_map.save(path)
+    assert saved.length - ref.length <= len(writes) * (LEAF_SIZE + depth * NODE_SIZE)
+    assert saved.root == StateMap([*pairs, *writes]).root
