@@ -351,16 +351,20 @@ class FileMap(StateMap):
             fd = os.open(path, os.O_RDWR)
         except OSError as exc:
             raise StateFileError(f"state map file {path}: cannot open it ({exc})") from exc
+        placed: list[_Node] = []
         try:
             if os.fstat(fd).st_size != self._length:
                 os.ftruncate(fd, self._length)  # an unfinished save's tail: nothing binds it
             out = bytearray()
-            top = _emit(self._top, self._length, out)
+            top = _emit(self._top, self._length, out, placed)
             if out:
                 os.pwrite(fd, bytes(out), self._length)
                 os.fsync(fd)
-        except OSError as exc:
-            raise StateFileError(f"state map file {path}: not written ({exc})") from exc
+        except BaseException as exc:
+            _unplace(placed)
+            if isinstance(exc, OSError):
+                raise StateFileError(f"state map file {path}: not written ({exc})") from exc
+            raise
         finally:
             os.close(fd)
         self._length += len(out)
@@ -387,11 +391,16 @@ class FileMap(StateMap):
                     handle.write(chunk)
                     remaining -= len(chunk)
             out = bytearray()
-            top = _emit(self._top, self._length, out)
+            top = _emit(self._top, self._length, out, placed)
             handle.write(bytes(out))
             return top
 
-        top, length = _write_file(path, file_id, fill)
+        placed: list[_Node] = []
+        try:
+            top, length = _write_file(path, file_id, fill)
+        except BaseException:
+            _unplace(placed)
+            raise
         self._path, self._length = Path(path), length
         self._closer()
         self._fd = os.open(path, os.O_RDONLY)
@@ -466,9 +475,11 @@ def _pending_bytes(top: _Node | None) -> int:
     return total
 
 
-def _emit(top: _Node | None, base: int, out: bytearray) -> int:
+def _emit(top: _Node | None, base: int, out: bytearray, placed: list[_Node]) -> int:
     """Append the records of the nodes not in the file (children before parents) to
-    ``out``, which starts at file offset ``base``; returns ``top``'s offset (0: empty)."""
+    ``out``, which starts at file offset ``base``; returns ``top``'s offset (0: empty).
+    The nodes given an offset are added to ``placed`` (``_unplace`` them if the bytes
+    are not written after all)."""
     if top is None:
         return 0
     stack: list[tuple[_Node, bool]] = [(top, False)]
@@ -478,6 +489,7 @@ def _emit(top: _Node | None, base: int, out: bytearray) -> int:
             continue
         if node.key is not None:
             node.ref = base + len(out)
+            placed.append(node)
             out += LEAF_TAG + node.key + node.value
             continue
         if not children_done:
@@ -490,8 +502,14 @@ def _emit(top: _Node | None, base: int, out: bytearray) -> int:
         left = node.left.ref if node.left is not None else 0
         right = node.right.ref if node.right is not None else 0
         node.ref = base + len(out)
+        placed.append(node)
         out += NODE_TAG + node.hash + _OFFSETS.pack(left, right)
     return top.ref
+
+
+def _unplace(placed: list[_Node]) -> None:
+    for node in placed:
+        node.ref = 0
 
 
 class _Writer:

@@ -210,3 +210,31 @@ def test_an_update_reads_and_appends_in_proportion_to_the_keys_it_writes() -> No
     saved = file_map.save(path)
     assert saved.length - ref.length <= len(writes) * (LEAF_SIZE + depth * NODE_SIZE)
     assert saved.root == StateMap([*pairs, *writes]).root
+
+
+def test_a_failed_save_can_be_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails (disk full) raises StateFileError, and a later save writes
+    every changed node again (none is taken as already in the file)."""
+    import ledger.mapfile as mapfile_module
+    from ledger.trust_state import StateFileError
+
+    path = folder() / "m"
+    pairs = [(os.urandom(32), os.urandom(32)) for _ in range(50)]
+    ref = write_map_file(path, StateMap(pairs))
+    file_map = open_file_map(path, ref, ref.root)
+    assert file_map is not None
+    writes = [(os.urandom(32), os.urandom(32)) for _ in range(5)]
+    file_map.update(writes)
+
+    def full(*_: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mapfile_module.os, "pwrite", full)
+    with pytest.raises(StateFileError, match="not written"):
+        file_map.save(path)
+    monkeypatch.undo()
+    saved = file_map.save(path)
+    file_map.close()
+    reopened = open_file_map(path, saved, saved.root)
+    assert reopened is not None
+    check_same(reopened, {**dict(pairs), **dict(writes)}, [])
