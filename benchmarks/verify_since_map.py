@@ -1,27 +1,32 @@
-"""``verify --since`` with the claim-state map checked (decision 0014, "Map"): what the map
-file costs, against ``--since`` without the map in the same run.
+"""``verify --since`` with the claim-state map checked (decision 0014, "Map"): what the
+verifier's map file costs to load, update and save, for ``--new`` entries after a saved
+state at ``--at`` entries, so that runs at different ``--at`` show whether the cost follows
+the log's size (it should not: O(k log n) for k new entries).
 
-Setup (untimed): a copy of the benchmark fixture (``benchmarks/fixture.py``) extended by
-``--new`` entries (``--home``, built first if missing; the lead's fixture is only read).
-The saved state at the fixture's size is made from its stored checkpoint and tree
-frontier, not by a full verify (that is ``benchmarks/verify_since.py``'s figure; here the
-state is only the starting point, and ``verify_since`` checks its note's signature).
+Setup (untimed): a fixture home holding at least ``--at`` + ``--new`` entries with signed
+checkpoints at both sizes (``benchmarks/fixture.py``; build a copy and extend it, e.g.
+to 1,001,000 then 1,011,000 for states at 1,000,000 and 1,001,000). The saved state at
+``--at`` is made from its stored checkpoint and tree frontier (``verify_since`` checks its
+note), and the map at ``--at`` from the store's ``state_map_leaves`` rows (checked against
+the checkpoint), written once as a version 2 map file (``write_map_file``: the figure a
+full verify pays once). Each run starts from a copy of that file.
 
-Measured, interleaved ``--repeat`` times, CPU time of this process (``time.process_time``:
-the machine is shared) and wall time:
+Measured, interleaved ``--repeat`` times, CPU time of this process (``--clock cpu``, the
+default: the machine is shared) or wall time:
 
-* ``fallback``: the map at the saved size rebuilt from ``state_map_leaves`` and checked
-  against the saved checkpoint (``map_since.map_from_rows``);
-* ``write``: the map file written (``map_since.write_map``), and its size;
-* ``load``: the map file read, hashed and rebuilt (``map_since.load_map``);
-* ``since, map``: ``verify_since`` over the new entries from the loaded map (every new
-  checkpoint's map root checked, absences answered from the map);
-* ``since, no map``: the same without the map (the baseline: what ``--since`` did before);
+* ``load``: ``map_since.open_map`` (the header and the root's record, checked);
+* ``checks``: ``verify_since`` over the new entries from the file-backed map (every new
+  checkpoint's map root checked, absences answered from the map; the map's paths read and
+  authenticated as the writes need them);
+* ``save``: ``map_since.write_map`` (the changed nodes appended, fsync);
+* ``checks, no map``: the same ``verify_since`` without the map (what ``--since`` did
+  before the map);
+* with ``--v1``, the version 1 file's load and write, for comparison in the same run.
 
-and ``--repeat-cli`` runs of ``claims-ledger verify --since STATE --save-state OUT`` with
-the map file present, and without it (fallback), from spawn to exit.
+Then one untimed run under ``tracemalloc`` for the Python heap's peak during load + checks
++ save, and the file's size before and after.
 
-    .venv/bin/python benchmarks/verify_since_map.py [--entries 1000000] [--new 1000]
+    .venv/bin/python benchmarks/verify_since_map.py --home DIR --at 1000000 --new 1000
 """
 
 from __future__ import annotations
@@ -31,30 +36,41 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
-import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from benchmarks.fixture import MARKER, build_ledger, default_path, fixture_env, fixture_settings
+from benchmarks.fixture import fixture_settings
 from ledger import merkle
+from ledger.checkpoint import Checkpoint
 from ledger.instance import open_instance
-from ledger.map_since import load_map, map_from_rows, map_path, write_map
+from ledger.map_since import (
+    close_map,
+    decode_map,
+    encode_map,
+    map_from_rows,
+    map_path,
+    open_map,
+    write_map,
+)
+from ledger.mapfile import write_map_file
+from ledger.statemap import StateMap
 from ledger.store import Store
-from ledger.trust_state import save_state
-from ledger.verify_since import StoreLog, VerifiedState, to_trust_state, verify_since
+from ledger.trust_state import MapNodeRef
+from ledger.verify_since import SinceResult, StoreLog, VerifiedState, verify_since
 
 T = TypeVar("T")
 
 
-def timed(call: Callable[[], T]) -> tuple[float, float, T]:
-    """(CPU seconds, wall seconds, result) of one call."""
-    cpu, wall = time.process_time(), time.perf_counter()
+def timed(call: Callable[[], T], clock: str) -> tuple[float, T]:
+    """(seconds by ``clock``, result) of one call."""
+    read = time.process_time if clock == "cpu" else time.perf_counter
+    start = read()
     result = call()
-    return time.process_time() - cpu, time.perf_counter() - wall, result
+    return read() - start, result
 
 
 def state_at(store: Store, size: int) -> VerifiedState:
@@ -64,129 +80,140 @@ def state_at(store: Store, size: int) -> VerifiedState:
         ids = merkle.frontier_ids(size)
         found = txn.read_nodes(ids)
         keys = txn.key_entries(size)
-    assert checkpoint is not None
+    if checkpoint is None:
+        raise SystemExit(f"no signed checkpoint at {size}: extend the fixture to it first")
     frontier = tuple(found[i] for i in ids)
     return VerifiedState(
-        size, checkpoint.root, frontier, checkpoint.note, tuple(data for _, data in keys)
+        size, merkle.Hash(checkpoint.root), frontier, checkpoint.note, tuple(d for _, d in keys)
     )
 
 
-def since(store: Store, state: VerifiedState, state_map: object) -> object:
-    head = store.head().size
+def since(store: Store, state: VerifiedState, stop: int, state_map: StateMap | None) -> SinceResult:
+    """``verify_since`` over entries ``state.size``..``stop - 1`` (a checkpoint at ``stop``)."""
     with store.reader() as txn:
-        rows = list(txn.entry_rows(state.size, head))
+        rows = list(txn.entry_rows(state.size, stop))
         checkpoints = [
-            c for s in txn.checkpoint_sizes(state.size, head) if (c := txn.checkpoint(s))
+            c for s in txn.checkpoint_sizes(state.size, stop) if (c := txn.checkpoint(s))
         ]
     log = StoreLog(store)
-    return verify_since(
-        state,
-        rows,
-        log,
-        checkpoints,
-        store=store,
-        nodes=log,
-        state_map=state_map,  # type: ignore[arg-type]
-    )
+    return verify_since(state, rows, log, checkpoints, store=store, nodes=log, state_map=state_map)
 
 
-def cli(home: Path, *args: str) -> tuple[float, str, str]:
-    env = {**os.environ, **fixture_env(home), "COLUMNS": "200"}
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args], env=env, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stderr}")
-    return seconds, " ".join(done.stdout.split()), " ".join(done.stderr.split())
+def one_run(
+    store: Store,
+    state: VerifiedState,
+    stop: int,
+    checkpoint: Checkpoint,
+    pristine: Path,
+    ref: MapNodeRef,
+    work: Path,
+    clock: str,
+) -> dict[str, float]:
+    shutil.copyfile(pristine, work)
+    out: dict[str, float] = {}
+    out["load"], loaded = timed(lambda: open_map(work, ref, checkpoint), clock)
+    if loaded is None:
+        with work.open("rb") as handle:
+            header = handle.read(64)
+        raise SystemExit(
+            f"{work} was not opened: header {header.hex()}, {work.stat().st_size} bytes; "
+            f"binding {ref}"
+        )
+    try:
+        out["checks"], result = timed(lambda: since(store, state, stop, loaded), clock)
+        assert result.state_map is loaded and result.map_roots >= 1
+        new_map = result.state_map
+        out["save"], _ = timed(lambda: write_map(work, stop, new_map), clock)
+    finally:
+        close_map(loaded)
+    out["total"] = out["load"] + out["checks"] + out["save"]
+    return out
+
+
+def setup_map(
+    store: Store, at: int, checkpoint: Checkpoint, pristine: Path, args: argparse.Namespace
+) -> tuple[MapNodeRef, dict[str, list[float]]]:
+    """The v2 map file at ``at`` (and, with ``--v1``, the v1 file's load and write times)."""
+    built = map_from_rows(store, at, checkpoint)
+    assert built is not None
+    seconds, ref = timed(partial(write_map_file, pristine, built), args.clock)
+    print(f"setup: {len(built):,} map keys; v2 file written whole in {seconds:.2f} s")
+    v1: dict[str, list[float]] = {}
+    path = args.work / "v1.map"
+    for _ in range(args.repeat if args.v1 else 0):
+        seconds, _ = timed(partial(write_v1, path, at, built), args.clock)
+        v1.setdefault("v1 write", []).append(seconds)
+        seconds, _ = timed(partial(decode_map, path.read_bytes(), at, where="v1"), args.clock)
+        v1.setdefault("v1 load", []).append(seconds)
+    return ref, v1
+
+
+def write_v1(path: Path, at: int, built: StateMap) -> None:
+    data = encode_map(at, built)
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--home", type=Path, required=True, help="the (extended) fixture")
+    parser.add_argument("--at", type=int, default=1_000_000, help="the saved state's size")
     parser.add_argument("--new", type=int, default=1000)
-    parser.add_argument("--home", type=Path, required=True, help="the extended copy")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--repeat-cli", type=int, default=2)
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--v1", action="store_true", help="also time the v1 file's load/write")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/mapfile-bench/work"))
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cpus, python "
-        f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}"
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
-    home = args.home
-    if not (home / MARKER).exists():
-        base = build_ledger(default_path(args.entries), args.entries)
-        if home.exists():
-            shutil.rmtree(home)
-        shutil.copytree(base, home)
-        (home / MARKER).unlink()
-        build_ledger(home, args.entries + args.new)
-    instance = open_instance(fixture_settings(home), lazy_keys=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    instance = open_instance(fixture_settings(args.home), lazy_keys=True)
     try:
         store = instance.ledger.store
         verifier = instance.ledger.log_verifier()
-        state = state_at(store, args.entries)
-        state.check(verifier)
-        figures: dict[str, list[tuple[float, float]]] = {}
-        size_bytes = 0
-        state_file = home / "bench-state.json"
+        stop = args.at + args.new
+        state = state_at(store, args.at)
+        checkpoint = state.check(verifier)
+        assert checkpoint is not None
+        state_at(store, stop)  # a checkpoint must close the new entries
+        pristine = args.work / "pristine.map"
+        ref, v1 = setup_map(store, args.at, checkpoint, pristine, args)
+        figures: dict[str, list[float]] = {}
+        work = map_path(args.work / "bench-state.json")
         for r in range(args.repeat):
-            cpu, wall, built = timed(
-                lambda: map_from_rows(store, state.size, state.check(verifier))
-            )
-            assert built is not None
-            figures.setdefault("fallback: map rebuilt from rows", []).append((cpu, wall))
-            cpu, wall, ref = timed(partial(write_map, map_path(state_file), state.size, built))
-            figures.setdefault("map file written", []).append((cpu, wall))
-            size_bytes = ref.length
-            save_state(state_file, to_trust_state(state, verifier, ref))
-            cpu, wall, loaded = timed(partial(load_map, map_path(state_file), ref, state.size))
-            figures.setdefault("map file loaded", []).append((cpu, wall))
-            cpu, wall, _ = timed(partial(since, store, state, loaded))
-            figures.setdefault("since, map checked (from loaded map)", []).append((cpu, wall))
-            cpu, wall, _ = timed(lambda: since(store, state, None))
-            figures.setdefault("since, no map (baseline)", []).append((cpu, wall))
-            print(f"  run {r + 1}/{args.repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
-        del built, loaded
+            for name, value in one_run(
+                store, state, stop, checkpoint, pristine, ref, work, args.clock
+            ).items():
+                figures.setdefault(name, []).append(value)
+            seconds, _ = timed(lambda: since(store, state, stop, None), args.clock)
+            figures.setdefault("checks, no map", []).append(seconds)
+            print(f"  run {r + 1}/{args.repeat} (load average {os.getloadavg()[0]:.2f})")
+        size_after = work.stat().st_size
+        tracemalloc.start()
+        one_run(store, state, stop, checkpoint, pristine, ref, work, args.clock)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     finally:
         instance.close()
-    out = home / "bench-out.json"
-    with_file: list[float] = []
-    without: list[float] = []
-    said = noted = ""
-    for _ in range(args.repeat_cli):
-        seconds, said, _ = cli(home, "verify", "--since", str(state_file), "--save-state", str(out))
-        with_file.append(seconds)
-        hidden = map_path(state_file).with_suffix(".hidden")
-        map_path(state_file).rename(hidden)
-        try:
-            seconds, _, noted = cli(
-                home, "verify", "--since", str(state_file), "--save-state", str(out)
-            )
-        finally:
-            hidden.rename(map_path(state_file))
-        without.append(seconds)
     print()
     print(
-        f"medians of {args.repeat} (in-process) and {args.repeat_cli} (CLI) runs: "
-        f"{args.new:,} new entries on {args.entries:,}"
+        f"medians of {args.repeat}, {args.clock} clock: {args.new:,} new entries after {args.at:,}"
     )
-    for name, values in figures.items():
-        cpu = statistics.median(v[0] for v in values)
-        wall = statistics.median(v[1] for v in values)
-        print(f"  {name:<40} cpu {cpu:>7.2f} s   wall {wall:>7.2f} s")
-    base = statistics.median(v[0] for v in figures["since, no map (baseline)"])
-    mapped = statistics.median(v[0] for v in figures["since, map checked (from loaded map)"])
-    load = statistics.median(v[0] for v in figures["map file loaded"])
-    print(f"  ratio (load + since with map) / since without, cpu: {(load + mapped) / base:.2f}x")
-    print(f"  map file: {size_bytes:,} bytes")
-    print(f"  CLI verify --since, map file present   {statistics.median(with_file):>7.2f} s wall")
-    print(f"  CLI verify --since, no map file         {statistics.median(without):>7.2f} s wall")
-    print(f"  --since said: {said}")
-    print(f"  fallback note: {noted}")
+    for name, values in {**figures, **v1}.items():
+        print(
+            f"  {name:<16} {statistics.median(values):>8.3f} s   (runs: "
+            + ", ".join(f"{v:.3f}" for v in values)
+            + ")"
+        )
+    print(f"  map file: {ref.length:,} bytes at {args.at:,}, {size_after:,} after the save")
+    print(f"  Python heap peak (tracemalloc) during load + checks + save: {peak / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,14 @@ from ledger.entries import (
     verify_signature,
 )
 from ledger.errors import LedgerError, VerificationError
-from ledger.map_since import check_start, load_map, map_path, since_replay, write_map
+from ledger.map_since import (
+    check_start,
+    close_map,
+    map_path,
+    open_map,
+    since_replay,
+    write_map,
+)
 from ledger.rules import KeyState
 from ledger.signing import key_id as signing_key_id
 from ledger.state import (
@@ -803,6 +810,14 @@ class LedgerClient:
         kept = self._kept_map(state)
         if kept is None:  # no verified map at the saved size: never skip the map check
             return self._full_sync(note, checkpoint)
+        try:
+            return self._incremental_sync(note, checkpoint, state, kept)
+        finally:
+            close_map(kept)
+
+    def _incremental_sync(
+        self, note: bytes, checkpoint: Checkpoint, state: TrustState, kept: StateMap
+    ) -> SyncReport:
         start = state.size
         checker = _Incremental(self, state, checkpoint, since_replay(kept))
         leaves: list[merkle.Hash] = []
@@ -848,7 +863,7 @@ class LedgerClient:
             return None
         if state_map_root(state.checkpoint) is None:
             return None
-        kept = load_map(map_path(self.state_path), state.state_map, state.size)
+        kept = open_map(map_path(self.state_path), state.state_map, state.checkpoint)
         if kept is not None:
             check_start(kept, state.checkpoint, f"state map file {map_path(self.state_path)}")
         return kept

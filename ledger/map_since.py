@@ -1,19 +1,24 @@
 """The verifier's own copy of the claim-state map, for incremental verification (decision
-0014, "Map"; byte format in docs/formats/client-state.md, "The map file").
+0014, "Map"; byte formats in docs/formats/client-state.md, "The map file").
 
 A full verification replays the whole map (``ledger.statelog.StateReplay``). An
 incremental one starts from the map at the saved size ``k`` instead: the *map file* kept
 beside the state file (``STATE.map``), which the verifier wrote itself after a successful
-verification and which the state file binds by its SHA-256 and length. Loaded, its root
-must be the one the saved checkpoint signs; the new entries' writes are replayed onto it
-and every new checkpoint's state-map root is checked; the map at ``k`` then answers, with
-no trust in the store or server, "which entry registered this SHA-256 before ``k``" and
-"which is this claim's latest entry before ``k``".
+verification. Version 2 files (``ledger.mapfile``) hold the map's tree nodes and are read
+lazily: only the paths of the keys the new entries write or the checks ask about, each
+node authenticated against the saved checkpoint's map root (or, for a checkpoint signed
+before the map existed, the root the state file binds); saving appends the changed nodes.
+Load, update and save cost O(k log n) for k new writes. Version 1 files (every record,
+bound by the state file's SHA-256) are still read, in full (O(n), once); the next save
+writes version 2. The new entries' writes are replayed onto the map and every new
+checkpoint's state-map root is checked; the map at ``k`` then answers, with no trust in the
+store or server, "which entry registered this SHA-256 before ``k``" and "which is this
+claim's latest entry before ``k``".
 
-Without a map file (a state saved before there were map files, or the file deleted), a
-store-backed check rebuilds the map at ``k`` from the store's ``state_map_leaves`` rows and
-accepts it only if its root is the saved checkpoint's (``map_from_rows``): sound, but
-linear in the log.
+Without a usable map file (a state saved before there were map files, the file deleted,
+or a file a crash left unbound: replaced before the state file was), a store-backed check
+rebuilds the map at ``k`` from the store's ``state_map_leaves`` rows and accepts it only if
+its root is the saved checkpoint's (``map_from_rows``): sound, but linear in the log.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, state_map_root
 from ledger.errors import FormatError, VerificationError
+from ledger.mapfile import FileMap, open_file_map, write_map_file
 from ledger.statelog import StateReplay
 from ledger.statemap import EMPTY, HASH_SIZE, StateMap
 from ledger.store import Store
-from ledger.trust_state import MapFileRef, write_atomically
+from ledger.trust_state import MapBinding, MapFileRef, MapNodeRef
 
 MAGIC = b"claims-ledger/state-map-file@v1\n"
-"""The first 32 bytes of a map file."""
+"""The first 32 bytes of a version 1 map file."""
 _HEADER = struct.Struct(">32sQQ32s")  # magic, tree size, record count, root
 _RECORD = 2 * HASH_SIZE
 PAGE = 65_536
@@ -82,9 +88,11 @@ def decode_map(data: bytes, size: int, *, where: str) -> StateMap:
 
 
 def load_map(path: Path, ref: MapFileRef, size: int) -> StateMap | None:
-    """The map file at ``path`` bound by ``ref`` (from the state file) at tree size
-    ``size``; None if there is no file. A file that is there but differs from what the
-    state file binds (length, SHA-256) or is malformed raises VerificationError."""
+    """The version 1 map file at ``path`` bound by ``ref`` (from the state file) at tree
+    size ``size``; None if there is no file, or if its bytes are not the ones the state
+    file binds (length, SHA-256: a crash between the two writes of an older version, or an
+    edit), so the caller rebuilds the map from the log. A file that matches its binding but
+    is malformed raises VerificationError."""
     where = f"state map file {path}"
     try:
         with path.open("rb") as handle:
@@ -94,20 +102,36 @@ def load_map(path: Path, ref: MapFileRef, size: int) -> StateMap | None:
     except OSError as exc:
         raise VerificationError(f"{where}: cannot read it ({exc.strerror})") from exc
     if len(data) != ref.length or hashlib.sha256(data).digest() != ref.sha256:
-        raise VerificationError(
-            f"{where}: its bytes are not the ones the state file binds ({ref.length} bytes, "
-            f"SHA-256 {ref.sha256.hex()}): it was altered, truncated or belongs to another "
-            "state; delete it to rebuild the map from the log"
-        )
+        return None
     return decode_map(data, size, where=where)
 
 
-def write_map(path: Path, size: int, state_map: StateMap) -> MapFileRef:
-    """Write the map file atomically (temporary file, fsync, rename, folder fsync) and
-    return its binding for the state file, which the caller writes after it."""
-    data = encode_map(size, state_map)
-    write_atomically(path, data, "state map file")
-    return MapFileRef(hashlib.sha256(data).digest(), len(data))
+def open_map(path: Path, ref: MapBinding, checkpoint: Checkpoint | None) -> StateMap | None:
+    """The verifier's map at the saved size from the map file at ``path`` bound by ``ref``:
+    a version 2 file opened lazily (its nodes checked as they are read against the map root
+    ``checkpoint`` signs, or the one the state binds when it signs none), a version 1 file
+    read whole. None: no usable file (missing, or not the one bound), rebuild it."""
+    size = checkpoint.size if checkpoint is not None else 0
+    if isinstance(ref, MapFileRef):
+        return load_map(path, ref, size)
+    trusted = signed_root(checkpoint)
+    return open_file_map(path, ref, trusted if trusted is not None else ref.root)
+
+
+def write_map(path: Path, size: int, state_map: StateMap) -> MapNodeRef:
+    """Save the map at tree size ``size`` to ``path`` and return its binding for the state
+    file, which the caller writes after it: a map read from a version 2 file appends its
+    changed nodes (``FileMap.save``), any other is written whole (``write_map_file``)."""
+    del size  # the state file says the size; the map file holds only the map
+    if isinstance(state_map, FileMap):
+        return state_map.save(path)
+    return write_map_file(path, state_map)
+
+
+def close_map(state_map: StateMap | None) -> None:
+    """Release a map's file, if it reads one."""
+    if isinstance(state_map, FileMap):
+        state_map.close()
 
 
 def signed_root(checkpoint: Checkpoint | None) -> bytes | None:
@@ -159,11 +183,13 @@ def since_replay(state_map: StateMap) -> StateReplay:
 __all__ = [
     "MAGIC",
     "check_start",
+    "close_map",
     "decode_map",
     "encode_map",
     "load_map",
     "map_from_rows",
     "map_path",
+    "open_map",
     "signed_root",
     "since_replay",
     "write_map",

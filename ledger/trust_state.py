@@ -77,8 +77,8 @@ def check_note(text: str, verifiers: Trusted) -> Checkpoint:
 
 @dataclass(frozen=True)
 class MapFileRef:
-    """The state file's binding to its claim-state map sidecar (``ledger.map_since``): the
-    SHA-256 and length of the sidecar's bytes."""
+    """The state file's binding to a version 1 claim-state map sidecar (``ledger.map_since``,
+    still read, never written): the SHA-256 and length of the sidecar's bytes."""
 
     sha256: bytes
     length: int
@@ -105,6 +105,71 @@ class MapFileRef:
 
 
 @dataclass(frozen=True)
+class MapNodeRef:
+    """The state file's binding to a version 2 map file (``ledger.mapfile``, an append-only
+    file of the map's tree nodes): which file (``file_id``, from its header), the map root at
+    the state's size, the offset of that root's node, and how many bytes of the file belong
+    to the state (anything after them is an unfinished save's, and is cut off). ``keys`` and
+    ``inner`` (the tree's key and inner-node counts) only size compaction; the file itself
+    is checked node by node against ``root`` as it is read."""
+
+    file_id: bytes
+    root: bytes
+    root_node: int
+    length: int
+    keys: int
+    inner: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": 2,
+            "file_id": self.file_id.hex(),
+            "root": self.root.hex(),
+            "root_node": self.root_node,
+            "bytes": self.length,
+            "keys": self.keys,
+            "inner": self.inner,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> MapNodeRef:
+        members = {"format", "file_id", "root", "root_node", "bytes", "keys", "inner"}
+        if not isinstance(data, dict) or set(data) != members or data["format"] != 2:
+            raise FormatError(f"{where}: state_map (format 2) must have exactly {sorted(members)}")
+        file_id = _hex(data["file_id"], 16, f"{where}: state_map.file_id")
+        root = _hex(data["root"], 32, f"{where}: state_map.root")
+        numbers = [data[name] for name in ("root_node", "bytes", "keys", "inner")]
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers):
+            raise FormatError(
+                f"{where}: state_map.root_node, bytes, keys and inner must be integers >= 0"
+            )
+        return cls(file_id, root, *numbers)
+
+
+MapBinding = MapFileRef | MapNodeRef
+"""How a state file names its map file: version 1 (whole-file hash) or 2 (node file)."""
+
+
+def map_binding_from_json(data: Any, where: str) -> MapBinding:
+    """The ``state_map`` member: format 2 if it says so, else the version 1 binding."""
+    if isinstance(data, dict) and "format" in data:
+        return MapNodeRef.from_json(data, where)
+    return MapFileRef.from_json(data, where)
+
+
+def _hex(text: Any, size: int, where: str) -> bytes:
+    if not isinstance(text, str) or len(text) != 2 * size:
+        raise FormatError(f"{where} is not {2 * size} lowercase hex digits")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError as exc:
+        raise FormatError(f"{where} is not {2 * size} lowercase hex digits") from exc
+    if raw.hex() != text:
+        raise FormatError(f"{where} is not {2 * size} lowercase hex digits")
+    return raw
+
+
+@dataclass(frozen=True)
 class TrustState:
     """A checkpoint the holder has verified, with what is needed to extend it.
 
@@ -124,7 +189,7 @@ class TrustState:
     entries_verified: bool = False
     key_entries: tuple[bytes, ...] = ()
     log_keys: tuple[Verifier, ...] = ()
-    state_map: MapFileRef | None = None
+    state_map: MapBinding | None = None
     """The verified claim-state map at ``size`` kept beside the state (None: none kept)."""
 
     @property
@@ -149,7 +214,7 @@ class TrustState:
         entries_verified: bool = False,
         key_entries: Sequence[bytes] = (),
         log_keys: Sequence[Verifier] = (),
-        state_map: MapFileRef | None = None,
+        state_map: MapBinding | None = None,
     ) -> TrustState:
         """A state for ``note`` after checking its log signature (origin = the key's name),
         that ``frontier`` folds to its root, and that ``key_entries`` are key entries below
@@ -230,7 +295,7 @@ class TrustState:
             _unb64(e, f"{where}: key_entries") for e in _typed(data, "key_entries", list, where)
         ]
         verified = _typed(data, "entries_verified", bool, where)
-        ref = MapFileRef.from_json(data["state_map"], where) if "state_map" in data else None
+        ref = map_binding_from_json(data["state_map"], where) if "state_map" in data else None
         followed = data.get("log_keys", [])
         if not isinstance(followed, list) or not all(isinstance(k, str) for k in followed):
             raise FormatError(f"{where}: log_keys is not a list of verifier keys")

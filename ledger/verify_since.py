@@ -29,7 +29,8 @@ takes it, the entries ``k..n`` and the signed checkpoints in ``(k, n]``, and che
   history the store returns must end there).
 
 Cost: O(new entries + log n) hashes and signatures, plus O(log n) per older entry a new
-one looks up, plus loading the map file (linear in the number of map keys, no log reads).
+one looks up, plus O(log n) map-file reads and hashes per map key the new entries write
+(the file is read lazily and authenticated against the saved map root: ``ledger.mapfile``).
 Not rechecked: entries below ``k`` (the state says they were), the other projections
 (past claim states, search and quantity indexes, derived tables: a full
 ``claims-ledger verify`` does). See docs/decisions/0014-incremental-verification.md.
@@ -58,9 +59,10 @@ from ledger.entries import (
 from ledger.errors import FormatError, IntegrityError, ProofError, VerificationError
 from ledger.map_since import (
     check_start,
-    load_map,
+    close_map,
     map_from_rows,
     map_path,
+    open_map,
     since_replay,
     write_map,
 )
@@ -70,7 +72,7 @@ from ledger.statelog import StateReplay
 from ledger.statemap import StateMap, claim_key, source_key
 from ledger.store import Store, StoredCheckpoint
 from ledger.trust_state import (
-    MapFileRef,
+    MapBinding,
     Trusted,
     TrustState,
     check_note,
@@ -856,7 +858,7 @@ def from_trust_state(saved: TrustState) -> VerifiedState:
 
 
 def to_trust_state(
-    state: VerifiedState, verifier: Trusted, state_map: MapFileRef | None = None
+    state: VerifiedState, verifier: Trusted, state_map: MapBinding | None = None
 ) -> TrustState:
     """The state file for ``state`` (its note re-checked under ``verifier``), binding the
     map file ``state_map`` if one was written."""
@@ -905,31 +907,39 @@ def verify_with_state(
     only if its root is the saved checkpoint's (``map_rebuilt``)."""
     loaded = load_state(since, verifier) if since is not None else None
     rebuilt = False
+    kept: StateMap | None = None
     new_map: StateMap | None
-    if loaded is not None:
-        assert since is not None
-        kept = None
-        if loaded.state_map is not None:
-            kept = load_map(map_path(since), loaded.state_map, loaded.size)
-        rebuilt = kept is None
-        result = verify_store_since(
-            store, from_trust_state(loaded), log_verifier=verifier, state_map=kept
-        )
-        report, state, incremental = result.report, result.state, result
-        if result.log_key is not None:  # the log key after any rotation among the new entries
-            verifier = [
-                *([verifier] if isinstance(verifier, Verifier) else verifier),
-                result.log_key,
-            ]
-        new_map = result.state_map
-    else:
-        report = verify_store(store, workers=workers, progress=progress)
-        state, incremental = state_of_store(store, report), None
-        new_map = report.state_map
-    target = save if save is not None else since
-    if target is not None:
-        ref = write_map(map_path(target), state.size, new_map) if new_map is not None else None
-        save_state(target, to_trust_state(state, verifier, ref))
+    try:
+        if loaded is not None:
+            assert since is not None
+            if loaded.state_map is not None:
+                kept = open_map(map_path(since), loaded.state_map, loaded.checkpoint)
+            rebuilt = kept is None
+            result = verify_store_since(
+                store, from_trust_state(loaded), log_verifier=verifier, state_map=kept
+            )
+            report, state, incremental = result.report, result.state, result
+            if result.log_key is not None:  # the log key after a rotation among the new entries
+                verifier = [
+                    *([verifier] if isinstance(verifier, Verifier) else verifier),
+                    result.log_key,
+                ]
+            new_map = result.state_map
+        else:
+            report = verify_store(store, workers=workers, progress=progress)
+            state, incremental = state_of_store(store, report), None
+            new_map = report.state_map
+        target = save if save is not None else since
+        if target is not None:
+            # The map file first (appended to, or written beside and renamed), then the
+            # state file that binds it: a crash in between leaves the old state, which
+            # either finds its own nodes still there or rebuilds the map (map_since).
+            ref = None
+            if new_map is not None:
+                ref = write_map(map_path(target), state.size, new_map)
+            save_state(target, to_trust_state(state, verifier, ref))
+    finally:
+        close_map(kept)
     return StateRun(report, state, incremental, target, rebuilt)
 
 

@@ -16,9 +16,14 @@ from ledger.errors import IntegrityError, VerificationError
 from ledger.instance import Instance
 from ledger.map_since import map_path
 from ledger.statemap import StateMap
-from ledger.trust_state import load_state
+from ledger.trust_state import MapFileRef, MapNodeRef, load_state, save_state
 from ledger.verify import verify_store
-from ledger.verify_since import state_of_store, verify_store_since, verify_with_state
+from ledger.verify_since import (
+    state_of_store,
+    to_trust_state,
+    verify_store_since,
+    verify_with_state,
+)
 from tests.helpers import add_source, source_bytes, source_sha
 from tests.store.test_tamper import busy, data_of, edit  # noqa: F401 - busy is a fixture
 
@@ -135,34 +140,72 @@ def test_a_hidden_earlier_registration(busy: Instance) -> None:  # noqa: F811
 def test_the_map_file_round_trip_and_refusals(busy: Instance, tmp_path: Path) -> None:  # noqa: F811
     store, verifier = busy.ledger.store, busy.ledger.log_verifier()
     path = tmp_path / "state.json"
-    # A full verify at the head writes the state and its map file.
+    # A full verify at the head writes the state and its map file (version 2).
     verify_with_state(store, verifier, since=None, save=path, workers=0)
     saved = load_state(path, verifier)
-    assert saved is not None and saved.state_map is not None
+    assert saved is not None and isinstance(saved.state_map, MapNodeRef)
     mapped = map_path(path)
     assert mapped.stat().st_size == saved.state_map.length
+    assert mapped.read_bytes()[:32] == b"claims-ledger/state-map-file@v2\n"
     # Nothing new: a success that uses the map file (no rebuild), files unchanged.
     before = (path.read_bytes(), mapped.read_bytes())
     run = verify_with_state(store, verifier, since=path, save=None)
     assert not run.map_rebuilt and run.since is not None and run.since.state_map is not None
     assert (path.read_bytes(), mapped.read_bytes()) == before
-    # Tampered, truncated, or another state's map file: refused, nothing written.
     good = mapped.read_bytes()
-    for bad in (good[:-1], good[:-64], good[:100] + bytes([good[100] ^ 1]) + good[101:]):
+    # Truncated, or its root record altered: refused, nothing written.
+    root = saved.state_map.root_node
+    for bad, why in (
+        (good[:-1], "it was truncated"),
+        (good[: root + 5] + bytes([good[root + 5] ^ 1]) + good[root + 6 :], "does not hash"),
+    ):
         mapped.write_bytes(bad)
-        with pytest.raises(VerificationError, match="not the ones the state file binds"):
+        with pytest.raises(VerificationError, match=why):
             verify_with_state(store, verifier, since=path, save=None)
         assert path.read_bytes() == before[0] and mapped.read_bytes() == bad
-    # A state file whose binding was edited to match a forged file: the header's root,
-    # then the saved checkpoint, refuse it.
-    mapped.write_bytes(good)
+    # Another file than the one bound (another file id: a crash after a whole map file was
+    # renamed in, before its state file was): rebuilt from the rows, and written again.
+    mapped.write_bytes(good[:32] + bytes(16) + good[48:])
+    run = verify_with_state(store, verifier, since=path, save=None)
+    assert run.map_rebuilt
+    again = load_state(path, verifier)
+    assert again is not None and isinstance(again.state_map, MapNodeRef)
+    assert again.state_map.root == saved.state_map.root
+    assert mapped.stat().st_size == again.state_map.length
     # Missing map file: the fallback rebuilds it from the rows, and writes one again.
     mapped.unlink()
     run = verify_with_state(store, verifier, since=path, save=None)
-    assert run.map_rebuilt
-    assert mapped.read_bytes() == good
+    assert run.map_rebuilt and mapped.exists()
     data = json.loads(path.read_text())
-    assert data["state_map"] == {"sha256": saved.state_map.sha256.hex(), "bytes": len(good)}
+    assert data["state_map"]["format"] == 2 and data["state_map"]["bytes"] == len(good)
+
+
+def test_a_version_1_map_file_is_read_then_saved_as_version_2(
+    busy: Instance,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A state and map file of the previous format: read whole (checked against its
+    binding and the saved checkpoint), used, and replaced by a version 2 file; a version 1
+    file that does not match its binding (the old crash window) is rebuilt, not refused."""
+    import hashlib
+
+    from ledger.map_since import encode_map
+
+    store, verifier = busy.ledger.store, busy.ledger.log_verifier()
+    path = tmp_path / "state.json"
+    state, start = saved_with_map(busy, 10)
+    data = encode_map(10, start)
+    for binding_matches in (True, False):
+        map_path(path).write_bytes(data)
+        ref = MapFileRef(hashlib.sha256(data if binding_matches else b"").digest(), len(data))
+        save_state(path, to_trust_state(state, verifier, ref))  # type: ignore[arg-type]
+        run = verify_with_state(store, verifier, since=path, save=None)
+        assert run.map_rebuilt is not binding_matches
+        assert run.since is not None and run.since.map_roots == 3
+        saved = load_state(path, verifier)
+        assert saved is not None and isinstance(saved.state_map, MapNodeRef)
+        full = verify_store(store, workers=0)
+        assert full.state_map is not None and saved.state_map.root == full.state_map.root
 
 
 def test_a_state_file_binding_a_forged_map_file(busy: Instance, tmp_path: Path) -> None:  # noqa: F811
@@ -186,3 +229,45 @@ def test_a_state_file_binding_a_forged_map_file(busy: Instance, tmp_path: Path) 
     path.write_text(json.dumps(saved))
     with pytest.raises(VerificationError, match="the saved checkpoint at size 16 signs"):
         verify_with_state(store, verifier, since=path, save=None)
+
+
+def test_a_crash_between_the_map_file_and_the_state_file(
+    busy: Instance,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The map file is saved first, then the state file that binds it. A crash in between
+    (here: the state write raising) leaves the old state: after an append it finds its own
+    nodes (no rebuild); after a whole new file was renamed in, it rebuilds from the rows.
+    Either way the next run succeeds and saves a state the one after uses."""
+    import ledger.verify_since as since_module
+
+    ledger, store = busy.ledger, busy.ledger.store
+    verifier = ledger.log_verifier()
+    path = tmp_path / "state.json"
+    verify_with_state(store, verifier, since=None, save=path, workers=0)
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("power cut before the state file was renamed")
+
+    for case, source in (("appended", 40), ("whole file", 41)):
+        with ledger.batch() as batch:
+            add_source(batch, busy.writer_key(), source)
+        if case == "whole file":
+            map_path(path).unlink()  # the run rebuilds, then writes a whole new file
+        state_before = path.read_bytes()
+        monkeypatch.setattr(since_module, "save_state", crash)
+        with pytest.raises(RuntimeError, match="power cut"):
+            verify_with_state(store, verifier, since=path, save=None)
+        monkeypatch.undo()
+        assert path.read_bytes() == state_before
+        run = verify_with_state(store, verifier, since=path, save=None)
+        assert run.map_rebuilt is (case == "whole file")
+        assert run.since is not None and run.since.map_roots == 1
+        saved = load_state(path, verifier)
+        assert saved is not None and isinstance(saved.state_map, MapNodeRef)
+        assert saved.state_map.length == map_path(path).stat().st_size
+        full = verify_store(store, workers=0)
+        assert full.state_map is not None and saved.state_map.root == full.state_map.root
+        again = verify_with_state(store, verifier, since=path, save=None)
+        assert not again.map_rebuilt
