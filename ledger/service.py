@@ -89,6 +89,7 @@ def check_count_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_COUNT_LIMIT:
         raise InvalidInput(f"count limit must be 1 to {MAX_COUNT_LIMIT:,}, got {limit}")
 
+
 if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked for
     from ledger.derived import ClaimantView, LineFilter, LineView
 

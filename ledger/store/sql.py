@@ -759,8 +759,11 @@ class Txn:
         if plan.rows is not None:
             rows = plan.rows
         else:
+            query = plan.query
+            if plan.walking and as_of is not None:
+                query = query.where(*self._as_of_seek(as_of, page))
             with _order_index_only(self.conn, plan.walking):
-                rows = list(self.conn.execute(page.ordered(plan.query, plan.c).limit(limit)))
+                rows = list(self.conn.execute(page.ordered(query, plan.c).limit(limit)))
         if as_of is not None:
             rows = page.merged(rows, self._past_page(where, as_of, page))
         found = [_claim_state(row) for row in rows]
@@ -787,6 +790,7 @@ class Txn:
         *,
         as_of: int | None = None,
         page: _Page | None = None,
+        resolved: _Resolved | None = None,
     ) -> _Plan:
         """A select over ``claims`` of the claims matching ``where``, written for the plan
         that reads least (decision 0024): when one of the filter's indexed constraints
@@ -801,7 +805,7 @@ class Txn:
         page, those are the answer (``_Plan.rows``). ``as_of``: only the current rows whose
         head is before that size (the claims unchanged since; ``_past_page`` has the rest).
         """
-        resolved = self._resolve(where, as_of)
+        resolved = resolved or self._resolve(where, as_of)
         deferred = resolved.dialect == "postgresql" and where.text is not None
         few = self._few(where, resolved, search=False if deferred else None)
         if few is None and deferred:
@@ -822,10 +826,28 @@ class Txn:
         page's positions), the filter checked on each: the whole page when at least
         ``page.limit`` of them match, which is then the answer."""
         c = claims_t.c
-        head = page.ordered(select(claims_t), c).limit(HEAD_ROWS).subquery("head_rows")
+        inner = select(claims_t)
+        if resolved.as_of is not None:
+            inner = inner.where(*self._as_of_seek(resolved.as_of, page))
+        head = page.ordered(inner, c).limit(HEAD_ROWS).subquery("head_rows")
         query = page.ordered(_walk(select(head), head.c, where, resolved), head.c)
         with _order_index_only(self.conn, True):
             return list(self.conn.execute(query.limit(page.limit)).all())
+
+    def _as_of_seek(self, as_of: int, page: _Page) -> list[Any]:
+        """Where a walk of the order's index at tree size ``as_of`` starts: in log order at
+        seq ``as_of``; read downwards in another order, at (its top key, ``as_of``), past
+        the top key's claims extracted since (a key shared by most claims, one score for
+        all, would otherwise be read through every claim since ``as_of`` first). Read
+        upwards, a key's claims before ``as_of`` come first: no bound needed."""
+        c, field = claims_t.c, page.order.field
+        if field == "recorded":
+            return [c.seq < as_of]
+        if not page.descending:
+            return []
+        key = _sort_key(c, field)
+        top = self.conn.execute(select(key).order_by(key.desc(), c.seq.desc()).limit(1)).first()
+        return [] if top is None else [_beyond(key, c.seq, Position(top[0], as_of), False)]
 
     def _resolve(self, where: ClaimFilter, as_of: int | None = None) -> _Resolved:
         """What the filter's constraints resolve to before any claim is read: the claimant
@@ -996,7 +1018,11 @@ class Txn:
         valid at that size."""
         past = None if as_of is None else self._past_states(where, as_of)
         if at_most is not None:
-            plan = self._planned(where, "recorded", as_of=as_of)
+            resolved = self._resolve(where, as_of)
+            searching = resolved.dialect == "postgresql" and where.text is not None
+            if searching and self._head_count(where, resolved, at_most) > at_most:
+                return at_most + 1
+            plan = self._planned(where, "recorded", as_of=as_of, resolved=resolved)
             matching = plan.query.with_only_columns(plan.c.seq).limit(at_most + 1)
             with _order_index_only(self.conn, plan.walking):
                 counted = self._count(matching)
@@ -1009,6 +1035,20 @@ class Txn:
         if past is None:
             return self._count(current)
         return self._count(current.where(claims_t.c.head_seq < as_of)) + self._count(past)
+
+    def _head_count(self, where: ClaimFilter, resolved: _Resolved, at_most: int) -> int:
+        """How many of the first ``max(HEAD_ROWS, 2 * (at_most + 1))`` claims in log order
+        match, counted no further than ``at_most + 1``: more than ``at_most`` answers a
+        bounded count of a common search without its GIN index (decision 0028)."""
+        c = claims_t.c
+        inner = select(claims_t)
+        if resolved.as_of is not None:
+            inner = inner.where(c.seq < resolved.as_of)
+        rows = max(HEAD_ROWS, 2 * (at_most + 1))
+        head = inner.order_by(c.seq).limit(rows).subquery("head_rows")
+        matching = _walk(select(head.c.seq), head.c, where, resolved).limit(at_most + 1)
+        with _order_index_only(self.conn, True):
+            return self._count(matching)
 
     def _count(self, query: Any) -> int:
         counted = select(func.count()).select_from(query.subquery("counted"))
