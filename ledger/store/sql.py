@@ -1018,9 +1018,16 @@ class Txn:
         past = None if as_of is None else self._past_states(where, as_of)
         if at_most is not None:
             resolved = self._resolve(where, as_of)
-            searching = resolved.dialect == "postgresql" and where.text is not None
-            if searching and self._head_count(where, resolved, at_most) > at_most:
-                return at_most + 1
+            if resolved.dialect == "postgresql" and where.text is not None:
+                sample = self._head_count(where, resolved, HEAD_ROWS, at_most)
+                if sample > at_most:
+                    return at_most + 1
+                further = 2 * sample >= HEAD_ROWS  # half of them match: look twice as far
+                if (
+                    further
+                    and self._head_count(where, resolved, 2 * (at_most + 1), at_most) > at_most
+                ):
+                    return at_most + 1
             plan = self._planned(where, "recorded", as_of=as_of, resolved=resolved)
             matching = plan.query.with_only_columns(plan.c.seq).limit(at_most + 1)
             with _order_index_only(self.conn, plan.walking):
@@ -1035,15 +1042,15 @@ class Txn:
             return self._count(current)
         return self._count(current.where(claims_t.c.head_seq < as_of)) + self._count(past)
 
-    def _head_count(self, where: ClaimFilter, resolved: _Resolved, at_most: int) -> int:
-        """How many of the first ``max(HEAD_ROWS, 2 * (at_most + 1))`` claims in log order
-        match, counted no further than ``at_most + 1``: more than ``at_most`` answers a
-        bounded count of a common search without its GIN index (decision 0028)."""
+    def _head_count(self, where: ClaimFilter, resolved: _Resolved, rows: int, at_most: int) -> int:
+        """How many of the first ``rows`` claims in log order match, counted no further
+        than ``at_most + 1``: more than ``at_most`` answers a bounded count of a common
+        search without its GIN index (decision 0028). ``count_claims`` looks at
+        ``HEAD_ROWS`` first, and at ``2 * (at_most + 1)`` only if half of those match."""
         c = claims_t.c
         inner = select(claims_t)
         if resolved.as_of is not None:
             inner = inner.where(c.seq < resolved.as_of)
-        rows = max(HEAD_ROWS, 2 * (at_most + 1))
         head = inner.order_by(c.seq).limit(rows).subquery("head_rows")
         matching = _walk(select(head.c.seq), head.c, where, resolved).limit(at_most + 1)
         with _order_index_only(self.conn, True):
