@@ -8,6 +8,8 @@ or not at all. Bulk writes go through SQLAlchemy Core ``executemany``.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import operator
 from collections.abc import Iterator, Sequence
@@ -550,11 +552,10 @@ class Txn:
                         f"between {key} {low} and {high} (rebuild the projections)"
                     )
                 after = high
-            orphans = (
-                select(func.count())
-                .select_from(index)
-                .where(index.c[owner].not_in(select(states.c[key])))
-            )
+            # NOT EXISTS, an anti-join: PostgreSQL runs ``NOT IN (subquery)`` over a million
+            # keys (more than work_mem can hash) as a scan of the subquery per row.
+            exists = select(literal_column("1")).where(states.c[key] == index.c[owner]).exists()
+            orphans = select(func.count()).select_from(index).where(~exists)
             if self.conn.execute(orphans).scalar_one():
                 out.append(f"{index.name}: rows for claim states that do not exist")
         return out
@@ -748,64 +749,106 @@ class Txn:
         Keyset paging over (sort value, seq), read from the order's index. ``from_end``
         takes the last ``limit`` of them instead of the first (backward paging); the
         result is in ``order`` either way. ``as_of``: as the ledger stood at that tree
-        size (``_claim_states``).
+        size: the current rows whose head is before it (``_planned``, as without it) and
+        the past states valid at it (``_past_page``), merged (decision 0028).
         """
-        walking = False
-        if as_of is None:
-            query, c, walking = self._planned(where, order.field)
+        page = _Page(order, after, before, order.descending != from_end, limit)
+        plan = self._planned(where, order.field, as_of=as_of, page=page)
+        rows: list[Any]
+        if plan.rows is not None:
+            rows = plan.rows
         else:
-            states = self._claim_states(where, as_of)
-            query, c = states.select(), states.c
-        key = _sort_key(c, order.field)
-        for position, later in ((after, True), (before, False)):
-            if position is not None:
-                query = query.where(_beyond(key, c.seq, position, later != order.descending))
-        descending = order.descending != from_end
-        ordering = [key.desc(), c.seq.desc()] if descending else [key, c.seq]
-        if order.field == "recorded":
-            ordering = ordering[1:]
-        with _order_index_only(self.conn, walking):
-            rows = self.conn.execute(query.order_by(*ordering).limit(limit)).all()
+            query = plan.query
+            if plan.walking and as_of is not None:
+                query = query.where(*self._as_of_seek(as_of, page))
+            with _order_index_only(self.conn, plan.walking):
+                rows = list(self.conn.execute(page.ordered(query, plan.c).limit(limit)))
+        if as_of is not None:
+            rows = page.merged(rows, self._past_page(where, as_of, page))
         found = [_claim_state(row) for row in rows]
         return found[::-1] if from_end else found
 
-    def _claim_states(self, where: ClaimFilter, as_of: int | None) -> Any:
-        """The claims matching ``where``: a select over ``claims``, or with ``as_of`` a
-        subquery over the states they had at that tree size.
+    def _past_page(self, where: ClaimFilter, as_of: int, page: _Page) -> list[Any]:
+        """The first page of the past states valid at tree size ``as_of`` (``claim_versions``
+        rows replaced at ``as_of`` or later, begun before it), read by ``to_seq`` (the key)
+        and sorted: one row per claim changed since ``as_of``."""
+        v = versions_t.c
+        query = self._past_states(where, as_of)
+        return list(self.conn.execute(page.ordered(query, v).limit(page.limit)).all())
 
-        At size S a claim extracted before S is in the state its latest entry before S left
-        it in: the current row if its head is before S, else the past state (claim_versions)
-        that began before S and was replaced at S or later. Both parts get the same filter.
-        """
-        dialect = self.conn.dialect.name
-        current = _filtered(select(claims_t), claims_t.c, where, dialect, fts=True)
-        if as_of is None:
-            return current
+    def _past_states(self, where: ClaimFilter, as_of: int) -> Any:
         v = versions_t.c
         past = select(*(v[column.name] for column in claims_t.columns))
-        past = _filtered(past, v, where, dialect, fts=False)
-        return union_all(
-            current.where(claims_t.c.head_seq < as_of),
-            past.where(v.head_seq < as_of, v.to_seq >= as_of),
-        ).subquery("claims_as_of")
+        past = _filtered(past, v, where, self.conn.dialect.name, fts=False)
+        return past.where(v.to_seq >= as_of, v.head_seq < as_of)
 
-    def _planned(self, where: ClaimFilter, field: OrderField) -> tuple[Any, Any, bool]:
+    def _planned(
+        self,
+        where: ClaimFilter,
+        field: OrderField,
+        *,
+        as_of: int | None = None,
+        page: _Page | None = None,
+        resolved: _Resolved | None = None,
+    ) -> _Plan:
         """A select over ``claims`` of the claims matching ``where``, written for the plan
-        that reads least (decision 0024): when one of the filter's indexes finds at most
-        ``FEW`` claims (``_few``), those claims by seq, every constraint checked on them,
-        then sorted; otherwise the order's index, read in order with every constraint
-        checked on each row (``_walk``), which fills a page after about ``limit * N / M``
-        rows when M of N claims match, M > ``FEW``."""
-        resolved = self._resolve(where)
-        few = self._few(where, resolved)
+        that reads least (decision 0024): when one of the filter's indexed constraints
+        finds at most ``FEW`` claims (``_few``), those claims by seq, every constraint
+        checked on them, then sorted; otherwise the order's index, read in order with every
+        constraint checked on each row (``_walk``), which fills a page after about
+        ``limit * N / M`` rows when M of N claims match, M > ``FEW``.
+
+        On PostgreSQL a search is probed last, as its GIN index finds every match before
+        the first (decision 0028): before it, with ``page``, the first ``HEAD_ROWS`` rows
+        of the order's index are read with the filter checked on each; if they fill the
+        page, those are the answer (``_Plan.rows``). ``as_of``: only the current rows whose
+        head is before that size (the claims unchanged since; ``_past_page`` has the rest).
+        """
+        resolved = resolved or self._resolve(where, as_of)
+        deferred = resolved.dialect == "postgresql" and where.text is not None
+        few = self._few(where, resolved, search=False if deferred else None)
+        if few is None and deferred:
+            if page is not None:
+                head = self._head_page(where, resolved, page)
+                if len(head) == page.limit:
+                    return _Plan(None, None, False, head)
+            few = self._few(where, resolved, search=True)
         if few is not None:  # materialized, so that no plan reads more than those claims
             rows = select(claims_t).where(claims_t.c.seq.in_(few))
             found = rows.cte("few_claims").prefix_with("MATERIALIZED")
-            return _walk(select(found), found.c, where, resolved), found.c, False
+            return _Plan(_walk(select(found), found.c, where, resolved), found.c, False)
         walk = _walk(select(claims_t), claims_t.c, where, resolved, order=field)
-        return walk, claims_t.c, True
+        return _Plan(walk, claims_t.c, True)
 
-    def _resolve(self, where: ClaimFilter) -> _Resolved:
+    def _head_page(self, where: ClaimFilter, resolved: _Resolved, page: _Page) -> list[Any]:
+        """The page among the first ``HEAD_ROWS`` rows of the order's index (past the
+        page's positions), the filter checked on each: the whole page when at least
+        ``page.limit`` of them match, which is then the answer."""
+        c = claims_t.c
+        inner = select(claims_t)
+        if resolved.as_of is not None:
+            inner = inner.where(*self._as_of_seek(resolved.as_of, page))
+        head = page.ordered(inner, c).limit(HEAD_ROWS).subquery("head_rows")
+        query = page.ordered(_walk(select(head), head.c, where, resolved), head.c)
+        with _order_index_only(self.conn, True):
+            return list(self.conn.execute(query.limit(page.limit)).all())
+
+    def _as_of_seek(self, as_of: int, page: _Page) -> list[Any]:
+        """Where a walk of the order's index at tree size ``as_of`` starts: in log order at
+        seq ``as_of``; read downwards in another order, at (its top key, ``as_of``), past
+        the top key's claims extracted since (a key shared by most claims, one score for
+        all, would otherwise be read through every claim since ``as_of`` first). Read
+        upwards, a key's claims before ``as_of`` come first: no bound needed."""
+        c, field = claims_t.c, page.order.field
+        if field == "recorded":
+            return [c.seq < as_of]
+        if not page.descending:
+            return []
+        key = _sort_key(c, field)
+        top = self.conn.execute(select(key).order_by(key.desc(), c.seq.desc()).limit(1)).first()
+        return [] if top is None else [_beyond(key, c.seq, Position(top[0], as_of), False)]
+
+    def _resolve(self, where: ClaimFilter, as_of: int | None = None) -> _Resolved:
         """What the filter's constraints resolve to before any claim is read: the claimant
         names holding the substring, the seq range of the recorded dates."""
         names = None
@@ -816,7 +859,7 @@ class Txn:
             start = self._first_recorded(where.recorded_from) if where.recorded_from else 0
             end = self._first_recorded(next_day(where.recorded_to)) if where.recorded_to else None
             seqs = (start, end)
-        return _Resolved(self.conn.dialect.name, names, seqs)
+        return _Resolved(self.conn.dialect.name, names, seqs, as_of)
 
     def _claimant_names(self) -> list[str]:
         """Every distinct claimant name, read by skipping through ``ix_claims_claimant_seq``
@@ -840,37 +883,47 @@ class Txn:
                 low = row.seq + 1
         return low
 
-    def _few(self, where: ClaimFilter, resolved: _Resolved) -> list[int] | None:
+    def _few(
+        self, where: ClaimFilter, resolved: _Resolved, *, search: bool | None = None
+    ) -> list[int] | None:
         """The seqs of the claims matching one of the filter's indexed constraints, if one
         of them matches at most ``FEW``; None if each matches more (or none is indexed).
+        ``search``: only the search probe (True), every probe but it (False), all (None).
 
         Each probe reads at most ``FEW + 1`` entries of one index; the first that stops
         short decides. The other constraints are checked on the claims it found."""
-        for probe in self._probes(where, resolved):
+        for probe, searching in self._probes(where, resolved):
+            if search is not None and searching != search:
+                continue
             found = [seq for (seq,) in self.conn.execute(probe.limit(FEW + 1))]
             if len(found) <= FEW:
                 return found
         return None
 
-    def _probes(self, where: ClaimFilter, resolved: _Resolved) -> Iterator[Any]:
+    def _probes(self, where: ClaimFilter, resolved: _Resolved) -> Iterator[tuple[Any, bool]]:
         """A select of claim seqs through an index for each indexed constraint of ``where``,
-        the kinds that usually match few first."""
+        the kinds that usually match few first; each with whether it is the search's."""
         c, dialect = claims_t.c, self.conn.dialect.name
         if where.source:
             by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-            yield union_all(  # one constraint: the source's SHA-256 or its URI
-                select(c.seq).where(c.source_sha256 == where.source),
-                select(c.seq).where(c.source_sha256.in_(by_uri)),
+            yield (
+                union_all(  # one constraint: the source's SHA-256 or its URI
+                    select(c.seq).where(c.source_sha256 == where.source),
+                    select(c.seq).where(c.source_sha256.in_(by_uri)),
+                ),
+                False,
             )
         if where.status in ("revised", "retracted"):
-            yield select(c.seq).where(c.status == where.status, text(CHANGED_CLAIMS))
+            yield select(c.seq).where(c.status == where.status, text(CHANGED_CLAIMS)), False
         if where.reviewed:
-            yield select(c.seq).where(text(REVIEWED_CLAIMS))
+            yield select(c.seq).where(text(REVIEWED_CLAIMS)), False
         if where.recorded_from or where.recorded_to:
             low, high = resolved.recorded or (0, None)
-            yield select(c.seq).where(*_seq_range(c.seq, low, high))
+            yield select(c.seq).where(*_seq_range(c.seq, low, high)), False
+        if resolved.as_of is not None:  # the claims extracted before that size
+            yield select(c.seq).where(c.seq < resolved.as_of), False
         if where.quantity_filtered:
-            yield _quantity_match(quantities_t, "claim_seq", where)
+            yield _quantity_match(quantities_t, "claim_seq", where), False
         if where.text is not None:  # the search index alone (the phrases are checked after)
             parsed = parse_search(where.text)
             exact = SearchQuery(tuple(t for t in parsed.terms if not t.prefix))
@@ -882,23 +935,25 @@ class Txn:
                     .select_from(text("claims_fts"))
                     .where(
                         text("claims_fts MATCH :fts_query").bindparams(fts_query=fts5_match(parsed))
-                    )
+                    ),
+                    True,
                 )
             else:
-                yield select(c.seq).where(_tsquery_match(c, parsed))
+                yield select(c.seq).where(_tsquery_match(c, parsed)), True
         if where.claimant:
             names = resolved.names or []
-            yield select(c.seq).where(c.claimant_name.in_(names))
+            yield select(c.seq).where(c.claimant_name.in_(names)), False
         if where.signer:
-            yield select(c.seq).where(c.signer == where.signer)
+            yield select(c.seq).where(c.signer == where.signer), False
         if where.extractor:
-            yield select(c.seq).where(c.extractor_name == where.extractor)
+            yield select(c.seq).where(c.extractor_name == where.extractor), False
         if where.publisher:  # the publisher's sources, then each one's claims: streamed
             s = sources_t.c
             yield (
                 select(c.seq)
                 .select_from(sources_t.join(claims_t, c.source_sha256 == s.sha256))
-                .where(s.publisher == where.publisher)
+                .where(s.publisher == where.publisher),
+                False,
             )
         for field, start, end in (
             ("made_on", where.made_from, where.made_to),
@@ -907,7 +962,7 @@ class Txn:
             if start is not None or end is not None:
                 value = _sort_key(c, field)  # type: ignore[arg-type]
                 bounds = [value >= (start or "0")] + ([value <= end] if end else [])
-                yield select(c.seq).where(*bounds)
+                yield select(c.seq).where(*bounds), False
 
     def source_claims(self, sha256: str) -> list[ClaimState]:
         """Every claim extracted from the source, in its current state, in log order (read
@@ -957,20 +1012,53 @@ class Txn:
         self, where: ClaimFilter, as_of: int | None = None, *, at_most: int | None = None
     ) -> int:
         """How many claims match ``where``; with ``at_most``, counted no further than
-        ``at_most + 1`` (so a result above ``at_most`` means "more than ``at_most``")."""
-        if as_of is None and at_most is not None:
-            query, c, walking = self._planned(where, "recorded")
-            matching = query.with_only_columns(c.seq)
-            bounded = matching.limit(at_most + 1).subquery("bounded")
-            with _order_index_only(self.conn, walking):
-                counted = self.conn.execute(select(func.count()).select_from(bounded)).scalar_one()
-            return int(counted)
-        states = self._claim_states(where, as_of)
-        if as_of is None:
-            query = states.with_only_columns(func.count(), maintain_column_froms=True)
-        else:
-            query = select(func.count()).select_from(states)
-        return int(self.conn.execute(query).scalar_one())
+        ``at_most + 1`` (so a result above ``at_most`` means "more than ``at_most``"): the
+        current claims through the same plan as a page, plus (``as_of``) the past states
+        valid at that size."""
+        past = None if as_of is None else self._past_states(where, as_of)
+        if at_most is not None:
+            resolved = self._resolve(where, as_of)
+            if resolved.dialect == "postgresql" and where.text is not None:
+                sample = self._head_count(where, resolved, HEAD_ROWS, at_most)
+                if sample > at_most:
+                    return at_most + 1
+                further = 2 * sample >= HEAD_ROWS  # half of them match: look twice as far
+                if (
+                    further
+                    and self._head_count(where, resolved, 2 * (at_most + 1), at_most) > at_most
+                ):
+                    return at_most + 1
+            plan = self._planned(where, "recorded", as_of=as_of, resolved=resolved)
+            matching = plan.query.with_only_columns(plan.c.seq).limit(at_most + 1)
+            with _order_index_only(self.conn, plan.walking):
+                counted = self._count(matching)
+            if past is not None and counted <= at_most:
+                past_seqs = past.with_only_columns(versions_t.c.to_seq).limit(at_most + 1)
+                counted += self._count(past_seqs)
+            return min(counted, at_most + 1)
+        dialect = self.conn.dialect.name
+        current = _filtered(select(claims_t.c.seq), claims_t.c, where, dialect, fts=True)
+        if past is None:
+            return self._count(current)
+        return self._count(current.where(claims_t.c.head_seq < as_of)) + self._count(past)
+
+    def _head_count(self, where: ClaimFilter, resolved: _Resolved, rows: int, at_most: int) -> int:
+        """How many of the first ``rows`` claims in log order match, counted no further
+        than ``at_most + 1``: more than ``at_most`` answers a bounded count of a common
+        search without its GIN index (decision 0028). ``count_claims`` looks at
+        ``HEAD_ROWS`` first, and at ``2 * (at_most + 1)`` only if half of those match."""
+        c = claims_t.c
+        inner = select(claims_t)
+        if resolved.as_of is not None:
+            inner = inner.where(c.seq < resolved.as_of)
+        head = inner.order_by(c.seq).limit(rows).subquery("head_rows")
+        matching = _walk(select(head.c.seq), head.c, where, resolved).limit(at_most + 1)
+        with _order_index_only(self.conn, True):
+            return self._count(matching)
+
+    def _count(self, query: Any) -> int:
+        counted = select(func.count()).select_from(query.subquery("counted"))
+        return int(self.conn.execute(counted).scalar_one())
 
     def all_versions(self) -> list[ClaimVersion]:
         rows = self.conn.execute(select(versions_t).order_by(versions_t.c.to_seq))
@@ -1556,6 +1644,13 @@ then sorted; above it the order's index is read with every constraint as a filte
 (decision 0024: both plans then read at most a few thousand rows for a first page)."""
 
 
+HEAD_ROWS = 2000
+"""On PostgreSQL, a search whose other constraints' indexes find more than ``FEW`` claims
+first reads this many rows of the order's index, the filter checked on each, before it asks
+its GIN index (which finds every match before returning the first, decision 0028): a term
+in more than about ``limit / HEAD_ROWS`` of the claims fills its page there."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Resolved:
     dialect: str
@@ -1563,6 +1658,57 @@ class _Resolved:
     """The claimant names holding the claimant filter's substring (None: no such filter)."""
     recorded: tuple[int, int | None] | None
     """The seq range [start, end) of the recorded-date range (end None: to the end)."""
+    as_of: int | None = None
+    """A past tree size: only the claims whose head entry is before it (None: all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a page or a count is read: ``query`` over the claims matching (columns ``c``),
+    ``walking`` the order's index; or, already read, the page's ``rows``."""
+
+    query: Any
+    c: Any
+    walking: bool
+    rows: list[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """A page of claims: its order, the keyset positions it lies between, whether it is
+    read in descending order (the order's, reversed when taken from the end), its size."""
+
+    order: ClaimOrder
+    after: Position | None
+    before: Position | None
+    descending: bool
+    limit: int
+
+    def ordered(self, query: Any, c: Any) -> Any:
+        """``query`` over claim rows (columns ``c``) between the positions, in order."""
+        key = _sort_key(c, self.order.field)
+        for position, later in ((self.after, True), (self.before, False)):
+            if position is not None:
+                query = query.where(_beyond(key, c.seq, position, later != self.order.descending))
+        ordering = [key.desc(), c.seq.desc()] if self.descending else [key, c.seq]
+        if self.order.field == "recorded":
+            ordering = ordering[1:]
+        return query.order_by(*ordering)
+
+    def merged(self, first: list[Any], second: list[Any]) -> list[Any]:
+        """The page's first ``limit`` rows of two pages each in its order: the keys
+        compared as the databases compare them (seq, score, or a date as 'YYYY-MM-DD',
+        '' when missing, whose order is the same in every collation)."""
+        field = self.order.field
+
+        def key(row: Any) -> tuple[Any, int]:
+            if field == "recorded":
+                return (row.seq, row.seq)
+            value = getattr(row, field)
+            return (value if field == "score" else (value or ""), row.seq)
+
+        rows = heapq.merge(first, second, key=key, reverse=self.descending)
+        return list(itertools.islice(rows, self.limit))
 
 
 def _seq_range(seq: Any, low: int, high: int | None) -> list[Any]:
@@ -1638,6 +1784,9 @@ def _walk(
         query = query.where(c.review_count > 0 if where.reviewed else c.review_count == 0)
     if where.signer:
         query = query.where((c.signer if recorded else _unindexed(c.signer)) == where.signer)
+    if resolved.as_of is not None:  # unchanged since that size (so extracted before it)
+        seq = c.seq if recorded else c.seq + 0
+        query = query.where(seq < resolved.as_of, c.head_seq + 0 < resolved.as_of)
     return query
 
 
