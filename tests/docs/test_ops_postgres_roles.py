@@ -260,8 +260,16 @@ def test_the_auditor_reads_claimants_without_writing_them(granted: Ledger, tmp_p
     # The writer's command refreshed them at its end: the auditor reads them current.
     assert "Shin Won-shik" in cli(granted, "ledger_auditor", "claimants", home=tmp_path / "a1")
     append_without_refreshing(granted, 30)
-    # Behind the log now: read as they are, with SELECT only (no permission error).
-    assert "Shin Won-shik" in cli(granted, "ledger_auditor", "claimants", home=tmp_path / "a2")
+    # Behind the log now: read as they are, with SELECT only (no permission error), and
+    # said so on stderr.
+    behind = run_cli(
+        tmp_path / "a2",
+        "claimants",
+        LEDGER_DATABASE_URL=url("ledger_auditor", granted.dbname),
+    )
+    assert behind.returncode == 0, behind.stderr
+    assert "Shin Won-shik" in behind.stdout
+    assert "note: claimants as of tree size" in behind.stderr
 
 
 def test_a_query_only_api_worker_serves_with_the_reader_role(
