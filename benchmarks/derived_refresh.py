@@ -7,7 +7,8 @@ with a named claimant (a pool of one name per ten claims, so identities have sev
 claims), a role, an affiliation and one figure between forty countries: with ``--mix dense``
 five units and eight things (most figures can share a line: the line rules compare each new
 figure with every line of its unit and action), with ``--mix diverse`` fifty units and a
-thousand things. Then, per size:
+thousand things, with ``--mix nofigures`` no figure at all (identities, no lines: the part
+of a refresh that grows linearly). Then, per size:
 
 - ``full``: a refresh from nothing (``Ledger.refresh_derived`` with no stored rows: derive
   everything, insert every row);
@@ -132,7 +133,10 @@ def name(rng: random.Random) -> str:
 class Story:
     """Deterministic sources of nine claims each."""
 
-    def __init__(self, claims: int, *, diverse: bool = False, seed: int = 1) -> None:
+    def __init__(
+        self, claims: int, *, diverse: bool = False, figures: bool = True, seed: int = 1
+    ) -> None:
+        self.figures = figures
         self.rng = random.Random(seed)
         self.names = [name(self.rng) for _ in range(max(1, claims // 10))]
         self.n = 0
@@ -189,7 +193,9 @@ class Story:
                                 high=None,
                                 text=f"{value} {unit}",
                             ),
-                        ),
+                        )
+                        if self.figures
+                        else (),
                         score=900,
                         extractor=ExtractorInfo(name="bench", version="1", rules_sha256=RULES),
                     ),
@@ -209,22 +215,23 @@ def step(instance: Instance) -> tuple[float, float, float, int, int]:
         derived_at = CLOCK[0]()
         stored = derived_store.stored_rows(txn)
     rows = derived_store.keyed(derived_store.derived_rows(found))
+    plan = derived_store.plan_write(rows, stored)
     lock = CLOCK[0]()
     with ledger.store.writer() as txn:
-        changed = derived_store.write_derived(txn, rows, size, stored)
+        changed = derived_store.write_derived(txn, plan, size)
     end = CLOCK[0]()
     held = sum(len(r) for r in rows.values())
     return end - start, derived_at - start, end - lock, changed, held
 
 
-def measure(claims: int, repeat: int, root: Path, *, diverse: bool) -> None:
+def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
     settings = Settings(
         home=root / f"home-{claims}",
         database_url=f"sqlite:///{root / f'ledger-{claims}.sqlite3'}",
         passphrase=b"bench",
     )
     instance = open_instance(settings)
-    story = Story(claims, diverse=diverse)
+    story = Story(claims, diverse=mix == "diverse", figures=mix != "nofigures")
     build = CLOCK[0]()
     while story.n * 9 < claims:
         story.source(instance)
@@ -259,9 +266,10 @@ def main() -> None:
     parser.add_argument("--path", type=Path, default=None)
     parser.add_argument(
         "--mix",
-        choices=("dense", "diverse"),
+        choices=("dense", "diverse", "nofigures"),
         default="dense",
-        help="dense: 5 units, 8 things; diverse: 50 units, 1,000 things",
+        help="dense: 5 units, 8 things; diverse: 50 units, 1,000 things; nofigures: the "
+        "same claims without their figures (identities only, no lines)",
     )
     args = parser.parse_args()
     if args.clock == "cpu":
@@ -272,7 +280,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(dir=args.path) as folder:
         for claims in args.claims:
-            measure(claims, args.repeat, Path(folder), diverse=args.mix == "diverse")
+            measure(claims, args.repeat, Path(folder), mix=args.mix)
 
 
 if __name__ == "__main__":

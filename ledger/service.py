@@ -515,11 +515,14 @@ class Ledger:
             found = derived.derive(txn.all_claims(), overrides)
             stored = derived_store.stored_rows(txn) if was is not None else None
         rows = derived_store.keyed(derived_store.derived_rows(found))
+        plan = derived_store.plan_write(rows, stored)
         with self.store.writer() as txn:
             now = derived_store.derived_size(txn)
             if now is not None and now >= size:
                 return now
-            derived_store.write_derived(txn, rows, size, stored if now == was else None)
+            if now != was:  # another refresh wrote since the snapshot: replace every row
+                plan = derived_store.plan_write(rows, None)
+            derived_store.write_derived(txn, plan, size)
         return size
 
     def keep_derived(self) -> int | None:

@@ -82,6 +82,7 @@ from ledger.store.derived import (
     derived_size,
     keyed,
     override_entries,
+    plan_write,
     write_derived,
 )
 from ledger.store.sql import version_values
@@ -1073,5 +1074,5 @@ def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
                 for seq, data in override_entries(txn)
             ]
             found = derive(state.claims.values(), overrides)
-            write_derived(txn, keyed(derived_rows(found)), entries)
+            write_derived(txn, plan_write(keyed(derived_rows(found)), None), entries)
     return RebuildReport(entries, differences)

@@ -99,7 +99,7 @@ def keyed(rows: dict[Any, list[dict[str, Any]]]) -> Rows:
 def stored_rows(txn: Txn) -> Rows:
     """Every stored row of the derived tables (but ``derived_state``), keyed as ``keyed``."""
     out: Rows = {}
-    for table in (identities_t, names_t, roles_t, claim_identity_t, lines_t, points_t):
+    for table in _ORDER:
         names = [c.name for c in table.columns]
         key = [c.name for c in table.primary_key.columns]
         out[table] = {
@@ -109,41 +109,67 @@ def stored_rows(txn: Txn) -> Rows:
     return out
 
 
-def write_derived(txn: Txn, found: Rows, size: int, stored: Rows | None = None) -> int:
-    """Make the derived tables hold ``found`` (computed from the log at tree ``size``).
+_ORDER = (points_t, lines_t, claim_identity_t, roles_t, names_t, identities_t)
+"""The derived tables (but ``derived_state``), children first: a point before its line."""
 
-    ``stored``: what they hold now, if known (read since the last write): then only the
-    rows that differ are deleted and inserted, so the transaction (and the append lock it
-    holds) lasts as long as the change, not as long as the tables. Otherwise every row is
-    replaced. Never UPDATE. Returns the number of rows deleted and inserted."""
-    conn = txn.conn
-    order = (points_t, lines_t, claim_identity_t, roles_t, names_t, identities_t)
-    changed = 0
-    if stored is None:
-        for table in order:
-            conn.execute(delete(table))
-        stored = {table: {} for table in order}
-    for table in order:  # children first: a point goes before its line
-        old, new = stored.get(table, {}), found[table]
-        gone = [pk for pk, row in old.items() if new.get(pk) != row]
-        if gone:
-            key = list(table.primary_key.columns)
-            where = and_(*(c == bindparam(f"k_{c.name}") for c in key))
-            params = [{f"k_{c.name}": v for c, v in zip(key, pk, strict=True)} for pk in gone]
-            conn.execute(delete(table).where(where), params)
-            changed += len(gone)
-    for table in reversed(order):  # parents first
-        old, new = stored.get(table, {}), found[table]
+
+@dataclass(frozen=True, kw_only=True)
+class DerivedWrite:
+    """What a refresh writes, worked out before it takes the append lock: every row
+    deleted first (``whole``), or the rows that vanished or changed (``gone``, primary
+    keys), then the rows that are new or changed (``added``)."""
+
+    whole: bool
+    gone: dict[Any, list[dict[str, Any]]]
+    added: dict[Any, list[dict[str, Any]]]
+
+    @property
+    def rows(self) -> int:
+        """Rows deleted one by one and inserted (a whole delete not counted)."""
+        return sum(map(len, self.gone.values())) + sum(map(len, self.added.values()))
+
+
+def plan_write(found: Rows, stored: Rows | None) -> DerivedWrite:
+    """The write that turns ``stored`` (what the tables hold, if known) into ``found``;
+    with ``stored`` None, a replacement of every row."""
+    gone: dict[Any, list[dict[str, Any]]] = {}
+    added: dict[Any, list[dict[str, Any]]] = {}
+    for table in _ORDER:
+        old = stored.get(table, {}) if stored is not None else {}
+        new = found[table]
+        key = [c.name for c in table.primary_key.columns]
         names = [c.name for c in table.columns]
-        added = [
+        gone[table] = [
+            {f"k_{k}": v for k, v in zip(key, pk, strict=True)}
+            for pk, row in old.items()
+            if new.get(pk) != row
+        ]
+        added[table] = [
             dict(zip(names, row, strict=True)) for pk, row in new.items() if old.get(pk) != row
         ]
-        for start in range(0, len(added), 2000):
-            conn.execute(insert(table), added[start : start + 2000])
-        changed += len(added)
+    return DerivedWrite(whole=stored is None, gone=gone, added=added)
+
+
+def write_derived(txn: Txn, plan: DerivedWrite, size: int) -> int:
+    """Apply ``plan`` (computed from the log at tree ``size``) and record that size: the
+    transaction, and the append lock it holds, last as long as the change, not as long as
+    the tables. Never UPDATE. Returns ``plan.rows``."""
+    conn = txn.conn
+    if plan.whole:
+        for table in _ORDER:
+            conn.execute(delete(table))
+    for table in _ORDER:  # children first
+        if plan.gone[table]:
+            key = list(table.primary_key.columns)
+            where = and_(*(c == bindparam(f"k_{c.name}") for c in key))
+            conn.execute(delete(table).where(where), plan.gone[table])
+    for table in reversed(_ORDER):  # parents first
+        rows = plan.added[table]
+        for start in range(0, len(rows), 2000):
+            conn.execute(insert(table), rows[start : start + 2000])
     conn.execute(delete(state_t))
     conn.execute(insert(state_t).values(name=_STATE, size=size, rules=RULES))
-    return changed
+    return plan.rows
 
 
 def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:

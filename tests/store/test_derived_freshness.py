@@ -162,9 +162,10 @@ def refresh_counting(ledger: Ledger) -> int:
         overrides = [override_of(e) for e in override_entries(txn)]
         found = derive(txn.all_claims(), overrides)
         stored = derived_store.stored_rows(txn)
+    rows = derived_store.keyed(derived_store.derived_rows(found))
+    plan = derived_store.plan_write(rows, stored)
     with ledger.store.writer() as txn:
-        rows = derived_store.keyed(derived_store.derived_rows(found))
-        return derived_store.write_derived(txn, rows, size, stored)
+        return derived_store.write_derived(txn, plan, size)
 
 
 def test_a_refresh_never_takes_the_tables_back_to_an_older_size(
