@@ -56,6 +56,7 @@ from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
 from ledger.instance import Instance, Signers, open_instance
+from ledger.keeper import DerivedKeeper
 from ledger.service import Ledger
 from ledger.signing import KeyRing
 from ledger.tokens import authenticate
@@ -582,6 +583,8 @@ def app_from_env(
         )
     if instance.cosigning is not None:
         instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
+    if can_sign:  # a worker that appends keeps the derived caches; readers never write them
+        DerivedKeeper(instance.ledger).attach().start()
     return create_app(
         instance.ledger,
         introspection=settings.api_introspection,

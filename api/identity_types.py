@@ -15,6 +15,7 @@ from ledger.derived import ClaimantView, LineView
 from ledger.errors import NotFound
 from ledger.lines import Point
 from ledger.service import check_count_limit
+from ledger.store.derived import DerivedStatus
 
 MAX_PAGE = 100
 
@@ -110,10 +111,35 @@ class ClaimantEdge:
     node: Claimant
 
 
+@strawberry.type(
+    description="How far claimant identities and claim lines are behind the log. They are "
+    "derived from the whole log and brought up to it by the process that appends, after it "
+    "appends (decision 0027); a query-only server reads them as they are, so an answer "
+    "from them can be a few appends behind: this says at which tree size it is."
+)
+class DerivedState:
+    size: int | None = strawberry.field(
+        description="The tree size the identities and lines were derived at (null: not yet "
+        "derived under this version's rules; answers are empty or from older rules)."
+    )
+    log_size: int = strawberry.field(description="The log's tree size, in the same read.")
+
+    @strawberry.field(description="Whether they reflect the whole log (size = logSize).")
+    def current(self) -> bool:
+        return self.size == self.log_size
+
+    @classmethod
+    def of(cls, status: DerivedStatus) -> DerivedState:
+        return cls(size=status.size, log_size=status.log_size)
+
+
 @strawberry.type(description="A page of claimants, in the order of their first claim.")
 class ClaimantConnection:
     edges: list[ClaimantEdge]
     page_info: PageInfo
+    derived: DerivedState = strawberry.field(
+        description="The tree size this answer was derived at, and the log's."
+    )
 
 
 @strawberry.type(description="One figure on a claim line.")
@@ -235,6 +261,9 @@ class ClaimLineEdge:
 class ClaimLineConnection:
     edges: list[ClaimLineEdge]
     page_info: PageInfo
+    derived: DerivedState = strawberry.field(
+        description="The tree size this answer was derived at, and the log's."
+    )
 
 
 @strawberry.input(description="Every field set narrows the result.")

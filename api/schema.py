@@ -240,6 +240,7 @@ class Query:
             page_info=_page_info(
                 [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
             ),
+            derived=it.DerivedState.of(info.context.ledger.derived_status()),
         )
 
     @strawberry.field(
@@ -288,7 +289,15 @@ class Query:
             page_info=_page_info(
                 [e.cursor for e in edges], has_next=len(found) > size, has_previous=after_seq >= 0
             ),
+            derived=it.DerivedState.of(info.context.ledger.derived_status()),
         )
+
+    @strawberry.field(
+        description="How far claimant identities and claim lines (`claimants`, `claimant`, "
+        "`claimLines`, `claimLine`, a line point's `claimant`) are behind the log."
+    )
+    def derived_state(self, info: Info) -> it.DerivedState:
+        return it.DerivedState.of(info.context.ledger.derived_status())
 
     @strawberry.field(description="One claim line by global ID or line id.")
     def claim_line(self, info: Info, id: strawberry.ID) -> it.ClaimLine | None:
@@ -449,7 +458,9 @@ class _OneSnapshot(SchemaExtension):
         if query and isinstance(context, Context) and context.ledger is not None:
             if _READS_DERIVED.search(self.execution_context.query or ""):
                 # Before pinning: the snapshot's reads could not see a refresh made in it.
-                context.ledger.refresh_derived()
+                # Only a worker that appended writes them (decision 0027); others read them
+                # as they are, and the answer says at which size.
+                context.ledger.keep_derived()
             with context.ledger.snapshot():
                 yield
         else:

@@ -118,6 +118,9 @@ def _instance() -> Iterator[Instance]:
     instance = open_instance(Settings.from_env(), lazy_keys=True)
     try:
         yield instance
+        # A command that appended brings the derived caches up to its appends once, at its
+        # end: readers never write them (decision 0027). Not after a failure or Ctrl-C.
+        instance.ledger.keep_derived()
     finally:
         instance.close()
 

@@ -16,10 +16,25 @@ from ledger import cli_json
 
 if TYPE_CHECKING:  # the store and the derived views are imported by the commands
     from ledger.instance import Instance
+    from ledger.store.derived import DerivedStatus
 
 InstanceFactory = Callable[[], AbstractContextManager["Instance"]]
 JSON_HELP = "Print JSON instead of a table (keys in docs/cli.md)."
 ID_HELP = "A claim id or claimant id: in full, a unique prefix of at least 6, or a global ID."
+err = Console(stderr=True, soft_wrap=True)
+
+
+def note_if_behind(status: DerivedStatus, what: str) -> None:
+    """One line on stderr when identities and lines are behind the log (decision 0027)."""
+    if status.current:
+        return
+    at = "not derived yet" if status.size is None else f"as of tree size {status.size}"
+    err.print(
+        f"note: {what} {at}; the log is at {status.log_size} (the writer that appended "
+        "has not refreshed them yet)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
@@ -36,8 +51,9 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     ) -> None:
         """List claimant identities (people and organisations across spellings)."""
-        with instance() as opened:
+        with instance() as opened, opened.ledger.snapshot():
             found = opened.ledger.claimant_identities(search=search, limit=limit)
+            note_if_behind(opened.ledger.derived_status(), "claimants")
         if json_:
             items = [cli_json.claimant(view) for view in found]
             cli_json.emit({"claimants": items, "count": len(found)})
@@ -77,11 +93,12 @@ def register(app: typer.Typer, instance: InstanceFactory, out: Console) -> None:
         from ledger.derived import LineFilter
         from ledger.ids import resolve
 
-        with instance() as opened:
+        with instance() as opened, opened.ledger.snapshot():
             if claimant is not None:
                 claimant = resolve(opened.ledger.store, "claimant", claimant)
             where = LineFilter(unit=unit, search=search, claimant=claimant, min_sources=min_sources)
             found = opened.ledger.claim_lines(where, limit=limit)
+            note_if_behind(opened.ledger.derived_status(), "claim lines")
         if json_:
             cli_json.emit({"lines": [cli_json.line(view) for view in found], "count": len(found)})
             return

@@ -92,6 +92,7 @@ def check_count_limit(limit: int) -> None:
 
 if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked for
     from ledger.derived import ClaimantView, LineFilter, LineView
+    from ledger.store.derived import DerivedStatus
 
 
 def utc_now() -> dt.datetime:
@@ -149,6 +150,9 @@ class Ledger:
         self.on_checkpoint: Callable[[], None] | None = None
         """Called after each append batch commits (outside its transaction and lock): the
         witnesses' worker hook (``ledger.cosigning``). Must not block."""
+        self.derived_behind = False
+        """Whether this ledger appended since it last brought the derived caches up to the
+        log: the appending process keeps them (``keep_derived``, decision 0027)."""
 
     def check_origin(self) -> None:
         """Refuse to write into a log that was created under another origin."""
@@ -250,6 +254,7 @@ class Ledger:
                 cache_for(self.store).discard_from(mapped)
             raise
         if batch.entries:  # a batch that changed the signer's key (a rotation) sets none
+            self.derived_behind = True
             changed = signer.key_id in batch.overlay.changes.keys
             self._signed_at = None if changed else (signer.key_id, head.size + len(batch.entries))
         if batch.entries and self.on_checkpoint is not None:
@@ -492,21 +497,54 @@ class Ledger:
     # Claimant identities and claim lines ----------------------------------------------
 
     def refresh_derived(self) -> int:
-        """Recompute identities and lines from the log if it grew since they were last
-        computed (under the append lock, so no append slips in); the tree size they reflect."""
+        """Bring identities and lines up to the log (the writer's job: readers never write
+        them, decision 0027); the tree size they reflect after.
+
+        The derivation reads one snapshot, outside the append lock; then, under the lock,
+        only the rows that changed are written, unless a refresh of a later size got there
+        first."""
         from ledger import derived
         from ledger.store import derived as derived_store
 
-        size = derived_store.fresh_size(self.store)
-        if size is not None:
-            return size
-        with self.store.writer() as txn:
+        with self.store.reader() as txn:
             size = txn.head().size
-            if derived_store.derived_size(txn) != size:
-                overrides = [derived.override_of(e) for e in override_entries(txn)]
-                found = derived.derive(txn.all_claims(), overrides)
-                derived_store.write_derived(txn, found, size)
+            was = derived_store.derived_size(txn)
+            if was == size:
+                return size
+            overrides = [derived.override_of(e) for e in override_entries(txn)]
+            found = derived.derive(txn.all_claims(), overrides)
+            stored = derived_store.stored_rows(txn) if was is not None else None
+        rows = derived_store.keyed(derived_store.derived_rows(found))
+        plan = derived_store.plan_write(rows, stored)
+        with self.store.writer() as txn:
+            now = derived_store.derived_size(txn)
+            if now is not None and now >= size:
+                return now
+            if now != was:  # another refresh wrote since the snapshot: replace every row
+                plan = derived_store.plan_write(rows, None)
+            derived_store.write_derived(txn, plan, size)
         return size
+
+    def keep_derived(self) -> int | None:
+        """``refresh_derived`` if this ledger appended since its last refresh (else None):
+        what the appending process calls at the end of a command, after a burst of
+        mutations (``ledger.keeper``) and before its own reads of identities and lines."""
+        if not self.derived_behind:
+            return None
+        self.derived_behind = False  # an append committing meanwhile sets it again
+        try:
+            return self.refresh_derived()
+        except BaseException:
+            self.derived_behind = True
+            raise
+
+    def derived_status(self) -> DerivedStatus:
+        """The tree size identities and lines were derived at and the log's, in the current
+        read (the snapshot of a GraphQL query): whether an answer from them is current."""
+        from ledger.store import derived as derived_store
+
+        with self.store.reader() as txn:
+            return derived_store.derived_status(txn)
 
     def claimant_identities(
         self, *, search: str | None = None, limit: int = 50, after_seq: int = -1
@@ -600,10 +638,13 @@ class Ledger:
         return found[line_id]
 
     def _refresh_unless_pinned(self) -> None:
-        """Refresh derived tables before a read, except inside a snapshot (whose reads could
-        not see the refresh: its caller refreshes before pinning it)."""
+        """Before a read of identities or lines in the process that appended, bring them up
+        to its appends (read your writes), except inside a snapshot (whose reads could not
+        see the refresh: its caller keeps them before pinning it). A process that did not
+        append writes nothing: it reads them as they are (``derived_status`` says how far
+        behind)."""
         if not self.store.pinned:
-            self.refresh_derived()
+            self.keep_derived()
 
     def count_claims(self, where: ClaimFilter, *, as_of: int | None = None) -> int:
         """How many claims match ``where`` (``as_of``: as the ledger stood at that size)."""

@@ -78,9 +78,12 @@ from ledger.statemap import StateMap
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
 from ledger.store.derived import (
     derived_differences,
+    derived_rows,
     derived_size,
-    forget_derived,
+    keyed,
     override_entries,
+    plan_write,
+    write_derived,
 )
 from ledger.store.sql import version_values
 
@@ -1064,7 +1067,12 @@ def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
         differences = projection_differences(txn, state)
         if apply and differences:
             txn.replace_projections(state.as_changes())
-        if apply:
-            forget_derived(txn)  # identities and lines: recomputed on the next read
         entries = txn.head().size
+        if apply:  # identities and lines too, whole: readers never write them (decision 0027)
+            overrides = [
+                override_of(parse_entry(data, where=f"entry {seq}"))
+                for seq, data in override_entries(txn)
+            ]
+            found = derive(state.claims.values(), overrides)
+            write_derived(txn, plan_write(keyed(derived_rows(found)), None), entries)
     return RebuildReport(entries, differences)

@@ -11,13 +11,18 @@ DECLARE
   -- The log: append-only (triggers refuse UPDATE, DELETE, TRUNCATE even for the owner).
   log_tables text[] := ARRAY['entries', 'source_blobs', 'tree_nodes', 'checkpoints',
                              'checkpoint_cosignatures', 'state_map_leaves'];
-  -- Projections of the log, rewritten by appends: keys (revoked_at), claims and their
-  -- versions (revisions, retractions, reviews), sources, and the quantity indexes (a
-  -- revision deletes and re-inserts a claim's rows in claim_quantities).
+  -- Projections of the log, written by appends: INSERT on all of them; UPDATE only where
+  -- an entry changes a row (a revocation or rotation: keys; a revision, retraction or
+  -- review: claims, whose past state is inserted into claim_versions); DELETE only where a
+  -- revision replaces rows (a claim's figures in claim_quantities). `rebuild`, which
+  -- replaces them all, runs as ledger_owner.
   projection_tables text[] := ARRAY['keys', 'sources', 'claims', 'claim_versions',
                                     'claim_quantities', 'claim_version_quantities'];
-  -- Caches derived from the log as a whole (decision 0009): replaced (DELETE + INSERT,
-  -- never UPDATE) by the first read after the log grew, whoever reads.
+  updated_tables text[] := ARRAY['keys', 'claims'];
+  deleted_tables text[] := ARRAY['claim_quantities'];
+  -- Caches derived from the log as a whole (decisions 0009, 0027): brought up to the log by
+  -- the process that appended (the rows that changed are deleted and inserted, never
+  -- updated). Readers never write them.
   derived_tables text[] := ARRAY['claimant_identities', 'claimant_names', 'claimant_roles',
                                  'claim_claimants', 'claim_lines', 'line_points',
                                  'derived_state'];
@@ -51,10 +56,16 @@ BEGIN
     EXECUTE format('GRANT INSERT ON %I.%I TO ledger_writer', s, name);
   END LOOP;
   FOREACH name IN ARRAY projection_tables LOOP
-    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.%I TO ledger_writer', s, name);
+    EXECUTE format('GRANT INSERT ON %I.%I TO ledger_writer', s, name);
+  END LOOP;
+  FOREACH name IN ARRAY updated_tables LOOP
+    EXECUTE format('GRANT UPDATE ON %I.%I TO ledger_writer', s, name);
+  END LOOP;
+  FOREACH name IN ARRAY deleted_tables LOOP
+    EXECUTE format('GRANT DELETE ON %I.%I TO ledger_writer', s, name);
   END LOOP;
   FOREACH name IN ARRAY derived_tables LOOP
-    EXECUTE format('GRANT INSERT, DELETE ON %I.%I TO ledger_writer, ledger_reader', s, name);
+    EXECUTE format('GRANT INSERT, DELETE ON %I.%I TO ledger_writer', s, name);
   END LOOP;
 END
 $$;

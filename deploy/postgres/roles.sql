@@ -4,10 +4,10 @@
 --   ledger_owner    owns the database and its tables: migrations (alembic), `rebuild`,
 --                   `tokens create|revoke`. Not used by running services.
 --   ledger_writer   API workers that accept mutations, `ingest`, `claim …`, `keys …`:
---                   appends. INSERT + SELECT on the log tables, never UPDATE or DELETE.
---   ledger_reader   query-only API workers: SELECT, and rewriting the derived caches
---                   (claimant identities, claim lines) that the first read after an
---                   append recomputes from the log.
+--                   appends. INSERT + SELECT on the log tables, never UPDATE or DELETE;
+--                   keeps the projections and the derived caches (claimant identities,
+--                   claim lines) up to its appends.
+--   ledger_reader   query-only API workers: SELECT only.
 --   ledger_auditor  `verify`, `export`, `status`, `log`, `claims`: SELECT only.
 --
 -- The roles are created without passwords; give each login one (`\password ledger_writer`

@@ -1,12 +1,14 @@
 """SQL for identities and claim lines: the override entries they are derived from, the
-derived tables (replaced as a whole when recomputed), and the reads that serve them."""
+derived tables (brought up to the log by the writer, decision 0027: only the rows that
+changed are deleted and inserted, never updated), and the reads that serve them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
 
 from ledger.derived import (
     RULES,
@@ -22,7 +24,7 @@ from ledger.derived import (
 )
 from ledger.identity import Kind, RoleSpan
 from ledger.lines import Point, unit_head
-from ledger.store.sql import Store, Txn, _as_bytes
+from ledger.store.sql import Txn, _as_bytes
 from ledger.store.tables import (
     RARE_KINDS,
     ClaimIdentityRow,
@@ -60,15 +62,114 @@ def derived_size(txn: Txn) -> int | None:
     return int(row.size) if row is not None and row.rules == RULES else None
 
 
-def write_derived(txn: Txn, found: Derived, size: int) -> None:
-    """Replace every derived row by ``found``, computed from the log at tree ``size``."""
+Rows = dict[Any, dict[tuple[Any, ...], tuple[Any, ...]]]
+"""Each derived table's rows (but ``derived_state``'s): primary key -> every column."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivedStatus:
+    """How far the derived tables are behind the log, read in one snapshot: ``size`` is the
+    tree size they were computed at (None: never, or by other rules), ``log_size`` the
+    log's."""
+
+    size: int | None
+    log_size: int
+
+    @property
+    def current(self) -> bool:
+        """Whether they reflect the whole log."""
+        return self.size == self.log_size
+
+
+def derived_status(txn: Txn) -> DerivedStatus:
+    """The derived tables' size and the log's, in this transaction's snapshot."""
+    return DerivedStatus(size=derived_size(txn), log_size=txn.head().size)
+
+
+def keyed(rows: dict[Any, list[dict[str, Any]]]) -> Rows:
+    """Rows by table and primary key, each as the tuple of its columns."""
+    out: Rows = {}
+    for table, found in rows.items():
+        names = [c.name for c in table.columns]
+        key = [c.name for c in table.primary_key.columns]
+        out[table] = {tuple(r[k] for k in key): tuple(r[n] for n in names) for r in found}
+    return out
+
+
+def stored_rows(txn: Txn) -> Rows:
+    """Every stored row of the derived tables (but ``derived_state``), keyed as ``keyed``."""
+    out: Rows = {}
+    for table in _ORDER:
+        names = [c.name for c in table.columns]
+        key = [c.name for c in table.primary_key.columns]
+        out[table] = {
+            tuple(row._mapping[k] for k in key): tuple(row._mapping[n] for n in names)
+            for row in txn.conn.execute(select(table))
+        }
+    return out
+
+
+_ORDER = (points_t, lines_t, claim_identity_t, roles_t, names_t, identities_t)
+"""The derived tables (but ``derived_state``), children first: a point before its line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivedWrite:
+    """What a refresh writes, worked out before it takes the append lock: every row
+    deleted first (``whole``), or the rows that vanished or changed (``gone``, primary
+    keys), then the rows that are new or changed (``added``)."""
+
+    whole: bool
+    gone: dict[Any, list[dict[str, Any]]]
+    added: dict[Any, list[dict[str, Any]]]
+
+    @property
+    def rows(self) -> int:
+        """Rows deleted one by one and inserted (a whole delete not counted)."""
+        return sum(map(len, self.gone.values())) + sum(map(len, self.added.values()))
+
+
+def plan_write(found: Rows, stored: Rows | None) -> DerivedWrite:
+    """The write that turns ``stored`` (what the tables hold, if known) into ``found``;
+    with ``stored`` None, a replacement of every row."""
+    gone: dict[Any, list[dict[str, Any]]] = {}
+    added: dict[Any, list[dict[str, Any]]] = {}
+    for table in _ORDER:
+        old = stored.get(table, {}) if stored is not None else {}
+        new = found[table]
+        key = [c.name for c in table.primary_key.columns]
+        names = [c.name for c in table.columns]
+        gone[table] = [
+            {f"k_{k}": v for k, v in zip(key, pk, strict=True)}
+            for pk, row in old.items()
+            if new.get(pk) != row
+        ]
+        added[table] = [
+            dict(zip(names, row, strict=True)) for pk, row in new.items() if old.get(pk) != row
+        ]
+    return DerivedWrite(whole=stored is None, gone=gone, added=added)
+
+
+def write_derived(txn: Txn, plan: DerivedWrite, size: int) -> int:
+    """Apply ``plan`` (computed from the log at tree ``size``) and record that size: the
+    transaction, and the append lock it holds, last as long as the change, not as long as
+    the tables. Never UPDATE. Returns ``plan.rows``."""
     conn = txn.conn
-    for table in (points_t, lines_t, claim_identity_t, roles_t, names_t, identities_t, state_t):
-        conn.execute(delete(table))
-    for table, rows in derived_rows(found).items():
+    if plan.whole:
+        for table in _ORDER:
+            conn.execute(delete(table))
+    for table in _ORDER:  # children first
+        if plan.gone[table]:
+            key = list(table.primary_key.columns)
+            where = and_(*(c == bindparam(f"k_{c.name}") for c in key))
+            conn.execute(delete(table).where(where), plan.gone[table])
+    for table in reversed(_ORDER):  # parents first
+        rows = plan.added[table]
         for start in range(0, len(rows), 2000):
             conn.execute(insert(table), rows[start : start + 2000])
+    conn.execute(delete(state_t))
     conn.execute(insert(state_t).values(name=_STATE, size=size, rules=RULES))
+    return plan.rows
 
 
 def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
@@ -90,19 +191,15 @@ def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
 
 def derived_differences(txn: Txn, found: Derived) -> list[str]:
     """Where the derived tables differ from ``found`` (what the log implies now), if they
-    claim to be fresh; stale tables are recomputed on the next read, so they differ from
-    nothing."""
+    claim to be fresh; tables behind the log are the writer's to bring up (decision 0027),
+    so they differ from nothing."""
     if derived_size(txn) != txn.head().size:
         return []
     out = []
-    for table, rows in derived_rows(found).items():
+    stored_all = stored_rows(txn)
+    for table, derived in keyed(derived_rows(found)).items():
         names = [c.name for c in table.columns]
-        key = [c.name for c in table.primary_key.columns]
-        derived = {tuple(r[k] for k in key): tuple(r[n] for n in names) for r in rows}
-        stored = {
-            tuple(row._mapping[k] for k in key): tuple(row._mapping[n] for n in names)
-            for row in txn.conn.execute(select(table))
-        }
+        stored = stored_all[table]
         for pk in sorted(stored.keys() - derived.keys()):
             out.append(f"{table.name} {'/'.join(map(str, pk))}: not implied by the log")
         for pk in sorted(derived.keys() - stored.keys()):
@@ -375,17 +472,3 @@ def _point(row: Any) -> Point:
         published=row.published,
         order=row.log_order,
     )
-
-
-def fresh_size(store: Store) -> int | None:
-    """The tree size if the derived tables reflect the whole log now (read in a transaction
-    of its own, outside any pinned snapshot), else None."""
-    with store.engine.connect() as conn, conn.begin():
-        txn = Txn(conn)
-        size = txn.head().size
-        return size if derived_size(txn) == size else None
-
-
-def forget_derived(txn: Txn) -> None:
-    """Mark the derived tables stale (the next read recomputes them)."""
-    txn.conn.execute(delete(state_t))

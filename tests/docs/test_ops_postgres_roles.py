@@ -14,24 +14,45 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from psycopg import errors
 
+from ledger.config import Settings
+from ledger.extract.deterministic import DeterministicExtractor
+from ledger.ingest import ingest_document, read_target
+from ledger.instance import open_instance
 from tests.api.conftest import launch
 from tests.conftest import POSTGRES_URL, require_postgres
 from tests.helpers import ROOT, run_cli, source_bytes
 
 pytestmark = pytest.mark.postgres
+EXTRACTOR = DeterministicExtractor()
 
 DEPLOY = ROOT / "deploy" / "postgres"
 SERVER = POSTGRES_URL.split("://", 1)[1].split("@", 1)[1].rsplit("/", 1)[0]  # host:port
 ADMIN = f"postgresql://postgres@{SERVER}"
 LOG_TABLES = ("entries", "source_blobs", "tree_nodes", "checkpoints", "checkpoint_cosignatures")
-PROJECTIONS = ("keys", "sources", "claims", "claim_versions", "claim_quantities")
-DERIVED = ("claimant_identities", "claim_lines", "derived_state")
+DERIVED = (
+    "claimant_identities",
+    "claimant_names",
+    "claimant_roles",
+    "claim_claimants",
+    "claim_lines",
+    "line_points",
+    "derived_state",
+)
+WRITER_UPDATES = {"keys", "claims"}
+"""The only tables the writer may UPDATE (operations.md, "The writer's UPDATE and DELETE")."""
+WRITER_DELETES = {"claim_quantities", *DERIVED}
+DERIVED_QUERY = """{ claims(first: 1) { totalCount }
+  claimants(first: 100) { edges { node { name claimCount } } derived { size logSize current } }
+  claimLines(first: 100) { edges { node { lineId points { claimId } } }
+    derived { size logSize current } }
+  derivedState { size logSize current } }"""
 
 
 def run_sql_file(dbname: str, path: Path) -> None:
@@ -93,6 +114,15 @@ def article(folder: Path, n: int) -> Path:
     return path
 
 
+def tables(dbname: str) -> list[str]:
+    """Every table of the ledger's schema."""
+    with psycopg.connect(f"{ADMIN}/{dbname}") as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def update(dbname: str, table: str) -> str:
     """An UPDATE of ``table`` that would change nothing, if it were allowed."""
     with psycopg.connect(f"{ADMIN}/{dbname}") as conn:
@@ -134,31 +164,68 @@ def test_the_writer_appends_but_cannot_change_the_log(granted: Ledger) -> None:
         assert refused("ledger_writer", granted.dbname, update(granted.dbname, table))
         assert refused("ledger_writer", granted.dbname, f"DELETE FROM {table}")
         assert refused("ledger_writer", granted.dbname, f"TRUNCATE {table}")
-    assert refused("ledger_writer", granted.dbname, "DELETE FROM api_tokens")
+    # UPDATE and DELETE only where operations.md says why (tried inside a transaction
+    # rolled back, so an allowed one changes nothing).
+    for table in tables(granted.dbname):
+        may_update = not refused_in_rollback(granted.dbname, update(granted.dbname, table))
+        may_delete = not refused_in_rollback(granted.dbname, f"DELETE FROM {table}")
+        assert may_update == (table in WRITER_UPDATES), table
+        assert may_delete == (table in WRITER_DELETES), table
     assert refused("ledger_writer", granted.dbname, "DROP TABLE claims")
     assert refused("ledger_writer", granted.dbname, "CREATE TABLE sneaky (x int)")
     assert "ok " in cli(granted, "ledger_writer", "verify")
 
 
-def test_the_writer_revises_a_claim_which_updates_projections(granted: Ledger) -> None:
+def refused_in_rollback(dbname: str, sql: str) -> bool:
+    """True if ledger_writer is refused ``sql``; if not, it is rolled back."""
+    with psycopg.connect(url("ledger_writer", dbname, "")) as conn:
+        try:
+            conn.execute(sql)  # type: ignore[arg-type]
+        except errors.InsufficientPrivilege:
+            return True
+        finally:
+            conn.rollback()
+    return False
+
+
+def test_the_writer_revises_reviews_links_and_revokes(granted: Ledger, tmp_path: Path) -> None:
+    """Every kind of append the writer's role serves, with only its privileges."""
     with psycopg.connect(url("ledger_auditor", granted.dbname, "")) as conn:
-        row = conn.execute("SELECT claim_id FROM claims ORDER BY seq LIMIT 1").fetchone()
-    assert row is not None
-    cli(granted, "ledger_writer", "claim", "retract", row[0], "--reason", "least privilege test")
-    assert "retracted" in cli(granted, "ledger_auditor", "claim", "show", row[0]).lower()
+        rows = conn.execute("SELECT claim_id FROM claims ORDER BY seq LIMIT 3").fetchall()
+    first, second, third = (row[0] for row in rows)
+    cli(granted, "ledger_writer", "claim", "retract", first, "--reason", "least privilege test")
+    assert "retracted" in cli(granted, "ledger_auditor", "claim", "show", first).lower()
+    cli(granted, "ledger_writer", "claim", "revise", second, "--reason", "r", "--statement", "s")
+    cli(granted, "ledger_writer", "claim", "review", second, "--rating", "Mostly true")
+    linked = run_cli(
+        granted.home,
+        "link",
+        second,
+        third,
+        "--reason",
+        "r",
+        LEDGER_DATABASE_URL=url("ledger_writer", granted.dbname),
+        LEDGER_KEY_PASSPHRASE="pw",
+    )
+    assert linked.returncode == 0 or "already one" in linked.stderr, linked.stderr
+    cli(granted, "ledger_writer", "keys", "create", "spare", "--role", "writer")
+    cli(granted, "ledger_writer", "keys", "revoke", "spare", "--reason", "test")
+    assert "ok " in cli(granted, "ledger_auditor", "verify", home=tmp_path / "auditor")
 
 
-def test_the_reader_and_auditor_cannot_write_the_log_or_projections(granted: Ledger) -> None:
+def test_the_reader_and_auditor_cannot_write_anything(granted: Ledger) -> None:
+    """SELECT only: every INSERT, UPDATE and DELETE, on every table, derived caches too."""
+    found = tables(granted.dbname)
+    assert set(DERIVED) <= set(found)
     for role in ("ledger_reader", "ledger_auditor"):
-        for table in (*LOG_TABLES, *PROJECTIONS, "api_tokens"):
+        for table in found:
             assert refused(role, granted.dbname, f"DELETE FROM {table}"), (role, table)
-            assert refused(role, granted.dbname, update(granted.dbname, table))
-        assert refused(role, granted.dbname, "INSERT INTO entries SELECT * FROM entries LIMIT 1")
-        assert refused(role, granted.dbname, "INSERT INTO claims SELECT * FROM claims LIMIT 1")
-    for table in DERIVED:
-        # The reader may replace the derived caches (DELETE + INSERT), never UPDATE them.
-        assert refused("ledger_reader", granted.dbname, update(granted.dbname, table))
-        assert refused("ledger_auditor", granted.dbname, f"DELETE FROM {table}")
+            assert refused(role, granted.dbname, update(granted.dbname, table)), (role, table)
+            assert refused(role, granted.dbname, f"INSERT INTO {table} SELECT * FROM {table}"), (
+                role,
+                table,
+            )
+            assert refused(role, granted.dbname, f"TRUNCATE {table}"), (role, table)
 
 
 def test_the_auditor_verifies_exports_and_reads(granted: Ledger, tmp_path: Path) -> None:
@@ -168,35 +235,98 @@ def test_the_auditor_verifies_exports_and_reads(granted: Ledger, tmp_path: Path)
     assert "entries" in cli(granted, "ledger_auditor", "status", home=auditor_home)
 
 
-def test_stale_derived_caches_need_the_readers_privileges(granted: Ledger, tmp_path: Path) -> None:
-    """Why ledger_reader is not SELECT-only: after an append, the first claimants read
-    recomputes the caches; as ledger_auditor it is refused, as ledger_reader it works."""
+def append_without_refreshing(granted: Ledger, n: int) -> int:
+    """What a writer that stopped before its refresh leaves: ``article(n)`` appended as
+    ``ledger_writer`` through the library, the derived caches not brought up. The new size."""
+    settings = Settings(
+        home=granted.home,
+        database_url=url("ledger_writer", granted.dbname),
+        passphrase=b"pw",
+    )
+    instance = open_instance(settings, lazy_keys=True)
+    try:
+        path = article(granted.home.parent / "stopped", n)
+        doc = read_target(path, None)
+        ingest_document(
+            instance.ledger, instance.writer_key(), doc, where=str(path), extractor=EXTRACTOR
+        )
+        return instance.ledger.head().size
+    finally:
+        instance.close()  # no keep_derived: as if the process had died here
+
+
+def test_the_auditor_reads_claimants_without_writing_them(granted: Ledger, tmp_path: Path) -> None:
     cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 3)))
-    auditor = run_cli(
-        tmp_path / "auditor",
+    # The writer's command refreshed them at its end: the auditor reads them current.
+    assert "Shin Won-shik" in cli(granted, "ledger_auditor", "claimants", home=tmp_path / "a1")
+    append_without_refreshing(granted, 30)
+    # Behind the log now: read as they are, with SELECT only (no permission error), and
+    # said so on stderr.
+    behind = run_cli(
+        tmp_path / "a2",
         "claimants",
         LEDGER_DATABASE_URL=url("ledger_auditor", granted.dbname),
     )
-    assert auditor.returncode != 0
-    assert "permission denied" in (auditor.stdout + auditor.stderr).lower()
-    assert "Shin Won-shik" in cli(granted, "ledger_reader", "claimants", home=tmp_path / "reader")
-    # Fresh now: the auditor reads them.
-    assert "Shin Won-shik" in cli(granted, "ledger_auditor", "claimants", home=tmp_path / "a2")
+    assert behind.returncode == 0, behind.stderr
+    assert "Shin Won-shik" in behind.stdout
+    assert "note: claimants as of tree size" in behind.stderr
 
 
 def test_a_query_only_api_worker_serves_with_the_reader_role(
     granted: Ledger, tmp_path: Path
 ) -> None:
-    # A new source: the derived caches are now stale, and the reader's first read of
-    # claimants recomputes them.
     cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 2)))
     proc, base = launch(tmp_path / "worker", url("ledger_reader", granted.dbname))
     try:
-        query = "{ claims(first: 2) { totalCount } claimants(first: 2) { edges { node { id } } } }"
-        answer = httpx.post(f"{base}/graphql", json={"query": query}, timeout=30).json()
-        assert "errors" not in answer, answer
-        assert answer["data"]["claims"]["totalCount"] > 0
-        assert answer["data"]["claimants"]["edges"]
+
+        def ask() -> dict[str, Any]:
+            answer = httpx.post(f"{base}/graphql", json={"query": DERIVED_QUERY}, timeout=30)
+            body = answer.json()
+            assert "errors" not in body, body
+            return dict(body["data"])
+
+        def claim_count() -> int:
+            with psycopg.connect(url("ledger_auditor", granted.dbname, "")) as conn:
+                row = conn.execute("SELECT count(*) FROM claims").fetchone()
+            assert row is not None
+            return int(row[0])
+
+        # Current after the writer's command: its last append is in every answer.
+        seen = ask()
+        size = seen["derivedState"]["logSize"]
+        current = {"size": size, "logSize": size, "current": True}
+        assert seen["claimants"]["derived"] == seen["claimLines"]["derived"] == current
+        assert seen["claims"]["totalCount"] == claim_count()
+        assert seen["claimants"]["edges"] and seen["claimLines"]["edges"]
+        points = sum(len(e["node"]["points"]) for e in seen["claimLines"]["edges"])
+
+        # A writer that stopped before refreshing: claims are current, claimants and lines
+        # are the cached answer, flagged with the size they are at.
+        later = append_without_refreshing(granted, 20)
+        behind = ask()
+        assert behind["claims"]["totalCount"] == claim_count() > seen["claims"]["totalCount"]
+        assert behind["claimants"]["derived"] == {
+            "size": size,
+            "logSize": later,
+            "current": False,
+        }
+        assert behind["claimants"]["edges"] == seen["claimants"]["edges"]
+        assert behind["claimLines"] == seen["claimLines"] | {
+            "derived": behind["claimants"]["derived"]
+        }
+
+        # The next writer's command brings them up, for its appends and the stopped one's.
+        cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 4)))
+        fresh = ask()
+        newest = fresh["derivedState"]["logSize"]
+        assert fresh["claimants"]["derived"] == {
+            "size": newest,
+            "logSize": newest,
+            "current": True,
+        }
+        # Two more articles' figures, each on a line: the stopped writer's and this one's.
+        assert sum(len(e["node"]["points"]) for e in fresh["claimLines"]["edges"]) == points + 2
+
         mutation = (
             'mutation { retractClaim(claimId: "00", follows: "00", reason: "x") { __typename } }'
         )

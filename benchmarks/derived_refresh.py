@@ -1,0 +1,287 @@
+"""What bringing the derived caches (claimant identities, claim lines) up to the log costs
+the writer (decision 0027), at several ledger sizes.
+
+Builds a SQLite ledger of ``--claims`` claims per size: sources of nine claims each, every
+claim a sentence of its source ("Chile sent 4,210 tonnes of copper to Japan, Ama Kobe said.")
+with a named claimant (a pool of one name per ten claims, so identities have several
+claims), a role, an affiliation and one figure between forty countries: with ``--mix dense``
+five units and eight things (most figures can share a line: the line rules compare each new
+figure with every line of its unit and action), with ``--mix diverse`` fifty units and a
+thousand things, with ``--mix nofigures`` no figure at all (identities, no lines: the part
+of a refresh that grows linearly). Then, per size:
+
+- ``full``: a refresh from nothing (``Ledger.refresh_derived`` with no stored rows: derive
+  everything, insert every row);
+- ``derive``: reading the claims and deriving identities and lines (no write), the part
+  of a refresh that holds no lock;
+- ``step``: after one more source of nine claims, the whole refresh: read and derive, read
+  the stored rows, and write the rows that changed;
+- ``locked``: of ``step``, the write under the append lock (what an append may wait for);
+- ``rows``: rows the step deleted and inserted, against the rows the tables hold.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/derived_refresh.py --claims 10000 100000 \\
+        [--repeat 5] [--clock cpu]
+
+``--clock cpu`` times by this process's CPU time (a shared host); medians of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ledger.batch import override_entries
+from ledger.config import Settings
+from ledger.derived import derive, override_of
+from ledger.entries import Claimant, ClaimExtracted, ExtractorInfo, Quantity
+from ledger.instance import Instance, open_instance
+from ledger.sources import normalize_text
+from ledger.store import derived as derived_store
+from tests.helpers import RULES, selector_for, text_source
+
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+COUNTRIES = [
+    "Chile",
+    "Japan",
+    "Peru",
+    "Brazil",
+    "Kenya",
+    "Egypt",
+    "Ghana",
+    "Norway",
+    "Sweden",
+    "Poland",
+    "Spain",
+    "Italy",
+    "Greece",
+    "Turkey",
+    "India",
+    "China",
+    "Vietnam",
+    "Thailand",
+    "Mexico",
+    "Canada",
+    "Argentina",
+    "Colombia",
+    "Morocco",
+    "Nigeria",
+    "Ethiopia",
+    "Iran",
+    "Iraq",
+    "Israel",
+    "Jordan",
+    "Qatar",
+    "Oman",
+    "Yemen",
+    "Sudan",
+    "Libya",
+    "Tunisia",
+    "Algeria",
+    "Austria",
+    "Belgium",
+    "Denmark",
+    "Finland",
+]
+UNITS = ("tonnes", "containers", "barrels", "shipments", "trucks")
+THINGS = ("copper", "grain", "oil", "weapons", "fertilizer", "coal", "rice", "steel")
+ROLES = ("trade minister", "spokesman", "economist", "analyst", "customs official")
+SYLLABLES = [
+    "ka",
+    "ko",
+    "ma",
+    "mo",
+    "na",
+    "no",
+    "ra",
+    "ri",
+    "sa",
+    "su",
+    "ta",
+    "to",
+    "va",
+    "vi",
+    "ya",
+    "zu",
+    "be",
+    "da",
+    "fe",
+    "lo",
+]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = CLOCK[0]()
+    fn()
+    return CLOCK[0]() - start
+
+
+def word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 3)))).capitalize()
+
+
+def name(rng: random.Random) -> str:
+    return f"{word(rng)} {word(rng)}"
+
+
+class Story:
+    """Deterministic sources of nine claims each."""
+
+    def __init__(
+        self, claims: int, *, diverse: bool = False, figures: bool = True, seed: int = 1
+    ) -> None:
+        self.figures = figures
+        self.rng = random.Random(seed)
+        self.names = [name(self.rng) for _ in range(max(1, claims // 10))]
+        self.n = 0
+        self.units: tuple[str, ...] = UNITS
+        self.things: tuple[str, ...] = THINGS
+        if diverse:  # fifty units and a thousand things: far fewer figures to compare with
+            self.units = tuple(sorted({word(self.rng).lower() + "s" for _ in range(50)}))
+            self.things = tuple(sorted({word(self.rng).lower() for _ in range(1000)}))
+
+    def source(self, instance: Instance) -> None:
+        """Append the next source and its nine claims in one batch."""
+        rng, n = self.rng, self.n
+        self.n += 1
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=n // 20)
+        sentences = []
+        for _ in range(9):
+            a, b = rng.sample(COUNTRIES, 2)
+            value = f"{rng.randrange(100, 99_999):,}"
+            who = rng.choice(self.names)
+            unit, thing = rng.choice(self.units), rng.choice(self.things)
+            sentence = f"{a} sent {value} {unit} of {thing} to {b}"
+            sentences.append((f"{sentence}, {who} said.", sentence, value, who, a))
+        text = f"Report {n}.\n\n" + " ".join(s[0] for s in sentences) + "\n"
+        payload, data = text_source(text)
+        normalized = normalize_text(text)
+        payload = payload.model_copy(update={"published": day.isoformat()})
+        writer = instance.writer_key()
+        with instance.ledger.batch() as batch:
+            batch.add_blob(payload.sha256, data)
+            entry = batch.add(payload, writer)
+            for full, _sentence, value, who, country in sentences:
+                unit = full.split(value, 1)[1].split()[0]
+                batch.add(
+                    ClaimExtracted(
+                        source=entry.hash.hex(),
+                        source_sha256=payload.sha256,
+                        statement=full,
+                        selector=selector_for(normalized, full),
+                        claimant=Claimant(
+                            name=who,
+                            role=rng.choice(ROLES),
+                            affiliation=country,
+                            kind="person",
+                            cites=(),
+                        ),
+                        reporting="reported_speech",
+                        made_on=day.isoformat(),
+                        made_on_precision="day",
+                        quantities=(
+                            Quantity(
+                                value=value.replace(",", ""),
+                                unit=unit,
+                                bound="exact",
+                                high=None,
+                                text=f"{value} {unit}",
+                            ),
+                        )
+                        if self.figures
+                        else (),
+                        score=900,
+                        extractor=ExtractorInfo(name="bench", version="1", rules_sha256=RULES),
+                    ),
+                    writer,
+                )
+
+
+def step(instance: Instance) -> tuple[float, float, float, int, int]:
+    """``refresh_derived``'s steps, timed: (whole, derive, locked write, rows written,
+    rows held)."""
+    ledger = instance.ledger
+    start = CLOCK[0]()
+    with ledger.store.reader() as txn:
+        size = txn.head().size
+        overrides = [override_of(e) for e in override_entries(txn)]
+        found = derive(txn.all_claims(), overrides)
+        derived_at = CLOCK[0]()
+        stored = derived_store.stored_rows(txn)
+    rows = derived_store.keyed(derived_store.derived_rows(found))
+    plan = derived_store.plan_write(rows, stored)
+    lock = CLOCK[0]()
+    with ledger.store.writer() as txn:
+        changed = derived_store.write_derived(txn, plan, size)
+    end = CLOCK[0]()
+    held = sum(len(r) for r in rows.values())
+    return end - start, derived_at - start, end - lock, changed, held
+
+
+def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
+    settings = Settings(
+        home=root / f"home-{claims}",
+        database_url=f"sqlite:///{root / f'ledger-{claims}.sqlite3'}",
+        passphrase=b"bench",
+    )
+    instance = open_instance(settings)
+    story = Story(claims, diverse=mix == "diverse", figures=mix != "nofigures")
+    build = CLOCK[0]()
+    while story.n * 9 < claims:
+        story.source(instance)
+    built = CLOCK[0]() - build
+    ledger = instance.ledger
+    full = timed(ledger.refresh_derived)
+    derives = []
+    for _ in range(repeat):
+        with ledger.store.reader() as txn:
+            overrides = [override_of(e) for e in override_entries(txn)]
+            derives.append(timed(lambda: derive(txn.all_claims(), overrides)))  # noqa: B023
+    steps = []
+    for _ in range(repeat):
+        story.source(instance)
+        steps.append(step(instance))
+    med = statistics.median
+    print(
+        f"{story.n * 9:>9,} claims  build {story.n * 10 / built:>6,.0f} entries/s  "
+        f"full {full:7.2f} s  derive {med(derives):7.2f} s  "
+        f"step {med(s[0] for s in steps):7.2f} s  locked {med(s[2] for s in steps):6.3f} s  "
+        f"rows {med(s[3] for s in steps):,.0f} of {med(s[4] for s in steps):,.0f}",
+        flush=True,
+    )
+    instance.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--claims", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--path", type=Path, default=None)
+    parser.add_argument(
+        "--mix",
+        choices=("dense", "diverse", "nofigures"),
+        default="dense",
+        help="dense: 5 units, 8 things; diverse: 50 units, 1,000 things; nofigures: the "
+        "same claims without their figures (identities only, no lines)",
+    )
+    args = parser.parse_args()
+    if args.clock == "cpu":
+        CLOCK[0] = time.process_time
+    print(
+        f"machine: {platform.machine()}  python {platform.python_version()}  "
+        f"clock {args.clock}  mix {args.mix}"
+    )
+    with tempfile.TemporaryDirectory(dir=args.path) as folder:
+        for claims in args.claims:
+            measure(claims, args.repeat, Path(folder), mix=args.mix)
+
+
+if __name__ == "__main__":
+    main()
