@@ -8,6 +8,7 @@ import asyncio
 import logging
 import sys
 import threading
+import time
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -50,7 +51,7 @@ from api.metrics import Metrics
 from api.pages import graphiql_html
 from api.pages import routes as page_routes
 from api.schema import INTERNAL_SERVER_ERROR, TIMEOUT, build_schema
-from api.server_settings import ServerSettings
+from api.server_settings import DEFAULT_OPERATION_THREADS, ServerSettings
 from ledger.config import DEFAULT_API_TIMEOUT, Settings
 from ledger.cosigning import CosigningWorker
 from ledger.deadline import Deadline
@@ -122,8 +123,9 @@ class _BadRequest(Exception):
     """A request body that is JSON but not one GraphQL request object: answered with 400."""
 
 
-GRAPHQL_THREADS = 4
-"""GraphQL operations one worker process runs at once, each in a thread of its own."""
+GRAPHQL_THREADS = DEFAULT_OPERATION_THREADS
+"""GraphQL operations one worker process runs at once, off its event loop (one: see
+``api.server_settings.DEFAULT_OPERATION_THREADS``)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the interpreter lock while another waits for it."""
 
@@ -512,9 +514,16 @@ def create_app(
             return PlainTextResponse("no checkpoint yet\n", status_code=404)
         return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
+    watch = HeadWatch(ledger)
+
     async def healthz(request: Request) -> Response:
-        head = ledger.head()
-        return JSONResponse({"status": "ok", "entries": head.size})
+        size = await watch.size()
+        if size is None:
+            return JSONResponse(
+                {"status": "unavailable", "error": "the database has not answered lately"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "entries": size})
 
     events = EventHub(
         ledger,
@@ -581,6 +590,60 @@ def create_app(
     )
 
 
+class HeadWatch:
+    """The log's size as /healthz reports it, read off the request path: a probe gets the
+    size last read, and a probe that finds it older than ``fresh`` seconds starts one read
+    in a thread (the event loop never waits for the database on a probe's behalf). After
+    an append by this process the next probe reads the size itself, so this worker's own
+    writes show at once; other processes' writes show within ``fresh`` seconds and a probe.
+    If no read has succeeded for ``stale`` seconds (the database is down or hangs), the
+    size is None: the worker is not healthy."""
+
+    def __init__(self, ledger: Ledger, *, fresh: float = 0.5, stale: float = 10.0) -> None:
+        self.ledger = ledger
+        self.fresh = fresh
+        self.stale = stale
+        self.known: int | None = None
+        self.read_at = 0.0
+        self.reading: asyncio.Task[None] | None = None
+        self.appends = 0
+        before = ledger.on_checkpoint
+
+        def appended() -> None:  # in the appending thread: must not block
+            self.appends += 1
+            self.known = None
+            if before is not None:
+                before()
+
+        ledger.on_checkpoint = appended
+
+    async def size(self) -> int | None:
+        if self.known is None:
+            self._read()
+        elif time.monotonic() - self.read_at > self.fresh and self.reading is None:
+            self.reading = asyncio.get_running_loop().create_task(self._read_in_thread())
+        if time.monotonic() - self.read_at > self.stale:
+            return None
+        return self.known
+
+    def _read(self) -> None:
+        self.known, self.read_at = self.ledger.head().size, time.monotonic()
+
+    def _read_unless_appended(self) -> None:
+        appends = self.appends
+        size = self.ledger.head().size
+        if appends == self.appends:  # else an append committed meanwhile: the next probe reads
+            self.known, self.read_at = size, time.monotonic()
+
+    async def _read_in_thread(self) -> None:
+        try:
+            await to_thread.run_sync(self._read_unless_appended)
+        except Exception:  # kept as "not read lately", which /healthz reports after `stale`
+            logging.getLogger("uvicorn.error").warning("/healthz could not read the log's head")
+        finally:
+            self.reading = None
+
+
 def _count_batches(ledger: Ledger, metrics: Metrics) -> None:
     """Count the append batches this server commits (after whatever already listens)."""
     before = ledger.on_checkpoint
@@ -622,6 +685,7 @@ def app_from_env(
         )
     if instance.cosigning is not None:
         instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
+    server = server or ServerSettings.from_env()
     return create_app(
         instance.ledger,
         introspection=settings.api_introspection,
@@ -633,6 +697,7 @@ def app_from_env(
         mutation_rate=settings.api_mutation_rate,
         client_mutation_rate=settings.api_client_mutation_rate,
         cors_origins=settings.api_cors_origins,
-        server=server or ServerSettings.from_env(),
+        threads=server.operation_threads,
+        server=server,
         cosigning=instance.cosigning,
     )
