@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
+import time
+from collections.abc import Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from anyio import CapacityLimiter, to_thread
@@ -48,7 +51,7 @@ from api.metrics import Metrics
 from api.pages import graphiql_html
 from api.pages import routes as page_routes
 from api.schema import INTERNAL_SERVER_ERROR, TIMEOUT, build_schema
-from api.server_settings import ServerSettings
+from api.server_settings import DEFAULT_OPERATION_THREADS, ServerSettings
 from ledger.config import DEFAULT_API_TIMEOUT, Settings
 from ledger.cosigning import CosigningWorker
 from ledger.deadline import Deadline
@@ -60,6 +63,8 @@ from ledger.keeper import DerivedKeeper
 from ledger.service import Ledger
 from ledger.signing import KeyRing
 from ledger.tokens import authenticate
+
+T = TypeVar("T")
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ACCEPT_POST = "application/json; charset=utf-8"
@@ -119,15 +124,51 @@ class _BadRequest(Exception):
     """A request body that is JSON but not one GraphQL request object: answered with 400."""
 
 
-GRAPHQL_THREADS = 4
-"""GraphQL operations one worker process runs at once, each in a thread of its own."""
+GRAPHQL_THREADS = DEFAULT_OPERATION_THREADS
+"""GraphQL operations one worker process runs at once, off its event loop (one: see
+``api.server_settings.DEFAULT_OPERATION_THREADS``)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the interpreter lock while another waits for it."""
 
 
+class _OwnLoop:
+    """The event loop of one operation thread, made on its first operation and kept for
+    the next ones (``asyncio.run`` made and closed one per operation: 0.3 ms of CPU
+    each). Closed when the thread ends (anyio ends a worker thread idle for 10 s), as its
+    thread-local slot is dropped."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, operation: Coroutine[Any, Any, T]) -> T:
+        """Run ``operation`` to its end, then cancel what it left scheduled (as
+        ``asyncio.run`` does), so nothing of it runs during the next operation."""
+        try:
+            return self.loop.run_until_complete(operation)
+        finally:
+            left = asyncio.all_tasks(self.loop)
+            if left:
+                for task in left:
+                    task.cancel()
+                self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+
+    def __del__(self) -> None:
+        self.loop.close()
+
+
+_threads = threading.local()
+
+
+def _in_own_loop(operation: Coroutine[Any, Any, T]) -> T:
+    own: _OwnLoop | None = getattr(_threads, "own", None)
+    if own is None:
+        own = _threads.own = _OwnLoop()
+    return own.run(operation)
+
+
 class _GraphQL(GraphQL[Context, None]):
-    """Each operation (parse, validation, execution) runs in a worker thread with an event
-    loop of its own, at most ``threads`` at once (the rest wait their turn, their deadline
+    """Each operation (parse, validation, execution) runs in a worker thread on that
+    thread's event loop, at most ``threads`` at once (the rest wait their turn, their deadline
     running), so the server's event loop keeps answering /healthz, /checkpoint and cheap
     queries while heavy ones run. The operation's DataLoaders batch on its own loop."""
 
@@ -172,7 +213,7 @@ class _GraphQL(GraphQL[Context, None]):
         run = super().execute_single
 
         def in_thread() -> ExecutionResult:
-            return asyncio.run(
+            return _in_own_loop(
                 run(
                     request=request,
                     request_adapter=request_adapter,
@@ -474,9 +515,16 @@ def create_app(
             return PlainTextResponse("no checkpoint yet\n", status_code=404)
         return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
+    watch = HeadWatch(ledger)
+
     async def healthz(request: Request) -> Response:
-        head = ledger.head()
-        return JSONResponse({"status": "ok", "entries": head.size})
+        size = await watch.size()
+        if size is None:
+            return JSONResponse(
+                {"status": "unavailable", "error": "the database has not answered lately"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "entries": size})
 
     events = EventHub(
         ledger,
@@ -537,9 +585,64 @@ def create_app(
             Route("/graphql", graphql),  # the view answers every method (405 for most)
             Route("/events", events, methods=["GET"]),
             *extra,
-            *page_routes(ledger, graphiql=introspection),  # the HTML pages and their assets (api/pages.py)
+            # The HTML pages and their assets (api/pages.py).
+            *page_routes(ledger, graphiql=introspection),
         ],
     )
+
+
+class HeadWatch:
+    """The log's size as /healthz reports it, read off the request path: a probe gets the
+    size last read, and a probe that finds it older than ``fresh`` seconds starts one read
+    in a thread (the event loop never waits for the database on a probe's behalf). After
+    an append by this process the next probe reads the size itself, so this worker's own
+    writes show at once; other processes' writes show within ``fresh`` seconds and a probe.
+    If no read has succeeded for ``stale`` seconds (the database is down or hangs), the
+    size is None: the worker is not healthy."""
+
+    def __init__(self, ledger: Ledger, *, fresh: float = 0.5, stale: float = 10.0) -> None:
+        self.ledger = ledger
+        self.fresh = fresh
+        self.stale = stale
+        self.known: int | None = None
+        self.read_at = 0.0
+        self.reading: asyncio.Task[None] | None = None
+        self.appends = 0
+        before = ledger.on_checkpoint
+
+        def appended() -> None:  # in the appending thread: must not block
+            self.appends += 1
+            self.known = None
+            if before is not None:
+                before()
+
+        ledger.on_checkpoint = appended
+
+    async def size(self) -> int | None:
+        if self.known is None:
+            self._read()
+        elif time.monotonic() - self.read_at > self.fresh and self.reading is None:
+            self.reading = asyncio.get_running_loop().create_task(self._read_in_thread())
+        if time.monotonic() - self.read_at > self.stale:
+            return None
+        return self.known
+
+    def _read(self) -> None:
+        self.known, self.read_at = self.ledger.head().size, time.monotonic()
+
+    def _read_unless_appended(self) -> None:
+        appends = self.appends
+        size = self.ledger.head().size
+        if appends == self.appends:  # else an append committed meanwhile: the next probe reads
+            self.known, self.read_at = size, time.monotonic()
+
+    async def _read_in_thread(self) -> None:
+        try:
+            await to_thread.run_sync(self._read_unless_appended)
+        except Exception:  # kept as "not read lately", which /healthz reports after `stale`
+            logging.getLogger("uvicorn.error").warning("/healthz could not read the log's head")
+        finally:
+            self.reading = None
 
 
 def _count_batches(ledger: Ledger, metrics: Metrics) -> None:
@@ -585,6 +688,7 @@ def app_from_env(
         instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
     if can_sign:  # a worker that appends keeps the derived caches; readers never write them
         DerivedKeeper(instance.ledger).attach().start()
+    server = server or ServerSettings.from_env()
     return create_app(
         instance.ledger,
         introspection=settings.api_introspection,
@@ -596,6 +700,7 @@ def app_from_env(
         mutation_rate=settings.api_mutation_rate,
         client_mutation_rate=settings.api_client_mutation_rate,
         cors_origins=settings.api_cors_origins,
-        server=server or ServerSettings.from_env(),
+        threads=server.operation_threads,
+        server=server,
         cosigning=instance.cosigning,
     )

@@ -10,7 +10,8 @@ from graphql import GraphQLError
 
 from api.context import Info
 from api.ids import cursor, global_id, parse_cursor
-from api.types import Claim, ClaimConnection, ClaimEdge, Node, PageInfo
+from api.selection import selects
+from api.types import Claim, ClaimConnection, ClaimEdge, Node, PageInfo, Source, claim_nodes
 from ledger.derived import ClaimantView, LineView
 from ledger.errors import NotFound
 from ledger.lines import Point
@@ -51,9 +52,8 @@ class ClaimantRole:
 class Claimant(Node):
     view: strawberry.Private[ClaimantView]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Claimant", self.view.id))
+    def __post_init__(self) -> None:
+        self.id = strawberry.ID(global_id("Claimant", self.view.id))  # a plain value, set once
 
     @strawberry.field(description="The identity id: the claim id of its first claim, hex.")
     def claimant_id(self) -> str:
@@ -88,7 +88,10 @@ class Claimant(Node):
         found = info.context.ledger.identity_claims(
             self.view.id, limit=size + 1, after_seq=after_seq
         )
-        edges = [ClaimEdge(cursor=cursor(c.seq), node=Claim(state=c)) for c in found[:size]]
+        edges = [
+            ClaimEdge(cursor=cursor(c.state.seq), node=c)
+            for c in claim_nodes(info, found[:size], "edges", "node")
+        ]
         return ClaimConnection(
             edges=edges,
             page_info=page_info(
@@ -155,11 +158,15 @@ class LinePoint:
         return self.point.claim_id
 
     @strawberry.field(description="The claim the figure is from (null if no longer readable).")
-    def claim(self, info: Info) -> Claim | None:
+    async def claim(self, info: Info) -> Claim | None:
         try:
-            return Claim(state=info.context.ledger.claim(self.point.claim_id))
+            state = info.context.ledger.claim(self.point.claim_id)
         except NotFound:
             return None
+        source = None
+        if selects(info, "source"):  # a line's points share one read of their sources
+            source = Source(state=await info.context.load().source.load(state.source_sha256))
+        return Claim(state=state, source=source)
 
     @strawberry.field(description='Normalized decimal, e.g. "7000".')
     def value(self) -> str:
@@ -222,9 +229,8 @@ class LinePoint:
 class ClaimLine(Node):
     view: strawberry.Private[LineView]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("ClaimLine", self.view.id))
+    def __post_init__(self) -> None:
+        self.id = strawberry.ID(global_id("ClaimLine", self.view.id))  # a plain value, set once
 
     @strawberry.field(description="<claim id>:<figure index> of the line's first figure.")
     def line_id(self) -> str:

@@ -160,7 +160,8 @@ def _run(info: Info, action: Callable[[], R]) -> R | object:
 def _changed(info: Info, claim_id: str, entry_seq: int) -> ClaimChanged:
     ledger = info.context.ledger
     return ClaimChanged(
-        claim=t.Claim(state=ledger.claim(claim_id)), entry=t.Entry(row=ledger.entry(seq=entry_seq))
+        claim=t.claim_nodes(info, [ledger.claim(claim_id)], "claim")[0],
+        entry=t.Entry(row=ledger.entry(seq=entry_seq)),
     )
 
 

@@ -140,8 +140,8 @@ class Query:
         more = len(found) > size
         page = found[1:] if backward and more else found[:size]
         edges = [
-            t.ClaimEdge(cursor=claim_cursor(order, position_of(c, order)), node=t.Claim(state=c))
-            for c in page
+            t.ClaimEdge(cursor=claim_cursor(order, position_of(c.state, order)), node=c)
+            for c in t.claim_nodes(info, page, "edges", "node")
         ]
         return t.ClaimConnection(
             edges=edges,
@@ -164,9 +164,9 @@ class Query:
         ledger = info.context.ledger
         if as_of is not None:
             past = ledger.claim_as_of(claim_id, as_of)
-            return t.Claim(state=past) if past is not None else None
+            return t.claim_nodes(info, [past])[0] if past is not None else None
         try:
-            return t.Claim(state=ledger.claim(claim_id))
+            return t.claim_nodes(info, [ledger.claim(claim_id)])[0]
         except NotFound:
             return None
 
@@ -176,7 +176,7 @@ class Query:
         ledger = info.context.ledger
         try:
             if type_name == "Claim":
-                return t.Claim(state=ledger.claim(key))
+                return t.claim_nodes(info, [ledger.claim(key)])[0]
             if type_name == "Source":
                 return t.Source(state=ledger.source(key))
             if type_name == "Claimant":

@@ -23,6 +23,16 @@ DEFAULT_EVENT_POLL = 0.5
 """Seconds between two looks at the log's head by the event stream (LEDGER_API_EVENT_POLL)."""
 DEFAULT_EVENT_HEARTBEAT = 15.0
 """Seconds of quiet after which a stream gets a comment line (LEDGER_API_EVENT_HEARTBEAT)."""
+DEFAULT_OPERATION_THREADS = 1
+"""GraphQL operations one worker runs at once, off its event loop (LEDGER_API_THREADS).
+
+One: operations compute in Python, so a second thread in the same process adds no CPU,
+only contention for the interpreter lock, and the event loop (which answers /healthz and
+reads and writes every request) then waits behind several threads each time it needs the
+lock: under a mixed load /healthz's p99 was 90-390 ms with 2 or 4 threads, 25-50 ms with
+one (docs/benchmarks.md, "GraphQL read path, one worker"). Concurrency comes from
+workers, which are processes. The cost: in a worker, an operation waits for the one
+before it (its time limit running), so a heavy one delays the next cheap one."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +48,7 @@ class ServerSettings:
     event_streams: int = DEFAULT_EVENT_STREAMS
     event_poll: float = DEFAULT_EVENT_POLL
     event_heartbeat: float = DEFAULT_EVENT_HEARTBEAT
+    operation_threads: int = DEFAULT_OPERATION_THREADS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -52,6 +63,7 @@ class ServerSettings:
             event_heartbeat=seconds_setting(
                 env, "LEDGER_API_EVENT_HEARTBEAT", DEFAULT_EVENT_HEARTBEAT
             ),
+            operation_threads=count_setting(env, "LEDGER_API_THREADS", DEFAULT_OPERATION_THREADS),
         )
 
 

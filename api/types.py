@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 import strawberry
 
 from api.context import Info
 from api.ids import global_id
+from api.selection import selects
 from ledger import entries
 from ledger.errors import NotFound
 from ledger.proofs import ConsistencyProof as ConsistencyProofResult
@@ -56,9 +57,8 @@ class Reporting(Enum):
 
 @strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
 class Node:
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        raise NotImplementedError  # every implementing type resolves its own
+    id: strawberry.ID = strawberry.field(default=None)
+    """Set once by every implementing type (a plain value: no resolver call)."""
 
 
 @strawberry.type(description="Where a claim sits in its source's normalized text.")
@@ -209,10 +209,6 @@ class Key:
 class Source(Node):
     state: strawberry.Private[SourceState]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Source", self.state.sha256))
-
     sha256: str = strawberry.field(
         default=None, description="SHA-256 of the exact bytes received, hex."
     )
@@ -264,6 +260,7 @@ class Source(Node):
 
     def __post_init__(self) -> None:
         # Plain fields, set once: strawberry reads them without a resolver call.
+        self.id = strawberry.ID(global_id("Source", self.state.sha256))
         self.sha256 = self.state.sha256
         self.text_sha256 = self.state.text_sha256
         self.size = self.state.size
@@ -290,14 +287,9 @@ def state_proof_or_none(
     return StateProof(result=result, origin=ledger.origin)
 
 
-
 @strawberry.type(description="A claim in its current state.")
 class Claim(Node):
     state: strawberry.Private[ClaimState]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Claim", self.state.claim_id))
 
     claim_id: str = strawberry.field(
         default=None, description="Entry hash of the claim's claim.extracted entry, hex."
@@ -351,9 +343,9 @@ class Claim(Node):
 
     signer: str = strawberry.field(default=None, description="Key id of the extraction's signer.")
 
-    @strawberry.field
-    async def source(self, info: Info) -> Source:
-        return Source(state=await info.context.load().source.load(self.state.source_sha256))
+    source: Source | None = strawberry.field(default=None, graphql_type=Source)
+    """Never null when selected: set by whoever makes the claim when the operation
+    selects it (``claim_nodes``), None otherwise."""
 
     @strawberry.field(
         description="The attribution chain: source registered, claim extracted, then every "
@@ -386,6 +378,7 @@ class Claim(Node):
     def __post_init__(self) -> None:
         # Plain fields, set once: strawberry reads them without a resolver call.
         s = self.state
+        self.id = strawberry.ID(global_id("Claim", s.claim_id))
         self.claim_id = s.claim_id
         self.statement = s.statement
         q = s.selector
@@ -413,6 +406,19 @@ class Claim(Node):
         self.recorded_at = self.state.recorded_at
         self.updated_at = self.state.updated_at
         self.signer = self.state.signer
+
+
+def claim_nodes(info: Info, states: Sequence[ClaimState], *path: str) -> list[Claim]:
+    """``Claim`` objects for ``states``, which the field being resolved returns at ``path``
+    below it (e.g. ``edges``, ``node``). When the operation selects their ``source``, every
+    source they name is read in one query (one ``Source`` object each): the field is then
+    a plain value, and a page of claims with their sources never leaves graphql-core's
+    synchronous path (a DataLoader's await would put the whole list on the async one)."""
+    sources: dict[str, Source] = {}
+    if states and selects(info, *path, "source"):
+        found = info.context.ledger.sources_by_sha(sorted({s.source_sha256 for s in states}))
+        sources = {sha: Source(state=state) for sha, state in found.items()}
+    return [Claim(state=s, source=sources.get(s.source_sha256)) for s in states]
 
 
 @strawberry.type(description="One signed step of a claim's attribution chain.")

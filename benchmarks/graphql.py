@@ -21,12 +21,25 @@ distribution), and the ratio ledger/bare of the median req/s. Queries only the l
 answers (filters, deep pages, ``asOf``, ``totalCount`` under a filter) are reported alone.
 Every response is checked once before timing (no ``errors``, the expected shape).
 
-``--healthz`` runs a mixed load (all queries in rotation) on /graphql and, at the same
-time, one connection on /healthz, and reports the /healthz p50/p99.
+Each run also reports the CPU time the server's processes spent per request answered
+(user + system from /proc, the whole process tree): on a shared machine req/s follows
+the load of everything else, CPU per request barely does, so the ratio bare/ledger of
+CPU per request is reported beside the ratio of req/s.
+
+``--before DIR`` serves the ledger a second time from another tree of the project (e.g.
+``git archive <commit> | tar -x -C DIR``) on the same fixture, measured in the same runs,
+interleaved, so a change is measured against its starting point under the same load.
+``--env NAME=VALUE`` passes settings to the ledger's server (not ``--before``'s).
+
+Unless ``--no-healthz``, a mixed load (all queries in rotation) runs on /graphql and, at
+the same time, one connection on /healthz: the ledger's /healthz p50/p99, then the bare
+app's /healthz (the bare app idle, the same load on the ledger) as the baseline of what
+the machine's scheduling allows.
 
     PYTHONPATH=. .venv/bin/python benchmarks/graphql.py [--entries 1000000] [--path DIR]
         [--database-url URL] [--workers 1 2] [--duration 5] [--repeats 3]
-        [--connections 8] [--only page50 provenance ...] [--json FILE]
+        [--connections 8] [--only page50 provenance ...] [--before DIR]
+        [--env LEDGER_API_THREADS=2] [--json FILE]
 
 ``--list`` prints the query names. Results go to standard output as a Markdown table.
 """
@@ -91,6 +104,10 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_ms: float = 0.0
+    """CPU time the server's processes spent during the run, per request answered (user +
+    system, from /proc): unlike req/s, it barely moves with the machine's load."""
 
 
 @dataclass
@@ -99,6 +116,8 @@ class Row:
     workers: int
     ledger: list[Run] = field(default_factory=list)
     bare: list[Run] = field(default_factory=list)
+    before: list[Run] = field(default_factory=list)
+    """The ledger served from ``--before``'s tree (same fixture, same runs, interleaved)."""
     single_ms: list[float] = field(default_factory=list)
 
 
@@ -415,11 +434,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_ledger(
-    home: Path, url: str | None, port: int, workers: int, extra_env: dict[str, str]
+    home: Path,
+    url: str | None,
+    port: int,
+    workers: int,
+    extra_env: dict[str, str],
+    root: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
+    """``claims-ledger serve`` running the code of the tree at ``root``."""
     from benchmarks.fixture import fixture_env
 
-    env = {**os.environ, **fixture_env(home, url), "PYTHONPATH": str(ROOT), **extra_env}
+    env = {**os.environ, **fixture_env(home, url), "PYTHONPATH": str(root), **extra_env}
     exe = Path(sys.executable).with_name("claims-ledger")
     proc = subprocess.Popen(
         [
@@ -435,6 +460,7 @@ def start_ledger(
             "60",
         ],
         env=env,
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -536,9 +562,39 @@ def lua_string(s: str) -> str:
     return "[==[" + s + "]==]"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` and every process below it (/proc)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [pid]
+    while stack:
+        at = stack.pop()
+        total += times.get(at, 0.0)
+        stack += children.get(at, [])
+    return total
+
+
 def wrk(
-    url: str, bodies: list[str] | None, *, duration: float, connections: int, workdir: Path
+    url: str,
+    bodies: list[str] | None,
+    *,
+    duration: float,
+    connections: int,
+    workdir: Path,
+    server: int | None = None,
 ) -> Run:
+    """One wrk run; with ``server`` (a pid) also the CPU time its processes spent."""
     args = [
         "wrk",
         "-t1",
@@ -552,11 +608,14 @@ def wrk(
         script = workdir / "post.lua"
         script.write_text(LUA % ", ".join(lua_string(json.dumps({"query": b})) for b in bodies))
         args += ["-s", str(script)]
+    cpu_before = cpu_seconds(server) if server is not None else 0.0
     done = subprocess.run([*args, url], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} {url} failed: {done.stdout}{done.stderr}")
-    out = done.stdout
-    return parse_wrk(out)
+    run = parse_wrk(done.stdout)
+    if server is not None and run.requests:
+        run.cpu_ms = (cpu_seconds(server) - cpu_before) * 1000 / run.requests
+    return run
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -580,7 +639,8 @@ def parse_wrk(out: str) -> Run:
     m = re.search(r"Socket errors:.*timeout (\d+)", out)
     if m:
         errors += int(m.group(1))
-    return Run(rps, p50, p99, errors)
+    m = re.search(r"(\d+) requests in", out)
+    return Run(rps, p50, p99, errors, requests=int(m.group(1)) if m else 0)
 
 
 def med(runs: list[Run], attr: str) -> float:
@@ -606,9 +666,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--bare-claims", type=int, default=2000)
-    parser.add_argument("--only", nargs="*", default=None, help="query names (substrings)")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="query names (a whole name, else substrings)"
+    )
     parser.add_argument("--ledger-only", action="store_true", help="skip the bare app")
     parser.add_argument("--no-healthz", action="store_true", help="skip /healthz under load")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a tree of the project (e.g. a git export of an older commit) whose ledger is "
+        "served too and measured in the same runs, interleaved",
+    )
+    parser.add_argument(
+        "--env",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="settings for the ledger's server (e.g. LEDGER_API_THREADS=2), not --before's",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the runs here too")
     parser.add_argument("--list", action="store_true", help="print the query names and stop")
     parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
@@ -634,79 +710,94 @@ def main() -> None:
     print(
         f"# GraphQL read path: {home} ({'complete: ' + str(marker['entries']) if marker else 'partial'}"
         f" entries), database {url or 'SQLite'}"
+        + (f"; before: the tree at {args.before}" if args.before else "")
     )
     print(
         f"# python {platform.python_version()}, {os.cpu_count()} cores, wrk -t1 "
         f"-c{args.connections} -d{args.duration}s, {args.repeats} repeats; load at start "
         f"{load_average()}"
     )
-    print(HEADER, flush=True)
+    print(header(args.before is not None), flush=True)
     rows: list[Row] = []
-    healthz: dict[int, Run] = {}
+    healthz: dict[int, dict[str, Run]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-gql-") as tmp:
         work = Path(tmp)
         for workers in args.workers:
-            lport = free_port()
-            ledger = start_ledger(home, url, lport, workers, {})
-            bare: subprocess.Popen[bytes] | None = None
+            servers: list[subprocess.Popen[bytes]] = []
             try:
+                lport = free_port()
+                extra = dict(item.split("=", 1) for item in args.env)
+                ledger = start_ledger(home, url, lport, workers, extra)
+                servers.append(ledger)
                 lbase = f"http://127.0.0.1:{lport}"
+                before: subprocess.Popen[bytes] | None = None
+                obase = ""
+                if args.before is not None:
+                    oport = free_port()
+                    before = start_ledger(home, url, oport, workers, {}, root=args.before)
+                    servers.append(before)
+                    obase = f"http://127.0.0.1:{oport}"
                 sample = sample_values(lbase)
-                qs = queries(sample)
-                if args.only:
-                    qs = [q for q in qs if any(o in q.name for o in args.only)]
+                qs = select(queries(sample), args.only)
                 bport = free_port()
-                if not args.ledger_only and any(q.both for q in qs):
+                bare: subprocess.Popen[bytes] | None = None
+                if not args.ledger_only:
                     data = work / "bare.json"
                     if not data.exists():
                         collect_bare_data(lbase, args.bare_claims, data)
                     bare = start_bare(data, bport, workers)
+                    servers.append(bare)
                 bbase = f"http://127.0.0.1:{bport}"
                 for q in qs:  # every query answers, without errors, before timing
                     post(lbase, q.text)
+                    if before is not None:
+                        post(obase, q.text)
                     if q.both and bare is not None:
                         post(bbase, q.text)
                 for q in qs:
                     row = Row(q.name, workers)
+                    # One connection for queries only the ledger answers: a slow one leaves
+                    # at most one request running after wrk.
+                    conns = args.connections if q.both else 1
                     for _ in range(args.repeats):
                         started = time.perf_counter()
                         post(lbase, q.text)  # alone: its latency even when wrk sees none
                         row.single_ms.append((time.perf_counter() - started) * 1000)
-                        row.ledger.append(
-                            wrk(
-                                f"{lbase}/graphql",
-                                [q.text],
-                                duration=args.duration,
-                                # One connection for queries only the ledger answers: a
-                                # slow one leaves at most one request running after wrk.
-                                connections=args.connections if q.both else 1,
-                                workdir=work,
-                            )
-                        )
+                        targets = [(row.ledger, lbase, ledger)]
+                        if before is not None:
+                            targets.append((row.before, obase, before))
                         if q.both and bare is not None:
-                            row.bare.append(
+                            targets.append((row.bare, bbase, bare))
+                        for runs, base, proc in targets:
+                            runs.append(
                                 wrk(
-                                    f"{bbase}/graphql",
+                                    f"{base}/graphql",
                                     [q.text],
                                     duration=args.duration,
-                                    connections=args.connections,
+                                    connections=conns if runs is not row.bare else args.connections,
                                     workdir=work,
+                                    server=proc.pid,
                                 )
                             )
                     rows.append(row)
                     print(format_row(row), flush=True)
                 if not args.no_healthz:
-                    healthz[workers] = healthz_under_load(lbase, qs, args, work)
-                    h = healthz[workers]
-                    print(
-                        f"# /healthz under mixed load, {workers} worker(s): p50 {h.p50_ms:.1f} ms "
-                        f"p99 {h.p99_ms:.1f} ms ({h.rps:.0f} req/s on one connection)",
-                        flush=True,
-                    )
+                    h = healthz_under_load(lbase, bbase if bare else None, qs, args, work)
+                    if before is not None:
+                        h |= {
+                            f"before {k}": v
+                            for k, v in healthz_under_load(obase, None, qs, args, work).items()
+                        }
+                    healthz[workers] = h
+                    for name, run in h.items():
+                        print(
+                            f"# /healthz {name}, {workers} worker(s): p50 {run.p50_ms:.1f} ms "
+                            f"p99 {run.p99_ms:.1f} ms ({run.rps:.0f} req/s on one connection)",
+                            flush=True,
+                        )
             finally:
-                stop(ledger)
-                if bare is not None:
-                    stop(bare)
+                for proc in servers:
+                    stop(proc)
     print(f"# load at end {load_average()}")
     if args.json:
         args.json.write_text(
@@ -719,69 +810,103 @@ def main() -> None:
                             "query": r.query,
                             "workers": r.workers,
                             "ledger": [vars(x) for x in r.ledger],
+                            "before": [vars(x) for x in r.before],
                             "bare": [vars(x) for x in r.bare],
                         }
                         for r in rows
                     ],
-                    "healthz": {w: vars(h) for w, h in healthz.items()},
+                    "healthz": {w: {k: vars(v) for k, v in h.items()} for w, h in healthz.items()},
                 },
                 indent=1,
             )
         )
 
 
+def select(qs: list[Query], only: list[str] | None) -> list[Query]:
+    """The queries ``--only`` names: each a query's whole name, else a part of names."""
+    if not only:
+        return qs
+    names = {q.name for q in qs}
+    return [q for q in qs if any(q.name == o or (o not in names and o in q.name) for o in only)]
+
+
 def format_row(row: Row) -> str:
+    ledger_rps = med(row.ledger, "rps")
     cells = [
         f"{row.query} (alone {statistics.median(row.single_ms):.0f} ms)",
         str(row.workers),
-        f"{med(row.ledger, 'rps'):.0f}",
+        f"{ledger_rps:.0f}",
         f"{med(row.ledger, 'p50_ms'):.1f}",
         f"{med(row.ledger, 'p99_ms'):.1f}",
+        f"{med(row.ledger, 'cpu_ms'):.2f}",
     ]
+    if row.before:
+        cells += [f"{med(row.before, 'rps'):.0f}", f"{med(row.before, 'cpu_ms'):.2f}"]
     if row.bare:
-        ratio = med(row.ledger, "rps") / med(row.bare, "rps")
+        bare_rps = med(row.bare, "rps")
         cells += [
-            f"{med(row.bare, 'rps'):.0f}",
+            f"{bare_rps:.0f}",
             f"{med(row.bare, 'p50_ms'):.1f}",
             f"{med(row.bare, 'p99_ms'):.1f}",
-            f"{ratio:.2f}×",
+            f"{med(row.bare, 'cpu_ms'):.2f}",
+            f"{ledger_rps / bare_rps:.2f}×",
+            f"{med(row.bare, 'cpu_ms') / med(row.ledger, 'cpu_ms'):.2f}×",
         ]
+        if row.before:
+            cells += [
+                f"{med(row.before, 'rps') / bare_rps:.2f}×",
+                f"{med(row.bare, 'cpu_ms') / med(row.before, 'cpu_ms'):.2f}×",
+            ]
     else:
-        cells += ["—", "—", "—", "—"]
-    if med(row.ledger, "rps") == 0:  # wrk saw no answer within the run
+        cells += ["—"] * (6 + (2 if row.before else 0))
+    if ledger_rps == 0:  # wrk saw no answer within the run
         cells[2:5] = ["0", "none answered", "—"]
-    errors = sum(r.errors for r in row.ledger + row.bare)
+    errors = sum(r.errors for r in row.ledger + row.bare + row.before)
     if errors:
         cells[0] += f" ({errors} errors)"
     return "| " + " | ".join(cells) + " |"
 
 
-def healthz_under_load(base: str, qs: list[Query], args: argparse.Namespace, work: Path) -> Run:
+def healthz_under_load(
+    base: str, bare: str | None, qs: list[Query], args: argparse.Namespace, work: Path
+) -> dict[str, Run]:
     """/healthz latency on one connection while ``--connections`` POST every query in
-    rotation; both for ``2 × --duration`` seconds."""
-    mixed = work / "mixed"
-    mixed.mkdir(exist_ok=True)
-    duration = 2 * args.duration
-    load = subprocess.Popen(
-        [
-            "wrk",
-            "-t1",
-            f"-c{args.connections}",
-            f"-d{max(1, round(duration))}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(_write_lua(mixed, [q.text for q in qs])),
-            f"{base}/graphql",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.5)
-        return wrk(f"{base}/healthz", None, duration=duration - 1, connections=1, workdir=work)
-    finally:
-        load.wait()
+    rotation to ``base`` for ``2 × --duration`` seconds: the server's own /healthz, then
+    (``bare``: the bare app, idle, on the same machine) a trivial /healthz of another
+    process under the same load, the baseline of what the machine's scheduling allows."""
+    found: dict[str, Run] = {}
+    targets = {"ledger under its mixed load": base}
+    if bare is not None:
+        targets["bare app (idle) while the ledger's mixed load runs"] = bare
+    for name, target in targets.items():
+        mixed = work / "mixed"
+        mixed.mkdir(exist_ok=True)
+        duration = 2 * args.duration
+        load = subprocess.Popen(
+            [
+                "wrk",
+                "-t1",
+                f"-c{args.connections}",
+                f"-d{max(1, round(duration))}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(_write_lua(mixed, [q.text for q in qs])),
+                f"{base}/graphql",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(0.5)
+            found[name] = wrk(
+                f"{target}/healthz", None, duration=duration - 1, connections=1, workdir=work
+            )
+        finally:
+            load.wait()
+        found[name].errors = 0
+        drain(base)
+    return found
 
 
 def _write_lua(where: Path, bodies: list[str]) -> Path:
@@ -790,10 +915,22 @@ def _write_lua(where: Path, bodies: list[str]) -> Path:
     return script
 
 
-HEADER = (
-    "| query | workers | ledger req/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms "
-    "| ledger/bare |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-)
+def header(before: bool) -> str:
+    cells = ["query", "workers", "ledger req/s", "p50 ms", "p99 ms", "CPU ms/req"]
+    if before:
+        cells += ["before req/s", "before CPU ms/req"]
+    cells += [
+        "bare req/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/req",
+        "ledger/bare (req/s)",
+        "ledger/bare (CPU)",
+    ]
+    if before:
+        cells += ["before/bare (req/s)", "before/bare (CPU)"]
+    return "| " + " | ".join(cells) + " |\n" + "| --- " * len(cells) + "|"
+
 
 if __name__ == "__main__":
     main()

@@ -58,5 +58,5 @@ def test_every_setting_is_documented_in_the_api_guide() -> None:
     guide = (root / "docs" / "api.md").read_text()
     table = guide[guide.index("## Server settings") :]
     names = set(re.findall(r'"(LEDGER_[A-Z_]+)"', source))
-    assert len(names) == 7
+    assert len(names) == 8
     assert all(f"`{name}`" in table for name in names), names
