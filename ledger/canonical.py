@@ -58,6 +58,9 @@ def _model_fields(value: Any) -> Any:
     fields = getattr(value, "__pydantic_fields__", None)
     if fields is None:
         raise TypeError(f"{type(value).__name__} is not a JSON value")
+    omit = getattr(value, "__omit_when_none__", None)
+    if omit:  # fields added to a payload later: absent means left out, as before they existed
+        return {k: v for k, v in value.__dict__.items() if v is not None or k not in omit}
     return value.__dict__
 
 

@@ -36,6 +36,7 @@ from ledger.entries import (
     KeyRevoked,
     Payload,
     Rating,
+    Reviewer,
     Role,
     SignedEntry,
     SourceRegistered,
@@ -88,6 +89,7 @@ def check_count_limit(limit: int) -> None:
     """Refuse a bounded count's limit outside 1..MAX_COUNT_LIMIT."""
     if not 1 <= limit <= MAX_COUNT_LIMIT:
         raise InvalidInput(f"count limit must be 1 to {MAX_COUNT_LIMIT:,}, got {limit}")
+
 
 if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked for
     from ledger.derived import ClaimantView, LineFilter, LineView
@@ -435,9 +437,15 @@ class Ledger:
         rating: Rating,
         note: str | None = None,
         url: str | None = None,
+        reviewer: Reviewer | None = None,
     ) -> SignedEntry:
+        """Review a claim. ``reviewer``: who stands behind the review (a person or an
+        organisation, with its web address), the ClaimReview's ``author``; without it
+        the review is known by its signer key's name only."""
         check_web_url(url, "review url")  # pages link it and ClaimReview hands it on
-        payload = ClaimReviewed(claim=claim_id, follows=follows, rating=rating, note=note, url=url)
+        payload = ClaimReviewed(
+            claim=claim_id, follows=follows, rating=rating, note=note, url=url, reviewer=reviewer
+        )
         return self.append(signer, [payload])[0]
 
     def find_claims(

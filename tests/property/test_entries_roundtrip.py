@@ -20,6 +20,7 @@ from ledger.entries import (
     ClaimRevised,
     ClaimRevisedV1,
     Rating,
+    Reviewer,
     format_timestamp,
     frame,
     parse_entry,
@@ -84,6 +85,13 @@ reviews = st.builds(
     ),
     note=maybe_text,
     url=maybe_text,
+    reviewer=st.none()
+    | st.builds(
+        Reviewer,
+        name=text.filter(lambda t: len(t) <= 200),
+        type=st.sampled_from(["Person", "Organization"]),
+        url=st.none() | st.sampled_from(["https://fc.example/", "http://a.example/x?y=1#z"]),
+    ),
 )
 bodies = (
     st.builds(
