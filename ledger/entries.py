@@ -114,8 +114,8 @@ class _Model(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            kind = next((k for t, k in KIND_OF.items() if t is type(self)), None)
-            what = kind or getattr(type(self), "__where__", type(self).__name__)
+            kind: str | None = next((k for t, k in KIND_OF.items() if t is type(self)), None)
+            what = kind or str(getattr(type(self), "__where__", type(self).__name__))
             raise InvalidInput(f"{what}: {_first_error(exc)}") from exc
 
     # Only calls of the class run this; validation (strict parsing of entry bytes, nested
