@@ -60,10 +60,10 @@ CONTEXT_CHARS = 240
 MAX_CHECKPOINTS = 10
 MAX_ENTRIES = 50
 MAX_SOURCE_CLAIMS = 500
+"""Claims highlighted on a source page (a source has a few dozen at most in practice)."""
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 """Where the pages say the ledger is served when no address is configured (``serve``'s
 default bind address; ``serve`` passes its own, ``LEDGER_PUBLIC_URL`` overrides it)."""
-"""Claims highlighted on a source page (a source has a few dozen at most in practice)."""
 
 log = logging.getLogger("claims_ledger.pages")
 
