@@ -175,6 +175,7 @@ def test_error_pages_in_the_browser(browser: object, site: ServedPages) -> None:
 
 def test_log_as_of_through_its_form_and_unknown_paths(browser: object, site: ServedPages) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     d = browser
     d.get(site.url + "/log")  # type: ignore[attr-defined]
@@ -183,6 +184,8 @@ def test_log_as_of_through_its_form_and_unknown_paths(browser: object, site: Ser
     box = d.find_element(By.CSS_SELECTOR, "#as-of-form input[name=as_of]")  # type: ignore[attr-defined]
     box.send_keys(older)
     d.find_element(By.CSS_SELECTOR, "#as-of-form button").click()  # type: ignore[attr-defined]
+    wait = WebDriverWait(d, 20)  # a click on submit does not wait for the next page
+    wait.until(lambda w: w.find_elements(By.ID, "as-of"))
     assert f"as_of={older}" in d.current_url  # type: ignore[attr-defined]
     assert d.find_element(By.ID, "as-of").text == older  # type: ignore[attr-defined]
     shown = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#checkpoints a.as-of-link")]  # type: ignore[attr-defined]
@@ -191,6 +194,7 @@ def test_log_as_of_through_its_form_and_unknown_paths(browser: object, site: Ser
     assert max(seqs) == int(older) - 1
     _shot(d, "log-as-of", site)
     d.find_element(By.ID, "log-now").click()  # type: ignore[attr-defined]
+    wait.until(lambda w: not w.find_elements(By.ID, "as-of"))
     assert "as_of" not in d.current_url  # type: ignore[attr-defined]
     d.get(site.url + "/no/such/page")  # type: ignore[attr-defined]
     assert d.find_element(By.ID, "error-message").text == "nothing is served at this address"  # type: ignore[attr-defined]
