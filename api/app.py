@@ -585,8 +585,8 @@ def create_app(
             Route("/graphql", graphql),  # the view answers every method (405 for most)
             Route("/events", events, methods=["GET"]),
             *extra,
-            # The HTML pages and their assets (api/pages.py).
-            *page_routes(ledger, graphiql=introspection),
+            # the HTML pages and their assets (api/pages.py); last: it ends in a GET 404 page
+            *page_routes(ledger, graphiql=introspection, public_url=server.public_url),
         ],
     )
 

@@ -21,6 +21,7 @@ from ledger.entries import (
     ClaimChanges,
     Quantity,
     Rating,
+    Reviewer,
     build,
     parse_entry,
 )
@@ -258,6 +259,26 @@ class ReviewClaimInput:
     worst_rating: int | None = None
     note: str | None = None
     url: str | None = None
+    reviewer: ReviewerInput | None = strawberry.field(
+        default=None,
+        description="Who stands behind the review (the ClaimReview's author); without it "
+        "the review is known by the signer key's name.",
+    )
+
+
+@strawberry.input(description="A review's reviewer: a person or an organisation.")
+class ReviewerInput:
+    name: str = strawberry.field(description="At most 200 characters.")
+    type: t.ReviewerType
+    url: str | None = strawberry.field(
+        default=None, description="An absolute http(s) URL, at most 2,000 characters."
+    )
+
+
+def _reviewer(given: ReviewerInput | None) -> Reviewer | None:
+    if given is None:
+        return None
+    return Reviewer(name=given.name, type=given.type.value, url=given.url)
 
 
 def _base64(value: str, name: str) -> bytes:
@@ -325,6 +346,7 @@ class Mutation:
                 rating=rating,
                 note=input.note,
                 url=input.url,
+                reviewer=_reviewer(input.reviewer),
             )
             return _changed(info, input.claim_id, entry.seq)
 

@@ -18,7 +18,7 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,12 @@ from anyio import to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from api.ids import claim_cursor, parse_claim_cursor
+from api.media import error_response, scope_media_type
 from ledger import ids
 from ledger.derived import LineFilter
 from ledger.echo import echo
@@ -43,7 +45,9 @@ from ledger.export import (
     web_annotation,
 )
 from ledger.inputs import web_url
+from ledger.proofs import check_tree_size
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
+from ledger.rules import KeyState
 from ledger.service import Ledger, Provenance, history_until
 from ledger.state import ClaimState
 
@@ -57,6 +61,9 @@ MAX_CHECKPOINTS = 10
 MAX_ENTRIES = 50
 MAX_SOURCE_CLAIMS = 500
 """Claims highlighted on a source page (a source has a few dozen at most in practice)."""
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+"""Where the pages say the ledger is served when no address is configured (``serve``'s
+default bind address; ``serve`` passes its own, ``LEDGER_PUBLIC_URL`` overrides it)."""
 
 log = logging.getLogger("claims_ledger.pages")
 
@@ -375,9 +382,14 @@ def _page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 class Pages:
     """The page handlers over one ledger."""
 
-    def __init__(self, ledger: Ledger, *, graphiql: bool = True) -> None:
+    def __init__(
+        self, ledger: Ledger, *, graphiql: bool = True, public_url: str | None = None
+    ) -> None:
         self.ledger = ledger
         self.ide = graphiql
+        self.public_url = (public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+        """The absolute address of the ledger's site, for JSON-LD ids; never the Host
+        header, which any client sets as it likes."""
 
     def _render(self, name: str, **values: Any) -> HTMLResponse:
         return _render(name, graphiql=self.ide, **values)
@@ -435,7 +447,7 @@ class Pages:
         history = history_until(self.ledger.history(claim_id), claim)
         source = self.ledger.source(claim.source_sha256)
         record = ClaimRecord(claim, source, history)
-        base = str(request.base_url).rstrip("/")
+        base = self.public_url
         vary = {"vary": "Accept"}
         if chosen == "json":
             return JSONResponse(claim_json(record), headers=vary)
@@ -497,13 +509,48 @@ class Pages:
 
     def _verify_data(self, provenance: Provenance) -> dict[str, Any]:
         """What the browser's verifier (``static/verify.js``) checks: the log-signed
-        checkpoint note, the log key as served (the reader may pin another), and each
-        link's exact bytes, its signer's public key and its inclusion proof."""
+        checkpoint note, the log key as served (the reader may pin another), each link's
+        exact bytes, its signer's public key and its inclusion proof; for each signer key
+        its registration (and revocation) entry with inclusion proofs; and the claim-state
+        map proof of the claim against the same checkpoint."""
         log_key = next((k for k in self.ledger.list_keys() if k.registered_seq == 0), None)
+        size = provenance.checkpoint.size
+        lifetimes: dict[str, tuple[int, int | None]] = {}
+        for link in provenance.links:
+            if link.key is not None:
+                revoked = link.key.revoked_seq
+                # a revocation after the checkpoint is not in its tree (nor does it matter)
+                lifetimes[link.key.key_id] = (
+                    link.key.registered_seq,
+                    revoked if revoked is not None and revoked < size else None,
+                )
+        seqs = sorted({s for pair in lifetimes.values() for s in pair if s is not None})
+        found = self.ledger.inclusion_proofs(seqs, size) if seqs else []
+        proofs = dict(zip(seqs, found, strict=True))
+
+        def proven(seq: int | None) -> dict[str, Any] | None:
+            if seq is None:
+                return None
+            proof = proofs[seq]
+            data = self.ledger.entry(seq=seq).data
+            return {
+                "seq": seq,
+                "data": _b64(data),
+                "proof": [_b64(h) for h in proof.hashes],
+                "size": proof.size,
+            }
+
+        state = provenance.state
         return {
             "origin": self.ledger.origin,
+            "claimId": provenance.claim_id,
             "checkpoint": provenance.checkpoint.note,
             "logKey": self.ledger.verifier_key(log_key) if log_key is not None else "",
+            "keys": {
+                key_id: {"registration": proven(registered), "revocation": proven(revoked)}
+                for key_id, (registered, revoked) in lifetimes.items()
+            },
+            "stateProof": _b64(state.proof.to_bytes()) if state is not None else None,
             "links": [
                 {
                     "seq": link.entry.seq,
@@ -569,20 +616,33 @@ class Pages:
     # The log --------------------------------------------------------------------------------
 
     def log(self, request: Request) -> Response:
+        """The log, or with ``as_of`` the log as it stood at that tree size: the
+        checkpoints up to it, its entries, and the keys as they were then."""
         params = request.query_params
-        head = self.ledger.head()
-        start_text = _one(params, "from")
-        if start_text is not None and (
-            not start_text.isascii() or not start_text.isdigit() or len(start_text) > 16
-        ):
-            raise InvalidInput(f"from {echo(start_text)} is not a sequence number")
-        start = int(start_text) if start_text is not None else max(0, head.size - MAX_ENTRIES)
-        entries = list(self.ledger.entries(start, start + MAX_ENTRIES))
-        checkpoints = self.ledger.recent_checkpoints(MAX_CHECKPOINTS)
-        keys = self.ledger.list_keys()
+        as_of = as_of_param(params)
+        with self.ledger.snapshot():
+            head = self.ledger.head()
+            if as_of is not None:
+                check_tree_size(as_of, head.size)
+            size = head.size if as_of is None else as_of
+            start_text = _one(params, "from")
+            if start_text is not None and (
+                not start_text.isascii() or not start_text.isdigit() or len(start_text) > 16
+            ):
+                raise InvalidInput(f"from {echo(start_text)} is not a sequence number")
+            start = int(start_text) if start_text is not None else max(0, size - MAX_ENTRIES)
+            entries = list(self.ledger.entries(start, min(start + MAX_ENTRIES, size)))
+            checkpoints = self.ledger.recent_checkpoints(
+                MAX_CHECKPOINTS, below=None if as_of is None else as_of + 1
+            )
+            keys = keys_as_of(self.ledger.list_keys(), size)
+            last = self.ledger.entry(seq=size - 1) if as_of is not None and size > 0 else None
         return self._render(
             "log.html",
             head=head,
+            size=size,
+            as_of=as_of,
+            last_ts=last.ts if last is not None else head.last_ts if as_of is None else None,
             entries=entries,
             start=start,
             page=MAX_ENTRIES,
@@ -606,6 +666,51 @@ class Pages:
 
     def graphiql(self, request: Request) -> Response:
         return self._render("graphiql.html", example=EXAMPLE_QUERY)
+
+
+def keys_as_of(keys: Sequence[KeyState], size: int) -> list[KeyState]:
+    """The keys as the log's first ``size`` entries left them: those registered by then,
+    a revocation after them not yet made."""
+    then = []
+    for key in keys:
+        if key.registered_seq >= size:
+            continue
+        if key.revoked_seq is not None and key.revoked_seq >= size:
+            key = replace(key, revoked_seq=None, revoked_reason=None)
+        then.append(key)
+    return then
+
+
+JSON_TYPES = ("application/json", "application/graphql-response+json")
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether a client asked for JSON: the best media range of its ``Accept`` names a
+    JSON type (``application/json``, ``application/graphql-response+json``,
+    ``application/*+json``, ``application/*``). Browsers, ``*/*`` and no header get HTML."""
+    for _, _, kind, _ in _media_ranges(accept or ""):
+        if kind in (HTML, "application/xhtml+xml", "text/*", "*/*"):
+            return False
+        if kind in JSON_TYPES or kind == "application/*" or kind.endswith("+json"):
+            return True
+    return False
+
+
+async def not_found(request: Request) -> Response:
+    """A path nothing serves: the HTML 404 page, or to a client that asks for JSON the
+    API's JSON error body (as the router's own 404 gives)."""
+    if wants_json(request.headers.get("accept")):
+        return error_response(404, "Not Found", media_type=scope_media_type(request.scope))
+    return _error(404, "Not found", "nothing is served at this address")
+
+
+class _CatchAll(Route):
+    """A GET route for every path, matching no other method at all (not even partly): a
+    POST to a known path still gets the router's 405, to an unknown one its 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        return (Match.NONE, {}) if match is Match.PARTIAL else (match, child)
 
 
 def _negotiation_refused() -> Response:
@@ -650,10 +755,14 @@ def graphiql_html() -> str:
     return _env.get_template("graphiql.html").render(example=EXAMPLE_QUERY)
 
 
-def routes(ledger: Ledger, *, graphiql: bool = True) -> list[BaseRoute]:
-    """The pages' routes, to mount in the app beside /graphql; ``/graphiql`` only with
-    ``graphiql`` (on when introspection is: GraphiQL needs it)."""
-    pages = Pages(ledger, graphiql=graphiql)
+def routes(
+    ledger: Ledger, *, graphiql: bool = True, public_url: str | None = None
+) -> list[BaseRoute]:
+    """The pages' routes, to mount in the app after every other route (the last one
+    answers GET for any path nothing else serves: the 404 page); ``/graphiql`` only with
+    ``graphiql`` (on when introspection is: GraphiQL needs it). ``public_url``: the
+    site's absolute address (``LEDGER_PUBLIC_URL``; ``DEFAULT_PUBLIC_URL`` if None)."""
+    pages = Pages(ledger, graphiql=graphiql, public_url=public_url)
     extra = [Route("/graphiql", _page(pages.graphiql), methods=["GET"])] if graphiql else []
     return [
         *extra,
@@ -667,6 +776,7 @@ def routes(ledger: Ledger, *, graphiql: bool = True) -> list[BaseRoute]:
         Route("/log", _page(pages.log), methods=["GET"]),
         Route("/entries/{seq}", _page(pages.entry), methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        _CatchAll("/{path:path}", not_found, methods=["GET"]),
     ]
 
 

@@ -45,7 +45,7 @@ from api.access_log import configure as configure_access_log
 from api.app import app_from_env
 from api.events import close_streams
 from api.guards import header_timeout_protocol
-from api.server_settings import ServerSettings
+from api.server_settings import ServerSettings, bind_url
 from ledger.config import Settings
 
 log = logging.getLogger("uvicorn.error")
@@ -117,6 +117,8 @@ def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: 
     _die_with(parent)
     settings = overrides.apply(Settings.from_env())
     server = overrides.server(ServerSettings.from_env())
+    if server.public_url is None:  # absolute URLs name where we serve, never the Host header
+        server = replace(server, public_url=bind_url(host, port))
     configure_access_log(server.access_log)
     # Metrics made from here on share the run's folder if it has one (the supervisor
     # sets it after this module, and prometheus_client's choice, were imported).

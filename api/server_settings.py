@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ledger.config import count_setting, env_flag, seconds_setting
 from ledger.errors import ConfigError
+from ledger.inputs import web_url
 
 DEFAULT_APQ_CACHE_SIZE = 1000
 """Persisted queries each worker keeps (LEDGER_API_APQ_CACHE_SIZE)."""
@@ -49,6 +50,10 @@ class ServerSettings:
     event_poll: float = DEFAULT_EVENT_POLL
     event_heartbeat: float = DEFAULT_EVENT_HEARTBEAT
     operation_threads: int = DEFAULT_OPERATION_THREADS
+    public_url: str | None = None
+    """The site's absolute address, for the absolute URLs the pages give (JSON-LD ids);
+    the Host header is never used for them (LEDGER_PUBLIC_URL; ``serve`` defaults it to
+    the address it binds)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -64,7 +69,28 @@ class ServerSettings:
                 env, "LEDGER_API_EVENT_HEARTBEAT", DEFAULT_EVENT_HEARTBEAT
             ),
             operation_threads=count_setting(env, "LEDGER_API_THREADS", DEFAULT_OPERATION_THREADS),
+            public_url=public_url_setting(env, "LEDGER_PUBLIC_URL"),
         )
+
+
+def public_url_setting(env: Mapping[str, str], name: str) -> str | None:
+    """An absolute http(s) URL with a host and no query or fragment (a path is kept, for
+    a site under a prefix), without its trailing slash; None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if web_url(raw) is None or "?" in raw or "#" in raw:
+        raise ConfigError(
+            f"{name} must be an absolute http or https URL such as https://ledger.example.org "
+            f"(no query or fragment); got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
+def bind_url(host: str, port: int) -> str:
+    """The address a server bound to ``host``:``port`` answers at (IPv6 in brackets)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def proxies_setting(env: Mapping[str, str], name: str) -> tuple[str, ...]:

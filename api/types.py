@@ -87,6 +87,12 @@ class QuantityBound(Enum):
     LESS_THAN = "less_than"
 
 
+@strawberry.enum(description="What a review's reviewer is, in schema.org terms.")
+class ReviewerType(Enum):
+    PERSON = "Person"
+    ORGANIZATION = "Organization"
+
+
 @strawberry.enum(description="How precisely a date is known.")
 class DatePrecision(Enum):
     DAY = "day"
@@ -563,6 +569,16 @@ class Rating:
     worst: int | None
 
 
+@strawberry.type(
+    description="Who stands behind a review (the ClaimReview's author), as the review "
+    "entry names it."
+)
+class Reviewer:
+    name: str
+    type: ReviewerType
+    url: str | None = strawberry.field(description="An absolute http(s) URL.")
+
+
 @strawberry.type(description="One signed entry in a claim's history.")
 class HistoryEvent:
     seq: int
@@ -577,6 +593,11 @@ class HistoryEvent:
     url: str | None
     changes: list[FieldChange]
     status: ClaimStatus = strawberry.field(description="The claim's status after this entry.")
+    reviewer: Reviewer | None = strawberry.field(
+        default=None,
+        description="A review's reviewer, when its entry names one (null: known by the "
+        "signer key only).",
+    )
 
     @classmethod
     def from_item(cls, item: HistoryItem) -> HistoryEvent:
@@ -599,7 +620,14 @@ class HistoryEvent:
             url=getattr(payload, "url", None),
             changes=[FieldChange(field=f, before=b, after=a) for f, b, a in item.changes],
             status=ClaimStatus(item.state.status),
+            reviewer=_reviewer(getattr(payload, "reviewer", None)),
         )
+
+
+def _reviewer(reviewer: entries.Reviewer | None) -> Reviewer | None:
+    if reviewer is None:
+        return None
+    return Reviewer(name=reviewer.name, type=ReviewerType(reviewer.type), url=reviewer.url)
 
 
 @strawberry.type(description="One entry of the log, with its exact bytes.")

@@ -55,10 +55,32 @@ def canonical_json_typed(value: Any) -> bytes:
 def _model_fields(value: Any) -> Any:
     """A payload model met inside a typed value: its fields (``__dict__`` of a pydantic model
     with extras forbidden holds exactly them), so models need not be dumped first."""
-    fields = getattr(value, "__pydantic_fields__", None)
-    if fields is None:
-        raise TypeError(f"{type(value).__name__} is not a JSON value")
-    return value.__dict__
+    omit = _OMIT.get(value.__class__)
+    if omit is None:  # the first of its class: check it is a model, note what to omit
+        omit = _model_class(value.__class__)
+    fields = value.__dict__
+    if omit:  # fields added to a payload later: absent means left out, as before they existed
+        kept = fields
+        for name in omit:
+            if fields[name] is None:
+                if kept is fields:
+                    kept = dict(fields)
+                del kept[name]
+        return kept
+    return fields
+
+
+_OMIT: dict[type, frozenset[str]] = {}
+"""Per payload model class, its ``__omit_when_none__`` fields (looked up once: the hot
+path of every append serializes models, and a missing attribute on a pydantic model goes
+through its slow ``__getattr__``)."""
+
+
+def _model_class(model: type) -> frozenset[str]:
+    if getattr(model, "__pydantic_fields__", None) is None:
+        raise TypeError(f"{model.__name__} is not a JSON value")
+    found = _OMIT[model] = frozenset(getattr(model, "__omit_when_none__", ()))
+    return found
 
 
 def _check(value: Any, path: str, depth: int) -> None:

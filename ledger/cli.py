@@ -1175,11 +1175,34 @@ def claim_review(
     note: Annotated[str | None, typer.Option(help="Reviewer's note.")] = None,
     url: Annotated[str | None, typer.Option(help="URL of the published review.")] = None,
     key: Annotated[str, typer.Option(help="Name of the reviewer's local key.")] = "log",
+    reviewer_name: Annotated[
+        str | None,
+        typer.Option(help="Who stands behind the review: the ClaimReview's author."),
+    ] = None,
+    reviewer_type: Annotated[
+        str, typer.Option(help="Person or Organization (with --reviewer-name).")
+    ] = "Organization",
+    reviewer_url: Annotated[
+        str | None, typer.Option(help="The reviewer's web address, http(s).")
+    ] = None,
 ) -> None:
-    """Review a claim with a verdict in ClaimReview terms."""
-    from ledger.entries import Rating
+    """Review a claim with a verdict in ClaimReview terms, optionally naming the reviewer
+    (a person or an organisation) that the ClaimReview export gives as its author."""
+    from ledger.entries import Rating, Reviewer, ReviewerType
 
     verdict = Rating(textual=rating, value=value, best=best, worst=worst)
+    reviewer = None
+    if reviewer_name is None:
+        if reviewer_url is not None:
+            raise typer.BadParameter("--reviewer-url needs --reviewer-name")
+    else:
+        kinds: dict[str, ReviewerType] = {"person": "Person", "organization": "Organization"}
+        kind = kinds.get(reviewer_type.lower())
+        if kind is None:
+            raise typer.BadParameter(
+                f"--reviewer-type {reviewer_type!r} is not Person or Organization"
+            )
+        reviewer = Reviewer(name=reviewer_name, type=kind, url=reviewer_url)
     with _instance() as instance:
         claim_id = _claim_id(instance, claim_id)
         claim = instance.ledger.claim(claim_id)
@@ -1190,6 +1213,7 @@ def claim_review(
             rating=verdict,
             note=note,
             url=url,
+            reviewer=reviewer,
         )
     out.print(f"claim {claim_id} reviewed at entry {entry.seq}")
 

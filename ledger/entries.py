@@ -14,7 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal, NewType, TypeVar, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, NewType, TypeVar, Union, get_args
 
 import orjson
 from pydantic import (
@@ -30,7 +30,7 @@ from pydantic import (
 
 from ledger.canonical import canonical_json, canonical_json_typed, load_json
 from ledger.errors import FormatError, InvalidInput
-from ledger.inputs import SHORT_LIMIT, TEXT_LIMIT, string_problem
+from ledger.inputs import SHORT_LIMIT, TEXT_LIMIT, string_problem, web_url
 from ledger.merkle import leaf_hash
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
 
@@ -115,8 +115,8 @@ class _Model(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            kind = next((k for t, k in KIND_OF.items() if t is type(self)), None)
-            what = kind or type(self).__name__
+            kind: str | None = next((k for t, k in KIND_OF.items() if t is type(self)), None)
+            what = kind or str(getattr(type(self), "__where__", type(self).__name__))
             raise InvalidInput(f"{what}: {_first_error(exc)}") from exc
 
     # Only calls of the class run this; validation (strict parsing of entry bytes, nested
@@ -413,12 +413,52 @@ class Rating(_Model):
     worst: SafeInt | None = None
 
 
+def _web_address(value: str) -> str:
+    """An absolute http(s) URL with a host (``ledger.inputs.web_url``): pages link it and
+    the ClaimReview export hands it on, so nothing a browser could run gets in."""
+    if web_url(value) is None:
+        raise ValueError(f"{value[:80]!r} is not an absolute http or https URL")
+    return value
+
+
+REVIEWER_NAME_LIMIT = 200
+REVIEWER_URL_LIMIT = 2_000
+ReviewerType = Literal["Person", "Organization"]
+
+
+class Reviewer(_Model):
+    """Who stands behind a review, in schema.org terms: the ClaimReview's ``author``."""
+
+    __where__: ClassVar[str] = "reviewer"
+
+    name: Annotated[
+        str, Field(min_length=1, max_length=REVIEWER_NAME_LIMIT), AfterValidator(_storable)
+    ]
+    type: ReviewerType
+    url: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=REVIEWER_URL_LIMIT),
+            AfterValidator(_storable),
+            AfterValidator(_web_address),
+        ]
+        | None
+    ) = None
+
+
 class ClaimReviewed(_Model):
+    """``claim.reviewed``. ``reviewer`` was added after entries without it were signed, so
+    it is left out of the payload's JSON when absent (never ``"reviewer":null``): a review
+    without a reviewer has the same bytes as before the field existed."""
+
+    __omit_when_none__: ClassVar[frozenset[str]] = frozenset({"reviewer"})
+
     claim: HexHash
     follows: HexHash
     rating: Rating
     note: Text | None = None
     url: ShortText | None = None
+    reviewer: Reviewer | None = None
 
 
 class ClaimantOverride(_Model):
@@ -524,8 +564,13 @@ def current_payload(payload: Payload) -> Payload:
 
 
 def payload_json(payload: Payload) -> dict[str, Any]:
-    """The JSON object of a payload, every field present (absent optionals are null)."""
-    return payload.model_dump(mode="json")
+    """The JSON object of a payload, every field present (absent optionals are null),
+    except a field added later that is left out when absent (``__omit_when_none__``)."""
+    out = payload.model_dump(mode="json")
+    for name in getattr(payload, "__omit_when_none__", ()):
+        if out.get(name, 0) is None:
+            del out[name]
+    return out
 
 
 def current_extraction(payload: Extraction) -> ClaimExtracted:

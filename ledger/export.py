@@ -173,13 +173,28 @@ def _appearance(source: SourceState | None) -> dict[str, Any] | None:
     return work
 
 
+def review_author(
+    payload: ClaimReviewed, signer: str, reviewer_names: dict[str, str]
+) -> dict[str, Any]:
+    """The review's ``author``: the reviewer its entry names (a Person or an Organization,
+    with its ``url`` when given); else an Organization named as the signer key's
+    registration names it (the key id if the key is unknown)."""
+    reviewer = payload.reviewer
+    if reviewer is None:
+        return {"@type": "Organization", "name": reviewer_names.get(signer, signer)}
+    author: dict[str, Any] = {"@type": reviewer.type, "name": reviewer.name}
+    if web_url(reviewer.url):
+        author["url"] = reviewer.url
+    return author
+
+
 def claim_reviews(
     record: ClaimRecord, *, base_url: str | None = None, reviewer_names: dict[str, str]
 ) -> list[dict[str, Any]]:
     """A ClaimReview for each ``claim.reviewed`` entry of the claim, oldest first.
 
-    ``reviewer_names``: key id -> the name its registration gave (the review's author, an
-    Organization: the ledger knows reviewers by their keys)."""
+    ``reviewer_names``: key id -> the name its registration gave, the review's author when
+    its entry names no reviewer (``review_author``)."""
     reviews = []
     for item in record.history:
         payload = item.entry.body.payload
@@ -215,10 +230,7 @@ def claim_reviews(
             "claimReviewed": state.statement,
             "itemReviewed": item_reviewed,
             "reviewRating": rating,
-            "author": {
-                "@type": "Organization",
-                "name": reviewer_names.get(item.entry.body.signer, item.entry.body.signer),
-            },
+            "author": review_author(payload, item.entry.body.signer, reviewer_names),
         }
         if payload.note:
             review["reviewBody"] = payload.note

@@ -36,6 +36,7 @@ from ledger.entries import (
     KeyRevoked,
     Payload,
     Rating,
+    Reviewer,
     Role,
     SignedEntry,
     SourceRegistered,
@@ -440,9 +441,15 @@ class Ledger:
         rating: Rating,
         note: str | None = None,
         url: str | None = None,
+        reviewer: Reviewer | None = None,
     ) -> SignedEntry:
+        """Review a claim. ``reviewer``: who stands behind the review (a person or an
+        organisation, with its web address), the ClaimReview's ``author``; without it
+        the review is known by its signer key's name only."""
         check_web_url(url, "review url")  # pages link it and ClaimReview hands it on
-        payload = ClaimReviewed(claim=claim_id, follows=follows, rating=rating, note=note, url=url)
+        payload = ClaimReviewed(
+            claim=claim_id, follows=follows, rating=rating, note=note, url=url, reviewer=reviewer
+        )
         return self.append(signer, [payload])[0]
 
     def find_claims(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ledger.config import Settings
-from ledger.entries import ClaimChanges, Rating
+from ledger.entries import ClaimChanges, Rating, Reviewer
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
@@ -34,6 +34,7 @@ class ServedPages:
     claims: list[str]
     sources: list[str]
     db_url: str
+    home: Path
 
 
 @contextlib.contextmanager
@@ -69,13 +70,16 @@ def served_pages(kind: str, tmp: Path) -> Iterator[ServedPages]:
             rating=Rating(textual="Mostly true", value=4, best=5, worst=1),
             note="checked <b>twice</b>",
             url="https://factcheck.example/1",
+            reviewer=Reviewer(
+                name="Example Fact Check", type="Organization", url="https://factcheck.example/"
+            ),
         )
         claims = [c.claim_id for c in ledger.find_claims(ClaimFilter(), limit=500)]
         sources = sorted({ledger.claim(c).source_sha256 for c in claims})
         instance.close()
         proc, url = launch(home, db_url)
         try:
-            yield ServedPages(url, kind, ids[0], claims, sources, db_url)
+            yield ServedPages(url, kind, ids[0], claims, sources, db_url, home)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -13,7 +13,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api.pages import choose_representation, segments
+from api.pages import choose_representation, keys_as_of, segments, wants_json
+from api.server_settings import bind_url, public_url_setting
+from ledger.errors import ConfigError
+from ledger.rules import KeyState
+from ledger.signing import KeyId
+from tests.api.conftest import launch
 from tests.served_pages import DATABASES, REVISED_STATEMENT, ServedPages, served_pages
 
 
@@ -56,6 +61,8 @@ def test_claim_page_shows_quote_history_and_provenance(site: ServedPages) -> Non
     assert "Mostly true" in text and "(4 of 1–5)" in text
     assert "checked &lt;b&gt;twice&lt;/b&gt;" in text  # escaped, never markup
     assert "<b>twice</b>" not in text
+    assert 'Reviewed by <strong><a href="https://factcheck.example/"' in text
+    assert "Example Fact Check</a></strong> (an organization)" in text
     assert text.count('<tr class="link">') == 4  # source, extraction, revision, review
     assert "does not verify" not in text
     assert 'class="bad"' not in text
@@ -227,3 +234,103 @@ def test_segments_cover_the_text_and_mark_overlaps() -> None:
         ("g", ()),
         ("h", ("z",)),
     ]
+
+
+def _seqs(site: ServedPages) -> dict[str, int]:
+    query = "query($id: ID!) { claim(id: $id) { history { seq kind } } }"
+    body = {"query": query, "variables": {"id": site.revised}}
+    history = httpx.post(f"{site.url}/graphql", json=body, timeout=20).json()
+    return {h["kind"]: h["seq"] for h in history["data"]["claim"]["history"]}
+
+
+def test_log_as_of_shows_the_log_as_it_stood(site: ServedPages) -> None:
+    size = _seqs(site)["claim.reviewed"]  # the tree before the review
+    text = get(site, f"/log?as_of={size}").text
+    assert f'as of tree size <span id="as-of">{size}</span>' in text
+    shown = [int(n) for n in re.findall(r'<tr><td><a href="/entries/(\d+)">', text)]
+    assert shown and max(shown) == size - 1 and len(shown) == min(50, size)
+    checkpoints = [int(n) for n in re.findall(r'class="as-of-link">(\d+)<', text)]
+    assert checkpoints and max(checkpoints) <= size
+    assert size in checkpoints  # the revision's append signed a checkpoint at this size
+    now = get(site, "/log").text
+    assert size + 1 in [int(n) for n in re.findall(r'class="as-of-link">(\d+)<', now)]
+    tail = get(site, f"/log?as_of={size}&from={size - 2}").text
+    assert re.findall(r'<tr><td><a href="/entries/(\d+)">', tail) == [str(size - 2), str(size - 1)]
+    earlier = re.search(r'href="(/log\?[^"]*)" id="earlier"', tail)
+    assert earlier is not None and f"as_of={size}" in earlier.group(1)
+    paged = get(site, earlier.group(1).replace("&amp;", "&")).text
+    assert f'as of tree size <span id="as-of">{size}</span>' in paged
+    head = int(re.findall(r"The log has (\d+) entries now", text)[0])
+    assert get(site, f"/log?as_of={head + 1}").status_code == 400
+    assert get(site, "/log?as_of=x").status_code == 400
+    assert get(site, "/log?as_of=0").status_code == 200
+
+
+def test_keys_as_of_leave_out_later_registrations_and_revocations() -> None:
+    key = KeyState(
+        key_id=KeyId("a" * 64),
+        name="w",
+        public_key=bytes(32),
+        roles=("writer",),
+        registered_seq=3,
+        revoked_seq=9,
+        revoked_reason="lost",
+    )
+    assert keys_as_of([key], 3) == []
+    assert keys_as_of([key], 4)[0].revoked_seq is None
+    assert keys_as_of([key], 9)[0].revoked_seq is None  # entry 9 is not in a tree of 9
+    assert keys_as_of([key], 10) == [key]
+
+
+def test_unknown_paths_get_the_html_404_page_and_json_only_when_asked(site: ServedPages) -> None:
+    for path in ("/nowhere", "/claims/x/y", "/log/extra"):
+        page = get(site, path)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert 'id="error-message"' in page.text
+        for accept in ("*/*", ""):
+            plain = httpx.get(site.url + path, headers={"accept": accept}, timeout=20)
+            assert plain.status_code == 404 and "text/html" in plain.headers["content-type"]
+        for accept in ("application/json", "application/graphql-response+json"):
+            asked = get(site, path, accept=accept)
+            assert asked.status_code == 404, (path, accept)
+            assert asked.json()["errors"][0]["message"] == "Not Found"
+    assert httpx.post(site.url + "/claims", timeout=20).status_code == 405
+    assert httpx.post(site.url + "/nowhere", timeout=20).status_code == 404
+
+
+def test_wants_json_rule() -> None:
+    assert not wants_json(None) and not wants_json("*/*")
+    assert not wants_json("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    assert wants_json("application/json") and wants_json("application/ld+json")
+    assert wants_json("text/html;q=0.5, application/graphql-response+json")
+
+
+def test_absolute_urls_ignore_the_host_header(site: ServedPages) -> None:
+    url = f"/claims/{site.revised}?format=annotation"
+    forged = get(site, url, host="evil.example").json()
+    assert forged["id"] == f"{site.url}/claims/{site.revised}#quote"  # serve's bind address
+    reviews = get(site, f"/claims/{site.revised}?format=claimreview", host="evil.example").json()
+    assert "evil.example" not in json.dumps(reviews)
+
+
+def test_ledger_public_url_names_the_site(site: ServedPages) -> None:
+    public = "https://ledger.example.org/audit"
+    proc, url = launch(site.home, site.db_url, env={"LEDGER_PUBLIC_URL": public + "/"})
+    try:
+        note = httpx.get(f"{url}/claims/{site.revised}?format=annotation", timeout=20).json()
+        assert note["id"] == f"{public}/claims/{site.revised}#quote"
+        graph = httpx.get(f"{url}/claims/{site.revised}?format=prov", timeout=20).json()
+        assert f"{public}/claims/{site.revised}" in json.dumps(graph)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_public_url_setting() -> None:
+    assert public_url_setting({}, "LEDGER_PUBLIC_URL") is None
+    assert public_url_setting({"X": "https://a.example/b/"}, "X") == "https://a.example/b"
+    for bad in ("ledger.example.org", "javascript:alert(1)", "https://a.example/?q=1", "//a"):
+        with pytest.raises(ConfigError, match="X must be an absolute http or https URL"):
+            public_url_setting({"X": bad}, "X")
+    assert bind_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert bind_url("::1", 80) == "http://[::1]:80"

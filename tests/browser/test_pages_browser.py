@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -172,6 +173,35 @@ def test_error_pages_in_the_browser(browser: object, site: ServedPages) -> None:
     browser.get_log("browser")  # type: ignore[attr-defined]  # the 404 and 400 are expected
 
 
+def test_log_as_of_through_its_form_and_unknown_paths(browser: object, site: ServedPages) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    d = browser
+    d.get(site.url + "/log")  # type: ignore[attr-defined]
+    sizes = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#checkpoints a.as-of-link")]  # type: ignore[attr-defined]
+    older = sizes[2]
+    box = d.find_element(By.CSS_SELECTOR, "#as-of-form input[name=as_of]")  # type: ignore[attr-defined]
+    box.send_keys(older)
+    d.find_element(By.CSS_SELECTOR, "#as-of-form button").click()  # type: ignore[attr-defined]
+    wait = WebDriverWait(d, 20)  # a click on submit does not wait for the next page
+    wait.until(lambda w: w.find_elements(By.ID, "as-of"))
+    assert f"as_of={older}" in d.current_url  # type: ignore[attr-defined]
+    assert d.find_element(By.ID, "as-of").text == older  # type: ignore[attr-defined]
+    shown = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#checkpoints a.as-of-link")]  # type: ignore[attr-defined]
+    assert shown == sizes[2 : 2 + len(shown)] and all(int(n) <= int(older) for n in shown)
+    seqs = [int(a.text) for a in d.find_elements(By.CSS_SELECTOR, "#entries a")]  # type: ignore[attr-defined]
+    assert max(seqs) == int(older) - 1
+    _shot(d, "log-as-of", site)
+    d.find_element(By.ID, "log-now").click()  # type: ignore[attr-defined]
+    wait.until(lambda w: not w.find_elements(By.ID, "as-of"))
+    assert "as_of" not in d.current_url  # type: ignore[attr-defined]
+    d.get(site.url + "/no/such/page")  # type: ignore[attr-defined]
+    assert d.find_element(By.ID, "error-message").text == "nothing is served at this address"  # type: ignore[attr-defined]
+    _assert_local(_requested(d))
+    d.get_log("browser")  # type: ignore[attr-defined]  # the 404 is expected
+
+
 def test_graphiql_runs_the_example_without_a_cdn(browser: object, site: ServedPages) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -224,11 +254,66 @@ def _in_browser(
     return browser.execute_async_script(script, data, pinned)  # type: ignore[attr-defined,no-any-return]
 
 
-def _in_python(data: dict[str, object], pinned: str | None = None) -> list[str]:
-    """The project's verifier on the same inputs: what fails, by the same names."""
+def _proven_in_python(ref: dict[str, Any], checkpoint: Any) -> Any:
+    """An entry given with its inclusion proof, parsed and proven (``ledger.merkle``)."""
     from ledger import merkle
-    from ledger.checkpoint import parse_verifier_key, verify_checkpoint
     from ledger.entries import parse_entry
+    from ledger.errors import VerificationError
+
+    raw = base64.b64decode(ref["data"], validate=True)
+    entry = parse_entry(raw, where=f"entry {ref['seq']}")
+    if entry.seq != ref["seq"]:
+        raise VerificationError(f"its body says seq {entry.seq}")
+    if checkpoint is not None:
+        if ref["size"] != checkpoint.size:
+            raise VerificationError("proof for another tree size")
+        proof = [base64.b64decode(h) for h in ref["proof"]]
+        merkle.verify_inclusion(
+            merkle.leaf_hash(raw), entry.seq, ref["size"], proof, checkpoint.root_hash
+        )
+    return entry
+
+
+def _key_in_python(entry: Any, public_key: bytes, keys: dict[str, Any], checkpoint: Any) -> None:
+    """The signer's key from its proven registration (and revocation) entries, then the
+    ledger's own rule for a signer (``rules.check_signer``: valid at the entry, with the
+    role its kind needs), as ``ledger/client.py`` builds a key's state."""
+    from dataclasses import replace
+
+    from ledger import rules
+    from ledger.entries import KeyRegistered, KeyRevoked, LogKeyRotated
+    from ledger.errors import VerificationError
+
+    signer = entry.body.signer
+    given = keys.get(signer)
+    if not given or not given.get("registration"):
+        raise VerificationError(f"no registration entry is given for its key {signer}")
+    registration = _proven_in_python(given["registration"], checkpoint)
+    payload = registration.body.payload
+    if isinstance(payload, KeyRegistered) and payload.key_id == signer:
+        key = rules.key_from_registration(payload, registration.seq)
+    elif isinstance(payload, LogKeyRotated) and payload.key_id == signer:
+        key = rules.key_from_rotation(payload, registration.seq)
+    else:
+        raise VerificationError(f"entry {registration.seq} does not register key {signer}")
+    if key.public_key != public_key:
+        raise VerificationError(f"entry {registration.seq} registers another public key")
+    if given.get("revocation"):
+        revocation = _proven_in_python(given["revocation"], checkpoint)
+        revoking = revocation.body.payload
+        if not (
+            (isinstance(revoking, KeyRevoked) and revoking.key_id == signer)
+            or (isinstance(revoking, LogKeyRotated) and revocation.body.signer == signer)
+        ):
+            raise VerificationError(f"entry {revocation.seq} does not revoke key {signer}")
+        key = replace(key, revoked_seq=revocation.seq)
+    rules.check_signer(entry, lambda k: key if k == signer else None)
+
+
+def _in_python(data: dict[str, Any], pinned: str | None = None) -> list[str]:
+    """The project's verifier on the same inputs: what fails, by the same names."""
+    from ledger.checkpoint import parse_verifier_key, verify_checkpoint
+    from ledger.completeness import check_served_latest
     from ledger.errors import LedgerError
     from ledger.signing import verify_entry_signature
 
@@ -239,23 +324,25 @@ def _in_python(data: dict[str, object], pinned: str | None = None) -> list[str]:
         checkpoint = verify_checkpoint(str(data["checkpoint"]), verifier, str(data["origin"]))
     except LedgerError as exc:
         failures.append(f"checkpoint: {exc}")
-    for link in data["links"]:  # type: ignore[attr-defined]
+    claim_hashes = []
+    for link in data["links"]:
         where = f"entry #{link['seq']} ({link['role']})"
         try:
-            raw = base64.b64decode(link["data"], validate=True)
-            entry = parse_entry(raw, where=where)
-            verify_entry_signature(
-                base64.b64decode(link["publicKey"]), entry.body_bytes, entry.signature, where=where
-            )
-            if checkpoint is not None:
-                proof = [base64.b64decode(h) for h in link["proof"]]
-                if link["size"] != checkpoint.size:
-                    raise LedgerError("proof for another tree size")
-                merkle.verify_inclusion(
-                    merkle.leaf_hash(raw), link["seq"], link["size"], proof, checkpoint.root_hash
-                )
+            entry = _proven_in_python(link, checkpoint)
+            if link["role"] != "source":
+                claim_hashes.append(entry.hash)
+            public_key = base64.b64decode(link["publicKey"])
+            verify_entry_signature(public_key, entry.body_bytes, entry.signature, where=where)
+            _key_in_python(entry, public_key, data.get("keys") or {}, checkpoint)
         except (LedgerError, ValueError) as exc:
             failures.append(f"{where}: {exc}")
+    if checkpoint is not None:
+        try:
+            check_served_latest(
+                str(data["claimId"]), claim_hashes, data.get("stateProof"), checkpoint
+            )
+        except (LedgerError, ValueError) as exc:
+            failures.append(f"state: {exc}")
     return failures
 
 
@@ -269,7 +356,8 @@ def test_verified_in_the_browser_on_an_honest_ledger(browser: object, site: Serv
     data = _verify_data(browser, site)
     verdict, details = _verdict(browser)
     assert verdict == "Verified in your browser", details
-    assert len(details.splitlines()) == 1 + len(data["links"])  # type: ignore[arg-type]
+    assert len(details.splitlines()) == 2 + len(data["links"])  # type: ignore[arg-type]
+    assert "state: the claim's latest entry at tree size" in details
     assert _in_browser(browser, data)["ok"] is True
     assert _in_python(data) == []
     browser.execute_script(  # type: ignore[attr-defined]
@@ -294,7 +382,33 @@ TAMPERINGS = {
         else d["links"][3]["publicKey"]
     ),
     "checkpoint root": lambda d: d.update(checkpoint=_tamper_root(str(d["checkpoint"]))),
+    # key validity: the signer's registration entry, its proof, or a revocation
+    "key registration bytes": lambda d: _signer_keys(d, 1)["registration"].update(
+        data=_flip(_signer_keys(d, 1)["registration"]["data"], 30)
+    ),
+    "key registration proof": lambda d: _signer_keys(d, 1)["registration"].update(
+        proof=[_flip(h, 3) for h in _signer_keys(d, 1)["registration"]["proof"]]
+    ),
+    "key registration withheld": lambda d: _signer_keys(d, 1).update(registration=None),
+    "key registration of another key": lambda d: (
+        _signer_keys(d, 1).update(registration=_signer_keys(d, 3)["registration"])
+        if _signer(d, 1) != _signer(d, 3)
+        else _signer_keys(d, 1)["registration"].update(seq=0)
+    ),
+    # the state proof: a hidden later entry (the review left out), a proof byte, none
+    "later entry hidden": lambda d: d.update(links=d["links"][:-1]),
+    "state proof byte": lambda d: d.update(stateProof=_flip(d["stateProof"], 40)),
+    "state proof withheld": lambda d: d.update(stateProof=None),
 }
+
+
+def _signer(data: dict[str, Any], index: int) -> str:
+    body = base64.b64decode(data["links"][index]["data"])
+    return str(json.loads(body[len(b'{"body":') : -(len(',"sig":"') + 88 + 2)])["signer"])
+
+
+def _signer_keys(data: dict[str, Any], index: int) -> dict[str, Any]:
+    return data["keys"][_signer(data, index)]  # type: ignore[no-any-return]
 
 
 def _tamper_root(note: str) -> str:
@@ -312,6 +426,10 @@ def test_tampered_inputs_fail_in_the_browser_and_in_python(
     result = _in_browser(browser, data)
     python = _in_python(data)
     assert result["ok"] is False and python, (what, result, python)
+    if what.startswith("key"):
+        assert any(f.startswith("entry #") for f in python), python
+    if what.startswith(("later", "state")):
+        assert [f.split(":")[0] for f in python] == ["state"], python
     # both name the same places (the entry, or the checkpoint)
     assert sorted(f.split(":")[0] for f in result["failures"]) == sorted(  # type: ignore[union-attr]
         f.split(":")[0] for f in python
@@ -381,3 +499,111 @@ def test_zz_a_tampered_ledger_fails_in_the_browser(browser: object, site: Served
     assert verdict == "Not verified in your browser"
     assert f"entry #{review['seq']} (review)" in details, details
     assert _in_python(tampered)
+
+
+def _forged_ledger(*, extraction_after_revocation: bool) -> dict[str, Any]:
+    """The page's verification input for a small ledger built here, entry by entry: a log
+    key, a writer key, a source, and the writer's key revoked either after the claim's
+    extraction (honest) or before it (the extraction then signed by a revoked key, as a
+    thief of that key with access to the database could write it). The tree, the
+    claim-state map and the checkpoint over it are honest, so only key validity fails."""
+    from ledger import merkle
+    from ledger.checkpoint import STATE_MAP_PREFIX, Checkpoint, sign_checkpoint, verifier_key
+    from ledger.entries import Body, KeyRegistered, KeyRevoked, sign_body
+    from ledger.signing import SigningKey
+    from ledger.statemap import StateMap, claim_key, source_key
+    from tests.helpers import claim_payload, source_payload
+
+    origin = "claims-ledger/forged"
+    log_key, writer = SigningKey.generate("log"), SigningKey.generate("writer")
+
+    def registration(key: SigningKey, roles: tuple[str, ...]) -> KeyRegistered:
+        return KeyRegistered(
+            key_id=key.key_id, name=key.name, public_key=key.public_key_b64, roles=roles
+        )
+
+    source = source_payload(0)
+    steps: list[tuple[SigningKey, str, Any]] = [
+        (log_key, "key.registered", registration(log_key, ("admin", "reviewer"))),
+        (log_key, "key.registered", registration(writer, ("writer",))),
+        (writer, "source.registered", source),
+    ]
+    revoke = (log_key, "key.revoked", KeyRevoked(key_id=writer.key_id, reason="stolen"))
+    extract = (writer, "claim.extracted", None)
+    steps += [revoke, extract] if extraction_after_revocation else [extract, revoke]
+    entries: list[Any] = []
+    for seq, (key, kind, payload) in enumerate(steps):
+        if kind == "claim.extracted":
+            payload = claim_payload(entries[2].hash.hex(), source.sha256)
+        body = Body(
+            log=origin,
+            seq=seq,
+            prev=entries[-1].hash if entries else None,
+            ts="2025-01-02T03:04:05.000006Z",
+            kind=kind,  # type: ignore[arg-type]
+            signer=key.key_id,
+            payload=payload,
+        )
+        entries.append(sign_body(body, key))
+    leaves = [merkle.Hash(e.hash) for e in entries]
+    extraction = next(e for e in entries if e.kind == "claim.extracted")
+    registered, revoked = entries[1].seq, next(e for e in entries if e.kind == "key.revoked").seq
+    state = StateMap(
+        [
+            (claim_key(extraction.hash), extraction.hash),
+            (source_key(bytes.fromhex(source.sha256)), entries[2].hash),
+        ]
+    )
+    line = STATE_MAP_PREFIX + base64.b64encode(state.root).decode()
+    note = sign_checkpoint(
+        Checkpoint(origin, len(entries), merkle.reference_root(leaves), (line,)),
+        origin,
+        log_key.private,
+    )
+
+    def ref(seq: int) -> dict[str, Any]:
+        proof = merkle.reference_inclusion_proof(seq, leaves)
+        return {
+            "seq": seq,
+            "data": base64.b64encode(entries[seq].data).decode(),
+            "proof": [base64.b64encode(h).decode() for h in proof],
+            "size": len(entries),
+        }
+
+    links = [
+        {**ref(e.seq), "role": role, "publicKey": writer.public_key_b64}
+        for e, role in ((entries[2], "source"), (extraction, "extraction"))
+    ]
+    return {
+        "origin": origin,
+        "claimId": extraction.hash.hex(),
+        "checkpoint": note,
+        "logKey": verifier_key(origin, log_key.private.public_key()),
+        "keys": {writer.key_id: {"registration": ref(registered), "revocation": ref(revoked)}},
+        "stateProof": base64.b64encode(state.prove(claim_key(extraction.hash)).to_bytes()).decode(),
+        "links": links,
+    }
+
+
+def test_a_link_signed_by_a_key_revoked_before_it_fails_saying_where(
+    browser: object, site: ServedPages
+) -> None:
+    _verify_data(browser, site)  # any page with verify.js
+    honest = _forged_ledger(extraction_after_revocation=False)
+    assert _in_python(honest) == []
+    assert _in_browser(browser, honest)["ok"] is True
+    forged = _forged_ledger(extraction_after_revocation=True)
+    result = _in_browser(browser, forged)
+    python = _in_python(forged)
+    assert result["ok"] is False
+    assert result["failures"] == [
+        "entry #4 (extraction): its key writer was revoked at entry #3, before it"
+    ]
+    assert python == [
+        f"entry #4 (extraction): entry 4: key writer ({_signer(forged, 1)}) was revoked at entry 3"
+    ]
+    # the server leaving the revocation out hides it from the browser as from a client
+    # that trusts the server's key list (the page says so; `client sync` replays keys)
+    hidden = json.loads(json.dumps(forged))
+    next(iter(hidden["keys"].values()))["revocation"] = None
+    assert _in_browser(browser, hidden)["ok"] is True and _in_python(hidden) == []

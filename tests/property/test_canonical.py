@@ -115,8 +115,12 @@ payloads = st.one_of(
 
 def _plain(value: object) -> object:
     """The reference's view: tuples as lists, models as their JSON dump (pydantic's own)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+    if isinstance(value, BaseModel):  # fields added later are left out when absent
+        dumped = value.model_dump(mode="json")
+        for name in getattr(value, "__omit_when_none__", ()):
+            if dumped[name] is None:
+                del dumped[name]
+        return dumped
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, dict):

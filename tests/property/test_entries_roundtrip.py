@@ -21,6 +21,7 @@ from ledger.entries import (
     ClaimRevisedV1,
     Rating,
     entry_hash,
+    Reviewer,
     format_timestamp,
     frame,
     parse_entry,
@@ -85,6 +86,13 @@ reviews = st.builds(
     ),
     note=maybe_text,
     url=maybe_text,
+    reviewer=st.none()
+    | st.builds(
+        Reviewer,
+        name=text.filter(lambda t: len(t) <= 200),
+        type=st.sampled_from(["Person", "Organization"]),
+        url=st.none() | st.sampled_from(["https://fc.example/", "http://a.example/x?y=1#z"]),
+    ),
 )
 bodies = (
     st.builds(

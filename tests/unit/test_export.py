@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 from pyld import jsonld
 
-from ledger.entries import ClaimChanges, Rating
+from ledger.entries import ClaimChanges, ClaimReviewed, Rating, Reviewer
 from ledger.export import (
     ANNOTATION_CONTEXT,
     CSV_COLUMNS,
     SCHEMA_ORG,
     claim_records,
     documents,
+    review_author,
     text_iri,
     write_export,
 )
@@ -124,6 +125,9 @@ def reviewed(instance: Instance) -> tuple[Ledger, list[str]]:
         rating=Rating(textual="Mostly true", value=4, best=5, worst=1),
         note="The intelligence report gives 6,700 containers.",
         url="https://factcheck.example/containers",
+        reviewer=Reviewer(
+            name="Example Fact Check", type="Organization", url="https://factcheck.example/"
+        ),
     )
     ledger.review_claim(
         reviewer, ids[1], follows=ledger.claim(ids[1]).head, rating=Rating(textual="Unproven")
@@ -181,7 +185,15 @@ def test_claimreview_has_what_google_requires_and_expands_offline(
         "bestRating": 5,
         "worstRating": 1,
     }
-    assert full["author"]["@type"] == "Organization" and full["author"]["name"]
+    assert full["author"] == {
+        "@type": "Organization",
+        "name": "Example Fact Check",
+        "url": "https://factcheck.example/",
+    }
+    # no reviewer in the entry: the signer key's name, as an Organization
+    assert bare["author"] == {"@type": "Organization", "name": "log"}
+    for review in reviews:
+        assert google_claimreview_problems(review) == [], review
     item = full["itemReviewed"]
     assert item["@type"] == "Claim"
     assert item["author"]["name"] == "Shin Won-shik"
@@ -200,6 +212,99 @@ def test_claimreview_has_what_google_requires_and_expands_offline(
     used = set(_properties(expanded))
     for term in ("claimReviewed", "reviewRating", "itemReviewed", "url", "author"):
         assert f"{SCHEMA}{term}" in used
+
+
+def google_claimreview_problems(review: dict[str, Any]) -> list[str]:
+    """What Google's ClaimReview documentation (developers.google.com/search/docs/
+    appearance/structured-data/factcheck) requires or recommends that ``review`` lacks.
+
+    Required: ``claimReviewed`` (text), ``reviewRating`` (a Rating with ``alternateName``),
+    ``url`` (the fact check's page, an absolute URL). Recommended: ``author`` (an
+    Organization or Person, with ``name``; ``url`` where known), ``datePublished``,
+    ``itemReviewed`` (a Claim with ``author``, an Organization or Person with ``name``,
+    ``datePublished``, ``appearance`` and ``firstAppearance``, each a URL or a
+    CreativeWork); the Rating's ``ratingValue``, ``bestRating`` and ``worstRating`` come
+    together (a numeric rating needs its scale, and ``worst <= value <= best``)."""
+    problems = []
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    def agent(node: Any, where: str) -> None:
+        need(isinstance(node, dict), f"{where} is an object")
+        if isinstance(node, dict):
+            need(node.get("@type") in ("Organization", "Person"), f"{where} @type")
+            need(isinstance(node.get("name"), str) and bool(node["name"]), f"{where}.name")
+            if "url" in node:
+                need(str(node["url"]).startswith(("https://", "http://")), f"{where}.url")
+
+    def work(node: Any, where: str) -> None:
+        if isinstance(node, str):
+            need(node.startswith(("https://", "http://")), f"{where} URL")
+        else:
+            need(isinstance(node, dict) and node.get("@type") == "CreativeWork", where)
+
+    def day(value: Any, where: str) -> None:
+        need(isinstance(value, str) and len(value) >= 10 and value[4] == "-", where)
+
+    need(review.get("@context") == "https://schema.org", "@context")
+    need(review.get("@type") == "ClaimReview", "@type")
+    need(
+        isinstance(review.get("claimReviewed"), str) and bool(review["claimReviewed"]),
+        "claimReviewed",
+    )
+    url = review.get("url")
+    need(isinstance(url, str) and url.startswith(("https://", "http://")), "url")
+    rating = review.get("reviewRating")
+    need(isinstance(rating, dict) and rating.get("@type") == "Rating", "reviewRating")
+    if isinstance(rating, dict):
+        need(bool(rating.get("alternateName")), "reviewRating.alternateName")
+        numbers = [rating.get(k) for k in ("ratingValue", "bestRating", "worstRating")]
+        if any(n is not None for n in numbers):
+            need(all(isinstance(n, int) for n in numbers), "reviewRating's scale")
+            value, best, worst = numbers
+            if all(isinstance(n, int) for n in numbers):
+                need(worst <= value <= best, "worstRating <= ratingValue <= bestRating")  # type: ignore[operator]
+    agent(review.get("author"), "author")
+    day(review.get("datePublished"), "datePublished")
+    item = review.get("itemReviewed")
+    need(isinstance(item, dict) and item.get("@type") == "Claim", "itemReviewed")
+    if isinstance(item, dict):
+        agent(item.get("author"), "itemReviewed.author")
+        day(item.get("datePublished"), "itemReviewed.datePublished")
+        work(item.get("appearance"), "itemReviewed.appearance")
+        work(item.get("firstAppearance"), "itemReviewed.firstAppearance")
+    return problems
+
+
+def test_the_claimreview_check_finds_what_is_missing() -> None:
+    assert google_claimreview_problems({"@type": "ClaimReview"}) == [
+        "@context", "claimReviewed", "url", "reviewRating", "author is an object",
+        "datePublished", "itemReviewed",
+    ]  # fmt: skip
+
+
+def test_review_author_is_the_entry_reviewer_else_the_key_name() -> None:
+    def review(reviewer: Reviewer | None) -> ClaimReviewed:
+        return ClaimReviewed(
+            claim="a" * 64, follows="a" * 64, rating=Rating(textual="False"), reviewer=reviewer
+        )
+
+    key = "b" * 64
+    person = Reviewer(name="Ana Ruiz", type="Person", url="https://fc.example/ana")
+    assert review_author(review(person), key, {key: "desk"}) == {
+        "@type": "Person",
+        "name": "Ana Ruiz",
+        "url": "https://fc.example/ana",
+    }
+    org = Reviewer(name="Desk", type="Organization")
+    assert review_author(review(org), key, {}) == {"@type": "Organization", "name": "Desk"}
+    assert review_author(review(None), key, {key: "desk"}) == {
+        "@type": "Organization",
+        "name": "desk",
+    }
+    assert review_author(review(None), key, {}) == {"@type": "Organization", "name": key}
 
 
 def test_web_annotation_selects_the_quote_in_the_normalized_text(

@@ -42,6 +42,7 @@ def test_values_are_read() -> None:
         ("LEDGER_API_APQ_CACHE_SIZE", "0"),
         ("LEDGER_API_EVENT_STREAMS", "-1"),
         ("LEDGER_API_EVENT_POLL", "never"),
+        ("LEDGER_PUBLIC_URL", "javascript:alert(1)"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(name: str, value: str) -> None:
@@ -58,5 +59,5 @@ def test_every_setting_is_documented_in_the_api_guide() -> None:
     guide = (root / "docs" / "api.md").read_text()
     table = guide[guide.index("## Server settings") :]
     names = set(re.findall(r'"(LEDGER_[A-Z_]+)"', source))
-    assert len(names) == 8
+    assert len(names) == 9
     assert all(f"`{name}`" in table for name in names), names
