@@ -26,7 +26,6 @@ import hashlib
 import os
 import secrets
 import struct
-import tempfile
 import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -45,7 +44,7 @@ from ledger.statemap import (
     StateProof,
     bit,
 )
-from ledger.trust_state import MapNodeRef, StateFileError
+from ledger.trust_state import MapNodeRef, StateFileError, write_streamed
 
 MAGIC = b"claims-ledger/state-map-file@v2\n"
 """The first 32 bytes of a version 2 map file."""
@@ -528,43 +527,16 @@ class _Writer:
 
 def _write_file(path: Path, file_id: bytes, fill: Callable[[_Writer], int]) -> tuple[int, int]:
     """A new map file at ``path``: header, then what ``fill(writer)`` writes (returning the
-    root node's offset), written beside it, fsynced and renamed over it. Returns the root
-    node's offset and the file's length."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise StateFileError(f"state map file {path}: cannot write beside it ({exc})") from exc
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
-            handle.write(MAGIC + file_id + bytes(16))
-            writer = _Writer(handle)
-            top = fill(writer)
-            length = writer.offset
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise StateFileError(f"state map file {path}: not written ({exc})") from exc
-        raise
-    _fsync_folder(folder)
-    return top, length
+    root node's offset), written beside it, fsynced and renamed over it
+    (``trust_state.write_streamed``). Returns the root node's offset and the file's length."""
 
+    def write(handle: BinaryIO) -> tuple[int, int]:
+        handle.write(MAGIC + file_id + bytes(16))
+        writer = _Writer(handle)
+        top = fill(writer)
+        return top, writer.offset
 
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_streamed(Path(path), "state map file", write)
 
 
 def _write_tree(source: FileMap, top: _Node | None, out: _Writer, inner: list[int]) -> int:

@@ -21,15 +21,17 @@ import binascii
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Verifier, open_note, parse_verifier_key
 from ledger.entries import KEY_PAYLOADS, parse_entry
 from ledger.errors import FormatError, LedgerError, VerificationError
+
+T = TypeVar("T")
 
 
 class StateFileError(LedgerError):
@@ -370,14 +372,22 @@ def write_atomically(path: Path, data: bytes, what: str) -> None:
     """Write ``data`` to ``path``: a temporary file in the same folder, written and
     fsynced, renamed over ``path``, then the folder fsynced. On any failure the old file is
     untouched, the temporary file removed, and a StateFileError names ``what``."""
+    write_streamed(path, what, lambda handle: handle.write(data))
+
+
+def write_streamed(path: Path, what: str, fill: Callable[[BinaryIO], T]) -> T:
+    """``write_atomically`` for a file written piece by piece: ``fill`` writes to the
+    temporary file (opened with a 1 MiB buffer) and its result is returned once the file
+    is fsynced and renamed over ``path`` and the folder fsynced."""
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise StateFileError(f"{what} {path}: cannot write beside it ({exc})") from exc
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
+            result = fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -389,6 +399,7 @@ def write_atomically(path: Path, data: bytes, what: str) -> None:
             ) from exc
         raise
     _fsync_folder(folder)
+    return result
 
 
 def _fsync_folder(folder: Path) -> None:
