@@ -6,7 +6,6 @@ import contextlib
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from ledger.instance import open_instance
 from ledger.tokens import create_token, revoke_token
 from tests.conftest import SEED, postgres_schema
 from tests.helpers import ROOT, add_source_with_claims, seed_claims
+from tests.liveness import wait_until_healthy
 
 
 @dataclass
@@ -60,15 +60,8 @@ def launch(
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+    wait_until_healthy(url, proc)
+    return proc, url
 
 
 OTHER_CLAIMS = 2 * 3  # the two sources `served` adds beside the seed

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-
 from ledger.config import Settings
 from ledger.instance import open_instance
 from ledger.tokens import create_token
 from tests.api.conftest import _free_port
 from tests.helpers import ROOT
+from tests.liveness import wait_until_healthy
 
 
 @dataclass
@@ -85,15 +83,8 @@ def running(
 
 
 def _wait_until_up(server: Running) -> None:
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.stop()
-    pytest.fail(f"server did not start: {server.stderr.read_text()}")
+    with server.stderr.open("rb") as stderr:
+        wait_until_healthy(server.url, server.process, stderr=stderr)
 
 
 def wait_for_lines(server: Running, count: int, timeout: float = 10) -> list[dict[str, Any]]:

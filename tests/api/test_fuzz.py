@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from ledger.tokens import create_token
 from tests.api.conftest import _free_port
 from tests.conftest import POSTGRES_URL, SEED, require_postgres
 from tests.helpers import ROOT, add_source, add_source_with_claims, claim_payload, source_sha
+from tests.liveness import wait_until_healthy
 
 FUZZ_EXAMPLES = 150
 CLOCK = dt.datetime(2024, 3, 20, 12, 0, tzinfo=dt.UTC)
@@ -682,12 +682,7 @@ def test_reported_abuse_inputs_over_real_http(db_url: str, tmp_path: Path) -> No
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(400):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_healthy(url)
         size = httpx.get(f"{url}/healthz", timeout=5).json()["entries"]
         for what, request, expected in REPORTED:
             headers = {"content-type": "application/json"}

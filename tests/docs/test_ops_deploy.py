@@ -41,6 +41,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.api.conftest import launch
 from tests.helpers import ROOT, run_cli
+from tests.liveness import wait_until_healthy
 
 DEPLOY = ROOT / "deploy"
 UNIT = DEPLOY / "claims-ledger.service"
@@ -63,18 +64,7 @@ def _shim(folder: Path) -> Path:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            pytest.fail(f"exited {proc.returncode}: {err[-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail("did not answer /healthz")
+    wait_until_healthy(url, proc)
 
 
 # -- systemd -------------------------------------------------------------------------

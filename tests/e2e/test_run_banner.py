@@ -19,6 +19,7 @@ from ledger.checkpoint import parse_verifier_key, verify_checkpoint
 from ledger.config import Settings
 from tests.api.conftest import _free_port
 from tests.helpers import ROOT
+from tests.liveness import wait_until_healthy
 
 
 def _start(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], list[str]]:
@@ -48,14 +49,7 @@ def _start(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], l
 
 
 def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    wait_until_healthy(url)
 
 
 def _field(lines: list[str], name: str) -> str:

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from ledger.errors import QuorumNotMet, SignatureError
 from ledger.instance import Instance, open_instance
 from ledger.witness import AddCheckpoint, encode_private_key
 from tests.helpers import ROOT, append_sources, run_cli
+from tests.liveness import wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +68,7 @@ def _launch(config: Path, state: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _wait(proc: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"witness did not start: {proc.stderr.read() if proc.stderr else b''!r}")
+    wait_until_healthy(url, proc, timeout=60, what="witness")
 
 
 def _start(config: Path, state: Path) -> tuple[subprocess.Popen[bytes], str]:
