@@ -136,6 +136,17 @@ def read_only_server(
 
 
 @pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings of an SQLite ledger in ``tmp_path``, for tests that run one database only
+    (the root ``settings`` fixture runs both)."""
+    return Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
+        passphrase=b"pw",
+    )
+
+
+@pytest.fixture
 def server(served: Served) -> str:
     return served.url
 

@@ -5,7 +5,6 @@ worker that appended brings them up before its own query."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,25 +23,16 @@ QUERY = f"""{{ claims(first: 1) {{ totalCount }}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        database_url=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
-        passphrase=b"pw",
-    )
-
-
-@pytest.fixture
-def writer(settings: Settings) -> Iterator[Instance]:
-    instance = open_instance(settings)
+def writer(sqlite_settings: Settings) -> Iterator[Instance]:
+    instance = open_instance(sqlite_settings)
     yield instance
     instance.close()
 
 
 @pytest.fixture
-def reader(settings: Settings, writer: Instance) -> Iterator[Local]:
+def reader(sqlite_settings: Settings, writer: Instance) -> Iterator[Local]:
     """A query-only worker's ledger: opened on the same database, it never appends."""
-    instance = open_instance(settings, lazy_keys=True)
+    instance = open_instance(sqlite_settings, lazy_keys=True)
     yield Local(instance, {}, [])
     instance.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,17 +15,8 @@ from tests.helpers import add_source_with_claims
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        database_url=f"sqlite:///{tmp_path / 'ledger.sqlite3'}",
-        passphrase=b"pw",
-    )
-
-
-@pytest.fixture
-def instance(settings: Settings) -> Iterator[Instance]:
-    inst = open_instance(settings)
+def instance(sqlite_settings: Settings) -> Iterator[Instance]:
+    inst = open_instance(sqlite_settings)
     yield inst
     inst.close()
 
@@ -45,10 +35,10 @@ def test_own_appends_show_at_once(instance: Instance) -> None:
 
 
 def test_another_process_appends_show_after_a_probe_reads_again(
-    instance: Instance, settings: Settings
+    instance: Instance, sqlite_settings: Settings
 ) -> None:
     watch = HeadWatch(instance.ledger, fresh=0.0)
-    other = open_instance(settings)  # another writer: its appends do not call this hook
+    other = open_instance(sqlite_settings)  # another writer: its appends do not call this hook
     try:
 
         async def probes() -> tuple[int | None, int | None, int | None]:
