@@ -151,9 +151,13 @@ def server(served: Served) -> str:
     return served.url
 
 
+_HTTP = httpx.Client()
+"""One client for ``post``: a client a request loaded the CA bundle each time (~20 ms CPU)."""
+
+
 def post(url: str, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(
+    response = _HTTP.post(
         f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=10
     )
     assert response.status_code == 200, response.text
