@@ -88,7 +88,8 @@ def parse_bytes(
     if essence == PLAIN_TYPE:
         if is_seed(data):
             return dataclasses.replace(parse_seed(data, where=where), uri=uri)
-        return dataclasses.replace(parse_plain(data, where=where), uri=uri)
+        document = parse_plain(data, where=where)  # uri None: the same document, no copy
+        return document if uri is None else dataclasses.replace(document, uri=uri)
     raise InvalidInput(f"{where}: media type {essence or '(none)'} is not supported")
 
 

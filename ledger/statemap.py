@@ -111,23 +111,30 @@ def subtree_hash(records: list[tuple[bytes, bytes]], depth: int) -> bytes:
         return _sha256(LEAF_TAG + key + value).digest()
     if len(records) == 2:  # the common case in a bucket: no recursion, no scans
         (a, va), (b, vb) = records
-        # The first bit where the two keys differ (they share the first ``depth`` bits).
-        split_at = KEY_BITS - (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length()
-        h = _sha256(
-            NODE_TAG + _sha256(LEAF_TAG + a + va).digest() + _sha256(LEAF_TAG + b + vb).digest()
-        ).digest()
-        for d in range(split_at - 1, depth - 1, -1):  # one-sided nodes above the split
-            if (a[d >> 3] >> (7 - (d & 7))) & 1:
-                h = _sha256(NODE_TAG + EMPTY + h).digest()
-            else:
-                h = _sha256(NODE_TAG + h + EMPTY).digest()
-        return h
+        return pair_hash(
+            a, _sha256(LEAF_TAG + a + va).digest(), b, _sha256(LEAF_TAG + b + vb).digest(), depth
+        )
     split = _split(records, depth)
     return _sha256(
         NODE_TAG
         + subtree_hash(records[:split], depth + 1)
         + subtree_hash(records[split:], depth + 1)
     ).digest()
+
+
+def pair_hash(a: bytes, leaf_a: bytes, b: bytes, leaf_b: bytes, depth: int) -> bytes:
+    """The hash of the subtree at ``depth`` holding exactly the keys ``a`` < ``b`` (sharing
+    the path's first ``depth`` bits), from their leaf hashes: the node of the two leaves
+    where the keys' bits first differ, then one one-sided node a level up to ``depth``."""
+    # The first bit where the two keys differ (they share the first ``depth`` bits).
+    split_at = KEY_BITS - (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length()
+    h = _sha256(NODE_TAG + leaf_a + leaf_b).digest()
+    for d in range(split_at - 1, depth - 1, -1):  # one-sided nodes above the split
+        if (a[d >> 3] >> (7 - (d & 7))) & 1:
+            h = _sha256(NODE_TAG + EMPTY + h).digest()
+        else:
+            h = _sha256(NODE_TAG + h + EMPTY).digest()
+    return h
 
 
 def _split(records: list[tuple[bytes, bytes]], depth: int) -> int:
@@ -505,6 +512,9 @@ class StateMap:
         shift = 32 - self._bits
         from_bytes = int.from_bytes
         touched: dict[int, list[tuple[bytes, bytes]]] = {}
+        kept: dict[int, bytes] = {}
+        """Buckets that held one record before this update: that record (key ‖ value), whose
+        leaf hash is the bucket's hash (so it need not be hashed again if it stays)."""
         count = self._count
         for key, value in writes:
             index = from_bytes(key[:4], "big") >> shift
@@ -519,6 +529,8 @@ class StateMap:
                         count += 1
                         add(None)
                     continue
+                if len(blob) == _RECORD:
+                    kept[index] = blob
                 records = touched[index] = _records(blob)
             position = bisect_left(records, (key,))
             found = position < len(records) and records[position][0] == key
@@ -533,26 +545,36 @@ class StateMap:
                 records.insert(position, (key, value))
                 count += 1
         self._count = count
-        for index, records in touched.items():
-            if len(records) == 1:
-                key, value = records[0]
-                buckets[index] = key + value
-            else:
-                buckets[index] = b"".join([k + v for k, v in records])
         if not self._fixed and self._bits_for(count) > self._bits:
+            for index, records in touched.items():
+                buckets[index] = b"".join([k + v for k, v in records])
             self._rebuild(self.items(), min(MAX_BUCKET_BITS, self._bits_for(count) + 1))
             return previous
         b, levels, counts = self._bits, self._levels, self._counts
         sha = _sha256
         hashes, sizes = levels[b], counts[b]
-        for index, records in touched.items():
-            n = len(records)
+        for index, records in touched.items():  # each bucket stored and hashed once
+            n = sizes[index] = len(records)
             if n == 1:
                 key, value = records[0]
+                buckets[index] = key + value
                 hashes[index] = sha(LEAF_TAG + key + value).digest()
+                continue
+            buckets[index] = blob = b"".join([k + v for k, v in records])
+            old = kept.get(index)
+            # A bucket that held one record and now holds it and one more (a new key landing
+            # beside an old one, as a map grows): the old leaf's hash is the bucket's hash.
+            if n == 2 and old is not None and (old == blob[:_RECORD] or old == blob[_RECORD:]):
+                key_a, key_b = records[0][0], records[1][0]
+                if old == blob[:_RECORD]:
+                    leaf_a = hashes[index]
+                    leaf_b = sha(LEAF_TAG + blob[_RECORD:]).digest()
+                else:
+                    leaf_a = sha(LEAF_TAG + blob[:_RECORD]).digest()
+                    leaf_b = hashes[index]
+                hashes[index] = pair_hash(key_a, leaf_a, key_b, leaf_b, b)
             else:
                 hashes[index] = subtree_hash(records, b)
-            sizes[index] = n
         dirty = sorted(touched)
         for t in range(b, 0, -1):
             below, below_counts, up, up_counts = levels[t], counts[t], levels[t - 1], counts[t - 1]

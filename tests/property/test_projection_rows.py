@@ -3,14 +3,23 @@ row the append path writes (``claim_values(extracted_claim(...))``)."""
 
 from __future__ import annotations
 
+import struct
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.canonical import canonical_json_typed
 from ledger.entries import Body, ClaimExtracted, sign_body
+from ledger.queries import figure
 from ledger.state import extracted_claim
-from ledger.store.sql import claim_values, extracted_claim_values, quantities_text
-from tests.property.test_parse_fast import KEY, claims
+from ledger.store.sql import (
+    claim_values,
+    extracted_claim_values,
+    quantities_text,
+    quantity_rows,
+    quantity_rows_reference,
+)
+from tests.property.test_parse_fast import KEY, claims, quantities
 
 
 @given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"))
@@ -36,3 +45,24 @@ def test_extracted_claim_row_shortcut_matches_the_state_row(
 def test_quantities_column_is_the_canonical_json_of_the_models(payload: ClaimExtracted) -> None:
     expected = canonical_json_typed([q.model_dump() for q in payload.quantities]).decode()
     assert quantities_text(payload.quantities) == expected
+
+
+# The entry format's decimals (ledger.entries.Decimal_), with far more digits than a double
+# holds, so rounding is exercised.
+wide_decimals = st.from_regex(r"-?(0|[1-9][0-9]{0,40})(\.[0-9]{0,40}[1-9])?", fullmatch=True)
+
+
+@given(wide_decimals)
+def test_float_of_a_format_decimal_is_the_figure_the_quantity_index_holds(value: str) -> None:
+    """``quantity_rows`` converts with ``float``, ``figure`` through ``Decimal``: the same
+    double, bit for bit (the sign of zero included)."""
+    assert struct.pack("<d", float(value)) == struct.pack("<d", figure(value))
+
+
+@given(quantities, st.integers(0, 2**53 - 1))
+def test_quantity_rows_equal_the_plain_rows(given_quantities: tuple, owner: int) -> None:  # type: ignore[type-arg]
+    rows = quantity_rows(owner, given_quantities)
+    assert rows == quantity_rows_reference(owner, given_quantities)
+    assert [struct.pack("<d", r[4]) for r in rows] == [
+        struct.pack("<d", r[4]) for r in quantity_rows_reference(owner, given_quantities)
+    ]

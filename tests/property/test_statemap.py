@@ -238,3 +238,45 @@ def test_a_map_growing_through_rebuilds_keeps_the_reference_root_and_proofs(
     probes = data.draw(st.lists(st.sampled_from([*current, bytes(32)]), max_size=8))
     for key in probes:
         assert tree.prove(key).to_bytes() == ref_encode(*ref_proof(current, key))
+
+
+@relaxed
+@given(
+    maps,
+    st.lists(
+        st.lists(st.tuples(keys(), st.one_of(st.none(), values)), max_size=10),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(min_value=0, max_value=4),
+    st.data(),
+)
+def test_buckets_of_one_record_reuse_its_leaf_only_while_it_stays(
+    start: dict[bytes, bytes],
+    batches: list[list[tuple[bytes, bytes | None]]],
+    dense: int,
+    data: st.DataObject,
+) -> None:
+    """Few dense levels, so batches land beside one-record buckets (whose hash ``update``
+    reuses as that record's leaf hash): a new key beside it, its own value replaced, it
+    deleted, or written twice in one batch; roots and proofs stay the reference's."""
+    tree = StateMap(start.items(), bits=dense)
+    current = dict(start)
+    for batch in batches:
+        # Also rewrite keys already present (the record a bucket held) and delete some.
+        present = sorted(current)
+        if present:
+            extra = data.draw(st.lists(st.sampled_from(present), max_size=3))
+            batch = [*batch, *((key, data.draw(st.one_of(st.none(), values))) for key in extra)]
+        previous = []
+        for key, value in batch:
+            previous.append(current.get(key))
+            if value is None:
+                current.pop(key, None)
+            else:
+                current[key] = value
+        assert tree.update(batch) == previous
+        assert tree.root == ref_hash(current)
+        assert len(tree) == len(current)
+    for key in [*list(current)[:5], *neighbours(current)]:
+        assert tree.prove(key).to_bytes() == ref_encode(*ref_proof(current, key))
