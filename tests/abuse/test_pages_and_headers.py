@@ -217,3 +217,65 @@ def test_missing_static_file_is_answered_as_any_unknown_path(abused: Abused) -> 
         data = abused.http.get(f"{abused.url}{path}", headers={"accept": "application/json"})
         assert data.status_code == 404
         assert data.headers["content-type"].startswith("application/json"), path
+
+
+REVIEW_REFUSED = """mutation($input: ReviewClaimInput!) { reviewClaim(input: $input) {
+  __typename ... on InvalidInputError { message } } }"""
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a\x1b[31mb", "a\nb", "a\tb", "\u202egnp.exe", "x\u2066y", "a\x85b", "  ", "\u3000"],
+    ids=[
+        "esc",
+        "newline",
+        "tab",
+        "rtl-override",
+        "isolate",
+        "c1-next-line",
+        "spaces",
+        "ideographic-space",
+    ],
+)
+def test_reviewer_names_that_do_not_display_as_written_are_refused(
+    abused: Abused, name: str
+) -> None:
+    found = post(
+        abused, "{ claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
+    )
+    node = found.json()["data"]["claims"]["edges"][0]["node"]
+    with untouched(abused):
+        body = post(
+            abused,
+            REVIEW_REFUSED,
+            "reviewer",
+            input={
+                "claimId": node["claimId"],
+                "follows": node["head"],
+                "rating": "False",
+                "reviewer": {"name": name, "type": "ORGANIZATION"},
+            },
+        ).json()
+        result = body["data"]["reviewClaim"]
+        assert result["__typename"] == "InvalidInputError", body
+        assert "reviewer name" in result["message"]
+
+
+def test_reviewer_names_in_other_scripts_are_kept(abused: Abused) -> None:
+    found = post(
+        abused, "{ claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
+    )
+    node = found.json()["data"]["claims"]["edges"][0]["node"]
+    name = "\u0645\u062f\u0642\u0642 \u200f\u0627\u0644\u062d\u0642\u0627\u0626\u0642 / Jean-Luc M\u00e9lenchon"
+    body = post(
+        abused,
+        REVIEW,
+        "reviewer",
+        input={
+            "claimId": node["claimId"],
+            "follows": node["head"],
+            "rating": "Mostly true",
+            "reviewer": {"name": name, "type": "PERSON"},
+        },
+    ).json()
+    assert body["data"]["reviewClaim"]["__typename"] == "ClaimChanged", body
