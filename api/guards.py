@@ -51,9 +51,10 @@ RATE_LIMITED = "RATE_LIMITED"
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 HEADERS_TOO_LARGE = "REQUEST_HEADER_FIELDS_TOO_LARGE"
-MAX_HEAD_BYTES = 64 * 1024
-"""Bytes a request's line and headers may take at most (nginx's default allows 32 KiB of
-headers, Node's 16 KiB); past them the answer is 431 and the connection is closed."""
+MAX_HEAD_BYTES = 128 * 1024
+"""Bytes a request's line and headers may take at most: room for the longest URL the
+parser takes (64 KiB; httptools refuses a longer one with 400) and 64 KiB of headers.
+Past them the answer is 431 and the connection is closed."""
 
 
 def _timed_out_head(seconds: float) -> bytes:

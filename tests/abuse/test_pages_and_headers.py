@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import socket
 import time
+from urllib.parse import quote
 
 import pytest
 from starlette.requests import Request
@@ -70,6 +71,20 @@ def test_request_head_under_the_limit_is_served(abused: Abused) -> None:
         b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + filler + b"\r\nConnection: close\r\n\r\n"
     )
     assert _raw_request(abused, head).startswith(b"HTTP/1.1 200 ")
+
+
+def test_longest_url_with_large_headers_still_fits_under_the_limit(abused: Abused) -> None:
+    """A GET whose URL is as long as the parser takes (a document percent-encoded to
+    nearly 64 KiB) with 16 KiB of cookies is still answered."""
+    query = quote("{ checkpoint { size } }" + "\t" * 21_000, safe="")  # %09: 63,000 bytes
+    head = (
+        f"GET /graphql?query={query} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
+        f"Cookie: c={'x' * 16_000}\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+    assert 64 * 1024 < len(head) < MAX_HEAD_BYTES
+    answer = _raw_request(abused, head)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+    assert b'"checkpoint":{"size":' in answer
 
 
 def test_head_just_over_the_limit_in_one_read_is_refused(abused: Abused) -> None:
