@@ -2,7 +2,9 @@
 
 - ``header_timeout_protocol``: uvicorn's HTTP protocol with a deadline for a request's
   line and headers (uvicorn has none: a client dribbling header bytes would hold its
-  connection open for ever);
+  connection open for ever) and a size limit for them, ``MAX_HEAD_BYTES`` (uvicorn has
+  none either: the parser gathered a 30 MB header on the event loop, stalling every other
+  request for seconds);
 - ``BodyTimeout``: ASGI middleware answering 408 and closing the connection when a
   request's body does not arrive in time;
 - ``MutationRateLimit``: ASGI middleware refusing mutations past a rate per bearer token
@@ -48,6 +50,11 @@ from api.media import error_body, error_response, scope_media_type
 RATE_LIMITED = "RATE_LIMITED"
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+HEADERS_TOO_LARGE = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+MAX_HEAD_BYTES = 128 * 1024
+"""Bytes a request's line and headers may take at most: room for the longest URL the
+parser takes (64 KiB; httptools refuses a longer one with 400) and 64 KiB of headers.
+Past them the answer is 431 and the connection is closed."""
 
 
 def _timed_out_head(seconds: float) -> bytes:
@@ -65,25 +72,66 @@ def _timed_out_head(seconds: float) -> bytes:
     )
 
 
-def header_timeout_protocol(seconds: float) -> type[HttpToolsProtocol]:
+def _too_large_head(limit: int) -> bytes:
+    """The whole 431 answer to a request whose line and headers pass ``limit`` bytes."""
+    body = json.dumps(
+        error_body(f"request line and headers over {limit} bytes", HEADERS_TOO_LARGE),
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        b"content-type: application/json; charset=utf-8\r\n"
+        + f"content-length: {len(body)}\r\n".encode("ascii")
+        + b"connection: close\r\n\r\n"
+        + body
+    )
+
+
+def header_timeout_protocol(
+    seconds: float, max_head_bytes: int = MAX_HEAD_BYTES
+) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol, closing connections whose request line and headers
     are not complete ``seconds`` after the connection opened or after the previous
-    response on it was sent (a 408 is written first)."""
+    response on it was sent (a 408 is written first), or that have sent more than
+    ``max_head_bytes`` without completing them (a 431 is written first). The bytes are
+    counted as they arrive, before the parser sees them: it never holds more than the
+    limit (give or take the 3 bytes of a blank line split across two reads)."""
 
     timed_out = _timed_out_head(seconds)
+    too_large = _too_large_head(max_head_bytes)
 
     class HeaderTimeoutProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
+        _head_bytes = 0
+        _in_body = False
+        """The parser is in a request's body (which may still arrive after its answer,
+        a 413 for one: those bytes are not a head)."""
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm()
 
         def data_received(self, data: bytes) -> None:
+            if not self._in_body:  # between requests or in a request's line and headers
+                end = data.find(b"\r\n\r\n")
+                self._head_bytes += len(data) if end < 0 else end + 4
+                if self._head_bytes > max_head_bytes:
+                    self._disarm()
+                    self.transport.write(too_large)
+                    self.transport.close()
+                    return
             cycle = self.cycle
             super().data_received(data)
             if self.cycle is not cycle:  # a request's headers are complete
                 self._disarm()
+
+        def on_headers_complete(self) -> None:
+            self._in_body, self._head_bytes = True, 0
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._in_body = False
+            super().on_message_complete()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

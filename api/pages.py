@@ -25,8 +25,9 @@ from typing import Any
 
 from anyio import to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -61,6 +62,10 @@ MAX_CHECKPOINTS = 10
 MAX_ENTRIES = 50
 MAX_SOURCE_CLAIMS = 500
 """Claims highlighted on a source page (a source has a few dozen at most in practice)."""
+PAGE_COUNT_LIMIT = 1000
+"""The search page counts matches no further than this ("more than 1,000 claims match"):
+an exact count reads every match, so one search for a common word cost 10 times its page
+of 25 at 90,000 claims, and grew with the ledger."""
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 """Where the pages say the ledger is served when no address is configured (``serve``'s
 default bind address; ``serve`` passes its own, ``LEDGER_PUBLIC_URL`` overrides it)."""
@@ -352,6 +357,41 @@ def _render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
     )
 
 
+_EMBED_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def embeddable_json(document: object) -> str:
+    """``document`` as JSON that is safe to paste inside an HTML ``<script>`` element, as
+    ClaimReview markup is meant to be: ``<``, ``>`` and ``&`` (and U+2028/U+2029) are
+    written as ``\\u`` escapes, so a reviewer's name holding ``</script>`` or ``<!--``
+    cannot end the element or start a comment. The JSON's value is unchanged."""
+    return json.dumps(document, ensure_ascii=False, indent=2).translate(_EMBED_ESCAPES)
+
+
+def _json_response(document: object, media_type: str, headers: Mapping[str, str]) -> Response:
+    return Response(
+        embeddable_json(document),
+        media_type=media_type,
+        headers={**headers, "x-content-type-options": "nosniff"},
+    )
+
+
+def _header_if_safe(name: str, value: str) -> dict[str, str]:
+    """``{name: value}`` when ``value`` may go in an HTTP header as it is (visible ASCII
+    and spaces, no leading or trailing space), else nothing. A signed entry's media type
+    is any short text: one with a line break made the server drop the connection, one
+    outside Latin-1 answered 500."""
+    if value and value == value.strip() and all(" " <= c <= "~" for c in value):
+        return {name: value}
+    return {}
+
+
 def _error(status: int, title: str, message: str) -> HTMLResponse:
     return _render("error.html", status, title=title, message=message, code=status)
 
@@ -413,12 +453,13 @@ class Pages:
         next_cursor = (
             claim_cursor(order, position_of(page[-1], order)) if len(found) > PAGE_SIZE else None
         )
-        total = self.ledger.count_claims(where, as_of=as_of)
+        total, exact = self.ledger.count_claims_bounded(where, PAGE_COUNT_LIMIT, as_of=as_of)
         kept = {k: v for k, v in params.items() if k != "after" and v != ""}
         return self._render(
             "claims.html",
             claims=page,
             total=total,
+            total_exact=exact,
             form={name: params.get(name, "") for name in (*FILTER_FIELDS, "order", "direction")},
             as_of=as_of,
             kept=kept,
@@ -450,7 +491,7 @@ class Pages:
         base = self.public_url
         vary = {"vary": "Accept"}
         if chosen == "json":
-            return JSONResponse(claim_json(record), headers=vary)
+            return _json_response(claim_json(record), JSON, vary)
         if chosen in ("claimreview", "annotation", "prov"):
             names = self._names()
             document: object
@@ -460,11 +501,7 @@ class Pages:
                 document = web_annotation(record, base_url=base)
             else:
                 document = provenance_graph(record, key_names=names, base_url=base)
-            return Response(
-                json.dumps(document, ensure_ascii=False, indent=2),
-                media_type=LD_JSON,
-                headers=vary,
-            )
+            return _json_response(document, LD_JSON, vary)
         text = self.ledger.source_text(source.sha256)
         before, quote, after, cut_before, cut_after = quote_context(
             text, claim.selector.start, claim.selector.end
@@ -590,7 +627,7 @@ class Pages:
             headers={
                 "content-disposition": f'attachment; filename="{sha}"',
                 "x-content-type-options": "nosniff",
-                "x-source-media-type": source.media_type,
+                **_header_if_safe("x-source-media-type", source.media_type),
                 "digest": f"sha-256={_b64(bytes.fromhex(sha))}",
             },
         )
@@ -713,6 +750,19 @@ class _CatchAll(Route):
         return (Match.NONE, {}) if match is Match.PARTIAL else (match, child)
 
 
+class _Static(StaticFiles):
+    """``api/static/``, a missing file answered as any unknown path is (``not_found``: the
+    HTML page, or JSON to a client that asks for it) rather than always in JSON."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404:
+                raise
+            return await not_found(Request(scope))
+
+
 def _negotiation_refused() -> Response:
     return Response(
         "none of the media types in Accept can be sent: use text/html, application/json or "
@@ -775,7 +825,7 @@ def routes(
         Route("/lines/{line_id}", _page(pages.line), methods=["GET"]),
         Route("/log", _page(pages.log), methods=["GET"]),
         Route("/entries/{seq}", _page(pages.entry), methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", app=_Static(directory=STATIC), name="static"),
         _CatchAll("/{path:path}", not_found, methods=["GET"]),
     ]
 

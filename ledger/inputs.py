@@ -52,6 +52,26 @@ def check_string(
     return value
 
 
+_NAME_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Characters a displayed name may not hold: C0 and C1 controls (a line break, ESC, which
+drives terminals) and the bidirectional embeddings, overrides and isolates (U+202E shows
+what follows it reversed: "\u202egnp.exe" reads "exe.png"). The marks U+200E/U+200F stay."""
+
+
+def check_display_name(value: str, field: str) -> str:
+    """``value`` if it is a name that displays as written: not only whitespace, with none of
+    ``_NAME_CONTROLS``; else ``InvalidInput`` naming ``field``."""
+    found = _NAME_CONTROLS.search(value)
+    if found is not None:
+        raise InvalidInput(
+            f"{field} must not hold control or bidirectional override characters "
+            f"(U+{ord(found.group()):04X} at {found.start()})"
+        )
+    if not value.strip():
+        raise InvalidInput(f"{field} must not be only whitespace")
+    return value
+
+
 def check_optional(value: str | None, field: str, *, limit: int = SHORT_LIMIT) -> str | None:
     """``check_string`` for a value that may be absent."""
     return None if value is None else check_string(value, field, limit=limit)

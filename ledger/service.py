@@ -53,7 +53,7 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
-from ledger.inputs import check_hex, check_optional, check_web_url
+from ledger.inputs import check_display_name, check_hex, check_optional, check_web_url
 from ledger.proofs import (
     ConsistencyProof,
     InclusionProof,
@@ -447,6 +447,8 @@ class Ledger:
         organisation, with its web address), the ClaimReview's ``author``; without it
         the review is known by its signer key's name only."""
         check_web_url(url, "review url")  # pages link it and ClaimReview hands it on
+        if reviewer is not None:  # shown on pages, in exports and by the CLI as written
+            check_display_name(reviewer.name, "reviewer name")
         payload = ClaimReviewed(
             claim=claim_id, follows=follows, rating=rating, note=note, url=url, reviewer=reviewer
         )
