@@ -1522,7 +1522,13 @@ def call_bound(conn: Connection, call: str, params: tuple[Any, ...]) -> int:
     try:
         return int(conn.exec_driver_sql(f"SELECT {call}", params).scalar_one())
     except DatabaseError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "P0001":  # RAISE EXCEPTION in the function
+        state = getattr(exc.orig, "sqlstate", None)
+        if state == "42501":  # insufficient_privilege: EXECUTE not granted
+            raise StorageError(
+                f"this role may not call {call.split('(', 1)[0]}: run "
+                "deploy/postgres/grants.sql after upgrading (docs/operations.md)"
+            ) from exc
+        if state != "P0001":  # RAISE EXCEPTION in the function
             raise
         reason = exc.orig.diag.message_primary  # type: ignore[union-attr]
         raise StorageError(
