@@ -357,7 +357,8 @@ class Txn:
         self._upsert(claims_t, claim_rows, created, key=_CLAIM_SEQ, bound=bound)
         if bound:
             self._revoke_keys([k for k in changes.keys.values() if k.key_id not in created])
-            self._change_claims([c for c in changes.claims.values() if c.claim_id not in created])
+            changed = [c for c in changes.claims.values() if c.claim_id not in created]
+            self._change_claims(changed, changes.versions)
         if self.conn.dialect.name == "sqlite":  # new claims into the FTS5 index (search_index.py)
             new = [(r[_CLAIM_SEQ], r[_CLAIM_SEARCH]) for r in claim_rows if r[0] in created]
             if new:
@@ -440,19 +441,26 @@ class Txn:
         if done != len(rows):
             raise StorageError(f"keys: {len(rows)} revocations to record, {done} recorded")
 
-    def _change_claims(self, claims: Sequence[ClaimState]) -> None:
-        """PostgreSQL: replace claims' rows, and their figures in ``claim_quantities``,
-        through ``ledger_change_claims`` (migration 0014, decision 0031), which refuses a
-        state the claim's entries since its row's head do not lead to."""
+    def _change_claims(self, claims: Sequence[ClaimState], past: Sequence[ClaimVersion]) -> None:
+        """PostgreSQL: replace claims' rows, and their figures in ``claim_quantities`` when
+        they changed (``past``: the states replaced, the first of each claim its stored
+        row), through ``ledger_change_claims`` (migration 0014, decision 0031), which
+        refuses a state the claim's entries since its row's head do not lead to."""
         if not claims:
             return
+        stored: dict[str, ClaimState] = {}
+        for version in past:
+            stored.setdefault(version.state.claim_id, version.state)
         rows = [dict(zip(_CLAIM_COLUMNS, claim_values(c), strict=True)) for c in claims]
         names = [c.name for c in quantities_t.columns]
-        figures = [
-            dict(zip(names, map(_json_figure, row), strict=True))
+        figures = {  # by the claim's seq, for the claims whose figures changed
+            str(c.seq): [
+                dict(zip(names, map(_json_figure, row), strict=True))
+                for row in quantity_rows(c.seq, c.quantities)
+            ]
             for c in claims
-            for row in quantity_rows(c.seq, c.quantities)
-        ]
+            if c.claim_id not in stored or stored[c.claim_id].quantities != c.quantities
+        }
         done = call_bound(
             self.conn,
             "ledger_change_claims(%s::jsonb, %s::jsonb)",

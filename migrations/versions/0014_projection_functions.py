@@ -13,7 +13,8 @@ owner), each refusing a change the log does not back:
   the ``key.revoked`` entry that names it or the ``log.key.rotated`` entry it signed;
 - ``ledger_change_claims(claims jsonb, quantities jsonb)``: a claim's row, only to the
   state after the chain of its revisions, retractions and reviews (each following the
-  last) from the row's head to the new head, with its figures in ``claim_quantities``;
+  last) from the row's head to the new head, with its figures in ``claim_quantities``
+  (``quantities``: the rows of each claim whose figures change, by its seq as text);
 - ``ledger_write_derived(size, rules, whole, gone jsonb, added jsonb)``: the derived
   caches (decision 0027), only as one whole diff at a size no larger than the log's and
   not older than the stored one.
@@ -123,8 +124,11 @@ _DERIVED = (
 _DERIVED_STATE = "identities-and-lines"  # ledger.store.derived._STATE
 
 
-def _array(names: Sequence[str]) -> str:
-    return "ARRAY[" + ", ".join(f"'{n}'" for n in names) + "]"
+def _first_changed(names: Sequence[str]) -> str:
+    """A PL/pgSQL expression: the name of the first of these columns whose value differs
+    between the rows ``r`` and ``o``, else NULL (compared column by column, natively)."""
+    cases = " ".join(f"""WHEN r."{n}" IS DISTINCT FROM o."{n}" THEN '{n}'""" for n in names)
+    return f"CASE {cases} END"
 
 
 _REVOKE_KEYS = """
@@ -134,7 +138,7 @@ DECLARE
   r keys;
   o keys;
   e record;
-  body jsonb;
+  body json;
   n integer := 0;
 BEGIN
   FOR r IN SELECT * FROM jsonb_populate_recordset(NULL::keys, p_keys) LOOP
@@ -152,7 +156,7 @@ BEGIN
       RAISE EXCEPTION 'keys: key % revoked at entry %, but the log has no entry %',
         r.key_id, r.revoked_seq, r.revoked_seq;
     END IF;
-    body := convert_from(e.data, 'UTF8')::jsonb -> 'body';
+    body := convert_from(e.data, 'UTF8')::json -> 'body';
     IF NOT ((e.kind = 'key.revoked' AND body -> 'payload' ->> 'key_id' = r.key_id)
             OR (e.kind = 'log.key.rotated' AND body ->> 'signer' = r.key_id)) THEN
       RAISE EXCEPTION 'keys: entry % (%) neither revokes key % nor rotates it away',
@@ -183,7 +187,7 @@ DECLARE
   r claims;
   o claims;
   e record;
-  p jsonb;
+  p json;
   prev text;
   last_seq bigint;
   last_ts text;
@@ -204,8 +208,7 @@ BEGIN
       RAISE EXCEPTION 'claims: no row at seq %: only a claim its extraction wrote changes',
         r.seq;
     END IF;
-    SELECT k INTO col FROM unnest({fixed}) AS k
-      WHERE to_jsonb(r) -> k IS DISTINCT FROM to_jsonb(o) -> k LIMIT 1;
+    col := {fixed};
     IF col IS NOT NULL THEN
       RAISE EXCEPTION 'claims: claim % (seq %): % is set by its extraction and never changes',
         o.claim_id, o.seq, col;
@@ -228,7 +231,7 @@ BEGIN
              WHERE subject = o.claim_id AND seq > o.head_seq AND seq <= r.head_seq
                AND subject IS NOT NULL AND kind <> 'claim.extracted'
              ORDER BY seq LOOP
-      p := convert_from(e.data, 'UTF8')::jsonb -> 'body' -> 'payload';
+      p := convert_from(e.data, 'UTF8')::json -> 'body' -> 'payload';
       IF p ->> 'claim' IS DISTINCT FROM o.claim_id OR p ->> 'follows' IS DISTINCT FROM prev THEN
         RAISE EXCEPTION 'claims: entry % (%) does not follow entry % of claim %',
           e.seq, e.kind, prev, o.claim_id;
@@ -274,8 +277,7 @@ BEGIN
         o.claim_id, o.seq;
     END IF;
     IF revised = 0 THEN
-      SELECT k INTO col FROM unnest({content}) AS k
-        WHERE to_jsonb(r) -> k IS DISTINCT FROM to_jsonb(o) -> k LIMIT 1;
+      col := {content};
       IF col IS NOT NULL THEN
         RAISE EXCEPTION 'claims: claim % (seq %): % changes, but entries % to % revise nothing',
           o.claim_id, o.seq, col, o.head_seq + 1, last_seq;
@@ -286,30 +288,28 @@ BEGIN
     END IF;
     UPDATE claims SET ({columns}) = ({values}) WHERE seq = r.seq;
     IF r.quantities IS DISTINCT FROM o.quantities THEN
-      figures := jsonb_array_length(r.quantities::jsonb);
-      SELECT count(*), count(*) FILTER (WHERE q.position >= 0 AND q.position < figures)
+      figures := json_array_length(r.quantities::json);
+      SELECT count(*),
+             count(*) FILTER (WHERE q.claim_seq = r.seq AND q.position >= 0
+                              AND q.position < figures)
         INTO given, placed
-        FROM jsonb_populate_recordset(NULL::claim_quantities, p_quantities) AS q
-        WHERE q.claim_seq = r.seq;
+        FROM jsonb_populate_recordset(NULL::claim_quantities, p_quantities -> r.seq::text)
+          AS q;
       IF given <> figures OR placed <> figures THEN
         RAISE EXCEPTION 'claim_quantities: claim % (seq %) has % figures, % rows given',
           o.claim_id, o.seq, figures, given;
       END IF;
       DELETE FROM claim_quantities WHERE claim_seq = r.seq;
       INSERT INTO claim_quantities
-        SELECT * FROM jsonb_populate_recordset(NULL::claim_quantities, p_quantities) AS q
-        WHERE q.claim_seq = r.seq;
+        SELECT * FROM jsonb_populate_recordset(NULL::claim_quantities,
+                                               p_quantities -> r.seq::text);
     END IF;
     n := n + 1;
   END LOOP;
-  SELECT q.claim_seq INTO last_seq
-    FROM jsonb_populate_recordset(NULL::claim_quantities, p_quantities) AS q
-    WHERE q.claim_seq IS NULL OR q.claim_seq NOT IN (
-      SELECT (x ->> 'seq')::bigint FROM jsonb_array_elements(p_claims) AS x)
-    LIMIT 1;
+  SELECT k INTO col FROM jsonb_object_keys(p_quantities) AS k
+    WHERE k NOT IN (SELECT x ->> 'seq' FROM jsonb_array_elements(p_claims) AS x) LIMIT 1;
   IF FOUND THEN
-    RAISE EXCEPTION 'claim_quantities: rows for claim seq %, which no change given names',
-      last_seq;
+    RAISE EXCEPTION 'claim_quantities: rows for claim seq %, which no change given names', col;
   END IF;
   RETURN n;
 END
@@ -408,8 +408,8 @@ def upgrade() -> None:
         _REVOKE_KEYS.format(path=path),
         _CHANGE_CLAIMS.format(
             path=path,
-            fixed=_array(_FIXED),
-            content=_array(_CONTENT),
+            fixed=_first_changed(_FIXED),
+            content=_first_changed(_CONTENT),
             columns=quoted,
             values=values,
         ),

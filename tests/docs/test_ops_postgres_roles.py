@@ -445,7 +445,7 @@ def test_the_functions_refuse_a_change_the_log_does_not_back(granted: Ledger) ->
             "(SELECT count(*) FROM claim_quantities), (SELECT count(*) FROM line_points), "
             "(SELECT jsonb_agg(d) FROM derived_state AS d)"
         ).fetchone()
-    change = "SELECT ledger_change_claims(%s::jsonb, '[]'::jsonb)"
+    change = "SELECT ledger_change_claims(%s::jsonb, '{}'::jsonb)"
     seq, claim_id = claim["seq"], claim["claim_id"]
     cases = {
         # The statement rewritten, the head kept: no entry backs it.
@@ -471,7 +471,7 @@ def test_the_functions_refuse_a_change_the_log_does_not_back(granted: Ledger) ->
         db,
         "SELECT ledger_change_claims(%s::jsonb, %s::jsonb)",
         "[]",
-        json.dumps([{"claim_seq": seq, "position": 9, "value": 1}]),
+        json.dumps({str(seq): [{"claim_seq": seq, "position": 9, "value": 1}]}),
     ).startswith(f"claim_quantities: rows for claim seq {seq}, which no change given names")
     # A key still valid, "revoked" by the newest entry (no revocation) or one to come.
     revoke = "SELECT ledger_revoke_keys(%s::jsonb)"
