@@ -4,7 +4,9 @@
 --   psql -v ON_ERROR_STOP=1 -d ledger -f deploy/postgres/grants.sql
 -- It is idempotent: it revokes what the service roles had and grants it again. It stops,
 -- granting nothing, on a table it does not know (a migration added one: classify it
--- here first) and on a table the service roles own (an owner bypasses privileges).
+-- here first), on a table or function the service roles own (an owner bypasses
+-- privileges) and on a schema without the functions of migration 0014 (upgrade first).
+-- ledger_writer gets no UPDATE, DELETE or TRUNCATE anywhere (decision 0031).
 DO $$
 DECLARE
   s text := current_schema();

@@ -38,7 +38,9 @@ def test_reextract_appends_new_claims_and_retracts_the_old_on_request(
     same = run_cli(home, "reextract", sha)
     assert same.returncode == 1
     expected = f"already has {seed_claims} claims from extractor claims-ledger/rules {version}"
-    assert expected in same.stderr, same.stderr
+    assert expected in same.stderr, (
+        same.stderr
+    )
     assert _statuses(home) == rules  # nothing written
 
     fake.reply = answer(CONTAINERS)
