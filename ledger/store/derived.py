@@ -4,6 +4,7 @@ changed are deleted and inserted, never updated), and the reads that serve them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -24,7 +25,7 @@ from ledger.derived import (
 )
 from ledger.identity import Kind, RoleSpan
 from ledger.lines import Point, unit_head
-from ledger.store.sql import Txn, _as_bytes
+from ledger.store.sql import Txn, _as_bytes, call_bound
 from ledger.store.tables import (
     RARE_KINDS,
     ClaimIdentityRow,
@@ -153,8 +154,26 @@ def plan_write(found: Rows, stored: Rows | None) -> DerivedWrite:
 def write_derived(txn: Txn, plan: DerivedWrite, size: int) -> int:
     """Apply ``plan`` (computed from the log at tree ``size``) and record that size: the
     transaction, and the append lock it holds, last as long as the change, not as long as
-    the tables. Never UPDATE. Returns ``plan.rows``."""
+    the tables. Never UPDATE. Returns ``plan.rows``.
+
+    On PostgreSQL the whole write is one call of ``ledger_write_derived`` (migration 0014,
+    decision 0031): the writer's role may not delete from these tables itself, and the
+    function refuses a size beyond the log or behind the stored one, and rows naming
+    claims the log does not hold at that size."""
     conn = txn.conn
+    if conn.dialect.name == "postgresql":
+        gone = {
+            table.name: [{k.removeprefix("k_"): v for k, v in row.items()} for row in rows]
+            for table, rows in plan.gone.items()
+            if rows
+        }
+        added = {table.name: rows for table, rows in plan.added.items() if rows}
+        call_bound(
+            conn,
+            "ledger_write_derived(%s, %s, %s, %s::jsonb, %s::jsonb)",
+            (size, RULES, plan.whole, json.dumps(gone), json.dumps(added)),
+        )
+        return plan.rows
     if plan.whole:
         for table in _ORDER:
             conn.execute(delete(table))

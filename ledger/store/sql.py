@@ -350,10 +350,16 @@ class Txn:
             )
         self._insert_many(blobs_t, [{"sha256": sha, "data": data} for sha, data in blobs])
         created = changes.created
-        self._upsert(keys_t, [_KEY_ORDER(_key_row(k)) for k in changes.keys.values()], created)
+        bound = self.conn.dialect.name == "postgresql"  # changes through the log's functions
+        key_rows = [_KEY_ORDER(_key_row(k)) for k in changes.keys.values()]
+        self._upsert(keys_t, key_rows, created, bound=bound)
         self._upsert(sources_t, [source_values(s) for s in changes.sources.values()], created)
         claim_rows = [claim_values(c) for c in changes.claims.values()]
-        self._upsert(claims_t, claim_rows, created, key=_CLAIM_SEQ)
+        self._upsert(claims_t, claim_rows, created, key=_CLAIM_SEQ, bound=bound)
+        if bound:
+            self._revoke_keys([k for k in changes.keys.values() if k.key_id not in created])
+            changed = [c for c in changes.claims.values() if c.claim_id not in created]
+            self._change_claims(changed, changes.versions)
         if self.conn.dialect.name == "sqlite":  # new claims into the FTS5 index (search_index.py)
             new = [(r[_CLAIM_SEQ], r[_CLAIM_SEARCH]) for r in claim_rows if r[0] in created]
             if new:
@@ -367,16 +373,21 @@ class Txn:
 
     def _write_quantities(self, changes: Changes) -> None:
         """The quantity index rows of new claims, of changed claims (theirs replaced: a
-        revision may change quantities) and of the past states just written."""
+        revision may change quantities; on PostgreSQL ``_change_claims`` replaces them) and
+        of the past states just written."""
         created = changes.created
-        changed = [(c.seq,) for c in changes.claims.values() if c.claim_id not in created]
-        if changed:
-            mark = self.sql.mark
-            self.conn.exec_driver_sql(
-                f"DELETE FROM claim_quantities WHERE claim_seq = {mark}",  # noqa: S608
-                changed,
-            )
-        rows = [r for c in changes.claims.values() for r in quantity_rows(c.seq, c.quantities)]
+        claims = list(changes.claims.values())
+        if self.conn.dialect.name == "postgresql":
+            claims = [c for c in claims if c.claim_id in created]
+        else:
+            changed = [(c.seq,) for c in claims if c.claim_id not in created]
+            if changed:
+                mark = self.sql.mark
+                self.conn.exec_driver_sql(
+                    f"DELETE FROM claim_quantities WHERE claim_seq = {mark}",  # noqa: S608
+                    changed,
+                )
+        rows = [r for c in claims for r in quantity_rows(c.seq, c.quantities)]
         if rows:
             self.conn.exec_driver_sql(self.sql.insert(quantities_t), rows)
         past = [r for v in changes.versions for r in quantity_rows(v.to_seq, v.state.quantities)]
@@ -384,14 +395,23 @@ class Txn:
             self.conn.exec_driver_sql(self.sql.insert(version_quantities_t), past)
 
     def _upsert(
-        self, table: Any, rows: list[tuple[Any, ...]], created: set[str], key: int = 0
+        self,
+        table: Any,
+        rows: list[tuple[Any, ...]],
+        created: set[str],
+        key: int = 0,
+        *,
+        bound: bool = False,
     ) -> None:
         """Insert the rows (column values in table order) whose identity (first column)
         ``created`` names, update the others (which must exist) by their primary key (the
-        column at ``key``)."""
+        column at ``key``); with ``bound``, only insert (the caller changes the others
+        through the functions bound to the log)."""
         new = [row for row in rows if row[0] in created]
         if new:
             self.conn.exec_driver_sql(self.sql.insert(table), new)
+        if bound:
+            return
         old = [(*row[:key], *row[key + 1 :], row[key]) for row in rows if row[0] not in created]
         if old:
             update = self.sql.update_by(table, self.sql.names(table)[key])
@@ -400,6 +420,55 @@ class Txn:
                 raise StorageError(
                     f"{table.name}: {len(old)} rows to update, {result.rowcount} found"
                 )
+
+    def _revoke_keys(self, keys: Sequence[KeyState]) -> None:
+        """PostgreSQL: record the revocation (or rotation) of registered keys through
+        ``ledger_revoke_keys`` (migration 0014, decision 0031), which refuses one that no
+        entry of the log makes. A revocation is the only change a key's row ever sees."""
+        if not keys:
+            return
+        rows = []
+        for k in keys:
+            if k.revoked_seq is None:
+                raise StorageError(f"keys: key {k.key_id} changed, but it is not revoked")
+            rows.append(
+                {
+                    "key_id": k.key_id,
+                    "revoked_seq": k.revoked_seq,
+                    "revoked_reason": k.revoked_reason,
+                }
+            )
+        done = call_bound(self.conn, "ledger_revoke_keys(%s::jsonb)", (json.dumps(rows),))
+        if done != len(rows):
+            raise StorageError(f"keys: {len(rows)} revocations to record, {done} recorded")
+
+    def _change_claims(self, claims: Sequence[ClaimState], past: Sequence[ClaimVersion]) -> None:
+        """PostgreSQL: replace claims' rows, and their figures in ``claim_quantities`` when
+        they changed (``past``: the states replaced, the first of each claim its stored
+        row), through ``ledger_change_claims`` (migration 0014, decision 0031), which
+        refuses a state the claim's entries since its row's head do not lead to."""
+        if not claims:
+            return
+        stored: dict[str, ClaimState] = {}
+        for version in past:
+            stored.setdefault(version.state.claim_id, version.state)
+        rows = [dict(zip(_CLAIM_COLUMNS, claim_values(c), strict=True)) for c in claims]
+        names = [c.name for c in quantities_t.columns]
+        figures = {  # by the claim's seq, for the claims whose figures changed
+            str(c.seq): [
+                dict(zip(names, map(_json_figure, row), strict=True))
+                for row in quantity_rows(c.seq, c.quantities)
+            ]
+            for c in claims
+            if c.claim_id not in stored or stored[c.claim_id].quantities != c.quantities
+        }
+        done = call_bound(
+            self.conn,
+            "ledger_change_claims(%s::jsonb, %s::jsonb)",
+            (json.dumps(rows), json.dumps(figures)),
+        )
+        if done != len(rows):
+            raise StorageError(f"claims: {len(rows)} rows to change, {done} changed")
 
     def read_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, Hash]:
         """Tree nodes by (level, index) (a merkle.NodeReader), one query per 500 ids.
@@ -1454,6 +1523,32 @@ def _raise_if_timed_out(limit: deadline.Deadline | None, exc: OperationalError) 
     """A statement the deadline interrupted (SQLite) or cancelled (PostgreSQL) is a timeout."""
     if limit is not None and limit.clock() >= limit.expires:
         raise TimedOut(f"the request ran past its time limit of {limit.seconds:g} s") from exc
+
+
+def call_bound(conn: Connection, call: str, params: tuple[Any, ...]) -> int:
+    """``SELECT call`` of one of the functions bound to the log (PostgreSQL, migration
+    0014), returning its count; its refusal becomes a ``StorageError`` with its reason."""
+    try:
+        return int(conn.exec_driver_sql(f"SELECT {call}", params).scalar_one())
+    except DatabaseError as exc:
+        state = getattr(exc.orig, "sqlstate", None)
+        if state == "42501":  # insufficient_privilege: EXECUTE not granted
+            raise StorageError(
+                f"this role may not call {call.split('(', 1)[0]}: run "
+                "deploy/postgres/grants.sql after upgrading (docs/operations.md)"
+            ) from exc
+        if state != "P0001":  # RAISE EXCEPTION in the function
+            raise
+        reason = exc.orig.diag.message_primary  # type: ignore[union-attr]
+        raise StorageError(
+            f"the database refused a projection change the log does not back: {reason}"
+        ) from exc
+
+
+def _json_figure(value: Any) -> Any:
+    """A quantity index value for JSON: a double as its shortest exact text (JSON has no
+    infinity), anything else as it is."""
+    return repr(value) if isinstance(value, float) else value
 
 
 def _entry_values(entry: SignedEntry) -> tuple[Any, ...]:

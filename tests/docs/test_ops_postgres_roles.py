@@ -1,15 +1,21 @@
 """docs/operations.md, "PostgreSQL roles": deploy/postgres/roles.sql and grants.sql, run as
 documented on the local PostgreSQL, give each role what it needs and nothing more.
 
-One database of its own (``test_ops_roles_<random>``): created owned by ``ledger_owner``,
-migrated and set up by it, granted, then used by each role the way its service does."""
+One database of its own (``test_ops_roles_<random>``), set up by the documented block run
+as printed (only the database's name and host replaced): created owned by
+``ledger_owner``, migrated by it, granted; then used by each role the way its service
+does. ``ledger_writer`` holds no UPDATE, DELETE or TRUNCATE anywhere: the changes an
+entry makes to existing rows go through the functions of migration 0014, which refuse a
+change the log does not back (decision 0031)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +32,9 @@ from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_document, read_target
 from ledger.instance import open_instance
 from tests.api.conftest import launch
+from tests.api.test_mutations import HEAD, REVISE
 from tests.conftest import POSTGRES_URL, require_postgres
+from tests.docs.test_ops_key_rotation import RETRACT
 from tests.helpers import ROOT, run_cli, source_bytes
 
 pytestmark = pytest.mark.postgres
@@ -45,9 +53,23 @@ DERIVED = (
     "line_points",
     "derived_state",
 )
-WRITER_UPDATES = {"keys", "claims"}
-"""The only tables the writer may UPDATE (operations.md, "The writer's UPDATE and DELETE")."""
-WRITER_DELETES = {"claim_quantities", *DERIVED}
+PROJECTIONS = (
+    "keys",
+    "sources",
+    "claims",
+    "claim_versions",
+    "claim_quantities",
+    "claim_version_quantities",
+)
+WRITER_INSERTS = {*LOG_TABLES, "state_map_leaves", *PROJECTIONS, "source_locations"}
+"""The only tables the writer may INSERT into; it may UPDATE, DELETE or TRUNCATE none
+(operations.md, "Roles and least privilege")."""
+PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+FUNCTIONS = (
+    "ledger_revoke_keys(jsonb)",
+    "ledger_change_claims(jsonb, jsonb)",
+    "ledger_write_derived(bigint, text, boolean, jsonb, jsonb)",
+)
 DERIVED_QUERY = """{ claims(first: 1) { totalCount }
   claimants(first: 100) { edges { node { name claimCount } } derived { size logSize current } }
   claimLines(first: 100) { edges { node { lineId points { claimId } } }
@@ -81,29 +103,75 @@ class Ledger:
     home: Path
 
 
+def documented_setup() -> str:
+    """The "Set up" block of operations.md, as printed."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    section = text.split("### Roles and least privilege", 1)[1].split("###", 1)[0]
+    found = re.search(r"```\n(psql .*?)```", section, re.S)
+    assert found
+    return found.group(1)
+
+
+def run_documented_setup(dbname: str, home: Path, bin_dir: Path) -> None:
+    """The "Set up" block run by bash from the repository root with PGHOST/PGPORT/PGUSER
+    pointing at the test server; only the database's name and host are replaced (each
+    printed exactly once)."""
+    script = documented_setup()
+    for old, new in (
+        ("DATABASE ledger OWNER", f"DATABASE {dbname} OWNER"),
+        ("@db/ledger ", f"@{SERVER}/{dbname} "),
+        ("-d ledger -f", f"-d {dbname} -f"),
+    ):
+        assert script.count(old) == 1, old
+        script = script.replace(old, new)
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "claims-ledger"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m ledger.cli "$@"\n')
+    shim.chmod(0o755)
+    host, port = SERVER.rsplit(":", 1)
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        cwd=ROOT,
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "PGHOST": host,
+            "PGPORT": port,
+            "PGUSER": "postgres",
+            "LEDGER_HOME": str(home),
+            "LEDGER_KEY_PASSPHRASE": "pw",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def granted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """A ledger set up as operations.md prints it (psql required): entries 0 and 1
+    written by ``ledger_owner``'s migrating command, then the seeds by ``ledger_writer``."""
     require_postgres()
+    if not shutil.which("psql"):
+        pytest.skip("psql is not installed: the documented set-up runs psql")
     dbname = f"test_ops_roles_{uuid.uuid4().hex[:8]}"
-    run_sql_file("postgres", DEPLOY / "roles.sql")
-    with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {dbname} OWNER ledger_owner")
-    home = tmp_path_factory.mktemp("roles") / "home"
+    root = tmp_path_factory.mktemp("roles")
+    home = root / "home"
     try:
-        # ledger_owner migrates (any command does on first use) and writes entries 0 and 1.
-        first = run_cli(  # migrations, entries 0 and 1, seeds/
+        run_documented_setup(dbname, home, root / "bin")
+        # The writer ingests the seed documents (claims with named claimants).
+        seeded = run_cli(
             home,
             "run",
             "--no-serve",
-            LEDGER_DATABASE_URL=url("ledger_owner", dbname),
+            LEDGER_DATABASE_URL=url("ledger_writer", dbname),
             LEDGER_KEY_PASSPHRASE="pw",
         )
-        assert first.returncode == 0, first.stderr
-        run_sql_file(dbname, DEPLOY / "grants.sql")
+        assert seeded.returncode == 0, seeded.stderr
         yield Ledger(dbname, home)
     finally:
         with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")  # type: ignore[arg-type]
 
 
 def article(folder: Path, n: int) -> Path:
@@ -164,16 +232,38 @@ def test_the_writer_appends_but_cannot_change_the_log(granted: Ledger) -> None:
         assert refused("ledger_writer", granted.dbname, update(granted.dbname, table))
         assert refused("ledger_writer", granted.dbname, f"DELETE FROM {table}")
         assert refused("ledger_writer", granted.dbname, f"TRUNCATE {table}")
-    # UPDATE and DELETE only where operations.md says why (tried inside a transaction
-    # rolled back, so an allowed one changes nothing).
-    for table in tables(granted.dbname):
-        may_update = not refused_in_rollback(granted.dbname, update(granted.dbname, table))
-        may_delete = not refused_in_rollback(granted.dbname, f"DELETE FROM {table}")
-        assert may_update == (table in WRITER_UPDATES), table
-        assert may_delete == (table in WRITER_DELETES), table
+    # Every privilege on every table, as PostgreSQL reports it: the writer may INSERT only
+    # where operations.md says, UPDATE, DELETE and TRUNCATE nowhere.
+    found = tables(granted.dbname)
+    assert set(DERIVED) | WRITER_INSERTS <= set(found)
+    held = privileges(granted.dbname)
+    for table in found:
+        for privilege in PRIVILEGES:
+            writer = privilege == "SELECT" or (privilege == "INSERT" and table in WRITER_INSERTS)
+            assert held["ledger_writer", table, privilege] == writer, (table, privilege)
+            for role in ("ledger_reader", "ledger_auditor"):
+                assert held[role, table, privilege] == (privilege == "SELECT"), (role, table)
+    # And tried (inside a transaction rolled back, so an allowed one would change nothing).
+    for table in found:
+        assert refused_in_rollback(granted.dbname, update(granted.dbname, table)), table
+        assert refused_in_rollback(granted.dbname, f"DELETE FROM {table}"), table
+        assert refused_in_rollback(granted.dbname, f"TRUNCATE {table}"), table
     assert refused("ledger_writer", granted.dbname, "DROP TABLE claims")
     assert refused("ledger_writer", granted.dbname, "CREATE TABLE sneaky (x int)")
     assert "ok " in cli(granted, "ledger_writer", "verify")
+
+
+def privileges(dbname: str) -> dict[tuple[str, str, str], bool]:
+    """``has_table_privilege`` of each service role, table of the schema and privilege."""
+    with psycopg.connect(f"{ADMIN}/{dbname}") as conn:
+        rows = conn.execute(
+            "SELECT r, t.tablename, p, has_table_privilege(r, "
+            "quote_ident(t.schemaname) || '.' || quote_ident(t.tablename), p) "
+            "FROM pg_tables AS t, unnest(%s::text[]) AS r, unnest(%s::text[]) AS p "
+            "WHERE t.schemaname = current_schema()",
+            (["ledger_writer", "ledger_reader", "ledger_auditor"], list(PRIVILEGES)),
+        ).fetchall()
+    return {(role, table, privilege): bool(ok) for role, table, privilege, ok in rows}
 
 
 def refused_in_rollback(dbname: str, sql: str) -> bool:
@@ -189,14 +279,22 @@ def refused_in_rollback(dbname: str, sql: str) -> bool:
 
 
 def test_the_writer_revises_reviews_links_and_revokes(granted: Ledger, tmp_path: Path) -> None:
-    """Every kind of append the writer's role serves, with only its privileges."""
+    """Every kind of append the writer's role serves, with only its privileges: the
+    projection changes go through the functions bound to the log, and the derived caches
+    are refreshed through one too (each command ends with a refresh)."""
     with psycopg.connect(url("ledger_auditor", granted.dbname, "")) as conn:
-        rows = conn.execute("SELECT claim_id FROM claims ORDER BY seq LIMIT 3").fetchall()
+        rows = conn.execute(
+            "SELECT claim_id FROM claims WHERE claimant_name IS NOT NULL AND status = 'active' "
+            "ORDER BY seq LIMIT 3"
+        ).fetchall()
     first, second, third = (row[0] for row in rows)
     cli(granted, "ledger_writer", "claim", "retract", first, "--reason", "least privilege test")
     assert "retracted" in cli(granted, "ledger_auditor", "claim", "show", first).lower()
     cli(granted, "ledger_writer", "claim", "revise", second, "--reason", "r", "--statement", "s")
     cli(granted, "ledger_writer", "claim", "review", second, "--rating", "Mostly true")
+    cli(granted, "ledger_writer", "claim", "review", first, "--rating", "False")
+    shown = cli(granted, "ledger_auditor", "claim", "show", second, "--json")
+    assert '"statement": "s"' in shown or '"statement":"s"' in shown, shown
     linked = run_cli(
         granted.home,
         "link",
@@ -208,9 +306,205 @@ def test_the_writer_revises_reviews_links_and_revokes(granted: Ledger, tmp_path:
         LEDGER_KEY_PASSPHRASE="pw",
     )
     assert linked.returncode == 0 or "already one" in linked.stderr, linked.stderr
+    cli(granted, "ledger_writer", "unlink", second, third, "--reason", "r")
     cli(granted, "ledger_writer", "keys", "create", "spare", "--role", "writer")
     cli(granted, "ledger_writer", "keys", "revoke", "spare", "--reason", "test")
+    cli(granted, "ledger_writer", "keys", "rotate-log", "--name", "log-2", "--reason", "roles")
+    with psycopg.connect(url("ledger_auditor", granted.dbname, "")) as conn:
+        revoked = dict(
+            conn.execute("SELECT name, revoked_reason FROM keys WHERE revoked_seq IS NOT NULL")
+        )
+        state = conn.execute("SELECT size FROM derived_state").fetchone()
+        size = conn.execute("SELECT max(seq) + 1 FROM entries").fetchone()
+    assert revoked == {"spare": "test", "log": "roles"}
+    assert state == size  # refreshed at the end of the writer's last command
+    cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 6)))
     assert "ok " in cli(granted, "ledger_auditor", "verify", home=tmp_path / "auditor")
+
+
+def test_an_api_worker_mutates_as_the_writer(granted: Ledger, tmp_path: Path) -> None:
+    """``serve`` as ``ledger_writer``: revise and retract mutations, and its keeper's
+    refresh of the derived caches, with no UPDATE or DELETE privilege."""
+    token = run_cli(
+        granted.home,
+        "tokens",
+        "create",
+        f"api-{uuid.uuid4().hex[:6]}",
+        "--key",
+        "ingest",
+        LEDGER_DATABASE_URL=url("ledger_owner", granted.dbname),
+        LEDGER_KEY_PASSPHRASE="pw",
+    )
+    assert token.returncode == 0, token.stderr
+    cli(granted, "ledger_writer", "ingest", str(article(tmp_path / "docs", 7)))
+    proc, base = launch(granted.home, url("ledger_writer", granted.dbname))
+    try:
+        auth = {"authorization": f"Bearer {token.stdout.strip()}"}
+        head = httpx.post(
+            f"{base}/graphql",
+            json={"query": HEAD},
+            timeout=30,
+        ).json()["data"]["claims"]["edges"][0]["node"]
+        revised = httpx.post(
+            f"{base}/graphql",
+            json={
+                "query": REVISE,
+                "variables": {
+                    "input": {
+                        "claimId": head["claimId"],
+                        "follows": head["head"],
+                        "reason": "served",
+                        "statement": "Revised through the API as ledger_writer.",
+                    }
+                },
+            },
+            headers=auth,
+            timeout=30,
+        ).json()
+        changed = revised["data"]["reviseClaim"]
+        assert changed["__typename"] == "ClaimChanged", revised
+        assert changed["claim"]["statement"] == "Revised through the API as ledger_writer."
+        retracted = httpx.post(
+            f"{base}/graphql",
+            json={
+                "query": RETRACT,
+                "variables": {"c": head["claimId"], "f": changed["claim"]["head"]},
+            },
+            headers=auth,
+            timeout=30,
+        ).json()
+        assert retracted["data"] == {"retractClaim": {"__typename": "ClaimChanged"}}, retracted
+        # The worker's keeper brings the derived caches up to its appends.
+        deadline = time.monotonic() + 60
+        while True:
+            state = httpx.post(
+                f"{base}/graphql", json={"query": "{ derivedState { current } }"}, timeout=30
+            ).json()["data"]["derivedState"]
+            if state["current"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert state["current"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "ok " in cli(granted, "ledger_auditor", "verify", home=tmp_path / "auditor")
+
+
+def test_the_writer_cannot_update_or_delete_directly(granted: Ledger) -> None:
+    """What an API worker could otherwise do to a claim: rewrite it, or drop its figures."""
+    with psycopg.connect(url("ledger_auditor", granted.dbname, "")) as conn:
+        before = conn.execute("SELECT statement FROM claims ORDER BY seq LIMIT 1").fetchone()
+        figures = conn.execute("SELECT count(*) FROM claim_quantities").fetchone()
+    assert figures is not None and figures[0] > 0
+    for sql in (
+        "UPDATE claims SET statement = 'rewritten' WHERE seq = (SELECT min(seq) FROM claims)",
+        "DELETE FROM claim_quantities",
+        "UPDATE keys SET revoked_seq = NULL",
+        "DELETE FROM claim_lines",
+        "INSERT INTO derived_state (name, size, rules) VALUES ('x', 0, 'x')",
+    ):
+        assert refused("ledger_writer", granted.dbname, sql), sql
+    with psycopg.connect(url("ledger_auditor", granted.dbname, "")) as conn:
+        assert (
+            conn.execute("SELECT statement FROM claims ORDER BY seq LIMIT 1").fetchone() == before
+        )
+        assert conn.execute("SELECT count(*) FROM claim_quantities").fetchone() == figures
+
+
+def writer_call(dbname: str, sql: str, *params: object) -> str:
+    """Run ``sql`` as ``ledger_writer``; the database's refusal, which must come."""
+    with (
+        psycopg.connect(url("ledger_writer", dbname, "")) as conn,
+        pytest.raises(errors.RaiseException) as refusal,
+    ):
+        conn.execute(sql, params)  # type: ignore[arg-type]
+    return str(refusal.value.diag.message_primary)
+
+
+def test_the_functions_refuse_a_change_the_log_does_not_back(granted: Ledger) -> None:
+    """The writer calls the functions itself, as a compromised API worker could: each
+    change the log does not back is refused, naming what and where, and nothing changes."""
+    db = granted.dbname
+    with psycopg.connect(url("ledger_auditor", db, "")) as conn:
+        claim = conn.execute(
+            "SELECT to_jsonb(c) FROM claims AS c WHERE status = 'active' ORDER BY seq LIMIT 1"
+        ).fetchone()[0]  # type: ignore[index]
+        valid_key = conn.execute(
+            "SELECT to_jsonb(k) FROM keys AS k WHERE revoked_seq IS NULL "
+            "ORDER BY registered_seq LIMIT 1"
+        ).fetchone()[0]  # type: ignore[index]
+        size = conn.execute("SELECT max(seq) + 1 FROM entries").fetchone()[0]  # type: ignore[index]
+        other = conn.execute(
+            "SELECT seq FROM entries WHERE kind = 'claim.extracted' AND hash <> %s "
+            "ORDER BY seq DESC LIMIT 1",
+            (claim["claim_id"],),
+        ).fetchone()[0]  # type: ignore[index]
+        snapshot = conn.execute(
+            "SELECT (SELECT jsonb_agg(c ORDER BY seq) FROM claims AS c), "
+            "(SELECT jsonb_agg(k ORDER BY key_id) FROM keys AS k), "
+            "(SELECT count(*) FROM claim_quantities), (SELECT count(*) FROM line_points), "
+            "(SELECT jsonb_agg(d) FROM derived_state AS d)"
+        ).fetchone()
+    change = "SELECT ledger_change_claims(%s::jsonb, '{}'::jsonb)"
+    seq, claim_id = claim["seq"], claim["claim_id"]
+    cases = {
+        # The statement rewritten, the head kept: no entry backs it.
+        json.dumps([{**claim, "statement": "rewritten"}]): (
+            f"claims: claim {claim_id} (seq {seq}): head_seq {claim['head_seq']} is not after "
+            f"the row's {claim['head_seq']}"
+        ),
+        # Pointed at an entry that exists but is about another claim.
+        json.dumps([{**claim, "statement": "rewritten", "head_seq": other}]): (
+            f"claims: claim {claim_id} (seq {seq}): no revision, retraction or review of it "
+            f"at entry {other}"
+        ),
+        # The quote, which only the extraction sets.
+        json.dumps([{**claim, "exact": "a quote it never had", "head_seq": other}]): (
+            f"claims: claim {claim_id} (seq {seq}): exact is set by its extraction"
+        ),
+        # A claim that does not exist.
+        json.dumps([{**claim, "seq": size + 5}]): f"claims: no row at seq {size + 5}",
+    }
+    for rows, reason in cases.items():
+        assert writer_call(db, change, rows).startswith(reason)
+    assert writer_call(
+        db,
+        "SELECT ledger_change_claims(%s::jsonb, %s::jsonb)",
+        "[]",
+        json.dumps({str(seq): [{"claim_seq": seq, "position": 9, "value": 1}]}),
+    ).startswith(f"claim_quantities: rows for claim seq {seq}, which no change given names")
+    # A key still valid, "revoked" by the newest entry (no revocation) or one to come.
+    revoke = "SELECT ledger_revoke_keys(%s::jsonb)"
+    forged = {"key_id": valid_key["key_id"], "revoked_seq": size - 1, "revoked_reason": "forged"}
+    assert writer_call(db, revoke, json.dumps([forged])).startswith(f"keys: entry {size - 1} (")
+    assert writer_call(db, revoke, json.dumps([{**forged, "revoked_seq": size + 3}])) == (
+        f"keys: key {valid_key['key_id']} revoked at entry {size + 3}, but the log has no entry "
+        f"{size + 3}"
+    )
+    # Derived caches: ahead of the log, or naming claims the log does not hold.
+    derived = "SELECT ledger_write_derived(%s, %s, true, '{}'::jsonb, %s::jsonb)"
+    assert writer_call(db, derived, size + 1, "r", "{}") == (
+        f"derived_state: size {size + 1} is beyond the log's {size}"
+    )
+    fake = "f" * 64
+    assert writer_call(
+        db,
+        derived,
+        size,
+        "r",
+        json.dumps({"claim_claimants": [{"seq": 2, "claim_id": fake, "identity_id": fake}]}),
+    ) == (f"claim_claimants: claim {fake} is not a claim of the log at size {size}")
+    # The reader and the auditor may not call them at all.
+    for role in ("ledger_reader", "ledger_auditor"):
+        assert refused(role, db, "SELECT ledger_write_derived(0, 'r', true, '{}', '{}')")
+    with psycopg.connect(url("ledger_auditor", db, "")) as conn:
+        after = conn.execute(
+            "SELECT (SELECT jsonb_agg(c ORDER BY seq) FROM claims AS c), "
+            "(SELECT jsonb_agg(k ORDER BY key_id) FROM keys AS k), "
+            "(SELECT count(*) FROM claim_quantities), (SELECT count(*) FROM line_points), "
+            "(SELECT jsonb_agg(d) FROM derived_state AS d)"
+        ).fetchone()
+    assert after == snapshot
 
 
 def test_the_reader_and_auditor_cannot_write_anything(granted: Ledger) -> None:
@@ -353,52 +647,24 @@ def test_grants_refuse_a_table_they_do_not_know(granted: Ledger) -> None:
     run_sql_file(granted.dbname, DEPLOY / "grants.sql")  # idempotent
 
 
-def test_the_documented_set_up_runs_as_printed(tmp_path: Path) -> None:
-    """The "Set up" block of operations.md, run by bash from the repository root with
-    PGHOST/PGPORT/PGUSER pointing at the test server; only the database's name and host
-    are replaced (each printed exactly once)."""
-    require_postgres()
-    if not shutil.which("psql"):
-        pytest.skip("psql is not installed")
-    text = (ROOT / "docs" / "operations.md").read_text()
-    section = text.split("### Roles and least privilege", 1)[1].split("###", 1)[0]
-    found = re.search(r"```\n(psql .*?)```", section, re.S)
-    assert found
-    dbname = f"test_ops_setup_{uuid.uuid4().hex[:8]}"
-    script = found.group(1)
-    for old, new in (
-        ("DATABASE ledger OWNER", f"DATABASE {dbname} OWNER"),
-        ("@db/ledger ", f"@{SERVER}/{dbname} "),
-        ("-d ledger -f", f"-d {dbname} -f"),
-    ):
-        assert script.count(old) == 1, old
-        script = script.replace(old, new)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "claims-ledger"
-    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m ledger.cli "$@"\n')
-    shim.chmod(0o755)
-    host, port = SERVER.rsplit(":", 1)
-    try:
-        done = subprocess.run(
-            ["bash", "-c", "set -euo pipefail\n" + script],
-            cwd=ROOT,
-            env={
-                "PATH": f"{bin_dir}:/usr/bin:/bin",
-                "PGHOST": host,
-                "PGPORT": port,
-                "PGUSER": "postgres",
-                "LEDGER_HOME": str(tmp_path / "home"),
-                "LEDGER_KEY_PASSPHRASE": "pw",
-            },
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert refused("ledger_writer", dbname, update(dbname, "entries"))
-        assert refused("ledger_reader", dbname, "DELETE FROM claims")
-        assert not refused("ledger_auditor", dbname, "SELECT count(*) FROM entries")
-    finally:
-        with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")  # type: ignore[arg-type]
+def test_the_documented_set_up_runs_as_printed(granted: Ledger) -> None:
+    """The fixture ran the block as printed; what it promises holds."""
+    assert refused("ledger_writer", granted.dbname, update(granted.dbname, "entries"))
+    assert refused("ledger_reader", granted.dbname, "DELETE FROM claims")
+    assert not refused("ledger_auditor", granted.dbname, "SELECT count(*) FROM entries")
+    with psycopg.connect(f"{ADMIN}/{granted.dbname}") as conn:
+        for signature in FUNCTIONS:
+            row = conn.execute(
+                "SELECT p.prosecdef, pg_get_userbyid(p.proowner), p.proconfig, "
+                "has_function_privilege('ledger_writer', p.oid, 'EXECUTE'), "
+                "has_function_privilege('ledger_reader', p.oid, 'EXECUTE'), "
+                "has_function_privilege('ledger_auditor', p.oid, 'EXECUTE'), "
+                "has_function_privilege('public', p.oid, 'EXECUTE') "
+                "FROM pg_proc AS p WHERE p.oid = to_regprocedure(%s)",
+                (signature,),
+            ).fetchone()
+            assert row is not None, signature
+            definer, owner, config, writer, reader, auditor, public = row
+            assert definer and owner == "ledger_owner", signature
+            assert config == ["search_path=public, pg_temp"], signature
+            assert (writer, reader, auditor, public) == (True, False, False, False), signature
