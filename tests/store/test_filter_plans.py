@@ -269,3 +269,29 @@ def test_a_rare_search_term_on_postgresql_asks_the_gin_index(
     assert len(heads) == 1 and len(probes) == 1, seen  # the head did not fill the page
     assert "ix_claims_search" in _plan(ledger, *probes[0], ["enable_seqscan"])
     assert len(expected) == 1 and expected == _ids(ledger, rare, ClaimOrder("score"))
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=lambda o: f"{o.field}{'-desc' * o.descending}")
+def test_a_page_without_a_filter_changes_no_planner_setting(
+    dated: tuple[Ledger, list[str]], order: ClaimOrder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to misjudge without a constraint: the page is one statement, no planner
+    settings set and put back around it (two round trips on PostgreSQL); its plan reads
+    the order's index unsorted (at 1,000,000 claims PostgreSQL's own choice, with its
+    default settings: docs/benchmarks.md). A filtered walk still sets them."""
+    ledger, _ = dated
+    first = ledger.find_claims(ClaimFilter(), order=order, limit=2)
+    for after in (None, position_of(first[-1], order)):
+        seen = _captured(
+            ledger, lambda a=after: ledger.find_claims(ClaimFilter(), order=order, limit=2, after=a)
+        )
+        assert not any("set_config" in s or "current_setting" in s for s, _ in seen), seen
+        (page,) = [(s, p) for s, p in seen if "claims.claim_id" in s]
+        plan = _plan(ledger, *page, ["enable_seqscan", "enable_sort"])
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    if ledger.store.dialect == "postgresql":
+        monkeypatch.setattr(sql, "FEW", 0)  # the status index finds "many": a walk
+        walked = _captured(
+            ledger, lambda: ledger.find_claims(ClaimFilter(status="active"), order=order, limit=2)
+        )
+        assert any("set_config" in s for s, _ in walked), walked
