@@ -918,20 +918,10 @@ class Txn:
 
     def _first_recorded(self, moment: str) -> int:
         """The seq of the first claim recorded at or after ``moment`` (one past the last
-        claim if none): a binary search over seq, as recording times never go backwards."""
-        c = claims_t.c
-        last = self.conn.execute(select(func.max(c.seq))).scalar_one()
-        low, high = 0, (-1 if last is None else last) + 1
-        while low < high:  # the first seq whose next claim is recorded at moment or later
-            middle = (low + high) // 2
-            row = self.conn.execute(
-                select(c.seq, c.recorded_at).where(c.seq >= middle).order_by(c.seq).limit(1)
-            ).first()
-            if row is None or row.recorded_at >= moment:
-                high = middle
-            else:
-                low = row.seq + 1
-        return low
+        claim if none): a binary search over seq, as recording times never go backwards,
+        run by the database in one statement (``FIRST_RECORDED``: ~20 probes of the
+        primary key at a million claims, which were as many round trips)."""
+        return int(self.conn.execute(text(FIRST_RECORDED), {"moment": moment}).scalar_one())
 
     def _few(
         self, where: ClaimFilter, resolved: _Resolved, *, search: bool | None = None
@@ -1710,6 +1700,29 @@ CLAIMANT_NAMES = (
 """Every distinct claimant name, each found by one seek of ``ix_claims_claimant_seq`` past
 the one before (a loose index scan, spelt out: neither database skips through an index
 for DISTINCT by itself)."""
+
+_AT_MIDDLE = "FROM claims WHERE seq >= (low + high) / 2 ORDER BY seq LIMIT 1"
+_RECORDED_BEFORE = f"COALESCE((SELECT recorded_at {_AT_MIDDLE}), :moment) < :moment"
+_SEARCH_STEP = (
+    f"CASE WHEN {_RECORDED_BEFORE} THEN (SELECT seq {_AT_MIDDLE}) + 1 ELSE low END,"
+    f" CASE WHEN {_RECORDED_BEFORE} THEN high ELSE (low + high) / 2 END"
+)
+_SEARCH_START = "CAST(0 AS BIGINT), CAST(COALESCE((SELECT max(seq) FROM claims), -1) + 1 AS BIGINT)"
+FIRST_RECORDED = " ".join(
+    [
+        "WITH RECURSIVE search(low, high) AS (SELECT",
+        _SEARCH_START,
+        "UNION ALL SELECT",
+        _SEARCH_STEP,
+        "FROM search WHERE low < high) SELECT max(low) FROM search",
+    ]
+)
+"""The first seq whose claim (the first at or after it) was recorded at ``:moment`` or
+later, one past the last claim if none: a binary search over [low, high), each step one
+seek of the primary key at the middle (the first claim at or after it: recorded before
+the moment moves ``low`` past that claim, else ``high`` down to the middle), spelt as a
+recursive query so that it is one statement; ``low`` only grows, so the answer is the
+largest."""
 
 FEW = 2000
 """A constraint whose index finds at most this many claims is answered from those claims,
