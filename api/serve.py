@@ -21,6 +21,7 @@ reports their sum.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import logging.config
 import multiprocessing
@@ -110,6 +111,16 @@ def _die_with(parent: int) -> None:
         raise SystemExit(0)
 
 
+def settle_start_up() -> None:
+    """Collect the start-up's garbage, then move every object left (modules, the schema,
+    the app: ~180,000 of them) out of the collector's sight (``gc.freeze``): they live as
+    long as the worker, and a full collection would otherwise walk them all, holding the
+    interpreter lock (~40-100 ms of CPU, measured) while /healthz and every request wait
+    (docs/benchmarks.md, issue 13). Objects are still freed when unreferenced."""
+    gc.collect()
+    gc.freeze()
+
+
 def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: int) -> None:
     # A forked worker inherits the supervisor's handlers; uvicorn installs its own later.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -125,7 +136,9 @@ def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: 
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
     def factory() -> object:
-        return app_from_env(settings=settings, server=server)
+        app = app_from_env(settings=settings, server=server)
+        settle_start_up()
+        return app
 
     config = uvicorn.Config(
         factory,

@@ -440,8 +440,10 @@ def start_ledger(
     workers: int,
     extra_env: dict[str, str],
     root: Path = ROOT,
+    timeout: int = 60,
 ) -> subprocess.Popen[bytes]:
-    """``claims-ledger serve`` running the code of the tree at ``root``."""
+    """``claims-ledger serve`` running the code of the tree at ``root`` (``timeout``: its
+    requests' time limit, seconds)."""
     from benchmarks.fixture import fixture_env
 
     env = {**os.environ, **fixture_env(home, url), "PYTHONPATH": str(root), **extra_env}
@@ -457,7 +459,7 @@ def start_ledger(
             "--workers",
             str(workers),
             "--timeout",
-            "60",
+            str(timeout),
         ],
         env=env,
         cwd=root,
@@ -685,6 +687,12 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="settings for the ledger's server (e.g. LEDGER_API_THREADS=2), not --before's",
     )
+    parser.add_argument(
+        "--bare-data",
+        type=Path,
+        default=None,
+        help="the bare app's claims (JSON): read if it exists, else collected and kept there",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the runs here too")
     parser.add_argument("--list", action="store_true", help="print the query names and stop")
     parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
@@ -742,9 +750,18 @@ def main() -> None:
                 bport = free_port()
                 bare: subprocess.Popen[bytes] | None = None
                 if not args.ledger_only:
-                    data = work / "bare.json"
+                    data = args.bare_data or work / "bare.json"
                     if not data.exists():
-                        collect_bare_data(lbase, args.bare_claims, data)
+                        # From a ledger server of its own, stopped before the runs: the
+                        # provenance pages build the claim-state map in the server that
+                        # answers them (minutes at 1,000,000 claims, and its objects
+                        # then weigh on every garbage collection of that process).
+                        cport = free_port()
+                        collector = start_ledger(home, url, cport, 1, extra, timeout=1800)
+                        try:
+                            collect_bare_data(f"http://127.0.0.1:{cport}", args.bare_claims, data)
+                        finally:
+                            stop(collector)
                     bare = start_bare(data, bport, workers)
                     servers.append(bare)
                 bbase = f"http://127.0.0.1:{bport}"

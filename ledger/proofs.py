@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ledger import deadline, merkle
@@ -37,20 +37,73 @@ class ConsistencyProof:
 
 
 def proof_nodes(
-    txn: Txn, seqs: Sequence[int], size: int | None
+    txn: Txn, seqs: Sequence[int], size: int | None, hint: int | None = None
 ) -> tuple[int, merkle.DictNodeReader]:
     """The tree size (default: the head) and every node inclusion proofs of ``seqs`` at it
-    need (with the root and the leaves), fetched in one read."""
-    head = txn.head().size
-    size = head if size is None else size
-    check_tree_size(size, head)
-    ids = list(merkle.frontier_ids(size))
+    need (with the root and the leaves), read with the head in one statement when the
+    size is known (given, or the head still at ``hint``; ``read_tree``)."""
+
+    def ids_at(at: int) -> list[merkle.NodeId]:
+        ids = list(merkle.frontier_ids(at))
+        for seq in seqs:
+            deadline.check()
+            if 0 <= seq < at:
+                ids += [*merkle.inclusion_proof_ids(seq, at), (0, seq)]
+        return ids
+
+    size, nodes = read_tree(txn, size, ids_at, hint)
     for seq in seqs:
-        deadline.check()
         if not 0 <= seq < size:
             raise InvalidInput(f"entry {seq} is not in a tree of size {size}")
-        ids += [*merkle.inclusion_proof_ids(seq, size), (0, seq)]
-    return size, merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
+    return size, nodes
+
+
+def consistency_nodes(
+    txn: Txn, old_size: int, new_size: int | None, hint: int | None = None
+) -> tuple[int, merkle.DictNodeReader]:
+    """The new tree size (default: the head) and every node a consistency proof from
+    ``old_size`` to it needs, with both roots (``read_tree``)."""
+
+    def ids_at(at: int) -> list[merkle.NodeId]:
+        if not 0 <= old_size <= at:
+            return []
+        return [
+            *merkle.consistency_proof_ids(old_size, at),
+            *merkle.frontier_ids(old_size),
+            *merkle.frontier_ids(at),
+        ]
+
+    new_size, nodes = read_tree(txn, new_size, ids_at, hint)
+    if not 0 <= old_size <= new_size:
+        raise InvalidInput(f"old size {old_size} must be between 0 and {new_size}")
+    return new_size, nodes
+
+
+def read_tree(
+    txn: Txn,
+    size: int | None,
+    ids_at: Callable[[int], list[merkle.NodeId]],
+    hint: int | None,
+) -> tuple[int, merkle.DictNodeReader]:
+    """The tree size (``size``, default the head) and the nodes ``ids_at`` it names, in
+    one statement (``Txn.head_and_nodes``) when the size is known before the head is read:
+    given, or the head still at ``hint`` (the size the last proof at the head found).
+    Otherwise a second statement reads the nodes at the head the first one found. The
+    two need no shared snapshot: the log only grows, and a tree size's nodes never change
+    once written, so the second statement reads the same nodes whatever was appended in
+    between. ``InvalidInput`` for a size beyond the head."""
+    if size is not None:
+        head, found = txn.head_and_nodes(ids_at(size) if size >= 0 else [])
+        check_tree_size(size, head)
+        return size, merkle.DictNodeReader.from_mapping(found)
+    if hint is not None and hint >= 0:
+        head, found = txn.head_and_nodes(ids_at(hint))
+        if head == hint:
+            return head, merkle.DictNodeReader.from_mapping(found)
+    else:
+        head, found = txn.head_and_nodes([])
+    _later, found = txn.head_and_nodes(ids_at(head))
+    return head, merkle.DictNodeReader.from_mapping(found)
 
 
 def inclusion_proofs(

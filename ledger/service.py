@@ -58,6 +58,7 @@ from ledger.proofs import (
     ConsistencyProof,
     InclusionProof,
     check_tree_size,
+    consistency_nodes,
     inclusion_proofs,
     proof_nodes,
 )
@@ -790,8 +791,12 @@ class Ledger:
 
         One read: every node the proofs, the root and the leaves need is fetched at once.
         """
-        with self.store.reader() as txn:
-            size, nodes = proof_nodes(txn, seqs, size)
+        store = self.store
+        at_head = size is None
+        with store.statements() as txn:
+            size, nodes = proof_nodes(txn, seqs, size, store.tree_size_hint if at_head else None)
+        if at_head:
+            store.tree_size_hint = size
         return inclusion_proofs(seqs, size, nodes)
 
     def provenance(self, claim_id: str) -> Provenance:
@@ -910,18 +915,13 @@ class Ledger:
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """Proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``."""
-        with self.store.reader() as txn:
-            head = txn.head().size
-            new_size = head if new_size is None else new_size
-            check_tree_size(new_size, head)
-            if not 0 <= old_size <= new_size:
-                raise InvalidInput(f"old size {old_size} must be between 0 and {new_size}")
-            ids = [
-                *merkle.consistency_proof_ids(old_size, new_size),
-                *merkle.frontier_ids(old_size),
-                *merkle.frontier_ids(new_size),
-            ]
-            nodes = merkle.DictNodeReader.from_mapping(txn.read_nodes(ids))
+        store = self.store
+        at_head = new_size is None
+        with store.statements() as txn:
+            hint = store.tree_size_hint if at_head else None
+            new_size, nodes = consistency_nodes(txn, old_size, new_size, hint)
+        if at_head:
+            store.tree_size_hint = new_size
         hashes = merkle.consistency_proof(old_size, new_size, nodes)
         old_root, new_root = merkle.root_at(old_size, nodes), merkle.root_at(new_size, nodes)
         return ConsistencyProof(old_size, new_size, tuple(hashes), old_root, new_root)

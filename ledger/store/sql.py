@@ -17,8 +17,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Engine,
     Text,
@@ -501,6 +502,52 @@ class Txn:
                 found[(level, idx)] = Hash(bytes(value))
         return found
 
+    def head_and_nodes(self, ids: Sequence[NodeId]) -> tuple[int, dict[NodeId, Hash]]:
+        """The tree size at the head and the nodes ``ids`` (as ``read_nodes``), in one
+        statement (a proof in one round trip): the head by the entries' primary key read
+        backwards, the leaves from ``entries`` and the rest from ``tree_nodes``, each by its
+        primary key (``UNION ALL``; ``tests/store/test_proof_reads.py`` explains it on both
+        databases). Ids past the first 500 are read as ``read_nodes`` reads them."""
+        unique = list(dict.fromkeys(ids))
+        first, rest = unique[:500], unique[500:]
+        mark = self.sql.mark
+        blob = "BYTEA" if self.conn.dialect.name == "postgresql" else "BLOB"
+        no_leaf, no_node = "CAST(NULL AS TEXT)", f"CAST(NULL AS {blob})"  # PostgreSQL's UNION
+        top = "(SELECT seq FROM entries ORDER BY seq DESC LIMIT 1)"
+        parts = [f"SELECT -1, COALESCE({top} + 1, 0), {no_leaf}, {no_node}"]
+        params: list[Any] = []
+        leaves = [idx for level, idx in first if level == 0]
+        if leaves:
+            marks = ", ".join(mark for _ in leaves)
+            parts.append(f"SELECT 0, seq, hash, {no_node} FROM entries WHERE seq IN ({marks})")  # noqa: S608
+            params += leaves
+        by_level: dict[int, list[int]] = {}
+        for level, idx in first:
+            if level > 0:
+                by_level.setdefault(level, []).append(idx)
+        if by_level:
+            terms = " OR ".join(
+                f"(level = {mark} AND idx IN ({', '.join(mark for _ in idxs)}))"
+                for idxs in by_level.values()
+            )
+            inner = f"SELECT level, idx, {no_leaf}, hash FROM tree_nodes WHERE {terms}"  # noqa: S608
+            parts.append(inner)
+            params += [value for level, idxs in by_level.items() for value in (level, *idxs)]
+        head = 0
+        found: dict[NodeId, Hash] = {}
+        for level, idx, leaf, node in self.conn.exec_driver_sql(
+            " UNION ALL ".join(parts), tuple(params)
+        ):
+            if level < 0:
+                head = int(idx)
+            elif level == 0:
+                found[(0, idx)] = Hash(bytes.fromhex(leaf))
+            else:
+                found[(level, idx)] = Hash(bytes(node))
+        if rest:
+            found.update(self.read_nodes(rest))
+        return head, found
+
     def write_tree(self, nodes: Sequence[Node], checkpoint: StoredCheckpoint) -> None:
         """Insert newly completed tree nodes and the checkpoint signed over them."""
         if nodes:  # (level, idx, hash): the table's column order
@@ -831,7 +878,10 @@ class Txn:
             query = plan.query
             if plan.walking and as_of is not None:
                 query = query.where(*self._as_of_seek(as_of, page))
-            with _order_index_only(self.conn, plan.walking):
+            # Without a constraint there is no filter to misjudge: the planner reads the
+            # order's index for the LIMIT by itself, and the settings cost two round trips.
+            constrained = as_of is not None or where != ClaimFilter()
+            with _order_index_only(self.conn, plan.walking and constrained):
                 rows = list(self.conn.execute(page.ordered(query, plan.c).limit(limit)))
         if as_of is not None:
             rows = page.merged(rows, self._past_page(where, as_of, page))
@@ -938,20 +988,10 @@ class Txn:
 
     def _first_recorded(self, moment: str) -> int:
         """The seq of the first claim recorded at or after ``moment`` (one past the last
-        claim if none): a binary search over seq, as recording times never go backwards."""
-        c = claims_t.c
-        last = self.conn.execute(select(func.max(c.seq))).scalar_one()
-        low, high = 0, (-1 if last is None else last) + 1
-        while low < high:  # the first seq whose next claim is recorded at moment or later
-            middle = (low + high) // 2
-            row = self.conn.execute(
-                select(c.seq, c.recorded_at).where(c.seq >= middle).order_by(c.seq).limit(1)
-            ).first()
-            if row is None or row.recorded_at >= moment:
-                high = middle
-            else:
-                low = row.seq + 1
-        return low
+        claim if none): a binary search over seq, as recording times never go backwards,
+        run by the database in one statement (``FIRST_RECORDED``: ~20 probes of the
+        primary key at a million claims, which were as many round trips)."""
+        return int(self.conn.execute(text(FIRST_RECORDED), {"moment": moment}).scalar_one())
 
     def _few(
         self, where: ClaimFilter, resolved: _Resolved, *, search: bool | None = None
@@ -1162,6 +1202,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.tree_size_hint: int | None = None
+        """The head's tree size as a proof last read it: the size a proof at the head
+        guesses, to read its nodes with the head in one statement (``ledger.proofs``)."""
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -1253,6 +1296,26 @@ class Store:
         except OperationalError as exc:
             _raise_if_timed_out(limit, exc)
             raise
+
+    @contextmanager
+    def statements(self) -> Iterator[Txn]:
+        """For reads each of whose statements is consistent on its own (a proof: the head
+        and the nodes it needs in one statement). On PostgreSQL, outside a ``snapshot()``
+        and a deadline, a connection in autocommit mode: each statement sees the state
+        committed when it starts, without the two round trips of ``BEGIN`` and ``COMMIT``.
+        Otherwise ``reader()``."""
+        pinned = _snapshot.get()
+        limit = deadline.current()
+        if (
+            self.dialect != "postgresql"
+            or (pinned is not None and pinned[0] is self)
+            or (limit is not None and not limit.suspended)
+        ):
+            with self.reader() as txn:
+                yield txn
+            return
+        with self.engine.connect() as conn:
+            yield Txn(conn.execution_options(isolation_level="AUTOCOMMIT"))
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -1734,6 +1797,29 @@ CLAIMANT_NAMES = (
 the one before (a loose index scan, spelt out: neither database skips through an index
 for DISTINCT by itself)."""
 
+_AT_MIDDLE = "FROM claims WHERE seq >= (low + high) / 2 ORDER BY seq LIMIT 1"
+_RECORDED_BEFORE = f"COALESCE((SELECT recorded_at {_AT_MIDDLE}), :moment) < :moment"
+_SEARCH_STEP = (
+    f"CASE WHEN {_RECORDED_BEFORE} THEN (SELECT seq {_AT_MIDDLE}) + 1 ELSE low END,"
+    f" CASE WHEN {_RECORDED_BEFORE} THEN high ELSE (low + high) / 2 END"
+)
+_SEARCH_START = "CAST(0 AS BIGINT), CAST(COALESCE((SELECT max(seq) FROM claims), -1) + 1 AS BIGINT)"
+FIRST_RECORDED = " ".join(
+    [
+        "WITH RECURSIVE search(low, high) AS (SELECT",
+        _SEARCH_START,
+        "UNION ALL SELECT",
+        _SEARCH_STEP,
+        "FROM search WHERE low < high) SELECT max(low) FROM search",
+    ]
+)
+"""The first seq whose claim (the first at or after it) was recorded at ``:moment`` or
+later, one past the last claim if none: a binary search over [low, high), each step one
+seek of the primary key at the middle (the first claim at or after it: recorded before
+the moment moves ``low`` past that claim, else ``high`` down to the middle), spelt as a
+recursive query so that it is one statement; ``low`` only grows, so the answer is the
+largest."""
+
 FEW = 2000
 """A constraint whose index finds at most this many claims is answered from those claims,
 then sorted; above it the order's index is read with every constraint as a filter
@@ -2191,6 +2277,53 @@ _CLAIM_SCALARS = [
 
 
 def _claim_state(row: Row[Any] | _RawRow) -> ClaimState:
+    """A claims (or claim_versions) row as a ``ClaimState``.
+
+    The row's selector, claimant, cited sources and quantities were validated as the
+    entry that wrote them was (``ledger.entries``), and only the store writes these
+    tables: they are built here without validating them again (``model_construct``, the
+    same objects; ``_claim_state_validated`` is the plain reference the tests compare with),
+    which was most of the cost of turning a page's rows into claims."""
+    values = row._mapping
+    cites = json.loads(values["claimant_cites"])
+    quantities = json.loads(values["quantities"])
+    return ClaimState(
+        **{name: values[name] for name in _CLAIM_SCALARS},
+        selector=_construct(
+            Selector,
+            exact=values["exact"],
+            prefix=values["prefix"],
+            suffix=values["suffix"],
+            start=values["start"],
+            end=values["end"],
+        ),
+        claimant=_construct(
+            Claimant,
+            name=values["claimant_name"],
+            role=values["claimant_role"],
+            affiliation=values["claimant_affiliation"],
+            kind=values["claimant_kind"],
+            cites=tuple(_construct(Cited, **c) for c in cites) if cites else (),
+        ),
+        quantities=tuple(_construct(Quantity, **q) for q in quantities) if quantities else (),
+    )
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _construct(model: type[_M], **values: Any) -> _M:
+    """``model`` holding ``values`` (every one of its fields) as stored, not validated."""
+    return model.model_construct(_fields_set=_FIELDS_SET[model], **values)
+
+
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {
+    model: set(model.model_fields) for model in (Selector, Claimant, Cited, Quantity)
+}
+
+
+def _claim_state_validated(row: Row[Any] | _RawRow) -> ClaimState:
+    """``_claim_state`` with every nested value validated again (the reference)."""
     values = row._mapping
     return ClaimState(
         **{name: values[name] for name in _CLAIM_SCALARS},
