@@ -32,6 +32,8 @@ SENTENCES = [
     "Pyongyang shipped about {n} containers to Moscow",
     "Russia sent {n} containers of food to North Korea",
     "South Korea sent {n} containers of rice to Japan",
+    "North Korea sent {n} containers of shells to Russia",
+    "North Korea sent {n} containers of food and shells to Russia",
     "Officials said {n} containers of weapons were delivered",
     "The unemployment rate rose to {n} percent",
     "Inflation fell to {n} percent in May",
