@@ -228,7 +228,7 @@ def step(instance: Instance) -> tuple[float, float, float, int, int]:
     return end - start, derived_at - start, end - lock, changed, held
 
 
-def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
+def measure(claims: int, repeat: int, root: Path, *, mix: str, quick: bool = False) -> None:
     settings = Settings(
         home=root / f"home-{claims}",
         database_url=f"sqlite:///{root / f'ledger-{claims}.sqlite3'}",
@@ -244,7 +244,7 @@ def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
     full = timed(ledger.refresh_derived)
     colds, groups, warms = [], [], []
     grouping = derived.group_resuming
-    for _ in range(repeat):
+    for _ in range(0 if quick else repeat):
         with ledger.store.reader() as txn:
             overrides = [override_of(e) for e in override_entries(txn)]
             derived._RESUMABLE.clear()
@@ -255,6 +255,11 @@ def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
         claims_in = [derived.line_claim_of(c, identities) for c in live]
         derived._RESUMABLE.clear()
         groups.append(timed(lambda: grouping(claims_in)))  # noqa: B023
+    if quick:  # the refresh just made is resumed: no grouping from nothing again
+        with ledger.store.reader() as txn:
+            overrides = [override_of(e) for e in override_entries(txn)]
+            warms.append(timed(lambda: derive(txn.all_claims(), overrides)))
+        colds = groups = [float("nan")]
     steps = []
     for _ in range(repeat):
         story.source(instance)
@@ -285,6 +290,11 @@ def main() -> None:
         "same claims without their figures (identities only, no lines)",
     )
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the cold and group figures (each a grouping from nothing): large sizes",
+    )
+    parser.add_argument(
         "--reference",
         action="store_true",
         help="group with ledger.lines_reference.group (the plain rules, no resuming)",
@@ -301,7 +311,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(dir=args.path) as folder:
         for claims in args.claims:
-            measure(claims, args.repeat, Path(folder), mix=args.mix)
+            measure(claims, args.repeat, Path(folder), mix=args.mix, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -443,7 +443,9 @@ class _Clusters:
             return True
         self.parent[rb] = ra
         merged, gone = self.clusters[ra], self.clusters.pop(rb)
-        merged.members = sorted(merged.members + gone.members)
+        if len(gone.members) > len(merged.members):  # the smaller list moves: n log n
+            merged.members, gone.members = gone.members, merged.members
+        merged.members += gone.members  # in log order once all merged (``_identities``)
         merged.kinds |= gone.kinds  # two kinds only after a link: nothing else joins it
         merged.places |= gone.places
         merged.heads |= gone.heads
@@ -556,7 +558,7 @@ def _identities(infos: Sequence[tuple[Attribution, NameKey]], clusters: _Cluster
     by_id: dict[str, Identity] = {}
     of_ref: dict[str, str] = {}
     for root in sorted(clusters.clusters):
-        members = clusters.clusters[root].members
+        members = sorted(clusters.clusters[root].members)
         identity = _identity([infos[m] for m in members])
         by_id[identity.id] = identity
         for m in members:
