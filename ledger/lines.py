@@ -1160,6 +1160,8 @@ class Grouper:
         self._named: dict[str, frozenset[str]] = {}  # source -> the countries its claims named
         self._proper: dict[str, frozenset[str]] = {}  # source -> the names its claims used
         self._before: dict[str, list[Subject]] = {}  # source -> subjects of its previous claim
+        self._built: list[Line] = []  # the lines as last returned by ``lines``
+        self._changed: set[int] = set()  # lines a figure joined or began since
         self.claims = 0
         """Claims added so far."""
 
@@ -1169,16 +1171,22 @@ class Grouper:
             self._add(claim)
 
     def lines(self) -> list[Line]:
-        """The lines so far (new objects: adding more claims later does not change them)."""
-        return [
-            Line(
+        """The lines so far (immutable: adding more claims later does not change them; a line
+        no figure joined since the last call is the same object)."""
+        for i in sorted(self._changed):
+            grown = self._lines[i]
+            line = Line(
                 id=grown.points[0].id,
                 subject=grown.subjects[0],
                 label=grown.label,
                 points=tuple(sorted(grown.points, key=_when)),
             )
-            for grown in self._lines
-        ]
+            if i < len(self._built):
+                self._built[i] = line
+            else:
+                self._built.append(line)
+        self._changed.clear()
+        return list(self._built)
 
     def _add(self, claim: LineClaim) -> None:
         self.claims += 1
@@ -1232,6 +1240,7 @@ class Grouper:
                 home = len(lines)
                 lines.append(_Growing(label=_label(claim, quantity)))
             lines[home].take(subject, point, days, keys)
+            self._changed.add(home)
             self._index(home, subject, point, keys)
 
     def _candidates(self, subject: Subject, point: Point, keys: list[tuple[str, str]]) -> list[int]:
