@@ -12,10 +12,11 @@ of a refresh that grows linearly). Then, per size:
 
 - ``full``: a refresh from nothing (``Ledger.refresh_derived`` with no stored rows: derive
   everything, insert every row);
-- ``derive``: reading the claims and deriving identities and lines (no write), the part
-  of a refresh that holds no lock;
-- ``step``: after one more source of nine claims, the whole refresh: read and derive, read
-  the stored rows, and write the rows that changed;
+- ``cold``: reading the claims and deriving identities and lines (no write) from nothing,
+  the part of a refresh that holds no lock; of it, ``group`` the grouping into lines;
+- ``warm``: the same derivation again, resumed from the last one (decision 0032);
+- ``step``: after one more source of nine claims, the whole refresh: read and derive
+  (resumed), read the stored rows, and write the rows that changed;
 - ``locked``: of ``step``, the write under the append lock (what an append may wait for);
 - ``rows``: rows the step deleted and inserted, against the rows the tables hold.
 
@@ -23,6 +24,8 @@ of a refresh that grows linearly). Then, per size:
         [--repeat 5] [--clock cpu]
 
 ``--clock cpu`` times by this process's CPU time (a shared host); medians of ``--repeat``.
+``--reference`` groups with ``ledger.lines_reference.group`` instead (session 9's plain
+rules, no resuming): the before figures.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ledger import derived, lines_reference
 from ledger.batch import override_entries
 from ledger.config import Settings
 from ledger.derived import derive, override_of
@@ -224,7 +228,7 @@ def step(instance: Instance) -> tuple[float, float, float, int, int]:
     return end - start, derived_at - start, end - lock, changed, held
 
 
-def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
+def measure(claims: int, repeat: int, root: Path, *, mix: str, quick: bool = False) -> None:
     settings = Settings(
         home=root / f"home-{claims}",
         database_url=f"sqlite:///{root / f'ledger-{claims}.sqlite3'}",
@@ -238,11 +242,24 @@ def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
     built = CLOCK[0]() - build
     ledger = instance.ledger
     full = timed(ledger.refresh_derived)
-    derives = []
-    for _ in range(repeat):
+    colds, groups, warms = [], [], []
+    grouping = derived.group_resuming
+    for _ in range(0 if quick else repeat):
         with ledger.store.reader() as txn:
             overrides = [override_of(e) for e in override_entries(txn)]
-            derives.append(timed(lambda: derive(txn.all_claims(), overrides)))  # noqa: B023
+            derived._RESUMABLE.clear()
+            colds.append(timed(lambda: derive(txn.all_claims(), overrides)))  # noqa: B023
+            warms.append(timed(lambda: derive(txn.all_claims(), overrides)))  # noqa: B023
+            live = derived.live_claims(txn.all_claims())
+        identities = derived.cluster([derived.attribution_of(c) for c in live], overrides)
+        claims_in = [derived.line_claim_of(c, identities) for c in live]
+        derived._RESUMABLE.clear()
+        groups.append(timed(lambda: grouping(claims_in)))  # noqa: B023
+    if quick:  # the refresh just made is resumed: no grouping from nothing again
+        with ledger.store.reader() as txn:
+            overrides = [override_of(e) for e in override_entries(txn)]
+            warms.append(timed(lambda: derive(txn.all_claims(), overrides)))
+        colds = groups = [float("nan")]
     steps = []
     for _ in range(repeat):
         story.source(instance)
@@ -250,7 +267,8 @@ def measure(claims: int, repeat: int, root: Path, *, mix: str) -> None:
     med = statistics.median
     print(
         f"{story.n * 9:>9,} claims  build {story.n * 10 / built:>6,.0f} entries/s  "
-        f"full {full:7.2f} s  derive {med(derives):7.2f} s  "
+        f"full {full:7.2f} s  cold {med(colds):7.2f} s  group {med(groups):7.2f} s  "
+        f"warm {med(warms):6.2f} s  "
         f"step {med(s[0] for s in steps):7.2f} s  locked {med(s[2] for s in steps):6.3f} s  "
         f"rows {med(s[3] for s in steps):,.0f} of {med(s[4] for s in steps):,.0f}",
         flush=True,
@@ -271,16 +289,29 @@ def main() -> None:
         help="dense: 5 units, 8 things; diverse: 50 units, 1,000 things; nofigures: the "
         "same claims without their figures (identities only, no lines)",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the cold and group figures (each a grouping from nothing): large sizes",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="group with ledger.lines_reference.group (the plain rules, no resuming)",
+    )
     args = parser.parse_args()
+    if args.reference:
+        derived.group_resuming = lines_reference.group
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
     print(
         f"machine: {platform.machine()}  python {platform.python_version()}  "
         f"clock {args.clock}  mix {args.mix}"
+        f"{'  grouping: reference' if args.reference else ''}"
     )
     with tempfile.TemporaryDirectory(dir=args.path) as folder:
         for claims in args.claims:
-            measure(claims, args.repeat, Path(folder), mix=args.mix)
+            measure(claims, args.repeat, Path(folder), mix=args.mix, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ link and unlink entries: the bridge from stored states to the pure rules of
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from ledger.identity import (
     role_only_label,
 )
 from ledger.lines import RULES_VERSION as LINE_RULES
-from ledger.lines import Line, LineClaim, Point, group
+from ledger.lines import Grouper, Line, LineClaim, Point
 from ledger.state import ClaimState
 
 RULES = f"identity/{IDENTITY_RULES} lines/{LINE_RULES}"
@@ -163,8 +164,46 @@ def derive(claims: Iterable[ClaimState], overrides: Sequence[Override]) -> Deriv
     identities = cluster([attribution_of(c) for c in live], overrides)
     # Claims without figures too: they make no points, but say which countries and names
     # their source is about, and name "the party" a figure's clause goes on about.
-    lines = group([line_claim_of(c, identities) for c in live])
+    lines = group_resuming([line_claim_of(c, identities) for c in live])
     return Derived(identities=identities, lines=lines, claims={c.claim_id: c for c in live})
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    claims: list[LineClaim]
+    grouper: Grouper
+
+
+_RESUMABLE: dict[str, _Grouped] = {}
+"""The last grouping of each of the last few logs (by their first claim's id)."""
+_RESUMABLE_LOGS = 4
+_RESUMABLE_LOCK = threading.Lock()
+
+
+def group_resuming(claims: list[LineClaim]) -> list[Line]:
+    """``ledger.lines.group`` of ``claims``, resumed from the last grouping this process made
+    of the same log when that one's claims are the first of these, unchanged (the usual
+    refresh after an append: only the new claims are grouped, decision 0032); else grouped
+    from nothing. The lines are the same either way: a figure's line depends only on the
+    claims before it. A retraction, or a claim whose claimant identity changed, before the
+    end of the last grouping makes it start over."""
+    if not claims:
+        return []
+    log = claims[0].claim_id
+    with _RESUMABLE_LOCK:  # taken, not shared: a concurrent refresh of the log starts over
+        last = _RESUMABLE.pop(log, None)
+    done = len(last.claims) if last is not None else 0
+    if last is not None and done <= len(claims) and claims[:done] == last.claims:
+        grouper = last.grouper
+    else:
+        grouper, done = Grouper(), 0
+    grouper.add(claims[done:])
+    lines = grouper.lines()
+    with _RESUMABLE_LOCK:
+        _RESUMABLE[log] = _Grouped(claims=claims, grouper=grouper)
+        while len(_RESUMABLE) > _RESUMABLE_LOGS:
+            del _RESUMABLE[next(iter(_RESUMABLE))]
+    return lines
 
 
 def claimant_view(identity: Identity, claims: dict[str, ClaimState]) -> ClaimantView:

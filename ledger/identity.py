@@ -9,6 +9,7 @@ the same identities with the same ids.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -129,6 +130,7 @@ _ORG_FORMS = {
 _MINISTRY_HEADS = frozenset({"ministry", "department"})
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold_text(text: str) -> str:
     """Casefold, strip diacritics and punctuation (dots vanish: "U.S." -> "us"), keep
     hyphens, collapse spaces."""
@@ -272,6 +274,7 @@ class NameKey:
     acronym: str | None = None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_key(name: str, kind: Kind | None = None) -> NameKey | None:
     """The deterministic key of a claimant's name (None for a name with no letters)."""
     resolved = name_kind(name, kind)
@@ -310,6 +313,7 @@ def _org_key(name: str) -> NameKey | None:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def display_name(name: str, kind: Kind) -> str:
     """A name as shown: titles gone for people, a leading "the" gone for organisations."""
     cleaned = strip_titles(name) if kind == "person" else re.sub(r"^(?i:the)\s+", "", name)
@@ -320,6 +324,7 @@ def display_name(name: str, kind: Kind) -> str:
 # Roles and affiliations
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def affiliation_key(affiliation: str | None) -> str | None:
     """A place or body as compared: each word cut to its first five letters, so a country
     and its adjective meet ("South Korea"/"South Korean", "Russia"/"Russian")."""
@@ -329,6 +334,7 @@ def affiliation_key(affiliation: str | None) -> str | None:
     return " ".join(t[:5] for t in tokens) or None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def role_label(role: str | None, affiliation: str | None) -> str | None:
     """A role as kept over time: lower case, spelling folded, a leading country that repeats
     the affiliation dropped ("south korean defence minister" -> "defense minister")."""
@@ -346,6 +352,7 @@ def role_label(role: str | None, affiliation: str | None) -> str | None:
     return " ".join(words) or None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def role_only_label(role: str | None, affiliation: str | None) -> str | None:
     """How a claimant known only by a role is shown: the role as written, with its
     affiliation when the role does not already say it ("lawmaker (Democratic Party)",
@@ -436,7 +443,9 @@ class _Clusters:
             return True
         self.parent[rb] = ra
         merged, gone = self.clusters[ra], self.clusters.pop(rb)
-        merged.members = sorted(merged.members + gone.members)
+        if len(gone.members) > len(merged.members):  # the smaller list moves: n log n
+            merged.members, gone.members = gone.members, merged.members
+        merged.members += gone.members  # in log order once all merged (``_identities``)
         merged.kinds |= gone.kinds  # two kinds only after a link: nothing else joins it
         merged.places |= gone.places
         merged.heads |= gone.heads
@@ -549,7 +558,7 @@ def _identities(infos: Sequence[tuple[Attribution, NameKey]], clusters: _Cluster
     by_id: dict[str, Identity] = {}
     of_ref: dict[str, str] = {}
     for root in sorted(clusters.clusters):
-        members = clusters.clusters[root].members
+        members = sorted(clusters.clusters[root].members)
         identity = _identity([infos[m] for m in members])
         by_id[identity.id] = identity
         for m in members:

@@ -10,13 +10,15 @@ docs/decisions/0009 explains the rules and their limits.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import pycountry
 
@@ -90,10 +92,15 @@ class Subject:
         parts = [*sorted(self.entities), *([self.action] if self.action else [])]
         return f"{self.measured}{thing} | {' '.join(parts)} | {' '.join(sorted(self.words))}"
 
-    @property
+    @functools.cached_property
     def places(self) -> frozenset[str]:
         """The entities without their direction tags."""
         return frozenset(e.split(":", 1)[-1] for e in self.entities)
+
+    @functools.cached_property
+    def place_words(self) -> tuple[frozenset[str], ...]:
+        """The words of each of ``places`` (as ``_share_place`` compares them)."""
+        return tuple(frozenset(place.split()) for place in sorted(self.places))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +232,7 @@ _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CAPITAL = re.compile(r"[A-Z]")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _fold(word: str, *, spelling: bool = True) -> str:
     """A word as compared: no diacritics, case, possessive or dots; British spellings as
     American unless ``spelling`` is False (names: "Labour" and "Labor" are two parties)."""
@@ -343,8 +351,13 @@ _GOES_ON = re.compile(r"(?!(?:and|but|or|while|whereas)\b)[a-z]")
 def locate(text: str, words: str) -> int:
     """Where a figure's words stand in ``text`` as words of their own (the "53" of "stood
     at 53", not the end of "1,953"), else where they first occur; -1 if nowhere."""
-    found = re.search(rf"(?<![\w.,]){re.escape(words)}(?!\w|[.,]\d)", text)
+    found = _own_words(words).search(text)
     return found.start() if found is not None else text.find(words)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _own_words(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.,]){re.escape(words)}(?!\w|[.,]\d)")
 
 
 def _names_something(text: str) -> bool:
@@ -915,6 +928,7 @@ def _named_place(words: Sequence[str]) -> str | None:
     return place if place in _PLACES.values() or is_place(place.title()) else None
 
 
+@functools.cache
 def _known_place(entity: str) -> bool:
     """A country or an ISO 3166-2 subdivision (folded name)."""
     return (
@@ -1009,11 +1023,12 @@ def anchored(a: Subject, b: Subject) -> bool:
 def _share_place(a: Subject, b: Subject) -> bool:
     """An entity of one is an entity of the other, or its words are all in it ("Texas" is
     in "West Texas", "North Korea" is not in "South Korea")."""
-    return any(
-        set(x.split()) <= set(y.split()) or set(y.split()) <= set(x.split())
-        for x in a.places
-        for y in b.places
-    )
+    return _places_shared(a.places, b.place_words)
+
+
+def _places_shared(places: frozenset[str], words: tuple[frozenset[str], ...]) -> bool:
+    """``_share_place`` of places and (the words of) others."""
+    return any((mine := set(x.split())) <= y or y <= mine for x in places for y in words)
 
 
 def _same_scope(a: Subject, b: Subject) -> bool:
@@ -1021,12 +1036,29 @@ def _same_scope(a: Subject, b: Subject) -> bool:
     inside a country: a state, a county, a mountain) one names is among the other's places.
     A country is the widest scope, so "10 killed on Mount Everest in Nepal" and "4 cases in
     Gaines County, Texas" count a part, not the country's or the state's whole."""
-    return all(_within(x, b.places) for x in a.areas) and all(_within(y, a.places) for y in b.areas)
+    return _scopes_same(a.places, a.areas, b.places, b.areas)
+
+
+def _scopes_same(
+    places: frozenset[str],
+    areas: frozenset[str],
+    other_places: frozenset[str],
+    other_areas: frozenset[str],
+) -> bool:
+    """``_same_scope`` of two subjects' places and areas."""
+    return all(_within(x, other_places) for x in areas) and all(
+        _within(y, places) for y in other_areas
+    )
 
 
 def _within(place: str, places: frozenset[str]) -> bool:
-    words = set(place.split())
-    return any(words <= set(p.split()) or set(p.split()) <= words for p in places)
+    words = _words(place)
+    return any(words <= (other := _words(p)) or other <= words for p in places)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _words(place: str) -> frozenset[str]:
+    return frozenset(place.split())
 
 
 # Head words of a named area that is not a country ("Mount Everest", "Gaines County").
@@ -1062,8 +1094,8 @@ def _country_keys() -> frozenset[str]:
 def _country_names() -> list[str]:
     names = []
     for country in pycountry.countries:
-        for field in ("name", "common_name", "official_name"):
-            value = getattr(country, field, None)
+        for attribute in ("name", "common_name", "official_name"):
+            value = getattr(country, attribute, None)
             if value:
                 names += [str(value), str(value).split(",")[0]]
     return names
@@ -1084,37 +1116,107 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
     """Lines of the figures of ``claims`` (in log order). Each figure joins the line that
     fits it best (``_Growing.accepts``; of equals, the one sharing most of its words, then
     the one its source added to last, then the earliest), else starts a line; a line never
-    splits or merges later, so appending claims keeps every line id."""
-    lines: list[_Growing] = []
-    by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
-    order = 0
-    recent: dict[str, list[str]] = {}  # source -> its claims' texts so far
-    named: dict[str, frozenset[str]] = {}  # source -> the countries its claims named so far
-    proper: dict[str, frozenset[str]] = {}  # source -> the names its claims used so far
-    before: dict[str, list[Subject]] = {}  # source -> the subjects of its previous claim
-    for claim in claims:
-        earlier = recent.setdefault(claim.source, [])
+    splits or merges later, so appending claims keeps every line id (``Grouper`` resumes
+    from the lines of a log's first claims)."""
+    grouper = Grouper()
+    grouper.add(claims)
+    return grouper.lines()
+
+
+class Grouper:
+    """The lines of the claims added so far, in log order, ready for more: adding claims in
+    several calls gives the lines one ``group`` of them all gives (a figure's line depends
+    only on the figures before it).
+
+    Exactly the lines of ``ledger.lines_reference.group`` (today's rules, ranked the plain
+    way), found without ranking every line that shares a (unit, word) key with a figure:
+    a line can take a figure only if one of its subjects is ``compatible`` with the
+    figure's, and two subjects that both name places are compatible only if they share a
+    place, hence a word of one. So a figure naming places is ranked against the lines
+    holding a subject that names one of its place words, or that names no place and shares
+    a key word or its distinctive value with it; a line's rank then reads summaries kept as
+    it grows (its dates sorted, its periods, its places and areas counted, its sources'
+    last figures) instead of walking all its figures. A figure naming no place is ranked
+    against every line sharing a key, as before. Cost per figure: the lines ranked, each
+    O(log d) for the time span check and, if in span, a walk of its figures (lines are a
+    handful of figures in practice); the worst case stays quadratic when every figure
+    names no place, or all share one place, and are all made within ``SPAN_DAYS``."""
+
+    def __init__(self) -> None:
+        self._lines: list[_Growing] = []
+        self._by_word: dict[tuple[str, str], list[int]] = {}  # (unit, word) -> lines holding it
+        # (unit, word of a place) -> lines with a subject naming that place word
+        self._by_place: dict[tuple[str, str], list[int]] = {}
+        # (unit, word of a place, thing tag) -> the same, by what they count (``_thing_tags``)
+        self._by_place_thing: dict[tuple[str, str, str], list[int]] = {}
+        # (unit, word) -> lines with a subject naming no place and holding the word
+        self._placeless: dict[tuple[str, str], list[int]] = {}
+        # (unit, value, high, bound) -> lines with a subject naming no place and a figure of
+        # that distinctive value (``_same_figure``: compatible whatever words they share)
+        self._placeless_values: dict[tuple[str, str, str | None, str], list[int]] = {}
+        self._wordless_places: dict[str, list[int]] = {}  # unit -> lines with a place of no word
+        self._order = 0
+        self._recent: dict[str, list[str]] = {}  # source -> its claims' texts so far
+        self._named: dict[str, frozenset[str]] = {}  # source -> the countries its claims named
+        self._proper: dict[str, frozenset[str]] = {}  # source -> the names its claims used
+        self._before: dict[str, list[Subject]] = {}  # source -> subjects of its previous claim
+        self._built: list[Line] = []  # the lines as last returned by ``lines``
+        self._changed: set[int] = set()  # lines a figure joined or began since
+        self.claims = 0
+        """Claims added so far."""
+
+    def add(self, claims: Iterable[LineClaim]) -> None:
+        """Add claims that follow the ones added so far in log order."""
+        for claim in claims:
+            self._add(claim)
+
+    def lines(self) -> list[Line]:
+        """The lines so far (immutable: adding more claims later does not change them; a line
+        no figure joined since the last call is the same object)."""
+        for i in sorted(self._changed):
+            grown = self._lines[i]
+            line = Line(
+                id=grown.points[0].id,
+                subject=grown.subjects[0],
+                label=grown.label,
+                points=tuple(sorted(grown.points, key=_when)),
+            )
+            if i < len(self._built):
+                self._built[i] = line
+            else:
+                self._built.append(line)
+        self._changed.clear()
+        return list(self._built)
+
+    def _add(self, claim: LineClaim) -> None:
+        self.claims += 1
+        source = claim.source
+        earlier = self._recent.setdefault(source, [])
         context = " ".join(earlier[-_CONTEXT_CLAIMS:])
         earlier.append(claim.text)
-        previous, before[claim.source] = before.get(claim.source, []), []
-        named[claim.source] = named.get(claim.source, frozenset()) | _countries_in(
+        del earlier[:-_CONTEXT_CLAIMS]  # only the last ones are ever read
+        previous, self._before[source] = self._before.get(source, []), []
+        named, proper = self._named, self._proper
+        named[source] = named.get(source, frozenset()) | _countries_in(
             claim.text, _name_words(claim.claimant_name)
         )
-        proper[claim.source] = (
-            proper.get(claim.source, frozenset()) | _names_in(claim.text) | named[claim.source]
-        )
+        proper[source] = proper.get(source, frozenset()) | _names_in(claim.text) | named[source]
+        lines = self._lines
         for index, quantity in enumerate(claim.quantities):
             subject = subject_of(claim, quantity, context)
             if subject is None:
                 continue
             subject = _continued(claim, quantity, subject, previous)
-            subject = _compared(claim, quantity, subject, before[claim.source])
-            before[claim.source].append(subject)
-            point = _point(claim, index, quantity, order)
-            order += 1
+            subject = _compared(claim, quantity, subject, self._before[source])
+            self._before[source].append(subject)
+            point = _point(claim, index, quantity, self._order)
+            self._order += 1
             keys = [(subject.measured, w) for w in sorted(_index_words(subject))]
-            candidates = sorted({i for key in keys for i in by_word.get(key, ())})
-            ranks = [(lines[i].accepts(subject, point, named, proper), i) for i in candidates]
+            days = _ordinals(point)
+            ranks = [
+                (lines[i].accepts(subject, point, days, named, proper), i)
+                for i in self._candidates(subject, point, keys)
+            ]
             best = max((rank for rank, _ in ranks), default=0)
             tied = [i for rank, i in ranks if rank == best] if best else []
             # Of lines that fit as well: the one sharing most words, then (for lines that
@@ -1126,8 +1228,8 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
                     tied,
                     key=lambda i: (
                         -lines[i].shared(subject),
-                        lines[i].days_from(point) if best == 1 else 0,
-                        -lines[i].last_in(claim.source),
+                        lines[i].days_from(days) if best == 1 else 0,
+                        -lines[i].last.get(source, -1),
                         i,
                     ),
                 )
@@ -1136,22 +1238,75 @@ def group(claims: Sequence[LineClaim]) -> list[Line]:
             )
             if home is None:
                 home = len(lines)
-                lines.append(_Growing(subjects=[], points=[], label=_label(claim, quantity)))
-            lines[home].subjects.append(subject)
-            lines[home].points.append(point)
-            for key in keys:
-                held = by_word.setdefault(key, [])
-                if not held or held[-1] != home:
-                    held.append(home)
-    return [
-        Line(
-            id=grown.points[0].id,
-            subject=grown.subjects[0],
-            label=grown.label,
-            points=tuple(sorted(grown.points, key=_when)),
-        )
-        for grown in lines
-    ]
+                lines.append(_Growing(label=_label(claim, quantity)))
+            lines[home].take(subject, point, days, keys)
+            self._changed.add(home)
+            self._index(home, subject, point, keys)
+
+    def _candidates(self, subject: Subject, point: Point, keys: list[tuple[str, str]]) -> list[int]:
+        """The lines sharing a key with the figure that may hold a subject compatible with
+        it (every line that can rank it above 0), in line order."""
+        unit = subject.measured
+        if not subject.place_words or not all(subject.place_words):
+            return sorted({i for key in keys for i in self._by_word.get(key, ())})
+        places = sorted(frozenset[str]().union(*subject.place_words))
+        if subject.thing:  # of the lines naming its places, those counting a thing it may
+            wanted = [(unit, w, tag) for w in places for tag in _thing_tags(subject)]
+            found = {i for key in wanted for i in self._by_place_thing.get(key, ())}
+        else:
+            found = {i for w in places for i in self._by_place.get((unit, w), ())}
+        for key in keys:
+            found.update(self._placeless.get(key, ()))
+        maybe = [*self._wordless_places.get(unit, ())]
+        if _significant(point.value) >= 3:
+            maybe += self._placeless_values.get((unit, point.value, point.high, point.bound), ())
+        found.update(i for i in maybe if not self._lines[i].keys.isdisjoint(keys))
+        return sorted(found)
+
+    def _index(
+        self, home: int, subject: Subject, point: Point, keys: list[tuple[str, str]]
+    ) -> None:
+        unit = subject.measured
+        _append_all(self._by_word, keys, home)
+        if subject.place_words:
+            places = sorted(frozenset[str]().union(*subject.place_words))
+            _append_all(self._by_place, [(unit, w) for w in places], home)
+            tags = _thing_tags(subject, indexed=True)
+            _append_all(self._by_place_thing, [(unit, w, t) for w in places for t in tags], home)
+            if not all(subject.place_words):
+                _append(self._wordless_places.setdefault(unit, []), home)
+        else:
+            _append_all(self._placeless, keys, home)
+            if _significant(point.value) >= 3:
+                value = (unit, point.value, point.high, point.bound)
+                _append(self._placeless_values.setdefault(value, []), home)
+
+
+def _thing_tags(subject: Subject, *, indexed: bool = False) -> list[str]:
+    """Thing tags: a subject is ``compatible`` with one that says what its unit counts
+    only if it says nothing of it (tag ""), or counts that one's head ("in:<thing>" for
+    each thing it counts), or its head is among what that one counts ("head:<head>").
+    ``indexed``: the tags a subject is found by; else the tags a subject that counts a
+    thing looks for."""
+    if indexed:
+        if not subject.thing:
+            return [""]
+        return [*(f"in:{t}" for t in sorted(subject.thing)), f"head:{subject.head}"]
+    return ["", f"in:{subject.head}", *(f"head:{t}" for t in sorted(subject.thing))]
+
+
+def _append_all(index: dict[_K, list[int]], keys: Iterable[_K], line: int) -> None:
+    for key in keys:
+        _append(index.setdefault(key, []), line)
+
+
+def _append(held: list[int], line: int) -> None:
+    """Add a line to an index entry (lines come in increasing order, or again)."""
+    if not held or held[-1] != line:
+        held.append(line)
+
+
+_K = TypeVar("_K", bound=tuple[str, ...])
 
 
 _CONTEXT_CLAIMS = 2
@@ -1209,14 +1364,47 @@ def _compared(
 
 @dataclass
 class _Growing:
-    subjects: list[Subject]
-    points: list[Point]
     label: str
+    subjects: list[Subject] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+    dates: list[int] = field(default_factory=list)
+    """Every date (made, published) of the line's figures as day ordinals, sorted."""
+    periods: set[frozenset[str]] = field(default_factory=set)
+    """The periods its subjects name (non-empty ones)."""
+    yearless: int = 0
+    """Subjects naming no year."""
+    scopes: dict[tuple[frozenset[str], frozenset[str]], int] = field(default_factory=dict)
+    """(places, areas) of subjects naming places -> how many."""
+    last: dict[str, int] = field(default_factory=dict)
+    """Source -> the log order of the line's last figure from it."""
+    vocab: set[str] = field(default_factory=set)
+    """The words and things its subjects say."""
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    """The (unit, word) keys it is found by."""
+
+    def take(
+        self, subject: Subject, point: Point, days: list[int], keys: list[tuple[str, str]]
+    ) -> None:
+        """Add a figure (``days``: its dates as ordinals)."""
+        self.subjects.append(subject)
+        self.points.append(point)
+        for day in days:
+            bisect.insort(self.dates, day)
+        if subject.period:
+            self.periods.add(subject.period)
+        self.yearless += not subject.years
+        if subject.places:
+            scope = (subject.places, subject.areas)
+            self.scopes[scope] = self.scopes.get(scope, 0) + 1
+        self.last[point.source] = point.order
+        self.vocab |= subject.words | subject.thing
+        self.keys.update(keys)
 
     def accepts(
         self,
         subject: Subject,
         point: Point,
+        days: list[int],
         countries: dict[str, frozenset[str]],
         names: dict[str, frozenset[str]],
     ) -> int:
@@ -1230,30 +1418,31 @@ class _Growing:
         included); nor, without a common entity in the two figures' clauses, with one
         whose source used none of the names its own source used (``names``: source -> the
         names its claims used so far). Ties: see ``group``."""
-        rank = 0
-        dated = [p for p in self.points if _dated(p)]
-        if _dated(point) and dated and not any(_near(p, point, SPAN_DAYS) for p in dated):
+        if days and self.dates and _nearest(self.dates, days) > SPAN_DAYS:
             return 0  # years apart: "Labor won 77 seats" in 2022 is no point of a 2024 line
-        if subject.period and any(
-            s.period and not s.period & subject.period for s in self.subjects
-        ):
+        if subject.period and any(not period & subject.period for period in self.periods):
             return 0  # a line is one period's figure: January's and December's are two lines
-        if all(
+        if (subject.years or not self.yearless) and all(
             _other_years(subject, point, s, p)
             for s, p in zip(self.subjects, self.points, strict=True)
         ):
             return 0  # "they won just 156 seats" in 1906 is no point of a 2024 line
         if any(_known_place(place) for place in subject.places):
             elsewhere = sum(
-                bool(s.places) and not (_share_place(s, subject) and _same_scope(s, subject))
-                for s in self.subjects
+                count
+                for (places, areas), count in self.scopes.items()
+                if not (
+                    _places_shared(places, subject.place_words)
+                    and _scopes_same(places, areas, subject.places, subject.areas)
+                )
             )
             if 2 * elsewhere >= len(self.subjects):
                 return 0  # half the line's figures are about another place
+        rank = 0
         mine, used = countries[point.source], names[point.source]
         # The sources already on the line report one event: a name shared with any of them
         # says the figure's source reports it too.
-        on_line = any(used & names[source] for source in self.sources)
+        on_line = any(used & names[source] for source in self.last)
         for s, p in zip(self.subjects, self.points, strict=True):
             if not _same_countries(countries[p.source], mine):
                 continue  # one source is about Libya, the other about Morocco
@@ -1264,23 +1453,37 @@ class _Growing:
                     rank = 1  # near in time, and the sources name a common thing
         return rank
 
-    @property
-    def sources(self) -> set[str]:
-        return {p.source for p in self.points}
-
-    def days_from(self, point: Point) -> int:
-        """Days between the figure and the line's figure nearest it in time (made or
-        published); a large number when either is undated."""
-        return min((_days_apart(p, point) for p in self.points), default=_FAR)
-
-    def last_in(self, source: str) -> int:
-        """The log order of the line's last figure from ``source`` (-1: none)."""
-        return max((p.order for p in self.points if p.source == source), default=-1)
+    def days_from(self, days: list[int]) -> int:
+        """Days between the figure (its dates as ordinals) and the line's figure nearest it
+        in time (made or published); a large number when either is undated."""
+        return _nearest(self.dates, days)
 
     def shared(self, subject: Subject) -> int:
         """How many of the figure's words and things the line's figures say too."""
-        mine = subject.words | subject.thing
-        return len(mine & {w for s in self.subjects for w in s.words | s.thing})
+        return len((subject.words | subject.thing) & self.vocab)
+
+
+def _ordinals(point: Point) -> list[int]:
+    """A figure's dates (made, published) as day ordinals."""
+    return sorted({_ordinal(d) for d in (point.made_on, point.published) if d})
+
+
+@functools.lru_cache(maxsize=4096)
+def _ordinal(day: str) -> int:
+    return dt.date.fromisoformat(day).toordinal()
+
+
+def _nearest(dates: list[int], days: list[int]) -> int:
+    """The fewest days between one of ``days`` and one of the sorted ``dates`` (``_FAR``
+    when either is empty)."""
+    best = _FAR
+    for day in days:
+        at = bisect.bisect_left(dates, day)
+        if at < len(dates):
+            best = min(best, dates[at] - day)
+        if at:
+            best = min(best, day - dates[at - 1])
+    return best
 
 
 NEAR_DAYS = 62
@@ -1295,7 +1498,7 @@ are two lines, not one)."""
 def _same_countries(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two sources may be about one thing: one names no country, or they name a
     common one ("Korea" is in "North Korea")."""
-    return not a or not b or any(_within(x, b) for x in a)
+    return not a or not b or not a.isdisjoint(b) or any(_within(x, b) for x in a)
 
 
 def _common_name(a: frozenset[str], b: frozenset[str]) -> bool:
