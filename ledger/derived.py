@@ -30,7 +30,7 @@ from ledger.identity import (
     role_only_label,
 )
 from ledger.lines import RULES_VERSION as LINE_RULES
-from ledger.lines import Grouper, Line, LineClaim, Point
+from ledger.lines import Grouper, Line, LineClaim, Point, group
 from ledger.state import ClaimState
 
 RULES = f"identity/{IDENTITY_RULES} lines/{LINE_RULES}"
@@ -158,13 +158,20 @@ def live_claims(claims: Iterable[ClaimState]) -> list[ClaimState]:
     return sorted((c for c in claims if c.status != "retracted"), key=lambda c: c.seq)
 
 
-def derive(claims: Iterable[ClaimState], overrides: Sequence[Override]) -> Derived:
-    """Identities and lines of the claims (retracted ones left out) with the overrides."""
+def derive(
+    claims: Iterable[ClaimState], overrides: Sequence[Override], *, resume: bool = True
+) -> Derived:
+    """Identities and lines of the claims (retracted ones left out) with the overrides.
+
+    ``resume=False`` groups from nothing, sharing no state with earlier calls: what
+    ``verify`` and ``rebuild`` use, so a check never rests on a grouping this process
+    kept."""
     live = live_claims(claims)
     identities = cluster([attribution_of(c) for c in live], overrides)
     # Claims without figures too: they make no points, but say which countries and names
     # their source is about, and name "the party" a figure's clause goes on about.
-    lines = group_resuming([line_claim_of(c, identities) for c in live])
+    line_claims = [line_claim_of(c, identities) for c in live]
+    lines = group_resuming(line_claims) if resume else group(line_claims)
     return Derived(identities=identities, lines=lines, claims={c.claim_id: c for c in live})
 
 

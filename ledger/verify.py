@@ -1053,7 +1053,7 @@ def _derived_differences(txn: Txn, claims: Callable[[], Iterable[ClaimState]]) -
     overrides = [
         override_of(parse_entry(data, where=f"entry {seq}")) for seq, data in override_entries(txn)
     ]
-    return derived_differences(txn, derive(claims(), overrides))
+    return derived_differences(txn, derive(claims(), overrides, resume=False))
 
 
 def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
@@ -1073,6 +1073,6 @@ def rebuild_projections(store: Store, *, apply: bool = True) -> RebuildReport:
                 override_of(parse_entry(data, where=f"entry {seq}"))
                 for seq, data in override_entries(txn)
             ]
-            found = derive(state.claims.values(), overrides)
+            found = derive(state.claims.values(), overrides, resume=False)
             write_derived(txn, plan_write(keyed(derived_rows(found)), None), entries)
     return RebuildReport(entries, differences)

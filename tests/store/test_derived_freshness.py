@@ -209,3 +209,21 @@ def test_the_keeper_refreshes_after_appends_in_the_background(
         assert keeper.refreshes <= 1 + 5 * 2  # at most one per append, plus the catch-up
     finally:
         keeper.stop()
+
+
+def test_verify_and_rebuild_group_from_nothing_not_from_the_kept_grouping(
+    ledger: Ledger, writer_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh resumes from the grouping this process kept (decision 0032); a check
+    must not rest on it: ``verify`` and ``rebuild`` derive the lines afresh."""
+    from ledger import derived
+
+    ingest(ledger, writer_key, [0, 1])
+    ledger.refresh_derived()  # leaves a resumable grouping of this log in the process
+
+    def kept(*_: object) -> None:
+        raise AssertionError("a check used the kept grouping")
+
+    monkeypatch.setattr(derived, "group_resuming", kept)
+    verify_store(ledger.store)  # raises on a difference
+    rebuild_projections(ledger.store)
