@@ -21,9 +21,19 @@ processes, each verifying its share of ``--baseline-signatures`` Ed25519 signatu
 cycled; one public key object); total signatures / wall time from a common start
 barrier to the last result. Also shown: the same with one process.
 
+Also reported for every run: CPU time (user + system of the verify process and its
+workers, from ``wait4``, which a loaded machine does not inflate as it does wall time),
+and with sampling each process's own high-water mark (``VmHWM``, sampled every 20 ms; the
+main process's exact one from ``wait4``) and their sum.
+
 Goals: verify entries/s >= 0.8 x baseline verifies/s; peak RSS < 200 MB.
 
     .venv/bin/python benchmarks/verify.py [--entries 1000000] [--repeat 3]
+    .venv/bin/python benchmarks/verify.py --once [--database-url postgresql+psycopg://...]
+
+``--once``: one sampled run and no baseline (a 1,000,000-entry verify on a shared machine
+takes long enough). ``--database-url``: verify the fixture built in that database
+(``benchmarks/fixture.py --database-url``; home ``ledger-<entries>-<database>``).
 """
 
 from __future__ import annotations
@@ -46,7 +56,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from benchmarks.fixture import DATABASE, default_path, ensure_fixture, fixture_env
+from benchmarks.fixture import (
+    DATABASE,
+    default_path,
+    default_pg_path,
+    ensure_fixture,
+    fixture_env,
+    is_complete,
+)
 
 POOL = 256  # distinct (signature, message) pairs per baseline process
 GOAL_RATIO = 0.8
@@ -103,6 +120,13 @@ class VerifyRun:
     tree_rss_mb: float  # sampled peak of the summed RSS (counts shared pages repeatedly)
     processes: int  # most processes seen in the tree at once
     output: str
+    cpu_seconds: float = 0.0  # user + system of the verify process and its workers (wait4)
+    hwm_mb: tuple[float, ...] = ()  # each process's own high-water mark, largest first
+
+    @property
+    def hwm_sum_mb(self) -> float:
+        """The processes' high-water marks added up (an upper bound on the tree's peak)."""
+        return sum(self.hwm_mb)
 
     @property
     def peak_mb(self) -> float:
@@ -141,6 +165,18 @@ def _rss_kb(pid: int) -> int:
         return 0
 
 
+def _hwm_kb(pid: int) -> int:
+    """The process's own resident high-water mark (VmHWM), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 def _pss_kb(pid: int) -> int:
     """Proportional set size; the RSS where smaps_rollup is unavailable (kernel < 4.14)."""
     try:
@@ -160,20 +196,25 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_pss_kb, self.peak_rss_kb, self.most = 0, 0, 0
+        self.hwm_kb: dict[int, int] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
             pids = _tree(self.pid)
+            for p in pids:
+                self.hwm_kb[p] = max(self.hwm_kb.get(p, 0), _hwm_kb(p))
             self.peak_pss_kb = max(self.peak_pss_kb, sum(_pss_kb(p) for p in pids))
             self.peak_rss_kb = max(self.peak_rss_kb, sum(_rss_kb(p) for p in pids))
             self.most = max(self.most, len(pids))
             self.stop.wait(self.interval)
 
 
-def run_verify(home: Path, timeout: float | None, *, sample: bool) -> VerifyRun:
+def run_verify(
+    home: Path, timeout: float | None, *, sample: bool, database_url: str | None = None
+) -> VerifyRun:
     """One ``verify`` run; ``sample``: also sample the process tree's memory (slows it)."""
-    env = {**os.environ, **fixture_env(home)}
+    env = {**os.environ, **fixture_env(home, database_url)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -200,6 +241,8 @@ def run_verify(home: Path, timeout: float | None, *, sample: bool) -> VerifyRun:
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"verify exited with {proc.returncode}:\n{stdout}{stderr}")
+    main_kb = max(sampler.hwm_kb.get(proc.pid, 0), usage.ru_maxrss)
+    others = [kb for pid, kb in sampler.hwm_kb.items() if pid != proc.pid]
     return VerifyRun(
         seconds=seconds,
         maxrss_mb=usage.ru_maxrss / 1024,  # Linux: kilobytes
@@ -207,6 +250,10 @@ def run_verify(home: Path, timeout: float | None, *, sample: bool) -> VerifyRun:
         tree_rss_mb=sampler.peak_rss_kb / 1024,
         processes=sampler.most,
         output=stdout.strip(),
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        hwm_mb=tuple(kb / 1024 for kb in sorted([main_kb, *others], reverse=True))
+        if sample
+        else (),
     )
 
 
@@ -247,7 +294,12 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=None, help="kill a verify run after this many seconds"
     )
+    parser.add_argument("--database-url", default=None, help="the fixture's database")
+    parser.add_argument("--once", action="store_true", help="one sampled run, no baseline")
     args = parser.parse_args()
+    if args.once or args.database_url:
+        once(args)
+        return
     cpus = os.cpu_count() or 1
     print(
         f"machine: {platform.machine()} {cpus} cpus, python {platform.python_version()}, "
@@ -314,6 +366,41 @@ def main() -> None:
         f"   process tree: PSS {memory.tree_pss_mb:,.0f} MB, "
         f"RSS summed {memory.tree_rss_mb:,.0f} MB"
     )
+
+
+def once(args: argparse.Namespace) -> None:
+    """One sampled ``verify`` of the fixture (SQLite, or ``--database-url``): wall and CPU
+    time, and memory per process. The fixture must exist (PostgreSQL fixtures are built
+    with ``benchmarks/fixture.py --database-url``)."""
+    url = args.database_url
+    if args.path is not None:
+        home = args.path
+    elif url:
+        home = default_pg_path(args.entries, url)
+    else:
+        home = default_path(args.entries)
+    if not is_complete(home, args.entries):
+        raise SystemExit(f"{home}: no complete fixture of {args.entries:,} entries")
+    load = os.getloadavg()
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cpus, python "
+        f"{platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(f"fixture: {home} ({url or 'SQLite'})", flush=True)
+    run = run_verify(home, args.timeout, sample=True, database_url=url)
+    load = os.getloadavg()
+    print(
+        f"verify {args.entries:,} entries: wall {run.seconds:,.1f} s, CPU {run.cpu_seconds:,.1f} s "
+        f"(the process and its workers), {args.entries / run.cpu_seconds:,.0f} entries per "
+        f"CPU second; load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(
+        f"memory: high-water marks {', '.join(f'{mb:,.0f}' for mb in run.hwm_mb)} MB "
+        f"(largest first; the main process's from wait4: {run.maxrss_mb:,.0f} MB), summed "
+        f"{run.hwm_sum_mb:,.0f} MB; sampled peaks of the tree: PSS {run.tree_pss_mb:,.0f} MB, "
+        f"RSS {run.tree_rss_mb:,.0f} MB, {run.processes} processes"
+    )
+    print(f"verify said: {' '.join(run.output.split()) or '-'}")
 
 
 if __name__ == "__main__":

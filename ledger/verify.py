@@ -74,7 +74,7 @@ from ledger.state import (
     subject_of,
 )
 from ledger.statelog import StateReplay, check_state_table
-from ledger.statemap import StateMap
+from ledger.statemap import StateMap, bucket_bits_for
 from ledger.store import Store, StoredCheckpoint, StoredEntry, Txn
 from ledger.store.derived import (
     derived_differences,
@@ -277,6 +277,21 @@ def worker_count(workers: int | None, size: int) -> int:
 # -- the join ------------------------------------------------------------------------------------
 
 
+def replay_map(size: int | None) -> StateMap:
+    """The empty lean map a verification replays the claim-state map into.
+
+    Given the log's size (an upper bound on its map keys: an entry writes at most one), its
+    dense levels are sized once for that many keys, 4 to 8 keys a bucket at the end, and
+    never rebuilt. A map left to grow rebuilds itself each time its keys quadruple, and a
+    rebuild holds every record twice, as Python tuples (~190 bytes a key), beside the
+    map: at 1,000,000 entries that doubled the join process's high-water mark for a map
+    of ~90 bytes a key (decision 0035). Without a size (a stream of unknown length) the
+    map grows as keys come."""
+    if size is None:
+        return StateMap(lean=True)
+    return StateMap(lean=True, bits=max(0, bucket_bits_for(size) - 2))
+
+
 class _Recent(OrderedDict[str, SourceState]):
     """The most recently used sources (claims mostly cite a source registered just before)."""
 
@@ -308,7 +323,10 @@ class LogChecker:
         chunk_bits: int = CHUNK_BITS,
         nodes: Store | None = None,
         blobs: Callable[[str], bytes | None] | None = None,
+        size_hint: int | None = None,
     ) -> None:
+        """``size_hint``: how many entries the walk will join (the log's size), to size the
+        claim-state map replay once (``replay_map``); None: it grows as keys come."""
         self.index = index
         self.blobs = blobs
         """Sources' bytes by sha256, to check quotes of claims citing an earlier chunk's source."""
@@ -338,7 +356,7 @@ class LogChecker:
         self._expected: Checkpoint | None = None
         self._expected_note: str | None = None
         self._expected_size: int | None = None
-        self.state = StateReplay()
+        self.state = StateReplay(replay_map(size_hint))
         """The claim-state map replayed from the entries (decision 0012)."""
         self._state_checks: list[Checkpoint] = []
 
@@ -686,7 +704,12 @@ def verify_store(
     with store.reader() as txn:
         keys = key_states(txn.key_entries(size))
     checker = LogChecker(
-        StoreIndex(store), keys, chunk_bits=chunk_bits, nodes=store, blobs=store.blob
+        StoreIndex(store),
+        keys,
+        chunk_bits=chunk_bits,
+        nodes=store,
+        blobs=store.blob,
+        size_hint=size,
     )
     if older_checkpoint is not None:
         checker.expect(older_checkpoint)
