@@ -441,12 +441,23 @@ def start_ledger(
     extra_env: dict[str, str],
     root: Path = ROOT,
     timeout: int = 60,
+    query_only: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``claims-ledger serve`` running the code of the tree at ``root`` (``timeout``: its
-    requests' time limit, seconds)."""
+    requests' time limit, seconds). ``query_only``: from a home without key files, so its
+    workers only answer queries (docs/operations.md) and keep no derived caches: a signing
+    worker first brings identities and lines up to the log in the background, which on a
+    fixture that never derived them is minutes of CPU beside the requests measured."""
     from benchmarks.fixture import fixture_env
 
     env = {**os.environ, **fixture_env(home, url), "PYTHONPATH": str(root), **extra_env}
+    if query_only:  # a home without key files, on the fixture's database
+        bare_home = home.with_name(f"{home.name}-query-only")
+        bare_home.mkdir(exist_ok=True)
+        env["LEDGER_HOME"] = str(bare_home)
+        env["LEDGER_DATABASE_URL"] = url or f"sqlite:///{home / 'ledger.sqlite3'}"
+        env.pop("LEDGER_KEY_PASSPHRASE", None)
+        env.pop("LEDGER_KEY_PASSPHRASE_FILE", None)
     exe = Path(sys.executable).with_name("claims-ledger")
     proc = subprocess.Popen(
         [
@@ -674,6 +685,12 @@ def main() -> None:
     parser.add_argument("--ledger-only", action="store_true", help="skip the bare app")
     parser.add_argument("--no-healthz", action="store_true", help="skip /healthz under load")
     parser.add_argument(
+        "--query-only",
+        action="store_true",
+        help="serve the ledger (and --before) as query-only workers, from a home without key files "
+        "(mutating queries then fail: use with queries that only read)",
+    )
+    parser.add_argument(
         "--before",
         type=Path,
         default=None,
@@ -735,14 +752,16 @@ def main() -> None:
             try:
                 lport = free_port()
                 extra = dict(item.split("=", 1) for item in args.env)
-                ledger = start_ledger(home, url, lport, workers, extra)
+                ledger = start_ledger(home, url, lport, workers, extra, query_only=args.query_only)
                 servers.append(ledger)
                 lbase = f"http://127.0.0.1:{lport}"
                 before: subprocess.Popen[bytes] | None = None
                 obase = ""
                 if args.before is not None:
                     oport = free_port()
-                    before = start_ledger(home, url, oport, workers, {}, root=args.before)
+                    before = start_ledger(
+                        home, url, oport, workers, {}, root=args.before, query_only=args.query_only
+                    )
                     servers.append(before)
                     obase = f"http://127.0.0.1:{oport}"
                 sample = sample_values(lbase)
