@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.canonical import canonical_json_typed
-from ledger.entries import Body, ClaimExtracted, sign_body
+from ledger.entries import Body, ClaimExtracted, SignedEntry, sign_body
 from ledger.queries import figure
 from ledger.state import extracted_claim
 from ledger.store.sql import (
@@ -26,10 +26,8 @@ from ledger.store.sql import (
 from tests.property.test_parse_fast import KEY, claims, quantities
 
 
-@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"))
-def test_extracted_claim_row_shortcut_matches_the_state_row(
-    payload: ClaimExtracted, seq: int, published: str | None
-) -> None:
+def signed(payload: ClaimExtracted, seq: int) -> SignedEntry:
+    """``payload`` as the ``seq``-th entry of a test log, signed."""
     body = Body(
         log="claims-ledger/test",
         seq=seq,
@@ -39,7 +37,14 @@ def test_extracted_claim_row_shortcut_matches_the_state_row(
         signer=KEY.key_id,
         payload=payload,
     )
-    entry = sign_body(body, KEY)
+    return sign_body(body, KEY)
+
+
+@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"))
+def test_extracted_claim_row_shortcut_matches_the_state_row(
+    payload: ClaimExtracted, seq: int, published: str | None
+) -> None:
+    entry = signed(payload, seq)
     assert extracted_claim_values(entry, payload, published) == claim_values(
         extracted_claim(entry, payload, published)
     )
@@ -79,16 +84,7 @@ def test_a_claim_row_reads_back_as_the_state_that_wrote_it_without_validating_ag
     """``_claim_state`` builds the row's nested models unvalidated (the store wrote them
     from validated entries): the same objects as the validating reference, and as the
     state the row was written from, nested models of the same classes with every field."""
-    body = Body(
-        log="claims-ledger/test",
-        seq=seq,
-        prev=None,
-        ts="2024-03-20T12:00:00.000000Z",
-        kind="claim.extracted",
-        signer=KEY.key_id,
-        payload=payload,
-    )
-    state = extracted_claim(sign_body(body, KEY), payload, published)
+    state = extracted_claim(signed(payload, seq), payload, published)
     row = _RawRow(dict(zip(_CLAIM_COLUMNS, claim_values(state), strict=True)))
     fast, reference = _claim_state(row), _claim_state_validated(row)
     assert fast == reference == state
