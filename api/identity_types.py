@@ -287,12 +287,14 @@ class ClaimLineFilterInput:
     min_sources: int = 1
 
 
-def page_size(first: int) -> int:
-    if not 1 <= first <= MAX_PAGE:
+def page_size(value: int, argument: str = "first") -> int:
+    """``value`` if it is a page size (1 to ``MAX_PAGE``), else BAD_USER_INPUT naming the
+    ``argument`` it was given in."""
+    if not 1 <= value <= MAX_PAGE:
         raise GraphQLError(
-            f"first must be between 1 and {MAX_PAGE}", extensions={"code": "BAD_USER_INPUT"}
+            f"{argument} must be between 1 and {MAX_PAGE}", extensions={"code": "BAD_USER_INPUT"}
         )
-    return first
+    return value
 
 
 def page_info(cursors: list[str], *, has_next: bool, has_previous: bool) -> PageInfo:

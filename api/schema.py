@@ -40,8 +40,6 @@ from ledger.errors import (
 )
 from ledger.queries import ClaimFilter, ClaimOrder, OrderField, position_of
 
-MAX_PAGE = 100
-
 
 def _unset_to_none(value: object) -> object:
     return None if value is strawberry.UNSET else value
@@ -90,14 +88,6 @@ def _order(order_by: t.ClaimOrderInput | None) -> ClaimOrder:
     return ClaimOrder(field, descending=order_by.direction == t.OrderDirection.DESC)
 
 
-def _page_size(first: int) -> int:
-    if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(
-            f"first must be between 1 and {MAX_PAGE}", extensions={"code": "BAD_USER_INPUT"}
-        )
-    return first
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -125,7 +115,11 @@ class Query:
                 "give first or last, not both", extensions={"code": "BAD_USER_INPUT"}
             )
         backward = last is not None
-        size = _page_size(last if last is not None else (first if first is not None else 50))
+        size = (
+            it.page_size(last, "last")
+            if last is not None
+            else it.page_size(first if first is not None else 50)
+        )
         start = parse_claim_cursor(after, order) if after else None
         end = parse_claim_cursor(before, order) if before else None
         found = ledger.find_claims(
@@ -205,7 +199,7 @@ class Query:
     def sources(
         self, info: Info, first: int = 50, after: str | None = None, publisher: str | None = None
     ) -> t.SourceConnection:
-        size = _page_size(first)
+        size = it.page_size(first)
         after_seq = parse_cursor(after) if after else -1
         found = info.context.ledger.sources(
             limit=size + 1, after_seq=after_seq, publisher=publisher
@@ -226,7 +220,7 @@ class Query:
     def claimants(
         self, info: Info, search: str | None = None, first: int = 50, after: str | None = None
     ) -> it.ClaimantConnection:
-        size = _page_size(first)
+        size = it.page_size(first)
         after_seq = parse_cursor(after) if after else -1
         found = info.context.ledger.claimant_identities(
             search=search, limit=size + 1, after_seq=after_seq
@@ -265,7 +259,7 @@ class Query:
         first: int = 50,
         after: str | None = None,
     ) -> it.ClaimLineConnection:
-        size = _page_size(first)
+        size = it.page_size(first)
         after_seq, after_id = parse_line_cursor(after) if after else (-1, None)
         where = filter or it.ClaimLineFilterInput()
         found = info.context.ledger.claim_lines(
@@ -314,7 +308,7 @@ class Query:
 
     @strawberry.field(description="Entries with their exact bytes, from sequence number `after`+1.")
     def entries(self, info: Info, after: int = -1, first: int = 50) -> list[t.Entry]:
-        size = _page_size(first)
+        size = it.page_size(first)
         start = after + 1
         return [t.Entry(row=row) for row in info.context.ledger.entries(start, start + size)]
 

@@ -87,9 +87,10 @@ def test_depth_token_and_page_limits(server: str) -> None:
         "{ entries(first: 101) { seq } }",
         "{ claimants(first: 101) { edges { cursor } } }",
         "{ claims(first: 0) { totalCount } }",
-        "{ claims(last: 101) { totalCount } }",
     ):
         assert _errors(server, query) == ["first must be between 1 and 100"], query
+    for query in ("{ claims(last: 101) { totalCount } }", "{ claims(last: -1) { totalCount } }"):
+        assert _errors(server, query) == ["last must be between 1 and 100"], query
 
 
 def test_unexpected_errors_are_masked_without_trace_or_sql(served: Served) -> None:
