@@ -123,6 +123,20 @@ def history_until(items: Sequence[HistoryItem], state: ClaimState) -> list[Histo
     return list(items)
 
 
+def check_rating_scale(rating: Rating) -> None:
+    """Refuse a rating whose scale is upside down or whose value lies outside it
+    (schema.org Rating: ``worstRating`` ≤ ``ratingValue`` ≤ ``bestRating``, worst below
+    best). A new review's input rule, not an entry-format rule: reviews already signed
+    keep verifying."""
+    best, worst, value = rating.best, rating.worst, rating.value
+    if best is not None and worst is not None and not worst < best:
+        raise InvalidInput(f"rating worst ({worst}) must be below rating best ({best})")
+    if value is not None and best is not None and value > best:
+        raise InvalidInput(f"rating value ({value}) must not be above rating best ({best})")
+    if value is not None and worst is not None and value < worst:
+        raise InvalidInput(f"rating value ({value}) must not be below rating worst ({worst})")
+
+
 class Ledger:
     """Appends, revisions, reviews, proofs and reads over one store.
 
@@ -448,6 +462,7 @@ class Ledger:
         organisation, with its web address), the ClaimReview's ``author``; without it
         the review is known by its signer key's name only."""
         check_web_url(url, "review url")  # pages link it and ClaimReview hands it on
+        check_rating_scale(rating)  # a ClaimReview's reviewRating lies on its own scale
         if reviewer is not None:  # shown on pages, in exports and by the CLI as written
             check_display_name(reviewer.name, "reviewer name")
         payload = ClaimReviewed(
