@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +41,7 @@ from ledger.export import (
     ClaimRecord,
     claim_json,
     claim_reviews,
+    embeddable_json,
     provenance_graph,
     web_annotation,
 )
@@ -357,26 +357,9 @@ def _render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
     )
 
 
-_EMBED_ESCAPES = {
-    ord("<"): "\\u003c",
-    ord(">"): "\\u003e",
-    ord("&"): "\\u0026",
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
-
-
-def embeddable_json(document: object) -> str:
-    """``document`` as JSON that is safe to paste inside an HTML ``<script>`` element, as
-    ClaimReview markup is meant to be: ``<``, ``>`` and ``&`` (and U+2028/U+2029) are
-    written as ``\\u`` escapes, so a reviewer's name holding ``</script>`` or ``<!--``
-    cannot end the element or start a comment. The JSON's value is unchanged."""
-    return json.dumps(document, ensure_ascii=False, indent=2).translate(_EMBED_ESCAPES)
-
-
 def _json_response(document: object, media_type: str, headers: Mapping[str, str]) -> Response:
     return Response(
-        embeddable_json(document),
+        embeddable_json(document, indent=2),
         media_type=media_type,
         headers={**headers, "x-content-type-options": "nosniff"},
     )

@@ -455,6 +455,25 @@ def documents(
         yield from build(record)
 
 
+_EMBED_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def embeddable_json(document: object, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """``document`` as JSON that is safe to paste inside an HTML ``<script>`` element, as
+    ClaimReview markup is meant to be: ``<``, ``>`` and ``&`` (and U+2028/U+2029) are
+    written as ``\\u`` escapes, so a reviewer's name holding ``</script>`` or ``<!--``
+    cannot end the element or start a comment. The JSON's value is unchanged. The claim
+    URL's answers (``api.pages``) and ``export`` files both write it."""
+    text = json.dumps(document, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+    return text.translate(_EMBED_ESCAPES)
+
+
 def write_export(
     ledger: Ledger,
     fmt: Format,
@@ -476,7 +495,7 @@ def write_export(
                 progress(count)
         return count
     for document in documents(ledger, fmt, base_url=base_url):
-        out.write(json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n")
+        out.write(embeddable_json(document, sort_keys=True) + "\n")
         count += 1
         if progress is not None:
             progress(count)

@@ -33,6 +33,7 @@ from ledger.export import (
 )
 from ledger.instance import Instance
 from ledger.service import Ledger
+from ledger.signing import SigningKey
 from ledger.sources import normalize_text
 from tests.helpers import add_source_with_claims, run_cli, source_bytes
 
@@ -404,3 +405,30 @@ def test_cli_export_writes_the_file_whole(tmp_path: Path) -> None:
     piped = run_cli(home, "export", "--format", "annotations")
     assert piped.returncode == 0
     assert all(json.loads(line)["type"] == "Annotation" for line in piped.stdout.splitlines())
+
+
+def test_export_files_cannot_end_the_script_element_they_are_pasted_into(
+    reviewed: tuple[Ledger, list[str]], log_key: SigningKey
+) -> None:
+    """ClaimReview markup is pasted inside ``<script type="application/ld+json">``: a
+    reviewer named ``</script>…`` must not end it. Every JSON export escapes ``<``, ``>``
+    and ``&`` (the values read back unchanged), as the claim URL's answers do."""
+    ledger, ids = reviewed
+    name = "</script><script>alert(1)</script> & <!-- Desk"
+    ledger.review_claim(
+        log_key,
+        ids[2],
+        follows=ledger.claim(ids[2]).head,
+        rating=Rating(textual="False"),
+        reviewer=Reviewer(name=name, type="Organization"),
+    )
+    for fmt in ("claimreview", "jsonl", "annotations", "prov"):
+        out = io.StringIO()
+        write_export(ledger, fmt, out)  # type: ignore[arg-type]
+        text = out.getvalue()
+        assert "<" not in text and ">" not in text and "&" not in text, fmt
+        assert [json.loads(line) for line in text.splitlines()]  # still JSON Lines
+    out = io.StringIO()
+    write_export(ledger, "claimreview", out)
+    documents_read = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert name in json.dumps(documents_read, ensure_ascii=False)
