@@ -152,11 +152,17 @@ REVIEW = """mutation($input: ReviewClaimInput!) { reviewClaim(input: $input) { _
 BREAKOUT = "</script><script>alert(1)</script><!--"
 
 
-def test_claimreview_export_cannot_end_a_script_element(abused: Abused) -> None:
+def _active_claim(abused: Abused) -> dict[str, str]:
+    """The claim id and head of an active claim of the served ledger."""
     found = post(
         abused, "{ claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
     )
-    node = found.json()["data"]["claims"]["edges"][0]["node"]
+    node: dict[str, str] = found.json()["data"]["claims"]["edges"][0]["node"]
+    return node
+
+
+def test_claimreview_export_cannot_end_a_script_element(abused: Abused) -> None:
+    node = _active_claim(abused)
     reviewed = post(
         abused,
         REVIEW,
@@ -255,10 +261,7 @@ REVIEW_REFUSED = """mutation($input: ReviewClaimInput!) { reviewClaim(input: $in
 def test_reviewer_names_that_do_not_display_as_written_are_refused(
     abused: Abused, name: str
 ) -> None:
-    found = post(
-        abused, "{ claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
-    )
-    node = found.json()["data"]["claims"]["edges"][0]["node"]
+    node = _active_claim(abused)
     with untouched(abused):
         body = post(
             abused,
@@ -277,10 +280,7 @@ def test_reviewer_names_that_do_not_display_as_written_are_refused(
 
 
 def test_reviewer_names_in_other_scripts_are_kept(abused: Abused) -> None:
-    found = post(
-        abused, "{ claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
-    )
-    node = found.json()["data"]["claims"]["edges"][0]["node"]
+    node = _active_claim(abused)
     name = "\u0645\u062f\u0642\u0642 \u200f\u0627\u0644\u062d\u0642\u0627\u0626\u0642 / Jean-Luc M\u00e9lenchon"
     body = post(
         abused,
@@ -294,3 +294,29 @@ def test_reviewer_names_in_other_scripts_are_kept(abused: Abused) -> None:
         },
     ).json()
     assert body["data"]["reviewClaim"]["__typename"] == "ClaimChanged", body
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        ({"ratingValue": 5, "bestRating": 1, "worstRating": 10}, "rating worst (10) must be below"),
+        (
+            {"ratingValue": 6, "bestRating": 5, "worstRating": 1},
+            "rating value (6) must not be above",
+        ),
+    ],
+)
+def test_a_rating_off_its_scale_is_refused_over_http(
+    abused: Abused, scale: dict[str, int], message: str
+) -> None:
+    node = _active_claim(abused)
+    with untouched(abused):
+        body = post(
+            abused,
+            REVIEW_REFUSED,
+            "reviewer",
+            input={"claimId": node["claimId"], "follows": node["head"], "rating": "X", **scale},
+        ).json()
+        result = body["data"]["reviewClaim"]
+        assert result["__typename"] == "InvalidInputError", body
+        assert result["message"].startswith(message), result
