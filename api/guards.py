@@ -57,30 +57,14 @@ parser takes (64 KiB; httptools refuses a longer one with 400) and 64 KiB of hea
 Past them the answer is 431 and the connection is closed."""
 
 
-def _timed_out_head(seconds: float) -> bytes:
-    """The whole 408 answer to a request whose headers did not arrive in time (the
-    request is unknown, so its Accept is too: the body is application/json)."""
-    body = json.dumps(
-        error_body(f"request headers not received within {seconds:g} s", REQUEST_TIMEOUT),
-        separators=(",", ":"),
-    ).encode("utf-8")
+def _closing_answer(status: str, message: str, code: str) -> bytes:
+    """The whole answer, written straight to the transport before the connection closes,
+    to a request whose line and headers never completed (the request is unknown, so its
+    Accept is too: the body is application/json)."""
+    body = json.dumps(error_body(message, code), separators=(",", ":")).encode("utf-8")
     return (
-        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\n"
-        + f"content-length: {len(body)}\r\n".encode("ascii")
-        + b"connection: close\r\n\r\n"
-        + body
-    )
-
-
-def _too_large_head(limit: int) -> bytes:
-    """The whole 431 answer to a request whose line and headers pass ``limit`` bytes."""
-    body = json.dumps(
-        error_body(f"request line and headers over {limit} bytes", HEADERS_TOO_LARGE),
-        separators=(",", ":"),
-    ).encode("utf-8")
-    return (
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-        b"content-type: application/json; charset=utf-8\r\n"
+        f"HTTP/1.1 {status}\r\n".encode("ascii")
+        + b"content-type: application/json; charset=utf-8\r\n"
         + f"content-length: {len(body)}\r\n".encode("ascii")
         + b"connection: close\r\n\r\n"
         + body
@@ -97,8 +81,16 @@ def header_timeout_protocol(
     counted as they arrive, before the parser sees them: it never holds more than the
     limit (give or take the 3 bytes of a blank line split across two reads)."""
 
-    timed_out = _timed_out_head(seconds)
-    too_large = _too_large_head(max_head_bytes)
+    timed_out = _closing_answer(
+        "408 Request Timeout",
+        f"request headers not received within {seconds:g} s",
+        REQUEST_TIMEOUT,
+    )
+    too_large = _closing_answer(
+        "431 Request Header Fields Too Large",
+        f"request line and headers over {max_head_bytes} bytes",
+        HEADERS_TOO_LARGE,
+    )
 
     class HeaderTimeoutProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
