@@ -12,9 +12,13 @@ digits. Each check raises ``InvalidInput`` naming the field, before any query ru
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ledger.echo import echo
 from ledger.errors import InvalidInput
+
+if TYPE_CHECKING:  # ledger.entries imports this module
+    from ledger.entries import Rating
 
 TEXT_LIMIT = 100_000
 """*text* in the entry format: statements, quotes, notes."""
@@ -70,6 +74,20 @@ def check_display_name(value: str, field: str) -> str:
     if not value.strip():
         raise InvalidInput(f"{field} must not be only whitespace")
     return value
+
+
+def check_rating_scale(rating: Rating) -> None:
+    """Refuse a rating whose scale is upside down or whose value lies outside it
+    (schema.org Rating: ``worstRating`` ≤ ``ratingValue`` ≤ ``bestRating``, worst below
+    best). A new review's input rule, not an entry-format rule: reviews already signed
+    keep verifying."""
+    best, worst, value = rating.best, rating.worst, rating.value
+    if best is not None and worst is not None and not worst < best:
+        raise InvalidInput(f"rating worst ({worst}) must be below rating best ({best})")
+    if value is not None and best is not None and value > best:
+        raise InvalidInput(f"rating value ({value}) must not be above rating best ({best})")
+    if value is not None and worst is not None and value < worst:
+        raise InvalidInput(f"rating value ({value}) must not be below rating worst ({worst})")
 
 
 def check_optional(value: str | None, field: str, *, limit: int = SHORT_LIMIT) -> str | None:

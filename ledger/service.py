@@ -53,7 +53,13 @@ from ledger.errors import (
     NotFound,
     SignatureError,
 )
-from ledger.inputs import check_display_name, check_hex, check_optional, check_web_url
+from ledger.inputs import (
+    check_display_name,
+    check_hex,
+    check_optional,
+    check_rating_scale,
+    check_web_url,
+)
 from ledger.proofs import (
     ConsistencyProof,
     InclusionProof,
@@ -121,20 +127,6 @@ def history_until(items: Sequence[HistoryItem], state: ClaimState) -> list[Histo
         if item.entry.hash.hex() == state.head:
             return list(items[: i + 1])
     return list(items)
-
-
-def check_rating_scale(rating: Rating) -> None:
-    """Refuse a rating whose scale is upside down or whose value lies outside it
-    (schema.org Rating: ``worstRating`` ≤ ``ratingValue`` ≤ ``bestRating``, worst below
-    best). A new review's input rule, not an entry-format rule: reviews already signed
-    keep verifying."""
-    best, worst, value = rating.best, rating.worst, rating.value
-    if best is not None and worst is not None and not worst < best:
-        raise InvalidInput(f"rating worst ({worst}) must be below rating best ({best})")
-    if value is not None and best is not None and value > best:
-        raise InvalidInput(f"rating value ({value}) must not be above rating best ({best})")
-    if value is not None and worst is not None and value < worst:
-        raise InvalidInput(f"rating value ({value}) must not be below rating worst ({worst})")
 
 
 class Ledger:
