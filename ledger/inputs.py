@@ -76,6 +76,35 @@ def check_display_name(value: str, field: str) -> str:
     return value
 
 
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
+_MEDIA_TYPE = re.compile(
+    rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;(?:[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*[ \t]*"
+)
+"""RFC 9110 section 8.3.1 ``media-type``: ``type "/" subtype`` then ``;``-separated
+``name=value`` parameters (a token or a quoted string), visible ASCII, spaces and tabs only
+(no ``obs-text``). Written so that every string has at most one way to match (blanks
+before a ``;`` belong to its repetition, blanks after it to its parameter or the next
+repetition's ``;``): no backtracking over the repetitions, so matching stays linear.
+"""
+
+
+def check_media_type(value: str, field: str) -> str:
+    """``value`` if it is a media type as HTTP writes one (``_MEDIA_TYPE``); else
+    ``InvalidInput`` naming ``field`` and the first character that breaks the grammar.
+
+    A new source's input rule, not an entry-format rule: sources already signed with any
+    short text as their media type keep verifying (the raw-source answer then leaves the
+    ``X-Source-Media-Type`` header out)."""
+    if _MEDIA_TYPE.fullmatch(value) is not None:
+        return value
+    bad = next((i for i, ch in enumerate(value) if not " " <= ch <= "~" and ch != "\t"), None)
+    where = f" (U+{ord(value[bad]):04X} at {bad})" if bad is not None else ""
+    raise InvalidInput(
+        f"{field} {echo(value)} is not a media type such as 'text/html; charset=utf-8'{where}"
+    )
+
+
 def check_rating_scale(rating: Rating) -> None:
     """Refuse a rating whose scale is upside down or whose value lies outside it
     (schema.org Rating: ``worstRating`` ≤ ``ratingValue`` ≤ ``bestRating``, worst below

@@ -56,6 +56,7 @@ from ledger.errors import (
 from ledger.inputs import (
     check_display_name,
     check_hex,
+    check_media_type,
     check_optional,
     check_rating_scale,
     check_web_url,
@@ -315,6 +316,8 @@ class Ledger:
                 f"submitted entry: source bytes were given, but the entry is a {entry.kind}, "
                 "not a source.registered"
             )
+        if isinstance(payload, SourceRegistered):
+            check_media_type(payload.media_type, "submitted entry: media_type")
         with self.batch() as batch:
             if isinstance(payload, SourceRegistered) and source is not None:
                 batch.add_blob(payload.sha256, source)

@@ -22,6 +22,9 @@ from starlette.requests import Request
 
 from api import pages
 from api.guards import MAX_HEAD_BYTES
+from ledger.config import Settings
+from ledger.entries import parse_entry
+from ledger.instance import open_instance
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from tests.abuse.conftest import Abused, assert_alive, post, untouched
@@ -117,16 +120,30 @@ def test_raw_source_with_a_media_type_no_header_can_carry(
     writer = _keys(abused).load("ingest")
     payload = source_payload(n).model_copy(update={"media_type": media_type})
     data = _entry(abused, writer, payload, "source.registered")
-    body = post(
-        abused,
-        SUBMIT,
-        "writer",
-        d=base64.b64encode(data).decode(),
-        s=base64.b64encode(source_bytes(n)).decode(),
-    ).json()
-    # The ledger takes it (any short text is a media type in a signed entry) ...
-    assert body["data"]["submitSignedEntry"]["__typename"] == "EntryAccepted", body
-    # ... and its raw bytes are served, without that header.
+    # A new submission with such a media type is refused, naming it, and writes nothing ...
+    with untouched(abused):
+        body = post(
+            abused,
+            SUBMIT,
+            "writer",
+            d=base64.b64encode(data).decode(),
+            s=base64.b64encode(source_bytes(n)).decode(),
+        ).json()
+    answer = body["data"]["submitSignedEntry"]
+    assert answer["__typename"] == "InvalidInputError", body
+    assert "media_type" in answer["message"] and "is not a media type" in answer["message"]
+    # ... but one signed before that input rule still verifies and is served (appended here
+    # past the rule, as an older server took it): its raw bytes, without that header.
+    settings = Settings(
+        home=abused.home, database_url=abused.db_url, passphrase=abused.passphrase.encode()
+    )
+    instance = open_instance(settings)
+    try:
+        with instance.ledger.batch() as batch:
+            batch.add_blob(payload.sha256, source_bytes(n))
+            batch.add_signed(parse_entry(data, where="test entry"))
+    finally:
+        instance.close()
     response = abused.http.get(f"{abused.url}/sources/{payload.sha256}/raw")
     assert response.status_code == 200, response.text[:300]
     assert response.content == source_bytes(n)

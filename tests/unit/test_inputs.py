@@ -4,7 +4,11 @@ naming the field; entry bytes holding such strings are refused as ``FormatError`
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.entries import (
     ClaimChanges,
@@ -16,7 +20,7 @@ from ledger.entries import (
     sign_body,
 )
 from ledger.errors import FormatError, InvalidInput
-from ledger.inputs import check_hex, check_string
+from ledger.inputs import check_hex, check_media_type, check_string
 from ledger.queries import ClaimFilter
 from tests.unit.test_entries import KEY, _body
 
@@ -108,3 +112,60 @@ def test_claim_filters_refuse_unstorable_or_unbounded_strings(
 ) -> None:
     with pytest.raises(InvalidInput, match=f"^{label} .*{message}"):
         ClaimFilter(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "text/plain",
+        "text/html; charset=utf-8",
+        "text/html;charset=UTF-8",
+        'text/plain; charset="utf-8"; format=flowed',
+        'application/x-thing; q="a \\"quoted\\" \\\\ value"',
+        "application/vnd.api+json",
+        "text/plain ;\tcharset=us-ascii",
+        "text/plain;",
+    ],
+)
+def test_media_types_as_http_writes_them_pass(value: str) -> None:
+    assert check_media_type(value, "media_type") == value
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("text/plain; x=\r\nSet-Cookie: pwned=1", "U+000D at 14"),
+        ("text/plain; name=\u0100\u4e2d", "U+0100 at 17"),
+        ("text/plain\x1b[31m", "U+001B at 10"),
+        ("text/plain; x=\x7f", "U+007F at 14"),
+        ("text", ""),
+        ("text/", ""),
+        ("/plain", ""),
+        ("text/plain; charset=", ""),
+        ('text/plain; x="unterminated', ""),
+        ("text/pla in", ""),
+        ("", ""),
+    ],
+)
+def test_other_media_types_are_refused_naming_the_character(value: str, named: str) -> None:
+    with pytest.raises(InvalidInput, match="media_type .* is not a media type") as raised:
+        check_media_type(value, "media_type")
+    assert named in str(raised.value)
+
+
+@given(st.text(max_size=80))
+def test_an_accepted_media_type_is_safe_in_a_header(value: str) -> None:
+    try:
+        check_media_type(value, "media_type")
+    except InvalidInput:
+        return
+    assert all(" " <= ch <= "~" or ch == "\t" for ch in value)
+    assert "/" in value
+
+
+def test_media_type_check_is_linear_on_hostile_input() -> None:
+    for hostile in ("a/b" + "; " * 50_000 + "\x01", "a/b;x=" + '"' + "\\a" * 50_000, "a" * 100_000):
+        start = time.process_time()
+        with pytest.raises(InvalidInput):
+            check_media_type(hostile, "media_type")
+        assert time.process_time() - start < 1.0, hostile[:20]
