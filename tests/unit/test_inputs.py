@@ -148,7 +148,7 @@ def test_media_types_as_http_writes_them_pass(value: str) -> None:
     ],
 )
 def test_other_media_types_are_refused_naming_the_character(value: str, named: str) -> None:
-    with pytest.raises(InvalidInput, match="media_type .* is not a media type") as raised:
+    with pytest.raises(InvalidInput, match=r"media_type .* is not a media type") as raised:
         check_media_type(value, "media_type")
     assert named in str(raised.value)
 
