@@ -1,0 +1,267 @@
+"""docs/examples/independent_verifier.py, a verifier written from the docs alone, against a
+real server on 127.0.0.1: a ledger built with the CLI (sources, claims, a revision, reviews,
+a retraction, a key registered and revoked, a log key rotation, a claimant link) passes;
+copies of it tampered in the database (an entry byte, a projection field, a claim's last
+entry dropped, a checkpoint root re-signed by the log key) fail with exit status 2, naming
+the place.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from tests.api.conftest import launch
+from tests.conftest import SEED
+from tests.helpers import ROOT, run_cli
+
+VERIFIER = ROOT / "docs" / "examples" / "independent_verifier.py"
+PW = {"LEDGER_KEY_PASSPHRASE": "pw"}
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("independent_verifier", VERIFIER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+verifier = _load()
+
+
+def cli(home: Path, *args: str) -> str:
+    done = run_cli(home, *args, **PW)
+    assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def claim_ids(home: Path) -> list[str]:
+    return [c["claim_id"] for c in json.loads(cli(home, "claims", "--json"))["claims"]]
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A ledger holding every kind of entry the CLI writes; its log ends with a review."""
+    base = tmp_path_factory.mktemp("independent")
+    home, docs = base / "home", base / "docs"
+    docs.mkdir()
+    (docs / "grain.md").write_text(
+        "# Grain exports rise\n\nAgriculture Minister Ana Lopez said on Friday that the country "
+        "exported more than 12,000 tons of wheat in March.\n\nThe ministry's annual report "
+        "estimates that about 40 percent of farms now use irrigation.\n"
+    )
+    (docs / "beds.txt").write_text(
+        "Health Minister Maria Chen said on Wednesday that 350 new hospital beds would open by June.\n"
+    )
+    cli(home, "ingest", str(SEED))
+    cli(home, "ingest", str(docs / "grain.md"))
+    seed_claims, grain = claim_ids(home)[:4], claim_ids(home)[4:]
+    first, second, _, fourth = seed_claims
+    cli(
+        home,
+        "claim",
+        "revise",
+        first,
+        "--statement",
+        "North Korea sent about 7,000 containers.",
+        "--reason",
+        "shorter",
+    )
+    cli(
+        home,
+        "claim",
+        "review",
+        first,
+        "--rating",
+        "Mostly true",
+        "--value",
+        "4",
+        "--best",
+        "5",
+        "--worst",
+        "1",
+    )
+    cli(home, "claim", "retract", fourth, "--reason", "not a claim")
+    cli(home, "keys", "create", "alice", "--role", "reviewer")
+    cli(home, "claim", "review", second, "--rating", "True", "--key", "alice")
+    cli(home, "keys", "revoke", "alice", "--reason", "left")
+    keys = {
+        k["name"]: k["verifier_key"]
+        for k in json.loads(cli(home, "keys", "list", "--json"))["keys"]
+    }
+    cli(home, "keys", "rotate-log", "--reason", "yearly")
+    cli(home, "ingest", str(docs / "beds.txt"))
+    cli(home, "link", second, grain[0], "--reason", "same desk", "--key", "log-2")
+    cli(home, "claim", "review", grain[1], "--rating", "False", "--key", "log-2")
+    cli(home, "verify")
+    keys["log-2"] = {
+        k["name"]: k["verifier_key"]
+        for k in json.loads(cli(home, "keys", "list", "--json"))["keys"]
+    }["log-2"]
+    return home, {"old": keys["log"], "new": keys["log-2"], "last_claim": grain[1], "first": first}
+
+
+def copy_of(home: Path, to: Path) -> Path:
+    shutil.copytree(home, to)
+    return to
+
+
+@pytest.fixture
+def served() -> Iterator[Callable[[Path], str]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def serve(home: Path) -> str:
+        proc, url = launch(home, f"sqlite:///{home / 'ledger.sqlite3'}")
+        procs.append(proc)
+        return url
+
+    yield serve
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run_verifier(url: str, vkey: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = verifier.main([url, vkey])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def edit(home: Path, *statements: str, params: tuple[object, ...] = ()) -> None:
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    with db:
+        for i, sql in enumerate(statements):
+            db.execute(sql, params if i == len(statements) - 1 else ())
+    db.close()
+
+
+def test_an_honest_ledger_passes_under_the_old_and_the_new_log_key(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, keys = ledger
+    url = served(home)
+    for vkey in (keys["old"], keys["new"]):
+        code, out = run_verifier(url, vkey, capsys)
+        assert code == 0, out
+        assert "ok 21 entries" in out and "7 claims" in out and "3 sources" in out, out
+
+
+def test_a_key_of_another_log_is_refused(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, _ = ledger
+    public = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    kid = verifier.note_key_id("claims-ledger/local", 1, public).hex()
+    typed = base64.b64encode(bytes([1]) + public).decode()
+    stranger = f"claims-ledger/local+{kid}+{typed}"
+    code, out = run_verifier(served(home), stranger, capsys)
+    assert code == 2 and "not one of this log's log keys" in out, out
+
+
+def test_one_entry_byte_changed_is_named(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, keys = ledger
+    copy = copy_of(home, tmp_path / "copy")
+    db = sqlite3.connect(copy / "ledger.sqlite3")
+    data = bytes(db.execute("SELECT data FROM entries WHERE seq = 10").fetchone()[0])
+    db.close()
+    forged = data.replace(b"about 7,000", b"about 8,000")
+    assert forged != data
+    edit(
+        copy,
+        "DROP TRIGGER entries_no_update",
+        "UPDATE entries SET data = ? WHERE seq = 10",
+        params=(forged,),
+    )
+    code, out = run_verifier(served(copy), keys["old"], capsys)
+    assert code == 2 and "entry 10" in out, out
+
+
+def test_a_projection_field_changed_is_named(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, keys = ledger
+    copy = copy_of(home, tmp_path / "copy")
+    edit(
+        copy,
+        "UPDATE claims SET statement = 'North Korea sent 70,000 containers.' WHERE claim_id = ?",
+        params=(keys["first"],),
+    )
+    code, out = run_verifier(served(copy), keys["new"], capsys)
+    assert code == 2 and f"claim {keys['first']}: statement is" in out, out
+
+
+def test_the_last_entry_of_a_claim_dropped_is_named(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The log's last entry (a review) removed with its checkpoint, tree nodes and map write:
+    what is left is a consistent, signed log of 20 entries, but the claim still shows the review."""
+    home, keys = ledger
+    copy = copy_of(home, tmp_path / "copy")
+    edit(
+        copy,
+        "DROP TRIGGER entries_no_delete",
+        "DROP TRIGGER checkpoints_no_delete",
+        "DROP TRIGGER tree_nodes_no_delete",
+        "DROP TRIGGER state_map_leaves_no_delete",
+        "DELETE FROM checkpoints WHERE size = 21",
+        "DELETE FROM state_map_leaves WHERE seq = 20",
+        "DELETE FROM entries WHERE seq = 20",
+    )
+    code, out = run_verifier(served(copy), keys["new"], capsys)
+    assert code == 2 and f"claim {keys['last_claim']}:" in out, out
+
+
+def test_a_checkpoint_root_re_signed_by_the_log_key_is_named(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, keys = ledger
+    copy = copy_of(home, tmp_path / "copy")
+    db = sqlite3.connect(copy / "ledger.sqlite3")
+    note = db.execute("SELECT note FROM checkpoints WHERE size = 21").fetchone()[0]
+    db.close()
+    lines = note.split("\n")
+    lines[2] = base64.b64encode(bytes(32)).decode()
+    text = "\n".join(lines[:4]) + "\n"
+    key = load_pem_private_key((copy / "keys" / "log-2.key.pem").read_bytes(), b"pw")
+    assert isinstance(key, Ed25519PrivateKey)
+    public = key.public_key().public_bytes_raw()
+    signature = verifier.note_key_id("claims-ledger/local", 1, public) + key.sign(text.encode())
+    forged = f"{text}\n\u2014 claims-ledger/local {base64.b64encode(signature).decode()}\n"
+    edit(
+        copy,
+        "DROP TRIGGER checkpoints_no_update",
+        "UPDATE checkpoints SET note = ?, root = ? WHERE size = 21",
+        params=(forged, bytes(32)),
+    )
+    code, out = run_verifier(served(copy), keys["new"], capsys)
+    assert code == 2 and "/checkpoint: its root" in out and "first 21 entries" in out, out
