@@ -265,3 +265,26 @@ def test_a_checkpoint_root_re_signed_by_the_log_key_is_named(
     )
     code, out = run_verifier(served(copy), keys["new"], capsys)
     assert code == 2 and "/checkpoint: its root" in out and "first 21 entries" in out, out
+
+
+def test_a_source_byte_changed_is_named(
+    ledger: tuple[Path, dict[str, str]],
+    served: Callable[[Path], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, keys = ledger
+    copy = copy_of(home, tmp_path / "copy")
+    db = sqlite3.connect(copy / "ledger.sqlite3")
+    rows = db.execute("SELECT sha256, data FROM source_blobs").fetchall()
+    sha, data = next((s, d) for s, d in rows if b"350 new" in bytes(d))
+    db.close()
+    forged = bytes(data).replace(b"350 new", b"530 new")
+    edit(
+        copy,
+        "DROP TRIGGER source_blobs_no_update",
+        "UPDATE source_blobs SET data = ? WHERE sha256 = ?",
+        params=(forged, sha),
+    )
+    code, out = run_verifier(served(copy), keys["new"], capsys)
+    assert code == 2 and f"source {sha} (entry 17): its raw bytes do not hash to it" in out, out
