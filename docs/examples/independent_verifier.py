@@ -272,7 +272,6 @@ def check_payload(kind: str, v: int, p: object, where: str) -> dict:
             isinstance(p["roles"], list) and set(p["roles"]) <= {"admin", "writer", "reviewer"},
             f"{w}.roles",
         )
-        need(len(set(p["roles"])) == len(p["roles"]), f"{w}.roles: duplicates")
     elif kind == "log.key.rotated":
         need(v >= 2, f"{where}: log.key.rotated exists from version 2 on")
         p = fields(p, {"key_id", "name", "algorithm", "public_key", "reason", "accept"}, w)

@@ -2,8 +2,8 @@
 real server on 127.0.0.1: a ledger built with the CLI (sources, claims, a revision, reviews,
 a retraction, a key registered and revoked, a log key rotation, a claimant link) passes;
 copies of it tampered in the database (an entry byte, a projection field, a claim's last
-entry dropped, a checkpoint root re-signed by the log key) fail with exit status 2, naming
-the place.
+entry dropped, a checkpoint root re-signed by the log key, a source byte) fail with exit
+status 2, naming the place; a head checkpoint missing a required witness cosignature too.
 """
 
 from __future__ import annotations
@@ -18,12 +18,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from ledger.config import Settings
 from tests.api.conftest import launch
 from tests.conftest import SEED
+from tests.e2e.test_witnessed_log import (
+    INGEST,
+    Served,
+    _log_vkey,
+    _served_note,
+    _stop,
+    setup,  # noqa: F401  (the fixture: a ledger and its three witnesses)
+)
 from tests.helpers import ROOT, run_cli
 
 VERIFIER = ROOT / "docs" / "examples" / "independent_verifier.py"
@@ -288,3 +298,40 @@ def test_a_source_byte_changed_is_named(
     )
     code, out = run_verifier(served(copy), keys["new"], capsys)
     assert code == 2 and f"source {sha} (entry 17): its raw bytes do not hash to it" in out, out
+
+
+def test_witness_cosignatures_are_checked(
+    setup: tuple[Settings, list[Served], str],  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Three witnesses cosign the head: verified with all three; once one is stopped and an
+    entry appended, the head lacks its cosignature and the verifier names it."""
+    settings, witnesses, token = setup
+    witnesses_file = (tmp_path / "witnesses.path").read_text()
+    proc, url = launch(
+        settings.home, settings.database_url, env={"LEDGER_WITNESSES": witnesses_file}
+    )
+    try:
+        _served_note(url, 1 + 3)
+        key = _log_vkey(url)
+        vkeys = [w.vkey.vkey() for w in witnesses]
+        argv = [url, key, *[arg for v in vkeys for arg in ("--witness", v)]]
+        assert verifier.main(argv) == 0, capsys.readouterr().err
+        _stop(witnesses[2].proc)
+        answer = httpx.post(
+            f"{url}/graphql",
+            json={"query": INGEST, "variables": {"t": "The mayor said 12 bridges would close."}},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answer.json()["data"]["ingestSource"]["__typename"] == "SourceIngested"
+        _served_note(url, 1 + 2)
+        capsys.readouterr()
+        assert verifier.main(argv) == 2
+        name = vkeys[2].split("+")[0]
+        assert f"/checkpoint: no cosignature from witness {name}" in capsys.readouterr().err
+        assert verifier.main(argv[:-2]) == 0, capsys.readouterr().err
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
