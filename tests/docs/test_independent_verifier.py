@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -335,3 +336,50 @@ def test_witness_cosignatures_are_checked(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _doc_blocks(name: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", (ROOT / "docs" / name).read_text(), re.S)
+
+
+def test_the_docs_worked_examples_pass_the_verifiers_own_checks() -> None:
+    """entries.md's log (version 2 entries 0-2, then the rotation), its version 1 entry 0,
+    merkle-and-checkpoints.md's checkpoint and state-map.md's proofs."""
+    blocks = [b.strip().encode() for b in _doc_blocks("formats/entries.md", "json")]
+    v2, v1_entry_0, rotation = blocks[:3], blocks[3], blocks[4]
+    log = verifier.Log()
+    for data in [*v2, rotation]:
+        log.add(data)
+    assert (
+        log.leaves[-1].hex() == "0e16471303c7917663c0b4f6ae3473c51b38fe995434a383af2d99f038b017d9"
+    )
+    assert log.log_key_at(3) != log.log_key_at(4)
+    old = verifier.Log()
+    old.add(v1_entry_0)
+    assert old.leaves[0].hex().startswith("a099200d")
+    forged = verifier.Log()
+    with pytest.raises(verifier.Failed, match="entry 0: signature does not verify"):
+        forged.add(v2[0].replace(b'"name":"log"', b'"name":"lag"'))
+
+    vkey = "claims-ledger/example+90e7248d+AUxDqoVuXkjMQK8SuztmqevZuR1RSMEGh0ySuwYiUzQa"
+    name, public = verifier.parse_vkey(vkey, 1, "example key")
+    note = next(
+        b
+        for b in _doc_blocks("formats/merkle-and-checkpoints.md", "")
+        if b.startswith("claims-ledger/example\n5\n")
+    )
+    text = verifier.check_note(note, name, public, "example", [])
+    leaves = [verifier.sha256(b"\x00" + f"example entry {i}".encode()) for i in range(5)]
+    assert verifier.checkpoint_body(text, "example")[2] == verifier.roots(leaves)[5]
+
+    state_map = (ROOT / "docs" / "formats" / "state-map.md").read_text()
+    root = bytes.fromhex("c24b4b8081f128962243d64180b716c25a70dd0a91d6a7b71bee857c2272f6d6")
+    proofs = re.findall(r"```\n((?:[0-9a-f]+\n)+)```", state_map)
+    member, absent_empty, absent_other = (bytes.fromhex("".join(p.split())) for p in proofs[-3:])
+    claim_1 = bytes.fromhex("26c3c9046d4cd9cdfe979fac61b3c211219cd732e88ef6af7cf7927b76dee461")
+    value = verifier.verify_state_proof(claim_1, 1, member, root, "claim 1")
+    assert value is not None and value.hex().startswith("41038cfb")
+    for raw, proof in ((b"example claim 28", absent_empty), (b"example claim 6", absent_other)):
+        assert verifier.verify_state_proof(verifier.sha256(raw), 1, proof, root, "absent") is None
+    with pytest.raises(verifier.Failed, match="does not fold"):
+        verifier.verify_state_proof(claim_1, 2, member, root, "claim 1 as a source")
