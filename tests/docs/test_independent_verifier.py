@@ -21,12 +21,13 @@ from types import ModuleType
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ledger.config import Settings
 from tests.api.conftest import launch
-from tests.conftest import SEED
+from tests.conftest import SEED, postgres_schema
 from tests.e2e.test_witnessed_log import (
     INGEST,
     Served,
@@ -52,20 +53,15 @@ def _load() -> ModuleType:
 verifier = _load()
 
 
-def cli(home: Path, *args: str) -> str:
-    done = run_cli(home, *args, **PW)
+def cli(home: Path, *args: str, **env: str) -> str:
+    done = run_cli(home, *args, **PW, **env)
     assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
     return done.stdout
 
 
-def claim_ids(home: Path) -> list[str]:
-    return [c["claim_id"] for c in json.loads(cli(home, "claims", "--json"))["claims"]]
-
-
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A ledger holding every kind of entry the CLI writes; its log ends with a review."""
-    base = tmp_path_factory.mktemp("independent")
+def build(base: Path, **env: str) -> tuple[Path, dict[str, str]]:
+    """A ledger holding every kind of entry the CLI writes; its log ends with a review.
+    ``env``: LEDGER_DATABASE_URL for PostgreSQL (else SQLite in the home)."""
     home, docs = base / "home", base / "docs"
     docs.mkdir()
     (docs / "grain.md").write_text(
@@ -74,54 +70,40 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
         "estimates that about 40 percent of farms now use irrigation.\n"
     )
     (docs / "beds.txt").write_text(
-        "Health Minister Maria Chen said on Wednesday that 350 new hospital beds would open by June.\n"
+        "Health Minister Maria Chen said on Wednesday that 350 new hospital beds would open."
     )
-    cli(home, "ingest", str(SEED))
-    cli(home, "ingest", str(docs / "grain.md"))
-    seed_claims, grain = claim_ids(home)[:4], claim_ids(home)[4:]
-    first, second, _, fourth = seed_claims
-    cli(
-        home,
-        "claim",
-        "revise",
-        first,
-        "--statement",
-        "North Korea sent about 7,000 containers.",
-        "--reason",
-        "shorter",
-    )
-    cli(
-        home,
-        "claim",
-        "review",
-        first,
-        "--rating",
-        "Mostly true",
-        "--value",
-        "4",
-        "--best",
-        "5",
-        "--worst",
-        "1",
-    )
-    cli(home, "claim", "retract", fourth, "--reason", "not a claim")
-    cli(home, "keys", "create", "alice", "--role", "reviewer")
-    cli(home, "claim", "review", second, "--rating", "True", "--key", "alice")
-    cli(home, "keys", "revoke", "alice", "--reason", "left")
-    keys = {
-        k["name"]: k["verifier_key"]
-        for k in json.loads(cli(home, "keys", "list", "--json"))["keys"]
-    }
-    cli(home, "keys", "rotate-log", "--reason", "yearly")
-    cli(home, "ingest", str(docs / "beds.txt"))
-    cli(home, "link", second, grain[0], "--reason", "same desk", "--key", "log-2")
-    cli(home, "claim", "review", grain[1], "--rating", "False", "--key", "log-2")
-    cli(home, "verify")
-    keys["log-2"] = {
-        k["name"]: k["verifier_key"]
-        for k in json.loads(cli(home, "keys", "list", "--json"))["keys"]
-    }["log-2"]
-    return home, {"old": keys["log"], "new": keys["log-2"], "last_claim": grain[1], "first": first}
+
+    def run(*args: str) -> str:
+        return cli(home, *args, **env)
+
+    def keys() -> dict[str, str]:
+        listed = json.loads(run("keys", "list", "--json"))["keys"]
+        return {k["name"]: k["verifier_key"] for k in listed}
+
+    run("ingest", str(SEED))
+    run("ingest", str(docs / "grain.md"))
+    ids = [c["claim_id"] for c in json.loads(run("claims", "--json"))["claims"]]
+    (first, second, _, fourth), grain = ids[:4], ids[4:]
+    run("claim", "revise", first, "--statement", "North Korea sent about 7,000 containers.",
+        "--reason", "shorter")  # fmt: skip
+    run("claim", "review", first, "--rating", "Mostly true", "--value", "4", "--best", "5",
+        "--worst", "1")  # fmt: skip
+    run("claim", "retract", fourth, "--reason", "not a claim")
+    run("keys", "create", "alice", "--role", "reviewer")
+    run("claim", "review", second, "--rating", "True", "--key", "alice")
+    run("keys", "revoke", "alice", "--reason", "left")
+    old = keys()["log"]
+    run("keys", "rotate-log", "--reason", "yearly")
+    run("ingest", str(docs / "beds.txt"))
+    run("link", second, grain[0], "--reason", "same desk", "--key", "log-2")
+    run("claim", "review", grain[1], "--rating", "False", "--key", "log-2")
+    run("verify")
+    return home, {"old": old, "new": keys()["log-2"], "last_claim": grain[1], "first": first}
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    return build(tmp_path_factory.mktemp("independent"))
 
 
 def copy_of(home: Path, to: Path) -> Path:
@@ -133,8 +115,8 @@ def copy_of(home: Path, to: Path) -> Path:
 def served() -> Iterator[Callable[[Path], str]]:
     procs: list[subprocess.Popen[bytes]] = []
 
-    def serve(home: Path) -> str:
-        proc, url = launch(home, f"sqlite:///{home / 'ledger.sqlite3'}")
+    def serve(home: Path, db_url: str | None = None) -> str:
+        proc, url = launch(home, db_url or f"sqlite:///{home / 'ledger.sqlite3'}")
         procs.append(proc)
         return url
 
@@ -383,3 +365,23 @@ def test_the_docs_worked_examples_pass_the_verifiers_own_checks() -> None:
         assert verifier.verify_state_proof(verifier.sha256(raw), 1, proof, root, "absent") is None
     with pytest.raises(verifier.Failed, match="does not fold"):
         verifier.verify_state_proof(claim_1, 2, member, root, "claim 1 as a source")
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_honest_ledger_passes_and_a_projection_edit_is_named(
+    served: Callable[..., str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with postgres_schema() as db_url:
+        home, keys = build(tmp_path, LEDGER_DATABASE_URL=db_url)
+        url = served(home, db_url)
+        code, out = run_verifier(url, keys["old"], capsys)
+        assert code == 0 and "ok 21 entries" in out, out
+        engine = sa.create_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE claims SET statement = 'Forged.' WHERE claim_id = :c"),
+                {"c": keys["first"]},
+            )
+        engine.dispose()
+        code, out = run_verifier(url, keys["new"], capsys)
+        assert code == 2 and f"claim {keys['first']}: statement is" in out, out
