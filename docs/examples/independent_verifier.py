@@ -1452,6 +1452,12 @@ def main(argv: list[str] | None = None) -> int:
     except Unavailable as exc:
         print(f"server unavailable: {exc}", file=sys.stderr)
         return 5
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        print(
+            f"verification failed: an answer is not shaped as the schema says ({exc!r})",
+            file=sys.stderr,
+        )
+        return 2
     for line in v.done:
         print(f"ok {line}")
     return 0
