@@ -811,6 +811,43 @@ def map_root(pairs: list[tuple[bytes, bytes]], depth: int = 0) -> bytes:
     return sha256(b"\x11" + map_root(pairs[:split], depth + 1) + map_root(pairs[split:], depth + 1))
 
 
+class MapTree:
+    """The same root as `map_root`, kept up to date write by write (O(depth) a write):
+    a node is None (empty), (hash, key, value) for a leaf or (hash, left, right)."""
+
+    def __init__(self) -> None:
+        self.top: tuple | None = None
+
+    @staticmethod
+    def _hash(n: tuple | None) -> bytes:
+        return EMPTY if n is None else n[0]
+
+    def _inner(self, left: tuple | None, right: tuple | None) -> tuple:
+        return (sha256(b"\x11" + self._hash(left) + self._hash(right)), left, right)
+
+    def _split(self, a: tuple, b: tuple, depth: int) -> tuple:
+        """Two leaves under one position at `depth`: nodes down to where their keys part."""
+        if bit(a[1], depth) == bit(b[1], depth):
+            below = self._split(a, b, depth + 1)
+            return self._inner(None, below) if bit(a[1], depth) else self._inner(below, None)
+        return self._inner(b, a) if bit(a[1], depth) else self._inner(a, b)
+
+    def _set(self, n: tuple | None, leaf: tuple, depth: int) -> tuple:
+        if n is None:
+            return leaf
+        if isinstance(n[1], bytes):  # a leaf
+            return leaf if n[1] == leaf[1] else self._split(n, leaf, depth)
+        if bit(leaf[1], depth):
+            return self._inner(n[1], self._set(n[2], leaf, depth + 1))
+        return self._inner(self._set(n[1], leaf, depth + 1), n[2])
+
+    def set(self, key: bytes, value: bytes) -> None:
+        self.top = self._set(self.top, (sha256(b"\x10" + key + value), key, value), 0)
+
+    def root(self) -> bytes:
+        return self._hash(self.top)
+
+
 def verify_state_proof(
     raw_key: bytes, ns: int, proof: bytes, root: bytes, what: str
 ) -> bytes | None:
@@ -990,18 +1027,9 @@ class Verifier:
         return size, root, map_root_
 
     def map_root_at(self, size: int) -> bytes:
-        if size not in self._map_roots:
-            latest: dict[bytes, bytes] = {}
-            for w in self.log.map_writes[:size]:
-                if w:
-                    latest[w[0]] = w[1]
-            self._map_roots[size] = map_root(sorted(latest.items()))
-        return self._map_roots[size]
-
-    _map_roots: dict[int, bytes]
+        return self.map_roots[size]
 
     def run(self) -> None:
-        self._map_roots = {}
         head_note = self.s.get("/checkpoint").text
         # 1. every entry
         after = -1
@@ -1033,6 +1061,11 @@ class Verifier:
             "the verifier key is not one of this log's log keys (entry 0's or a rotation's)",
         )
         self.roots = roots(self.log.leaves)
+        tree, self.map_roots = MapTree(), [EMPTY]
+        for write in self.log.map_writes:
+            if write:
+                tree.set(*write)
+            self.map_roots.append(tree.root())
         # 3. the head checkpoint, and every checkpoint the server holds
         size, root, _ = self.note_at(head_note, "/checkpoint", witnesses=True)
         need(

@@ -24,6 +24,8 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.config import Settings
 from tests.api.conftest import launch
@@ -359,6 +361,12 @@ def test_the_docs_worked_examples_pass_the_verifiers_own_checks() -> None:
     proofs = re.findall(r"```\n((?:[0-9a-f]+\n)+)```", state_map)
     member, absent_empty, absent_other = (bytes.fromhex("".join(p.split())) for p in proofs[-3:])
     claim_1 = bytes.fromhex("26c3c9046d4cd9cdfe979fac61b3c211219cd732e88ef6af7cf7927b76dee461")
+    tree = verifier.MapTree()
+    for i in range(6):
+        ns, subject = (1, f"example claim {i}") if i < 5 else (2, "example source 0")
+        key = verifier.map_key(ns, verifier.sha256(subject.encode()))
+        tree.set(key, verifier.sha256(f"example entry {i}".encode()))
+    assert tree.root() == root
     value = verifier.verify_state_proof(claim_1, 1, member, root, "claim 1")
     assert value is not None and value.hex().startswith("41038cfb")
     for raw, proof in ((b"example claim 28", absent_empty), (b"example claim 6", absent_other)):
@@ -385,3 +393,32 @@ def test_on_postgresql_an_honest_ledger_passes_and_a_projection_edit_is_named(
         engine.dispose()
         code, out = run_verifier(url, keys["new"], capsys)
         assert code == 2 and f"claim {keys['first']}: statement is" in out, out
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162's MTH, as the spec writes it: the plain reference for `roots`."""
+    if not leaves:
+        return verifier.sha256(b"")
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return verifier.node(_mth(leaves[:k]), _mth(leaves[k:]))
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=40))
+def test_incremental_tree_roots_are_the_plain_mth(leaves: list[bytes]) -> None:
+    assert verifier.roots(leaves) == [_mth(leaves[:n]) for n in range(len(leaves) + 1)]
+
+
+# Keys drawn from few first bytes, so that many share long prefixes; values may overwrite.
+_KEYS = st.builds(lambda head, tail: bytes([head]) + tail, st.sampled_from([0, 1, 0x80, 0xFF]),
+                  st.binary(min_size=31, max_size=31))  # fmt: skip
+
+
+@given(st.lists(st.tuples(_KEYS, st.binary(min_size=32, max_size=32)), max_size=40))
+def test_the_incremental_state_map_has_the_plain_roots(writes: list[tuple[bytes, bytes]]) -> None:
+    tree, latest = verifier.MapTree(), {}
+    for key, value in writes:
+        tree.set(key, value)
+        latest[key] = value
+        assert tree.root() == verifier.map_root(sorted(latest.items()))
