@@ -686,6 +686,10 @@ def app_from_env(
         )
     if instance.cosigning is not None:
         instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
+    # The claim-state map, built here rather than at the first proof, claim page or append:
+    # at a million keys that request waited 17 s and held the interpreter lock long enough
+    # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
+    instance.ledger.load_state_map()
     if can_sign:  # a worker that appends keeps the derived caches; readers never write them
         DerivedKeeper(instance.ledger).attach().start()
     server = server or ServerSettings.from_env()

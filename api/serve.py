@@ -151,6 +151,9 @@ def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: 
         forwarded_allow_ips=",".join(server.trusted_proxies) or None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
+    # The app (and the claim-state map it builds) before the port: a worker that shared the
+    # port while it started would be handed connections it cannot answer for as long.
+    config.load()
     _Server(config).run(sockets=[_socket(host, port)])
 
 
