@@ -10,8 +10,8 @@ from the document itself:
 2. its tokens, comments and length, while graphql-core parses it (``parse(max_tokens=)``
    stops the lexer as soon as one is over);
 3. the number of operations and of fragment definitions;
-4. per operation, the size of the expanded selection set (fields), the aliases it holds
-   and its depth, on one walk that sizes each fragment once (``_Sizer``: memoized per
+4. per operation, the size of the expanded selection set (fields), the aliases it holds,
+   its exact counts (``totalCount``: one at most) and its depth, on one walk that sizes each fragment once (``_Sizer``: memoized per
    fragment name, so the walk visits each selection of the document once; a spread of a
    fragment that is being sized — a cycle — counts nothing, and validation's
    NoFragmentCycles rule refuses the document).
@@ -68,24 +68,32 @@ MAX_DEPTH = 10
 nothing, so ``{ a { b } }`` is 1 deep."""
 MAX_ALIASES = 30
 """Aliases in the expanded document, over all its operations."""
+MAX_EXACT_COUNTS = 1
+"""``totalCount`` fields in one operation's expanded selection set. Each is an exact count,
+which under a filter matching most claims reads every match (600 ms at a million claims on
+SQLite); thirty aliased ones held a worker to its time limit (docs/abuse-runs.md).
+``countAtMost`` is bounded and not limited here."""
+EXACT_COUNT = "totalCount"
 
 _CACHE = 256
 
 
 @dataclass(frozen=True, slots=True)
 class Size:
-    """What a selection set expands to: its fields, aliases, and how many levels of fields
-    it nests (a leaf field is 1)."""
+    """What a selection set expands to: its fields, aliases, ``totalCount`` fields (exact
+    counts), and how many levels of fields it nests (a leaf field is 1)."""
 
     fields: int = 0
     aliases: int = 0
     levels: int = 0
+    counts: int = 0
 
     def __add__(self, other: Size) -> Size:
         return Size(
             self.fields + other.fields,
             self.aliases + other.aliases,
             max(self.levels, other.levels),
+            self.counts + other.counts,
         )
 
 
@@ -115,7 +123,8 @@ class _Sizer:
         below = self.selection_set(node.selection_set)
         # Below an introspection field depth is not counted (as strawberry's limiter did).
         levels = 1 if node.name.value.startswith("__") else 1 + below.levels
-        return Size(1 + below.fields, alias + below.aliases, levels)
+        count = 1 if node.name.value == EXACT_COUNT else 0
+        return Size(1 + below.fields, alias + below.aliases, levels, count + below.counts)
 
     def fragment(self, name: str) -> Size:
         known = self.sized.get(name)
@@ -160,6 +169,12 @@ def check_document(document: DocumentNode) -> None:
             )
         if size.levels - 1 > MAX_DEPTH:
             raise _refuse(f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}")
+        if size.counts > MAX_EXACT_COUNTS:
+            raise _refuse(
+                f"'{name}' asks for {_count(size.counts)} exact counts ({EXACT_COUNT}) once its "
+                f"fragments are expanded; at most {MAX_EXACT_COUNTS} is allowed (countAtMost "
+                "is bounded and not limited)"
+            )
         aliases += size.aliases
     if aliases > MAX_ALIASES:
         raise _refuse(f"{_count(aliases)} aliases found. Allowed: {MAX_ALIASES}")

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from api.context import Context
-from api.limits import MAX_FIELDS, MAX_FRAGMENTS, MAX_QUERY_BYTES, TOO_COMPLEX
+from api.limits import MAX_FIELDS, MAX_FRAGMENTS, MAX_QUERY_BYTES, TOO_COMPLEX, parse_checked
 from api.schema import build_schema
 from ledger.config import Settings
 from ledger.deadline import Deadline
@@ -84,6 +84,30 @@ def test_fragment_bombs_are_refused_at_once(server: str) -> None:
     # A legitimate use of fragments still runs.
     fine = "fragment S on Checkpoint { size } { checkpoint { ...S ... on Checkpoint { ...S } } }"
     assert _post(server, fine)[0]["data"]["checkpoint"]["size"] >= 1
+
+
+def test_one_exact_count_an_operation(server: str) -> None:
+    """Each totalCount may read every match; thirty aliased ones held a worker for its whole
+    time limit at a million claims. One an operation, counted on the expanded document."""
+    twice = "{ a: claims(filter: {status: ACTIVE}) { totalCount } b: claims { totalCount } }"
+    error = _error(_post(server, twice)[0])
+    assert error["extensions"]["code"] == TOO_COMPLEX
+    assert error["message"] == (
+        "'anonymous' asks for 2 exact counts (totalCount) once its fragments are expanded; "
+        "at most 1 is allowed (countAtMost is bounded and not limited)"
+    )
+    spread = (
+        "fragment T on ClaimConnection { totalCount } "
+        "query Counts { claims { ...T ... on ClaimConnection { ...T } } }"
+    )
+    assert "'Counts' asks for 2 exact counts" in _error(_post(server, spread)[0])["message"]
+    # One is served, and bounded counts are not limited by this rule.
+    one = _post(server, "{ claims { totalCount } }")[0]
+    assert one["data"]["claims"]["totalCount"] >= 1
+    bounded = " ".join(f"c{i}: claims {{ countAtMost(limit: 5) {{ exact }} }}" for i in range(5))
+    assert "errors" not in _post(server, "{ " + bounded + " }")[0]
+    # Operations of one document are counted apart (only one of them runs).
+    parse_checked("query A { claims { totalCount } } query B { claims { totalCount } }")
 
 
 def test_an_oversized_document_is_refused_before_parsing(server: str) -> None:
