@@ -30,6 +30,7 @@ from pydantic import (
 
 from ledger.canonical import canonical_json, canonical_json_typed, load_json
 from ledger.errors import FormatError, InvalidInput
+from ledger.frozen import quick_init
 from ledger.inputs import SHORT_LIMIT, TEXT_LIMIT, string_problem, web_url
 from ledger.merkle import leaf_hash
 from ledger.signing import KeyId, SigningKey, verify_entry_signature
@@ -628,6 +629,7 @@ def parse_timestamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text[:-1]).replace(tzinfo=dt.UTC)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Body:
     """What the signer signs: position in the log, time, kind, signer and payload."""
@@ -676,6 +678,7 @@ class Body:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SignedEntry:
     """An entry as stored and logged: its body, signature, exact bytes and hash."""
