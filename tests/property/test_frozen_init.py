@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from ledger.entries import Body, SignedEntry
 from ledger.frozen import quick_init
+from ledger.merkle import Node
 from ledger.state import ClaimState, SourceState
 
-CLASSES: list[Any] = [Body, SignedEntry, ClaimState, SourceState]
+CLASSES: list[Any] = [Body, SignedEntry, ClaimState, SourceState, Node]
 
 values = st.one_of(st.none(), st.integers(), st.text(max_size=8), st.binary(max_size=8))
 
