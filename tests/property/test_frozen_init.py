@@ -4,8 +4,10 @@ refusals of wrong calls; and the instances stay frozen."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
+import pickle
 from typing import Any
 
 import pytest
@@ -66,6 +68,11 @@ def test_same_instance_as_the_dataclass_init(cls: Any, data: st.DataObject) -> N
     name = dataclasses.fields(cls)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(quick, name, None)
+    for other in (pickle.loads(pickle.dumps(quick)), copy.copy(quick)):
+        assert type(other) is cls and other == plain
+    assert dataclasses.replace(quick, **{name: "changed"}) == dataclasses.replace(
+        plain, **{name: "changed"}
+    )
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
