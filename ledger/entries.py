@@ -129,7 +129,7 @@ class _Model(BaseModel):
         ``copy.copy`` call this), without its generic ``copy()`` of each part: these models
         forbid extra fields and have no private attributes, so both are None. A third
         cheaper (a claim's ``source`` filled in with ``model_copy``: decision 0037);
-        tests/property/test_frozen_init.py compares it with pydantic's."""
+        tests/property/test_model_copy.py compares it with pydantic's."""
         copied = _new_object(type(self))
         _set_attribute(copied, "__dict__", self.__dict__.copy())
         _set_attribute(copied, "__pydantic_extra__", None)
