@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import NewType, Protocol
 
 from ledger.errors import ProofError, VerificationError
+from ledger.frozen import quick_init
 
 Hash = NewType("Hash", bytes)
 """A 32-byte SHA-256 Merkle tree hash (leaf, interior node or root)."""
@@ -240,6 +241,7 @@ def _roots_from_consistency(
 # --- Optimized computation over stored perfect subtrees -----------------------------------
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Node:
     """A stored perfect subtree hash: node (level, index) covers leaves

@@ -30,10 +30,12 @@ from ledger.entries import (
     SourceRegistered,
     current_payload,
 )
+from ledger.frozen import quick_init
 from ledger.rules import ClaimStatus, KeyState
 from ledger.signing import KeyId
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceState:
     sha256: str
@@ -51,6 +53,7 @@ class SourceState:
     recorded_at: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimState:
     claim_id: str
