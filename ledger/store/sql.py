@@ -256,6 +256,20 @@ def _statements_for(dialect: Dialect) -> _Statements:
     return _statements[dialect.name]
 
 
+_PG_HEAD_AND_NODES = (
+    "SELECT -1, COALESCE((SELECT seq FROM entries ORDER BY seq DESC LIMIT 1) + 1, 0),"
+    " NULL::text, NULL::bytea"
+    " UNION ALL SELECT 0, seq, hash, NULL FROM entries WHERE seq = ANY(%s::bigint[])"
+    " UNION ALL SELECT t.level, t.idx, NULL, t.hash"
+    " FROM unnest(%s::integer[], %s::bigint[]) AS w(level, idx)"
+    " JOIN tree_nodes AS t ON t.level = w.level AND t.idx = w.idx"
+)
+"""``Txn.head_and_nodes`` on PostgreSQL: the head's tree size (level -1), the leaves
+``seq = ANY`` the first array, the inner nodes (level, idx) of the other two, paired by
+``unnest``; one text, prepared once per connection, whose generic plan reads each row by
+its primary key (``tests/store/test_proof_reads.py``)."""
+
+
 class Txn:
     """One transaction: a ``StateView`` of the projections, log reads, and (in a writer) writes."""
 
@@ -507,12 +521,20 @@ class Txn:
         statement (a proof in one round trip): the head by the entries' primary key read
         backwards, the leaves from ``entries`` and the rest from ``tree_nodes``, each by its
         primary key (``UNION ALL``; ``tests/store/test_proof_reads.py`` explains it on both
-        databases). Ids past the first 500 are read as ``read_nodes`` reads them."""
+        databases).
+
+        PostgreSQL: one statement text whatever the ids (``_PG_HEAD_AND_NODES``, the ids
+        as array parameters), so that psycopg prepares it once per connection and the
+        server plans it once (its generic plan), instead of parsing and planning a new
+        text per tree size (~0.4 ms of the server's time a proof). SQLite: the ids
+        written into the text, the first 500 of them; the rest as ``read_nodes`` reads
+        them."""
         unique = list(dict.fromkeys(ids))
+        if self.conn.dialect.name == "postgresql":
+            return self._pg_head_and_nodes(unique)
         first, rest = unique[:500], unique[500:]
         mark = self.sql.mark
-        blob = "BYTEA" if self.conn.dialect.name == "postgresql" else "BLOB"
-        no_leaf, no_node = "CAST(NULL AS TEXT)", f"CAST(NULL AS {blob})"  # PostgreSQL's UNION
+        no_leaf, no_node = "CAST(NULL AS TEXT)", "CAST(NULL AS BLOB)"
         top = "(SELECT seq FROM entries ORDER BY seq DESC LIMIT 1)"
         parts = [f"SELECT -1, COALESCE({top} + 1, 0), {no_leaf}, {no_node}"]
         params: list[Any] = []
@@ -533,19 +555,34 @@ class Txn:
             inner = f"SELECT level, idx, {no_leaf}, hash FROM tree_nodes WHERE {terms}"  # noqa: S608
             parts.append(inner)
             params += [value for level, idxs in by_level.items() for value in (level, *idxs)]
+        head, found = self._head_and_found(" UNION ALL ".join(parts), tuple(params))
+        if rest:
+            found.update(self.read_nodes(rest))
+        return head, found
+
+    def _pg_head_and_nodes(self, ids: list[NodeId]) -> tuple[int, dict[NodeId, Hash]]:
+        """``head_and_nodes`` on PostgreSQL: every id in the one statement, as three
+        arrays written as text (``{1,2,3}``), so that every call binds the same parameter
+        types too (psycopg would send a list of ints as int2[], int4[] or int8[] by its
+        largest value, and prepares a statement per text and types)."""
+        leaves = [str(idx) for level, idx in ids if level == 0]
+        levels = [str(level) for level, _idx in ids if level > 0]
+        idxs = [str(idx) for level, idx in ids if level > 0]
+        params = tuple("{" + ",".join(values) + "}" for values in (leaves, levels, idxs))
+        return self._head_and_found(_PG_HEAD_AND_NODES, params)
+
+    def _head_and_found(self, sql: str, params: tuple[Any, ...]) -> tuple[int, dict[NodeId, Hash]]:
+        """The rows of a ``head_and_nodes`` statement: (-1, head) first, then (0, seq,
+        leaf hash in hex) and (level, idx, NULL, node hash)."""
         head = 0
         found: dict[NodeId, Hash] = {}
-        for level, idx, leaf, node in self.conn.exec_driver_sql(
-            " UNION ALL ".join(parts), tuple(params)
-        ):
+        for level, idx, leaf, node in self.conn.exec_driver_sql(sql, params):
             if level < 0:
                 head = int(idx)
             elif level == 0:
                 found[(0, idx)] = Hash(bytes.fromhex(leaf))
             else:
                 found[(level, idx)] = Hash(bytes(node))
-        if rest:
-            found.update(self.read_nodes(rest))
         return head, found
 
     def write_tree(self, nodes: Sequence[Node], checkpoint: StoredCheckpoint) -> None:
