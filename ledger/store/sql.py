@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
+import psycopg
+from psycopg.abc import Params, Query
 from pydantic import BaseModel
 from sqlalchemy import (
     Engine,
@@ -1803,24 +1805,65 @@ _PLANNER_SETTINGS = {
 compilation and parallel workers: 100+ ms each, for a scan of a few ms)."""
 
 
+def _planner_statements() -> tuple[str, str]:
+    """``_PLANNER_SETTINGS`` as the statement before a walk (each setting's value kept
+    under ``claims_ledger.<name>``, then set for the transaction) and the one after (the
+    kept values put back): server-side, so neither needs an answer before the walk."""
+    keep = ", ".join(
+        f"set_config('claims_ledger.{name}', current_setting('{name}'), true), "
+        f"set_config('{name}', '{value}', true)"
+        for name, value in _PLANNER_SETTINGS.items()
+    )
+    put_back = ", ".join(
+        f"set_config('{name}', current_setting('claims_ledger.{name}'), true)"
+        for name in _PLANNER_SETTINGS
+    )
+    return f"SELECT {keep}; ", f"; SELECT {put_back}"
+
+
+_BEFORE_WALK, _AFTER_WALK = _planner_statements()
+
+
+class _WalkCursor(psycopg.ClientCursor[Any]):
+    """The driver's cursor while a walk runs: its statement is sent as one message
+    between ``_BEFORE_WALK`` and ``_AFTER_WALK`` (psycopg's client-side binding, which
+    allows several statements in one ``execute``), so the settings cost no round trip of
+    their own; the cursor is then on the walk's rows."""
+
+    def execute(
+        self,
+        query: Query,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        if not isinstance(query, str):
+            raise TypeError(f"a walk's statement is text, not {type(query).__name__}")
+        wrapped = _BEFORE_WALK + query + _AFTER_WALK
+        super().execute(wrapped, params, prepare=prepare, binary=binary)
+        self.nextset()  # past the settings' row, to the walk's
+        return self
+
+
 @contextmanager
 def _order_index_only(conn: Connection, walking: bool) -> Iterator[None]:
     """On PostgreSQL, while a walk runs: ``_PLANNER_SETTINGS``, so that its planner reads
     the order's index (it would rather scan and sort the table when it misjudges how many
     rows a filter keeps, a text ``LIKE`` above all). Set for the transaction
-    (``set_config(..., true)``) and put back right after."""
+    (``set_config(..., true)``) and put back right after, in the walk's own round trip:
+    every statement run inside goes through a ``_WalkCursor``."""
     if not walking or conn.dialect.name != "postgresql":
         yield
         return
-    names = ", ".join(f"current_setting('{name}')" for name in _PLANNER_SETTINGS)
-    changes = ", ".join(f"set_config('{name}', :{name}, true)" for name in _PLANNER_SETTINGS)
-    # One round trip: the select list is evaluated left to right, the old values first.
-    row = conn.execute(text(f"SELECT {names}, {changes}"), _PLANNER_SETTINGS).one()
-    before = tuple(row)[: len(_PLANNER_SETTINGS)]
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    before = driver.cursor_factory
+    driver.cursor_factory = _WalkCursor
     try:
         yield
     finally:
-        conn.execute(text(f"SELECT {changes}"), dict(zip(_PLANNER_SETTINGS, before, strict=True)))
+        driver.cursor_factory = before
 
 
 CLAIMANT_NAMES = (
