@@ -21,7 +21,6 @@ reports their sum.
 from __future__ import annotations
 
 import ctypes
-import gc
 import logging
 import logging.config
 import multiprocessing
@@ -48,6 +47,7 @@ from api.events import close_streams
 from api.guards import header_timeout_protocol
 from api.server_settings import ServerSettings, bind_url
 from ledger.config import Settings
+from ledger.instance import settle_start_up
 
 log = logging.getLogger("uvicorn.error")
 
@@ -109,16 +109,6 @@ def _die_with(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # it died before the line above
         raise SystemExit(0)
-
-
-def settle_start_up() -> None:
-    """Collect the start-up's garbage, then move every object left (modules, the schema,
-    the app: ~180,000 of them) out of the collector's sight (``gc.freeze``): they live as
-    long as the worker, and a full collection would otherwise walk them all, holding the
-    interpreter lock (~40-100 ms of CPU, measured) while /healthz and every request wait
-    (docs/benchmarks.md, issue 13). Objects are still freed when unreferenced."""
-    gc.collect()
-    gc.freeze()
 
 
 def _worker(host: str, port: int, log_level: str, overrides: Overrides, parent: int) -> None:

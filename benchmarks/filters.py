@@ -18,11 +18,18 @@ shared 1,000,000-entry fixture first; never point this at it. With ``--database-
 ledger lives there (keys in ``--path``); ``--build N`` first appends the fixture's entry mix
 up to N entries. ``--clock cpu`` times by this process's CPU time (SQLite runs in process;
 PostgreSQL's work is in its server process, so use the wall clock there).
+
+The process is settled as a serve worker settles (``ledger.instance.settle_start_up``: start-up
+objects frozen, young objects collected every 10,000 allocations) once the ledger is
+open; ``--no-settle`` leaves Python's collector as it starts. Full collections that ran
+during the timed calls are reported (count, longest pause), and the cells whose p99 is
+over 50 ms are listed with their p99.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -33,7 +40,7 @@ from pathlib import Path
 from benchmarks.fixture import PASSPHRASE
 from ledger.config import Settings
 from ledger.entries import ClaimChanges, Quantity, Rating, SourceRegistered
-from ledger.instance import Instance, open_instance
+from ledger.instance import Instance, open_instance, settle_start_up
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
 from ledger.service import Ledger
 from ledger.signing import SigningKey
@@ -44,6 +51,17 @@ RARE_CLAIMS = 12
 PAGE = 51  # the API asks for one more than the page to know whether there is a next
 COUNT_LIMIT = 10_000
 CLOCK: list[Callable[[], float]] = [time.perf_counter]
+FULL_COLLECTIONS: list[float] = []
+"""Wall seconds of each full (generation 2) collection while the cases ran."""
+
+
+def _watch_collections(phase: str, info: dict[str, int]) -> None:
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        FULL_COLLECTIONS.append(-time.perf_counter())
+    elif FULL_COLLECTIONS and FULL_COLLECTIONS[-1] < 0:
+        FULL_COLLECTIONS[-1] += time.perf_counter()
 
 
 def settings(path: Path, database_url: str | None) -> Settings:
@@ -175,6 +193,7 @@ def run(ledger: Ledger, repeat: int, orders: list[ClaimOrder], counts: bool) -> 
     baseline: dict[int, list[float]] = {}
     counted: dict[int, list[float]] = {}
     matches: dict[int, int] = {}
+    gc.callbacks.append(_watch_collections)
     for _ in range(repeat):
         for o, order in enumerate(orders):
             started = CLOCK[0]()
@@ -190,6 +209,7 @@ def run(ledger: Ledger, repeat: int, orders: list[ClaimOrder], counts: bool) -> 
                 n, exact = ledger.count_claims_bounded(where, COUNT_LIMIT)
                 matches[i] = n if exact else n + 1
                 counted.setdefault(i, []).append(CLOCK[0]() - started)
+    gc.callbacks.remove(_watch_collections)
     pooled_base = [t for ts in baseline.values() for t in ts]
     base50 = statistics.median(pooled_base)
     print(
@@ -229,6 +249,19 @@ def run(ledger: Ledger, repeat: int, orders: list[ClaimOrder], counts: bool) -> 
         f"p99 {percentile(everything, 0.99) * 1000:.2f} ms, "
         f"max {max(everything) * 1000:.1f} ms"
     )
+    over = []
+    for i, (name, kind, where) in enumerate(table):
+        p99 = percentile([t for o in range(len(orders)) for t in timings[(i, o)]], 0.99)
+        if p99 > 0.05:
+            value = ", ".join(
+                f"{k}={str(v)[:16]}" for k, v in where.__dict__.items() if v is not None
+            )
+            over.append(f"{name} {kind} ({value}) {p99 * 1000:.1f} ms")
+    print(f"cells (filter, all orders) with p99 over 50 ms: {len(over)} {over}")
+    longest = max(FULL_COLLECTIONS, default=0.0)
+    print(
+        f"full collections while timing: {len(FULL_COLLECTIONS)}, longest {longest * 1000:.1f} ms"
+    )
 
 
 def main() -> None:
@@ -240,6 +273,9 @@ def main() -> None:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--orders", default="all", choices=("all", "recorded"))
     parser.add_argument("--no-counts", action="store_true")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="leave the collector as Python starts it"
+    )
     args = parser.parse_args()
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
@@ -250,6 +286,8 @@ def main() -> None:
         if args.build:
             build(instance, args.build)
         add_rare(instance)
+        if not args.no_settle:
+            settle_start_up()
         ledger = instance.ledger
         orders = [ClaimOrder(field) for field in ORDER_FIELDS] + [
             ClaimOrder("recorded", True),
@@ -261,7 +299,8 @@ def main() -> None:
         print(
             f"filters: {ledger.store.dialect}, {size:,} entries, {len(orders)} orders, "
             f"repeat {args.repeat}, clock {args.clock}; {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}"
+            f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}, "
+            f"collector {'as Python starts' if args.no_settle else 'settled'} {gc.get_threshold()}"
         )
         run(ledger, args.repeat, orders, not args.no_counts)
         print(f"load at the end {os.getloadavg()[0]:.2f}")

@@ -7,6 +7,7 @@ serving queries work without a passphrase and without key files.
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 
@@ -281,3 +282,27 @@ def _load_or_create(keyring: KeyRing, name: str, *, unencrypted: bool) -> Signin
         if keyring.exists(name):  # another process created it first
             return keyring.load(name)
         raise
+
+
+YOUNG_OBJECTS = 10_000
+"""The collector's first threshold in a serve worker (Python's default: 700)."""
+
+
+def settle_start_up() -> None:
+    """Collect the start-up's garbage, then move every object left (modules, the schema,
+    the app: ~180,000 of them) out of the collector's sight (``gc.freeze``): they live as
+    long as the worker, and a full collection would otherwise walk them all, holding the
+    interpreter lock (~40-100 ms of CPU, measured) while /healthz and every request wait
+    (docs/benchmarks.md, issue 13). Objects are still freed when unreferenced.
+
+    Then the youngest generation is collected every ``YOUNG_OBJECTS`` allocations, not
+    700: a request makes thousands of objects, which at 700 are moved to the older
+    generations while still in use, and die there; that growth is what makes a full
+    collection due, and a full collection still walks SQLAlchemy's cache of compiled
+    statements (~100,000 objects once the filters have run: 100-250 ms on a busy host,
+    the single slow runs of ``benchmarks/filters.py``; decision 0038). A serve worker calls
+    it once started (``api.serve``); benchmarks that time in process call it too."""
+    gc.collect()
+    gc.freeze()
+    _threshold, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS, older, oldest)

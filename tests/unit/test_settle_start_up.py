@@ -1,13 +1,15 @@
 """A serve worker hides its start-up objects from the garbage collector once built
-(``api.serve.settle_start_up``): the garbage made so far is collected, not frozen, and a
-full collection afterwards walks none of what remains."""
+(``ledger.instance.settle_start_up``, which ``api.serve`` calls): the garbage made so far
+is collected, not frozen, and a full collection afterwards walks none of what remains; the
+youngest generation is then collected every ``YOUNG_OBJECTS`` allocations, so that a
+request's objects die young."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
-from api.serve import settle_start_up
+from ledger.instance import YOUNG_OBJECTS, settle_start_up
 
 
 class _Node:
@@ -20,6 +22,7 @@ def test_start_up_garbage_is_collected_and_the_rest_frozen() -> None:
     gone = weakref.ref(cycle)
     del cycle
     kept = [_Node() for _ in range(50_000)]  # what the worker keeps: its app, caches, ...
+    thresholds = gc.get_threshold()
     try:
         settle_start_up()
         assert gone() is None
@@ -27,5 +30,7 @@ def test_start_up_garbage_is_collected_and_the_rest_frozen() -> None:
         tracked = {id(o) for o in gc.get_objects()}
         assert not any(id(node) in tracked for node in kept)
         assert all(node.me is node for node in kept)  # frozen, not freed
+        assert gc.get_threshold() == (YOUNG_OBJECTS, *thresholds[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
