@@ -284,8 +284,8 @@ def _load_or_create(keyring: KeyRing, name: str, *, unencrypted: bool) -> Signin
         raise
 
 
-YOUNG_OBJECTS = 10_000
-"""The collector's first threshold in a serve worker (Python's default: 700)."""
+GC_THRESHOLDS = (10_000, 3, 10)
+"""The collector's thresholds in a serve worker (Python's default: 700, 10, 10)."""
 
 
 def settle_start_up() -> None:
@@ -295,14 +295,15 @@ def settle_start_up() -> None:
     interpreter lock (~40-100 ms of CPU, measured) while /healthz and every request wait
     (docs/benchmarks.md, issue 13). Objects are still freed when unreferenced.
 
-    Then the youngest generation is collected every ``YOUNG_OBJECTS`` allocations, not
-    700: a request makes thousands of objects, which at 700 are moved to the older
-    generations while still in use, and die there; that growth is what makes a full
-    collection due, and a full collection still walks SQLAlchemy's cache of compiled
-    statements (~100,000 objects once the filters have run: 100-250 ms on a busy host,
-    the single slow runs of ``benchmarks/filters.py``; decision 0038). A serve worker calls
-    it once started (``api.serve``); benchmarks that time in process call it too."""
+    Then ``GC_THRESHOLDS``: the youngest generation is collected every 10,000
+    allocations, not 700, since a request makes thousands of objects, which at 700 move to
+    the older generations while still in use and die there; that growth is what makes a
+    full collection due, and a full collection still walks SQLAlchemy's cache of compiled
+    statements (~100,000 objects once the filters have run: 100-300 ms on a busy host,
+    the single slow runs of ``benchmarks/filters.py``; decision 0038). The middle one
+    every 3 of those, not 10, so that it walks at most ~30,000 survivors (while that cache
+    fills, 35 ms on a busy host instead of 100). A serve worker calls this once started
+    (``api.serve``); benchmarks that time in process call it too."""
     gc.collect()
     gc.freeze()
-    _threshold, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_OBJECTS, older, oldest)
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -156,3 +156,42 @@ def test_the_statement_reads_every_row_by_its_primary_key(
             ), plan
             assert "tree_nodes_pkey" in plan, plan
             assert "Seq Scan" not in plan, plan
+
+
+def test_postgresql_reads_every_proof_through_one_prepared_statement(
+    ledger: Ledger, writer_key: SigningKey
+) -> None:
+    """PostgreSQL: whatever the sizes and entries, the proof's statement is one text
+    (``sql._PG_HEAD_AND_NODES``, the ids in array parameters), so psycopg prepares it once
+    per connection and the server reuses one plan (a generic plan) instead of parsing and
+    planning a new text per tree size; the proofs through it are the reference's."""
+    if ledger.store.dialect != "postgresql":
+        pytest.skip("SQLite parses in process: the ids are written into the text there")
+    _grow(ledger, writer_key, [5, 9, 4])
+    leaves = _leaves(ledger)
+    n = len(leaves)
+    texts: set[str] = set()
+    calls = 0
+    for size in range(1, n + 1):
+        for seq in {0, size // 2, size - 1}:
+            seen = _statements(ledger, lambda s=seq, z=size: ledger.inclusion_proof(s, z))
+            proof = ledger.inclusion_proof(seq, size)
+            assert list(proof.hashes) == merkle.reference_inclusion_proof(seq, leaves[:size])
+            texts.update(seen)
+            calls += 2
+        old = size // 3
+        seen = _statements(ledger, lambda o=old, z=size: ledger.consistency_proof(o, z))
+        texts.update(seen)
+        consistency = ledger.consistency_proof(old, size)
+        assert list(consistency.hashes) == merkle.reference_consistency_proof(old, leaves[:size])
+        calls += 2
+    assert len(texts) == 1, texts
+    assert calls > 20  # past psycopg's threshold (5) and the server's custom plans (5)
+    with ledger.store.engine.connect() as conn:  # the pool's one connection, used throughout
+        rows = conn.exec_driver_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE strpos(statement, 'unnest') > 0"
+        ).all()
+    assert len(rows) == 1, rows
+    generic, custom = rows[0]
+    assert generic > custom, rows

@@ -1,15 +1,15 @@
 """A serve worker hides its start-up objects from the garbage collector once built
 (``ledger.instance.settle_start_up``, which ``api.serve`` calls): the garbage made so far
 is collected, not frozen, and a full collection afterwards walks none of what remains; the
-youngest generation is then collected every ``YOUNG_OBJECTS`` allocations, so that a
-request's objects die young."""
+collector's thresholds are then ``GC_THRESHOLDS``, so that a request's objects die
+young."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
-from ledger.instance import YOUNG_OBJECTS, settle_start_up
+from ledger.instance import GC_THRESHOLDS, settle_start_up
 
 
 class _Node:
@@ -30,7 +30,7 @@ def test_start_up_garbage_is_collected_and_the_rest_frozen() -> None:
         tracked = {id(o) for o in gc.get_objects()}
         assert not any(id(node) in tracked for node in kept)
         assert all(node.me is node for node in kept)  # frozen, not freed
-        assert gc.get_threshold() == (YOUNG_OBJECTS, *thresholds[1:])
+        assert gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
