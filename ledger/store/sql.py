@@ -1401,11 +1401,11 @@ class Store:
             yield from rows
 
     def entry_by_hash(self, entry_hash: str) -> StoredEntry | None:
-        with self.reader() as txn:
+        with self.statements() as txn:
             return txn.entry_where(entries_t.c.hash == entry_hash)
 
     def entry_by_seq(self, seq: int) -> StoredEntry | None:
-        with self.reader() as txn:
+        with self.statements() as txn:
             return txn.entry_where(entries_t.c.seq == seq)
 
     def subject_entries(self, subject: str) -> list[StoredEntry]:
@@ -1414,7 +1414,7 @@ class Store:
             return txn.subject_entries(subject)
 
     def blob(self, sha256: str) -> bytes | None:
-        with self.reader() as txn:
+        with self.statements() as txn:
             return txn.blob(sha256)
 
     def kind_counts(self) -> dict[str, int]:
@@ -1434,11 +1434,11 @@ class Store:
             return txn.all_claims(limit=limit)
 
     def get_claim(self, claim_id: str) -> ClaimState | None:
-        with self.reader() as txn:
+        with self.statements() as txn:
             return txn.get_claim(claim_id)
 
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
-        with self.reader() as txn:
+        with self.statements() as txn:
             return txn.checkpoint(size)
 
     def insert_token(self, digest: str, fields: dict[str, str | None]) -> bool:

@@ -5,13 +5,19 @@ server has ended its session."""
 
 from __future__ import annotations
 
+import re
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
+from ledger.config import Settings
+from ledger.instance import open_instance
 from ledger.store import Store
 from ledger.store import engine as engine_module
 
@@ -79,3 +85,58 @@ def test_a_connection_the_server_ended_is_replaced_not_failed_on(
     time.sleep(0.2)  # the server's goodbye reaches the idle socket
     assert _backend(store) != ended
     assert store.entry_by_seq(0) is None
+
+
+def _round_trips(store: Store, action: Callable[[], object]) -> list[str]:
+    """The messages that wait for the server's answer (``Query``, ``Sync``) sent while
+    ``action`` ran, from libpq's trace of each connection checked out (after the
+    checkout's own check, which is what the tests above count)."""
+    with tempfile.TemporaryFile("w+") as trace:
+
+        def on_checkout(dbapi_conn: Any, *_: object) -> None:
+            dbapi_conn.pgconn.trace(trace.fileno())
+            dbapi_conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+        def on_checkin(dbapi_conn: Any, *_: object) -> None:
+            if dbapi_conn is not None:
+                dbapi_conn.pgconn.untrace()
+
+        sa.event.listen(store.engine, "checkout", on_checkout)
+        sa.event.listen(store.engine, "checkin", on_checkin)
+        try:
+            action()
+        finally:
+            sa.event.remove(store.engine, "checkout", on_checkout)
+            sa.event.remove(store.engine, "checkin", on_checkin)
+        trace.seek(0)
+        messages = re.split(r"\n(?=[FB]\t\d+\t)", trace.read())
+    return [m for m in messages if re.match(r"F\t\d+\t(Query|Sync)\b", m)]
+
+
+def test_a_one_statement_read_outside_a_snapshot_is_one_round_trip(postgres_url: str) -> None:
+    """``Store.entry_by_seq`` and the other one-statement reads run in autocommit
+    (``Store.statements``): no ``BEGIN`` and ``COMMIT`` around the statement; inside a
+    snapshot they share its transaction, as before."""
+    settings = Settings(home=Path(tempfile.mkdtemp()), database_url=postgres_url, passphrase=b"pw")
+    instance = open_instance(settings)
+    try:
+        ledger, store = instance.ledger, instance.ledger.store
+        first = store.entry_by_seq(0)
+        assert first is not None
+        checkpoint = ledger.checkpoint()
+        for read in (
+            lambda: store.entry_by_seq(1),
+            lambda: store.entry_by_hash(first.hash),
+            lambda: store.checkpoint(checkpoint.size),
+            lambda: store.blob("0" * 64),
+            lambda: store.get_claim("0" * 64),
+        ):
+            sent = _round_trips(store, read)
+            assert len(sent) == 1, sent
+            assert not any("BEGIN" in m for m in sent), sent
+        with ledger.snapshot():
+            sent = _round_trips(store, lambda: store.entry_by_seq(1))
+        assert not any("BEGIN" in m for m in sent), sent  # the snapshot's, begun before
+        assert store.entry_by_seq(1) == ledger.entry(seq=1)
+    finally:
+        instance.close()
