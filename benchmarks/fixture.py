@@ -166,6 +166,8 @@ def build_ledger(
         checkpoint = ledger.checkpoint()
         if checkpoint.size != entries:
             raise RuntimeError(f"latest checkpoint is at {checkpoint.size}, expected {entries}")
+        say("fixture: refreshing the planner's statistics")
+        ledger.store.analyze()  # PostgreSQL plans from defaults until it is analyzed
     finally:
         instance.close()
     db_bytes = _database_bytes(path, database_url)
