@@ -126,6 +126,36 @@ _KEY_ORDER = operator.itemgetter(*(c.name for c in keys_t.columns))
 _CLAIM_COLUMNS = tuple(c.name for c in claims_t.columns)
 """The claims table's columns, in the order of ``claim_values``."""
 _CLAIM_SEQ, _CLAIM_SEARCH = _CLAIM_COLUMNS.index("seq"), _CLAIM_COLUMNS.index("search_text")
+_CLAIM_RECORDED = _CLAIM_COLUMNS.index("recorded_at")
+_FROM_EXTRACTION = {  # column: what it holds while a claim is as its extraction made it
+    "head": "claim_id",
+    "head_seq": "seq",
+    "updated_at": "recorded_at",
+    "status": "'active'",
+    "revision": "0",
+    "review_count": "0",
+    "last_rating": "NULL",
+}
+_EXTRACTED = ("active", 0, 0, None)
+"""The constant ones of ``_FROM_EXTRACTION``, in its order (after the three copies)."""
+_AS_EXTRACTED = operator.itemgetter(*(_CLAIM_COLUMNS.index(c) for c in _FROM_EXTRACTION))
+_BOUND_COLUMNS = [c for c in _CLAIM_COLUMNS if c not in _FROM_EXTRACTION]
+_BOUND_WHEN_EXTRACTED = operator.itemgetter(*(_CLAIM_COLUMNS.index(c) for c in _BOUND_COLUMNS))
+
+
+def _extracted_value(column: str) -> str:
+    """What ``_INSERT_EXTRACTED`` writes into ``column``: a numbered parameter or a literal."""
+    source = _FROM_EXTRACTION.get(column, column)
+    return f"?{_BOUND_COLUMNS.index(source) + 1}" if source in _BOUND_COLUMNS else source
+
+
+_INSERT_EXTRACTED = "INSERT INTO claims ({}) VALUES ({})".format(  # noqa: S608 (identifiers)
+    ", ".join(f'"{c}"' for c in _CLAIM_COLUMNS), ", ".join(map(_extracted_value, _CLAIM_COLUMNS))
+)
+"""SQLite: a claim row as its extraction made it (``_AS_EXTRACTED(row)`` is the claim id,
+seq and recording time then ``_EXTRACTED``), from ``_BOUND_WHEN_EXTRACTED(row)``: numbered
+parameters bind the claim id, seq and recording time once for two columns each, and the
+constants are literals."""
 
 
 IdKind = Literal["claim", "claimant", "source", "key", "entry"]
@@ -373,21 +403,39 @@ class Txn:
         self._upsert(keys_t, key_rows, created, bound=bound)
         self._upsert(sources_t, [source_values(s) for s in changes.sources.values()], created)
         claim_rows = [claim_values(c) for c in changes.claims.values()]
-        self._upsert(claims_t, claim_rows, created, key=_CLAIM_SEQ, bound=bound)
         if bound:
+            self._upsert(claims_t, claim_rows, created, key=_CLAIM_SEQ, bound=bound)
             self._revoke_keys([k for k in changes.keys.values() if k.key_id not in created])
             changed = [c for c in changes.claims.values() if c.claim_id not in created]
             self._change_claims(changed, changes.versions)
-        if self.conn.dialect.name == "sqlite":  # new claims into the FTS5 index (search_index.py)
-            new = [(r[_CLAIM_SEQ], r[_CLAIM_SEARCH]) for r in claim_rows if r[0] in created]
-            if new:
-                self.conn.exec_driver_sql(
-                    "INSERT INTO claims_fts(rowid, search_text) VALUES (?, ?)", new
-                )
+        else:
+            self._write_claims_sqlite(claim_rows, created)
         versions = [version_values(v) for v in changes.versions]
         if versions:
             self.conn.exec_driver_sql(self.sql.insert(versions_t), versions)
         self._write_quantities(changes)
+
+    def _write_claims_sqlite(self, rows: list[tuple[Any, ...]], created: set[str]) -> None:
+        """SQLite: insert the new claims' rows (and their FTS5 rows: search_index.py),
+        update the others. A new claim still as its extraction made it (``_AS_EXTRACTED``)
+        is inserted without binding the seven columns that follow from the rest
+        (``_INSERT_EXTRACTED``): the driver binds a value in ~0.1 µs, a None in ~0.25."""
+        extracted, other, old = [], [], []
+        for row in rows:
+            if row[0] not in created:
+                old.append(row)
+            elif _AS_EXTRACTED(row) == (row[0], row[1], row[_CLAIM_RECORDED], *_EXTRACTED):
+                extracted.append(_BOUND_WHEN_EXTRACTED(row))
+            else:
+                other.append(row)
+        if extracted:
+            self.conn.exec_driver_sql(_INSERT_EXTRACTED, extracted)
+        self._upsert(claims_t, other + old, {row[0] for row in other}, key=_CLAIM_SEQ)
+        new = [(r[_CLAIM_SEQ], r[_CLAIM_SEARCH]) for r in rows if r[0] in created]
+        if new:
+            self.conn.exec_driver_sql(
+                "INSERT INTO claims_fts(rowid, search_text) VALUES (?, ?)", new
+            )
 
     def _write_quantities(self, changes: Changes) -> None:
         """The quantity index rows of new claims, of changed claims (theirs replaced: a

@@ -3,21 +3,31 @@ row the append path writes (``claim_values(extracted_claim(...))``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 import struct
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateTable
 
 from ledger.canonical import canonical_json_typed
 from ledger.entries import Body, ClaimExtracted, SignedEntry, sign_body
 from ledger.queries import figure
 from ledger.state import extracted_claim
 from ledger.store.sql import (
+    _AS_EXTRACTED,
+    _BOUND_WHEN_EXTRACTED,
     _CLAIM_COLUMNS,
+    _CLAIM_RECORDED,
+    _EXTRACTED,
+    _INSERT_EXTRACTED,
     _claim_state,
     _claim_state_validated,
     _RawRow,
     claim_values,
+    claims_t,
     extracted_claim_values,
     quantities_text,
     quantity_rows,
@@ -99,3 +109,42 @@ def test_a_claim_row_reads_back_as_the_state_that_wrote_it_without_validating_ag
         assert got.model_dump() == wanted.model_dump()
         assert got.model_fields_set == wanted.model_fields_set
     assert type(fast.claimant.cites) is tuple and type(fast.quantities) is tuple
+
+
+_CLAIMS_DDL = str(CreateTable(claims_t).compile(dialect=sqlite.dialect()))
+
+
+@given(
+    claims,
+    st.integers(0, 2**53 - 1),
+    st.none() | st.just("2024-03-18"),
+    st.sampled_from([None, "revised", "reviewed", "moved"]),
+)
+def test_the_insert_of_a_claim_as_extracted_writes_its_full_row(
+    payload: ClaimExtracted, seq: int, published: str | None, change: str | None
+) -> None:
+    """SQLite: ``_INSERT_EXTRACTED`` with the bound columns of a row writes the row
+    ``claim_values`` makes (the reference), for a claim as its extraction made it; a claim
+    changed in any of the seven columns it fills in is not taken for one."""
+    state = extracted_claim(signed(payload, seq), payload, published)
+    if change == "revised":
+        state = dataclasses.replace(state, status="revised", revision=1)
+    elif change == "reviewed":
+        state = dataclasses.replace(state, review_count=1, last_rating="True")
+    elif change == "moved":
+        state = dataclasses.replace(state, head="0" * 64, head_seq=seq + 1, updated_at="x")
+    row = claim_values(state)
+    as_extracted = _AS_EXTRACTED(row) == (row[0], row[1], row[_CLAIM_RECORDED], *_EXTRACTED)
+    assert as_extracted is (change is None)
+    if not as_extracted:
+        return
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute(_CLAIMS_DDL)
+        db.execute(_INSERT_EXTRACTED, _BOUND_WHEN_EXTRACTED(row))
+        columns = ", ".join(f'"{c}"' for c in _CLAIM_COLUMNS)
+        stored = db.execute(f"SELECT {columns} FROM claims").fetchall()
+    finally:
+        db.close()
+    assert stored == [row]
+    assert [tuple(map(type, r)) for r in stored] == [tuple(map(type, row))]
