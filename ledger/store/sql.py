@@ -74,6 +74,7 @@ from ledger.queries import (
 from ledger.rules import KeyState
 from ledger.search import (
     SearchQuery,
+    exact_words,
     fts5_match,
     like_patterns,
     parse_search,
@@ -965,7 +966,7 @@ class Txn:
         head is before that size (the claims unchanged since; ``_past_page`` has the rest).
         """
         resolved = resolved or self._resolve(where, as_of)
-        deferred = resolved.dialect == "postgresql" and where.text is not None
+        deferred = _search_deferred(where, resolved.dialect)
         few = self._few(where, resolved, search=False if deferred else None)
         if few is None and deferred:
             if page is not None:
@@ -1076,8 +1077,14 @@ class Txn:
             yield _quantity_match(quantities_t, "claim_seq", where), False
         if where.text is not None:  # the search index alone (the phrases are checked after)
             parsed = parse_search(where.text)
-            exact = SearchQuery(tuple(t for t in parsed.terms if not t.prefix))
-            if exact.terms:  # a prefix reads every token it starts: probe without them
+            # A prefix reads every token it starts: probe without them when the other
+            # words bound the set (on SQLite any exact word, a phrase's first ones too).
+            exact = (
+                exact_words(parsed)
+                if dialect == "sqlite"
+                else SearchQuery(tuple(t for t in parsed.terms if not t.prefix))
+            )
+            if exact.terms:
                 parsed = exact
             if dialect == "sqlite":
                 yield (
@@ -1168,7 +1175,7 @@ class Txn:
         past = None if as_of is None else self._past_states(where, as_of)
         if at_most is not None:
             resolved = self._resolve(where, as_of)
-            if resolved.dialect == "postgresql" and where.text is not None:
+            if _search_deferred(where, resolved.dialect):
                 sample = self._head_count(where, resolved, HEAD_ROWS, at_most)
                 if sample > at_most:
                     return at_most + 1
@@ -1922,10 +1929,11 @@ then sorted; above it the order's index is read with every constraint as a filte
 
 
 HEAD_ROWS = 2000
-"""On PostgreSQL, a search whose other constraints' indexes find more than ``FEW`` claims
-first reads this many rows of the order's index, the filter checked on each, before it asks
-its GIN index (which finds every match before returning the first, decision 0028): a term
-in more than about ``limit / HEAD_ROWS`` of the claims fills its page there."""
+"""A search whose index probe reads every match first (``_search_deferred``: any search on
+PostgreSQL, decision 0028; one of prefixes only on SQLite, decision 0042), when its other
+constraints' indexes find more than ``FEW`` claims, first reads this many rows of the
+order's index, the filter checked on each, before it asks its index: a term in more than
+about ``limit / HEAD_ROWS`` of the claims fills its page there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1990,6 +1998,17 @@ class _Page:
 
 def _seq_range(seq: Any, low: int, high: int | None) -> list[Any]:
     return [seq >= low] + ([seq < high] if high is not None else [])
+
+
+def _search_deferred(where: ClaimFilter, dialect: str) -> bool:
+    """Whether the filter's search index is asked last, after the head of the order
+    (``HEAD_ROWS``): its probe would read every match before the first. On PostgreSQL any
+    search (a GIN index builds its bitmap first, decision 0028); on SQLite a search whose
+    every word is a prefix (FTS5 merges the doclists of every token a prefix starts before
+    its first row, decision 0042; an exact word beside it is probed instead)."""
+    if where.text is None:
+        return False
+    return dialect == "postgresql" or not exact_words(parse_search(where.text)).terms
 
 
 def _holds_text(name: str, text: str) -> bool:
