@@ -959,10 +959,11 @@ class Txn:
         constraint checked on each row (``_walk``), which fills a page after about
         ``limit * N / M`` rows when M of N claims match, M > ``FEW``.
 
-        On PostgreSQL a search is probed last, as its GIN index finds every match before
-        the first (decision 0028): before it, with ``page``, the first ``HEAD_ROWS`` rows
-        of the order's index are read with the filter checked on each; if they fill the
-        page, those are the answer (``_Plan.rows``). ``as_of``: only the current rows whose
+        A search whose index finds every match before the first (``_search_deferred``:
+        any on PostgreSQL, decision 0028; one of prefixes only on SQLite, decision 0042)
+        is probed last: before it, with ``page``, the first ``HEAD_ROWS`` rows of the
+        order's index are read with the filter checked on each; if they fill the page,
+        those are the answer (``_Plan.rows``). ``as_of``: only the current rows whose
         head is before that size (the claims unchanged since; ``_past_page`` has the rest).
         """
         resolved = resolved or self._resolve(where, as_of)
