@@ -974,6 +974,12 @@ class Txn:
                 head = self._head_page(where, resolved, page)
                 if len(head) == page.limit:
                     return _Plan(None, None, False, head)
+            if resolved.dialect == "sqlite" and field == "recorded" and where.text is not None:
+                # FTS5 hands a prefix's claims over in seq order once it has merged them
+                # (as its probe would): read the log through them, not the whole log.
+                matching = claims_t.c.seq.in_(_fts_seqs(parse_search(where.text)))
+                walk = _walk(select(claims_t), claims_t.c, where, resolved, order=field)
+                return _Plan(walk.where(matching), claims_t.c, True)
             few = self._few(where, resolved, search=True)
         if few is not None:  # materialized, so that no plan reads more than those claims
             rows = select(claims_t).where(claims_t.c.seq.in_(few))
@@ -2158,11 +2164,16 @@ def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
     if dialect == "sqlite" and not fts:
         return and_(*(padded.like(p) for p in like_patterns(parsed)))
     if dialect == "sqlite":
-        matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
-        candidates = c.seq.in_(matching.bindparams(fts_query=fts5_match(parsed)))
+        candidates = c.seq.in_(_fts_seqs(parsed))
     else:
         candidates = _tsquery_match(c, parsed)
     return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
+
+
+def _fts_seqs(parsed: SearchQuery) -> Any:
+    """The seqs of the claims holding every token of the query (SQLite's FTS5 table)."""
+    matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
+    return matching.bindparams(fts_query=fts5_match(parsed))
 
 
 def _tsquery_match(c: Any, parsed: SearchQuery) -> Any:
