@@ -2163,10 +2163,8 @@ def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
     padded = space + c.search_text + space
     if dialect == "sqlite" and not fts:
         return and_(*(padded.like(p) for p in like_patterns(parsed)))
-    if dialect == "sqlite":
-        candidates = c.seq.in_(_fts_seqs(parsed))
-    else:
-        candidates = _tsquery_match(c, parsed)
+    sqlite = dialect == "sqlite"
+    candidates = c.seq.in_(_fts_seqs(parsed)) if sqlite else _tsquery_match(c, parsed)
     return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
 
 
