@@ -182,6 +182,12 @@ def tsquery(query: SearchQuery) -> str:
     return " & ".join(f"'{token}'" + (":*" if prefix else "") for token, prefix in _lexemes(query))
 
 
+def exact_words(query: SearchQuery) -> SearchQuery:
+    """Each token of the query that is not a prefix, as a one-word term: every claim
+    matching ``query`` holds them all (no term at all when every token is a prefix)."""
+    return SearchQuery(tuple(Term((token,)) for token, prefix in _lexemes(query) if not prefix))
+
+
 def phrases(query: SearchQuery) -> SearchQuery:
     """The terms whose adjacency the indexes' token lists cannot check (two tokens or more)."""
     return SearchQuery(tuple(t for t in query.terms if len(t.tokens) > 1))

@@ -74,6 +74,7 @@ from ledger.queries import (
 from ledger.rules import KeyState
 from ledger.search import (
     SearchQuery,
+    exact_words,
     fts5_match,
     like_patterns,
     parse_search,
@@ -1006,20 +1007,27 @@ class Txn:
         constraint checked on each row (``_walk``), which fills a page after about
         ``limit * N / M`` rows when M of N claims match, M > ``FEW``.
 
-        On PostgreSQL a search is probed last, as its GIN index finds every match before
-        the first (decision 0028): before it, with ``page``, the first ``HEAD_ROWS`` rows
-        of the order's index are read with the filter checked on each; if they fill the
-        page, those are the answer (``_Plan.rows``). ``as_of``: only the current rows whose
+        A search whose index finds every match before the first (``_search_deferred``:
+        any on PostgreSQL, decision 0028; one of prefixes only on SQLite, decision 0042)
+        is probed last: before it, with ``page``, the first ``HEAD_ROWS`` rows of the
+        order's index are read with the filter checked on each; if they fill the page,
+        those are the answer (``_Plan.rows``). ``as_of``: only the current rows whose
         head is before that size (the claims unchanged since; ``_past_page`` has the rest).
         """
         resolved = resolved or self._resolve(where, as_of)
-        deferred = resolved.dialect == "postgresql" and where.text is not None
+        deferred = _search_deferred(where, resolved.dialect)
         few = self._few(where, resolved, search=False if deferred else None)
         if few is None and deferred:
             if page is not None:
                 head = self._head_page(where, resolved, page)
                 if len(head) == page.limit:
                     return _Plan(None, None, False, head)
+            if resolved.dialect == "sqlite" and field == "recorded" and where.text is not None:
+                # FTS5 hands a prefix's claims over in seq order once it has merged them
+                # (as its probe would): read the log through them, not the whole log.
+                matching = claims_t.c.seq.in_(_fts_seqs(parse_search(where.text)))
+                walk = _walk(select(claims_t), claims_t.c, where, resolved, order=field)
+                return _Plan(walk.where(matching), claims_t.c, True)
             few = self._few(where, resolved, search=True)
         if few is not None:  # materialized, so that no plan reads more than those claims
             rows = select(claims_t).where(claims_t.c.seq.in_(few))
@@ -1124,8 +1132,14 @@ class Txn:
             yield _quantity_match(quantities_t, "claim_seq", where), False
         if where.text is not None:  # the search index alone (the phrases are checked after)
             parsed = parse_search(where.text)
-            exact = SearchQuery(tuple(t for t in parsed.terms if not t.prefix))
-            if exact.terms:  # a prefix reads every token it starts: probe without them
+            # A prefix reads every token it starts: probe without them when the other
+            # words bound the set (on SQLite any exact word, a phrase's first ones too).
+            exact = (
+                exact_words(parsed)
+                if dialect == "sqlite"
+                else SearchQuery(tuple(t for t in parsed.terms if not t.prefix))
+            )
+            if exact.terms:
                 parsed = exact
             if dialect == "sqlite":
                 yield (
@@ -1216,7 +1230,7 @@ class Txn:
         past = None if as_of is None else self._past_states(where, as_of)
         if at_most is not None:
             resolved = self._resolve(where, as_of)
-            if resolved.dialect == "postgresql" and where.text is not None:
+            if _search_deferred(where, resolved.dialect):
                 sample = self._head_count(where, resolved, HEAD_ROWS, at_most)
                 if sample > at_most:
                     return at_most + 1
@@ -1970,10 +1984,11 @@ then sorted; above it the order's index is read with every constraint as a filte
 
 
 HEAD_ROWS = 2000
-"""On PostgreSQL, a search whose other constraints' indexes find more than ``FEW`` claims
-first reads this many rows of the order's index, the filter checked on each, before it asks
-its GIN index (which finds every match before returning the first, decision 0028): a term
-in more than about ``limit / HEAD_ROWS`` of the claims fills its page there."""
+"""A search whose index probe reads every match first (``_search_deferred``: any search on
+PostgreSQL, decision 0028; one of prefixes only on SQLite, decision 0042), when its other
+constraints' indexes find more than ``FEW`` claims, first reads this many rows of the
+order's index, the filter checked on each, before it asks its index: a term in more than
+about ``limit / HEAD_ROWS`` of the claims fills its page there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -2038,6 +2053,17 @@ class _Page:
 
 def _seq_range(seq: Any, low: int, high: int | None) -> list[Any]:
     return [seq >= low] + ([seq < high] if high is not None else [])
+
+
+def _search_deferred(where: ClaimFilter, dialect: str) -> bool:
+    """Whether the filter's search index is asked last, after the head of the order
+    (``HEAD_ROWS``): its probe would read every match before the first. On PostgreSQL any
+    search (a GIN index builds its bitmap first, decision 0028); on SQLite a search whose
+    every word is a prefix (FTS5 merges the doclists of every token a prefix starts before
+    its first row, decision 0042; an exact word beside it is probed instead)."""
+    if where.text is None:
+        return False
+    return dialect == "postgresql" or not exact_words(parse_search(where.text)).terms
 
 
 def _holds_text(name: str, text: str) -> bool:
@@ -2185,12 +2211,15 @@ def _text_search(c: Any, text_query: str, dialect: str, *, fts: bool) -> Any:
     padded = space + c.search_text + space
     if dialect == "sqlite" and not fts:
         return and_(*(padded.like(p) for p in like_patterns(parsed)))
-    if dialect == "sqlite":
-        matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
-        candidates = c.seq.in_(matching.bindparams(fts_query=fts5_match(parsed)))
-    else:
-        candidates = _tsquery_match(c, parsed)
+    sqlite = dialect == "sqlite"
+    candidates = c.seq.in_(_fts_seqs(parsed)) if sqlite else _tsquery_match(c, parsed)
     return and_(candidates, *(padded.like(p) for p in like_patterns(phrases(parsed))))
+
+
+def _fts_seqs(parsed: SearchQuery) -> Any:
+    """The seqs of the claims holding every token of the query (SQLite's FTS5 table)."""
+    matching = text("SELECT rowid FROM claims_fts WHERE claims_fts MATCH :fts_query")
+    return matching.bindparams(fts_query=fts5_match(parsed))
 
 
 def _tsquery_match(c: Any, parsed: SearchQuery) -> Any:

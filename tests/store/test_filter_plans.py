@@ -156,11 +156,22 @@ def test_a_filter_that_finds_few_claims_reads_its_index_then_the_claims_by_seq(
         pages = [(s, p) for s, p in seen if "ORDER BY" in s and "claims.claim_id" in s]
         heads = [(s, p) for s, p in seen if "head_rows" in s]
         pages = [page for page in pages if page not in heads]
-        assert probes and len(pages) == 1, seen
-        # On PostgreSQL a search first reads the head of the order (decision 0028): here
-        # too few of its rows match to fill the page, so the GIN probe follows.
-        searching = ledger.store.dialect == "postgresql" and where.text is not None
+        # On PostgreSQL a search first reads the head of the order (decision 0028), on
+        # SQLite a search of prefixes only (decision 0042): here too few of its rows match
+        # to fill the page, so the probe follows.
+        searching = sql._search_deferred(where, ledger.store.dialect)
+        assert searching == (
+            where.text is not None and (ledger.store.dialect == "postgresql" or name == "prefix")
+        )
         assert len(heads) == (1 if searching else 0), seen
+        if searching and ledger.store.dialect == "sqlite" and order.field == "recorded":
+            # In log order the page is read through FTS5's matches, in their seq order.
+            assert not probes and len(pages) == 1, seen
+            page = _plan(ledger, *pages[0], [])
+            assert "SEARCH claims USING INTEGER PRIMARY KEY (rowid=?)" in page, page
+            assert "claims_fts" in page and "TEMP B-TREE" not in page, page
+            continue
+        assert probes and len(pages) == 1, seen
         plans = [_plan(ledger, s, p, ["enable_seqscan"]) for s, p in probes]
         wanted = PROBE_INDEXES[name].split("|")
         assert any(index in plan for plan in plans for index in wanted), plans
@@ -272,26 +283,37 @@ ORDER_INDEXES = {
 }
 
 
+def _asks_the_search_index(statement: str) -> bool:
+    return "@@" in statement or "claims_fts MATCH" in statement
+
+
 @pytest.mark.parametrize("order", ORDERS, ids=lambda o: f"{o.field}{'-desc' * o.descending}")
-def test_a_common_search_term_on_postgresql_fills_its_page_from_the_orders_head(
+def test_a_common_search_term_fills_its_page_from_the_orders_head(
     dated: tuple[Ledger, list[str]], order: ClaimOrder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Decision 0028: a search term in many claims is answered from the first
-    ``HEAD_ROWS`` rows of the order's index, never asking the GIN index (which would find
-    every match first); a rare one, from the GIN index. Same claims as the other plans,
-    page after page."""
+    """A search term in many claims is answered from the first ``HEAD_ROWS`` rows of the
+    order's index, never asking the search index, which would find every match first:
+    on PostgreSQL any term (its GIN index, decision 0028), on SQLite a prefix (FTS5 merges
+    every token it starts, decision 0042); a rare one, from the search index. Same claims
+    as the other plans, page after page."""
     ledger, _ = dated
-    if ledger.store.dialect != "postgresql":
-        pytest.skip("SQLite's FTS5 probe stops after FEW + 1 matches: no head page")
-    common = ClaimFilter(text="containers")
+    postgresql = ledger.store.dialect == "postgresql"
+    common = ClaimFilter(text="containers" if postgresql else "contain* w*")
     every = _ids(ledger, common, order)
     assert len(every) >= 4
     seen = _captured(ledger, lambda: ledger.find_claims(common, order=order, limit=2))
-    assert not any("@@" in s for s, _ in seen), seen  # the GIN index was never asked
+    assert not any(_asks_the_search_index(s) for s, _ in seen), seen
     (head,) = [(s, p) for s, p in seen if "head_rows" in s]
     plan = _plan(ledger, *head, ["enable_seqscan", "enable_sort", "enable_bitmapscan"])
-    assert ORDER_INDEXES[order.field] in plan and "Limit" in plan, plan
-    assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
+    if postgresql:
+        assert ORDER_INDEXES[order.field] in plan and "Limit" in plan, plan
+        assert "Seq Scan" not in plan and "Bitmap" not in plan, plan
+    else:
+        assert ORDER_INDEXES[order.field].replace("claims_pkey", "SCAN claims") in plan, plan
+        assert "claims_fts" not in plan, plan
+    # A bounded count of it, as far as the head: no search index either.
+    seen = _captured(ledger, lambda: ledger.count_claims_bounded(common, 3))
+    assert not any(_asks_the_search_index(s) for s, _ in seen), seen
     # Page by page, through the head page, the probe and the walk alike.
     for head_rows, few in ((10**6, 0), (3, 10**6), (0, 10**6), (0, 0)):
         monkeypatch.setattr(sql, "HEAD_ROWS", head_rows)
