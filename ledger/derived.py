@@ -18,6 +18,7 @@ from ledger.identity import (
 )
 from ledger.identity import (
     Attribution,
+    Clusterer,
     Identities,
     Identity,
     Kind,
@@ -211,6 +212,123 @@ def group_resuming(claims: list[LineClaim]) -> list[Line]:
         while len(_RESUMABLE) > _RESUMABLE_LOGS:
             del _RESUMABLE[next(iter(_RESUMABLE))]
     return lines
+
+
+@dataclass(frozen=True, kw_only=True)
+class DerivedStep:
+    """What ``Deriver.advance`` changed: identity ids that no longer exist, the identities
+    and lines made or changed (a line never vanishes when claims are appended), and the
+    claims the identities hold (their ``claim_claimants`` rows)."""
+
+    gone: frozenset[str]
+    identities: tuple[Identity, ...]
+    lines: tuple[Line, ...]
+
+
+def _bearing(claim: ClaimState) -> tuple[object, ...]:
+    """What of a claim the derivation reads: a change elsewhere (a review) changes nothing."""
+    return (
+        claim.status == "retracted",
+        claim.seq,
+        claim.source_entry,
+        claim.claimant,
+        claim.selector.exact,
+        claim.quantities,
+        claim.made_on,
+        claim.made_on_precision,
+        claim.source_published,
+    )
+
+
+class Deriver:
+    """Identities and lines kept as the log grows (decision 0039): ``advance`` takes the
+    claims that changed since ``size`` and changes only what they touch, with exactly the
+    result of ``derive`` from nothing, or says it cannot (None: build a new one).
+
+    Exact when the changes are appended claims (and reviews, which change nothing derived):
+    identities by ``identity.Clusterer``, lines by resuming the ``Grouper`` (a figure's line
+    depends only on the claims before it), which holds while no earlier claim's claimant
+    identity or name changed. A revision or retraction of an earlier claim, a claim whose
+    identity changed, or whatever the clusterer cannot show exact: None."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        """The tree size this reflects."""
+        self.claims: dict[str, ClaimState] = {}
+        """Live (not retracted) claims by id."""
+        self.retracted: set[str] = set()
+        self.last_seq = -1
+        """The position of the last live claim taken."""
+        self.line_claims: dict[str, LineClaim] = {}
+        self.clusterer = Clusterer()
+        self.grouper = Grouper()
+        self.spent = False
+
+    @classmethod
+    def build(
+        cls, claims: Iterable[ClaimState], overrides: Sequence[Override], size: int
+    ) -> Deriver:
+        """A deriver of ``claims`` from nothing (what ``derive`` gives, kept for resuming)."""
+        deriver = cls(-1)
+        step = deriver.advance(sorted(claims, key=lambda c: c.seq), overrides, size)
+        assert step is not None  # nothing earlier to contradict
+        return deriver
+
+    @property
+    def derived(self) -> Derived:
+        """Everything as ``derive`` returns it."""
+        return Derived(
+            identities=self.clusterer.identities,
+            lines=self.grouper.lines(),
+            claims=self.claims,
+        )
+
+    def advance(
+        self, changed: Sequence[ClaimState], overrides: Sequence[Override], size: int
+    ) -> DerivedStep | None:
+        """Take ``changed``, every claim whose state changed since ``size`` (appended ones
+        in log order after the others), and the log's overrides now, to tree ``size``."""
+        if self.spent:
+            return None
+        self.spent = True  # until this step is through
+        new: list[ClaimState] = []
+        for claim in changed:
+            known = self.claims.get(claim.claim_id)
+            if known is not None:
+                if _bearing(known) != _bearing(claim):
+                    return None
+            elif claim.claim_id in self.retracted:
+                if claim.status != "retracted":
+                    return None
+            else:
+                new.append(claim)
+        new.sort(key=lambda c: c.seq)
+        live = [c for c in new if c.status != "retracted"]
+        if live and live[0].seq < self.last_seq:
+            return None
+        self.retracted.update(c.claim_id for c in new if c.status == "retracted")
+        change = self.clusterer.extend([attribution_of(c) for c in live], overrides)
+        if change is None:
+            return None
+        identities = self.clusterer.identities
+        for claim in live:
+            self.claims[claim.claim_id] = claim
+        if live:
+            self.last_seq = live[-1].seq
+        for identity in change.changed:  # an earlier claim's identity or name: regroup
+            for ref in identity.members:
+                before = self.line_claims.get(ref)
+                if before is not None and (before.claimant, before.claimant_name) != (
+                    identity.id,
+                    identity.name,
+                ):
+                    return None
+        added = [line_claim_of(c, identities) for c in live]
+        self.line_claims.update((c.claim_id, c) for c in added)
+        self.grouper.add(added)
+        lines = self.grouper.changed_lines()
+        self.size, self.spent = size, False
+        return DerivedStep(gone=change.gone, identities=change.changed, lines=tuple(lines))
 
 
 def claimant_view(identity: Identity, claims: dict[str, ClaimState]) -> ClaimantView:

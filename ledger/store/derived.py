@@ -15,6 +15,8 @@ from ledger.derived import (
     RULES,
     ClaimantView,
     Derived,
+    DerivedStep,
+    Deriver,
     LineFilter,
     LineView,
     NameUse,
@@ -23,7 +25,7 @@ from ledger.derived import (
     line_view,
     romanized_name,
 )
-from ledger.identity import Kind, RoleSpan
+from ledger.identity import Identities, Kind, RoleSpan
 from ledger.lines import Point, unit_head
 from ledger.store.sql import Txn, _as_bytes, call_bound
 from ledger.store.tables import (
@@ -206,6 +208,65 @@ def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
         lines_t: [_line_row(v) for v in lines],
         points_t: [row for v in lines for row in _point_rows(v)],
     }
+
+
+def plan_step(txn: Txn, deriver: Deriver, step: DerivedStep) -> DerivedWrite:
+    """The write of one ``Deriver.advance`` step: the rows of the identities and lines it
+    made or changed against the stored rows under the same keys, and under the keys the
+    stored tables give the claims of those identities (an identity they joined is gone),
+    read by key: proportional to the step, not to the tables."""
+    current = deriver.clusterer.identities
+    claims = deriver.claims
+    seqs = sorted({claims[ref].seq for i in step.identities for ref in i.members})
+    stored_ids = {
+        row.identity_id
+        for chunk in _chunks(seqs)
+        for row in txn.conn.execute(
+            select(claim_identity_t.c.identity_id).where(claim_identity_t.c.seq.in_(chunk))
+        )
+    }
+    ids = sorted(stored_ids | step.gone | {i.id for i in step.identities})
+    identities = {i.id: i for i in step.identities}
+    for identity_id in ids:  # kept as they are, unless the log says otherwise
+        if identity_id not in identities and identity_id in current.by_id:
+            identities[identity_id] = current.by_id[identity_id]
+    found = Derived(identities=Identities(by_id=identities, of_ref={}), lines=[], claims=claims)
+    rows = derived_rows(found)
+    rows[claim_identity_t] = [
+        {"seq": claims[ref].seq, "claim_id": ref, "identity_id": i.id}
+        for i in identities.values()
+        for ref in i.members
+    ]
+    lines = [line_view(line, claims) for line in step.lines]
+    rows[lines_t] = [_line_row(v) for v in lines]
+    rows[points_t] = [row for v in lines for row in _point_rows(v)]
+    line_ids = sorted(line.id for line in step.lines)
+    member_seqs = sorted({r["seq"] for r in rows[claim_identity_t]} | set(seqs))
+    stored: Rows = {
+        identities_t: _stored_where(txn, identities_t, identities_t.c.id, ids),
+        names_t: _stored_where(txn, names_t, names_t.c.identity_id, ids),
+        roles_t: _stored_where(txn, roles_t, roles_t.c.identity_id, ids),
+        claim_identity_t: _stored_where(txn, claim_identity_t, claim_identity_t.c.seq, member_seqs),
+        lines_t: _stored_where(txn, lines_t, lines_t.c.id, line_ids),
+        points_t: _stored_where(txn, points_t, points_t.c.line_id, line_ids),
+    }
+    return plan_write(keyed(rows), stored)
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def _stored_where(txn: Txn, table: Any, column: Any, values: Sequence[Any]) -> dict[Any, Any]:
+    """The stored rows of ``table`` whose ``column`` is one of ``values``, keyed as
+    ``stored_rows``."""
+    names = [c.name for c in table.columns]
+    key = [c.name for c in table.primary_key.columns]
+    out = {}
+    for chunk in _chunks(values):
+        for row in txn.conn.execute(select(table).where(column.in_(chunk))):
+            out[tuple(row._mapping[k] for k in key)] = tuple(row._mapping[n] for n in names)
+    return out
 
 
 def derived_differences(txn: Txn, found: Derived) -> list[str]:

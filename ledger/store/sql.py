@@ -1192,6 +1192,20 @@ class Txn:
             query = query.limit(limit)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
+    def claims_changed_since(self, size: int) -> list[ClaimState]:
+        """The claims whose state differs from the one at tree ``size``, in log order: the
+        ones extracted since (by position) and the earlier ones revised, retracted or
+        reviewed since (their replaced states in ``claim_versions``, by ``to_seq``)."""
+        touched = select(versions_t.c.seq).where(versions_t.c.to_seq >= size)
+        earlier = sorted({seq for (seq,) in self.conn.execute(touched) if seq < size})
+        out = []
+        for start in range(0, len(earlier), 500):
+            query = select(claims_t).where(claims_t.c.seq.in_(earlier[start : start + 500]))
+            out += [_claim_state(row) for row in self.conn.execute(query)]
+        out.sort(key=lambda c: c.seq)
+        query = select(claims_t).where(claims_t.c.seq >= size).order_by(claims_t.c.seq)
+        return out + [_claim_state(row) for row in self.conn.execute(query)]
+
 
 _snapshot: ContextVar[tuple[Store, Txn] | None] = ContextVar("ledger_snapshot", default=None)
 """The read transaction ``Store.snapshot`` holds open, and its store."""
