@@ -159,6 +159,9 @@ class Ledger:
         self.on_checkpoint: Callable[[], None] | None = None
         """Called after each append batch commits (outside its transaction and lock): the
         witnesses' worker hook (``ledger.cosigning``). Must not block."""
+        self.derived_waiter: Callable[[], None] | None = None
+        """Set by a ``DerivedKeeper``: what ``keep_derived`` calls instead of refreshing in
+        the calling thread (ask the keeper, and wait a few seconds for it)."""
         self._deriving = threading.Lock()
         self._deriver: Deriver | None = None
         """Identities and lines as this ledger last derived them (``refresh_derived``)."""
@@ -517,9 +520,10 @@ class Ledger:
 
     # Claimant identities and claim lines ----------------------------------------------
 
-    def refresh_derived(self) -> int:
+    def refresh_derived(self, *, wait: bool = True) -> int | None:
         """Bring identities and lines up to the log (the writer's job: readers never write
-        them, decision 0027); the tree size they reflect after.
+        them, decision 0027); the tree size they reflect after. One process at a time
+        (``refresh_lock``): with ``wait`` False, None at once if another is at it.
 
         The derivation reads one snapshot, outside the append lock; then, under the lock,
         only the rows that changed are written, unless a refresh of a later size got there
@@ -530,7 +534,9 @@ class Ledger:
         from ledger import derived
         from ledger.store import derived as derived_store
 
-        with self._deriving:  # one refresh at a time in this process
+        with self._deriving, derived_store.refresh_lock(self.store, wait=wait) as held:
+            if not held:
+                return None
             deriver, self._deriver = self._deriver, None  # kept again once written
             with self.store.reader() as txn:
                 size = txn.head().size
@@ -567,6 +573,9 @@ class Ledger:
         what the appending process calls at the end of a command, after a burst of
         mutations (``ledger.keeper``) and before its own reads of identities and lines."""
         if not self.derived_behind:
+            return None
+        if self.derived_waiter is not None:  # a keeper refreshes for this ledger
+            self.derived_waiter()
             return None
         self.derived_behind = False  # an append committing meanwhile sets it again
         try:

@@ -4,8 +4,12 @@ changed are deleted and inserted, never updated), and the reads that serve them.
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -27,7 +31,7 @@ from ledger.derived import (
 )
 from ledger.identity import Identities, Kind, RoleSpan
 from ledger.lines import Point, unit_head
-from ledger.store.sql import Txn, _as_bytes, call_bound
+from ledger.store.sql import Store, Txn, _as_bytes, call_bound
 from ledger.store.tables import (
     RARE_KINDS,
     ClaimIdentityRow,
@@ -47,6 +51,63 @@ lines_t = LineRow.__table__  # type: ignore[attr-defined]
 points_t = LinePointRow.__table__  # type: ignore[attr-defined]
 state_t = DerivedStateRow.__table__  # type: ignore[attr-defined]
 _STATE = "identities-and-lines"
+
+
+_REFRESH_LOCK = "39, hashtext(current_schema())"
+"""PostgreSQL advisory lock of the derived caches' refresh (decision 0039), one per schema
+(advisory locks are per database): the arguments of ``pg_advisory_lock(int, int)``."""
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+_LOCAL_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def refresh_lock(store: Store, *, wait: bool = True) -> Iterator[bool]:
+    """Held while one process brings the derived caches up to the log, so that the workers
+    of a serve catch up one at a time (decision 0039); yields False, holding nothing, when
+    ``wait`` is False and another process holds it. A database-level lock: PostgreSQL's
+    session advisory lock on a connection of its own; for a SQLite file, an exclusive
+    ``flock`` of a file beside it (SQLite serves one host); in memory, a lock of this
+    process. Released when its holder ends, however it ends."""
+    engine = store.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if wait:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_REFRESH_LOCK})")
+                got = True
+            else:
+                got = bool(
+                    conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_REFRESH_LOCK})").scalar()
+                )
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_REFRESH_LOCK})")
+                    conn.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        with _LOCAL_LOCKS_GUARD:
+            local = _LOCAL_LOCKS.setdefault(str(id(engine)), threading.Lock())
+        got = local.acquire(blocking=wait)
+        try:
+            yield got
+        finally:
+            if got:
+                local.release()
+        return
+    with open(f"{path}-derived.lock", "a+b") as handle:
+        os.chmod(handle.name, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def override_entries(txn: Txn) -> list[tuple[int, bytes]]:
