@@ -647,14 +647,15 @@ class Clusterer:
     attributions come last in log order, so from nothing their key joins come after the
     old ones', then the old in-source joins run, then theirs. ``extend`` runs their key
     joins on ``keys``; when every cluster they touched already existed alone (no two old
-    clusters joined) and kept its kinds, places and role heads, the old in-source joins
-    would decide the same (each compares two clusters by exactly those, and by unlinks
+    clusters joined) and, if an in-source rule compared it, kept its kinds, places and role
+    heads, the old in-source joins would decide the same (each compares two clusters by exactly those, and by unlinks
     between old attributions), so it makes the same joins on ``sources``, then the new
     attributions' in-source joins; links are few and replayed over ``sources`` each time.
     Anything it cannot show exact returns None and leaves the clusterer spent (``spent``):
     new attributions in a source that already has some (the in-source rules of the old
-    ones would see them), an unlink that appeared or went, two old clusters joined or a
-    cluster whose signature changed. The caller then clusters from nothing."""
+    ones would see them), an unlink that appeared or went, two old clusters joined, or a
+    cluster whose signature changed that an in-source rule had compared (``compared``).
+    The caller then clusters from nothing."""
 
     def __init__(self) -> None:
         self.infos: list[tuple[Attribution, NameKey]] = []
@@ -666,6 +667,11 @@ class Clusterer:
         self.apart: frozenset[frozenset[str]] = frozenset()
         self.linked: set[int] = set()
         """Attributions whose cluster a link touched at the last step (replayed each time)."""
+        self.compared: set[int] = set()
+        """Key clusters (by root) that an in-source rule compared with another: only their
+        kinds, places and role heads decide anything after the key phase, so only theirs
+        must not change (a cluster first meets others in the in-source phase alone, by one of
+        its own attributions)."""
         self.identities = Identities(by_id={}, of_ref={})
         self.spent = False
 
@@ -702,14 +708,17 @@ class Clusterer:
         self.keys.old, self.keys.before, self.keys.joined_old = start, {}, False
         _match_keys_from(infos, self.keys, self.heads, start)
         before = self.keys.before
-        if self.keys.joined_old or any(self.keys.signature(r) != s for r, s in before.items()):
+        if self.keys.joined_old or any(
+            r in self.compared and self.keys.signature(r) != s for r, s in before.items()
+        ):
             self.spent = True
             return None
         for i in range(start, len(infos)):  # the same key joins, after the old in-source ones
             root = self.keys.find(i)
             if root != i:
                 self.sources._merge(root, i)
-        _match_in_source_from(infos, self.sources, self.by_source, start)
+        compared = _match_in_source_from(infos, self.sources, self.by_source, start)
+        self.compared.update(self.keys.find(i) for i in compared)
         return self._relink(links, apart, range(start, len(infos)))
 
     def _relink(
@@ -793,7 +802,8 @@ def _match_in_source_from(
     start: int,
 ) -> None:
     """``_match_in_source`` of the attributions from ``start`` on (their sources hold no
-    earlier attribution)."""
+    earlier attribution); the attributions whose clusters it compared."""
+    compared: list[int] = []
     for i in range(start, len(infos)):
         attribution, key = infos[i]
         if key.short is None:
@@ -802,8 +812,11 @@ def _match_in_source_from(
         if key.kind == "person":
             targets = _firsts(infos, peers, _ends_with, short)
             if len(targets) == 1:
+                compared += (targets[0], i)
                 clusters.union(targets[0], i, heads=True)
         elif key.kind == "organization":
             targets = _firsts(infos, peers, _abbreviates, short)
             if len(targets) == 1:
+                compared += (targets[0], i)
                 clusters.union(targets[0], i)
+    return compared
