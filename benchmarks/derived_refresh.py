@@ -40,8 +40,8 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from ledger import derived, lines_reference
 from ledger.batch import override_entries
