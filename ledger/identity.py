@@ -800,7 +800,7 @@ def _match_in_source_from(
     clusters: _Clusters,
     by_source: dict[str, list[int]],
     start: int,
-) -> None:
+) -> list[int]:
     """``_match_in_source`` of the attributions from ``start`` on (their sources hold no
     earlier attribution); the attributions whose clusters it compared."""
     compared: list[int] = []
