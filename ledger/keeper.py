@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
@@ -197,6 +198,14 @@ def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
     from ledger.store import Store
 
     os.nice(CHILD_NICE)
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the server ended (however): end now, even mid-refresh
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)  # an unfinished write rolls back; the refresh lock ends with us
+
+    threading.Thread(target=orphaned, name="parent watch", daemon=True).start()
     store = Store.open(os.environ["LEDGER_KEEPER_DATABASE_URL"])
     ledger = Ledger(store, os.environ["LEDGER_KEEPER_ORIGIN"])
     try:
