@@ -5,9 +5,11 @@ link and unlink entries: the bridge from stored states to the pure rules of
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from ledger.entries import ClaimantLinked, ClaimantOverride, SignedEntry
 from ledger.entries import Quantity as EntryQuantity
@@ -44,7 +46,7 @@ class Derived:
 
     identities: Identities
     lines: list[Line]
-    claims: dict[str, ClaimState]
+    claims: Mapping[str, ClaimLike]
     """The claims they were derived from (not retracted), by id."""
 
 
@@ -225,9 +227,10 @@ class DerivedStep:
     lines: tuple[Line, ...]
 
 
-def _bearing(claim: ClaimState) -> tuple[object, ...]:
-    """What of a claim the derivation reads: a change elsewhere (a review) changes nothing."""
-    return (
+def _bearing(claim: ClaimState) -> bytes:
+    """A digest of what of a claim the derivation reads: a change elsewhere (a review)
+    changes nothing derived."""
+    read = (
         claim.status == "retracted",
         claim.seq,
         claim.source_entry,
@@ -238,6 +241,41 @@ def _bearing(claim: ClaimState) -> tuple[object, ...]:
         claim.made_on_precision,
         claim.source_published,
     )
+    return hashlib.blake2b(repr(read).encode(), digest_size=16).digest()
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+
+class ClaimLike(Protocol):
+    """What the rows of identities and lines read of a claim: its position and claimant."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def claimant(self) -> _Named: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptClaim:
+    """What a ``Deriver`` keeps of a live claim (a ``ClaimState`` weighs ~3 KB): its
+    position, its claimant's name and the digest of what the derivation read of it."""
+
+    seq: int
+    name: str | None
+    bearing: bytes
+
+    @property
+    def claimant(self) -> KeptClaim:
+        """Itself, as a claimant with a ``name`` (what ``ClaimLike`` reads)."""
+        return self
+
+
+def _kept(claim: ClaimState) -> KeptClaim:
+    return KeptClaim(seq=claim.seq, name=claim.claimant.name, bearing=_bearing(claim))
 
 
 class Deriver:
@@ -254,24 +292,49 @@ class Deriver:
     def __init__(self, size: int) -> None:
         self.size = size
         """The tree size this reflects."""
-        self.claims: dict[str, ClaimState] = {}
+        self.claims: dict[str, KeptClaim] = {}
         """Live (not retracted) claims by id."""
         self.retracted: set[str] = set()
         self.last_seq = -1
         """The position of the last live claim taken."""
-        self.line_claims: dict[str, LineClaim] = {}
+        self.named: dict[str, tuple[str | None, str | None]] = {}
+        """The claimant identity id and name each live claim was grouped into lines with."""
         self.clusterer = Clusterer()
         self.grouper = Grouper()
         self.spent = False
 
     @classmethod
     def build(
-        cls, claims: Iterable[ClaimState], overrides: Sequence[Override], size: int
+        cls, chunks: Iterable[Iterable[ClaimState]], overrides: Sequence[Override], size: int
     ) -> Deriver:
-        """A deriver of ``claims`` from nothing (what ``derive`` gives, kept for resuming)."""
-        deriver = cls(-1)
-        step = deriver.advance(sorted(claims, key=lambda c: c.seq), overrides, size)
-        assert step is not None  # nothing earlier to contradict
+        """A deriver of the claims from nothing (what ``derive`` gives, kept for resuming),
+        read in ``chunks`` in log order: a claim's state is dropped once read, its line
+        view once grouped."""
+        deriver = cls(size)
+        attributions: list[Attribution] = []
+        pending: list[LineClaim | None] = []  # their claimant identity known after clustering
+        nobody = Identities(by_id={}, of_ref={})
+        for chunk in chunks:
+            for claim in chunk:
+                if claim.status == "retracted":
+                    deriver.retracted.add(claim.claim_id)
+                    continue
+                deriver.claims[claim.claim_id] = _kept(claim)
+                deriver.last_seq = claim.seq
+                attributions.append(attribution_of(claim))
+                pending.append(line_claim_of(claim, nobody))
+        change = deriver.clusterer.extend(attributions, overrides)
+        assert change is not None  # nothing earlier to contradict
+        del attributions
+        identities = deriver.clusterer.identities
+        for i, line_claim in enumerate(pending):
+            assert line_claim is not None
+            identity = identities.of(line_claim.claim_id)
+            if identity is not None:
+                line_claim = replace(line_claim, claimant=identity.id, claimant_name=identity.name)
+            deriver.named[line_claim.claim_id] = (line_claim.claimant, line_claim.claimant_name)
+            deriver.grouper.add((line_claim,))
+            pending[i] = None
         return deriver
 
     @property
@@ -295,7 +358,7 @@ class Deriver:
         for claim in changed:
             known = self.claims.get(claim.claim_id)
             if known is not None:
-                if _bearing(known) != _bearing(claim):
+                if known.bearing != _bearing(claim):
                     return None
             elif claim.claim_id in self.retracted:
                 if claim.status != "retracted":
@@ -312,26 +375,23 @@ class Deriver:
             return None
         identities = self.clusterer.identities
         for claim in live:
-            self.claims[claim.claim_id] = claim
+            self.claims[claim.claim_id] = _kept(claim)
         if live:
             self.last_seq = live[-1].seq
         for identity in change.changed:  # an earlier claim's identity or name: regroup
             for ref in identity.members:
-                before = self.line_claims.get(ref)
-                if before is not None and (before.claimant, before.claimant_name) != (
-                    identity.id,
-                    identity.name,
-                ):
+                before = self.named.get(ref)
+                if before is not None and before != (identity.id, identity.name):
                     return None
         added = [line_claim_of(c, identities) for c in live]
-        self.line_claims.update((c.claim_id, c) for c in added)
+        self.named.update((c.claim_id, (c.claimant, c.claimant_name)) for c in added)
         self.grouper.add(added)
         lines = self.grouper.changed_lines()
         self.size, self.spent = size, False
         return DerivedStep(gone=change.gone, identities=change.changed, lines=tuple(lines))
 
 
-def claimant_view(identity: Identity, claims: dict[str, ClaimState]) -> ClaimantView:
+def claimant_view(identity: Identity, claims: Mapping[str, ClaimLike]) -> ClaimantView:
     """An identity with how many claims use each of its names."""
     counts: dict[str, int] = {}
     for ref in identity.members:
@@ -348,7 +408,7 @@ def claimant_view(identity: Identity, claims: dict[str, ClaimState]) -> Claimant
     )
 
 
-def line_view(line: Line, claims: dict[str, ClaimState]) -> LineView:
+def line_view(line: Line, claims: Mapping[str, ClaimLike]) -> LineView:
     """A line with its first claim's position and its number of sources."""
     return LineView(
         id=line.id,

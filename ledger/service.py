@@ -552,18 +552,19 @@ class Ledger:
                 if deriver is not None and step is not None:
                     plan = derived_store.plan_step(txn, deriver, step)
                 else:
-                    deriver = derived.Deriver.build(txn.all_claims(), overrides, size)
-                    stored = derived_store.stored_rows(txn) if was is not None else None
-                    rows = derived_store.keyed(derived_store.derived_rows(deriver.derived))
-                    plan = derived_store.plan_write(rows, stored)
+                    deriver = derived.Deriver.build(txn.claim_chunks(), overrides, size)
+                    if was is None:
+                        plan = derived_store.plan_whole(deriver.derived)
+                    else:
+                        rows = derived_store.keyed(derived_store.derived_rows(deriver.derived))
+                        plan = derived_store.plan_write(rows, derived_store.stored_rows(txn))
             with self.store.writer() as txn:
                 now = derived_store.derived_size(txn)
                 if now is not None and now >= size:
                     self._deriver = deriver
                     return now
                 if now != was:  # another refresh wrote since the snapshot: replace every row
-                    rows = derived_store.keyed(derived_store.derived_rows(deriver.derived))
-                    plan = derived_store.plan_write(rows, None)
+                    plan = derived_store.plan_whole(deriver.derived)
                 derived_store.write_derived(txn, plan, size)
             self._deriver = deriver
         return size

@@ -193,6 +193,12 @@ class DerivedWrite:
         return sum(map(len, self.gone.values())) + sum(map(len, self.added.values()))
 
 
+def plan_whole(found: Derived) -> DerivedWrite:
+    """A replacement of every row by the rows ``found`` implies (no stored rows to diff
+    against: the rows are built once, not keyed and copied)."""
+    return DerivedWrite(whole=True, gone={t: [] for t in _ORDER}, added=derived_rows(found))
+
+
 def plan_write(found: Rows, stored: Rows | None) -> DerivedWrite:
     """The write that turns ``stored`` (what the tables hold, if known) into ``found``;
     with ``stored`` None, a replacement of every row."""

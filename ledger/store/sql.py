@@ -1192,6 +1192,18 @@ class Txn:
             query = query.limit(limit)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
+    def claim_chunks(self, chunk: int = 20_000) -> Iterator[list[ClaimState]]:
+        """Every claim in log order, ``chunk`` at a time (by position: each a range of the
+        primary key), so that a reader of all of them need not hold them all."""
+        after = -1
+        while True:
+            query = select(claims_t).where(claims_t.c.seq > after).order_by(claims_t.c.seq)
+            found = [_claim_state(row) for row in self.conn.execute(query.limit(chunk))]
+            if not found:
+                return
+            yield found
+            after = found[-1].seq
+
     def claims_changed_since(self, size: int) -> list[ClaimState]:
         """The claims whose state differs from the one at tree ``size``, in log order: the
         ones extracted since (by position) and the earlier ones revised, retracted or

@@ -39,7 +39,7 @@ def ingest(ledger: Ledger, writer: SigningKey, stories: list[int]) -> None:
 
 @pytest.fixture
 def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Counts reads of every claim and of every stored derived row."""
+    """Counts reads of every claim (at once or in chunks) and of every stored derived row."""
     calls: list[str] = []
     all_claims, stored_rows = Txn.all_claims, derived_store.stored_rows
 
@@ -51,7 +51,14 @@ def whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append("stored_rows")
         return stored_rows(txn)
 
+    chunks = Txn.claim_chunks
+
+    def counted_chunks(self: Txn, chunk: int = 20_000) -> object:
+        calls.append("all_claims")
+        return chunks(self, chunk)
+
     monkeypatch.setattr(Txn, "all_claims", counted_all_claims)
+    monkeypatch.setattr(Txn, "claim_chunks", counted_chunks)
     monkeypatch.setattr(derived_store, "stored_rows", counted_stored_rows)
     return calls
 
