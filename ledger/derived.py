@@ -220,11 +220,13 @@ def group_resuming(claims: list[LineClaim]) -> list[Line]:
 class DerivedStep:
     """What ``Deriver.advance`` changed: identity ids that no longer exist, the identities
     and lines made or changed (a line never vanishes when claims are appended), and the
-    claims the identities hold (their ``claim_claimants`` rows)."""
+    claims whose identity is new or changed (their ``claim_claimants`` rows)."""
 
     gone: frozenset[str]
     identities: tuple[Identity, ...]
     lines: tuple[Line, ...]
+    moved: frozenset[str] = frozenset()
+    """Claims that are new to an identity or whose identity id changed."""
 
 
 def _bearing(claim: ClaimState) -> bytes:
@@ -388,7 +390,9 @@ class Deriver:
         self.grouper.add(added)
         lines = self.grouper.changed_lines()
         self.size, self.spent = size, False
-        return DerivedStep(gone=change.gone, identities=change.changed, lines=tuple(lines))
+        return DerivedStep(
+            gone=change.gone, identities=change.changed, lines=tuple(lines), moved=change.moved
+        )
 
 
 def claimant_view(identity: Identity, claims: Mapping[str, ClaimLike]) -> ClaimantView:

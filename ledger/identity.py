@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -505,7 +506,7 @@ def cluster(attributions: Sequence[Attribution], overrides: Iterable[Override] =
 
 
 def _verdicts(
-    overrides: Iterable[Override], index: dict[str, int]
+    overrides: Iterable[Override], index: Mapping[str, int]
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     last: dict[frozenset[int], tuple[int, Verdict, int, int]] = {}
     for order, override in enumerate(overrides):
@@ -635,6 +636,9 @@ class IdentityChange:
 
     gone: frozenset[str]
     changed: tuple[Identity, ...]
+    moved: frozenset[str] = frozenset()
+    """The attributions that are new or whose identity id changed (the others of a changed
+    identity stay where they were)."""
 
 
 class Clusterer:
@@ -691,14 +695,17 @@ class Clusterer:
         if start and any(a.source in self.by_source or a.ref in self.index for a, _ in new):
             return None
         infos = self.infos
-        index = dict(self.index)
-        index.update((a.ref, start + j) for j, (a, _) in enumerate(new))
-        links, apart = _verdicts(overrides, index)
-        refs = [a.ref for a, _ in infos] + [a.ref for a, _ in new]
-        apart_refs = frozenset(frozenset((refs[a], refs[b])) for a, b in apart)
+        added = {a.ref: start + j for j, (a, _) in enumerate(new)}
+        links, apart = _verdicts(overrides, ChainMap(added, self.index))  # no copy: O(new)
+
+        def ref(i: int) -> str:
+            return infos[i][0].ref if i < start else new[i - start][0].ref
+
+        apart_refs = frozenset(frozenset((ref(a), ref(b))) for a, b in apart)
         if start and apart_refs != self.apart:
             return None
-        self.index, self.apart = index, apart_refs
+        self.index.update(added)
+        self.apart = apart_refs
         for j, (attribution, key) in enumerate(new):
             infos.append((attribution, key))
             self.keys.add(attribution, key)
@@ -764,14 +771,20 @@ class Clusterer:
                 if was is not None and was not in gone:
                     gone.add(was)  # every member of an identity that changed is rebuilt
                     work += (final(self.index[ref]) for ref in old.by_id[was].members)
+        moved = frozenset(
+            ref
+            for identity in built.values()
+            for ref in identity.members
+            if old.of_ref.get(ref) != identity.id
+        )
         for was in gone:
             del old.by_id[was]
         for identity in built.values():
             old.by_id[identity.id] = identity
-            for ref in identity.members:
+            for ref in moved.intersection(identity.members):
                 old.of_ref[ref] = identity.id
         return IdentityChange(
-            gone=frozenset(gone - old.by_id.keys()), changed=tuple(built.values())
+            gone=frozenset(gone - old.by_id.keys()), changed=tuple(built.values()), moved=moved
         )
 
 

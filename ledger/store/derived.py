@@ -279,12 +279,13 @@ def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
 
 def plan_step(txn: Txn, deriver: Deriver, step: DerivedStep) -> DerivedWrite:
     """The write of one ``Deriver.advance`` step: the rows of the identities and lines it
-    made or changed against the stored rows under the same keys, and under the keys the
-    stored tables give the claims of those identities (an identity they joined is gone),
-    read by key: proportional to the step, not to the tables."""
+    made or changed and of the claims whose identity is new or changed, against the stored
+    rows under the same keys, and under the keys the stored tables give those claims (an
+    identity they joined is gone), read by key: proportional to the step, not to the
+    tables."""
     current = deriver.clusterer.identities
     claims = deriver.claims
-    seqs = sorted({claims[ref].seq for i in step.identities for ref in i.members})
+    seqs = sorted(claims[ref].seq for ref in step.moved)
     stored_ids = {
         row.identity_id
         for chunk in _chunks(seqs)
@@ -299,10 +300,9 @@ def plan_step(txn: Txn, deriver: Deriver, step: DerivedStep) -> DerivedWrite:
             identities[identity_id] = current.by_id[identity_id]
     found = Derived(identities=Identities(by_id=identities, of_ref={}), lines=[], claims=claims)
     rows = derived_rows(found)
-    rows[claim_identity_t] = [
-        {"seq": claims[ref].seq, "claim_id": ref, "identity_id": i.id}
-        for i in identities.values()
-        for ref in i.members
+    rows[claim_identity_t] = [  # a changed identity's other claims stay where they were
+        {"seq": claims[ref].seq, "claim_id": ref, "identity_id": current.of_ref[ref]}
+        for ref in sorted(step.moved)
     ]
     lines = [line_view(line, claims) for line in step.lines]
     rows[lines_t] = [_line_row(v) for v in lines]
