@@ -230,15 +230,19 @@ class DerivedStep:
 
 
 def _bearing(claim: ClaimState) -> bytes:
-    """A digest of what of a claim the derivation reads: a change elsewhere (a review)
-    changes nothing derived."""
+    """A digest of what of a claim the derivation reads (its status, position, source,
+    claimant, quote, figures and dates): a change elsewhere (a review) changes nothing
+    derived. The ``repr`` of plain values (no model's), unambiguous and cheap."""
+    who = claim.claimant
     read = (
         claim.status == "retracted",
         claim.seq,
         claim.source_entry,
-        claim.claimant,
+        who.name,
+        who.role,
+        who.affiliation,
         claim.selector.exact,
-        claim.quantities,
+        tuple((str(q.value), q.unit, q.bound, str(q.high), q.text) for q in claim.quantities),
         claim.made_on,
         claim.made_on_precision,
         claim.source_published,
