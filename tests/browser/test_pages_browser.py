@@ -112,6 +112,7 @@ def _no_console_errors(driver: object) -> None:
 
 def test_browse_follow_links_through_every_page(browser: object, site: ServedPages) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     d = browser
     d.get(site.url + "/claims")  # type: ignore[attr-defined]
@@ -121,7 +122,9 @@ def test_browse_follow_links_through_every_page(browser: object, site: ServedPag
     box = d.find_element(By.NAME, "search")  # type: ignore[attr-defined]
     box.send_keys("containers")
     d.find_element(By.CSS_SELECTOR, "#search-form button").click()  # type: ignore[attr-defined]
-    assert "search=containers" in d.current_url  # type: ignore[attr-defined]
+    # A click on submit does not wait for the next page: wait for its URL, then its list.
+    WebDriverWait(d, 20).until(lambda w: "search=containers" in w.current_url)
+    WebDriverWait(d, 20).until(lambda w: w.find_elements(By.CLASS_NAME, "claim-link"))
     links = d.find_elements(By.CLASS_NAME, "claim-link")  # type: ignore[attr-defined]
     target = next(link for link in links if link.text == REVISED_STATEMENT)
     target.click()
