@@ -120,6 +120,10 @@ def _refusal(exc: HTTPException, media: str) -> Response:
     return error_response(exc.status_code, exc.reason, media_type=media)
 
 
+CATCH_UP_WAIT = 5.0
+"""Seconds a starting worker waits for its derived caches to catch up before serving."""
+
+
 class _BadRequest(Exception):
     """A request body that is JSON but not one GraphQL request object: answered with 400."""
 
@@ -691,7 +695,12 @@ def app_from_env(
     # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
     instance.ledger.load_state_map()
     if can_sign:  # a worker that appends keeps the derived caches; readers never write them
-        DerivedKeeper(instance.ledger).attach().start()
+        keeper = DerivedKeeper(instance.ledger).attach().start()
+        # Caches behind the log (appends by a process that stopped before refreshing, an
+        # upgrade) are caught up before the worker serves, up to CATCH_UP_WAIT seconds: a
+        # small ledger's claimants and lines are then current from the first request; a
+        # large one's catch-up goes on in the background past that.
+        keeper.wait_idle(CATCH_UP_WAIT)
     server = server or ServerSettings.from_env()
     return create_app(
         instance.ledger,

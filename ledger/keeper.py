@@ -37,6 +37,8 @@ class DerivedKeeper:
         self._idle = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._first = True
+        """The catch-up ``start`` asks for runs at once: no burst of appends to wait for."""
 
     def start(self) -> DerivedKeeper:
         """Start the thread, and catch up at once: the caches may be behind from a writer
@@ -80,7 +82,8 @@ class DerivedKeeper:
     def _run(self) -> None:
         while True:
             self._wanted.wait()
-            if self._stop.wait(self.delay) or self._stop.is_set():
+            delay, self._first = (0.0 if self._first else self.delay), False
+            if self._stop.wait(delay) or self._stop.is_set():
                 return
             self._wanted.clear()
             try:

@@ -227,3 +227,21 @@ def test_verify_and_rebuild_group_from_nothing_not_from_the_kept_grouping(
     monkeypatch.setattr(derived, "group_resuming", kept)
     verify_store(ledger.store)  # raises on a difference
     rebuild_projections(ledger.store)
+
+
+def test_the_keepers_catch_up_at_start_does_not_wait_for_a_burst(
+    ledger: Ledger, writer_key: SigningKey, reader: Ledger
+) -> None:
+    """Appends by a process that stopped before refreshing: a starting worker's keeper
+    catches up at once (``api.app`` waits for it before serving), while later appends are
+    still debounced by ``delay``."""
+    ingest(ledger, writer_key, [0, 1])
+    assert not reader.derived_status().current
+    keeper = DerivedKeeper(ledger, delay=30).attach().start()
+    try:
+        assert keeper.wait_idle(10)  # not 30 s: the first refresh is not debounced
+        assert reader.derived_status().current
+        ingest(ledger, writer_key, [2])
+        assert not keeper.wait_idle(0.5)  # an append's refresh waits out the delay
+    finally:
+        keeper.stop(timeout=0)
