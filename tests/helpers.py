@@ -9,8 +9,11 @@ import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 from ledger.canonical import sha256
 from ledger.entries import (
@@ -284,3 +287,18 @@ def seed_claims() -> list[ExtractedClaim]:
     """What the deterministic extractor makes of the seed article, as ingest would."""
     document = read_file(SEED)
     return DeterministicExtractor().extract(document.text, published=document.published)
+
+
+def captured_statements(ledger: Ledger, action: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The SQL statements (text, parameters) ``action`` sends through the ledger's engine."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: object, _cur: object, statement: str, params: Any, *_: object) -> None:
+        seen.append((statement, params))
+
+    sa.event.listen(ledger.store.engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        sa.event.remove(ledger.store.engine, "before_cursor_execute", capture)
+    return seen

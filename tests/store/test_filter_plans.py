@@ -22,6 +22,7 @@ from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import sql
+from tests.helpers import captured_statements
 from tests.store.test_claim_queries import _dated_ledger
 
 ORDERS = [ClaimOrder(field, descending) for field in ORDER_FIELDS for descending in (False, True)]
@@ -90,20 +91,6 @@ def walking(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def _captured(ledger: Ledger, action: Callable[[], object]) -> list[tuple[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: object, _cur: object, statement: str, params: Any, *_: object) -> None:
-        seen.append((statement, params))
-
-    sa.event.listen(ledger.store.engine, "before_cursor_execute", capture)
-    try:
-        action()
-    finally:
-        sa.event.remove(ledger.store.engine, "before_cursor_execute", capture)
-    return seen
-
-
 def _plan(ledger: Ledger, statement: str, params: Any, settings: list[str]) -> str:
     """The database's plan (PostgreSQL: with ``settings`` off, which its tiny tables here
     would rather use: a sequential scan, a sort)."""
@@ -151,7 +138,9 @@ def test_a_filter_that_finds_few_claims_reads_its_index_then_the_claims_by_seq(
     ledger, ids = dated
     where = _filters(ledger, ids)[name]
     for order in (ClaimOrder(), ClaimOrder("made_on", descending=True)):
-        seen = _captured(ledger, lambda o=order: ledger.find_claims(where, order=o, limit=10))
+        seen = captured_statements(
+            ledger, lambda o=order: ledger.find_claims(where, order=o, limit=10)
+        )
         probes = [(s, p) for s, p in seen if "LIMIT" in s and "ORDER BY" not in s]
         pages = [(s, p) for s, p in seen if "ORDER BY" in s and "claims.claim_id" in s]
         heads = [(s, p) for s, p in seen if "head_rows" in s]
@@ -195,7 +184,9 @@ def test_a_filter_that_finds_many_claims_walks_the_orders_index_unsorted(
     for name, where in _filters(ledger, ids).items():
         if name.endswith("-none"):
             continue  # no claimant name holds it: answered without reading a claim
-        seen = _captured(ledger, lambda w=where: ledger.find_claims(w, order=order, limit=10))
+        seen = captured_statements(
+            ledger, lambda w=where: ledger.find_claims(w, order=order, limit=10)
+        )
         pages = [(s, p) for s, p in seen if "ORDER BY" in s and "claims.claim_id" in s]
         pages = [(s, p) for s, p in pages if "head_rows" not in s]  # see below
         assert len(pages) == 1, (name, seen)
@@ -233,7 +224,9 @@ def test_a_recorded_date_is_one_statement_reading_the_primary_key(
     dated: tuple[Ledger, list[str]],
 ) -> None:
     ledger, _ = dated
-    seen = _captured(ledger, lambda: ledger.find_claims(ClaimFilter(recorded_from="2030-01-02")))
+    seen = captured_statements(
+        ledger, lambda: ledger.find_claims(ClaimFilter(recorded_from="2030-01-02"))
+    )
     searches = [(s, p) for s, p in seen if "WITH RECURSIVE search" in s]
     assert len(searches) == 1 and not any("max(claims.seq)" in s for s, _ in seen), seen
     plan = _plan(ledger, searches[0][0], searches[0][1], ["enable_seqscan", "enable_bitmapscan"])
@@ -301,7 +294,7 @@ def test_a_common_search_term_fills_its_page_from_the_orders_head(
     common = ClaimFilter(text="containers" if postgresql else "contain* w*")
     every = _ids(ledger, common, order)
     assert len(every) >= 4
-    seen = _captured(ledger, lambda: ledger.find_claims(common, order=order, limit=2))
+    seen = captured_statements(ledger, lambda: ledger.find_claims(common, order=order, limit=2))
     assert not any(_asks_the_search_index(s) for s, _ in seen), seen
     (head,) = [(s, p) for s, p in seen if "head_rows" in s]
     plan = _plan(ledger, *head, ["enable_seqscan", "enable_sort", "enable_bitmapscan"])
@@ -312,7 +305,7 @@ def test_a_common_search_term_fills_its_page_from_the_orders_head(
         assert ORDER_INDEXES[order.field].replace("claims_pkey", "SCAN claims") in plan, plan
         assert "claims_fts" not in plan, plan
     # A bounded count of it, as far as the head: no search index either.
-    seen = _captured(ledger, lambda: ledger.count_claims_bounded(common, 3))
+    seen = captured_statements(ledger, lambda: ledger.count_claims_bounded(common, 3))
     assert not any(_asks_the_search_index(s) for s, _ in seen), seen
     # Page by page, through the head page, the probe and the walk alike.
     for head_rows, few in ((10**6, 0), (3, 10**6), (0, 10**6), (0, 0)):
@@ -336,7 +329,9 @@ def test_a_rare_search_term_on_postgresql_asks_the_gin_index(
         pytest.skip("PostgreSQL's plan")
     rare = ClaimFilter(text="7021 containers")
     expected = _ids(ledger, rare, ClaimOrder("score"))
-    seen = _captured(ledger, lambda: ledger.find_claims(rare, order=ClaimOrder("score"), limit=50))
+    seen = captured_statements(
+        ledger, lambda: ledger.find_claims(rare, order=ClaimOrder("score"), limit=50)
+    )
     heads = [s for s, _ in seen if "head_rows" in s]
     probes = [(s, p) for s, p in seen if "@@" in s and "ORDER BY" not in s]
     assert len(heads) == 1 and len(probes) == 1, seen  # the head did not fill the page
@@ -355,7 +350,7 @@ def test_a_page_without_a_filter_changes_no_planner_setting(
     ledger, _ = dated
     first = ledger.find_claims(ClaimFilter(), order=order, limit=2)
     for after in (None, position_of(first[-1], order)):
-        seen = _captured(
+        seen = captured_statements(
             ledger, lambda a=after: ledger.find_claims(ClaimFilter(), order=order, limit=2, after=a)
         )
         assert not any("set_config" in s or "current_setting" in s for s, _ in seen), seen

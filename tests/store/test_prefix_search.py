@@ -6,11 +6,9 @@ page after page, in every order, with other constraints and ``asOf``; on both da
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +18,7 @@ from ledger.search import matches, parse_search, search_text
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import sql
-from tests.helpers import add_source, claim_payload, source_payload
+from tests.helpers import add_source, captured_statements, claim_payload, source_payload
 
 ORDERS = [ClaimOrder(field, descending) for field in ORDER_FIELDS for descending in (False, True)]
 WORDS = ["korea", "korean", "koala", "kit", "russia", "rust", "ships", "shipped", "70", "7000"]
@@ -147,20 +145,6 @@ def test_every_plan_pages_as_the_reference(
         assert expected[0] == _reference(ledger, query, order), query
 
 
-def _captured(ledger: Ledger, action: Callable[[], object]) -> list[tuple[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: object, _cur: object, statement: str, params: Any, *_: object) -> None:
-        seen.append((statement, params))
-
-    sa.event.listen(ledger.store.engine, "before_cursor_execute", capture)
-    try:
-        action()
-    finally:
-        sa.event.remove(ledger.store.engine, "before_cursor_execute", capture)
-    return seen
-
-
 def _fts_queries(seen: list[tuple[str, Any]]) -> list[str]:
     """The FTS5 MATCH expressions of the statements seen (SQLite's positional parameters)."""
     return [
@@ -186,15 +170,15 @@ def test_a_common_prefix_never_reaches_fts5_and_a_rare_one_does(
         lambda: ledger.count_claims_bounded(common, 3),
         lambda: ledger.find_claims(common, order=order, limit=3, as_of=ledger.head().size - 1),
     ):
-        seen = _captured(ledger, action)
+        seen = captured_statements(ledger, action)
         assert _fts_queries(seen) == [], seen
     # (asOf: its probe of the claims before that size finds few here, read by seq.)
-    seen = _captured(ledger, lambda: ledger.find_claims(common, order=order, limit=3))
+    seen = captured_statements(ledger, lambda: ledger.find_claims(common, order=order, limit=3))
     assert any("head_rows" in s for s, _ in seen), seen
     # A prefix few claims hold: the head does not fill the page, the probe follows.
     rare = ClaimFilter(text="koalas*")
     assert 0 < len(_reference(ledger, "koalas*", order)) < 3
-    seen = _captured(ledger, lambda: ledger.find_claims(rare, order=order, limit=3))
+    seen = captured_statements(ledger, lambda: ledger.find_claims(rare, order=order, limit=3))
     assert _fts_queries(seen) == ['"koalas"*'], seen
 
 
@@ -207,6 +191,6 @@ def test_a_prefix_beside_exact_words_is_left_out_of_the_probe(
         pytest.skip("SQLite's FTS5 plan")
     for query, probed in (('"korea rus"*', '"korea"'), ('kit "70 ko"*', '"kit" AND "70"')):
         where = ClaimFilter(text=query)
-        seen = _captured(ledger, lambda w=where: ledger.find_claims(w, limit=3))
+        seen = captured_statements(ledger, lambda w=where: ledger.find_claims(w, limit=3))
         assert _fts_queries(seen) == [probed], seen
         assert not any("head_rows" in s for s, _ in seen), seen
