@@ -12,8 +12,9 @@ from ledger.queries import ClaimFilter, ClaimOrder
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import sql
+from tests.helpers import captured_statements
 from tests.store.test_as_of import FILTERS, _history, _paged, _reference
-from tests.store.test_filter_plans import ORDER_INDEXES, ORDERS, _captured, _plan
+from tests.store.test_filter_plans import ORDER_INDEXES, ORDERS, _plan
 
 PLANS = {"walk": (0, 0), "few": (10**6, 0), "head": (0, 3)}
 """(FEW, HEAD_ROWS) forcing each plan: the order's index walked, the claims found by a
@@ -55,7 +56,7 @@ def test_as_of_walks_the_orders_index_unsorted_and_reads_past_states_by_key(
 ) -> None:
     monkeypatch.setattr(sql, "FEW", 0)
     size = history.head().size - 2
-    seen = _captured(
+    seen = captured_statements(
         history, lambda: history.find_claims(ClaimFilter(), order=order, limit=10, as_of=size)
     )
     pages = [(s, p) for s, p in seen if "ORDER BY" in s and "claims.claim_id" in s]
@@ -80,7 +81,7 @@ def test_as_of_an_early_size_reads_only_the_claims_before_it(
     """A size before few claims: those claims, found by seq (the key), then sorted."""
     monkeypatch.setattr(sql, "FEW", 3)
     order = ClaimOrder("score", True)
-    seen = _captured(
+    seen = captured_statements(
         history, lambda: history.find_claims(ClaimFilter(), order=order, limit=10, as_of=5)
     )
     probes = [(s, p) for s, p in seen if "LIMIT" in s and "ORDER BY" not in s]
