@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 from ledger.canonical import sha256
@@ -302,3 +305,31 @@ def captured_statements(ledger: Ledger, action: Callable[[], object]) -> list[tu
     finally:
         sa.event.remove(ledger.store.engine, "before_cursor_execute", capture)
     return seen
+
+
+def sent_messages(engine: sa.Engine, action: Callable[[], object], kinds: str) -> list[str]:
+    """The frontend messages of ``kinds`` (a regex alternation of libpq message names, e.g.
+    ``"Query|Parse"``) the client sent while ``action`` ran, from libpq's trace of every
+    connection checked out of ``engine`` (PostgreSQL only; after the checkout's own check)."""
+    with tempfile.TemporaryFile("w+") as trace:
+
+        def on_checkout(dbapi_conn: Any, *_: object) -> None:
+            dbapi_conn.pgconn.trace(trace.fileno())
+            dbapi_conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+        def on_checkin(dbapi_conn: Any, *_: object) -> None:
+            if dbapi_conn is not None:
+                dbapi_conn.pgconn.untrace()
+
+        sa.event.listen(engine, "checkout", on_checkout)
+        sa.event.listen(engine, "checkin", on_checkin)
+        try:
+            action()
+        finally:
+            sa.event.remove(engine, "checkout", on_checkout)
+            sa.event.remove(engine, "checkin", on_checkin)
+        trace.seek(0)
+        # One message a line, but for the newlines of the SQL it carries.
+        messages = re.split(r"\n(?=[FB]\t\d+\t)", trace.read())
+    wanted = re.compile(rf"F\t\d+\t({kinds})\b")
+    return [m for m in messages if wanted.match(m)]

@@ -6,12 +6,9 @@ captured and explained on both databases."""
 
 from __future__ import annotations
 
-import re
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
@@ -22,7 +19,7 @@ from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
 from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import sql
-from tests.helpers import captured_statements
+from tests.helpers import captured_statements, sent_messages
 from tests.store.test_claim_queries import _dated_ledger
 
 ORDERS = [ClaimOrder(field, descending) for field in ORDER_FIELDS for descending in (False, True)]
@@ -359,39 +356,14 @@ def test_a_page_without_a_filter_changes_no_planner_setting(
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
     if ledger.store.dialect == "postgresql":
         monkeypatch.setattr(sql, "FEW", 0)  # the status index finds "many": a walk
-        sent = _sent(
-            ledger, lambda: ledger.find_claims(ClaimFilter(status="active"), order=order, limit=2)
+        sent = sent_messages(
+            ledger.store.engine,
+            lambda: ledger.find_claims(ClaimFilter(status="active"), order=order, limit=2),
+            "Query|Parse",
         )
         settings = [m for m in sent if "set_config('enable_sort'" in m]
         assert len(settings) == 1, sent
         assert "FROM claims" in settings[0], sent  # the walk's own message, no round trip more
-
-
-def _sent(ledger: Ledger, action: Callable[[], object]) -> list[str]:
-    """The messages that ask the server for an answer (``Query``, ``Parse``) the client
-    sent while ``action`` ran (libpq's trace of every connection checked out)."""
-    with tempfile.TemporaryFile("w+") as trace:
-
-        def on_checkout(dbapi_conn: Any, *_: object) -> None:
-            dbapi_conn.pgconn.trace(trace.fileno())
-            dbapi_conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-
-        def on_checkin(dbapi_conn: Any, *_: object) -> None:
-            if dbapi_conn is not None:
-                dbapi_conn.pgconn.untrace()
-
-        engine = ledger.store.engine
-        sa.event.listen(engine, "checkout", on_checkout)
-        sa.event.listen(engine, "checkin", on_checkin)
-        try:
-            action()
-        finally:
-            sa.event.remove(engine, "checkout", on_checkout)
-            sa.event.remove(engine, "checkin", on_checkin)
-        trace.seek(0)
-        # One message a line, but for the newlines of the SQL it carries.
-        messages = re.split(r"\n(?=[FB]\t\d+\t)", trace.read())
-    return [m for m in messages if re.match(r"F\t\d+\t(Query|Parse)\t", m)]
 
 
 def test_a_walk_sets_the_planner_settings_in_its_own_round_trip_and_puts_them_back(

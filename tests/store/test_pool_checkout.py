@@ -5,14 +5,12 @@ server has ended its session."""
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -20,6 +18,7 @@ from ledger.config import Settings
 from ledger.instance import open_instance
 from ledger.store import Store
 from ledger.store import engine as engine_module
+from tests.helpers import sent_messages
 
 pytestmark = pytest.mark.postgres
 
@@ -89,28 +88,8 @@ def test_a_connection_the_server_ended_is_replaced_not_failed_on(
 
 def _round_trips(store: Store, action: Callable[[], object]) -> list[str]:
     """The messages that wait for the server's answer (``Query``, ``Sync``) sent while
-    ``action`` ran, from libpq's trace of each connection checked out (after the
-    checkout's own check, which is what the tests above count)."""
-    with tempfile.TemporaryFile("w+") as trace:
-
-        def on_checkout(dbapi_conn: Any, *_: object) -> None:
-            dbapi_conn.pgconn.trace(trace.fileno())
-            dbapi_conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
-
-        def on_checkin(dbapi_conn: Any, *_: object) -> None:
-            if dbapi_conn is not None:
-                dbapi_conn.pgconn.untrace()
-
-        sa.event.listen(store.engine, "checkout", on_checkout)
-        sa.event.listen(store.engine, "checkin", on_checkin)
-        try:
-            action()
-        finally:
-            sa.event.remove(store.engine, "checkout", on_checkout)
-            sa.event.remove(store.engine, "checkin", on_checkin)
-        trace.seek(0)
-        messages = re.split(r"\n(?=[FB]\t\d+\t)", trace.read())
-    return [m for m in messages if re.match(r"F\t\d+\t(Query|Sync)\b", m)]
+    ``action`` ran (after the checkout's own check, which is what the tests above count)."""
+    return sent_messages(store.engine, action, "Query|Sync")
 
 
 def test_a_one_statement_read_outside_a_snapshot_is_one_round_trip(postgres_url: str) -> None:

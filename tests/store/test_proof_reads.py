@@ -16,7 +16,7 @@ from ledger import merkle
 from ledger.errors import InvalidInput
 from ledger.service import Ledger
 from ledger.signing import SigningKey
-from tests.helpers import append_sources
+from tests.helpers import append_sources, captured_statements
 
 
 def _grow(ledger: Ledger, writer: SigningKey, batches: list[int]) -> None:
@@ -31,18 +31,9 @@ def _leaves(ledger: Ledger) -> list[merkle.Hash]:
 
 
 def _statements(ledger: Ledger, action: Callable[[], object]) -> list[str]:
-    seen: list[str] = []
-
-    def capture(_c: object, _cur: object, statement: str, *_: object) -> None:
-        if statement.strip().upper() != "BEGIN":  # SQLite's own, no round trip
-            seen.append(statement)
-
-    sa.event.listen(ledger.store.engine, "before_cursor_execute", capture)
-    try:
-        action()
-    finally:
-        sa.event.remove(ledger.store.engine, "before_cursor_execute", capture)
-    return seen
+    return [  # SQLite's own BEGIN is no round trip
+        s for s, _ in captured_statements(ledger, action) if s.strip().upper() != "BEGIN"
+    ]
 
 
 def test_a_proof_at_a_given_size_is_one_statement(ledger: Ledger, writer_key: SigningKey) -> None:
