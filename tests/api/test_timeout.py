@@ -28,8 +28,8 @@ SLOW = (
     "{ "
     + " ".join(
         f'p{n}: claims(first: 100, after: "{cursor(n * 120)}") {{ edges {{ node {{ statement '
-        "provenance { links { role signatureValid inclusionProof { hashes rootHash } } } "
-        "history { kind signerName changes { field after } } } } }"
+        "provenance { links { nodes { role signatureValid inclusionProof { hashes rootHash } } } } "
+        "history { nodes { kind signerName changes { field after } } } } } }"
         for n in range(PAGES)
     )
     + " }"
