@@ -28,6 +28,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
+from starlette.testclient import TestClient  # noqa: E402
+
+from api.app import create_app  # noqa: E402
 from api.context import Context  # noqa: E402
 from api.schema import build_schema  # noqa: E402
 from ledger.config import Settings  # noqa: E402
@@ -98,6 +101,60 @@ def run(instance: Instance, query: str, claim: str) -> float:
 
 SCHEMA = build_schema()
 
+WALKS = {
+    "history": (
+        f"query($id: ID!, $after: String) {{ claim(id: $id) {{ history(first: 100, after: $after) "
+        f"{{ pageInfo {{ hasNextPage endCursor }} nodes {{ {EVENT} }} }} }} }}",
+        ("claim", "history"),
+    ),
+    "provenance": (
+        "query($id: ID!, $after: String) { claim(id: $id) { provenance { links(first: 100, "
+        f"after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINK} }} }} }} }} }}",
+        ("claim", "provenance", "links"),
+    ),
+}
+"""The whole list through its pages of 100, one request a page (CPU summed)."""
+
+
+PAGES = {
+    "page /claims/{id}": "/claims/{claim}",
+    "page ?format=claimreview": "/claims/{claim}?format=claimreview",
+    "page ?format=json": "/claims/{claim}?format=json",
+    "page ?format=prov": "/claims/{claim}?format=prov",
+}
+"""The claim page and its documents (the same URLs before and after decision 0045)."""
+
+
+def get(http: TestClient, path: str) -> float:
+    """CPU seconds of one page request through the app (every thread of the process)."""
+    start = time.process_time()
+    response = http.get(path)
+    spent = time.process_time() - start
+    if response.status_code != 200:
+        raise SystemExit(f"{path}: {response.status_code}")
+    return spent
+
+
+def every_page(instance: Instance, query: str, path: tuple[str, ...], claim: str) -> float:
+    spent, after = 0.0, None
+    while True:
+        context = Context(ledger=instance.ledger, deadline=Deadline(60))
+        start = time.process_time()
+        result = asyncio.run(
+            SCHEMA.execute(
+                query, variable_values={"id": claim, "after": after}, context_value=context
+            )
+        )
+        spent += time.process_time() - start
+        if result.errors:
+            raise SystemExit(f"{query}: {result.errors}")
+        page: Any = result.data
+        for name in path:
+            page = page[name]
+        if not page["pageInfo"]["hasNextPage"]:
+            return spent
+        after = page["pageInfo"]["endCursor"]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -118,18 +175,36 @@ def main() -> None:
             if args.profile:
                 profile(instance, queries[args.profile], claim)
                 return
-            times: dict[str, list[float]] = {name: [] for name in queries}
-            for _ in range(args.rounds):
-                for name, query in queries.items():
-                    times[name].append(run(instance, query, claim))
+            times = measure(instance, claim, queries, args.shape, args.rounds)
         finally:
             instance.close()
     events = args.reviews + 1
     print(f"load: {os.getloadavg()[0]:.2f} (1 min); shape {args.shape}; {events} events")
     for name, spent in times.items():
         median = statistics.median(spent) * 1000
-        per = f"  {median * 1000 / events:.1f} µs/event" if args.shape == "lists" else ""
-        print(f"{name:18} {median:9.2f} ms CPU (min {min(spent) * 1000:.2f}){per}")
+        whole = args.shape == "lists" or name.endswith("(every page)")
+        per = f"  {median * 1000 / events:.1f} µs/event" if whole else ""
+        print(f"{name:26} {median:9.2f} ms CPU (min {min(spent) * 1000:.2f}){per}")
+
+
+def measure(
+    instance: Instance, claim: str, queries: dict[str, str], shape: str, rounds: int
+) -> dict[str, list[float]]:
+    """CPU seconds of each query, page and walk, ``rounds`` times, interleaved."""
+    walks = WALKS if shape == "paged" else {}
+    names = [*queries, *PAGES, *(f"{name} (every page)" for name in walks)]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    with TestClient(create_app(instance.ledger)) as http:
+        for path in PAGES.values():  # warm
+            get(http, path.format(claim=claim))
+        for _ in range(rounds):
+            for name, query in queries.items():
+                times[name].append(run(instance, query, claim))
+            for name, path in PAGES.items():
+                times[name].append(get(http, path.format(claim=claim)))
+            for name, (query, path) in walks.items():
+                times[f"{name} (every page)"].append(every_page(instance, query, path, claim))
+    return times
 
 
 def profile(instance: Instance, query: str, claim: str) -> None:
