@@ -5,7 +5,7 @@ the claim's history has grown."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ledger import deadline
@@ -74,12 +74,6 @@ class HistoryItem:
     changes: list[FieldChange]
     key: KeyState | None
     """The signer's key as registered (None if the log names a key it never registered)."""
-
-
-@dataclass
-class _Read:
-    entries: list[SignedEntry] = field(default_factory=list)
-    more: bool = False
 
 
 def read_pages(txn: Txn, wanted: Sequence[Wanted]) -> list[Page[SignedEntry]]:
