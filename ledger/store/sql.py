@@ -84,6 +84,7 @@ from ledger.search import (
 )
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, ClaimVersion, SourceState, subject_of
+from ledger.store.claimant_names import ASCII_LOWER, ClaimantNames
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
     ABOUT_A_CLAIM,
@@ -321,10 +322,12 @@ its primary key (``tests/store/test_proof_reads.py``)."""
 class Txn:
     """One transaction: a ``StateView`` of the projections, log reads, and (in a writer) writes."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, claimant_names: ClaimantNames | None = None) -> None:
         self.conn = conn
         self.sql = _statements_for(conn.dialect)
         self._raw: Any = None
+        self.claimant_names = claimant_names if claimant_names is not None else ClaimantNames()
+        """The store's claimant names (a transaction of its own: its own, read on first use)."""
 
     def _one(self, table: Any, column: str, value: str | int) -> _RawRow | None:
         """One row by a unique column (see ``_first``)."""
@@ -1136,10 +1139,11 @@ class Txn:
 
     def _resolve(self, where: ClaimFilter, as_of: int | None = None) -> _Resolved:
         """What the filter's constraints resolve to before any claim is read: the claimant
-        names holding the substring, the seq range of the recorded dates."""
+        names holding the substring (if at most ``FEW`` do), the seq range of the recorded
+        dates."""
         names = None
         if where.claimant:
-            names = [n for n in self._claimant_names() if _holds_text(n, where.claimant)]
+            names = self._names_holding(where.claimant)
         seqs = None
         if where.recorded_from or where.recorded_to:
             start = self._first_recorded(where.recorded_from) if where.recorded_from else 0
@@ -1147,10 +1151,39 @@ class Txn:
             seqs = (start, end)
         return _Resolved(self.conn.dialect.name, names, seqs, as_of)
 
+    def _names_holding(self, text: str) -> list[str] | None:
+        """The claimant names holding ``text`` in this snapshot (a superset: names a revision
+        replaced may be among them), if at most ``FEW`` do; None if more do, or if the
+        store's names cannot answer for this snapshot (older than their full read).
+
+        From the store's ``ClaimantNames``, brought up to this snapshot's tree size first:
+        read whole once (``_claimant_names``), then only the names of what was appended
+        since (``_claimant_names_since``); searched in memory (decision 0046). More than
+        ``FEW`` names hold more than ``FEW`` claims (each name has one, but for names a
+        revision replaced): the probe by name could not succeed, so it is not bound."""
+        index = self.claimant_names
+        size = self.head().size
+        known = index.size
+        if known is None:
+            index.reset(self._claimant_names(), size)
+        elif known < size:
+            index.extend(self._claimant_names_since(known), known, size)
+        if not index.covers(size):  # read after this snapshot began (or by a later refresh)
+            return None
+        return index.holding(text, FEW)
+
     def _claimant_names(self) -> list[str]:
         """Every distinct claimant name, read by skipping through ``ix_claims_claimant_seq``
-        (one index seek per name: a few thousand names, not a million claims)."""
+        (one index seek per name: 100,000 names take 100,000 seeks, hence read once per
+        store, ``ClaimantNames``)."""
         return [name for (name,) in self._fetch(CLAIMANT_NAMES, ())]
+
+    def _claimant_names_since(self, size: int) -> list[str]:
+        """The claimant names of the claims extracted or changed at tree size ``size`` or
+        later (their current names), and of the states replaced since (the names other
+        snapshots may still see): three reads of primary keys from ``size`` on."""
+        sql = CLAIMANT_NAMES_SINCE.format(mark=self.sql.mark)
+        return [name for (name,) in self._fetch(sql, (size, size, size))]
 
     def _first_recorded(self, moment: str) -> int:
         """The seq of the first claim recorded at or after ``moment`` (one past the last
@@ -1222,9 +1255,8 @@ class Txn:
                 )
             else:
                 yield select(c.seq).where(_tsquery_match(c, parsed)), True
-        if where.claimant:
-            names = resolved.names or []
-            yield select(c.seq).where(c.claimant_name.in_(names)), False
+        if where.claimant and resolved.names is not None:  # at most FEW names: bound
+            yield select(c.seq).where(c.claimant_name.in_(resolved.names)), False
         if where.signer:
             yield select(c.seq).where(c.signer == where.signer), False
         if where.extractor:
@@ -1377,6 +1409,9 @@ class Store:
         self.tree_size_hint: int | None = None
         """The head's tree size as a proof last read it: the size a proof at the head
         guesses, to read its nodes with the head in one statement (``ledger.proofs``)."""
+        self.claimant_names = ClaimantNames()
+        """Every claimant name, for the claimant filter: read once, then kept up to the log
+        by the transactions that use it (``Txn._names_holding``, decision 0046)."""
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -1444,7 +1479,7 @@ class Store:
                 with conn.begin():
                     with _bounded(conn, limit):
                         lock_for_append(conn)
-                        yield Txn(conn)
+                        yield Txn(conn, self.claimant_names)
                     if limit is not None:
                         limit.check()
             if limit is not None:
@@ -1478,7 +1513,7 @@ class Store:
                         isolation_level="REPEATABLE READ", postgresql_readonly=True
                     )
                 with conn.begin(), _bounded(conn, limit):
-                    yield Txn(conn)
+                    yield Txn(conn, self.claimant_names)
         except OperationalError as exc:
             _raise_if_timed_out(limit, exc)
             raise
@@ -1501,7 +1536,7 @@ class Store:
                 yield txn
             return
         with self.engine.connect() as conn:
-            yield Txn(conn.execution_options(isolation_level="AUTOCOMMIT"))
+            yield Txn(conn.execution_options(isolation_level="AUTOCOMMIT"), self.claimant_names)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -2013,6 +2048,18 @@ def _order_index_only(conn: Connection, walking: bool) -> Iterator[None]:
         driver.cursor_factory = before
 
 
+CLAIMANT_NAMES_SINCE = (
+    "SELECT claimant_name FROM claims WHERE seq >= {mark} AND claimant_name IS NOT NULL"
+    " UNION SELECT c.claimant_name FROM claim_versions v JOIN claims c ON c.seq = v.seq"
+    " WHERE v.to_seq >= {mark} AND c.claimant_name IS NOT NULL"
+    " UNION SELECT claimant_name FROM claim_versions WHERE to_seq >= {mark}"
+    " AND claimant_name IS NOT NULL"
+)
+"""The claimant names the claims held from a tree size on (``Txn._claimant_names_since``):
+the claims extracted since (by seq), the current names of those changed since and the
+names of the states replaced since (``claim_versions`` by ``to_seq``); ``{mark}``: the
+driver's parameter mark."""
+
 CLAIMANT_NAMES = (
     "WITH RECURSIVE names(name) AS ("
     " SELECT min(claimant_name) FROM claims"
@@ -2065,7 +2112,9 @@ about ``limit / HEAD_ROWS`` of the claims fills its page there."""
 class _Resolved:
     dialect: str
     names: list[str] | None
-    """The claimant names holding the claimant filter's substring (None: no such filter)."""
+    """The claimant names holding the claimant filter's substring, if at most ``FEW`` do
+    (a superset: names a revision replaced may be among them); None: no such filter, or
+    more names hold it (or not known): its rows are checked with ``_holds`` one by one."""
     recorded: tuple[int, int | None] | None
     """The seq range [start, end) of the recorded-date range (end None: to the end)."""
     as_of: int | None = None
@@ -2136,11 +2185,6 @@ def _search_deferred(where: ClaimFilter, dialect: str) -> bool:
     return dialect == "postgresql" or not exact_words(parse_search(where.text)).terms
 
 
-def _holds_text(name: str, text: str) -> bool:
-    """``_holds`` in Python: ``name`` contains ``text``, ASCII letters compared caseless."""
-    return text.translate(_ASCII_LOWER) in name.translate(_ASCII_LOWER)
-
-
 def _unindexed(value: Any) -> Any:
     """``value`` as an expression no index serves (the same text): for a constraint the
     order's index scan must check row by row rather than read its own index and sort."""
@@ -2167,12 +2211,12 @@ def _walk(
         padded = literal_column("' '", Text) + c.search_text + literal_column("' '", Text)
         query = query.where(*(padded.like(p) for p in like_patterns(parse_search(where.text))))
     if where.claimant:
-        names = resolved.names or []
-        if not names:
+        names = resolved.names
+        if names is not None and not names:
             query = query.where(false())
-        elif recorded and len(names) == 1:
+        elif names is not None and recorded and len(names) == 1:
             query = query.where(c.claimant_name == names[0])
-        else:
+        else:  # several names, or more than FEW: the substring, row by row
             query = query.where(_holds(c.claimant_name, where.claimant, resolved.dialect))
     if where.source:
         by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
@@ -2299,7 +2343,6 @@ def _tsquery_match(c: Any, parsed: SearchQuery) -> Any:
 
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ASCII_LOWER = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
 
 
 def _holds(column: Any, text: str, dialect: str) -> Any:
@@ -2310,7 +2353,7 @@ def _holds(column: Any, text: str, dialect: str) -> Any:
         folded = func.lower(column)
     else:
         folded = func.translate(column, _ASCII_UPPER, _ASCII_UPPER.lower())
-    return folded.like(f"%{_escape_like(text.translate(_ASCII_LOWER))}%", escape="\\")
+    return folded.like(f"%{_escape_like(text.translate(ASCII_LOWER))}%", escape="\\")
 
 
 def _escape_like(text: str) -> str:
