@@ -694,6 +694,7 @@ def app_from_env(
     # at a million keys that request waited 17 s and held the interpreter lock long enough
     # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
     instance.ledger.load_state_map()
+    instance.ledger.load_claimant_names()  # the same for the claimant filter's names
     if can_sign:  # a worker that appends keeps the derived caches; readers never write them
         keeper = DerivedKeeper(instance.ledger).attach().start()
         # Caches behind the log (appends by a process that stopped before refreshing, an

@@ -47,6 +47,8 @@ class ClaimantNames:
 
     def __init__(self) -> None:
         self._state: _Names | None = None
+        self._known: set[str] = set()
+        """The state's names as a set, changed only under the lock (readers never use it)."""
         self._lock = threading.Lock()
 
     @property
@@ -68,6 +70,7 @@ class ClaimantNames:
             state = self._state
             if state is None or state.size < size:  # else keep the later one
                 self._state = _names(tuple(names), size, size)
+                self._known = set(names)
 
     def extend(self, names: list[str], since: int, size: int) -> None:
         """The names the claims held from tree size ``since`` to ``size`` (those of the
@@ -76,8 +79,8 @@ class ClaimantNames:
             state = self._state
             if state is None or state.size < since or state.size >= size:
                 return  # read from another point: a later refresh reads what it lacks
-            known = set(state.names)
-            new = tuple(dict.fromkeys(n for n in names if n not in known))
+            new = tuple(dict.fromkeys(n for n in names if n not in self._known))
+            self._known.update(new)
             if not new:
                 self._state = _Names(state.names, state.folded, state.starts, state.base, size)
                 return

@@ -1161,6 +1161,14 @@ class Txn:
         since (``_claimant_names_since``); searched in memory (decision 0046). More than
         ``FEW`` names hold more than ``FEW`` claims (each name has one, but for names a
         revision replaced): the probe by name could not succeed, so it is not bound."""
+        if not self.keep_claimant_names():
+            return None
+        return self.claimant_names.holding(text, FEW)
+
+    def keep_claimant_names(self) -> bool:
+        """Bring the store's claimant names up to this snapshot's tree size (read whole the
+        first time); whether they then answer for it (not if they were read whole after
+        it began: ``ClaimantNames.covers``)."""
         index = self.claimant_names
         size = self.head().size
         known = index.size
@@ -1168,9 +1176,7 @@ class Txn:
             index.reset(self._claimant_names(), size)
         elif known < size:
             index.extend(self._claimant_names_since(known), known, size)
-        if not index.covers(size):  # read after this snapshot began (or by a later refresh)
-            return None
-        return index.holding(text, FEW)
+        return index.covers(size)
 
     def _claimant_names(self) -> list[str]:
         """Every distinct claimant name, read by skipping through ``ix_claims_claimant_seq``

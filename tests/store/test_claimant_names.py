@@ -246,3 +246,13 @@ def test_the_in_memory_search_is_the_reference(names: list[str], text: str, most
         sorted(expected) if expected is not None else None
     )
     assert index.covers(9) and index.covers(5) and not index.covers(4) and not index.covers(10)
+
+
+def test_a_server_reads_the_names_before_it_serves(named: Ledger) -> None:
+    """``Ledger.load_claimant_names`` (what ``serve`` calls before it takes connections):
+    the first request with a claimant filter then reads no name but its own appends'."""
+    assert named.store.claimant_names.size is None
+    assert named.load_claimant_names() == named.head().size
+    seen = captured_statements(named, lambda: named.find_claims(ClaimFilter(claimant="ana")))
+    assert not any("RECURSIVE names" in statement for statement, _ in seen), seen
+    assert not any("claim_versions" in statement for statement, _ in seen), seen
