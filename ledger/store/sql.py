@@ -1168,7 +1168,10 @@ class Txn:
     def keep_claimant_names(self) -> bool:
         """Bring the store's claimant names up to this snapshot's tree size (read whole the
         first time); whether they then answer for it (not if they were read whole after
-        it began: ``ClaimantNames.covers``)."""
+        it began: ``ClaimantNames.covers``). Never in a writer: its own appends may yet
+        roll back, and the names would then cover sizes that other entries fill."""
+        if self.conn.get_execution_options().get(WRITE_OPTION):
+            return False
         index = self.claimant_names
         size = self.head().size
         known = index.size

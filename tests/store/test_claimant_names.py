@@ -256,3 +256,15 @@ def test_a_server_reads_the_names_before_it_serves(named: Ledger) -> None:
     seen = captured_statements(named, lambda: named.find_claims(ClaimFilter(claimant="ana")))
     assert not any("RECURSIVE names" in statement for statement, _ in seen), seen
     assert not any("claim_versions" in statement for statement, _ in seen), seen
+
+
+def test_a_writer_leaves_the_names_alone(named: Ledger, writer_key: SigningKey) -> None:
+    """A claimant filter inside an append transaction is answered row by row: the names
+    it appended may roll back, so they never reach the store's names."""
+    named.load_claimant_names()
+    size = named.store.claimant_names.size
+    with named.store.writer() as txn:
+        assert not txn.keep_claimant_names()
+        found = txn.find_claims(ClaimFilter(claimant="ana xu"), order=ClaimOrder(), limit=100)
+        assert [c.claim_id for c in found] == _reference(named, "ana xu", ClaimOrder())
+    assert named.store.claimant_names.size == size
