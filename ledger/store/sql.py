@@ -1168,9 +1168,12 @@ class Txn:
     def keep_claimant_names(self) -> bool:
         """Bring the store's claimant names up to this snapshot's tree size (read whole the
         first time); whether they then answer for it (not if they were read whole after
-        it began: ``ClaimantNames.covers``). Never in a writer: its own appends may yet
-        roll back, and the names would then cover sizes that other entries fill."""
-        if self.conn.get_execution_options().get(WRITE_OPTION):
+        it began: ``ClaimantNames.covers``). Never in a writer (its own appends may yet
+        roll back, and the names would then cover sizes that other entries fill), nor
+        without one snapshot (``statements()``: the size and the names would be read at
+        different states)."""
+        options = self.conn.get_execution_options()
+        if options.get(WRITE_OPTION) or options.get("isolation_level") == "AUTOCOMMIT":
             return False
         index = self.claimant_names
         size = self.head().size

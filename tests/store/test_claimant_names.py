@@ -268,3 +268,5 @@ def test_a_writer_leaves_the_names_alone(named: Ledger, writer_key: SigningKey) 
         found = txn.find_claims(ClaimFilter(claimant="ana xu"), order=ClaimOrder(), limit=100)
         assert [c.claim_id for c in found] == _reference(named, "ana xu", ClaimOrder())
     assert named.store.claimant_names.size == size
+    with named.store.statements() as txn:  # PostgreSQL: autocommit, a snapshot a statement
+        assert txn.keep_claimant_names() == (named.store.dialect == "sqlite")
