@@ -498,8 +498,11 @@ def changed_fields(before: ClaimState | None, after: ClaimState) -> list[FieldCh
     """What an entry changed in a claim's state (everything, for its extraction)."""
     changes = []
     for name in _TRACKED:
+        value = getattr(after, name)
+        if before is not None and getattr(before, name) == value:
+            continue  # equal values render alike: only a review's few fields differ
         old = _as_text(getattr(before, name)) if before is not None else None
-        new = _as_text(getattr(after, name))
+        new = _as_text(value)
         if old != new:
             changes.append((name, old, new))
     return changes

@@ -213,6 +213,20 @@ class StoredEntry:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ChangesWanted:
+    """One claim's revisions, retractions and reviews to read (``Txn.claim_changes_many``):
+    at most ``limit`` with after < seq < before, nearest ``after`` (or, ``descending``,
+    nearest ``before``); ``kind``: only entries of that kind."""
+
+    claim_id: str
+    after: int
+    before: int
+    limit: int
+    descending: bool = False
+    kind: str | None = None
+
+
 class _Statements:
     """Driver-level SQL for the append hot path, built once per dialect from the tables.
 
@@ -877,6 +891,62 @@ class Txn:
                 out.setdefault(row.subject, []).append(_stored_entry(row))
         for found in out.values():
             found.sort(key=operator.attrgetter("seq"))
+        return out
+
+    def claim_changes_many(self, wanted: Sequence[ChangesWanted]) -> list[list[StoredEntry]]:
+        """For each request, up to ``limit`` of the entries naming its claim as their
+        subject (revisions, retractions, reviews; ``kind``: only those of that kind) with
+        after < seq < before, nearest ``after`` first (``descending``: nearest ``before``
+        first). One statement for them all: a UNION ALL of one walk of
+        ``ix_entries_subject_seq`` per request, each stopping after its ``limit`` rows."""
+        out: list[list[StoredEntry]] = [[] for _ in wanted]
+        seq = entries_t.c.seq
+        for start in range(0, len(wanted), 250):  # SQLite: at most 500 terms a compound
+            parts = []
+            for i, w in enumerate(wanted[start : start + 250], start):
+                query = select(entries_t, literal(i).label("request")).where(
+                    entries_t.c.subject == w.claim_id,
+                    text(ABOUT_A_CLAIM),
+                    seq > w.after,
+                    seq < w.before,
+                )
+                if w.kind is not None:
+                    query = query.where(entries_t.c.kind == w.kind)
+                ordered = query.order_by(seq.desc() if w.descending else seq).limit(w.limit)
+                parts.append(select(ordered.subquery()))
+            statement = parts[0] if len(parts) == 1 else union_all(*parts)
+            for row in self.conn.execute(statement):
+                out[row.request].append(_stored_entry(row))
+        for found, w in zip(out, wanted, strict=True):
+            found.sort(key=operator.attrgetter("seq"), reverse=w.descending)
+        return out
+
+    def count_claim_changes(self, claim_id: str, upto: int) -> int:
+        """How many entries name claim ``claim_id`` as their subject with seq <= ``upto``
+        (a walk of ``ix_entries_subject_seq`` alone)."""
+        query = (
+            select(func.count())
+            .select_from(entries_t)
+            .where(entries_t.c.subject == claim_id, text(ABOUT_A_CLAIM), entries_t.c.seq <= upto)
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def claim_versions_at(self, to_seqs: Sequence[int]) -> dict[int, ClaimState]:
+        """The past claim states that entries ``to_seqs`` replaced (``claim_versions``
+        rows), by that entry's seq; an entry that replaced none is absent."""
+        out: dict[int, ClaimState] = {}
+        for start in range(0, len(to_seqs), 500):
+            chunk = list(to_seqs[start : start + 500])
+            query = select(versions_t).where(versions_t.c.to_seq.in_(chunk))
+            out.update((row.to_seq, _claim_state(row)) for row in self.conn.execute(query))
+        return out
+
+    def sources_by_entry(self, hashes: Sequence[str]) -> list[SourceState]:
+        out = []
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            query = select(sources_t).where(sources_t.c.entry_hash.in_(chunk))
+            out += [_source_state(row) for row in self.conn.execute(query)]
         return out
 
     def entries_by_hash(self, hashes: Sequence[str]) -> list[StoredEntry]:
