@@ -1225,15 +1225,8 @@ class Txn:
         """A select of claim seqs through an index for each indexed constraint of ``where``,
         the kinds that usually match few first; each with whether it is the search's."""
         c, dialect = claims_t.c, self.conn.dialect.name
-        if where.source:
-            by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-            yield (
-                union_all(  # one constraint: the source's SHA-256 or its URI
-                    select(c.seq).where(c.source_sha256 == where.source),
-                    select(c.seq).where(c.source_sha256.in_(by_uri)),
-                ),
-                False,
-            )
+        if where.source:  # the sources it names (a few), then their claims by source_seq
+            yield select(c.seq).where(c.source_seq.in_(_sources_named(where.source))), False
         if where.status in ("revised", "retracted"):
             yield select(c.seq).where(c.status == where.status, text(CHANGED_CLAIMS)), False
         if where.reviewed:
@@ -1277,7 +1270,7 @@ class Txn:
             s = sources_t.c
             yield (
                 select(c.seq)
-                .select_from(sources_t.join(claims_t, c.source_sha256 == s.sha256))
+                .select_from(sources_t.join(claims_t, c.source_seq == s.seq))
                 .where(s.publisher == where.publisher),
                 False,
             )
@@ -1292,8 +1285,10 @@ class Txn:
 
     def source_claims(self, sha256: str) -> list[ClaimState]:
         """Every claim extracted from the source, in its current state, in log order (read
-        through the index on ``source_sha256``)."""
-        query = select(claims_t).where(claims_t.c.source_sha256 == sha256).order_by(claims_t.c.seq)
+        through ``ix_claims_source_seq``, by the source's seq: already in log order)."""
+        c, s = claims_t.c, sources_t.c
+        source_seq = select(s.seq).where(s.sha256 == sha256).scalar_subquery()
+        query = select(claims_t).where(c.source_seq == source_seq).order_by(c.seq)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
     def source_page(
@@ -1953,11 +1948,10 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
     if where.claimant:
         query = query.where(_holds(c.claimant_name, where.claimant, dialect))
     if where.source:
-        by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-        query = query.where(or_(c.source_sha256 == where.source, c.source_sha256.in_(by_uri)))
+        query = query.where(c.source_seq.in_(_sources_named(where.source)))
     if where.publisher:
-        by_publisher = select(sources_t.c.sha256).where(sources_t.c.publisher == where.publisher)
-        query = query.where(c.source_sha256.in_(by_publisher))
+        by_publisher = select(sources_t.c.seq).where(sources_t.c.publisher == where.publisher)
+        query = query.where(c.source_seq.in_(by_publisher))
     if where.status:
         query = query.where(c.status == where.status)
         if where.status != "active":  # spelt out so the partial index of changed claims serves
@@ -2197,6 +2191,14 @@ def _search_deferred(where: ClaimFilter, dialect: str) -> bool:
     return dialect == "postgresql" or not exact_words(parse_search(where.text)).terms
 
 
+def _sources_named(source: str) -> Any:
+    """The seqs of the sources a source filter names: the one whose SHA-256 it is (the
+    key of ``sources``) and any registered with it as their URI (``ix_sources_uri``); a
+    claim's ``source_seq`` is one of them exactly when its source matches."""
+    s = sources_t.c
+    return union_all(select(s.seq).where(s.sha256 == source), select(s.seq).where(s.uri == source))
+
+
 def _unindexed(value: Any) -> Any:
     """``value`` as an expression no index serves (the same text): for a constraint the
     order's index scan must check row by row rather than read its own index and sort."""
@@ -2230,14 +2232,12 @@ def _walk(
             query = query.where(c.claimant_name == names[0])
         else:  # several names, or more than FEW: the substring, row by row
             query = query.where(_holds(c.claimant_name, where.claimant, resolved.dialect))
-    if where.source:
-        by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-        source = _unindexed(c.source_sha256)
-        query = query.where(or_(source == where.source, source.in_(by_uri)))
-    if where.publisher:  # each row's source read by its key: never all the publisher's
+    if where.source:  # the few sources it names, read once; each row's checked against them
+        query = query.where((c.source_seq + 0).in_(_sources_named(where.source)))
+    if where.publisher:  # each row's source read by its seq: never all the publisher's
         s = sources_t.c
-        of_publisher = and_(s.sha256 == c.source_sha256, _unindexed(s.publisher) == where.publisher)
-        query = query.where(select(s.sha256).where(of_publisher).exists())
+        of_publisher = and_(s.seq == c.source_seq, _unindexed(s.publisher) == where.publisher)
+        query = query.where(select(s.seq).where(of_publisher).exists())
     if where.status:
         query = query.where(_unindexed(c.status) == where.status)
     for field, start, end in (
@@ -2402,6 +2402,7 @@ def claim_values(claim: ClaimState) -> tuple[Any, ...]:
         claim.source_published,
         claim.made_on_precision,
         *_attribution_values(claim.claimant),
+        claim.source_seq,
     )
 
 
@@ -2431,10 +2432,11 @@ def source_values(source: SourceState) -> tuple[Any, ...]:
 
 
 def extracted_claim_values(
-    entry: SignedEntry, extraction: Extraction, source_published: str | None
+    entry: SignedEntry, extraction: Extraction, source_published: str | None, source_seq: int
 ) -> tuple[Any, ...]:
-    """``claim_values(extracted_claim(entry, p, source))`` without building the state
-    (verification compares every claim row with it; tests/property check the two agree)."""
+    """``claim_values(extracted_claim(entry, p, source_published, source_seq))`` without
+    building the state (verification compares every claim row with it; tests/property
+    check the two agree)."""
     p = current_extraction(extraction)
     claim_id = entry.hash.hex()
     body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
@@ -2465,6 +2467,7 @@ def extracted_claim_values(
         source_published,
         p.made_on_precision,
         *_attribution_values(claimant),
+        source_seq,
     )
 
 
@@ -2552,6 +2555,7 @@ _CLAIM_SCALARS = [
     "seq",
     "source_entry",
     "source_sha256",
+    "source_seq",
     "statement",
     "reporting",
     "made_on",
