@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import select
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,24 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 import migrations
 from ledger.errors import ConfigError
 from ledger.private import private_file, tighten_if_present
+from ledger.store import wal
+from ledger.store.wal import WalCheckpointer
 
 WRITE_OPTION = "ledger_write"
 """Execution option marking a connection whose transaction will append (SQLite: BEGIN IMMEDIATE)."""
 
+WAL_OPTION = "ledger_wal_checkpointer"
+"""Engine execution option holding a SQLite file engine's ``WalCheckpointer``."""
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings the ledger relies on."""
+_CHANGES = "ledger_total_changes"
+
+
+def make_engine(url: str, *, wal_pages: int | None = None) -> Engine:
+    """An engine for ``url`` with the settings the ledger relies on. ``wal_pages``: on a
+    SQLite file, the WAL size in pages past which a checkpoint is run (default
+    ``ledger.store.wal.THRESHOLD_PAGES``)."""
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, wal_pages)
     url, connect_args = _driver_options(url)
     engine = create_engine(url, pool_size=5, max_overflow=10, connect_args=connect_args)
     _check_on_checkout(engine)
@@ -99,14 +109,27 @@ def _driver_options(url: str) -> tuple[str, dict[str, Any]]:
     return rest.render_as_string(hide_password=False), {"prepare_threshold": threshold}
 
 
-def _sqlite_engine(url: str) -> Engine:
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """The engine's WAL checkpointer (a SQLite file), else None."""
+    found = engine.get_execution_options().get(WAL_OPTION)
+    return found if isinstance(found, WalCheckpointer) else None
+
+
+def _sqlite_engine(url: str, wal_pages: int | None) -> Engine:
     path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
-    if path and path != ":memory:":
+    on_file = bool(path) and path != ":memory:" and "mode=memory" not in url
+    if on_file:
         _private_database_file(Path(path))
-    engine = create_engine(url, connect_args={"timeout": 120, "check_same_thread": False})
+    pages = wal.THRESHOLD_PAGES if wal_pages is None else wal_pages
+    checkpointer = WalCheckpointer(path, threshold_pages=pages) if on_file else None
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 120, "check_same_thread": False},
+        execution_options={WAL_OPTION: checkpointer} if checkpointer is not None else {},
+    )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
         # We issue BEGIN ourselves so appends can take the write lock up front.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -118,13 +141,41 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=120000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if checkpointer is not None:
+            checkpointer.configure(dbapi_conn)
+            record.info[_CHANGES] = dbapi_conn.total_changes
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    if checkpointer is not None:
+        _checkpoint_off_the_writer(engine, checkpointer)
     return engine
+
+
+def _checkpoint_off_the_writer(engine: Engine, checkpointer: WalCheckpointer) -> None:
+    """A connection that wrote (its ``total_changes`` moved) tells the checkpointer when
+    it is returned to the pool, after its commit; disposing of the engine (``Store.close``)
+    stops and joins the checkpointer's thread, and so does dropping the engine unclosed
+    (without waiting)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        if dbapi_conn is None:
+            return
+        changes = dbapi_conn.total_changes
+        if record.info.get(_CHANGES) != changes:
+            record.info[_CHANGES] = changes
+            checkpointer.after_write(dbapi_conn)
+
+    @event.listens_for(engine, "engine_disposed")
+    def _on_disposed(_engine: Engine) -> None:
+        checkpointer.close()
+
+    # Not at interpreter exit: the thread is a daemon, and SQLite is safe wherever it stops.
+    weakref.finalize(engine, checkpointer.stop).atexit = False
 
 
 def _private_database_file(path: Path) -> None:
