@@ -59,7 +59,7 @@ from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
 from ledger.instance import Instance, Signers, open_instance
-from ledger.keeper import DerivedKeeper
+from ledger.keeper import Child, DerivedKeeper
 from ledger.service import Ledger
 from ledger.signing import KeyRing
 from ledger.tokens import authenticate
@@ -661,6 +661,16 @@ def _count_batches(ledger: Ledger, metrics: Metrics) -> None:
     ledger.on_checkpoint = counted
 
 
+def keeper_child(database_url: str, instance: Instance) -> Child | None:
+    """Where the derived keeper's child process finds this ledger (decision 0039); None
+    for a database only this process can open (SQLite in memory): refreshed in a thread."""
+    if database_url.startswith("sqlite") and (
+        ":memory:" in database_url or database_url.rstrip("/") in {"sqlite:", "sqlite:/"}
+    ):
+        return None
+    return Child(database_url=database_url, origin=instance.ledger.origin)
+
+
 def app_from_env(
     *,
     introspection: bool | None = None,
@@ -695,7 +705,9 @@ def app_from_env(
     # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
     instance.ledger.load_state_map()
     if can_sign:  # a worker that appends keeps the derived caches; readers never write them
-        keeper = DerivedKeeper(instance.ledger).attach().start()
+        keeper = DerivedKeeper(
+            instance.ledger, child=keeper_child(settings.database_url, instance)
+        ).attach().start()
         # Caches behind the log (appends by a process that stopped before refreshing, an
         # upgrade) are caught up before the worker serves, up to CATCH_UP_WAIT seconds: a
         # small ledger's claimants and lines are then current from the first request; a

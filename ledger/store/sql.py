@@ -1294,6 +1294,32 @@ class Txn:
             query = query.limit(limit)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
+    def claim_chunks(self, chunk: int = 20_000) -> Iterator[list[ClaimState]]:
+        """Every claim in log order, ``chunk`` at a time (by position: each a range of the
+        primary key), so that a reader of all of them need not hold them all."""
+        after = -1
+        while True:
+            query = select(claims_t).where(claims_t.c.seq > after).order_by(claims_t.c.seq)
+            found = [_claim_state(row) for row in self.conn.execute(query.limit(chunk))]
+            if not found:
+                return
+            yield found
+            after = found[-1].seq
+
+    def claims_changed_since(self, size: int) -> list[ClaimState]:
+        """The claims whose state differs from the one at tree ``size``, in log order: the
+        ones extracted since (by position) and the earlier ones revised, retracted or
+        reviewed since (their replaced states in ``claim_versions``, by ``to_seq``)."""
+        touched = select(versions_t.c.seq).where(versions_t.c.to_seq >= size)
+        earlier = sorted({seq for (seq,) in self.conn.execute(touched) if seq < size})
+        out = []
+        for start in range(0, len(earlier), 500):
+            query = select(claims_t).where(claims_t.c.seq.in_(earlier[start : start + 500]))
+            out += [_claim_state(row) for row in self.conn.execute(query)]
+        out.sort(key=lambda c: c.seq)
+        query = select(claims_t).where(claims_t.c.seq >= size).order_by(claims_t.c.seq)
+        return out + [_claim_state(row) for row in self.conn.execute(query)]
+
 
 _snapshot: ContextVar[tuple[Store, Txn] | None] = ContextVar("ledger_snapshot", default=None)
 """The read transaction ``Store.snapshot`` holds open, and its store."""
