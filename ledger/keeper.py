@@ -14,12 +14,21 @@ lock); a keeper that finds another at it tries again ``retry`` seconds later and
 serving meanwhile. With ``child`` (what ``serve`` uses) the refreshes run in a child
 process at a lower CPU priority that keeps what it derived between refreshes: a catch-up
 from nothing (minutes of CPU at a million claims) never holds the serving process's GIL.
+
+A starting worker waits for the keeper's first catch-up (``catch_up``, a bounded wait)
+before it serves; meanwhile a refresh that finds another process at it tries again at
+once rather than ``retry`` seconds later. ``stop`` ends the child and waits for it (a
+refresh under way gets a few seconds, then is ended: its write rolls back), so no child
+holds a database connection once its server has stopped; a child whose parent dies
+however (killed outright) ends within ``PARENT_POLL`` seconds, even mid-refresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +49,17 @@ READ_YOUR_WRITES = 5.0
 (``Ledger.keep_derived``) before answering with the caches as they are (flagged behind)."""
 CHILD_NICE = 10
 """How much lower the child's CPU priority is than the server's."""
+HURRY_RETRY = 0.05
+"""Seconds between tries of a refresh that found another process at it, while a starting
+worker waits for its catch-up (``catch_up``): the other is most likely catching up the
+same log, and this worker serves once the caches are current."""
+STOP_GRACE = 2.0
+"""Seconds a stopping keeper gives its child to finish a refresh under way before ending
+it (a write it had begun rolls back)."""
+PARENT_POLL = 0.5
+"""Seconds between a child's checks that its parent is still alive."""
+PARENT_ENV = "LEDGER_KEEPER_PARENT"
+"""The child's environment variable naming its parent's process id."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,11 @@ class DerivedKeeper:
         self._idle = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._hurry = threading.Event()
+        self._nudge = threading.Event()
+        """Ends a wait of ``retry`` seconds early (``catch_up``, ``stop``)."""
+        self._spawning = threading.Lock()
+        """Held while the child is started, so ``stop`` never misses one being started."""
         self._first = True
         """The catch-up ``start`` asks for runs at once: no burst of appends to wait for."""
 
@@ -118,22 +143,50 @@ class DerivedKeeper:
         with self._idle:
             return self._idle.wait_for(lambda: not self._busy, timeout)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread (a refresh under way gets ``timeout`` seconds to finish) and
-        the child process."""
+    def catch_up(self, timeout: float) -> bool:
+        """What a starting worker waits for before it serves: ``wait_idle``, except that a
+        refresh finding another process at it (another worker catching up the same log)
+        tries again every ``HURRY_RETRY`` seconds meanwhile, not ``retry``: this worker's
+        wait ends soon after the other's catch-up does. False on timeout (the catch-up
+        goes on in the background)."""
+        self._hurry.set()
+        self._nudge.set()  # a try put off by ``retry`` seconds is made now
+        try:
+            return self.wait_idle(timeout)
+        finally:
+            self._hurry.clear()
+
+    def stop(self, timeout: float = STOP_GRACE) -> None:
+        """Stop the thread and end the child process, waiting for it: a refresh under way
+        gets ``timeout`` seconds to finish, then the child is terminated (killed if it
+        does not end). Reads of the ledger refresh in their own thread after this."""
         self._stop.set()
         self._wanted.set()
-        process = self._process
-        if process is not None and process.stdin is not None:
-            process.stdin.close()  # the child ends at the end of its input
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._nudge.set()
+        with self._spawning:  # no child starts after this
+            process = self._process
         if process is not None:
+            if process.stdin is not None:
+                # the child ends at the end of its input (OSError: it had ended already,
+                # a broken pipe on the flush)
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.ledger.derived_waiter == self.refresh_and_wait:
+            self.ledger.derived_waiter = None
+        with self._idle:  # nobody waits for a keeper that stopped
+            self._busy = False
+            self._idle.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -148,13 +201,17 @@ class DerivedKeeper:
                 done = self._refresh()
             except Exception:  # a worker thread must survive anything; the next append retries
                 self.ledger.derived_behind = True
+                if self._stop.is_set():  # the child was ended under it
+                    return
                 log.exception("refreshing the derived caches failed")
             finally:
                 self.refreshes += 1
             if done is None:  # another process is refreshing: ours may cover more, later
                 self.busy_skips += 1
                 self.ledger.derived_behind = True
-                if self._stop.wait(self.retry):
+                self._nudge.wait(HURRY_RETRY if self._hurry.is_set() else self.retry)
+                self._nudge.clear()
+                if self._stop.is_set():
                     return
                 self._wanted.set()
                 continue
@@ -166,9 +223,12 @@ class DerivedKeeper:
     def _refresh(self) -> int | None:
         if self.child is None:
             return self.ledger.refresh_derived(wait=False)
-        process = self._process
-        if process is None or process.poll() is not None:
-            process = self._process = _spawn(self.child)
+        with self._spawning:
+            process = self._process
+            if process is None or process.poll() is not None:
+                if self._stop.is_set():
+                    return 0
+                process = self._process = _spawn(self.child)
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(b"refresh\n")
         process.stdin.flush()
@@ -185,6 +245,7 @@ def _spawn(child: Child) -> subprocess.Popen[bytes]:
         **os.environ,
         "LEDGER_KEEPER_DATABASE_URL": child.database_url,
         "LEDGER_KEEPER_ORIGIN": child.origin,
+        PARENT_ENV: str(os.getpid()),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "ledger.keeper"],
@@ -200,12 +261,14 @@ def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
     from ledger.service import Ledger
     from ledger.store import Store
 
+    # Ctrl-C reaches the whole process group: the parent ends this child (``stop``).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(CHILD_NICE)
-    parent = os.getppid()
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
 
     def orphaned() -> None:  # the server ended (however): end now, even mid-refresh
         while os.getppid() == parent:
-            time.sleep(1.0)
+            time.sleep(PARENT_POLL)
         os._exit(0)  # an unfinished write rolls back; the refresh lock ends with us
 
     threading.Thread(target=orphaned, name="parent watch", daemon=True).start()
