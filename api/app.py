@@ -723,7 +723,7 @@ def app_from_env(
             instance.ledger, child=keeper_child(settings.database_url, instance)
         ).attach()
         if keeper.child is not None:
-            keeper.start()
+            keeper.start(catching_up=True)
     instance.ledger.load_state_map()
     if keeper is not None:
         if keeper.child is None:  # refreshing in a thread of this process: after the map

@@ -16,8 +16,10 @@ process at a lower CPU priority that keeps what it derived between refreshes: a 
 from nothing (minutes of CPU at a million claims) never holds the serving process's GIL.
 
 A starting worker waits for the keeper's first catch-up (``catch_up``, a bounded wait)
-before it serves; meanwhile a refresh that finds another process at it tries again at
-once rather than ``retry`` seconds later. ``stop`` ends the child and waits for it (a
+before it serves; meanwhile the child runs at the server's priority (the worker serves
+nothing yet), the bound counts from when the child is ready (its imports and connection,
+a fixed cost of ~1 s of CPU, not the catch-up's), and a refresh that finds another
+process at it tries again at once rather than ``retry`` seconds later. ``stop`` ends the child and waits for it (a
 refresh under way gets a few seconds, then is ended: its write rolls back), so no child
 holds a database connection once its server has stopped; a child whose parent dies
 however (killed outright) ends within ``PARENT_POLL`` seconds, even mid-refresh.
@@ -26,6 +28,7 @@ however (killed outright) ends within ``PARENT_POLL`` seconds, even mid-refresh.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -49,6 +52,8 @@ READ_YOUR_WRITES = 5.0
 (``Ledger.keep_derived``) before answering with the caches as they are (flagged behind)."""
 CHILD_NICE = 10
 """How much lower the child's CPU priority is than the server's."""
+CHILD_START_WAIT = 60.0
+"""Seconds ``catch_up`` waits at most for the child to be ready, before its own bound."""
 HURRY_RETRY = 0.05
 """Seconds between tries of a refresh that found another process at it, while a starting
 worker waits for its catch-up (``catch_up``): the other is most likely catching up the
@@ -60,6 +65,8 @@ PARENT_POLL = 0.5
 """Seconds between a child's checks that its parent is still alive."""
 PARENT_ENV = "LEDGER_KEEPER_PARENT"
 """The child's environment variable naming its parent's process id."""
+NICE_ENV = "LEDGER_KEEPER_NICE"
+"""The child's environment variable: how much to lower its CPU priority at start."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +110,21 @@ class DerivedKeeper:
         """Held while the child is started, so ``stop`` never misses one being started."""
         self._first = True
         """The catch-up ``start`` asks for runs at once: no burst of appends to wait for."""
+        self._child_nice = CHILD_NICE
+        """How much lower a child started now runs (0 during ``catch_up``)."""
+        self._ready = threading.Event()
+        """Set once the first child is ready for commands (or failed to start)."""
 
-    def start(self) -> DerivedKeeper:
+    def start(self, *, catching_up: bool = False) -> DerivedKeeper:
         """Start the thread, and catch up at once: the caches may be behind from a writer
-        that stopped before it refreshed, or computed by other rules (an upgrade)."""
+        that stopped before it refreshed, or computed by other rules (an upgrade). With
+        ``catching_up``, ``catch_up`` will be waited for: the child starts at the server's
+        CPU priority (lowered when that wait ends) and retries a taken lock at once."""
+        if catching_up:
+            self._hurry.set()
+            self._child_nice = 0
+        if self.child is None:
+            self._ready.set()
         self._thread = threading.Thread(target=self._run, name="derived keeper", daemon=True)
         self._thread.start()
         self.notify()
@@ -148,13 +166,29 @@ class DerivedKeeper:
         refresh finding another process at it (another worker catching up the same log)
         tries again every ``HURRY_RETRY`` seconds meanwhile, not ``retry``: this worker's
         wait ends soon after the other's catch-up does. False on timeout (the catch-up
-        goes on in the background)."""
+        goes on in the background). ``timeout`` counts from when the child is ready
+        (``CHILD_START_WAIT`` at most): its start is a fixed cost, not the catch-up's.
+        Then the child's CPU priority is lowered (``CHILD_NICE``): the worker serves."""
         self._hurry.set()
         self._nudge.set()  # a try put off by ``retry`` seconds is made now
         try:
+            self._ready.wait(CHILD_START_WAIT)
             return self.wait_idle(timeout)
         finally:
             self._hurry.clear()
+            self._lower_priority()
+
+    def _lower_priority(self) -> None:
+        with self._spawning:
+            raise_by, self._child_nice = CHILD_NICE - self._child_nice, CHILD_NICE
+            process = self._process
+            if raise_by <= 0 or process is None or process.poll() is not None:
+                return
+            try:  # on Linux, of the thread that refreshes (the child's main thread)
+                now = os.getpriority(os.PRIO_PROCESS, process.pid)
+                os.setpriority(os.PRIO_PROCESS, process.pid, now + raise_by)
+            except OSError:  # it ended meanwhile
+                pass
 
     def stop(self, timeout: float = STOP_GRACE) -> None:
         """Stop the thread and end the child process, waiting for it: a refresh under way
@@ -228,8 +262,18 @@ class DerivedKeeper:
             if process is None or process.poll() is not None:
                 if self._stop.is_set():
                     return 0
-                process = self._process = _spawn(self.child)
+                process = self._process = _spawn(self.child, self._child_nice)
+                started = True
+            else:
+                started = False
         assert process.stdin is not None and process.stdout is not None
+        if started:
+            try:
+                ready = process.stdout.readline().decode().strip()
+            finally:
+                self._ready.set()  # ready, or failed: ``catch_up`` waits no longer for it
+            if ready != "ready":
+                raise RuntimeError(f"the derived keeper's child process did not start: {ready!r}")
         process.stdin.write(b"refresh\n")
         process.stdin.flush()
         answer = process.stdout.readline().decode().strip()  # blocks without the GIL
@@ -240,12 +284,13 @@ class DerivedKeeper:
         raise RuntimeError(f"the derived keeper's child process answered {answer!r}")
 
 
-def _spawn(child: Child) -> subprocess.Popen[bytes]:
+def _spawn(child: Child, nice: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LEDGER_KEEPER_DATABASE_URL": child.database_url,
         "LEDGER_KEEPER_ORIGIN": child.origin,
         PARENT_ENV: str(os.getpid()),
+        NICE_ENV: str(nice),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "ledger.keeper"],
@@ -256,14 +301,20 @@ def _spawn(child: Child) -> subprocess.Popen[bytes]:
 
 
 def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
-    """The child's loop: one refresh per ``refresh`` line, answered ``ok SIZE``, ``busy``
-    (another process holds the refresh lock) or ``error MESSAGE``; ends with its input."""
+    """The child's loop: ``ready`` once it can refresh, then one refresh per ``refresh``
+    line, answered ``ok SIZE``, ``busy`` (another process holds the refresh lock) or
+    ``error MESSAGE``; ends with its input. Its parent opened the store (and upgraded its
+    schema): the child does not."""
+    # What a refresh imports, before ``ready``: the parent's bound on the catch-up
+    # (``catch_up``) then times the refresh, not the imports (~1 s of CPU).
+    for module in ("ledger.derived", "ledger.store.derived"):
+        importlib.import_module(module)
     from ledger.service import Ledger
     from ledger.store import Store
 
     # Ctrl-C reaches the whole process group: the parent ends this child (``stop``).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(CHILD_NICE)
+    os.nice(int(os.environ.get(NICE_ENV, CHILD_NICE)))
     parent = int(os.environ.get(PARENT_ENV) or os.getppid())
 
     def orphaned() -> None:  # the server ended (however): end now, even mid-refresh
@@ -272,9 +323,11 @@ def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
         os._exit(0)  # an unfinished write rolls back; the refresh lock ends with us
 
     threading.Thread(target=orphaned, name="parent watch", daemon=True).start()
-    store = Store.open(os.environ["LEDGER_KEEPER_DATABASE_URL"])
+    store = Store.open(os.environ["LEDGER_KEEPER_DATABASE_URL"], upgrade=False)
     ledger = Ledger(store, os.environ["LEDGER_KEEPER_ORIGIN"])
     try:
+        answers.write(b"ready\n")
+        answers.flush()
         for line in commands:
             if line.strip() != b"refresh":
                 continue

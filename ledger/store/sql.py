@@ -1335,9 +1335,10 @@ class Store:
         guesses, to read its nodes with the head in one statement (``ledger.proofs``)."""
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """The store at ``url``, its schema upgraded; ``Unavailable`` (one line naming the
-        server and the fix) when the database cannot be reached."""
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """The store at ``url``, its schema upgraded (unless ``upgrade`` is False: a process
+        whose parent opened it); ``Unavailable`` (one line naming the server and the fix)
+        when the database cannot be reached."""
         try:
             store = cls(make_engine(url))
         except OSError as exc:  # SQLite: the database file's folder cannot be made
@@ -1346,7 +1347,8 @@ class Store:
                 "LEDGER_HOME or LEDGER_DATABASE_URL to a folder you can write"
             ) from exc
         try:
-            migrate(store.engine)
+            if upgrade:
+                migrate(store.engine)
         except OperationalError as exc:
             store.close()
             at = store.engine.url

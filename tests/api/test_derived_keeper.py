@@ -21,7 +21,7 @@ from ledger.config import Settings
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_document, read_text
 from ledger.instance import Instance, open_instance
-from ledger.keeper import DerivedKeeper
+from ledger.keeper import CHILD_NICE, DerivedKeeper
 from ledger.store import Store
 from ledger.store import derived as derived_store
 from tests.api.conftest import _free_port
@@ -97,6 +97,7 @@ def test_a_serves_keeper_refreshes_in_a_child_process(instance: Instance, db_url
         assert ledger._deriver is None  # nothing was derived in this process
         process = keeper._process
         assert process is not None and process.poll() is None
+        assert _nice(process.pid) == min(19, _nice(os.getpid()) + CHILD_NICE)
     finally:
         keeper.stop()
     assert process.poll() is not None  # the child ends with its keeper
@@ -130,6 +131,33 @@ def test_a_starting_workers_catch_up_ends_soon_after_another_process_caught_up(
         assert ledger.derived_status().current
     finally:
         keeper.stop()
+
+
+def test_a_starting_workers_child_runs_at_its_priority_until_the_catch_up_wait_ends(
+    instance: Instance, db_url: str
+) -> None:
+    """The worker serves nothing while it waits for the catch-up: its child imports and
+    refreshes at the worker's CPU priority then, and at ``CHILD_NICE`` lower after."""
+    child = keeper_child(db_url, instance)
+    assert child is not None
+    ingest(instance, range(2))
+    keeper = DerivedKeeper(instance.ledger, child=child).attach().start(catching_up=True)
+    try:
+        deadline = time.monotonic() + 30
+        while keeper._process is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process = keeper._process
+        assert process is not None
+        assert _nice(process.pid) == _nice(os.getpid())
+        assert keeper.catch_up(60)
+        assert instance.ledger.derived_status().current
+        assert _nice(process.pid) == min(19, _nice(os.getpid()) + CHILD_NICE)
+    finally:
+        keeper.stop()
+
+
+def _nice(pid: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, pid)
 
 
 def test_closing_the_instance_ends_its_keepers_child(settings: Settings, db_url: str) -> None:
