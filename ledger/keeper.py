@@ -230,6 +230,7 @@ class DerivedKeeper:
                 return
             self._wanted.clear()
             done: int | None = 0
+            appended = self.ledger.derived_behind
             try:
                 self.ledger.derived_behind = False  # this refresh covers this process's appends
                 done = self._refresh()
@@ -242,7 +243,10 @@ class DerivedKeeper:
                 self.refreshes += 1
             if done is None:  # another process is refreshing: ours may cover more, later
                 self.busy_skips += 1
-                self.ledger.derived_behind = True
+                # this process's reads wait for a refresh only if it appended (read your
+                # writes): not because another process is catching up
+                if appended:
+                    self.ledger.derived_behind = True
                 self._nudge.wait(HURRY_RETRY if self._hurry.is_set() else self.retry)
                 self._nudge.clear()
                 if self._stop.is_set():

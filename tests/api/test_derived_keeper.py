@@ -21,7 +21,7 @@ from ledger.config import Settings
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_document, read_text
 from ledger.instance import Instance, open_instance
-from ledger.keeper import CHILD_NICE, DerivedKeeper
+from ledger.keeper import CHILD_NICE, READ_YOUR_WRITES, DerivedKeeper
 from ledger.store import Store
 from ledger.store import derived as derived_store
 from tests.api.conftest import _free_port
@@ -74,6 +74,36 @@ def test_one_process_refreshes_at_a_time_and_the_others_keep_serving(
         assert keeper.wait_idle(60)
         assert ledger.derived_status().current
         assert full_derivation_differences(ledger) == []
+    finally:
+        keeper.stop()
+
+
+def test_reads_do_not_wait_while_another_process_catches_up_unless_this_one_appended(
+    instance: Instance, other_store: Store
+) -> None:
+    """A worker that has not appended answers identities at once, flagged behind, while
+    another process holds the refresh lock; once it appends, its reads wait for the
+    keeper (read your writes, up to ``READ_YOUR_WRITES``)."""
+    ledger = instance.ledger
+    ingest(instance, range(2))
+    ledger.derived_behind = False  # appended by a process that has ended
+    keeper = DerivedKeeper(ledger, delay=0.01, retry=600).attach()
+    try:
+        with derived_store.refresh_lock(other_store) as held:
+            assert held
+            keeper.start()
+            deadline = time.monotonic() + 30
+            while keeper.busy_skips < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert keeper.busy_skips == 1
+            started = time.monotonic()
+            assert ledger.claimant_identities() == []  # never derived yet
+            assert time.monotonic() - started < READ_YOUR_WRITES / 2
+            assert not ledger.derived_status().current
+            ingest(instance, range(2, 3))
+            started = time.monotonic()
+            ledger.claimant_identities()
+            assert time.monotonic() - started >= READ_YOUR_WRITES * 0.9
     finally:
         keeper.stop()
 
