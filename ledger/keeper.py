@@ -28,6 +28,7 @@ however (killed outright) ends within ``PARENT_POLL`` seconds, even mid-refresh.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import logging
 import os
@@ -114,6 +115,8 @@ class DerivedKeeper:
         """How much lower a child started now runs (0 during ``catch_up``)."""
         self._ready = threading.Event()
         """Set once the first child is ready for commands (or failed to start)."""
+        self._refreshing = False
+        """Whether the child has been asked for a refresh it has not answered yet."""
 
     def start(self, *, catching_up: bool = False) -> DerivedKeeper:
         """Start the thread, and catch up at once: the caches may be behind from a writer
@@ -192,22 +195,26 @@ class DerivedKeeper:
 
     def stop(self, timeout: float = STOP_GRACE) -> None:
         """Stop the thread and end the child process, waiting for it: a refresh under way
-        gets ``timeout`` seconds to finish, then the child is terminated (killed if it
-        does not end). Reads of the ledger refresh in their own thread after this."""
+        gets ``timeout`` seconds to finish (the child ends at the end of its input), then
+        the child is terminated (killed if it does not end). An idle child is terminated
+        at once: it holds no transaction, and a child at low CPU priority on a busy host
+        took seconds to wake up and exit by itself (a server's stop waited for it).
+        Reads of the ledger refresh in their own thread after this."""
         self._stop.set()
         self._wanted.set()
         self._nudge.set()
         with self._spawning:  # no child starts after this
             process = self._process
+            refreshing = self._refreshing
         if process is not None:
             if process.stdin is not None:
-                # the child ends at the end of its input (OSError: it had ended already,
-                # a broken pipe on the flush)
+                # OSError: it had ended already (a broken pipe on the flush)
                 with contextlib.suppress(OSError):
                     process.stdin.close()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
+            if refreshing:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout)
+            if process.poll() is None:
                 process.terminate()
                 try:
                     process.wait(timeout)
@@ -278,9 +285,16 @@ class DerivedKeeper:
                 self._ready.set()  # ready, or failed: ``catch_up`` waits no longer for it
             if ready != "ready":
                 raise RuntimeError(f"the derived keeper's child process did not start: {ready!r}")
-        process.stdin.write(b"refresh\n")
-        process.stdin.flush()
-        answer = process.stdout.readline().decode().strip()  # blocks without the GIL
+        with self._spawning:
+            if self._stop.is_set():
+                return 0
+            self._refreshing = True
+        try:
+            process.stdin.write(b"refresh\n")
+            process.stdin.flush()
+            answer = process.stdout.readline().decode().strip()  # blocks without the GIL
+        finally:
+            self._refreshing = False
         if answer == "busy":
             return None
         if answer.startswith("ok "):
@@ -309,17 +323,10 @@ def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
     line, answered ``ok SIZE``, ``busy`` (another process holds the refresh lock) or
     ``error MESSAGE``; ends with its input. Its parent opened the store (and upgraded its
     schema): the child does not."""
-    # What a refresh imports, before ``ready``: the parent's bound on the catch-up
-    # (``catch_up``) then times the refresh, not the imports (~1 s of CPU).
-    for module in ("ledger.derived", "ledger.store.derived"):
-        importlib.import_module(module)
-    from ledger.service import Ledger
-    from ledger.store import Store
-
     # Ctrl-C reaches the whole process group: the parent ends this child (``stop``).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(int(os.environ.get(NICE_ENV, CHILD_NICE)))
     parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+    _die_with_parent()
 
     def orphaned() -> None:  # the server ended (however): end now, even mid-refresh
         while os.getppid() == parent:
@@ -327,6 +334,14 @@ def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
         os._exit(0)  # an unfinished write rolls back; the refresh lock ends with us
 
     threading.Thread(target=orphaned, name="parent watch", daemon=True).start()
+    os.nice(int(os.environ.get(NICE_ENV, CHILD_NICE)))
+    # What a refresh imports, before ``ready``: the parent's bound on the catch-up
+    # (``catch_up``) then times the refresh, not the imports (~1 s of CPU).
+    for module in ("ledger.derived", "ledger.store.derived"):
+        importlib.import_module(module)
+    from ledger.service import Ledger
+    from ledger.store import Store
+
     store = Store.open(os.environ["LEDGER_KEEPER_DATABASE_URL"], upgrade=False)
     ledger = Ledger(store, os.environ["LEDGER_KEEPER_ORIGIN"])
     try:
@@ -345,6 +360,18 @@ def serve_child(commands: IO[bytes], answers: IO[bytes]) -> None:
             answers.flush()
     finally:
         store.close()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """On Linux, be sent SIGTERM (its default action: end at once) when the parent's
+    thread that started this child ends (the keeper's thread: it ends in ``stop`` or
+    with its process, killed outright or stopped while it was starting). Elsewhere the
+    ``orphaned`` poll alone ends the child."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 if __name__ == "__main__":
