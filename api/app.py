@@ -713,9 +713,6 @@ def app_from_env(
         )
     if instance.cosigning is not None:
         instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
-    # The claim-state map, built here rather than at the first proof, claim page or append:
-    # at a million keys that request waited 17 s and held the interpreter lock long enough
-    # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
     keeper = None
     if can_sign:  # a worker that appends keeps the derived caches; readers never write them
         # Its child process (decision 0039) starts, and catches up, while the map loads.
@@ -724,7 +721,11 @@ def app_from_env(
         ).attach()
         if keeper.child is not None:
             keeper.start(catching_up=True)
+    # The claim-state map, built here rather than at the first proof, claim page or append:
+    # at a million keys that request waited 17 s and held the interpreter lock long enough
+    # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
     instance.ledger.load_state_map()
+    instance.ledger.load_claimant_names()  # the same for the claimant filter's names
     if keeper is not None:
         if keeper.child is None:  # refreshing in a thread of this process: after the map
             keeper.start()

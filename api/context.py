@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from ledger.claim_events import HistoryItem, Page, Wanted
 from ledger.deadline import Deadline
 from ledger.errors import ConfigError, NotFound, SigningKeyError
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
 from ledger.instance import Signers
-from ledger.service import HistoryItem, Ledger, Provenance
+from ledger.service import Ledger, ProvenanceHead, ProvenanceLink
 from ledger.signing import KeyRing, SigningKey
 from ledger.state import SourceState
+from ledger.store import StoredCheckpoint
 from ledger.tokens import Token
 
 
@@ -29,15 +32,57 @@ class Loaders:
                 found.get(sha) or NotFound(f"source {sha} is not in the ledger") for sha in shas
             ]
 
-        async def provenance(claim_ids: list[str]) -> list[Provenance]:
-            return ledger.provenance_many(claim_ids)
+        async def provenance(wanted: list[HeadWanted]) -> list[ProvenanceHead]:
+            out: dict[int, ProvenanceHead] = {}
+            by_size: dict[int | None, list[int]] = {}
+            for i, (_, size) in enumerate(wanted):
+                by_size.setdefault(size, []).append(i)
+            for size, indexes in by_size.items():
+                heads = ledger.provenance_heads([wanted[i][0] for i in indexes], size)
+                out.update(zip(indexes, heads, strict=True))
+            return [out[i] for i in range(len(wanted))]
 
-        async def history(claim_ids: list[str]) -> list[list[HistoryItem]]:
-            return ledger.history_many(claim_ids)
+        async def links(wanted: list[LinksWanted]) -> list[Page[ProvenanceLink]]:
+            out: dict[int, Page[ProvenanceLink]] = {}
+            by_checkpoint: dict[int, list[int]] = {}
+            for i, (checkpoint, _) in enumerate(wanted):
+                by_checkpoint.setdefault(checkpoint.size, []).append(i)
+            for indexes in by_checkpoint.values():
+                checkpoint = wanted[indexes[0]][0]
+                pages = ledger.provenance_links(checkpoint, [wanted[i][1] for i in indexes])
+                out.update(zip(indexes, pages, strict=True))
+            return [out[i] for i in range(len(wanted))]
+
+        async def history(wanted: list[Wanted]) -> list[Page[HistoryItem]]:
+            return ledger.history_pages(wanted)
 
         self.source: DataLoader[str, SourceState] = DataLoader(load_fn=sources)
-        self.provenance: DataLoader[str, Provenance] = DataLoader(load_fn=provenance)
-        self.history: DataLoader[str, list[HistoryItem]] = DataLoader(load_fn=history)
+        self.provenance: DataLoader[HeadWanted, ProvenanceHead] = DataLoader(load_fn=provenance)
+        self.links: DataLoader[LinksWanted, Page[ProvenanceLink]] = DataLoader(
+            load_fn=links, cache_key_fn=lambda key: (key[0].size, _wanted_key(key[1]))
+        )
+        self.history: DataLoader[Wanted, Page[HistoryItem]] = DataLoader(
+            load_fn=history, cache_key_fn=_wanted_key
+        )
+
+
+HeadWanted = tuple[str, int | None]
+"""A claim's provenance head: its claim id, and the tree size of the checkpoint (None: the
+latest)."""
+LinksWanted = tuple[StoredCheckpoint, Wanted]
+"""A page of a claim's provenance links, proven in that checkpoint."""
+
+
+def _wanted_key(wanted: Wanted) -> Hashable:
+    """A page request as a cache key (the claim state itself holds unhashable parts)."""
+    return (
+        wanted.claim.claim_id,
+        wanted.claim.head_seq,
+        wanted.upto,
+        wanted.window,
+        wanted.kind,
+        wanted.with_source,
+    )
 
 
 @dataclass

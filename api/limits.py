@@ -17,7 +17,10 @@ from the document itself:
    NoFragmentCycles rule refuses the document).
 
 Only then does validation run (cached, with field suggestions left out when introspection
-is off), then execution. A document over a limit is refused with a GraphQL error whose
+is off), and after it, with the variables known, the page sizes: every field that takes
+``first``/``last`` (a connection) is charged its page size times the page sizes of the
+connections it is nested in, and an operation may ask for at most ``MAX_NODES`` in all
+(``_Nodes``, GitHub's node limit). Then execution. A document over a limit is refused with a GraphQL error whose
 ``extensions.code`` is ``QUERY_TOO_COMPLEX`` (status 200, as for any document that does
 not validate); nothing of it runs. The request's deadline is checked after parsing and
 after validation too, so it covers all three steps.
@@ -29,6 +32,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -40,8 +44,11 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
+    get_named_type,
     parse,
     validate,
+    value_from_ast_untyped,
 )
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
@@ -74,6 +81,19 @@ which under a filter matching most claims reads every match (600 ms at a million
 SQLite); thirty aliased ones held a worker to its time limit (docs/abuse-runs.md).
 ``countAtMost`` is bounded and not limited here."""
 EXACT_COUNT = "totalCount"
+CHEAP_COUNTS = frozenset({"history", "reviews", "links"})
+"""Connections whose ``totalCount`` is read from a claim's own counters, not counted by a
+walk (decision 0045): not limited by ``MAX_EXACT_COUNTS``."""
+CHEAP_COUNT_TYPES = frozenset({"HistoryEventConnection", "ProvenanceLinkConnection"})
+MAX_NODES = 20_000
+"""Objects the connections of one operation may ask for: each field with a ``first`` or
+``last`` argument is charged its page size (the argument's value, else its default, else
+``MAX_PAGE``) times the page sizes of the connections around it. ``claims(first: 50)``
+with every claim's history, reviews and provenance links (100 each) asks for 15,050;
+thirty aliased ``claims(first: 100) { history }`` ask for 303,000 and are refused."""
+MAX_PAGE = 100
+"""The page size charged for a connection whose size is neither given nor defaulted."""
+PAGE_ARGUMENTS = ("first", "last")
 
 _CACHE = 256
 
@@ -105,25 +125,31 @@ class _Sizer:
         self.sized: dict[str, Size] = {}
         self.sizing: set[str] = set()
 
-    def selection_set(self, node: SelectionSetNode | None) -> Size:
+    def selection_set(self, node: SelectionSetNode | None, cheap: bool = False) -> Size:
+        """``cheap``: the selection set is a connection's whose ``totalCount`` reads a
+        counter (``CHEAP_COUNTS``), not an exact count."""
         total = Size()
         if node is None:
             return total
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                total += self.field(selection)
+                total += self.field(selection, cheap)
             elif isinstance(selection, InlineFragmentNode):
-                total += self.selection_set(selection.selection_set)
+                condition = selection.type_condition
+                inner = cheap or (
+                    condition is not None and condition.name.value in CHEAP_COUNT_TYPES
+                )
+                total += self.selection_set(selection.selection_set, inner)
             elif isinstance(selection, FragmentSpreadNode):
                 total += self.fragment(selection.name.value)
         return total
 
-    def field(self, node: FieldNode) -> Size:
+    def field(self, node: FieldNode, cheap: bool = False) -> Size:
         alias = 1 if node.alias is not None else 0
-        below = self.selection_set(node.selection_set)
+        below = self.selection_set(node.selection_set, node.name.value in CHEAP_COUNTS)
         # Below an introspection field depth is not counted (as strawberry's limiter did).
         levels = 1 if node.name.value.startswith("__") else 1 + below.levels
-        count = 1 if node.name.value == EXACT_COUNT else 0
+        count = 1 if node.name.value == EXACT_COUNT and not cheap else 0
         return Size(1 + below.fields, alias + below.aliases, levels, count + below.counts)
 
     def fragment(self, name: str) -> Size:
@@ -134,7 +160,8 @@ class _Sizer:
         if definition is None or name in self.sizing:  # unknown or a cycle: validation refuses
             return Size()
         self.sizing.add(name)
-        size = self.selection_set(definition.selection_set)
+        cheap = definition.type_condition.name.value in CHEAP_COUNT_TYPES
+        size = self.selection_set(definition.selection_set, cheap)
         self.sizing.discard(name)
         self.sized[name] = size
         return size
@@ -178,6 +205,97 @@ def check_document(document: DocumentNode) -> None:
         aliases += size.aliases
     if aliases > MAX_ALIASES:
         raise _refuse(f"{_count(aliases)} aliases found. Allowed: {MAX_ALIASES}")
+
+
+class _Nodes:
+    """Charges an operation's connections their page sizes (see ``MAX_NODES``): run on a
+    document that validated and is within ``MAX_FIELDS``, so the walk is bounded."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = dict(variables)
+        for definition in operation.variable_definitions or ():
+            name = definition.variable.name.value
+            if name not in self.variables and definition.default_value is not None:
+                self.variables[name] = value_from_ast_untyped(definition.default_value)
+
+    def selection_set(self, node: SelectionSetNode | None, parent: Any, around: int) -> int:
+        total = 0
+        for selection in node.selections if node is not None else ():
+            if isinstance(selection, FieldNode):
+                total += self.field(selection, parent, around)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_set(selection.selection_set, inner, around)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    inner = self.schema.get_type(fragment.type_condition.name.value)
+                    total += self.selection_set(fragment.selection_set, inner, around)
+        return total
+
+    def field(self, node: FieldNode, parent: Any, around: int) -> int:
+        fields = getattr(parent, "fields", None)
+        definition = fields.get(node.name.value) if fields else None
+        if definition is None:  # __typename and introspection: no connections
+            return 0
+        below = get_named_type(definition.type)
+        if not any(name in definition.args for name in PAGE_ARGUMENTS):
+            return self.selection_set(node.selection_set, below, around)
+        inside = around * self.page_size(node, definition)
+        return inside + self.selection_set(node.selection_set, below, inside)
+
+    def page_size(self, node: FieldNode, definition: Any) -> int:
+        given = {a.name.value: a.value for a in node.arguments or ()}
+        for name in PAGE_ARGUMENTS:
+            if name not in given:
+                continue
+            value = given[name]
+            if isinstance(value, VariableNode):
+                found = self.variables.get(value.name.value)
+            else:
+                found = value_from_ast_untyped(value)
+            if found is None:
+                continue
+            return found if isinstance(found, int) and 0 <= found <= MAX_PAGE else MAX_PAGE
+        default = definition.args["first"].default_value if "first" in definition.args else None
+        return default if isinstance(default, int) and 0 < default <= MAX_PAGE else MAX_PAGE
+
+
+def check_nodes(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> None:
+    """Raise a ``QUERY_TOO_COMPLEX`` GraphQLError if the operation that would run asks
+    its connections for more than ``MAX_NODES`` objects (see there)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    for operation in document.definitions:
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        name = operation.name.value if operation.name else None
+        if operation_name is not None and name != operation_name:
+            continue
+        root = schema.get_root_type(operation.operation)
+        walk = _Nodes(schema, fragments, operation, variables or {})
+        nodes = walk.selection_set(operation.selection_set, root, 1)
+        if nodes > MAX_NODES:
+            raise _refuse(
+                f"'{name or 'anonymous'}' asks its connections for {nodes} objects (each "
+                "page size times the page sizes around it); at most "
+                f"{MAX_NODES} are allowed: ask for smaller pages"
+            )
 
 
 def _count(number: int) -> str:
@@ -260,6 +378,16 @@ class DocumentLimits(SchemaExtension):
             tuple(context.validation_rules),
             not self.suggestions,
         )
+        if not context.pre_execution_errors:
+            try:
+                check_nodes(
+                    context.schema._schema,
+                    context.graphql_document,
+                    getattr(context, "_provided_operation_name", None),
+                    context.variables,
+                )
+            except GraphQLError as error:
+                context.pre_execution_errors = [error]
         _check_deadline()
         yield
 

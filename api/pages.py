@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from anyio import to_thread
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -34,6 +35,7 @@ from starlette.types import Scope
 from api.ids import claim_cursor, parse_claim_cursor
 from api.media import error_response, scope_media_type
 from ledger import ids
+from ledger.claim_events import HistoryItem, Wanted, Window, event_count
 from ledger.derived import LineFilter
 from ledger.echo import echo
 from ledger.errors import InvalidInput, LedgerError, NotFound
@@ -49,8 +51,9 @@ from ledger.inputs import web_url
 from ledger.proofs import check_tree_size
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder, position_of
 from ledger.rules import KeyState
-from ledger.service import Ledger, Provenance, history_until
+from ledger.service import Ledger, ProvenanceLink, StateProofResult
 from ledger.state import ClaimState
+from ledger.store import StoredCheckpoint
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -468,28 +471,34 @@ class Pages:
             claim = self.ledger.claim(claim_id)
         if chosen is None:
             return _negotiation_refused()
-        history = history_until(self.ledger.history(claim_id), claim)
         source = self.ledger.source(claim.source_sha256)
-        record = ClaimRecord(claim, source, history)
         base = self.public_url
         vary = {"vary": "Accept"}
-        if chosen == "json":
-            return _json_response(claim_json(record), JSON, vary)
-        if chosen in ("claimreview", "annotation", "prov"):
+        if chosen in ("json", "annotation"):  # neither lists the claim's entries
+            record = ClaimRecord(claim, source, [])
+            if chosen == "json":
+                return _json_response(claim_json(record), JSON, vary)
+            return _json_response(web_annotation(record, base_url=base), LD_JSON, vary)
+        window = history_window(params)
+        page = self.ledger.history_pages([Wanted(claim, claim.head_seq, window)])[0]
+        history = page.items
+        older = bool(history) and history[0].entry.kind != "claim.extracted"
+        newer = bool(history) and history[-1].entry.seq != claim.head_seq
+        pages = _event_pages(request, history, older=older, newer=newer)
+        if chosen in ("claimreview", "prov"):
             names = self._names()
+            record = ClaimRecord(claim, source, history)
             document: object
             if chosen == "claimreview":
                 document = claim_reviews(record, base_url=base, reviewer_names=names)
-            elif chosen == "annotation":
-                document = web_annotation(record, base_url=base)
             else:
                 document = provenance_graph(record, key_names=names, base_url=base)
-            return _json_response(document, LD_JSON, vary)
+            return _json_response(document, LD_JSON, {**vary, **_link_header(pages)})
         text = self.ledger.source_text(source.sha256)
         before, quote, after, cut_before, cut_after = quote_context(
             text, claim.selector.start, claim.selector.end
         )
-        provenance = self.ledger.provenance(claim_id) if as_of is None else None
+        provenance = self._provenance(claim, window, partial=newer) if as_of is None else None
         proofs_ok: dict[int, str] = {}
         if provenance is not None:
             for link in provenance.links:
@@ -509,6 +518,8 @@ class Pages:
             claim=claim,
             source=source,
             history=history,
+            event_count=event_count(claim),
+            event_pages=pages,
             before=before,
             quote=quote,
             after=after,
@@ -527,7 +538,23 @@ class Pages:
         response.headers["vary"] = "Accept"
         return response
 
-    def _verify_data(self, provenance: Provenance) -> dict[str, Any]:
+    def _provenance(self, claim: ClaimState, window: Window, *, partial: bool) -> ShownProvenance:
+        """The links the page shows, proven in the latest checkpoint: the source's
+        registration and the extraction, then the changes among the events shown."""
+        head = self.ledger.provenance_heads([claim.claim_id])[0]
+        upto = head.checkpoint.size - 1
+        wanted = [Wanted(claim, upto, window, with_source=True)]
+        shown = self.ledger.provenance_links(head.checkpoint, wanted)[0].items
+        if len(shown) < 2 or shown[1].entry.hash.hex() != claim.claim_id:
+            lead = Wanted(claim, upto, Window(limit=2), with_source=True)
+            first = self.ledger.provenance_links(head.checkpoint, [lead])[0].items
+            shown = [*first, *(link for link in shown if link.entry.seq > first[-1].entry.seq)]
+        total = 1 + event_count(claim)
+        return ShownProvenance(
+            claim.claim_id, head.checkpoint, shown, head.state, total - len(shown), partial
+        )
+
+    def _verify_data(self, provenance: ShownProvenance) -> dict[str, Any]:
         """What the browser's verifier (``static/verify.js``) checks: the log-signed
         checkpoint note, the log key as served (the reader may pin another), each link's
         exact bytes, its signer's public key and its inclusion proof; for each signer key
@@ -571,6 +598,8 @@ class Pages:
                 for key_id, (registered, revoked) in lifetimes.items()
             },
             "stateProof": _b64(state.proof.to_bytes()) if state is not None else None,
+            "omitted": provenance.omitted,
+            "latest": not provenance.partial,
             "links": [
                 {
                     "seq": link.entry.seq,
@@ -688,6 +717,66 @@ class Pages:
         return self._render("graphiql.html", example=EXAMPLE_QUERY)
 
 
+HISTORY_PAGE = 50
+"""Events a claim's page (and its ClaimReview and PROV documents) shows at once: the latest,
+with links to the rest by log position (decision 0045)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShownProvenance:
+    """The provenance links a claim's page shows: the source's registration and the
+    extraction, then the changes among the events shown; ``omitted`` links lie between
+    (on other pages); ``partial``: later events than those shown exist, so the last link
+    is not the claim's latest."""
+
+    claim_id: str
+    checkpoint: StoredCheckpoint
+    links: list[ProvenanceLink]
+    state: StateProofResult | None
+    omitted: int
+    partial: bool
+
+
+def _position_param(params: Mapping[str, str], name: str) -> int | None:
+    text = _one(params, name)
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 16:
+        raise InvalidInput(f"{name} {echo(text)} is not a log position")
+    return int(text)
+
+
+def history_window(params: Mapping[str, str]) -> Window:
+    """Which of a claim's events its page shows: the latest ``HISTORY_PAGE``, those before
+    log position ``before``, or the first ones after ``after``."""
+    after, before = _position_param(params, "after"), _position_param(params, "before")
+    if after is not None and before is not None:
+        raise InvalidInput("give after or before, not both")
+    if after is not None:
+        return Window(after=after, limit=HISTORY_PAGE)
+    return Window(before=before, limit=HISTORY_PAGE, from_end=True)
+
+
+def _event_pages(
+    request: Request, history: Sequence[HistoryItem], *, older: bool, newer: bool
+) -> dict[str, str]:
+    """Links to the events before and after those shown (relative, query kept)."""
+    kept = {k: v for k, v in request.query_params.items() if k not in ("after", "before")}
+    out = {}
+    if older:
+        out["prev"] = "?" + urlencode({**kept, "before": history[0].entry.seq})
+    if newer:
+        out["next"] = "?" + urlencode({**kept, "after": history[-1].entry.seq})
+    return out
+
+
+def _link_header(pages: Mapping[str, str]) -> dict[str, str]:
+    """RFC 8288 ``Link`` header naming the other pages of a paged document."""
+    if not pages:
+        return {}
+    return {"link": ", ".join(f'<{url}>; rel="{rel}"' for rel, url in pages.items())}
+
+
 def keys_as_of(keys: Sequence[KeyState], size: int) -> list[KeyState]:
     """The keys as the log's first ``size`` entries left them: those registered by then,
     a revocation after them not yet made."""
@@ -773,7 +862,7 @@ query LatestClaims {
         source { title publisher uri sha256 }
         provenance {
           checkpoint { size }
-          links { role seq signerName keyValid signatureValid }
+          links(first: 10) { nodes { role seq signerName keyValid signatureValid } }
         }
       }
     }

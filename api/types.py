@@ -9,15 +9,16 @@ from enum import Enum
 import strawberry
 
 from api.context import Info
-from api.ids import global_id
+from api.ids import cursor, global_id, parse_cursor
 from api.selection import selects
 from ledger import entries
-from ledger.errors import NotFound
+from ledger.claim_events import MAX_PAGE as MAX_EVENTS_PAGE
+from ledger.claim_events import REVIEWED, HistoryItem, Page, Wanted, Window, event_count
+from ledger.errors import InvalidInput, NotFound
 from ledger.proofs import ConsistencyProof as ConsistencyProofResult
 from ledger.proofs import InclusionProof as InclusionProofResult
 from ledger.rules import KeyState
-from ledger.service import HistoryItem, StateProofResult, history_until
-from ledger.service import Provenance as ProvenanceResult
+from ledger.service import ProvenanceHead, StateProofResult
 from ledger.service import ProvenanceLink as ProvenanceLinkResult
 from ledger.state import ClaimState, SourceState
 from ledger.store import StoredCheckpoint, StoredEntry
@@ -355,31 +356,50 @@ class Claim(Node):
 
     @strawberry.field(
         description="The attribution chain: source registered, claim extracted, then every "
-        "change, each link with its signer, key validity, signature verdict and inclusion proof."
+        "change, each link with its signer, key validity, signature verdict and inclusion "
+        "proof, against the latest checkpoint or the one at `treeSize` (`links` is paged: a "
+        "client reading several pages passes the first page's `checkpoint.size`, decision "
+        "0045)."
     )
-    async def provenance(self, info: Info) -> Provenance:
-        result = await info.context.load().provenance.load(self.state.claim_id)
-        return Provenance(result=result, origin=info.context.ledger.origin)
+    async def provenance(self, info: Info, tree_size: int | None = None) -> Provenance:
+        head = await info.context.load().provenance.load((self.state.claim_id, tree_size))
+        return Provenance(head=head, claim=self.state, origin=info.context.ledger.origin)
 
     @strawberry.field(
-        description="Every entry about the claim in log order: extraction, revisions, "
-        "retractions, reviews; who signed each, when, why, and what it changed."
+        description="The entries about the claim in log order: extraction, revisions, "
+        "retractions, reviews; who signed each, when, why, and what it changed. Paged by log "
+        f"position: `first`/`after` or `last`/`before`, at most {MAX_EVENTS_PAGE} a page; "
+        f"with neither `first` nor `last`, the first {MAX_EVENTS_PAGE} (decision 0045)."
     )
-    async def history(self, info: Info) -> list[HistoryEvent]:
-        items = await info.context.load().history.load(self.state.claim_id)
-        return [HistoryEvent.from_item(item) for item in history_until(items, self.state)]
+    async def history(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> HistoryEventConnection:
+        window = event_window(first=first, after=after, last=last, before=before)
+        wanted = Wanted(self.state, self.state.head_seq, window)
+        page = await info.context.load().history.load(wanted)
+        return HistoryEventConnection.of(page, window, event_count(self.state))
 
     @strawberry.field(
-        description="Every review of the claim, oldest first, with its full rating "
-        "(textual, value, best, worst), note, url, signer and time."
+        description="The claim's reviews in log order, each with its full rating (textual, "
+        "value, best, worst), note, url, signer and time; paged as `history` is."
     )
-    async def reviews(self, info: Info) -> list[HistoryEvent]:
-        items = await info.context.load().history.load(self.state.claim_id)
-        return [
-            HistoryEvent.from_item(i)
-            for i in history_until(items, self.state)
-            if i.entry.kind == "claim.reviewed"
-        ]
+    async def reviews(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> HistoryEventConnection:
+        window = event_window(first=first, after=after, last=last, before=before)
+        wanted = Wanted(self.state, self.state.head_seq, window, kind=REVIEWED)
+        page = await info.context.load().history.load(wanted)
+        return HistoryEventConnection.of(page, window, event_count(self.state, kind=REVIEWED))
 
     def __post_init__(self) -> None:
         # Plain fields, set once: strawberry reads them without a resolver call.
@@ -459,9 +479,9 @@ class ProvenanceLink:
         default=None, description="The signature verifies under that key (checked by the server)."
     )
 
-    inclusion_proof: InclusionProof = strawberry.field(
-        default=None, description="Inclusion proof against the provenance checkpoint."
-    )
+    @strawberry.field(description="Inclusion proof against the provenance checkpoint.")
+    def inclusion_proof(self) -> InclusionProof:
+        return InclusionProof(result=self.link.proof)
 
     def __post_init__(self) -> None:
         # Plain fields, set once: strawberry reads them without a resolver call.
@@ -479,21 +499,41 @@ class ProvenanceLink:
         self.at = entry.body.ts
         self.key_valid = link.key is not None and link.key.valid_at(entry.seq)
         self.signature_valid = link.signature_valid
-        self.inclusion_proof = InclusionProof(result=link.proof)
 
 
 @strawberry.type(description="A claim's attribution chain and the checkpoint its proofs lead to.")
 class Provenance:
-    result: strawberry.Private[ProvenanceResult]
+    head: strawberry.Private[ProvenanceHead]
+    claim: strawberry.Private[ClaimState]
     origin: str
 
     @strawberry.field
     def checkpoint(self) -> Checkpoint:
-        return Checkpoint(stored=self.result.checkpoint, origin=self.origin)
+        return Checkpoint(stored=self.head.checkpoint, origin=self.origin)
 
-    @strawberry.field
-    def links(self) -> list[ProvenanceLink]:
-        return [ProvenanceLink(link=link) for link in self.result.links]
+    @strawberry.field(
+        description="The chain's links in log order, each proven in `checkpoint` (entries "
+        "appended after it are not links yet). Paged by log position like `Claim.history`: "
+        f"with neither `first` nor `last`, the first {MAX_EVENTS_PAGE}; a client that "
+        "checks the chain reads every page (`pageInfo.hasNextPage`) and checks that the "
+        "last link is `stateProof.value`."
+    )
+    async def links(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ProvenanceLinkConnection:
+        window = event_window(first=first, after=after, last=last, before=before)
+        checkpoint = self.head.checkpoint
+        wanted = Wanted(self.claim, checkpoint.size - 1, window, with_source=True)
+        page = await info.context.load().links.load((checkpoint, wanted))
+        ledger, head, claim = info.context.ledger, self.head, self.claim
+        return ProvenanceLinkConnection.of(
+            page, window, lambda: ledger.provenance_link_count(claim, head)
+        )
 
     @strawberry.field(
         description="Proof in the claim-state map, against the same checkpoint, that the "
@@ -502,7 +542,7 @@ class Provenance:
         "checkpoint predates the map)."
     )
     def state_proof(self) -> StateProof | None:
-        state = self.result.state
+        state = self.head.state
         return StateProof(result=state, origin=self.origin) if state is not None else None
 
 
@@ -743,6 +783,105 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+@strawberry.type
+class HistoryEventEdge:
+    cursor: str
+    node: HistoryEvent
+
+
+@strawberry.type(
+    description="A page of a claim's history or reviews, in log order. Cursors are opaque "
+    "log positions: a page costs its own size, however long the history (decision 0045)."
+)
+class HistoryEventConnection:
+    edges: list[HistoryEventEdge]
+    nodes: list[HistoryEvent] = strawberry.field(description="The edges' nodes, in order.")
+    page_info: PageInfo
+    total_count: int = strawberry.field(
+        description="Entries in the whole list (from the claim's own counters: no walk)."
+    )
+
+    @classmethod
+    def of(cls, page: Page[HistoryItem], window: Window, total: int) -> HistoryEventConnection:
+        nodes = [HistoryEvent.from_item(item) for item in page.items]
+        edges = [HistoryEventEdge(cursor=cursor(n.seq), node=n) for n in nodes]
+        return cls(
+            edges=edges,
+            nodes=nodes,
+            page_info=event_page_info([n.seq for n in nodes], page.more, window),
+            total_count=total,
+        )
+
+
+@strawberry.type
+class ProvenanceLinkEdge:
+    cursor: str
+    node: ProvenanceLink
+
+
+@strawberry.type(
+    description="A page of a claim's provenance links, in log order (the source's "
+    "registration first); cursors as in HistoryEventConnection."
+)
+class ProvenanceLinkConnection:
+    edges: list[ProvenanceLinkEdge]
+    nodes: list[ProvenanceLink] = strawberry.field(description="The edges' nodes, in order.")
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(
+        description="Links in the whole chain in the checkpoint (from the claim's own "
+        "counters when the checkpoint proves its current state, else a count of its index "
+        "entries)."
+    )
+    def total_count(self) -> int:
+        return self.count()
+
+    @classmethod
+    def of(
+        cls, page: Page[ProvenanceLinkResult], window: Window, count: Callable[[], int]
+    ) -> ProvenanceLinkConnection:
+        nodes = [ProvenanceLink(link=link) for link in page.items]
+        edges = [ProvenanceLinkEdge(cursor=cursor(n.seq), node=n) for n in nodes]
+        return cls(
+            edges=edges,
+            nodes=nodes,
+            page_info=event_page_info([n.seq for n in nodes], page.more, window),
+            count=count,
+        )
+
+
+def event_window(
+    *, first: int | None, after: str | None, last: int | None, before: str | None
+) -> Window:
+    """The part of a claim's list that Relay arguments name (BAD_USER_INPUT if they are
+    not a page: both sizes, a size out of 1 to 100, a cursor this server did not make)."""
+    if first is not None and last is not None:
+        raise InvalidInput("give first or last, not both")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 1 <= value <= MAX_EVENTS_PAGE:
+            raise InvalidInput(f"{name} must be between 1 and {MAX_EVENTS_PAGE}")
+    return Window(
+        after=parse_cursor(after) if after is not None else -1,
+        before=parse_cursor(before) if before is not None else None,
+        limit=last if last is not None else first if first is not None else MAX_EVENTS_PAGE,
+        from_end=last is not None,
+    )
+
+
+def event_page_info(seqs: list[int], more: bool, window: Window) -> PageInfo:
+    """Relay's page info as ``claims`` gives it: the direction read knows whether more
+    follow; the other says whether the page was bounded by a cursor on that side."""
+    forward_more = window.before is not None if window.from_end else more
+    backward_more = more if window.from_end else window.after >= 0
+    return PageInfo(
+        has_next_page=forward_more,
+        has_previous_page=backward_more,
+        start_cursor=cursor(seqs[0]) if seqs else None,
+        end_cursor=cursor(seqs[-1]) if seqs else None,
+    )
 
 
 @strawberry.type

@@ -24,18 +24,25 @@ use) while keys and the marker stay in the home, which defaults to
 ``/tmp/claims-ledger-bench/ledger-<entries>-<database name>``; the marker records the URL.
 ``--entries`` on a partly built home resumes it, so a build can be stopped at any batch
 and continued later (``build_ledger(..., stop_after=seconds)`` stops on purpose).
+
+``--claimants N`` (default 1: every claim by "Shin Won-shik", as before) attributes the
+claims to up to N distinct names (``claimant_name``): half the claims draw a name's rank
+uniformly, half log-uniformly (Zipf-like: a few names hold many claims), the names first
+and last names (some with an initial, a few accented) or roles ("a spokesperson for the
+Ministry of Health"). Such a home is ``ledger-<entries>-names-<N>``; its marker records N.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
 
 from ledger.config import Settings
-from ledger.entries import SignedEntry, SourceRegistered
+from ledger.entries import ClaimExtracted, SignedEntry, SourceRegistered
 from ledger.instance import open_instance
 from tests.helpers import add_source, claim_payload
 
@@ -46,8 +53,91 @@ MARKER = "fixture-complete.json"
 DATABASE = "ledger.sqlite3"
 
 
-def default_path(entries: int) -> Path:
-    return CACHE_DIR / f"ledger-{entries}"
+def default_path(entries: int, claimants: int = 1) -> Path:
+    names = f"-names-{claimants}" if claimants > 1 else ""
+    return CACHE_DIR / f"ledger-{entries}{names}"
+
+
+_FIRST = (  # noqa: SIM905 (a list of names, read as prose)
+    "Anna Ahmed Carlos Chen Daniel Elena Fatima Georg Hannah Ibrahim Jana Jorge Kenji "
+    "Laura Li Maria Mohammed Nadia Olga Pedro Priya Rafael Sara Sofia Thomas Ursula "
+    "Viktor Wei Yusuf Zainab Adebayo Bogdan Chloe Dmitri Emeka Farah Gustavo Hiroshi Ines "
+    "Kwame Lucia Mateus Noor Oksana Pablo Qing Rosa Svetlana Tariq Valentina William "
+    "Xavier Yara Zoltan José Zoë Łukasz Søren"
+).split()
+_LAST = (  # noqa: SIM905 (a list of names, read as prose)
+    "Smith Garcia Müller Rossi Kim Nguyen Okafor Ivanova Kowalski Silva Tanaka Haddad "
+    "Cohen Dubois Jensen Novak Popescu Yilmaz Khan Mensah Park Santos Fischer Moreau "
+    "Petrov Lopez Schmidt Bianchi Hansen Nakamura Ali Costa Weber Horvat Kovacs Andersen "
+    "Sato Mehta Osei Reyes Lindqvist Abebe Fernandes Gruber Janssen Lee Martin Oyelaran "
+    "Quispe Ruiz Sandoval Takahashi Usman Varga Wang Xu Yamamoto Zhou Baptiste Cruz "
+    "Diallo Eriksen Fontaine Gomez Hughes Iwu Jovanovic Keller Lambert Morales Nielsen "
+    "Ortega Pham Quinn Richter Shapiro Tran Urban Volkov Walsh Young"
+).split()
+_ROLES = (
+    "a spokesperson for",
+    "a senior official at",
+    "an analyst at",
+    "the director of",
+    "a researcher at",
+    "a press officer for",
+    "the head of",
+    "a source close to",
+)
+_BODIES = (
+    "the Ministry of Health",
+    "the Central Bank",
+    "the Port Authority",
+    "the Defence Ministry",
+    "the Electoral Commission",
+    "the National Statistics Office",
+    "Acme Shipping",
+    "the Red Cross",
+    "the University of Lagos",
+    "the City Council",
+    "the Coast Guard",
+    "Northwind Energy",
+    "the Ministry of Finance",
+    "the Football Association",
+)
+_BODY_PLACES = ("", " of Kenya", " of Peru", " of Norway", " of Vietnam", " of Chile")
+
+
+def claimant_name(rank: int) -> str:
+    """The ``rank``-th distinct claimant name of the generator (every rank a different name):
+    one in ten a role at a body, the rest a first name, maybe an initial, and a last name."""
+    if rank % 10 == 9:
+        rank //= 10
+        rank, role = divmod(rank, len(_ROLES))
+        rank, body = divmod(rank, len(_BODIES))
+        rank, place = divmod(rank, len(_BODY_PLACES))
+        suffix = f" ({rank + 1})" if rank else ""
+        return f"{_ROLES[role]} {_BODIES[body]}{_BODY_PLACES[place]}{suffix}"
+    rank -= rank // 10  # the roles before it
+    rank, first = divmod(rank, len(_FIRST))
+    rank, last = divmod(rank, len(_LAST))
+    rank, initial = divmod(rank, 27)
+    middle = f" {chr(ord('A') + initial - 1)}." if initial else ""
+    suffix = f" {rank + 1}" if rank else ""  # past every combination: numbered
+    return f"{_FIRST[first]}{middle} {_LAST[last]}{suffix}"
+
+
+def claimant_rank(seq: int, claimants: int) -> int:
+    """The rank of the name the claim at ``seq`` is attributed to, fixed by ``seq``: half
+    the claims uniform over the ``claimants`` names, half log-uniform (Zipf-like)."""
+    draw = random.Random(seq)
+    if draw.random() < 0.5:
+        return draw.randrange(claimants)
+    return min(claimants - 1, int(claimants ** draw.random()) - 1)
+
+
+def named_claim(payload: ClaimExtracted, seq: int, claimants: int) -> ClaimExtracted:
+    """``payload`` attributed to the generator's name for ``seq`` (unchanged for 1 name)."""
+    if claimants <= 1:
+        return payload
+    name = claimant_name(claimant_rank(seq, claimants))
+    claimant = payload.claimant.model_copy(update={"name": name})
+    return payload.model_copy(update={"claimant": claimant})
 
 
 def default_pg_path(entries: int, database_url: str) -> Path:
@@ -90,6 +180,7 @@ def build_ledger(
     quiet: bool = False,
     database_url: str | None = None,
     stop_after: float | None = None,
+    claimants: int = 1,
 ) -> Path:
     """Build (or reuse, or finish) a ledger home at ``path`` holding ``entries`` entries.
 
@@ -103,6 +194,11 @@ def build_ledger(
             raise ValueError(
                 f"{path} was built before sources were registered with their bytes, which "
                 "verification now rechecks: delete it and build it again"
+            )
+        if marker.get("claimants", 1) != claimants:
+            raise ValueError(
+                f"{path} holds a fixture of {marker.get('claimants', 1)} claimant names, "
+                f"not {claimants}"
             )
         if marker.get("entries") != entries:
             raise ValueError(
@@ -141,7 +237,8 @@ def build_ledger(
                     else:
                         payload = source.body.payload
                         assert isinstance(payload, SourceRegistered)
-                        batch.add(claim_payload(source.hash.hex(), payload.sha256, seq), writer)
+                        claim = claim_payload(source.hash.hex(), payload.sha256, seq)
+                        batch.add(named_claim(claim, seq, claimants), writer)
             size = stop
             now = time.perf_counter()
             if stop_after is not None and now - started >= stop_after and size < entries:
@@ -174,6 +271,7 @@ def build_ledger(
     info = {
         "entries": entries,
         "source_bytes": True,
+        "claimants": claimants,
         "batch": BATCH,
         "root": checkpoint.root.hex(),
         "appended_this_run": appended,
@@ -231,6 +329,12 @@ def main() -> None:
         "bench_gql) instead of the home's SQLite file",
     )
     parser.add_argument(
+        "--claimants",
+        type=int,
+        default=1,
+        help="distinct claimant names to draw from (default 1: one name, as before)",
+    )
+    parser.add_argument(
         "--stop-after",
         type=float,
         default=None,
@@ -238,8 +342,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     url = args.database_url
-    path = args.path or (default_pg_path(args.entries, url) if url else default_path(args.entries))
-    home = build_ledger(path, args.entries, database_url=url, stop_after=args.stop_after)
+    path = args.path or (
+        default_pg_path(args.entries, url) if url else default_path(args.entries, args.claimants)
+    )
+    home = build_ledger(
+        path, args.entries, database_url=url, stop_after=args.stop_after, claimants=args.claimants
+    )
     print(json.dumps(read_marker(home), indent=2))
 
 

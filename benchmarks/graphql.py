@@ -76,10 +76,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CLAIM_FIELDS = """id claimId statement status seq recordedAt signer
   claimant { name role affiliation }
   source { sha256 uri title publisher published }"""
-PROVENANCE = """provenance { origin links { role seq kind entryHash signerKeyId signerName at
-  keyValid signatureValid
-  inclusionProof { seq treeSize leafHash hashes rootHash } } }"""
-HISTORY = "history { seq kind entryHash signerKeyId at status }"
+PROVENANCE = """provenance { origin links { nodes { role seq kind entryHash signerKeyId
+  signerName at keyValid signatureValid
+  inclusionProof { seq treeSize leafHash hashes rootHash } } } }"""
+HISTORY = "history { nodes { seq kind entryHash signerKeyId at status } }"
 
 
 def _page(first: int = 50, extra: str = "", args: str = "", total: bool = False) -> str:
@@ -228,7 +228,7 @@ class ProvenanceLink:
 @strawberry.type
 class Provenance:
     origin: str
-    links: list[ProvenanceLink]
+    links: LinkPage
 
 
 @strawberry.type
@@ -253,7 +253,17 @@ class Claim:
     claimant: Attribution
     source: Source
     provenance: Provenance
-    history: list[HistoryEvent]
+    history: EventPage
+
+
+@strawberry.type
+class LinkPage:
+    nodes: list[ProvenanceLink]
+
+
+@strawberry.type
+class EventPage:
+    nodes: list[HistoryEvent]
 
 
 @strawberry.type
@@ -320,39 +330,43 @@ def bare_schema(data_file: Path) -> Any:
                 source=Source(**r["source"]),
                 provenance=Provenance(
                     origin=prov["origin"],
-                    links=[
-                        ProvenanceLink(
-                            role=k["role"],
-                            seq=k["seq"],
-                            kind=k["kind"],
-                            entry_hash=k["entryHash"],
-                            signer_key_id=k["signerKeyId"],
-                            signer_name=k["signerName"],
-                            at=k["at"],
-                            key_valid=k["keyValid"],
-                            signature_valid=k["signatureValid"],
-                            inclusion_proof=InclusionProof(
-                                seq=k["inclusionProof"]["seq"],
-                                tree_size=k["inclusionProof"]["treeSize"],
-                                leaf_hash=k["inclusionProof"]["leafHash"],
-                                hashes=k["inclusionProof"]["hashes"],
-                                root_hash=k["inclusionProof"]["rootHash"],
-                            ),
-                        )
-                        for k in prov["links"]
-                    ],
+                    links=LinkPage(
+                        nodes=[
+                            ProvenanceLink(
+                                role=k["role"],
+                                seq=k["seq"],
+                                kind=k["kind"],
+                                entry_hash=k["entryHash"],
+                                signer_key_id=k["signerKeyId"],
+                                signer_name=k["signerName"],
+                                at=k["at"],
+                                key_valid=k["keyValid"],
+                                signature_valid=k["signatureValid"],
+                                inclusion_proof=InclusionProof(
+                                    seq=k["inclusionProof"]["seq"],
+                                    tree_size=k["inclusionProof"]["treeSize"],
+                                    leaf_hash=k["inclusionProof"]["leafHash"],
+                                    hashes=k["inclusionProof"]["hashes"],
+                                    root_hash=k["inclusionProof"]["rootHash"],
+                                ),
+                            )
+                            for k in prov["links"]["nodes"]
+                        ]
+                    ),
                 ),
-                history=[
-                    HistoryEvent(
-                        seq=h["seq"],
-                        kind=h["kind"],
-                        entry_hash=h["entryHash"],
-                        signer_key_id=h["signerKeyId"],
-                        at=h["at"],
-                        status=h["status"],
-                    )
-                    for h in r["history"]
-                ],
+                history=EventPage(
+                    nodes=[
+                        HistoryEvent(
+                            seq=h["seq"],
+                            kind=h["kind"],
+                            entry_hash=h["entryHash"],
+                            signer_key_id=h["signerKeyId"],
+                            at=h["at"],
+                            status=h["status"],
+                        )
+                        for h in r["history"]["nodes"]
+                    ]
+                ),
             )
         )
     by_id = {c.id: c for c in claims} | {c.claim_id: c for c in claims}

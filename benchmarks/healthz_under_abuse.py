@@ -71,9 +71,9 @@ SEARCH = "query($s: String) { claims(filter: {search: $s}) { totalCount } }"
 PAGES = (
     "{ "
     + " ".join(
-        f"p{n}: claims(first: 100) {{ edges {{ node {{ statement provenance {{ links {{ role "
-        "signatureValid inclusionProof { hashes rootHash } } } history { kind signerName "
-        "changes { field after } } } } }"
+        f"p{n}: claims(first: 100) {{ edges {{ node {{ statement provenance {{ links(first: 5) "
+        "{ nodes { role signatureValid inclusionProof { hashes rootHash } } } } "
+        "history(first: 5) { nodes { kind signerName changes { field after } } } } } }"
         for n in range(3)
     )
     + " }"

@@ -207,8 +207,8 @@ class _Chunk:
         self.stored_nodes = stored_nodes
         self.result = result
         self.store = store
-        # entry hash -> (sha256, published) of the sources registered within the chunk
-        self.local_sources: dict[str, tuple[str, str | None]] = {}
+        # entry hash -> (sha256, published, seq) of the sources registered within the chunk
+        self.local_sources: dict[str, tuple[str, str | None, int]] = {}
         # with recheck_sources: the chunk's source registrations, and its claims citing them
         self.registrations: dict[str, tuple[int, SourceRegistered]] = {}
         self.quotes: list[tuple[int, str, Selector]] = []
@@ -234,7 +234,7 @@ class _Chunk:
             payload = entry.body.payload
             if isinstance(payload, SourceRegistered):
                 result.sources.append((seq, bytes.fromhex(payload.sha256), entry.hash))
-                self.local_sources[entry.hash.hex()] = (payload.sha256, payload.published)
+                self.local_sources[entry.hash.hex()] = (payload.sha256, payload.published, seq)
                 if task.recheck_sources:
                     self.registrations[entry.hash.hex()] = (seq, payload)
                 if project:
@@ -318,8 +318,10 @@ class _Chunk:
             except LedgerError as exc:
                 raise IntegrityError(f"entry {seq} breaks the log's rules: {exc}", seq=seq) from exc
         if project:
-            published = found[1] if found is not None else self._published(payload.source)
-            self.expected["claims"][seq] = extracted_claim_values(entry, payload, published)
+            published, source_seq = found[1:] if found is not None else self._cited(payload.source)
+            self.expected["claims"][seq] = extracted_claim_values(
+                entry, payload, published, source_seq
+            )
 
     def recheck(self, stop: int) -> None:
         """Every source registered in the chunk before ``stop`` against its bytes (read a
@@ -367,20 +369,23 @@ class _Chunk:
         with self.store.reader() as txn:
             return txn.blobs(shas)
 
-    def _published(self, source_entry: str) -> str | None:
-        """The publication date of a source registered before the chunk, read from its own
-        entry (found by hash, and only if its bytes hash to it; the join checks the claim
-        cites a registered source, and the source's chunk checks that entry)."""
+    def _cited(self, source_entry: str) -> tuple[str | None, int]:
+        """The publication date and seq of a source registered before the chunk, read from
+        its own entry (found by hash, and only if its bytes hash to it; the join checks the
+        claim cites a registered source, and the source's chunk checks that entry); (None,
+        -1) if that entry is no such source (the join reports it)."""
         if self.store is None:
-            return None
+            return None, -1
         found = self.store.entry_by_hash(source_entry)
         if found is None or entry_hash(found.data).hex() != source_entry:
-            return None
+            return None, -1
         try:
             payload = parse_entry(found.data, where="cited source").body.payload
         except FormatError:
-            return None
-        return payload.published if isinstance(payload, SourceRegistered) else None
+            return None, -1
+        if not isinstance(payload, SourceRegistered):
+            return None, -1
+        return payload.published, found.seq
 
     def _grow(self, entry: SignedEntry) -> None:
         start = self.task.start

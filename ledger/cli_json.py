@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: the command line imports this module at start
+    from ledger.claim_events import HistoryItem
     from ledger.derived import ClaimantView, LineView
     from ledger.ingest import IngestResult
     from ledger.rules import KeyState
-    from ledger.service import HistoryItem
     from ledger.state import ClaimState, SourceState
     from ledger.store.sql import StoredEntry
     from ledger.tokens import Token

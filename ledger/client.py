@@ -654,8 +654,8 @@ class LedgerClient:
         note = data["provenance"]["checkpoint"]["cosignedNote"]
         checkpoint = self._accept(note)
         links = [
-            self.proven_entry(checkpoint, hash=link["entryHash"])
-            for link in data["provenance"]["links"]
+            self.proven_entry(checkpoint, hash=link_hash)
+            for link_hash in self.link_hashes(claim_id, data["provenance"]["links"], checkpoint)
         ]
         state, source, history = self._fold_chain(claim_id, links, checkpoint)
         complete, why = self._completeness(
@@ -663,6 +663,37 @@ class LedgerClient:
         )
         self._advance_state(note, checkpoint)
         return VerifiedClaim(claim_id, state, source, checkpoint, links, history, complete, why)
+
+    def link_hashes(
+        self, claim_id: str, first: dict[str, Any], checkpoint: Checkpoint
+    ) -> list[str]:
+        """The entry hashes of a claim's whole provenance chain in ``checkpoint``'s tree:
+        the ``first`` page, then every later page (``links`` is paged, decision 0045).
+        Later pages are asked for in that checkpoint (``treeSize``); links the server
+        places at or past its size are left out all the same (a link it hides that way
+        breaks the chain's ``follows`` or its end at the state map's value, which
+        ``verify_claim`` checks). Positions must grow from page to page."""
+        hashes: list[str] = []
+        page, last = first, -1
+        while True:
+            for link in page["nodes"]:
+                seq = link["seq"]
+                if not isinstance(seq, int) or seq <= last:
+                    raise VerificationError(
+                        f"claim {claim_id}: the server's provenance links are not in log order"
+                    )
+                last = seq
+                if seq < checkpoint.size:
+                    hashes.append(link["entryHash"])
+            info = page["pageInfo"]
+            if not info["hasNextPage"] or last >= checkpoint.size - 1:
+                return hashes
+            found = self.query(
+                _LINKS_AFTER, id=claim_id, after=info["endCursor"], size=checkpoint.size
+            )["claim"]
+            if found is None:
+                raise VerificationError(f"claim {claim_id} left the server while being read")
+            page = found["provenance"]["links"]
 
     def _fold_chain(
         self, claim_id: str, links: list[SignedEntry], checkpoint: Checkpoint
@@ -1034,9 +1065,11 @@ class _Incremental(MemoryState):
         broken ``follows`` chain when the new entry is applied)."""
         latest = self.map.value_at_start(claim_key(bytes.fromhex(claim_id)))
         data = self.client.query(_LINKS, id=claim_id)["claim"]
+        first = data["provenance"]["links"] if data is not None else None
+        hashes = self.client.link_hashes(claim_id, first, self.checkpoint) if first else []
         older = []
-        for link in data["provenance"]["links"][1:] if data is not None else []:
-            entry = self.client.proven_entry(self.checkpoint, hash=link["entryHash"])
+        for link_hash in hashes[1:]:
+            entry = self.client.proven_entry(self.checkpoint, hash=link_hash)
             if entry.seq < self.boundary:
                 older.append(entry)
         last = bytes(older[-1].hash) if older else None
@@ -1080,8 +1113,13 @@ def _hashes(values: Sequence[str]) -> list[merkle.Hash]:
     return [merkle.Hash(base64.b64decode(h)) for h in values]
 
 
-_PROVENANCE = """query($id: ID!) { claim(id: $id) { provenance {
-  checkpoint { cosignedNote } links { entryHash } stateProof { proof } } } }"""
+_LINK_PAGE = "nodes { seq entryHash } pageInfo { hasNextPage endCursor }"
+_PROVENANCE = f"""query($id: ID!) {{ claim(id: $id) {{ provenance {{
+  checkpoint {{ cosignedNote }} links(first: 100) {{ {_LINK_PAGE} }} stateProof {{ proof }} }} }} }}"""
+_LINKS_AFTER = f"""query($id: ID!, $after: String!, $size: Int!) {{ claim(id: $id) {{
+  provenance(treeSize: $size) {{
+  links(first: 100, after: $after) {{ {_LINK_PAGE} }} }} }} }}"""
 _SOURCE = """query($h: String!) { source(hash: $h) { entryHash
   stateProof { proof checkpoint { cosignedNote } } } }"""
-_LINKS = """query($id: ID!) { claim(id: $id) { provenance { links { entryHash } } } }"""
+_LINKS = f"""query($id: ID!) {{ claim(id: $id) {{ provenance {{
+  links(first: 100) {{ {_LINK_PAGE} }} }} }} }}"""

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO, get_args
 
+from ledger.claim_events import HistoryItem
 from ledger.entries import (
     Claimant,
     ClaimExtracted,
@@ -36,7 +37,7 @@ from ledger.entries import (
 from ledger.errors import InvalidInput
 from ledger.inputs import web_url
 from ledger.queries import ClaimFilter, ClaimOrder, position_of
-from ledger.service import HistoryItem, Ledger
+from ledger.service import Ledger
 from ledger.state import ClaimState, SourceState
 
 Format = Literal["jsonl", "csv", "claimreview", "annotations", "prov"]
@@ -375,10 +376,13 @@ def provenance_graph(
             activity["used"] = source_id
             node["wasQuotedFrom"] = source_id
             node["value"] = payload.selector.exact
-        elif previous is not None:
-            activity["used"] = previous
-            relation = "wasRevisionOf" if isinstance(payload, Revision) else "wasDerivedFrom"
-            node[relation] = previous
+        else:  # the entry it follows: the one before, or one on an earlier page (decision 0045)
+            follows = getattr(payload, "follows", None)
+            earlier = previous or (f"cl:entry:{follows}" if isinstance(follows, str) else None)
+            if earlier is not None:
+                activity["used"] = earlier
+                relation = "wasRevisionOf" if isinstance(payload, Revision) else "wasDerivedFrom"
+                node[relation] = earlier
         if isinstance(payload, ClaimReviewed):
             node["value"] = payload.rating.textual
         elif isinstance(payload, ClaimRetracted):

@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,6 +22,14 @@ from ledger.checkpoint import (
     sign_checkpoint,
     state_map_line,
     state_map_root,
+)
+from ledger.claim_events import (
+    HistoryItem,
+    Page,
+    Wanted,
+    event_count,
+    history_pages,
+    read_pages,
 )
 from ledger.echo import shorten
 from ledger.entries import (
@@ -75,7 +83,6 @@ from ledger.rules import KeyState
 from ledger.signing import SigningKey
 from ledger.state import (
     ClaimState,
-    FieldChange,
     Overlay,
     SourceState,
     changed_fields,
@@ -107,17 +114,6 @@ if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryItem:
-    """One entry in a claim's history, the state it left the claim in, and what changed."""
-
-    entry: SignedEntry
-    state: ClaimState
-    changes: list[FieldChange]
-    key: KeyState | None
-    """The signer's key as registered (None if the log names a key it never registered)."""
 
 
 def history_until(items: Sequence[HistoryItem], state: ClaimState) -> list[HistoryItem]:
@@ -724,6 +720,14 @@ class Ledger:
             chains = _Chains.read(txn, claim_ids)
         return self._replay(claim_ids, chains)
 
+    def history_pages(self, wanted: Sequence[Wanted]) -> list[Page[HistoryItem]]:
+        """Pages of claims' histories (or of their reviews), each entry with the state it
+        left the claim in, in one snapshot and a constant number of statements; a page
+        costs O(page + log n), not the length of the history (decision 0045)."""
+        with self.store.reader() as txn:
+            keys = {k.key_id: k for k in txn.all_keys()}
+            return history_pages(txn, wanted, keys)
+
     def _replay(self, claim_ids: Sequence[str], chains: _Chains) -> list[list[HistoryItem]]:
         sources = chains.source_states()
         out = []
@@ -887,6 +891,72 @@ class Ledger:
             for claim_id, chain, state in zip(claim_ids, chains, states, strict=True)
         ]
 
+    def provenance_heads(
+        self, claim_ids: Sequence[str], size: int | None = None
+    ) -> list[ProvenanceHead]:
+        """For each claim, the checkpoint at tree size ``size`` (default: the latest) and
+        the claim-state map proof of its latest entry against it: what every page of its
+        provenance links is proven against (``provenance_links``), so a client reading
+        the pages in several requests pins the first page's size."""
+        for claim_id in claim_ids:
+            check_hex(claim_id, "claim id")
+        with self.store.reader() as txn:
+            checkpoint = txn.checkpoint(size)
+            if checkpoint is None:
+                what = "no checkpoint yet" if size is None else f"no checkpoint at tree size {size}"
+                raise NotFound(what)
+            states = self._state_proofs(
+                txn, checkpoint, [("claim", bytes.fromhex(c)) for c in claim_ids]
+            )
+        return [
+            ProvenanceHead(claim_id, checkpoint, state)
+            for claim_id, state in zip(claim_ids, states, strict=True)
+        ]
+
+    def provenance_link_count(self, claim: ClaimState, head: ProvenanceHead) -> int:
+        """How many links the claim's chain has in ``head``'s checkpoint: from the claim's
+        counters when the checkpoint's map holds the claim's head (its state is the one the
+        checkpoint proves); else, for an earlier checkpoint or a claim read as of an
+        earlier size, a count of its index entries up to the checkpoint."""
+        state = head.state
+        if state is not None and state.value is not None and state.value.hex() == claim.head:
+            return 1 + event_count(claim)
+        upto = head.checkpoint.size - 1
+        with self.store.reader() as txn:
+            changes = txn.count_claim_changes(claim.claim_id, upto)
+        return 2 + changes if claim.seq <= upto else 0
+
+    def provenance_links(
+        self, checkpoint: StoredCheckpoint, wanted: Sequence[Wanted]
+    ) -> list[Page[ProvenanceLink]]:
+        """Pages of claims' attribution chains (source registration, extraction, changes),
+        each link with its key, signature verdict and inclusion proof in ``checkpoint``'s
+        tree; entries past that tree are left out. The proofs of every page share one read
+        of the tree's nodes."""
+        bounded = [replace(w, upto=min(w.upto, checkpoint.size - 1)) for w in wanted]
+        with self.store.reader() as txn:
+            pages = read_pages(txn, bounded)
+            seqs = sorted({e.seq for page in pages for e in page.items})
+            size, nodes = proof_nodes(txn, seqs, checkpoint.size)
+            keys = {k.key_id: k for k in txn.all_keys()}
+        proofs = dict(zip(seqs, inclusion_proofs(seqs, size, nodes), strict=True))
+        return [
+            Page(
+                [
+                    ProvenanceLink(
+                        role=_ROLE_OF_KIND[entry.kind],
+                        entry=entry,
+                        key=keys.get(entry.body.signer),
+                        signature_valid=self._signature_valid(entry, keys.get(entry.body.signer)),
+                        proof=proofs[entry.seq],
+                    )
+                    for entry in page.items
+                ],
+                page.more,
+            )
+            for page in pages
+        ]
+
     def state_proof(
         self, *, claim_id: str | None = None, source: str | None = None, size: int | None = None
     ) -> StateProofResult:
@@ -912,6 +982,15 @@ class Ledger:
                 "root (it was signed before the map existed)"
             )
         return found
+
+    def load_claimant_names(self) -> int | None:
+        """Read every claimant name now (the claimant filter's, decision 0046), rather than
+        in the first request with that filter: one index seek a name (51,137 names:
+        0.3–0.6 s on SQLite); a server does it before it takes connections. The tree size
+        they reflect."""
+        with self.store.reader() as txn:
+            txn.keep_claimant_names()
+        return self.store.claimant_names.size
 
     def load_state_map(self) -> int | None:
         """Build this process's copy of the claim-state map at the latest checkpoint now,
@@ -1053,6 +1132,17 @@ class Provenance:
     state: StateProofResult | None = None
     """Proof that the last link is the claim's latest entry, against the same checkpoint
     (None if the checkpoint predates the claim-state map)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceHead:
+    """What a claim's provenance pages are proven against: a checkpoint, and the proof
+    that the claim's latest entry is the one the checkpoint's claim-state map holds (None
+    if the checkpoint predates the map)."""
+
+    claim_id: str
+    checkpoint: StoredCheckpoint
+    state: StateProofResult | None
 
 
 def _source_entry_of(chain: Sequence[SignedEntry]) -> str:

@@ -60,6 +60,9 @@ class ClaimState:
     seq: int
     source_entry: str
     source_sha256: str
+    source_seq: int
+    """The seq of the cited source's registration entry (sources never change): the key
+    the source filters find a source's claims by (decision 0044)."""
     statement: str
     selector: Selector
     claimant: Claimant
@@ -330,23 +333,25 @@ def _on_claim_extracted(entry: SignedEntry, state: Overlay) -> None:
     assert isinstance(p, ClaimExtracted)
     source = state.get_source_by_entry(p.source)
     rules.check_claim_extraction(entry, p, source.sha256 if source else None)
-    claim = extracted_claim(entry, p, source.published if source is not None else None)
+    assert source is not None  # the rules refuse a claim citing no registered source
+    claim = extracted_claim(entry, p, source.published, source.seq)
     state.changes.created.add(claim.claim_id)
     state.changes.claims[claim.claim_id] = claim
 
 
 def extracted_claim(
-    entry: SignedEntry, p: ClaimExtracted, source_published: str | None
+    entry: SignedEntry, p: ClaimExtracted, source_published: str | None, source_seq: int
 ) -> ClaimState:
     """The projection row a claim.extracted entry creates (``p`` in the current format's
-    shape, ``current_payload``; ``source_published``: the publication date of the source
-    it cites)."""
+    shape, ``current_payload``; ``source_published`` and ``source_seq``: the publication
+    date and the registration's seq of the source it cites)."""
     claim_id = entry.hash.hex()
     return ClaimState(
         claim_id=claim_id,
         seq=entry.seq,
         source_entry=p.source,
         source_sha256=p.source_sha256,
+        source_seq=source_seq,
         statement=p.statement,
         selector=p.selector,
         claimant=p.claimant,
@@ -493,8 +498,11 @@ def changed_fields(before: ClaimState | None, after: ClaimState) -> list[FieldCh
     """What an entry changed in a claim's state (everything, for its extraction)."""
     changes = []
     for name in _TRACKED:
+        value = getattr(after, name)
+        if before is not None and getattr(before, name) == value:
+            continue  # equal values render alike: only a review's few fields differ
         old = _as_text(getattr(before, name)) if before is not None else None
-        new = _as_text(getattr(after, name))
+        new = _as_text(value)
         if old != new:
             changes.append((name, old, new))
     return changes

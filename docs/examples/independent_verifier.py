@@ -968,16 +968,35 @@ CLAIM_FIELDS = """
   quantities { value unit bound high text }
   extractor { name version rulesSha256 }
   source { sha256 }
-  history { seq kind entryHash signerKeyId signerName at reason note url status
-            rating { textual value best worst } reviewer { name type url } }
-  reviews { seq entryHash }
+  history { PAGE nodes { HISTORY } }
+  reviews { PAGE nodes { REVIEWS } }
   provenance {
     origin checkpoint { size note }
-    links { role seq kind entryHash follows signerKeyId signerName at keyValid signatureValid
-            inclusionProof { seq treeSize leafHash hashes rootHash } }
+    links { PAGE nodes { LINKS } }
     stateProof { namespace subject key present value proof root checkpoint { size note } }
   }
 """
+# A claim's lists come a page at a time (docs/api.md): the first page with the claim, the
+# rest by cursor; the provenance's later pages in the first page's checkpoint (treeSize).
+PAGE = "pageInfo { hasNextPage endCursor }"
+LIST_FIELDS = {
+    "history": """seq kind entryHash signerKeyId signerName at reason note url status
+            rating { textual value best worst } reviewer { name type url }""",
+    "reviews": "seq entryHash",
+    "links": """role seq kind entryHash follows signerKeyId signerName at keyValid signatureValid
+            inclusionProof { seq treeSize leafHash hashes rootHash }""",
+}
+for _name, _fields in LIST_FIELDS.items():
+    CLAIM_FIELDS = CLAIM_FIELDS.replace(_name.upper(), _fields)
+CLAIM_FIELDS = CLAIM_FIELDS.replace("PAGE", PAGE)
+MORE = {
+    "history": "query($id: ID!, $after: String!) { claim(id: $id) { "
+    "history(first: 100, after: $after) { PAGE nodes { FIELDS } } } }",
+    "reviews": "query($id: ID!, $after: String!) { claim(id: $id) { "
+    "reviews(first: 100, after: $after) { PAGE nodes { FIELDS } } } }",
+    "links": "query($id: ID!, $after: String!, $size: Int!) { claim(id: $id) { "
+    "provenance(treeSize: $size) { links(first: 100, after: $after) { PAGE nodes { FIELDS } } } } }",
+}
 CLAIMS = (
     "query($after: String) { claims(first: 20, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node {"
     + CLAIM_FIELDS
@@ -1318,6 +1337,19 @@ class Verifier:
             f"{len(seen)} claims: every field, provenance chain, inclusion and state proofs, history, quotes"
         )
 
+    def every_page(self, cid: str, name: str, first: dict, size: int | None = None) -> list:
+        """The nodes of a claim's list: ``first`` page, then the others by cursor."""
+        nodes, info = list(first["nodes"]), first["pageInfo"]
+        query = MORE[name].replace("PAGE", PAGE).replace("FIELDS", LIST_FIELDS[name])
+        while info["hasNextPage"]:
+            extra = {"size": size} if size is not None else {}
+            found = self.s.gql(query, id=cid, after=info["endCursor"], **extra)["claim"]
+            page = found["provenance"]["links"] if name == "links" else found[name]
+            need(page["nodes"], f"claim {cid}: {name}: a page that says more follow is empty")
+            nodes += page["nodes"]
+            info = page["pageInfo"]
+        return nodes
+
     def check_claim(self, c: dict) -> None:
         cid = c["claimId"]
         mine = self.log.claims.get(cid)
@@ -1373,7 +1405,7 @@ class Verifier:
         src = self.log.sources[mine["source"]]
         chain = [(src["seq"], src["entry"], "source.registered", None, "source")] + mine["chain"]
         chain = [x for x in chain if x[0] < size]
-        links = prov["links"]
+        links = self.every_page(cid, "links", prov["links"], size)
         need(
             len(links) == len(chain),
             f"{what}: provenance has {len(links)} links, the log's first {size} entries give {len(chain)}",
@@ -1414,7 +1446,7 @@ class Verifier:
             f"{what}: the state map's latest entry is not the last provenance link",
         )
         # history
-        hist = c["history"]
+        hist = self.every_page(cid, "history", c["history"])
         need(
             len(hist) == len(mine["chain"]),
             f"{what}: history has {len(hist)} entries, the log {len(mine['chain'])}",
@@ -1446,7 +1478,8 @@ class Verifier:
                 )
         reviews = [(x[0], x[1]) for x in mine["chain"] if x[2] == "claim.reviewed"]
         need(
-            [(r["seq"], r["entryHash"]) for r in c["reviews"]] == reviews,
+            [(r["seq"], r["entryHash"]) for r in self.every_page(cid, "reviews", c["reviews"])]
+            == reviews,
             f"{what}: reviews differ from the log",
         )
 

@@ -84,6 +84,7 @@ from ledger.search import (
 )
 from ledger.signing import KeyId
 from ledger.state import Changes, ClaimState, ClaimVersion, SourceState, subject_of
+from ledger.store.claimant_names import ASCII_LOWER, ClaimantNames
 from ledger.store.engine import WRITE_OPTION, lock_for_append, make_engine, migrate
 from ledger.store.tables import (
     ABOUT_A_CLAIM,
@@ -213,6 +214,20 @@ class StoredEntry:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ChangesWanted:
+    """One claim's revisions, retractions and reviews to read (``Txn.claim_changes_many``):
+    at most ``limit`` with after < seq < before, nearest ``after`` (or, ``descending``,
+    nearest ``before``); ``kind``: only entries of that kind."""
+
+    claim_id: str
+    after: int
+    before: int
+    limit: int
+    descending: bool = False
+    kind: str | None = None
+
+
 class _Statements:
     """Driver-level SQL for the append hot path, built once per dialect from the tables.
 
@@ -307,10 +322,12 @@ its primary key (``tests/store/test_proof_reads.py``)."""
 class Txn:
     """One transaction: a ``StateView`` of the projections, log reads, and (in a writer) writes."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, claimant_names: ClaimantNames | None = None) -> None:
         self.conn = conn
         self.sql = _statements_for(conn.dialect)
         self._raw: Any = None
+        self.claimant_names = claimant_names if claimant_names is not None else ClaimantNames()
+        """The store's claimant names (a transaction of its own: its own, read on first use)."""
 
     def _one(self, table: Any, column: str, value: str | int) -> _RawRow | None:
         """One row by a unique column (see ``_first``)."""
@@ -879,6 +896,62 @@ class Txn:
             found.sort(key=operator.attrgetter("seq"))
         return out
 
+    def claim_changes_many(self, wanted: Sequence[ChangesWanted]) -> list[list[StoredEntry]]:
+        """For each request, up to ``limit`` of the entries naming its claim as their
+        subject (revisions, retractions, reviews; ``kind``: only those of that kind) with
+        after < seq < before, nearest ``after`` first (``descending``: nearest ``before``
+        first). One statement for them all: a UNION ALL of one walk of
+        ``ix_entries_subject_seq`` per request, each stopping after its ``limit`` rows."""
+        out: list[list[StoredEntry]] = [[] for _ in wanted]
+        seq = entries_t.c.seq
+        for start in range(0, len(wanted), 250):  # SQLite: at most 500 terms a compound
+            parts = []
+            for i, w in enumerate(wanted[start : start + 250], start):
+                query = select(entries_t, literal(i).label("request")).where(
+                    entries_t.c.subject == w.claim_id,
+                    text(ABOUT_A_CLAIM),
+                    seq > w.after,
+                    seq < w.before,
+                )
+                if w.kind is not None:
+                    query = query.where(entries_t.c.kind == w.kind)
+                ordered = query.order_by(seq.desc() if w.descending else seq).limit(w.limit)
+                parts.append(select(ordered.subquery()))
+            statement = parts[0] if len(parts) == 1 else union_all(*parts)
+            for row in self.conn.execute(statement):
+                out[row.request].append(_stored_entry(row))
+        for found, w in zip(out, wanted, strict=True):
+            found.sort(key=operator.attrgetter("seq"), reverse=w.descending)
+        return out
+
+    def count_claim_changes(self, claim_id: str, upto: int) -> int:
+        """How many entries name claim ``claim_id`` as their subject with seq <= ``upto``
+        (a walk of ``ix_entries_subject_seq`` alone)."""
+        query = (
+            select(func.count())
+            .select_from(entries_t)
+            .where(entries_t.c.subject == claim_id, text(ABOUT_A_CLAIM), entries_t.c.seq <= upto)
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def claim_versions_at(self, to_seqs: Sequence[int]) -> dict[int, ClaimState]:
+        """The past claim states that entries ``to_seqs`` replaced (``claim_versions``
+        rows), by that entry's seq; an entry that replaced none is absent."""
+        out: dict[int, ClaimState] = {}
+        for start in range(0, len(to_seqs), 500):
+            chunk = list(to_seqs[start : start + 500])
+            query = select(versions_t).where(versions_t.c.to_seq.in_(chunk))
+            out.update((row.to_seq, _claim_state(row)) for row in self.conn.execute(query))
+        return out
+
+    def sources_by_entry(self, hashes: Sequence[str]) -> list[SourceState]:
+        out = []
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            query = select(sources_t).where(sources_t.c.entry_hash.in_(chunk))
+            out += [_source_state(row) for row in self.conn.execute(query)]
+        return out
+
     def entries_by_hash(self, hashes: Sequence[str]) -> list[StoredEntry]:
         out = []
         for start in range(0, len(hashes), 500):
@@ -1066,10 +1139,11 @@ class Txn:
 
     def _resolve(self, where: ClaimFilter, as_of: int | None = None) -> _Resolved:
         """What the filter's constraints resolve to before any claim is read: the claimant
-        names holding the substring, the seq range of the recorded dates."""
+        names holding the substring (if at most ``FEW`` do), the seq range of the recorded
+        dates."""
         names = None
         if where.claimant:
-            names = [n for n in self._claimant_names() if _holds_text(n, where.claimant)]
+            names = self._names_holding(where.claimant)
         seqs = None
         if where.recorded_from or where.recorded_to:
             start = self._first_recorded(where.recorded_from) if where.recorded_from else 0
@@ -1077,10 +1151,51 @@ class Txn:
             seqs = (start, end)
         return _Resolved(self.conn.dialect.name, names, seqs, as_of)
 
+    def _names_holding(self, text: str) -> list[str] | None:
+        """The claimant names holding ``text`` in this snapshot (a superset: names a revision
+        replaced may be among them), if at most ``FEW`` do; None if more do, or if the
+        store's names cannot answer for this snapshot (older than their full read).
+
+        From the store's ``ClaimantNames``, brought up to this snapshot's tree size first:
+        read whole once (``_claimant_names``), then only the names of what was appended
+        since (``_claimant_names_since``); searched in memory (decision 0046). More than
+        ``FEW`` names hold more than ``FEW`` claims (each name has one, but for names a
+        revision replaced): the probe by name could not succeed, so it is not bound."""
+        if not self.keep_claimant_names():
+            return None
+        return self.claimant_names.holding(text, FEW)
+
+    def keep_claimant_names(self) -> bool:
+        """Bring the store's claimant names up to this snapshot's tree size (read whole the
+        first time); whether they then answer for it (not if they were read whole after
+        it began: ``ClaimantNames.covers``). Never in a writer (its own appends may yet
+        roll back, and the names would then cover sizes that other entries fill), nor
+        without one snapshot (``statements()``: the size and the names would be read at
+        different states)."""
+        options = self.conn.get_execution_options()
+        if options.get(WRITE_OPTION) or options.get("isolation_level") == "AUTOCOMMIT":
+            return False
+        index = self.claimant_names
+        size = self.head().size
+        known = index.size
+        if known is None:
+            index.reset(self._claimant_names(), size)
+        elif known < size:
+            index.extend(self._claimant_names_since(known), known, size)
+        return index.covers(size)
+
     def _claimant_names(self) -> list[str]:
         """Every distinct claimant name, read by skipping through ``ix_claims_claimant_seq``
-        (one index seek per name: a few thousand names, not a million claims)."""
+        (one index seek per name: 100,000 names take 100,000 seeks, hence read once per
+        store, ``ClaimantNames``)."""
         return [name for (name,) in self._fetch(CLAIMANT_NAMES, ())]
+
+    def _claimant_names_since(self, size: int) -> list[str]:
+        """The claimant names of the claims extracted or changed at tree size ``size`` or
+        later (their current names), and of the states replaced since (the names other
+        snapshots may still see): three reads of primary keys from ``size`` on."""
+        sql = CLAIMANT_NAMES_SINCE.format(mark=self.sql.mark)
+        return [name for (name,) in self._fetch(sql, (size, size, size))]
 
     def _first_recorded(self, moment: str) -> int:
         """The seq of the first claim recorded at or after ``moment`` (one past the last
@@ -1110,15 +1225,8 @@ class Txn:
         """A select of claim seqs through an index for each indexed constraint of ``where``,
         the kinds that usually match few first; each with whether it is the search's."""
         c, dialect = claims_t.c, self.conn.dialect.name
-        if where.source:
-            by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-            yield (
-                union_all(  # one constraint: the source's SHA-256 or its URI
-                    select(c.seq).where(c.source_sha256 == where.source),
-                    select(c.seq).where(c.source_sha256.in_(by_uri)),
-                ),
-                False,
-            )
+        if where.source:  # the sources it names (a few), then their claims by source_seq
+            yield select(c.seq).where(c.source_seq.in_(_sources_named(where.source))), False
         if where.status in ("revised", "retracted"):
             yield select(c.seq).where(c.status == where.status, text(CHANGED_CLAIMS)), False
         if where.reviewed:
@@ -1152,9 +1260,8 @@ class Txn:
                 )
             else:
                 yield select(c.seq).where(_tsquery_match(c, parsed)), True
-        if where.claimant:
-            names = resolved.names or []
-            yield select(c.seq).where(c.claimant_name.in_(names)), False
+        if where.claimant and resolved.names is not None:  # at most FEW names: bound
+            yield select(c.seq).where(c.claimant_name.in_(resolved.names)), False
         if where.signer:
             yield select(c.seq).where(c.signer == where.signer), False
         if where.extractor:
@@ -1163,7 +1270,7 @@ class Txn:
             s = sources_t.c
             yield (
                 select(c.seq)
-                .select_from(sources_t.join(claims_t, c.source_sha256 == s.sha256))
+                .select_from(sources_t.join(claims_t, c.source_seq == s.seq))
                 .where(s.publisher == where.publisher),
                 False,
             )
@@ -1178,8 +1285,10 @@ class Txn:
 
     def source_claims(self, sha256: str) -> list[ClaimState]:
         """Every claim extracted from the source, in its current state, in log order (read
-        through the index on ``source_sha256``)."""
-        query = select(claims_t).where(claims_t.c.source_sha256 == sha256).order_by(claims_t.c.seq)
+        through ``ix_claims_source_seq``, by the source's seq: already in log order)."""
+        c, s = claims_t.c, sources_t.c
+        source_seq = select(s.seq).where(s.sha256 == sha256).scalar_subquery()
+        query = select(claims_t).where(c.source_seq == source_seq).order_by(c.seq)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
     def source_page(
@@ -1333,6 +1442,9 @@ class Store:
         self.tree_size_hint: int | None = None
         """The head's tree size as a proof last read it: the size a proof at the head
         guesses, to read its nodes with the head in one statement (``ledger.proofs``)."""
+        self.claimant_names = ClaimantNames()
+        """Every claimant name, for the claimant filter: read once, then kept up to the log
+        by the transactions that use it (``Txn._names_holding``, decision 0046)."""
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -1402,7 +1514,7 @@ class Store:
                 with conn.begin():
                     with _bounded(conn, limit):
                         lock_for_append(conn)
-                        yield Txn(conn)
+                        yield Txn(conn, self.claimant_names)
                     if limit is not None:
                         limit.check()
             if limit is not None:
@@ -1436,7 +1548,7 @@ class Store:
                         isolation_level="REPEATABLE READ", postgresql_readonly=True
                     )
                 with conn.begin(), _bounded(conn, limit):
-                    yield Txn(conn)
+                    yield Txn(conn, self.claimant_names)
         except OperationalError as exc:
             _raise_if_timed_out(limit, exc)
             raise
@@ -1459,7 +1571,7 @@ class Store:
                 yield txn
             return
         with self.engine.connect() as conn:
-            yield Txn(conn.execution_options(isolation_level="AUTOCOMMIT"))
+            yield Txn(conn.execution_options(isolation_level="AUTOCOMMIT"), self.claimant_names)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -1864,11 +1976,10 @@ def _filtered(query: Any, c: Any, where: ClaimFilter, dialect: str, *, fts: bool
     if where.claimant:
         query = query.where(_holds(c.claimant_name, where.claimant, dialect))
     if where.source:
-        by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-        query = query.where(or_(c.source_sha256 == where.source, c.source_sha256.in_(by_uri)))
+        query = query.where(c.source_seq.in_(_sources_named(where.source)))
     if where.publisher:
-        by_publisher = select(sources_t.c.sha256).where(sources_t.c.publisher == where.publisher)
-        query = query.where(c.source_sha256.in_(by_publisher))
+        by_publisher = select(sources_t.c.seq).where(sources_t.c.publisher == where.publisher)
+        query = query.where(c.source_seq.in_(by_publisher))
     if where.status:
         query = query.where(c.status == where.status)
         if where.status != "active":  # spelt out so the partial index of changed claims serves
@@ -1971,6 +2082,18 @@ def _order_index_only(conn: Connection, walking: bool) -> Iterator[None]:
         driver.cursor_factory = before
 
 
+CLAIMANT_NAMES_SINCE = (
+    "SELECT claimant_name FROM claims WHERE seq >= {mark} AND claimant_name IS NOT NULL"
+    " UNION SELECT c.claimant_name FROM claim_versions v JOIN claims c ON c.seq = v.seq"
+    " WHERE v.to_seq >= {mark} AND c.claimant_name IS NOT NULL"
+    " UNION SELECT claimant_name FROM claim_versions WHERE to_seq >= {mark}"
+    " AND claimant_name IS NOT NULL"
+)
+"""The claimant names the claims held from a tree size on (``Txn._claimant_names_since``):
+the claims extracted since (by seq), the current names of those changed since and the
+names of the states replaced since (``claim_versions`` by ``to_seq``); ``{mark}``: the
+driver's parameter mark."""
+
 CLAIMANT_NAMES = (
     "WITH RECURSIVE names(name) AS ("
     " SELECT min(claimant_name) FROM claims"
@@ -2023,7 +2146,9 @@ about ``limit / HEAD_ROWS`` of the claims fills its page there."""
 class _Resolved:
     dialect: str
     names: list[str] | None
-    """The claimant names holding the claimant filter's substring (None: no such filter)."""
+    """The claimant names holding the claimant filter's substring, if at most ``FEW`` do
+    (a superset: names a revision replaced may be among them); None: no such filter, or
+    more names hold it (or not known): its rows are checked with ``_holds`` one by one."""
     recorded: tuple[int, int | None] | None
     """The seq range [start, end) of the recorded-date range (end None: to the end)."""
     as_of: int | None = None
@@ -2094,9 +2219,12 @@ def _search_deferred(where: ClaimFilter, dialect: str) -> bool:
     return dialect == "postgresql" or not exact_words(parse_search(where.text)).terms
 
 
-def _holds_text(name: str, text: str) -> bool:
-    """``_holds`` in Python: ``name`` contains ``text``, ASCII letters compared caseless."""
-    return text.translate(_ASCII_LOWER) in name.translate(_ASCII_LOWER)
+def _sources_named(source: str) -> Any:
+    """The seqs of the sources a source filter names: the one whose SHA-256 it is (the
+    key of ``sources``) and any registered with it as their URI (``ix_sources_uri``); a
+    claim's ``source_seq`` is one of them exactly when its source matches."""
+    s = sources_t.c
+    return union_all(select(s.seq).where(s.sha256 == source), select(s.seq).where(s.uri == source))
 
 
 def _unindexed(value: Any) -> Any:
@@ -2125,21 +2253,19 @@ def _walk(
         padded = literal_column("' '", Text) + c.search_text + literal_column("' '", Text)
         query = query.where(*(padded.like(p) for p in like_patterns(parse_search(where.text))))
     if where.claimant:
-        names = resolved.names or []
-        if not names:
+        names = resolved.names
+        if names is not None and not names:
             query = query.where(false())
-        elif recorded and len(names) == 1:
+        elif names is not None and recorded and len(names) == 1:
             query = query.where(c.claimant_name == names[0])
-        else:
+        else:  # several names, or more than FEW: the substring, row by row
             query = query.where(_holds(c.claimant_name, where.claimant, resolved.dialect))
-    if where.source:
-        by_uri = select(sources_t.c.sha256).where(sources_t.c.uri == where.source)
-        source = _unindexed(c.source_sha256)
-        query = query.where(or_(source == where.source, source.in_(by_uri)))
-    if where.publisher:  # each row's source read by its key: never all the publisher's
+    if where.source:  # the few sources it names, read once; each row's checked against them
+        query = query.where((c.source_seq + 0).in_(_sources_named(where.source)))
+    if where.publisher:  # each row's source read by its seq: never all the publisher's
         s = sources_t.c
-        of_publisher = and_(s.sha256 == c.source_sha256, _unindexed(s.publisher) == where.publisher)
-        query = query.where(select(s.sha256).where(of_publisher).exists())
+        of_publisher = and_(s.seq == c.source_seq, _unindexed(s.publisher) == where.publisher)
+        query = query.where(select(s.seq).where(of_publisher).exists())
     if where.status:
         query = query.where(_unindexed(c.status) == where.status)
     for field, start, end in (
@@ -2257,7 +2383,6 @@ def _tsquery_match(c: Any, parsed: SearchQuery) -> Any:
 
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ASCII_LOWER = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
 
 
 def _holds(column: Any, text: str, dialect: str) -> Any:
@@ -2268,7 +2393,7 @@ def _holds(column: Any, text: str, dialect: str) -> Any:
         folded = func.lower(column)
     else:
         folded = func.translate(column, _ASCII_UPPER, _ASCII_UPPER.lower())
-    return folded.like(f"%{_escape_like(text.translate(_ASCII_LOWER))}%", escape="\\")
+    return folded.like(f"%{_escape_like(text.translate(ASCII_LOWER))}%", escape="\\")
 
 
 def _escape_like(text: str) -> str:
@@ -2305,6 +2430,7 @@ def claim_values(claim: ClaimState) -> tuple[Any, ...]:
         claim.source_published,
         claim.made_on_precision,
         *_attribution_values(claim.claimant),
+        claim.source_seq,
     )
 
 
@@ -2334,10 +2460,11 @@ def source_values(source: SourceState) -> tuple[Any, ...]:
 
 
 def extracted_claim_values(
-    entry: SignedEntry, extraction: Extraction, source_published: str | None
+    entry: SignedEntry, extraction: Extraction, source_published: str | None, source_seq: int
 ) -> tuple[Any, ...]:
-    """``claim_values(extracted_claim(entry, p, source))`` without building the state
-    (verification compares every claim row with it; tests/property check the two agree)."""
+    """``claim_values(extracted_claim(entry, p, source_published, source_seq))`` without
+    building the state (verification compares every claim row with it; tests/property
+    check the two agree)."""
     p = current_extraction(extraction)
     claim_id = entry.hash.hex()
     body, selector, claimant, extractor = entry.body, p.selector, p.claimant, p.extractor
@@ -2368,6 +2495,7 @@ def extracted_claim_values(
         source_published,
         p.made_on_precision,
         *_attribution_values(claimant),
+        source_seq,
     )
 
 
@@ -2455,6 +2583,7 @@ _CLAIM_SCALARS = [
     "seq",
     "source_entry",
     "source_sha256",
+    "source_seq",
     "statement",
     "reporting",
     "made_on",

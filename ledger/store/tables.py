@@ -126,7 +126,8 @@ class ClaimRow(SQLModel, table=True):
     stored in log order and the FTS5 index refers to them by it). A claim id is its
     extraction's entry hash, so a claim is found by id through the unique index on
     ``entries.hash``: ``claim_id`` needs no index of its own. Indexed besides: the source
-    and the three orders (score, made_on, published; see ``SEARCH_OBJECTS``), and the
+    (by its registration's seq, ``source_seq``: a key that grows with the log, so appends
+    add at the end of the index; decision 0044) and the three orders (score, made_on, published; see ``SEARCH_OBJECTS``), and the
     claims no longer active (partial, ``CHANGED_CLAIMS``), the reviewed ones (partial,
     ``REVIEWED_CLAIMS``), and (signer, seq), (extractor_name, seq), (claimant_name, seq):
     how a filter picks between them and the order's index is decision 0024.
@@ -137,7 +138,7 @@ class ClaimRow(SQLModel, table=True):
     claim_id: str = Field(max_length=64)
     seq: int = Field(primary_key=True, sa_type=SEQ, sa_column_kwargs={"autoincrement": False})
     source_entry: str = Field(max_length=64)
-    source_sha256: str = Field(max_length=64, index=True)
+    source_sha256: str = Field(max_length=64)
     statement: str = Field(sa_column=Column(Text, nullable=False))
     exact: str = Field(sa_column=Column(Text, nullable=False))
     prefix: str
@@ -172,12 +173,16 @@ class ClaimRow(SQLModel, table=True):
     claimant_kind: str | None = Field(default=None, max_length=16)
     claimant_cites: str = Field(sa_column=Column(Text, nullable=False))
     """The claimant's cited sources as canonical JSON (``[]`` for none)."""
+    source_seq: int = Field(sa_type=SEQ)
+    """The seq of the cited source's registration entry (``sources.seq``), copied at
+    extraction: the source filters read ``ix_claims_source_seq`` by it (decision 0044)."""
 
     # Orders by made_on and source_published use expression indexes (search_index.py).
     # Signer, extractor and claimant name each have a (value, seq) index: a filter on one
     # of them reads its claims in log order, or finds a few before sorting (decision 0024).
     __table_args__ = (
         Index("ix_claims_score_seq", "score", "seq"),
+        Index("ix_claims_source_seq", "source_seq", "seq"),
         Index("ix_claims_signer_seq", "signer", "seq"),
         Index("ix_claims_extractor_seq", "extractor_name", "seq"),
         Index("ix_claims_claimant_seq", "claimant_name", "seq"),

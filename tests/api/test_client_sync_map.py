@@ -41,8 +41,8 @@ def _dropping_last_link() -> httpx.Client:
             return httpx.Response(response.status_code, content=response.content)
         body = response.json()
         claim = (body.get("data") or {}).get("claim")
-        if claim and claim.get("provenance") and len(claim["provenance"]["links"]) > 2:
-            del claim["provenance"]["links"][-2]
+        if claim and claim.get("provenance") and len(claim["provenance"]["links"]["nodes"]) > 2:
+            del claim["provenance"]["links"]["nodes"][-2]
         return httpx.Response(response.status_code, json=body)
 
     return httpx.Client(transport=httpx.MockTransport(drop_last))

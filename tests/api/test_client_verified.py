@@ -220,7 +220,7 @@ def test_a_revoked_signer_or_a_foreign_entry_in_the_chain_is_refused(served: Ser
         body = response.json()
         claim = (body.get("data") or {}).get("claim")
         if claim and "provenance" in claim and "checkpoint" in claim["provenance"]:
-            claim["provenance"]["links"][1]["entryHash"] = other
+            claim["provenance"]["links"]["nodes"][1]["entryHash"] = other
         return httpx.Response(response.status_code, json=body)
 
     client = LedgerClient(
@@ -279,7 +279,7 @@ def test_a_hidden_review_is_caught_by_the_state_map(served: Served) -> None:
         body = response.json()
         claim = (body.get("data") or {}).get("claim")
         if claim and "provenance" in claim and "checkpoint" in claim["provenance"]:
-            claim["provenance"]["links"].pop()
+            claim["provenance"]["links"]["nodes"].pop()
         return httpx.Response(response.status_code, json=body)
 
     claim_id = _revised_claim(served.url)

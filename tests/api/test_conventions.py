@@ -74,7 +74,7 @@ def _nested(depth: int) -> str:
 
 
 def test_depth_token_and_page_limits(server: str) -> None:
-    deepest = "{ claims { edges { node { provenance { links { inclusionProof { hashes } } } } } } }"
+    deepest = "{ claims { edges { node { provenance { links { nodes { inclusionProof { hashes } } } } } } } }"
     assert _errors(server, deepest) == []
     assert not any("depth" in message for message in _errors(server, _nested(10)))
     assert "'anonymous' exceeds maximum operation depth of 10" in _errors(server, _nested(11))

@@ -345,7 +345,7 @@ PROOFS = """query($seq: Int, $size: Int, $from: Int!) {
   checkpoint(size: $size) { size }
   entries(after: $from, first: 3) { seq } }"""
 PROVENANCE = """query($id: ID!) { claim(id: $id) { provenance { checkpoint { size }
-  links { role signatureValid inclusionProof { hashes } } } history { seq kind } } }"""
+  links { nodes { role signatureValid inclusionProof { hashes } } } } history { nodes { seq kind } } } }"""
 REVISE = """mutation($input: ReviseClaimInput!) { reviseClaim(input: $input) { __typename
   ... on InvalidInputError { message } ... on StaleRevisionError { message } } }"""
 RETRACT = """mutation($c: String!, $f: String!, $r: String!) {

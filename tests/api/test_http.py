@@ -153,20 +153,20 @@ def test_get_queries_healthz_and_refusals(server: str) -> None:
 
 
 HISTORY = """query($f: ClaimFilterInput) { claims(first: 1, filter: $f) { edges { node {
-  status revision statement history { seq kind signerName signerKeyId at reason note url status
-    rating { textual value best worst } changes { field before after } } } } } }"""
+  status revision statement history { nodes { seq kind signerName signerKeyId at reason note url status
+    rating { textual value best worst } changes { field before after } } } } } } }"""
 
 
 def test_claim_history_shows_who_changed_what_when_and_why(server: str) -> None:
     claim = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
     assert (claim["status"], claim["revision"]) == ("REVISED", 1)
-    extracted, revised, reviewed = claim["history"]
-    assert [e["kind"] for e in claim["history"]] == [
+    extracted, revised, reviewed = claim["history"]["nodes"]
+    assert [e["kind"] for e in claim["history"]["nodes"]] == [
         "claim.extracted",
         "claim.revised",
         "claim.reviewed",
     ]
-    assert [e["signerName"] for e in claim["history"]] == ["ingest", "ingest", "log"]
+    assert [e["signerName"] for e in claim["history"]["nodes"]] == ["ingest", "ingest", "log"]
     assert extracted["seq"] < revised["seq"] < reviewed["seq"]
     assert {
         "field": "statement",
@@ -181,8 +181,8 @@ def test_claim_history_shows_who_changed_what_when_and_why(server: str) -> None:
 
 PROVENANCE = """query($f: ClaimFilterInput) { claims(first: 1, filter: $f) { edges { node {
   claimId provenance { checkpoint { note size }
-    links { role seq kind entryHash follows signerName keyValid signatureValid
-      inclusionProof { seq treeSize leafHash hashes rootHash } } } } } } }"""
+    links { nodes { role seq kind entryHash follows signerName keyValid signatureValid
+      inclusionProof { seq treeSize leafHash hashes rootHash } } } } } } } }"""
 
 
 def test_provenance_links_chain_and_prove_against_the_signed_checkpoint(server: str) -> None:
@@ -191,7 +191,7 @@ def test_provenance_links_chain_and_prove_against_the_signed_checkpoint(server: 
     keys = gql(server, "{ keys { registeredSeq verifierKey } }")["keys"]
     log_key = parse_verifier_key(next(k["verifierKey"] for k in keys if k["registeredSeq"] == 0))
     checkpoint = verify_checkpoint(prov["checkpoint"]["note"], log_key)
-    links = prov["links"]
+    links = prov["links"]["nodes"]
     assert [link["role"] for link in links] == ["source", "extraction", "revision", "review"]
     assert links[1]["entryHash"] == node["claimId"]
     for before, link in itertools.pairwise(links):
@@ -275,7 +275,7 @@ AS_OF = """query($id: ID!, $n: Int!, $h: String!) { claim(id: $id, asOf: $n) { s
 
 def test_time_travel_shows_a_claim_as_the_ledger_stood_at_a_tree_size(server: str) -> None:
     node = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
-    extracted, revised, _reviewed = node["history"]
+    extracted, revised, _reviewed = node["history"]["nodes"]
     claim_id = gql(
         server,
         "{ claims(first: 1, filter: {status: REVISED}) { edges { node { claimId source { sha256 } } } } }",
@@ -404,7 +404,7 @@ AS_OF_LIST = """query($n: Int, $f: ClaimFilterInput, $after: String) {
 
 def test_claims_as_of_a_tree_size(server: str) -> None:
     node = gql(server, HISTORY, f={"status": "REVISED"})["claims"]["edges"][0]["node"]
-    extracted, revised, reviewed = (event["seq"] for event in node["history"])
+    extracted, revised, reviewed = (event["seq"] for event in node["history"]["nodes"])
 
     def listing(n: int | None, **where: object) -> dict:  # type: ignore[type-arg]
         return gql(server, AS_OF_LIST, n=n, f=where)["claims"]  # type: ignore[no-any-return]

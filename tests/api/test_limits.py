@@ -190,9 +190,9 @@ def test_no_suggestions_without_introspection(quiet: str, server: str) -> None:
 HEAVY = (
     "{ "
     + " ".join(
-        f"p{n}: claims(first: 100) {{ edges {{ node {{ statement provenance {{ links {{ role "
-        "signatureValid inclusionProof { hashes rootHash } } } history { kind signerName "
-        "changes { field after } } } } }"
+        f"p{n}: claims(first: 100) {{ edges {{ node {{ statement provenance {{ links(first: 5) "
+        "{ nodes { role signatureValid inclusionProof { hashes rootHash } } } } "
+        "history(first: 5) { nodes { kind signerName changes { field after } } } } } }"
         for n in range(3)
     )
     + " }"

@@ -80,12 +80,12 @@ def test_a_claim_as_of_an_earlier_size_shows_the_history_and_reviews_of_then(
         url="https://factcheck.example/1",
     )
     query = """query($id: ID!, $asOf: Int) { claim(id: $id, asOf: $asOf) {
-      reviewCount reviews { url } history { kind } } }"""
+      reviewCount reviews { nodes { url } } history { nodes { kind } } } }"""
     now = local.run(query, id=claim)["data"]["claim"]
     then = local.run(query, id=claim, asOf=before)["data"]["claim"]
-    assert now["reviewCount"] == 1 and [r["url"] for r in now["reviews"]] == [
+    assert now["reviewCount"] == 1 and [r["url"] for r in now["reviews"]["nodes"]] == [
         "https://factcheck.example/1"
     ]
-    assert [h["kind"] for h in now["history"]] == ["claim.extracted", "claim.reviewed"]
-    assert then["reviewCount"] == 0 and then["reviews"] == []
-    assert [h["kind"] for h in then["history"]] == ["claim.extracted"]
+    assert [h["kind"] for h in now["history"]["nodes"]] == ["claim.extracted", "claim.reviewed"]
+    assert then["reviewCount"] == 0 and then["reviews"]["nodes"] == []
+    assert [h["kind"] for h in then["history"]["nodes"]] == ["claim.extracted"]

@@ -29,7 +29,7 @@ from tests.helpers import add_source_with_claims, source_bytes, source_payload
 
 SCHEMA = build_schema()
 CLAIM = """claim { claimId status revision statement madeOn head reviewCount lastRating
-  history { kind reason note url rating { textual value best worst } } }"""
+  history { nodes { kind reason note url rating { textual value best worst } } } }"""
 RESULT = f"""__typename ... on ClaimChanged {{ {CLAIM} entry {{ seq kind signer }} }}
   ... on StaleRevisionError {{ message }} ... on NotFoundError {{ message }}
   ... on InvalidInputError {{ message }}"""
@@ -138,7 +138,7 @@ def test_a_revision_passes_its_fields_and_answers_the_changed_claim(local: Local
     state = changed["claim"]
     assert (state["claimId"], state["status"], state["revision"]) == (claim, "REVISED", 1)
     assert (state["statement"], state["madeOn"]) == ("Corrected.", "2024-03-19")
-    assert state["history"][-1]["reason"] == "ministry correction"
+    assert state["history"]["nodes"][-1]["reason"] == "ministry correction"
     writer = local.instance.writer_key().key_id
     assert changed["entry"] == {"seq": size, "kind": "claim.revised", "signer": writer}
     assert state["head"] != head and local.head_of(claim) == state["head"]
@@ -163,7 +163,7 @@ def test_a_retraction_passes_its_reason_and_answers_the_retracted_claim(local: L
     )
     assert done["__typename"] == "ClaimChanged"
     assert (done["claim"]["claimId"], done["claim"]["status"]) == (claim, "RETRACTED")
-    assert done["claim"]["history"][-1] == {
+    assert done["claim"]["history"]["nodes"][-1] == {
         "kind": "claim.retracted",
         "reason": "misquoted",
         "note": None,
@@ -198,7 +198,7 @@ def test_a_review_passes_its_rating_note_and_url_and_needs_the_reviewer_role(
     done = _member(local.run(REVIEW, local.tokens["reviewer"], input=variables), "reviewClaim")
     assert done["__typename"] == "ClaimChanged"
     assert (done["claim"]["reviewCount"], done["claim"]["lastRating"]) == (1, "Mostly true")
-    assert done["claim"]["history"][-1] == {
+    assert done["claim"]["history"]["nodes"][-1] == {
         "kind": "claim.reviewed",
         "reason": None,
         "note": "checked with the ministry",

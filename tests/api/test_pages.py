@@ -69,10 +69,10 @@ def test_claim_page_shows_quote_history_and_provenance(site: ServedPages) -> Non
 
 
 def test_claim_page_as_of_shows_the_history_of_then(site: ServedPages) -> None:
-    query = "query($id: ID!) { claim(id: $id) { history { seq kind } } }"
+    query = "query($id: ID!) { claim(id: $id) { history { nodes { seq kind } } } }"
     body = {"query": query, "variables": {"id": site.revised}}
     history = httpx.post(f"{site.url}/graphql", json=body, timeout=20).json()
-    seqs = {h["kind"]: h["seq"] for h in history["data"]["claim"]["history"]}
+    seqs = {h["kind"]: h["seq"] for h in history["data"]["claim"]["history"]["nodes"]}
     kinds = ("claim-extracted", "claim-revised", "claim-reviewed")
     for as_of, shown in (
         (seqs["claim.revised"], kinds[:1]),
@@ -200,10 +200,10 @@ def test_source_text_in_graphql(site: ServedPages) -> None:
     reviews = httpx.post(
         site.url + "/graphql",
         json={
-            "query": f'{{ claim(id: "{site.revised}") {{ reviews {{ rating {{ textual value best worst }} }} }} }}'
+            "query": f'{{ claim(id: "{site.revised}") {{ reviews {{ nodes {{ rating {{ textual value best worst }} }} }} }} }}'
         },
     ).json()
-    assert reviews["data"]["claim"]["reviews"] == [
+    assert reviews["data"]["claim"]["reviews"]["nodes"] == [
         {"rating": {"textual": "Mostly true", "value": 4, "best": 5, "worst": 1}}
     ]
 
@@ -237,10 +237,10 @@ def test_segments_cover_the_text_and_mark_overlaps() -> None:
 
 
 def _seqs(site: ServedPages) -> dict[str, int]:
-    query = "query($id: ID!) { claim(id: $id) { history { seq kind } } }"
+    query = "query($id: ID!) { claim(id: $id) { history { nodes { seq kind } } } }"
     body = {"query": query, "variables": {"id": site.revised}}
     history = httpx.post(f"{site.url}/graphql", json=body, timeout=20).json()
-    return {h["kind"]: h["seq"] for h in history["data"]["claim"]["history"]}
+    return {h["kind"]: h["seq"] for h in history["data"]["claim"]["history"]["nodes"]}
 
 
 def test_log_as_of_shows_the_log_as_it_stood(site: ServedPages) -> None:

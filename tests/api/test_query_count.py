@@ -17,8 +17,8 @@ from tests.helpers import add_source_with_claims
 
 QUERY = """query($n: Int!) { claims(first: $n) { totalCount edges { node {
   statement source { sha256 publisher }
-  provenance { checkpoint { size } links { role signerName signatureValid inclusionProof { hashes } } }
-  history { seq kind signerName reason status changes { field before after } } } } } }"""
+  provenance { checkpoint { size } links { nodes { role signerName signatureValid inclusionProof { hashes } } } }
+  history { nodes { seq kind signerName reason status changes { field before after } } } } } } }"""
 
 
 @pytest.fixture
@@ -68,20 +68,20 @@ def test_a_page_of_claims_with_provenance_and_history_costs_a_constant_number_of
     large, data_large = _statements(many, 50)
     nodes = [edge["node"] for edge in data_large["claims"]["edges"]]
     assert len(nodes) == 50
-    roles = [[link["role"] for link in node["provenance"]["links"]] for node in nodes]
+    roles = [[link["role"] for link in node["provenance"]["links"]["nodes"]] for node in nodes]
     assert roles.count(["source", "extraction", "revision"]) == 1
     assert roles.count(["source", "extraction"]) == 49
-    kinds = [[event["kind"] for event in node["history"]] for node in nodes]
+    kinds = [[event["kind"] for event in node["history"]["nodes"]] for node in nodes]
     assert kinds.count(["claim.extracted", "claim.revised"]) == 1
     assert kinds.count(["claim.extracted"]) == 49
-    revised = next(node for node in nodes if len(node["history"]) == 2)
+    revised = next(node for node in nodes if len(node["history"]["nodes"]) == 2)
     assert revised["statement"] == "Revised."
-    assert revised["history"][1]["reason"] == "correction"
-    assert revised["history"][1]["signerName"] == "ingest"
+    assert revised["history"]["nodes"][1]["reason"] == "correction"
+    assert revised["history"]["nodes"][1]["signerName"] == "ingest"
     assert {
         "field": "statement",
-        "before": revised["history"][0]["changes"][0]["after"],
+        "before": revised["history"]["nodes"][0]["changes"][0]["after"],
         "after": "Revised.",
-    } in revised["history"][1]["changes"]
+    } in revised["history"]["nodes"][1]["changes"]
     assert large == small, (small, large)
     assert large <= 20

@@ -18,8 +18,8 @@ from tests.helpers import run_cli
 HEAD = "{ checkpoint { size } claims(first: 1, filter: {status: ACTIVE}) { edges { node { claimId head } } } }"
 REVIEW = """mutation($input: ReviewClaimInput!) { reviewClaim(input: $input) {
   __typename ... on ClaimChanged { claim { reviewCount } } ... on InvalidInputError { message } } }"""
-REVIEWS = """query($id: ID!) { claim(id: $id) { reviews { rating { textual }
-  reviewer { name type url } } } }"""
+REVIEWS = """query($id: ID!) { claim(id: $id) { reviews { nodes { rating { textual }
+  reviewer { name type url } } } } }"""
 
 
 def _state(served: Served) -> tuple[int, str, str]:
@@ -40,7 +40,7 @@ def test_graphql_review_with_a_reviewer_shows_on_the_claim_its_page_and_claimrev
         input={"claimId": claim, "follows": head, "rating": "False", "reviewer": reviewer},
     )
     assert done["data"]["reviewClaim"]["__typename"] == "ClaimChanged", done
-    reviews = gql(served.url, REVIEWS, id=claim)["claim"]["reviews"]
+    reviews = gql(served.url, REVIEWS, id=claim)["claim"]["reviews"]["nodes"]
     assert reviews == [{"rating": {"textual": "False"}, "reviewer": reviewer}]
     page = httpx.get(f"{served.url}/claims/{claim}", timeout=20).text
     assert 'Reviewed by <strong><a href="https://fc.example/ana"' in page

@@ -28,13 +28,13 @@ query ($id: ID!) {
   claim(id: $id) {
     provenance {
       checkpoint { size note }
-      links { role entryHash }
+      links { nodes { role entryHash } }
       stateProof { namespace subject key present value proof root checkpoint { size note } }
     }
   }
 }
 """
-REVIEWED = "query { claims(first: 100) { edges { node { id status history { kind } } } } }"
+REVIEWED = "query { claims(first: 100) { edges { node { id status history { nodes { kind } } } } } }"
 
 
 def verifier_of(served: Served) -> Verifier:
@@ -52,7 +52,7 @@ def verifier_of(served: Served) -> Verifier:
 
 def reviewed_claim(url: str) -> str:
     edges = gql(url, REVIEWED)["claims"]["edges"]
-    found = [e["node"]["id"] for e in edges if len(e["node"]["history"]) >= 3]
+    found = [e["node"]["id"] for e in edges if len(e["node"]["history"]["nodes"]) >= 3]
     assert found, "the served ledger has a revised and reviewed claim"
     return str(found[0])
 
@@ -62,7 +62,7 @@ def client_check(provenance: dict[str, Any], verifier: Verifier) -> None:
     checkpoint = verify_checkpoint(provenance["checkpoint"]["note"], verifier)
     state = provenance["stateProof"]
     assert state["checkpoint"]["size"] == checkpoint.size
-    claim_links = [bytes.fromhex(link["entryHash"]) for link in provenance["links"][1:]]
+    claim_links = [bytes.fromhex(link["entryHash"]) for link in provenance["links"]["nodes"][1:]]
     proof = StateProof.from_bytes(base64.b64decode(state["proof"]))
     check_latest(bytes.fromhex(state["subject"]), claim_links, proof, checkpoint)
 
@@ -84,7 +84,7 @@ def dropping_proxy(served: Served) -> Iterator[Callable[[int], str]]:
             ).json()
             provenance = ((answer.get("data") or {}).get("claim") or {}).get("provenance")
             if provenance and setting["drop"]:
-                del provenance["links"][-setting["drop"] :]
+                del provenance["links"]["nodes"][-setting["drop"] :]
             data = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
@@ -117,14 +117,14 @@ def test_provenance_carries_the_state_proof_and_a_dropping_proxy_is_caught(
     provenance = gql(served.url, PROVENANCE, id=claim)["claim"]["provenance"]
     state = provenance["stateProof"]
     assert state["namespace"] == "claim" and state["present"] is True
-    assert state["value"] == provenance["links"][-1]["entryHash"]
-    assert provenance["links"][-1]["role"] == "review"
+    assert state["value"] == provenance["links"]["nodes"][-1]["entryHash"]
+    assert provenance["links"]["nodes"][-1]["role"] == "review"
     assert state["checkpoint"]["note"] == provenance["checkpoint"]["note"]
     assert f"claims-ledger/state-map/v1 {state['root']}\n" in provenance["checkpoint"]["note"]
     client_check(provenance, verifier)  # straight from the server: complete
     for drop in (1, 2):  # the review, then the revision too
         proxied = gql(dropping_proxy(drop), PROVENANCE, id=claim)["claim"]["provenance"]
-        assert len(proxied["links"]) == len(provenance["links"]) - drop
+        assert len(proxied["links"]["nodes"]) == len(provenance["links"]["nodes"]) - drop
         with pytest.raises(VerificationError, match="a revision, review or retraction was hidden"):
             client_check(proxied, verifier)
 

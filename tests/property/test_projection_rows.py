@@ -50,13 +50,16 @@ def signed(payload: ClaimExtracted, seq: int) -> SignedEntry:
     return sign_body(body, KEY)
 
 
-@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"))
+SOURCE_SEQS = st.integers(0, 2**53 - 1)
+
+
+@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"), SOURCE_SEQS)
 def test_extracted_claim_row_shortcut_matches_the_state_row(
-    payload: ClaimExtracted, seq: int, published: str | None
+    payload: ClaimExtracted, seq: int, published: str | None, source_seq: int
 ) -> None:
     entry = signed(payload, seq)
-    assert extracted_claim_values(entry, payload, published) == claim_values(
-        extracted_claim(entry, payload, published)
+    assert extracted_claim_values(entry, payload, published, source_seq) == claim_values(
+        extracted_claim(entry, payload, published, source_seq)
     )
 
 
@@ -87,14 +90,14 @@ def test_quantity_rows_equal_the_plain_rows(given_quantities: tuple, owner: int)
     ]
 
 
-@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"))
+@given(claims, st.integers(0, 2**53 - 1), st.none() | st.just("2024-03-18"), SOURCE_SEQS)
 def test_a_claim_row_reads_back_as_the_state_that_wrote_it_without_validating_again(
-    payload: ClaimExtracted, seq: int, published: str | None
+    payload: ClaimExtracted, seq: int, published: str | None, source_seq: int
 ) -> None:
     """``_claim_state`` builds the row's nested models unvalidated (the store wrote them
     from validated entries): the same objects as the validating reference, and as the
     state the row was written from, nested models of the same classes with every field."""
-    state = extracted_claim(signed(payload, seq), payload, published)
+    state = extracted_claim(signed(payload, seq), payload, published, source_seq)
     row = _RawRow(dict(zip(_CLAIM_COLUMNS, claim_values(state), strict=True)))
     fast, reference = _claim_state(row), _claim_state_validated(row)
     assert fast == reference == state
@@ -119,14 +122,15 @@ _CLAIMS_DDL = str(CreateTable(claims_t).compile(dialect=sqlite.dialect()))
     st.integers(0, 2**53 - 1),
     st.none() | st.just("2024-03-18"),
     st.sampled_from([None, "revised", "reviewed", "moved"]),
+    SOURCE_SEQS,
 )
 def test_the_insert_of_a_claim_as_extracted_writes_its_full_row(
-    payload: ClaimExtracted, seq: int, published: str | None, change: str | None
+    payload: ClaimExtracted, seq: int, published: str | None, change: str | None, source_seq: int
 ) -> None:
     """SQLite: ``_INSERT_EXTRACTED`` with the bound columns of a row writes the row
     ``claim_values`` makes (the reference), for a claim as its extraction made it; a claim
     changed in any of the seven columns it fills in is not taken for one."""
-    state = extracted_claim(signed(payload, seq), payload, published)
+    state = extracted_claim(signed(payload, seq), payload, published, source_seq)
     if change == "revised":
         state = dataclasses.replace(state, status="revised", revision=1)
     elif change == "reviewed":

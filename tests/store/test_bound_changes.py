@@ -105,6 +105,13 @@ def test_changes_the_log_does_not_back_are_refused(pg: Instance) -> None:
         f"{REFUSED}claims: claim {claim_id} (seq {seq}): head_seq {seq} is not after the "
         f"row's {seq}"
     )
+    # Moved to another source (migration 0015: source_seq is the extraction's, fixed).
+    with pytest.raises(StorageError) as refused:
+        write(Changes(claims={claim_id: dataclasses.replace(claim, source_seq=seq)}))
+    assert str(refused.value) == (
+        f"{REFUSED}claims: claim {claim_id} (seq {seq}): source_seq is set by its extraction "
+        "and never changes"
+    )
     # Moved forward to an entry that is not about it (another claim's extraction).
     head = ledger.head().size
     assert ledger.claim(other).seq == head - 1

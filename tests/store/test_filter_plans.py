@@ -63,9 +63,9 @@ def _filters(ledger: Ledger, ids: list[str]) -> dict[str, ClaimFilter]:
 
 PROBE_INDEXES = {
     "claimant": "ix_claims_claimant_seq",
-    "source": "ix_claims_source_sha256",
-    "source-uri": "ix_claims_source_sha256",
-    "publisher": "ix_claims_source_sha256",
+    "source": "ix_claims_source_seq",
+    "source-uri": "ix_claims_source_seq",
+    "publisher": "ix_claims_source_seq",
     "signer": "ix_claims_signer_seq",
     "extractor": "ix_claims_extractor_seq",
     "status": "ix_claims_status_seq",

@@ -318,14 +318,19 @@ def test_migration_0012_fills_the_rows_of_an_existing_ledger(
         rows = [(seq, bytes(key), bytes(value)) for seq, key, value in before]
     assert len(rows) == 10  # 2 sources, 5 claims, a revision, a review, a retraction
     edit(engine, "DROP TABLE state_map_leaves")
-    # Revisions after 0012 (0013: the filter indexes) did not exist either.
+    # Revisions after 0012 (0013: the filter indexes; 0015: the claims' source_seq and its
+    # index) did not exist either.
     for index in (
         "ix_claims_reviewed_seq",
         "ix_claims_claimant_seq",
         "ix_claims_extractor_seq",
         "ix_claims_signer_seq",
+        "ix_claims_source_seq",
     ):
         edit(engine, f"DROP INDEX {index}")
+    for table in ("claims", "claim_versions"):
+        edit(engine, f"ALTER TABLE {table} DROP COLUMN source_seq")
+    edit(engine, "CREATE INDEX ix_claims_source_sha256 ON claims (source_sha256)")
     edit(engine, "UPDATE alembic_version SET version_num = '0011'")
     migrate(engine)
     with engine.connect() as conn:

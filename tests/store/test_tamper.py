@@ -238,6 +238,12 @@ def test_a_projection_row_edited(busy: Instance) -> None:
     _fails(busy.ledger, IntegrityError, "claims .*: claimant")
 
 
+def test_a_claims_source_seq_edited(busy: Instance) -> None:
+    """The source a claim is found under (decision 0044) moved to another source's seq."""
+    edit(busy.ledger.store.engine, "UPDATE claims SET source_seq = 6 WHERE seq = 4")
+    _fails(busy.ledger, IntegrityError, "claims .*: source_seq is 6, the log implies 2")
+
+
 def test_a_claim_removed_from_the_search_index(sqlite_url: str, tmp_path: Path) -> None:
     """Hiding a claim from search is caught even though every claim row is still right.
     (SQLite's FTS5 table; on PostgreSQL the GIN index is the database's own index.)"""
@@ -350,6 +356,7 @@ def changed(instance: Instance) -> tuple[Instance, dict[str, str]]:
         ("reviewed", "review_count", 0, "review_count is 0, the log implies 1"),
         ("both", "made_on", "2024-03-20", "made_on is '2024-03-20', the log implies '2024-03-21'"),
         ("both", "review_count", 2, "review_count is 2, the log implies 1"),
+        ("revised", "source_seq", -1, r"source_seq is -1, the log implies \d+"),
     ],
 )
 def test_a_changed_claims_projection_row_edited(
