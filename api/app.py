@@ -9,7 +9,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -59,7 +60,7 @@ from ledger.errors import NotFound
 from ledger.extract.model import Extractor
 from ledger.fetch import Fetcher
 from ledger.instance import Instance, Signers, open_instance
-from ledger.keeper import DerivedKeeper
+from ledger.keeper import Child, DerivedKeeper
 from ledger.service import Ledger
 from ledger.signing import KeyRing
 from ledger.tokens import authenticate
@@ -495,6 +496,7 @@ def create_app(
     cors_origins: tuple[str, ...] = (),
     server: ServerSettings | None = None,
     cosigning: CosigningWorker | None = None,
+    on_stop: Sequence[Callable[[], None]] = (),
 ) -> Starlette:
     """An ASGI app serving ``ledger``; ``introspection`` turns on introspection and GraphiQL;
     each GraphQL request may run ``timeout`` seconds (None: no limit); at most ``threads``
@@ -508,7 +510,8 @@ def create_app(
 
     ``server`` sets the access log, /metrics, the persisted-query cache and /events
     (``ServerSettings``; defaults: all on); ``cosigning`` is the witnesses' worker whose
-    status /metrics reports.
+    status /metrics reports. ``on_stop`` run, in order and off the event loop, when the
+    server stops (its lifespan's end, after the last request).
     """
     server = server or ServerSettings()
 
@@ -580,7 +583,17 @@ def create_app(
         log = access_log if server.access_log else None
         middleware.insert(0, Middleware(RequestLog, log=log, metrics=metrics))
     extra = [Route("/metrics", scrape, methods=["GET"])] if metrics is not None else []
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for stop in on_stop:
+                await to_thread.run_sync(stop)
+
     return Starlette(
+        lifespan=lifespan,
         middleware=middleware,
         exception_handlers={HTTPException_: _http_error},
         routes=[
@@ -661,6 +674,16 @@ def _count_batches(ledger: Ledger, metrics: Metrics) -> None:
     ledger.on_checkpoint = counted
 
 
+def keeper_child(database_url: str, instance: Instance) -> Child | None:
+    """Where the derived keeper's child process finds this ledger (decision 0039); None
+    for a database only this process can open (SQLite in memory): refreshed in a thread."""
+    if database_url.startswith("sqlite") and (
+        ":memory:" in database_url or database_url.rstrip("/") in {"sqlite:", "sqlite:/"}
+    ):
+        return None
+    return Child(database_url=database_url, origin=instance.ledger.origin)
+
+
 def app_from_env(
     *,
     introspection: bool | None = None,
@@ -690,18 +713,27 @@ def app_from_env(
         )
     if instance.cosigning is not None:
         instance.cosigning.notify()  # catch up: the latest checkpoint may lack cosignatures
+    keeper = None
+    if can_sign:  # a worker that appends keeps the derived caches; readers never write them
+        # Its child process (decision 0039) starts, and catches up, while the map loads.
+        keeper = instance.keeper = DerivedKeeper(
+            instance.ledger, child=keeper_child(settings.database_url, instance)
+        ).attach()
+        if keeper.child is not None:
+            keeper.start(catching_up=True)
     # The claim-state map, built here rather than at the first proof, claim page or append:
     # at a million keys that request waited 17 s and held the interpreter lock long enough
     # to keep /healthz waiting 3.9 s (docs/abuse-runs.md, 2026-12-01, 1,000,000 entries).
     instance.ledger.load_state_map()
     instance.ledger.load_claimant_names()  # the same for the claimant filter's names
-    if can_sign:  # a worker that appends keeps the derived caches; readers never write them
-        keeper = DerivedKeeper(instance.ledger).attach().start()
+    if keeper is not None:
+        if keeper.child is None:  # refreshing in a thread of this process: after the map
+            keeper.start()
         # Caches behind the log (appends by a process that stopped before refreshing, an
         # upgrade) are caught up before the worker serves, up to CATCH_UP_WAIT seconds: a
         # small ledger's claimants and lines are then current from the first request; a
         # large one's catch-up goes on in the background past that.
-        keeper.wait_idle(CATCH_UP_WAIT)
+        keeper.catch_up(CATCH_UP_WAIT)
     server = server or ServerSettings.from_env()
     return create_app(
         instance.ledger,
@@ -717,4 +749,7 @@ def app_from_env(
         threads=server.operation_threads,
         server=server,
         cosigning=instance.cosigning,
+        # the keeper's child ends, and is waited for, before the worker does: none is left
+        # reading a database its server no longer serves (nor holding a connection to it)
+        on_stop=[instance.stop_keeper],
     )

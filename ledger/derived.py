@@ -5,9 +5,11 @@ link and unlink entries: the bridge from stored states to the pure rules of
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from ledger.entries import ClaimantLinked, ClaimantOverride, SignedEntry
 from ledger.entries import Quantity as EntryQuantity
@@ -18,6 +20,7 @@ from ledger.identity import (
 )
 from ledger.identity import (
     Attribution,
+    Clusterer,
     Identities,
     Identity,
     Kind,
@@ -43,7 +46,7 @@ class Derived:
 
     identities: Identities
     lines: list[Line]
-    claims: dict[str, ClaimState]
+    claims: Mapping[str, ClaimLike]
     """The claims they were derived from (not retracted), by id."""
 
 
@@ -213,7 +216,190 @@ def group_resuming(claims: list[LineClaim]) -> list[Line]:
     return lines
 
 
-def claimant_view(identity: Identity, claims: dict[str, ClaimState]) -> ClaimantView:
+@dataclass(frozen=True, kw_only=True)
+class DerivedStep:
+    """What ``Deriver.advance`` changed: identity ids that no longer exist, the identities
+    and lines made or changed (a line never vanishes when claims are appended), and the
+    claims whose identity is new or changed (their ``claim_claimants`` rows)."""
+
+    gone: frozenset[str]
+    identities: tuple[Identity, ...]
+    lines: tuple[Line, ...]
+    moved: frozenset[str] = frozenset()
+    """Claims that are new to an identity or whose identity id changed."""
+
+
+def _bearing(claim: ClaimState) -> bytes:
+    """A digest of what of a claim the derivation reads (its status, position, source,
+    claimant, quote, figures and dates): a change elsewhere (a review) changes nothing
+    derived. The ``repr`` of plain values (no model's), unambiguous and cheap."""
+    who = claim.claimant
+    read = (
+        claim.status == "retracted",
+        claim.seq,
+        claim.source_entry,
+        who.name,
+        who.role,
+        who.affiliation,
+        claim.selector.exact,
+        tuple((str(q.value), q.unit, q.bound, str(q.high), q.text) for q in claim.quantities),
+        claim.made_on,
+        claim.made_on_precision,
+        claim.source_published,
+    )
+    return hashlib.blake2b(repr(read).encode(), digest_size=16).digest()
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+
+class ClaimLike(Protocol):
+    """What the rows of identities and lines read of a claim: its position and claimant."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def claimant(self) -> _Named: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptClaim:
+    """What a ``Deriver`` keeps of a live claim (a ``ClaimState`` weighs ~3 KB): its
+    position, its claimant's name and the digest of what the derivation read of it."""
+
+    seq: int
+    name: str | None
+    bearing: bytes
+
+    @property
+    def claimant(self) -> KeptClaim:
+        """Itself, as a claimant with a ``name`` (what ``ClaimLike`` reads)."""
+        return self
+
+
+def _kept(claim: ClaimState) -> KeptClaim:
+    return KeptClaim(seq=claim.seq, name=claim.claimant.name, bearing=_bearing(claim))
+
+
+class Deriver:
+    """Identities and lines kept as the log grows (decision 0039): ``advance`` takes the
+    claims that changed since ``size`` and changes only what they touch, with exactly the
+    result of ``derive`` from nothing, or says it cannot (None: build a new one).
+
+    Exact when the changes are appended claims (and reviews, which change nothing derived):
+    identities by ``identity.Clusterer``, lines by resuming the ``Grouper`` (a figure's line
+    depends only on the claims before it), which holds while no earlier claim's claimant
+    identity or name changed. A revision or retraction of an earlier claim, a claim whose
+    identity changed, or whatever the clusterer cannot show exact: None."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        """The tree size this reflects."""
+        self.claims: dict[str, KeptClaim] = {}
+        """Live (not retracted) claims by id."""
+        self.retracted: set[str] = set()
+        self.last_seq = -1
+        """The position of the last live claim taken."""
+        self.named: dict[str, tuple[str | None, str | None]] = {}
+        """The claimant identity id and name each live claim was grouped into lines with."""
+        self.clusterer = Clusterer()
+        self.grouper = Grouper()
+        self.spent = False
+
+    @classmethod
+    def build(
+        cls, chunks: Iterable[Iterable[ClaimState]], overrides: Sequence[Override], size: int
+    ) -> Deriver:
+        """A deriver of the claims from nothing (what ``derive`` gives, kept for resuming),
+        read in ``chunks`` in log order: a claim's state is dropped once read, its line
+        view once grouped."""
+        deriver = cls(size)
+        attributions: list[Attribution] = []
+        pending: list[LineClaim | None] = []  # their claimant identity known after clustering
+        nobody = Identities(by_id={}, of_ref={})
+        for chunk in chunks:
+            for claim in chunk:
+                if claim.status == "retracted":
+                    deriver.retracted.add(claim.claim_id)
+                    continue
+                deriver.claims[claim.claim_id] = _kept(claim)
+                deriver.last_seq = claim.seq
+                attributions.append(attribution_of(claim))
+                pending.append(line_claim_of(claim, nobody))
+        change = deriver.clusterer.extend(attributions, overrides)
+        assert change is not None  # nothing earlier to contradict
+        del attributions
+        identities = deriver.clusterer.identities
+        for i, line_claim in enumerate(pending):
+            assert line_claim is not None
+            identity = identities.of(line_claim.claim_id)
+            if identity is not None:
+                line_claim = replace(line_claim, claimant=identity.id, claimant_name=identity.name)
+            deriver.named[line_claim.claim_id] = (line_claim.claimant, line_claim.claimant_name)
+            deriver.grouper.add((line_claim,))
+            pending[i] = None
+        return deriver
+
+    @property
+    def derived(self) -> Derived:
+        """Everything as ``derive`` returns it."""
+        return Derived(
+            identities=self.clusterer.identities,
+            lines=self.grouper.lines(),
+            claims=self.claims,
+        )
+
+    def advance(
+        self, changed: Sequence[ClaimState], overrides: Sequence[Override], size: int
+    ) -> DerivedStep | None:
+        """Take ``changed``, every claim whose state changed since ``size`` (appended ones
+        in log order after the others), and the log's overrides now, to tree ``size``."""
+        if self.spent:
+            return None
+        self.spent = True  # until this step is through
+        new: list[ClaimState] = []
+        for claim in changed:
+            known = self.claims.get(claim.claim_id)
+            if known is not None:
+                if known.bearing != _bearing(claim):
+                    return None
+            elif claim.claim_id in self.retracted:
+                if claim.status != "retracted":
+                    return None
+            else:
+                new.append(claim)
+        new.sort(key=lambda c: c.seq)
+        live = [c for c in new if c.status != "retracted"]
+        if live and live[0].seq < self.last_seq:
+            return None
+        self.retracted.update(c.claim_id for c in new if c.status == "retracted")
+        change = self.clusterer.extend([attribution_of(c) for c in live], overrides)
+        if change is None:
+            return None
+        identities = self.clusterer.identities
+        for claim in live:
+            self.claims[claim.claim_id] = _kept(claim)
+        if live:
+            self.last_seq = live[-1].seq
+        for identity in change.changed:  # an earlier claim's identity or name: regroup
+            for ref in identity.members:
+                before = self.named.get(ref)
+                if before is not None and before != (identity.id, identity.name):
+                    return None
+        added = [line_claim_of(c, identities) for c in live]
+        self.named.update((c.claim_id, (c.claimant, c.claimant_name)) for c in added)
+        self.grouper.add(added)
+        lines = self.grouper.changed_lines()
+        self.size, self.spent = size, False
+        return DerivedStep(
+            gone=change.gone, identities=change.changed, lines=tuple(lines), moved=change.moved
+        )
+
+
+def claimant_view(identity: Identity, claims: Mapping[str, ClaimLike]) -> ClaimantView:
     """An identity with how many claims use each of its names."""
     counts: dict[str, int] = {}
     for ref in identity.members:
@@ -230,7 +416,7 @@ def claimant_view(identity: Identity, claims: dict[str, ClaimState]) -> Claimant
     )
 
 
-def line_view(line: Line, claims: dict[str, ClaimState]) -> LineView:
+def line_view(line: Line, claims: Mapping[str, ClaimLike]) -> LineView:
     """A line with its first claim's position and its number of sources."""
     return LineView(
         id=line.id,

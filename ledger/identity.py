@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -391,18 +392,35 @@ class _Clusters:
     """Union-find over attribution indexes that refuses unions the rules forbid."""
 
     def __init__(self, infos: Sequence[tuple[Attribution, NameKey]]) -> None:
-        self.parent = list(range(len(infos)))
+        self.parent: list[int] = []
         self.clusters: dict[int, _Cluster] = {}
-        for i, (attribution, key) in enumerate(infos):
-            cluster = _Cluster(members=[i], kinds={key.kind})
-            place = affiliation_key(attribution.affiliation)
-            if place:
-                cluster.places.add(place)
-            role = role_label(attribution.role, attribution.affiliation)
-            if role:
-                cluster.heads.add(role.split()[-1])
-            self.clusters[i] = cluster
+        for attribution, key in infos:
+            self.add(attribution, key)
         self.apart: list[tuple[int, int]] = []
+        self.old = 0
+        """Attributions below this index are the ones an incremental step started from
+        (``Clusterer``): ``_merge`` records their clusters' signatures before they change."""
+        self.before: dict[int, tuple[frozenset[Kind], frozenset[str], frozenset[str]]] = {}
+        self.joined_old = False
+        """Whether a merge joined two clusters that both began before ``old``."""
+
+    def add(self, attribution: Attribution, key: NameKey) -> None:
+        """One more attribution, alone in its cluster (the next index)."""
+        i = len(self.parent)
+        self.parent.append(i)
+        cluster = _Cluster(members=[i], kinds={key.kind})
+        place = affiliation_key(attribution.affiliation)
+        if place:
+            cluster.places.add(place)
+        role = role_label(attribution.role, attribution.affiliation)
+        if role:
+            cluster.heads.add(role.split()[-1])
+        self.clusters[i] = cluster
+
+    def signature(self, root: int) -> tuple[frozenset[Kind], frozenset[str], frozenset[str]]:
+        """What the rules compare of a cluster: its kinds, places and role heads."""
+        c = self.clusters[root]
+        return frozenset(c.kinds), frozenset(c.places), frozenset(c.heads)
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -441,6 +459,11 @@ class _Clusters:
         ra, rb = sorted((self.find(a), self.find(b)))
         if ra == rb:
             return True
+        if ra < self.old:
+            if rb < self.old:
+                self.joined_old = True
+            elif ra not in self.before:
+                self.before[ra] = self.signature(ra)
         self.parent[rb] = ra
         merged, gone = self.clusters[ra], self.clusters.pop(rb)
         if len(gone.members) > len(merged.members):  # the smaller list moves: n log n
@@ -483,7 +506,7 @@ def cluster(attributions: Sequence[Attribution], overrides: Iterable[Override] =
 
 
 def _verdicts(
-    overrides: Iterable[Override], index: dict[str, int]
+    overrides: Iterable[Override], index: Mapping[str, int]
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     last: dict[frozenset[int], tuple[int, Verdict, int, int]] = {}
     for order, override in enumerate(overrides):
@@ -600,3 +623,213 @@ def _identity(members: Sequence[tuple[Attribution, NameKey]]) -> Identity:
         affiliations=tuple(places),
         members=tuple(a.ref for a, _ in members),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Clustering kept up to date as the log grows (decision 0039)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentityChange:
+    """What one ``Clusterer.extend`` changed: identity ids that no longer exist, and the
+    identities made or changed (every other identity is the same object as before)."""
+
+    gone: frozenset[str]
+    changed: tuple[Identity, ...]
+    moved: frozenset[str] = frozenset()
+    """The attributions that are new or whose identity id changed (the others of a changed
+    identity stay where they were)."""
+
+
+class Clusterer:
+    """``cluster`` kept up to date as attributions are appended to the log: after
+    ``extend``, ``identities`` are exactly what ``cluster`` of every attribution so far
+    gives, and an append costs in proportion to it and to the identities it touches.
+
+    ``cluster`` runs three phases in order: keys (1), rules inside one source (2), links
+    (3). The state after (1) (``keys``) and after (2) (``sources``) is kept. New
+    attributions come last in log order, so from nothing their key joins come after the
+    old ones', then the old in-source joins run, then theirs. ``extend`` runs their key
+    joins on ``keys``; when every cluster they touched already existed alone (no two old
+    clusters joined) and, if an in-source rule compared it, kept its kinds, places and role
+    heads, the old in-source joins would decide the same (each compares two clusters by exactly those, and by unlinks
+    between old attributions), so it makes the same joins on ``sources``, then the new
+    attributions' in-source joins; links are few and replayed over ``sources`` each time.
+    Anything it cannot show exact returns None and leaves the clusterer spent (``spent``):
+    new attributions in a source that already has some (the in-source rules of the old
+    ones would see them), an unlink that appeared or went, two old clusters joined, or a
+    cluster whose signature changed that an in-source rule had compared (``compared``).
+    The caller then clusters from nothing."""
+
+    def __init__(self) -> None:
+        self.infos: list[tuple[Attribution, NameKey]] = []
+        self.index: dict[str, int] = {}
+        self.keys = _Clusters([])
+        self.sources = _Clusters([])
+        self.heads: dict[str, list[int]] = {}
+        self.by_source: dict[str, list[int]] = {}
+        self.apart: frozenset[frozenset[str]] = frozenset()
+        self.linked: set[int] = set()
+        """Attributions whose cluster a link touched at the last step (replayed each time)."""
+        self.compared: set[int] = set()
+        """Key clusters (by root) that an in-source rule compared with another: only their
+        kinds, places and role heads decide anything after the key phase, so only theirs
+        must not change (a cluster first meets others in the in-source phase alone, by one of
+        its own attributions)."""
+        self.identities = Identities(by_id={}, of_ref={})
+        self.spent = False
+
+    def extend(
+        self, attributions: Sequence[Attribution], overrides: Sequence[Override]
+    ) -> IdentityChange | None:
+        """Add ``attributions`` (after every one so far, in log order) with the log's
+        overrides now (in log order); None when the result could not be shown exact."""
+        if self.spent:
+            return None
+        start = len(self.infos)
+        new: list[tuple[Attribution, NameKey]] = []
+        for attribution in attributions:
+            key = name_key(attribution.name, attribution.kind) if attribution.name else None
+            if key is not None:
+                new.append((attribution, key))
+        if start and any(a.source in self.by_source or a.ref in self.index for a, _ in new):
+            return None
+        infos = self.infos
+        added = {a.ref: start + j for j, (a, _) in enumerate(new)}
+        links, apart = _verdicts(overrides, ChainMap(added, self.index))  # no copy: O(new)
+
+        def ref(i: int) -> str:
+            return infos[i][0].ref if i < start else new[i - start][0].ref
+
+        apart_refs = frozenset(frozenset((ref(a), ref(b))) for a, b in apart)
+        if start and apart_refs != self.apart:
+            return None
+        self.index.update(added)
+        self.apart = apart_refs
+        for j, (attribution, key) in enumerate(new):
+            infos.append((attribution, key))
+            self.keys.add(attribution, key)
+            self.sources.add(attribution, key)
+            self.by_source.setdefault(attribution.source, []).append(start + j)
+        self.keys.apart = self.sources.apart = apart
+        self.keys.old, self.keys.before, self.keys.joined_old = start, {}, False
+        _match_keys_from(infos, self.keys, self.heads, start)
+        before = self.keys.before
+        if self.keys.joined_old or any(
+            r in self.compared and self.keys.signature(r) != s for r, s in before.items()
+        ):
+            self.spent = True
+            return None
+        for i in range(start, len(infos)):  # the same key joins, after the old in-source ones
+            root = self.keys.find(i)
+            if root != i:
+                self.sources._merge(root, i)
+        compared = _match_in_source_from(infos, self.sources, self.by_source, start)
+        self.compared.update(self.keys.find(i) for i in compared)
+        return self._relink(links, apart, range(start, len(infos)))
+
+    def _relink(
+        self, links: list[tuple[int, int]], apart: list[tuple[int, int]], new: range
+    ) -> IdentityChange:
+        """Links over the in-source clusters, and the identities of the clusters that the
+        new attributions or any link (now or at the last step) touched."""
+        sources = self.sources
+        parent: dict[int, int] = {}
+
+        def final(x: int) -> int:
+            r = sources.find(x)
+            while r in parent:
+                r = parent[r]
+            return r
+
+        for a, b in links:
+            ra, rb = final(a), final(b)
+            if ra == rb or any({final(x), final(y)} == {ra, rb} for x, y in apart):
+                continue
+            parent[max(ra, rb)] = min(ra, rb)
+        linked = {x for pair in links for x in pair}
+        touched = {final(i) for i in new} | {final(x) for x in linked | self.linked}
+        self.linked = linked
+        parts: dict[int, list[int]] = {}
+        for r in parent:
+            parts.setdefault(final(r), []).append(r)
+        infos, old = self.infos, self.identities
+        gone: set[str] = set()
+        built: dict[int, Identity] = {}
+        work = list(touched)
+        while work:
+            root = work.pop()
+            if root in built:
+                continue
+            members = sorted(
+                m for r in (root, *parts.get(root, ())) for m in sources.clusters[r].members
+            )
+            identity = _identity([infos[m] for m in members])
+            built[root] = identity
+            for m in members:
+                was = old.of_ref.get(infos[m][0].ref)
+                if was is not None and was not in gone:
+                    gone.add(was)  # every member of an identity that changed is rebuilt
+                    work += (final(self.index[ref]) for ref in old.by_id[was].members)
+        moved = frozenset(
+            ref
+            for identity in built.values()
+            for ref in identity.members
+            if old.of_ref.get(ref) != identity.id
+        )
+        for was in gone:
+            del old.by_id[was]
+        for identity in built.values():
+            old.by_id[identity.id] = identity
+            for ref in moved.intersection(identity.members):
+                old.of_ref[ref] = identity.id
+        return IdentityChange(
+            gone=frozenset(gone - old.by_id.keys()), changed=tuple(built.values()), moved=moved
+        )
+
+
+def _match_keys_from(
+    infos: Sequence[tuple[Attribution, NameKey]],
+    clusters: _Clusters,
+    heads: dict[str, list[int]],
+    start: int,
+) -> None:
+    """``_match_keys`` of the attributions from ``start`` on, with the candidates under
+    each key (``heads``) the earlier ones left."""
+    for i in range(start, len(infos)):
+        attribution, key = infos[i]
+        scope = f"{attribution.source}\0" if key.scoped else ""
+        for k in key.keys:
+            candidates = heads.setdefault(f"{key.kind}\0{scope}{k}", [])
+            for c in candidates:
+                if clusters.union(c, i):
+                    break
+            if not any(clusters.find(c) == clusters.find(i) for c in candidates):
+                candidates.append(i)
+
+
+def _match_in_source_from(
+    infos: Sequence[tuple[Attribution, NameKey]],
+    clusters: _Clusters,
+    by_source: dict[str, list[int]],
+    start: int,
+) -> list[int]:
+    """``_match_in_source`` of the attributions from ``start`` on (their sources hold no
+    earlier attribution); the attributions whose clusters it compared."""
+    compared: list[int] = []
+    for i in range(start, len(infos)):
+        attribution, key = infos[i]
+        if key.short is None:
+            continue
+        short, peers = key.short, by_source[attribution.source]
+        if key.kind == "person":
+            targets = _firsts(infos, peers, _ends_with, short)
+            if len(targets) == 1:
+                compared += (targets[0], i)
+                clusters.union(targets[0], i, heads=True)
+        elif key.kind == "organization":
+            targets = _firsts(infos, peers, _abbreviates, short)
+            if len(targets) == 1:
+                compared += (targets[0], i)
+                clusters.union(targets[0], i)
+    return compared

@@ -18,6 +18,7 @@ from ledger.entries import SignedEntry
 from ledger.errors import Duplicate, SigningKeyError, SigningNotConfigured
 from ledger.extract.model import Extractor
 from ledger.extract.registry import default_name, load_extractor
+from ledger.keeper import DerivedKeeper
 from ledger.private import private_directory
 from ledger.rules import KeyState
 from ledger.service import Ledger
@@ -171,6 +172,9 @@ class Instance:
     signers: Signers = field(init=False)
     cosigning: CosigningWorker | None = None
     """Asks the configured witnesses to cosign each new checkpoint (None: no witnesses)."""
+    keeper: DerivedKeeper | None = None
+    """Keeps the derived caches after appends (an API worker's; None: none); stopped, its
+    child process ended and waited for, when the instance closes."""
 
     def __post_init__(self) -> None:
         self.signers = Signers(self.settings, self.ledger)
@@ -233,12 +237,20 @@ class Instance:
         """Close the store. With witnesses, first give requests still pending up to one
         request timeout to finish: a one-shot command asks in the background while it
         works and waits this long at the end; what is left is asked after the next append
-        (or by ``claims-ledger witness ask``)."""
+        (or by ``claims-ledger witness ask``). A keeper is stopped first: no child of it
+        holds a connection once this returns."""
+        self.stop_keeper()
         if self.cosigning is not None:
             self.cosigning.wait_idle(self.cosigning.settings.timeout)
             self.cosigning.stop()
             self.cosigning = None
         self.ledger.store.close()
+
+    def stop_keeper(self) -> None:
+        """Stop the derived keeper, if any, and wait for its child process to end."""
+        keeper, self.keeper = self.keeper, None
+        if keeper is not None:
+            keeper.stop()
 
 
 def open_instance(

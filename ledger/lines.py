@@ -1173,6 +1173,13 @@ class Grouper:
     def lines(self) -> list[Line]:
         """The lines so far (immutable: adding more claims later does not change them; a line
         no figure joined since the last call is the same object)."""
+        self.changed_lines()
+        return list(self._built)
+
+    def changed_lines(self) -> list[Line]:
+        """The lines a figure joined or began since the last call of this or ``lines``, in
+        the order of their first figure (what a refresh rewrites, decision 0039)."""
+        changed: list[Line] = []
         for i in sorted(self._changed):
             grown = self._lines[i]
             line = Line(
@@ -1185,8 +1192,9 @@ class Grouper:
                 self._built[i] = line
             else:
                 self._built.append(line)
+            changed.append(line)
         self._changed.clear()
-        return list(self._built)
+        return changed
 
     def _add(self, claim: LineClaim) -> None:
         self.claims += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -107,7 +108,7 @@ def check_count_limit(limit: int) -> None:
 
 
 if TYPE_CHECKING:  # identities and lines (ledger.derived) load when first asked for
-    from ledger.derived import ClaimantView, LineFilter, LineView
+    from ledger.derived import ClaimantView, Deriver, LineFilter, LineView
     from ledger.store.derived import DerivedStatus
 
 
@@ -155,6 +156,12 @@ class Ledger:
         self.on_checkpoint: Callable[[], None] | None = None
         """Called after each append batch commits (outside its transaction and lock): the
         witnesses' worker hook (``ledger.cosigning``). Must not block."""
+        self.derived_waiter: Callable[[], None] | None = None
+        """Set by a ``DerivedKeeper``: what ``keep_derived`` calls instead of refreshing in
+        the calling thread (ask the keeper, and wait a few seconds for it)."""
+        self._deriving = threading.Lock()
+        self._deriver: Deriver | None = None
+        """Identities and lines as this ledger last derived them (``refresh_derived``)."""
         self.derived_behind = False
         """Whether this ledger appended since it last brought the derived caches up to the
         log: the appending process keeps them (``keep_derived``, decision 0027)."""
@@ -512,33 +519,53 @@ class Ledger:
 
     # Claimant identities and claim lines ----------------------------------------------
 
-    def refresh_derived(self) -> int:
+    def refresh_derived(self, *, wait: bool = True) -> int | None:
         """Bring identities and lines up to the log (the writer's job: readers never write
-        them, decision 0027); the tree size they reflect after.
+        them, decision 0027); the tree size they reflect after. One process at a time
+        (``refresh_lock``): with ``wait`` False, None at once if another is at it.
 
         The derivation reads one snapshot, outside the append lock; then, under the lock,
         only the rows that changed are written, unless a refresh of a later size got there
-        first."""
+        first. A ledger keeps what it derived (``derived.Deriver``, decision 0039): the next
+        refresh reads only the claims changed since, and reads and writes only the rows of
+        the identities and lines they touch; from nothing the first time, or when a step
+        cannot be shown exact."""
         from ledger import derived
         from ledger.store import derived as derived_store
 
-        with self.store.reader() as txn:
-            size = txn.head().size
-            was = derived_store.derived_size(txn)
-            if was == size:
-                return size
-            overrides = [derived.override_of(e) for e in override_entries(txn)]
-            found = derived.derive(txn.all_claims(), overrides)
-            stored = derived_store.stored_rows(txn) if was is not None else None
-        rows = derived_store.keyed(derived_store.derived_rows(found))
-        plan = derived_store.plan_write(rows, stored)
-        with self.store.writer() as txn:
-            now = derived_store.derived_size(txn)
-            if now is not None and now >= size:
-                return now
-            if now != was:  # another refresh wrote since the snapshot: replace every row
-                plan = derived_store.plan_write(rows, None)
-            derived_store.write_derived(txn, plan, size)
+        with self._deriving, derived_store.refresh_lock(self.store, wait=wait) as held:
+            if not held:
+                return None
+            deriver, self._deriver = self._deriver, None  # kept again once written
+            with self.store.reader() as txn:
+                size = txn.head().size
+                was = derived_store.derived_size(txn)
+                if was == size:
+                    self._deriver = deriver
+                    return size
+                overrides = [derived.override_of(e) for e in override_entries(txn)]
+                step = None
+                if deriver is not None and was is not None and deriver.size <= was:
+                    changed = txn.claims_changed_since(deriver.size)
+                    step = deriver.advance(changed, overrides, size)
+                if deriver is not None and step is not None:
+                    plan = derived_store.plan_step(txn, deriver, step)
+                else:
+                    deriver = derived.Deriver.build(txn.claim_chunks(), overrides, size)
+                    if was is None:
+                        plan = derived_store.plan_whole(deriver.derived)
+                    else:
+                        rows = derived_store.keyed(derived_store.derived_rows(deriver.derived))
+                        plan = derived_store.plan_write(rows, derived_store.stored_rows(txn))
+            with self.store.writer() as txn:
+                now = derived_store.derived_size(txn)
+                if now is not None and now >= size:
+                    self._deriver = deriver
+                    return now
+                if now != was:  # another refresh wrote since the snapshot: replace every row
+                    plan = derived_store.plan_whole(deriver.derived)
+                derived_store.write_derived(txn, plan, size)
+            self._deriver = deriver
         return size
 
     def keep_derived(self) -> int | None:
@@ -546,6 +573,9 @@ class Ledger:
         what the appending process calls at the end of a command, after a burst of
         mutations (``ledger.keeper``) and before its own reads of identities and lines."""
         if not self.derived_behind:
+            return None
+        if self.derived_waiter is not None:  # a keeper refreshes for this ledger
+            self.derived_waiter()
             return None
         self.derived_behind = False  # an append committing meanwhile sets it again
         try:

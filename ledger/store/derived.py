@@ -4,8 +4,12 @@ changed are deleted and inserted, never updated), and the reads that serve them.
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -15,6 +19,8 @@ from ledger.derived import (
     RULES,
     ClaimantView,
     Derived,
+    DerivedStep,
+    Deriver,
     LineFilter,
     LineView,
     NameUse,
@@ -23,9 +29,9 @@ from ledger.derived import (
     line_view,
     romanized_name,
 )
-from ledger.identity import Kind, RoleSpan
+from ledger.identity import Identities, Kind, RoleSpan
 from ledger.lines import Point, unit_head
-from ledger.store.sql import Txn, _as_bytes, call_bound
+from ledger.store.sql import Store, Txn, _as_bytes, call_bound
 from ledger.store.tables import (
     RARE_KINDS,
     ClaimIdentityRow,
@@ -45,6 +51,63 @@ lines_t = LineRow.__table__  # type: ignore[attr-defined]
 points_t = LinePointRow.__table__  # type: ignore[attr-defined]
 state_t = DerivedStateRow.__table__  # type: ignore[attr-defined]
 _STATE = "identities-and-lines"
+
+
+_REFRESH_LOCK = "39, hashtext(current_schema())"
+"""PostgreSQL advisory lock of the derived caches' refresh (decision 0039), one per schema
+(advisory locks are per database): the arguments of ``pg_advisory_lock(int, int)``."""
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+_LOCAL_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def refresh_lock(store: Store, *, wait: bool = True) -> Iterator[bool]:
+    """Held while one process brings the derived caches up to the log, so that the workers
+    of a serve catch up one at a time (decision 0039); yields False, holding nothing, when
+    ``wait`` is False and another process holds it. A database-level lock: PostgreSQL's
+    session advisory lock on a connection of its own; for a SQLite file, an exclusive
+    ``flock`` of a file beside it (SQLite serves one host); in memory, a lock of this
+    process. Released when its holder ends, however it ends."""
+    engine = store.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if wait:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_REFRESH_LOCK})")
+                got = True
+            else:
+                got = bool(
+                    conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_REFRESH_LOCK})").scalar()
+                )
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_REFRESH_LOCK})")
+                    conn.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        with _LOCAL_LOCKS_GUARD:
+            local = _LOCAL_LOCKS.setdefault(str(id(engine)), threading.Lock())
+        got = local.acquire(blocking=wait)
+        try:
+            yield got
+        finally:
+            if got:
+                local.release()
+        return
+    with open(f"{path}-derived.lock", "a+b") as handle:
+        os.chmod(handle.name, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def override_entries(txn: Txn) -> list[tuple[int, bytes]]:
@@ -130,6 +193,12 @@ class DerivedWrite:
         return sum(map(len, self.gone.values())) + sum(map(len, self.added.values()))
 
 
+def plan_whole(found: Derived) -> DerivedWrite:
+    """A replacement of every row by the rows ``found`` implies (no stored rows to diff
+    against: the rows are built once, not keyed and copied)."""
+    return DerivedWrite(whole=True, gone={t: [] for t in _ORDER}, added=derived_rows(found))
+
+
 def plan_write(found: Rows, stored: Rows | None) -> DerivedWrite:
     """The write that turns ``stored`` (what the tables hold, if known) into ``found``;
     with ``stored`` None, a replacement of every row."""
@@ -206,6 +275,65 @@ def derived_rows(found: Derived) -> dict[Any, list[dict[str, Any]]]:
         lines_t: [_line_row(v) for v in lines],
         points_t: [row for v in lines for row in _point_rows(v)],
     }
+
+
+def plan_step(txn: Txn, deriver: Deriver, step: DerivedStep) -> DerivedWrite:
+    """The write of one ``Deriver.advance`` step: the rows of the identities and lines it
+    made or changed and of the claims whose identity is new or changed, against the stored
+    rows under the same keys, and under the keys the stored tables give those claims (an
+    identity they joined is gone), read by key: proportional to the step, not to the
+    tables."""
+    current = deriver.clusterer.identities
+    claims = deriver.claims
+    seqs = sorted(claims[ref].seq for ref in step.moved)
+    stored_ids = {
+        row.identity_id
+        for chunk in _chunks(seqs)
+        for row in txn.conn.execute(
+            select(claim_identity_t.c.identity_id).where(claim_identity_t.c.seq.in_(chunk))
+        )
+    }
+    ids = sorted(stored_ids | step.gone | {i.id for i in step.identities})
+    identities = {i.id: i for i in step.identities}
+    for identity_id in ids:  # kept as they are, unless the log says otherwise
+        if identity_id not in identities and identity_id in current.by_id:
+            identities[identity_id] = current.by_id[identity_id]
+    found = Derived(identities=Identities(by_id=identities, of_ref={}), lines=[], claims=claims)
+    rows = derived_rows(found)
+    rows[claim_identity_t] = [  # a changed identity's other claims stay where they were
+        {"seq": claims[ref].seq, "claim_id": ref, "identity_id": current.of_ref[ref]}
+        for ref in sorted(step.moved)
+    ]
+    lines = [line_view(line, claims) for line in step.lines]
+    rows[lines_t] = [_line_row(v) for v in lines]
+    rows[points_t] = [row for v in lines for row in _point_rows(v)]
+    line_ids = sorted(line.id for line in step.lines)
+    member_seqs = sorted({r["seq"] for r in rows[claim_identity_t]} | set(seqs))
+    stored: Rows = {
+        identities_t: _stored_where(txn, identities_t, identities_t.c.id, ids),
+        names_t: _stored_where(txn, names_t, names_t.c.identity_id, ids),
+        roles_t: _stored_where(txn, roles_t, roles_t.c.identity_id, ids),
+        claim_identity_t: _stored_where(txn, claim_identity_t, claim_identity_t.c.seq, member_seqs),
+        lines_t: _stored_where(txn, lines_t, lines_t.c.id, line_ids),
+        points_t: _stored_where(txn, points_t, points_t.c.line_id, line_ids),
+    }
+    return plan_write(keyed(rows), stored)
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def _stored_where(txn: Txn, table: Any, column: Any, values: Sequence[Any]) -> dict[Any, Any]:
+    """The stored rows of ``table`` whose ``column`` is one of ``values``, keyed as
+    ``stored_rows``."""
+    names = [c.name for c in table.columns]
+    key = [c.name for c in table.primary_key.columns]
+    out = {}
+    for chunk in _chunks(values):
+        for row in txn.conn.execute(select(table).where(column.in_(chunk))):
+            out[tuple(row._mapping[k] for k in key)] = tuple(row._mapping[n] for n in names)
+    return out
 
 
 def derived_differences(txn: Txn, found: Derived) -> list[str]:

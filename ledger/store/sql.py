@@ -1403,6 +1403,32 @@ class Txn:
             query = query.limit(limit)
         return [_claim_state(row) for row in self.conn.execute(query)]
 
+    def claim_chunks(self, chunk: int = 20_000) -> Iterator[list[ClaimState]]:
+        """Every claim in log order, ``chunk`` at a time (by position: each a range of the
+        primary key), so that a reader of all of them need not hold them all."""
+        after = -1
+        while True:
+            query = select(claims_t).where(claims_t.c.seq > after).order_by(claims_t.c.seq)
+            found = [_claim_state(row) for row in self.conn.execute(query.limit(chunk))]
+            if not found:
+                return
+            yield found
+            after = found[-1].seq
+
+    def claims_changed_since(self, size: int) -> list[ClaimState]:
+        """The claims whose state differs from the one at tree ``size``, in log order: the
+        ones extracted since (by position) and the earlier ones revised, retracted or
+        reviewed since (their replaced states in ``claim_versions``, by ``to_seq``)."""
+        touched = select(versions_t.c.seq).where(versions_t.c.to_seq >= size)
+        earlier = sorted({seq for (seq,) in self.conn.execute(touched) if seq < size})
+        out = []
+        for start in range(0, len(earlier), 500):
+            query = select(claims_t).where(claims_t.c.seq.in_(earlier[start : start + 500]))
+            out += [_claim_state(row) for row in self.conn.execute(query)]
+        out.sort(key=lambda c: c.seq)
+        query = select(claims_t).where(claims_t.c.seq >= size).order_by(claims_t.c.seq)
+        return out + [_claim_state(row) for row in self.conn.execute(query)]
+
 
 _snapshot: ContextVar[tuple[Store, Txn] | None] = ContextVar("ledger_snapshot", default=None)
 """The read transaction ``Store.snapshot`` holds open, and its store."""
@@ -1421,9 +1447,10 @@ class Store:
         by the transactions that use it (``Txn._names_holding``, decision 0046)."""
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """The store at ``url``, its schema upgraded; ``Unavailable`` (one line naming the
-        server and the fix) when the database cannot be reached."""
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """The store at ``url``, its schema upgraded (unless ``upgrade`` is False: a process
+        whose parent opened it); ``Unavailable`` (one line naming the server and the fix)
+        when the database cannot be reached."""
         try:
             store = cls(make_engine(url))
         except OSError as exc:  # SQLite: the database file's folder cannot be made
@@ -1432,7 +1459,8 @@ class Store:
                 "LEDGER_HOME or LEDGER_DATABASE_URL to a folder you can write"
             ) from exc
         try:
-            migrate(store.engine)
+            if upgrade:
+                migrate(store.engine)
         except OperationalError as exc:
             store.close()
             at = store.engine.url
