@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ _STATE = "identities-and-lines"
 _REFRESH_LOCK = "39, hashtext(current_schema())"
 """PostgreSQL advisory lock of the derived caches' refresh (decision 0039), one per schema
 (advisory locks are per database): the arguments of ``pg_advisory_lock(int, int)``."""
+_RETRY_FIRST, _RETRY_MAX = 0.01, 0.25
+"""Seconds between a waiting process's tries of the PostgreSQL lock: doubling, at most."""
 _LOCAL_LOCKS: dict[str, threading.Lock] = {}
 _LOCAL_LOCKS_GUARD = threading.Lock()
 
@@ -65,26 +68,36 @@ def refresh_lock(store: Store, *, wait: bool = True) -> Iterator[bool]:
     """Held while one process brings the derived caches up to the log, so that the workers
     of a serve catch up one at a time (decision 0039); yields False, holding nothing, when
     ``wait`` is False and another process holds it. A database-level lock: PostgreSQL's
-    session advisory lock on a connection of its own; for a SQLite file, an exclusive
+    transaction advisory lock, in a transaction of its own left open meanwhile; for a SQLite file, an exclusive
     ``flock`` of a file beside it (SQLite serves one host); in memory, a lock of this
     process. Released when its holder ends, however it ends."""
     engine = store.engine
     if engine.dialect.name == "postgresql":
+        # A transaction's lock, held by a transaction left open on a connection of its own
+        # while the refresh runs, and ended with it: behind PgBouncer's transaction pooling
+        # the server connection stays with an open transaction, whereas a session lock
+        # would stay with a server connection handed to other clients after a commit (and
+        # its unlock could reach another one, leaving the lock held for ever). A process
+        # waiting for it tries again in a new transaction after a pause rather than block
+        # in one, so waiters hold no server connection: the holder needs a second one for
+        # its reads and writes (a pool of 3 and 6 waiters blocked in the server starved it).
         with engine.connect() as conn:
-            if wait:
-                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_REFRESH_LOCK})")
-                got = True
-            else:
+            pause = _RETRY_FIRST
+            while True:
                 got = bool(
-                    conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_REFRESH_LOCK})").scalar()
+                    conn.exec_driver_sql(
+                        f"SELECT pg_try_advisory_xact_lock({_REFRESH_LOCK})"
+                    ).scalar()
                 )
-            conn.commit()
+                if got or not wait:
+                    break
+                conn.rollback()
+                time.sleep(pause)
+                pause = min(pause * 2, _RETRY_MAX)
             try:
                 yield got
             finally:
-                if got:
-                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_REFRESH_LOCK})")
-                    conn.commit()
+                conn.rollback()
         return
     path = engine.url.database
     if not path or path == ":memory:":
