@@ -171,10 +171,13 @@ class DerivedKeeper:
         wait ends soon after the other's catch-up does. False on timeout (the catch-up
         goes on in the background). ``timeout`` counts from when the child is ready
         (``CHILD_START_WAIT`` at most): its start is a fixed cost, not the catch-up's.
-        Then the child's CPU priority is lowered (``CHILD_NICE``): the worker serves."""
+        Then the child's CPU priority is lowered (``CHILD_NICE``): the worker serves. True
+        at once when the caches already reflect the whole log (the usual start)."""
         self._hurry.set()
         self._nudge.set()  # a try put off by ``retry`` seconds is made now
         try:
+            if self.ledger.derived_status().current:
+                return True  # nothing to catch up: the child's start (its imports) not waited for
             self._ready.wait(CHILD_START_WAIT)
             return self.wait_idle(timeout)
         finally:

@@ -186,6 +186,25 @@ def test_a_starting_workers_child_runs_at_its_priority_until_the_catch_up_wait_e
         keeper.stop()
 
 
+def test_a_starting_worker_whose_caches_are_current_serves_without_waiting_for_its_child(
+    instance: Instance, db_url: str
+) -> None:
+    """Nothing to catch up (the usual start: the last writer refreshed before it stopped):
+    ``catch_up`` returns at once, before the child has even finished importing, so a serve
+    starts as fast as it did with the keeper in a thread."""
+    child = keeper_child(db_url, instance)
+    assert child is not None
+    ingest(instance, range(2))
+    instance.ledger.refresh_derived()
+    assert instance.ledger.derived_status().current
+    keeper = DerivedKeeper(instance.ledger, child=child).attach().start(catching_up=True)
+    try:
+        assert keeper.catch_up(60)
+        assert not keeper._ready.is_set()  # the child's start (~1 s of imports) not waited for
+    finally:
+        keeper.stop()
+
+
 def _nice(pid: int) -> int:
     return os.getpriority(os.PRIO_PROCESS, pid)
 
