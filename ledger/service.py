@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -876,16 +876,7 @@ class Ledger:
             Provenance(
                 claim_id=claim_id,
                 checkpoint=checkpoint,
-                links=[
-                    ProvenanceLink(
-                        role=_ROLE_OF_KIND[entry.kind],
-                        entry=entry,
-                        key=keys.get(entry.body.signer),
-                        signature_valid=self._signature_valid(entry, keys.get(entry.body.signer)),
-                        proof=proofs[entry.seq],
-                    )
-                    for entry in chain
-                ],
+                links=[self._link(entry, keys.get(entry.body.signer), proofs) for entry in chain],
                 state=state,
             )
             for claim_id, chain, state in zip(claim_ids, chains, states, strict=True)
@@ -942,20 +933,23 @@ class Ledger:
         proofs = dict(zip(seqs, inclusion_proofs(seqs, size, nodes), strict=True))
         return [
             Page(
-                [
-                    ProvenanceLink(
-                        role=_ROLE_OF_KIND[entry.kind],
-                        entry=entry,
-                        key=keys.get(entry.body.signer),
-                        signature_valid=self._signature_valid(entry, keys.get(entry.body.signer)),
-                        proof=proofs[entry.seq],
-                    )
-                    for entry in page.items
-                ],
+                [self._link(entry, keys.get(entry.body.signer), proofs) for entry in page.items],
                 page.more,
             )
             for page in pages
         ]
+
+    def _link(
+        self, entry: SignedEntry, key: KeyState | None, proofs: Mapping[int, InclusionProof]
+    ) -> ProvenanceLink:
+        """One link of a claim's chain: its role, signer key, signature verdict and proof."""
+        return ProvenanceLink(
+            role=_ROLE_OF_KIND[entry.kind],
+            entry=entry,
+            key=key,
+            signature_valid=self._signature_valid(entry, key),
+            proof=proofs[entry.seq],
+        )
 
     def state_proof(
         self, *, claim_id: str | None = None, source: str | None = None, size: int | None = None
