@@ -1709,16 +1709,25 @@ class Store:
     def add_location(self, location: str, sha256: str, when: str) -> bool:
         """Record that the source ``sha256`` was read from ``location``; False if that
         was already recorded (the first time is kept)."""
-        row = {"location": location, "sha256": sha256, "recorded_at": when}
         found = (locations_t.c.location == location) & (locations_t.c.sha256 == sha256)
+        # One statement that writes: a read then a write in one SQLite transaction fails at
+        # once ("database is locked", no busy wait) when another process commits in between
+        # (a serve's keeper or cosigner beside a CLI ingest); a first statement that writes
+        # waits for the lock like any append.
+        missing = select(literal(location, Text), literal(sha256, Text), literal(when, Text)).where(
+            ~select(locations_t.c.sha256).where(found).exists()
+        )
+        statement = (
+            insert(locations_t)
+            .from_select(["location", "sha256", "recorded_at"], missing)
+            .returning(locations_t.c.sha256)
+        )
         try:
             with self.engine.begin() as conn:
-                if conn.execute(select(locations_t.c.sha256).where(found)).first() is not None:
-                    return False
-                conn.execute(insert(locations_t), row)
+                added = conn.execute(statement).first() is not None
         except SAIntegrityError:
             return False  # recorded by a concurrent ingest of the same file
-        return True
+        return added
 
     def sources_with_uri(self, uri: str) -> list[str]:
         """The sources whose signed entry names ``uri`` (indexed), oldest first."""
