@@ -19,6 +19,7 @@ import resource
 import secrets
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -204,12 +205,22 @@ def abused(served_abused: Abused) -> Abused:
 
 
 def state(abused: Abused) -> tuple[int, str]:
-    """The head size (/healthz) and the signed checkpoint note (/checkpoint)."""
-    health = abused.http.get(f"{abused.url}/healthz", timeout=10)
-    assert health.status_code == 200, health.text
+    """The head size (/healthz) and the signed checkpoint note (/checkpoint).
+
+    /healthz shows another worker's or process's append within a second and a probe
+    (``api.app.HeadWatch``), so it is read until it agrees with the note's size (or 5 s
+    pass): a write by an earlier test then never looks like one made in the block."""
     note = abused.http.get(f"{abused.url}/checkpoint", timeout=10)
     assert note.status_code == 200, note.text
-    return int(health.json()["entries"]), note.text
+    in_note = int(note.text.splitlines()[1])
+    deadline = time.monotonic() + 5
+    while True:
+        health = abused.http.get(f"{abused.url}/healthz", timeout=10)
+        assert health.status_code == 200, health.text
+        entries = int(health.json()["entries"])
+        if entries == in_note or time.monotonic() > deadline:
+            return entries, note.text
+        time.sleep(0.1)
 
 
 def assert_alive(abused: Abused) -> None:
