@@ -542,7 +542,7 @@ class Pages:
         """The links the page shows, proven in the latest checkpoint: the source's
         registration and the extraction, then the changes among the events shown."""
         head = self.ledger.provenance_heads([claim.claim_id])[0]
-        upto = head.checkpoint.size - 1
+        upto = head.links_upto(claim)
         wanted = [Wanted(claim, upto, window, with_source=True)]
         shown = self.ledger.provenance_links(head.checkpoint, wanted)[0].items
         if len(shown) < 2 or shown[1].entry.hash.hex() != claim.claim_id:

@@ -528,7 +528,7 @@ class Provenance:
     ) -> ProvenanceLinkConnection:
         window = event_window(first=first, after=after, last=last, before=before)
         checkpoint = self.head.checkpoint
-        wanted = Wanted(self.claim, checkpoint.size - 1, window, with_source=True)
+        wanted = Wanted(self.claim, self.head.links_upto(self.claim), window, with_source=True)
         page = await info.context.load().links.load((checkpoint, wanted))
         ledger, head, claim = info.context.ledger, self.head, self.claim
         return ProvenanceLinkConnection.of(

@@ -909,8 +909,7 @@ class Ledger:
         counters when the checkpoint's map holds the claim's head (its state is the one the
         checkpoint proves); else, for an earlier checkpoint or a claim read as of an
         earlier size, a count of its index entries up to the checkpoint."""
-        state = head.state
-        if state is not None and state.value is not None and state.value.hex() == claim.head:
+        if head.proves(claim):
             return 1 + event_count(claim)
         upto = head.checkpoint.size - 1
         with self.store.reader() as txn:
@@ -1137,6 +1136,19 @@ class ProvenanceHead:
     claim_id: str
     checkpoint: StoredCheckpoint
     state: StateProofResult | None
+
+    def proves(self, claim: ClaimState) -> bool:
+        """Whether the checkpoint's claim-state map holds ``claim``'s head: then nothing about
+        the claim lies between its head and the checkpoint, and its own counters count its
+        chain there."""
+        state = self.state
+        return state is not None and state.value is not None and state.value.hex() == claim.head
+
+    def links_upto(self, claim: ClaimState) -> int:
+        """The last log position ``claim``'s chain in this checkpoint may reach: the claim's
+        head when the checkpoint proves it (a page then needs no walk for a claim nothing
+        is about: ``ledger.claim_events``), else the checkpoint's last leaf."""
+        return claim.head_seq if self.proves(claim) else self.checkpoint.size - 1
 
 
 def _source_entry_of(chain: Sequence[SignedEntry]) -> str:
