@@ -97,3 +97,29 @@ def test_the_skip_answers_what_the_walk_answers(
     walked = _pages(instance, wanted)
     assert skipped == walked
     assert [len(seqs) for seqs, _ in skipped[-2:]] == [1, 1 + 3]  # extraction; + revision, review
+
+
+def test_links_in_a_checkpoint_that_proves_the_claim_walk_only_for_changed_claims(
+    instance: Instance, claims: dict[str, ClaimState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _calls(monkeypatch)
+    ledger = instance.ledger
+    roles = {}
+    for name in ("unchanged", "revised"):
+        claim = claims[name]
+        head = ledger.provenance_heads([claim.claim_id])[0]
+        assert head.proves(claim)
+        assert head.links_upto(claim) == claim.head_seq < head.checkpoint.size - 1
+        wanted = Wanted(claim, head.links_upto(claim), Window(), with_source=True)
+        page = ledger.provenance_links(head.checkpoint, [wanted])[0]
+        roles[name] = [link.role for link in page.items]
+    assert roles == {
+        "unchanged": ["source", "extraction"],
+        "revised": ["source", "extraction", "revision", "review"],
+    }
+    assert calls == [1]  # the revised claim's walk; none for the unchanged one
+    past = ledger.claim_as_of(claims["revised"].claim_id, claims["revised"].seq + 1)
+    assert past is not None
+    head = ledger.provenance_heads([past.claim_id])[0]
+    assert not head.proves(past)  # a past state: its chain reaches past its head
+    assert head.links_upto(past) == head.checkpoint.size - 1
