@@ -1234,7 +1234,11 @@ class Txn:
         for probe, constraint in self._probes(where, resolved):
             if search is not None and (constraint == "text") != search:
                 continue
-            found = [seq for (seq,) in self.conn.execute(probe.limit(FEW + 1))]
+            # The names' probe streams their index and stops at FEW + 1 (PostgreSQL would
+            # rather build the bitmap of all their entries first: 25,062 for one name, 109
+            # against 14 ms); the search's is a GIN index, bitmaps only (decision 0028).
+            with _order_index_only(self.conn, constraint == "claimant"):
+                found = [seq for (seq,) in self.conn.execute(probe.limit(FEW + 1))]
             if len(found) <= FEW:
                 return found, replace(where, claimant=None) if constraint == "claimant" else where
         return None

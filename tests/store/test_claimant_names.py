@@ -23,7 +23,13 @@ from ledger.service import Ledger
 from ledger.signing import SigningKey
 from ledger.store import sql
 from ledger.store.claimant_names import ClaimantNames, holding_slowly
-from tests.helpers import add_source, captured_statements, claim_payload, source_sha
+from tests.helpers import (
+    add_source,
+    captured_statements,
+    claim_payload,
+    sent_messages,
+    source_sha,
+)
 
 ORDERS = [ClaimOrder(field, descending) for field in ORDER_FIELDS for descending in (False, True)]
 NAMES = [f"{first} {last}" for first in ("Ana", "Bo", "Cy", "Dee") for last in ("Xu", "Yates")]
@@ -379,6 +385,15 @@ def test_few_claims_are_sorted_by_their_keys_and_the_page_read_whole(named: Ledg
         assert "seq = ANY" in page, page
         assert "CTE Scan on few_claims" in plan and "Index Cond: (seq = " in plan, plan
         assert "Nested Loop" in plan or "Join" in plan, plan  # the page's rows, by seq
+        # The names' probe streams their index (no bitmap of all their entries first):
+        # the walk's planner settings, sent in the probe's own message.
+        sent = sent_messages(
+            named.store.engine,
+            lambda: named.find_claims(where, order=ClaimOrder("score", True), limit=2),
+            "Query|Parse",
+        )
+        (probe_sent,) = [m for m in sent if "claimant_name = ANY" in m]
+        assert "set_config('enable_bitmapscan'" in probe_sent, sent
     else:
         assert "MATERIALIZE few_claims" in plan, plan
         assert plan.count("SEARCH claims USING INTEGER PRIMARY KEY (rowid=?)") == 2, plan
