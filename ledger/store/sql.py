@@ -1245,8 +1245,8 @@ class Txn:
 
     def _probes(self, where: ClaimFilter, resolved: _Resolved) -> Iterator[tuple[Any, str]]:
         """A select of claim seqs through an index for each indexed constraint of ``where``,
-        the kinds that usually match few first; each with the constraint's name (the
-        field of ``ClaimFilter``; ``source`` for either date range)."""
+        the kinds that usually match few first; each with the constraint's name (a field
+        of ``ClaimFilter``; ``as_of``; a date range's order field)."""
         c, dialect = claims_t.c, self.conn.dialect.name
         if where.source:  # the sources it names (a few), then their claims by source_seq
             yield select(c.seq).where(c.source_seq.in_(_sources_named(where.source))), "source"
