@@ -556,12 +556,18 @@ def sample_values(base: str) -> dict[str, Any]:
     }
 
 
+BARE_PAGE = 50
+"""Claims a page while the bare app's data is collected: a page asks for each claim's
+provenance links and history (100 each by default), and the API refuses an operation that
+asks for more than 20,000 objects (``api.limits.MAX_NODES``)."""
+
+
 def collect_bare_data(base: str, claims: int, out: Path) -> None:
     rows: list[dict[str, Any]] = []
     after = ""
     while len(rows) < claims:
-        text = _page(
-            min(100, claims - len(rows)),
+        text = _page(  # 50 claims with 100 links and 100 events each: 10,050 objects of 20,000
+            min(BARE_PAGE, claims - len(rows)),
             f"{PROVENANCE} {HISTORY}",
             args=f', after: "{after}"' if after else "",
         )

@@ -81,19 +81,27 @@ def read_pages(txn: Txn, wanted: Sequence[Wanted]) -> list[Page[SignedEntry]]:
     revisions, retractions and reviews in the window (one index walk each, at most the
     page and one more), and the source registrations and extractions that lead them."""
     bounds = [(w.window.after, min(_before(w.window), w.upto + 1)) for w in wanted]
-    changes = txn.claim_changes_many(
-        [
-            ChangesWanted(
-                w.claim.claim_id,
-                after=low,
-                before=high,
-                limit=w.window.limit + 1,
-                descending=w.window.from_end,
-                kind=w.kind,
-            )
-            for w, (low, high) in zip(wanted, bounds, strict=True)
-        ]
+    asked = [i for i, w in enumerate(wanted) if _may_change(w)]
+    found_changes = (
+        txn.claim_changes_many(
+            [
+                ChangesWanted(
+                    wanted[i].claim.claim_id,
+                    after=bounds[i][0],
+                    before=bounds[i][1],
+                    limit=wanted[i].window.limit + 1,
+                    descending=wanted[i].window.from_end,
+                    kind=wanted[i].kind,
+                )
+                for i in asked
+            ]
+        )
+        if asked
+        else []
     )
+    changes: list[list[StoredEntry]] = [[] for _ in wanted]
+    for i, rows in zip(asked, found_changes, strict=True):
+        changes[i] = rows
     leads = _leads(txn, wanted)
     lead_hashes = sorted(
         {
@@ -177,6 +185,17 @@ def event_count(claim: ClaimState, *, kind: str | None = None) -> int:
     if kind is not None:
         raise InvalidInput(f"no count of {kind} entries is kept")
     return 1 + claim.revision + claim.review_count + (claim.status == "retracted")
+
+
+def _may_change(w: Wanted) -> bool:
+    """Whether entries about the claim may lie in ``w``'s list: always when it reaches past
+    the state's head (provenance in a later checkpoint, a state read as of an earlier
+    size); up to the head, only if the state's counters hold a revision, retraction or
+    review (``event_count``). Most claims have none: their pages need no walk of
+    ``ix_entries_subject_seq``."""
+    if w.upto > w.claim.head_seq:
+        return True
+    return event_count(w.claim, kind=w.kind) > (0 if w.kind is not None else 1)
 
 
 def _before(window: Window) -> int:

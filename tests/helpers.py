@@ -24,15 +24,20 @@ from ledger.entries import (
     Body,
     Claimant,
     ClaimantV1,
+    ClaimChanges,
     ClaimExtracted,
     ClaimExtractedV1,
+    ClaimReviewed,
+    ClaimRevised,
     ExtractorInfo,
     Payload,
     Quantity,
     QuantityV1,
+    Rating,
     Selector,
     SignedEntry,
     SourceRegistered,
+    build,
     sign_body,
 )
 from ledger.extract.deterministic import DeterministicExtractor
@@ -214,6 +219,44 @@ def add_source_with_claims(ledger: Ledger, writer: SigningKey, n: int, claims: i
             for i in range(claims)
         ]
     return ids
+
+
+def add_long_claim(
+    ledger: Ledger,
+    writer: SigningKey,
+    log: SigningKey,
+    events: int,
+    revised_at: int,
+    source: int = 0,
+) -> tuple[str, str]:
+    """A claim with ``events`` entries in its history, appended in one batch: its
+    extraction, reviews by ``log``, a revision by ``writer`` as event ``revised_at`` (from
+    0), more reviews; and beside it a second claim of the same source (``source_bytes(
+    source)``), reviewed every 50th event, so that a page of one claim's entries must not
+    pick up the other's. Returns both claim ids (the long one first)."""
+    claim, other = add_source_with_claims(ledger, writer, source, claims=2)
+    head, other_head = claim, other
+    with ledger.batch() as batch:
+        for n in range(1, events):
+            if n == revised_at:
+                revision: Payload = build(
+                    ClaimRevised,
+                    where="revision",
+                    claim=claim,
+                    follows=head,
+                    changes=ClaimChanges(statement="Revised in the middle."),
+                    reason="a correction",
+                )
+                head = batch.add(revision, writer).hash.hex()
+                continue
+            rating = Rating(textual=f"rating {n}", value=1 + n % 5, best=5, worst=1)
+            head = batch.add(
+                ClaimReviewed(claim=claim, follows=head, rating=rating), log
+            ).hash.hex()
+            if n % 50 == 0:
+                review = ClaimReviewed(claim=other, follows=other_head, rating=rating)
+                other_head = batch.add(review, log).hash.hex()
+    return claim, other
 
 
 ROOT = Path(__file__).resolve().parents[1]

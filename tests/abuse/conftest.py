@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ from ledger.config import Settings
 from ledger.extract.deterministic import DeterministicExtractor
 from ledger.ingest import ingest_paths
 from ledger.instance import open_instance
+from ledger.service import Ledger
+from ledger.signing import SigningKey
 from ledger.tokens import create_token, revoke_token
 from tests.api.conftest import launch
 from tests.conftest import SEED, postgres_schema
@@ -151,22 +153,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(
-    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def served_abused(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Abused]:
-    """The served ledger, shared by every case on one database."""
-    tmp = tmp_path_factory.mktemp(f"abuse-{request.param}")
+Prepare = Callable[[Ledger, SigningKey, SigningKey], None]
+"""Adds data to the abused ledger before it is served: (ledger, writer key, log key)."""
+
+
+@contextlib.contextmanager
+def serving_abused(kind: str, tmp: Path, prepare: Prepare | None = None) -> Iterator[Abused]:
+    """A served ledger on ``kind`` ("sqlite" or "postgres") as the module docstring says,
+    with whatever ``prepare`` adds, until the block ends."""
     home = tmp / "home"
     passphrase = "abuse-" + secrets.token_hex(16)
-    with _database(request.param, tmp) as db_url:
+    with _database(kind, tmp) as db_url:
         settings = Settings(home=home, database_url=db_url, passphrase=passphrase.encode())
         instance = open_instance(settings)
         ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
         ingest_paths(ledger, writer, [SEED], extractor=DeterministicExtractor())
         add_source_with_claims(ledger, writer, 0, claims=3)
+        if prepare is not None:
+            prepare(ledger, writer, log)
         ghost = instance.keyring.create("ghost")
         tokens = {
             "writer": create_token(ledger.store, "writer", writer),
@@ -188,20 +192,35 @@ def served_abused(
             _stop(abused.proc)
 
 
+@pytest.fixture(
+    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def served_abused(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Abused]:
+    """The served ledger, shared by every case on one database."""
+    with serving_abused(request.param, tmp_path_factory.mktemp(f"abuse-{request.param}")) as it:
+        yield it
+
+
+def restarted_if_down(served: Abused) -> Abused:
+    """``served``, restarted first if an earlier case left it dead or blocked (so that a
+    case that fails by hanging the server fails alone)."""
+    try:
+        answered = served.http.get(f"{served.url}/healthz", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        answered = False
+    if not answered or served.proc.poll() is not None:
+        _stop(served.proc)
+        _serve(served)
+    return served
+
+
 @pytest.fixture
 def abused(served_abused: Abused) -> Abused:
     """The shared served ledger, restarted first if an earlier case left it dead or
-    blocked (so that a case that fails by hanging the server fails alone)."""
-    try:
-        answered = (
-            served_abused.http.get(f"{served_abused.url}/healthz", timeout=3).status_code == 200
-        )
-    except httpx.HTTPError:
-        answered = False
-    if not answered or served_abused.proc.poll() is not None:
-        _stop(served_abused.proc)
-        _serve(served_abused)
-    return served_abused
+    blocked."""
+    return restarted_if_down(served_abused)
 
 
 def state(abused: Abused) -> tuple[int, str]:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
-from api.ids import _encode, claim_cursor, cursor, parse_claim_cursor
+from api.ids import (
+    _encode,
+    claim_cursor,
+    cursor,
+    line_cursor,
+    parse_claim_cursor,
+    parse_cursor,
+    parse_line_cursor,
+)
 from ledger.errors import InvalidInput
 from ledger.queries import ClaimOrder, Position
 
@@ -54,3 +64,33 @@ def test_malformed_cursors_are_refused(text: str) -> None:
         order = ClaimOrder()
     with pytest.raises(InvalidInput, match=r"cursor .* is not valid"):
         parse_claim_cursor(_encode(text), order)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        cursor(1234) + "!!",  # base64 decoding skips characters outside its alphabet
+        cursor(1234) + "==",  # and takes any padding
+        cursor(1234)[:-1],  # seq:123, the bits the cut character left ignored
+        " " + cursor(1234),
+        cursor(1234) + "\n",
+    ],
+)
+def test_a_token_that_is_not_exactly_a_cursor_made_here_is_refused(token: str) -> None:
+    """Cut short or with junk around it, a cursor used to name a real position (another
+    one than the client was given, for most cuts)."""
+    with pytest.raises(InvalidInput, match=r"cursor .* is not valid"):
+        parse_cursor(token)
+    with pytest.raises(InvalidInput, match=r"cursor .* is not valid"):
+        parse_claim_cursor(token, ClaimOrder())
+    with pytest.raises(InvalidInput, match=r"cursor .* is not valid"):
+        parse_line_cursor(token)
+
+
+def test_every_cursor_made_here_is_read_back() -> None:
+    for position in (0, 1, 99, 123, 1234, 2**53 - 1):
+        assert parse_cursor(cursor(position)) == position
+        padded = base64.b64encode(f"seq:{position}".encode()).decode()  # by hand
+        assert parse_cursor(padded) == position
+    line = line_cursor(12, "ab" * 32 + ":3")
+    assert parse_line_cursor(line) == (12, "ab" * 32 + ":3")

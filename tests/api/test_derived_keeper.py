@@ -53,6 +53,20 @@ def other_store(db_url: str, instance: Instance) -> Iterator[Store]:
     store.close()
 
 
+@contextmanager
+def lock_held_elsewhere(other_store: Store, keeper: DerivedKeeper) -> Iterator[None]:
+    """Another process holds the refresh lock while ``keeper`` starts: the block runs
+    once the keeper has found it taken (its first busy skip), the lock still held."""
+    with derived_store.refresh_lock(other_store) as held:
+        assert held
+        keeper.start()
+        deadline = time.monotonic() + 30
+        while keeper.busy_skips < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert keeper.busy_skips == 1
+        yield
+
+
 def test_one_process_refreshes_at_a_time_and_the_others_keep_serving(
     instance: Instance, other_store: Store
 ) -> None:
@@ -89,13 +103,7 @@ def test_reads_do_not_wait_while_another_process_catches_up_unless_this_one_appe
     ledger.derived_behind = False  # appended by a process that has ended
     keeper = DerivedKeeper(ledger, delay=0.01, retry=600).attach()
     try:
-        with derived_store.refresh_lock(other_store) as held:
-            assert held
-            keeper.start()
-            deadline = time.monotonic() + 30
-            while keeper.busy_skips < 1 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert keeper.busy_skips == 1
+        with lock_held_elsewhere(other_store, keeper):
             started = time.monotonic()
             assert ledger.claimant_identities() == []  # never derived yet
             assert time.monotonic() - started < READ_YOUR_WRITES / 2
@@ -148,13 +156,8 @@ def test_a_starting_workers_catch_up_ends_soon_after_another_process_caught_up(
     ingest(instance, range(2))
     keeper = DerivedKeeper(ledger, delay=0.01, retry=600).attach()
     try:
-        with derived_store.refresh_lock(other_store) as held:
-            assert held
-            keeper.start()
-            deadline = time.monotonic() + 30
-            while keeper.busy_skips < 1 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert keeper.busy_skips == 1  # found it taken: the next try is 600 s away
+        with lock_held_elsewhere(other_store, keeper):
+            pass  # found it taken: the next try is 600 s away
         started = time.monotonic()
         assert keeper.catch_up(30)
         assert time.monotonic() - started < 20

@@ -23,10 +23,10 @@ from api.pages import HISTORY_PAGE
 from api.schema import build_schema
 from ledger.client import LedgerClient
 from ledger.deadline import Deadline
-from ledger.entries import ClaimChanges, ClaimReviewed, ClaimRevised, Rating, build
+from ledger.entries import Rating
 from ledger.instance import Instance
 from ledger.merkle import Hash, verify_inclusion
-from tests.helpers import add_source_with_claims
+from tests.helpers import add_long_claim
 
 SCHEMA = build_schema()
 EVENTS = 600
@@ -79,29 +79,9 @@ class LongClaim:
 def long_claim(instance: Instance) -> Iterator[LongClaim]:
     """One claim with 600 entries, appended in one batch (and a second claim beside it, so
     a page of one claim's entries must not pick up the other's)."""
-    ledger, writer, log = instance.ledger, instance.writer_key(), instance.log_key()
-    claim, other = add_source_with_claims(ledger, writer, 0, claims=2)
-    head, other_head = claim, other
-    with ledger.batch() as batch:
-        for n in range(1, EVENTS):
-            if n == REVISED_AT:
-                payload: Any = build(
-                    ClaimRevised,
-                    where="revision",
-                    claim=claim,
-                    follows=head,
-                    changes=ClaimChanges(statement="Revised in the middle."),
-                    reason="a correction",
-                )
-                head = batch.add(payload, writer).hash.hex()
-                continue
-            rating = Rating(textual=f"rating {n}", value=1 + n % 5, best=5, worst=1)
-            head = batch.add(
-                ClaimReviewed(claim=claim, follows=head, rating=rating), log
-            ).hash.hex()
-            if n % 50 == 0:
-                review = ClaimReviewed(claim=other, follows=other_head, rating=rating)
-                other_head = batch.add(review, log).hash.hex()
+    claim, _ = add_long_claim(
+        instance.ledger, instance.writer_key(), instance.log_key(), EVENTS, REVISED_AT
+    )
     yield LongClaim(instance, claim)
 
 

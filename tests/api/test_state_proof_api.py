@@ -34,7 +34,9 @@ query ($id: ID!) {
   }
 }
 """
-REVIEWED = "query { claims(first: 100) { edges { node { id status history { nodes { kind } } } } } }"
+REVIEWED = (
+    "query { claims(first: 100) { edges { node { id status history { nodes { kind } } } } } }"
+)
 
 
 def verifier_of(served: Served) -> Verifier:

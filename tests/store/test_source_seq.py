@@ -32,12 +32,16 @@ def cited(ledger: Ledger, writer_key: SigningKey) -> list[str]:
     first = ledger.claim(ids[0])
     with ledger.batch() as batch:
         ids += [
-            batch.add(claim_payload(first.source_entry, source_sha(1), 10 + i), writer_key)
-            .hash.hex()
+            batch.add(
+                claim_payload(first.source_entry, source_sha(1), 10 + i), writer_key
+            ).hash.hex()
             for i in range(2)
         ]
     ledger.revise_claim(
-        writer_key, ids[-1], follows=ids[-1], changes=ClaimChanges(statement="Revised."),
+        writer_key,
+        ids[-1],
+        follows=ids[-1],
+        changes=ClaimChanges(statement="Revised."),
         reason="fix",
     )
     return ids
