@@ -14,6 +14,14 @@ filter, same order), interleaved, round after round; CPU time of this process by
 
 ``--path`` is a copy of the fixture's home (the revision changes it; the shared fixture is
 refused). Prints how many names and claims each case matches, then a table.
+
+Each case is a class of substring (``CLASSES``: how many names hold it, how many claims
+they have, against ``FEW``, the bound of the filter's plans); its substring is the first of
+its candidates whose counts on this ledger fall in the class, read from the data (the
+store's names, an exact count): the 200,000-entry fixture's strings come first, then the
+ones the 1,000,000-entry fixture (``--claimants 250000``) needs, where the first ones
+moved class ("Søren K" holds 150 names there, "Ministry of Health of" 3,960 claims). A
+class no candidate fits stops the run.
 """
 
 from __future__ import annotations
@@ -32,28 +40,65 @@ from ledger.entries import Claimant, ClaimChanges
 from ledger.instance import open_instance
 from ledger.queries import ORDER_FIELDS, ClaimFilter, ClaimOrder
 from ledger.service import Ledger
+from ledger.store.sql import FEW
 
 PAGE = 21  # the API asks for one more than the page to know whether there is a next
 COUNT_LIMIT = 1000  # api.pages.PAGE_COUNT_LIMIT
 RENAMED = "Renamed Claimant Zqx"
-CASES = (  # names / claims each matches in the 200,000-entry, 60,000-name fixture
-    ("nothing", "Qzxw"),  # 0 / 0
-    ("one name (common)", "Anna Smith"),  # 1 / 5,653
-    ("one name (rare)", "Adebayo A. Ali"),  # 1 / 1
-    ("a few names", "Søren K"),  # 39 / 117
-    ("hundreds of names, few claims", "Ministry of Health of"),  # 297 / 759
-    ("hundreds of names, many claims", "Smith"),  # 593 / 33,543
-    ("thousands of names", "ia"),  # 6,599 / 24,229
-    ("nearly all names", "a"),  # 45,677 / 156,914
-    ("nearly all names", "e"),  # 35,554 / 114,195
-    ("renamed by a revision", RENAMED),  # 1 / 1
+ANY = (0, 10**12)
+CLASSES: tuple[tuple[str, tuple[str, ...], tuple[int, int], tuple[int, int]], ...] = (
+    # class, candidates, names (least, most), claims (least, most); the names / claims each
+    # candidate holds in the 200,000-entry fixture (60,000 names asked) / the 1,000,000 one
+    ("nothing", ("Qzxw",), (0, 0), ANY),  # 0 / 0; 0 / 0
+    ("one name (common)", ("Anna Smith",), (1, 1), (FEW + 1, 10**12)),  # 1 / 5,653; 1 / 25,062
+    # 1 / 1; 2 / 10, then 1 / 1
+    ("one name (rare)", ("Adebayo A. Ali", "Adebayo A. Baptiste 2"), (1, 1), (1, 5)),
+    # 39 / 117; 150 / 582, then 5 / 14
+    ("a few names", ("Søren K", "Søren K. A"), (2, 99), (1, FEW)),
+    # 297 / 759; 1,309 / 3,960, then 277 / 996
+    (
+        "hundreds of names, few claims",
+        ("Ministry of Health of", "Ministry of Health of Kenya"),
+        (100, FEW),
+        (1, FEW),
+    ),
+    # 593 / 33,543; 2,499 / 149,323, then 157 / 25,587 (1,309 / 3,960 for the one above)
+    ("hundreds of names, many claims", ("Smith", "Anna S"), (100, FEW), (FEW + 1, 10**12)),
+    ("thousands of names", ("ia",), (FEW + 1, 10**12), ANY),  # 6,599 / 24,229; 28,345 / 119,925
+    ("nearly all names", ("a",), (FEW + 1, 10**12), ANY),  # 45,677 / 156,914; 197,770 / 783,151
+    ("nearly all names", ("e",), (FEW + 1, 10**12), ANY),  # 35,554 / 114,195; 152,177 / 569,701
 )
+CASES: list[tuple[str, str]] = []
+"""(class, substring) as measured: ``CLASSES`` resolved by ``choose_cases``, then the name
+a revision gave one claim (1 / 1)."""
 CLOCK: list[Callable[[], float]] = [time.process_time]
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def choose_cases(ledger: Ledger) -> None:
+    """``CASES``: for each class the first candidate whose names (the store's, in memory)
+    and claims (counted exactly) fall in its bounds; each printed with its counts."""
+    ledger.load_claimant_names()
+    names = ledger.store.claimant_names
+    for label, candidates, (least, most), (fewest, most_claims) in CLASSES:
+        for text in candidates:
+            held = names.holding(text, 10**9) or []
+            claims = ledger.count_claims(ClaimFilter(claimant=text))
+            fits = least <= len(held) <= most and fewest <= claims <= most_claims
+            print(
+                f"{label}: {text!r} {len(held):,} names / {claims:,} claims",
+                "" if fits else "(not this class)",
+            )
+            if fits:
+                CASES.append((label, text))
+                break
+        else:
+            raise SystemExit(f"no candidate of {label!r} fits this ledger: add one from its data")
+    CASES.append(("renamed by a revision", RENAMED))
 
 
 def rename_one(ledger: Ledger, instance: object) -> None:
@@ -136,6 +181,7 @@ def main() -> None:
     try:
         ledger = instance.ledger
         rename_one(ledger, instance)
+        choose_cases(ledger)
         orders = [ClaimOrder(field) for field in ORDER_FIELDS] + [
             ClaimOrder("recorded", True),
             ClaimOrder("score", True),
