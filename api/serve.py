@@ -190,8 +190,11 @@ class Backoff:
         return self.delay
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """Raised by the stop signal's handler wherever the supervisor is. Not an Exception
+    (like KeyboardInterrupt): code that handles those would swallow the stop, and the
+    handler ignores every later signal. A SIGTERM that came while the supervisor logged a
+    restart was caught by ``logging``'s error handling, and the server never stopped."""
 
 
 @dataclass

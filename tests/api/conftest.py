@@ -120,19 +120,25 @@ def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def read_only_server(
+def read_only_served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[Served]:
     """``serving``'s ledger on SQLite and on PostgreSQL, built and served once per module
-    for tests that only read: a test that writes through it would change what the next
-    one sees, so writers use ``served``."""
+    for tests that only read: a test that writes through it (or its database) would
+    change what the next one sees, so writers use ``served``."""
     base = tmp_path_factory.mktemp("read_only")
     if request.param == "sqlite":
         with serving(f"sqlite:///{base / 'ledger.sqlite3'}", base / "home") as served:
-            yield served.url
+            yield served
     else:
         with postgres_schema() as url, serving(url, base / "home") as served:
-            yield served.url
+            yield served
+
+
+@pytest.fixture(scope="module")
+def read_only_server(read_only_served: Served) -> str:
+    """``read_only_served``'s URL."""
+    return read_only_served.url
 
 
 @pytest.fixture

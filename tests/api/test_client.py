@@ -15,6 +15,13 @@ from tests.api.conftest import Served, gql
 from tests.helpers import ROOT
 
 
+@pytest.fixture
+def shared(read_only_served: Served) -> Served:
+    """For the tests here that only read: one served ledger per module and database (those
+    that write, through the server or its database, take ``served``: a ledger of their own)."""
+    return read_only_served
+
+
 def _log_key(url: str) -> str:
     keys = gql(url, "{ keys { registeredSeq verifierKey } }")["keys"]
     return next(k["verifierKey"] for k in keys if k["registeredSeq"] == 0)
@@ -45,19 +52,19 @@ def test_client_verifies_log_checkpoints_and_claims(served: Served) -> None:
     assert client.checkpoint().size > first.size
 
 
-def test_client_refuses_a_server_signed_by_another_key(served: Served) -> None:
+def test_client_refuses_a_server_signed_by_another_key(shared: Served) -> None:
     from ledger.checkpoint import Verifier
     from ledger.signing import SigningKey
 
     stranger = Verifier.from_public_key(
         "claims-ledger/local", SigningKey.generate("x").private.public_key()
     )
-    client = LedgerClient(served.url, log_key=stranger.key_text())
+    client = LedgerClient(shared.url, log_key=stranger.key_text())
     with pytest.raises(LedgerError):
         client.checkpoint()
 
 
-def test_client_catches_a_server_that_serves_a_forged_entry(served: Served) -> None:
+def test_client_catches_a_server_that_serves_a_forged_entry(shared: Served) -> None:
     real = httpx.Client()
 
     def lying(request: httpx.Request) -> httpx.Response:
@@ -77,25 +84,25 @@ def test_client_catches_a_server_that_serves_a_forged_entry(served: Served) -> N
         return httpx.Response(response.status_code, json=body)
 
     client = LedgerClient(
-        served.url,
-        log_key=_log_key(served.url),
+        shared.url,
+        log_key=_log_key(shared.url),
         http=httpx.Client(transport=httpx.MockTransport(lying)),
     )
     claims = gql(
-        served.url, '{ claims(first: 20, filter: {search: "7001"}) { edges { node { claimId } } } }'
+        shared.url, '{ claims(first: 20, filter: {search: "7001"}) { edges { node { claimId } } } }'
     )
     claim_id = claims["claims"]["edges"][0]["node"]["claimId"]
     with pytest.raises(VerificationError):
         client.verify_claim(claim_id)
 
 
-def test_the_worked_example_runs(served: Served) -> None:
+def test_the_worked_example_runs(shared: Served) -> None:
     done = subprocess.run(
         [
             sys.executable,
             "docs/examples/verify_claims.py",
-            served.url,
-            _log_key(served.url),
+            shared.url,
+            _log_key(shared.url),
             "Shin",
         ],
         cwd=ROOT,
@@ -107,17 +114,17 @@ def test_the_worked_example_runs(served: Served) -> None:
     assert "signature ok" in done.stdout and "links verified" in done.stdout
 
 
-def test_client_refuses_a_checkpoint_served_with_crlf_line_ends(served: Served) -> None:
+def test_client_refuses_a_checkpoint_served_with_crlf_line_ends(shared: Served) -> None:
     real = httpx.Client()
 
     def crlf(request: httpx.Request) -> httpx.Response:
         response = real.get(str(request.url))
         return httpx.Response(200, content=response.content.replace(b"\n", b"\r\n"))
 
-    key = _log_key(served.url)
-    assert LedgerClient(served.url, log_key=key).checkpoint().size > 0
+    key = _log_key(shared.url)
+    assert LedgerClient(shared.url, log_key=key).checkpoint().size > 0
     client = LedgerClient(
-        served.url, log_key=key, http=httpx.Client(transport=httpx.MockTransport(crlf))
+        shared.url, log_key=key, http=httpx.Client(transport=httpx.MockTransport(crlf))
     )
     with pytest.raises(FormatError, match="carriage return"):
         client.checkpoint()

@@ -33,6 +33,13 @@ RETRACT = 'mutation { retractClaim(claimId: "%s", follows: "%s", reason: "by GET
 ALLOWED_ORIGIN = "https://factcheck.example"
 
 
+@pytest.fixture
+def server(read_only_server: str) -> str:
+    """The tests here taking ``server`` only read: one served ledger per module and database
+    (the one that mutates takes ``served``, a ledger of its own)."""
+    return read_only_server
+
+
 def _post(server: str, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.post(f"{server}/graphql", json=body, headers=headers or {}, timeout=10)
 

@@ -31,6 +31,12 @@ from tests.api.conftest import launch
 from tests.helpers import add_source_with_claims
 
 
+@pytest.fixture
+def server(read_only_server: str) -> str:
+    """The tests here taking ``server`` only read: one served ledger per module and database."""
+    return read_only_server
+
+
 def fragment_bomb(levels: int) -> str:
     """``levels`` fragments, each spreading the one before twice: 2^levels fields."""
     parts = ["fragment F0 on Checkpoint { size }"]

@@ -39,6 +39,13 @@ REVIEWED = (
 )
 
 
+@pytest.fixture
+def shared(read_only_served: Served) -> Served:
+    """For the tests here that only read: one served ledger per module and database (those
+    that write, through the server or its database, take ``served``: a ledger of their own)."""
+    return read_only_served
+
+
 def verifier_of(served: Served) -> Verifier:
     store = Store.open(served.db_url)
     try:
@@ -70,7 +77,7 @@ def client_check(provenance: dict[str, Any], verifier: Verifier) -> None:
 
 
 @pytest.fixture
-def dropping_proxy(served: Served) -> Iterator[Callable[[int], str]]:
+def dropping_proxy(shared: Served) -> Iterator[Callable[[int], str]]:
     """A proxy on 127.0.0.1 in front of the server that removes the last ``drop`` links of
     every provenance it forwards (set through the returned function; gives its URL)."""
     setting = {"drop": 0}
@@ -79,7 +86,7 @@ def dropping_proxy(served: Served) -> Iterator[Callable[[int], str]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["content-length"]))
             answer = httpx.post(
-                f"{served.url}{self.path}",
+                f"{shared.url}{self.path}",
                 content=body,
                 headers={"content-type": "application/json"},
                 timeout=10,
@@ -112,11 +119,11 @@ def dropping_proxy(served: Served) -> Iterator[Callable[[int], str]]:
 
 
 def test_provenance_carries_the_state_proof_and_a_dropping_proxy_is_caught(
-    served: Served, dropping_proxy: Callable[[int], str]
+    shared: Served, dropping_proxy: Callable[[int], str]
 ) -> None:
-    verifier = verifier_of(served)
-    claim = reviewed_claim(served.url)
-    provenance = gql(served.url, PROVENANCE, id=claim)["claim"]["provenance"]
+    verifier = verifier_of(shared)
+    claim = reviewed_claim(shared.url)
+    provenance = gql(shared.url, PROVENANCE, id=claim)["claim"]["provenance"]
     state = provenance["stateProof"]
     assert state["namespace"] == "claim" and state["present"] is True
     assert state["value"] == provenance["links"]["nodes"][-1]["entryHash"]
@@ -131,8 +138,8 @@ def test_provenance_carries_the_state_proof_and_a_dropping_proxy_is_caught(
             client_check(proxied, verifier)
 
 
-def test_top_level_state_proofs_for_sources_and_unknown_keys(served: Served) -> None:
-    verifier = verifier_of(served)
+def test_top_level_state_proofs_for_sources_and_unknown_keys(shared: Served) -> None:
+    verifier = verifier_of(shared)
     query = """
     query ($claim: String, $source: String) {
       stateProof(claimId: $claim, source: $source) {
@@ -143,7 +150,7 @@ def test_top_level_state_proofs_for_sources_and_unknown_keys(served: Served) -> 
     }
     """
     unknown = hashlib.sha256(b"nobody registered this").hexdigest()
-    data = gql(served.url, query, source=unknown)
+    data = gql(shared.url, query, source=unknown)
     absent = data["stateProof"]
     assert absent["present"] is False and absent["value"] is None
     checkpoint = verify_checkpoint(absent["checkpoint"]["note"], verifier)
@@ -158,12 +165,12 @@ def test_top_level_state_proofs_for_sources_and_unknown_keys(served: Served) -> 
         verify_checkpoint(source["stateProof"]["checkpoint"]["note"], verifier),
     )
     # The same source hash asked as a claim id is absent: the namespaces are apart.
-    as_claim = gql(served.url, query, claim=source["sha256"])["stateProof"]
+    as_claim = gql(shared.url, query, claim=source["sha256"])["stateProof"]
     assert as_claim["present"] is False and as_claim["namespace"] == "claim"
     # Naming neither, or both, is a clear error.
     from tests.api.conftest import post
 
-    body = post(served.url, query)
+    body = post(shared.url, query)
     assert "exactly one" in body["errors"][0]["message"]
     with pytest.raises(VerificationError):
         check_absent(
@@ -175,15 +182,15 @@ def test_top_level_state_proofs_for_sources_and_unknown_keys(served: Served) -> 
 
 
 def test_the_verifying_client_refuses_a_provenance_with_its_newest_links_dropped(
-    served: Served, dropping_proxy: Callable[[int], str]
+    shared: Served, dropping_proxy: Callable[[int], str]
 ) -> None:
     from api.ids import parse_global_id
     from ledger.client import LedgerClient
 
-    key = verifier_of(served).key_text()
-    claim = reviewed_claim(served.url)
+    key = verifier_of(shared).key_text()
+    claim = reviewed_claim(shared.url)
     claim_id = parse_global_id(claim)[1]
-    direct = LedgerClient(served.url, log_key=key).verify_claim(claim_id)
+    direct = LedgerClient(shared.url, log_key=key).verify_claim(claim_id)
     assert direct.links[-1].kind == "claim.reviewed"
     proxied = LedgerClient(dropping_proxy(1), log_key=key)
     with pytest.raises(VerificationError, match="a revision, review or retraction was hidden"):

@@ -58,6 +58,17 @@ def _workers(parent: int) -> set[int]:
     return found
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on ``port`` (each worker binds its own: SO_REUSEPORT)."""
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                found += 1
+    return found
+
+
 def _gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -75,6 +86,13 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_all(sqlite_url: str, tmp_
         while len(before := _workers(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(before) == 2
+        # /healthz answered from one worker: a worker takes the port only once its app is
+        # loaded (api.serve), and the other may still be loading. Killed then, the one
+        # that listens leaves none (connection refused) until the other is ready.
+        port = int(url.rsplit(":", 1)[1])
+        while _listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _listening(port) == 2
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
         # Until the victim has exited, the kernel may still queue a new connection on its
