@@ -22,12 +22,19 @@ from tests.helpers import ROOT
 from tests.liveness import wait_until_healthy
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], list[str]]:
     """Start the command; its standard output up to "Press Ctrl-C to stop."."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     environ.update({"LEDGER_HOME": str(home), "COLUMNS": "300", **env})
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # SIGINT as a terminal's foreground command has it (a suite
+        # run in the background inherits it ignored, and one sent before `serve` installs
+        # its own handler was then lost: the server never stopped)
         [sys.executable, "-m", "ledger.cli", *args],
+        preexec_fn=_default_sigint,
         cwd=ROOT,
         env=environ,
         stdout=subprocess.PIPE,
