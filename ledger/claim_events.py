@@ -82,8 +82,9 @@ def read_pages(txn: Txn, wanted: Sequence[Wanted]) -> list[Page[SignedEntry]]:
     page and one more), and the source registrations and extractions that lead them."""
     bounds = [(w.window.after, min(_before(w.window), w.upto + 1)) for w in wanted]
     asked = [i for i, w in enumerate(wanted) if _may_change(w)]
-    found_changes = (
-        txn.claim_changes_many(
+    changes: list[list[StoredEntry]] = [[] for _ in wanted]
+    if asked:
+        walked = txn.claim_changes_many(
             [
                 ChangesWanted(
                     wanted[i].claim.claim_id,
@@ -96,12 +97,8 @@ def read_pages(txn: Txn, wanted: Sequence[Wanted]) -> list[Page[SignedEntry]]:
                 for i in asked
             ]
         )
-        if asked
-        else []
-    )
-    changes: list[list[StoredEntry]] = [[] for _ in wanted]
-    for i, rows in zip(asked, found_changes, strict=True):
-        changes[i] = rows
+        for i, rows in zip(asked, walked, strict=True):
+            changes[i] = rows
     leads = _leads(txn, wanted)
     lead_hashes = sorted(
         {
